@@ -1,0 +1,71 @@
+"""The ``inclusive-cities`` command: thin wrappers that parse, call domains, print.
+
+Every failure a user can cause ends as one translated line on stderr: exit status 2
+for bad usage, 1 for anything else (``--verbose`` adds the traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+try:  # Typer >= 0.22 vendors click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older Typer depends on click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+from inclusive_cities.cli import db
+from inclusive_cities.cli.app import app, state
+from inclusive_cities.errors import InclusiveCitiesError
+from inclusive_cities.i18n import gettext as _
+
+__all__ = ["app", "main"]
+
+db.register(app)
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]{_('Error')}:[/] {message}", markup=True
+    )
+    if state.verbose:
+        traceback.print_exc()
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    try:
+        result = app(args=argv, prog_name="inclusive-cities", standalone_mode=False)
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+    except typer.Abort:
+        _fail(_("Aborted."), 1)
+    except click_exceptions.UsageError as error:
+        _fail(
+            _("{problem} Run 'inclusive-cities --help' to see the commands and options.").format(
+                problem=error.format_message().rstrip(".") + "."
+            ),
+            2,
+        )
+    except InclusiveCitiesError as error:
+        _fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        _fail(_("Interrupted: nothing was changed by the unfinished step."), 1)
+    except Exception as error:  # noqa: BLE001 - the last line of defence for users
+        _fail(
+            _("Unexpected error ({kind}: {detail}). Run again with --verbose and report it.").format(
+                kind=type(error).__name__, detail=str(error).splitlines()[0] if str(error) else ""
+            ),
+            1,
+        )
+    if isinstance(result, int) and result:
+        sys.exit(result)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,181 @@
+"""The observatory store: the only code that writes SQL for application state.
+
+    >>> from inclusive_cities.store import init_database, summary
+    >>> engine = init_database("sqlite:///:memory:")
+    >>> summary(engine).counts["cities"]
+    0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from inclusive_cities.errors import StoreError
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.store.engine import make_engine, normalise_url, transaction
+from inclusive_cities.store.schema import current_revision, downgrade, head_revision, upgrade
+
+
+def describe_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _reason(error: DBAPIError) -> str:
+    text = str(error.orig).strip().splitlines()
+    return text[0] if text else type(error.orig).__name__
+
+
+def _missing_sqlite_file(engine: Engine) -> str | None:
+    database = engine.url.database or ""
+    if engine.url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:") or Path(database).exists():
+        return None
+    return database
+
+
+def connect(url: str, create: bool = False) -> Engine:
+    """An engine for a reachable database (raises StoreError otherwise).
+
+    A missing SQLite file is created only when ``create`` is true, so that a typo in
+    a path is reported instead of silently giving an empty observatory.
+    """
+    engine = make_engine(url)
+    missing = _missing_sqlite_file(engine)
+    if missing and not create:
+        raise StoreError(
+            _("There is no observatory database at {path}: run 'inclusive-cities init' to "
+              "create it, or check --database.").format(path=missing)
+        )
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        raise StoreError(
+            _("Cannot open the database {url}: {reason}. Check the URL, that the server is "
+              "running and that you may write there.").format(url=describe_url(url), reason=_reason(error))
+        ) from error
+    return engine
+
+
+def init_database(url: str) -> Engine:
+    """Create the observatory schema, or upgrade it to the newest version."""
+    engine = connect(url, create=True)
+    try:
+        upgrade(engine)
+    except OperationalError as error:
+        raise StoreError(
+            _("Cannot create the observatory in {url}: {reason}.").format(
+                url=describe_url(url), reason=_reason(error)
+            )
+        ) from error
+    return engine
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that is not an up-to-date observatory."""
+    revision = current_revision(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    if revision is None:
+        raise StoreError(
+            _("{url} is not an observatory database yet: run 'inclusive-cities init' first.").format(
+                url=url
+            )
+        )
+    if revision != head_revision():
+        raise StoreError(
+            _("The observatory database {url} is at version {current} but this software needs "
+              "{head}: run 'inclusive-cities db upgrade'.").format(
+                url=url, current=revision, head=head_revision()
+            )
+        )
+
+
+@dataclass
+class StoreSummary:
+    """What an observatory holds, for ``inclusive-cities info`` and the web."""
+
+    url: str
+    revision: str | None
+    counts: dict[str, int]
+    cities: list[dict[str, object]] = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)
+
+
+COUNTED_TABLES: dict[str, type[models.Base]] = {
+    "cities": models.City,
+    "unit_levels": models.UnitLevel,
+    "spatial_units": models.SpatialUnit,
+    "periods": models.Period,
+    "indicators": models.Indicator,
+    "observations": models.Observation,
+    "facilities": models.Facility,
+    "marker_runs": models.MarkerRun,
+    "import_batches": models.ImportBatch,
+}
+
+
+def summary(engine: Engine) -> StoreSummary:
+    require_current(engine)
+    with transaction(engine) as session:
+        counts = {
+            name: session.scalar(select(func.count()).select_from(model)) or 0
+            for name, model in COUNTED_TABLES.items()
+        }
+        cities = []
+        for city in session.scalars(select(models.City).order_by(models.City.code)):
+            levels = session.execute(
+                select(models.UnitLevel.code, func.count(models.SpatialUnit.id))
+                .outerjoin(models.SpatialUnit, models.SpatialUnit.level_id == models.UnitLevel.id)
+                .where(models.UnitLevel.city_id == city.id)
+                .group_by(models.UnitLevel.code, models.UnitLevel.depth)
+                .order_by(models.UnitLevel.depth)
+            ).all()
+            cities.append(
+                {
+                    "code": city.code,
+                    "name": city.name,
+                    "synthetic": city.is_synthetic,
+                    "levels": {code: count for code, count in levels},
+                }
+            )
+        periods = list(session.scalars(select(models.Period.code).order_by(models.Period.code)))
+    return StoreSummary(
+        url=engine.url.render_as_string(hide_password=True),
+        revision=current_revision(engine),
+        counts=counts,
+        cities=cities,
+        periods=periods,
+    )
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+__all__ = [
+    "StoreSummary",
+    "connect",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "init_database",
+    "make_engine",
+    "models",
+    "require_current",
+    "summary",
+    "table_names",
+    "transaction",
+    "upgrade",
+]
