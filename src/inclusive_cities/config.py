@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     lang: str | None = None
+    data_dir: str = "./observatory-data"
+    """Where large files live beside the database (census microdata as Parquet, exports)."""
 
 
 def get_settings() -> Settings:
