@@ -15,9 +15,12 @@ import numpy as np
 import pytest
 
 from inclusive_cities.marker.sensitivity import (
+    Factor,
     ab_matrix,
     analyse_function,
     base_matrices,
+    monte_carlo,
+    rank_descending,
     saltelli_design,
     sobol_first_order,
     sobol_indices,
@@ -137,3 +140,75 @@ def test_bad_arguments_are_rejected() -> None:
         sobol_indices(np.ones(3), np.ones(3), np.ones((2, 3)), ["only-one"])
     with pytest.raises(ValueError, match="confidence"):
         sobol_indices(np.ones(3), np.ones(3), np.ones((1, 3)), ["x"], confidence=1.5)
+
+
+# --------------------------------------------------------------------------------------
+# Generic Monte Carlo driver on toy models whose answers are known by construction
+# --------------------------------------------------------------------------------------
+
+
+def test_rank_descending_ties_share_lowest_rank_and_nan_stays() -> None:
+    ranks = rank_descending(np.array([[3.0, 5.0, 5.0, np.nan, 1.0], [1.0, 2.0, 3.0, 4.0, 5.0]]))
+    assert np.array_equal(ranks[0], [3.0, 1.0, 1.0, np.nan, 4.0], equal_nan=True)
+    assert np.array_equal(ranks[1], [5.0, 4.0, 3.0, 2.0, 1.0])
+
+
+def _swap_model(scenario: dict[str, object]) -> np.ndarray:
+    """Two units; the 'swap' choice exchanges their order, 'inert' does nothing."""
+    return np.array([10.0, 20.0]) if scenario["swap"] else np.array([20.0, 10.0])
+
+
+def test_monte_carlo_on_a_swap_model() -> None:
+    factors = [Factor("swap", (False, True)), Factor("inert", ("x", "y", "z"))]
+    calls: list[tuple[int, int]] = []
+    result = monte_carlo(
+        _swap_model,
+        factors,
+        np.array([20.0, 10.0]),
+        ["north", "south"],
+        replicates=64,
+        seed=2,
+        n_bootstrap=100,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    units = result.units
+    assert units["nominal_rank"].tolist() == [1.0, 2.0]
+    # A scrambled Sobol' sample of 64 points puts exactly half of each coordinate
+    # below 0.5, so exactly half of the 128 A and B runs swap the two units.
+    assert units["mean_abs_rank_shift"].tolist() == [0.5, 0.5]
+    assert units["rank_p05"].tolist() == [1.0, 1.0]
+    assert units["rank_p95"].tolist() == [2.0, 2.0]
+    assert units["score_p05"].tolist() == [10.0, 10.0]
+    assert units["score_p95"].tolist() == [20.0, 20.0]
+    # Only 'swap' moves the output: the inert factor's indices are exactly zero and
+    # the swap explains everything (first-order = total = 1 up to sampling error).
+    indices = result.indices.frame
+    assert indices.loc["inert", "S1"] == 0.0 and indices.loc["inert", "ST"] == 0.0
+    assert indices.loc["swap", "ST"] == pytest.approx(1.0, abs=0.05)
+    assert indices.loc["swap", "S1"] == pytest.approx(1.0, abs=0.15)
+    assert result.unit_total.loc["north", "inert"] == 0.0
+    assert result.unit_total.loc["north", "swap"] == pytest.approx(1.0, abs=0.05)
+    # Run table: 64 base rows × (2 factors + 2) variants, in design order.
+    assert len(result.runs) == 64 * 4
+    assert result.runs["variant"].iloc[:4].tolist() == ["A", "B", "swap", "inert"]
+    swapped = result.runs["swap"] == "True"
+    assert (result.runs.loc[swapped, "mean_abs_rank_shift"] == 1.0).all()
+    assert (result.runs.loc[~swapped, "mean_abs_rank_shift"] == 0.0).all()
+    assert calls[-1] == (256, 256) and len(calls) == 64
+    assert result.to_frame().columns[0] == "unit"
+
+
+def test_monte_carlo_is_reproducible_from_its_seed() -> None:
+    def noisy(scenario: dict[str, object]) -> np.ndarray:
+        shift = float(scenario["level"])  # type: ignore[arg-type]
+        return np.array([1.0, 2.0 + shift, 3.0 - shift, 2.5])
+
+    factors = [Factor("level", (0.0, 0.6, 1.2, 2.0))]
+    nominal = np.array([1.0, 2.0, 3.0, 2.5])
+    run = lambda seed: monte_carlo(  # noqa: E731
+        noisy, factors, nominal, list("abcd"), replicates=50, seed=seed, n_bootstrap=30
+    )
+    first, again, other = run(4), run(4), run(5)
+    assert first.units.equals(again.units) and first.runs.equals(again.runs)
+    assert first.indices.frame.equals(again.indices.frame)
+    assert not first.runs.equals(other.runs)

@@ -237,3 +237,212 @@ def analyse_function(
     return sobol_indices(
         y_a, y_b, y_ab, names, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng
     )
+
+
+# --------------------------------------------------------------------------------------
+# Monte Carlo over uncertain choices (generic: any model that scores units)
+# --------------------------------------------------------------------------------------
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` after each batch of model runs."""
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One uncertain input factor: a named list of equally likely alternatives.
+
+    A uniform draw u in [0, 1) picks alternative ⌊u·k⌋, which is how discrete choices
+    (and pools of pre-drawn weight sets or error draws) enter a Sobol design
+    (Saisana, Saltelli & Tarantola 2005, §3).
+    """
+
+    name: str
+    alternatives: tuple[object, ...]
+
+    def pick(self, u: float) -> object:
+        k = len(self.alternatives)
+        return self.alternatives[min(int(u * k), k - 1)]
+
+
+def rank_descending(scores: np.ndarray) -> np.ndarray:
+    """Ranks along the last axis, 1 = highest score, ties share the lowest rank, NaN stays NaN."""
+    scores = np.asarray(scores, dtype=float)
+    ranks = np.empty(scores.shape, dtype=float)
+    flat_scores = scores.reshape(-1, scores.shape[-1])
+    flat_ranks = ranks.reshape(-1, scores.shape[-1])
+    for values, out in zip(flat_scores, flat_ranks, strict=True):
+        missing = np.isnan(values)
+        key = np.where(missing, np.inf, -values)
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        # Rank of each sorted position = 1 + index of the first equal value ("min" ties).
+        new_value = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
+        first_index = np.maximum.accumulate(np.where(new_value, np.arange(len(values)), 0))
+        out[order] = first_index + 1.0
+        out[missing] = np.nan
+    return ranks
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """What a Monte Carlo over uncertain choices says about each unit and each choice.
+
+    * ``units``: per unit (index = unit id) ``nominal_score``, ``nominal_rank``,
+      ``median_score``, ``score_p05``, ``score_p95``, ``median_rank``, ``rank_p05``,
+      ``rank_p95``, ``mean_abs_rank_shift`` (mean of |rank − nominal rank| over runs).
+    * ``indices``: Sobol first-order and total-effect indices, with bootstrap
+      intervals, of the mean absolute rank shift over all units (Saisana et al. 2005's
+      summary output R̄_S).
+    * ``unit_first_order`` / ``unit_total``: the same indices of each unit's rank
+      (units × factors; NaN where a unit's rank never changes).
+    * ``runs``: one row per model run: base row ``sample``, ``variant`` (A, B or the
+      factor taken from B), the alternative picked per factor, and the run's mean
+      absolute rank shift.
+    """
+
+    units: pd.DataFrame
+    indices: SobolIndices
+    unit_first_order: pd.DataFrame
+    unit_total: pd.DataFrame
+    runs: pd.DataFrame
+    replicates: int
+    seed: int
+    factors: tuple[Factor, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-unit table, the shape ``marker sensitivity --out`` writes."""
+        return self.units.reset_index()
+
+
+def _describe(value: object) -> str:
+    """Short label of an alternative for the ``runs`` table."""
+    if value is None:
+        return "-"
+    label = getattr(value, "label", None)
+    return str(label) if label is not None else str(value)
+
+
+def monte_carlo(
+    evaluate: Callable[[dict[str, object]], np.ndarray],
+    factors: Sequence[Factor],
+    nominal_scores: np.ndarray,
+    unit_ids: Sequence[object] | pd.Index,
+    *,
+    replicates: int = 1000,
+    seed: int = 1,
+    sampler: Sampler = "sobol",
+    n_bootstrap: int = 1000,
+    confidence: float = 0.9,
+    percentiles: tuple[float, float] = (5.0, 95.0),
+    progress: ProgressCallback | None = None,
+    rng: np.random.Generator | None = None,
+) -> UncertaintyResult:
+    """Run ``evaluate`` on a Saltelli design over ``factors`` and summarise ranks and scores.
+
+    ``evaluate`` maps a scenario ``{factor name: alternative}`` to one score per unit
+    (aligned with ``unit_ids``; higher is better). ``replicates`` is the base sample
+    size N: the design has N·(d + 2) runs. Per-unit distributions use the 2N
+    independent runs of A and B; the Sobol indices use all runs. Memory stays at
+    O(N × units) because per-unit rank indices are accumulated run block by run block.
+    """
+    if not factors:
+        raise ValueError("at least one uncertain factor is needed")
+    names = [factor.name for factor in factors]
+    if len(set(names)) != len(names):
+        raise ValueError(f"factor names must be unique: {names}")
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    nominal_scores = np.asarray(nominal_scores, dtype=float)
+    n_units = nominal_scores.shape[0]
+    nominal_rank = rank_descending(nominal_scores)
+    d = len(factors)
+    a, b = base_matrices(replicates, d, rng, sampler)
+    design = saltelli_design(a, b)
+
+    ab_scores = np.empty((2, replicates, n_units), dtype=np.float32)
+    ab_ranks = np.empty((2, replicates, n_units), dtype=np.float32)
+    shift = np.empty((replicates, d + 2))
+    first_num = np.zeros((d, n_units))
+    total_num = np.zeros((d, n_units))
+    total_runs = replicates * (d + 2)
+    picks: list[list[str]] = []
+    block_scores = np.empty((d + 2, n_units))
+    for j in range(replicates):
+        for k in range(d + 2):
+            scenario = {f.name: f.pick(u) for f, u in zip(factors, design[j, k], strict=True)}
+            picks.append([_describe(scenario[name]) for name in names])
+            block_scores[k] = evaluate(scenario)
+        ranks = rank_descending(block_scores)
+        with np.errstate(invalid="ignore"):
+            shift[j] = np.nanmean(np.abs(ranks - nominal_rank), axis=1)
+        ab_scores[:, j] = block_scores[:2]
+        ab_ranks[:, j] = ranks[:2]
+        r_a, r_b, r_ab = ranks[0], ranks[1], ranks[2:]
+        first_num += r_b * (r_ab - r_a)
+        total_num += 0.5 * (r_a - r_ab) ** 2
+        if progress is not None:
+            progress((j + 1) * (d + 2), total_runs)
+
+    flat_ranks = ab_ranks.reshape(2 * replicates, n_units).astype(float)
+    flat_scores = ab_scores.reshape(2 * replicates, n_units).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rank_variance = np.var(flat_ranks, axis=0)
+    unit_first = _safe_ratio(first_num / replicates, rank_variance)
+    unit_total = _safe_ratio(total_num / replicates, rank_variance)
+
+    low, high = percentiles
+    pct = _nanpercentile if np.isnan(flat_ranks).any() else np.percentile
+    rank_low, rank_mid, rank_high = pct(flat_ranks, [low, 50.0, high])
+    score_low, score_mid, score_high = pct(flat_scores, [low, 50.0, high])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_shift = np.nanmean(np.abs(flat_ranks - nominal_rank), axis=0)
+    index = pd.Index(unit_ids, name=getattr(unit_ids, "name", None) or "unit")
+    units = pd.DataFrame(
+        {
+            "nominal_score": nominal_scores,
+            "nominal_rank": nominal_rank,
+            "median_score": score_mid,
+            "score_p05": score_low,
+            "score_p95": score_high,
+            "median_rank": rank_mid,
+            "rank_p05": rank_low,
+            "rank_p95": rank_high,
+            "mean_abs_rank_shift": mean_shift,
+        },
+        index=index,
+    )
+    if percentiles != (5.0, 95.0):
+        units = units.rename(
+            columns={
+                "score_p05": f"score_p{low:g}",
+                "score_p95": f"score_p{high:g}",
+                "rank_p05": f"rank_p{low:g}",
+                "rank_p95": f"rank_p{high:g}",
+            }
+        )
+    y_a, y_b, y_ab = split_outputs(shift, d)
+    indices = sobol_indices(
+        y_a, y_b, y_ab, names, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng
+    )
+    variants = ["A", "B", *names]
+    runs = pd.DataFrame(picks, columns=names)
+    runs.insert(0, "variant", np.tile(variants, replicates))
+    runs.insert(0, "sample", np.repeat(np.arange(replicates), d + 2))
+    runs["mean_abs_rank_shift"] = shift.reshape(-1)
+    return UncertaintyResult(
+        units=units,
+        indices=indices,
+        unit_first_order=pd.DataFrame(unit_first.T, index=index, columns=names),
+        unit_total=pd.DataFrame(unit_total.T, index=index, columns=names),
+        runs=runs,
+        replicates=replicates,
+        seed=seed,
+        factors=tuple(factors),
+    )
+
+
+def _nanpercentile(values: np.ndarray, q: list[float]) -> np.ndarray:
+    """Column percentiles ignoring NaN (units screened out in some runs)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanpercentile(values, q, axis=0)
