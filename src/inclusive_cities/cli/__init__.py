@@ -30,7 +30,7 @@ def _fail(message: str, code: int) -> None:
     from rich.console import Console
 
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]{_('Error')}:[/] {message}", markup=True
+        _("Error: {message}").format(message=message), markup=False, style="bold red"
     )
     if state.verbose:
         traceback.print_exc()
@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(error), error.exit_code)
     except KeyboardInterrupt:
         _fail(_("Interrupted: nothing was changed by the unfinished step."), 1)
-    except Exception as error:  # noqa: BLE001 - the last line of defence for users
+    except Exception as error:
         _fail(
-            _("Unexpected error ({kind}: {detail}). Run again with --verbose and report it.").format(
+            _(
+                "Unexpected error ({kind}: {detail}). Run again with --verbose and report it."
+            ).format(
                 kind=type(error).__name__, detail=str(error).splitlines()[0] if str(error) else ""
             ),
             1,

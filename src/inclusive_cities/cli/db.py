@@ -20,10 +20,10 @@ def init() -> None:
     """Create the observatory database, or upgrade it to this version of the software."""
     engine = store.init_database(state.database_url)
     console.print(
-        _("Observatory database is ready at {url}").format(
-            url=engine.url.render_as_string(hide_password=True)
+        _("Observatory database is ready at {url} (schema version {revision})").format(
+            url=engine.url.render_as_string(hide_password=True),
+            revision=store.current_revision(engine),
         )
-        + f" ({_('schema version')} {store.current_revision(engine)})"
     )
 
 
@@ -35,7 +35,12 @@ def info(
     if as_json:
         typer.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
         return
-    console.print(f"[bold]{_('Observatory')}[/]: {summary.url}  ({_('schema version')} {summary.revision})")
+    console.print(
+        _("Observatory: {url} (schema version {revision})").format(
+            url=summary.url, revision=summary.revision
+        ),
+        markup=False,
+    )
     labels = {
         "cities": _("Cities"),
         "unit_levels": _("Spatial-unit levels"),
@@ -53,10 +58,14 @@ def info(
     console.print(table)
     for city in summary.cities:
         levels = ", ".join(f"{code}: {count:,}" for code, count in city["levels"].items())  # type: ignore[attr-defined]
-        note = f" [yellow]({_('synthetic demo data')})[/]" if city["synthetic"] else ""
-        console.print(f"[bold]{city['name']}[/] ({city['code']}){note} — {levels or _('no units yet')}")
+        line = _("City {name} ({code}): {levels}").format(
+            name=city["name"], code=city["code"], levels=levels or _("no units yet")
+        )
+        if city["synthetic"]:
+            line += " — " + _("synthetic demo data")
+        console.print(line, markup=False)
     if summary.periods:
-        console.print(f"{_('Periods')}: {', '.join(summary.periods)}")
+        console.print(_("Periods: {periods}").format(periods=", ".join(summary.periods)))
 
 
 @db_app.command("upgrade")
@@ -66,7 +75,9 @@ def db_upgrade(
     """Upgrade the database schema (safe to repeat)."""
     engine = store.connect(state.database_url)
     store.upgrade(engine, revision)
-    console.print(_("Schema is at version {revision}").format(revision=store.current_revision(engine)))
+    console.print(
+        _("Schema is at version {revision}").format(revision=store.current_revision(engine))
+    )
 
 
 @db_app.command("downgrade")
@@ -78,7 +89,9 @@ def db_downgrade(
     if not yes:
         from inclusive_cities.errors import UsageError
 
-        raise UsageError(_("Downgrading can delete data: repeat the command with --yes to confirm."))
+        raise UsageError(
+            _("Downgrading can delete data: repeat the command with --yes to confirm.")
+        )
     engine = store.connect(state.database_url)
     store.downgrade(engine, revision)
     console.print(
@@ -93,8 +106,9 @@ def db_current() -> None:
     """Print the schema version of the database and of this software."""
     engine = store.connect(state.database_url)
     console.print(
-        f"{_('database')}: {store.current_revision(engine) or '-'}  "
-        f"{_('software')}: {store.head_revision()}"
+        _("Database schema: {current}; this software's schema: {head}").format(
+            current=store.current_revision(engine) or "-", head=store.head_revision()
+        )
     )
 
 

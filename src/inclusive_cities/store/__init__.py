@@ -1,9 +1,9 @@
 """The observatory store: the only code that writes SQL for application state.
 
-    >>> from inclusive_cities.store import init_database, summary
-    >>> engine = init_database("sqlite:///:memory:")
-    >>> summary(engine).counts["cities"]
-    0
+>>> from inclusive_cities.store import init_database, summary
+>>> engine = init_database("sqlite:///:memory:")
+>>> summary(engine).counts["cities"]
+0
 """
 
 from __future__ import annotations
@@ -55,16 +55,20 @@ def connect(url: str, create: bool = False) -> Engine:
     missing = _missing_sqlite_file(engine)
     if missing and not create:
         raise StoreError(
-            _("There is no observatory database at {path}: run 'inclusive-cities init' to "
-              "create it, or check --database.").format(path=missing)
+            _(
+                "There is no observatory database at {path}: run 'inclusive-cities init' to "
+                "create it, or check --database."
+            ).format(path=missing)
         )
     try:
         with engine.connect():
             pass
     except OperationalError as error:
         raise StoreError(
-            _("Cannot open the database {url}: {reason}. Check the URL, that the server is "
-              "running and that you may write there.").format(url=describe_url(url), reason=_reason(error))
+            _(
+                "Cannot open the database {url}: {reason}. Check the URL, that the server is "
+                "running and that you may write there."
+            ).format(url=describe_url(url), reason=_reason(error))
         ) from error
     return engine
 
@@ -89,16 +93,16 @@ def require_current(engine: Engine) -> None:
     url = engine.url.render_as_string(hide_password=True)
     if revision is None:
         raise StoreError(
-            _("{url} is not an observatory database yet: run 'inclusive-cities init' first.").format(
-                url=url
-            )
+            _(
+                "{url} is not an observatory database yet: run 'inclusive-cities init' first."
+            ).format(url=url)
         )
     if revision != head_revision():
         raise StoreError(
-            _("The observatory database {url} is at version {current} but this software needs "
-              "{head}: run 'inclusive-cities db upgrade'.").format(
-                url=url, current=revision, head=head_revision()
-            )
+            _(
+                "The observatory database {url} is at version {current} but this software needs "
+                "{head}: run 'inclusive-cities db upgrade'."
+            ).format(url=url, current=revision, head=head_revision())
         )
 
 

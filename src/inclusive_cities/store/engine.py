@@ -41,8 +41,9 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as error:
         raise StoreError(
-            _("Database URL {url!r} is not valid: use sqlite:///PATH or postgresql://USER@HOST/DB.")
-            .format(url=url)
+            _(
+                "Database URL {url!r} is not valid: use sqlite:///PATH or postgresql://USER@HOST/DB."
+            ).format(url=url)
         ) from error
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -51,9 +52,10 @@ def make_engine(url: str) -> Engine:
             folder = Path(database).expanduser().resolve().parent
             if not folder.is_dir():
                 raise StoreError(
-                    _("Cannot create the database {path}: folder {folder} does not exist. "
-                      "Create it or choose another --database path.")
-                    .format(path=database, folder=folder)
+                    _(
+                        "Cannot create the database {path}: folder {folder} does not exist. "
+                        "Create it or choose another --database path."
+                    ).format(path=database, folder=folder)
                 )
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -61,8 +63,9 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True)
     raise StoreError(
-        _("Database {backend!r} is not supported: use sqlite:///PATH or postgresql://USER@HOST/DB.")
-        .format(backend=backend)
+        _(
+            "Database {backend!r} is not supported: use sqlite:///PATH or postgresql://USER@HOST/DB."
+        ).format(backend=backend)
     )
 
 

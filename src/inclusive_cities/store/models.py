@@ -74,7 +74,9 @@ class ImportBatch(Base):
 
     __table_args__ = (
         CheckConstraint("status IN ('active', 'replaced')", name="status"),
-        CheckConstraint("rows_read >= 0 AND rows_accepted >= 0 AND rows_rejected >= 0", name="rows"),
+        CheckConstraint(
+            "rows_read >= 0 AND rows_accepted >= 0 AND rows_rejected >= 0", name="rows"
+        ),
     )
 
 
@@ -173,9 +175,7 @@ class Indicator(Base):
     benchmark_source: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (
-        CheckConstraint(
-            "direction IN ('higher_is_better', 'lower_is_better')", name="direction"
-        ),
+        CheckConstraint("direction IN ('higher_is_better', 'lower_is_better')", name="direction"),
     )
 
 
@@ -203,9 +203,7 @@ class Observation(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
 
     __table_args__ = (
-        UniqueConstraint(
-            "indicator_id", "unit_id", "period_id", "sex", "age_group", "nationality"
-        ),
+        UniqueConstraint("indicator_id", "unit_id", "period_id", "sex", "age_group", "nationality"),
         CheckConstraint(
             "status IN ('observed', 'computed', 'imputed', 'estimated', 'suppressed')",
             name="status",

@@ -1,0 +1,47 @@
+# Set-up from nothing: `make demo` builds and runs the demo observatory, `make test` runs
+# every test. Both create .venv, install the package with its extras and any missing system
+# packages, then do their job. Needs only python3 (>= 3.11), make and node/npm.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo-data
+DEMO_SIZE ?= medium
+DEMO_DB ?= sqlite:///$(CURDIR)/$(DEMO_DIR)/observatory.db
+
+.PHONY: setup demo test lint format typecheck check clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/inclusive-cities --database $(DEMO_DB) init
+	$(BIN)/inclusive-cities --database $(DEMO_DB) info
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest --cov --cov-report=term:skip-covered -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage $(DEMO_DIR)

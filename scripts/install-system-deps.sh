@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# System packages the observatory needs beyond Python: PostgreSQL server binaries (the test
+# suite starts a throwaway cluster). Installs only what is missing; needs root for apt-get.
+set -euo pipefail
+
+missing=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "Installing system packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "error: ${missing[*]} missing and not running as root: install them with apt-get as root" >&2
+    exit 1
+  fi
+else
+  SUDO=""
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,64 @@
+"""Spanish and English are complete: every translatable message in the code has both."""
+
+from __future__ import annotations
+
+import pytest
+
+from inclusive_cities.i18n import (
+    catalogue,
+    detect_language,
+    gettext,
+    normalise_language,
+    use_language,
+)
+from inclusive_cities.i18n.catalogues import extract_messages, missing_translations
+
+
+def test_the_code_has_translatable_messages() -> None:
+    messages = extract_messages()
+    assert "Observatory database is ready at {url} (schema version {revision})" in messages
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_message_is_translated(language: str) -> None:
+    missing = missing_translations(language)
+    assert missing == {}, "\n".join(f"{where}: {msg}" for msg, where in missing.items())
+
+
+def test_placeholders_survive_translation() -> None:
+    """A translation that drops or renames a {placeholder} would crash .format()."""
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    spanish = catalogue("es")
+    broken = {m: t for m, t in spanish.items() if fields(m) != fields(t)}
+    assert broken == {}
+
+
+def test_spanish_and_english_differ_where_they_should() -> None:
+    assert gettext("Spatial units", "es") == "Unidades espaciales"
+    assert gettext("Spatial units", "en") == "Spatial units"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("es_CO.UTF-8", "es"), ("en-GB", "en"), ("EN", "en"), ("fr_FR", None), ("", None)],
+)
+def test_language_codes_are_normalised(raw: str, expected: str | None) -> None:
+    assert normalise_language(raw) == expected
+
+
+def test_default_is_spanish_when_locale_says_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("INCLUSIVE_CITIES_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("locale.getlocale", lambda: (None, None))
+    assert detect_language() == "es"
+
+
+def test_use_language_switches_gettext() -> None:
+    use_language("es")
+    assert gettext("Cities") == "Ciudades"
+    use_language("en")
+    assert gettext("Cities") == "Cities"
