@@ -1,0 +1,153 @@
+"""Monitoring: did each unit improve, worsen or stay put between two marker runs?
+
+A change only counts when it is larger than the uncertainty of the two scores
+(METHODOLOGY.md §2, step 12). The rule, for each unit and node:
+
+    change = score_b − score_a
+    threshold = sqrt(h_a² + h_b²)        (h = half-width of the 90 % interval)
+    improved  if change >  threshold
+    worsened  if change < −threshold
+    no significant change otherwise
+
+The half-widths come from :func:`inclusive_cities.marker.sensitivity.sensitivity`
+(half the 5–95 % score range of each unit) or are given per unit and node. Adding the
+half-widths in quadrature is the half-width of the difference of two independent
+estimates; where no half-width is known, ``tolerance`` points are used instead and the
+``basis`` column says so. Higher scores are always better: every node's score is on
+the 0–100 "more inclusive is higher" scale after normalisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.marker.errors import MarkerError
+
+IMPROVED = "improved"
+WORSENED = "worsened"
+NO_SIGNIFICANT_CHANGE = "no_significant_change"
+NOT_COMPARABLE = "not_comparable"
+VERDICTS = (IMPROVED, WORSENED, NO_SIGNIFICANT_CHANGE, NOT_COMPARABLE)
+
+
+class MarkerComparisonError(MarkerError):
+    """Two runs cannot be compared as they are (different trees or benchmarks, no overlap)."""
+
+
+def verdict_label(verdict: str) -> str:
+    """The translated, human wording of a verdict code."""
+    labels = {
+        IMPROVED: _("improved"),
+        WORSENED: _("worsened"),
+        NO_SIGNIFICANT_CHANGE: _("no significant change"),
+        NOT_COMPARABLE: _("not comparable"),
+    }
+    return labels[verdict]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Change per unit and node between two runs, with a verdict for each.
+
+    ``changes`` has one row per (unit, node): ``score_a``, ``score_b``, ``change``,
+    ``threshold``, ``basis`` (``uncertainty`` or ``tolerance``) and ``verdict``.
+    ``summary`` counts verdicts per node.
+    """
+
+    changes: pd.DataFrame
+    summary: pd.DataFrame
+    tolerance: float
+    specs_differ: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.changes.reset_index()
+
+
+def _as_half_widths(value: pd.DataFrame | None, units: pd.Index, nodes: pd.Index) -> pd.DataFrame:
+    """Half-widths aligned to units × nodes; NaN where unknown."""
+    if value is None:
+        return pd.DataFrame(np.nan, index=units, columns=nodes)
+    return value.reindex(index=units, columns=nodes).astype(float)
+
+
+def compare_scores(
+    scores_a: pd.DataFrame,
+    scores_b: pd.DataFrame,
+    *,
+    half_widths_a: pd.DataFrame | None = None,
+    half_widths_b: pd.DataFrame | None = None,
+    tolerance: float = 0.0,
+) -> Comparison:
+    """Compare two units × nodes score tables (index = unit id, columns = node codes).
+
+    Units or nodes present in only one table are reported as ``not_comparable``.
+    Where only one of the two half-widths is known, the other counts as zero.
+    """
+    if tolerance < 0:
+        raise MarkerComparisonError(
+            _("The tolerance must be zero or more points, got {value}.").format(value=tolerance)
+        )
+    units = scores_a.index.union(scores_b.index, sort=False)
+    nodes = pd.Index(list(dict.fromkeys([*scores_a.columns, *scores_b.columns])), name="node")
+    a = scores_a.reindex(index=units, columns=nodes).astype(float)
+    b = scores_b.reindex(index=units, columns=nodes).astype(float)
+    h_a = _as_half_widths(half_widths_a, units, nodes)
+    h_b = _as_half_widths(half_widths_b, units, nodes)
+    known = h_a.notna() | h_b.notna()
+    combined = np.sqrt(h_a.fillna(0.0) ** 2 + h_b.fillna(0.0) ** 2)
+    threshold = combined.where(known, float(tolerance))
+    change = b - a
+    verdict = np.select(
+        [
+            change.isna().to_numpy(),
+            (change > threshold).to_numpy(),
+            (change < -threshold).to_numpy(),
+        ],
+        [NOT_COMPARABLE, IMPROVED, WORSENED],
+        NO_SIGNIFICANT_CHANGE,
+    )
+    basis = np.where(known.to_numpy(), "uncertainty", "tolerance")
+    unit_name = scores_a.index.name or scores_b.index.name or "unit"
+    long_index = pd.MultiIndex.from_product([units, nodes], names=[unit_name, "node"])
+    changes = pd.DataFrame(
+        {
+            "score_a": a.to_numpy().reshape(-1),
+            "score_b": b.to_numpy().reshape(-1),
+            "change": change.to_numpy().reshape(-1),
+            "threshold": threshold.to_numpy().reshape(-1),
+            "basis": basis.reshape(-1),
+            "verdict": verdict.reshape(-1),
+        },
+        index=long_index,
+    )
+    summary = (
+        changes.groupby(level="node", sort=False)["verdict"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=list(VERDICTS), fill_value=0)
+    )
+    return Comparison(changes=changes, summary=summary, tolerance=tolerance, specs_differ=False)
+
+
+def half_widths_from_intervals(
+    low: pd.DataFrame | pd.Series, high: pd.DataFrame | pd.Series, node: str | None = None
+) -> pd.DataFrame:
+    """Half-widths (high − low)/2; a Series (one node's interval per unit) needs ``node``."""
+    width = (high - low) / 2.0
+    if isinstance(width, pd.Series):
+        if node is None:
+            raise ValueError("a Series of intervals needs the node it belongs to")
+        return width.to_frame(node)
+    return width
+
+
+def describe_differences(
+    signature_a: Mapping[str, object], signature_b: Mapping[str, object]
+) -> list[str]:
+    """Names of the parts (``tree``, ``benchmarks`` …) whose signatures differ."""
+    return [key for key in signature_a if signature_a.get(key) != signature_b.get(key)]

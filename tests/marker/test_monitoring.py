@@ -1,0 +1,111 @@
+"""Monitoring: change per unit and node between two runs, judged against the uncertainty."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from inclusive_cities.marker.errors import MarkerError
+from inclusive_cities.marker.monitoring import (
+    IMPROVED,
+    NO_SIGNIFICANT_CHANGE,
+    NOT_COMPARABLE,
+    WORSENED,
+    MarkerComparisonError,
+    compare_scores,
+    half_widths_from_intervals,
+    verdict_label,
+)
+
+
+def _scores(rows: dict[str, list[float]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["UIM", "HOUSING"])
+    frame.index.name = "unit_code"
+    return frame
+
+
+def test_verdicts_use_the_combined_half_widths() -> None:
+    before = _scores({"n1": [50.0, 40.0], "n2": [60.0, 70.0], "n3": [30.0, 20.0]})
+    after = _scores({"n1": [56.0, 41.0], "n2": [54.0, 70.0], "n3": [33.0, 20.0]})
+    # Half-widths 3 and 4 combine to sqrt(9 + 16) = 5 points for every unit on UIM.
+    h_a = pd.DataFrame({"UIM": [3.0, 3.0, 3.0]}, index=before.index)
+    h_b = pd.DataFrame({"UIM": [4.0, 4.0, 4.0]}, index=before.index)
+    result = compare_scores(before, after, half_widths_a=h_a, half_widths_b=h_b, tolerance=0.5)
+    changes = result.changes
+    assert changes.loc[("n1", "UIM"), "change"] == 6.0
+    assert changes.loc[("n1", "UIM"), "threshold"] == 5.0
+    assert changes.loc[("n1", "UIM"), "verdict"] == IMPROVED  # +6 > 5
+    assert changes.loc[("n2", "UIM"), "verdict"] == WORSENED  # −6 < −5
+    assert changes.loc[("n3", "UIM"), "verdict"] == NO_SIGNIFICANT_CHANGE  # +3 within ±5
+    # HOUSING has no interval: the 0.5-point tolerance decides.
+    assert changes.loc[("n1", "HOUSING"), "basis"] == "tolerance"
+    assert changes.loc[("n1", "HOUSING"), "verdict"] == IMPROVED  # +1 > 0.5
+    assert changes.loc[("n2", "HOUSING"), "verdict"] == NO_SIGNIFICANT_CHANGE
+    assert changes.loc[("n1", "UIM"), "basis"] == "uncertainty"
+    assert result.summary.loc["UIM"].to_dict() == {
+        IMPROVED: 1,
+        WORSENED: 1,
+        NO_SIGNIFICANT_CHANGE: 1,
+        NOT_COMPARABLE: 0,
+    }
+
+
+def test_a_change_equal_to_the_threshold_is_not_significant() -> None:
+    before = _scores({"n1": [50.0, 40.0]})
+    after = _scores({"n1": [45.0, 40.0]})
+    h = pd.DataFrame({"UIM": [3.0]}, index=before.index)
+    h_b = pd.DataFrame({"UIM": [4.0]}, index=before.index)
+    result = compare_scores(before, after, half_widths_a=h, half_widths_b=h_b)
+    assert result.changes.loc[("n1", "UIM"), "change"] == -5.0
+    assert result.changes.loc[("n1", "UIM"), "verdict"] == NO_SIGNIFICANT_CHANGE
+
+
+def test_one_known_half_width_counts_the_other_as_zero() -> None:
+    before = _scores({"n1": [50.0, 40.0]})
+    after = _scores({"n1": [53.5, 40.0]})
+    h_a = pd.DataFrame({"UIM": [3.0]}, index=before.index)
+    result = compare_scores(before, after, half_widths_a=h_a)
+    assert result.changes.loc[("n1", "UIM"), "threshold"] == 3.0
+    assert result.changes.loc[("n1", "UIM"), "verdict"] == IMPROVED
+
+
+def test_units_in_one_run_only_are_not_comparable() -> None:
+    before = _scores({"n1": [50.0, 40.0], "gone": [10.0, 10.0]})
+    after = _scores({"n1": [50.0, 40.0], "new": [90.0, 90.0]})
+    result = compare_scores(before, after)
+    verdicts = result.changes["verdict"]
+    assert verdicts.loc[("gone", "UIM")] == NOT_COMPARABLE
+    assert verdicts.loc[("new", "UIM")] == NOT_COMPARABLE
+    assert verdicts.loc[("n1", "UIM")] == NO_SIGNIFICANT_CHANGE  # zero change, zero tolerance
+    assert math.isnan(result.changes.loc[("new", "UIM"), "score_a"])
+    assert result.to_frame().columns[:2].tolist() == ["unit_code", "node"]
+
+
+def test_half_widths_from_a_series_of_intervals() -> None:
+    low = pd.Series([40.0, 10.0], index=["a", "b"])
+    high = pd.Series([50.0, 30.0], index=["a", "b"])
+    widths = half_widths_from_intervals(low, high, node="UIM")
+    assert widths["UIM"].tolist() == [5.0, 10.0]
+    with pytest.raises(ValueError, match="node"):
+        half_widths_from_intervals(low, high)
+
+
+def test_negative_tolerance_is_a_marker_error() -> None:
+    frame = _scores({"n1": [1.0, 2.0]})
+    with pytest.raises(MarkerError, match="tolerance"):
+        compare_scores(frame, frame, tolerance=-1.0)
+    assert issubclass(MarkerComparisonError, MarkerError)
+
+
+def test_verdict_labels_are_translated() -> None:
+    from inclusive_cities.i18n import use_language
+
+    use_language("es")
+    try:
+        assert verdict_label(IMPROVED) == "mejoró"
+        assert verdict_label(NO_SIGNIFICANT_CHANGE) == "sin cambio significativo"
+    finally:
+        use_language("en")
+    assert verdict_label(WORSENED) == "worsened"
