@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # System packages the observatory needs beyond Python: PostgreSQL server binaries (the test
-# suite starts a throwaway cluster). Installs only what is missing; needs root for apt-get.
+# suite starts a throwaway cluster), Chromium (browser tests), Pango (WeasyPrint PDFs),
+# poppler-utils (pdftotext/pdftoppm to check PDFs). Installs only what is missing; needs root
+# for apt-get.
 set -euo pipefail
 
 missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
