@@ -14,6 +14,7 @@ from inclusive_cities.marker.monitoring import (
     NOT_COMPARABLE,
     WORSENED,
     MarkerComparisonError,
+    check_comparable,
     compare_scores,
     half_widths_from_intervals,
     verdict_label,
@@ -109,3 +110,65 @@ def test_verdict_labels_are_translated() -> None:
     finally:
         use_language("en")
     assert verdict_label(WORSENED) == "worsened"
+
+
+SPEC_YAML = """
+code: tiny
+name: {es: Mini, en: Tiny}
+tree:
+  code: UIM
+  name: {es: Índice, en: Index}
+  children:
+    - code: HOUSING
+      name: {es: Vivienda, en: Housing}
+      indicators:
+        - code: overcrowding
+          name: {es: Hacinamiento, en: Overcrowding}
+          direction: lower_is_better
+          normalisation: {lower: 0, upper: 40, source: UN-Habitat}
+        - code: tenure
+          name: {es: Tenencia, en: Tenure}
+          direction: higher_is_better
+          normalisation: {lower: 0, upper: 100}
+    - code: SERVICES
+      name: {es: Servicios, en: Services}
+      indicators:
+        - code: water
+          name: {es: Agua, en: Water}
+          direction: higher_is_better
+          normalisation: {lower: 20, upper: 100}
+"""
+
+
+def _spec(text: str = SPEC_YAML):
+    from inclusive_cities.marker.spec import parse_spec
+
+    return parse_spec(text, "tiny.yaml")
+
+
+def test_same_recipe_with_other_names_is_comparable() -> None:
+    renamed = _spec(SPEC_YAML.replace("en: Housing", "en: Dwellings").replace("UN-Habitat", "x"))
+    assert check_comparable(_spec(), renamed) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "part"),
+    [
+        (("upper: 40,", "upper: 50,"), "benchmarks"),
+        (("direction: lower_is_better", "direction: higher_is_better"), "tree"),
+        (("    - code: SERVICES", "    - code: SERVICE"), "tree"),
+    ],
+)
+def test_different_benchmarks_or_trees_are_refused(edit: tuple[str, str], part: str) -> None:
+    other = _spec(SPEC_YAML.replace(*edit))
+    with pytest.raises(MarkerComparisonError, match=f"their .*{part}.* differ") as caught:
+        check_comparable(_spec(), other)
+    message = str(caught.value)
+    assert "\n" not in message and "--allow-different-specs" in message
+    assert part in check_comparable(_spec(), other, allow_different_specs=True)
+
+
+def test_other_weights_are_a_method_difference() -> None:
+    heavier = _spec().with_overrides(weights={"HOUSING": 3.0})
+    with pytest.raises(MarkerComparisonError, match="method"):
+        check_comparable(_spec(), heavier)

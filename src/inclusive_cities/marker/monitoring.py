@@ -27,6 +27,7 @@ import pandas as pd
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.marker.errors import MarkerError
+from inclusive_cities.marker.spec import MarkerSpec, Node
 
 IMPROVED = "improved"
 WORSENED = "worsened"
@@ -151,3 +152,65 @@ def describe_differences(
 ) -> list[str]:
     """Names of the parts (``tree``, ``benchmarks`` …) whose signatures differ."""
     return [key for key in signature_a if signature_a.get(key) != signature_b.get(key)]
+
+
+def spec_signature(spec: MarkerSpec) -> dict[str, object]:
+    """What must match for two runs to be comparable, in three parts.
+
+    * ``tree``: every node and indicator code with its parent, and each indicator's
+      direction and denominator;
+    * ``benchmarks``: each indicator's normalisation (method, goalposts, targets, cuts)
+      and the score scale;
+    * ``method``: weights, aggregation, imputation, treatment and coverage rules.
+    Names, descriptions, levels and sources do not matter.
+    """
+    parents = spec.parents()
+    tree = []
+    benchmarks: list[object] = [spec.defaults.scale.model_dump(mode="json")]
+    method: list[object] = [
+        spec.defaults.missing.model_dump(mode="json"),
+        spec.defaults.treatment.model_dump(mode="json"),
+    ]
+    for item, depth, _parent in spec.walk():
+        code = item.code
+        if isinstance(item, Node):
+            tree.append((code, parents[code], "node"))
+            aggregation = spec.aggregation_for(item, depth).model_dump(mode="json")
+            method.append((code, item.weight, aggregation, spec.min_coverage_for(item)))
+            continue
+        denominator = item.denominator.model_dump(mode="json") if item.denominator else None
+        tree.append((code, parents[code], item.direction, denominator))
+        norm = spec.normalisation_for(item).model_dump(mode="json")
+        norm.pop("source", None)
+        benchmarks.append((code, norm))
+        method.append(
+            (
+                code,
+                item.weight,
+                spec.treatment_for(item).model_dump(mode="json"),
+                spec.imputation_for(item).model_dump(mode="json"),
+            )
+        )
+    return {"tree": tree, "benchmarks": benchmarks, "method": method}
+
+
+def check_comparable(
+    spec_a: MarkerSpec, spec_b: MarkerSpec, *, allow_different_specs: bool = False
+) -> list[str]:
+    """The parts of the recipe that differ; raises unless ``allow_different_specs``."""
+    differing = describe_differences(spec_signature(spec_a), spec_signature(spec_b))
+    labels = {"tree": _("tree"), "benchmarks": _("benchmarks"), "method": _("method")}
+    if differing and not allow_different_specs:
+        raise MarkerComparisonError(
+            _(
+                "Cannot compare runs of spec {a} and spec {b}: their {parts} differ, so score "
+                "changes would mix real change with changes of method. Use the same spec for "
+                "both periods, or pass allow_different_specs=True (--allow-different-specs) "
+                "to compare anyway."
+            ).format(
+                a=spec_a.code,
+                b=spec_b.code,
+                parts=", ".join(labels[part] for part in differing),
+            )
+        )
+    return differing

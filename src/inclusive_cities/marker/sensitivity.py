@@ -308,6 +308,12 @@ class UncertaintyResult:
     replicates: int
     seed: int
     factors: tuple[Factor, ...]
+    node: str | None = None
+
+    def half_widths(self) -> pd.DataFrame:
+        """Half the 5–95 % score range per unit, as a one-column frame named by the node."""
+        width = (self.units["score_p95"] - self.units["score_p05"]) / 2.0
+        return width.to_frame(self.node or "score")
 
     def to_frame(self) -> pd.DataFrame:
         """Per-unit table, the shape ``marker sensitivity --out`` writes."""
@@ -333,7 +339,6 @@ def monte_carlo(
     sampler: Sampler = "sobol",
     n_bootstrap: int = 1000,
     confidence: float = 0.9,
-    percentiles: tuple[float, float] = (5.0, 95.0),
     progress: ProgressCallback | None = None,
     rng: np.random.Generator | None = None,
 ) -> UncertaintyResult:
@@ -389,7 +394,7 @@ def monte_carlo(
     unit_first = _safe_ratio(first_num / replicates, rank_variance)
     unit_total = _safe_ratio(total_num / replicates, rank_variance)
 
-    low, high = percentiles
+    low, high = 5.0, 95.0
     pct = _nanpercentile if np.isnan(flat_ranks).any() else np.percentile
     rank_low, rank_mid, rank_high = pct(flat_ranks, [low, 50.0, high])
     score_low, score_mid, score_high = pct(flat_scores, [low, 50.0, high])
@@ -411,15 +416,6 @@ def monte_carlo(
         },
         index=index,
     )
-    if percentiles != (5.0, 95.0):
-        units = units.rename(
-            columns={
-                "score_p05": f"score_p{low:g}",
-                "score_p95": f"score_p{high:g}",
-                "rank_p05": f"rank_p{low:g}",
-                "rank_p95": f"rank_p{high:g}",
-            }
-        )
     y_a, y_b, y_ab = split_outputs(shift, d)
     indices = sobol_indices(
         y_a, y_b, y_ab, names, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng
