@@ -1,0 +1,702 @@
+"""Census microdata (households, persons) streamed through DuckDB into canonical Parquet.
+
+The file is never loaded whole into Python: DuckDB reads it in a streaming pass that maps
+codes, checks every value and numbers the rows, writing a staging Parquet file; small
+queries on that file then count and list the problems. The canonical Parquet lands under
+``<data_dir>/microdata/<city>/<period>/<record>.parquet`` by an atomic rename done inside
+the database transaction that registers its import batch, so a killed import leaves
+neither a half-written file nor a batch pointing at one. Microdata never enter a table.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import Engine, select
+
+from inclusive_cities import store
+from inclusive_cities.config import get_settings
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.ingest.common import (
+    ImportReport,
+    IngestError,
+    Problem,
+    ProgressCallback,
+    Timer,
+    default_reject_path,
+    enforce,
+    find_city,
+    get_or_create_period,
+    open_batch,
+    overlapping_batches,
+    quiet_progress,
+    require_file,
+    same_file_batch,
+    sha256_file,
+)
+from inclusive_cities.ingest.tabular import decode
+from inclusive_cities.ingest.variables import Mapping, Profile, load_profile, normalise_record
+from inclusive_cities.store import models
+
+PROBLEM_LIST_LIMIT = 1000
+ID_COLUMNS = {"households": "household_id", "persons": "person_id"}
+STAT_SUFFIXES = (".dta", ".sav", ".zsav")
+PARQUET_SUFFIXES = (".parquet",)
+
+
+def microdata_path(data_dir: Path | str, city: str, period: str, record: str) -> Path:
+    """Where the canonical microdata of a city, period and record live."""
+    return Path(data_dir) / "microdata" / city / period / f"{normalise_record(record)}.parquet"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _value_sql(mapping: Mapping, decimal: str, missing: tuple[str, ...]) -> tuple[str, str, str]:
+    """(canonical value, problem code or NULL, raw text) SQL expressions for one mapping."""
+    raw = f"trim(CAST({ident(mapping.source)} AS VARCHAR))"
+    missing_list = ", ".join(literal(m) for m in missing) or "''"
+    is_missing = f"({raw} IS NULL OR {raw} IN ({missing_list}))"
+    variable = mapping.variable
+    if mapping.codes:
+        key = f"regexp_replace({raw}, '\\.0+$', '')"
+        cases = " ".join(
+            f"WHEN {literal(code)} THEN {_sql_constant(target, variable.type)}"
+            for code, target in mapping.codes.items()
+        )
+        known = ", ".join(literal(c) for c in mapping.codes)
+        value = f"CASE WHEN {is_missing} THEN NULL ELSE (CASE {key} {cases} ELSE NULL END) END"
+        problem = f"CASE WHEN {is_missing} THEN NULL WHEN {key} NOT IN ({known}) THEN 'code' END"
+    elif variable.type in ("integer", "number"):
+        text = f"replace(replace({raw}, '.', ''), ',', '.')" if decimal == "," else raw
+        number = f"TRY_CAST({text} AS DOUBLE)"
+        checks = [f"WHEN {number} IS NULL THEN 'number'"]
+        if variable.type == "integer":
+            checks.append(f"WHEN {number} <> floor({number}) THEN 'integer'")
+        if variable.low is not None:
+            checks.append(f"WHEN {number} < {variable.low!r} THEN 'range'")
+        if variable.high is not None:
+            checks.append(f"WHEN {number} > {variable.high!r} THEN 'range'")
+        cast = "BIGINT" if variable.type == "integer" else "DOUBLE"
+        value = f"CASE WHEN {is_missing} THEN NULL ELSE TRY_CAST({number} AS {cast}) END"
+        problem = f"CASE WHEN {is_missing} THEN NULL {' '.join(checks)} END"
+    elif variable.type == "boolean":
+        value = (
+            f"CASE WHEN {is_missing} THEN NULL WHEN lower({raw}) IN ('true', '1') THEN TRUE "
+            f"WHEN lower({raw}) IN ('false', '0') THEN FALSE END"
+        )
+        problem = (
+            f"CASE WHEN {is_missing} THEN NULL "
+            f"WHEN lower({raw}) NOT IN ('true', '1', 'false', '0') THEN 'code' END"
+        )
+    elif variable.type == "category":
+        allowed = ", ".join(literal(v) for v in variable.values)
+        value = f"CASE WHEN {is_missing} OR {raw} NOT IN ({allowed}) THEN NULL ELSE {raw} END"
+        problem = f"CASE WHEN {is_missing} THEN NULL WHEN {raw} NOT IN ({allowed}) THEN 'code' END"
+    else:
+        value = f"CASE WHEN {is_missing} THEN NULL ELSE {raw} END"
+        problem = "NULL"
+    if variable.required:
+        problem = f"CASE WHEN {is_missing} THEN 'required' ELSE {problem} END"
+    return value, problem, raw
+
+
+def _sql_constant(value: object, kind: str) -> str:
+    if value is None:
+        return "NULL"
+    if kind == "boolean":
+        return "TRUE" if value else "FALSE"
+    return literal(value)
+
+
+def _sql_type(kind: str) -> str:
+    return {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}.get(kind, "VARCHAR")
+
+
+def _source_sql(path: Path, profile: Profile, encoding: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return f"read_parquet({literal(path)})"
+    options = [
+        "header = true",
+        "all_varchar = true",
+        f"encoding = {literal(encoding)}",
+        "quote = '\"'",
+        "escape = '\"'",
+    ]
+    if profile.delimiter:
+        options.append(f"delim = {literal(profile.delimiter)}")
+    return f"read_csv({literal(path)}, {', '.join(options)})"
+
+
+def _csv_encoding(path: Path, profile: Profile) -> str:
+    """UTF-8 unless the start of the file says Latin-1 (or the profile names one)."""
+    if profile.encoding:
+        return (
+            "latin-1"
+            if profile.encoding.lower().replace("_", "-")
+            in ("latin-1", "latin1", "iso-8859-1", "cp1252")
+            else "utf-8"
+        )
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+    cut = head.rfind(b"\n")
+    _text, used = decode(head[: cut + 1] if cut > 0 else head, path.name)
+    return "latin-1" if used == "latin-1" else "utf-8"
+
+
+def stat_to_parquet(path: Path, target: Path, chunk_rows: int = 200_000) -> None:
+    """Stata/SPSS files converted chunk by chunk (pyreadstat), never whole in memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pyreadstat
+
+    reader = pyreadstat.read_dta if path.suffix.lower() == ".dta" else pyreadstat.read_sav
+    writer = None
+    try:
+        for frame, _meta in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=chunk_rows):
+            table = pa.Table.from_pandas(frame.astype("string"), preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    except (pyreadstat.ReadstatError, OSError, ValueError) as error:
+        raise IngestError(
+            _(
+                "{file} cannot be read as a Stata/SPSS file ({reason}); it may be truncated: "
+                "export it again."
+            ).format(file=path.name, reason=str(error).splitlines()[0])
+        ) from error
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, step: str, progress: ProgressCallback) -> None:
+    """Run a long query while reporting DuckDB's own progress (percent)."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.25)
+        with suppress(Exception):
+            done = con.query_progress()
+            if done >= 0:
+                progress(step, int(done), 100)
+    if failure:
+        raise failure[0]
+    progress(step, 100, 100)
+
+
+class CensusReader:
+    """The streaming validation of one census file against a profile (no store needed)."""
+
+    def __init__(
+        self,
+        path: Path,
+        profile: Profile,
+        work_dir: Path,
+        *,
+        unit_codes: list[str] | None = None,
+        household_ids: Path | None = None,
+        memory_limit: str = "1GB",
+        threads: int | None = None,
+    ) -> None:
+        self.path = path
+        self.profile = profile
+        self.record = profile.record
+        self.work_dir = work_dir
+        self.unit_codes = unit_codes
+        self.household_ids = household_ids
+        self.stage = work_dir / f".{self.record}.{uuid.uuid4().hex}.stage.parquet"
+        self.converted: Path | None = None
+        self.con = duckdb.connect()
+        self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+        self.con.execute(f"SET temp_directory = {literal(work_dir / '.duckdb-tmp')}")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.header_offset = 1
+        self.unit = "row"
+
+    def close(self) -> None:
+        self.con.close()
+        for path in (self.stage, self.converted):
+            if path is not None:
+                with suppress(FileNotFoundError):
+                    path.unlink()
+
+    def _source(self) -> str:
+        path = self.path
+        suffix = path.suffix.lower()
+        if suffix in STAT_SUFFIXES:
+            self.converted = self.work_dir / f".{self.record}.{uuid.uuid4().hex}.source.parquet"
+            stat_to_parquet(path, self.converted)
+            path = self.converted
+        if path.suffix.lower() in PARQUET_SUFFIXES:
+            self.header_offset, self.unit = 0, "record"
+            return f"read_parquet({literal(path)})"
+        return _source_sql(path, self.profile, _csv_encoding(path, self.profile))
+
+    def columns(self, source: str) -> list[str]:
+        try:
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.Error as error:
+            raise self._read_error(error) from error
+        return [str(row[0]) for row in described]
+
+    def _read_error(self, error: Exception) -> IngestError:
+        text = " ".join(str(error).split())
+        if "unicode" in text.lower() or "utf" in text.lower():
+            return IngestError(
+                _(
+                    "{file} is not valid UTF-8 ({reason}): save it as UTF-8 or set 'file: "
+                    "encoding: latin-1' in the profile."
+                ).format(file=self.path.name, reason=text[:300])
+            )
+        return IngestError(
+            _(
+                "{file} cannot be read ({reason}); the file may be truncated or malformed: export "
+                "it again."
+            ).format(file=self.path.name, reason=text[:300])
+        )
+
+    def stage_file(self, progress: ProgressCallback) -> None:
+        """Pass 1: stream the source into the staging Parquet with values and problems."""
+        source = self._source()
+        present = set(self.columns(source))
+        missing = [m.source for m in self.profile.mappings if m.source not in present]
+        if missing:
+            raise IngestError(
+                _(
+                    "{file}: columns {columns} named in profile '{profile}' are missing (the file "
+                    "has: {present}): use the right profile or fix the header."
+                ).format(
+                    file=self.path.name,
+                    columns=", ".join(missing),
+                    profile=self.profile.name,
+                    present=", ".join(sorted(present))[:400],
+                )
+            )
+        values, problems, columns_cases, raw_cases = [], [], [], []
+        for mapping in self.profile.mappings:
+            value, problem, raw = _value_sql(mapping, self.profile.decimal, self.profile.missing)
+            name = mapping.variable.name
+            values.append(f"CAST({value} AS {_sql_type(mapping.variable.type)}) AS {ident(name)}")
+            problems.append(f"WHEN ({problem}) IS NOT NULL THEN ({problem})")
+            columns_cases.append(f"WHEN ({problem}) IS NOT NULL THEN {literal(mapping.source)}")
+            raw_cases.append(f"WHEN ({problem}) IS NOT NULL THEN {raw}")
+        unit_source = next(
+            m.source for m in self.profile.mappings if m.variable.name == "unit_code"
+        )
+        hh_source = next(
+            (m.source for m in self.profile.mappings if m.variable.name == "household_id"), None
+        )
+        joins, extra_problem, extra_column, extra_raw = "", [], [], []
+        if self.unit_codes is not None:
+            self.con.execute("CREATE TEMP TABLE units (code VARCHAR PRIMARY KEY)")
+            self.con.executemany("INSERT INTO units VALUES (?)", [[c] for c in self.unit_codes])
+            joins += " LEFT JOIN units ON units.code = v.unit_code"
+            extra_problem.append("WHEN v.unit_code IS NOT NULL AND units.code IS NULL THEN 'unit'")
+            extra_column.append(
+                f"WHEN v.unit_code IS NOT NULL AND units.code IS NULL THEN {literal(unit_source)}"
+            )
+            extra_raw.append("WHEN v.unit_code IS NOT NULL AND units.code IS NULL THEN v.unit_code")
+        if self.household_ids is not None and self.record == "persons":
+            joins += (
+                f" LEFT JOIN (SELECT DISTINCT household_id AS hid FROM "
+                f"read_parquet({literal(self.household_ids)})) h ON h.hid = v.household_id"
+            )
+            extra_problem.append("WHEN v.household_id IS NOT NULL AND h.hid IS NULL THEN 'orphan'")
+            extra_column.append(
+                f"WHEN v.household_id IS NOT NULL AND h.hid IS NULL THEN {literal(hh_source)}"
+            )
+            extra_raw.append(
+                "WHEN v.household_id IS NOT NULL AND h.hid IS NULL THEN v.household_id"
+            )
+        names = ", ".join(f"v.{ident(m.variable.name)}" for m in self.profile.mappings)
+        sql = f"""
+            COPY (
+                SELECT v._row, {names},
+                    CASE WHEN v._problem IS NOT NULL THEN v._problem {" ".join(extra_problem)} END
+                        AS _problem,
+                    CASE WHEN v._problem IS NOT NULL THEN v._column {" ".join(extra_column)} END
+                        AS _column,
+                    CASE WHEN v._problem IS NOT NULL THEN v._raw {" ".join(extra_raw)} END AS _raw
+                FROM (
+                    SELECT s._row, {", ".join(values)},
+                        CASE {" ".join(problems)} END AS _problem,
+                        CASE {" ".join(columns_cases)} END AS _column,
+                        CASE {" ".join(raw_cases)} END AS _raw
+                    FROM (SELECT row_number() OVER () + {self.header_offset} AS _row, *
+                          FROM {source}) s
+                ) v {joins}
+            ) TO {literal(self.stage)} (FORMAT parquet, COMPRESSION zstd)
+        """
+        try:
+            _run(self.con, sql, _("Checking {file}").format(file=self.path.name), progress)
+        except duckdb.Error as error:
+            raise self._read_error(error) from error
+
+    def duplicates(self) -> None:
+        """Pass 2 (on the staging file): later copies of an identifier become problems."""
+        key = ID_COLUMNS[self.record]
+        source = next(m.source for m in self.profile.mappings if m.variable.name == key)
+        self.con.execute(
+            f"""CREATE TEMP TABLE dups AS
+                SELECT {ident(key)} AS id, min(_row) AS first
+                FROM read_parquet({literal(self.stage)}) WHERE {ident(key)} IS NOT NULL
+                GROUP BY 1 HAVING count(*) > 1"""
+        )
+        self.dup_column = source
+        self.duplicated = int(self.con.execute("SELECT count(*) FROM dups").fetchone()[0])  # type: ignore[index]
+
+    def problem_view(self) -> str:
+        key = ident(ID_COLUMNS[self.record])
+        return f"""(
+            SELECT s.*,
+                CASE WHEN s._problem IS NULL AND d.id IS NOT NULL AND s._row > d.first
+                     THEN 'duplicate' ELSE s._problem END AS problem,
+                CASE WHEN s._problem IS NULL AND d.id IS NOT NULL AND s._row > d.first
+                     THEN {literal(self.dup_column)} ELSE s._column END AS problem_column,
+                CASE WHEN s._problem IS NULL AND d.id IS NOT NULL AND s._row > d.first
+                     THEN s.{key} ELSE s._raw END AS problem_value,
+                d.first AS first_row
+            FROM read_parquet({literal(self.stage)}) s LEFT JOIN dups d ON d.id = s.{key}
+        )"""
+
+    def counts(self) -> tuple[int, int]:
+        """(rows read, rows with a problem)."""
+        row = self.con.execute(
+            f"SELECT count(*), count(problem) FROM {self.problem_view()}"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def problems(self, limit: int = PROBLEM_LIST_LIMIT) -> list[Problem]:
+        rows = self.con.execute(
+            f"""SELECT _row, problem, problem_column, problem_value, first_row
+                FROM {self.problem_view()} WHERE problem IS NOT NULL ORDER BY _row LIMIT {limit}"""
+        ).fetchall()
+        mappings = {m.source: m for m in self.profile.mappings}
+        return [
+            Problem(
+                self.path.name,
+                int(r[0]),
+                str(r[2]),
+                r[3],
+                problem_reason(str(r[1]), mappings.get(str(r[2])), r[4]),
+                unit=self.unit,
+            )
+            for r in rows
+        ]
+
+    def write_valid(self, target: Path, sha: str, progress: ProgressCallback) -> None:
+        names = ", ".join(ident(m.variable.name) for m in self.profile.mappings)
+        sql = f"""COPY (SELECT {names} FROM {self.problem_view()} WHERE problem IS NULL
+                        ORDER BY _row)
+                  TO {literal(target)} (FORMAT parquet, COMPRESSION zstd,
+                      KV_METADATA {{source_sha256: {literal(sha)},
+                                    record: {literal(self.record)}}})"""
+        _run(self.con, sql, _("Writing canonical Parquet"), progress)
+
+    def write_rejects(self, target: Path) -> None:
+        mappings = {m.source: m for m in self.profile.mappings}
+        cases = []
+        for code in (
+            "required",
+            "number",
+            "integer",
+            "range",
+            "code",
+            "unit",
+            "orphan",
+            "duplicate",
+        ):
+            for source, mapping in mappings.items():
+                reason = problem_reason(code, mapping, None)
+                cases.append(
+                    f"WHEN problem = {literal(code)} AND problem_column = {literal(source)} "
+                    f"THEN {literal(reason)}"
+                )
+        tmp = target.with_name(target.name + ".tmp")
+        self.con.execute(
+            f"""COPY (SELECT _row AS {ident("_" + self.unit)}, problem_column AS _column,
+                        problem_value AS _value, CASE {" ".join(cases)} ELSE problem END AS _reason
+                      FROM {self.problem_view()} WHERE problem IS NOT NULL ORDER BY _row)
+                TO {literal(tmp)} (FORMAT csv, HEADER true)"""
+        )
+        os.replace(tmp, target)
+
+
+def problem_reason(code: str, mapping: Mapping | None, first: object) -> str:
+    """The translated explanation of a problem code found by the SQL checks."""
+    variable = mapping.variable if mapping else None
+    name = variable.name if variable else ""
+    if code == "required":
+        return _("{variable} is required but empty: fill it in.").format(variable=name)
+    if code == "number":
+        return _(
+            "not a number for {variable}: write digits (decimal point) or leave the cell "
+            "empty if unknown."
+        ).format(variable=name)
+    if code == "integer":
+        return _("{variable} must be a whole number.").format(variable=name)
+    if code == "range" and variable is not None:
+        return _(
+            "out of range for {variable} ({low:g} to {high:g}): correct it or leave the cell "
+            "empty if unknown."
+        ).format(variable=name, low=variable.low, high=variable.high)
+    if code == "code" and mapping is not None:
+        allowed = (
+            ", ".join(mapping.codes)
+            if mapping.codes
+            else ", ".join(
+                variable.values if variable and variable.values else ("true", "false", "1", "0")
+            )
+        )
+        return _(
+            "code not allowed for {variable} (allowed: {allowed}): correct it or add it to "
+            "the profile's code map."
+        ).format(variable=name, allowed=allowed)
+    if code == "unit":
+        return _(
+            "unit code not found among the smallest spatial units of the city: check the "
+            "code or import the boundaries first."
+        )
+    if code == "orphan":
+        return _(
+            "household not found in the households file of this city and period: import "
+            "the households first or correct the identifier."
+        )
+    if code == "duplicate":
+        if first is None:
+            return _("duplicate identifier: identifiers must be unique in the file.")
+        return _(
+            "duplicate identifier (first at row {first}): identifiers must be unique in the file."
+        ).format(first=first)
+    return code
+
+
+def _restore_interrupted(final: Path, active_sha: str | None) -> None:
+    """Undo a rename whose transaction never committed (the process died in between)."""
+    backup = final.with_name(final.name + ".previous")
+    if not backup.exists():
+        return
+    current = _file_sha(final) if final.exists() else None
+    if active_sha is not None and current != active_sha and _file_sha(backup) == active_sha:
+        os.replace(backup, final)
+    else:
+        backup.unlink()
+
+
+def _file_sha(path: Path) -> str | None:
+    try:
+        rows = (
+            duckdb.connect()
+            .execute(
+                f"SELECT value FROM parquet_kv_metadata({literal(path)}) "
+                "WHERE key = 'source_sha256'"
+            )
+            .fetchall()
+        )
+    except duckdb.Error:
+        return None
+    return rows[0][0].decode() if rows else None
+
+
+def _clean_stale(directory: Path, record: str) -> None:
+    for stale in directory.glob(f".{record}.*"):
+        if stale.is_file() and time.time() - stale.stat().st_mtime > 60:
+            with suppress(OSError):
+                stale.unlink()
+
+
+def import_census(
+    engine: Engine,
+    path: Path | str,
+    *,
+    record: str,
+    city: str,
+    period: str,
+    profile: str | Path = "demo",
+    data_dir: Path | str | None = None,
+    accept_valid: bool = False,
+    dry_run: bool = False,
+    reject_path: Path | str | None = None,
+    progress: ProgressCallback | None = None,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+    before_commit: Callable[[], Any] | None = None,
+) -> ImportReport:
+    """Validate census microdata and store them as canonical Parquet with an import batch.
+
+    ``record`` is households or persons (import households first: persons are checked
+    against them). ``before_commit`` is called inside the transaction after the file is
+    in place (used by tests to interrupt an import at its most delicate moment).
+    """
+    timer = Timer()
+    progress = progress or quiet_progress
+    record = normalise_record(record)
+    path = require_file(path)
+    store.require_current(engine)
+    mapping_profile = load_profile(profile, record)
+    kind = f"census_{record}"
+    root = Path(data_dir or get_settings().data_dir)
+    final = microdata_path(root, city, period, record)
+    report = ImportReport(kind=kind, file=path.name)
+    progress(_("Hashing {file}").format(file=path.name), 0, None)
+    report.sha256 = sha256_file(path)
+    with store.transaction(engine) as session:
+        city_row = find_city(session, city, path.name)
+        city_id = city_row.id
+        previous = same_file_batch(session, kind, city_id, report.sha256)
+        if previous is not None and not dry_run:
+            report.status, report.batch_id = "unchanged", previous.id
+            report.details = dict(previous.details or {})
+            report.seconds = timer.seconds()
+            return report
+        active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
+        level = _smallest_level(session, city_row, path.name)
+        units = list(
+            session.scalars(
+                select(models.SpatialUnit.code).where(models.SpatialUnit.level_id == level.id)
+            )
+        )
+        households = None
+        if record == "persons":
+            hh = overlapping_batches(
+                session, "census_households", city_id, [f"households@{period}"]
+            )
+            if hh and Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
+                households = Path(hh[-1].details["parquet"])  # type: ignore[index]
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _restore_interrupted(final, active[-1].sha256 if active else None)
+    _clean_stale(final.parent, record)
+    reader = CensusReader(
+        path,
+        mapping_profile,
+        final.parent,
+        unit_codes=units,
+        household_ids=households,
+        memory_limit=memory_limit,
+        threads=threads,
+    )
+    tmp = final.with_name(f".{record}.{uuid.uuid4().hex}.tmp.parquet")
+    try:
+        reader.stage_file(progress)
+        reader.duplicates()
+        read, bad = reader.counts()
+        if read == 0:
+            raise IngestError(
+                _("{file} has a header but no rows: nothing to import.").format(file=path.name)
+            )
+        report.rows_read, report.rows_rejected, report.rows_accepted = read, bad, read - bad
+        report.problems = reader.problems() if bad else []
+        unit_row = reader.con.execute(
+            f"""SELECT count(DISTINCT unit_code) FILTER (WHERE problem IS NULL),
+                       count(DISTINCT unit_code) FILTER (WHERE problem = 'unit')
+                FROM {reader.problem_view()}"""
+        ).fetchone()
+        assert unit_row is not None
+        report.units_matched, report.units_unmatched = int(unit_row[0]), int(unit_row[1])
+        report.details.update(
+            record=record,
+            profile=mapping_profile.name,
+            period=period,
+            parquet=str(final.resolve()),
+            rows=report.rows_accepted,
+            orphans_checked=households is not None,
+        )
+        if bad:
+            report.rows_rejected = bad
+            if not accept_valid or bad == read:
+                # the message lists a few problems; the exact total is in rows_rejected
+                enforce(report, accept_valid)
+            report.reject_path = str(reject_path or default_reject_path(path))
+            if not dry_run:
+                reader.write_rejects(Path(report.reject_path))
+        if dry_run:
+            report.status = "dry_run"
+            return report
+        reader.write_valid(tmp, report.sha256, progress)
+        _commit(engine, report, final, tmp, city_id, period, record, before_commit)
+    finally:
+        reader.close()
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+        report.seconds = timer.seconds()
+    return report
+
+
+def _smallest_level(session: Any, city: models.City, file: str) -> models.UnitLevel:
+    from inclusive_cities.ingest.common import smallest_level
+
+    return smallest_level(session, city, file)
+
+
+def _commit(
+    engine: Engine,
+    report: ImportReport,
+    final: Path,
+    tmp: Path,
+    city_id: int,
+    period: str,
+    record: str,
+    before_commit: Callable[[], Any] | None,
+) -> None:
+    """Register the batch and move the file into place as one step (undone on failure)."""
+    backup = final.with_name(final.name + ".previous")
+    moved = False
+    try:
+        with store.transaction(engine) as session:
+            period_row = get_or_create_period(session, period)
+            scope = [f"{record}@{period}"]
+            replaced = overlapping_batches(session, report.kind, city_id, scope)
+            open_batch(
+                session,
+                report,
+                city_id=city_id,
+                period_id=period_row.id,
+                scope=scope,
+                replaced=replaced,
+                details=dict(report.details),
+            )
+            if final.exists():
+                with suppress(FileNotFoundError):
+                    backup.unlink()
+                os.link(final, backup)
+            os.replace(tmp, final)
+            moved = True
+            if before_commit is not None:
+                before_commit()
+    except BaseException:
+        if moved:
+            if backup.exists():
+                os.replace(backup, final)
+            else:
+                final.unlink()
+        raise
+    with suppress(FileNotFoundError):
+        backup.unlink()

@@ -1,0 +1,331 @@
+"""What every importer shares: problems, reports, batches, hashing, reject files.
+
+An import is one transaction. Rows that fail validation become :class:`Problem` objects;
+by default any problem rejects the whole file (:class:`ImportRejected`), with
+``accept_valid`` the good rows go in and the bad ones are written to a reject CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.errors import InclusiveCitiesError
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+
+ProgressCallback = Callable[[str, int, "int | None"], None]
+"""``progress(step, done, total)``: called during long steps (total None when unknown)."""
+
+MAX_LISTED_PROBLEMS = 5
+
+
+class IngestError(InclusiveCitiesError):
+    """An input file cannot be imported as it is; the message says where and what to do."""
+
+
+class ImportRejected(IngestError):
+    """Some rows failed validation and the file was rejected whole (nothing was written)."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value as it appears in a message: short, on one line."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class Problem:
+    """One rejected row (or feature) or one repair: where it is, what is wrong, what to do."""
+
+    file: str
+    row: int | None
+    column: str
+    value: object
+    reason: str
+    unit: str = "row"
+    """How positions are named: "row" (line in a table, header = 1), "feature" or "record"."""
+
+    def where(self) -> str:
+        if self.row is None:
+            return _("whole file")
+        if self.unit == "feature":
+            return _("feature {n}").format(n=self.row)
+        if self.unit == "record":
+            return _("record {n}").format(n=self.row)
+        return _("row {n}").format(n=self.row)
+
+    def __str__(self) -> str:
+        return _("{file}, {where}, column '{column}', value '{value}': {reason}").format(
+            file=self.file,
+            where=self.where(),
+            column=self.column,
+            value=shown(self.value),
+            reason=self.reason,
+        )
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    kind: str
+    file: str
+    sha256: str = ""
+    status: str = "imported"
+    """imported | unchanged (same file already imported) | dry_run."""
+    batch_id: int | None = None
+    replaced_batch_ids: list[int] = field(default_factory=list)
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    units_matched: int = 0
+    units_unmatched: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+    repairs: list[Problem] = field(default_factory=list)
+    reject_path: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary_lines(self) -> list[str]:
+        """The end-of-import summary, translated."""
+        lines = [
+            _("{file}: {status}").format(file=self.file, status=status_label(self.status)),
+            _("rows read {read}, accepted {accepted}, rejected {rejected}").format(
+                read=f"{self.rows_read:,}",
+                accepted=f"{self.rows_accepted:,}",
+                rejected=f"{self.rows_rejected:,}",
+            ),
+        ]
+        if self.units_matched or self.units_unmatched:
+            lines.append(
+                _("units matched {matched}, unmatched {unmatched}").format(
+                    matched=f"{self.units_matched:,}", unmatched=f"{self.units_unmatched:,}"
+                )
+            )
+        if self.repairs:
+            lines.append(_("{count} repairs (see below)").format(count=len(self.repairs)))
+        if self.reject_path:
+            lines.append(_("rejected rows written to {path}").format(path=self.reject_path))
+        if self.replaced_batch_ids:
+            lines.append(
+                _("replaces import batch {ids}").format(
+                    ids=", ".join(str(i) for i in self.replaced_batch_ids)
+                )
+            )
+        lines.append(_("time taken {seconds:.1f} s").format(seconds=self.seconds))
+        return lines
+
+
+def status_label(status: str) -> str:
+    labels = {
+        "imported": _("imported"),
+        "unchanged": _("already imported (same sha256): nothing to do"),
+        "dry_run": _("validated (dry run): nothing was written"),
+    }
+    return labels.get(status, status)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def require_file(path: Path | str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise IngestError(_("File {path} does not exist: check the path.").format(path=path))
+    if path.is_file() and path.stat().st_size == 0:
+        raise IngestError(
+            _("File {path} is empty (0 bytes): export it again from its source.").format(path=path)
+        )
+    return path
+
+
+def rejection_message(report: ImportReport) -> str:
+    first = "; ".join(str(p) for p in report.problems[:MAX_LISTED_PROBLEMS])
+    more = len(report.problems) - MAX_LISTED_PROBLEMS
+    extra = _(" (and {count} more)").format(count=more) if more > 0 else ""
+    return _(
+        "{file}: {rejected} of {read} rows rejected, nothing was imported. {first}{extra}. "
+        "Fix the file, or run again with --accept-valid to import the valid rows and write "
+        "the rejected ones to a reject file."
+    ).format(
+        file=report.file,
+        rejected=f"{report.rows_rejected:,}",
+        read=f"{report.rows_read:,}",
+        first=first,
+        extra=extra,
+    )
+
+
+def enforce(report: ImportReport, accept_valid: bool) -> None:
+    """Reject the whole file when any row failed and the user did not accept partial imports."""
+    if report.problems and not accept_valid:
+        raise ImportRejected(rejection_message(report), report)
+    if accept_valid and report.problems and report.rows_accepted == 0:
+        raise ImportRejected(rejection_message(report), report)
+
+
+def default_reject_path(source: Path) -> Path:
+    return source.with_name(source.stem + ".rejected.csv")
+
+
+def write_rejects(
+    path: Path, problems: Sequence[Problem], rows: Mapping[int, Mapping[str, object]] | None = None
+) -> None:
+    """A CSV of the rejected rows: where, column, value, reason, then the row's own fields."""
+    rows = rows or {}
+    fields: list[str] = []
+    for problem in problems:
+        for key in rows.get(problem.row or -1, {}):
+            if key not in fields:
+                fields.append(key)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["_position", "_column", "_value", "_reason", *fields])
+        for problem in problems:
+            row = rows.get(problem.row or -1, {})
+            writer.writerow(
+                [problem.where(), problem.column, shown(problem.value, 500), problem.reason]
+                + ["" if row.get(key) is None else row.get(key) for key in fields]
+            )
+    os.replace(tmp, path)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def quiet_progress(_step: str, _done: int, _total: int | None) -> None:
+    """The progress callback used when the caller gives none."""
+
+
+# --- import batches ---------------------------------------------------------------------
+
+
+def same_file_batch(
+    session: Session, kind: str, city_id: int | None, sha: str
+) -> models.ImportBatch | None:
+    """The active batch that already holds this very file, if any (re-import = no-op)."""
+    query = select(models.ImportBatch).where(
+        models.ImportBatch.kind == kind,
+        models.ImportBatch.sha256 == sha,
+        models.ImportBatch.status == "active",
+    )
+    if city_id is not None:
+        query = query.where(models.ImportBatch.city_id == city_id)
+    return session.scalars(query.order_by(models.ImportBatch.id.desc())).first()
+
+
+def overlapping_batches(
+    session: Session, kind: str, city_id: int | None, scope: Iterable[str]
+) -> list[models.ImportBatch]:
+    """Active batches of the same kind and city whose scope shares an entry with ``scope``.
+
+    A batch's scope (``details["scope"]``) says what it covers ("persons@2024",
+    "level:barrio", "crime_rate@2023"...): a corrected file for the same scope replaces it.
+    """
+    wanted = set(scope)
+    found = []
+    query = select(models.ImportBatch).where(
+        models.ImportBatch.kind == kind, models.ImportBatch.status == "active"
+    )
+    if city_id is not None:
+        query = query.where(models.ImportBatch.city_id == city_id)
+    for batch in session.scalars(query.order_by(models.ImportBatch.id)):
+        if wanted & set((batch.details or {}).get("scope", [])):
+            found.append(batch)
+    return found
+
+
+def open_batch(
+    session: Session,
+    report: ImportReport,
+    *,
+    city_id: int | None,
+    period_id: int | None,
+    scope: Iterable[str],
+    replaced: Sequence[models.ImportBatch],
+    details: dict[str, Any] | None = None,
+) -> models.ImportBatch:
+    """Create the batch for this import and retire the batches it replaces."""
+    batch = models.ImportBatch(
+        kind=report.kind,
+        file_name=report.file,
+        sha256=report.sha256,
+        city_id=city_id,
+        period_id=period_id,
+        rows_read=report.rows_read,
+        rows_accepted=report.rows_accepted,
+        rows_rejected=report.rows_rejected,
+        imported_by=os.environ.get("USER", ""),
+        status="active",
+        replaces_id=replaced[-1].id if replaced else None,
+        details={"scope": sorted(set(scope)), **(details or {})},
+    )
+    session.add(batch)
+    for old in replaced:
+        old.status = "replaced"
+    session.flush()
+    report.batch_id = batch.id
+    report.replaced_batch_ids = [old.id for old in replaced]
+    return batch
+
+
+def find_city(session: Session, code: str, file: str) -> models.City:
+    city = session.scalars(select(models.City).where(models.City.code == code)).first()
+    if city is None:
+        raise IngestError(
+            _(
+                "{file}: city {city} is not in the observatory: import its boundaries first "
+                "('inclusive-cities import boundaries ... --city {city}')."
+            ).format(file=file, city=code)
+        )
+    return city
+
+
+def get_or_create_period(session: Session, code: str) -> models.Period:
+    period = session.scalars(select(models.Period).where(models.Period.code == code)).first()
+    if period is None:
+        period = models.Period(code=code, label=code)
+        session.add(period)
+        session.flush()
+    return period
+
+
+def smallest_level(session: Session, city: models.City, file: str) -> models.UnitLevel:
+    level = session.scalars(
+        select(models.UnitLevel)
+        .where(models.UnitLevel.city_id == city.id)
+        .order_by(models.UnitLevel.depth.desc())
+    ).first()
+    if level is None:
+        raise IngestError(
+            _("{file}: city {city} has no spatial units yet: import its boundaries first.").format(
+                file=file, city=city.code
+            )
+        )
+    return level

@@ -1,0 +1,531 @@
+"""Indicator tables (CSV/XLSX, long or wide, optional HXL row) into observations.
+
+Long: one row per (unit, indicator, period, value). Wide: one row per unit (and period),
+one column per indicator. An HXL hashtag row under the header, when present, says which
+column is which; an unknown tag is an error (untagged columns are ignored, as in HXL).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, delete, insert, select
+
+from inclusive_cities import store
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.ingest.common import (
+    ImportReport,
+    IngestError,
+    Problem,
+    ProgressCallback,
+    Timer,
+    default_reject_path,
+    enforce,
+    find_city,
+    get_or_create_period,
+    open_batch,
+    overlapping_batches,
+    quiet_progress,
+    require_file,
+    same_file_batch,
+    sha256_file,
+    write_rejects,
+)
+from inclusive_cities.ingest.tabular import (
+    TextTable,
+    looks_like_decimal_comma,
+    parse_number,
+    read_text_table,
+)
+from inclusive_cities.store import models
+
+UNIT_NAMES = ("unit_code", "unit", "codigo", "code", "codigo_unidad")
+PERIOD_NAMES = ("period", "periodo", "year", "anio", "año", "ano")
+INDICATOR_NAMES = ("indicator", "indicador", "indicator_code")
+VALUE_NAMES = ("value", "valor")
+IGNORED_NAMES = ("name", "nombre", "unit_name")
+UNIT_TAGS = re.compile(r"^#(adm[1-5]|loc)(\+.*)?\+code(\+.*)?$")
+IGNORED_TAGS = re.compile(r"^#(adm[1-5]|loc|meta|description|org|country)(\+.*)?$")
+DEFAULT_HXL_MAP = {
+    "#population+total": "population_total",
+    "#population+refugees": "population_refugees",
+    "#population+migrants": "population_migrants",
+    "#population+idps": "population_idps",
+}
+LOCALE_DECIMAL = {"es": ",", "pt": ",", "fr": ",", "de": ",", "en": "."}
+
+
+@dataclass
+class TableLayout:
+    """Which column plays which role (found from HXL tags, names or options)."""
+
+    unit: int
+    period: int | None
+    indicator: int | None = None
+    value: int | None = None
+    wide: dict[int, str] = field(default_factory=dict)
+    """Column index -> indicator code (wide tables)."""
+
+
+@dataclass
+class ObservationRow:
+    row: int
+    column: str
+    unit_code: str
+    indicator: str
+    period: str
+    value: float
+
+
+def normalise_code(text: str) -> str:
+    return re.sub(r"[^0-9a-z_]+", "_", text.strip().lower()).strip("_")
+
+
+def _index(header: list[str], wanted: str | None, names: tuple[str, ...]) -> int | None:
+    lower = [h.lower() for h in header]
+    if wanted is not None:
+        return lower.index(wanted.lower()) if wanted.lower() in lower else None
+    for name in names:
+        if name in lower:
+            return lower.index(name)
+    for index, name in enumerate(lower):
+        if names is UNIT_NAMES and name.startswith(("codigo_", "cod_", "code_")):
+            return index
+    return None
+
+
+def layout_from_hxl(table: TextTable, hxl_map: dict[str, str]) -> TableLayout:
+    """Roles from the HXL row; an unknown tag stops the import (it would be silently lost)."""
+    assert table.hxl is not None
+    unit = period = indicator = value = None
+    wide: dict[int, str] = {}
+    for index, raw in enumerate(table.hxl):
+        tag = raw.strip().lower().replace(" ", "")
+        if not tag:
+            continue
+        base = tag.split("+")[0]
+        attributes = tag.split("+")[1:]
+        if tag in hxl_map:
+            wide[index] = hxl_map[tag]
+        elif UNIT_TAGS.match(tag):
+            unit = index if unit is None else unit
+        elif base == "#date":
+            period = index
+        elif base == "#indicator" and attributes in (["code"], ["name"]):
+            indicator = index
+        elif base in ("#indicator", "#value") and attributes in ([], ["num"], ["value"]):
+            value = index
+        elif base == "#indicator":
+            wide[index] = normalise_code("_".join(attributes))
+        elif IGNORED_TAGS.match(tag):
+            continue
+        else:
+            raise IngestError(
+                _(
+                    "{file}, row 2, column '{column}': HXL tag '{tag}' is not known: map it to an "
+                    "indicator (--hxl-map '{tag}=indicator_code'), tag the column "
+                    "#indicator+CODE, or clear the tag to ignore the column."
+                ).format(file=table.file, column=table.header[index], tag=raw)
+            )
+    if unit is None:
+        raise IngestError(
+            _(
+                "{file}: no HXL unit code column (#adm1+code … #adm5+code or #loc+code): tag the "
+                "column with the unit codes."
+            ).format(file=table.file)
+        )
+    return TableLayout(unit, period, indicator, value, wide)
+
+
+def detect_layout(
+    table: TextTable,
+    *,
+    unit_column: str | None = None,
+    period_column: str | None = None,
+    indicator_columns: dict[str, str] | None = None,
+    hxl_map: dict[str, str] | None = None,
+) -> TableLayout:
+    """Roles of the columns: HXL first, then options, then usual names."""
+    if table.hxl is not None and not unit_column:
+        return layout_from_hxl(table, {**DEFAULT_HXL_MAP, **(hxl_map or {})})
+    unit = _index(table.header, unit_column, UNIT_NAMES)
+    if unit is None:
+        raise IngestError(
+            _(
+                "{file}: no unit code column '{column}' (columns: {columns}): name it with "
+                "--unit-column."
+            ).format(
+                file=table.file,
+                column=unit_column or "unit_code/codigo",
+                columns=", ".join(table.header),
+            )
+        )
+    period = _index(table.header, period_column, PERIOD_NAMES)
+    if period_column and period is None:
+        raise IngestError(
+            _("{file}: no period column '{column}': check --period-column.").format(
+                file=table.file, column=period_column
+            )
+        )
+    indicator = _index(table.header, None, INDICATOR_NAMES)
+    value = _index(table.header, None, VALUE_NAMES)
+    if indicator is not None and value is not None and not indicator_columns:
+        return TableLayout(unit, period, indicator, value)
+    wide: dict[int, str] = {}
+    lower = [h.lower() for h in table.header]
+    if indicator_columns:
+        for column, code in indicator_columns.items():
+            if column.lower() not in lower:
+                raise IngestError(
+                    _("{file}: no column '{column}' (columns: {columns}).").format(
+                        file=table.file, column=column, columns=", ".join(table.header)
+                    )
+                )
+            wide[lower.index(column.lower())] = code
+    else:
+        for index, name in enumerate(lower):
+            if index not in (unit, period) and name not in IGNORED_NAMES:
+                wide[index] = normalise_code(name)
+    return TableLayout(unit, period, wide=wide)
+
+
+def table_observations(
+    table: TextTable, layout: TableLayout, *, period: str | None, decimal: str
+) -> tuple[list[ObservationRow], list[Problem], int]:
+    """Parse every value; returns observations, problems and the number of rows read."""
+    problems: list[Problem] = []
+    rows: list[ObservationRow] = []
+    for number, count in table.short_rows:
+        problems.append(
+            Problem(
+                table.file,
+                number,
+                "*",
+                count,
+                _(
+                    "this row has {count} fields where the header has {width}: the file may be "
+                    "truncated or use another delimiter."
+                ).format(count=count, width=len(table.header)),
+            )
+        )
+    short = {n for n, _c in table.short_rows}
+    header = table.header
+    seen: dict[tuple[str, str, str], int] = {}
+    for number, cells in zip(table.row_numbers, table.rows, strict=True):
+        if number in short:
+            continue
+        unit_code = cells[layout.unit]
+        if not unit_code:
+            problems.append(
+                Problem(
+                    table.file,
+                    number,
+                    header[layout.unit],
+                    "",
+                    _("the unit code is empty: fill it in or delete the row."),
+                )
+            )
+            continue
+        row_period = cells[layout.period] if layout.period is not None else period
+        if not row_period:
+            column = header[layout.period] if layout.period is not None else "period"
+            problems.append(
+                Problem(
+                    table.file,
+                    number,
+                    column,
+                    "",
+                    _("the period is empty: fill it in or give --period."),
+                )
+            )
+            continue
+        if layout.indicator is not None and layout.value is not None:
+            pairs = [(layout.value, normalise_code(cells[layout.indicator]))]
+            if not pairs[0][1]:
+                problems.append(
+                    Problem(
+                        table.file,
+                        number,
+                        header[layout.indicator],
+                        "",
+                        _("the indicator code is empty: fill it in."),
+                    )
+                )
+                continue
+        else:
+            pairs = list(layout.wide.items())
+        for index, code in pairs:
+            text = cells[index]
+            if not text.strip():
+                continue
+            value = parse_number(text, decimal)
+            if value is None:
+                hint = (
+                    _(
+                        "it looks like a decimal comma: declare it with --decimal , (or --locale "
+                        "es)."
+                    )
+                    if decimal == "." and looks_like_decimal_comma(text)
+                    else _("write a number (e.g. 12.5) or leave the cell empty.")
+                )
+                problems.append(
+                    Problem(
+                        table.file,
+                        number,
+                        header[index],
+                        text,
+                        _("not a number; {hint}").format(hint=hint),
+                    )
+                )
+                continue
+            key = (unit_code, code, row_period)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        table.file,
+                        number,
+                        header[index],
+                        text,
+                        _(
+                            "a second value for unit {unit}, indicator {indicator} "
+                            "and period {period} (first at row {first}): keep one."
+                        ).format(
+                            unit=unit_code, indicator=code, period=row_period, first=seen[key]
+                        ),
+                    )
+                )
+                continue
+            seen[key] = number
+            rows.append(ObservationRow(number, header[index], unit_code, code, row_period, value))
+    return rows, problems, len(table.rows)
+
+
+def read_indicator_table(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    locale: str | None = None,
+    period: str | None = None,
+    unit_column: str | None = None,
+    period_column: str | None = None,
+    indicator_columns: dict[str, str] | None = None,
+    hxl_map: dict[str, str] | None = None,
+) -> tuple[TextTable, list[ObservationRow], list[Problem], int]:
+    """Read and parse an indicator table without touching the store."""
+    table = read_text_table(path, encoding=encoding, sheet=sheet)
+    if not table.rows:
+        raise IngestError(
+            _("{file} has a header but no data rows: nothing to import.").format(file=table.file)
+        )
+    layout = detect_layout(
+        table,
+        unit_column=unit_column,
+        period_column=period_column,
+        indicator_columns=indicator_columns,
+        hxl_map=hxl_map,
+    )
+    if layout.period is None and not period:
+        raise IngestError(
+            _("{file}: no period column: give the period with --period (e.g. 2024).").format(
+                file=table.file
+            )
+        )
+    mark = decimal or LOCALE_DECIMAL.get((locale or "").split("_")[0].lower(), ".")
+    rows, problems, read = table_observations(table, layout, period=period, decimal=mark)
+    return table, rows, problems, read
+
+
+def import_table(
+    engine: Engine,
+    path: Path | str,
+    *,
+    city: str,
+    level: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    locale: str | None = None,
+    period: str | None = None,
+    unit_column: str | None = None,
+    period_column: str | None = None,
+    indicator_columns: dict[str, str] | None = None,
+    hxl_map: dict[str, str] | None = None,
+    source: str = "",
+    accept_valid: bool = False,
+    dry_run: bool = False,
+    reject_path: Path | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import an indicator table for ``city`` as observed observations, in one transaction."""
+    timer = Timer()
+    progress = progress or quiet_progress
+    path = require_file(path)
+    store.require_current(engine)
+    report = ImportReport(kind="table", file=path.name, sha256=sha256_file(path))
+    progress(_("Reading {file}").format(file=path.name), 0, None)
+    table, rows, problems, read = read_indicator_table(
+        path,
+        sheet=sheet,
+        encoding=encoding,
+        decimal=decimal,
+        locale=locale,
+        period=period,
+        unit_column=unit_column,
+        period_column=period_column,
+        indicator_columns=indicator_columns,
+        hxl_map=hxl_map,
+    )
+    report.file = table.file
+    report.rows_read = read
+    report.details.update(encoding=table.encoding, hxl=table.hxl is not None)
+    with store.transaction(engine) as session:
+        city_row = find_city(session, city, table.file)
+        previous = same_file_batch(session, "table", city_row.id, report.sha256)
+        if previous is not None and not dry_run:
+            report.status, report.batch_id = "unchanged", previous.id
+            report.seconds = timer.seconds()
+            return report
+        units = _unit_ids(session, city_row, level, {r.unit_code for r in rows})
+        unmatched = {r.unit_code for r in rows} - set(units)
+        for row in rows:
+            if row.unit_code in unmatched:
+                problems.append(
+                    Problem(
+                        table.file,
+                        row.row,
+                        row.column,
+                        row.unit_code,
+                        _(
+                            "unit code not found in city {city}: check the code or "
+                            "import the boundaries first."
+                        ).format(city=city),
+                    )
+                )
+        rows = [r for r in rows if r.unit_code not in unmatched]
+        report.units_matched = len({r.unit_code for r in rows})
+        report.units_unmatched = len(unmatched)
+        problems.sort(key=lambda p: (p.row or 0, p.column))
+        bad_rows = {p.row for p in problems}
+        rows = [r for r in rows if r.row not in bad_rows]
+        report.problems = problems
+        report.rows_rejected = len(bad_rows)
+        report.rows_accepted = len({r.row for r in rows})
+        report.details["observations"] = len(rows)
+        enforce(report, accept_valid)
+        if accept_valid and problems:
+            report.reject_path = str(reject_path or default_reject_path(path))
+        if dry_run:
+            report.status = "dry_run"
+            report.seconds = timer.seconds()
+            return report
+        scope = sorted({f"{r.indicator}@{r.period}" for r in rows})
+        replaced = overlapping_batches(session, "table", city_row.id, scope)
+        periods = {
+            code: get_or_create_period(session, code).id for code in {r.period for r in rows}
+        }
+        single = next(iter(periods.values())) if len(periods) == 1 else None
+        batch = open_batch(
+            session,
+            report,
+            city_id=city_row.id,
+            period_id=single,
+            scope=scope,
+            replaced=replaced,
+            details=dict(report.details),
+        )
+        indicators = _indicator_ids(session, {r.indicator for r in rows}, source or table.file)
+        if replaced:
+            session.execute(
+                delete(models.Observation).where(
+                    models.Observation.batch_id.in_([b.id for b in replaced])
+                )
+            )
+        _replace_values(session, rows, units, indicators, periods)
+        values = [
+            {
+                "indicator_id": indicators[r.indicator],
+                "unit_id": units[r.unit_code],
+                "period_id": periods[r.period],
+                "value": r.value,
+                "status": "observed",
+                "source": source or table.file,
+                "batch_id": batch.id,
+                "sex": models.TOTAL,
+                "age_group": models.TOTAL,
+                "nationality": models.TOTAL,
+            }
+            for r in rows
+        ]
+        for start in range(0, len(values), 5000):
+            session.execute(insert(models.Observation), values[start : start + 5000])
+            progress(_("Storing observations"), min(start + 5000, len(values)), len(values))
+    if report.reject_path:
+        by_row = {
+            n: dict(zip(table.header, c, strict=True))
+            for n, c in zip(table.row_numbers, table.rows, strict=True)
+        }
+        write_rejects(Path(report.reject_path), problems, by_row)
+    report.seconds = timer.seconds()
+    return report
+
+
+def _unit_ids(session, city: models.City, level: str | None, codes: set[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Codes -> unit ids at the named level, or at the level where most codes match."""
+    query = (
+        select(models.UnitLevel.code, models.SpatialUnit.code, models.SpatialUnit.id)
+        .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+        .where(models.SpatialUnit.city_id == city.id)
+    )
+    if level is not None:
+        query = query.where(models.UnitLevel.code == level)
+    by_level: dict[str, dict[str, int]] = {}
+    for level_code, code, unit_id in session.execute(query):
+        if code in codes:
+            by_level.setdefault(level_code, {})[code] = unit_id
+    if not by_level:
+        return {}
+    return max(by_level.values(), key=len)
+
+
+def _indicator_ids(session, codes: set[str], source: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    found = dict(
+        session.execute(
+            select(models.Indicator.code, models.Indicator.id).where(
+                models.Indicator.code.in_(codes)
+            )
+        ).all()
+    )
+    for code in sorted(codes - set(found)):
+        indicator = models.Indicator(code=code, name_es=code, name_en=code, source=source)
+        session.add(indicator)
+        session.flush()
+        found[code] = indicator.id
+    return found
+
+
+def _replace_values(session, rows, units, indicators, periods) -> None:  # type: ignore[no-untyped-def]
+    """Values for the same indicator, unit and period from elsewhere give way to this file."""
+    pairs = {(indicators[r.indicator], periods[r.period]) for r in rows}
+    for indicator_id, period_id in pairs:
+        unit_ids = [
+            units[r.unit_code]
+            for r in rows
+            if indicators[r.indicator] == indicator_id and periods[r.period] == period_id
+        ]
+        for start in range(0, len(unit_ids), 900):
+            session.execute(
+                delete(models.Observation).where(
+                    and_(
+                        models.Observation.indicator_id == indicator_id,
+                        models.Observation.period_id == period_id,
+                        models.Observation.sex == models.TOTAL,
+                        models.Observation.age_group == models.TOTAL,
+                        models.Observation.nationality == models.TOTAL,
+                        models.Observation.unit_id.in_(unit_ids[start : start + 900]),
+                    )
+                )
+            )

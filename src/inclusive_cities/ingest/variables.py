@@ -1,0 +1,186 @@
+"""The canonical census variables and the column-mapping profiles that point at them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.ingest.common import IngestError
+
+VARIABLES_FILE = Path(__file__).with_name("canonical_variables.yaml")
+PROFILES_DIR = Path(__file__).with_name("profiles")
+RECORDS = {"households": "household", "persons": "person"}
+"""Record name used in files and batches -> key in canonical_variables.yaml."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    type: str
+    required: bool = False
+    low: float | None = None
+    high: float | None = None
+    values: tuple[str, ...] = ()
+    description: str = ""
+
+
+@cache
+def canonical_variables() -> dict[str, dict[str, Variable]]:
+    """record ("households"/"persons") -> variable name -> definition."""
+    data = yaml.safe_load(VARIABLES_FILE.read_text(encoding="utf-8"))
+    result: dict[str, dict[str, Variable]] = {}
+    for record, key in RECORDS.items():
+        result[record] = {}
+        for name, spec in data[key].items():
+            bounds = spec.get("range") or [None, None]
+            result[record][name] = Variable(
+                name=name,
+                type=spec["type"],
+                required=bool(spec.get("required", False)),
+                low=None if bounds[0] is None else float(bounds[0]),
+                high=None if bounds[1] is None else float(bounds[1]),
+                values=tuple(str(v) for v in spec.get("values", [])),
+                description=spec.get("description", ""),
+            )
+    return result
+
+
+def normalise_record(record: str) -> str:
+    value = record.strip().lower()
+    for name, singular in RECORDS.items():
+        if value in (name, singular):
+            return name
+    raise IngestError(
+        _("Unknown census record '{record}': use households or persons.").format(record=record)
+    )
+
+
+@dataclass
+class Mapping:
+    """How one source column becomes one canonical variable."""
+
+    source: str
+    variable: Variable
+    codes: dict[str, Any] = field(default_factory=dict)
+    """Source code (as text) -> canonical value (True/False, a category, or None = missing)."""
+
+
+@dataclass
+class Profile:
+    name: str
+    record: str
+    mappings: list[Mapping]
+    delimiter: str | None = None
+    encoding: str | None = None
+    decimal: str = "."
+    missing: tuple[str, ...] = ("",)
+
+
+def _code_key(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def profile_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    shipped = PROFILES_DIR / f"{name_or_path}.yaml"
+    if shipped.exists():
+        return shipped
+    raise IngestError(
+        _("Census profile '{profile}' not found: give a YAML file path or one of: {names}.").format(
+            profile=name_or_path,
+            names=", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))),
+        )
+    )
+
+
+def load_profile(name_or_path: str | Path, record: str) -> Profile:
+    """Read and check a profile's section for one record (households or persons)."""
+    record = normalise_record(record)
+    path = profile_path(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise IngestError(
+            _("Census profile {file} is not valid YAML: {reason}").format(
+                file=path.name, reason=str(error).splitlines()[0]
+            )
+        ) from error
+    section = data.get(record)
+    if not isinstance(section, dict) or not section.get("columns"):
+        raise IngestError(
+            _("Census profile {file} has no '{record}: columns:' section.").format(
+                file=path.name, record=record
+            )
+        )
+    known = canonical_variables()[record]
+    mappings: list[Mapping] = []
+    for source, spec in section["columns"].items():
+        spec = {"variable": spec} if isinstance(spec, str) else dict(spec or {})
+        name = spec.get("variable")
+        if name not in known:
+            raise IngestError(
+                _(
+                    "Census profile {file}, column {column}: '{variable}' is not a canonical "
+                    "{record} variable (see canonical_variables.yaml: {names})."
+                ).format(
+                    file=path.name,
+                    column=source,
+                    variable=name,
+                    record=record,
+                    names=", ".join(known),
+                )
+            )
+        variable = known[name]
+        codes = {_code_key(k): v for k, v in (spec.get("codes") or {}).items()}
+        for code, target in codes.items():
+            allowed = (
+                target is None
+                or (variable.type == "boolean" and isinstance(target, bool))
+                or (variable.type == "category" and str(target) in variable.values)
+            )
+            if not allowed:
+                raise IngestError(
+                    _(
+                        "Census profile {file}, column {column}: code {code} maps to '{target}', "
+                        "which is not allowed for {variable} ({allowed})."
+                    ).format(
+                        file=path.name,
+                        column=source,
+                        code=code,
+                        target=target,
+                        variable=name,
+                        allowed=", ".join(variable.values)
+                        if variable.values
+                        else "true/false/null",
+                    )
+                )
+        mappings.append(Mapping(str(source), variable, codes))
+    mapped = {m.variable.name for m in mappings}
+    missing = [v.name for v in known.values() if v.required and v.name not in mapped]
+    if missing:
+        raise IngestError(
+            _("Census profile {file}: required {record} variables not mapped: {names}.").format(
+                file=path.name, record=record, names=", ".join(missing)
+            )
+        )
+    options = data.get("file") or {}
+    return Profile(
+        name=str(data.get("name", path.stem)),
+        record=record,
+        mappings=mappings,
+        delimiter=options.get("delimiter"),
+        encoding=options.get("encoding"),
+        decimal=str(options.get("decimal", ".")),
+        missing=tuple(_code_key(v) for v in options.get("missing", [""])),
+    )
