@@ -1,0 +1,138 @@
+"""Calibrate weights to census margins: post-stratification and raking.
+
+When a survey only has base weights, its totals by age group × sex × nationality rarely
+match the census. Calibration adjusts the weights so they do, and records each step in the
+design so that variances are computed on calibration residuals (as R's ``postStratify``
+and ``rake`` do), which is where calibration earns its precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.surveys.design import Calibration, CalibrationStep, Design, check_design
+from inclusive_cities.surveys.errors import SurveyError
+
+Margin = Mapping[object, float]
+
+
+def _cells(data: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    if len(columns) == 1:
+        return data[columns[0]]
+    return pd.Series(list(zip(*(data[c] for c in columns), strict=True)), index=data.index)
+
+
+def _factors(cells: pd.Series, weights: np.ndarray, totals: Margin, what: str) -> np.ndarray:
+    """Per-row factor that makes the weighted count of every cell equal its total."""
+    current = pd.Series(weights, index=cells.index).groupby(cells.to_numpy()).sum()
+    unknown = sorted(set(current.index) - set(totals), key=str)
+    if unknown:
+        raise SurveyError(
+            _(
+                "Calibration margin {margin} has no population total for the sample cells "
+                "{cells}: add them to the census margins or recode the survey."
+            ).format(margin=what, cells=", ".join(map(str, unknown[:10])))
+        )
+    empty = sorted((k for k, v in totals.items() if v > 0 and k not in current.index), key=str)
+    if empty:
+        raise SurveyError(
+            _(
+                "Calibration margin {margin} has population in cells with no respondents: "
+                "{cells}. Collapse those cells with a neighbouring one."
+            ).format(margin=what, cells=", ".join(map(str, empty[:10])))
+        )
+    ratio = {k: float(totals[k]) / v for k, v in current.items()}
+    return cells.map(ratio).to_numpy(dtype=float)
+
+
+def poststratify(
+    data: pd.DataFrame,
+    design: Design,
+    columns: Sequence[str],
+    totals: Margin,
+    *,
+    name: str = "_w_poststratified",
+) -> tuple[pd.DataFrame, Design]:
+    """Weights that reproduce the population count of every cell of ``columns``."""
+    check_design(data, design)
+    base_col = design.weight or "_w_base"
+    out = data.copy()
+    if design.weight is None:
+        out[base_col] = 1.0
+    base = out[base_col].to_numpy(dtype=float)
+    cells = _cells(out, list(columns))
+    out[name] = base * _factors(cells, base, totals, " × ".join(columns))
+    calibration = Calibration(
+        kind="poststratify",
+        steps=[CalibrationStep(columns=list(columns), weights_column=name)],
+        base_weights_column=base_col,
+    )
+    return out, design.model_copy(update={"weight": name, "calibration": calibration})
+
+
+def rake(
+    data: pd.DataFrame,
+    design: Design,
+    margins: Mapping[str | tuple[str, ...], Margin],
+    *,
+    max_iter: int = 100,
+    epsilon: float = 1e-8,
+    name: str = "_w_raked",
+) -> tuple[pd.DataFrame, Design]:
+    """Iterative proportional fitting of the weights to several margins.
+
+    ``margins`` maps a column (or a tuple of columns for a crossed margin) to its
+    population totals. Stops when no weight moves more than ``epsilon`` in a full cycle
+    (R's ``rake`` uses ``epsilon=1, maxit=10``; pass those to reproduce it exactly).
+    """
+    check_design(data, design)
+    base_col = design.weight or "_w_base"
+    out = data.copy()
+    if design.weight is None:
+        out[base_col] = 1.0
+    weights = out[base_col].to_numpy(dtype=float)
+    keys = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
+    cells = [_cells(out, list(k)) for k in keys]
+    step_weights: list[np.ndarray] = []
+    for _iteration in range(max_iter):
+        previous = weights.copy()
+        step_weights = []
+        for key, cell, totals in zip(keys, cells, margins.values(), strict=True):
+            weights = weights * _factors(cell, weights, totals, " × ".join(key))
+            step_weights.append(weights.copy())
+        if np.max(np.abs(weights - previous)) < epsilon:
+            break
+    else:
+        raise SurveyError(
+            _(
+                "Raking did not converge in {iterations} iterations: the margins may be "
+                "inconsistent (different grand totals) or cells may be empty."
+            ).format(iterations=max_iter)
+        )
+    steps = []
+    for i, (key, w) in enumerate(zip(keys, step_weights, strict=True)):
+        column = f"{name}_step{i}"
+        out[column] = w
+        steps.append(CalibrationStep(columns=list(key), weights_column=column))
+    out[name] = weights
+    calibration = Calibration(kind="rake", steps=steps, base_weights_column=base_col)
+    return out, design.model_copy(update={"weight": name, "calibration": calibration})
+
+
+def census_margins(
+    census: pd.DataFrame,
+    value: str = "population",
+    dimensions: Sequence[Sequence[str]] = (("age_group",), ("sex",), ("nationality",)),
+) -> dict[str | tuple[str, ...], dict[object, float]]:
+    """Margins for :func:`rake` from a census table (one row per cell with a count)."""
+    margins: dict[str | tuple[str, ...], dict[object, float]] = {}
+    for dims in dimensions:
+        dims = list(dims)
+        grouped = census.groupby(dims)[value].sum()
+        key: str | tuple[str, ...] = dims[0] if len(dims) == 1 else tuple(dims)
+        margins[key] = {k: float(v) for k, v in grouped.items()}
+    return margins
