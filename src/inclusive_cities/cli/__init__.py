@@ -16,7 +16,7 @@ try:  # Typer >= 0.22 vendors click
 except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from inclusive_cities.cli import db
+from inclusive_cities.cli import db, demo
 from inclusive_cities.cli.app import app, state
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -24,6 +24,7 @@ from inclusive_cities.i18n import gettext as _
 __all__ = ["app", "main"]
 
 db.register(app)
+demo.register(app)
 
 
 def _fail(message: str, code: int) -> None:

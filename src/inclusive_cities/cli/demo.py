@@ -1,0 +1,93 @@
+"""``demo generate`` and ``demo load``: the synthetic demo city from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import gettext as _
+
+console = Console(highlight=False, soft_wrap=True)
+demo_app = typer.Typer(
+    help="Generate and load the synthetic demo city (SYNTHETIC DEMO DATA).", no_args_is_help=True
+)
+
+
+@demo_app.command("generate")
+def generate(
+    out: Path = typer.Option(..., "--out", help="Directory to write the demo city into."),
+    size: str = typer.Option(
+        "medium", "--size", help="small (~20k people), medium (~500k) or large (~5M)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same files."),
+) -> None:
+    """Write a synthetic demo city (boundaries, census, facilities, indicators) into a directory."""
+    from inclusive_cities.demo import PUBLIC_SIZES, DemoError, generate_city
+
+    if size not in PUBLIC_SIZES:
+        raise DemoError(
+            _("Unknown demo city size '{size}': use one of {choices}.").format(
+                size=size, choices=", ".join(PUBLIC_SIZES)
+            )
+        )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(_("Generating the demo city"), total=1.0)
+
+        def report(stage: str, fraction: float) -> None:
+            bar.update(task, description=stage, completed=fraction)
+
+        city = generate_city(out, size=size, seed=seed, progress=report)
+    console.print(
+        _(
+            "Wrote the synthetic demo city '{name}' ({size}, seed {seed}) to {path} "
+            "in {seconds:.1f} s."
+        ).format(
+            name=city.name,
+            size=city.size,
+            seed=city.seed,
+            path=city.directory,
+            seconds=city.seconds,
+        )
+    )
+    console.print(
+        _(
+            "{localidades} localidades, {barrios} barrios, {blocks} blocks; "
+            "{households} households, {persons} persons ({share:.1%} Venezuelan); "
+            "{facilities} facilities."
+        ).format(
+            localidades=city.localidades,
+            barrios=city.barrios,
+            blocks=city.blocks,
+            households=f"{city.households:,}",
+            persons=f"{city.persons:,}",
+            share=city.venezuelan_share,
+            facilities=f"{city.facilities:,}",
+        )
+    )
+    for path in city.files.values():
+        console.print(f"  {path}")
+
+
+@demo_app.command("load")
+def load(
+    directory: Path = typer.Argument(..., help="A directory written by 'demo generate'."),
+) -> None:
+    """Import a generated demo city into the observatory database through the usual importers."""
+    from inclusive_cities.demo.load import load_demo
+    from inclusive_cities.store import init_database
+
+    load_demo(directory, init_database(state.database_url))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(demo_app, name="demo")
