@@ -1,0 +1,122 @@
+"""Calibration (raking, post-stratification) and replicate-weight variances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inclusive_cities.surveys import Design, estimate
+from inclusive_cities.surveys.calibration import census_margins, poststratify, rake
+
+CLUS1 = Design(weight="pw", psu="dnum", fpc="fpc")
+POP_TYPES = {"E": 4421, "H": 755, "M": 1018}
+POP_SCHWIDE = {"No": 1072, "Yes": 5122}
+
+
+def _cluster_variance(z: np.ndarray, psu: pd.Series, n_pop: int) -> float:
+    totals = pd.Series(z).groupby(psu.to_numpy()).sum().to_numpy()
+    n = len(totals)
+    return (1 - n / n_pop) * n / (n - 1) * ((totals - totals.mean()) ** 2).sum()
+
+
+def test_rake_matches_margins_and_r_estimate(apiclus1):
+    # R: rclus1 <- rake(dclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide))
+    #    svymean(~api00, rclus1) prints 641.23 (641.230246862208 in Survey.jl's R reference)
+    raked, design = rake(apiclus1, CLUS1, {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE})
+    weights = raked[design.weight]
+    for column, totals in (("stype", POP_TYPES), ("sch.wide", POP_SCHWIDE)):
+        sums = weights.groupby(raked[column]).sum()
+        for key, total in totals.items():
+            assert sums[key] == pytest.approx(total, rel=1e-9)
+    mean = estimate(raked, design, "api00").iloc[0]
+    assert round(mean.estimate, 2) == 641.23
+    assert mean.estimate == pytest.approx(641.230246862208, rel=1e-5)
+
+
+def test_rake_variance_uses_calibration_residuals(apiclus1):
+    """SE after raking = SE of the residuals of u on both margins' indicators (by hand)."""
+    raked, design = rake(apiclus1, CLUS1, {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE})
+    result = estimate(raked, design, "api00").iloc[0]
+    w = raked[design.weight].to_numpy()
+    y = raked["api00"].to_numpy(dtype=float)
+    u = (y - result.estimate) / w.sum()
+    dummies = pd.get_dummies(raked[["stype", "sch.wide"]]).to_numpy(dtype=float)
+    coef, *_ = np.linalg.lstsq(dummies, u, rcond=None)
+    residual = u - dummies @ coef
+    by_hand = np.sqrt(_cluster_variance(w * residual, raked["dnum"], 757))
+    assert result.se == pytest.approx(by_hand, rel=1e-6)
+    naive = np.sqrt(_cluster_variance(w * u, raked["dnum"], 757))
+    assert abs(naive - result.se) / result.se > 0.002  # residuals matter (23.81 vs 23.70)
+
+
+def test_poststratify_reproduces_cells_and_uses_cell_residuals(apiclus1):
+    post, design = poststratify(apiclus1, CLUS1, ["stype"], POP_TYPES)
+    assert post[design.weight].groupby(post["stype"]).sum().to_dict() == pytest.approx(POP_TYPES)
+    result = estimate(post, design, "enroll", "total").iloc[0]
+    w = post[design.weight].to_numpy()
+    y = post["enroll"].to_numpy(dtype=float)
+    cell_mean = pd.Series(y).groupby(post["stype"].to_numpy()).transform("mean").to_numpy()
+    by_hand = np.sqrt(_cluster_variance(w * (y - cell_mean), post["dnum"], 757))
+    assert result.se == pytest.approx(by_hand, rel=1e-9)
+    assert result.estimate == pytest.approx((w * y).sum())
+
+
+def test_census_margins_from_age_sex_nationality_table():
+    census = pd.DataFrame(
+        {
+            "age_group": ["0-17", "0-17", "18+", "18+"],
+            "sex": ["F", "M", "F", "M"],
+            "nationality": ["VEN", "VEN", "COL", "VEN"],
+            "population": [10, 12, 30, 28],
+        }
+    )
+    margins = census_margins(census)
+    assert margins["sex"] == {"F": 40.0, "M": 40.0}
+    assert margins["nationality"] == {"COL": 30.0, "VEN": 50.0}
+    crossed = census_margins(census, dimensions=[("age_group", "sex")])
+    assert crossed[("age_group", "sex")][("18+", "F")] == 30.0
+
+
+def test_rake_rejects_cells_without_population(apiclus1):
+    from inclusive_cities.surveys import SurveyError
+
+    with pytest.raises(SurveyError, match="no population total"):
+        rake(apiclus1, CLUS1, {"stype": {"E": 4421, "H": 755}})
+
+
+def test_jackknife_total_equals_with_replacement_taylor(apiclus1):
+    """For a total, delete-one-PSU JK1 variance equals the with-replacement Taylor one."""
+    psus = sorted(apiclus1["dnum"].unique())
+    data = apiclus1.copy()
+    names = []
+    for j, psu in enumerate(psus):
+        name = f"rep{j}"
+        data[name] = np.where(data["dnum"] == psu, 0.0, data["pw"] * 15 / 14)
+        names.append(name)
+    design = Design(
+        weight="pw", replicate_weights=names, replicate_method="jackknife", replicate_mse=True
+    )
+    result = estimate(data, design, "enroll", "total").iloc[0]
+    assert result.se == pytest.approx(941610.74091198, rel=1e-9)  # R: svytotal, dclus1 w/o fpc
+    by = estimate(data, design, "api00", by="stype")
+    assert set(by["stype"]) == {"E", "H", "M"}
+    assert (by["se"] > 0).all()
+
+
+def test_brr_with_fay_scaling():
+    data = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "w": 1.0})
+    data["r1"] = [1.5, 0.5, 1.5, 0.5]
+    data["r2"] = [0.5, 1.5, 0.5, 1.5]
+    design = Design(
+        weight="w",
+        replicate_weights=["r1", "r2"],
+        replicate_method="brr",
+        fay_rho=0.5,
+        replicate_mse=True,
+    )
+    result = estimate(data, design, "y").iloc[0]
+    rep1 = (1.5 * 1 + 0.5 * 2 + 1.5 * 3 + 0.5 * 4) / 4
+    rep2 = (0.5 * 1 + 1.5 * 2 + 0.5 * 3 + 1.5 * 4) / 4
+    expected = ((rep1 - 2.5) ** 2 + (rep2 - 2.5) ** 2) / (2 * 0.5**2)
+    assert result.se == pytest.approx(np.sqrt(expected))
