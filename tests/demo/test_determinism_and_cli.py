@@ -97,3 +97,18 @@ def test_cli_speaks_spanish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["--lang", "es", "demo", "generate", "--out", str(tmp_path / "c"), "--size", "x"])
     assert "Tamaño de ciudad de demostración desconocido 'x'" in capsys.readouterr().err
+
+
+def test_cli_load_imports_every_generated_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    city = generate_city(tmp_path / "city", size="tiny", seed=3)
+    database = f"sqlite:///{tmp_path / 'observatory.db'}"
+    main(["--database", database, "demo", "load", str(city.directory)])
+    printed = capsys.readouterr().out
+    assert (
+        f"census_persons.csv: imported\nrows read {city.persons:,}, accepted {city.persons:,}"
+        in (printed)
+    )
+    assert f"rows read {city.households:,}, accepted {city.households:,}, rejected 0" in printed
+    assert "Loaded the synthetic demo city from" in printed

@@ -83,10 +83,35 @@ def load(
     directory: Path = typer.Argument(..., help="A directory written by 'demo generate'."),
 ) -> None:
     """Import a generated demo city into the observatory database through the usual importers."""
+    import time
+
     from inclusive_cities.demo.load import load_demo
     from inclusive_cities.store import init_database
 
-    load_demo(directory, init_database(state.database_url))
+    started = time.perf_counter()
+    engine = init_database(state.database_url)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(_("Loading the demo city"), total=None)
+
+        def report(step: str, done: int, total: int | None) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        reports = load_demo(directory, engine, report)
+    for item in reports:
+        console.print("\n".join(item.summary_lines()))
+    console.print(
+        _("Loaded the synthetic demo city from {path} into {url} in {seconds:.1f} s.").format(
+            path=directory,
+            url=engine.url.render_as_string(hide_password=True),
+            seconds=time.perf_counter() - started,
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:
