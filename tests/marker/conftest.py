@@ -26,9 +26,7 @@ def indicator(code: str, lower: float = 0, upper: float = 100, **extra: Any) -> 
 
 
 def make_spec(tree: dict[str, Any], **top: Any) -> MarkerSpec:
-    return MarkerSpec.model_validate(
-        {"code": "test", "name": label("Test"), "tree": tree, **top}
-    )
+    return MarkerSpec.model_validate({"code": "test", "name": label("Test"), "tree": tree, **top})
 
 
 @pytest.fixture

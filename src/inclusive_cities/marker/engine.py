@@ -492,10 +492,11 @@ def compute(
             fills = locf_fill(indicator.code, ids, previous_frames, id_column)
             column[gaps] = fills[gaps]
 
-    # 4. screening on data availability before imputation
+    # 4. screening on data availability (observed, or after imputation as in COINr)
     threshold = spec.defaults.missing.unit_min_coverage
     if threshold > 0 and codes:
-        availability = 1.0 - missing.mean(axis=1)
+        basis = missing if spec.defaults.missing.screen_on == "raw" else np.isnan(values)
+        availability = 1.0 - basis.mean(axis=1)
         screened = availability < threshold
     else:
         screened = np.zeros(n, dtype=bool)

@@ -297,10 +297,13 @@ class Scale(_Model):
 
 class MissingData(_Model):
     """Coverage rules: a node needs ``min_coverage`` of its components; a unit with fewer
-    than ``unit_min_coverage`` of all indicators observed is screened out (no scores)."""
+    than ``unit_min_coverage`` of all indicators present is screened out (no scores).
+    ``screen_on: raw`` counts the values observed; ``imputed`` counts them after
+    imputation, as COINr's ``Screen(dset = "Imputed")`` does in its default pipeline."""
 
     min_coverage: float = Field(default=0.5, ge=0, le=1)
     unit_min_coverage: float = Field(default=0.0, ge=0, le=1)
+    screen_on: Literal["raw", "imputed"] = "raw"
     imputation: ImputationField = Imputation()
 
 
