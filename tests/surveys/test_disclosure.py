@@ -89,7 +89,7 @@ def test_every_line_has_zero_or_several_hidden_cells():
     rng = np.random.default_rng(3)
     counts = {(s, c): int(rng.integers(0, 30)) for s in "FMX" for c in ("A", "B", "C", "D")}
     published = suppress(_table(counts), ["sex", "nationality"], min_n=10)
-    for dim, other in (("sex", "nationality"), ("nationality", "sex")):
+    for other in ("nationality", "sex"):
         for _key, group in published.groupby(other):
             hidden = (group["status"] == "suppressed").sum()
             assert hidden != 1
