@@ -12,16 +12,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from inclusive_cities.marker.sensitivity import (
+    ErrorDraw,
     Factor,
+    MarkerModel,
     ab_matrix,
     analyse_function,
     base_matrices,
     monte_carlo,
+    perturbed_weight_sets,
     rank_descending,
     saltelli_design,
+    sensitivity,
     sobol_first_order,
     sobol_indices,
     sobol_total,
@@ -194,7 +199,8 @@ def test_monte_carlo_on_a_swap_model() -> None:
     swapped = result.runs["swap"] == "True"
     assert (result.runs.loc[swapped, "mean_abs_rank_shift"] == 1.0).all()
     assert (result.runs.loc[~swapped, "mean_abs_rank_shift"] == 0.0).all()
-    assert calls[-1] == (256, 256) and len(calls) == 64
+    assert calls[-1] == (256, 256)
+    assert [done for done, _total in calls] == sorted({done for done, _total in calls})
     assert result.to_frame().columns[0] == "unit"
 
 
@@ -212,3 +218,283 @@ def test_monte_carlo_is_reproducible_from_its_seed() -> None:
     assert first.units.equals(again.units) and first.runs.equals(again.runs)
     assert first.indices.frame.equals(again.indices.frame)
     assert not first.runs.equals(other.runs)
+
+
+# --------------------------------------------------------------------------------------
+# Marker runs
+# --------------------------------------------------------------------------------------
+
+TINY_SPEC = """
+code: tiny
+name: {es: Mini, en: Tiny}
+tree:
+  code: UIM
+  name: {es: Índice, en: Index}
+  children:
+    - code: HOUSING
+      name: {es: Vivienda, en: Housing}
+      indicators:
+        - code: overcrowding
+          name: {es: Hacinamiento, en: Overcrowding}
+          direction: lower_is_better
+          normalisation: {lower: 0, upper: 40}
+        - code: tenure
+          name: {es: Tenencia, en: Tenure}
+          direction: higher_is_better
+          normalisation: {lower: 0, upper: 100}
+    - code: SERVICES
+      name: {es: Servicios, en: Services}
+      weight: 2
+      indicators:
+        - code: water
+          name: {es: Agua, en: Water}
+          direction: higher_is_better
+          normalisation: {lower: 20, upper: 100}
+        - code: school
+          name: {es: Escuela, en: School}
+          direction: higher_is_better
+          normalisation: {lower: 0, upper: 100}
+"""
+
+
+def _tiny_spec():
+    from inclusive_cities.marker.spec import parse_spec
+
+    return parse_spec(TINY_SPEC, "tiny.yaml")
+
+
+def _tiny_data(missing: bool = False) -> pd.DataFrame:
+    """Five units; 'best' beats every other unit on every indicator, 'worst' loses to all."""
+    frame = pd.DataFrame(
+        {
+            "unit_code": ["best", "b", "c", "d", "worst"],
+            "overcrowding": [2.0, 10.0, 14.0, 8.0, 30.0],
+            "tenure": [95.0, 60.0, 70.0, 40.0, 10.0],
+            "water": [99.0, 70.0, 50.0, 80.0, 30.0],
+            "school": [97.0, 50.0, 85.0, 65.0, 5.0],
+        }
+    )
+    if missing:
+        frame.loc[2, "tenure"] = np.nan
+    return frame
+
+
+def _errors(value: float) -> pd.DataFrame:
+    frame = _tiny_data().copy()
+    frame[["overcrowding", "tenure", "water", "school"]] = value
+    return frame
+
+
+def test_each_fast_run_equals_a_plain_compute_of_its_recipe() -> None:
+    from inclusive_cities.marker.engine import compute
+
+    spec, data = _tiny_spec(), _tiny_data(missing=True)
+    model = MarkerModel(
+        spec,
+        data,
+        "UIM",
+        id_column="unit_code",
+        standard_errors=_errors(3.0),
+        error_draws=4,
+        seed=9,
+        compute_options={},
+    )
+    weights = perturbed_weight_sets(spec, 0.25, 3, np.random.default_rng(1))
+    scenarios = [
+        {},
+        {"weights": weights[0], "aggregation": "geometric"},
+        {"normalisation": "minmax", "drop_indicator": "water", "weights": weights[2]},
+        {"imputation": "mean", "measurement_error": ErrorDraw(1), "aggregation": "harmonic"},
+        {"imputation": "median", "measurement_error": ErrorDraw(3), "drop_indicator": "tenure"},
+        {"normalisation": "zscore", "aggregation": {"method": "power_mean", "p": 0.5}},
+    ]
+    for scenario in scenarios:
+        variant_spec, variant_data = model.variant(scenario)
+        expected = compute(variant_spec, variant_data).scores["UIM"].to_numpy()
+        np.testing.assert_allclose(model(scenario), expected, rtol=0, atol=1e-12)
+    # Error draws are fixed per index: the same draw gives the same noisy data.
+    first = model.variant({"measurement_error": ErrorDraw(1)})[1]
+    again = model.variant({"measurement_error": ErrorDraw(1)})[1]
+    other = model.variant({"measurement_error": ErrorDraw(2)})[1]
+    assert first.equals(again) and not first.equals(other)
+    assert not first["water"].equals(data["water"])
+
+
+def test_dominating_units_keep_their_ranks_whatever_the_choices() -> None:
+    result = sensitivity(
+        _tiny_spec(),
+        _tiny_data(),
+        normalisation=["goalposts", "minmax"],
+        aggregation=["arithmetic", "geometric"],
+        replicates=64,
+        seed=3,
+        n_bootstrap=50,
+        workers=1,
+    )
+    units = result.units
+    # Every choice is monotone in each indicator, so strict dominance survives all runs.
+    assert units.loc["best", ["nominal_rank", "rank_p05", "median_rank", "rank_p95"]].eq(1).all()
+    assert units.loc["worst", ["rank_p05", "rank_p95"]].eq(5).all()
+    assert units.loc["best", "mean_abs_rank_shift"] == 0.0
+    assert units.loc["worst", "mean_abs_rank_shift"] == 0.0
+    middle = units.loc[["b", "c", "d"]]
+    assert (middle["rank_p05"] >= 2).all() and (middle["rank_p95"] <= 4).all()
+    assert (middle["rank_p95"] > middle["rank_p05"]).any()  # the middle does move
+    assert (units["score_p05"] <= units["median_score"]).all()
+    assert (units["median_score"] <= units["score_p95"]).all()
+    assert set(result.indices.frame.index) == {
+        "weights",
+        "normalisation",
+        "aggregation",
+        "drop_indicator",
+    }
+    assert result.node == "UIM"
+    assert len(result.runs) == 64 * 6
+
+
+def test_choices_that_change_nothing_get_zero_indices() -> None:
+    # No value is missing, so the imputation method cannot matter.
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame(
+        {
+            "unit_code": [f"u{i}" for i in range(30)],
+            "overcrowding": rng.uniform(0, 40, 30),
+            "tenure": rng.uniform(0, 100, 30),
+            "water": rng.uniform(20, 100, 30),
+            "school": rng.uniform(0, 100, 30),
+        }
+    )
+    result = sensitivity(
+        _tiny_spec(),
+        data,
+        weights=None,
+        aggregation=["arithmetic", "geometric"],
+        imputation=["mean", "median"],
+        drop_indicator=False,
+        replicates=32,
+        seed=5,
+        n_bootstrap=20,
+        workers=1,
+    )
+    assert result.indices.frame.loc["aggregation", "ST"] > 0.5
+    assert result.indices.frame.loc["imputation", "ST"] == 0.0
+    assert result.indices.frame.loc["imputation", "S1"] == 0.0
+    assert (result.unit_total["imputation"].dropna() == 0.0).all()
+
+
+def test_zero_standard_errors_move_nothing() -> None:
+    result = sensitivity(
+        _tiny_spec(),
+        _tiny_data(),
+        weights=None,
+        aggregation=None,
+        drop_indicator=False,
+        standard_errors=_errors(0.0),
+        replicates=16,
+        n_bootstrap=10,
+        workers=1,
+    )
+    units = result.units
+    assert (units["mean_abs_rank_shift"] == 0).all()
+    assert np.allclose(units["score_p05"], units["nominal_score"], atol=1e-4)
+    assert np.allclose(units["score_p95"], units["nominal_score"], atol=1e-4)
+    assert result.indices.frame["ST"].isna().all()  # no variance: the index is undefined
+
+
+def test_measurement_error_widens_the_score_interval_as_expected() -> None:
+    # A unit at 50 on four goalposts-0-100 indicators, SE 10 each: its score is a weighted
+    # mean of four independent N(50, 10²) scores, so a 90 % interval of ±1.645·sd.
+    spec = _tiny_spec().with_overrides(
+        normalisation={"overcrowding": {"method": "goalposts", "lower": 0, "upper": 100}}
+    )
+    data = pd.DataFrame(
+        {
+            "unit_code": ["x", "y"],
+            "overcrowding": [50.0, 50.0],
+            "tenure": [50.0, 50.0],
+            "water": [50.0, 50.0],
+            "school": [50.0, 50.0],
+        }
+    )
+    spec = spec.with_overrides(
+        normalisation={"water": {"method": "goalposts", "lower": 0, "upper": 100}}
+    )
+    errors = data.copy()
+    errors[["overcrowding", "tenure", "water", "school"]] = 10.0
+    result = sensitivity(
+        spec,
+        data,
+        weights=None,
+        aggregation=None,
+        drop_indicator=False,
+        standard_errors=errors,
+        error_draws=400,
+        replicates=400,
+        seed=8,
+        n_bootstrap=10,
+        workers=1,
+    )
+    x = result.units.loc["x"]
+    assert x["nominal_score"] == 50.0
+    half_width = (x["score_p95"] - x["score_p05"]) / 2
+    # Areas weigh 1 and 2 and each averages two indicators: sd(area) = sqrt(2·10²)/2.
+    area_sd = math.sqrt(2 * 10.0**2) / 2  # mean of two independent scores
+    index_sd = math.sqrt((1 / 3) ** 2 * area_sd**2 + (2 / 3) ** 2 * area_sd**2)
+    assert half_width == pytest.approx(1.645 * index_sd, rel=0.15)
+    assert result.half_widths().columns.tolist() == ["UIM"]
+
+
+def test_same_seed_same_result_whatever_the_number_of_workers() -> None:
+    def run(seed: int, workers: int):
+        return sensitivity(
+            _tiny_spec(),
+            _tiny_data(missing=True),
+            imputation=["mean", "median"],
+            standard_errors=_errors(2.0),
+            replicates=40,
+            seed=seed,
+            n_bootstrap=30,
+            workers=workers,
+        )
+
+    one, again, forked, other = run(11, 1), run(11, 1), run(11, 2), run(12, 1)
+    for left, right in ((one, again), (one, forked)):
+        assert left.units.equals(right.units)
+        assert left.indices.frame.equals(right.indices.frame)
+        assert left.runs.equals(right.runs)
+        assert left.unit_total.equals(right.unit_total)
+    assert not one.units.equals(other.units)
+
+
+def test_perturbed_weights_stay_in_range_and_keep_sibling_totals() -> None:
+    spec = _tiny_spec()
+    sets = perturbed_weight_sets(spec, 0.25, 50, np.random.default_rng(0))
+    assert len(sets) == 50 and sets[7].label == "w7"
+    for weight_set in sets:
+        w = weight_set.weights
+        assert w["HOUSING"] + w["SERVICES"] == pytest.approx(3.0)
+        assert w["overcrowding"] + w["tenure"] == pytest.approx(2.0)
+        ratio = w["SERVICES"] / w["HOUSING"]
+        assert 2 * 0.75 / 1.25 <= ratio <= 2 * 1.25 / 0.75
+    assert len({round(s.weights["water"], 12) for s in sets}) == 50
+
+
+def test_bad_requests_get_clear_errors() -> None:
+    from inclusive_cities.marker.errors import MarkerDataError, MarkerError, MarkerSpecError
+
+    spec, data = _tiny_spec(), _tiny_data()
+    with pytest.raises(MarkerSpecError):
+        sensitivity(spec, data, normalisation=["goalposts", "bogus"], replicates=4)
+    with pytest.raises(MarkerError, match="Nothing is uncertain"):
+        sensitivity(spec, data, weights=None, aggregation=None, drop_indicator=False)
+    with pytest.raises(MarkerError, match="is an indicator"):
+        sensitivity(spec, data, node="water", replicates=4)
+    with pytest.raises(MarkerError, match="weight spread"):
+        sensitivity(spec, data, weights=1.5, replicates=4)
+    negative = _errors(1.0)
+    negative.loc[3, "school"] = -2.0
+    with pytest.raises(MarkerDataError, match=r"unit d, column 'school'.*negative") as caught:
+        sensitivity(spec, data, standard_errors=negative, replicates=4)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(MarkerDataError, match="id column"):
+        sensitivity(spec, data, standard_errors=_errors(1.0).drop(columns="unit_code"))

@@ -21,15 +21,26 @@ References for the estimators:
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
+import multiprocessing
+import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy.stats import qmc
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.marker.engine import _aggregate_tree as aggregate_tree
+from inclusive_cities.marker.engine import compute
+from inclusive_cities.marker.errors import MarkerDataError, MarkerError
+from inclusive_cities.marker.spec import Indicator, MarkerSpec, Node, load_spec
 
 Sampler = Literal["sobol", "random"]
 
@@ -273,7 +284,7 @@ def rank_descending(scores: np.ndarray) -> np.ndarray:
     for values, out in zip(flat_scores, flat_ranks, strict=True):
         missing = np.isnan(values)
         key = np.where(missing, np.inf, -values)
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)  # tie order is irrelevant: equal keys get one rank
         sorted_key = key[order]
         # Rank of each sorted position = 1 + index of the first equal value ("min" ties).
         new_value = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
@@ -328,6 +339,105 @@ def _describe(value: object) -> str:
     return str(label) if label is not None else str(value)
 
 
+@dataclass
+class _Part:
+    """What a batch of base rows contributes (see :func:`monte_carlo`)."""
+
+    rows: np.ndarray
+    ab_scores: np.ndarray
+    ab_ranks: np.ndarray
+    shift: np.ndarray
+    first_num: np.ndarray
+    total_num: np.ndarray
+    picks: list[list[list[str]]]
+
+
+def _run_rows(
+    evaluate: Callable[[dict[str, object]], np.ndarray],
+    factors: Sequence[Factor],
+    design: np.ndarray,
+    nominal_rank: np.ndarray,
+    rows: np.ndarray,
+) -> _Part:
+    """Evaluate the d + 2 runs of each base row in ``rows`` and reduce them."""
+    d = len(factors)
+    n_units = nominal_rank.shape[0]
+    part = _Part(
+        rows=rows,
+        ab_scores=np.empty((2, len(rows), n_units), dtype=np.float32),
+        ab_ranks=np.empty((2, len(rows), n_units), dtype=np.float32),
+        shift=np.empty((len(rows), d + 2)),
+        first_num=np.zeros((d, n_units)),
+        total_num=np.zeros((d, n_units)),
+        picks=[],
+    )
+    block_scores = np.empty((d + 2, n_units))
+    for i, j in enumerate(rows):
+        labels = []
+        for k in range(d + 2):
+            scenario = {f.name: f.pick(u) for f, u in zip(factors, design[j, k], strict=True)}
+            labels.append([_describe(scenario[f.name]) for f in factors])
+            block_scores[k] = evaluate(scenario)
+        part.picks.append(labels)
+        ranks = rank_descending(block_scores)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            part.shift[i] = np.nanmean(np.abs(ranks - nominal_rank), axis=1)
+        part.ab_scores[:, i] = block_scores[:2]
+        part.ab_ranks[:, i] = ranks[:2]
+        r_a, r_b, r_ab = ranks[0], ranks[1], ranks[2:]
+        part.first_num += r_b * (r_ab - r_a)
+        part.total_num += 0.5 * (r_a - r_ab) ** 2
+    return part
+
+
+_FORKED: dict[str, object] = {}
+"""What forked workers inherit from the parent (the model need not be picklable)."""
+
+
+def _forked_rows(rows: np.ndarray) -> _Part:
+    return _run_rows(
+        _FORKED["evaluate"],  # type: ignore[arg-type]
+        _FORKED["factors"],  # type: ignore[arg-type]
+        _FORKED["design"],  # type: ignore[arg-type]
+        _FORKED["nominal_rank"],  # type: ignore[arg-type]
+        rows,
+    )
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _run_parts(
+    evaluate: Callable[[dict[str, object]], np.ndarray],
+    factors: Sequence[Factor],
+    design: np.ndarray,
+    nominal_rank: np.ndarray,
+    workers: int | None,
+) -> Iterator[_Part]:
+    """Batches of base rows, evaluated here or in forked worker processes."""
+    replicates = design.shape[0]
+    workers = available_cores() if workers is None else max(1, workers)
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    batch = max(1, min(25, replicates // (4 * workers) or 1))
+    batches = [np.arange(i, min(i + batch, replicates)) for i in range(0, replicates, batch)]
+    if workers == 1 or not can_fork or len(batches) == 1:
+        for rows in batches:
+            yield _run_rows(evaluate, factors, design, nominal_rank, rows)
+        return
+    _FORKED.update(evaluate=evaluate, factors=factors, design=design, nominal_rank=nominal_rank)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(_forked_rows, batches)
+    finally:
+        _FORKED.clear()
+
+
 def monte_carlo(
     evaluate: Callable[[dict[str, object]], np.ndarray],
     factors: Sequence[Factor],
@@ -341,6 +451,7 @@ def monte_carlo(
     confidence: float = 0.9,
     progress: ProgressCallback | None = None,
     rng: np.random.Generator | None = None,
+    workers: int | None = 1,
 ) -> UncertaintyResult:
     """Run ``evaluate`` on a Saltelli design over ``factors`` and summarise ranks and scores.
 
@@ -349,6 +460,8 @@ def monte_carlo(
     size N: the design has N·(d + 2) runs. Per-unit distributions use the 2N
     independent runs of A and B; the Sobol indices use all runs. Memory stays at
     O(N × units) because per-unit rank indices are accumulated run block by run block.
+    ``workers`` > 1 splits the base rows between forked processes (``None``: one per
+    available core); the output is identical whatever the number of workers.
     """
     if not factors:
         raise ValueError("at least one uncertain factor is needed")
@@ -368,24 +481,23 @@ def monte_carlo(
     shift = np.empty((replicates, d + 2))
     first_num = np.zeros((d, n_units))
     total_num = np.zeros((d, n_units))
+    picks: list[list[str]] = [[] for _ in range(replicates)]
     total_runs = replicates * (d + 2)
-    picks: list[list[str]] = []
-    block_scores = np.empty((d + 2, n_units))
-    for j in range(replicates):
-        for k in range(d + 2):
-            scenario = {f.name: f.pick(u) for f, u in zip(factors, design[j, k], strict=True)}
-            picks.append([_describe(scenario[name]) for name in names])
-            block_scores[k] = evaluate(scenario)
-        ranks = rank_descending(block_scores)
-        with np.errstate(invalid="ignore"):
-            shift[j] = np.nanmean(np.abs(ranks - nominal_rank), axis=1)
-        ab_scores[:, j] = block_scores[:2]
-        ab_ranks[:, j] = ranks[:2]
-        r_a, r_b, r_ab = ranks[0], ranks[1], ranks[2:]
-        first_num += r_b * (r_ab - r_a)
-        total_num += 0.5 * (r_a - r_ab) ** 2
+    done = 0
+    for part in _run_parts(evaluate, factors, design, nominal_rank, workers):
+        rows = part.rows
+        ab_scores[:, rows] = part.ab_scores
+        ab_ranks[:, rows] = part.ab_ranks
+        shift[rows] = part.shift
+        # Ranks are whole numbers, so these float sums are exact in any order: the result
+        # does not depend on how the rows were split between processes.
+        first_num += part.first_num
+        total_num += part.total_num
+        for row, labels in zip(rows, part.picks, strict=True):
+            picks[row] = labels
+        done += len(rows) * (d + 2)
         if progress is not None:
-            progress((j + 1) * (d + 2), total_runs)
+            progress(done, total_runs)
 
     flat_ranks = ab_ranks.reshape(2 * replicates, n_units).astype(float)
     flat_scores = ab_scores.reshape(2 * replicates, n_units).astype(float)
@@ -395,7 +507,7 @@ def monte_carlo(
     unit_total = _safe_ratio(total_num / replicates, rank_variance)
 
     low, high = 5.0, 95.0
-    pct = _nanpercentile if np.isnan(flat_ranks).any() else np.percentile
+    pct = _nanpercentile if np.isnan(flat_ranks).any() else _percentile
     rank_low, rank_mid, rank_high = pct(flat_ranks, [low, 50.0, high])
     score_low, score_mid, score_high = pct(flat_scores, [low, 50.0, high])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -421,7 +533,7 @@ def monte_carlo(
         y_a, y_b, y_ab, names, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng
     )
     variants = ["A", "B", *names]
-    runs = pd.DataFrame(picks, columns=names)
+    runs = pd.DataFrame([labels for row in picks for labels in row], columns=names)
     runs.insert(0, "variant", np.tile(variants, replicates))
     runs.insert(0, "sample", np.repeat(np.arange(replicates), d + 2))
     runs["mean_abs_rank_shift"] = shift.reshape(-1)
@@ -437,8 +549,441 @@ def monte_carlo(
     )
 
 
+def _percentile(values: np.ndarray, q: list[float]) -> np.ndarray:
+    """Column percentiles (one row per run, one column per unit)."""
+    return np.percentile(values, q, axis=0)
+
+
 def _nanpercentile(values: np.ndarray, q: list[float]) -> np.ndarray:
     """Column percentiles ignoring NaN (units screened out in some runs)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanpercentile(values, q, axis=0)
+
+
+# --------------------------------------------------------------------------------------
+# Marker runs: the uncertain choices of a spec, scored with the engine
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightSet:
+    """One pre-drawn perturbation of every weight of the tree (an alternative of 'weights')."""
+
+    index: int
+    weights: Mapping[str, float]
+
+    @property
+    def label(self) -> str:
+        return f"w{self.index}"
+
+
+@dataclass(frozen=True)
+class ErrorDraw:
+    """One pre-drawn realisation of the measurement errors (alternative of 'measurement_error')."""
+
+    index: int
+
+    @property
+    def label(self) -> str:
+        return f"e{self.index}"
+
+
+NOMINAL = "nominal"
+"""The alternative meaning "as the spec says" (no error draw, no indicator left out)."""
+
+
+def perturbed_weight_sets(
+    spec: MarkerSpec, spread: float, count: int, rng: np.random.Generator
+) -> tuple[WeightSet, ...]:
+    """``count`` weight sets: each weight times U(1 − spread, 1 + spread), renormalised.
+
+    Renormalising keeps each parent's total weight, so only the balance between siblings
+    changes (the usual ±25 % scheme of Saisana et al. 2005 uses spread = 0.25).
+    """
+    if not 0 <= spread < 1:
+        raise MarkerError(
+            _(
+                "The weight spread must be at least 0 and below 1 (e.g. 0.25 for ±25 %), "
+                "got {value}."
+            ).format(value=spread)
+        )
+    groups: list[list[tuple[str, float]]] = []
+    for item in spec.nodes():
+        groups.append([(child.code, child.weight) for child in item.components()])
+    codes = [code for group in groups for code, _w in group]
+    nominal = np.array([weight for group in groups for _c, weight in group])
+    bounds = np.cumsum([0, *[len(group) for group in groups]])
+    factors = rng.uniform(1 - spread, 1 + spread, size=(count, len(codes)))
+    sets = []
+    for index in range(count):
+        varied = nominal * factors[index]
+        for start, stop in itertools.pairwise(bounds):
+            varied[start:stop] *= nominal[start:stop].sum() / varied[start:stop].sum()
+        sets.append(WeightSet(index, dict(zip(codes, varied.tolist(), strict=True))))
+    return tuple(sets)
+
+
+def _subtree_indicators(spec: MarkerSpec, node: str) -> list[str]:
+    item = spec.find(node)
+    if not isinstance(item, Node):
+        raise MarkerError(
+            _(
+                "'{code}' is an indicator of spec {spec}; analyse one of its nodes ({nodes})."
+            ).format(code=node, spec=spec.code, nodes=", ".join(spec.node_codes))
+        )
+    stack: list[Node | Indicator] = [item]
+    found: list[str] = []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Node):
+            stack.extend(reversed(current.components()))
+        else:
+            found.append(current.code)
+    return found
+
+
+class MarkerModel:
+    """Scores one node of a spec under a scenario of choices, reusing what does not change.
+
+    The expensive part of a run (reading, imputing, treating and normalising the data)
+    depends only on the normalisation, the imputation and the error draw, so it is computed
+    once per combination with :func:`compute` and kept. Weights, aggregation and the
+    left-out indicator only change the aggregation up the tree, which is redone per run
+    with the engine's own tree aggregation. :meth:`variant` gives the full recipe of a
+    scenario, so any run can be checked against a plain ``compute``.
+    """
+
+    def __init__(
+        self,
+        spec: MarkerSpec,
+        data: pd.DataFrame,
+        node: str,
+        *,
+        id_column: str,
+        standard_errors: pd.DataFrame | None,
+        error_draws: int,
+        seed: int,
+        compute_options: Mapping[str, object],
+        cache_bytes: int = 1 << 30,
+    ) -> None:
+        self.spec = spec
+        self.data = data
+        self.node = node
+        self.id_column = id_column
+        self.compute_options = dict(compute_options)
+        self.screening = spec.defaults.missing.unit_min_coverage > 0
+        self._errors = _aligned_errors(data, standard_errors, spec, id_column)
+        self._error_seeds = np.random.SeedSequence([seed, 0x5E]).spawn(max(error_draws, 0))
+        matrix_bytes = max(1, len(data) * len(spec.indicator_codes) * 8)
+        self._capacity = max(4, cache_bytes // matrix_bytes)
+        self._prepared: dict[tuple[object, ...], np.ndarray] = {}
+        self._aggregation_specs: dict[tuple[object, ...], MarkerSpec] = {}
+        self.prepared_runs = 0
+        self._lo = spec.defaults.scale.lower
+        self._hi = spec.defaults.scale.upper
+        self._codes = spec.indicator_codes
+
+    @property
+    def has_errors(self) -> bool:
+        return self._errors is not None
+
+    def _data_for(self, draw: object) -> pd.DataFrame:
+        if not isinstance(draw, ErrorDraw) or self._errors is None:
+            return self.data
+        columns, sizes = self._errors
+        rng = np.random.default_rng(self._error_seeds[draw.index])
+        noisy = self.data.copy()
+        values = noisy[columns].to_numpy(dtype=float)
+        noisy[columns] = values + sizes * rng.standard_normal(sizes.shape)
+        return noisy
+
+    def _prepared_spec(self, scenario: Mapping[str, object]) -> MarkerSpec:
+        overrides: dict[str, object] = {}
+        if scenario.get("normalisation") is not None:
+            overrides["normalisation"] = scenario["normalisation"]
+        if scenario.get("imputation") is not None:
+            overrides["imputation"] = scenario["imputation"]
+        drop = scenario.get("drop_indicator")
+        if self.screening and drop not in (None, NOMINAL):
+            overrides["drop"] = drop
+        return self.spec.with_overrides(**overrides) if overrides else self.spec
+
+    def _aggregation_spec(self, scenario: Mapping[str, object]) -> MarkerSpec:
+        """The spec whose weights, aggregation and tree the run aggregates with.
+
+        The few (aggregation, left-out indicator) combinations go through
+        :meth:`MarkerSpec.with_overrides` once each; the weights, different in nearly every
+        run, are then set by copying the tree (a validated override costs 3x more, and
+        perturbed weights are positive by construction).
+        """
+        drop = scenario.get("drop_indicator")
+        key = (_key(scenario.get("aggregation")), _key(drop))
+        base = self._aggregation_specs.get(key)
+        if base is None:
+            overrides: dict[str, object] = {}
+            if scenario.get("aggregation") is not None:
+                overrides["aggregation"] = scenario["aggregation"]
+            if drop not in (None, NOMINAL):
+                overrides["drop"] = drop
+            base = self.spec.with_overrides(**overrides) if overrides else self.spec
+            self._aggregation_specs[key] = base
+        weights = scenario.get("weights")
+        if isinstance(weights, WeightSet):
+            return base.model_copy(update={"tree": _reweighted(base.tree, weights.weights)})
+        return base
+
+    def variant(self, scenario: Mapping[str, object]) -> tuple[MarkerSpec, pd.DataFrame]:
+        """The full spec and data of a scenario (what a plain ``compute`` would be given)."""
+        overrides: dict[str, object] = {}
+        for key in ("normalisation", "imputation", "aggregation"):
+            if scenario.get(key) is not None:
+                overrides[key] = scenario[key]
+        weights = scenario.get("weights")
+        if isinstance(weights, WeightSet):
+            overrides["weights"] = weights.weights
+        if scenario.get("drop_indicator") not in (None, NOMINAL):
+            overrides["drop"] = scenario["drop_indicator"]
+        spec = self.spec.with_overrides(**overrides) if overrides else self.spec
+        return spec, self._data_for(scenario.get("measurement_error"))
+
+    def normalised(self, scenario: Mapping[str, object]) -> np.ndarray:
+        """Normalised units × indicators matrix for the scenario's data-side choices."""
+        drop = scenario.get("drop_indicator") if self.screening else None
+        key = (
+            _key(scenario.get("normalisation")),
+            _key(scenario.get("imputation")),
+            _key(scenario.get("measurement_error")),
+            _key(drop),
+        )
+        cached = self._prepared.get(key)
+        if cached is not None:
+            self._prepared[key] = self._prepared.pop(key)  # most recently used goes last
+            return cached
+        spec = self._prepared_spec(scenario)
+        data = self._data_for(scenario.get("measurement_error"))
+        result = compute(spec, data, self.id_column, **self.compute_options)  # type: ignore[arg-type]
+        # Column-major, as the engine keeps it: aggregation reads one indicator at a time.
+        matrix = np.asfortranarray(result.normalised.reindex(columns=self._codes), dtype=float)
+        self.prepared_runs += 1
+        if len(self._prepared) >= self._capacity:
+            self._prepared.pop(next(iter(self._prepared)))
+        self._prepared[key] = matrix
+        return matrix
+
+    def __call__(self, scenario: Mapping[str, object]) -> np.ndarray:
+        matrix = self.normalised(scenario)
+        spec = self._aggregation_spec(scenario)
+        scores, _coverage = aggregate_tree(spec, matrix, self._codes, self._lo, self._hi)
+        return scores[:, spec.node_codes.index(self.node)]
+
+
+def _reweighted(node: Node, weights: Mapping[str, float]) -> Node:
+    """A copy of ``node``'s subtree with the given weights (codes not listed keep theirs)."""
+    update: dict[str, object] = {
+        "children": [_reweighted(child, weights) for child in node.children],
+        "indicators": [
+            item.model_copy(update={"weight": weights[item.code]}) if item.code in weights else item
+            for item in node.indicators
+        ],
+    }
+    if node.code in weights:
+        update["weight"] = weights[node.code]
+    return node.model_copy(update=update)
+
+
+def _key(value: object) -> object:
+    """A hashable cache key for an alternative (dict alternatives become sorted tuples)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _key(v)) for k, v in value.items()))
+    if isinstance(value, ErrorDraw):
+        return ("error", value.index)
+    return value
+
+
+def _aligned_errors(
+    data: pd.DataFrame, errors: pd.DataFrame | None, spec: MarkerSpec, id_column: str
+) -> tuple[list[str], np.ndarray] | None:
+    """Standard errors aligned to ``data`` rows: (indicator columns, units × columns array)."""
+    if errors is None:
+        return None
+    if id_column not in errors.columns:
+        raise MarkerDataError(
+            _(
+                "The standard-error table has no id column '{column}'; give it the same id column "
+                "as the data."
+            ).format(column=id_column)
+        )
+    columns = [c for c in spec.indicator_codes if c in errors.columns and c in data.columns]
+    if not columns:
+        raise MarkerDataError(
+            _(
+                "The standard-error table has no column named like an indicator of spec {spec} "
+                "({codes}); name each column by the indicator code whose errors it holds."
+            ).format(spec=spec.code, codes=", ".join(spec.indicator_codes[:5]))
+        )
+    if errors[id_column].duplicated().any():
+        duplicate = errors.loc[errors[id_column].duplicated(), id_column].iloc[0]
+        raise MarkerDataError(
+            _("The standard-error table lists unit {unit} twice; keep one row per unit.").format(
+                unit=duplicate
+            )
+        )
+    table = errors.set_index(id_column)[columns]
+    numeric = table.apply(pd.to_numeric, errors="coerce")
+    bad = numeric.isna() & table.notna()
+    if bad.any().any():
+        column = bad.any().idxmax()
+        unit = bad[column].idxmax()
+        raise MarkerDataError(
+            _(
+                "The standard-error table, unit {unit}, column '{column}': '{value}' is not a "
+                "number."
+            ).format(unit=unit, column=column, value=table.loc[unit, column])
+        )
+    if (numeric < 0).any().any():
+        column = (numeric < 0).any().idxmax()
+        unit = (numeric[column] < 0).idxmax()
+        raise MarkerDataError(
+            _(
+                "The standard-error table, unit {unit}, column '{column}': a standard error "
+                "cannot be negative ({value})."
+            ).format(unit=unit, column=column, value=numeric.loc[unit, column])
+        )
+    aligned = numeric.reindex(data[id_column].to_numpy()).fillna(0.0).to_numpy(dtype=float)
+    return columns, aligned
+
+
+def marker_factors(
+    spec: MarkerSpec,
+    node: str,
+    *,
+    weights: float | None,
+    normalisation: Sequence[object] | None,
+    aggregation: Sequence[object] | None,
+    imputation: Sequence[object] | None,
+    drop_indicator: bool,
+    error_draws: int,
+    has_errors: bool,
+    pool_size: int,
+    rng: np.random.Generator,
+) -> list[Factor]:
+    """The declared uncertain choices as Sobol factors (only those with alternatives)."""
+    factors: list[Factor] = []
+    if weights:
+        factors.append(Factor("weights", perturbed_weight_sets(spec, weights, pool_size, rng)))
+    for name, alternatives in (
+        ("normalisation", normalisation),
+        ("aggregation", aggregation),
+        ("imputation", imputation),
+    ):
+        if alternatives and len(alternatives) > 1:
+            for alternative in alternatives:  # a bad alternative fails now, with its name
+                spec.with_overrides(**{name: alternative})
+            factors.append(Factor(name, tuple(alternatives)))
+    if drop_indicator:
+        codes = _subtree_indicators(spec, node)
+        if len(codes) > 1:
+            factors.append(Factor("drop_indicator", (NOMINAL, *codes)))
+    if has_errors and error_draws > 0:
+        factors.append(Factor("measurement_error", tuple(ErrorDraw(i) for i in range(error_draws))))
+    return factors
+
+
+def sensitivity(
+    spec: MarkerSpec | str,
+    data: pd.DataFrame,
+    *,
+    id_column: str = "unit_code",
+    node: str | None = None,
+    weights: float | None = 0.25,
+    normalisation: Sequence[object] | None = None,
+    aggregation: Sequence[object] | None = ("arithmetic", "geometric"),
+    imputation: Sequence[object] | None = None,
+    drop_indicator: bool = True,
+    standard_errors: pd.DataFrame | None = None,
+    error_draws: int = 32,
+    replicates: int = 1000,
+    seed: int = 1,
+    sampler: Sampler = "sobol",
+    n_bootstrap: int = 1000,
+    confidence: float = 0.9,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    **compute_options: object,
+) -> UncertaintyResult:
+    """Uncertainty and sensitivity analysis of one node's scores and ranks (Handbook step 7).
+
+    Uncertain choices (each one Sobol factor; leave one out with ``None``/``False``):
+
+    - ``weights``: every weight times U(1 − w, 1 + w), renormalised among siblings
+      (a pool of ``replicates`` pre-drawn weight sets);
+    - ``normalisation`` / ``aggregation`` / ``imputation``: alternative methods, each a
+      name or a dict as :meth:`MarkerSpec.with_overrides` takes (``"goalposts"`` keeps the
+      spec's benchmarks); a single alternative means "not uncertain";
+    - ``drop_indicator``: leave out one indicator of the node, or none;
+    - ``standard_errors``: a table with the id column and, per indicator code, the
+      standard error of each unit's observation; each run adds N(0, SE²) errors from one
+      of ``error_draws`` pre-drawn realisations.
+
+    ``replicates`` is the base sample size N of the Saltelli design (N·(d + 2) runs for d
+    factors); ``workers`` processes share them (default: one per available core).
+    Other keyword arguments go to :func:`compute` (``groups``, ``reference``…).
+    The same arguments and ``seed`` give identical results.
+    """
+    spec = load_spec(spec) if isinstance(spec, str) else spec
+    node = node or spec.tree.code
+    if node not in spec.node_codes:
+        _subtree_indicators(spec, node)  # raises the helpful error for unknown codes
+    if replicates < 2:
+        raise MarkerError(
+            _("At least 2 replicates are needed, got {n}; 1000 is usual.").format(n=replicates)
+        )
+    nominal = compute(spec, data, id_column, **compute_options)  # type: ignore[arg-type]
+    rng = np.random.default_rng(seed)
+    model = MarkerModel(
+        spec,
+        data,
+        node,
+        id_column=id_column,
+        standard_errors=standard_errors,
+        error_draws=error_draws,
+        seed=seed,
+        compute_options=compute_options,
+    )
+    factors = marker_factors(
+        spec,
+        node,
+        weights=weights,
+        normalisation=normalisation,
+        aggregation=aggregation,
+        imputation=imputation,
+        drop_indicator=drop_indicator,
+        error_draws=error_draws,
+        has_errors=model.has_errors,
+        pool_size=replicates,
+        rng=rng,
+    )
+    if not factors:
+        raise MarkerError(
+            _(
+                "Nothing is uncertain: declare at least one choice to vary (weights, two or more "
+                "normalisation, aggregation or imputation methods, leaving indicators out, or "
+                "standard errors)."
+            )
+        )
+    result = monte_carlo(
+        model,
+        factors,
+        nominal.scores[node].to_numpy(dtype=float),
+        nominal.ids,
+        replicates=replicates,
+        seed=seed,
+        sampler=sampler,
+        n_bootstrap=n_bootstrap,
+        confidence=confidence,
+        progress=progress,
+        rng=rng,
+        workers=workers,
+    )
+    return dataclasses.replace(result, node=node)
