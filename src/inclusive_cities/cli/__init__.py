@@ -16,7 +16,7 @@ try:  # Typer >= 0.22 vendors click
 except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from inclusive_cities.cli import db, demo
+from inclusive_cities.cli import db, demo, indicators, ingest, marker, mobility
 from inclusive_cities.cli.app import app, state
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -24,7 +24,11 @@ from inclusive_cities.i18n import gettext as _
 __all__ = ["app", "main"]
 
 db.register(app)
+indicators.register(app)
+marker.register(app)
 demo.register(app)
+ingest.register(app)
+mobility.register(app)
 
 
 def _fail(message: str, code: int) -> None:

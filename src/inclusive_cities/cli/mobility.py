@@ -1,0 +1,161 @@
+"""``mobility``: the high-frequency survey of refugees and migrants from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inclusive_cities.i18n import gettext as _
+
+console = Console(highlight=False)
+mobility_app = typer.Typer(
+    help="High-frequency survey: generate demo rounds, harmonise, figures, trends, flows.",
+    no_args_is_help=True,
+)
+TOPICS = (
+    "stock_persons",
+    "household_size",
+    "months_since_arrival",
+    "intention",
+    "regular_status",
+    "need",
+)
+
+
+def _write(frame: pd.DataFrame, out: Path | None) -> None:
+    if out is None:
+        return
+    from inclusive_cities.mobility import MobilityError
+
+    try:
+        if out.suffix.lower() == ".xlsx":
+            frame.to_excel(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+    except OSError as error:
+        raise MobilityError(
+            _("Cannot write {path} ({reason}); choose another --out.").format(
+                path=out, reason=error.strerror or error
+            )
+        ) from None
+    console.print(_("Wrote {rows} rows to {path}.").format(rows=len(frame), path=out))
+
+
+def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(
+            *[
+                ""
+                if v is None or (isinstance(v, float) and pd.isna(v))
+                else (f"{v:,.3f}" if isinstance(v, float) else str(v))
+                for v in row
+            ]
+        )
+    console.print(table)
+
+
+@mobility_app.command("generate")
+def generate(
+    out: Path = typer.Option(..., "--out", help="Directory for the rounds and mapping.yaml."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    fmt: str = typer.Option("xlsx", "--format", help="xlsx (KoBo-like) or csv."),
+) -> None:
+    """Write three synthetic HFS rounds of the demo city (SYNTHETIC DEMO DATA)."""
+    from inclusive_cities.mobility import write_rounds
+
+    path = write_rounds(out, seed=seed, fmt=fmt)
+    console.print(
+        _("Wrote three synthetic survey rounds and their mapping file {path}.").format(path=path)
+    )
+
+
+@mobility_app.command("summary")
+def summary(
+    mapping: Path = typer.Option(..., "--mapping", help="Mapping file that lists the rounds."),
+    city: str = typer.Option(None, "--city", help="City code (default: national)."),
+    out: Path = typer.Option(None, "--out", help="Write every figure to CSV or XLSX."),
+) -> None:
+    """Per-round figures with 95% CIs (suppressed below 10 respondents)."""
+    from inclusive_cities.mobility import NATIONAL, harmonise, summarise
+
+    frame = summarise(harmonise(mapping))
+    geography = city or NATIONAL
+    _check_geography(frame, geography)
+    part = frame[(frame["geography"] == geography) & frame["topic"].isin(TOPICS)]
+    _show(
+        part,
+        ["round", "topic", "category", "estimate", "ci_low", "ci_high", "n"],
+        _("High-frequency survey: {geography}").format(geography=geography),
+    )
+    _write(frame, out)
+
+
+def _check_geography(frame: pd.DataFrame, geography: str) -> None:
+    from inclusive_cities.mobility import MobilityError
+
+    if geography not in set(frame["geography"]):
+        raise MobilityError(
+            _("No survey responses for city '{city}'; cities in the survey: {cities}.").format(
+                city=geography,
+                cities=", ".join(sorted(set(frame["geography"]) - {"_national"})),
+            )
+        )
+
+
+@mobility_app.command("trends")
+def trends_command(
+    mapping: Path = typer.Option(..., "--mapping", help="Mapping file that lists the rounds."),
+    city: str = typer.Option(None, "--city", help="City code (default: national)."),
+    topic: str = typer.Option("regular_status", "--topic", help="Topic to show."),
+    out: Path = typer.Option(None, "--out", help="Write all trends to CSV or XLSX."),
+) -> None:
+    """Figures over rounds with the change from the previous round and its p-value."""
+    from inclusive_cities.mobility import NATIONAL, MobilityError, harmonise, summarise, trends
+
+    frame = summarise(harmonise(mapping))
+    geography = city or NATIONAL
+    _check_geography(frame, geography)
+    table = trends(frame, geography)
+    part = table[table["topic"] == topic]
+    if part.empty:
+        raise MobilityError(
+            _("Unknown topic '{topic}'; use one of {topics}.").format(
+                topic=topic, topics=", ".join(sorted(set(table["topic"])))
+            )
+        )
+    _show(
+        part,
+        ["category", "round", "estimate", "ci_low", "ci_high", "change", "p_value"],
+        _("Trend of {topic}: {geography}").format(topic=topic, geography=geography),
+    )
+    _write(table, out)
+
+
+@mobility_app.command("flows")
+def flows_command(
+    mapping: Path = typer.Option(..., "--mapping", help="Mapping file that lists the rounds."),
+    round_code: str = typer.Option(None, "--round", help="Round code (default: all rounds)."),
+    city: str = typer.Option(None, "--city", help="City code (default: national)."),
+    out: Path = typer.Option(None, "--out", help="Write the flow table to CSV or XLSX."),
+) -> None:
+    """Origin → intended destination table (estimated households, 95% CIs)."""
+    from inclusive_cities.mobility import flows, harmonise
+
+    table = flows(harmonise(mapping), round_code=round_code, city=city)
+    _show(
+        table,
+        ["origin", "destination", "estimate", "ci_low", "ci_high", "n"],
+        _("Origin → destination flows"),
+    )
+    _write(table, out)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(mobility_app, name="mobility")

@@ -1,0 +1,69 @@
+"""High-frequency survey (HFS) of refugees and migrants: rounds, harmonisation, figures, trends.
+
+    from inclusive_cities import mobility
+
+    mapping = mobility.write_rounds("hfs", seed=0)      # three synthetic demo rounds + mapping
+    data = mobility.harmonise(mapping)                   # one table, canonical columns
+    summary = mobility.summarise(data)                   # every figure, per round, nation + cities
+    mobility.trends(summary, geography="DEMO")           # over rounds, change and its p-value
+    mobility.flows(data, round_code="R3", city="DEMO")   # origin -> destination, households
+
+Estimates are design-based (Taylor linearisation, strata and optional PSUs; see
+:mod:`inclusive_cities.mobility.estimate`), with 95% CIs, CVs and suppression of figures
+resting on fewer than 10 respondents. Errors are :class:`MobilityError`.
+"""
+
+from __future__ import annotations
+
+from inclusive_cities.mobility.analysis import NATIONAL, flows, summarise, trends
+from inclusive_cities.mobility.errors import MobilityError
+from inclusive_cities.mobility.estimate import (
+    MIN_N,
+    Change,
+    Design,
+    Estimate,
+    change,
+    mean,
+    proportion,
+    ratio,
+    total,
+)
+from inclusive_cities.mobility.generate import default_mapping, generate_rounds, write_rounds
+from inclusive_cities.mobility.harmonise import (
+    Mapping,
+    RoundSpec,
+    harmonise,
+    harmonise_round,
+    load_mapping,
+    read_round,
+)
+from inclusive_cities.mobility.schema import CHOICES, MANDATORY, choice_label
+
+__all__ = [
+    "CHOICES",
+    "MANDATORY",
+    "MIN_N",
+    "NATIONAL",
+    "Change",
+    "Design",
+    "Estimate",
+    "Mapping",
+    "MobilityError",
+    "RoundSpec",
+    "change",
+    "choice_label",
+    "default_mapping",
+    "flows",
+    "generate_rounds",
+    "harmonise",
+    "harmonise_round",
+    "load_mapping",
+    "mean",
+    "proportion",
+    "ratio",
+    "read_round",
+    "summarise",
+    "total",
+    "trends",
+    "write_rounds",
+]

@@ -1,0 +1,299 @@
+"""Bring survey rounds with different questions and codes to one harmonised table.
+
+A mapping file (YAML) lists the rounds in order and, for each, how its columns were
+renamed and its choice codes changed relative to the canonical schema
+(:mod:`inclusive_cities.mobility.schema`)::
+
+    rounds:
+      - code: R1
+        file: hfs_round1.xlsx        # CSV or XLSX (KoBo export: first or "data" sheet)
+        date: 2024-03-15             # fieldwork mid-point, orders the rounds
+        label: Round 1 (March 2024)
+      - code: R2
+        file: hfs_round2.xlsx
+        date: 2024-07-15
+        rename: {gender: sex, intention_6m: intention}   # source column -> canonical
+        recode:
+          intention: {quedarse: stay, seguir: move_on, regresar: return}
+
+Anything that cannot be harmonised stops with one line naming round, file, column and value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.mobility.errors import MobilityError
+from inclusive_cities.mobility.schema import (
+    AGE_GROUPS,
+    ARRIVAL_BANDS,
+    CHOICES,
+    MANDATORY,
+    MULTIPLE,
+    OPTIONAL,
+)
+
+
+@dataclass(frozen=True)
+class RoundSpec:
+    """One round in a mapping file."""
+
+    code: str
+    file: str
+    date: date
+    label: str = ""
+    rename: dict[str, str] = field(default_factory=dict)
+    recode: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    rounds: tuple[RoundSpec, ...]
+    directory: Path
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; files it names are relative to its folder."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise MobilityError(
+            _("Mapping file {path} does not exist; pass the YAML that lists the rounds.").format(
+                path=path
+            )
+        ) from None
+    except yaml.YAMLError as error:
+        raise MobilityError(
+            _("Mapping file {path} is not valid YAML ({reason}).").format(
+                path=path, reason=str(error).splitlines()[0]
+            )
+        ) from None
+    entries = raw.get("rounds") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise MobilityError(
+            _("Mapping file {path} has no 'rounds:' list; add one entry per round.").format(
+                path=path
+            )
+        )
+    rounds = []
+    for position, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise MobilityError(
+                _("Mapping file {path}: round {position} is not a mapping of keys.").format(
+                    path=path, position=position
+                )
+            )
+        for key in ("code", "file", "date"):
+            if key not in entry:
+                raise MobilityError(
+                    _("Mapping file {path}: round {position} has no '{key}'; add it.").format(
+                        path=path, position=position, key=key
+                    )
+                )
+        when = entry["date"]
+        if not isinstance(when, date):
+            try:
+                when = date.fromisoformat(str(when))
+            except ValueError:
+                raise MobilityError(
+                    _(
+                        "Mapping file {path}: round {code} has date '{value}'; use YYYY-MM-DD."
+                    ).format(path=path, code=entry["code"], value=when)
+                ) from None
+        rounds.append(
+            RoundSpec(
+                code=str(entry["code"]),
+                file=str(entry["file"]),
+                date=when,
+                label=str(entry.get("label", entry["code"])),
+                rename={str(k): str(v) for k, v in (entry.get("rename") or {}).items()},
+                recode={
+                    str(var): {str(k): str(v) for k, v in (codes or {}).items()}
+                    for var, codes in (entry.get("recode") or {}).items()
+                },
+            )
+        )
+    codes = [r.code for r in rounds]
+    if len(set(codes)) != len(codes):
+        raise MobilityError(
+            _("Mapping file {path} lists a round code twice; codes must be unique.").format(
+                path=path
+            )
+        )
+    return Mapping(tuple(sorted(rounds, key=lambda r: r.date)), path.parent)
+
+
+def read_round(path: str | Path) -> pd.DataFrame:
+    """Read one round's responses from CSV or a KoBo-style XLSX (sheet 'data' or the first)."""
+    path = Path(path)
+    if not path.exists():
+        raise MobilityError(
+            _("Survey round file {path} does not exist; check 'file:' in the mapping.").format(
+                path=path
+            )
+        )
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        sheets = pd.ExcelFile(path).sheet_names
+        sheet = "data" if "data" in sheets else sheets[0]
+        return pd.read_excel(path, sheet_name=sheet, dtype=str)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _fail_value(
+    spec: RoundSpec, source: str, column: str, row: int, value: object, expected: str
+) -> MobilityError:
+    return MobilityError(
+        _(
+            "Round {round} ({file}), row {row}, column '{column}': value '{value}' {expected}."
+        ).format(
+            round=spec.code, file=source, row=row, column=column, value=value, expected=expected
+        )
+    )
+
+
+def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> pd.DataFrame:
+    """One round in canonical columns, with derived variables; raises on anything unmapped."""
+    source = source or spec.file
+    data = frame.rename(columns=spec.rename).copy()
+    data.columns = [str(c).strip() for c in data.columns]
+    missing = [c for c in MANDATORY if c not in data.columns]
+    if missing:
+        renamed = {v: k for k, v in spec.rename.items()}
+        raise MobilityError(
+            _(
+                "Round {round} ({file}) has no column '{column}' (mandatory); rename the "
+                "question in the mapping file (rename: {{source_column: {column}}})."
+            ).format(round=spec.code, file=source, column=renamed.get(missing[0], missing[0]))
+        )
+    keep = [c for c in (*MANDATORY, *OPTIONAL) if c in data.columns]
+    data = data[keep].copy()
+    for column, codes in spec.recode.items():
+        if column not in data.columns:
+            raise MobilityError(
+                _(
+                    "Round {round} ({file}): the mapping recodes column '{column}', which the "
+                    "round does not have."
+                ).format(round=spec.code, file=source, column=column)
+            )
+        if column in MULTIPLE:
+            data[column] = data[column].map(
+                lambda text, codes=codes: (
+                    " ".join(codes.get(t, t) for t in str(text).split())
+                    if isinstance(text, str)
+                    else text
+                )
+            )
+        else:
+            data[column] = data[column].map(lambda v, codes=codes: codes.get(v, v))
+    for column, allowed in CHOICES.items():
+        if column not in data.columns:
+            continue
+        for row, value in enumerate(data[column], start=2):
+            if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+                if column in MULTIPLE:
+                    continue
+                raise _fail_value(spec, source, column, row, "", _("is empty; it is mandatory"))
+            tokens = str(value).split() if column in MULTIPLE else [str(value)]
+            for token in tokens:
+                if token not in allowed:
+                    raise _fail_value(
+                        spec,
+                        source,
+                        column,
+                        row,
+                        token,
+                        _(
+                            "is not in the choice list ({choices}); add it to 'recode:' for "
+                            "this round in the mapping file"
+                        ).format(choices=", ".join(allowed)),
+                    )
+    for column in ("weight", "age", "household_size"):
+        numbers = pd.to_numeric(data[column], errors="coerce")
+        bad = numbers.isna() | (numbers < 0) | ((numbers <= 0) & (column != "age"))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise _fail_value(
+                spec,
+                source,
+                column,
+                row + 2,
+                data[column].iloc[row],
+                _("is not a valid positive number"),
+            )
+        data[column] = numbers.astype(float if column == "weight" else int)
+    arrival = pd.to_datetime(data["arrival_date"], errors="coerce")
+    if arrival.isna().any():
+        row = int(np.flatnonzero(arrival.isna().to_numpy())[0])
+        raise _fail_value(
+            spec,
+            source,
+            "arrival_date",
+            row + 2,
+            data["arrival_date"].iloc[row],
+            _("is not a date (use YYYY-MM-DD)"),
+        )
+    data["arrival_date"] = arrival.dt.date
+    data["round"] = spec.code
+    data["round_label"] = spec.label
+    data["round_date"] = spec.date
+    return _derive(data, spec.date)
+
+
+def _derive(data: pd.DataFrame, when: date) -> pd.DataFrame:
+    reference = pd.Timestamp(when)
+    arrival = pd.to_datetime(data["arrival_date"])
+    months = ((reference - arrival).dt.days / 30.4375).clip(lower=0)
+    data["months_since_arrival"] = months
+    data["arrival_band"] = pd.cut(
+        months,
+        [b[1] for b in ARRIVAL_BANDS] + [ARRIVAL_BANDS[-1][2]],
+        labels=[b[0] for b in ARRIVAL_BANDS],
+        right=False,
+    ).astype(str)
+    data["age_group"] = pd.cut(
+        data["age"],
+        [g[1] for g in AGE_GROUPS] + [AGE_GROUPS[-1][2] + 1],
+        labels=[g[0] for g in AGE_GROUPS],
+        right=False,
+    ).astype(str)
+    needs = data["needs"].fillna("").astype(str).str.split()
+    for need in CHOICES["needs"]:
+        data[f"need_{need}"] = needs.map(lambda items, need=need: need in items)
+    for column in (
+        "origin_state",
+        "route",
+        "destination",
+        "documentation",
+        "transit_countries",
+        "psu",
+    ):
+        if column not in data.columns:
+            data[column] = pd.NA
+    return data
+
+
+def harmonise(
+    mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
+    """All rounds of a mapping, harmonised and stacked in date order.
+
+    ``frames`` (round code -> DataFrame) replaces reading the files, for data already in memory.
+    """
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    parts = []
+    for spec in mapping.rounds:
+        if frames is not None and spec.code in frames:
+            frame = frames[spec.code]
+        else:
+            frame = read_round(mapping.directory / spec.file)
+        parts.append(harmonise_round(frame, spec, spec.file))
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,127 @@
+"""Per-round figures, suppression, trends and flows on the synthetic rounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inclusive_cities.cli import main
+from inclusive_cities.mobility import NATIONAL, flows, summarise, trends
+
+
+@pytest.fixture(scope="module")
+def summary(hfs: pd.DataFrame) -> pd.DataFrame:
+    return summarise(hfs)
+
+
+def _figure(
+    summary: pd.DataFrame, round_code: str, geography: str, topic: str, category: str
+) -> pd.Series:
+    part = summary[
+        (summary["round"] == round_code)
+        & (summary["geography"] == geography)
+        & (summary["topic"] == topic)
+        & (summary["category"] == category)
+    ]
+    assert len(part) == 1
+    return part.iloc[0]
+
+
+def test_point_estimates_equal_weighted_shares(hfs: pd.DataFrame, summary: pd.DataFrame) -> None:
+    part = hfs[(hfs["round"] == "R2") & (hfs["city"] == "DEMO")]
+    share = part.loc[part["regular_status"] == "regular", "weight"].sum() / part["weight"].sum()
+    assert _figure(summary, "R2", "DEMO", "regular_status", "regular")["estimate"] == (
+        pytest.approx(share)
+    )
+    r1 = hfs[hfs["round"] == "R1"]
+    persons = (r1["weight"] * r1["household_size"]).sum()
+    assert _figure(summary, "R1", NATIONAL, "stock_persons", "total")["estimate"] == (
+        pytest.approx(persons)
+    )
+    food = part.loc[part["needs"].str.contains("food"), "weight"].sum() / part["weight"].sum()
+    assert _figure(summary, "R2", "DEMO", "need", "food")["estimate"] == pytest.approx(food)
+
+
+def test_cells_below_ten_are_suppressed_with_a_secondary_cell(hfs: pd.DataFrame) -> None:
+    data = hfs[hfs["round"] == "R1"].copy()
+    # leave exactly 5 respondents who want to return in the whole round
+    returners = data.index[data["intention"] == "return"]
+    data.loc[returners[5:], "intention"] = "stay"
+    table = summarise(data, geographies=[NATIONAL])
+    intention = table[table["topic"] == "intention"].set_index("category")
+    assert intention.loc["return", "suppressed"] and intention.loc["return", "n"] == len(data)
+    # with one cell hidden, the smallest other cell is hidden too (no recovery by subtraction)
+    assert intention.loc["move_on", "suppressed"]
+    assert not intention.loc["stay", "suppressed"]
+    assert pd.isna(intention.loc["return", "estimate"])
+
+
+def test_trends_test_the_change_between_rounds(summary: pd.DataFrame) -> None:
+    table = trends(summary, "DEMO")
+    regular = table[(table["topic"] == "regular_status") & (table["category"] == "regular")]
+    assert list(regular["round"]) == ["R1", "R2", "R3"]
+    r1 = _figure(summary, "R1", "DEMO", "regular_status", "regular")
+    r3 = _figure(summary, "R3", "DEMO", "regular_status", "regular")
+    assert r3["estimate"] > r1["estimate"]  # the generator raises regular status over rounds
+    r2 = _figure(summary, "R2", "DEMO", "regular_status", "regular")
+    expected = r3["estimate"] - r2["estimate"]
+    assert regular.iloc[2]["change"] == pytest.approx(expected)
+    z = expected / np.hypot(r2["se"], r3["se"])
+    from scipy import stats
+
+    assert regular.iloc[2]["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    assert pd.isna(regular.iloc[0]["change"])
+
+
+def test_flows_add_up_to_the_households(hfs: pd.DataFrame) -> None:
+    table = flows(hfs, round_code="R3", city="DEMO", min_n=1)
+    part = hfs[(hfs["round"] == "R3") & (hfs["city"] == "DEMO")]
+    assert table["estimate"].sum() == pytest.approx(part["weight"].sum())
+    stayers = table[(table["origin"] == "VEN") & (table["destination"] == "DEMO")]
+    expected = part.loc[
+        (part["origin_country"] == "VEN") & (part["intention"] == "stay"), "weight"
+    ].sum()
+    assert stayers["estimate"].iloc[0] == pytest.approx(expected)
+    suppressed = flows(hfs, round_code="R3", city="DEMO")
+    assert (suppressed.loc[suppressed["suppressed"], "n"] < 10).all()
+    assert suppressed["suppressed"].any()
+
+
+def test_cli(hfs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "trends.csv"
+    main(
+        [
+            "--lang",
+            "en",
+            "mobility",
+            "trends",
+            "--mapping",
+            str(hfs_dir / "mapping.yaml"),
+            "--city",
+            "DEMO",
+            "--topic",
+            "intention",
+            "--out",
+            str(out),
+        ]
+    )
+    assert "Trend of intention: DEMO" in capsys.readouterr().out
+    assert {"change", "p_value"} <= set(pd.read_csv(out).columns)
+    with pytest.raises(SystemExit) as stop:
+        main(
+            [
+                "--lang",
+                "en",
+                "mobility",
+                "summary",
+                "--mapping",
+                str(hfs_dir / "mapping.yaml"),
+                "--city",
+                "NOWHERE",
+            ]
+        )
+    assert stop.value.code == 1
+    assert "No survey responses for city 'NOWHERE'" in capsys.readouterr().err
