@@ -11,8 +11,8 @@ neither a half-written file nor a batch pointing at one. Microdata never enter a
 from __future__ import annotations
 
 import os
+import shutil
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -197,7 +197,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, step: str, progress: Progress
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     while thread.is_alive():
-        thread.join(0.25)
+        thread.join(0.05)
         with suppress(Exception):
             done = con.query_progress()
             if done >= 0:
@@ -227,14 +227,15 @@ class CensusReader:
         self.work_dir = work_dir
         self.unit_codes = unit_codes
         self.household_ids = household_ids
-        self.stage = work_dir / f".{self.record}.{uuid.uuid4().hex}.stage.parquet"
+        self.stage = work_dir / f".{self.record}.{os.getpid()}.{uuid.uuid4().hex}.stage.parquet"
         self.converted: Path | None = None
         self.con = duckdb.connect()
         self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.execute("SET enable_progress_bar = true")
         self.con.execute("SET enable_progress_bar_print = false")
-        self.con.execute(f"SET temp_directory = {literal(work_dir / '.duckdb-tmp')}")
+        self.spill = work_dir / f".{self.record}.{os.getpid()}.{uuid.uuid4().hex}.spill"
+        self.con.execute(f"SET temp_directory = {literal(self.spill)}")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.header_offset = 1
@@ -242,6 +243,7 @@ class CensusReader:
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
         for path in (self.stage, self.converted):
             if path is not None:
                 with suppress(FileNotFoundError):
@@ -251,7 +253,9 @@ class CensusReader:
         path = self.path
         suffix = path.suffix.lower()
         if suffix in STAT_SUFFIXES:
-            self.converted = self.work_dir / f".{self.record}.{uuid.uuid4().hex}.source.parquet"
+            self.converted = (
+                self.work_dir / f".{self.record}.{os.getpid()}.{uuid.uuid4().hex}.source.parquet"
+            )
             stat_to_parquet(path, self.converted)
             path = self.converted
         if path.suffix.lower() in PARQUET_SUFFIXES:
@@ -463,7 +467,7 @@ def problem_reason(code: str, mapping: Mapping | None, first: object) -> str:
         ).format(variable=name)
     if code == "integer":
         return _("{variable} must be a whole number.").format(variable=name)
-    if code == "range" and variable is not None:
+    if code == "range" and variable is not None and None not in (variable.low, variable.high):
         return _(
             "out of range for {variable} ({low:g} to {high:g}): correct it or leave the cell "
             "empty if unknown."
@@ -502,6 +506,8 @@ def problem_reason(code: str, mapping: Mapping | None, first: object) -> str:
 def _restore_interrupted(final: Path, active_sha: str | None) -> None:
     """Undo a rename whose transaction never committed (the process died in between)."""
     backup = final.with_name(final.name + ".previous")
+    if active_sha is None and final.exists():
+        final.unlink()  # no batch owns it: a first import died after the rename
     if not backup.exists():
         return
     current = _file_sha(final) if final.exists() else None
@@ -527,10 +533,21 @@ def _file_sha(path: Path) -> str | None:
 
 
 def _clean_stale(directory: Path, record: str) -> None:
+    """Remove work files left by imports whose process died (their pid is in the name)."""
     for stale in directory.glob(f".{record}.*"):
-        if stale.is_file() and time.time() - stale.stat().st_mtime > 60:
-            with suppress(OSError):
-                stale.unlink()
+        parts = stale.name.split(".")
+        if len(parts) < 3 or not parts[2].isdigit():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                with suppress(OSError):
+                    stale.unlink()
+        except PermissionError:
+            continue
 
 
 def import_census(
@@ -566,18 +583,21 @@ def import_census(
     root = Path(data_dir or get_settings().data_dir)
     final = microdata_path(root, city, period, record)
     report = ImportReport(kind=kind, file=path.name)
+    if final.parent.is_dir():
+        _clean_stale(final.parent, record)
     progress(_("Hashing {file}").format(file=path.name), 0, None)
     report.sha256 = sha256_file(path)
     with store.transaction(engine) as session:
         city_row = find_city(session, city, path.name)
         city_id = city_row.id
+        active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
+        _restore_interrupted(final, active[-1].sha256 if active else None)
         previous = same_file_batch(session, kind, city_id, report.sha256)
         if previous is not None and not dry_run:
             report.status, report.batch_id = "unchanged", previous.id
             report.details = dict(previous.details or {})
             report.seconds = timer.seconds()
             return report
-        active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
         level = _smallest_level(session, city_row, path.name)
         units = list(
             session.scalars(
@@ -592,8 +612,6 @@ def import_census(
             if hh and Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
                 households = Path(hh[-1].details["parquet"])  # type: ignore[index]
     final.parent.mkdir(parents=True, exist_ok=True)
-    _restore_interrupted(final, active[-1].sha256 if active else None)
-    _clean_stale(final.parent, record)
     reader = CensusReader(
         path,
         mapping_profile,
@@ -603,7 +621,7 @@ def import_census(
         memory_limit=memory_limit,
         threads=threads,
     )
-    tmp = final.with_name(f".{record}.{uuid.uuid4().hex}.tmp.parquet")
+    tmp = final.with_name(f".{record}.{os.getpid()}.{uuid.uuid4().hex}.tmp.parquet")
     try:
         reader.stage_file(progress)
         reader.duplicates()

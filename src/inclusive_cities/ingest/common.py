@@ -160,7 +160,7 @@ def require_file(path: Path | str) -> Path:
 
 
 def rejection_message(report: ImportReport) -> str:
-    first = "; ".join(str(p) for p in report.problems[:MAX_LISTED_PROBLEMS])
+    first = "; ".join(str(p).rstrip(".") for p in report.problems[:MAX_LISTED_PROBLEMS])
     more = len(report.problems) - MAX_LISTED_PROBLEMS
     extra = _(" (and {count} more)").format(count=more) if more > 0 else ""
     return _(
