@@ -65,6 +65,7 @@ def test_rows_link_blocks_households_and_persons(
     block_of_household = households.set_index("ID_HOGAR")["COD_MANZANA"]
     assert (persons["COD_MANZANA"] == block_of_household.reindex(persons["ID_HOGAR"]).values).all()
     assert households["ID_HOGAR"].str.fullmatch(r"\d{8}").all()
+    assert households["COD_MANZANA"].is_monotonic_increasing  # sorted by block, as documented
     assert households["ID_HOGAR"].str.startswith("0").all()
 
 

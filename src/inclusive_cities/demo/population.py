@@ -86,7 +86,7 @@ def _smooth_field(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, bumps:
     cx = rng.uniform(-1.1, 1.1, bumps)
     cy = rng.uniform(-1.1, 1.1, bumps)
     width = rng.uniform(0.12, 0.3, bumps)
-    sign = rng.normal(0, 0.45, bumps)
+    sign = rng.normal(0, 0.6, bumps)
     field = np.zeros_like(x)
     for k in range(bumps):
         field += sign[k] * np.exp(-((x - cx[k]) ** 2 + (y - cy[k]) ** 2) / width[k] ** 2)
@@ -100,16 +100,17 @@ def block_profile(geo: Geography, spec: SizeSpec, rng: np.random.Generator) -> B
     r = np.hypot(px, py)
     centrality = np.exp(-((r / 0.45) ** 2))
     raw = (
-        1.6 * centrality
-        - 0.8 * geo.r_rel
-        + 1.3 * geo.wedge
+        1.1 * centrality
+        - 0.5 * geo.r_rel
+        + 1.6 * geo.wedge
         - 1.4 * geo.informal
         - 0.5 * geo.slope
         - 0.45 * (geo.flood == 2)
         - 0.45 * (geo.landslide == 2)
         - 0.15 * ((geo.flood == 1) | (geo.landslide == 1))
-        + _smooth_field(rng, px, py, 14)
-        + rng.normal(0, 0.2, r.size)
+        + _smooth_field(rng, px, py, 24)
+        + rng.normal(0, 0.3, len(geo.barrio_codes))[geo.block_barrio]  # barrios differ
+        + rng.normal(0, 0.15, r.size)
     )
     ses = (raw - raw.mean()) / raw.std()
     ranks = np.argsort(np.argsort(ses, kind="stable"), kind="stable") / max(ses.size - 1, 1)
@@ -177,14 +178,18 @@ def make_chunk(
     ses = profile.ses[hh_block] + rng.normal(0, 0.6, nh)
     ven = rng.random(nh) < profile.venezuelan[hh_block]
     other = ~ven & (rng.random(nh) < 0.006)
-    lam = np.clip(1.9 - 0.35 * ses + 0.6 * ven + 0.3 * informal, 0.4, 5.0)
+    head_age = np.where(ven, 18 + rng.gamma(3.0, 5.0, nh), 18 + rng.gamma(3.7, 7.5, nh))
+    head_age = np.clip(np.round(head_age), 18, 98)
+    # Heads aged 30-45 have children at home; older heads live alone or as couples more often.
+    life_stage = 0.7 * np.exp(-(((head_age - 38) / 11) ** 2)) - 0.5 * (head_age >= 62)
+    lam = np.clip(1.75 - 0.35 * ses + 0.6 * ven + 0.3 * informal + life_stage, 0.3, 5.0)
     size = np.clip(1 + rng.poisson(lam), 1, 10)
 
     stratum = profile.stratum[hh_block].astype(np.int64)
     shift = rng.random(nh)
     stratum = np.clip(stratum + (shift < 0.04) - (shift > 0.96), 1, 6)
 
-    durable_walls = rng.random(nh) < _sigmoid(2.9 + 1.5 * ses - 2.6 * informal - 0.4 * ven)
+    durable_walls = rng.random(nh) < _sigmoid(3.4 + 1.5 * ses - 2.6 * informal - 0.4 * ven)
     walls = np.where(
         durable_walls,
         rng.choice([1, 2, 3], nh, p=[0.76, 0.19, 0.05]),
@@ -250,7 +255,7 @@ def make_chunk(
         }
     )
 
-    persons, nationality = _persons(rng, size, ses, ven, other, informal, hh_id, codes)
+    persons, nationality = _persons(rng, size, head_age, ses, ven, other, informal, hh_id, codes)
     persons_per_block = np.bincount(hh_block, weights=size, minlength=geo.block_codes.__len__())
     return Chunk(
         households=households,
@@ -264,6 +269,7 @@ def make_chunk(
 def _persons(
     rng: np.random.Generator,
     size: np.ndarray,
+    head_age: np.ndarray,
     hh_ses: np.ndarray,
     hh_ven: np.ndarray,
     hh_other: np.ndarray,
@@ -279,8 +285,6 @@ def _persons(
     ven = hh_ven[hh]
     informal_block = hh_informal[hh]
 
-    head_age = np.where(hh_ven, 18 + rng.gamma(3.0, 5.0, nh), 18 + rng.gamma(4.0, 7.0, nh))
-    head_age = np.clip(np.round(head_age), 18, 98)
     head_male = rng.random(nh) < np.where(hh_ven, 0.5, 0.58)
     has_spouse = (size >= 2) & (rng.random(nh) < 0.7)
 
@@ -288,7 +292,7 @@ def _persons(
     u = rng.random(n)
     relative = (role == 2) & (u < 0.16)
     h_age = head_age[hh]
-    child_gap = 19 + rng.gamma(2.5, 3.4, n)
+    child_gap = 17 + rng.gamma(2.5, 3.2, n)
     child_age = h_age - child_gap
     young = child_age < 0
     child_age = np.where(young, np.floor(rng.random(n) * np.maximum(h_age - 15, 1)), child_age)
