@@ -55,6 +55,10 @@ class Design(BaseModel):
     lonely_psu: LonelyPSU = "fail"
     min_n: int = 10
     calibration: Calibration | None = None
+    unit_column: str | None = None
+    """At import: the column holding each respondent's spatial-unit code, if any."""
+    geopoint: str | None = None
+    """At import: the geopoint question used to place respondents in spatial units."""
 
     @model_validator(mode="after")
     def _replicates_need_a_method(self) -> Design:

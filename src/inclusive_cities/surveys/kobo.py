@@ -1,0 +1,581 @@
+"""Read KoBoToolbox / ODK exports together with their XLSForm.
+
+The form (``survey``, ``choices``, ``settings`` sheets) says what every column means; the
+export comes as an XLSX with one sheet per repeat group or as a set of CSV files. Every
+problem — unknown choice codes, constraint violations, rows without a location, repeat
+rows whose parent is missing — is reported with its file, row, column and value. Rows
+are never dropped silently: a row that cannot be used is listed in the issues.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.surveys.errors import SurveyError
+
+META_COLUMNS = {
+    "_index",
+    "_parent_index",
+    "_parent_table_name",
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_validation_status",
+    "_notes",
+    "_status",
+    "_submitted_by",
+    "__version__",
+    "_tags",
+    "_version_",
+    "_xform_id",
+    "_attachments",
+    "_geolocation",
+    "KEY",
+    "PARENT_KEY",
+    "SET-OF",
+    "SubmissionDate",
+    "instanceID",
+    "meta/instanceID",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "formhub/uuid",
+    "meta/rootUuid",
+    "_duration",
+}
+STRUCTURE_TYPES = {
+    "begin_group",
+    "end_group",
+    "begin_repeat",
+    "end_repeat",
+    "begin group",
+    "end group",
+    "begin repeat",
+    "end repeat",
+}
+NO_DATA_TYPES = {"note"}
+ISSUE_COLUMNS = ["file", "sheet", "row", "column", "value", "problem", "severity"]
+_CONSTRAINT_OK = re.compile(r"^[\s\d\.\(\)<>=!+\-*/]*(?:(?:and|or|not)[\s\d\.\(\)<>=!+\-*/]*)*$")
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    type: str
+    list_name: str | None
+    label: str
+    repeat: str | None
+    constraint: str
+    required: bool
+
+    @property
+    def base_type(self) -> str:
+        return self.type.split()[0] if self.type else ""
+
+
+@dataclass
+class Form:
+    """An XLSForm reduced to what the importer needs."""
+
+    form_id: str
+    title: str
+    language: str
+    questions: dict[str, Question]
+    choices: dict[str, dict[str, str]]
+    repeats: list[str]
+
+    def in_table(self, table: str | None) -> list[Question]:
+        return [q for q in self.questions.values() if q.repeat == table]
+
+
+@dataclass
+class SurveyImport:
+    """Cleaned tables (``main`` and one per repeat) and every problem found."""
+
+    form: Form
+    tables: dict[str, pd.DataFrame]
+    issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
+
+    @property
+    def main(self) -> pd.DataFrame:
+        return self.tables["main"]
+
+
+def _label_column(columns: list[str], kind: str, language: str) -> str | None:
+    """The ``label::Español (es)`` / ``label::es`` / ``label`` column for a language."""
+    pattern = re.compile(rf"^{kind}::(?:.*\({language}\)|{language})$", re.IGNORECASE)
+    for column in columns:
+        if pattern.match(str(column).strip()):
+            return column
+    return None
+
+
+def _available_languages(columns: list[str]) -> list[str]:
+    found = []
+    for column in columns:
+        match = re.match(r"^label::(.*)$", str(column).strip())
+        if match:
+            found.append(match.group(1))
+    return found
+
+
+def read_form(path: str | Path, language: str = "es") -> Form:
+    """Read an XLSForm's survey, choices and settings sheets."""
+    path = Path(path)
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    except Exception as error:  # openpyxl raises many kinds for a bad file
+        raise SurveyError(
+            _("Cannot read the XLSForm {path}: {reason}.").format(path=path, reason=error)
+        ) from error
+    sheets = {name.strip().lower(): frame for name, frame in sheets.items()}
+    for required in ("survey", "choices"):
+        if required not in sheets:
+            raise SurveyError(
+                _("The XLSForm {path} has no '{sheet}' sheet (found: {found}).").format(
+                    path=path, sheet=required, found=", ".join(sheets)
+                )
+            )
+    survey, choices_sheet = sheets["survey"], sheets["choices"]
+    columns = [str(c) for c in survey.columns]
+    label = _label_column(columns, "label", language)
+    if label is None:
+        languages = _available_languages(columns)
+        if languages or "label" not in columns:
+            raise SurveyError(
+                _(
+                    "The XLSForm {path} has no label column for language '{language}': it has "
+                    "{found}. Choose one of those languages or add label::{language}."
+                ).format(path=path, language=language, found=", ".join(languages) or "none")
+            )
+        label = "label"
+    choice_label = _label_column([str(c) for c in choices_sheet.columns], "label", language)
+    choice_label = choice_label or ("label" if "label" in choices_sheet.columns else None)
+    questions: dict[str, Question] = {}
+    stack: list[str] = []
+    repeats: list[str] = []
+    for _i, row in survey.iterrows():
+        qtype = str(row.get("type", "")).strip()
+        name = str(row.get("name", "")).strip()
+        if not qtype:
+            continue
+        kind = qtype.replace(" ", "_").lower()
+        if kind == "begin_repeat":
+            stack.append(name)
+            repeats.append(name)
+            continue
+        if kind == "end_repeat":
+            if stack:
+                stack.pop()
+            continue
+        if kind in {"begin_group", "end_group"} or qtype in NO_DATA_TYPES or not name:
+            continue
+        parts = qtype.split()
+        list_name = (
+            parts[1] if parts[0] in ("select_one", "select_multiple") and len(parts) > 1 else None
+        )
+        questions[name] = Question(
+            name=name,
+            type=qtype,
+            list_name=list_name,
+            label=str(row.get(label, "")),
+            repeat=stack[-1] if stack else None,
+            constraint=str(row.get("constraint", "")).strip(),
+            required=str(row.get("required", "")).strip().lower() in ("yes", "true", "true()"),
+        )
+    choices: dict[str, dict[str, str]] = {}
+    for _i, row in choices_sheet.iterrows():
+        list_name = str(row.get("list_name", row.get("list name", ""))).strip()
+        if not list_name:
+            continue
+        choices.setdefault(list_name, {})[str(row.get("name", "")).strip()] = (
+            str(row.get(choice_label, "")) if choice_label else ""
+        )
+    settings = sheets.get("settings", pd.DataFrame())
+    first = settings.iloc[0] if len(settings) else pd.Series(dtype=str)
+    return Form(
+        form_id=str(first.get("form_id", path.stem)) or path.stem,
+        title=str(first.get("form_title", "")),
+        language=language,
+        questions=questions,
+        choices=choices,
+        repeats=repeats,
+    )
+
+
+def _read_export(path: Path) -> dict[str, pd.DataFrame]:
+    """Sheets of an XLSX export, or the CSV files of a directory (first = main)."""
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise SurveyError(_("No CSV files in {path}.").format(path=path))
+        frames = {f.stem: pd.read_csv(f, dtype=str, keep_default_na=False) for f in files}
+        mains = [k for k, v in frames.items() if "_parent_index" not in v and "PARENT_KEY" not in v]
+        order = mains + [k for k in frames if k not in mains]
+        return {k: frames[k] for k in order}
+    if path.suffix.lower() == ".csv":
+        return {path.stem: pd.read_csv(path, dtype=str, keep_default_na=False)}
+    try:
+        return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    except Exception as error:
+        raise SurveyError(
+            _("Cannot read the survey data {path}: {reason}.").format(path=path, reason=error)
+        ) from error
+
+
+def _short(column: str) -> str:
+    return str(column).split("/")[-1] if "/" in str(column) else str(column)
+
+
+def _normalise_columns(frame: pd.DataFrame, form: Form) -> pd.DataFrame:
+    """Drop group prefixes (``grp/q`` → ``q``) but keep one-hot ``q/option`` columns."""
+    renamed = {}
+    for column in frame.columns:
+        text = str(column)
+        if text in META_COLUMNS or "/" not in text:
+            continue
+        parts = text.split("/")
+        if parts[-1] in form.questions:
+            renamed[column] = parts[-1]
+        elif len(parts) >= 2 and parts[-2] in form.questions:
+            renamed[column] = f"{parts[-2]}/{parts[-1]}"
+    return frame.rename(columns=renamed)
+
+
+class _Issues:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def add(
+        self,
+        file: str,
+        sheet: str,
+        row: object,
+        column: str,
+        value: object,
+        problem: str,
+        severity: str = "warning",
+    ) -> None:
+        self.rows.append(
+            dict(
+                zip(
+                    ISSUE_COLUMNS, [file, sheet, row, column, value, problem, severity], strict=True
+                )
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=ISSUE_COLUMNS)
+
+
+def _constraint_check(expression: str, value: float) -> bool | None:
+    """Evaluate simple numeric XLSForm constraints (``. >= 0 and . <= 120``); None if not."""
+    if not expression or not _CONSTRAINT_OK.match(expression):
+        return None
+    code = re.sub(r"(?<![<>!=])=(?!=)", "==", expression)
+    code = re.sub(r"(?<![\d])\.(?![\d])", "x", code)
+    try:
+        return bool(eval(code, {"__builtins__": {}}, {"x": value}))
+    except Exception:
+        return None
+
+
+def _clean_table(
+    frame: pd.DataFrame, form: Form, table: str | None, file: str, sheet: str, issues: _Issues
+) -> pd.DataFrame:
+    frame = _normalise_columns(frame, form).replace({"": np.nan})
+    out = frame.copy()
+    excel_row = pd.Series(np.arange(len(frame)) + 2, index=frame.index)
+    questions = form.in_table(table)
+    present = [q for q in questions if q.name in frame.columns]
+    for q in questions:
+        if (
+            q.name not in frame.columns
+            and not any(str(c).startswith(q.name + "/") for c in frame.columns)
+            and q.base_type not in ("calculate", "geopoint")
+        ):
+            issues.add(file, sheet, "", q.name, "", _("question of the form is not in the data"))
+    for q in present:
+        values = frame[q.name]
+        filled = values.notna()
+        if q.base_type == "select_one" and q.list_name in form.choices:
+            allowed = set(form.choices[q.list_name])
+            bad = filled & ~values.astype(str).isin(allowed)
+            for idx in frame.index[bad]:
+                issues.add(
+                    file,
+                    sheet,
+                    int(excel_row[idx]),
+                    q.name,
+                    values[idx],
+                    _("code not in the form's choice list {list}").format(list=q.list_name),
+                )
+        elif q.base_type == "select_multiple" and q.list_name in form.choices:
+            allowed = set(form.choices[q.list_name])
+            tokens = values.fillna("").astype(str).str.split()
+            for option in form.choices[q.list_name]:
+                column = f"{q.name}/{option}"
+                one_hot = tokens.map(lambda t, o=option: o in t).where(filled)
+                if column in frame.columns:
+                    given = pd.to_numeric(frame[column], errors="coerce")
+                    clash = filled & given.notna() & (given.astype(bool) != one_hot.astype(bool))
+                    for idx in frame.index[clash]:
+                        issues.add(
+                            file,
+                            sheet,
+                            int(excel_row[idx]),
+                            column,
+                            frame[column][idx],
+                            _("one-hot column disagrees with the answer '{answer}'").format(
+                                answer=values[idx]
+                            ),
+                        )
+                out[column] = one_hot
+            for idx in frame.index[filled]:
+                unknown = [t for t in tokens[idx] if t not in allowed]
+                if unknown:
+                    issues.add(
+                        file,
+                        sheet,
+                        int(excel_row[idx]),
+                        q.name,
+                        " ".join(unknown),
+                        _("code not in the form's choice list {list}").format(list=q.list_name),
+                    )
+        elif q.base_type in ("integer", "decimal"):
+            numbers = pd.to_numeric(values, errors="coerce")
+            for idx in frame.index[filled & numbers.isna()]:
+                issues.add(file, sheet, int(excel_row[idx]), q.name, values[idx], _("not a number"))
+            out[q.name] = numbers
+            if q.constraint:
+                for idx in frame.index[numbers.notna()]:
+                    ok = _constraint_check(q.constraint, float(numbers[idx]))
+                    if ok is False:
+                        issues.add(
+                            file,
+                            sheet,
+                            int(excel_row[idx]),
+                            q.name,
+                            values[idx],
+                            _("violates the constraint {constraint}").format(
+                                constraint=q.constraint
+                            ),
+                        )
+        elif q.base_type == "geopoint":
+            parts = values.fillna("").astype(str).str.split(expand=True)
+            lat = pd.to_numeric(parts[0], errors="coerce") if 0 in parts else np.nan
+            lon = pd.to_numeric(parts[1], errors="coerce") if 1 in parts else np.nan
+            out[f"{q.name}_lat"], out[f"{q.name}_lon"] = lat, lon
+        if q.required:
+            for idx in frame.index[~filled]:
+                issues.add(
+                    file, sheet, int(excel_row[idx]), q.name, "", _("required answer is missing")
+                )
+    for q in questions:  # KoBo's own split geopoint columns
+        lat_col, lon_col = f"_{q.name}_latitude", f"_{q.name}_longitude"
+        if q.base_type == "geopoint" and lat_col in frame.columns and f"{q.name}_lat" not in out:
+            out[f"{q.name}_lat"] = pd.to_numeric(frame[lat_col], errors="coerce")
+            out[f"{q.name}_lon"] = pd.to_numeric(frame[lon_col], errors="coerce")
+    out["_source_row"] = excel_row
+    return out
+
+
+def read_kobo(
+    form_path: str | Path,
+    data_path: str | Path,
+    *,
+    language: str = "es",
+) -> SurveyImport:
+    """Read a KoBo/ODK export with its XLSForm into cleaned tables and an issue list."""
+    form = read_form(form_path, language)
+    data_path = Path(data_path)
+    sheets = _read_export(data_path)
+    names = list(sheets)
+    main_sheet = names[0]
+    file = data_path.name
+    main_raw = sheets[main_sheet]
+    main_questions = {q.name for q in form.in_table(None)}
+    main_columns = {_short(c) for c in main_raw.columns} | set(main_raw.columns)
+    if not main_questions & main_columns:
+        raise SurveyError(
+            _(
+                "The data {file} do not match the form {form}: none of the form's questions "
+                "({questions}) is a column of sheet '{sheet}'. Export the data of this form."
+            ).format(
+                file=file,
+                form=form.form_id,
+                questions=", ".join(sorted(main_questions)[:8]),
+                sheet=main_sheet,
+            )
+        )
+    issues = _Issues()
+    tables = {"main": _clean_table(main_raw, form, None, file, main_sheet, issues)}
+    known = set(form.questions) | META_COLUMNS
+    for column in main_raw.columns:
+        short = _short(column)
+        if short not in known and str(column) not in known and not str(column).startswith("_"):
+            base = str(column).split("/")[-2] if "/" in str(column) else ""
+            if base not in form.questions:
+                issues.add(
+                    file, main_sheet, "", str(column), "", _("column is not a question of the form")
+                )
+    for repeat in form.repeats:
+        sheet = _match_sheet(repeat, names[1:])
+        if sheet is None:
+            issues.add(
+                file,
+                "",
+                "",
+                repeat,
+                "",
+                _("the form's repeat group has no sheet or CSV in the data"),
+            )
+            continue
+        tables[repeat] = _link_repeat(
+            sheets[sheet], tables["main"], form, repeat, file, sheet, issues
+        )
+    return SurveyImport(form=form, tables=tables, issues=issues.frame())
+
+
+def _match_sheet(repeat: str, names: list[str]) -> str | None:
+    for name in names:
+        if name == repeat or name.endswith(repeat) or name[:31] == repeat[:31]:
+            return name
+    return None
+
+
+def _link_repeat(
+    raw: pd.DataFrame,
+    main: pd.DataFrame,
+    form: Form,
+    repeat: str,
+    file: str,
+    sheet: str,
+    issues: _Issues,
+) -> pd.DataFrame:
+    if "_parent_index" in raw.columns and "_index" in main.columns:
+        child, parent = "_parent_index", "_index"
+    elif "PARENT_KEY" in raw.columns and "KEY" in main.columns:
+        child, parent = "PARENT_KEY", "KEY"
+    else:
+        raise SurveyError(
+            _(
+                "Sheet '{sheet}' of {file} (repeat '{repeat}') cannot be linked to its parent: "
+                "it needs _parent_index (KoBo, with _index in the main sheet) or PARENT_KEY "
+                "(ODK, with KEY in the main sheet)."
+            ).format(sheet=sheet, file=file, repeat=repeat)
+        )
+    table = _clean_table(raw, form, repeat, file, sheet, issues)
+    parents = set(main[parent].astype(str))
+    orphan = ~table[child].astype(str).isin(parents)
+    for idx in table.index[orphan]:
+        issues.add(
+            file,
+            sheet,
+            int(table.at[idx, "_source_row"]),
+            child,
+            table.at[idx, child],
+            _("repeat row has no parent row in the main sheet"),
+            "error",
+        )
+    table["_parent"] = table[child].astype(str)
+    table["_orphan"] = orphan
+    main_key = main[parent].astype(str)
+    if "_parent" not in main:
+        main["_parent"] = main_key
+    return table
+
+
+def locate(
+    result: SurveyImport,
+    units: pd.DataFrame | None = None,
+    *,
+    geopoint: str | None = None,
+    unit_column: str | None = None,
+    known_codes: set[str] | None = None,
+    tolerance_m: float = 25.0,
+) -> SurveyImport:
+    """Give every main row a ``unit_code``: point in polygon (with tolerance) or a code column.
+
+    ``units`` is a GeoDataFrame with ``codigo`` and polygons. Points farther than
+    ``tolerance_m`` from every unit are reported as outside the city; rows without a
+    location are reported too. Rows are kept (with an empty unit) in both cases.
+    """
+    import geopandas as gpd
+
+    main = result.main
+    file = "data"
+    extra = _Issues()
+    if unit_column:
+        if unit_column not in main.columns:
+            raise SurveyError(
+                _("No unit-code column '{column}' in the survey data.").format(column=unit_column)
+            )
+        codes = main[unit_column].astype("string").str.strip()
+        main["unit_code"] = codes
+        if known_codes is not None:
+            unknown = codes.notna() & ~codes.isin(known_codes)
+            for idx in main.index[unknown]:
+                extra.add(
+                    file,
+                    "main",
+                    int(main.at[idx, "_source_row"]),
+                    unit_column,
+                    codes[idx],
+                    _("unit code is not a unit of the city"),
+                )
+            main.loc[unknown, "unit_code"] = pd.NA
+    else:
+        if units is None or geopoint is None:
+            raise SurveyError(_("Give either a unit-code column or boundaries and a geopoint."))
+        lat, lon = main.get(f"{geopoint}_lat"), main.get(f"{geopoint}_lon")
+        if lat is None or lon is None:
+            raise SurveyError(_("No geopoint '{name}' in the survey data.").format(name=geopoint))
+        points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+        crs = units.crs if units.crs and units.crs.is_projected else units.estimate_utm_crs()
+        zones = units.to_crs(crs)[["codigo", "geometry"]]
+        located = gpd.GeoDataFrame({"_row": np.arange(len(main))}, geometry=points.to_crs(crs))
+        has_point = lat.notna().to_numpy() & lon.notna().to_numpy()
+        joined = gpd.sjoin_nearest(
+            located[has_point],
+            zones,
+            how="left",
+            max_distance=tolerance_m,
+            distance_col="_distance",
+        )
+        joined = joined.sort_values("_distance").drop_duplicates("_row")
+        codes = pd.Series(pd.NA, index=range(len(main)), dtype="string")
+        codes[joined["_row"].to_numpy()] = joined["codigo"].astype("string").to_numpy()
+        main["unit_code"] = codes.to_numpy()
+        outside = has_point & main["unit_code"].isna().to_numpy()
+        for idx in main.index[outside]:
+            extra.add(
+                file,
+                "main",
+                int(main.at[idx, "_source_row"]),
+                geopoint,
+                f"{lat[idx]} {lon[idx]}",
+                _("point is outside the city's units"),
+            )
+        main.loc[outside, "_outside_city"] = True
+    missing = main["unit_code"].isna() & ~main.get(
+        "_outside_city", pd.Series(False, index=main.index)
+    ).fillna(False).astype(bool)
+    for idx in main.index[missing]:
+        extra.add(
+            file,
+            "main",
+            int(main.at[idx, "_source_row"]),
+            unit_column or geopoint or "",
+            "",
+            _("row has no location"),
+        )
+    issues = pd.concat([result.issues, extra.frame()], ignore_index=True)
+    return SurveyImport(form=result.form, tables=result.tables, issues=issues)

@@ -1,0 +1,340 @@
+"""Survey layers: configured indicators estimated for every unit of a level → observations.
+
+These are the refugee & migrant layers of the extended marker (documentation, health
+affiliation, school attendance and education by sex, employment and informality, income,
+discrimination). Each figure is a domain estimate on the full design, passes disclosure
+control, and is written as an ``Observation`` with status ``estimated`` (with n, SE and
+95% CI) or ``suppressed`` (value empty) in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, select
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models, transaction
+from inclusive_cities.store.models import TOTAL
+from inclusive_cities.surveys.design import Design
+from inclusive_cities.surveys.disclosure import suppress
+from inclusive_cities.surveys.errors import SurveyError
+from inclusive_cities.surveys.estimation import estimate
+
+PERSONS, HOUSEHOLDS = "persons", "households"
+
+
+@dataclass(frozen=True)
+class SurveyIndicator:
+    """One configured survey indicator: which answers count, among whom."""
+
+    code: str
+    name_es: str
+    name_en: str
+    table: str
+    variable: str
+    success: tuple[str, ...] = ()
+    among: str = ""
+    statistic: str = "share"  # share (percentage of `success` answers) or mean
+    by_sex: bool = False
+    direction: str = "higher_is_better"
+    unit: str = "%"
+    dimension: str = "inclusion"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+SURVEY_INDICATORS: tuple[SurveyIndicator, ...] = (
+    SurveyIndicator(
+        "svy_regular_status",
+        "Migrantes con estatus migratorio regular",
+        "Migrants with regular migration status",
+        PERSONS,
+        "documento",
+        ("ppt", "pep"),
+        by_sex=True,
+        dimension="rights",
+    ),
+    SurveyIndicator(
+        "svy_health_affiliation",
+        "Migrantes afiliados a salud",
+        "Migrants affiliated to health insurance",
+        PERSONS,
+        "afiliado_salud",
+        ("si",),
+        by_sex=True,
+        dimension="health",
+    ),
+    SurveyIndicator(
+        "svy_school_attendance",
+        "Asistencia escolar de migrantes de 5 a 17 años",
+        "School attendance of migrants aged 5-17",
+        PERSONS,
+        "asiste_escuela",
+        ("si",),
+        among="edad >= 5 and edad <= 17",
+        by_sex=True,
+        dimension="education",
+    ),
+    SurveyIndicator(
+        "svy_secondary_education",
+        "Migrantes adultos con educación secundaria o más",
+        "Adult migrants with secondary education or more",
+        PERSONS,
+        "nivel_educativo",
+        ("secundaria", "tecnica", "universitaria"),
+        among="edad >= 18",
+        by_sex=True,
+        dimension="education",
+    ),
+    SurveyIndicator(
+        "svy_employment",
+        "Tasa de ocupación de migrantes (15 años y más)",
+        "Employment rate of migrants aged 15+",
+        PERSONS,
+        "trabaja",
+        ("si",),
+        among="edad >= 15",
+        by_sex=True,
+        dimension="economy",
+    ),
+    SurveyIndicator(
+        "svy_informality",
+        "Informalidad laboral de migrantes ocupados",
+        "Labour informality of employed migrants",
+        PERSONS,
+        "informal",
+        ("si",),
+        among="trabaja == 'si'",
+        by_sex=True,
+        direction="lower_is_better",
+        dimension="economy",
+    ),
+    SurveyIndicator(
+        "svy_household_income",
+        "Ingreso mensual medio de hogares migrantes",
+        "Mean monthly income of migrant households",
+        HOUSEHOLDS,
+        "ingreso",
+        statistic="mean",
+        unit="COP",
+        dimension="economy",
+    ),
+    SurveyIndicator(
+        "svy_discrimination",
+        "Hogares migrantes que reportan discriminación",
+        "Migrant households reporting discrimination",
+        HOUSEHOLDS,
+        "discriminacion",
+        ("si",),
+        direction="lower_is_better",
+        dimension="social_cohesion",
+    ),
+)
+
+SEX_CODES = {"M": "M", "F": "F", "1": "M", "2": "F", "hombre": "M", "mujer": "F"}
+
+
+def analysis_tables(tables: dict[str, pd.DataFrame], design: Design) -> dict[str, pd.DataFrame]:
+    """Households and persons, each person carrying its household's design and unit."""
+    main = tables["main"].copy()
+    carry = [c for c in [*design.columns(), "unit_code", "_parent"] if c in main.columns]
+    persons = None
+    for name, table in tables.items():
+        if name == "main" or "_parent" not in table.columns:
+            continue
+        members = table[~table.get("_orphan", False).astype(bool)] if "_orphan" in table else table
+        persons = members.drop(columns=[c for c in carry if c in members and c != "_parent"])
+        persons = persons.merge(main[carry], on="_parent", how="inner")
+        break
+    out = {HOUSEHOLDS: main}
+    if persons is not None:
+        out[PERSONS] = persons
+    return out
+
+
+def _ancestors(engine: Engine, city: str, level: str) -> tuple[dict[str, str], list[tuple]]:
+    """Map every unit code of the city to its ancestor's code at ``level``."""
+    with transaction(engine) as session:
+        city_row = session.scalar(select(models.City).where(models.City.code == city))
+        if city_row is None:
+            raise SurveyError(_("There is no city '{city}' in the observatory.").format(city=city))
+        level_row = session.scalar(
+            select(models.UnitLevel).where(
+                models.UnitLevel.city_id == city_row.id, models.UnitLevel.code == level
+            )
+        )
+        if level_row is None:
+            levels = session.scalars(
+                select(models.UnitLevel.code).where(models.UnitLevel.city_id == city_row.id)
+            ).all()
+            raise SurveyError(
+                _("City {city} has no level '{level}' (levels: {levels}).").format(
+                    city=city, level=level, levels=", ".join(levels)
+                )
+            )
+        rows = session.execute(
+            select(
+                models.SpatialUnit.id,
+                models.SpatialUnit.code,
+                models.SpatialUnit.level_id,
+                models.SpatialUnit.parent_id,
+            ).where(models.SpatialUnit.city_id == city_row.id)
+        ).all()
+    by_id = {r.id: r for r in rows}
+    targets = [(r.id, r.code) for r in rows if r.level_id == level_row.id]
+    mapping: dict[str, str] = {}
+    target_codes = sorted((c for _i, c in targets), key=len, reverse=True)
+    for r in rows:
+        node = r
+        while node is not None and node.level_id != level_row.id:
+            node = by_id.get(node.parent_id) if node.parent_id else None
+        if node is not None:
+            mapping[r.code] = node.code
+        else:
+            match = next((c for c in target_codes if r.code.startswith(c)), None)
+            if match:
+                mapping[r.code] = match
+    return mapping, targets
+
+
+def compute_layer(
+    frames: dict[str, pd.DataFrame],
+    design: Design,
+    indicator: SurveyIndicator,
+    units: list[str],
+    unit_of: dict[str, str],
+    min_n: int,
+) -> pd.DataFrame:
+    """One indicator for every unit (and by sex), after disclosure control."""
+    if indicator.table not in frames:
+        raise SurveyError(
+            _("Indicator {code} needs the survey's {table} table.").format(
+                code=indicator.code, table=indicator.table
+            )
+        )
+    data = frames[indicator.table].copy()
+    if indicator.variable not in data.columns:
+        raise SurveyError(
+            _("Indicator {code} needs the question '{variable}', which the survey lacks.").format(
+                code=indicator.code, variable=indicator.variable
+            )
+        )
+    data["_unit"] = (
+        data["unit_code"].astype("string").map(unit_of) if "unit_code" in data else pd.NA
+    )
+    answered = data[indicator.variable].notna()
+    if indicator.among:
+        answered &= data.eval(indicator.among).fillna(False).astype(bool)
+    if indicator.statistic == "mean":
+        data["_y"] = pd.to_numeric(data[indicator.variable], errors="coerce").where(answered)
+        scale = 1.0
+    else:
+        data["_y"] = data[indicator.variable].astype(str).isin(indicator.success).astype(float)
+        data["_y"] = data["_y"].where(answered)
+        scale = 100.0
+    rows = [estimate(data, design, "_y", "mean", by="_unit").assign(sex=TOTAL)]
+    if indicator.by_sex and "sexo" in data:
+        data["_sex"] = data["sexo"].astype(str).map(SEX_CODES)
+        by_sex = estimate(data, design, "_y", "mean", by=["_unit", "_sex"])
+        rows.append(by_sex.rename(columns={"_sex": "sex"}))
+    table = pd.concat(rows, ignore_index=True)
+    grid = pd.DataFrame(
+        [(u, s) for u in units for s in ([TOTAL, "F", "M"] if indicator.by_sex else [TOTAL])],
+        columns=["_unit", "sex"],
+    )
+    table = grid.merge(table, on=["_unit", "sex"], how="left")
+    table["n"] = table["n"].fillna(0).astype(int)
+    for column in ("estimate", "se", "ci_low", "ci_high"):
+        table[column] = table[column] * scale
+    table = suppress(table, ["sex"], min_n=min_n)
+    table.loc[table["cv"].isna() & (table["status"] != "suppressed"), "status"] = "suppressed"
+    table.loc[table["status"] == "suppressed", ["estimate", "se", "ci_low", "ci_high"]] = np.nan
+    return table.rename(columns={"_unit": "unit"})
+
+
+def write_layers(
+    engine: Engine,
+    tables: dict[str, pd.DataFrame],
+    design: Design,
+    *,
+    city: str,
+    period: str,
+    level: str,
+    indicators: tuple[SurveyIndicator, ...] = SURVEY_INDICATORS,
+    min_n: int | None = None,
+    source: str = "survey",
+    batch_id: int | None = None,
+) -> pd.DataFrame:
+    """Estimate every configured indicator for all units of ``level``; write observations."""
+    unit_of, targets = _ancestors(engine, city, level)
+    units = [code for _id, code in targets]
+    unit_ids = dict((code, uid) for uid, code in targets)
+    frames = analysis_tables(tables, design)
+    threshold = design.min_n if min_n is None else min_n
+    results = []
+    for indicator in indicators:
+        if indicator.table not in frames or indicator.variable not in frames[indicator.table]:
+            continue
+        results.append(
+            compute_layer(frames, design, indicator, units, unit_of, threshold).assign(
+                indicator=indicator.code
+            )
+        )
+    if not results:
+        raise SurveyError(_("None of the configured survey indicators is in this survey."))
+    summary = pd.concat(results, ignore_index=True)
+    with transaction(engine) as session:
+        period_row = session.scalar(select(models.Period).where(models.Period.code == period))
+        if period_row is None:
+            period_row = models.Period(code=period, label=period)
+            session.add(period_row)
+            session.flush()
+        catalogue = {}
+        for indicator in indicators:
+            row = session.scalar(
+                select(models.Indicator).where(models.Indicator.code == indicator.code)
+            )
+            if row is None:
+                row = models.Indicator(
+                    code=indicator.code,
+                    name_es=indicator.name_es,
+                    name_en=indicator.name_en,
+                    area="survey",
+                    dimension=indicator.dimension,
+                    unit=indicator.unit,
+                    direction=indicator.direction,
+                    source=source,
+                    formula=f"{indicator.statistic}({indicator.variable}"
+                    f" in {list(indicator.success)}) among {indicator.among or 'all'}",
+                )
+                session.add(row)
+                session.flush()
+            catalogue[indicator.code] = row.id
+        session.execute(
+            delete(models.Observation).where(
+                models.Observation.indicator_id.in_(list(catalogue.values())),
+                models.Observation.period_id == period_row.id,
+                models.Observation.unit_id.in_(list(unit_ids.values())),
+            )
+        )
+        for record in summary.itertuples(index=False):
+            suppressed = record.status == "suppressed"
+            session.add(
+                models.Observation(
+                    indicator_id=catalogue[record.indicator],
+                    unit_id=unit_ids[record.unit],
+                    period_id=period_row.id,
+                    sex=record.sex,
+                    value=None if suppressed else float(record.estimate),
+                    n=int(record.n),
+                    standard_error=None if suppressed else float(record.se),
+                    ci_low=None if suppressed else float(record.ci_low),
+                    ci_high=None if suppressed else float(record.ci_high),
+                    status="suppressed" if suppressed else "estimated",
+                    source=source,
+                    batch_id=batch_id,
+                )
+            )
+    return summary
