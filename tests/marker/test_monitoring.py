@@ -15,6 +15,8 @@ from inclusive_cities.marker.monitoring import (
     WORSENED,
     MarkerComparisonError,
     check_comparable,
+    compare,
+    compare_periods,
     compare_scores,
     half_widths_from_intervals,
     verdict_label,
@@ -172,3 +174,100 @@ def test_other_weights_are_a_method_difference() -> None:
     heavier = _spec().with_overrides(weights={"HOUSING": 3.0})
     with pytest.raises(MarkerComparisonError, match="method"):
         check_comparable(_spec(), heavier)
+
+
+def _period(values: dict[str, list[float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(values)
+    frame.insert(0, "unit_code", ["n1", "n2", "n3"])
+    return frame
+
+
+BEFORE = {
+    "overcrowding": [20.0, 10.0, 30.0],
+    "tenure": [50.0, 70.0, 20.0],
+    "water": [60.0, 90.0, 40.0],
+}
+# n1 improves a lot everywhere, n2 barely moves, n3 loses a lot of water access.
+AFTER = {
+    "overcrowding": [8.0, 10.5, 30.0],
+    "tenure": [80.0, 70.5, 20.0],
+    "water": [95.0, 90.0, 22.0],
+}
+
+
+def test_compare_runs_of_two_periods_with_their_uncertainty() -> None:
+    from inclusive_cities.marker.engine import compute
+    from inclusive_cities.marker.sensitivity import sensitivity
+
+    spec = _spec()
+    errors = _period({code: [2.0, 2.0, 2.0] for code in BEFORE})
+    run_a, run_b = compute(spec, _period(BEFORE)), compute(spec, _period(AFTER))
+    options = dict(
+        weights=None,
+        aggregation=None,
+        drop_indicator=False,
+        standard_errors=errors,
+        replicates=64,
+        n_bootstrap=0,
+        workers=1,
+        all_nodes=True,
+    )
+    u_a = sensitivity(spec, _period(BEFORE), **options)
+    u_b = sensitivity(spec, _period(AFTER), **options)
+    result = compare(run_a, run_b, uncertainty_a=u_a, uncertainty_b=u_b)
+    changes = result.changes
+    assert set(changes.index.get_level_values("node")) == {"UIM", "HOUSING", "SERVICES"}
+    assert (changes["basis"] == "uncertainty").all()
+    # The rule, recomputed from the two runs' own intervals:
+    h_a, h_b = u_a.half_widths(), u_b.half_widths()
+    for (unit, node), row in changes.iterrows():
+        expected_threshold = math.hypot(h_a.loc[unit, node], h_b.loc[unit, node])
+        assert row["threshold"] == pytest.approx(expected_threshold)
+        assert row["change"] == pytest.approx(
+            run_b.scores.loc[unit, node] - run_a.scores.loc[unit, node]
+        )
+    assert changes.loc[("n1", "UIM"), "verdict"] == IMPROVED
+    assert changes.loc[("n2", "UIM"), "verdict"] == NO_SIGNIFICANT_CHANGE
+    assert changes.loc[("n3", "SERVICES"), "verdict"] == WORSENED
+    assert changes.loc[("n3", "HOUSING"), "verdict"] == NO_SIGNIFICANT_CHANGE  # unchanged data
+    assert changes.loc[("n1", "UIM"), "level_a"] == run_a.level.loc["n1"]
+    assert not result.specs_differ
+
+
+def test_compare_periods_from_tables() -> None:
+    errors = _period({code: [2.0, 2.0, 2.0] for code in BEFORE})
+    calls: list[tuple[int, int]] = []
+    result = compare_periods(
+        _spec(),
+        _period(BEFORE),
+        _period(AFTER),
+        standard_errors_a=errors,
+        standard_errors_b=errors,
+        replicates=32,
+        workers=1,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    verdicts = result.changes["verdict"]
+    assert verdicts.loc[("n1", "UIM")] == IMPROVED
+    assert verdicts.loc[("n2", "UIM")] == NO_SIGNIFICANT_CHANGE
+    assert calls[-1][0] == calls[-1][1] == 2 * 32 * 3
+    # Without standard errors every change beyond the tolerance counts.
+    exact = compare_periods(_spec(), _period(BEFORE), _period(AFTER), tolerance=0.1)
+    assert exact.changes.loc[("n2", "UIM"), "basis"] == "tolerance"
+    # n2: overcrowding 10 -> 10.5 on goalposts 0-40 (lower is better) is -1.25 points,
+    # tenure +0.5, water 0; HOUSING = mean(-1.25, 0.5), UIM = mean(HOUSING, SERVICES).
+    assert exact.changes.loc[("n2", "UIM"), "change"] == pytest.approx(-0.1875)
+    assert exact.changes.loc[("n2", "UIM"), "verdict"] == WORSENED
+
+
+def test_compare_refuses_runs_of_different_benchmarks() -> None:
+    from inclusive_cities.marker.engine import compute
+
+    other = _spec(SPEC_YAML.replace("upper: 40,", "upper: 50,"))
+    run_a, run_b = compute(_spec(), _period(BEFORE)), compute(other, _period(AFTER))
+    with pytest.raises(MarkerComparisonError, match="benchmarks"):
+        compare(run_a, run_b)
+    forced = compare(run_a, run_b, allow_different_specs=True)
+    assert forced.specs_differ
+    with pytest.raises(MarkerComparisonError, match="benchmarks"):
+        compare_periods(_spec(), _period(BEFORE), _period(AFTER), spec_b=other)

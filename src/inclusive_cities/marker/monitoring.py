@@ -19,6 +19,7 @@ the 0–100 "more inclusive is higher" scale after normalisation.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.marker.engine import MarkerResult, compute
 from inclusive_cities.marker.errors import MarkerError
-from inclusive_cities.marker.spec import MarkerSpec, Node
+from inclusive_cities.marker.sensitivity import ProgressCallback, UncertaintyResult, sensitivity
+from inclusive_cities.marker.spec import MarkerSpec, Node, load_spec
 
 IMPROVED = "improved"
 WORSENED = "worsened"
@@ -214,3 +217,117 @@ def check_comparable(
             )
         )
     return differing
+
+
+def _half_widths_of(uncertainty: UncertaintyResult | pd.DataFrame | None) -> pd.DataFrame | None:
+    if uncertainty is None or isinstance(uncertainty, pd.DataFrame):
+        return uncertainty
+    return uncertainty.half_widths()
+
+
+def compare(
+    run_a: MarkerResult,
+    run_b: MarkerResult,
+    *,
+    uncertainty_a: UncertaintyResult | pd.DataFrame | None = None,
+    uncertainty_b: UncertaintyResult | pd.DataFrame | None = None,
+    tolerance: float = 0.0,
+    allow_different_specs: bool = False,
+) -> Comparison:
+    """Change per unit and node from ``run_a`` (earlier) to ``run_b`` (later), with verdicts.
+
+    The runs must use the same tree, benchmarks and method (see :func:`spec_signature`)
+    unless ``allow_different_specs``. ``uncertainty_a``/``_b`` are the runs' sensitivity
+    results (``sensitivity(..., all_nodes=True)`` gives every node an interval) or
+    units × nodes tables of 90 % half-widths; see the module docs for the rule.
+    """
+    differing = check_comparable(
+        run_a.spec, run_b.spec, allow_different_specs=allow_different_specs
+    )
+    comparison = compare_scores(
+        run_a.scores,
+        run_b.scores,
+        half_widths_a=_half_widths_of(uncertainty_a),
+        half_widths_b=_half_widths_of(uncertainty_b),
+        tolerance=tolerance,
+    )
+    changes = comparison.changes
+    for suffix, run in (("a", run_a), ("b", run_b)):
+        levels = run.levels.stack()
+        levels.index = levels.index.set_names(changes.index.names)
+        changes[f"level_{suffix}"] = levels.reindex(changes.index).to_numpy()
+    return dataclasses.replace(comparison, changes=changes, specs_differ=bool(differing))
+
+
+def compare_periods(
+    spec: MarkerSpec | str,
+    data_a: pd.DataFrame,
+    data_b: pd.DataFrame,
+    *,
+    spec_b: MarkerSpec | str | None = None,
+    id_column: str = "unit_code",
+    standard_errors_a: pd.DataFrame | None = None,
+    standard_errors_b: pd.DataFrame | None = None,
+    replicates: int = 200,
+    seed: int = 1,
+    tolerance: float = 0.0,
+    allow_different_specs: bool = False,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    **compute_options: object,
+) -> Comparison:
+    """Score two periods' tables and compare them, judging change by measurement error.
+
+    Each period with standard errors gets a 90 % interval for every node from a Monte
+    Carlo over its measurement errors only: the methodological choices (weights,
+    methods) are the same in both periods, so they would move both scores together and
+    must not widen the interval of a change. Periods without standard errors count as
+    exact; nodes with no interval at all use ``tolerance``.
+    """
+    spec = load_spec(spec) if isinstance(spec, str) else spec
+    other = spec if spec_b is None else (load_spec(spec_b) if isinstance(spec_b, str) else spec_b)
+    check_comparable(spec, other, allow_different_specs=allow_different_specs)
+    runs = []
+    uncertainties: list[UncertaintyResult | None] = []
+    periods = ((spec, data_a, standard_errors_a), (other, data_b, standard_errors_b))
+    with_errors = sum(1 for *_rest, errors in periods if errors is not None)
+    done_before = 0
+    for period_spec, data, errors in periods:
+        runs.append(compute(period_spec, data, id_column, **compute_options))  # type: ignore[arg-type]
+        if errors is None or replicates <= 0:
+            uncertainties.append(None)
+            continue
+        offset = done_before
+
+        def report(done: int, total: int, offset: int = offset) -> None:
+            if progress is not None:
+                progress(offset + done, total * with_errors)
+
+        uncertainties.append(
+            sensitivity(
+                period_spec,
+                data,
+                id_column=id_column,
+                weights=None,
+                aggregation=None,
+                drop_indicator=False,
+                standard_errors=errors,
+                error_draws=replicates,
+                replicates=replicates,
+                seed=seed,
+                n_bootstrap=0,
+                progress=report,
+                workers=workers,
+                all_nodes=True,
+                **compute_options,
+            )
+        )
+        done_before += replicates * 3
+    return compare(
+        runs[0],
+        runs[1],
+        uncertainty_a=uncertainties[0],
+        uncertainty_b=uncertainties[1],
+        tolerance=tolerance,
+        allow_different_specs=True,
+    )

@@ -309,6 +309,8 @@ class UncertaintyResult:
     * ``runs``: one row per model run: base row ``sample``, ``variant`` (A, B or the
       factor taken from B), the alternative picked per factor, and the run's mean
       absolute rank shift.
+    * ``score_p05_by_output`` / ``score_p95_by_output``: units × nodes score intervals
+      when every node's interval was asked for (``sensitivity(..., all_nodes=True)``).
     """
 
     units: pd.DataFrame
@@ -320,9 +322,16 @@ class UncertaintyResult:
     seed: int
     factors: tuple[Factor, ...]
     node: str | None = None
+    score_p05_by_output: pd.DataFrame | None = None
+    score_p95_by_output: pd.DataFrame | None = None
 
     def half_widths(self) -> pd.DataFrame:
-        """Half the 5–95 % score range per unit, as a one-column frame named by the node."""
+        """Half the 5–95 % score range per unit: one column per node with intervals.
+
+        Only the analysed node unless the run recorded intervals for every node.
+        """
+        if self.score_p05_by_output is not None and self.score_p95_by_output is not None:
+            return (self.score_p95_by_output - self.score_p05_by_output) / 2.0
         width = (self.units["score_p95"] - self.units["score_p05"]) / 2.0
         return width.to_frame(self.node or "score")
 
@@ -350,6 +359,7 @@ class _Part:
     first_num: np.ndarray
     total_num: np.ndarray
     picks: list[list[list[str]]]
+    outputs: np.ndarray | None = None
 
 
 def _run_rows(
@@ -377,7 +387,15 @@ def _run_rows(
         for k in range(d + 2):
             scenario = {f.name: f.pick(u) for f, u in zip(factors, design[j, k], strict=True)}
             labels.append([_describe(scenario[f.name]) for f in factors])
-            block_scores[k] = evaluate(scenario)
+            output = np.asarray(evaluate(scenario), dtype=float)
+            if output.ndim == 2:  # column 0 is ranked; every column gets intervals
+                if part.outputs is None:
+                    shape = (2, len(rows), n_units, output.shape[1])
+                    part.outputs = np.empty(shape, dtype=np.float32)
+                if k < 2:
+                    part.outputs[k, i] = output
+                output = output[:, 0]
+            block_scores[k] = output
         part.picks.append(labels)
         ranks = rank_descending(block_scores)
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -452,6 +470,7 @@ def monte_carlo(
     progress: ProgressCallback | None = None,
     rng: np.random.Generator | None = None,
     workers: int | None = 1,
+    output_names: Sequence[str] | None = None,
 ) -> UncertaintyResult:
     """Run ``evaluate`` on a Saltelli design over ``factors`` and summarise ranks and scores.
 
@@ -462,6 +481,9 @@ def monte_carlo(
     O(N × units) because per-unit rank indices are accumulated run block by run block.
     ``workers`` > 1 splits the base rows between forked processes (``None``: one per
     available core); the output is identical whatever the number of workers.
+    ``evaluate`` may also return a units × m array: column 0 is the score that is ranked,
+    and every column (named by ``output_names``) gets a 5–95 % interval
+    (``score_p05_by_output``, ``score_p95_by_output``), at a memory cost of 2N × units × m.
     """
     if not factors:
         raise ValueError("at least one uncertain factor is needed")
@@ -482,6 +504,7 @@ def monte_carlo(
     first_num = np.zeros((d, n_units))
     total_num = np.zeros((d, n_units))
     picks: list[list[str]] = [[] for _ in range(replicates)]
+    outputs: np.ndarray | None = None
     total_runs = replicates * (d + 2)
     done = 0
     for part in _run_parts(evaluate, factors, design, nominal_rank, workers):
@@ -489,6 +512,10 @@ def monte_carlo(
         ab_scores[:, rows] = part.ab_scores
         ab_ranks[:, rows] = part.ab_ranks
         shift[rows] = part.shift
+        if part.outputs is not None:
+            if outputs is None:
+                outputs = np.empty((2, replicates, *part.outputs.shape[2:]), dtype=np.float32)
+            outputs[:, rows] = part.outputs
         # Ranks are whole numbers, so these float sums are exact in any order: the result
         # does not depend on how the rows were split between processes.
         first_num += part.first_num
@@ -528,6 +555,14 @@ def monte_carlo(
         },
         index=index,
     )
+    lows = highs = None
+    if outputs is not None:
+        flat_outputs = outputs.reshape(2 * replicates, *outputs.shape[2:]).astype(float)
+        pct_outputs = _nanpercentile if np.isnan(flat_outputs).any() else _percentile
+        out_low, out_high = pct_outputs(flat_outputs, [low, high])
+        columns = list(output_names) if output_names else list(range(outputs.shape[-1]))
+        lows = pd.DataFrame(out_low, index=index, columns=columns)
+        highs = pd.DataFrame(out_high, index=index, columns=columns)
     y_a, y_b, y_ab = split_outputs(shift, d)
     indices = sobol_indices(
         y_a, y_b, y_ab, names, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng
@@ -546,6 +581,8 @@ def monte_carlo(
         replicates=replicates,
         seed=seed,
         factors=tuple(factors),
+        score_p05_by_output=lows,
+        score_p95_by_output=highs,
     )
 
 
@@ -666,6 +703,7 @@ class MarkerModel:
         seed: int,
         compute_options: Mapping[str, object],
         cache_bytes: int = 1 << 30,
+        all_nodes: bool = False,
     ) -> None:
         self.spec = spec
         self.data = data
@@ -683,6 +721,8 @@ class MarkerModel:
         self._lo = spec.defaults.scale.lower
         self._hi = spec.defaults.scale.upper
         self._codes = spec.indicator_codes
+        # Output columns: the analysed node first, then (optionally) every other node.
+        self.outputs = [node, *(c for c in spec.node_codes if c != node)] if all_nodes else [node]
 
     @property
     def has_errors(self) -> bool:
@@ -775,7 +815,14 @@ class MarkerModel:
         matrix = self.normalised(scenario)
         spec = self._aggregation_spec(scenario)
         scores, _coverage = aggregate_tree(spec, matrix, self._codes, self._lo, self._hi)
-        return scores[:, spec.node_codes.index(self.node)]
+        if len(self.outputs) == 1:
+            return scores[:, spec.node_codes.index(self.node)]
+        position = {code: j for j, code in enumerate(spec.node_codes)}
+        picked = np.full((scores.shape[0], len(self.outputs)), np.nan)
+        for column, code in enumerate(self.outputs):
+            if code in position:  # a node can vanish with its only left-out indicator
+                picked[:, column] = scores[:, position[code]]
+        return picked
 
 
 def _reweighted(node: Node, weights: Mapping[str, float]) -> Node:
@@ -910,6 +957,7 @@ def sensitivity(
     confidence: float = 0.9,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    all_nodes: bool = False,
     **compute_options: object,
 ) -> UncertaintyResult:
     """Uncertainty and sensitivity analysis of one node's scores and ranks (Handbook step 7).
@@ -928,8 +976,9 @@ def sensitivity(
 
     ``replicates`` is the base sample size N of the Saltelli design (N·(d + 2) runs for d
     factors); ``workers`` processes share them (default: one per available core).
-    Other keyword arguments go to :func:`compute` (``groups``, ``reference``…).
-    The same arguments and ``seed`` give identical results.
+    ``all_nodes`` also records the 5–95 % score interval of every node (for monitoring;
+    memory 2N × units × nodes × 4 bytes). Other keyword arguments go to :func:`compute`
+    (``groups``, ``reference``…). The same arguments and ``seed`` give identical results.
     """
     spec = load_spec(spec) if isinstance(spec, str) else spec
     node = node or spec.tree.code
@@ -950,6 +999,7 @@ def sensitivity(
         error_draws=error_draws,
         seed=seed,
         compute_options=compute_options,
+        all_nodes=all_nodes,
     )
     factors = marker_factors(
         spec,
@@ -985,5 +1035,6 @@ def sensitivity(
         progress=progress,
         rng=rng,
         workers=workers,
+        output_names=model.outputs,
     )
     return dataclasses.replace(result, node=node)
