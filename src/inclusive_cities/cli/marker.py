@@ -1,0 +1,169 @@
+"""``marker``: the Urban Inclusion Marker from the command line (files or the store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import current_language
+from inclusive_cities.i18n import gettext as _
+
+console = Console(highlight=False)
+marker_app = typer.Typer(
+    help="Urban Inclusion Marker: list and show specs, score units from files or the store.",
+    no_args_is_help=True,
+)
+
+
+@marker_app.command("specs")
+def specs() -> None:
+    """List the built-in marker specs."""
+    from inclusive_cities.marker import builtin_specs, load_spec
+
+    language = current_language()
+    table = Table(_("Spec"), _("Name"), _("Areas"), _("Nodes"), _("Indicators"))
+    for name in sorted(builtin_specs()):
+        spec = load_spec(name)
+        table.add_row(
+            name,
+            spec.name.text(language),
+            str(len(spec.tree.children)),
+            str(len(spec.nodes())),
+            str(len(spec.indicators())),
+        )
+    console.print(table)
+
+
+@marker_app.command("show")
+def show(
+    spec_name: str = typer.Argument(..., metavar="SPEC", help="Built-in name or YAML file."),
+    indicators: bool = typer.Option(
+        True, "--indicators/--no-indicators", help="Show the indicators under each node."
+    ),
+) -> None:
+    """Print the tree of a spec (areas, dimensions, indicators) in the chosen language."""
+    from inclusive_cities.marker import Node, load_spec
+
+    spec = load_spec(spec_name)
+    language = current_language()
+    depths = spec.depths()
+
+    def describe(node: Node) -> str:
+        rule = spec.aggregation_for(node, depths[node.code])
+        return _("[bold]{code}[/] {name}  (weight {weight:g}, {method})").format(
+            code=node.code, name=node.name.text(language), weight=node.weight, method=rule.method
+        )
+
+    def grow(branch: Tree, node: Node) -> None:
+        for child in node.children:
+            grow(branch.add(describe(child)), child)
+        if indicators:
+            for item in node.indicators:
+                method = spec.normalisation_for(item)
+                arrow = "↑" if item.direction == "higher_is_better" else "↓"
+                bounds = (
+                    f" [{method.lower:g}–{method.upper:g} {item.unit}]".rstrip()
+                    if method.method == "goalposts"
+                    else f" [{method.method}]"
+                )
+                branch.add(f"{arrow} {item.code}: {item.name.text(language)}{bounds}")
+
+    root = Tree(describe(spec.tree))
+    grow(root, spec.tree)
+    console.print(f"[bold]{spec.name.text(language)}[/] ({spec.code})")
+    console.print(root)
+
+
+@marker_app.command("compute")
+def compute_command(
+    spec_name: str = typer.Option(..., "--spec", help="Built-in spec name or YAML file."),
+    data: Path = typer.Option(..., "--data", help="Table of units × indicators (.csv, .xlsx)."),
+    out: Path = typer.Option(..., "--out", help="Result file (.csv, .xlsx, or .gpkg)."),
+    id_column: str = typer.Option("unit_code", "--id-column", help="Column with unit ids."),
+    population_column: str = typer.Option(
+        None, "--population-column", help="Column with population (weights the city figure)."
+    ),
+    units: Path = typer.Option(
+        None, "--units", help="Unit boundaries (.gpkg) to join, needed for a .gpkg output."
+    ),
+) -> None:
+    """Score every unit of a table on every node of a spec, without a database.
+
+    Example: inclusive-cities marker compute --spec uim-basic --data blocks.csv --out uim.csv
+    """
+    from inclusive_cities.marker import compute, load_spec
+    from inclusive_cities.marker.io import read_table, write_table
+
+    spec = load_spec(spec_name)
+    table = read_table(data, id_column)
+    result = compute(
+        spec,
+        table,
+        id_column=id_column,
+        population_column=population_column,
+        source=data.name,
+        first_row=2,
+    )
+    write_table(result.to_frame(id_column), out, id_column, units)
+    score = result.city_score
+    console.print(
+        _("Scored {units} units on {spec}: city score {score:.1f}. Wrote {path}.").format(
+            units=len(result.ids), spec=spec.code, score=score, path=out
+        )
+    )
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]")
+
+
+@marker_app.command("build")
+def build(
+    city: str = typer.Option(..., "--city", help="City code in the observatory."),
+    period: str = typer.Option(..., "--period", help="Period code."),
+    spec_name: str = typer.Option("uim-basic", "--spec", help="Built-in spec name or YAML file."),
+    level: str = typer.Option(None, "--level", help="Unit level code (default: the finest)."),
+    population_indicator: str = typer.Option(
+        "population", "--population-indicator", help="Indicator holding unit population."
+    ),
+) -> None:
+    """Compute a marker run from the store's observations and save it with its scores."""
+    from inclusive_cities import store
+    from inclusive_cities.marker import load_spec
+    from inclusive_cities.marker.build import build_run
+
+    engine = store.connect(state.database_url)
+    store.require_current(engine)
+    summary = build_run(
+        engine,
+        city,
+        period,
+        load_spec(spec_name),
+        level=level,
+        population_indicator=population_indicator,
+    )
+    shown = "-" if summary.city_score is None else f"{summary.city_score:.1f}"
+    console.print(
+        _(
+            "Stored marker run {run} for {city} {period}: {units} units, {rows} scores, city "
+            "score {score}."
+        ).format(
+            run=summary.run_id,
+            city=city,
+            period=period,
+            units=summary.units,
+            rows=summary.scores_written,
+            score=shown,
+        )
+    )
+    if summary.absent_indicators:
+        console.print(
+            _("No observations for: {codes}.").format(codes=", ".join(summary.absent_indicators))
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(marker_app, name="marker")

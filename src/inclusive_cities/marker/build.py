@@ -1,0 +1,197 @@
+"""Marker runs on the store: observations of a city's units in a period -> a MarkerRun."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert, select
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.marker.engine import MarkerResult, compute
+from inclusive_cities.marker.errors import MarkerError
+from inclusive_cities.marker.spec import MarkerSpec, Node
+from inclusive_cities.store import models, transaction
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    run_id: int
+    units: int
+    scores_written: int
+    city_score: float | None
+    absent_indicators: list[str]
+    result: MarkerResult
+
+
+def _descendant_indicators(spec: MarkerSpec) -> dict[str, list[str]]:
+    """node code -> the indicator codes below it."""
+    below: dict[str, list[str]] = {}
+
+    def visit(node: Node) -> list[str]:
+        codes: list[str] = []
+        for child in node.components():
+            codes.extend(visit(child) if isinstance(child, Node) else [child.code])
+        below[node.code] = codes
+        return codes
+
+    visit(spec.tree)
+    return below
+
+
+def _lookup(session, city: str, period: str, level: str | None):  # type: ignore[no-untyped-def]
+    city_row = session.scalar(select(models.City).where(models.City.code == city))
+    if city_row is None:
+        raise MarkerError(
+            _("There is no city '{city}' in the observatory; see 'inclusive-cities info'.").format(
+                city=city
+            )
+        )
+    period_row = session.scalar(select(models.Period).where(models.Period.code == period))
+    if period_row is None:
+        raise MarkerError(
+            _("There is no period '{period}' in the observatory.").format(period=period)
+        )
+    query = select(models.UnitLevel).where(models.UnitLevel.city_id == city_row.id)
+    if level is None:
+        level_row = session.scalar(query.order_by(models.UnitLevel.depth.desc()))
+    else:
+        level_row = session.scalar(query.where(models.UnitLevel.code == level))
+    if level_row is None:
+        raise MarkerError(
+            _("City '{city}' has no unit level '{level}'.").format(city=city, level=level or "-")
+        )
+    return city_row, period_row, level_row
+
+
+def build_run(
+    engine: Engine,
+    city: str,
+    period: str,
+    spec: MarkerSpec,
+    level: str | None = None,
+    population_indicator: str = "population",
+) -> BuildSummary:
+    """Compute ``spec`` on the observations of ``city``'s units (one level) for ``period``
+    and store the run with a score row per unit and node, in one transaction.
+
+    Only whole-population values (every disaggregation ``_T``) that are not suppressed are
+    read. Indicators with no observation at all are left missing (recorded in the run).
+    """
+    codes = spec.indicator_codes
+    wanted = [*codes, population_indicator]
+    with transaction(engine) as session:
+        city_row, period_row, level_row = _lookup(session, city, period, level)
+        units = session.execute(
+            select(models.SpatialUnit.id, models.SpatialUnit.code).where(
+                models.SpatialUnit.city_id == city_row.id,
+                models.SpatialUnit.level_id == level_row.id,
+            )
+        ).all()
+        if not units:
+            raise MarkerError(
+                _("City '{city}' has no units at level '{level}'.").format(
+                    city=city, level=level_row.code
+                )
+            )
+        rows = session.execute(
+            select(models.SpatialUnit.code, models.Indicator.code, models.Observation.value)
+            .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .where(
+                models.SpatialUnit.city_id == city_row.id,
+                models.SpatialUnit.level_id == level_row.id,
+                models.Observation.period_id == period_row.id,
+                models.Observation.status != "suppressed",
+                models.Observation.sex == models.TOTAL,
+                models.Observation.age_group == models.TOTAL,
+                models.Observation.nationality == models.TOTAL,
+                models.Indicator.code.in_(wanted),
+            )
+        ).all()
+        long = pd.DataFrame(rows, columns=["unit_code", "indicator", "value"])
+        wide = long.pivot(index="unit_code", columns="indicator", values="value")
+        unit_ids = {code: unit_id for unit_id, code in units}
+        wide = wide.reindex(sorted(unit_ids)).rename_axis("unit_code").reset_index()
+        population = population_indicator if population_indicator in wide.columns else None
+        result = compute(
+            spec,
+            wide,
+            id_column="unit_code",
+            population_column=population,
+            missing_columns="ignore",
+            source=f"{city}/{period}/{level_row.code}",
+        )
+        absent = [c for c in codes if c not in long["indicator"].unique()]
+        city_score = result.city_score
+        run = models.MarkerRun(
+            city_id=city_row.id,
+            period_id=period_row.id,
+            level_id=level_row.id,
+            spec_code=spec.code,
+            spec_hash=spec.hash,
+            input_hash=result.provenance.input_hash,
+            software_version=result.provenance.software_version,
+            seed=result.provenance.seed,
+            parameters={
+                **result.provenance.parameters,
+                "spec": spec.model_dump(mode="json"),
+                "population_indicator": population,
+            },
+            city_score=None if np.isnan(city_score) else city_score,
+        )
+        session.add(run)
+        session.flush()
+        score_rows = _score_rows(run.id, result, unit_ids, spec)
+        if score_rows:
+            session.execute(insert(models.MarkerScore), score_rows)
+        run_id = run.id
+    return BuildSummary(
+        run_id=run_id,
+        units=len(unit_ids),
+        scores_written=len(score_rows),
+        city_score=None if np.isnan(city_score) else city_score,
+        absent_indicators=absent,
+        result=result,
+    )
+
+
+def _score_rows(
+    run_id: int, result: MarkerResult, unit_ids: dict[str, int], spec: MarkerSpec
+) -> list[dict[str, object]]:
+    """One row per unit and node, built column-wise."""
+    below = _descendant_indicators(spec)
+    imputed = result.imputed
+    ids = result.ids.map(lambda code: unit_ids[str(code)]).to_numpy()
+    frames = []
+    for code in spec.node_codes:
+        scores = result.scores[code].to_numpy(dtype=float)
+        present = ~np.isnan(scores)
+        frame = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "unit_id": ids,
+                "node_code": code,
+                "score": np.where(present, scores, None),
+                "level": np.where(present, result.levels[code].to_numpy(dtype=object), None),
+                "rank": result.ranks[code].astype(object).where(present, None).to_numpy(),
+                "coverage": result.coverage[code].astype(object).where(present, None).to_numpy(),
+                "imputed": imputed[below[code]].any(axis=1).to_numpy(dtype=bool),
+            }
+        )
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    records = table.to_dict("records")
+    for record in records:  # plain Python numbers for every database driver
+        for key in ("score", "coverage"):
+            if record[key] is not None:
+                record[key] = float(record[key])
+        if record["rank"] is not None:
+            record["rank"] = int(record["rank"])
+        record["unit_id"] = int(record["unit_id"])
+        record["imputed"] = bool(record["imputed"])
+    return records
+
+
+__all__ = ["BuildSummary", "build_run"]
