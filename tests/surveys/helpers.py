@@ -48,3 +48,34 @@ def tiny_boundaries(path: Path) -> Path:
     for layer, rows in (("localidad", localidades), ("barrio", barrios), ("manzana", manzanas)):
         gpd.GeoDataFrame(rows, crs="EPSG:32618").to_file(path, layer=layer, driver="GPKG")
     return path
+
+
+def tiny_store(url: str, boundaries: Path):
+    """An observatory with the tiny city's three levels, written through the models."""
+    from inclusive_cities.store import init_database, models, transaction
+
+    engine = init_database(url)
+    with transaction(engine) as session:
+        city = models.City(
+            code="DEMO", name="Ciudad Demo (sintética)", country="COL", is_synthetic=True
+        )
+        session.add(city)
+        session.flush()
+        parents: dict[str, int] = {}
+        for depth, layer in enumerate(("localidad", "barrio", "manzana")):
+            level = models.UnitLevel(city_id=city.id, code=layer, depth=depth)
+            session.add(level)
+            session.flush()
+            frame = gpd.read_file(boundaries, layer=layer)
+            for row in frame.itertuples():
+                unit = models.SpatialUnit(
+                    city_id=city.id,
+                    level_id=level.id,
+                    code=row.codigo,
+                    name=row.nombre,
+                    parent_id=parents.get(row.codigo_padre),
+                )
+                session.add(unit)
+                session.flush()
+                parents[row.codigo] = unit.id
+    return engine

@@ -247,8 +247,10 @@ def generate_demo_survey(
         export.to_excel(writer, sheet_name=FORM_ID[:31], index=False)
         persons.to_excel(writer, sheet_name="miembros", index=False)
     design_path.write_text(
-        "# Synthetic demo survey: stratified (localidad) two-stage (block, household) design\n"
-        "weight: peso\nstrata: estrato_muestral\npsu: upm\nfpc: fpc\nlonely_psu: adjust\n"
+        "# Synthetic demo survey: stratified (localidad) two-stage (block, household) design.\n"
+        "# No fpc: the with-replacement approximation keeps the second-stage variance that a\n"
+        "# first-stage-only fpc would drop (column fpc holds the blocks per stratum).\n"
+        "weight: peso\nstrata: estrato_muestral\npsu: upm\nlonely_psu: adjust\n"
         "min_n: 10\nunit_column: codigo_manzana\ngeopoint: ubicacion\n",
         encoding="utf-8",
     )
