@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from inclusive_cities.demo.geography import Geography
 from inclusive_cities.demo.sizes import SizeSpec
 
-VENEZUELAN_TARGET = 0.14  # household share; the person share ends a little higher
+VENEZUELAN_TARGET = 0.12  # household share; the person share ends a little higher
 STRATUM_SHARES = np.array([0.30, 0.34, 0.22, 0.08, 0.04, 0.02])
 HOUSEHOLD_ID_DIGITS = 8
 
@@ -126,7 +126,7 @@ def block_profile(geo: Geography, spec: SizeSpec, rng: np.random.Generator) -> B
         * np.where(r < 0.05, 0.5, 1.0)
     )
     expected = geo.block_area / 10_000.0 * density * (geo.park < 0)
-    expected *= spec.persons / 3.1 / expected.sum()
+    expected *= spec.persons / 3.2 / expected.sum()
     households = rng.poisson(expected)
 
     # Venezuelan propensity: thin everywhere, higher where poorer, very high in hotspots.
