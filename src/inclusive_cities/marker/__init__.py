@@ -49,6 +49,12 @@ path and line; data problems: :class:`MarkerDataError`, naming file, row and col
 
 from __future__ import annotations
 
+from inclusive_cities.marker.analysis import (
+    correlations,
+    cronbach_alpha,
+    rank_shift_on_removal,
+    strengths_and_weaknesses,
+)
 from inclusive_cities.marker.engine import MarkerResult, Provenance, compute, effective_weights
 from inclusive_cities.marker.errors import MarkerDataError, MarkerError, MarkerSpecError
 from inclusive_cities.marker.spec import (
@@ -101,7 +107,11 @@ __all__ = [
     "ZScore",
     "builtin_specs",
     "compute",
+    "correlations",
+    "cronbach_alpha",
     "effective_weights",
     "load_spec",
     "parse_spec",
+    "rank_shift_on_removal",
+    "strengths_and_weaknesses",
 ]
