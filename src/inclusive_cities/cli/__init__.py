@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from inclusive_cities.cli import db, demo, indicators, ingest, marker, mobility
+from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli.app import app, state
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -24,6 +25,7 @@ from inclusive_cities.i18n import gettext as _
 __all__ = ["app", "main"]
 
 db.register(app)
+survey_cli.register(app)
 indicators.register(app)
 marker.register(app)
 demo.register(app)

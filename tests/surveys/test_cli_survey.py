@@ -1,0 +1,130 @@
+"""The survey command group, run in-process end to end on the tiny city."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from inclusive_cities.cli import main
+from inclusive_cities.store import models, transaction
+
+from .helpers import tiny_boundaries, tiny_store
+
+
+def run(*argv: str) -> int:
+    try:
+        main(list(argv))
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0
+
+
+def test_demo_import_layers_estimate(tmp_path, capsys):
+    boundaries = tiny_boundaries(tmp_path / "boundaries.gpkg")
+    url = f"sqlite:///{tmp_path / 'obs.db'}"
+    engine = tiny_store(url, boundaries)
+    out, data_dir = tmp_path / "survey", tmp_path / "data"
+    assert (
+        run(
+            "--lang",
+            "en",
+            "survey",
+            "demo",
+            str(boundaries),
+            "--out",
+            str(out),
+            "--households",
+            "400",
+        )
+        == 0
+    )
+    assert "Synthetic survey written" in capsys.readouterr().out
+    common = ["--city", "DEMO", "--period", "2024", "--data-dir", str(data_dir)]
+    assert (
+        run(
+            "--database",
+            url,
+            "--lang",
+            "en",
+            "survey",
+            "import",
+            str(out / "form.xlsx"),
+            str(out / "data.xlsx"),
+            "--design",
+            str(out / "design.yaml"),
+            *common,
+        )
+        == 0
+    )
+    assert "Imported survey" in capsys.readouterr().out
+    assert (
+        run(
+            "--database",
+            url,
+            "--lang",
+            "en",
+            "survey",
+            "import",
+            str(out / "form.xlsx"),
+            str(out / "data.xlsx"),
+            "--design",
+            str(out / "design.yaml"),
+            *common,
+        )
+        == 0
+    )
+    assert "nothing changed" in capsys.readouterr().out
+    assert (
+        run(
+            "--database",
+            url,
+            "survey",
+            "layers",
+            "--survey",
+            "encuesta_migrantes_demo",
+            "--level",
+            "barrio",
+            *common,
+        )
+        == 0
+    )
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(models.Observation)) > 0
+    csv = tmp_path / "est.csv"
+    assert (
+        run(
+            "--database",
+            url,
+            "survey",
+            "estimate",
+            "ingreso",
+            "--survey",
+            "encuesta_migrantes_demo",
+            "--by",
+            "estrato_muestral",
+            "-o",
+            str(csv),
+            *common,
+        )
+        == 0
+    )
+    table = pd.read_csv(csv)
+    assert list(table["estrato_muestral"]) == [1, 2]
+    assert {"estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "status"} <= set(table)
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    code = run(
+        "--lang",
+        "en",
+        "survey",
+        "demo",
+        str(tmp_path / "missing.gpkg"),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Cannot read layers 'manzana' and 'localidad'" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
