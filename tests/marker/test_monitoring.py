@@ -271,3 +271,74 @@ def test_compare_refuses_runs_of_different_benchmarks() -> None:
     assert forced.specs_differ
     with pytest.raises(MarkerComparisonError, match="benchmarks"):
         compare_periods(_spec(), _period(BEFORE), _period(AFTER), spec_b=other)
+
+
+def _cli_app():
+    import typer
+
+    from inclusive_cities.cli import marker, marker_uncertainty
+
+    app = typer.Typer()
+    marker.register(app)
+    marker_uncertainty.register(app)
+    return app
+
+
+def _write_periods(tmp_path, spec_text: str = SPEC_YAML) -> list[str]:
+    (tmp_path / "tiny.yaml").write_text(spec_text, encoding="utf-8")
+    _period(BEFORE).to_csv(tmp_path / "a.csv", index=False)
+    _period(AFTER).to_csv(tmp_path / "b.csv", index=False)
+    _period({code: [2.0, 2.0, 2.0] for code in BEFORE}).to_csv(tmp_path / "se.csv", index=False)
+    return [
+        "marker",
+        "compare",
+        "--spec",
+        str(tmp_path / "tiny.yaml"),
+        "--a",
+        str(tmp_path / "a.csv"),
+        "--b",
+        str(tmp_path / "b.csv"),
+        "--out",
+        str(tmp_path / "change.csv"),
+    ]
+
+
+def test_cli_compare_writes_verdicts(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from inclusive_cities.i18n import use_language
+
+    args = _write_periods(tmp_path)
+    se = str(tmp_path / "se.csv")
+    use_language("es")
+    try:
+        result = CliRunner().invoke(
+            _cli_app(),
+            [*args, "--se-a", se, "--se-b", se, "--replicates", "32", "--workers", "1"],
+        )
+    finally:
+        use_language("en")
+    assert result.exit_code == 0, result.output
+    assert "mejoró" in result.output
+    change = pd.read_csv(tmp_path / "change.csv", dtype={"unit_code": str})
+    assert len(change) == 3 * 3
+    row = change[(change["unit_code"] == "n1") & (change["node"] == "UIM")].iloc[0]
+    assert row["verdict"] == IMPROVED and row["verdict_label"] == "mejoró"
+    assert row["basis"] == "uncertainty"
+
+
+def test_cli_compare_refuses_other_benchmarks_unless_allowed(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    args = _write_periods(tmp_path)
+    other = tmp_path / "other.yaml"
+    other.write_text(SPEC_YAML.replace("upper: 40,", "upper: 50,"), encoding="utf-8")
+    refused = CliRunner().invoke(_cli_app(), [*args, "--spec-b", str(other)])
+    assert isinstance(refused.exception, MarkerComparisonError)
+    assert not (tmp_path / "change.csv").exists()
+    allowed = CliRunner().invoke(
+        _cli_app(), [*args, "--spec-b", str(other), "--allow-different-specs"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert "different specs" in allowed.output
+    assert (tmp_path / "change.csv").exists()

@@ -498,3 +498,96 @@ def test_bad_requests_get_clear_errors() -> None:
     assert "\n" not in str(caught.value)
     with pytest.raises(MarkerDataError, match="id column"):
         sensitivity(spec, data, standard_errors=_errors(1.0).drop(columns="unit_code"))
+
+
+# --------------------------------------------------------------------------------------
+# Command line (the lead registers it in cli/__init__.py; here it runs on its own app)
+# --------------------------------------------------------------------------------------
+
+
+def _cli_app():
+    import typer
+
+    from inclusive_cities.cli import marker, marker_uncertainty
+
+    app = typer.Typer()
+    marker.register(app)
+    marker_uncertainty.register(app)
+    return app
+
+
+def test_cli_sensitivity_writes_units_and_indices(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    spec_path = tmp_path / "tiny.yaml"
+    spec_path.write_text(TINY_SPEC, encoding="utf-8")
+    _tiny_data().to_csv(tmp_path / "data.csv", index=False)
+    _errors(1.5).to_csv(tmp_path / "se.csv", index=False)
+    out = tmp_path / "out.csv"
+    args = [
+        "marker",
+        "sensitivity",
+        "--spec",
+        str(spec_path),
+        "--data",
+        str(tmp_path / "data.csv"),
+        "--out",
+        str(out),
+        "--replicates",
+        "16",
+        "--seed",
+        "4",
+        "--se-data",
+        str(tmp_path / "se.csv"),
+        "--bootstrap",
+        "20",
+        "--workers",
+        "1",
+    ]
+    result = CliRunner().invoke(_cli_app(), args)
+    assert result.exit_code == 0, result.output
+    units = pd.read_csv(out, dtype={"unit_code": str})
+    assert units["unit_code"].tolist() == ["best", "b", "c", "d", "worst"]
+    assert {"nominal_rank", "median_rank", "rank_p05", "rank_p95", "mean_abs_rank_shift"} <= set(
+        units.columns
+    )
+    indices = pd.read_csv(tmp_path / "out_indices.csv")
+    assert indices["factor"].tolist() == [
+        "weights",
+        "aggregation",
+        "drop_indicator",
+        "measurement_error",
+    ]
+    assert "runs of tiny" in result.output
+    # Same seed, same file.
+    again = CliRunner().invoke(_cli_app(), [*args[:7], str(tmp_path / "again.csv"), *args[8:]])
+    assert again.exit_code == 0
+    assert (tmp_path / "again.csv").read_text() == out.read_text()
+
+
+def test_cli_sensitivity_bad_method_is_a_marker_error(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from inclusive_cities.marker.errors import MarkerError
+
+    spec_path = tmp_path / "tiny.yaml"
+    spec_path.write_text(TINY_SPEC, encoding="utf-8")
+    _tiny_data().to_csv(tmp_path / "data.csv", index=False)
+    result = CliRunner().invoke(
+        _cli_app(),
+        [
+            "marker",
+            "sensitivity",
+            "--spec",
+            str(spec_path),
+            "--data",
+            str(tmp_path / "data.csv"),
+            "--out",
+            str(tmp_path / "out.csv"),
+            "--aggregation",
+            "arithmetic,median_of_means",
+        ],
+    )
+    assert isinstance(result.exception, MarkerError)
+    assert "median_of_means" in str(result.exception)
+    assert not (tmp_path / "out.csv").exists()
