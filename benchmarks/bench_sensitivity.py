@@ -218,8 +218,8 @@ def main() -> None:
     )
     print(
         f"baseline: median {per_run * 1000:6.2f} ms/run × {runs:,} runs = "
-        f"wall {naive_total:6.1f} s, CPU {naive_cpu_total:6.1f} s (timed on {args.baseline_replicates} base rows = "
-        f"{len(shifts)} runs)"
+        f"wall {naive_total:6.1f} s, CPU {naive_cpu_total:6.1f} s "
+        f"(timed on {args.baseline_replicates} base rows = {len(shifts)} runs)"
     )
     print(
         f"ratio baseline / ours: wall {naive_total / ours:.1f}×, CPU "
