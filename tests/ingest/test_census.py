@@ -264,3 +264,16 @@ def test_census_before_boundaries(engine: Engine, tmp_path: Path) -> None:
         "city TST",
         "boundaries",
     )
+
+
+def test_numeric_code_map_checked_against_range(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "households:\n  columns:\n    M: unit_code\n    H: household_id\n"
+        "    E: {variable: stratum, codes: {1: 1, 2: 2, 0: null}}\n",
+        encoding="utf-8",
+    )
+    assert load_profile(path, "households").mappings[2].codes == {"1": 1, "2": 2, "0": None}
+    path.write_text(path.read_text(encoding="utf-8").replace("2: 2", "2: 7"), encoding="utf-8")
+    with pytest.raises(IngestError, match="code 2 maps to '7'"):
+        load_profile(path, "households")

@@ -1,4 +1,4 @@
-"""``inclusive-cities import …`` in a real process: summary, one-line errors, exit codes."""
+"""``inclusive-cities import …``: summary, one-line errors, exit codes, both languages."""
 
 from __future__ import annotations
 
@@ -7,58 +7,42 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine
+
+from inclusive_cities.cli import main
 from tests.ingest.conftest import households_file, write_levels
 
 EXECUTABLE = str(Path(sys.executable).with_name("inclusive-cities"))
 
 
-def run(db: str, *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INCLUSIVE_CITIES_LANG": lang, "COLUMNS": "200"}
-    return subprocess.run(
-        [EXECUTABLE, "--database", db, *args], capture_output=True, text=True, env=env, timeout=120
-    )
+def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_import_commands_end_to_end(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'o.db'}"
-    assert run(db, "init").returncode == 0
-    gpkg = write_levels(tmp_path / "b.gpkg")
-    done = run(
-        db,
-        "import",
-        "boundaries",
-        str(gpkg),
-        "--city",
-        "TST",
-        "--level",
-        "localidad",
-        "--level",
-        "barrio",
-        "--parent-column",
-        "codigo_padre",
-    )
-    assert done.returncode == 0, done.stderr
-    assert "rows read 5, accepted 5, rejected 0" in done.stdout and "time taken" in done.stdout
-    again = run(
-        db,
-        "import",
-        "boundaries",
-        str(gpkg),
-        "--city",
-        "TST",
-        "--level",
-        "localidad",
-        "--level",
-        "barrio",
-        "--parent-column",
-        "codigo_padre",
-    )
-    assert "already imported (same sha256)" in again.stdout
-    census = run(
-        db,
+def test_import_commands_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--database", f"sqlite:///{tmp_path / 'o.db'}", "--lang", "en"]
+    assert call(capsys, *db, "init")[0] == 0
+    gpkg = str(write_levels(tmp_path / "b.gpkg"))
+    levels = ["--level", "localidad", "--level", "barrio", "--parent-column", "codigo_padre"]
+    code, out, err = call(capsys, *db, "import", "boundaries", gpkg, "--city", "TST", *levels)
+    assert code == 0, err
+    assert "rows read 5, accepted 5, rejected 0" in out and "time taken" in out
+    code, out, _err = call(capsys, *db, "import", "boundaries", gpkg, "--city", "TST", *levels)
+    assert code == 0 and "already imported (same sha256)" in out
+    hh = str(households_file(tmp_path / "hh.csv"))
+    code, out, err = call(
+        capsys,
+        *db,
         "import",
         "census",
-        str(households_file(tmp_path / "hh.csv")),
+        hh,
         "--record",
         "households",
         "--city",
@@ -68,15 +52,42 @@ def test_import_commands_end_to_end(tmp_path: Path) -> None:
         "--data-dir",
         str(tmp_path / "data"),
     )
-    assert census.returncode == 0, census.stderr
-    assert "units matched 3, unmatched 0" in census.stdout
+    assert code == 0, err
+    assert "units matched 3, unmatched 0" in out
     assert (tmp_path / "data/microdata/TST/2024/households.parquet").exists()
     table = tmp_path / "t.csv"
     table.write_text('unit_code,period,a\n01001,2024,"1,5"\n', encoding="utf-8")
-    failed = run(db, "import", "table", str(table), "--city", "TST", "--dry-run")
+    spanish = ["--database", db[1], "--lang", "es"]
+    code, out, err = call(
+        capsys, *spanish, "import", "table", str(table), "--city", "TST", "--decimal", ","
+    )
+    assert code == 0, err
+    assert "filas leídas 1, aceptadas 1, rechazadas 0" in out
+
+
+def test_rejected_file_is_one_line_on_stderr(city: Engine, sqlite_url: str, tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text('unit_code,period,a\n01001,2024,"1,5"\n', encoding="utf-8")
+    env = {**os.environ, "INCLUSIVE_CITIES_LANG": "en", "COLUMNS": "200"}
+    failed = subprocess.run(
+        [
+            EXECUTABLE,
+            "--database",
+            sqlite_url,
+            "import",
+            "table",
+            str(table),
+            "--city",
+            "TST",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert failed.returncode == 1
     assert len(failed.stderr.strip().splitlines()) == 1 and "Traceback" not in failed.stderr
-    assert "t.csv, row 2, column 'a', value '1,5'" in failed.stderr
-    spanish = run(db, "import", "table", str(table), "--city", "TST", "--decimal", ",", lang="es")
-    assert spanish.returncode == 0, spanish.stderr
-    assert "filas leídas 1, aceptadas 1, rechazadas 0" in spanish.stdout
+    assert (
+        "t.csv, row 2, column 'a', value '1,5'" in failed.stderr and "--decimal ," in failed.stderr
+    )

@@ -148,6 +148,13 @@ def load_profile(name_or_path: str | Path, record: str) -> Profile:
                 target is None
                 or (variable.type == "boolean" and isinstance(target, bool))
                 or (variable.type == "category" and str(target) in variable.values)
+                or (
+                    variable.type in ("integer", "number")
+                    and isinstance(target, (int, float))
+                    and not isinstance(target, bool)
+                    and (variable.low is None or target >= variable.low)
+                    and (variable.high is None or target <= variable.high)
+                )
             )
             if not allowed:
                 raise IngestError(

@@ -1,0 +1,116 @@
+"""Census import: our streamed DuckDB importer against plain pandas.read_csv + to_sql.
+
+Both sides load the demo city's persons file (≈5M rows for --size large). Ours maps codes,
+validates every value, checks units and households, and writes canonical Parquet; the
+baseline only parses the CSV and inserts it into an SQLite table (no validation at all).
+Each run is a fresh process so that its peak memory (max RSS) is its own.
+
+    .venv/bin/python benchmarks/bench_census_import.py --size large --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+OURS = """
+import json, resource, sys, time
+from pathlib import Path
+from inclusive_cities.store import init_database
+from inclusive_cities.ingest import LevelSpec, import_boundaries, import_census
+city, work = Path(sys.argv[1]), Path(sys.argv[2])
+engine = init_database(f"sqlite:///{work / 'observatory.db'}")
+levels = [LevelSpec(c, layer=c, code_column="codigo", parent_column="codigo_padre")
+          for c in ("localidad", "barrio", "manzana")]
+import_boundaries(engine, city / "boundaries.gpkg", levels, city="DEMO")
+import_census(engine, city / "census_households.csv", record="households", city="DEMO",
+              period="2024", data_dir=work / "data")
+started = time.perf_counter()
+report = import_census(engine, city / "census_persons.csv", record="persons", city="DEMO",
+                       period="2024", data_dir=work / "data")
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"rows": report.rows_accepted, "seconds": seconds, "peak_mb": peak}))
+"""
+
+BASELINE = """
+import json, resource, sys, time
+from pathlib import Path
+import pandas as pd
+from sqlalchemy import create_engine
+city, work = Path(sys.argv[1]), Path(sys.argv[2])
+engine = create_engine(f"sqlite:///{work / 'baseline.db'}")
+started = time.perf_counter()
+frame = pd.read_csv(city / "census_persons.csv")
+frame.to_sql("persons", engine, index=False)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"rows": len(frame), "seconds": seconds, "peak_mb": peak}))
+"""
+
+
+def run(script: str, city: Path) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-census-") as work:
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(city), work],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="large", choices=["small", "medium", "large"])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--city", type=Path, help="an existing 'demo generate' directory")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    city = args.city
+    if city is None:
+        from inclusive_cities.demo.generate import generate_city
+
+        city = Path(tempfile.gettempdir()) / f"bench-demo-{args.size}-{args.seed}"
+        if not (city / "census_persons.csv").exists():
+            print(f"generating the {args.size} demo city in {city} …", flush=True)
+            generate_city(city, size=args.size, seed=args.seed)
+    results: dict[str, list[dict[str, float]]] = {"ours": [], "baseline": []}
+    for number in range(args.repeat):
+        for name, script in (("ours", OURS), ("baseline", BASELINE)):
+            result = run(script, city)
+            results[name].append(result)
+            print(
+                f"run {number + 1} {name:8}: {result['rows']:,.0f} rows in "
+                f"{result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB",
+                flush=True,
+            )
+    summary = {}
+    for name, runs in results.items():
+        seconds = statistics.median(r["seconds"] for r in runs)
+        summary[name] = {
+            "rows": runs[0]["rows"],
+            "seconds": seconds,
+            "rows_per_s": runs[0]["rows"] / seconds,
+            "peak_mb": statistics.median(r["peak_mb"] for r in runs),
+        }
+    print(f"\n{'':10}{'rows':>12}{'median s':>10}{'rows/s':>12}{'peak MB':>10}")
+    for name, item in summary.items():
+        print(
+            f"{name:10}{item['rows']:>12,.0f}{item['seconds']:>10.1f}"
+            f"{item['rows_per_s']:>12,.0f}{item['peak_mb']:>10.0f}"
+        )
+    ours, base = summary["ours"], summary["baseline"]
+    print(
+        f"\nthroughput ratio ours/baseline: {ours['rows_per_s'] / base['rows_per_s']:.1f}x; "
+        f"peak memory ours/baseline: {ours['peak_mb'] / base['peak_mb']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
