@@ -55,7 +55,8 @@ def _structure(data: pd.DataFrame, design: Design) -> _Structure:
     )
     strata = _codes(data[design.strata]) if design.strata else np.zeros(n, dtype=np.int64)
     if design.psu:
-        psu = pd.factorize(pd.MultiIndex.from_arrays([strata, data[design.psu].to_numpy()]))[0]
+        raw = pd.factorize(data[design.psu])[0].astype(np.int64)
+        psu = pd.factorize(strata.astype(np.int64) * (int(raw.max()) + 1) + raw)[0]
     else:
         psu = np.arange(n)
     n_psu = int(psu.max()) + 1 if n else 0
@@ -112,17 +113,26 @@ def _taylor_variance(
     n_cols = z.shape[1]
     n_strata = len(st.n_psu_in_stratum)
     key = psu.astype(np.int64) * n_domains + domain
-    unique, inverse = np.unique(key, return_inverse=True)
-    totals = np.zeros((len(unique), n_cols))
-    np.add.at(totals, inverse, z)
+    n_keys = len(st.psu_stratum) * n_domains
+    if n_keys <= 20_000_000:  # dense (PSU, domain) grid: no sort needed; empty keys add zero
+        unique, inverse = np.arange(n_keys), key
+    else:
+        unique, inverse = np.unique(key, return_inverse=True)
+    totals = np.stack(
+        [np.bincount(inverse, weights=z[:, c], minlength=len(unique)) for c in range(n_cols)],
+        axis=1,
+    )
     key_domain = unique % n_domains
     key_stratum = st.psu_stratum[unique // n_domains]
     cell = key_stratum * n_domains + key_domain
     size = n_strata * n_domains
-    sums = np.zeros((size, n_cols))
-    squares = np.zeros((size, n_cols))
-    np.add.at(sums, cell, totals)
-    np.add.at(squares, cell, totals**2)
+    sums = np.stack(
+        [np.bincount(cell, weights=totals[:, c], minlength=size) for c in range(n_cols)], axis=1
+    )
+    squares = np.stack(
+        [np.bincount(cell, weights=totals[:, c] ** 2, minlength=size) for c in range(n_cols)],
+        axis=1,
+    )
     n_h = np.repeat(st.n_psu_in_stratum, n_domains)[:, None]
     scale = np.repeat(st.fpc_factor, n_domains)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -185,10 +195,15 @@ def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:
 
 def _group_sum(values: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
     keep = domain >= 0
-    values = values.reshape(len(domain), -1)
-    out = np.zeros((n_domains, values.shape[1]))
-    np.add.at(out, domain[keep], values[keep])
-    return out
+    values = values.reshape(len(domain), -1)[keep]
+    index = domain[keep]
+    return np.stack(
+        [
+            np.bincount(index, weights=values[:, c], minlength=n_domains)
+            for c in range(values.shape[1])
+        ],
+        axis=1,
+    )
 
 
 def _calibration_residuals(z: np.ndarray, data: pd.DataFrame, design: Design) -> np.ndarray:
