@@ -514,15 +514,16 @@ def _parks(
     small = area < np.median(area)
     park[(r < 0.3) & small & (rng.random(n) < 0.06) & ~informal] = 1
     park[(flood > 0) & ~informal & (rng.random(n) < 0.18) & (slope < 0.5)] = 2
-    park[int(np.argmin(r))] = 1  # the main square
+    park[int(np.argmin(r))] = 1  # the main square, in the middle of the centre
     names = []
-    counters = {0: 0, 1: 0, 2: 0}
     labels = {0: "Parque", 1: "Plaza", 2: "Zona Verde"}
+    seen: dict[str, int] = {}
+    main_square = int(np.argmin(r))
     for index in np.flatnonzero(park >= 0):
-        kind = int(park[index])
-        counters[kind] += 1
-        if index == int(np.argmin(r)):
+        if index == main_square:
             names.append("Plaza Principal")
-        else:
-            names.append(f"{labels[kind]} {b_names[block_barrio[index]]}")
+            continue
+        base = f"{labels[int(park[index])]} {b_names[block_barrio[index]]}"
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base} {seen[base]}")
     return park, names

@@ -256,7 +256,7 @@ def make_chunk(
     )
 
     persons, nationality = _persons(rng, size, head_age, ses, ven, other, informal, hh_id, codes)
-    persons_per_block = np.bincount(hh_block, weights=size, minlength=geo.block_codes.__len__())
+    persons_per_block = np.bincount(hh_block, weights=size, minlength=len(geo.block_codes))
     return Chunk(
         households=households,
         persons=persons,
