@@ -1,0 +1,363 @@
+"""The admin area: login, publishing runs and layers, API tokens, users, audit log.
+
+Every state change needs a logged-in analyst or admin and, for browser forms, the session's
+CSRF token; scripts use ``Authorization: Bearer <token>`` instead (no cookie, no CSRF).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.store.web_models import AuditEntry, PublishedLayer, User
+from inclusive_cities.web import auth, data
+from inclusive_cities.web.app import context, language_of, render, session_scope
+from inclusive_cities.web.errors import NotFound, WebError
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/admin", tags=["admin"])
+DB = Annotated[Session, Depends(session_scope)]
+COOKIE = "ic_session"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def identity(request: Request, session: Session) -> auth.Identity | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return auth.from_api_token(session, header[7:].strip())
+    return auth.from_session_token(session, request.cookies.get(COOKIE))
+
+
+def require_user(request: Request, session: Session, csrf: str | None = None) -> auth.Identity:
+    """The logged-in user; for cookie sessions on unsafe methods the CSRF token must match."""
+    who = identity(request, session)
+    if who is None:
+        raise HTTPException(401, _("Log in to use the admin area."))
+    unsafe = request.method not in ("GET", "HEAD") and not who.via_token
+    if unsafe and not auth.csrf_matches(who, csrf or request.headers.get("x-csrf-token")):
+        raise HTTPException(403, _("The form has expired or was not sent from this site."))
+    return who
+
+
+def require_admin(who: auth.Identity) -> None:
+    if not who.is_admin:
+        raise HTTPException(403, _("Only administrators can manage users."))
+
+
+@router.get("/admin/login")
+def login_form(request: Request) -> Response:
+    return render(request, "admin/login.html", title=_("Log in"), error=None, email="")
+
+
+@router.post("/admin/login")
+def login_submit(
+    request: Request,
+    session: DB,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    client = _client(request)
+    if auth.recent_failures(session, client) >= auth.LOGIN_MAX_FAILURES:
+        return render(
+            request,
+            "admin/login.html",
+            status_code=429,
+            title=_("Log in"),
+            error=_("Too many failed attempts: wait {minutes} minutes and try again.").format(
+                minutes=auth.LOGIN_WINDOW_MINUTES
+            ),
+            email=email,
+        )
+    result = auth.login(session, email, password, client)
+    session.commit()
+    if result is None:
+        return render(
+            request,
+            "admin/login.html",
+            status_code=401,
+            title=_("Log in"),
+            error=_("Wrong e-mail or password."),
+            email=email,
+        )
+    token, _who = result
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=context(request).settings.cookie_secure,
+        max_age=auth.SESSION_HOURS * 3600,
+        path="/",
+    )
+    return response
+
+
+@router.post("/admin/logout")
+def logout(request: Request, session: DB, csrf_token: Annotated[str, Form()] = "") -> Response:
+    who = require_user(request, session, csrf_token)
+    auth.logout(session, request.cookies.get(COOKIE))
+    auth.audit(session, "logout", user=who.email, client=_client(request))
+    session.commit()
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: Any) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    runs = session.execute(
+        select(models.MarkerRun, models.City, models.Period)
+        .join(models.City, models.City.id == models.MarkerRun.city_id)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .order_by(models.City.code, models.Period.code, models.MarkerRun.id)
+    ).all()
+    run_rows = []
+    for run, city, period in runs:
+        spec = ctx.specs(run.spec_code)
+        run_rows.append(
+            {
+                "run": run,
+                "city": city,
+                "period": period,
+                "spec": spec.name(language) if spec else run.spec_code,
+            }
+        )
+    published = {
+        (p.city_id, p.period_id, p.indicator_id) for p in session.scalars(select(PublishedLayer))
+    }
+    layer_rows = []
+    combos = session.execute(
+        select(
+            models.SpatialUnit.city_id,
+            models.Observation.period_id,
+            models.Observation.indicator_id,
+            func.count(models.Observation.id),
+        )
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .group_by(
+            models.SpatialUnit.city_id,
+            models.Observation.period_id,
+            models.Observation.indicator_id,
+        )
+    ).all()
+    cities = {c.id: c for c in session.scalars(select(models.City))}
+    periods = {p.id: p for p in session.scalars(select(models.Period))}
+    indicators = {i.id: i for i in session.scalars(select(models.Indicator))}
+    for city_id, period_id, indicator_id, count in combos:
+        indicator = indicators[indicator_id]
+        layer_rows.append(
+            {
+                "city": cities[city_id],
+                "period": periods[period_id],
+                "indicator": indicator,
+                "name": indicator.name_es if language == "es" else indicator.name_en,
+                "count": count,
+                "published": (city_id, period_id, indicator_id) in published,
+            }
+        )
+    users = list(session.scalars(select(User).order_by(User.email))) if who.is_admin else []
+    audit_rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
+    return render(
+        request,
+        "admin/index.html",
+        title=_("Administration"),
+        who=who,
+        runs=run_rows,
+        layers=layer_rows,
+        users=users,
+        audit=audit_rows,
+        new_token=extra.get("new_token"),
+        message=extra.get("message"),
+        error=extra.get("error"),
+    )
+
+
+@router.get("/admin")
+def dashboard(request: Request, session: DB) -> Response:
+    who = identity(request, session)
+    if who is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    return _dashboard(request, session, who)
+
+
+def set_run_published(
+    session: Session, who: auth.Identity, run_id: int, published: bool, client: str
+) -> models.MarkerRun:
+    run = session.get(models.MarkerRun, run_id)
+    if run is None:
+        raise NotFound(_("There is no marker run {id}.").format(id=run_id))
+    run.published = published
+    auth.audit(
+        session,
+        "publish_run" if published else "unpublish_run",
+        user=who.email,
+        target=f"marker_run:{run_id}",
+        client=client,
+    )
+    return run
+
+
+@router.post("/admin/runs/{run_id}/{action}")
+def run_action(
+    request: Request,
+    session: DB,
+    run_id: int,
+    action: str,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    who = require_user(request, session, csrf_token)
+    if action not in ("publish", "unpublish"):
+        raise NotFound(_("This page does not exist."))
+    set_run_published(session, who, run_id, action == "publish", _client(request))
+    session.commit()
+    data.CACHE.clear()
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/layers/{action}")
+def layer_action(
+    request: Request,
+    session: DB,
+    action: str,
+    city_id: Annotated[int, Form()],
+    period_id: Annotated[int, Form()],
+    indicator_id: Annotated[int, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    who = require_user(request, session, csrf_token)
+    if action not in ("publish", "unpublish"):
+        raise NotFound(_("This page does not exist."))
+    existing = session.scalar(
+        select(PublishedLayer).where(
+            PublishedLayer.city_id == city_id,
+            PublishedLayer.period_id == period_id,
+            PublishedLayer.indicator_id == indicator_id,
+        )
+    )
+    target = f"layer:{city_id}/{period_id}/{indicator_id}"
+    if action == "publish" and existing is None:
+        if None in (
+            session.get(models.City, city_id),
+            session.get(models.Period, period_id),
+            session.get(models.Indicator, indicator_id),
+        ):
+            raise NotFound(_("There is no such layer."))
+        session.add(
+            PublishedLayer(
+                city_id=city_id,
+                period_id=period_id,
+                indicator_id=indicator_id,
+                published_by=who.email,
+            )
+        )
+        auth.audit(session, "publish_layer", user=who.email, target=target, client=_client(request))
+    elif action == "unpublish" and existing is not None:
+        session.delete(existing)
+        auth.audit(
+            session, "unpublish_layer", user=who.email, target=target, client=_client(request)
+        )
+    session.commit()
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/tokens")
+def create_token(
+    request: Request,
+    session: DB,
+    label: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    who = require_user(request, session, csrf_token)
+    token = auth.new_api_token(session, who.user_id, label)
+    auth.audit(session, "create_token", user=who.email, target=label, client=_client(request))
+    session.commit()
+    return _dashboard(request, session, who, new_token=token)
+
+
+@router.post("/admin/users")
+def add_user(
+    request: Request,
+    session: DB,
+    email: Annotated[str, Form(max_length=254)],
+    role: Annotated[str, Form(max_length=16)],
+    password: Annotated[str, Form(max_length=1000)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    who = require_user(request, session, csrf_token)
+    require_admin(who)
+    try:
+        user = auth.create_user(session, email, role, password, name)
+    except WebError as error:
+        session.rollback()
+        return _dashboard(request, session, who, error=str(error))
+    auth.audit(
+        session,
+        "create_user",
+        user=who.email,
+        target=user.email,
+        client=_client(request),
+        details={"role": role},
+    )
+    session.commit()
+    return _dashboard(
+        request, session, who, message=_("Account created for {email}.").format(email=user.email)
+    )
+
+
+@router.post("/admin/users/{user_id}/{action}")
+def user_action(
+    request: Request,
+    session: DB,
+    user_id: int,
+    action: str,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    who = require_user(request, session, csrf_token)
+    require_admin(who)
+    user = session.get(User, user_id)
+    if user is None or action not in ("activate", "deactivate"):
+        raise NotFound(_("This page does not exist."))
+    if user.id == who.user_id and action == "deactivate":
+        return _dashboard(request, session, who, error=_("You cannot deactivate your own account."))
+    user.active = action == "activate"
+    auth.audit(
+        session, f"{action}_user", user=who.email, target=user.email, client=_client(request)
+    )
+    session.commit()
+    return RedirectResponse("/admin", status_code=303)
+
+
+class PublishOut(BaseModel):
+    id: int
+    published: bool
+
+
+@api_router.post("/runs/{run_id}/publish", response_model=PublishOut)
+def api_publish(request: Request, session: DB, run_id: int) -> PublishOut:
+    """Publish a marker run (Bearer token of an analyst or admin)."""
+    who = require_user(request, session)
+    run = set_run_published(session, who, run_id, True, _client(request))
+    session.commit()
+    return PublishOut(id=run.id, published=True)
+
+
+@api_router.post("/runs/{run_id}/unpublish", response_model=PublishOut)
+def api_unpublish(request: Request, session: DB, run_id: int) -> PublishOut:
+    """Withdraw a marker run from the public pages and APIs."""
+    who = require_user(request, session)
+    run = set_run_published(session, who, run_id, False, _client(request))
+    session.commit()
+    return PublishOut(id=run.id, published=False)

@@ -1,0 +1,382 @@
+"""The JSON API (OpenAPI at /openapi.json): published, disclosure-safe figures only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.store.web_models import PublishedLayer
+from inclusive_cities.web import data, services
+from inclusive_cities.web.app import context, language_of, session_scope
+from inclusive_cities.web.errors import NotFound
+
+router = APIRouter(prefix="/api", tags=["observatory"])
+DB = Annotated[Session, Depends(session_scope)]
+Code = Annotated[str, Query(max_length=64)]
+
+
+class CityOut(BaseModel):
+    code: str
+    name: str
+    country: str
+    synthetic: bool
+    periods: list[str]
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    bbox: list[float] | None
+
+
+class UnitPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    units: list[UnitOut]
+
+
+class IndicatorOut(BaseModel):
+    code: str
+    name_es: str
+    name_en: str
+    area: str
+    dimension: str
+    unit: str
+    direction: str
+    source: str
+    benchmark_lower: float | None
+    benchmark_upper: float | None
+    benchmark_source: str
+
+
+class ObservationOut(BaseModel):
+    indicator: str
+    unit: str
+    period: str
+    sex: str
+    age_group: str
+    nationality: str
+    value: float
+    n: int | None
+    standard_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    status: str
+    source: str
+
+
+class RunOut(BaseModel):
+    id: int
+    city: str
+    period: str
+    spec: str
+    spec_hash: str
+    input_hash: str
+    software_version: str
+    seed: int | None
+    city_score: float | None
+    created_at: str
+
+
+class ScoreOut(BaseModel):
+    unit: str
+    node: str
+    score: float | None
+    level: str | None
+    rank: int | None
+
+
+def _periods(session: Session, city_id: int) -> list[str]:
+    return [p.code for p in services.published_periods(session, city_id)]
+
+
+@router.get("/cities", response_model=list[CityOut], summary="Cities with published data")
+def list_cities(session: DB) -> list[CityOut]:
+    out = []
+    for city in session.scalars(select(models.City).order_by(models.City.code)):
+        periods = _periods(session, city.id)
+        if periods:
+            out.append(
+                CityOut(
+                    code=city.code,
+                    name=city.name,
+                    country=city.country,
+                    synthetic=city.is_synthetic,
+                    periods=periods,
+                )
+            )
+    return out
+
+
+def _published_city(session: Session, code: str) -> models.City:
+    city = services.city_by_code(session, code)
+    if not _periods(session, city.id):
+        raise NotFound(_("There is no city with code {code}.").format(code=code))
+    return city
+
+
+@router.get("/cities/{city}", response_model=CityOut, summary="One city")
+def get_city(session: DB, city: str) -> CityOut:
+    row = _published_city(session, city)
+    return CityOut(
+        code=row.code,
+        name=row.name,
+        country=row.country,
+        synthetic=row.is_synthetic,
+        periods=_periods(session, row.id),
+    )
+
+
+def _unit_out(unit: models.SpatialUnit, levels: dict[int, str], codes: dict[int, str]) -> UnitOut:
+    bbox = None
+    if unit.min_x is not None:
+        bbox = [unit.min_x, unit.min_y, unit.max_x, unit.max_y]  # type: ignore[list-item]
+    return UnitOut(
+        code=unit.code,
+        name=unit.name,
+        level=levels.get(unit.level_id, ""),
+        parent=codes.get(unit.parent_id) if unit.parent_id else None,
+        bbox=bbox,
+    )
+
+
+@router.get("/cities/{city}/units", response_model=UnitPage, summary="Spatial units of a city")
+def list_units(
+    session: DB,
+    city: str,
+    level: Code | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UnitPage:
+    row = _published_city(session, city)
+    levels = {
+        lv.id: lv.code
+        for lv in session.scalars(
+            select(models.UnitLevel).where(models.UnitLevel.city_id == row.id)
+        )
+    }
+    query = select(models.SpatialUnit).where(models.SpatialUnit.city_id == row.id)
+    if level is not None:
+        ids = [i for i, c in levels.items() if c == level]
+        if not ids:
+            raise NotFound(_("The city has no level {level}.").format(level=level))
+        query = query.where(models.SpatialUnit.level_id == ids[0])
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    units = list(session.scalars(query.order_by(models.SpatialUnit.id).limit(limit).offset(offset)))
+    parents = {u.parent_id for u in units if u.parent_id}
+    codes = {
+        row.id: row.code
+        for row in session.execute(
+            select(models.SpatialUnit.id, models.SpatialUnit.code).where(
+                models.SpatialUnit.id.in_(parents)
+            )
+        )
+    }
+    return UnitPage(
+        total=total,
+        limit=limit,
+        offset=offset,
+        units=[_unit_out(u, levels, codes) for u in units],
+    )
+
+
+@router.get("/indicators", response_model=list[IndicatorOut], summary="Indicator catalogue")
+def list_indicators(session: DB) -> list[IndicatorOut]:
+    return [
+        IndicatorOut(
+            code=i.code,
+            name_es=i.name_es,
+            name_en=i.name_en,
+            area=i.area,
+            dimension=i.dimension,
+            unit=i.unit,
+            direction=i.direction,
+            source=i.source,
+            benchmark_lower=i.benchmark_lower,
+            benchmark_upper=i.benchmark_upper,
+            benchmark_source=i.benchmark_source,
+        )
+        for i in session.scalars(select(models.Indicator).order_by(models.Indicator.code))
+    ]
+
+
+@router.get(
+    "/cities/{city}/observations",
+    response_model=list[ObservationOut],
+    summary="Published observations (never suppressed values or cells with n < 10)",
+)
+def list_observations(
+    session: DB,
+    city: str,
+    indicator: Code | None = None,
+    period: Code | None = None,
+    unit: Code | None = None,
+    limit: Annotated[int, Query(ge=1, le=50000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ObservationOut]:
+    row = _published_city(session, city)
+    query = (
+        select(models.Observation, models.Indicator.code, models.SpatialUnit.code, models.Period)
+        .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .join(models.Period, models.Period.id == models.Observation.period_id)
+        .join(
+            PublishedLayer,
+            (PublishedLayer.indicator_id == models.Observation.indicator_id)
+            & (PublishedLayer.period_id == models.Observation.period_id)
+            & (PublishedLayer.city_id == row.id),
+        )
+        .where(models.SpatialUnit.city_id == row.id, data.public_observation_filter())
+    )
+    if indicator is not None:
+        query = query.where(models.Indicator.code == indicator)
+    if period is not None:
+        query = query.where(models.Period.code == period)
+    if unit is not None:
+        query = query.where(models.SpatialUnit.code == unit)
+    rows = session.execute(query.order_by(models.Observation.id).limit(limit).offset(offset)).all()
+    return [
+        ObservationOut(
+            indicator=code,
+            unit=unit_code,
+            period=p.code,
+            sex=o.sex,
+            age_group=o.age_group,
+            nationality=o.nationality,
+            value=o.value,
+            n=o.n,
+            standard_error=o.standard_error,
+            ci_low=o.ci_low,
+            ci_high=o.ci_high,
+            status=o.status,
+            source=o.source,
+        )
+        for o, code, unit_code, p in rows
+    ]
+
+
+def _run_out(run: models.MarkerRun, city: str, period: str) -> RunOut:
+    return RunOut(
+        id=run.id,
+        city=city,
+        period=period,
+        spec=run.spec_code,
+        spec_hash=run.spec_hash,
+        input_hash=run.input_hash,
+        software_version=run.software_version,
+        seed=run.seed,
+        city_score=run.city_score,
+        created_at=run.created_at.isoformat(),
+    )
+
+
+@router.get("/runs", response_model=list[RunOut], summary="Published marker runs")
+def list_runs(session: DB, city: Code | None = None) -> list[RunOut]:
+    query = (
+        select(models.MarkerRun, models.City.code, models.Period.code)
+        .join(models.City, models.City.id == models.MarkerRun.city_id)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.published.is_(True))
+    )
+    if city is not None:
+        query = query.where(models.City.code == city)
+    return [_run_out(r, c, p) for r, c, p in session.execute(query.order_by(models.MarkerRun.id))]
+
+
+def _published_run(session: Session, run_id: int) -> tuple[models.MarkerRun, str, str]:
+    row = session.execute(
+        select(models.MarkerRun, models.City.code, models.Period.code)
+        .join(models.City, models.City.id == models.MarkerRun.city_id)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.id == run_id, models.MarkerRun.published.is_(True))
+    ).first()
+    if row is None:
+        raise NotFound(_("There is no published marker run {id}.").format(id=run_id))
+    return row[0], row[1], row[2]
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, summary="One published marker run")
+def get_run(session: DB, run_id: int) -> RunOut:
+    return _run_out(*_published_run(session, run_id))
+
+
+@router.get(
+    "/runs/{run_id}/scores", response_model=list[ScoreOut], summary="Scores of a published run"
+)
+def run_scores(
+    session: DB,
+    run_id: int,
+    node: Code | None = None,
+    unit: Code | None = None,
+) -> list[ScoreOut]:
+    run, _city, _period = _published_run(session, run_id)
+    scores = data.run_scores(session, run.id)
+    units = data.unit_table(session, run.city_id)
+    nodes = scores.nodes if node is None else [n for n in scores.nodes if n == node]
+    if node is not None and not nodes:
+        raise NotFound(_("The run has no node {node}.").format(node=node))
+    out = []
+    for i, unit_id in enumerate(scores.unit_ids):
+        code = units.codes[units.row(int(unit_id))]
+        if unit is not None and code != unit:
+            continue
+        for n in nodes:
+            value = scores.column(n)[i]
+            out.append(
+                ScoreOut(
+                    unit=code,
+                    node=n,
+                    score=None if np.isnan(value) else float(value),
+                    level=scores.levels[n][i],
+                    rank=scores.ranks[n][i],
+                )
+            )
+    return out
+
+
+@router.get(
+    "/cities/{city}/map",
+    summary="A map layer as GeoJSON with classes, colours and legend",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def map_layer(
+    request: Request,
+    session: DB,
+    city: str,
+    layer: Annotated[str, Query(max_length=80)] = "node:UIM",
+    period: Code | None = None,
+    compare: Code | None = None,
+    zoom: Annotated[int | None, Query(ge=0, le=24)] = None,
+    classification: Annotated[str, Query(max_length=20)] = "levels",
+    k: Annotated[int, Query(ge=2, le=7)] = 5,
+) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    row = services.city_by_code(session, city)
+    chosen = services.pick_period(session, row.id, period)
+    other = services.pick_period(session, row.id, compare) if compare else None
+    body = services.map_layer_json(
+        session,
+        ctx.specs,
+        row,
+        chosen,
+        layer,
+        zoom=zoom,
+        method=classification,
+        k=k,
+        compare=other,
+        language=language,
+    )
+    return Response(body, media_type="application/geo+json")

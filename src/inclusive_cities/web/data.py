@@ -1,0 +1,471 @@
+"""Read-only access to what the observatory publishes, shaped for pages, APIs and exports.
+
+Only published, disclosure-safe figures leave this module: marker runs whose ``published``
+flag is set, indicator layers an analyst published, and observations that are neither
+suppressed nor based on fewer than :data:`MIN_CELL` respondents. Heavy, immutable pieces
+(unit geometries, serialised features) are cached in-process under a fingerprint of the
+rows they come from, so stateless workers stay correct when the database changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import shapely
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.store import models
+from inclusive_cities.store.web_models import PublishedLayer
+from inclusive_cities.web.specview import SpecProvider, SpecView, fallback_spec
+
+MIN_CELL = 10
+"""Smallest unweighted n a published figure may rest on (METHODOLOGY §3, disclosure control)."""
+
+POPULATION_CODES = ("population", "pop_total", "persons", "total_population")
+MIGRANT_SHARE_CODES = (
+    "refugee_migrant_share",
+    "venezuelan_share",
+    "migrant_share",
+    "share_venezuelan",
+    "pct_venezuelan",
+)
+"""Indicator codes the overview reads population and refugee/migrant share from."""
+
+T = TypeVar("T")
+
+
+class _Cache:
+    """A small thread-safe LRU for derived, immutable data."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[no-any-return]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = _Cache()
+
+
+def public_observation_filter() -> Any:
+    """SQL condition for disclosure-safe observations: not suppressed, n unknown or >= 10."""
+    return and_(
+        models.Observation.status != "suppressed",
+        models.Observation.value.is_not(None),
+        or_(models.Observation.n.is_(None), models.Observation.n >= MIN_CELL),
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A published layer: one marker run, or one indicator for one city and period."""
+
+    id: str
+    kind: str
+    city_id: int
+    city_code: str
+    city_name: str
+    synthetic: bool
+    period_id: int
+    period_code: str
+    period_label: str
+    level_id: int | None
+    run_id: int | None = None
+    spec_code: str = ""
+    indicator_id: int | None = None
+    indicator_code: str = ""
+    indicator_name_es: str = ""
+    indicator_name_en: str = ""
+    source: str = ""
+
+    def title(self, language: str, spec: SpecView | None = None) -> str:
+        if self.kind == "marker":
+            name = spec.name(language) if spec else self.spec_code
+        else:
+            name = self.indicator_name_es if language == "es" else self.indicator_name_en
+        return f"{name} — {self.city_name} — {self.period_label or self.period_code}"
+
+
+def published_collections(session: Session, city_id: int | None = None) -> list[Collection]:
+    """Every published layer, marker runs first, newest run per city, period and spec."""
+    out: list[Collection] = []
+    seen: set[str] = set()
+    runs = session.execute(
+        select(models.MarkerRun, models.City, models.Period)
+        .join(models.City, models.City.id == models.MarkerRun.city_id)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.published.is_(True))
+        .where(True if city_id is None else models.MarkerRun.city_id == city_id)
+        .order_by(models.City.code, models.Period.code, models.MarkerRun.id.desc())
+    ).all()
+    for run, city, period in runs:
+        cid = slug(f"{city.code}-{run.spec_code}-{period.code}")
+        if cid in seen:
+            cid = f"{cid}-run{run.id}"
+        seen.add(cid)
+        out.append(
+            Collection(
+                id=cid,
+                kind="marker",
+                city_id=city.id,
+                city_code=city.code,
+                city_name=city.name,
+                synthetic=city.is_synthetic,
+                period_id=period.id,
+                period_code=period.code,
+                period_label=period.label or period.code,
+                level_id=run.level_id,
+                run_id=run.id,
+                spec_code=run.spec_code,
+            )
+        )
+    layers = session.execute(
+        select(PublishedLayer, models.City, models.Period, models.Indicator)
+        .join(models.City, models.City.id == PublishedLayer.city_id)
+        .join(models.Period, models.Period.id == PublishedLayer.period_id)
+        .join(models.Indicator, models.Indicator.id == PublishedLayer.indicator_id)
+        .where(True if city_id is None else PublishedLayer.city_id == city_id)
+        .order_by(models.City.code, models.Indicator.code, models.Period.code)
+    ).all()
+    for _layer, city, period, indicator in layers:
+        cid = slug(f"{city.code}-{indicator.code}-{period.code}")
+        if cid in seen:
+            continue
+        seen.add(cid)
+        level_id = session.scalar(
+            select(models.SpatialUnit.level_id)
+            .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+            .where(
+                models.Observation.indicator_id == indicator.id,
+                models.Observation.period_id == period.id,
+                models.SpatialUnit.city_id == city.id,
+            )
+            .limit(1)
+        )
+        out.append(
+            Collection(
+                id=cid,
+                kind="indicator",
+                city_id=city.id,
+                city_code=city.code,
+                city_name=city.name,
+                synthetic=city.is_synthetic,
+                period_id=period.id,
+                period_code=period.code,
+                period_label=period.label or period.code,
+                level_id=level_id,
+                indicator_id=indicator.id,
+                indicator_code=indicator.code,
+                indicator_name_es=indicator.name_es,
+                indicator_name_en=indicator.name_en,
+                source=indicator.source,
+            )
+        )
+    return out
+
+
+def find_collection(session: Session, collection_id: str) -> Collection | None:
+    return next((c for c in published_collections(session) if c.id == collection_id), None)
+
+
+# -- units and geometry -----------------------------------------------------------------
+
+
+@dataclass
+class UnitTable:
+    """The units of one city: ids, codes, names, parents and their top-level locality."""
+
+    ids: np.ndarray
+    codes: list[str]
+    names: list[str]
+    level_ids: np.ndarray
+    locality_code: list[str]
+    locality_name: list[str]
+    index: dict[int, int] = field(default_factory=dict)
+    by_code: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def row(self, unit_id: int) -> int:
+        return self.index[unit_id]
+
+
+def _units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
+    row = session.execute(
+        select(
+            func.count(models.SpatialUnit.id),
+            func.max(models.SpatialUnit.id),
+            func.max(models.SpatialUnit.batch_id),
+        ).where(models.SpatialUnit.city_id == city_id)
+    ).one()
+    return tuple(row)
+
+
+def unit_table(session: Session, city_id: int) -> UnitTable:
+    key = ("units", city_id, _units_fingerprint(session, city_id))
+
+    def build() -> UnitTable:
+        rows = session.execute(
+            select(
+                models.SpatialUnit.id,
+                models.SpatialUnit.code,
+                models.SpatialUnit.name,
+                models.SpatialUnit.parent_id,
+                models.SpatialUnit.level_id,
+            )
+            .where(models.SpatialUnit.city_id == city_id)
+            .order_by(models.SpatialUnit.id)
+        ).all()
+        parent = {r.id: r.parent_id for r in rows}
+        info = {r.id: (r.code, r.name) for r in rows}
+        top: dict[int, int] = {}
+        for r in rows:
+            current = r.id
+            while parent.get(current) is not None and current not in top:
+                current = parent[current]  # type: ignore[assignment]
+            top[r.id] = top.get(current, current)
+        table = UnitTable(
+            ids=np.array([r.id for r in rows], dtype=np.int64),
+            codes=[r.code for r in rows],
+            names=[r.name or r.code for r in rows],
+            level_ids=np.array([r.level_id for r in rows], dtype=np.int64),
+            locality_code=[info[top[r.id]][0] for r in rows],
+            locality_name=[info[top[r.id]][1] or info[top[r.id]][0] for r in rows],
+        )
+        table.index = {int(u): i for i, u in enumerate(table.ids)}
+        table.by_code = {(int(r.level_id), r.code): i for i, r in enumerate(rows)}
+        return table
+
+    return CACHE.get(key, build)
+
+
+@dataclass
+class Geometries:
+    """Decoded geometries of a set of units (EPSG:4326), with their bounding boxes."""
+
+    unit_ids: np.ndarray
+    geoms: np.ndarray
+    bounds: np.ndarray
+    simplified_json: dict[int, list[str]] = field(default_factory=dict)
+    full_json: list[str] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def json_at(self, zoom: int | None) -> list[str]:
+        """GeoJSON geometry strings simplified to about half a screen pixel at ``zoom``."""
+        if zoom is None:
+            with self.lock:
+                if self.full_json is None:
+                    self.full_json = list(shapely.to_geojson(self.geoms))
+                return self.full_json
+        bucket = max(8, min(16, int(zoom) // 2 * 2))
+        with self.lock:
+            if bucket not in self.simplified_json:
+                # degrees per pixel at this zoom on a 512-px tile; half of it is invisible
+                tolerance = 360.0 / (512 * 2**bucket) / 2
+                grid = tolerance / 4
+                simple = shapely.simplify(self.geoms, tolerance, preserve_topology=True)
+                simple = shapely.set_precision(simple, grid, mode="pointwise")
+                self.simplified_json[bucket] = list(shapely.to_geojson(simple))
+            return self.simplified_json[bucket]
+
+
+def level_geometries(session: Session, city_id: int, level_id: int | None) -> Geometries:
+    """Geometries of every unit of ``level_id`` (cached until the city's units change)."""
+    key = ("geoms", city_id, level_id, _units_fingerprint(session, city_id))
+
+    def build() -> Geometries:
+        query = select(models.SpatialUnit.id, models.SpatialUnit.geometry).where(
+            models.SpatialUnit.city_id == city_id, models.SpatialUnit.geometry.is_not(None)
+        )
+        if level_id is not None:
+            query = query.where(models.SpatialUnit.level_id == level_id)
+        rows = session.execute(query.order_by(models.SpatialUnit.id)).all()
+        ids = np.array([r.id for r in rows], dtype=np.int64)
+        geoms = shapely.from_wkb([r.geometry for r in rows]) if rows else np.array([])
+        bounds = shapely.bounds(geoms) if rows else np.zeros((0, 4))
+        return Geometries(unit_ids=ids, geoms=np.asarray(geoms), bounds=np.asarray(bounds))
+
+    return CACHE.get(key, build)
+
+
+# -- scores and observations --------------------------------------------------------------
+
+
+@dataclass
+class RunScores:
+    """A marker run's scores as unit rows x node columns, plus the root's level and rank."""
+
+    run: models.MarkerRun
+    unit_ids: np.ndarray
+    nodes: list[str]
+    scores: np.ndarray
+    levels: dict[str, list[str | None]]
+    ranks: dict[str, list[int | None]]
+
+    def column(self, node: str) -> np.ndarray:
+        return self.scores[:, self.nodes.index(node)]
+
+
+def run_scores(session: Session, run_id: int) -> RunScores:
+    """Scores of a run (cached: a run's scores never change once written)."""
+    count = session.scalar(
+        select(func.count(models.MarkerScore.id)).where(models.MarkerScore.run_id == run_id)
+    )
+
+    def build() -> RunScores:
+        run = session.get(models.MarkerRun, run_id)
+        assert run is not None
+        rows = session.execute(
+            select(
+                models.MarkerScore.unit_id,
+                models.MarkerScore.node_code,
+                models.MarkerScore.score,
+                models.MarkerScore.level,
+                models.MarkerScore.rank,
+            ).where(models.MarkerScore.run_id == run_id)
+        ).all()
+        unit_ids = sorted({r.unit_id for r in rows})
+        nodes = sorted({r.node_code for r in rows})
+        u_index = {u: i for i, u in enumerate(unit_ids)}
+        n_index = {n: j for j, n in enumerate(nodes)}
+        scores = np.full((len(unit_ids), len(nodes)), np.nan)
+        levels: dict[str, list[str | None]] = {n: [None] * len(unit_ids) for n in nodes}
+        ranks: dict[str, list[int | None]] = {n: [None] * len(unit_ids) for n in nodes}
+        for r in rows:
+            i = u_index[r.unit_id]
+            if r.score is not None:
+                scores[i, n_index[r.node_code]] = r.score
+            levels[r.node_code][i] = r.level
+            ranks[r.node_code][i] = r.rank
+        session.expunge(run)
+        return RunScores(run, np.array(unit_ids, dtype=np.int64), nodes, scores, levels, ranks)
+
+    return CACHE.get(("scores", run_id, count), build)
+
+
+@dataclass(frozen=True)
+class PublicObservation:
+    unit_id: int
+    value: float | None
+    n: int | None
+    standard_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    status: str
+    source: str
+
+
+def safe_observation(row: Any) -> PublicObservation:
+    """The public face of one observation: a suppressed or small cell shows no figures."""
+    hidden = (
+        row.status == "suppressed" or row.value is None or (row.n is not None and row.n < MIN_CELL)
+    )
+    if hidden:
+        return PublicObservation(
+            row.unit_id, None, None, None, None, None, "suppressed", row.source
+        )
+    return PublicObservation(
+        row.unit_id,
+        row.value,
+        row.n,
+        row.standard_error,
+        row.ci_low,
+        row.ci_high,
+        row.status,
+        row.source,
+    )
+
+
+def indicator_observations(
+    session: Session, indicator_id: int, period_id: int, city_id: int
+) -> list[PublicObservation]:
+    """Totals (all sexes, ages, nationalities) of one indicator, made disclosure-safe."""
+    rows = session.execute(
+        select(
+            models.Observation.unit_id,
+            models.Observation.value,
+            models.Observation.n,
+            models.Observation.standard_error,
+            models.Observation.ci_low,
+            models.Observation.ci_high,
+            models.Observation.status,
+            models.Observation.source,
+        )
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .where(
+            models.Observation.indicator_id == indicator_id,
+            models.Observation.period_id == period_id,
+            models.SpatialUnit.city_id == city_id,
+            models.Observation.sex == models.TOTAL,
+            models.Observation.age_group == models.TOTAL,
+            models.Observation.nationality == models.TOTAL,
+        )
+        .order_by(models.Observation.unit_id)
+    ).all()
+    return [safe_observation(r) for r in rows]
+
+
+def unit_values_by_code(
+    session: Session, codes: tuple[str, ...], period_id: int, city_id: int
+) -> tuple[dict[int, float], models.Indicator | None]:
+    """Disclosure-safe totals of the first indicator among ``codes`` that has data."""
+    for code in codes:
+        indicator = session.scalar(select(models.Indicator).where(models.Indicator.code == code))
+        if indicator is None:
+            continue
+        values = {
+            o.unit_id: o.value
+            for o in indicator_observations(session, indicator.id, period_id, city_id)
+            if o.value is not None
+        }
+        if values:
+            return values, indicator
+    return {}, None
+
+
+def spec_for(provider: SpecProvider, scores: RunScores) -> SpecView:
+    return provider(scores.run.spec_code) or fallback_spec(scores.run.spec_code, scores.nodes)
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray | None) -> float | None:
+    mask = ~np.isnan(values)
+    if weights is not None:
+        mask &= ~np.isnan(weights) & (weights > 0)
+    if not mask.any():
+        return None
+    if weights is None:
+        return float(np.mean(values[mask]))
+    return float(np.average(values[mask], weights=weights[mask]))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def engine_session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)

@@ -1,0 +1,281 @@
+"""Public HTML pages: cities, overview, map, unit profile, rankings, downloads, methodology."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.web import charts, data, exports, services
+from inclusive_cities.web.app import context, language_of, render, session_scope
+from inclusive_cities.web.errors import NotFound
+
+router = APIRouter(include_in_schema=False)
+DB = Annotated[Session, Depends(session_scope)]
+DOWNLOAD_NAME = re.compile(r"^([a-z0-9-]{1,200})\.(geojson|csv|hxl\.csv|xlsx|gpkg)$")
+
+
+def _cities(session: Session) -> list[dict[str, Any]]:
+    out = []
+    for city in session.scalars(select(models.City).order_by(models.City.name)):
+        periods = services.published_periods(session, city.id)
+        out.append({"city": city, "published": bool(periods), "periods": periods})
+    return out
+
+
+@router.get("/")
+def home(request: Request, session: DB) -> Response:
+    cities = _cities(session)
+    published = [c for c in cities if c["published"]]
+    return render(request, "home.html", cities=published, title=_("Inclusive Cities Observatory"))
+
+
+@router.get("/cities/{city}")
+def city_overview(request: Request, session: DB, city: str, period: str | None = None) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    row = services.city_by_code(session, city)
+    view = services.overview(session, ctx.specs, row, period, language)
+    measure = _("Share of the population (%)") if view.population else _("Share of units (%)")
+    distribution = (
+        charts.distribution_spec(view.distribution, measure) if view.distribution else None
+    )
+    return render(
+        request,
+        "city.html",
+        view=view,
+        city=row,
+        title=row.name,
+        distribution_spec=json.dumps(distribution) if distribution else None,
+        measure=measure,
+    )
+
+
+@router.get("/cities/{city}/map")
+def map_page(request: Request, session: DB, city: str, period: str | None = None) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    row = services.city_by_code(session, city)
+    chosen = services.pick_period(session, row.id, period)
+    periods = services.published_periods(session, row.id)
+    options = services.layer_options(session, ctx.specs, row.id, chosen.id, language)
+    units = data.unit_table(session, row.id)
+    localities = sorted(set(zip(units.locality_code, units.locality_name, strict=True)))
+    config = {
+        "city": row.code,
+        "period": chosen.code,
+        "periods": [p.code for p in periods],
+        "basemap": ctx.settings.basemap_url,
+        "lang": language,
+        "unitUrl": f"/cities/{row.code}/units/",
+        "text": {
+            "value": _("Value"),
+            "class": _("Class"),
+            "locality": _("Locality"),
+            "profile": _("Open the profile"),
+            "noData": _("No data"),
+            "loading": _("Loading the layer…"),
+            "units": _("units"),
+            "change": _("Change since {period}"),
+        },
+    }
+    return render(
+        request,
+        "map.html",
+        city=row,
+        period=chosen,
+        periods=periods,
+        options=options,
+        localities=localities,
+        config=json.dumps(config),
+        title=_("Map explorer") + " — " + row.name,
+    )
+
+
+@router.get("/cities/{city}/units/{code}")
+def unit_page(
+    request: Request, session: DB, city: str, code: str, period: str | None = None
+) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    row = services.city_by_code(session, city)
+    profile = services.unit_profile(session, ctx.specs, row, code, period, language)
+    radar = None
+    if profile.areas:
+        radar = charts.radar_spec(profile.areas, _("Scores of the five areas (0–100)"))
+    trend = charts.trend_spec(profile.trend) if len(profile.trend) > 0 else None
+    return render(
+        request,
+        "unit.html",
+        city=row,
+        profile=profile,
+        radar_spec=json.dumps(radar) if radar else None,
+        trend_spec=json.dumps(trend) if trend else None,
+        periods=services.published_periods(session, row.id),
+        title=(profile.unit.name or profile.unit.code) + " — " + row.name,
+    )
+
+
+@router.get("/cities/{city}/rankings")
+def rankings_page(
+    request: Request,
+    session: DB,
+    city: str,
+    period: str | None = None,
+    sort: str = "rank",
+    order: str = "asc",
+    level: str | None = None,
+    locality: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    format: str = "html",
+) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    row = services.city_by_code(session, city)
+    table = services.rankings(
+        session,
+        ctx.specs,
+        row,
+        period,
+        language,
+        sort=sort,
+        descending=order == "desc",
+        level=level or None,
+        locality=locality or None,
+        search=q or None,
+    )
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        head = ["rank", "code", "name", "locality", "score", "level"]
+        writer.writerow(head + [c["code"] for c in table.columns])
+        for r in table.rows:
+            writer.writerow(
+                [r[h] if r[h] is not None else "" for h in head[:-1]]
+                + [r["level"]]
+                + ["" if r[c["code"]] is None else r[c["code"]] for c in table.columns]
+            )
+        name = f"rankings-{row.code}-{table.period.code}.csv".lower()
+        return Response(
+            buffer.getvalue().encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+    size = 100
+    pages = max(1, (table.total + size - 1) // size)
+    page = min(page, pages)
+    shown = table.rows[(page - 1) * size : page * size]
+    query = {
+        k: v
+        for k, v in {
+            "period": table.period.code,
+            "level": level,
+            "locality": locality,
+            "q": q,
+            "sort": sort,
+            "order": order,
+        }.items()
+        if v
+    }
+    return render(
+        request,
+        "rankings.html",
+        city=row,
+        table=table,
+        rows=shown,
+        page=page,
+        pages=pages,
+        query=query,
+        sort=sort,
+        order=order,
+        level=level or "",
+        locality=locality or "",
+        q=q or "",
+        periods=services.published_periods(session, row.id),
+        title=_("Rankings") + " — " + row.name,
+    )
+
+
+@router.get("/downloads")
+def downloads_page(request: Request, session: DB) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    collections = data.published_collections(session)
+    rows = []
+    for c in collections:
+        spec = None
+        if c.kind == "marker":
+            spec = ctx.specs(c.spec_code)
+        rows.append({"collection": c, "title": c.title(language, spec)})
+    return render(
+        request,
+        "downloads.html",
+        rows=rows,
+        formats=[
+            ("csv", "CSV"),
+            ("hxl.csv", _("HXL CSV")),
+            ("xlsx", "Excel"),
+            ("gpkg", "GeoPackage"),
+            ("geojson", "GeoJSON"),
+        ],
+        licence=ctx.settings.data_licence,
+        title=_("Downloads"),
+    )
+
+
+@router.get("/downloads/{filename}")
+def download(request: Request, session: DB, filename: str) -> Response:
+    language = language_of(request)
+    ctx = context(request)
+    match = DOWNLOAD_NAME.match(filename)
+    collection = data.find_collection(session, match.group(1)) if match else None
+    if match is None or collection is None:
+        raise NotFound(_("There is no published file called {name}.").format(name=filename))
+    fmt = match.group(2)
+    table = exports.feature_table(session, ctx.specs, collection)
+    body = exports.render(table, fmt, language, ctx.settings.data_licence)
+    return Response(
+        body,
+        media_type=exports.FORMATS[fmt],
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/methodology")
+def methodology(request: Request, session: DB, spec: str | None = None) -> Response:
+    language_of(request)
+    ctx = context(request)
+    codes = sorted(
+        set(
+            session.scalars(
+                select(models.MarkerRun.spec_code).where(models.MarkerRun.published.is_(True))
+            )
+        )
+    )
+    chosen = spec or (codes[0] if codes else "uim-basic")
+    if spec is not None and spec not in codes and ctx.specs(spec) is None:
+        raise NotFound(_("There is no marker spec called {code}.").format(code=spec))
+    view = ctx.specs(chosen)
+    return render(
+        request,
+        "methodology.html",
+        spec=view,
+        codes=codes,
+        chosen=chosen,
+        title=_("Methodology"),
+    )
+
+
+@router.get("/cities")
+def cities_redirect() -> Response:
+    return RedirectResponse("/", status_code=307)

@@ -1,0 +1,958 @@
+"""Page-level answers built from published data: overview, map layers, profiles, rankings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.store.web_models import PublishedLayer
+from inclusive_cities.web import data
+from inclusive_cities.web.errors import BadRequest, NotFound
+from inclusive_cities.web.specview import SpecProvider, SpecView
+
+NO_DATA_COLOUR = "#bdbdbd"
+RDYLGN = {
+    3: ["#fc8d59", "#ffffbf", "#91cf60"],
+    4: ["#d7191c", "#fdae61", "#a6d96a", "#1a9641"],
+    5: ["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"],
+    6: ["#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850"],
+    7: ["#d73027", "#fc8d59", "#fee08b", "#ffffbf", "#d9ef8b", "#91cf60", "#1a9850"],
+}
+"""ColorBrewer RdYlGn (Brewer 2002), red = worse, green = better, as the UIM viewers use."""
+CATEGORY_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+CHANGE_BREAKS = (-10.0, -2.0, 2.0, 10.0)
+CLASSIFICATIONS = ("levels", "quantiles", "natural_breaks")
+
+
+def city_by_code(session: Session, code: str) -> models.City:
+    city = session.scalar(select(models.City).where(models.City.code == code))
+    if city is None:
+        raise NotFound(_("There is no city with code {code}.").format(code=code))
+    return city
+
+
+def published_periods(session: Session, city_id: int) -> list[models.Period]:
+    """Periods with a published run or layer for the city, oldest first."""
+    run_periods = select(models.MarkerRun.period_id).where(
+        models.MarkerRun.city_id == city_id, models.MarkerRun.published.is_(True)
+    )
+    layer_periods = select(PublishedLayer.period_id).where(PublishedLayer.city_id == city_id)
+    return list(
+        session.scalars(
+            select(models.Period)
+            .where(models.Period.id.in_(run_periods.union(layer_periods)))
+            .order_by(models.Period.start_date, models.Period.code)
+        )
+    )
+
+
+def pick_period(session: Session, city_id: int, code: str | None) -> models.Period:
+    periods = published_periods(session, city_id)
+    if not periods:
+        raise NotFound(_("Nothing has been published for this city yet."))
+    if code is None:
+        return periods[-1]
+    for period in periods:
+        if period.code == code:
+            return period
+    raise NotFound(_("Period {code} has no published data for this city.").format(code=code))
+
+
+def published_run(session: Session, city_id: int, period_id: int) -> models.MarkerRun | None:
+    return session.scalar(
+        select(models.MarkerRun)
+        .where(
+            models.MarkerRun.city_id == city_id,
+            models.MarkerRun.period_id == period_id,
+            models.MarkerRun.published.is_(True),
+        )
+        .order_by(models.MarkerRun.id.desc())
+        .limit(1)
+    )
+
+
+# -- layers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerOption:
+    key: str
+    kind: str
+    label: str
+    group: str
+    depth: int = 0
+
+
+def layer_options(
+    session: Session, provider: SpecProvider, city_id: int, period_id: int, language: str
+) -> list[LayerOption]:
+    """Every layer the map can draw for a city and period, index first."""
+    options: list[LayerOption] = []
+    run = published_run(session, city_id, period_id)
+    if run is not None:
+        scores = data.run_scores(session, run.id)
+        spec = data.spec_for(provider, scores)
+        groups = {0: _("Index"), 1: _("Areas"), 2: _("Dimensions")}
+        kinds = {0: "index", 1: "area", 2: "dimension"}
+        for node in spec.nodes:
+            if node.code in scores.nodes:
+                depth = min(node.depth, 3)
+                options.append(
+                    LayerOption(
+                        key=f"node:{node.code}",
+                        kind="indicator" if node.is_indicator else kinds.get(depth, "dimension"),
+                        label=node.name(language),
+                        group=_("Indicators")
+                        if node.is_indicator
+                        else groups.get(depth, _("Dimensions")),
+                        depth=depth,
+                    )
+                )
+    rows = session.execute(
+        select(models.Indicator)
+        .join(PublishedLayer, PublishedLayer.indicator_id == models.Indicator.id)
+        .where(PublishedLayer.city_id == city_id, PublishedLayer.period_id == period_id)
+        .order_by(models.Indicator.code)
+    ).scalars()
+    for indicator in rows:
+        kind = indicator_kind(session, indicator, period_id)
+        group = {
+            "survey": _("Survey layers"),
+            "cluster": _("Cluster layers"),
+        }.get(kind, _("Indicators"))
+        options.append(
+            LayerOption(
+                key=f"ind:{indicator.code}",
+                kind=kind,
+                label=indicator.name_es if language == "es" else indicator.name_en,
+                group=group,
+            )
+        )
+    return options
+
+
+def indicator_kind(session: Session, indicator: models.Indicator, period_id: int) -> str:
+    """'cluster' for cluster labels, 'survey' for design-based estimates, else 'indicator'."""
+    if "cluster" in indicator.code.lower() or indicator.area.lower() == "cluster":
+        return "cluster"
+    estimated = session.scalar(
+        select(models.Observation.id)
+        .where(
+            models.Observation.indicator_id == indicator.id,
+            models.Observation.period_id == period_id,
+            models.Observation.status.in_(("estimated", "suppressed")),
+        )
+        .limit(1)
+    )
+    return "survey" if estimated is not None else "indicator"
+
+
+@dataclass
+class LayerValues:
+    key: str
+    kind: str
+    title: str
+    level_id: int | None
+    unit_ids: np.ndarray
+    values: np.ndarray
+    level_codes: list[str | None] | None
+    spec: SpecView | None
+    direction: str = "higher_is_better"
+    unit: str = ""
+    source: str = ""
+
+
+def layer_values(
+    session: Session,
+    provider: SpecProvider,
+    city_id: int,
+    period_id: int,
+    key: str,
+    language: str,
+) -> LayerValues:
+    kind, _sep, code = key.partition(":")
+    if kind == "node":
+        run = published_run(session, city_id, period_id)
+        if run is None:
+            raise NotFound(_("No marker run is published for this period."))
+        scores = data.run_scores(session, run.id)
+        if code not in scores.nodes:
+            raise NotFound(_("The layer {layer} is not published.").format(layer=code))
+        spec = data.spec_for(provider, scores)
+        node = spec.node(code)
+        return LayerValues(
+            key=key,
+            kind="node",
+            title=node.name(language) if node else code,
+            level_id=run.level_id,
+            unit_ids=scores.unit_ids,
+            values=scores.column(code),
+            level_codes=scores.levels[code],
+            spec=spec,
+            source=spec.name(language),
+        )
+    if kind == "ind":
+        row = session.execute(
+            select(models.Indicator)
+            .join(PublishedLayer, PublishedLayer.indicator_id == models.Indicator.id)
+            .where(
+                PublishedLayer.city_id == city_id,
+                PublishedLayer.period_id == period_id,
+                models.Indicator.code == code,
+            )
+        ).scalar()
+        if row is None:
+            raise NotFound(_("The layer {layer} is not published.").format(layer=code))
+        observations = data.indicator_observations(session, row.id, period_id, city_id)
+        level_id = None
+        if observations:
+            level_id = session.scalar(
+                select(models.SpatialUnit.level_id).where(
+                    models.SpatialUnit.id == observations[0].unit_id
+                )
+            )
+        return LayerValues(
+            key=key,
+            kind=indicator_kind(session, row, period_id),
+            title=row.name_es if language == "es" else row.name_en,
+            level_id=level_id,
+            unit_ids=np.array([o.unit_id for o in observations], dtype=np.int64),
+            values=np.array(
+                [np.nan if o.value is None else o.value for o in observations], dtype=float
+            ),
+            level_codes=None,
+            spec=None,
+            direction=row.direction,
+            unit=row.unit,
+            source=row.source,
+        )
+    raise BadRequest(_("Layer {layer} is not valid: use node:CODE or ind:CODE.").format(layer=key))
+
+
+@dataclass
+class Classes:
+    """Each unit's class, colour and label, and the legend that explains them."""
+
+    index: np.ndarray
+    colours: list[str]
+    labels: list[str]
+    codes: list[str]
+    legend: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def classify(
+    values: np.ndarray,
+    method: str,
+    k: int,
+    language: str,
+    *,
+    spec: SpecView | None = None,
+    level_codes: list[str | None] | None = None,
+    direction: str = "higher_is_better",
+    change: bool = False,
+    categorical: bool = False,
+) -> Classes:
+    """Classes for a choropleth: performance levels, quantiles, natural breaks or change."""
+    n = len(values)
+    present = ~np.isnan(values)
+    index = np.full(n, -1, dtype=np.int64)
+    colours: list[str]
+    labels: list[str]
+    codes: list[str]
+    if categorical:
+        cats = sorted({float(v) for v in values[present]})
+        colours = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(cats))]
+        labels = [_("Class {value}").format(value=_fmt(c)) for c in cats]
+        codes = [f"c{i}" for i in range(len(cats))]
+        lookup = {c: i for i, c in enumerate(cats)}
+        for i in np.flatnonzero(present):
+            index[i] = lookup[float(values[i])]
+    elif change:
+        breaks = list(CHANGE_BREAKS)
+        palette = RDYLGN[5] if direction == "higher_is_better" else RDYLGN[5][::-1]
+        colours = palette
+        labels = [
+            _("Worsened by more than {x} points").format(x=_fmt(-breaks[0])),
+            _("Worsened by {a} to {b} points").format(a=_fmt(-breaks[1]), b=_fmt(-breaks[0])),
+            _("No notable change (±{x})").format(x=_fmt(breaks[2])),
+            _("Improved by {a} to {b} points").format(a=_fmt(breaks[2]), b=_fmt(breaks[3])),
+            _("Improved by more than {x} points").format(x=_fmt(breaks[3])),
+        ]
+        if direction != "higher_is_better":
+            labels = [
+                _("Decreased by more than {x}").format(x=_fmt(-breaks[0])),
+                _("Decreased by {a} to {b}").format(a=_fmt(-breaks[1]), b=_fmt(-breaks[0])),
+                _("No notable change (±{x})").format(x=_fmt(breaks[2])),
+                _("Increased by {a} to {b}").format(a=_fmt(breaks[2]), b=_fmt(breaks[3])),
+                _("Increased by more than {x}").format(x=_fmt(breaks[3])),
+            ]
+        codes = ["ch0", "ch1", "ch2", "ch3", "ch4"]
+        index[present] = np.searchsorted(breaks, values[present], side="right")
+    elif method == "levels" and spec is not None:
+        ordered = sorted(spec.levels, key=lambda lv: -lv.min)
+        colours = [lv.colour for lv in ordered]
+        labels = [lv.label(language) for lv in ordered]
+        codes = [lv.code for lv in ordered]
+        position = {lv.code: i for i, lv in enumerate(ordered)}
+        for i in np.flatnonzero(present):
+            code = level_codes[i] if level_codes else None
+            if code not in position:
+                found = spec.level_for(float(values[i]))
+                code = found.code if found else None
+            if code in position:
+                index[i] = position[code]  # type: ignore[index]
+    else:
+        data_values = values[present]
+        distinct = len(np.unique(data_values))
+        k = max(1, min(k, distinct, 7))
+        if method == "natural_breaks" and k >= 2:
+            import mapclassify  # slow to import; only Jenks needs it
+
+            bins = mapclassify.NaturalBreaks(data_values, k=k).bins
+        elif k >= 2:
+            # upper bounds at the i/k percentiles, as mapclassify.Quantiles defines them
+            bins = np.unique(np.percentile(data_values, [100 * i / k for i in range(1, k + 1)]))
+        else:
+            bins = np.array([data_values.max()]) if distinct else np.array([])
+        k = len(bins)
+        palette = RDYLGN.get(k, RDYLGN[5][:k]) if k >= 3 else ["#fdae61", "#a6d96a"][:k]
+        if direction != "higher_is_better":
+            palette = palette[::-1]
+        colours = list(palette)
+        low = float(data_values.min()) if distinct else 0.0
+        labels = []
+        for i, top in enumerate(bins):
+            bottom = low if i == 0 else float(bins[i - 1])
+            labels.append(_("{low} to {high}").format(low=_fmt(bottom), high=_fmt(float(top))))
+        codes = [f"q{i}" for i in range(k)]
+        if k:
+            index[present] = np.minimum(
+                np.searchsorted(np.asarray(bins, dtype=float), values[present], side="left"),
+                k - 1,
+            )
+    counts = np.bincount(index[index >= 0], minlength=len(colours)) if len(colours) else []
+    legend = [
+        {"code": codes[i], "colour": colours[i], "label": labels[i], "count": int(counts[i])}
+        for i in range(len(colours))
+    ]
+    missing = int((index < 0).sum())
+    legend.append({"code": "na", "colour": NO_DATA_COLOUR, "label": _("No data"), "count": missing})
+    return Classes(index=index, colours=colours, labels=labels, codes=codes, legend=legend)
+
+
+def map_layer_json(
+    session: Session,
+    provider: SpecProvider,
+    city: models.City,
+    period: models.Period,
+    key: str,
+    *,
+    zoom: int | None,
+    method: str,
+    k: int,
+    compare: models.Period | None,
+    language: str,
+) -> str:
+    """A GeoJSON FeatureCollection ready to draw, with the legend as a foreign member."""
+    if method not in CLASSIFICATIONS:
+        raise BadRequest(
+            _(
+                "Classification {method} is not known: use levels, quantiles or natural_breaks."
+            ).format(method=method)
+        )
+    layer = layer_values(session, provider, city.id, period.id, key, language)
+    geoms = data.level_geometries(session, city.id, layer.level_id)
+    units = data.unit_table(session, city.id)
+    position = {int(u): i for i, u in enumerate(layer.unit_ids)}
+    values = np.array(
+        [layer.values[position[int(u)]] if int(u) in position else np.nan for u in geoms.unit_ids],
+        dtype=float,
+    )
+    level_codes = (
+        [
+            layer.level_codes[position[int(u)]] if int(u) in position else None
+            for u in geoms.unit_ids
+        ]
+        if layer.level_codes is not None
+        else None
+    )
+    change = compare is not None
+    if change:
+        assert compare is not None
+        before = layer_values(session, provider, city.id, compare.id, key, language)
+        before_at = {int(u): v for u, v in zip(before.unit_ids, before.values, strict=True)}
+        values = values - np.array(
+            [before_at.get(int(u), np.nan) for u in geoms.unit_ids], dtype=float
+        )
+    if change:
+        effective_method = "change"
+    elif layer.kind == "cluster":
+        effective_method = "categories"
+    elif layer.kind == "node":
+        effective_method = method
+    else:
+        effective_method = "quantiles" if method == "levels" else method
+    classes = classify(
+        values,
+        effective_method,
+        k,
+        language,
+        spec=layer.spec,
+        level_codes=level_codes,
+        direction=layer.direction,
+        change=change,
+        categorical=layer.kind == "cluster" and not change,
+    )
+    geometry = geoms.json_at(zoom)
+    parts = []
+    for i, unit_id in enumerate(geoms.unit_ids):
+        row = units.row(int(unit_id))
+        cls = int(classes.index[i])
+        value = values[i]
+        props = {
+            "code": units.codes[row],
+            "name": units.names[row],
+            "loc": units.locality_code[row],
+            "loc_name": units.locality_name[row],
+            "value": None if np.isnan(value) else round(float(value), 2),
+            "cls": classes.codes[cls] if cls >= 0 else "na",
+            "colour": classes.colours[cls] if cls >= 0 else NO_DATA_COLOUR,
+            "label": classes.labels[cls] if cls >= 0 else _("No data"),
+        }
+        parts.append(
+            '{"type":"Feature","id":'
+            + str(int(unit_id))
+            + ',"geometry":'
+            + geometry[i]
+            + ',"properties":'
+            + data.dumps(props)
+            + "}"
+        )
+    bounds = geoms.bounds
+    bbox = (
+        [
+            float(np.nanmin(bounds[:, 0])),
+            float(np.nanmin(bounds[:, 1])),
+            float(np.nanmax(bounds[:, 2])),
+            float(np.nanmax(bounds[:, 3])),
+        ]
+        if len(bounds)
+        else None
+    )
+    meta = {
+        "layer": key,
+        "title": layer.title,
+        "period": period.code,
+        "compare": compare.code if compare else None,
+        "classification": effective_method,
+        "unit": layer.unit,
+        "source": layer.source,
+        "legend": classes.legend,
+        "bbox": bbox,
+        "synthetic": city.is_synthetic,
+    }
+    head = data.dumps({"type": "FeatureCollection", **meta})[:-1]
+    return head + ',"features":[' + ",".join(parts) + "]}"
+
+
+# -- overview, profile, rankings ------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    label: str
+    value: str
+    source: str = ""
+    date: str = ""
+
+
+@dataclass
+class Overview:
+    city: models.City
+    period: models.Period
+    periods: list[models.Period]
+    run: models.MarkerRun | None
+    spec: SpecView | None
+    score: float | None
+    level: Any
+    areas: list[dict[str, Any]]
+    distribution: list[dict[str, Any]]
+    figures: list[Figure]
+    population: float | None
+    migrant_share: float | None
+    unit_count: int
+
+
+def _period_date(period: models.Period) -> str:
+    if period.end_date:
+        return period.end_date.isoformat()
+    if period.start_date:
+        return period.start_date.isoformat()
+    return period.label or period.code
+
+
+def overview(
+    session: Session,
+    provider: SpecProvider,
+    city: models.City,
+    period_code: str | None,
+    language: str,
+) -> Overview:
+    period = pick_period(session, city.id, period_code)
+    periods = published_periods(session, city.id)
+    run = published_run(session, city.id, period.id)
+    figures: list[Figure] = []
+    population, pop_indicator = data.unit_values_by_code(
+        session, data.POPULATION_CODES, period.id, city.id
+    )
+    shares, share_indicator = data.unit_values_by_code(
+        session, data.MIGRANT_SHARE_CODES, period.id, city.id
+    )
+    spec = None
+    score = None
+    level = None
+    areas: list[dict[str, Any]] = []
+    distribution: list[dict[str, Any]] = []
+    unit_count = 0
+    total_population = None
+    if run is not None:
+        scores = data.run_scores(session, run.id)
+        spec = data.spec_for(provider, scores)
+        unit_count = len(scores.unit_ids)
+        weights = np.array([population.get(int(u), np.nan) for u in scores.unit_ids])
+        use_weights = weights if population and not np.isnan(weights).all() else None
+        root = spec.root
+        root_code = root.code if root else scores.nodes[0]
+        score = run.city_score
+        if score is None and root_code in scores.nodes:
+            score = data.weighted_mean(scores.column(root_code), use_weights)
+        level = spec.level_for(score)
+        for node in spec.at_depth(1):
+            if node.code in scores.nodes:
+                value = data.weighted_mean(scores.column(node.code), use_weights)
+                found = spec.level_for(value)
+                areas.append(
+                    {
+                        "code": node.code,
+                        "name": node.name(language),
+                        "score": value,
+                        "level": found.label(language) if found else "",
+                        "colour": found.colour if found else NO_DATA_COLOUR,
+                    }
+                )
+        if root_code in scores.nodes:
+            root_scores = scores.column(root_code)
+            codes = scores.levels[root_code]
+            total = 0.0
+            counts: dict[str, float] = {}
+            for i, value in enumerate(root_scores):
+                code = codes[i]
+                if code is None and not np.isnan(value):
+                    found = spec.level_for(float(value))
+                    code = found.code if found else None
+                if code is None:
+                    continue
+                w = 1.0 if use_weights is None else float(np.nan_to_num(use_weights[i]))
+                counts[code] = counts.get(code, 0.0) + w
+                total += w
+            for lv in sorted(spec.levels, key=lambda x: -x.min):
+                amount = counts.get(lv.code, 0.0)
+                distribution.append(
+                    {
+                        "code": lv.code,
+                        "label": lv.label(language),
+                        "colour": lv.colour,
+                        "amount": amount,
+                        "share": (100 * amount / total) if total else 0.0,
+                    }
+                )
+        figures.append(
+            Figure(
+                _("Spatial units scored"),
+                f"{unit_count:,}",
+                spec.name(language),
+                run.created_at.date().isoformat(),
+            )
+        )
+    if population:
+        total_population = float(sum(population.values()))
+        figures.insert(
+            0,
+            Figure(
+                _("Population"),
+                f"{total_population:,.0f}",
+                pop_indicator.source if pop_indicator else "",
+                _period_date(period),
+            ),
+        )
+    share = None
+    if shares:
+        if population:
+            common = [u for u in shares if u in population]
+            weight = sum(population[u] for u in common)
+            share = sum(shares[u] * population[u] for u in common) / weight if weight else None
+        else:
+            share = float(np.mean(list(shares.values())))
+        if share is not None:
+            figures.insert(
+                1 if population else 0,
+                Figure(
+                    _("Refugee and migrant population"),
+                    f"{share:.1f} %",
+                    share_indicator.source if share_indicator else "",
+                    _period_date(period),
+                ),
+            )
+    return Overview(
+        city=city,
+        period=period,
+        periods=periods,
+        run=run,
+        spec=spec,
+        score=score,
+        level=level,
+        areas=areas,
+        distribution=distribution,
+        figures=figures,
+        population=total_population,
+        migrant_share=share,
+        unit_count=unit_count,
+    )
+
+
+def find_unit(session: Session, city_id: int, code: str) -> models.SpatialUnit:
+    unit = session.scalar(
+        select(models.SpatialUnit)
+        .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+        .where(models.SpatialUnit.city_id == city_id, models.SpatialUnit.code == code)
+        .order_by(models.UnitLevel.depth.desc())
+        .limit(1)
+    )
+    if unit is None:
+        raise NotFound(
+            _("There is no spatial unit with code {code} in this city.").format(code=code)
+        )
+    return unit
+
+
+@dataclass
+class Profile:
+    unit: models.SpatialUnit
+    level_name: str
+    locality: str
+    period: models.Period
+    spec: SpecView | None
+    score: float | None
+    level: Any
+    rank: int | None
+    rank_of: int
+    areas: list[dict[str, Any]]
+    dimensions: list[dict[str, Any]]
+    strengths: list[dict[str, Any]]
+    weaknesses: list[dict[str, Any]]
+    indicators: list[dict[str, Any]]
+    survey: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+
+
+def unit_profile(
+    session: Session,
+    provider: SpecProvider,
+    city: models.City,
+    code: str,
+    period_code: str | None,
+    language: str,
+) -> Profile:
+    period = pick_period(session, city.id, period_code)
+    unit = find_unit(session, city.id, code)
+    level_row = session.get(models.UnitLevel, unit.level_id)
+    level_name = ""
+    if level_row is not None:
+        level_name = (level_row.name_es if language == "es" else level_row.name_en) or (
+            level_row.code
+        )
+    units = data.unit_table(session, city.id)
+    locality = units.locality_name[units.row(unit.id)]
+    run = published_run(session, city.id, period.id)
+    spec = None
+    score = None
+    level = None
+    rank = None
+    rank_of = 0
+    areas: list[dict[str, Any]] = []
+    dimensions: list[dict[str, Any]] = []
+    node_scores: dict[str, float] = {}
+    if run is not None:
+        scores = data.run_scores(session, run.id)
+        spec = data.spec_for(provider, scores)
+        where = np.flatnonzero(scores.unit_ids == unit.id)
+        if len(where):
+            i = int(where[0])
+            for j, node in enumerate(scores.nodes):
+                if not np.isnan(scores.scores[i, j]):
+                    node_scores[node] = float(scores.scores[i, j])
+            root = spec.root
+            if root is not None and root.code in scores.nodes:
+                score = node_scores.get(root.code)
+                level = spec.level(scores.levels[root.code][i]) or spec.level_for(score)
+                rank = scores.ranks[root.code][i]
+                rank_of = int((~np.isnan(scores.column(root.code))).sum())
+
+        def describe(node: Any) -> dict[str, Any]:
+            value = node_scores.get(node.code)
+            found = spec.level_for(value) if spec else None
+            return {
+                "code": node.code,
+                "name": node.name(language),
+                "score": value,
+                "level": found.label(language) if found else _("No data"),
+                "colour": found.colour if found else NO_DATA_COLOUR,
+                "parent": node.parent,
+            }
+
+        areas = [describe(n) for n in spec.at_depth(1)]
+        dimensions = [describe(n) for n in spec.at_depth(2)]
+    ranked = sorted((d for d in dimensions if d["score"] is not None), key=lambda d: -d["score"])
+    strengths = ranked[:3]
+    weaknesses = list(reversed(ranked[-3:])) if len(ranked) > 3 else []
+    indicators, survey = _unit_observations(session, unit, period, spec, node_scores, language)
+    trend = _trend(session, provider, city.id, unit.id, language)
+    return Profile(
+        unit=unit,
+        level_name=level_name,
+        locality=locality,
+        period=period,
+        spec=spec,
+        score=score,
+        level=level,
+        rank=rank,
+        rank_of=rank_of,
+        areas=areas,
+        dimensions=dimensions,
+        strengths=strengths,
+        weaknesses=weaknesses,
+        indicators=indicators,
+        survey=survey,
+        trend=trend,
+    )
+
+
+def _unit_observations(
+    session: Session,
+    unit: models.SpatialUnit,
+    period: models.Period,
+    spec: SpecView | None,
+    node_scores: dict[str, float],
+    language: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Indicator rows (census-type) and survey rows (estimates with CIs) of one unit."""
+    published_ids = select(PublishedLayer.indicator_id).where(
+        PublishedLayer.city_id == unit.city_id, PublishedLayer.period_id == period.id
+    )
+    spec_codes = [n.code for n in spec.indicators()] if spec else []
+    rows = session.execute(
+        select(models.Observation, models.Indicator)
+        .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+        .where(
+            models.Observation.unit_id == unit.id,
+            models.Observation.period_id == period.id,
+            or_(
+                models.Indicator.id.in_(published_ids),
+                models.Indicator.code.in_(spec_codes) if spec_codes else False,
+            ),
+        )
+        .order_by(models.Indicator.area, models.Indicator.code, models.Observation.id)
+    ).all()
+    indicators: list[dict[str, Any]] = []
+    survey: list[dict[str, Any]] = []
+    for observation, indicator in rows:
+        safe = data.safe_observation(observation)
+        name = indicator.name_es if language == "es" else indicator.name_en
+        groups = [
+            g
+            for g in (observation.sex, observation.age_group, observation.nationality)
+            if g != models.TOTAL
+        ]
+        is_survey = observation.status in ("estimated", "suppressed") or (
+            observation.standard_error is not None or observation.ci_low is not None
+        )
+        if is_survey:
+            cv = None
+            if safe.value and safe.standard_error is not None:
+                cv = 100 * safe.standard_error / abs(safe.value)
+            survey.append(
+                {
+                    "code": indicator.code,
+                    "name": name,
+                    "group": ", ".join(groups) or _("All"),
+                    "value": safe.value,
+                    "ci_low": safe.ci_low,
+                    "ci_high": safe.ci_high,
+                    "n": safe.n,
+                    "cv": cv,
+                    "unreliable": cv is not None and cv > 30,
+                    "suppressed": safe.status == "suppressed",
+                    "unit": indicator.unit,
+                }
+            )
+            continue
+        if groups:
+            continue
+        normalised = node_scores.get(indicator.code)
+        found = spec.level_for(normalised) if spec and normalised is not None else None
+        node = spec.node(indicator.code) if spec else None
+        lower = indicator.benchmark_lower
+        upper = indicator.benchmark_upper
+        if node is not None and lower is None:
+            lower, upper = node.benchmark_lower, node.benchmark_upper
+        indicators.append(
+            {
+                "code": indicator.code,
+                "name": name,
+                "value": safe.value,
+                "unit": indicator.unit,
+                "direction": indicator.direction,
+                "lower": lower,
+                "upper": upper,
+                "benchmark_source": indicator.benchmark_source
+                or (node.benchmark_source if node else ""),
+                "normalised": normalised,
+                "level": found.label(language) if found else "",
+                "colour": found.colour if found else NO_DATA_COLOUR,
+                "source": indicator.source,
+                "suppressed": safe.status == "suppressed",
+            }
+        )
+    return indicators, survey
+
+
+def _trend(
+    session: Session, provider: SpecProvider, city_id: int, unit_id: int, language: str
+) -> list[dict[str, Any]]:
+    """Index and area scores of the unit in every published run of the city, by period."""
+    runs = session.execute(
+        select(models.MarkerRun, models.Period)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.city_id == city_id, models.MarkerRun.published.is_(True))
+        .order_by(models.Period.start_date, models.Period.code, models.MarkerRun.id.desc())
+    ).all()
+    seen: set[int] = set()
+    out: list[dict[str, Any]] = []
+    for run, period in runs:
+        if period.id in seen:
+            continue
+        seen.add(period.id)
+        scores = data.run_scores(session, run.id)
+        spec = data.spec_for(provider, scores)
+        where = np.flatnonzero(scores.unit_ids == unit_id)
+        if not len(where):
+            continue
+        i = int(where[0])
+        for node in [n for n in spec.nodes if n.depth <= 1 and not n.is_indicator]:
+            if node.code in scores.nodes and not np.isnan(scores.column(node.code)[i]):
+                out.append(
+                    {
+                        "period": period.label or period.code,
+                        "node": node.name(language),
+                        "score": round(float(scores.column(node.code)[i]), 2),
+                    }
+                )
+    return out
+
+
+RANK_SORTS = ("rank", "score", "name", "code", "locality")
+
+
+@dataclass
+class Rankings:
+    run: models.MarkerRun | None
+    spec: SpecView | None
+    period: models.Period
+    columns: list[dict[str, str]]
+    rows: list[dict[str, Any]]
+    total: int
+    localities: list[tuple[str, str]]
+
+
+def rankings(
+    session: Session,
+    provider: SpecProvider,
+    city: models.City,
+    period_code: str | None,
+    language: str,
+    *,
+    sort: str = "rank",
+    descending: bool = False,
+    level: str | None = None,
+    locality: str | None = None,
+    search: str | None = None,
+) -> Rankings:
+    """Units of the published run with index and area scores, filtered and sorted."""
+    period = pick_period(session, city.id, period_code)
+    run = published_run(session, city.id, period.id)
+    if run is None:
+        return Rankings(None, None, period, [], [], 0, [])
+    scores = data.run_scores(session, run.id)
+    spec = data.spec_for(provider, scores)
+    units = data.unit_table(session, city.id)
+    root = spec.root.code if spec.root else scores.nodes[0]
+    areas = [n for n in spec.at_depth(1) if n.code in scores.nodes]
+    valid = {"rank", "score", "name", "code", "locality", *[a.code for a in areas]}
+    if sort not in valid:
+        raise BadRequest(
+            _("Cannot sort by {sort}: use one of {choices}.").format(
+                sort=sort, choices=", ".join(sorted(valid))
+            )
+        )
+    rows = []
+    locs: dict[str, str] = {}
+    for i, unit_id in enumerate(scores.unit_ids):
+        r = units.row(int(unit_id))
+        locs[units.locality_code[r]] = units.locality_name[r]
+        value = scores.column(root)[i]
+        code = scores.levels[root][i]
+        found = spec.level(code) or spec.level_for(None if np.isnan(value) else float(value))
+        row = {
+            "code": units.codes[r],
+            "name": units.names[r],
+            "locality": units.locality_name[r],
+            "locality_code": units.locality_code[r],
+            "score": None if np.isnan(value) else round(float(value), 2),
+            "rank": scores.ranks[root][i],
+            "level": found.label(language) if found else _("No data"),
+            "level_code": found.code if found else "",
+            "colour": found.colour if found else NO_DATA_COLOUR,
+        }
+        for area in areas:
+            v = scores.column(area.code)[i]
+            row[area.code] = None if np.isnan(v) else round(float(v), 2)
+        rows.append(row)
+    if level:
+        rows = [r for r in rows if r["level_code"] == level]
+    if locality:
+        rows = [r for r in rows if r["locality_code"] == locality]
+    if search:
+        needle = search.lower()
+        rows = [r for r in rows if needle in r["name"].lower() or needle in r["code"].lower()]
+
+    def key(row: dict[str, Any]) -> tuple[int, Any]:
+        value = row[sort]
+        return (1, 0) if value is None else (0, value)
+
+    rows.sort(key=key, reverse=descending)
+    if descending:  # keep units without data at the end either way
+        rows.sort(key=lambda r: r[sort] is None)
+    columns = [{"code": a.code, "name": a.name(language)} for a in areas]
+    return Rankings(
+        run, spec, period, columns, rows, len(rows), sorted(locs.items(), key=lambda x: x[1])
+    )

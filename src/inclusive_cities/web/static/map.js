@@ -1,0 +1,173 @@
+// Map explorer: draws the city's own unit boundaries (no external basemap unless configured),
+// coloured by the chosen layer; hover shows a tooltip, click or the unit list shows details.
+(function () {
+  var cfg = JSON.parse(document.getElementById("map-config").textContent);
+  var $ = function (id) { return document.getElementById(id); };
+  var params = new URLSearchParams(location.search);
+  var layerSelect = $("layer");
+  if (params.get("layer")) { layerSelect.value = params.get("layer"); }
+  var state = { data: null, hidden: {}, selected: null, bucket: null, fitted: false };
+
+  var style = { version: 8, sources: {}, layers: [
+    { id: "background", type: "background", paint: { "background-color": "#eef1f4" } }
+  ] };
+  if (cfg.basemap) {
+    style.sources.basemap = { type: "raster", tiles: [cfg.basemap], tileSize: 256 };
+    style.layers.push({ id: "basemap", type: "raster", source: "basemap" });
+  }
+  var map = new maplibregl.Map({ container: "map", style: style, center: [0, 0], zoom: 1,
+    attributionControl: false, maxZoom: 19 });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.AttributionControl({ compact: true,
+    customAttribution: cfg.text.value + ": " + cfg.city }));
+  var popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) { return cfg.text.noData; }
+    return Number(v).toLocaleString(cfg.lang === "es" ? "es-CO" : "en-GB", { maximumFractionDigits: 1 });
+  }
+  function bucket() { return Math.max(8, Math.min(16, Math.floor(map.getZoom() / 2) * 2)); }
+
+  function url() {
+    var q = new URLSearchParams({ layer: layerSelect.value, period: $("period").value,
+      classification: $("classification").value, zoom: String(state.fitted ? bucket() : 12), lang: cfg.lang });
+    if ($("compare").value) { q.set("compare", $("compare").value); }
+    return "/api/cities/" + encodeURIComponent(cfg.city) + "/map?" + q.toString();
+  }
+
+  function applyFilter() {
+    if (!map.getLayer("units-fill")) { return; }
+    var hidden = Object.keys(state.hidden).filter(function (k) { return state.hidden[k]; });
+    var parts = ["all"];
+    if (hidden.length) { parts.push(["!", ["in", ["get", "cls"], ["literal", hidden]]]); }
+    var loc = $("locality").value;
+    if (loc) { parts.push(["==", ["get", "loc"], loc]); }
+    var filter = parts.length > 1 ? parts : null;
+    map.setFilter("units-fill", filter);
+    map.setFilter("units-line", filter);
+    fillUnitList();
+  }
+
+  function drawLegend(legend) {
+    var ul = $("legend");
+    ul.innerHTML = "";
+    legend.forEach(function (item) {
+      var li = document.createElement("li");
+      var id = "cls-" + item.code;
+      li.innerHTML = '<input type="checkbox" id="' + esc(id) + '" ' + (state.hidden[item.code] ? "" : "checked") + '>' +
+        '<label for="' + esc(id) + '"><span class="swatch" style="background:' + esc(item.colour) + '"></span>' +
+        esc(item.label) + '</label><span class="count">' + esc(item.count) + "</span>";
+      li.querySelector("input").addEventListener("change", function (e) {
+        state.hidden[item.code] = !e.target.checked; applyFilter();
+      });
+      ul.appendChild(li);
+    });
+  }
+
+  function visibleFeatures() {
+    if (!state.data) { return []; }
+    var loc = $("locality").value;
+    return state.data.features.filter(function (f) {
+      return !state.hidden[f.properties.cls] && (!loc || f.properties.loc === loc);
+    });
+  }
+
+  function fillUnitList() {
+    var sel = $("unit-list");
+    var feats = visibleFeatures().slice().sort(function (a, b) {
+      return a.properties.name.localeCompare(b.properties.name);
+    }).slice(0, 3000);
+    sel.innerHTML = "";
+    feats.forEach(function (f) {
+      var o = document.createElement("option");
+      o.value = String(f.id);
+      o.textContent = f.properties.name + " — " + fmt(f.properties.value);
+      sel.appendChild(o);
+    });
+  }
+
+  function showDetails(feature) {
+    if (state.selected !== null) { map.setFeatureState({ source: "units", id: state.selected }, { selected: false }); }
+    state.selected = feature.id;
+    map.setFeatureState({ source: "units", id: feature.id }, { selected: true });
+    var p = feature.properties;
+    var href = cfg.unitUrl + encodeURIComponent(p.code) + "?period=" + encodeURIComponent($("period").value);
+    $("details").innerHTML = "<h3>" + esc(p.name) + ' <span class="code">' + esc(p.code) + "</span></h3>" +
+      "<dl><dt>" + esc(state.data.title) + "</dt><dd>" + esc(fmt(p.value)) + " " + esc(state.data.unit || "") + "</dd>" +
+      "<dt>" + esc(cfg.text["class"]) + "</dt><dd><span class=\"swatch\" style=\"background:" + esc(p.colour) + "\"></span>" + esc(p.label) + "</dd>" +
+      "<dt>" + esc(cfg.text.locality) + "</dt><dd>" + esc(p.loc_name) + "</dd></dl>" +
+      '<p><a class="button" id="profile-link" href="' + esc(href) + '">' + esc(cfg.text.profile) + "</a></p>";
+  }
+
+  function load() {
+    $("status").textContent = cfg.text.loading;
+    state.bucket = bucket();
+    return fetch(url()).then(function (r) {
+      if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
+      return r.json();
+    }).then(function (geo) {
+      state.data = geo;
+      if (map.getSource("units")) {
+        map.getSource("units").setData(geo);
+      } else {
+        map.addSource("units", { type: "geojson", data: geo });
+        map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: {
+          "fill-color": ["get", "colour"], "fill-opacity": 0.85 } });
+        map.addLayer({ id: "units-line", type: "line", source: "units", paint: {
+          "line-color": ["case", ["boolean", ["feature-state", "selected"], false], "#000000", "#ffffff"],
+          "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 0.5] } });
+      }
+      if (!state.fitted && geo.bbox) {
+        map.fitBounds([[geo.bbox[0], geo.bbox[1]], [geo.bbox[2], geo.bbox[3]]], { padding: 20, duration: 0 });
+        state.fitted = true;
+      }
+      drawLegend(geo.legend);
+      var title = geo.title + (geo.compare ? " — " + cfg.text.change.replace("{period}", geo.compare) : "");
+      $("legend-title").textContent = title;
+      $("layer-source").textContent = geo.source ? (geo.source + " · " + geo.period) : geo.period;
+      $("status").textContent = geo.features.length.toLocaleString() + " " + cfg.text.units;
+      state.selected = null;
+      applyFilter();
+      document.body.setAttribute("data-map-ready", layerSelect.value);
+    }).catch(function (err) { $("status").textContent = err.message; });
+  }
+
+  map.on("load", function () {
+    load();
+    map.on("mousemove", "units-fill", function (e) {
+      map.getCanvas().style.cursor = "pointer";
+      var p = e.features[0].properties;
+      popup.setLngLat(e.lngLat).setHTML("<strong>" + esc(p.name) + "</strong><br>" + esc(fmt(p.value)) + " · " + esc(p.label)).addTo(map);
+    });
+    map.on("mouseleave", "units-fill", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
+    map.on("click", "units-fill", function (e) {
+      var id = e.features[0].id;
+      var f = state.data.features.find(function (x) { return x.id === id; });
+      if (f) { showDetails(f); $("unit-list").value = String(id); }
+    });
+    map.on("zoomend", function () { if (state.fitted && bucket() !== state.bucket) { load(); } });
+  });
+  ["layer", "compare", "classification"].forEach(function (id) {
+    $(id).addEventListener("change", function () { state.hidden = {}; load(); });
+  });
+  $("period").addEventListener("change", function () {
+    var q = new URLSearchParams({ period: $("period").value, layer: layerSelect.value });
+    location.search = q.toString();
+  });
+  $("locality").addEventListener("change", applyFilter);
+  $("unit-list").addEventListener("change", function (e) {
+    var id = Number(e.target.value);
+    var f = state.data.features.find(function (x) { return x.id === id; });
+    if (!f) { return; }
+    showDetails(f);
+    var b = new maplibregl.LngLatBounds();
+    var walk = function (c) { if (typeof c[0] === "number") { b.extend(c); } else { c.forEach(walk); } };
+    walk(f.geometry.coordinates);
+    map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 300 });
+  });
+})();
