@@ -350,6 +350,15 @@ def test_dominating_units_keep_their_ranks_whatever_the_choices() -> None:
     }
     assert result.node == "UIM"
     assert len(result.runs) == 64 * 6
+    assert result.provenance["spec_hash"] == _tiny_spec().hash
+    assert result.provenance["seed"] == 3
+    assert result.provenance["choices"]["drop_indicator"] == [
+        "nominal",
+        "overcrowding",
+        "tenure",
+        "water",
+        "school",
+    ]
 
 
 def test_choices_that_change_nothing_get_zero_indices() -> None:

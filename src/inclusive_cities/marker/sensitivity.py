@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from inclusive_cities import __version__
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.marker.engine import _aggregate_tree as aggregate_tree
 from inclusive_cities.marker.engine import compute
@@ -311,6 +312,8 @@ class UncertaintyResult:
       absolute rank shift.
     * ``score_p05_by_output`` / ``score_p95_by_output``: units × nodes score intervals
       when every node's interval was asked for (``sensitivity(..., all_nodes=True)``).
+    * ``provenance``: spec and input hashes, software version, seed and the choices
+      varied, so that the analysis can be rerun to the same numbers.
     """
 
     units: pd.DataFrame
@@ -324,6 +327,7 @@ class UncertaintyResult:
     node: str | None = None
     score_p05_by_output: pd.DataFrame | None = None
     score_p95_by_output: pd.DataFrame | None = None
+    provenance: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
     def half_widths(self) -> pd.DataFrame:
         """Half the 5–95 % score range per unit: one column per node with intervals.
@@ -374,7 +378,7 @@ def _run_rows(
     n_units = nominal_rank.shape[0]
     part = _Part(
         rows=rows,
-        ab_scores=np.empty((2, len(rows), n_units), dtype=np.float32),
+        ab_scores=np.empty((2, len(rows), n_units)),
         ab_ranks=np.empty((2, len(rows), n_units), dtype=np.float32),
         shift=np.empty((len(rows), d + 2)),
         first_num=np.zeros((d, n_units)),
@@ -391,7 +395,7 @@ def _run_rows(
             if output.ndim == 2:  # column 0 is ranked; every column gets intervals
                 if part.outputs is None:
                     shape = (2, len(rows), n_units, output.shape[1])
-                    part.outputs = np.empty(shape, dtype=np.float32)
+                    part.outputs = np.empty(shape)
                 if k < 2:
                     part.outputs[k, i] = output
                 output = output[:, 0]
@@ -483,7 +487,8 @@ def monte_carlo(
     available core); the output is identical whatever the number of workers.
     ``evaluate`` may also return a units × m array: column 0 is the score that is ranked,
     and every column (named by ``output_names``) gets a 5–95 % interval
-    (``score_p05_by_output``, ``score_p95_by_output``), at a memory cost of 2N × units × m.
+    (``score_p05_by_output``, ``score_p95_by_output``), at a memory cost of 2N × units × m × 8
+    bytes.
     """
     if not factors:
         raise ValueError("at least one uncertain factor is needed")
@@ -498,7 +503,8 @@ def monte_carlo(
     a, b = base_matrices(replicates, d, rng, sampler)
     design = saltelli_design(a, b)
 
-    ab_scores = np.empty((2, replicates, n_units), dtype=np.float32)
+    # Ranks are whole numbers below 2^24, exact in float32; scores keep float64.
+    ab_scores = np.empty((2, replicates, n_units))
     ab_ranks = np.empty((2, replicates, n_units), dtype=np.float32)
     shift = np.empty((replicates, d + 2))
     first_num = np.zeros((d, n_units))
@@ -514,7 +520,7 @@ def monte_carlo(
         shift[rows] = part.shift
         if part.outputs is not None:
             if outputs is None:
-                outputs = np.empty((2, replicates, *part.outputs.shape[2:]), dtype=np.float32)
+                outputs = np.empty((2, replicates, *part.outputs.shape[2:]))
             outputs[:, rows] = part.outputs
         # Ranks are whole numbers, so these float sums are exact in any order: the result
         # does not depend on how the rows were split between processes.
@@ -977,7 +983,7 @@ def sensitivity(
     ``replicates`` is the base sample size N of the Saltelli design (N·(d + 2) runs for d
     factors); ``workers`` processes share them (default: one per available core).
     ``all_nodes`` also records the 5–95 % score interval of every node (for monitoring;
-    memory 2N × units × nodes × 4 bytes). Other keyword arguments go to :func:`compute`
+    memory 2N × units × nodes × 8 bytes). Other keyword arguments go to :func:`compute`
     (``groups``, ``reference``…). The same arguments and ``seed`` give identical results.
     """
     spec = load_spec(spec) if isinstance(spec, str) else spec
@@ -1037,4 +1043,21 @@ def sensitivity(
         workers=workers,
         output_names=model.outputs,
     )
-    return dataclasses.replace(result, node=node)
+    provenance = {
+        "spec_code": spec.code,
+        "spec_hash": spec.hash,
+        "input_hash": nominal.provenance.input_hash,
+        "software_version": __version__,
+        "seed": seed,
+        "replicates": replicates,
+        "sampler": sampler,
+        "node": node,
+        "weights_spread": weights,
+        "choices": {
+            factor.name: [_describe(a) for a in factor.alternatives]
+            for factor in factors
+            if factor.name not in ("weights", "measurement_error")
+        },
+        "error_draws": error_draws if model.has_errors else 0,
+    }
+    return dataclasses.replace(result, node=node, provenance=provenance)
