@@ -68,7 +68,7 @@ def test_ishigami_indices_match_analytic_values(sampler: str) -> None:
     first, total = ishigami_analytic()
     n = 2**14 if sampler == "sobol" else 2**16
     result = analyse_function(
-        ishigami, ["x1", "x2", "x3"], n, seed=3, sampler=sampler, n_bootstrap=200
+        ishigami, ["x1", "x2", "x3"], n, seed=3, sampler=sampler, n_bootstrap=40
     )
     # Scrambled Sobol' points converge far faster than plain Monte Carlo.
     tolerance = 0.005 if sampler == "sobol" else 0.025
@@ -437,8 +437,8 @@ def test_measurement_error_widens_the_score_interval_as_expected() -> None:
         aggregation=None,
         drop_indicator=False,
         standard_errors=errors,
-        error_draws=400,
-        replicates=400,
+        error_draws=200,
+        replicates=200,
         seed=8,
         n_bootstrap=10,
         workers=1,
@@ -460,7 +460,7 @@ def test_same_seed_same_result_whatever_the_number_of_workers() -> None:
             _tiny_data(missing=True),
             imputation=["mean", "median"],
             standard_errors=_errors(2.0),
-            replicates=40,
+            replicates=20,
             seed=seed,
             n_bootstrap=30,
             workers=workers,
