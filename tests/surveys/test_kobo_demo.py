@@ -143,3 +143,33 @@ def test_csv_set_with_odk_keys(tmp_path):
     result = read_kobo(form, folder)
     assert result.tables["miembros"]["_parent"].tolist() == ["uuid:a", "uuid:c"]
     assert not result.tables["miembros"]["_orphan"].any()
+
+
+def test_invalid_xlsform_is_refused_with_pyxform_reason(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame(
+            {"type": ["select_one missing_list"], "name": ["q1"], "label::Español (es)": ["P1"]}
+        ).to_excel(writer, sheet_name="survey", index=False)
+        pd.DataFrame(
+            {"list_name": ["sino"], "name": ["si"], "label::Español (es)": ["Sí"]}
+        ).to_excel(writer, sheet_name="choices", index=False)
+    with pytest.raises(SurveyError, match=r"broken.xlsx is not valid: .*missing_list"):
+        read_form(path)
+
+
+def test_results_agree_with_svy(apiclus1):
+    """Cross-check with svy 0.35 (the maintained successor of samplics) on dclus1 domains."""
+    import polars as pl
+    from svy import Design as SvyDesign
+    from svy import Sample
+
+    from inclusive_cities.surveys import Design, estimate
+
+    sample = Sample(pl.from_pandas(apiclus1), SvyDesign(wgt="pw", psu="dnum", pop_size="fpc"))
+    theirs = sample.estimation.mean("api00", by="stype").to_polars().to_pandas()
+    ours = estimate(apiclus1, Design(weight="pw", psu="dnum", fpc="fpc"), "api00", by="stype")
+    merged = ours.merge(theirs, on="stype")
+    assert len(merged) == 3
+    assert (abs(merged["se_x"] - merged["se_y"]) < 1e-9 * merged["se_x"]).all()
+    assert (abs(merged["estimate"] - merged["est"]) < 1e-9).all()

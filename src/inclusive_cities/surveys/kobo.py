@@ -126,9 +126,25 @@ def _available_languages(columns: list[str]) -> list[str]:
     return found
 
 
-def read_form(path: str | Path, language: str = "es") -> Form:
-    """Read an XLSForm's survey, choices and settings sheets."""
+def validate_xlsform(path: Path) -> None:
+    """Let pyxform (the reference XLSForm compiler) judge the form, as KoBo and ODK would."""
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2xform import convert
+
+    try:
+        convert(xlsform=str(path))
+    except PyXFormError as error:
+        reason = " ".join(str(error).split())
+        raise SurveyError(
+            _("The XLSForm {path} is not valid: {reason}").format(path=path, reason=reason)
+        ) from error
+
+
+def read_form(path: str | Path, language: str = "es", *, validate: bool = True) -> Form:
+    """Read an XLSForm's survey, choices and settings sheets (checked with pyxform)."""
     path = Path(path)
+    if validate and path.suffix.lower() in (".xlsx", ".xls"):
+        validate_xlsform(path)
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
     except Exception as error:  # openpyxl raises many kinds for a bad file
