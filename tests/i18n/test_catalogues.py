@@ -51,10 +51,12 @@ def test_language_codes_are_normalised(raw: str, expected: str | None) -> None:
 
 
 def test_default_is_spanish_when_locale_says_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("INCLUSIVE_CITIES_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+    for name in ("INCLUSIVE_CITIES_LANG", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("locale.getlocale", lambda: (None, None))
+    monkeypatch.setenv("LANG", "C.UTF-8")
     assert detect_language() == "es"
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    assert detect_language() == "en"
 
 
 def test_use_language_switches_gettext() -> None:

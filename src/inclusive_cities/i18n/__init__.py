@@ -13,7 +13,6 @@ single source of truth: no compiled ``.mo`` file can drift from them.
 
 from __future__ import annotations
 
-import locale
 import os
 from contextvars import ContextVar
 from functools import cache
@@ -37,13 +36,16 @@ def normalise_language(value: str | None) -> str | None:
 
 
 def detect_language() -> str:
-    """The language asked for by INCLUSIVE_CITIES_LANG, else the locale, else Spanish."""
+    """The language asked for by INCLUSIVE_CITIES_LANG, else the locale, else Spanish.
+
+    Python's ``locale.getlocale()`` is not consulted: it reports the neutral C locale as
+    ``en_US``, which would turn a server's default into English.
+    """
     for candidate in (
         os.environ.get("INCLUSIVE_CITIES_LANG"),
         os.environ.get("LC_ALL"),
         os.environ.get("LC_MESSAGES"),
         os.environ.get("LANG"),
-        locale.getlocale()[0],
     ):
         language = normalise_language(candidate)
         if language:
