@@ -600,3 +600,26 @@ def test_cli_sensitivity_bad_method_is_a_marker_error(tmp_path) -> None:
     assert isinstance(result.exception, MarkerError)
     assert "median_of_means" in str(result.exception)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_runs_that_repeat_a_are_copied_not_recomputed() -> None:
+    calls: list[tuple[object, ...]] = []
+
+    def model(scenario: dict[str, object]) -> np.ndarray:
+        calls.append(tuple(scenario.values()))
+        level = float(scenario["level"]) + 0.1 * float(scenario["tilt"])  # type: ignore[arg-type]
+        return np.array([1.0, 2.0 + level, 3.0 - level])
+
+    factors = [Factor("level", (0.0, 1.0, 2.0)), Factor("tilt", (0, 1))]
+    result = monte_carlo(
+        model, factors, np.array([1.0, 2.0, 3.0]), list("xyz"), replicates=32, n_bootstrap=0
+    )
+    runs = result.runs
+    distinct = runs.groupby("sample")[["level", "tilt"]].apply(
+        lambda frame: len(frame.drop_duplicates())
+    )
+    assert len(calls) == distinct.sum() < len(runs)
+    # A copied run reports exactly what its twin computed.
+    for _sample, frame in runs.groupby("sample"):
+        twins = frame.groupby(["level", "tilt"])["mean_abs_rank_shift"].nunique()
+        assert (twins == 1).all()

@@ -271,9 +271,12 @@ class Factor:
     name: str
     alternatives: tuple[object, ...]
 
-    def pick(self, u: float) -> object:
+    def index(self, u: float) -> int:
         k = len(self.alternatives)
-        return self.alternatives[min(int(u * k), k - 1)]
+        return min(int(u * k), k - 1)
+
+    def pick(self, u: float) -> object:
+        return self.alternatives[self.index(u)]
 
 
 def rank_descending(scores: np.ndarray) -> np.ndarray:
@@ -388,9 +391,21 @@ def _run_rows(
     block_scores = np.empty((d + 2, n_units))
     for i, j in enumerate(rows):
         labels = []
+        # A_B^(i) repeats A whenever B picked the same alternative for factor i (half the
+        # time for a two-way choice): such runs are copied, not recomputed.
+        first_of: dict[tuple[int, ...], int] = {}
+        same_as = np.arange(d + 2)
         for k in range(d + 2):
-            scenario = {f.name: f.pick(u) for f, u in zip(factors, design[j, k], strict=True)}
+            picked = tuple(f.index(u) for f, u in zip(factors, design[j, k], strict=True))
+            scenario = {f.name: f.alternatives[p] for f, p in zip(factors, picked, strict=True)}
             labels.append([_describe(scenario[f.name]) for f in factors])
+            if picked in first_of:
+                same_as[k] = first_of[picked]
+                block_scores[k] = block_scores[same_as[k]]
+                if part.outputs is not None and k < 2:
+                    part.outputs[k, i] = part.outputs[same_as[k], i]
+                continue
+            first_of[picked] = k
             output = np.asarray(evaluate(scenario), dtype=float)
             if output.ndim == 2:  # column 0 is ranked; every column gets intervals
                 if part.outputs is None:
@@ -401,7 +416,10 @@ def _run_rows(
                 output = output[:, 0]
             block_scores[k] = output
         part.picks.append(labels)
-        ranks = rank_descending(block_scores)
+        unique = np.flatnonzero(same_as == np.arange(d + 2))
+        ranks = np.empty((d + 2, n_units))
+        ranks[unique] = rank_descending(block_scores[unique])
+        ranks[:] = ranks[same_as]
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             part.shift[i] = np.nanmean(np.abs(ranks - nominal_rank), axis=1)
@@ -723,6 +741,7 @@ class MarkerModel:
         self._capacity = max(4, cache_bytes // matrix_bytes)
         self._prepared: dict[tuple[object, ...], np.ndarray] = {}
         self._aggregation_specs: dict[tuple[object, ...], MarkerSpec] = {}
+        self._recent_specs: dict[tuple[object, ...], MarkerSpec] = {}
         self.prepared_runs = 0
         self._lo = spec.defaults.scale.lower
         self._hi = spec.defaults.scale.upper
@@ -775,9 +794,17 @@ class MarkerModel:
             base = self.spec.with_overrides(**overrides) if overrides else self.spec
             self._aggregation_specs[key] = base
         weights = scenario.get("weights")
-        if isinstance(weights, WeightSet):
-            return base.model_copy(update={"tree": _reweighted(base.tree, weights.weights)})
-        return base
+        if not isinstance(weights, WeightSet):
+            return base
+        # Runs of one base row share A's weights except where they vary them: keep a few.
+        recent_key = (weights.index, *key)
+        spec = self._recent_specs.pop(recent_key, None)
+        if spec is None:
+            spec = base.model_copy(update={"tree": _reweighted(base.tree, weights.weights)})
+            if len(self._recent_specs) >= 8:
+                self._recent_specs.pop(next(iter(self._recent_specs)))
+        self._recent_specs[recent_key] = spec
+        return spec
 
     def variant(self, scenario: Mapping[str, object]) -> tuple[MarkerSpec, pd.DataFrame]:
         """The full spec and data of a scenario (what a plain ``compute`` would be given)."""
