@@ -69,12 +69,15 @@ def test_neighbouring_blocks_share_parents_so_units_are_one_piece(boundaries: di
         assert (parts == 1).all(), layer
 
 
-def test_the_centre_has_smaller_blocks_than_the_edge(boundaries: dict) -> None:
+def test_the_centre_has_smaller_blocks_than_the_formal_edge(boundaries: dict) -> None:
     blocks = boundaries["manzana"]
+    barrios = boundaries["barrio"]
+    settlements = barrios.loc[barrios["nombre"].str.startswith("Asentamiento"), "codigo"]
+    formal = ~blocks["codigo_padre"].isin(set(settlements))
     centre = shapely.union_all(blocks.geometry.values).centroid
     distance = blocks.geometry.centroid.distance(centre)
-    inner = blocks.geometry.area[distance < distance.quantile(0.25)].median()
-    outer = blocks.geometry.area[distance > distance.quantile(0.75)].median()
+    inner = blocks.geometry.area[distance < distance.quantile(0.15)].median()
+    outer = blocks.geometry.area[(distance > distance.quantile(0.75)) & formal].median()
     assert inner < 0.8 * outer
 
 

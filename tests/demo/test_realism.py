@@ -96,6 +96,19 @@ def test_informal_settlements_are_poorer_and_more_crowded(
     assert durable[in_settlement].mean() < durable[~in_settlement].mean() - 0.2
     size = households["H_PERSONAS"]
     assert size[in_settlement].mean() > size[~in_settlement].mean()
+    blocks = pyogrio.read_dataframe(small_city.files["boundaries"], layer="manzana")
+    settled = blocks["codigo_padre"].isin(settlement_codes)
+    assert blocks.geometry.area[settled].median() < 0.8 * blocks.geometry.area[~settled].median()
+
+
+def test_informal_settlements_hold_more_venezuelans(
+    small_city: GeneratedCity, persons: pd.DataFrame
+) -> None:
+    barrios = pyogrio.read_dataframe(small_city.files["boundaries"], layer="barrio")
+    settlement_codes = set(barrios.loc[barrios["nombre"].str.startswith("Asentamiento"), "codigo"])
+    in_settlement = persons["COD_MANZANA"].str[:5].isin(settlement_codes)
+    venezuelan = persons["P_NACIONALIDAD"] == 2
+    assert venezuelan[in_settlement].mean() > 1.3 * venezuelan[~in_settlement].mean()
 
 
 def test_age_sex_pyramid_is_plausible(persons: pd.DataFrame) -> None:

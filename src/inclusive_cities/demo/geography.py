@@ -122,7 +122,7 @@ def _seed_points(
     extra = []
     for (cx, cy), radius in zip(informal_centres, informal_radii, strict=True):
         local = h / np.sqrt(_density(np.hypot(cx, cy)))
-        count = int(1.6 * radius**2 / local**2) + 1
+        count = int(3.0 * radius**2 / local**2) + 1
         rho = radius * np.sqrt(rng.uniform(0, 1, count))
         phi = rng.uniform(0, 2 * np.pi, count)
         extra.append(np.column_stack([cx + rho * np.cos(phi), cy + rho * np.sin(phi)]))
@@ -258,7 +258,9 @@ def build_geography(spec: SizeSpec, rng: np.random.Generator) -> Geography:
             theta = rng.uniform(0, 2 * np.pi)
         rad = _outline_radius(np.array([theta]), amps, phases)[0] * rng.uniform(0.78, 0.88)
         centres.append([rad * np.cos(theta), rad * np.sin(theta)])
-        radii.append(rng.uniform(0.08, 0.14))
+        # About 25-70 blocks' worth of land (more in a bigger city), before densification.
+        blocks_covered = rng.uniform(25, 70) * (spec.blocks / 4_500) ** 0.3
+        radii.append(float(np.clip(np.sqrt(blocks_covered / spec.blocks), 0.03, 0.3)))
     informal_centres = np.array(centres).reshape(-1, 2)
     informal_radii = np.array(radii)
 
