@@ -63,3 +63,55 @@ def test_bad_inputs():
         fay_herriot(np.array([1.0, 2.0]), np.array([0.1, 0.1]), np.ones((2, 2)))
     with pytest.raises(SurveyError, match="positive variance"):
         fay_herriot(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.0, 0.1]), np.ones(3))
+
+
+def test_layer_replaces_unreliable_units_by_benchmarked_eblup():
+    from inclusive_cities.surveys import Design, estimate
+    from inclusive_cities.surveys.layers import SurveyIndicator, compute_layer
+
+    rng = np.random.default_rng(7)
+    units = [f"U{i:02d}" for i in range(30)]
+    covariate = pd.Series(np.linspace(0, 1, 30), index=units)
+    rows = []
+    for i, unit in enumerate(units):
+        size = 12 if i % 3 else 80  # two thirds of the units have small samples
+        p = 0.2 + 0.5 * covariate[unit]
+        for j in range(size):
+            rows.append(
+                {
+                    "unit_code": unit,
+                    "psu": f"{unit}-{j % 4}",
+                    "w": 10.0,
+                    "ingreso": float(rng.normal(1000 * p, 900)),
+                }
+            )
+    data = pd.DataFrame(rows)
+    design = Design(weight="w", psu="psu")
+    indicator = SurveyIndicator(
+        "x", "x", "x", "households", "ingreso", statistic="mean", unit="COP"
+    )
+    identity = {u: u for u in units}
+    direct = compute_layer({"households": data}, design, indicator, units, identity, 10)
+    covariates = covariate.to_frame("c")
+    table = compute_layer(
+        {"households": data}, design, indicator, units, identity, 10, covariates
+    ).set_index("unit")
+    direct = direct.set_index("unit")
+    replaced = table[table["method"] == "fay_herriot"].index
+    assert len(replaced) > 0
+    assert (direct.loc[replaced, "cv"] > 0.3).all()
+    kept = table.index.difference(replaced)
+    assert (table.loc[kept, "estimate"] == direct.loc[kept, "estimate"]).all()
+    # independently: fit, benchmark to the city's direct mean with population shares
+    fit = fay_herriot(
+        direct["estimate"].to_numpy(),
+        direct["se"].to_numpy() ** 2,
+        np.column_stack([np.ones(30), covariate.to_numpy()]),
+    )
+    shares = data.groupby("unit_code")["w"].sum().reindex(units)
+    city = estimate(data, design, "ingreso").iloc[0]["estimate"]
+    expected = benchmark(fit.eblup, (shares / shares.sum()).to_numpy(), city)
+    position = [units.index(u) for u in replaced]
+    np.testing.assert_allclose(table.loc[replaced, "estimate"], expected[position])
+    np.testing.assert_allclose(table.loc[replaced, "se"], np.sqrt(fit.mse[position]))
+    assert (table.loc[replaced, "se"] < direct.loc[replaced, "se"]).all()

@@ -125,3 +125,52 @@ def test_layers_become_observations_with_suppression(world):
         assert session.scalar(select(func.count()).select_from(models.Observation)) == len(
             observations
         )
+
+
+def test_layers_with_census_covariates_from_the_store(world):
+    tmp_path, engine, survey = world
+    _import(tmp_path, engine, survey)
+    tables, design = load_survey("DEMO", "2024", "encuesta_migrantes_demo", tmp_path / "data")
+    with pytest.raises(SurveyError, match="No census values of census_x"):
+        write_layers(
+            engine,
+            tables,
+            design,
+            city="DEMO",
+            period="2024",
+            level="barrio",
+            sae_covariates=["census_x"],
+        )
+    with transaction(engine) as session:
+        indicator = models.Indicator(code="census_x", name_es="x", name_en="x")
+        period = session.scalar(select(models.Period).where(models.Period.code == "2024"))
+        session.add(indicator)
+        session.flush()
+        barrios = session.scalars(
+            select(models.SpatialUnit)
+            .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+            .where(models.UnitLevel.code == "barrio")
+        ).all()
+        for k, unit in enumerate(barrios):
+            session.add(
+                models.Observation(
+                    indicator_id=indicator.id,
+                    unit_id=unit.id,
+                    period_id=period.id,
+                    value=float(k),
+                    n=100,
+                    status="observed",
+                )
+            )
+    summary = write_layers(
+        engine,
+        tables,
+        design,
+        city="DEMO",
+        period="2024",
+        level="barrio",
+        sae_covariates=["census_x"],
+        min_n=10,
+    )
+    assert set(summary["method"]) <= {"direct", "fay_herriot"}
+    assert len(summary) == 4 * 3 * 6 + 4 * 2

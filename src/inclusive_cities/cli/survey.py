@@ -147,6 +147,12 @@ def layers_command(
     survey: str = typer.Option(..., "--survey"),
     level: str = typer.Option("barrio", "--level", help="Spatial-unit level to estimate for."),
     min_n: int = typer.Option(None, "--min-n", help="Minimum unweighted cell size."),
+    sae: str = typer.Option(
+        None,
+        "--sae",
+        help="Census indicator codes (comma-separated) used as Fay-Herriot "
+        "covariates for units whose direct estimate is unreliable.",
+    ),
     data_dir: Path = typer.Option(None, "--data-dir"),
 ) -> None:
     """Compute the configured survey indicators for all units of a level (observations)."""

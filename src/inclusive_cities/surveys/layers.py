@@ -21,7 +21,8 @@ from inclusive_cities.store.models import TOTAL
 from inclusive_cities.surveys.design import Design
 from inclusive_cities.surveys.disclosure import suppress
 from inclusive_cities.surveys.errors import SurveyError
-from inclusive_cities.surveys.estimation import estimate
+from inclusive_cities.surveys.estimation import CV_UNRELIABLE, estimate
+from inclusive_cities.surveys.sae import benchmark, fay_herriot
 
 PERSONS, HOUSEHOLDS = "persons", "households"
 
@@ -206,8 +207,13 @@ def compute_layer(
     units: list[str],
     unit_of: dict[str, str],
     min_n: int,
+    covariates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One indicator for every unit (and by sex), after disclosure control."""
+    """One indicator for every unit (and by sex), after disclosure control.
+
+    With ``covariates`` (one row per unit, census values), unit totals whose direct CV is
+    above 30% are replaced by the benchmarked Fay–Herriot EBLUP (SE = √MSE).
+    """
     if indicator.table not in frames:
         raise SurveyError(
             _("Indicator {code} needs the survey's {table} table.").format(
@@ -240,6 +246,9 @@ def compute_layer(
         by_sex = estimate(data, design, "_y", "mean", by=["_unit", "_sex"])
         rows.append(by_sex.rename(columns={"_sex": "sex"}))
     table = pd.concat(rows, ignore_index=True)
+    table["method"] = "direct"
+    if covariates is not None:
+        table = _small_areas(table, data, design, covariates)
     grid = pd.DataFrame(
         [(u, s) for u in units for s in ([TOTAL, "F", "M"] if indicator.by_sex else [TOTAL])],
         columns=["_unit", "sex"],
@@ -254,6 +263,78 @@ def compute_layer(
     return table.rename(columns={"_unit": "unit"})
 
 
+def _small_areas(
+    table: pd.DataFrame, data: pd.DataFrame, design: Design, covariates: pd.DataFrame
+) -> pd.DataFrame:
+    """Fay–Herriot for unreliable unit totals, benchmarked to the city's direct estimate."""
+    totals = table[table["sex"] == TOTAL].set_index("_unit")
+    usable = totals[(totals["n"] >= 2) & (totals["se"] > 0)].index.intersection(covariates.index)
+    if len(usable) <= covariates.shape[1] + 1:
+        raise SurveyError(
+            _(
+                "Small-area estimation needs more units with a direct estimate and census "
+                "covariates ({units}) than covariates plus one ({needed})."
+            ).format(units=len(usable), needed=covariates.shape[1] + 1)
+        )
+    x = np.column_stack([np.ones(len(usable)), covariates.loc[usable].to_numpy(dtype=float)])
+    fit = fay_herriot(
+        totals.loc[usable, "estimate"].to_numpy(), totals.loc[usable, "se"].to_numpy() ** 2, x
+    )
+    weight = data[design.weight] if design.weight else pd.Series(1.0, index=data.index)
+    answered = data["_y"].notna()
+    shares = weight[answered].groupby(data.loc[answered, "_unit"]).sum().reindex(usable)
+    shares = (shares / shares.sum()).to_numpy()
+    city = estimate(data, design, "_y").iloc[0]["estimate"]
+    eblup = benchmark(fit.eblup, shares, city)
+    replace = totals.loc[usable, "cv"].to_numpy() > CV_UNRELIABLE
+    for unit, value, mse in zip(usable[replace], eblup[replace], fit.mse[replace], strict=True):
+        mask = (table["_unit"] == unit) & (table["sex"] == TOTAL)
+        se = float(np.sqrt(mse))
+        table.loc[mask, ["estimate", "se", "ci_low", "ci_high", "cv", "method"]] = [
+            value,
+            se,
+            value - 1.959963984540054 * se,
+            value + 1.959963984540054 * se,
+            se / abs(value) if value else np.nan,
+            "fay_herriot",
+        ]
+    return table
+
+
+def store_covariates(
+    engine: Engine, city: str, period: str, level: str, codes: list[str]
+) -> pd.DataFrame:
+    """Census covariates (observations of ``codes``, all groups) per unit of ``level``."""
+    _unit_of, targets = _ancestors(engine, city, level)
+    ids = {uid: code for uid, code in targets}
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(models.Indicator.code, models.Observation.unit_id, models.Observation.value)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .join(models.Period, models.Period.id == models.Observation.period_id)
+            .where(
+                models.Indicator.code.in_(codes),
+                models.Period.code == period,
+                models.Observation.unit_id.in_(list(ids)),
+                models.Observation.sex == TOTAL,
+                models.Observation.age_group == TOTAL,
+                models.Observation.nationality == TOTAL,
+                models.Observation.value.is_not(None),
+            )
+        ).all()
+    frame = pd.DataFrame(rows, columns=["code", "unit_id", "value"])
+    missing = sorted(set(codes) - set(frame["code"]))
+    if missing:
+        raise SurveyError(
+            _(
+                "No census values of {codes} for the units of level {level} in period "
+                "{period}: compute those indicators first or choose other covariates."
+            ).format(codes=", ".join(missing), level=level, period=period)
+        )
+    frame["unit"] = frame["unit_id"].map(ids)
+    return frame.pivot_table(index="unit", columns="code", values="value")[codes].dropna()
+
+
 def write_layers(
     engine: Engine,
     tables: dict[str, pd.DataFrame],
@@ -266,19 +347,27 @@ def write_layers(
     min_n: int | None = None,
     source: str = "survey",
     batch_id: int | None = None,
+    sae_covariates: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Estimate every configured indicator for all units of ``level``; write observations."""
+    """Estimate every configured indicator for all units of ``level``; write observations.
+
+    ``sae_covariates`` (indicator codes with census values per unit) switches on
+    Fay–Herriot estimates for units whose direct estimate is unreliable.
+    """
     unit_of, targets = _ancestors(engine, city, level)
     units = [code for _id, code in targets]
     unit_ids = dict((code, uid) for uid, code in targets)
     frames = analysis_tables(tables, design)
     threshold = design.min_n if min_n is None else min_n
+    covariates = (
+        store_covariates(engine, city, period, level, sae_covariates) if sae_covariates else None
+    )
     results = []
     for indicator in indicators:
         if indicator.table not in frames or indicator.variable not in frames[indicator.table]:
             continue
         results.append(
-            compute_layer(frames, design, indicator, units, unit_of, threshold).assign(
+            compute_layer(frames, design, indicator, units, unit_of, threshold, covariates).assign(
                 indicator=indicator.code
             )
         )
