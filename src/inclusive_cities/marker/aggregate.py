@@ -32,10 +32,15 @@ def _weighted_sum(
     has_nan: Sequence[bool],
     transform: str,
     p: float = 1.0,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | float]:
-    """``Σ wᵢ f(xᵢ)`` over present components and ``Σ wᵢ`` of those components."""
+    """``Σ wᵢ f(xᵢ)`` over present components (into ``out``) and ``Σ wᵢ`` of those."""
     n = columns[0].shape[0]
-    total = np.zeros(n)
+    if out is None:
+        total = np.zeros(n)
+    else:
+        total = out
+        total.fill(0.0)
     weight_total: np.ndarray | float = 0.0
     any_nan = any(has_nan)
     if any_nan:
@@ -71,33 +76,38 @@ def aggregate(
     p: float | None = None,
     lo: float = 0.0,
     hi: float = 100.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One node's score per unit from its components (NaN where none is present)."""
+    """One node's score per unit from its components (NaN where none is present).
+
+    ``out`` (not one of ``columns``) receives the result when given."""
     if method == "power_mean" and p == 0:
         method = "geometric"
     if method == "power_mean" and p == 1:
         method = "arithmetic"
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "arithmetic":
-            total, weight = _weighted_sum(columns, weights, has_nan, "identity")
+            total, weight = _weighted_sum(columns, weights, has_nan, "identity", out=out)
             total /= weight
             return total
         if method == "geometric":
-            total, weight = _weighted_sum(columns, weights, has_nan, "log")
+            total, weight = _weighted_sum(columns, weights, has_nan, "log", out=out)
             total /= weight
             return np.exp(total, out=total)
         if method == "harmonic":
-            total, weight = _weighted_sum(columns, weights, has_nan, "inverse")
-            return np.divide(weight, total, out=np.zeros_like(total), where=total != 0) + np.where(
-                np.asarray(weight) == 0, np.nan, 0.0
-            )
+            total, weight = _weighted_sum(columns, weights, has_nan, "inverse", out=out)
+            return np.divide(weight, total, out=total)
         if method == "power_mean":
             assert p is not None
-            total, weight = _weighted_sum(columns, weights, has_nan, "power", p)
+            total, weight = _weighted_sum(columns, weights, has_nan, "power", p, out=out)
             total /= weight
             return np.power(total, 1.0 / p, out=total)
         if method == "copeland":
-            return copeland(columns, weights, lo, hi)
+            result = copeland(columns, weights, lo, hi)
+            if out is None:
+                return result
+            out[:] = result
+            return out
     raise MarkerError(_("Unknown aggregation method '{method}'.").format(method=method))
 
 

@@ -86,7 +86,7 @@ class MarkerResult:
         indicator_codes: list[str],
         treated_values: np.ndarray,
         normalised_values: np.ndarray,
-        missing: np.ndarray,
+        missing: np.ndarray | None,
         node_scores: np.ndarray,
         node_coverage: dict[str, np.ndarray | None],
         screened: np.ndarray,
@@ -161,7 +161,10 @@ class MarkerResult:
 
     @cached_property
     def imputed(self) -> pd.DataFrame:
-        flags = self._missing & ~np.isnan(self._treated)
+        if self._missing is None:
+            flags = np.zeros(self._treated.shape, dtype=bool)
+        else:
+            flags = self._missing & ~np.isnan(self._treated)
         return pd.DataFrame(flags, index=self.ids, columns=self.indicator_codes)
 
     @cached_property
@@ -197,7 +200,10 @@ class MarkerResult:
 
     @cached_property
     def availability(self) -> pd.Series:
-        share = 1.0 - self._missing.mean(axis=1) if self._missing.size else np.ones(len(self.ids))
+        if self._missing is None or not self._missing.size:
+            share = np.ones(len(self.ids))
+        else:
+            share = 1.0 - self._missing.mean(axis=1)
         return pd.Series(share, index=self.ids, name="availability")
 
     @property
@@ -263,11 +269,12 @@ class MarkerResult:
     def to_frame(self, id_column: str | None = None) -> pd.DataFrame:
         """One row per unit: id, one column per node (0–100), ``rank`` and ``level`` of the root."""
         name = id_column or str(self._recipe.get("id_column", "unit_code"))
-        frame = self.scores.copy()
-        frame.insert(0, name, self.ids.to_numpy())
-        frame["rank"] = self.rank.to_numpy()
-        frame["level"] = self.level.to_numpy()
-        return frame.reset_index(drop=True)
+        columns: dict[str, Any] = {name: self.ids.to_numpy()}
+        for j, code in enumerate(self.node_codes):
+            columns[code] = self._scores[:, j]
+        columns["rank"] = self.rank.array
+        columns["level"] = self.level.array
+        return pd.DataFrame(columns, copy=False)
 
     def recompute(self, spec: MarkerSpec | None = None, **changes: Any) -> MarkerResult:
         """Run again on the same data, with another spec and/or other ``compute`` arguments."""
@@ -283,18 +290,39 @@ class MarkerResult:
 
 def _rank(scores: pd.Series) -> pd.Series:
     """1 = best; ties share the lowest rank (method "min"); missing scores have no rank."""
-    return scores.rank(method="min", ascending=False, na_option="keep").astype("Int64")
+    values = scores.to_numpy(dtype=float)
+    present = ~np.isnan(values)
+    ranks = np.zeros(values.size, dtype=np.int64)
+    negated = -values[present]
+    order = np.argsort(negated)
+    ordered = negated[order]
+    count = ordered.size
+    if count:
+        # each run of equal scores takes the position of its first member
+        starts = np.empty(count, dtype=bool)
+        starts[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+        first = np.maximum.accumulate(np.where(starts, np.arange(count), 0))
+        within = np.empty(count, dtype=np.int64)
+        within[order] = first + 1
+        ranks[present] = within
+    return pd.Series(pd.arrays.IntegerArray(ranks, ~present), index=scores.index, name=scores.name)
 
 
 def _classify(scores: pd.Series, spec: MarkerSpec) -> pd.Series:
-    """Performance level codes from the spec's cut points (the highest ``min`` first)."""
-    mins = np.array([level.min for level in spec.levels][::-1], dtype=float)
-    codes = np.array([level.code for level in spec.levels][::-1], dtype=object)
+    """Performance level codes from the spec's cut points, as a categorical whose
+    categories run from the best level to the worst (missing scores have no level)."""
+    mins = np.array([level.min for level in spec.levels], dtype=float)[::-1]
     values = scores.to_numpy(dtype=float)
-    position = np.searchsorted(mins, values, side="right") - 1
-    labels = codes[np.clip(position, 0, len(codes) - 1)]
-    labels[np.isnan(values)] = None
-    return pd.Series(labels, index=scores.index, name=scores.name, dtype=object)
+    ascending = np.searchsorted(mins, values, side="right") - 1
+    codes = (len(mins) - 1 - np.clip(ascending, 0, len(mins) - 1)).astype(np.int8)
+    codes[np.isnan(values)] = -1
+    categories = [level.code for level in spec.levels]
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=categories),
+        index=scores.index,
+        name=scores.name,
+    )
 
 
 def effective_weights(spec: MarkerSpec) -> pd.Series:
@@ -469,14 +497,15 @@ def compute(
                 values[:, j] = values[:, j] / denominator * indicator.denominator.scale
             values[denominator == 0, j] = np.nan
 
-    missing = np.isnan(values)
+    # a NaN anywhere makes a column's sum NaN: one fast pass per column instead of a mask
+    column_has_nan = np.array([_has_nan(values[:, j]) for j in range(len(codes))], dtype=bool)
+    missing = np.isnan(values) if column_has_nan.any() else None
 
     # 3. imputation (before screening, as COINr does)
     group_arrays = _group_arrays(spec, indicators, data, groups, source)
     previous_frames = _as_frames(previous)
-    any_missing = missing.any(axis=0)
     for j, indicator in enumerate(indicators):
-        if not any_missing[j]:
+        if missing is None or not column_has_nan[j]:
             continue
         how = spec.imputation_for(indicator)
         column = values[:, j]
@@ -494,7 +523,7 @@ def compute(
 
     # 4. screening on data availability (observed, or after imputation as in COINr)
     threshold = spec.defaults.missing.unit_min_coverage
-    if threshold > 0 and codes:
+    if threshold > 0 and codes and missing is not None:
         basis = missing if spec.defaults.missing.screen_on == "raw" else np.isnan(values)
         availability = 1.0 - basis.mean(axis=1)
         screened = availability < threshold
@@ -521,6 +550,7 @@ def compute(
 
     # 6. normalisation
     normalised = np.empty((n, len(codes)), order="F")
+    normalised_has_nan = np.zeros(len(codes), dtype=bool)
     for j, indicator in enumerate(indicators):
         method = spec.normalisation_for(indicator)
         log_entry = next((t for t in logs if t.indicator == indicator.code), None)
@@ -529,7 +559,12 @@ def compute(
         higher = indicator.direction == "higher_is_better"
         ref = reference_values.get(indicator.code)
         normalise(method, values[:, j], use, higher, lo, hi, normalised[:, j], ref)
-        if np.isnan(normalised[:, j]).all() and not np.isnan(values[:, j]).all():
+        normalised_has_nan[j] = _has_nan(normalised[:, j])
+        if (
+            normalised_has_nan[j]
+            and np.isnan(normalised[:, j]).all()
+            and not np.isnan(values[:, j]).all()
+        ):
             notes.append(
                 _(
                     "{code}: every unit has the same value, so min-max normalisation gives no "
@@ -538,9 +573,10 @@ def compute(
             )
     if use is not None:
         normalised[screened, :] = np.nan
+        normalised_has_nan[:] = True
 
     # 7. aggregation, bottom-up
-    node_scores, coverage = _aggregate_tree(spec, normalised, codes, lo, hi)
+    node_scores, coverage = _aggregate_tree(spec, normalised, codes, lo, hi, normalised_has_nan)
 
     provenance = Provenance(
         spec_code=spec.code,
@@ -720,8 +756,18 @@ def _logged_goalposts(method: Goalposts, log: TreatmentLog) -> Goalposts:
     return Goalposts(lower=lower, upper=upper, source=method.source)
 
 
+def _has_nan(column: np.ndarray) -> bool:
+    """True if any value is NaN (a NaN, or +inf with −inf, makes the sum NaN)."""
+    return bool(np.isnan(np.add.reduce(column)))
+
+
 def _aggregate_tree(
-    spec: MarkerSpec, normalised: np.ndarray, codes: list[str], lo: float, hi: float
+    spec: MarkerSpec,
+    normalised: np.ndarray,
+    codes: list[str],
+    lo: float,
+    hi: float,
+    normalised_has_nan: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
     """Scores of every node (columns in pre-order) and their coverage (None = complete)."""
     node_codes = spec.node_codes
@@ -729,9 +775,9 @@ def _aggregate_tree(
     indicator_position = {code: j for j, code in enumerate(codes)}
     n = normalised.shape[0]
     scores = np.empty((n, len(node_codes)), order="F")
-    has_nan: dict[str, bool] = {
-        code: bool(np.isnan(normalised[:, j]).any()) for j, code in enumerate(codes)
-    }
+    if normalised_has_nan is None:
+        normalised_has_nan = np.array([_has_nan(normalised[:, j]) for j in range(len(codes))])
+    has_nan: dict[str, bool] = {code: bool(normalised_has_nan[j]) for j, code in enumerate(codes)}
     coverage: dict[str, np.ndarray | None] = {}
     depths = spec.depths()
     for node in reversed(spec.nodes()):  # reversed pre-order: children before parents
@@ -746,7 +792,8 @@ def _aggregate_tree(
             weights.append(child.weight)
             nan_flags.append(has_nan[child.code])
         rule = spec.aggregation_for(node, depths[node.code])
-        result = aggregate(rule.method, columns, weights, nan_flags, rule.p, lo, hi)
+        result = scores[:, position[node.code]]
+        aggregate(rule.method, columns, weights, nan_flags, rule.p, lo, hi, out=result)
         if any(nan_flags):
             present = np.zeros(n)
             for column, flag in zip(columns, nan_flags, strict=True):
@@ -757,6 +804,11 @@ def _aggregate_tree(
             coverage[node.code] = share
         else:
             coverage[node.code] = None
-        scores[:, position[node.code]] = result
-        has_nan[node.code] = bool(np.isnan(result).any())
+        has_nan[node.code] = _has_nan(result)
     return scores, coverage
+
+
+aggregate_tree = _aggregate_tree
+"""Public name of the bottom-up aggregation step: ``aggregate_tree(spec, normalised (units ×
+indicators, columns in ``codes`` order), codes, lo, hi) -> (scores units × nodes in
+pre-order, coverage per node)``; used by the sensitivity analysis to re-aggregate."""
