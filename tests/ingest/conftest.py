@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import shapely
 from sqlalchemy import Engine, MetaData, select
 
 from inclusive_cities.ingest import IngestError, LevelSpec, import_boundaries
-from inclusive_cities.store import init_database
+from inclusive_cities.store import connect, init_database
 
 UTM = "EPSG:32618"
 X0, Y0 = 775_000.0, 873_000.0  # about 7.9°N, 72.5°W (the demo city's setting)
@@ -85,16 +86,40 @@ DEMO_LEVELS = [
 ]
 
 
-@pytest.fixture
-def engine(sqlite_url: str) -> Engine:
-    return init_database(sqlite_url)
+def _copy_database(template: Path, url: str) -> Engine:
+    """A fresh database made by copying a prepared one (migrations run once per session)."""
+    target = Path(url.removeprefix("sqlite:///"))
+    shutil.copy(template, target)
+    return connect(url)
+
+
+@pytest.fixture(scope="session")
+def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("templates") / "empty.db"
+    init_database(f"sqlite:///{path}").dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def city_template(tmp_path_factory: pytest.TempPathFactory, empty_template: Path) -> Path:
+    folder = tmp_path_factory.mktemp("city")
+    path = folder / "city.db"
+    shutil.copy(empty_template, path)
+    engine = connect(f"sqlite:///{path}")
+    import_boundaries(engine, write_levels(folder / "levels.gpkg"), DEMO_LEVELS, city="TST")
+    engine.dispose()
+    return path
 
 
 @pytest.fixture
-def city(engine: Engine, tmp_path: Path) -> Engine:
+def engine(sqlite_url: str, empty_template: Path) -> Engine:
+    return _copy_database(empty_template, sqlite_url)
+
+
+@pytest.fixture
+def city(sqlite_url: str, city_template: Path) -> Engine:
     """An observatory holding city TST with two levels (2 localidades, 3 barrios)."""
-    import_boundaries(engine, write_levels(tmp_path / "levels.gpkg"), DEMO_LEVELS, city="TST")
-    return engine
+    return _copy_database(city_template, sqlite_url)
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from inclusive_cities import store
@@ -65,53 +66,62 @@ def literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _value_sql(mapping: Mapping, decimal: str, missing: tuple[str, ...]) -> tuple[str, str, str]:
-    """(canonical value, problem code or NULL, raw text) SQL expressions for one mapping."""
-    raw = f"trim(CAST({ident(mapping.source)} AS VARCHAR))"
-    missing_list = ", ".join(literal(m) for m in missing) or "''"
-    is_missing = f"({raw} IS NULL OR {raw} IN ({missing_list}))"
+def _column_sql(
+    index: int, mapping: Mapping, decimal: str, missing: tuple[str, ...]
+) -> tuple[list[str], str, str]:
+    """SQL for one mapping, in layers so that DuckDB parses each cell once.
+
+    Returns (helper columns computed from ``r{index}``, the canonical value and the problem
+    code, both written over ``r/m/n/k{index}``). ``r`` is the trimmed text, ``m`` says it is
+    missing, ``n`` is its number, ``k`` the code without a trailing ".0" (Stata floats).
+    """
+    r, m, n, k = (f"{letter}{index}" for letter in "rmnk")
+    missing_list = ", ".join(literal(value) for value in missing) or "''"
+    helpers = [f"({r} IS NULL OR {r} IN ({missing_list})) AS {m}"]
     variable = mapping.variable
     if mapping.codes:
-        key = f"regexp_replace({raw}, '\\.0+$', '')"
+        helpers.append(
+            f"CASE WHEN {r} LIKE '%.0' THEN left({r}, length({r}) - 2) ELSE {r} END AS {k}"
+        )
         cases = " ".join(
             f"WHEN {literal(code)} THEN {_sql_constant(target, variable.type)}"
             for code, target in mapping.codes.items()
         )
-        known = ", ".join(literal(c) for c in mapping.codes)
-        value = f"CASE WHEN {is_missing} THEN NULL ELSE (CASE {key} {cases} ELSE NULL END) END"
-        problem = f"CASE WHEN {is_missing} THEN NULL WHEN {key} NOT IN ({known}) THEN 'code' END"
+        known = ", ".join(literal(code) for code in mapping.codes)
+        value = f"CASE WHEN {m} THEN NULL ELSE (CASE {k} {cases} ELSE NULL END) END"
+        problem = f"CASE WHEN {m} THEN NULL WHEN {k} NOT IN ({known}) THEN 'code' END"
     elif variable.type in ("integer", "number"):
-        text = f"replace(replace({raw}, '.', ''), ',', '.')" if decimal == "," else raw
-        number = f"TRY_CAST({text} AS DOUBLE)"
-        checks = [f"WHEN {number} IS NULL THEN 'number'"]
+        text = f"replace(replace({r}, '.', ''), ',', '.')" if decimal == "," else r
+        helpers.append(f"TRY_CAST({text} AS DOUBLE) AS {n}")
+        checks = [f"WHEN {n} IS NULL THEN 'number'"]
         if variable.type == "integer":
-            checks.append(f"WHEN {number} <> floor({number}) THEN 'integer'")
+            checks.append(f"WHEN {n} <> floor({n}) THEN 'integer'")
         if variable.low is not None:
-            checks.append(f"WHEN {number} < {variable.low!r} THEN 'range'")
+            checks.append(f"WHEN {n} < {variable.low!r} THEN 'range'")
         if variable.high is not None:
-            checks.append(f"WHEN {number} > {variable.high!r} THEN 'range'")
+            checks.append(f"WHEN {n} > {variable.high!r} THEN 'range'")
         cast = "BIGINT" if variable.type == "integer" else "DOUBLE"
-        value = f"CASE WHEN {is_missing} THEN NULL ELSE TRY_CAST({number} AS {cast}) END"
-        problem = f"CASE WHEN {is_missing} THEN NULL {' '.join(checks)} END"
+        value = f"CASE WHEN {m} THEN NULL ELSE TRY_CAST({n} AS {cast}) END"
+        problem = f"CASE WHEN {m} THEN NULL {' '.join(checks)} END"
     elif variable.type == "boolean":
         value = (
-            f"CASE WHEN {is_missing} THEN NULL WHEN lower({raw}) IN ('true', '1') THEN TRUE "
-            f"WHEN lower({raw}) IN ('false', '0') THEN FALSE END"
+            f"CASE WHEN {m} THEN NULL WHEN lower({r}) IN ('true', '1') THEN TRUE "
+            f"WHEN lower({r}) IN ('false', '0') THEN FALSE END"
         )
         problem = (
-            f"CASE WHEN {is_missing} THEN NULL "
-            f"WHEN lower({raw}) NOT IN ('true', '1', 'false', '0') THEN 'code' END"
+            f"CASE WHEN {m} THEN NULL "
+            f"WHEN lower({r}) NOT IN ('true', '1', 'false', '0') THEN 'code' END"
         )
     elif variable.type == "category":
         allowed = ", ".join(literal(v) for v in variable.values)
-        value = f"CASE WHEN {is_missing} OR {raw} NOT IN ({allowed}) THEN NULL ELSE {raw} END"
-        problem = f"CASE WHEN {is_missing} THEN NULL WHEN {raw} NOT IN ({allowed}) THEN 'code' END"
+        value = f"CASE WHEN {m} OR {r} NOT IN ({allowed}) THEN NULL ELSE {r} END"
+        problem = f"CASE WHEN {m} THEN NULL WHEN {r} NOT IN ({allowed}) THEN 'code' END"
     else:
-        value = f"CASE WHEN {is_missing} THEN NULL ELSE {raw} END"
+        value = f"CASE WHEN {m} THEN NULL ELSE {r} END"
         problem = "NULL"
     if variable.required:
-        problem = f"CASE WHEN {is_missing} THEN 'required' ELSE {problem} END"
-    return value, problem, raw
+        problem = f"CASE WHEN {m} THEN 'required' ELSE {problem} END"
+    return helpers, value, problem
 
 
 def _sql_constant(value: object, kind: str) -> str:
@@ -303,14 +313,21 @@ class CensusReader:
                     present=", ".join(sorted(present))[:400],
                 )
             )
-        values, problems, columns_cases, raw_cases = [], [], [], []
-        for mapping in self.profile.mappings:
-            value, problem, raw = _value_sql(mapping, self.profile.decimal, self.profile.missing)
+        raws, helpers, values, problems, columns_cases, raw_cases = [], [], [], [], [], []
+        for index, mapping in enumerate(self.profile.mappings):
+            extra, value, problem = _column_sql(
+                index, mapping, self.profile.decimal, self.profile.missing
+            )
             name = mapping.variable.name
-            values.append(f"CAST({value} AS {_sql_type(mapping.variable.type)}) AS {ident(name)}")
-            problems.append(f"WHEN ({problem}) IS NOT NULL THEN ({problem})")
-            columns_cases.append(f"WHEN ({problem}) IS NOT NULL THEN {literal(mapping.source)}")
-            raw_cases.append(f"WHEN ({problem}) IS NOT NULL THEN {raw}")
+            raws.append(f"trim(CAST({ident(mapping.source)} AS VARCHAR)) AS r{index}")
+            helpers.extend([f"r{index}", *extra])
+            values.append(
+                f"CAST({value} AS {_sql_type(mapping.variable.type)}) AS {ident(name)}, "
+                f"{problem} AS p{index}, r{index}"
+            )
+            problems.append(f"WHEN p{index} IS NOT NULL THEN p{index}")
+            columns_cases.append(f"WHEN p{index} IS NOT NULL THEN {literal(mapping.source)}")
+            raw_cases.append(f"WHEN p{index} IS NOT NULL THEN r{index}")
         unit_source = next(
             m.source for m in self.profile.mappings if m.variable.name == "unit_code"
         )
@@ -319,8 +336,9 @@ class CensusReader:
         )
         joins, extra_problem, extra_column, extra_raw = "", [], [], []
         if self.unit_codes is not None:
-            self.con.execute("CREATE TEMP TABLE units (code VARCHAR PRIMARY KEY)")
-            self.con.executemany("INSERT INTO units VALUES (?)", [[c] for c in self.unit_codes])
+            codes = pa.table({"code": pa.array(self.unit_codes, type=pa.string())})
+            self.con.register("unit_codes", codes)
+            self.con.execute("CREATE TEMP TABLE units AS SELECT DISTINCT code FROM unit_codes")
             joins += " LEFT JOIN units ON units.code = v.unit_code"
             extra_problem.append("WHEN v.unit_code IS NOT NULL AND units.code IS NULL THEN 'unit'")
             extra_column.append(
@@ -340,6 +358,7 @@ class CensusReader:
                 "WHEN v.household_id IS NOT NULL AND h.hid IS NULL THEN v.household_id"
             )
         names = ", ".join(f"v.{ident(m.variable.name)}" for m in self.profile.mappings)
+        canonical = ", ".join(ident(m.variable.name) for m in self.profile.mappings)
         sql = f"""
             COPY (
                 SELECT v._row, {names},
@@ -349,14 +368,21 @@ class CensusReader:
                         AS _column,
                     CASE WHEN v._problem IS NOT NULL THEN v._raw {" ".join(extra_raw)} END AS _raw
                 FROM (
-                    SELECT s._row, {", ".join(values)},
+                    SELECT b._row, {canonical},
                         CASE {" ".join(problems)} END AS _problem,
                         CASE {" ".join(columns_cases)} END AS _column,
                         CASE {" ".join(raw_cases)} END AS _raw
-                    FROM (SELECT row_number() OVER () + {self.header_offset} AS _row, *
-                          FROM {source}) s
+                    FROM (
+                        SELECT a._row, {", ".join(values)}
+                        FROM (
+                            SELECT s._row, {", ".join(helpers)}
+                            FROM (SELECT row_number() OVER () + {self.header_offset} AS _row,
+                                         {", ".join(raws)}
+                                  FROM {source}) s
+                        ) a
+                    ) b
                 ) v {joins}
-            ) TO {literal(self.stage)} (FORMAT parquet, COMPRESSION zstd)
+            ) TO {literal(self.stage)} (FORMAT parquet, COMPRESSION snappy)
         """
         try:
             _run(self.con, sql, _("Checking {file}").format(file=self.path.name), progress)
@@ -390,13 +416,16 @@ class CensusReader:
             FROM read_parquet({literal(self.stage)}) s LEFT JOIN dups d ON d.id = s.{key}
         )"""
 
-    def counts(self) -> tuple[int, int]:
-        """(rows read, rows with a problem)."""
+    def counts(self) -> tuple[int, int, int, int]:
+        """(rows read, rows with a problem, units matched, units unmatched) in one scan."""
         row = self.con.execute(
-            f"SELECT count(*), count(problem) FROM {self.problem_view()}"
+            f"""SELECT count(*), count(problem),
+                       count(DISTINCT unit_code) FILTER (WHERE problem IS NULL),
+                       count(DISTINCT unit_code) FILTER (WHERE problem = 'unit')
+                FROM {self.problem_view()}"""
         ).fetchone()
         assert row is not None
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
     def problems(self, limit: int = PROBLEM_LIST_LIMIT) -> list[Problem]:
         rows = self.con.execute(
@@ -416,10 +445,15 @@ class CensusReader:
             for r in rows
         ]
 
-    def write_valid(self, target: Path, sha: str, progress: ProgressCallback) -> None:
+    def write_valid(self, target: Path, sha: str, progress: ProgressCallback, clean: bool) -> None:
+        """Pass 3: the canonical file, in source order (a plain copy when no row was bad)."""
         names = ", ".join(ident(m.variable.name) for m in self.profile.mappings)
-        sql = f"""COPY (SELECT {names} FROM {self.problem_view()} WHERE problem IS NULL
-                        ORDER BY _row)
+        rows = (
+            f"SELECT {names} FROM read_parquet({literal(self.stage)})"
+            if clean
+            else f"SELECT {names} FROM {self.problem_view()} WHERE problem IS NULL ORDER BY _row"
+        )
+        sql = f"""COPY ({rows})
                   TO {literal(target)} (FORMAT parquet, COMPRESSION zstd,
                       KV_METADATA {{source_sha256: {literal(sha)},
                                     record: {literal(self.record)}}})"""
@@ -625,20 +659,14 @@ def import_census(
     try:
         reader.stage_file(progress)
         reader.duplicates()
-        read, bad = reader.counts()
+        read, bad, matched, unmatched = reader.counts()
         if read == 0:
             raise IngestError(
                 _("{file} has a header but no rows: nothing to import.").format(file=path.name)
             )
         report.rows_read, report.rows_rejected, report.rows_accepted = read, bad, read - bad
         report.problems = reader.problems() if bad else []
-        unit_row = reader.con.execute(
-            f"""SELECT count(DISTINCT unit_code) FILTER (WHERE problem IS NULL),
-                       count(DISTINCT unit_code) FILTER (WHERE problem = 'unit')
-                FROM {reader.problem_view()}"""
-        ).fetchone()
-        assert unit_row is not None
-        report.units_matched, report.units_unmatched = int(unit_row[0]), int(unit_row[1])
+        report.units_matched, report.units_unmatched = matched, unmatched
         report.details.update(
             record=record,
             profile=mapping_profile.name,
@@ -658,7 +686,7 @@ def import_census(
         if dry_run:
             report.status = "dry_run"
             return report
-        reader.write_valid(tmp, report.sha256, progress)
+        reader.write_valid(tmp, report.sha256, progress, clean=bad == 0)
         _commit(engine, report, final, tmp, city_id, period, record, before_commit)
     finally:
         reader.close()
