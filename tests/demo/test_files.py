@@ -35,6 +35,7 @@ def test_geopackages_have_the_layers_and_crs(small_city: GeneratedCity) -> None:
             info = pyogrio.read_info(path, layer=layer)
             assert info["crs"] == "EPSG:32618", (key, layer)
             assert info["features"] > 0, (key, layer)
+            assert "SYNTHETIC DEMO DATA" in info["layer_metadata"]["DESCRIPTION"], (key, layer)
 
 
 def test_boundary_columns(boundaries: dict) -> None:

@@ -223,7 +223,7 @@ def make_chunk(
     rent_missing = (tenure != 2) | (rng.random(nh) < 0.03)
     bedrooms = np.clip(
         np.round(
-            1.0 + 0.36 * size + 0.55 * ses - 0.4 * informal - 0.4 * ven + rng.normal(0, 0.6, nh)
+            1.0 + 0.36 * size + 0.55 * ses - 0.25 * informal - 0.4 * ven + rng.normal(0, 0.6, nh)
         ),
         1,
         8,
