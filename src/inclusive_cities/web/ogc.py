@@ -96,6 +96,7 @@ def _collection_doc(
         "links": [
             {"href": base, "rel": "self", "type": "application/json"},
             {"href": base + "/items", "rel": "items", "type": GEOJSON},
+            {"href": base + "/schema", "rel": "describedby", "type": "application/schema+json"},
         ],
     }
     if extent:
@@ -130,6 +131,39 @@ def collection(request: Request, session: DB, collection_id: str) -> Response:
     return _json(
         _collection_doc(request, session, _find(session, collection_id), language_of(request))
     )
+
+
+@router.get("/collections/{collection_id}/schema", summary="JSON Schema of the features")
+def schema(request: Request, session: DB, collection_id: str) -> Response:
+    """Property types, so clients (GDAL, QGIS) need not guess them from the first page."""
+    ctx = context(request)
+    found = _find(session, collection_id)
+    table = exports.feature_table(session, ctx.specs, found)
+    integers = {"rank", "n"}
+    properties = {
+        name: {
+            "type": "integer"
+            if name in integers
+            else "number"
+            if name in table.numeric
+            else "string"
+        }
+        for name in table.columns
+    }
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _base(request) + f"/collections/{found.id}/schema",
+        "type": "object",
+        "title": found.id,
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string"},
+            "geometry": {"$ref": "https://geojson.org/schema/Geometry.json"},
+            "properties": {"type": "object", "properties": properties},
+        },
+    }
+    return _json(body, "application/schema+json")
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
