@@ -135,7 +135,7 @@ def test_dry_run_writes_nothing(with_households: Engine, tmp_path: Path) -> None
     assert not microdata_path(tmp_path / "data", "TST", "2024", "persons").exists()
 
 
-def test_parquet_and_stata_sources(with_households: Engine, tmp_path: Path) -> None:
+def test_parquet_stata_and_spss_sources(with_households: Engine, tmp_path: Path) -> None:
     frame = pd.read_csv(persons_file(tmp_path / "p.csv"), dtype=str, keep_default_na=False)
     frame.to_parquet(tmp_path / "p.parquet")
     report = census(with_households, tmp_path / "p.parquet", "persons", tmp_path / "data")
@@ -147,6 +147,13 @@ def test_parquet_and_stata_sources(with_households: Engine, tmp_path: Path) -> N
     assert report.rows_accepted == 5 and report.replaced_batch_ids
     ages = pd.read_parquet(microdata_path(tmp_path / "data", "TST", "2024", "persons")).age
     assert ages.sum() == 40 + 12 + 41 + 70 + 25
+    import pyreadstat
+
+    numeric["P_EDAD"] = numeric.P_EDAD + 1
+    pyreadstat.write_sav(numeric, str(tmp_path / "p.sav"))
+    census(with_households, tmp_path / "p.sav", "persons", tmp_path / "data")
+    ages = pd.read_parquet(microdata_path(tmp_path / "data", "TST", "2024", "persons")).age
+    assert ages.sum() == 40 + 12 + 41 + 70 + 25 + 5
 
 
 def test_latin1_census_detected(with_households: Engine, tmp_path: Path) -> None:

@@ -12,8 +12,15 @@ import duckdb
 import pytest
 from sqlalchemy import Engine
 
-from inclusive_cities.ingest import import_census, microdata_path
-from tests.ingest.conftest import files_under, households_file, snapshot, write_levels
+from inclusive_cities.ingest import import_boundaries, import_census, microdata_path
+from inclusive_cities.store import init_database
+from tests.ingest.conftest import (
+    DEMO_LEVELS,
+    files_under,
+    households_file,
+    snapshot,
+    write_levels,
+)
 
 BOUNDARIES = """
     from inclusive_cities.ingest import LevelSpec, import_boundaries
@@ -61,6 +68,14 @@ def test_killed_boundary_import_leaves_store_unchanged(
     before = snapshot(city)
     run_and_kill(BOUNDARIES, sqlite_url, str(write_levels(tmp_path / "new.gpkg")))
     assert snapshot(city) == before
+
+
+def test_killed_import_on_both_engines(db_url: str, tmp_path: Path) -> None:
+    engine = init_database(db_url)
+    import_boundaries(engine, write_levels(tmp_path / "old.gpkg"), DEMO_LEVELS, city="TST")
+    before = snapshot(engine)
+    run_and_kill(BOUNDARIES, db_url, str(write_levels(tmp_path / "new.gpkg")))
+    assert snapshot(engine) == before
 
 
 def test_killed_census_import_leaves_store_and_file_unchanged(
