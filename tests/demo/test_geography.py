@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyogrio
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from inclusive_cities.demo import GeneratedCity
 
@@ -113,9 +115,11 @@ def test_streets_are_block_edges_meeting_at_intersections(
     ends = shapely.get_coordinates(streets.geometry.values).round(2)
     _, degree = np.unique(ends, axis=0, return_counts=True)
     assert (degree >= 3).sum() > len(boundaries["manzana"]) / 2  # many real intersections
+    river = pyogrio.read_dataframe(small_city.files["environment"], layer="rio").geometry[0]
+    on_land = streets.geometry[~shapely.intersects(streets.geometry.values, river)]
     edges = shapely.union_all(shapely.boundary(boundaries["manzana"].geometry.values))
-    assert shapely.intersection(shapely.union_all(streets.geometry.values), edges).length == (
-        _approx(streets.geometry.length.sum())
+    assert shapely.intersection(shapely.union_all(on_land.values), edges).length == (
+        _approx(on_land.length.sum())
     )
 
 
@@ -140,3 +144,20 @@ def _approx(value: float) -> object:
     import pytest
 
     return pytest.approx(value, rel=1e-6)
+
+
+def test_bridges_join_the_banks_into_one_street_network(small_city: GeneratedCity) -> None:
+    path = small_city.files["environment"]
+    streets = pyogrio.read_dataframe(path, layer="vias")
+    river = pyogrio.read_dataframe(path, layer="rio").geometry[0]
+    crossing = shapely.intersects(streets.geometry.values, river)
+    assert crossing.sum() >= 2
+    assert (streets["tipo"][crossing] == "principal").all()
+    ends = shapely.get_coordinates(streets.geometry.values).round(2)
+    nodes, index = np.unique(ends, axis=0, return_inverse=True)
+    index = index.ravel()
+    graph = coo_matrix(
+        (np.ones(len(streets)), (index[0::2], index[1::2])), shape=(len(nodes), len(nodes))
+    )
+    _, component = connected_components(graph, directed=False)
+    assert np.bincount(component).max() > 0.99 * len(nodes)

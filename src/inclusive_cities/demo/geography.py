@@ -19,6 +19,7 @@ from pyproj import Transformer
 from scipy.cluster.vq import kmeans2
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 from shapely import affinity
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
@@ -397,7 +398,11 @@ def build_geography(spec: SizeSpec, rng: np.random.Generator) -> Geography:
     )
 
     park, park_names = _parks(rng, r, area, informal, flood, slope, b_names, block_barrio)
-    street_geoms = shapely.linestrings(segments.reshape(-1, 2, 2))
+    bridges = _bridges(segments, river, radius_m, (cx, cy), along, across, params)
+    street_geoms = np.concatenate([shapely.linestrings(segments.reshape(-1, 2, 2)), bridges])
+    street_main = np.concatenate(
+        [block_barrio[seg_a] != block_barrio[seg_b], np.ones(bridges.size, dtype=bool)]
+    )
     return Geography(
         centre=(cx, cy),
         radius_m=radius_m,
@@ -426,9 +431,36 @@ def build_geography(spec: SizeSpec, rng: np.random.Generator) -> Geography:
         localidad_names=localidad_names(n_loc),
         localidad_geoms=loc_geoms,
         street_geoms=street_geoms,
-        street_main=block_barrio[seg_a] != block_barrio[seg_b],
+        street_main=street_main,
         park_names=park_names,
     )
+
+
+def _bridges(
+    segments: np.ndarray,
+    river: shapely.Geometry,
+    radius_m: float,
+    centre: tuple[float, float],
+    along: np.ndarray,
+    across: np.ndarray,
+    params: dict[str, float],
+) -> np.ndarray:
+    """Streets across the river about every 900 m, joining the nearest corners on each bank."""
+    nodes = np.unique(segments.reshape(-1, 2), axis=0)
+    p = (nodes - np.array(centre)) / radius_m
+    side = p @ across - _river_offset(p @ along, params) > 0
+    trees = {bank: cKDTree(nodes[side == bank]) for bank in (False, True) if (side == bank).any()}
+    if len(trees) < 2:
+        return np.array([], dtype=object)
+    length = shapely.length(river)
+    bridges = []
+    for distance in np.arange(0.5 * 900.0, length, 900.0):
+        point = shapely.get_coordinates(shapely.line_interpolate_point(river, distance))[0]
+        ends = [trees[bank].data[trees[bank].query(point)[1]] for bank in (False, True)]
+        gap = float(np.hypot(*(ends[0] - ends[1])))
+        if gap < 0.05 * radius_m + 400.0:
+            bridges.append(shapely.linestrings(np.array(ends)))
+    return np.array(bridges, dtype=object)
 
 
 def _zone_level(zones: list[RiskZone], kind: str, xy: np.ndarray) -> np.ndarray:
