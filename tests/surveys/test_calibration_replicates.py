@@ -120,3 +120,43 @@ def test_brr_with_fay_scaling():
     rep2 = (0.5 * 1 + 1.5 * 2 + 0.5 * 3 + 1.5 * 4) / 4
     expected = ((rep1 - 2.5) ** 2 + (rep2 - 2.5) ** 2) / (2 * 0.5**2)
     assert result.se == pytest.approx(np.sqrt(expected))
+
+
+def test_rake_persons_to_census_margins_from_the_store(tmp_path):
+    from inclusive_cities.surveys import SurveyError
+    from inclusive_cities.surveys.calibration import calibrate_persons, census_margins_from_store
+
+    folder = tmp_path / "microdata" / "DEMO" / "2024"
+    folder.mkdir(parents=True)
+    census = pd.DataFrame(
+        {
+            "sex": ["female"] * 60 + ["male"] * 50 + ["female"] * 30,
+            "age": [10] * 30 + [40] * 30 + [20] * 50 + [70] * 30,
+            "nationality": ["venezuelan"] * 80 + ["other_foreign"] * 30 + ["host"] * 30,
+        }
+    )
+    census.to_parquet(folder / "persons.parquet")
+    margins = census_margins_from_store("DEMO", "2024", data_dir=tmp_path)
+    assert margins["sex"] == {"F": 60.0, "M": 50.0}  # hosts excluded
+    assert margins["age_group"] == {"0-14": 30.0, "15-29": 50.0, "30-44": 30.0}
+    assert margins["nationality"] == {"OTR": 30.0, "VEN": 80.0}
+    rng = np.random.default_rng(5)
+    persons = pd.DataFrame(
+        {
+            "edad": rng.choice([8, 22, 35], 90),
+            "sexo": rng.choice(["F", "M"], 90),
+            "nacionalidad": rng.choice(["VEN", "OTR"], 90, p=[0.8, 0.2]),
+            "peso": 1.0,
+        }
+    )
+    design = Design(
+        weight="peso", census_columns={"age": "edad", "sex": "sexo", "nationality": "nacionalidad"}
+    )
+    raked, raked_design = calibrate_persons(persons, design, margins)
+    w = raked[raked_design.weight]
+    assert w.groupby(raked["sexo"]).sum().to_dict() == pytest.approx({"F": 60, "M": 50})
+    assert w.groupby(raked["nacionalidad"]).sum().to_dict() == pytest.approx({"VEN": 80, "OTR": 30})
+    with pytest.raises(SurveyError, match="census_columns"):
+        calibrate_persons(persons, Design(weight="peso"), margins)
+    with pytest.raises(SurveyError, match="No census persons"):
+        census_margins_from_store("DEMO", "2030", data_dir=tmp_path)

@@ -90,6 +90,51 @@ def test_demo_import_layers_estimate(tmp_path, capsys):
     )
     with transaction(engine) as session:
         assert session.scalar(select(func.count()).select_from(models.Observation)) > 0
+    census_dir = data_dir / "microdata" / "DEMO" / "2023"
+    census_dir.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "sex": ["female", "male"] * 400,
+            "age": list(range(80)) * 10,
+            "nationality": ["venezuelan"] * 800,
+        }
+    ).to_parquet(census_dir / "persons.parquet")
+    assert (
+        run(
+            "--database",
+            url,
+            "survey",
+            "layers",
+            "--survey",
+            "encuesta_migrantes_demo",
+            "--level",
+            "barrio",
+            "--calibrate-census",
+            "2023",
+            "--calibrate-by",
+            "age_group,sex",
+            *common,
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        run(
+            "--database",
+            url,
+            "--lang",
+            "en",
+            "survey",
+            "layers",
+            "--survey",
+            "encuesta_migrantes_demo",
+            "--calibrate-census",
+            "2023",
+            *common,
+        )
+        == 1
+    )
+    assert "no population total for the sample cells" in capsys.readouterr().err
     csv = tmp_path / "est.csv"
     assert (
         run(

@@ -153,6 +153,15 @@ def layers_command(
         help="Census indicator codes (comma-separated) used as Fay-Herriot "
         "covariates for units whose direct estimate is unreliable.",
     ),
+    calibrate: str = typer.Option(
+        None,
+        "--calibrate-census",
+        help="Census period: rake person weights to its age "
+        "group, sex and nationality margins (refugees and migrants) before estimating.",
+    ),
+    calibrate_by: str = typer.Option(
+        "age_group,sex,nationality", "--calibrate-by", help="Census margins to rake to."
+    ),
     data_dir: Path = typer.Option(None, "--data-dir"),
 ) -> None:
     """Compute the configured survey indicators for all units of a level (observations)."""
@@ -160,6 +169,16 @@ def layers_command(
     from inclusive_cities.surveys.storage import load_survey
 
     tables, design = load_survey(city, period, survey, data_dir)
+    margins = None
+    if calibrate:
+        from inclusive_cities.surveys.calibration import census_margins_from_store
+
+        margins = census_margins_from_store(
+            city,
+            calibrate,
+            data_dir=data_dir,
+            dimensions=[d.strip() for d in calibrate_by.split(",")],
+        )
     summary = write_layers(
         _engine(),
         tables,
@@ -169,6 +188,8 @@ def layers_command(
         level=level,
         min_n=min_n,
         source=f"survey:{survey}",
+        sae_covariates=[c.strip() for c in sae.split(",")] if sae else None,
+        census_margins=margins,
     )
     counts = summary.groupby(["indicator", "status"]).size().unstack(fill_value=0)
     shown = Table(_("Indicator"), *[str(c) for c in counts.columns])

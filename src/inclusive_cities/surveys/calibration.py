@@ -9,10 +9,12 @@ and ``rake`` do), which is where calibration earns its precision.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from inclusive_cities.config import get_settings
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.surveys.design import Calibration, CalibrationStep, Design, check_design
 from inclusive_cities.surveys.errors import SurveyError
@@ -136,3 +138,88 @@ def census_margins(
         key: str | tuple[str, ...] = dims[0] if len(dims) == 1 else tuple(dims)
         margins[key] = {k: float(v) for k, v in grouped.items()}
     return margins
+
+
+AGE_BREAKS = (0, 15, 30, 45, 65, 200)
+AGE_LABELS = ("0-14", "15-29", "30-44", "45-64", "65+")
+CENSUS_SEX = {"female": "F", "male": "M"}
+CENSUS_NATIONALITY = {"venezuelan": "VEN", "other_foreign": "OTR", "host": "COL"}
+
+
+def age_group(age: pd.Series) -> pd.Series:
+    """Five broad age groups shared by the census margins and the survey."""
+    values = pd.to_numeric(age, errors="coerce")
+    return pd.cut(values, AGE_BREAKS, right=False, labels=AGE_LABELS).astype("string")
+
+
+def census_margins_from_store(
+    city: str,
+    period: str,
+    *,
+    data_dir: str | Path | None = None,
+    nationalities: Sequence[str] = ("venezuelan", "other_foreign"),
+    dimensions: Sequence[str] = ("age_group", "sex", "nationality"),
+) -> dict[str | tuple[str, ...], dict[object, float]]:
+    """Age-group, sex and nationality margins of the census persons of ``nationalities``.
+
+    Reads the canonical census Parquet (``<data_dir>/microdata/<city>/<period>/persons``)
+    and returns margins keyed ``age_group``, ``sex``, ``nationality`` in the survey's codes
+    (F/M; VEN/OTR/COL), ready for :func:`rake`.
+    """
+    path = Path(data_dir or get_settings().data_dir) / "microdata" / city / period
+    path = path / "persons.parquet"
+    if not path.exists():
+        raise SurveyError(
+            _(
+                "No census persons for city {city}, period {period} (looked for {path}): "
+                "import the census first or calibrate to margins given by hand."
+            ).format(city=city, period=period, path=path)
+        )
+    persons = pd.read_parquet(path, columns=["sex", "age", "nationality"])
+    persons = persons[persons["nationality"].isin(list(nationalities))]
+    table = pd.DataFrame(
+        {
+            "age_group": age_group(persons["age"]),
+            "sex": persons["sex"].map(CENSUS_SEX),
+            "nationality": persons["nationality"].map(CENSUS_NATIONALITY),
+            "population": 1.0,
+        }
+    ).dropna()
+    return census_margins(table, dimensions=[(d,) for d in dimensions])
+
+
+def calibrate_persons(
+    persons: pd.DataFrame,
+    design: Design,
+    margins: Mapping[str | tuple[str, ...], Margin],
+) -> tuple[pd.DataFrame, Design]:
+    """Rake a persons table to census margins using the design's ``census_columns``."""
+    columns = design.census_columns
+    wanted = {"age_group": "age", "sex": "sex", "nationality": "nationality"}
+    used = [wanted[k] for k in margins if isinstance(k, str) and k in wanted]
+    missing = [k for k in used if k not in columns]
+    if missing:
+        raise SurveyError(
+            _(
+                "Calibration needs census_columns in the design for {keys} (e.g. age: edad, "
+                "sex: sexo, nationality: nacionalidad)."
+            ).format(keys=", ".join(missing))
+        )
+    data = persons.copy()
+    derived = {
+        "age_group": lambda: age_group(data[columns["age"]]),
+        "sex": lambda: data[columns["sex"]].astype("string"),
+        "nationality": lambda: data[columns["nationality"]].astype("string"),
+    }
+    names = [k for k in margins if isinstance(k, str) and k in derived]
+    for name in names:
+        data[name] = derived[name]()
+    keep = data[names].notna().all(axis=1)
+    if not keep.all():
+        raise SurveyError(
+            _(
+                "{count} persons lack age, sex or nationality and cannot be calibrated: "
+                "fix those answers first."
+            ).format(count=int((~keep).sum()))
+        )
+    return rake(data, design, margins)

@@ -251,7 +251,8 @@ def generate_demo_survey(
         "# No fpc: the with-replacement approximation keeps the second-stage variance that a\n"
         "# first-stage-only fpc would drop (column fpc holds the blocks per stratum).\n"
         "weight: peso\nstrata: estrato_muestral\npsu: upm\nlonely_psu: adjust\n"
-        "min_n: 10\nunit_column: codigo_manzana\ngeopoint: ubicacion\n",
+        "min_n: 10\nunit_column: codigo_manzana\ngeopoint: ubicacion\n"
+        "census_columns: {age: edad, sex: sexo, nationality: nacionalidad}\n",
         encoding="utf-8",
     )
     return DemoSurvey(form_path, data_path, design_path, len(main), len(persons))

@@ -59,6 +59,8 @@ class Design(BaseModel):
     """At import: the column holding each respondent's spatial-unit code, if any."""
     geopoint: str | None = None
     """At import: the geopoint question used to place respondents in spatial units."""
+    census_columns: dict[str, str] = Field(default_factory=dict)
+    """Person questions matching the census for calibration: keys age, sex, nationality."""
 
     @model_validator(mode="after")
     def _replicates_need_a_method(self) -> Design:

@@ -348,16 +348,26 @@ def write_layers(
     source: str = "survey",
     batch_id: int | None = None,
     sae_covariates: list[str] | None = None,
+    census_margins: dict | None = None,
 ) -> pd.DataFrame:
     """Estimate every configured indicator for all units of ``level``; write observations.
 
     ``sae_covariates`` (indicator codes with census values per unit) switches on
-    Fay–Herriot estimates for units whose direct estimate is unreliable.
+    Fay–Herriot estimates for units whose direct estimate is unreliable;
+    ``census_margins`` (see ``calibration.census_margins_from_store``) rakes the persons'
+    weights to the census by age group, sex and nationality first.
     """
     unit_of, targets = _ancestors(engine, city, level)
     units = [code for _id, code in targets]
     unit_ids = dict((code, uid) for uid, code in targets)
     frames = analysis_tables(tables, design)
+    designs = {name: design for name in frames}
+    if census_margins and PERSONS in frames:
+        from inclusive_cities.surveys.calibration import calibrate_persons
+
+        frames[PERSONS], designs[PERSONS] = calibrate_persons(
+            frames[PERSONS], design, census_margins
+        )
     threshold = design.min_n if min_n is None else min_n
     covariates = (
         store_covariates(engine, city, period, level, sae_covariates) if sae_covariates else None
