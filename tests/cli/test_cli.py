@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from inclusive_cities import __version__
+from inclusive_cities.store import head_revision
 
 EXECUTABLE = str(Path(sys.executable).with_name("inclusive-cities"))
 
@@ -37,7 +38,7 @@ def test_init_then_info_on_both_engines(db_url: str) -> None:
     assert info.returncode == 0, info.stderr
     payload = json.loads(info.stdout)
     assert payload["counts"]["cities"] == 0
-    assert payload["revision"] == "0001"
+    assert payload["revision"] == head_revision()
     table = run("--database", db_url, "info")
     assert "Spatial units" in table.stdout and "Marker runs" in table.stdout
 
@@ -125,7 +126,7 @@ def test_downgrade_needs_confirmation(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "base" in done.stdout
     assert run("--database", url, "db", "upgrade").returncode == 0
-    assert "0001" in run("--database", url, "db", "current").stdout
+    assert head_revision() in run("--database", url, "db", "current").stdout
 
 
 @pytest.mark.parametrize("args", [["--help"], ["db", "--help"], ["info", "--help"]])

@@ -53,7 +53,11 @@ def missing_translations(language: str, paths: Iterable[Path] = (PACKAGE_DIR,)) 
 
 
 def update_domain(domain: str, paths: list[Path]) -> None:
-    messages = extract_messages(paths)
+    write_domain(domain, extract_messages(paths))
+
+
+def write_domain(domain: str, messages: Iterable[str]) -> None:
+    """Make ``<domain>.po`` hold exactly ``messages``, keeping existing translations."""
     for language in SUPPORTED_LANGUAGES:
         target = LOCALES_DIR / language / "LC_MESSAGES" / f"{domain}.po"
         target.parent.mkdir(parents=True, exist_ok=True)
