@@ -624,24 +624,34 @@ def compute(
     )
 
 
+class _LazyInputHash:
+    """Computes the input hash over the columns a run read, once, when first asked.
+
+    Hashing 10⁸ values takes longer than scoring them, so it is not paid unless the
+    provenance is read (e.g. when a run is stored). Picklable, unlike a closure.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._value: str | None = None
+
+    def __call__(self) -> str:
+        if self._value is None:
+            self._value = _row_order_free_hash(self._frame)
+        return self._value
+
+
 def _lazy_hash(
     data: pd.DataFrame, id_column: str, codes: list[str], spec: MarkerSpec, population: str | None
-) -> Any:
-    """A callable computing the input hash over the columns the run read, once."""
+) -> _LazyInputHash:
+    """The input hash of the columns the run read (id, indicators, denominators, groups)."""
     extra = {i.denominator.column for i in spec.indicators() if i.denominator}
     imputation = {spec.imputation_for(i).group_column for i in spec.indicators()} - {None}
     columns = [id_column, *codes, *sorted(extra), *sorted(c for c in imputation if c)]
     if population:
         columns.append(population)
     columns = [c for c in dict.fromkeys(columns) if c in data.columns]
-    cache: dict[str, str] = {}
-
-    def compute_hash() -> str:
-        if "value" not in cache:
-            cache["value"] = _row_order_free_hash(data[columns])
-        return cache["value"]
-
-    return compute_hash
+    return _LazyInputHash(data[columns])
 
 
 def _group_key(group_column: str | None, groups: str | pd.Series | None) -> str:
