@@ -1,0 +1,141 @@
+"""``indicators …``: list and check the catalogue, compute a city's indicators."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inclusive_cities import store
+from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import gettext as _
+
+console = Console(highlight=False)
+indicators_app = typer.Typer(
+    help="Indicator catalogue and computation from census, facilities and layers.",
+    no_args_is_help=True,
+)
+
+
+def list_indicators(
+    catalogue: list[Path] = typer.Option(
+        [], "--catalogue", "-c", help="Extra catalogue YAML file(s) (add or replace entries)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """List the catalogue's indicators and how each is computed."""
+    from inclusive_cities.indicators import load_catalogue
+
+    entries = load_catalogue(catalogue)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "code": s.code,
+                        "dimension": s.dimension,
+                        "record": s.record,
+                        "direction": s.direction,
+                        "unit": s.unit,
+                        "formula": s.formula(),
+                    }
+                    for s in entries
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(_("Indicator"), _("Dimension"), _("Record"), _("How"), show_header=True)
+    for spec in entries:
+        table.add_row(spec.code, spec.dimension, spec.record, spec.formula())
+    console.print(table)
+
+
+def check(
+    catalogue: list[Path] = typer.Argument(..., help="Catalogue YAML file(s) to check."),
+) -> None:
+    """Check catalogue files: keys, expressions, columns and functions."""
+    from inclusive_cities.indicators import load_catalogue
+
+    entries = load_catalogue(catalogue)
+    console.print(
+        _("The catalogue is valid: {count} indicators.").format(count=len(entries.indicators))
+    )
+
+
+def compute(
+    city: str = typer.Option(..., "--city", help="City code."),
+    period: str = typer.Option(..., "--period", help="Period code (e.g. the census year)."),
+    level: str = typer.Option(
+        None, "--level", help="Base level (default: the smallest); levels above are aggregated."
+    ),
+    catalogue: list[Path] = typer.Option(
+        [], "--catalogue", "-c", help="Extra catalogue YAML file(s) (add or replace entries)."
+    ),
+    only: list[str] = typer.Option([], "--only", help="Compute only these indicator codes."),
+    layers: list[Path] = typer.Option(
+        [],
+        "--layers",
+        help="Vector file(s) with environment layers (espacio_publico, zonas_riesgo, vias).",
+    ),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="Where census Parquet files live (default: settings)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compute and report; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """Compute every catalogue indicator whose inputs exist and store the observations."""
+    from inclusive_cities.indicators import compute_city, load_catalogue
+
+    engine = store.connect(state.database_url)
+    report = compute_city(
+        engine,
+        city,
+        period,
+        level=level,
+        catalogue=load_catalogue(catalogue),
+        codes=only or None,
+        layers=layers,
+        data_dir=data_dir,
+        dry_run=dry_run,
+    )
+    if as_json:
+        typer.echo(json.dumps(report.__dict__, ensure_ascii=False, indent=2))
+        return
+    table = Table(_("Indicator"), _("Values"), _("Suppressed"), show_header=True)
+    for code, count in report.written.items():
+        table.add_row(code, f"{count:,}", f"{report.suppressed.get(code, 0):,}")
+    console.print(table)
+    console.print(
+        _("{count} indicators computed for {city}, period {period}, levels {levels}{dry}.").format(
+            count=len(report.written),
+            city=city,
+            period=period,
+            levels=", ".join(report.levels),
+            dry=_(" (dry run: nothing written)") if dry_run else "",
+        ),
+        markup=False,
+    )
+    if report.unknown_units:
+        console.print(
+            _(
+                "{count} unit codes in the census are not among the city's units: their records "
+                "were left out."
+            ).format(count=report.unknown_units),
+            markup=False,
+        )
+    for code, reason in report.skipped.items():
+        console.print(
+            _("Not computed: {code}: {reason}.").format(code=code, reason=reason), markup=False
+        )
+
+
+def register(app: typer.Typer) -> None:
+    indicators_app.command("list")(list_indicators)
+    indicators_app.command("check")(check)
+    indicators_app.command("compute")(compute)
+    app.add_typer(indicators_app, name="indicators")

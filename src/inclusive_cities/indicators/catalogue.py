@@ -1,0 +1,367 @@
+"""The indicator catalogue: declarative YAML entries, validated and with checked expressions.
+
+The package ships ``catalogue.yaml`` (every ``uim-basic`` indicator); users may pass more
+files, whose entries add to or replace the shipped ones by code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.indicators.errors import IndicatorError
+from inclusive_cities.indicators.expressions import Expression, parse
+
+RECORDS = ("household", "person", "facility", "layer", "table")
+MICRODATA_AGGREGATIONS = (
+    "share",
+    "per_1000",
+    "mean",
+    "median",
+    "ratio",
+    "gap",
+    "entropy",
+    "per_km2",
+)
+SPATIAL_METHODS = (
+    "nearest_distance",
+    "within",
+    "reachable_count",
+    "public_space_fca",
+    "population_in_zone",
+    "intersection_density",
+)
+DISAGGREGATIONS = ("sex", "age_group", "nationality")
+DIRECTIONS = ("higher_is_better", "lower_is_better")
+_LAYER_METHODS = ("public_space_fca", "population_in_zone", "intersection_density")
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """One catalogue entry, checked."""
+
+    code: str
+    record: str
+    name_es: str
+    name_en: str
+    area: str = ""
+    dimension: str = ""
+    unit: str = ""
+    direction: str = "higher_is_better"
+    aggregation: str = ""
+    method: str = ""
+    numerator: Expression | None = None
+    denominator: Expression | None = None
+    value: Expression | None = None
+    groups: tuple[tuple[str, Expression], ...] = ()
+    condition: Expression | None = None
+    facility_types: tuple[str, ...] = ()
+    layer: str = ""
+    threshold_m: float | None = None
+    scale: float = 1.0
+    min_denominator: float = 0.0
+    disaggregations: tuple[str, ...] = ()
+    source_file: str = ""
+
+    @property
+    def is_microdata(self) -> bool:
+        return self.record in ("household", "person")
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Canonical variables the entry reads."""
+        used: set[str] = set()
+        for expression in (self.numerator, self.denominator, self.value):
+            if expression is not None:
+                used |= expression.columns
+        for _label, expression in self.groups:
+            used |= expression.columns
+        return frozenset(used)
+
+    def formula(self) -> str:
+        """A readable summary for the Indicator row."""
+        if self.is_microdata:
+            parts = [f"{self.aggregation} of {self.record}s"]
+            for label, expression in (
+                ("numerator", self.numerator),
+                ("value", self.value),
+                ("denominator", self.denominator),
+            ):
+                if expression is not None:
+                    parts.append(f"{label}: {expression.text}")
+            if self.groups:
+                parts.append("groups: " + "; ".join(f"{k}: {e.text}" for k, e in self.groups))
+            return "; ".join(parts)
+        if self.record == "table":
+            return "imported from an indicator table"
+        parts = [self.method]
+        if self.facility_types:
+            parts.append("types: " + ", ".join(self.facility_types))
+        if self.layer:
+            parts.append(f"layer: {self.layer}")
+        if self.condition is not None:
+            parts.append(f"where {self.condition.text}")
+        if self.threshold_m is not None:
+            parts.append(f"threshold {self.threshold_m:g} m")
+        return "; ".join(parts)
+
+
+@dataclass
+class Catalogue:
+    """Indicator entries by code plus the age groups used for disaggregation."""
+
+    indicators: dict[str, IndicatorSpec] = field(default_factory=dict)
+    age_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def __iter__(self) -> Any:
+        return iter(self.indicators.values())
+
+    def __getitem__(self, code: str) -> IndicatorSpec:
+        return self.indicators[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.indicators
+
+    def select(self, codes: Iterable[str] | None) -> Catalogue:
+        """A catalogue with only ``codes`` (all when None); unknown codes are an error."""
+        if codes is None:
+            return self
+        wanted = list(codes)
+        missing = [code for code in wanted if code not in self.indicators]
+        if missing:
+            raise IndicatorError(
+                _("The catalogue has no indicator '{code}': the known codes are {known}.").format(
+                    code=missing[0], known=", ".join(sorted(self.indicators))
+                )
+            )
+        return Catalogue({c: self.indicators[c] for c in wanted}, dict(self.age_groups))
+
+
+def canonical_columns() -> dict[str, dict[str, Any]]:
+    """Canonical census variables by record type (from ingest/canonical_variables.yaml)."""
+    text = (
+        resources.files("inclusive_cities.ingest")
+        .joinpath("canonical_variables.yaml")
+        .read_text(encoding="utf-8")
+    )
+    data = yaml.safe_load(text)
+    return {record: dict(columns) for record, columns in data.items()}
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = entry.get(key, default)
+    if value is None or not isinstance(value, str | int | float):
+        raise IndicatorError(
+            _("{where}: '{key}' is missing or not text: add it.").format(where=where, key=key)
+        )
+    return str(value)
+
+
+def _choice(value: str, allowed: Iterable[str], where: str, key: str) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise IndicatorError(
+            _("{where}: {key} '{value}' is not one of {allowed}.").format(
+                where=where, key=key, value=value, allowed=", ".join(allowed)
+            )
+        )
+    return value
+
+
+def _number(entry: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    value = entry.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise IndicatorError(
+            _("{where}: '{key}' must be a number >= 0, not '{value}'.").format(
+                where=where, key=key, value=value
+            )
+        )
+    return float(value)
+
+
+def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]]) -> IndicatorSpec:
+    where = f"{file}, indicator '{code}'"
+    if not isinstance(entry, Mapping):
+        raise IndicatorError(
+            _("{where}: the entry must be a mapping of keys to values.").format(where=where)
+        )
+    record = _choice(_text(entry, "record", where), RECORDS, where, "record")
+    name = entry.get("name") or {}
+    if not isinstance(name, Mapping) or not name.get("es") or not name.get("en"):
+        raise IndicatorError(
+            _("{where}: 'name' needs both 'es' and 'en' texts.").format(where=where)
+        )
+    common: dict[str, Any] = {
+        "code": code,
+        "record": record,
+        "name_es": str(name["es"]),
+        "name_en": str(name["en"]),
+        "area": str(entry.get("area", "")),
+        "dimension": str(entry.get("dimension", "")),
+        "unit": str(entry.get("unit", "")),
+        "direction": _choice(
+            str(entry.get("direction", "higher_is_better")), DIRECTIONS, where, "direction"
+        ),
+        "min_denominator": _number(entry, "min_denominator", where, 0.0) or 0.0,
+        "threshold_m": _number(entry, "threshold_m", where, None),
+        "source_file": file,
+    }
+    if record == "table":
+        return IndicatorSpec(**common)
+    if record in ("facility", "layer"):
+        method = _choice(_text(entry, "method", where), SPATIAL_METHODS, where, "method")
+        types = entry.get("facility_types") or []
+        if record == "facility" and (not isinstance(types, list) or not types):
+            raise IndicatorError(
+                _("{where}: 'facility_types' must list at least one facility type.").format(
+                    where=where
+                )
+            )
+        if method in ("within", "reachable_count") and common["threshold_m"] is None:
+            raise IndicatorError(
+                _("{where}: method {method} needs 'threshold_m'.").format(
+                    where=where, method=method
+                )
+            )
+        if record == "layer" and method not in _LAYER_METHODS:
+            raise IndicatorError(
+                _("{where}: method {method} needs record 'facility', not 'layer'.").format(
+                    where=where, method=method
+                )
+            )
+        condition = entry.get("condition")
+        parsed = None
+        if condition is not None:
+            # layer attributes are only known when the layer is read: checked again then
+            names = _names_in(str(condition), where)
+            parsed = parse(str(condition), names, where)
+        return IndicatorSpec(
+            **common,
+            method=method,
+            facility_types=tuple(str(t) for t in types),
+            layer=str(entry.get("layer", "")),
+            condition=parsed,
+        )
+    known = set(columns[record])
+    aggregation = _choice(
+        _text(entry, "aggregation", where), MICRODATA_AGGREGATIONS, where, "aggregation"
+    )
+
+    def expr(key: str, required: bool) -> Expression | None:
+        text = entry.get(key)
+        if text is None:
+            if required:
+                raise IndicatorError(
+                    _("{where}: aggregation {aggregation} needs '{key}'.").format(
+                        where=where, aggregation=aggregation, key=key
+                    )
+                )
+            return None
+        return parse(str(text), known, f"{where}, {key}")
+
+    numerator = expr("numerator", aggregation in ("share", "per_1000", "ratio", "per_km2"))
+    value = expr("value", aggregation in ("mean", "median", "gap"))
+    denominator = expr("denominator", aggregation in ("ratio",))
+    groups: list[tuple[str, Expression]] = []
+    if aggregation in ("gap", "entropy"):
+        raw = entry.get("groups")
+        if not isinstance(raw, Mapping) or len(raw) < 2:
+            raise IndicatorError(
+                _(
+                    "{where}: aggregation {aggregation} needs 'groups' with at least two "
+                    "label: condition pairs."
+                ).format(where=where, aggregation=aggregation)
+            )
+        if aggregation == "gap" and set(map(str, raw)) != {"a", "b"}:
+            raise IndicatorError(
+                _("{where}: a gap needs exactly the groups 'a' and 'b'.").format(where=where)
+            )
+        groups = [(str(k), parse(str(v), known, f"{where}, group {k}")) for k, v in raw.items()]
+    disaggregations = entry.get("disaggregations") or []
+    if disaggregations and record != "person":
+        raise IndicatorError(
+            _("{where}: disaggregations are only available for person records.").format(where=where)
+        )
+    for item in disaggregations:
+        _choice(str(item), DISAGGREGATIONS, where, "disaggregation")
+    return IndicatorSpec(
+        **common,
+        aggregation=aggregation,
+        numerator=numerator,
+        denominator=denominator,
+        value=value,
+        groups=tuple(groups),
+        scale=_number(entry, "scale", where, 1.0) or 1.0,
+        disaggregations=tuple(str(d) for d in disaggregations),
+    )
+
+
+def _names_in(text: str, where: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _load_file(
+    text: str, file: str, catalogue: Catalogue, columns: dict[str, dict[str, Any]]
+) -> None:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise IndicatorError(
+            _("{file} is not valid YAML ({reason}): fix it.").format(
+                file=file, reason=str(error).splitlines()[0]
+            )
+        ) from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("indicators"), Mapping):
+        raise IndicatorError(
+            _("{file} has no 'indicators' mapping: see the shipped catalogue.yaml.").format(
+                file=file
+            )
+        )
+    for label, bounds in (data.get("age_groups") or {}).items():
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise IndicatorError(
+                _("{file}: age group '{label}' must be [lowest age, highest age].").format(
+                    file=file, label=label
+                )
+            )
+        catalogue.age_groups[str(label)] = (int(bounds[0]), int(bounds[1]))
+    for code, entry in data["indicators"].items():
+        catalogue.indicators[str(code)] = _entry(str(code), entry, file, columns)
+
+
+def load_catalogue(extra: Iterable[Path | str] = (), shipped: bool = True) -> Catalogue:
+    """The shipped catalogue plus ``extra`` files (later entries replace earlier codes)."""
+    columns = canonical_columns()
+    catalogue = Catalogue()
+    if shipped:
+        text = resources.files(__package__).joinpath("catalogue.yaml").read_text(encoding="utf-8")
+        _load_file(text, "catalogue.yaml", catalogue, columns)
+    for path in extra:
+        path = Path(path)
+        if not path.is_file():
+            raise IndicatorError(
+                _("The catalogue file {path} does not exist: check the path.").format(path=path)
+            )
+        _load_file(path.read_text(encoding="utf-8"), path.name, catalogue, columns)
+    return catalogue
+
+
+def catalogue_from_text(text: str, file: str = "<text>", shipped: bool = False) -> Catalogue:
+    """A catalogue from YAML text (for tests and for the web's editor)."""
+    catalogue = load_catalogue(shipped=shipped)
+    _load_file(text, file, catalogue, canonical_columns())
+    return catalogue

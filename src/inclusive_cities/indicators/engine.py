@@ -1,0 +1,360 @@
+"""From inputs to indicator values at the base level and every level above it.
+
+The engine needs no store: give it Ibis tables of census records, the base units as a
+GeoDataFrame, the hierarchy, facilities and environment layers, and it returns one long
+table of values plus, for every catalogue entry it could not compute, the reason.
+:mod:`inclusive_cities.indicators.pipeline` reads those inputs from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec
+from inclusive_cities.indicators.errors import IndicatorError
+from inclusive_cities.indicators.expressions import compile_expression, parse
+from inclusive_cities.indicators.microdata import (
+    UNIT,
+    finish,
+    microdata_parts,
+    part_names,
+    sum_parts,
+)
+from inclusive_cities.store.models import TOTAL
+
+POPULATION = "__population"
+OUTPUT_COLUMNS = ["indicator", "level", UNIT, "sex", "age_group", "nationality", "value", "n"]
+
+
+@dataclass
+class Level:
+    """A tier above the base: its code and the map from base unit code to its unit code."""
+
+    code: str
+    parent_of: Mapping[str, str]
+
+
+@dataclass
+class Inputs:
+    """Everything the engine may use; absent inputs make their indicators skipped."""
+
+    persons: ir.Table | None = None
+    households: ir.Table | None = None
+    units: gpd.GeoDataFrame | None = None
+    """Base units indexed by code, polygons with a CRS."""
+    base_level: str = "base"
+    levels: Sequence[Level] = ()
+    facilities: gpd.GeoDataFrame | None = None
+    """Points with a canonical ``type`` column, same CRS as ``units``."""
+    layers: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    crs: str | None = None
+    """Projected CRS for distances (default: the units' own or a local UTM zone)."""
+    observed: Mapping[str, str] = field(default_factory=dict)
+    """Codes of table indicators already in the store as observations → where from."""
+
+
+@dataclass
+class Result:
+    values: pd.DataFrame
+    computed: list[str]
+    skipped: dict[str, str]
+    unknown_units: int = 0
+
+
+def _microdata(
+    table: ir.Table,
+    record: str,
+    specs: list[IndicatorSpec],
+    inputs: Inputs,
+    catalogue: Catalogue,
+    areas_km2: pd.Series | None,
+) -> tuple[list[pd.DataFrame], pd.Series | None]:
+    """Long rows for ``specs`` at every level, and the population per base unit."""
+    base = microdata_parts(table, specs, age_groups=catalogue.age_groups)
+    if record == "person":
+        population_query = table.group_by(table[UNIT].name(UNIT)).aggregate(
+            **{POPULATION: table.count()}
+        )
+    frames: dict[str | None, pd.DataFrame] = {None: base.execute()}
+    for disaggregation in ("sex", "age_group", "nationality"):
+        chosen = [s for s in specs if disaggregation in s.disaggregations]
+        if chosen:
+            frames[disaggregation] = microdata_parts(
+                table, chosen, disaggregation=disaggregation, age_groups=catalogue.age_groups
+            ).execute()
+    population = None
+    if record == "person":
+        counted = population_query.execute()
+        population = counted.set_index(UNIT)[POPULATION].astype("float64")
+    known = set(inputs.units.index) if inputs.units is not None else None
+    rows: list[pd.DataFrame] = []
+    medians = [s for s in specs if s.aggregation == "median"]
+    for disaggregation, parts in frames.items():
+        if known is not None:
+            parts = parts[parts[UNIT].isin(known)]
+        chosen = [s for s in specs if disaggregation is None or disaggregation in s.disaggregations]
+        rows += _long(parts, chosen, inputs.base_level, disaggregation, areas_km2)
+        for level in inputs.levels:
+            columns = [c for s in chosen for c in part_names(s)]
+            summed = sum_parts(parts, level.parent_of, columns)
+            level_medians = [s for s in medians if s in chosen]
+            if level_medians:
+                mapping = ibis.memtable(
+                    pd.DataFrame(
+                        {"_child": list(level.parent_of), "_parent": list(level.parent_of.values())}
+                    )
+                )
+                joined = table.join(mapping, table[UNIT] == mapping["_child"])
+                recomputed = microdata_parts(
+                    joined,
+                    level_medians,
+                    by="_parent",
+                    disaggregation=disaggregation,
+                    age_groups=catalogue.age_groups,
+                ).execute()
+                keys = [UNIT] + (["group"] if disaggregation else [])
+                median_columns = [c for s in level_medians for c in part_names(s)]
+                summed = summed.drop(
+                    columns=[c for c in median_columns if c in summed], errors="ignore"
+                )
+                summed = summed.merge(recomputed[keys + median_columns], on=keys, how="outer")
+            rows += _long(
+                summed, chosen, level.code, disaggregation, _level_areas(areas_km2, level)
+            )
+    return rows, population
+
+
+def _level_areas(areas_km2: pd.Series | None, level: Level) -> pd.Series | None:
+    if areas_km2 is None:
+        return None
+    mapped = areas_km2.groupby(areas_km2.index.map(level.parent_of)).sum()
+    return mapped
+
+
+def _long(
+    parts: pd.DataFrame,
+    specs: Sequence[IndicatorSpec],
+    level: str,
+    disaggregation: str | None,
+    areas_km2: pd.Series | None,
+) -> list[pd.DataFrame]:
+    out = []
+    for spec in specs:
+        done = finish(parts, spec, areas_km2)
+        frame = pd.DataFrame(
+            {
+                "indicator": spec.code,
+                "level": level,
+                UNIT: parts[UNIT].astype(str).to_numpy(),
+                "sex": TOTAL,
+                "age_group": TOTAL,
+                "nationality": TOTAL,
+                "value": done["value"].to_numpy(),
+                "n": done["n"].to_numpy(),
+            }
+        )
+        if disaggregation is not None:
+            frame[disaggregation] = parts["group"].astype(str).to_numpy()
+        out.append(frame)
+    return out
+
+
+def _missing_columns(spec: IndicatorSpec, table: ir.Table) -> list[str]:
+    return sorted(spec.columns - set(table.columns))
+
+
+def _layer_subset(layer: gpd.GeoDataFrame, spec: IndicatorSpec) -> gpd.GeoDataFrame:
+    """The layer's features satisfying the entry's condition (checked against its columns)."""
+    if spec.condition is None:
+        return layer
+    attributes = pd.DataFrame(layer.drop(columns=layer.geometry.name)).reset_index(drop=True)
+    attributes = attributes.astype(
+        {c: "string" for c in attributes.columns if attributes[c].dtype == object}
+    )
+    expression = parse(
+        spec.condition.text,
+        set(attributes.columns),
+        f"indicator '{spec.code}', layer '{spec.layer}'",
+    )
+    table = ibis.memtable(attributes.assign(_row=np.arange(len(attributes))))
+    compiled = compile_expression(expression, table)
+    chosen = table.filter(compiled)["_row"].execute().to_numpy()
+    return layer.iloc[np.sort(chosen)]
+
+
+def _spatial(
+    spec: IndicatorSpec, inputs: Inputs, units: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Numerator, denominator and scale per base unit for a spatial entry."""
+    from inclusive_cities import spatial
+
+    pop = units["population"].to_numpy(dtype="float64")
+    if spec.record == "facility":
+        facilities = inputs.facilities
+        chosen = facilities[facilities["type"].isin(spec.facility_types)]  # type: ignore[index]
+        if spec.method == "reachable_count":
+            count = spatial.facilities_within(
+                units, chosen, float(spec.threshold_m or 0), types=None, crs=inputs.crs
+            ).to_numpy(dtype="float64")
+            return pop * count, pop, 1.0
+        merged = chosen.assign(type="_chosen")
+        distance = spatial.nearest_distances(units, merged, crs=inputs.crs)["_chosen"].to_numpy()
+        if spec.method == "nearest_distance":
+            return pop * distance, pop, 1.0
+        within = (distance <= float(spec.threshold_m or 0)).astype("float64")
+        return pop * within, pop, 100.0
+    layer = _layer_subset(inputs.layers[spec.layer], spec)
+    if spec.method == "public_space_fca":
+        per_inhabitant = spatial.public_space_per_inhabitant(
+            units, layer, float(spec.threshold_m or 400), crs=inputs.crs
+        ).to_numpy()
+        return pop * per_inhabitant, pop, 1.0
+    if spec.method == "population_in_zone":
+        inside = spatial.population_in_zones(units, layer, crs=inputs.crs).to_numpy()
+        return inside, pop, 100.0
+    density = spatial.intersection_density(units, layer, crs=inputs.crs)
+    return density["intersections"].to_numpy(dtype="float64"), density["area_km2"].to_numpy(), 1.0
+
+
+def _spatial_rows(
+    spec: IndicatorSpec, inputs: Inputs, units: gpd.GeoDataFrame
+) -> list[pd.DataFrame]:
+    num, den, scale = _spatial(spec, inputs, units)
+    parts = pd.DataFrame({UNIT: units.index.astype(str), "num": num, "den": den})
+    frames = [(inputs.base_level, parts)]
+    for level in inputs.levels:
+        frames.append((level.code, sum_parts(parts, level.parent_of, ["num", "den"])))
+    out = []
+    for level_code, frame in frames:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = scale * frame["num"] / frame["den"]
+        n = frame["num"] if spec.method == "intersection_density" else frame["den"]
+        keep = (frame["den"] > 0) & (n >= spec.min_denominator)
+        out.append(
+            pd.DataFrame(
+                {
+                    "indicator": spec.code,
+                    "level": level_code,
+                    UNIT: frame[UNIT].astype(str).to_numpy(),
+                    "sex": TOTAL,
+                    "age_group": TOTAL,
+                    "nationality": TOTAL,
+                    "value": value.where(keep).to_numpy(),
+                    "n": np.round(n.to_numpy()),
+                }
+            )
+        )
+    return out
+
+
+def _spatial_missing(
+    spec: IndicatorSpec, inputs: Inputs, population: pd.Series | None
+) -> str | None:
+    if inputs.units is None or len(inputs.units) == 0:
+        return _("no boundaries of the base level")
+    if spec.method != "intersection_density":
+        if population is None:
+            return _("no census person records to weight by population")
+        if population.reindex(inputs.units.index).fillna(0).sum() <= 0:
+            return _("the units have no population (no census persons in any unit)")
+    if spec.record == "facility":
+        if (
+            inputs.facilities is None
+            or not inputs.facilities["type"].isin(spec.facility_types).any()
+        ):
+            return _("no facilities of type {types}").format(types=", ".join(spec.facility_types))
+    elif spec.layer not in inputs.layers:
+        return _("no environment layer '{layer}'").format(layer=spec.layer)
+    return None
+
+
+def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
+    """Every catalogue indicator the inputs allow, at the base level and above."""
+    rows: list[pd.DataFrame] = []
+    computed: list[str] = []
+    skipped: dict[str, str] = {}
+    areas = None
+    if inputs.units is not None:
+        from inclusive_cities.spatial._common import projected
+
+        units_p = projected(inputs.units, inputs.crs, "unit")
+        areas = pd.Series(
+            units_p.geometry.area.to_numpy() / 1e6, index=inputs.units.index.astype(str)
+        )
+    population: pd.Series | None = None
+    unknown = 0
+    for record, table in (("person", inputs.persons), ("household", inputs.households)):
+        specs = [s for s in catalogue if s.record == record]
+        if table is None:
+            for spec in specs:
+                skipped[spec.code] = _(
+                    "no census {record} records for this city and period"
+                ).format(record=record)
+            continue
+        usable = []
+        for spec in specs:
+            missing = _missing_columns(spec, table)
+            if missing:
+                skipped[spec.code] = _("the census {record} file has no column {column}").format(
+                    record=record, column=missing[0]
+                )
+            elif spec.aggregation == "per_km2" and areas is None:
+                skipped[spec.code] = _("no boundaries to measure areas")
+            else:
+                usable.append(spec)
+        if inputs.units is not None and record == "person":
+            codes = table.select(table[UNIT]).distinct().execute()[UNIT].astype(str)
+            unknown = int((~codes.isin(set(inputs.units.index.astype(str)))).sum())
+        if not usable:
+            continue
+        produced, counted = _microdata(table, record, usable, inputs, catalogue, areas)
+        rows += produced
+        computed += [s.code for s in usable]
+        if counted is not None:
+            population = counted
+    for spec in catalogue:
+        if spec.record == "table":
+            if spec.code in inputs.observed:
+                skipped[spec.code] = _(
+                    "observed values imported from {source}; not recomputed"
+                ).format(source=inputs.observed[spec.code])
+            else:
+                skipped[spec.code] = _("it comes from an indicator table and none was imported")
+            continue
+        if spec.record not in ("facility", "layer"):
+            continue
+        reason = _spatial_missing(spec, inputs, population)
+        if reason:
+            skipped[spec.code] = reason
+            continue
+        units = inputs.units.copy()  # type: ignore[union-attr]
+        units["population"] = (
+            population.reindex(units.index.astype(str)).fillna(0.0).to_numpy()
+            if population is not None
+            else 0.0
+        )
+        rows += _spatial_rows(spec, inputs, units)
+        computed.append(spec.code)
+    values = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=OUTPUT_COLUMNS)
+    for code in list(computed):
+        mine = values[values["indicator"] == code]
+        if mine["value"].notna().sum() == 0:
+            computed.remove(code)
+            skipped[code] = _("no unit has enough records (all values suppressed)")
+    values = values[values["indicator"].isin(computed)].reset_index(drop=True)
+    return Result(
+        values=values[OUTPUT_COLUMNS], computed=computed, skipped=skipped, unknown_units=unknown
+    )
+
+
+def require_indicator_inputs(catalogue: Catalogue) -> None:
+    if not catalogue.indicators:
+        raise IndicatorError(_("The catalogue is empty: nothing to compute."))

@@ -1,0 +1,9 @@
+"""The indicators domain's error: a catalogue or input problem the user can fix."""
+
+from __future__ import annotations
+
+from inclusive_cities.errors import InclusiveCitiesError
+
+
+class IndicatorError(InclusiveCitiesError):
+    """A catalogue entry, an expression or an input table cannot be used as it is."""

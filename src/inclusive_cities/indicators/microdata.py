@@ -1,0 +1,174 @@
+"""Census microdata → additive parts per unit, with Ibis (DuckDB or PostgreSQL).
+
+Each indicator becomes a few aggregate columns ("parts": numerator and denominator counts,
+sums, group counts). Parts are additive, so a higher level's value is recomputed from the
+summed parts of its blocks, never by averaging block values. Medians are the exception:
+they are recomputed from the records at every level (see :func:`microdata_parts` ``by``).
+All indicators of one record type aggregate in a single query, so the records stay in the
+database engine and only one small row per unit comes back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from inclusive_cities.indicators.catalogue import IndicatorSpec
+from inclusive_cities.indicators.expressions import compile_expression
+
+UNIT = "unit_code"
+DISAGGREGATION_COLUMNS = ("sex", "age_group", "nationality")
+
+
+def part_names(spec: IndicatorSpec) -> list[str]:
+    """The aggregate columns an indicator needs, in a fixed order."""
+    code = spec.code
+    if spec.aggregation in ("share", "per_1000", "ratio", "mean"):
+        return [f"{code}__num", f"{code}__den"]
+    if spec.aggregation == "median":
+        return [f"{code}__median", f"{code}__den"]
+    if spec.aggregation == "gap":
+        return [f"{code}__a_sum", f"{code}__a_n", f"{code}__b_sum", f"{code}__b_n"]
+    if spec.aggregation == "entropy":
+        return [f"{code}__g{i}" for i in range(len(spec.groups))]
+    return [f"{code}__num"]  # per_km2: the area comes from the units
+
+
+def _condition(spec_expr: object, table: ir.Table) -> ir.BooleanValue:
+    if spec_expr is None:
+        return ibis.literal(True)
+    return compile_expression(spec_expr, table)  # type: ignore[arg-type]
+
+
+def _aggregates(spec: IndicatorSpec, table: ir.Table) -> dict[str, ir.Scalar]:
+    names = part_names(spec)
+    den = _condition(spec.denominator, table) if spec.aggregation != "ratio" else None
+    if spec.aggregation in ("share", "per_1000"):
+        num = _condition(spec.numerator, table)
+        return {names[0]: table.count(where=den & num), names[1]: table.count(where=den)}
+    if spec.aggregation == "per_km2":
+        return {names[0]: table.count(where=_condition(spec.numerator, table))}
+    if spec.aggregation == "ratio":
+        top = compile_expression(spec.numerator, table).cast("float64")  # type: ignore[arg-type]
+        bottom = compile_expression(spec.denominator, table).cast("float64")  # type: ignore[arg-type]
+        both = top.notnull() & bottom.notnull()
+        return {names[0]: top.sum(where=both), names[1]: bottom.sum(where=both)}
+    if spec.aggregation == "entropy":
+        return {
+            name: table.count(where=den & _condition(expression, table))
+            for name, (_label, expression) in zip(names, spec.groups, strict=True)
+        }
+    value = compile_expression(spec.value, table).cast("float64")  # type: ignore[arg-type]
+    present = den & value.notnull()
+    if spec.aggregation == "mean":
+        return {names[0]: value.sum(where=present), names[1]: table.count(where=present)}
+    if spec.aggregation == "median":
+        return {names[0]: value.median(where=present), names[1]: table.count(where=present)}
+    groups = dict(spec.groups)  # gap
+    a = present & _condition(groups["a"], table)
+    b = present & _condition(groups["b"], table)
+    return {
+        names[0]: value.sum(where=a),
+        names[1]: table.count(where=a),
+        names[2]: value.sum(where=b),
+        names[3]: table.count(where=b),
+    }
+
+
+def age_group_expression(table: ir.Table, age_groups: Mapping[str, tuple[int, int]]) -> ir.Value:
+    """The age-group label of each person (null outside every group)."""
+    branches = [(table.age.between(low, high), label) for label, (low, high) in age_groups.items()]
+    return ibis.cases(*branches, else_=ibis.null("string"))
+
+
+def microdata_parts(
+    table: ir.Table,
+    specs: Sequence[IndicatorSpec],
+    by: str = UNIT,
+    disaggregation: str | None = None,
+    age_groups: Mapping[str, tuple[int, int]] | None = None,
+) -> ir.Table:
+    """One Ibis aggregation: a row per ``by`` value (and group) with every spec's parts."""
+    keys = [table[by].name(UNIT)]
+    if disaggregation == "age_group":
+        keys.append(age_group_expression(table, age_groups or {}).name("group"))
+    elif disaggregation is not None:
+        keys.append(table[disaggregation].cast("string").name("group"))
+    metrics: dict[str, ir.Scalar] = {}
+    for spec in specs:
+        metrics.update(_aggregates(spec, table))
+    result = table.group_by(keys).aggregate(**metrics)
+    if disaggregation is not None:
+        result = result.filter(result.group.notnull())
+    return result
+
+
+def finish(
+    parts: pd.DataFrame, spec: IndicatorSpec, areas_km2: pd.Series | None = None
+) -> pd.DataFrame:
+    """Values and sizes from parts: columns ``value`` (NaN when suppressed) and ``n``."""
+    names = part_names(spec)
+    frame = parts[names].astype("float64").fillna(0.0)
+    if spec.aggregation == "median":
+        frame[names[0]] = parts[names[0]].astype("float64")
+    agg = spec.aggregation
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if agg in ("share", "per_1000", "ratio", "mean"):
+            num, den = frame[names[0]], frame[names[1]]
+            scale = {"share": 100.0, "per_1000": 1000.0}.get(agg, 1.0) * spec.scale
+            value = scale * num / den
+            n = den
+            valid = den > 0
+        elif agg == "median":
+            value, n = frame[names[0]], frame[names[1]]
+            valid = n > 0
+        elif agg == "gap":
+            a_sum, a_n, b_sum, b_n = (frame[name] for name in names)
+            value = (a_sum / a_n - b_sum / b_n).abs()
+            n = a_n + b_n
+            valid = (a_n > 0) & (b_n > 0) & (np.minimum(a_n, b_n) >= spec.min_denominator)
+        elif agg == "entropy":
+            counts = frame[names].to_numpy()
+            n = pd.Series(counts.sum(axis=1), index=frame.index)
+            value = pd.Series(normalised_entropy(counts), index=frame.index)
+            valid = n > 0
+        else:  # per_km2
+            area = areas_km2.reindex(parts[UNIT]).to_numpy() if areas_km2 is not None else np.nan
+            value = frame[names[0]] / pd.Series(area, index=frame.index)
+            n = frame[names[0]]
+            valid = pd.Series(np.isfinite(area) & (area > 0), index=frame.index)
+    keep = valid & (n >= spec.min_denominator)
+    out = pd.DataFrame({"value": value.where(keep), "n": n})
+    return out
+
+
+def normalised_entropy(counts: np.ndarray) -> np.ndarray:
+    """Shannon entropy of each row's shares divided by ln(k) (k = number of columns): 0-1."""
+    counts = np.asarray(counts, dtype="float64")
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.where(total > 0, counts / total, 0.0)
+        logs = np.where(shares > 0, np.log(shares), 0.0)
+    entropy = -(shares * logs).sum(axis=1)
+    k = counts.shape[1]
+    return entropy / math.log(k) if k > 1 else np.zeros(len(counts))
+
+
+def sum_parts(
+    parts: pd.DataFrame, parent_of: Mapping[str, str], columns: Iterable[str]
+) -> pd.DataFrame:
+    """Parts of the parents: the children's additive parts summed (medians excluded).
+
+    Children without a parent in ``parent_of`` are dropped.
+    """
+    columns = [c for c in columns if not c.endswith("__median")]
+    frame = parts.copy()
+    frame[UNIT] = frame[UNIT].map(parent_of)
+    frame = frame[frame[UNIT].notna()]
+    keys = [UNIT] + (["group"] if "group" in frame.columns else [])
+    return frame.groupby(keys, sort=True)[columns].sum(min_count=1).reset_index()

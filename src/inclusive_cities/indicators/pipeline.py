@@ -1,0 +1,434 @@
+"""Compute a city's indicators from the store and write them back as observations.
+
+Reads: census microdata Parquet (import batches ``census_persons``/``census_households``),
+spatial units and their hierarchy, facilities, optional environment layers (a vector file
+with layers ``espacio_publico``, ``zonas_riesgo``, ``vias``) and observed table indicators.
+Writes: one :class:`Observation` per indicator, unit, period and group (status ``computed``
+or ``suppressed`` below the minimum denominator) at the base level and every level above,
+replacing earlier computed values of the same indicators, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import ibis
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, delete, select
+
+from inclusive_cities import store
+from inclusive_cities.config import get_settings
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec, load_catalogue
+from inclusive_cities.indicators.engine import Inputs, Level, compute
+from inclusive_cities.indicators.errors import IndicatorError
+from inclusive_cities.store import models
+
+CENSUS_KINDS = {"person": "census_persons", "household": "census_households"}
+LAYER_KINDS = ("environment", "layers", "environment_layers")
+
+
+@dataclass
+class ComputeReport:
+    """What ``indicators compute`` did: values written per indicator and what it skipped."""
+
+    city: str
+    period: str
+    levels: list[str]
+    written: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    unknown_units: int = 0
+    batches: dict[str, int] = field(default_factory=dict)
+
+
+def _city_period(session: object, city: str, period: str) -> tuple[models.City, models.Period]:
+    city_row = session.scalars(select(models.City).where(models.City.code == city)).first()  # type: ignore[attr-defined]
+    if city_row is None:
+        known = session.scalars(select(models.City.code)).all()  # type: ignore[attr-defined]
+        raise IndicatorError(
+            _(
+                "There is no city '{city}' in the observatory (known: {known}): import its "
+                "boundaries first."
+            ).format(city=city, known=", ".join(known) or "-")
+        )
+    period_row = session.scalars(select(models.Period).where(models.Period.code == period)).first()  # type: ignore[attr-defined]
+    if period_row is None:
+        known = session.scalars(select(models.Period.code)).all()  # type: ignore[attr-defined]
+        raise IndicatorError(
+            _(
+                "There is no period '{period}' in the observatory (known: {known}): import its "
+                "census first."
+            ).format(period=period, known=", ".join(known) or "-")
+        )
+    return city_row, period_row
+
+
+def _levels(session: object, city: models.City, level: str | None) -> list[models.UnitLevel]:
+    """The base level and the levels above it, base first."""
+    rows = list(
+        session.scalars(  # type: ignore[attr-defined]
+            select(models.UnitLevel)
+            .where(models.UnitLevel.city_id == city.id)
+            .order_by(models.UnitLevel.depth.desc())
+        )
+    )
+    if not rows:
+        raise IndicatorError(
+            _("City '{city}' has no spatial units: import its boundaries first.").format(
+                city=city.code
+            )
+        )
+    if level is None:
+        return rows
+    for i, row in enumerate(rows):
+        if row.code == level:
+            return rows[i:]
+    raise IndicatorError(
+        _("City '{city}' has no level '{level}': its levels are {known}.").format(
+            city=city.code, level=level, known=", ".join(r.code for r in rows)
+        )
+    )
+
+
+def _units(session: object, city: models.City, levels: list[models.UnitLevel]):
+    frame = pd.DataFrame(
+        session.execute(  # type: ignore[attr-defined]
+            select(
+                models.SpatialUnit.id,
+                models.SpatialUnit.code,
+                models.SpatialUnit.level_id,
+                models.SpatialUnit.parent_id,
+                models.SpatialUnit.geometry,
+                models.SpatialUnit.batch_id,
+            ).where(models.SpatialUnit.city_id == city.id)
+        ).all(),
+        columns=["id", "code", "level_id", "parent_id", "geometry", "batch_id"],
+    )
+    base = frame[frame["level_id"] == levels[0].id]
+    if base.empty:
+        raise IndicatorError(
+            _("Level '{level}' of city '{city}' has no units: import them first.").format(
+                level=levels[0].code, city=city.code
+            )
+        )
+    if base["geometry"].isna().any():
+        missing = base.loc[base["geometry"].isna(), "code"].iloc[0]
+        raise IndicatorError(
+            _("Unit '{unit}' of level '{level}' has no geometry: re-import the boundaries.").format(
+                unit=missing, level=levels[0].code
+            )
+        )
+    geometry = shapely.from_wkb(base["geometry"].to_list())
+    units = gpd.GeoDataFrame(
+        {"code": base["code"].astype(str).to_numpy()}, geometry=geometry, crs="EPSG:4326"
+    ).set_index("code")
+    code_of = dict(zip(frame["id"], frame["code"].astype(str), strict=True))
+    parent_of_id = dict(zip(frame["id"], frame["parent_id"], strict=True))
+    level_of_id = dict(zip(frame["id"], frame["level_id"], strict=True))
+    hierarchy: list[Level] = []
+    current = {int(i): int(i) for i in base["id"]}  # base id -> ancestor id at this step
+    for level in levels[1:]:
+        mapping: dict[str, str] = {}
+        step: dict[int, int] = {}
+        for child, ancestor in current.items():
+            node = ancestor
+            while node is not None and not pd.isna(node) and level_of_id.get(node) != level.id:
+                node = parent_of_id.get(node)
+                node = None if node is None or pd.isna(node) else int(node)
+            if node is not None:
+                mapping[code_of[child]] = code_of[node]
+                step[child] = node
+        current = step
+        hierarchy.append(Level(level.code, mapping))
+    unit_ids = {
+        (level_code, code): int(uid)
+        for uid, code, level_id in zip(
+            frame["id"], frame["code"].astype(str), frame["level_id"], strict=True
+        )
+        for level_code in [next((lv.code for lv in levels if lv.id == level_id), None)]
+        if level_code is not None
+    }
+    boundary_batch = base["batch_id"].dropna()
+    return (
+        units,
+        hierarchy,
+        unit_ids,
+        (int(boundary_batch.iloc[0]) if len(boundary_batch) else None),
+    )
+
+
+def _census(session: object, city: models.City, period: models.Period, data_dir: Path):
+    found: dict[str, tuple[Path, int | None]] = {}
+    for record, kind in CENSUS_KINDS.items():
+        batch = session.scalars(  # type: ignore[attr-defined]
+            select(models.ImportBatch)
+            .where(
+                models.ImportBatch.kind == kind,
+                models.ImportBatch.city_id == city.id,
+                models.ImportBatch.period_id == period.id,
+                models.ImportBatch.status == "active",
+            )
+            .order_by(models.ImportBatch.id.desc())
+        ).first()
+        if batch is None:
+            continue
+        details = batch.details or {}
+        raw = details.get("parquet") or details.get("path")
+        path = (
+            Path(raw)
+            if raw
+            else data_dir / "microdata" / city.code / period.code / f"{kind}.parquet"
+        )
+        if not path.is_absolute():
+            path = data_dir / path
+        if not path.exists():
+            raise IndicatorError(
+                _(
+                    "The census file {path} registered by import batch {batch} is missing: restore "
+                    "it or import the census again."
+                ).format(path=path, batch=batch.id)
+            )
+        found[record] = (path, batch.id)
+    return found
+
+
+def _facilities(session: object, city: models.City) -> tuple[gpd.GeoDataFrame | None, int | None]:
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(
+            models.Facility.type,
+            models.Facility.longitude,
+            models.Facility.latitude,
+            models.Facility.capacity,
+            models.Facility.batch_id,
+        ).where(models.Facility.city_id == city.id)
+    ).all()
+    if not rows:
+        return None, None
+    frame = pd.DataFrame(rows, columns=["type", "lon", "lat", "capacity", "batch_id"])
+    points = gpd.GeoDataFrame(
+        frame[["type", "capacity"]],
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )
+    batch = frame["batch_id"].dropna()
+    return points, (int(batch.iloc[0]) if len(batch) else None)
+
+
+def read_layers(paths: Iterable[Path | str]) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer of the given vector files, by layer name (in EPSG:4326)."""
+    from inclusive_cities.ingest.vector import list_layers, read_vector
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for path in paths:
+        for name in list_layers(path):
+            layers[name] = read_vector(path, layer=name).to_crs("EPSG:4326")
+    return layers
+
+
+def _layer_batches(session: object, city: models.City) -> list[Path]:
+    batches = session.scalars(  # type: ignore[attr-defined]
+        select(models.ImportBatch).where(
+            models.ImportBatch.kind.in_(LAYER_KINDS),
+            models.ImportBatch.city_id == city.id,
+            models.ImportBatch.status == "active",
+        )
+    ).all()
+    paths = []
+    for batch in batches:
+        raw = (batch.details or {}).get("path")
+        if raw and Path(raw).exists():
+            paths.append(Path(raw))
+    return paths
+
+
+def _observed(
+    session: object, catalogue: Catalogue, city: models.City, period: models.Period
+) -> dict[str, str]:
+    codes = [spec.code for spec in catalogue if spec.record == "table"]
+    if not codes:
+        return {}
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(models.Indicator.code, models.Observation.batch_id)
+        .join(models.Observation, models.Observation.indicator_id == models.Indicator.id)
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .where(
+            models.Indicator.code.in_(codes),
+            models.SpatialUnit.city_id == city.id,
+            models.Observation.period_id == period.id,
+            models.Observation.status != "computed",
+        )
+        .distinct()
+    ).all()
+    return {code: _("import batch {batch}").format(batch=batch) for code, batch in rows}
+
+
+def _indicator_rows(session: object, specs: Iterable[IndicatorSpec]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for spec in specs:
+        row = session.scalars(
+            select(models.Indicator).where(models.Indicator.code == spec.code)
+        ).first()  # type: ignore[attr-defined]
+        if row is None:
+            row = models.Indicator(code=spec.code, name_es=spec.name_es, name_en=spec.name_en)
+            session.add(row)  # type: ignore[attr-defined]
+        row.area = row.area or spec.area
+        row.dimension = row.dimension or spec.dimension
+        row.unit = row.unit or spec.unit
+        row.direction = spec.direction
+        row.formula = spec.formula()
+        row.source = row.source or "inclusive-cities indicators compute"
+        session.flush()  # type: ignore[attr-defined]
+        ids[spec.code] = row.id
+    return ids
+
+
+def compute_city(
+    engine: Engine,
+    city: str,
+    period: str,
+    level: str | None = None,
+    catalogue: Catalogue | None = None,
+    codes: Iterable[str] | None = None,
+    layers: Iterable[Path | str] = (),
+    data_dir: Path | str | None = None,
+    dry_run: bool = False,
+) -> ComputeReport:
+    """Compute every indicator the city's inputs allow and store them (one transaction)."""
+    store.require_current(engine)
+    catalogue = (catalogue or load_catalogue()).select(codes)
+    root = Path(data_dir or get_settings().data_dir)
+    with store.transaction(engine) as session:
+        city_row, period_row = _city_period(session, city, period)
+        levels = _levels(session, city_row, level)
+        units, hierarchy, unit_ids, boundary_batch = _units(session, city_row, levels)
+        census = _census(session, city_row, period_row, root)
+        facilities, facility_batch = _facilities(session, city_row)
+        layer_paths = list(layers) + _layer_batches(session, city_row)
+        observed = _observed(session, catalogue, city_row, period_row)
+        crs = city_row.projected_crs
+    connection = ibis.duckdb.connect()
+    tables = {
+        record: connection.read_parquet(str(path), table_name=f"census_{record}")
+        for record, (path, _batch) in census.items()
+    }
+    inputs = Inputs(
+        persons=tables.get("person"),
+        households=tables.get("household"),
+        units=units,
+        base_level=levels[0].code,
+        levels=hierarchy,
+        facilities=facilities,
+        layers=read_layers(layer_paths),
+        crs=crs or None,
+        observed=observed,
+    )
+    result = compute(inputs, catalogue)
+    report = ComputeReport(
+        city=city,
+        period=period,
+        levels=[lv.code for lv in levels],
+        skipped=result.skipped,
+        unknown_units=result.unknown_units,
+    )
+    batches = {record: batch for record, (_path, batch) in census.items() if batch is not None}
+    if facility_batch is not None:
+        batches["facilities"] = facility_batch
+    if boundary_batch is not None:
+        batches["boundaries"] = boundary_batch
+    report.batches = batches
+    values = result.values
+    for code in result.computed:
+        mine = values[values["indicator"] == code]
+        report.written[code] = int(mine["value"].notna().sum())
+        report.suppressed[code] = int(mine["value"].isna().sum())
+    if dry_run or not result.computed:
+        return report
+    _write(engine, catalogue, result.computed, values, unit_ids, period, batches)
+    return report
+
+
+def _provenance(spec: IndicatorSpec, batches: Mapping[str, int]) -> tuple[str, int | None]:
+    used = {"person": ["person"], "household": ["household"]}.get(spec.record, [])
+    if spec.record in ("facility", "layer"):
+        used = (["facilities"] if spec.record == "facility" else []) + ["boundaries", "person"]
+    elif spec.aggregation == "per_km2":
+        used.append("boundaries")
+    names = {"person": "census_persons", "household": "census_households"}
+    parts = [
+        _("{kind} batch {batch}").format(kind=names.get(key, key), batch=batches[key])
+        for key in used
+        if key in batches
+    ]
+    text = _("computed by inclusive-cities indicators from {batches}").format(
+        batches=", ".join(parts) or "-"
+    )
+    main = next((batches[key] for key in used if key in batches), None)
+    return text, main
+
+
+def _write(
+    engine: Engine,
+    catalogue: Catalogue,
+    computed: list[str],
+    values: pd.DataFrame,
+    unit_ids: Mapping[tuple[str, str], int],
+    period: str,
+    batches: Mapping[str, int],
+) -> None:
+    keys = list(zip(values["level"], values["unit_code"], strict=True))
+    values = values.assign(unit_id=[unit_ids.get(key) for key in keys])
+    values = values[values["unit_id"].notna()]
+    with store.transaction(engine) as session:
+        period_row = session.scalars(
+            select(models.Period).where(models.Period.code == period)
+        ).one()
+        ids = _indicator_rows(session, [catalogue[code] for code in computed])
+        units = sorted({int(u) for u in values["unit_id"]})
+        for start in range(0, len(units), 500):
+            session.execute(
+                delete(models.Observation).where(
+                    models.Observation.indicator_id.in_(list(ids.values())),
+                    models.Observation.period_id == period_row.id,
+                    models.Observation.unit_id.in_(units[start : start + 500]),
+                    models.Observation.status.in_(("computed", "suppressed")),
+                )
+            )
+        rows = []
+        for code in computed:
+            source, batch = _provenance(catalogue[code], batches)
+            mine = values[values["indicator"] == code]
+            value = mine["value"].to_numpy(dtype="float64")
+            n = mine["n"].to_numpy(dtype="float64")
+            for unit_id, sex, age, nationality, v, count in zip(
+                mine["unit_id"],
+                mine["sex"],
+                mine["age_group"],
+                mine["nationality"],
+                value,
+                n,
+                strict=True,
+            ):
+                present = bool(np.isfinite(v))
+                rows.append(
+                    {
+                        "indicator_id": ids[code],
+                        "unit_id": int(unit_id),
+                        "period_id": period_row.id,
+                        "sex": sex,
+                        "age_group": age,
+                        "nationality": nationality,
+                        "value": float(v) if present else None,
+                        "n": int(count) if np.isfinite(count) else None,
+                        "status": "computed" if present else "suppressed",
+                        "source": source,
+                        "batch_id": batch,
+                    }
+                )
+        for start in range(0, len(rows), 5000):
+            session.execute(models.Observation.__table__.insert(), rows[start : start + 5000])
