@@ -390,12 +390,8 @@ def build_geography(spec: SizeSpec, rng: np.random.Generator) -> Geography:
     )
     barrio_informal = informal_share > 0.5
     b_names = barrio_names(barrio_informal, rng)
-    barrio_geoms = np.array(
-        [shapely.union_all(blocks[block_barrio == k]) for k in range(n_barrios)]
-    )
-    loc_geoms = np.array(
-        [shapely.union_all(barrio_geoms[barrio_loc_sorted == k]) for k in range(n_loc)]
-    )
+    barrio_geoms = np.array([_merge(blocks[block_barrio == k]) for k in range(n_barrios)])
+    loc_geoms = np.array([_merge(barrio_geoms[barrio_loc_sorted == k]) for k in range(n_loc)])
 
     park, park_names = _parks(rng, r, area, informal, flood, slope, b_names, block_barrio)
     bridges = _bridges(segments, river, radius_m, (cx, cy), along, across, params)
@@ -434,6 +430,12 @@ def build_geography(spec: SizeSpec, rng: np.random.Generator) -> Geography:
         street_main=street_main,
         park_names=park_names,
     )
+
+
+def _merge(parts: np.ndarray) -> shapely.Geometry:
+    """Union of units that share edges exactly (a coverage), with a general union as fallback."""
+    merged = shapely.coverage_union_all(parts)
+    return merged if shapely.is_valid(merged) else shapely.union_all(parts)
 
 
 def _bridges(
