@@ -168,10 +168,9 @@ def make_templates() -> Environment:
     def number(value: Any, digits: int = 1) -> str:
         if value is None:
             return "—"
-        text = f"{value:,.{digits}f}"
-        if current_language() == "es":  # Spanish: 1.234,5
-            text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-        return text
+        from inclusive_cities.web.services import format_number
+
+        return format_number(value, digits, current_language())
 
     env.filters["number"] = number
     return env

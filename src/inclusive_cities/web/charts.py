@@ -11,10 +11,20 @@ import pandas as pd
 from inclusive_cities.i18n import gettext as _
 
 
+def _two_lines(text: str) -> str:
+    """Break a long label near its middle so radar labels do not run into each other."""
+    words = text.split()
+    if len(text) <= 16 or len(words) < 2:
+        return text
+    best = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(text) / 2))
+    return " ".join(words[:best]) + "\n" + " ".join(words[best:])
+
+
 def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
     """A radar (spider) chart on 0–100 rings, drawn as a closed line in Cartesian space."""
     n = max(len(areas), 1)
-    axes = []
+    spokes_rows = []
+    labels_rows = []
     points = []
     for i, area in enumerate(areas):
         angle = 2 * math.pi * i / n
@@ -29,8 +39,16 @@ def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
                 "score": None if area["score"] is None else round(area["score"], 1),
             }
         )
-        axes.append({"x": 0.0, "y": 0.0, "x2": 100 * sx, "y2": 100 * sy})
-        axes.append({"x": 118 * sx, "y": 112 * sy, "label": area["name"], "x2": None, "y2": None})
+        spokes_rows.append({"x": 0.0, "y": 0.0, "x2": 100 * sx, "y2": 100 * sy})
+        side = "left" if sx > 0.2 else "right" if sx < -0.2 else "center"
+        labels_rows.append(
+            {
+                "x": 108 * sx,
+                "y": 108 * sy + (8 if sy > 0.9 else 0),
+                "label": _two_lines(area["name"]),
+                "side": side,
+            }
+        )
     if points:
         points.append({**points[0], "order": n})
     rings = []
@@ -40,24 +58,26 @@ def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
             rings.append(
                 {"ring": ring, "order": i, "x": ring * math.sin(angle), "y": ring * math.cos(angle)}
             )
-    scale = alt.Scale(domain=[-150, 150])
-    x = alt.X("x:Q", scale=scale, axis=None)
-    y = alt.Y("y:Q", scale=scale, axis=None)
+    x = alt.X("x:Q", scale=alt.Scale(domain=[-210, 210]), axis=None)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[-135, 135]), axis=None)
     grid = (
         alt.Chart(pd.DataFrame(rings))
         .mark_line(color="#c8c8c8", strokeWidth=1)
         .encode(x=x, y=y, detail="ring:N", order="order:Q")
     )
     spokes = (
-        alt.Chart(pd.DataFrame([a for a in axes if "x2" in a and a.get("x2") is not None]))
+        alt.Chart(pd.DataFrame(spokes_rows))
         .mark_rule(color="#c8c8c8")
         .encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
     )
-    labels = (
-        alt.Chart(pd.DataFrame([a for a in axes if a.get("label")]))
-        .mark_text(fontSize=12, color="#222")
+    label_frame = pd.DataFrame(labels_rows)
+    labels = [
+        alt.Chart(label_frame[label_frame["side"] == side])
+        .mark_text(fontSize=12, color="#222", align=side, lineBreak="\n", baseline="middle")
         .encode(x=x, y=y, text="label:N")
-    )
+        for side in ("left", "right", "center")
+        if (label_frame["side"] == side).any()
+    ]
     shape = (
         alt.Chart(pd.DataFrame(points))
         .mark_line(point=alt.OverlayMarkDef(size=60, filled=True), color="#005a9c", strokeWidth=2.5)
@@ -72,8 +92,8 @@ def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
         )
     )
     chart = (
-        alt.layer(grid, spokes, shape, labels)
-        .properties(width=340, height=340, title=title)
+        alt.layer(grid, spokes, shape, *labels)
+        .properties(width=460, height=300, title=title)
         .configure_view(stroke=None)
     )
     return chart.to_dict()
@@ -86,7 +106,7 @@ def trend_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:O", title=_("Period")),
+            x=alt.X("period:O", title=_("Period"), axis=alt.Axis(labelAngle=0)),
             y=alt.Y("score:Q", title=_("Score (0–100)"), scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("node:N", title=_("Component")),
             tooltip=["period:O", "node:N", "score:Q"],

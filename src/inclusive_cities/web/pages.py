@@ -72,6 +72,7 @@ def map_page(request: Request, session: DB, city: str, period: str | None = None
     localities = sorted(set(zip(units.locality_code, units.locality_name, strict=True)))
     config = {
         "city": row.code,
+        "cityName": row.name,
         "period": chosen.code,
         "periods": [p.code for p in periods],
         "basemap": ctx.settings.basemap_url,

@@ -493,6 +493,14 @@ class Overview:
     unit_count: int
 
 
+def format_number(value: float, digits: int, language: str) -> str:
+    """1,234.5 in English, 1.234,5 in Spanish."""
+    text = f"{value:,.{digits}f}"
+    if language == "es":
+        text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    return text
+
+
 def _period_date(period: models.Period) -> str:
     if period.end_date:
         return period.end_date.isoformat()
@@ -579,7 +587,7 @@ def overview(
         figures.append(
             Figure(
                 _("Spatial units scored"),
-                f"{unit_count:,}",
+                format_number(unit_count, 0, language),
                 spec.name(language),
                 run.created_at.date().isoformat(),
             )
@@ -590,7 +598,7 @@ def overview(
             0,
             Figure(
                 _("Population"),
-                f"{total_population:,.0f}",
+                format_number(total_population, 0, language),
                 pop_indicator.source if pop_indicator else "",
                 _period_date(period),
             ),
@@ -608,7 +616,7 @@ def overview(
                 1 if population else 0,
                 Figure(
                     _("Refugee and migrant population"),
-                    f"{share:.1f} %",
+                    format_number(share, 1, language) + " %",
                     share_indicator.source if share_indicator else "",
                     _period_date(period),
                 ),

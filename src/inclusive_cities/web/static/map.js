@@ -17,9 +17,9 @@
   }
   var map = new maplibregl.Map({ container: "map", style: style, center: [0, 0], zoom: 1,
     attributionControl: false, maxZoom: 19 });
+  window.observatoryMap = map;  // for browser tests and the console
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
-  map.addControl(new maplibregl.AttributionControl({ compact: true,
-    customAttribution: cfg.text.value + ": " + cfg.city }));
+  map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: cfg.cityName }));
   var popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
 
   function esc(s) {
