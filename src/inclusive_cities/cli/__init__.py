@@ -16,7 +16,7 @@ try:  # Typer >= 0.22 vendors click
 except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from inclusive_cities.cli import db, demo, indicators, ingest, marker, mobility, web
+from inclusive_cities.cli import db, demo, indicators, ingest, marker, mobility, report, web
 from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli.app import app, state
 from inclusive_cities.errors import InclusiveCitiesError
@@ -31,6 +31,7 @@ marker.register(app)
 demo.register(app)
 ingest.register(app)
 mobility.register(app)
+report.register(app)
 web.register(app)
 
 

@@ -1,0 +1,141 @@
+"""The marker's results for a report: labels and levels from the spec, scores per unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from inclusive_cities.reports.data import CityData
+
+DEFAULT_LEVELS = [
+    ("very_solid", 80.0, "Muy sólido", "Very solid", "#1a9641"),
+    ("solid", 70.0, "Sólido", "Solid", "#73c374"),
+    ("moderately_solid", 60.0, "Moderadamente sólido", "Moderately solid", "#c4e687"),
+    ("moderately_weak", 50.0, "Moderadamente débil", "Moderately weak", "#fec981"),
+    ("weak", 40.0, "Débil", "Weak", "#f07c4a"),
+    ("very_weak", 0.0, "Muy débil", "Very weak", "#d7191c"),
+]
+WEAK_LEVELS = ("weak", "very_weak")
+
+
+@dataclass
+class MarkerView:
+    run: dict
+    root: str
+    areas: list[str]
+    names: dict[str, str]  # node code -> name in the report's language
+    levels: list[tuple[str, str, str]]  # code, label, colour (best first)
+    level_min: dict[str, float]
+    units: gpd.GeoDataFrame  # units of the run with root score/level/rank + area scores
+    rank_low: pd.Series | None
+    rank_high: pd.Series | None
+
+    def level_label(self, code: str | None) -> str:
+        for level, label, _colour in self.levels:
+            if level == code:
+                return label
+        return code or "–"
+
+    def level_colour(self, code: str | None) -> str:
+        for level, _label, colour in self.levels:
+            if level == code:
+                return colour
+        return "#d9d9d9"
+
+    def level_of(self, score: float | None) -> str | None:
+        if score is None or np.isnan(score):
+            return None
+        for code, minimum in self.level_min.items():
+            if score >= minimum:
+                return code
+        return None
+
+    def area_means(self) -> pd.DataFrame:
+        rows = []
+        for node in self.areas:
+            values = self.units[node].dropna() if node in self.units else pd.Series(dtype=float)
+            mean = float(values.mean()) if len(values) else None
+            rows.append(
+                {
+                    "code": node,
+                    "label": self.names.get(node, node),
+                    "score": mean,
+                    "level": self.level_of(mean),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    @property
+    def city_score(self) -> float | None:
+        score = self.run.get("city_score")
+        if score is not None:
+            return float(score)
+        values = self.units[self.root].dropna()
+        return float(values.mean()) if len(values) else None
+
+    def weak_share(self) -> float | None:
+        levels = self.units["level"].dropna()
+        return float(levels.isin(WEAK_LEVELS).mean()) if len(levels) else None
+
+
+def marker_view(
+    data: CityData, language: str, rank_intervals: pd.DataFrame | None = None
+) -> MarkerView | None:
+    """None when the city has no marker run for the period or the run has no scores."""
+    if data.run is None or data.scores.empty:
+        return None
+    names: dict[str, str] = {}
+    areas: list[str] = []
+    root = None
+    levels = [
+        (c, es if language == "es" else en, colour) for c, _m, es, en, colour in DEFAULT_LEVELS
+    ]
+    level_min = {c: m for c, m, *_ in DEFAULT_LEVELS}
+    try:
+        from inclusive_cities.marker import load_spec
+
+        spec = load_spec(data.run["spec_code"])
+        root = spec.tree.code
+        names[root] = spec.tree.name.text(language)
+        for child in spec.tree.children:
+            areas.append(child.code)
+            names[child.code] = child.name.text(language)
+            for grandchild in child.children:
+                names[grandchild.code] = grandchild.name.text(language)
+        levels = [(lv.code, lv.label.text(language), lv.colour or "#999999") for lv in spec.levels]
+        level_min = {lv.code: lv.min for lv in spec.levels}
+    except Exception:  # a run of a spec this installation does not ship: use the scores
+        root = None
+    scores = data.scores
+    nodes = list(dict.fromkeys(scores["node_code"]))
+    if root is None or root not in nodes:
+        # the root is the node every unit has with the most units ranked
+        root = (
+            scores.dropna(subset=["rank"]).groupby("node_code").size().idxmax()
+            if scores["rank"].notna().any()
+            else nodes[0]
+        )
+    areas = [a for a in areas if a in nodes] or [n for n in nodes if n != root][:6]
+    wide = scores.pivot_table(index="unit_id", columns="node_code", values="score", aggfunc="first")
+    root_rows = scores[scores["node_code"] == root].set_index("unit_id")
+    units = data.units[data.units["unit_id"].isin(wide.index)].copy()
+    units = units.join(wide[[c for c in [root, *areas] if c in wide]], on="unit_id")
+    units = units.join(root_rows[["level", "rank", "coverage"]], on="unit_id")
+    units["score"] = units[root]
+    units = units.sort_values(["rank", "code"], na_position="last")
+    rank_low = rank_high = None
+    source = rank_intervals
+    if source is None and data.run["parameters"].get("rank_intervals"):
+        raw = data.run["parameters"]["rank_intervals"]
+        source = pd.DataFrame(
+            [(code, bounds[0], bounds[1]) for code, bounds in raw.items()],
+            columns=["code", "rank_p05", "rank_p95"],
+        )
+    if source is not None and not source.empty:
+        bounds = source.set_index("code")
+        rank_low = units["code"].map(bounds["rank_p05"])
+        rank_high = units["code"].map(bounds["rank_p95"])
+    return MarkerView(data.run, root, areas, names, levels, level_min, units, rank_low, rank_high)

@@ -1,0 +1,251 @@
+"""The UIM city report and the one-page fact sheet per neighbourhood."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import pandas as pd
+
+from inclusive_cities import charts
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.reports import fmt
+from inclusive_cities.reports.data import CityData
+from inclusive_cities.reports.document import Block, Document, Figure, Section, Table
+from inclusive_cities.reports.maps import level_map, locator_map
+from inclusive_cities.reports.profile import Built, ProfileBuilder, add_marker_blocks
+from inclusive_cities.store.models import TOTAL
+
+
+def build_marker_report(
+    data: CityData,
+    language: str,
+    rank_intervals: pd.DataFrame | None = None,
+    today: date | None = None,
+) -> Built:
+    """Overview, thematic areas with a map each, ranking, method; or what is missing."""
+    builder = ProfileBuilder(data, language, rank_intervals=rank_intervals)
+    t = builder.t
+    view = builder.marker
+    overview = Section("overview", t["marker_overview"])
+    add_marker_blocks(overview, builder)
+    sections = [overview]
+    if view is not None:
+        areas = Section("areas", t["marker_areas"])
+        counts = view.units["level"].value_counts()
+        shares = pd.DataFrame(
+            [
+                {
+                    "label": label,
+                    "score": 100 * counts.get(code, 0) / max(len(view.units), 1),
+                    "colour": colour,
+                }
+                for code, label, colour in view.levels
+            ]
+        )
+        chart = charts.area_scores(shares, value_title=_("Share of units (%)"))
+        areas.figure(
+            Figure(charts.to_png_data_uri(chart), t["fig_level_shares"], builder._marker_source())
+        )
+        chart = charts.histogram(view.units.dropna(subset=["score"])[["score"]])
+        areas.figure(
+            Figure(charts.to_png_data_uri(chart), t["fig_histogram"], builder._marker_source())
+        )
+        for code in view.areas:
+            if code not in view.units or view.units[code].isna().all():
+                areas.missing(
+                    _("No unit has a score for {area}.").format(area=view.names.get(code, code))
+                )
+                continue
+            frame = view.units.assign(area_level=view.units[code].map(view.level_of))
+            areas.figure(
+                Figure(
+                    level_map(
+                        frame, "area_level", view.levels, t["no_data"], size=(5.0, 4.2), dpi=110
+                    ),
+                    t["fig_area_map"].format(area=view.names.get(code, code)),
+                    builder._marker_source(),
+                )
+            )
+        sections.append(areas)
+        ranking = Section("ranking", t["marker_ranking"])
+        top = view.units.dropna(subset=["score"]).sort_values("score", ascending=False)
+        rows = [
+            [
+                fmt.number(r.rank, language),
+                f"{r.name} ({r.code})",
+                fmt.number(r.score, language, 1),
+                view.level_label(r.level),
+                *[
+                    fmt.number(getattr(r, a) if a in view.units else None, language, 1)
+                    for a in view.areas
+                ],
+            ]
+            for r in top.head(15).itertuples()
+        ]
+        ranking.table(
+            Table(
+                [t["rank"], t["unit"], t["score"], t["level"], *view.areas],
+                rows,
+                t["tab_top"].format(count=min(15, len(top))),
+                builder._marker_source(),
+                numeric=[True, False, True, False, *[True] * len(view.areas)],
+                small=True,
+            )
+        )
+        ranking.p(", ".join(f"{a}: {view.names.get(a, a)}" for a in view.areas))
+        sections.append(ranking)
+    methods = builder.methods(annex_name=_("annex"))
+    sections.append(methods)
+    document = Document(
+        kind="marker",
+        language=language,
+        title=t["marker_title"],
+        subtitle=data.city_name,
+        city_name=data.city_name,
+        period_label=data.period_label,
+        generated=(today or date.today()).isoformat(),
+        synthetic=data.is_synthetic,
+        labels=t,
+        sections=sections,
+    )
+    return Built(document, builder.annex_tables())
+
+
+def _sheet_html(
+    builder: ProfileBuilder,
+    unit: pd.Series,
+    projected,
+    city_means: dict,
+    indicator_table: pd.DataFrame,
+) -> str:
+    t = builder.t
+    view = builder.marker
+    assert view is not None
+    lang = builder.lang
+    e = html.escape
+    parent = builder.data.units.set_index("unit_id")["name"].get(unit["parent_id"], "")
+    rank_text = (
+        fmt.number(unit["rank"], lang)
+        + " "
+        + t["of_units"].format(total=fmt.number(len(view.units), lang))
+    )
+    if view.rank_low is not None and not pd.isna(view.rank_low.get(unit.name)):
+        rank_text += f" ({t['rank_interval']}: {fmt.number(view.rank_low.get(unit.name), lang)}"
+        rank_text += f"–{fmt.number(view.rank_high.get(unit.name), lang)})"
+    colour = view.level_colour(unit["level"])
+    area_rows = "".join(
+        f"<tr><td>{e(view.names.get(a, a))}</td>"
+        f"<td class='num'>{fmt.number(unit.get(a), lang, 1)}</td>"
+        f"<td class='num'>{fmt.number(city_means.get(a), lang, 1)}</td>"
+        f"<td class='num'>{fmt.number(unit.get(a) - city_means[a], lang, 1) if pd.notna(unit.get(a)) and city_means.get(a) is not None else '–'}</td></tr>"  # noqa: E501
+        for a in view.areas
+    )
+    ind = indicator_table[indicator_table["unit_id"] == unit["unit_id"]]
+    ind_rows = "".join(
+        f"<tr><td>{e(r.label)}</td><td class='num'>{fmt.number(r.value, lang, 1)}</td>"
+        f"<td class='num'>{fmt.number(r.median, lang, 1)}</td><td>{e(r.unit)}</td></tr>"
+        for r in ind.itertuples()
+    )
+    indicators = (
+        f"<table class='small'><caption>{e(t['tab_unit_indicators'])}</caption><thead><tr>"
+        f"<th>{e(t['indicator'])}</th><th class='num'>{e(t['value'])}</th>"
+        f"<th class='num'>{e(t['city_median'])}</th><th>{e(t['unit'])}</th></tr></thead>"
+        f"<tbody>{ind_rows}</tbody><tfoot><tr><td colspan='4' class='source'>{e(t['source'])}: "
+        f"{e(builder._census_source())}</td></tr></tfoot></table>"
+        if ind_rows
+        else f"<p class='missing'>{e(_('No indicator values are recorded for this unit in this period.'))}</p>"  # noqa: E501
+    )
+    return (
+        f"<div class='sheet'><div class='sheet-head'><div><h2>{e(str(unit['name']))}</h2>"
+        f"<div class='sheet-parent'>{e(str(unit['code']))}"
+        f"{' · ' + e(t['factsheet_parent']) + ' ' + e(str(parent)) if parent else ''}</div></div>"
+        f"</div><div class='sheet-cols'><div>"
+        f"<div class='sheet-score'>{fmt.number(unit['score'], lang, 1)}</div>"
+        f"<span class='level-chip' style='background:{colour}'>"
+        f"{e(view.level_label(unit['level']))}</span>"
+        f"<p>{e(t['rank'])}: {e(rank_text)}</p>"
+        f"<table class='small'><caption>{e(t['tab_unit_areas'])}</caption><thead><tr>"
+        f"<th>{e(t['marker_areas'])}</th><th class='num'>{e(t['score'])}</th>"
+        f"<th class='num'>{e(t['city_mean'])}</th><th class='num'>{e(t['difference'])}</th>"
+        f"</tr></thead><tbody>{area_rows}</tbody></table></div>"
+        f"<div><figure><img src='{locator_map(projected, unit['unit_id'])}' "
+        f"alt='{e(t['factsheet_position'])}'><figcaption>{e(t['factsheet_position'])}"
+        f"<span class='source'>{e(t['source'])}: {e(builder._marker_source())}</span>"
+        f"</figcaption></figure></div></div>{indicators}</div>"
+    )
+
+
+def build_factsheets(
+    data: CityData,
+    language: str,
+    units: list[str] | None = None,
+    rank_intervals: pd.DataFrame | None = None,
+    today: date | None = None,
+) -> Built:
+    """One page per unit of the marker run (or the listed unit codes)."""
+    builder = ProfileBuilder(data, language, rank_intervals=rank_intervals)
+    t = builder.t
+    view = builder.marker
+    section = Section("sheets", "", new_page=False)
+    document = Document(
+        kind="factsheets",
+        language=language,
+        title=t["factsheets_title"],
+        subtitle=data.city_name,
+        city_name=data.city_name,
+        period_label=data.period_label,
+        generated=(today or date.today()).isoformat(),
+        synthetic=data.is_synthetic,
+        labels=t,
+        sections=[section],
+        contents=False,
+    )
+    if view is None:
+        add_marker_blocks(section, builder)
+        return Built(document, {})
+    chosen = view.units
+    if units:
+        unknown = sorted(set(units) - set(chosen["code"]))
+        if unknown:
+            from inclusive_cities.reports.errors import ReportError
+
+            raise ReportError(
+                _(
+                    "No marker scores for unit(s) {codes} in this run; use codes such as {example}."
+                ).format(codes=", ".join(unknown), example=chosen["code"].iloc[0])
+            )
+        chosen = chosen[chosen["code"].isin(units)]
+    means = {a: float(view.units[a].mean()) for a in view.areas if a in view.units}
+    projected = view.units[["unit_id", "geometry"]]
+    if projected.crs is not None and projected.crs.is_geographic and not projected.empty:
+        projected = projected.to_crs(projected.estimate_utm_crs())
+    indicator_table = _unit_indicators(builder, set(chosen["unit_id"]))
+    for _index, unit in chosen.iterrows():
+        section.blocks.append(
+            Block("sheet", _sheet_html(builder, unit, projected, means, indicator_table))
+        )
+    return Built(document, {"units": pd.DataFrame(chosen.drop(columns=["geometry"]))})
+
+
+def _unit_indicators(builder: ProfileBuilder, unit_ids: set) -> pd.DataFrame:
+    obs = builder.data.observations
+    columns = ["unit_id", "label", "value", "median", "unit"]
+    if obs.empty:
+        return pd.DataFrame(columns=columns)
+    obs = obs[
+        (obs["sex"] == TOTAL)
+        & (obs["age_group"] == TOTAL)
+        & (obs["nationality"] == TOTAL)
+        & (obs["status"] != "suppressed")
+    ]
+    level_units = set(builder.marker.units["unit_id"]) if builder.marker is not None else set()
+    obs = obs[obs["unit_id"].isin(level_units)]
+    medians = obs.groupby("indicator")["value"].median()
+    catalogue = builder.data.indicators.set_index("code")
+    part = obs[obs["unit_id"].isin(unit_ids)].copy()
+    part["median"] = part["indicator"].map(medians)
+    name = "name_es" if builder.lang == "es" else "name_en"
+    part["label"] = part["indicator"].map(lambda c: catalogue[name].get(c, c))
+    part["unit"] = part["indicator"].map(lambda c: catalogue["unit"].get(c, ""))
+    return part.sort_values(["unit_id", "label"])[columns].groupby("unit_id").head(14)
