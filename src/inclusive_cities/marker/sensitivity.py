@@ -550,20 +550,16 @@ def monte_carlo(
         if progress is not None:
             progress(done, total_runs)
 
-    flat_ranks = ab_ranks.reshape(2 * replicates, n_units).astype(float)
-    flat_scores = ab_scores.reshape(2 * replicates, n_units).astype(float)
+    flat_ranks = ab_ranks.reshape(2 * replicates, n_units)
+    flat_scores = ab_scores.reshape(2 * replicates, n_units)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rank_variance = np.var(flat_ranks, axis=0)
+        rank_variance = _by_columns(lambda block: np.var(block, axis=0), flat_ranks)
     unit_first = _safe_ratio(first_num / replicates, rank_variance)
     unit_total = _safe_ratio(total_num / replicates, rank_variance)
 
-    low, high = 5.0, 95.0
-    pct = _nanpercentile if np.isnan(flat_ranks).any() else _percentile
-    rank_low, rank_mid, rank_high = pct(flat_ranks, [low, 50.0, high])
-    score_low, score_mid, score_high = pct(flat_scores, [low, 50.0, high])
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean_shift = np.nanmean(np.abs(flat_ranks - nominal_rank), axis=0)
+    rank_low, rank_mid, rank_high = _by_columns(_percentiles, flat_ranks)
+    score_low, score_mid, score_high = _by_columns(_percentiles, flat_scores)
+    mean_shift = _by_columns(_mean_abs_shift, flat_ranks, nominal_rank)
     index = pd.Index(unit_ids, name=getattr(unit_ids, "name", None) or "unit")
     units = pd.DataFrame(
         {
@@ -581,9 +577,8 @@ def monte_carlo(
     )
     lows = highs = None
     if outputs is not None:
-        flat_outputs = outputs.reshape(2 * replicates, *outputs.shape[2:]).astype(float)
-        pct_outputs = _nanpercentile if np.isnan(flat_outputs).any() else _percentile
-        out_low, out_high = pct_outputs(flat_outputs, [low, high])
+        flat_outputs = outputs.reshape(2 * replicates, *outputs.shape[2:])
+        out_low, _mid, out_high = _percentiles(flat_outputs)
         columns = list(output_names) if output_names else list(range(outputs.shape[-1]))
         lows = pd.DataFrame(out_low, index=index, columns=columns)
         highs = pd.DataFrame(out_high, index=index, columns=columns)
@@ -610,16 +605,44 @@ def monte_carlo(
     )
 
 
-def _percentile(values: np.ndarray, q: list[float]) -> np.ndarray:
-    """Column percentiles (one row per run, one column per unit)."""
-    return np.percentile(values, q, axis=0)
+def _percentiles(values: np.ndarray) -> np.ndarray:
+    """5th, 50th and 95th percentiles of each column (rows are runs), ignoring NaN.
 
-
-def _nanpercentile(values: np.ndarray, q: list[float]) -> np.ndarray:
-    """Column percentiles ignoring NaN (units screened out in some runs)."""
+    NaN appears only for units screened out in some runs; the slower NaN-aware path is
+    taken only then.
+    """
+    values = np.asarray(values, dtype=float)
+    if not np.isnan(values).any():
+        return np.percentile(values, [5.0, 50.0, 95.0], axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanpercentile(values, q, axis=0)
+        return np.nanpercentile(values, [5.0, 50.0, 95.0], axis=0)
+
+
+def _mean_abs_shift(ranks: np.ndarray, nominal_rank: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.abs(ranks - nominal_rank), axis=0)
+
+
+def _by_columns(
+    function: Callable[..., np.ndarray],
+    values: np.ndarray,
+    *aligned: np.ndarray,
+    width: int = 1024,
+) -> np.ndarray:
+    """Apply a column-wise reduction block by block, so float64 temporaries stay small.
+
+    ``aligned`` arrays (one value per column) are cut into the same blocks.
+    """
+    parts = [
+        function(
+            np.asarray(values[:, start : start + width], dtype=float),
+            *(extra[start : start + width] for extra in aligned),
+        )
+        for start in range(0, values.shape[1], width)
+    ]
+    return np.concatenate(parts, axis=-1)
 
 
 # --------------------------------------------------------------------------------------
