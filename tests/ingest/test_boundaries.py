@@ -315,3 +315,29 @@ def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     )
     assert report.status == "dry_run" and report.rows_accepted == 5
     assert snapshot(engine) == before
+
+
+def test_lower_level_later_with_parent_level(engine: Engine, tmp_path: Path) -> None:
+    path = write_levels(tmp_path / "b.gpkg")
+    import_boundaries(engine, path, [DEMO_LEVELS[0]], city="TST")
+    report = import_boundaries(engine, path, [DEMO_LEVELS[1]], city="TST", parent_level="localidad")
+    assert report.rows_accepted == 3
+    assert {code: parent for code, (parent, _area) in units(engine).items()} == {
+        "01": None,
+        "02": None,
+        "01001": "01",
+        "01002": "01",
+        "02001": "02",
+    }
+    with transaction(engine) as session:
+        depths = dict(session.execute(select(models.UnitLevel.code, models.UnitLevel.depth)).all())
+    assert depths == {"localidad": 0, "barrio": 1}
+    assert_rejected(
+        engine,
+        lambda: import_boundaries(
+            engine, path, [DEMO_LEVELS[1]], city="TST", parent_level="region"
+        ),
+        "b.gpkg",
+        "parent level 'region'",
+        "--parent-level",
+    )

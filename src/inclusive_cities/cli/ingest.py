@@ -111,6 +111,9 @@ def boundaries(
     parent_column: str = typer.Option(
         None, "--parent-column", help="Column with the parent unit's code."
     ),
+    parent_level: str = typer.Option(
+        None, "--parent-level", help="Stored level holding the parents of the first --level."
+    ),
     parent_prefix: bool = typer.Option(
         False, "--parent-prefix", help="Find parents by code prefix instead of a column."
     ),
@@ -149,6 +152,7 @@ def boundaries(
             country=country,
             crs=crs,
             parent_by="prefix" if parent_prefix else "column",
+            parent_level=parent_level,
             synthetic=synthetic,
             accept_valid=accept_valid,
             dry_run=dry_run,

@@ -360,8 +360,13 @@ def read_levels(
     crs: str | None = None,
     parent_by: str = "column",
     progress: ProgressCallback = quiet_progress,
+    top_parents: dict[str, int] | None = None,
 ) -> list[LevelResult]:
-    """Read and validate every level (no store); parents are checked between levels."""
+    """Read and validate every level (no store); parents are checked between levels.
+
+    ``top_parents`` (code -> unit id) are the possible parents of the first level, when it
+    hangs below a level already in the store.
+    """
     results = []
     for number, spec in enumerate(levels, start=1):
         path = Path(spec.source or source or "")
@@ -379,7 +384,7 @@ def read_levels(
             result.repairs[:0] = json_duplicate_keys(path)
         results.append(result)
     progress(_("Validated"), len(levels), len(levels))
-    resolve_parents(results, parent_by)
+    resolve_parents(results, parent_by, top_parents)
     return results
 
 
@@ -426,6 +431,7 @@ def import_boundaries(
     crs: str | None = None,
     projected_crs: str | None = None,
     parent_by: str = "column",
+    parent_level: str | None = None,
     synthetic: bool = False,
     accept_valid: bool = False,
     dry_run: bool = False,
@@ -445,7 +451,10 @@ def import_boundaries(
     report = ImportReport(kind="boundaries", file=", ".join(p.name for p in unique_paths))
     report.sha256 = _source_sha(unique_paths)
     store.require_current(engine)
-    results = read_levels(source, levels, crs=crs, parent_by=parent_by, progress=progress)
+    top_parents = _stored_parents(engine, city, parent_level, report.file) if parent_level else None
+    results = read_levels(
+        source, levels, crs=crs, parent_by=parent_by, progress=progress, top_parents=top_parents
+    )
     report.rows_read = sum(r.rows_read for r in results)
     report.problems = [p for r in results for p in r.problems]
     report.repairs = [p for r in results for p in r.repairs]
@@ -463,7 +472,13 @@ def import_boundaries(
     with store.transaction(engine) as session:
         city_row = session.scalars(select(models.City).where(models.City.code == city)).first()
         if city_row is not None:
-            previous = same_file_batch(session, "boundaries", city_row.id, report.sha256)
+            previous = same_file_batch(
+                session,
+                "boundaries",
+                city_row.id,
+                report.sha256,
+                [f"level:{r.spec.code}" for r in results],
+            )
             if previous is not None:
                 report.status = "unchanged"
                 report.batch_id = previous.id
@@ -493,7 +508,7 @@ def import_boundaries(
             replaced=replaced,
             details={"levels": report.details["levels"], "repairs": len(report.repairs)},
         )
-        parent_ids: dict[str, int] = {}
+        parent_ids: dict[str, int] = dict(top_parents or {})
         for number, (result, level) in enumerate(zip(results, level_rows, strict=True), start=1):
             progress(_("Storing level {level}").format(level=level.code), number - 1, len(results))
             parent_ids = _store_level(
@@ -504,6 +519,25 @@ def import_boundaries(
         write_rejects(Path(report.reject_path), report.problems)
     report.seconds = timer.seconds()
     return report
+
+
+def _stored_parents(engine: Engine, city: str, level: str, file: str) -> dict[str, int]:
+    """Codes and ids of the units of a stored level, the parents of a new lower level."""
+    with store.transaction(engine) as session:
+        found = session.execute(
+            select(models.SpatialUnit.code, models.SpatialUnit.id)
+            .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+            .join(models.City, models.City.id == models.UnitLevel.city_id)
+            .where(models.City.code == city, models.UnitLevel.code == level)
+        ).all()
+    if not found:
+        raise IngestError(
+            _(
+                "{file}: parent level '{level}' of city {city} has no units in the observatory: "
+                "import it first or check --parent-level."
+            ).format(file=file, level=level, city=city)
+        )
+    return dict(found)  # type: ignore[arg-type]
 
 
 def _store_level(

@@ -227,9 +227,13 @@ def quiet_progress(_step: str, _done: int, _total: int | None) -> None:
 
 
 def same_file_batch(
-    session: Session, kind: str, city_id: int | None, sha: str
+    session: Session, kind: str, city_id: int | None, sha: str, scope: list[str] | None = None
 ) -> models.ImportBatch | None:
-    """The active batch that already holds this very file, if any (re-import = no-op)."""
+    """The active batch that already holds this very file, if any (re-import = no-op).
+
+    With ``scope``, the batch must also have covered the same scope (e.g. the same levels of
+    one GeoPackage): the same file read differently is a different import.
+    """
     query = select(models.ImportBatch).where(
         models.ImportBatch.kind == kind,
         models.ImportBatch.sha256 == sha,
@@ -237,7 +241,10 @@ def same_file_batch(
     )
     if city_id is not None:
         query = query.where(models.ImportBatch.city_id == city_id)
-    return session.scalars(query.order_by(models.ImportBatch.id.desc())).first()
+    for batch in session.scalars(query.order_by(models.ImportBatch.id.desc())):
+        if scope is None or sorted(set(scope)) == (batch.details or {}).get("scope"):
+            return batch
+    return None
 
 
 def overlapping_batches(
