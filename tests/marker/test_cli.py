@@ -214,3 +214,24 @@ def test_specs_and_show(cli):
     assert "durable_housing" not in out
     code, _out, err = cli("marker", "show", "nope")
     assert code == 1 and "uim-basic" in err
+
+
+def test_allow_missing_indicators(files, cli):
+    data = files["dir"] / "partial.csv"
+    data.write_text("unit_code,a1,a2\nx,50,10\ny,100,0\n", encoding="utf-8")
+    out = files["dir"] / "partial_out.csv"
+    code, _out, err = cli(
+        "marker",
+        "compute",
+        "--spec",
+        str(files["spec"]),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--allow-missing-indicators",
+    )
+    assert code == 0, err
+    frame = pd.read_csv(out)
+    assert frame["B"].isna().all()
+    np.testing.assert_allclose(frame["IDX"], [65, 100])  # A alone (1 of 2 areas)

@@ -91,6 +91,11 @@ def compute_command(
     units: Path = typer.Option(
         None, "--units", help="Unit boundaries (.gpkg) to join, needed for a .gpkg output."
     ),
+    allow_missing: bool = typer.Option(
+        False,
+        "--allow-missing-indicators",
+        help="Score with the indicators present (e.g. uim-extended without survey layers).",
+    ),
 ) -> None:
     """Score every unit of a table on every node of a spec, without a database.
 
@@ -106,6 +111,7 @@ def compute_command(
         table,
         id_column=id_column,
         population_column=population_column,
+        missing_columns="ignore" if allow_missing else "error",
         source=data.name,
         first_row=2,
     )
