@@ -160,3 +160,22 @@ def test_rake_persons_to_census_margins_from_the_store(tmp_path):
         calibrate_persons(persons, Design(weight="peso"), margins)
     with pytest.raises(SurveyError, match="No census persons"):
         census_margins_from_store("DEMO", "2030", data_dir=tmp_path)
+
+
+def test_quantile_with_replicate_weights_uses_replicate_variance_of_the_cdf():
+    rng = np.random.default_rng(11)
+    data = pd.DataFrame({"y": rng.normal(50, 10, 200), "w": 1.0})
+    groups = np.repeat(np.arange(20), 10)
+    names = []
+    for g in range(20):  # delete-one-group jackknife
+        data[f"r{g}"] = np.where(groups == g, 0.0, 20 / 19)
+        names.append(f"r{g}")
+    design = Design(weight="w", replicate_weights=names, replicate_method="jackknife")
+    result = estimate(data, design, "y", "quantile", quantile=0.5).iloc[0]
+    below = (data["y"] <= result.estimate).to_numpy(float)
+    shares = np.array([(data[n] * below).sum() / data[n].sum() for n in names])
+    se_p = np.sqrt(19 / 20 * ((shares - shares.mean()) ** 2).sum())
+    order = np.sort(data["y"].to_numpy())
+    low = order[int(np.ceil((0.5 - 1.959963984540054 * se_p) * 200 - 1e-9)) - 1]
+    assert result.ci_low == pytest.approx(low)
+    assert result.ci_low < result.estimate < result.ci_high

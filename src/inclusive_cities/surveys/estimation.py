@@ -496,7 +496,13 @@ def _quantiles(
     w_dom = _group_sum(w, dom, n_domains)[:, 0]
     share = _group_sum(w * below, dom, n_domains)[:, 0] / w_dom
     z = np.where(dom >= 0, w * (below - share[safe]) / w_dom[safe], 0.0)[:, None]
-    se_p = np.sqrt(np.maximum(_linearised_variance(z, dom, n_domains, data, design, st)[:, 0], 0))
+    if design.uses_replicates:
+        variance = _replicate_estimates_variance(
+            data, design, below[:, None], None, dom, n_domains, "mean", share[:, None]
+        )[:, 0]
+    else:
+        variance = _linearised_variance(z, dom, n_domains, data, design, st)[:, 0]
+    se_p = np.sqrt(np.maximum(variance, 0))
     low = np.array(
         [
             _weighted_quantile(y[dom == d], w[dom == d], max(p - z_value * se_p[d], 0.0))
