@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from inclusive_cities.i18n import use_language
 from inclusive_cities.indicators import Catalogue, Inputs, Level, compute, load_catalogue
 from tests.indicators import city
 
@@ -28,6 +29,7 @@ def relaxed(catalogue: Catalogue) -> Catalogue:
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory):
+    use_language("en")  # module fixtures run before the autouse language fixture
     folder: Path = tmp_path_factory.mktemp("city")
     city.frame(city.persons()).to_parquet(folder / "persons.parquet")
     city.frame(city.households()).to_parquet(folder / "households.parquet")

@@ -127,10 +127,13 @@ def compute(
                 "were left out."
             ).format(count=report.unknown_units),
             markup=False,
+            soft_wrap=True,
         )
     for code, reason in report.skipped.items():
         console.print(
-            _("Not computed: {code}: {reason}.").format(code=code, reason=reason), markup=False
+            _("Not computed: {code}: {reason}.").format(code=code, reason=reason),
+            markup=False,
+            soft_wrap=True,
         )
 
 

@@ -69,20 +69,22 @@ class Result:
     unknown_units: int = 0
 
 
+def _population(persons: ir.Table) -> pd.Series:
+    """Residents per base unit: the census person records counted by unit code."""
+    counted = persons.group_by(persons[UNIT].name(UNIT)).aggregate(**{POPULATION: persons.count()})
+    frame = counted.execute()
+    return frame.set_index(frame[UNIT].astype(str))[POPULATION].astype("float64")
+
+
 def _microdata(
     table: ir.Table,
-    record: str,
     specs: list[IndicatorSpec],
     inputs: Inputs,
     catalogue: Catalogue,
     areas_km2: pd.Series | None,
-) -> tuple[list[pd.DataFrame], pd.Series | None]:
-    """Long rows for ``specs`` at every level, and the population per base unit."""
+) -> list[pd.DataFrame]:
+    """Long rows for ``specs`` at every level."""
     base = microdata_parts(table, specs, age_groups=catalogue.age_groups)
-    if record == "person":
-        population_query = table.group_by(table[UNIT].name(UNIT)).aggregate(
-            **{POPULATION: table.count()}
-        )
     frames: dict[str | None, pd.DataFrame] = {None: base.execute()}
     for disaggregation in ("sex", "age_group", "nationality"):
         chosen = [s for s in specs if disaggregation in s.disaggregations]
@@ -90,10 +92,6 @@ def _microdata(
             frames[disaggregation] = microdata_parts(
                 table, chosen, disaggregation=disaggregation, age_groups=catalogue.age_groups
             ).execute()
-    population = None
-    if record == "person":
-        counted = population_query.execute()
-        population = counted.set_index(UNIT)[POPULATION].astype("float64")
     known = set(inputs.units.index) if inputs.units is not None else None
     rows: list[pd.DataFrame] = []
     medians = [s for s in specs if s.aggregation == "median"]
@@ -129,7 +127,7 @@ def _microdata(
             rows += _long(
                 summed, chosen, level.code, disaggregation, _level_areas(areas_km2, level)
             )
-    return rows, population
+    return rows
 
 
 def _level_areas(areas_km2: pd.Series | None, level: Level) -> pd.Series | None:
@@ -289,7 +287,7 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
         areas = pd.Series(
             units_p.geometry.area.to_numpy() / 1e6, index=inputs.units.index.astype(str)
         )
-    population: pd.Series | None = None
+    population = _population(inputs.persons) if inputs.persons is not None else None
     unknown = 0
     for record, table in (("person", inputs.persons), ("household", inputs.households)):
         specs = [s for s in catalogue if s.record == record]
@@ -315,11 +313,8 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
             unknown = int((~codes.isin(set(inputs.units.index.astype(str)))).sum())
         if not usable:
             continue
-        produced, counted = _microdata(table, record, usable, inputs, catalogue, areas)
-        rows += produced
+        rows += _microdata(table, usable, inputs, catalogue, areas)
         computed += [s.code for s in usable]
-        if counted is not None:
-            population = counted
     for spec in catalogue:
         if spec.record == "table":
             if spec.code in inputs.observed:

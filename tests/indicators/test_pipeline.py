@@ -1,0 +1,234 @@
+"""`inclusive-cities indicators compute` on a tiny city in an SQLite observatory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import shapely
+from sqlalchemy import func, select
+
+from inclusive_cities.cli import main
+from inclusive_cities.store import init_database, models, transaction
+from tests.indicators import city
+
+OFFSET = (500_000, 870_000)  # near 7.9°N on UTM 18N's central meridian
+
+
+def moved(frame):
+    return frame.set_geometry(frame.translate(*OFFSET))
+
+
+@pytest.fixture
+def observatory(tmp_path: Path) -> tuple[str, Path]:
+    url = f"sqlite:///{tmp_path / 'observatory.db'}"
+    engine = init_database(url)
+    persons, households = tmp_path / "persons.parquet", tmp_path / "households.parquet"
+    city.frame(city.persons()).to_parquet(persons)
+    city.frame(city.households()).to_parquet(households)
+    blocks = moved(city.units()).to_crs("EPSG:4326")
+    facilities = moved(city.facilities()).to_crs("EPSG:4326")
+    layers = tmp_path / "environment.gpkg"
+    for name, layer in city.layers().items():
+        moved(layer).to_file(layers, layer=name, driver="GPKG")
+    with transaction(engine) as session:
+        town = models.City(code="TST", name="Test town", projected_crs="EPSG:32618")
+        period = models.Period(code="2024")
+        session.add_all([town, period])
+        session.flush()
+        batches = {}
+        for kind, path in (("census_persons", persons), ("census_households", households)):
+            batch = models.ImportBatch(
+                kind=kind,
+                file_name=path.name,
+                sha256="0" * 64,
+                city_id=town.id,
+                period_id=period.id,
+                details={"parquet": str(path)},
+            )
+            session.add(batch)
+            session.flush()
+            batches[kind] = batch.id
+        barrio = models.UnitLevel(city_id=town.id, code="barrio", depth=0)
+        manzana = models.UnitLevel(city_id=town.id, code="manzana", depth=1)
+        session.add_all([barrio, manzana])
+        session.flush()
+        parents = {}
+        for code in ("01", "02"):
+            unit = models.SpatialUnit(city_id=town.id, level_id=barrio.id, code=code)
+            session.add(unit)
+            session.flush()
+            parents[code] = unit.id
+        for code, geometry in zip(blocks.index, blocks.geometry, strict=True):
+            session.add(
+                models.SpatialUnit(
+                    city_id=town.id,
+                    level_id=manzana.id,
+                    code=code,
+                    parent_id=parents[code[:2]],
+                    geometry=shapely.to_wkb(geometry),
+                )
+            )
+        for i, (kind, point) in enumerate(
+            zip(facilities["type"], facilities.geometry, strict=True)
+        ):
+            session.add(
+                models.Facility(
+                    city_id=town.id, code=f"F{i}", type=kind, longitude=point.x, latitude=point.y
+                )
+            )
+    return url, layers
+
+
+def observations(url: str) -> list[tuple]:
+    engine = init_database(url)
+    with transaction(engine) as session:
+        return session.execute(
+            select(
+                models.Indicator.code,
+                models.SpatialUnit.code,
+                models.Observation.sex,
+                models.Observation.age_group,
+                models.Observation.nationality,
+                models.Observation.value,
+                models.Observation.n,
+                models.Observation.status,
+                models.Observation.source,
+                models.Observation.batch_id,
+            )
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        ).all()
+
+
+def test_compute_writes_every_computable_indicator(observatory, capsys) -> None:
+    url, layers = observatory
+    main(
+        [
+            "--database",
+            url,
+            "indicators",
+            "compute",
+            "--city",
+            "TST",
+            "--period",
+            "2024",
+            "--layers",
+            str(layers),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert (
+        "Not computed: crime_rate_per_100k: it comes from an indicator table and none was "
+        "imported." in out
+    )
+    rows = observations(url)
+    codes = {row[0] for row in rows}
+    assert len(codes) == 32  # 35 in the catalogue minus three table indicators
+    totals = {(r[0], r[1]): r for r in rows if r[2:5] == ("_T", "_T", "_T")}
+    households = city.households()
+    for unit, member in (
+        ("01001", lambda r: r["unit_code"] == "01001"),
+        ("01", lambda r: r["unit_code"].startswith("01")),
+    ):
+        expected, n = city.household_reference("piped_water", [r for r in households if member(r)])
+        row = totals[("piped_water", unit)]
+        assert row[5] == pytest.approx(expected) and row[6] == n and row[7] == "computed"
+        assert row[8].startswith("computed by inclusive-cities indicators from census_households")
+    # distances survive the trip through WGS84 and back to UTM
+    assert totals[("dist_health_m", "02002")][5] == pytest.approx(350.0, abs=0.05)
+    # small groups are kept as suppressed rows, with their size
+    suppressed = [r for r in rows if r[7] == "suppressed"]
+    assert suppressed and all(
+        r[5] is None and r[6] < 5 for r in suppressed if r[0] == "health_insurance"
+    )
+
+
+def test_recomputing_replaces_earlier_values(observatory) -> None:
+    url, _layers = observatory
+    arguments = [
+        "--database",
+        url,
+        "indicators",
+        "compute",
+        "--city",
+        "TST",
+        "--period",
+        "2024",
+        "--only",
+        "internet",
+        "--only",
+        "dist_school_m",
+    ]
+    main(arguments)
+    first = sorted(observations(url), key=str)
+    main(arguments)
+    assert sorted(observations(url), key=str) == first
+    assert {row[0] for row in first} == {"internet", "dist_school_m"}
+
+
+def test_catalogue_with_unknown_column_writes_nothing(observatory, tmp_path, capsys) -> None:
+    url, _layers = observatory
+    bad = tmp_path / "mine.yaml"
+    bad.write_text(
+        "indicators:\n"
+        "  car_ownership:\n"
+        "    record: household\n"
+        "    name: {es: Autos, en: Cars}\n"
+        "    aggregation: share\n"
+        "    numerator: cars > 0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit) as stop:
+        main(
+            [
+                "--database",
+                url,
+                "indicators",
+                "compute",
+                "--city",
+                "TST",
+                "--period",
+                "2024",
+                "--catalogue",
+                str(bad),
+            ]
+        )
+    assert stop.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        "Error: mine.yaml, indicator 'car_ownership', numerator: expression 'cars > 0' uses the "
+        "unknown column 'cars': the known columns are bedrooms, durable_floor"
+    )
+    assert "\n" not in err
+    engine = init_database(url)
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(models.Observation)) == 0
+
+
+def test_unknown_city_is_one_line(observatory, capsys) -> None:
+    url, _layers = observatory
+    with pytest.raises(SystemExit):
+        main(["--database", url, "indicators", "compute", "--city", "XXX", "--period", "2024"])
+    assert capsys.readouterr().err.strip() == (
+        "Error: There is no city 'XXX' in the observatory (known: TST): import its boundaries "
+        "first."
+    )
+
+
+def test_check_and_list(tmp_path, capsys) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "indicators:\n"
+        "  disability_share:\n"
+        "    record: person\n"
+        "    name: {es: Discapacidad, en: Disability}\n"
+        "    aggregation: share\n"
+        "    numerator: disability\n"
+        "    denominator: not_null(disability)\n",
+        encoding="utf-8",
+    )
+    main(["indicators", "check", str(extra)])
+    assert "The catalogue is valid: 36 indicators." in capsys.readouterr().out
+    main(["indicators", "list", "--json", "--catalogue", str(extra)])
+    assert '"code": "disability_share"' in capsys.readouterr().out
