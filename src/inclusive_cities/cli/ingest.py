@@ -9,10 +9,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from inclusive_cities.cli.app import state
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.ingest.common import ImportReport
 
 console = Console(highlight=False)
 import_app = typer.Typer(
@@ -50,13 +52,13 @@ def progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
         yield update
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from inclusive_cities import store
 
     return store.connect(state.database_url)
 
 
-def _print(report) -> None:  # type: ignore[no-untyped-def]
+def _print(report: ImportReport) -> None:
     console.print("\n".join(report.summary_lines()))
     for title, items in ((_("Repairs"), report.repairs), (_("Rejected rows"), report.problems)):
         if not items:

@@ -33,6 +33,7 @@ from inclusive_cities.ingest.common import (
     overlapping_batches,
     quiet_progress,
     same_file_batch,
+    sha256_file,
     write_rejects,
 )
 from inclusive_cities.ingest.vector import (
@@ -347,9 +348,7 @@ def _source_sha(paths: list[Path]) -> str:
             sidecars = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
         for item in sidecars:
             digest.update(item.name.encode())
-            with item.open("rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                    digest.update(block)
+            digest.update(sha256_file(item).encode())
     return digest.hexdigest()
 
 
@@ -537,7 +536,7 @@ def _stored_parents(engine: Engine, city: str, level: str, file: str) -> dict[st
                 "import it first or check --parent-level."
             ).format(file=file, level=level, city=city)
         )
-    return dict(found)  # type: ignore[arg-type]
+    return {str(code): int(unit_id) for code, unit_id in found}
 
 
 def _store_level(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, and_, delete, insert, select
+from sqlalchemy.orm import Session
 
 from inclusive_cities import store
 from inclusive_cities.i18n import gettext as _
@@ -473,7 +474,9 @@ def import_table(
     return report
 
 
-def _unit_ids(session, city: models.City, level: str | None, codes: set[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _unit_ids(
+    session: Session, city: models.City, level: str | None, codes: set[str]
+) -> dict[str, int]:
     """Codes -> unit ids at the named level, or at the level where most codes match."""
     query = (
         select(models.UnitLevel.code, models.SpatialUnit.code, models.SpatialUnit.id)
@@ -491,7 +494,7 @@ def _unit_ids(session, city: models.City, level: str | None, codes: set[str]) ->
     return max(by_level.values(), key=len)
 
 
-def _indicator_ids(session, codes: set[str], source: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _indicator_ids(session: Session, codes: set[str], source: str) -> dict[str, int]:
     found = dict(
         session.execute(
             select(models.Indicator.code, models.Indicator.id).where(
@@ -507,7 +510,13 @@ def _indicator_ids(session, codes: set[str], source: str) -> dict[str, int]:  # 
     return found
 
 
-def _replace_values(session, rows, units, indicators, periods) -> None:  # type: ignore[no-untyped-def]
+def _replace_values(
+    session: Session,
+    rows: list[ObservationRow],
+    units: dict[str, int],
+    indicators: dict[str, int],
+    periods: dict[str, int],
+) -> None:
     """Values for the same indicator, unit and period from elsewhere give way to this file."""
     pairs = {(indicators[r.indicator], periods[r.period]) for r in rows}
     for indicator_id, period_id in pairs:
