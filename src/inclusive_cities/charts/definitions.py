@@ -27,7 +27,7 @@ def _configure(chart: alt.TopLevelMixin, width: int = WIDTH, height: int = 220):
         .configure(font=FONT)
         .configure_view(stroke=None)
         .configure_axis(labelFontSize=11, titleFontSize=11, gridColor="#e6e6e6")
-        .configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom")
+        .configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom", labelLimit=0)
     )
 
 
@@ -137,7 +137,7 @@ def grouped_bars(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{category}:N", title=None, axis=alt.Axis(labelLimit=230)),
+            y=alt.Y(f"{category}:N", title=None, axis=alt.Axis(labelLimit=320)),
             yOffset=alt.YOffset(f"{group}:N"),
             x=alt.X(f"{value}:Q", title=value_title or _("Value")),
             color=alt.Color(f"{group}:N", title=None, scale=alt.Scale(range=PALETTE[:3])),
@@ -194,7 +194,11 @@ def histogram(
         .mark_bar(color=PALETTE[0])
         .encode(
             x=alt.X(f"{value}:Q", bin=alt.Bin(maxbins=bins), title=value_title or _("Score")),
-            y=alt.Y("count():Q", title=_("Number of units")),
+            y=alt.Y(
+                "count():Q",
+                title=_("Number of units"),
+                axis=alt.Axis(format="d", tickMinStep=1),
+            ),
         )
     )
     return _configure(chart, height=180)

@@ -688,7 +688,7 @@ class ProfileBuilder:
                     spec=run["spec_code"],
                     hash=str(run["spec_hash"])[:12],
                     version=run["software_version"],
-                    seed=run["seed"],
+                    seed="–" if run["seed"] is None else run["seed"],
                 )
             )
         if self.unjudged:
