@@ -34,7 +34,7 @@ def test_demo_import_layers_estimate(tmp_path, capsys):
             "--out",
             str(out),
             "--households",
-            "400",
+            "200",
         )
         == 0
     )

@@ -20,7 +20,7 @@ from .helpers import tiny_boundaries, tiny_store
 def world(tmp_path):
     boundaries = tiny_boundaries(tmp_path / "boundaries.gpkg")
     engine = tiny_store(f"sqlite:///{tmp_path / 'obs.db'}", boundaries)
-    survey = generate_demo_survey(boundaries, tmp_path / "survey", households=400, take=8)
+    survey = generate_demo_survey(boundaries, tmp_path / "survey", households=200, take=8)
     return tmp_path, engine, survey
 
 

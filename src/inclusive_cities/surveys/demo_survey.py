@@ -167,20 +167,21 @@ def generate_demo_survey(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     strata = sorted(blocks["localidad"].unique())
-    per_stratum = max(1, households // (take * len(strata)))
+    per_stratum = households / len(strata)
     rows, members = [], []
     # a latent "integration" level per barrio makes neighbourhoods differ
     barrio_effect: dict[str, float] = {}
     for stratum in strata:
         frame = blocks[blocks["localidad"] == stratum]
-        m_h = min(len(frame), max(2, per_stratum))
+        m_h = min(len(frame), max(2, int(per_stratum // take)))
+        take_h = max(take, int(np.ceil(per_stratum / m_h)))  # small strata: more per block
         chosen = frame.iloc[np.sort(rng.choice(len(frame), size=m_h, replace=False))]
         for _i, block in chosen.iterrows():
-            migrant_households = int(rng.poisson(25)) + take
-            weight = (len(frame) / m_h) * (migrant_households / take)
+            migrant_households = int(rng.poisson(25)) + take_h
+            weight = (len(frame) / m_h) * (migrant_households / take_h)
             barrio = block["codigo"][:5]
             effect = barrio_effect.setdefault(barrio, float(rng.normal(0, 0.6)))
-            xy = _points_in(block.geometry, rng, take)
+            xy = _points_in(block.geometry, rng, take_h)
             for x, y in xy:
                 index = len(rows) + 1
                 size = int(rng.integers(1, 7))
