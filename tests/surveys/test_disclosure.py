@@ -103,3 +103,11 @@ def test_publishable_refuses_microdata_and_tables_without_counts():
     out = publishable(pd.DataFrame({"n": [3, 30], "estimate": [0.2, 0.5]}), min_n=10)
     assert out["status"].tolist() == ["suppressed", "estimated"]
     assert np.isnan(out.loc[0, "estimate"]) and out.loc[1, "estimate"] == 0.5
+    assert pd.isna(out.loc[0, "n"]) and out.loc[1, "n"] == 30
+    crossed = publishable(
+        _table({("F", "A"): 4, ("F", "B"): 30, ("M", "A"): 20, ("M", "B"): 25}),
+        ["sex", "nationality"],
+    )
+    hidden = crossed[crossed["status"] == "suppressed"]
+    assert len(hidden) >= 4 and hidden["n"].isna().all() and hidden["estimate"].isna().all()
+    assert (crossed.loc[crossed["status"] != "suppressed", "n"] >= 10).all()

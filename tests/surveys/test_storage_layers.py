@@ -101,6 +101,7 @@ def test_layers_become_observations_with_suppression(world):
     assert set(observations["status"]) <= {"estimated", "suppressed"}
     suppressed = observations[observations["status"] == "suppressed"]
     assert suppressed["value"].isna().all() and not (observations["value"] == 0).all()
+    assert suppressed["n"].isna().all()  # a hidden cell's count is not published either
     assert (observations.loc[observations["status"] == "estimated", "n"] >= 30).all()
     estimated = observations[observations["status"] == "estimated"]
     assert not estimated.empty

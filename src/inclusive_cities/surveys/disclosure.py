@@ -104,7 +104,8 @@ def publishable(
 
     Refuses anything that looks like microdata (row identifiers of KoBo/ODK exports, or
     a table without unweighted counts), then suppresses small cells (with secondary
-    suppression across ``dims`` margins when given).
+    suppression across ``dims`` margins when given). Suppressed cells lose their values
+    and their count.
     """
     leaked = [c for c in table.columns if str(c) in MICRODATA_MARKERS]
     if leaked:
@@ -122,12 +123,15 @@ def publishable(
             ).format(column=n)
         )
     if dims:
-        return suppress(table, dims, n=n, min_n=min_n)
-    out = table.reset_index(drop=True).copy()
-    hidden = pd.to_numeric(out[n], errors="coerce").fillna(0).to_numpy() < min_n
-    out["suppression"] = np.where(hidden, "primary", "")
-    out["status"] = np.where(hidden, "suppressed", out.get("status", "estimated"))
-    for column in VALUE_COLUMNS:
-        if column in out.columns:
-            out[column] = out[column].astype(float).where(~hidden)
+        out = suppress(table, dims, n=n, min_n=min_n)
+    else:
+        out = table.reset_index(drop=True).copy()
+        hidden = pd.to_numeric(out[n], errors="coerce").fillna(0).to_numpy() < min_n
+        out["suppression"] = np.where(hidden, "primary", "").astype(object)
+        out["status"] = np.where(hidden, "suppressed", out.get("status", "estimated"))
+        for column in VALUE_COLUMNS:
+            if column in out.columns:
+                out[column] = out[column].astype(float).where(~hidden)
+    # the count of a hidden cell is itself disclosive: it leaves empty too
+    out[n] = out[n].astype("Int64").where(out["status"] != "suppressed")
     return out

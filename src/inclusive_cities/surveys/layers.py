@@ -427,7 +427,7 @@ def write_layers(
                     period_id=period_row.id,
                     sex=record.sex,
                     value=None if suppressed else float(record.estimate),
-                    n=int(record.n),
+                    n=None if suppressed else int(record.n),
                     standard_error=None if suppressed else float(record.se),
                     ci_low=None if suppressed else float(record.ci_low),
                     ci_high=None if suppressed else float(record.ci_high),
