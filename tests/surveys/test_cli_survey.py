@@ -153,6 +153,34 @@ def test_demo_import_layers_estimate(tmp_path, capsys):
         )
         == 0
     )
+    assert (
+        run(
+            "--database",
+            url,
+            "survey",
+            "estimate",
+            "afiliado_salud",
+            "--survey",
+            "encuesta_migrantes_demo",
+            "--table",
+            "persons",
+            "--statistic",
+            "proportion",
+            "--level",
+            "barrio",
+            "--by",
+            "barrio",
+            "--by",
+            "sexo",
+            "-o",
+            str(tmp_path / "b.csv"),
+            *common,
+        )
+        == 0
+    )
+    by_barrio = pd.read_csv(tmp_path / "b.csv", dtype={"barrio": str})
+    assert set(by_barrio["barrio"]) == {"01001", "01002", "02001", "02002"}
+    assert set(by_barrio["category"]) == {"si", "no"} and set(by_barrio["sexo"]) == {"F", "M"}
     table = pd.read_csv(csv)
     assert list(table["estrato_muestral"]) == [1, 2]
     assert {"estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "status"} <= set(table)

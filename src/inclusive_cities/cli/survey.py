@@ -101,6 +101,12 @@ def estimate_command(
     denominator: str = typer.Option(None, "--denominator", help="Denominator of a ratio."),
     quantile: float = typer.Option(0.5, "--quantile"),
     min_n: int = typer.Option(None, "--min-n", help="Minimum unweighted cell size."),
+    level: str = typer.Option(
+        None,
+        "--level",
+        help="Add the respondents' unit at this level (e.g. barrio) as a "
+        "domain column of that name, usable in --by.",
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the table as CSV."),
     data_dir: Path = typer.Option(None, "--data-dir"),
 ) -> None:
@@ -112,6 +118,12 @@ def estimate_command(
 
     tables, design = load_survey(city, period, survey, data_dir)
     frames = analysis_tables(tables, design)
+    if level:
+        from inclusive_cities.surveys.layers import unit_mapping
+
+        unit_of = unit_mapping(_engine(), city, level)
+        for frame in frames.values():
+            frame[level] = frame["unit_code"].astype("string").map(unit_of)
     if table not in frames:
         from inclusive_cities.surveys import SurveyError
 

@@ -200,6 +200,11 @@ def _ancestors(engine: Engine, city: str, level: str) -> tuple[dict[str, str], l
     return mapping, targets
 
 
+def unit_mapping(engine: Engine, city: str, level: str) -> dict[str, str]:
+    """Every unit code of the city mapped to its ancestor's code at ``level``."""
+    return _ancestors(engine, city, level)[0]
+
+
 def compute_layer(
     frames: dict[str, pd.DataFrame],
     design: Design,
