@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,7 @@ def spec_signature(spec: MarkerSpec) -> dict[str, object]:
     Names, descriptions, levels and sources do not matter.
     """
     parents = spec.parents()
-    tree = []
+    tree: list[tuple[object, ...]] = []
     benchmarks: list[object] = [spec.defaults.scale.model_dump(mode="json")]
     method: list[object] = [
         spec.defaults.missing.model_dump(mode="json"),
@@ -274,7 +275,7 @@ def compare_periods(
     allow_different_specs: bool = False,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
-    **compute_options: object,
+    **compute_options: Any,
 ) -> Comparison:
     """Score two periods' tables and compare them, judging change by measurement error.
 
@@ -293,7 +294,7 @@ def compare_periods(
     with_errors = sum(1 for *_rest, errors in periods if errors is not None)
     done_before = 0
     for period_spec, data, errors in periods:
-        runs.append(compute(period_spec, data, id_column, **compute_options))  # type: ignore[arg-type]
+        runs.append(compute(period_spec, data, id_column, **compute_options))
         if errors is None or replicates <= 0:
             uncertainties.append(None)
             continue

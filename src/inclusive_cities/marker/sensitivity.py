@@ -30,7 +30,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -787,7 +787,7 @@ class MarkerModel:
         return noisy
 
     def _prepared_spec(self, scenario: Mapping[str, object]) -> MarkerSpec:
-        overrides: dict[str, object] = {}
+        overrides: dict[str, Any] = {}
         if scenario.get("normalisation") is not None:
             overrides["normalisation"] = scenario["normalisation"]
         if scenario.get("imputation") is not None:
@@ -809,7 +809,7 @@ class MarkerModel:
         key = (_key(scenario.get("aggregation")), _key(drop))
         base = self._aggregation_specs.get(key)
         if base is None:
-            overrides: dict[str, object] = {}
+            overrides: dict[str, Any] = {}
             if scenario.get("aggregation") is not None:
                 overrides["aggregation"] = scenario["aggregation"]
             if drop not in (None, NOMINAL):
@@ -831,7 +831,7 @@ class MarkerModel:
 
     def variant(self, scenario: Mapping[str, object]) -> tuple[MarkerSpec, pd.DataFrame]:
         """The full spec and data of a scenario (what a plain ``compute`` would be given)."""
-        overrides: dict[str, object] = {}
+        overrides: dict[str, Any] = {}
         for key in ("normalisation", "imputation", "aggregation"):
             if scenario.get(key) is not None:
                 overrides[key] = scenario[key]
@@ -982,7 +982,8 @@ def marker_factors(
     ):
         if alternatives and len(alternatives) > 1:
             for alternative in alternatives:  # a bad alternative fails now, with its name
-                spec.with_overrides(**{name: alternative})
+                check: dict[str, Any] = {name: alternative}
+                spec.with_overrides(**check)
             factors.append(Factor(name, tuple(alternatives)))
     if drop_indicator:
         codes = _subtree_indicators(spec, node)
@@ -1014,7 +1015,7 @@ def sensitivity(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     all_nodes: bool = False,
-    **compute_options: object,
+    **compute_options: Any,
 ) -> UncertaintyResult:
     """Uncertainty and sensitivity analysis of one node's scores and ranks (Handbook step 7).
 
@@ -1044,7 +1045,7 @@ def sensitivity(
         raise MarkerError(
             _("At least 2 replicates are needed, got {n}; 1000 is usual.").format(n=replicates)
         )
-    nominal = compute(spec, data, id_column, **compute_options)  # type: ignore[arg-type]
+    nominal = compute(spec, data, id_column, **compute_options)
     rng = np.random.default_rng(seed)
     model = MarkerModel(
         spec,
