@@ -65,8 +65,8 @@ def locator_map(
     units: gpd.GeoDataFrame,
     highlight: object,
     id_column: str = "unit_id",
-    size: tuple[float, float] = (3.2, 3.0),
-    dpi: int = 90,
+    size: tuple[float, float] = (3.0, 2.5),
+    dpi: int = 100,
 ) -> str:
     """Where one unit lies in the city (the unit in colour, the others in grey)."""
     frame = units

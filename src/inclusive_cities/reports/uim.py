@@ -135,13 +135,17 @@ def _sheet_html(
         rank_text += f"–{fmt.number(view.rank_high.get(unit.name), lang)})"
     colour = view.level_colour(unit["level"])
     area_rows = "".join(
-        f"<tr><td>{e(view.names.get(a, a))}</td>"
-        f"<td class='num'>{fmt.number(unit.get(a), lang, 1)}</td>"
-        f"<td class='num'>{fmt.number(city_means.get(a), lang, 1)}</td>"
-        f"<td class='num'>{fmt.number(unit.get(a) - city_means[a], lang, 1) if pd.notna(unit.get(a)) and city_means.get(a) is not None else '–'}</td></tr>"  # noqa: E501
+        _area_row(
+            view.names.get(a, a),
+            unit.get(a),
+            city_means.get(a),
+            view.level_colour(view.level_of(unit.get(a))),
+            lang,
+        )
         for a in view.areas
     )
     ind = indicator_table[indicator_table["unit_id"] == unit["unit_id"]]
+    no_values = _("No indicator values are recorded for this unit in this period.")
     ind_rows = "".join(
         f"<tr><td>{e(r.label)}</td><td class='num'>{fmt.number(r.value, lang, 1)}</td>"
         f"<td class='num'>{fmt.number(r.median, lang, 1)}</td><td>{e(r.unit)}</td></tr>"
@@ -154,7 +158,7 @@ def _sheet_html(
         f"<tbody>{ind_rows}</tbody><tfoot><tr><td colspan='4' class='source'>{e(t['source'])}: "
         f"{e(builder._census_source())}</td></tr></tfoot></table>"
         if ind_rows
-        else f"<p class='missing'>{e(_('No indicator values are recorded for this unit in this period.'))}</p>"  # noqa: E501
+        else f"<p class='missing'>{e(no_values)}</p>"
     )
     return (
         f"<div class='sheet'><div class='sheet-head'><div><h2>{e(str(unit['name']))}</h2>"
@@ -164,15 +168,35 @@ def _sheet_html(
         f"<div class='sheet-score'>{fmt.number(unit['score'], lang, 1)}</div>"
         f"<span class='level-chip' style='background:{colour}'>"
         f"{e(view.level_label(unit['level']))}</span>"
-        f"<p>{e(t['rank'])}: {e(rank_text)}</p>"
-        f"<table class='small'><caption>{e(t['tab_unit_areas'])}</caption><thead><tr>"
-        f"<th>{e(t['marker_areas'])}</th><th class='num'>{e(t['score'])}</th>"
-        f"<th class='num'>{e(t['city_mean'])}</th><th class='num'>{e(t['difference'])}</th>"
-        f"</tr></thead><tbody>{area_rows}</tbody></table></div>"
+        f"<p>{e(t['rank'])}: {e(rank_text)}</p></div>"
         f"<div><figure><img src='{locator_map(projected, unit['unit_id'])}' "
         f"alt='{e(t['factsheet_position'])}'><figcaption>{e(t['factsheet_position'])}"
         f"<span class='source'>{e(t['source'])}: {e(builder._marker_source())}</span>"
-        f"</figcaption></figure></div></div>{indicators}</div>"
+        f"</figcaption></figure></div></div>"
+        f"<table class='small areas'><caption>{e(t['tab_unit_areas'])}</caption><thead><tr>"
+        f"<th>{e(t['marker_areas'])}</th><th class='num'>{e(t['score'])}</th>"
+        f"<th class='num'>{e(t['city_mean'])}</th><th class='num'>{e(t['difference'])}</th>"
+        f"<th class='barcell'></th></tr></thead><tbody>{area_rows}</tbody></table>"
+        f"{indicators}</div>"
+    )
+
+
+def _area_row(name: str, score: float | None, mean: float | None, colour: str, lang: str) -> str:
+    """One area: the unit's score, the city mean and a bar (the mean as a tick)."""
+    known = score is not None and not pd.isna(score)
+    difference = score - mean if known and mean is not None else None
+    bar = (
+        f"<div class='bar'><span style='width:{score:.1f}%;background:{colour}'></span>"
+        + (f"<i style='left:{mean:.1f}%'></i>" if mean is not None else "")
+        + "</div>"
+        if known
+        else ""
+    )
+    return (
+        f"<tr><td>{html.escape(name)}</td><td class='num'>{fmt.number(score, lang, 1)}</td>"
+        f"<td class='num'>{fmt.number(mean, lang, 1)}</td>"
+        f"<td class='num'>{fmt.number(difference, lang, 1)}</td>"
+        f"<td class='barcell'>{bar}</td></tr>"
     )
 
 
@@ -248,4 +272,4 @@ def _unit_indicators(builder: ProfileBuilder, unit_ids: set) -> pd.DataFrame:
     name = "name_es" if builder.lang == "es" else "name_en"
     part["label"] = part["indicator"].map(lambda c: catalogue[name].get(c, c))
     part["unit"] = part["indicator"].map(lambda c: catalogue["unit"].get(c, ""))
-    return part.sort_values(["unit_id", "label"])[columns].groupby("unit_id").head(14)
+    return part.sort_values(["unit_id", "label"])[columns].groupby("unit_id").head(8)
