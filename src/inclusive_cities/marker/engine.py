@@ -771,6 +771,19 @@ def _has_nan(column: np.ndarray) -> bool:
     return bool(np.isnan(np.add.reduce(column)))
 
 
+def _indicator_block(
+    node: Node, indicator_position: dict[str, int], normalised: np.ndarray
+) -> np.ndarray | None:
+    """The node's indicators as one 2-D view when they are consecutive columns, else None."""
+    if node.children or not normalised.flags.f_contiguous:
+        return None
+    first = indicator_position[node.indicators[0].code]
+    for offset, item in enumerate(node.indicators):
+        if indicator_position[item.code] != first + offset:
+            return None
+    return normalised[:, first : first + len(node.indicators)]
+
+
 def _aggregate_tree(
     spec: MarkerSpec,
     normalised: np.ndarray,
@@ -803,7 +816,13 @@ def _aggregate_tree(
             nan_flags.append(has_nan[child.code])
         rule = spec.aggregation_for(node, depths[node.code])
         result = scores[:, position[node.code]]
-        aggregate(rule.method, columns, weights, nan_flags, rule.p, lo, hi, out=result)
+        block = _indicator_block(node, indicator_position, normalised)
+        if rule.method == "arithmetic" and block is not None and not any(nan_flags):
+            # complete data in consecutive column-major columns: one BLAS pass
+            w = np.asarray(weights, dtype=float)
+            np.dot(block, w / w.sum(), out=result)
+        else:
+            aggregate(rule.method, columns, weights, nan_flags, rule.p, lo, hi, out=result)
         if any(nan_flags):
             present = np.zeros(n)
             for column, flag in zip(columns, nan_flags, strict=True):
