@@ -181,6 +181,26 @@ def test_demo_import_layers_estimate(tmp_path, capsys):
     by_barrio = pd.read_csv(tmp_path / "b.csv", dtype={"barrio": str})
     assert set(by_barrio["barrio"]) == {"01001", "01002", "02001", "02002"}
     assert set(by_barrio["category"]) == {"si", "no"} and set(by_barrio["sexo"]) == {"F", "M"}
+    assert (
+        run(
+            "--database",
+            url,
+            "survey",
+            "estimate",
+            "edad",
+            "--survey",
+            "encuesta_migrantes_demo",
+            "--table",
+            "persons",
+            "--by",
+            "age_group",
+            "-o",
+            str(tmp_path / "a.csv"),
+            *common,
+        )
+        == 0
+    )
+    assert list(pd.read_csv(tmp_path / "a.csv")["age_group"])[:2] == ["0-14", "15-29"]
     table = pd.read_csv(csv)
     assert list(table["estrato_muestral"]) == [1, 2]
     assert {"estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "status"} <= set(table)

@@ -151,6 +151,11 @@ def analysis_tables(tables: dict[str, pd.DataFrame], design: Design) -> dict[str
         break
     out = {HOUSEHOLDS: main}
     if persons is not None:
+        age = design.census_columns.get("age")
+        if age and age in persons.columns:
+            from inclusive_cities.surveys.calibration import age_group
+
+            persons["age_group"] = age_group(persons[age])
         out[PERSONS] = persons
     return out
 
