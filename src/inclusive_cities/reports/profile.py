@@ -190,7 +190,7 @@ class ProfileBuilder:
         figures: list[KeyFigure] = []
         if self.survey is not None:
             stock = self.survey.figure("stock_persons", "total")
-            if _value(stock) is not None:
+            if stock is not None and _value(stock) is not None:
                 figures.append(
                     KeyFigure(
                         t["kf_stock"],
@@ -269,7 +269,7 @@ class ProfileBuilder:
         latest = survey.figure("stock_persons", "total")
         first = survey.figure("stock_persons", "total", survey.rounds[0][0])
         households = survey.figure("stock_households", "total")
-        if _value(latest) is not None:
+        if latest is not None and _value(latest) is not None:
             section.p(
                 _(
                     "In round {round} the survey estimates {persons} refugees and migrants "
@@ -284,7 +284,7 @@ class ProfileBuilder:
                 )
             )
             self.figures["hfs.stock_persons"] = float(latest["estimate"])
-            if _value(first) is not None and len(survey.rounds) > 1:
+            if first is not None and _value(first) is not None and len(survey.rounds) > 1:
                 change = float(latest["estimate"]) / float(first["estimate"]) - 1
                 self.figures["hfs.stock_change"] = 100 * change
                 trend = survey.trends()
@@ -448,7 +448,7 @@ class ProfileBuilder:
         survey = self.survey
         women = _value(survey.figure("sex", "female"))
         size = survey.figure("household_size", "mean")
-        if women is not None and _value(size) is not None:
+        if women is not None and size is not None and _value(size) is not None:
             section.p(
                 _(
                     "Women are {women} of respondents; households have {size} members on average "
@@ -792,7 +792,7 @@ def add_marker_blocks(section: Section, builder: ProfileBuilder, weakest: int = 
             fmt.number(row.score, lang, 1),
             view.level_label(row.level),
         ]
-        if has_interval:
+        if view.rank_low is not None and view.rank_high is not None:
             low = view.rank_low.get(row.Index)
             high = view.rank_high.get(row.Index)
             cells.append(

@@ -130,7 +130,11 @@ def _sheet_html(
         + " "
         + t["of_units"].format(total=fmt.number(len(view.units), lang))
     )
-    if view.rank_low is not None and not pd.isna(view.rank_low.get(unit.name)):
+    if (
+        view.rank_low is not None
+        and view.rank_high is not None
+        and not pd.isna(view.rank_low.get(unit.name))
+    ):
         rank_text += f" ({t['rank_interval']}: {fmt.number(view.rank_low.get(unit.name), lang)}"
         rank_text += f"–{fmt.number(view.rank_high.get(unit.name), lang)})"
     colour = view.level_colour(unit["level"])
@@ -184,7 +188,7 @@ def _sheet_html(
 def _area_row(name: str, score: float | None, mean: float | None, colour: str, lang: str) -> str:
     """One area: the unit's score, the city mean and a bar (the mean as a tick)."""
     known = score is not None and not pd.isna(score)
-    difference = score - mean if known and mean is not None else None
+    difference = score - mean if score is not None and known and mean is not None else None
     bar = (
         f"<div class='bar'><span style='width:{score:.1f}%;background:{colour}'></span>"
         + (f"<i style='left:{mean:.1f}%'></i>" if mean is not None else "")
