@@ -762,7 +762,7 @@ class MarkerModel:
         self._error_seeds = np.random.SeedSequence([seed, 0x5E]).spawn(max(error_draws, 0))
         matrix_bytes = max(1, len(data) * len(spec.indicator_codes) * 8)
         self._capacity = max(4, cache_bytes // matrix_bytes)
-        self._prepared: dict[tuple[object, ...], np.ndarray] = {}
+        self._prepared: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._aggregation_specs: dict[tuple[object, ...], MarkerSpec] = {}
         self._recent_specs: dict[tuple[object, ...], MarkerSpec] = {}
         self.prepared_runs = 0
@@ -845,6 +845,10 @@ class MarkerModel:
 
     def normalised(self, scenario: Mapping[str, object]) -> np.ndarray:
         """Normalised units × indicators matrix for the scenario's data-side choices."""
+        return self._prepare(scenario)[0]
+
+    def _prepare(self, scenario: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
+        """(normalised matrix, which of its columns hold a NaN), cached per data-side key."""
         drop = scenario.get("drop_indicator") if self.screening else None
         key = (
             _key(scenario.get("normalisation")),
@@ -861,16 +865,19 @@ class MarkerModel:
         result = compute(spec, data, self.id_column, **self.compute_options)  # type: ignore[arg-type]
         # Column-major, as the engine keeps it: aggregation reads one indicator at a time.
         matrix = np.asfortranarray(result.normalised.reindex(columns=self._codes), dtype=float)
+        prepared = (matrix, np.isnan(matrix).any(axis=0))
         self.prepared_runs += 1
         if len(self._prepared) >= self._capacity:
             self._prepared.pop(next(iter(self._prepared)))
-        self._prepared[key] = matrix
-        return matrix
+        self._prepared[key] = prepared
+        return prepared
 
     def __call__(self, scenario: Mapping[str, object]) -> np.ndarray:
-        matrix = self.normalised(scenario)
+        matrix, has_nan = self._prepare(scenario)
         spec = self._aggregation_spec(scenario)
-        scores, _coverage = aggregate_tree(spec, matrix, self._codes, self._lo, self._hi)
+        scores, _coverage = aggregate_tree(
+            spec, matrix, self._codes, self._lo, self._hi, normalised_has_nan=has_nan
+        )
         if len(self.outputs) == 1:
             return scores[:, spec.node_codes.index(self.node)]
         position = {code: j for j, code in enumerate(spec.node_codes)}
