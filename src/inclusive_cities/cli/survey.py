@@ -136,8 +136,8 @@ def estimate_command(
         frames[table],
         design,
         variable,
-        statistic,
-        by=by or None,  # type: ignore[arg-type]
+        statistic,  # type: ignore[arg-type]
+        by=by or None,
         denominator=denominator,
         quantile=quantile,
     )

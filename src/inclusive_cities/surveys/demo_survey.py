@@ -168,7 +168,8 @@ def generate_demo_survey(
     out.mkdir(parents=True, exist_ok=True)
     strata = sorted(blocks["localidad"].unique())
     per_stratum = households / len(strata)
-    rows, members = [], []
+    rows: list[dict[str, object]] = []
+    members: list[dict[str, object]] = []
     # a latent "integration" level per barrio makes neighbourhoods differ
     barrio_effect: dict[str, float] = {}
     for stratum in strata:

@@ -252,7 +252,8 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, p: float) -> flo
     order = np.argsort(values, kind="stable")
     v, w = values[order], weights[order]
     cdf = np.cumsum(w) / w.sum()
-    return float(v[min(np.searchsorted(cdf, p - 1e-12), len(v) - 1)])
+    position = min(int(np.searchsorted(cdf, p - 1e-12)), len(v) - 1)
+    return float(v[position])
 
 
 def estimate(
@@ -339,10 +340,11 @@ def _estimate_moments(
         est = total_y
         z = w[:, None] * y
     elif statistic == "ratio":
-        total_x = _group_sum(w * x, dom, n_domains)[:, 0]  # type: ignore[operator]
+        assert x is not None
+        total_x = _group_sum(w * x, dom, n_domains)[:, 0]
         est = total_y / total_x[:, None]
         safe = np.where(dom >= 0, dom, 0)
-        z = w[:, None] * (y - est[safe] * x[:, None]) / total_x[safe][:, None]  # type: ignore[index]
+        z = w[:, None] * (y - est[safe] * x[:, None]) / total_x[safe][:, None]
     else:
         est = total_y / w_dom[:, None]
         safe = np.where(dom >= 0, dom, 0)

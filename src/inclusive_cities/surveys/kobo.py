@@ -581,9 +581,8 @@ def locate(
                 _("point is outside the city's units"),
             )
         main.loc[outside, "_outside_city"] = True
-    missing = main["unit_code"].isna() & ~main.get(
-        "_outside_city", pd.Series(False, index=main.index)
-    ).fillna(False).astype(bool)
+    outside_city = main.get("_outside_city", pd.Series(False, index=main.index))
+    missing = main["unit_code"].isna() & ~outside_city.fillna(False).astype(bool)
     for idx in main.index[missing]:
         extra.add(
             file,

@@ -10,6 +10,7 @@ control, and is written as an ``Observation`` with status ``estimated`` (with n,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -193,7 +194,7 @@ def _ancestors(engine: Engine, city: str, level: str) -> tuple[dict[str, str], l
     mapping: dict[str, str] = {}
     target_codes = sorted((c for _i, c in targets), key=len, reverse=True)
     for r in rows:
-        node = r
+        node: Any = r
         while node is not None and node.level_id != level_row.id:
             node = by_id.get(node.parent_id) if node.parent_id else None
         if node is not None:
