@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
+from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 
@@ -106,15 +107,15 @@ class ImportReport:
         lines = [
             _("{file}: {status}").format(file=self.file, status=status_label(self.status)),
             _("rows read {read}, accepted {accepted}, rejected {rejected}").format(
-                read=f"{self.rows_read:,}",
-                accepted=f"{self.rows_accepted:,}",
-                rejected=f"{self.rows_rejected:,}",
+                read=number(self.rows_read),
+                accepted=number(self.rows_accepted),
+                rejected=number(self.rows_rejected),
             ),
         ]
         if self.units_matched or self.units_unmatched:
             lines.append(
                 _("units matched {matched}, unmatched {unmatched}").format(
-                    matched=f"{self.units_matched:,}", unmatched=f"{self.units_unmatched:,}"
+                    matched=number(self.units_matched), unmatched=number(self.units_unmatched)
                 )
             )
         if self.repairs:
@@ -129,6 +130,13 @@ class ImportReport:
             )
         lines.append(_("time taken {seconds:.1f} s").format(seconds=self.seconds))
         return lines
+
+
+def number(value: int) -> str:
+    """A count written the way the reader's language writes it (6,571 / 6.571)."""
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, locale=current_language()))
 
 
 def status_label(status: str) -> str:
@@ -169,8 +177,8 @@ def rejection_message(report: ImportReport) -> str:
         "the rejected ones to a reject file."
     ).format(
         file=report.file,
-        rejected=f"{report.rows_rejected:,}",
-        read=f"{report.rows_read:,}",
+        rejected=number(report.rows_rejected),
+        read=number(report.rows_read),
         first=first,
         extra=extra,
     )
