@@ -21,7 +21,7 @@ from inclusive_cities.i18n import use_language
 from inclusive_cities.store import init_database, models, transaction
 from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web import NodeView, SpecView, create_app
-from inclusive_cities.web.data import CACHE
+from inclusive_cities.web.data import CACHE, MAP_CACHE
 
 AREAS = ["VIV", "SAL", "EDU", "EPUB", "OPO"]
 AREA_NAMES = {
@@ -110,6 +110,7 @@ def square(x: float, y: float, size: float = 0.01) -> shapely.Geometry:
 def build_city(url: str) -> City:
     engine = init_database(url)
     CACHE.clear()
+    MAP_CACHE.clear()
     geometries: dict[str, shapely.Geometry] = {}
     with transaction(engine) as s:
         city = models.City(code="TST", name="Ciudad Prueba", country="COL", is_synthetic=True)

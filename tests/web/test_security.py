@@ -293,3 +293,61 @@ def test_session_cookie_is_http_only(fresh_client: TestClient, fresh_city: City)
     )
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def wait_for_job(client: TestClient, job_id: int) -> dict[str, object]:
+    import time
+
+    for _ in range(200):
+        body = client.get(f"/api/admin/jobs/{job_id}").json()
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError("the import job did not finish")
+
+
+def test_upload_needs_login_and_csrf(fresh_client: TestClient) -> None:
+    files = {"file": ("t.csv", b"codigo,green_m2\n01001,3\n", "text/csv")}
+    response = fresh_client.post("/admin/uploads", data={"city": "TST"}, files=files)
+    assert response.status_code == 401
+
+
+def test_upload_imports_in_the_background_with_a_report(
+    fresh_client: TestClient, fresh_city: City
+) -> None:
+    add_user(fresh_city, *ANALYST, "analyst")
+    csrf = log_in(fresh_client, *ANALYST)
+    table = "codigo,green_m2\n01001,3.5\n01002,4\n99999,5\n"
+    files = {"file": ("green.csv", table.encode(), "text/csv")}
+    form = {"city": "TST", "period": "2024", "accept_valid": "on", "csrf_token": "forged"}
+    assert fresh_client.post("/admin/uploads", data=form, files=files).status_code == 403
+    form["csrf_token"] = csrf
+    response = fresh_client.post("/admin/uploads", data=form, files=files, follow_redirects=False)
+    assert response.status_code == 303
+    job_id = int(response.headers["location"].rsplit("/", 1)[1])
+    body = wait_for_job(fresh_client, job_id)
+    assert body["status"] == "done", body
+    assert body["report"]["rows_accepted"] == 2 and body["report"]["rows_rejected"] == 1
+    page = fresh_client.get(f"/admin/jobs/{job_id}").text
+    assert "99999" in page  # the rejected row is listed with its reason
+    with transaction(connect(fresh_city.url)) as session:
+        values = sorted(
+            session.scalars(
+                select(models.Observation.value)
+                .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+                .where(models.Indicator.code == "green_m2")
+            )
+        )
+        actions = list(session.scalars(select(AuditEntry.action)))
+    assert values == [3.5, 4.0]
+    assert "upload" in actions
+
+
+def test_upload_refuses_other_file_types(fresh_client: TestClient, fresh_city: City) -> None:
+    add_user(fresh_city, *ANALYST, "analyst")
+    csrf = log_in(fresh_client, *ANALYST)
+    files = {"file": ("../../evil.sh", b"rm -rf /", "text/plain")}
+    response = fresh_client.post(
+        "/admin/uploads", data={"city": "TST", "csrf_token": csrf}, files=files
+    )
+    assert response.status_code == 400

@@ -102,4 +102,26 @@ class PublishedLayer(Base):
     __table_args__ = (UniqueConstraint("city_id", "period_id", "indicator_id"),)
 
 
-__all__ = ["ROLES", "ApiToken", "AuditEntry", "PublishedLayer", "User", "WebSession"]
+class Job(Base):
+    """A long task started from the web (an import), with progress any worker can read."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    step: Mapped[str] = mapped_column(Text, default="")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    report: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    )
+
+
+__all__ = ["ROLES", "ApiToken", "AuditEntry", "Job", "PublishedLayer", "User", "WebSession"]

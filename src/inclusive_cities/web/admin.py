@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
-from inclusive_cities.store.web_models import AuditEntry, PublishedLayer, User
-from inclusive_cities.web import auth, data
+from inclusive_cities.store.web_models import AuditEntry, Job, PublishedLayer, User
+from inclusive_cities.web import auth, jobs
 from inclusive_cities.web.app import context, language_of, render, session_scope
 from inclusive_cities.web.errors import NotFound, WebError
 
@@ -169,6 +169,7 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
         )
     users = list(session.scalars(select(User).order_by(User.email))) if who.is_admin else []
     audit_rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
+    job_rows = list(session.scalars(select(Job).order_by(Job.id.desc()).limit(20)))
     return render(
         request,
         "admin/index.html",
@@ -178,6 +179,8 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
         layers=layer_rows,
         users=users,
         audit=audit_rows,
+        jobs=job_rows,
+        cities=list(cities.values()),
         new_token=extra.get("new_token"),
         message=extra.get("message"),
         error=extra.get("error"),
@@ -222,7 +225,6 @@ def run_action(
         raise NotFound(_("This page does not exist."))
     set_run_published(session, who, run_id, action == "publish", _client(request))
     session.commit()
-    data.CACHE.clear()
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -338,6 +340,101 @@ def user_action(
     )
     session.commit()
     return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/uploads")
+async def upload(
+    request: Request,
+    city: Annotated[str, Form(max_length=64)],
+    file: Annotated[UploadFile, File()],
+    period: Annotated[str, Form(max_length=40)] = "",
+    source: Annotated[str, Form(max_length=200)] = "",
+    accept_valid: Annotated[str, Form(max_length=5)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Upload an indicator table (CSV/XLSX, HXL tags understood); it is imported in the
+    background with the same validation as ``inclusive-cities import table``."""
+    ctx = context(request)
+    language = language_of(request)
+    with ctx.session() as session:
+        who = require_user(request, session, csrf_token)
+    name = file.filename or ""
+    if not name.lower().endswith(jobs.UPLOAD_SUFFIXES):
+        raise WebError(
+            _("{name}: upload a .csv, .tsv, .txt or .xlsx table.").format(name=name[:100])
+        )
+    content = await file.read(jobs.MAX_UPLOAD_BYTES + 1)
+    if len(content) > jobs.MAX_UPLOAD_BYTES:
+        raise WebError(_("The file is larger than 200 MB: import it with the command line."))
+    options = {
+        "city": city,
+        "period": period or None,
+        "source": source,
+        "accept_valid": accept_valid == "on",
+    }
+    job_id = jobs.start_table_import(ctx.engine, name, content, options, who.email, language)
+    with ctx.session() as session:
+        auth.audit(
+            session,
+            "upload",
+            user=who.email,
+            target=f"job:{job_id}",
+            client=_client(request),
+            details={"file": name[:200], "city": city},
+        )
+        session.commit()
+    return RedirectResponse(f"/admin/jobs/{job_id}", status_code=303)
+
+
+def _job(session: Session, request: Request, job_id: int) -> Job:
+    require_user(request, session)
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(_("There is no job {id}.").format(id=job_id))
+    return job
+
+
+@router.get("/admin/jobs/{job_id}")
+def job_page(request: Request, session: DB, job_id: int) -> Response:
+    if identity(request, session) is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    job = _job(session, request, job_id)
+    step, done, total = jobs.live_state(job)
+    return render(
+        request,
+        "admin/job.html",
+        title=_("Import job {id}").format(id=job.id),
+        job=job,
+        step=step,
+        done=done,
+        total=total,
+    )
+
+
+class JobOut(BaseModel):
+    id: int
+    file: str
+    status: str
+    step: str
+    done: int
+    total: int | None
+    report: dict[str, Any] | None
+
+
+@api_router.get("/jobs/{job_id}", response_model=JobOut)
+def job_status(request: Request, session: DB, job_id: int) -> JobOut:
+    """Progress and validation report of an upload."""
+    job = _job(session, request, job_id)
+    step, done, total = jobs.live_state(job)
+    return JobOut(
+        id=job.id,
+        file=job.file_name,
+        status=job.status,
+        step=step,
+        done=done,
+        total=total,
+        report=job.report,
+    )
 
 
 class PublishOut(BaseModel):

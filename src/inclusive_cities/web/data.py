@@ -43,24 +43,38 @@ T = TypeVar("T")
 
 
 class _Cache:
-    """A small thread-safe LRU for derived, immutable data."""
+    """A small thread-safe LRU for derived, immutable data; one build per key at a time."""
 
     def __init__(self, size: int = 64) -> None:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
         self._size = size
 
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+    def _lookup(self, key: Hashable) -> tuple[bool, Any]:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]  # type: ignore[no-any-return]
-        value = build()
+                return True, self._items[key]
+            return False, None
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        found, value = self._lookup(key)
+        if found:
+            return value  # type: ignore[no-any-return]
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
+            key_lock = self._building.setdefault(key, threading.Lock())
+        with key_lock:  # concurrent requests for the same key wait for one build
+            found, value = self._lookup(key)
+            if found:
+                return value  # type: ignore[no-any-return]
+            value = build()
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+                self._building.pop(key, None)
+        return value  # type: ignore[no-any-return]
 
     def clear(self) -> None:
         with self._lock:
@@ -68,6 +82,8 @@ class _Cache:
 
 
 CACHE = _Cache()
+MAP_CACHE = _Cache(size=12)
+"""Whole map layers are large (tens of MB for 100k units): keep only a few."""
 
 
 def public_observation_filter() -> Any:
@@ -215,7 +231,7 @@ class UnitTable:
         return self.index[unit_id]
 
 
-def _units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
+def units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
     row = session.execute(
         select(
             func.count(models.SpatialUnit.id),
@@ -227,7 +243,7 @@ def _units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
 
 
 def unit_table(session: Session, city_id: int) -> UnitTable:
-    key = ("units", city_id, _units_fingerprint(session, city_id))
+    key = ("units", city_id, units_fingerprint(session, city_id))
 
     def build() -> UnitTable:
         rows = session.execute(
@@ -296,7 +312,7 @@ class Geometries:
 
 def level_geometries(session: Session, city_id: int, level_id: int | None) -> Geometries:
     """Geometries of every unit of ``level_id`` (cached until the city's units change)."""
-    key = ("geoms", city_id, level_id, _units_fingerprint(session, city_id))
+    key = ("geoms", city_id, level_id, units_fingerprint(session, city_id))
 
     def build() -> Geometries:
         query = select(models.SpatialUnit.id, models.SpatialUnit.geometry).where(

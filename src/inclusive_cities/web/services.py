@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
@@ -363,13 +363,66 @@ def map_layer_json(
     compare: models.Period | None,
     language: str,
 ) -> str:
-    """A GeoJSON FeatureCollection ready to draw, with the legend as a foreign member."""
+    """A GeoJSON FeatureCollection ready to draw, with the legend as a foreign member.
+
+    Cached under the inputs and a stamp of the data (published runs, layer observations,
+    units), so repeated map views cost one or two small queries.
+    """
     if method not in CLASSIFICATIONS:
         raise BadRequest(
             _(
                 "Classification {method} is not known: use levels, quantiles or natural_breaks."
             ).format(method=method)
         )
+    periods = [period.id] + ([compare.id] if compare is not None else [])
+    stamp = (
+        tuple(
+            session.execute(
+                select(models.MarkerRun.id)
+                .where(
+                    models.MarkerRun.city_id == city.id,
+                    models.MarkerRun.period_id.in_(periods),
+                    models.MarkerRun.published.is_(True),
+                )
+                .order_by(models.MarkerRun.id)
+            ).scalars()
+        ),
+        tuple(
+            session.execute(
+                select(func.count(models.Observation.id), func.max(models.Observation.id))
+                .join(
+                    PublishedLayer, PublishedLayer.indicator_id == models.Observation.indicator_id
+                )
+                .where(
+                    PublishedLayer.city_id == city.id,
+                    PublishedLayer.period_id.in_(periods),
+                    models.Observation.period_id == PublishedLayer.period_id,
+                )
+            ).one()
+        ),
+        data.units_fingerprint(session, city.id),
+    )
+    cache_key = ("map", city.id, period.id, key, zoom, method, k, tuple(periods), language, stamp)
+    return data.MAP_CACHE.get(
+        cache_key,
+        lambda: _map_layer_json(
+            session, provider, city, period, key, zoom, method, k, compare, language
+        ),
+    )
+
+
+def _map_layer_json(
+    session: Session,
+    provider: SpecProvider,
+    city: models.City,
+    period: models.Period,
+    key: str,
+    zoom: int | None,
+    method: str,
+    k: int,
+    compare: models.Period | None,
+    language: str,
+) -> str:
     layer = layer_values(session, provider, city.id, period.id, key, language)
     geoms = data.level_geometries(session, city.id, layer.level_id)
     units = data.unit_table(session, city.id)

@@ -86,7 +86,7 @@
     feats.forEach(function (f) {
       var o = document.createElement("option");
       o.value = String(f.id);
-      o.textContent = f.properties.name + " — " + fmt(f.properties.value);
+      o.textContent = f.properties.name + " (" + f.properties.code + ") — " + fmt(f.properties.value);
       sel.appendChild(o);
     });
   }

@@ -1,0 +1,140 @@
+"""Uploads run as background jobs through the importers; progress lives in the ``jobs`` table.
+
+The thread that runs a job writes its progress to the database, so any worker can show it
+and a page reload never loses it. The validation report is the importer's own
+:class:`~inclusive_cities.ingest.ImportReport` (the CLI prints the same lines).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from inclusive_cities.errors import InclusiveCitiesError
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n import use_language
+from inclusive_cities.store import transaction
+from inclusive_cities.store.models import utcnow
+from inclusive_cities.store.web_models import Job
+
+UPLOAD_SUFFIXES = (".csv", ".xlsx", ".txt", ".tsv")
+LIVE: dict[int, tuple[str, int, int | None]] = {}
+"""Progress of the jobs running in this process. An import holds SQLite's single write lock
+for its whole transaction, so there progress is kept here and written when the job ends;
+on PostgreSQL it is also written to the row as it goes, for every worker to see."""
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _update(engine: Engine, job_id: int, **values: Any) -> None:
+    with transaction(engine) as session:
+        job = session.get(Job, job_id)
+        if job is not None:
+            for name, value in values.items():
+                setattr(job, name, value)
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    return {
+        "summary": report.summary_lines(),
+        "problems": [
+            {"where": p.where(), "column": p.column, "value": str(p.value)[:80], "reason": p.reason}
+            for p in list(report.problems)[:50]
+        ],
+        "rows_accepted": report.rows_accepted,
+        "rows_rejected": report.rows_rejected,
+    }
+
+
+def run_table_import(
+    engine: Engine, job_id: int, path: Path, options: dict[str, Any], language: str
+) -> None:
+    """Import an indicator table; store progress, the report, or the one-line error."""
+    from inclusive_cities.ingest import ImportRejected, import_table
+
+    use_language(language)
+    _update(engine, job_id, status="running", step=_("Starting"))
+    last = [0.0]
+
+    shared = engine.dialect.name != "sqlite"
+
+    def progress(step: str, done: int, total: int | None) -> None:
+        LIVE[job_id] = (step, done, total)
+        now = time.monotonic()
+        if shared and (now - last[0] > 0.5 or (total is not None and done >= total)):
+            last[0] = now
+            _update(engine, job_id, step=step, done=done, total=total)
+
+    try:
+        report = import_table(engine, path, progress=progress, **options)
+    except ImportRejected as error:
+        _update(
+            engine,
+            job_id,
+            status="failed",
+            step=str(error),
+            report=_report_dict(error.report),
+            finished_at=utcnow(),
+        )
+    except InclusiveCitiesError as error:
+        _update(engine, job_id, status="failed", step=str(error), finished_at=utcnow())
+    except Exception as error:  # a job must always end with a state the page can show
+        _update(
+            engine,
+            job_id,
+            status="failed",
+            step=_("Unexpected error ({kind}).").format(kind=type(error).__name__),
+            finished_at=utcnow(),
+        )
+    else:
+        _update(
+            engine,
+            job_id,
+            status="done",
+            step=_("Finished"),
+            report=_report_dict(report),
+            finished_at=utcnow(),
+        )
+    finally:
+        LIVE.pop(job_id, None)
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def live_state(job: Job) -> tuple[str, int, int | None]:
+    """Step, done and total of a job, from this process when it is running here."""
+    if job.status in ("queued", "running") and job.id in LIVE:
+        return LIVE[job.id]
+    return job.step, job.done, job.total
+
+
+def start_table_import(
+    engine: Engine,
+    file_name: str,
+    content: bytes,
+    options: dict[str, Any],
+    user: str,
+    language: str,
+) -> int:
+    """Save the upload to a private temporary folder and import it in a background thread."""
+    safe_name = Path(file_name).name or "upload.csv"
+    folder = Path(tempfile.mkdtemp(prefix="ic-upload-"))
+    path = folder / safe_name
+    path.write_bytes(content)
+    with transaction(engine) as session:
+        job = Job(kind="table", file_name=safe_name, created_by=user, step=_("Queued"))
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    thread = threading.Thread(
+        target=run_table_import,
+        args=(engine, job_id, path, options, language),
+        name=f"import-job-{job_id}",
+        daemon=True,
+    )
+    thread.start()
+    return job_id
