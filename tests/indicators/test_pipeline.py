@@ -232,3 +232,50 @@ def test_check_and_list(tmp_path, capsys) -> None:
     assert "The catalogue is valid: 36 indicators." in capsys.readouterr().out
     main(["indicators", "list", "--json", "--catalogue", str(extra)])
     assert '"code": "disability_share"' in capsys.readouterr().out
+
+
+def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> None:
+    url, _layers = observatory
+    engine = init_database(url)
+    with transaction(engine) as session:
+        batch = models.ImportBatch(kind="table", file_name="crime.csv", sha256="1" * 64)
+        indicator = models.Indicator(code="crime_rate_per_100k", name_es="Delitos", name_en="Crime")
+        session.add_all([batch, indicator])
+        session.flush()
+        barrio = session.scalars(
+            select(models.SpatialUnit).where(models.SpatialUnit.code == "01")
+        ).one()
+        period = session.scalars(select(models.Period)).one()
+        session.add(
+            models.Observation(
+                indicator_id=indicator.id,
+                unit_id=barrio.id,
+                period_id=period.id,
+                value=812.0,
+                status="observed",
+                batch_id=batch.id,
+            )
+        )
+        batch_id = batch.id
+    main(
+        [
+            "--database",
+            url,
+            "indicators",
+            "compute",
+            "--city",
+            "TST",
+            "--period",
+            "2024",
+            "--only",
+            "crime_rate_per_100k",
+            "--only",
+            "internet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert f"Imported, kept as observed: crime_rate_per_100k (from import batch {batch_id})." in out
+    kept = [r for r in observations(url) if r[0] == "crime_rate_per_100k"]
+    assert kept == [
+        ("crime_rate_per_100k", "01", "_T", "_T", "_T", 812.0, None, "observed", "", batch_id)
+    ]

@@ -129,6 +129,14 @@ def compute(
             markup=False,
             soft_wrap=True,
         )
+    for code, source in report.observed.items():
+        console.print(
+            _("Imported, kept as observed: {code} (from {source}).").format(
+                code=code, source=source
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
     for code, reason in report.skipped.items():
         console.print(
             _("Not computed: {code}: {reason}.").format(code=code, reason=reason),

@@ -67,6 +67,8 @@ class Result:
     computed: list[str]
     skipped: dict[str, str]
     unknown_units: int = 0
+    observed: dict[str, str] = field(default_factory=dict)
+    """Table indicators already in the store as imported observations → where from."""
 
 
 def _population(persons: ir.Table) -> pd.Series:
@@ -287,6 +289,7 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
         areas = pd.Series(
             units_p.geometry.area.to_numpy() / 1e6, index=inputs.units.index.astype(str)
         )
+    observed: dict[str, str] = {}
     population = _population(inputs.persons) if inputs.persons is not None else None
     unknown = 0
     for record, table in (("person", inputs.persons), ("household", inputs.households)):
@@ -318,9 +321,7 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
     for spec in catalogue:
         if spec.record == "table":
             if spec.code in inputs.observed:
-                skipped[spec.code] = _(
-                    "observed values imported from {source}; not recomputed"
-                ).format(source=inputs.observed[spec.code])
+                observed[spec.code] = inputs.observed[spec.code]
             else:
                 skipped[spec.code] = _("it comes from an indicator table and none was imported")
             continue
@@ -346,7 +347,11 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
             skipped[code] = _("no unit has enough records (all values suppressed)")
     values = values[values["indicator"].isin(computed)].reset_index(drop=True)
     return Result(
-        values=values[OUTPUT_COLUMNS], computed=computed, skipped=skipped, unknown_units=unknown
+        values=values[OUTPUT_COLUMNS],
+        computed=computed,
+        skipped=skipped,
+        unknown_units=unknown,
+        observed=observed,
     )
 
 

@@ -43,6 +43,8 @@ class ComputeReport:
     written: dict[str, int] = field(default_factory=dict)
     suppressed: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    observed: dict[str, str] = field(default_factory=dict)
+    """Indicators imported from tables (kept as they are) → where from."""
     unknown_units: int = 0
     batches: dict[str, int] = field(default_factory=dict)
 
@@ -335,6 +337,7 @@ def compute_city(
         levels=[lv.code for lv in levels],
         skipped=result.skipped,
         unknown_units=result.unknown_units,
+        observed=result.observed,
     )
     batches = {record: batch for record, (_path, batch) in census.items() if batch is not None}
     if facility_batch is not None:

@@ -71,7 +71,7 @@ def nearest_distances(
         if len(chosen) == 0:
             out[kind] = np.full(len(origins), np.nan)
             continue
-        distance, _index = cKDTree(chosen).query(origins, k=1)
+        distance, _index = cKDTree(chosen).query(origins, k=1, workers=-1)
         out[kind] = distance
     return pd.DataFrame(out, index=units.index)
 
