@@ -763,7 +763,7 @@ class MarkerModel:
         matrix_bytes = max(1, len(data) * len(spec.indicator_codes) * 8)
         self._capacity = max(4, cache_bytes // matrix_bytes)
         self._prepared: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}
-        self._aggregation_specs: dict[tuple[object, ...], MarkerSpec] = {}
+        self._aggregation_specs: dict[tuple[object, ...], tuple[MarkerSpec, dict[str, int]]] = {}
         self._recent_specs: dict[tuple[object, ...], MarkerSpec] = {}
         self.prepared_runs = 0
         self._lo = spec.defaults.scale.lower
@@ -797,8 +797,11 @@ class MarkerModel:
             overrides["drop"] = drop
         return self.spec.with_overrides(**overrides) if overrides else self.spec
 
-    def _aggregation_spec(self, scenario: Mapping[str, object]) -> MarkerSpec:
-        """The spec whose weights, aggregation and tree the run aggregates with.
+    def _aggregation_spec(
+        self, scenario: Mapping[str, object]
+    ) -> tuple[MarkerSpec, dict[str, int]]:
+        """The spec whose weights, aggregation and tree the run aggregates with, and the
+        column of each node in its scores (reweighting keeps the tree's shape).
 
         The few (aggregation, left-out indicator) combinations go through
         :meth:`MarkerSpec.with_overrides` once each; the weights, different in nearly every
@@ -807,27 +810,29 @@ class MarkerModel:
         """
         drop = scenario.get("drop_indicator")
         key = (_key(scenario.get("aggregation")), _key(drop))
-        base = self._aggregation_specs.get(key)
-        if base is None:
+        cached = self._aggregation_specs.get(key)
+        if cached is None:
             overrides: dict[str, Any] = {}
             if scenario.get("aggregation") is not None:
                 overrides["aggregation"] = scenario["aggregation"]
             if drop not in (None, NOMINAL):
                 overrides["drop"] = drop
-            base = self.spec.with_overrides(**overrides) if overrides else self.spec
-            self._aggregation_specs[key] = base
+            spec = self.spec.with_overrides(**overrides) if overrides else self.spec
+            cached = (spec, {code: j for j, code in enumerate(spec.node_codes)})
+            self._aggregation_specs[key] = cached
+        base, position = cached
         weights = scenario.get("weights")
         if not isinstance(weights, WeightSet):
-            return base
+            return base, position
         # Runs of one base row share A's weights except where they vary them: keep a few.
         recent_key = (weights.index, *key)
-        spec = self._recent_specs.pop(recent_key, None)
-        if spec is None:
-            spec = base.model_copy(update={"tree": _reweighted(base.tree, weights.weights)})
+        reweighted = self._recent_specs.pop(recent_key, None)
+        if reweighted is None:
+            reweighted = base.model_copy(update={"tree": _reweighted(base.tree, weights.weights)})
             if len(self._recent_specs) >= 8:
                 self._recent_specs.pop(next(iter(self._recent_specs)))
-        self._recent_specs[recent_key] = spec
-        return spec
+        self._recent_specs[recent_key] = reweighted
+        return reweighted, position
 
     def variant(self, scenario: Mapping[str, object]) -> tuple[MarkerSpec, pd.DataFrame]:
         """The full spec and data of a scenario (what a plain ``compute`` would be given)."""
@@ -874,13 +879,12 @@ class MarkerModel:
 
     def __call__(self, scenario: Mapping[str, object]) -> np.ndarray:
         matrix, has_nan = self._prepare(scenario)
-        spec = self._aggregation_spec(scenario)
+        spec, position = self._aggregation_spec(scenario)
         scores, _coverage = aggregate_tree(
             spec, matrix, self._codes, self._lo, self._hi, normalised_has_nan=has_nan
         )
         if len(self.outputs) == 1:
-            return scores[:, spec.node_codes.index(self.node)]
-        position = {code: j for j, code in enumerate(spec.node_codes)}
+            return scores[:, position[self.node]]
         picked = np.full((scores.shape[0], len(self.outputs)), np.nan)
         for column, code in enumerate(self.outputs):
             if code in position:  # a node can vanish with its only left-out indicator
