@@ -159,3 +159,57 @@ def test_quantile_math_rule_and_woodruff_interval():
     assert result.ci_low <= 5.0 <= result.ci_high
     weighted = data.assign(w=[1.0, 1, 1, 1, 1, 1, 1, 1, 1, 10])
     assert one(estimate(weighted, Design(weight="w"), "y", "quantile")).estimate == 10.0
+
+
+def test_factor_means_and_totals_as_printed_in_the_survey_tutorial(apiclus1):
+    # R survey tutorial (example-summary): svymean(~api00+api99+stype, dclus1) and
+    # svytotal(~enroll+stype, dclus1)
+    shares = estimate(apiclus1, CLUS1, "stype", "proportion").set_index("category")
+    for stype, (mean, se) in {
+        "E": (0.786885, 0.0463),
+        "H": (0.076503, 0.0268),
+        "M": (0.136612, 0.0296),
+    }.items():
+        assert round(shares.loc[stype, "estimate"], 6) == mean
+        assert round(shares.loc[stype, "se"], 4) == se
+    counts = apiclus1.assign(**{f"is_{s}": (apiclus1["stype"] == s).astype(float) for s in "EHM"})
+    for stype, (total, se) in {
+        "E": (4873.97, 1333.32),
+        "H": (473.86, 158.70),
+        "M": (846.17, 167.55),
+    }.items():
+        row = one(estimate(counts, CLUS1, f"is_{stype}", "total"))
+        assert round(row.estimate, 2) == total
+        assert round(row.se, 2) == se
+    enroll = one(estimate(apiclus1, CLUS1, "enroll", "total"))
+    assert round(enroll.estimate, 2) == 3404940.13
+    assert round(enroll.se, 2) == 932235.03
+
+
+def jk1(apiclus1: pd.DataFrame) -> tuple[pd.DataFrame, Design]:
+    """R's as.svrepdesign(dclus1): delete-one-district JK1, scale (n-1)/n·(1-n/N)."""
+    data = apiclus1.copy()
+    names = []
+    for j, district in enumerate(sorted(data["dnum"].unique())):
+        data[f"rep{j}"] = np.where(data["dnum"] == district, 0.0, data["pw"] * 15 / 14)
+        names.append(f"rep{j}")
+    design = Design(
+        weight="pw",
+        replicate_weights=names,
+        replicate_method="jackknife",
+        replicate_scale=14 / 15 * (1 - 15 / 757),
+    )
+    return data, design
+
+
+def test_jackknife_replicates_as_printed_by_r(apiclus1):
+    # R ?rake example: rclus1 <- as.svrepdesign(dclus1); svymean(~api00, rclus1) 644.17
+    # (SE 26.329); svytotal(~enroll, rclus1) 3404940 (SE 932235); tutorial: stype SEs
+    data, design = jk1(apiclus1)
+    mean = one(estimate(data, design, "api00"))
+    assert (round(mean.estimate, 2), round(mean.se, 3)) == (644.17, 26.329)
+    assert round(mean.se, 4) == 26.3294
+    total = one(estimate(data, design, "enroll", "total"))
+    assert (round(total.estimate), round(total.se)) == (3404940, 932235)
+    shares = estimate(data, design, "stype", "proportion").set_index("category")
+    assert [round(shares.loc[s, "se"], 4) for s in "EHM"] == [0.0514, 0.0278, 0.0332]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -83,13 +84,17 @@ def rake(
     *,
     max_iter: int = 100,
     epsilon: float = 1e-8,
+    convergence: Literal["weights", "table"] = "weights",
     name: str = "_w_raked",
 ) -> tuple[pd.DataFrame, Design]:
     """Iterative proportional fitting of the weights to several margins.
 
     ``margins`` maps a column (or a tuple of columns for a crossed margin) to its
-    population totals. Stops when no weight moves more than ``epsilon`` in a full cycle
-    (R's ``rake`` uses ``epsilon=1, maxit=10``; pass those to reproduce it exactly).
+    population totals. By default stops when no weight moves more than ``epsilon`` in a
+    full cycle. ``convergence="table"`` is R's rule: stop when no cell of the weighted
+    cross-table of all margin variables moves more than ``epsilon`` (a fraction of the
+    total weight if below 1); ``rake(..., max_iter=10, epsilon=1, convergence="table")``
+    reproduces R's ``rake`` defaults exactly. Replicate weights are raked alongside.
     """
     check_design(data, design)
     base_col = design.weight or "_w_base"
@@ -100,13 +105,28 @@ def rake(
     keys = [(m,) if isinstance(m, str) else tuple(m) for m in margins]
     cells = [_cells(out, list(k)) for k in keys]
     step_weights: list[np.ndarray] = []
+    iterations = 0
+    crossed = _cells(out, list(dict.fromkeys(c for k in keys for c in k))).astype(str)
+    tolerance = epsilon * weights.sum() if convergence == "table" and epsilon < 1 else epsilon
+
+    def table(w: np.ndarray) -> pd.Series:
+        return pd.Series(w).groupby(crossed.to_numpy()).sum()
+
+    old_table = table(weights)
     for _iteration in range(max_iter):
+        iterations += 1
         previous = weights.copy()
         step_weights = []
         for key, cell, totals in zip(keys, cells, margins.values(), strict=True):
             weights = weights * _factors(cell, weights, totals, " × ".join(key))
             step_weights.append(weights.copy())
-        if np.max(np.abs(weights - previous)) < epsilon:
+        if convergence == "table":
+            new_table = table(weights)
+            done = float((old_table - new_table).abs().max()) < tolerance
+            old_table = new_table
+        else:
+            done = float(np.max(np.abs(weights - previous))) < tolerance
+        if done:
             break
     else:
         raise SurveyError(
@@ -122,7 +142,44 @@ def rake(
         steps.append(CalibrationStep(columns=list(key), weights_column=column))
     out[name] = weights
     calibration = Calibration(kind="rake", steps=steps, base_weights_column=base_col)
-    return out, design.model_copy(update={"weight": name, "calibration": calibration})
+    update: dict[str, object] = {"weight": name, "calibration": calibration}
+    if design.uses_replicates:
+        update["replicate_weights"] = _rake_replicates(
+            out, design.replicate_weights, cells, list(margins.values()), iterations, name
+        )
+    return out, design.model_copy(update=update)
+
+
+def _rake_replicates(
+    out: pd.DataFrame,
+    columns: list[str],
+    cells: list[pd.Series],
+    margins: list[Margin],
+    iterations: int,
+    name: str,
+) -> list[str]:
+    """Rake every replicate weight to the same margins, as R does for replicate designs.
+
+    The calibration then shows in the spread of the replicate estimates, so no residual
+    correction is needed. A cell empty in a replicate (its PSUs deleted) stays empty.
+    """
+    codes = []
+    for cell, totals in zip(cells, margins, strict=True):
+        keys, index = np.unique(cell.astype(str).to_numpy(), return_inverse=True)
+        lookup = {str(k): float(v) for k, v in totals.items()}
+        codes.append((index, np.array([lookup[k] for k in keys]), len(keys)))
+    names = []
+    for column in columns:
+        w = out[column].to_numpy(dtype=float)
+        for _iteration in range(iterations):
+            for index, population, size in codes:
+                current = np.bincount(index, weights=w, minlength=size)
+                factor = np.divide(population, current, out=np.ones(size), where=current > 0)
+                w = w * factor[index]
+        raked = f"{name}_{column}"
+        out[raked] = w
+        names.append(raked)
+    return names
 
 
 def census_margins(

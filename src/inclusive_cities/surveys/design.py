@@ -52,6 +52,9 @@ class Design(BaseModel):
     replicate_method: ReplicateMethod | None = None
     fay_rho: float = 0.0
     replicate_mse: bool = False
+    replicate_scale: float | None = None
+    """Overall multiplier of the squared deviations, overriding the method's default
+    (R's ``scale``; e.g. (n-1)/n·(1-n/N) for R's ``as.svrepdesign`` JK1 with an FPC)."""
     lonely_psu: LonelyPSU = "fail"
     min_n: int = 10
     calibration: Calibration | None = None

@@ -238,6 +238,8 @@ def _replicate_variance(replicates: np.ndarray, full: np.ndarray, design: Design
     r = replicates.shape[0]
     centre = full[None] if design.replicate_mse else np.nanmean(replicates, axis=0)[None]
     squares = np.nansum((replicates - centre) ** 2, axis=0)
+    if design.replicate_scale is not None:
+        return squares * design.replicate_scale
     if design.replicate_method == "brr":
         return squares / (r * (1 - design.fay_rho) ** 2)
     if design.replicate_method == "jackknife":
