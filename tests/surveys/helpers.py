@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 from shapely.geometry import box
 
 ORIGIN_X, ORIGIN_Y = 700000.0, 873000.0  # UTM 18N, near 7.9°N 72.5°W
@@ -67,6 +68,7 @@ def tiny_store(url: str, boundaries: Path):
             session.add(level)
             session.flush()
             frame = gpd.read_file(boundaries, layer=layer)
+            wgs84 = frame.geometry.to_crs(4326)
             for row in frame.itertuples():
                 unit = models.SpatialUnit(
                     city_id=city.id,
@@ -74,6 +76,7 @@ def tiny_store(url: str, boundaries: Path):
                     code=row.codigo,
                     name=row.nombre,
                     parent_id=parents.get(row.codigo_padre),
+                    geometry=shapely.to_wkb(wgs84.iloc[row.Index]),
                 )
                 session.add(unit)
                 session.flush()

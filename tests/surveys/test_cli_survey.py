@@ -74,6 +74,35 @@ def test_demo_import_layers_estimate(tmp_path, capsys):
         == 0
     )
     assert "nothing changed" in capsys.readouterr().out
+    # geopoints placed in the store's own block polygons (no unit-code column)
+    geo_design = tmp_path / "geo.yaml"
+    geo_design.write_text("weight: peso\nstrata: estrato_muestral\npsu: upm\ngeopoint: ubicacion\n")
+    geo_dir = tmp_path / "geo-data"
+    assert (
+        run(
+            "--database",
+            url,
+            "--lang",
+            "en",
+            "survey",
+            "import",
+            str(out / "form.xlsx"),
+            str(out / "data.xlsx"),
+            "--design",
+            str(geo_design),
+            "--city",
+            "DEMO",
+            "--period",
+            "2024",
+            "--data-dir",
+            str(geo_dir),
+            "--survey",
+            "geo",
+        )
+        == 0
+    )
+    placed = pd.read_parquet(geo_dir / "surveys" / "DEMO" / "2024" / "geo" / "main.parquet")
+    assert (placed["unit_code"] == placed["codigo_manzana"]).mean() > 0.95
     assert (
         run(
             "--database",

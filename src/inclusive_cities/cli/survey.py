@@ -36,7 +36,12 @@ def import_survey(
     survey: str = typer.Option(None, "--survey", help="Survey name (default: the form id)."),
     language: str = typer.Option("es", "--form-language", help="Label language of the form."),
     boundaries: Path = typer.Option(None, "--boundaries", help="GeoPackage to place geopoints."),
-    layer: str = typer.Option("manzana", "--layer", help="Layer of --boundaries to join to."),
+    layer: str = typer.Option(
+        None,
+        "--layer",
+        help="Layer of --boundaries (default manzana), or level of the "
+        "city's units in the store (default: the finest) to place geopoints in.",
+    ),
     tolerance: float = typer.Option(25.0, "--tolerance", help="Metres around units."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Where microdata are stored."),
 ) -> None:
@@ -51,8 +56,13 @@ def import_survey(
     result = read_kobo(form, data, language=language)
     if design.unit_column:
         result = locate(result, unit_column=design.unit_column)
-    elif boundaries and design.geopoint:
-        units = gpd.read_file(boundaries, layer=layer)
+    elif design.geopoint:
+        if boundaries:
+            units = gpd.read_file(boundaries, layer=layer or "manzana")
+        else:
+            from inclusive_cities.surveys.layers import unit_polygons
+
+            units = unit_polygons(_engine(), city, layer)
         result = locate(result, units, geopoint=design.geopoint, tolerance_m=tolerance)
     stored = store_survey(
         _engine(),

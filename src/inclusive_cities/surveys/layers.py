@@ -206,6 +206,46 @@ def _ancestors(engine: Engine, city: str, level: str) -> tuple[dict[str, str], l
     return mapping, targets
 
 
+def unit_polygons(engine: Engine, city: str, level: str | None = None):
+    """The city's units at ``level`` (default: the finest) as a GeoDataFrame in EPSG:4326."""
+    import geopandas as gpd
+    import shapely
+
+    with transaction(engine) as session:
+        city_row = session.scalar(select(models.City).where(models.City.code == city))
+        if city_row is None:
+            raise SurveyError(_("There is no city '{city}' in the observatory.").format(city=city))
+        levels = session.scalars(
+            select(models.UnitLevel)
+            .where(models.UnitLevel.city_id == city_row.id)
+            .order_by(models.UnitLevel.depth)
+        ).all()
+        chosen = [lv for lv in levels if lv.code == level] if level else levels[-1:]
+        if not chosen:
+            raise SurveyError(
+                _("City {city} has no level '{level}' (levels: {levels}).").format(
+                    city=city, level=level, levels=", ".join(lv.code for lv in levels)
+                )
+            )
+        rows = session.execute(
+            select(models.SpatialUnit.code, models.SpatialUnit.geometry).where(
+                models.SpatialUnit.level_id == chosen[0].id,
+                models.SpatialUnit.geometry.is_not(None),
+            )
+        ).all()
+    if not rows:
+        raise SurveyError(
+            _("The units of level {level} have no geometry to place geopoints in.").format(
+                level=chosen[0].code
+            )
+        )
+    return gpd.GeoDataFrame(
+        {"codigo": [r.code for r in rows]},
+        geometry=shapely.from_wkb([r.geometry for r in rows]),
+        crs="EPSG:4326",
+    )
+
+
 def unit_mapping(engine: Engine, city: str, level: str) -> dict[str, str]:
     """Every unit code of the city mapped to its ancestor's code at ``level``."""
     return _ancestors(engine, city, level)[0]
