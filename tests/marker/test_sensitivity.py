@@ -623,3 +623,50 @@ def test_runs_that_repeat_a_are_copied_not_recomputed() -> None:
     for _sample, frame in runs.groupby("sample"):
         twins = frame.groupby(["level", "tilt"])["mean_abs_rank_shift"].nunique()
         assert (twins == 1).all()
+
+
+def test_cli_methods_with_parameters(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from inclusive_cities.errors import UsageError
+
+    spec_path = tmp_path / "tiny.yaml"
+    spec_path.write_text(TINY_SPEC, encoding="utf-8")
+    data = _tiny_data(missing=True)
+    data["zone"] = ["n", "n", "s", "s", "s"]
+    data.to_csv(tmp_path / "data.csv", index=False)
+    base = [
+        "marker",
+        "sensitivity",
+        "--spec",
+        str(spec_path),
+        "--data",
+        str(tmp_path / "data.csv"),
+        "--out",
+        str(tmp_path / "out.csv"),
+        "--replicates",
+        "8",
+        "--bootstrap",
+        "10",
+        "--workers",
+        "1",
+        "--no-drop-indicator",
+        "--weights",
+        "0",
+    ]
+    result = CliRunner().invoke(
+        _cli_app(),
+        [
+            *base,
+            "--aggregation",
+            "arithmetic,power_mean:0.5",
+            "--imputation",
+            "mean,group_median:zone",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    indices = pd.read_csv(tmp_path / "out_indices.csv")
+    assert indices["factor"].tolist() == ["aggregation", "imputation"]
+    bad = CliRunner().invoke(_cli_app(), [*base, "--aggregation", "arithmetic,power_mean:half"])
+    assert isinstance(bad.exception, UsageError)
+    assert "power_mean:half" in str(bad.exception)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -24,11 +25,29 @@ if TYPE_CHECKING:
 console = Console(highlight=False)
 
 
-def _methods(value: str | None) -> tuple[str, ...] | None:
-    """``"arithmetic,geometric"`` -> ("arithmetic", "geometric"); empty -> not uncertain."""
+def _method(text: str) -> str | dict[str, object]:
+    """``power_mean:0.5`` and ``group_mean:nbhd`` carry their parameter after a colon."""
+    name, _sep, argument = text.partition(":")
+    if not argument:
+        return name
+    if name == "power_mean":
+        try:
+            return {"method": name, "p": float(argument)}
+        except ValueError:
+            raise UsageError(
+                _(
+                    "'{text}': the exponent after power_mean: must be a number, e.g. "
+                    "power_mean:0.5."
+                ).format(text=text)
+            ) from None
+    return {"method": name, "group_column": argument}
+
+
+def _methods(value: str | None) -> tuple[str | dict[str, object], ...] | None:
+    """``"arithmetic,power_mean:0.5"`` -> alternatives; empty -> not uncertain."""
     if value is None:
         return None
-    methods = tuple(part.strip() for part in value.split(",") if part.strip())
+    methods = tuple(_method(part.strip()) for part in value.split(",") if part.strip())
     return methods or None
 
 
@@ -75,10 +94,14 @@ def sensitivity_command(
         None, "--normalisation", help="Alternative normalisations, e.g. goalposts,minmax."
     ),
     aggregation: str = typer.Option(
-        "arithmetic,geometric", "--aggregation", help="Alternative aggregations ('' for none)."
+        "arithmetic,geometric",
+        "--aggregation",
+        help="Alternative aggregations, e.g. arithmetic,power_mean:0.5 ('' for none).",
     ),
     imputation: str = typer.Option(
-        None, "--imputation", help="Alternative imputations, e.g. none,mean,median."
+        None,
+        "--imputation",
+        help="Alternative imputations, e.g. none,mean,group_median:neighbourhood.",
     ),
     drop: bool = typer.Option(
         True, "--drop-indicator/--no-drop-indicator", help="Leave one indicator out, or none."
