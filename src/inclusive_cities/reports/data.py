@@ -9,7 +9,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.reports.errors import ReportError
@@ -90,6 +90,21 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
         )
         geometry = shapely.from_wkb(units["wkb"].to_numpy()) if len(units) else []
         gunits = gpd.GeoDataFrame(units.drop(columns=["wkb"]), geometry=geometry, crs="EPSG:4326")
+        run = session.scalar(
+            select(models.MarkerRun)
+            .where(models.MarkerRun.city_id == city.id, models.MarkerRun.period_id == period.id)
+            .order_by(
+                models.MarkerRun.published.desc(),
+                models.MarkerRun.created_at.desc(),
+                models.MarkerRun.id.desc(),
+            )
+            .limit(1)
+        )
+        # Only what reports read: totals by nationality (rights gaps) and, for the units of
+        # the marker run, overall totals (fact sheets); a city holds far more observations.
+        wanted = models.Observation.nationality != models.TOTAL
+        if run is not None and run.level_id is not None:
+            wanted = or_(wanted, models.SpatialUnit.level_id == run.level_id)
         obs_rows = session.execute(
             select(
                 models.Indicator.code,
@@ -105,7 +120,13 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
             )
             .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
             .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
-            .where(models.SpatialUnit.city_id == city.id, models.Observation.period_id == period.id)
+            .where(
+                models.SpatialUnit.city_id == city.id,
+                models.Observation.period_id == period.id,
+                models.Observation.sex == models.TOTAL,
+                models.Observation.age_group == models.TOTAL,
+                wanted,
+            )
         ).all()
         observations = _frame(
             obs_rows,
@@ -137,16 +158,6 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
         indicators = _frame(
             ind_rows,
             ["code", "name_es", "name_en", "area", "dimension", "unit", "direction", "source"],
-        )
-        run = session.scalar(
-            select(models.MarkerRun)
-            .where(models.MarkerRun.city_id == city.id, models.MarkerRun.period_id == period.id)
-            .order_by(
-                models.MarkerRun.published.desc(),
-                models.MarkerRun.created_at.desc(),
-                models.MarkerRun.id.desc(),
-            )
-            .limit(1)
         )
         run_info = None
         scores = pd.DataFrame(
