@@ -18,6 +18,7 @@ from inclusive_cities.marker.monitoring import (
     compare,
     compare_periods,
     compare_scores,
+    compare_series,
     half_widths_from_intervals,
     verdict_label,
 )
@@ -342,3 +343,29 @@ def test_cli_compare_refuses_other_benchmarks_unless_allowed(tmp_path) -> None:
     assert allowed.exit_code == 0, allowed.output
     assert "different specs" in allowed.output
     assert (tmp_path / "change.csv").exists()
+
+
+def test_compare_series_pairs_consecutive_periods() -> None:
+    from inclusive_cities.marker.engine import compute
+
+    later = {
+        code: [v + 5.0 if code != "overcrowding" else v for v in values]
+        for code, values in AFTER.items()
+    }
+    runs = {
+        "2021": compute(_spec(), _period(BEFORE)),
+        "2023": compute(_spec(), _period(AFTER)),
+        "2025": compute(_spec(), _period(later)),
+    }
+    table = compare_series(runs, tolerance=0.5)
+    assert table[["period_a", "period_b"]].drop_duplicates().values.tolist() == [
+        ["2021", "2023"],
+        ["2023", "2025"],
+    ]
+    assert len(table) == 2 * 3 * 3
+    last = table[(table["period_a"] == "2023") & (table["node"] == "SERVICES")]
+    # water +5 on goalposts 20-100 is +6.25 points, the only SERVICES indicator.
+    assert last["change"].round(6).tolist() == [6.25, 6.25, 6.25]
+    assert (last["verdict"] == IMPROVED).all()
+    with pytest.raises(MarkerComparisonError, match="two periods"):
+        compare_series({"2021": runs["2021"]})

@@ -20,6 +20,7 @@ the 0–100 "more inclusive is higher" scale after normalisation.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -332,3 +333,38 @@ def compare_periods(
         tolerance=tolerance,
         allow_different_specs=True,
     )
+
+
+def compare_series(
+    runs: Mapping[str, MarkerResult],
+    *,
+    uncertainties: Mapping[str, UncertaintyResult | pd.DataFrame] | None = None,
+    tolerance: float = 0.0,
+    allow_different_specs: bool = False,
+) -> pd.DataFrame:
+    """Consecutive comparisons of runs given oldest first as ``{period: run}``.
+
+    One row per (pair of consecutive periods, unit, node) with ``period_a`` and
+    ``period_b`` columns, followed by the columns of :meth:`Comparison.to_frame`.
+    """
+    if len(runs) < 2:
+        raise MarkerComparisonError(
+            _("Monitoring needs at least two periods, got {n}.").format(n=len(runs))
+        )
+    uncertainties = uncertainties or {}
+    periods = list(runs)
+    frames = []
+    for before, after in itertools.pairwise(periods):
+        comparison = compare(
+            runs[before],
+            runs[after],
+            uncertainty_a=uncertainties.get(before),
+            uncertainty_b=uncertainties.get(after),
+            tolerance=tolerance,
+            allow_different_specs=allow_different_specs,
+        )
+        frame = comparison.to_frame()
+        frame.insert(0, "period_b", after)
+        frame.insert(0, "period_a", before)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
