@@ -173,3 +173,23 @@ def test_results_agree_with_svy(apiclus1):
     assert len(merged) == 3
     assert (abs(merged["se_x"] - merged["se_y"]) < 1e-9 * merged["se_x"]).all()
     assert (abs(merged["estimate"] - merged["est"]) < 1e-9).all()
+
+
+def test_select_multiple_given_only_as_one_hot_columns(tmp_path):
+    form = write_form(tmp_path / "form.xlsx")
+    main = pd.DataFrame(
+        {
+            "codigo_manzana": ["010010001", "010010002"],
+            "hogar/discriminacion": ["si", "no"],
+            "hogar/necesidades/salud": [1, 0],
+            "hogar/necesidades/empleo": [1, "x"],
+            "hogar/necesidades/agua": [0, 1],
+            "_index": [1, 2],
+        }
+    )
+    result = read_kobo(form, _write_export(tmp_path / "d.xlsx", main))
+    assert result.main["necesidades"].tolist() == ["salud empleo", "agua"]
+    problems = result.issues.set_index("column")["problem"]
+    assert "choice list necesidad" in problems["necesidades/agua"]
+    assert "0 or 1" in problems["necesidades/empleo"]
+    assert result.issues.set_index("column").loc["necesidades/empleo", "row"] == 3

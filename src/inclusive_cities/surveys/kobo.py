@@ -303,13 +303,70 @@ def _constraint_check(expression: str, value: float) -> bool | None:
         return None
 
 
+def _one_hot_only(
+    frame: pd.DataFrame,
+    questions: list[Question],
+    form: Form,
+    file: str,
+    sheet: str,
+    excel_row: pd.Series,
+    issues: _Issues,
+) -> pd.DataFrame:
+    """Rebuild ``q`` from one-hot ``q/option`` columns when the export has only those."""
+    frame = frame.copy()
+    for q in questions:
+        if q.base_type != "select_multiple" or q.name in frame.columns:
+            continue
+        columns = [c for c in frame.columns if str(c).startswith(q.name + "/")]
+        if not columns:
+            continue
+        allowed = set(form.choices.get(q.list_name or "", {}))
+        selected = pd.Series([[] for _ in range(len(frame))], index=frame.index)
+        answered = pd.Series(False, index=frame.index)
+        for column in columns:
+            option = str(column).split("/", 1)[1]
+            if allowed and option not in allowed:
+                issues.add(
+                    file,
+                    sheet,
+                    "",
+                    column,
+                    option,
+                    _("code not in the form's choice list {list}").format(list=q.list_name),
+                )
+            raw = frame[column]
+            flags = (
+                raw.astype("string")
+                .str.strip()
+                .str.lower()
+                .map(
+                    {"1": True, "0": False, "true": True, "false": False, "1.0": True, "0.0": False}
+                )
+            )
+            for idx in frame.index[raw.notna() & flags.isna()]:
+                issues.add(
+                    file,
+                    sheet,
+                    int(excel_row[idx]),
+                    str(column),
+                    raw[idx],
+                    _("one-hot value must be 0 or 1"),
+                )
+            answered |= flags.notna()
+            for idx in frame.index[flags.fillna(False).astype(bool)]:
+                selected[idx] = [*selected[idx], option]
+        frame[q.name] = selected.map(" ".join).where(answered)
+    return frame
+
+
 def _clean_table(
     frame: pd.DataFrame, form: Form, table: str | None, file: str, sheet: str, issues: _Issues
 ) -> pd.DataFrame:
     frame = _normalise_columns(frame, form).replace({"": np.nan})
-    out = frame.copy()
     excel_row = pd.Series(np.arange(len(frame)) + 2, index=frame.index)
     questions = form.in_table(table)
+    frame = _one_hot_only(frame, questions, form, file, sheet, excel_row, issues)
+    out = frame.copy()
     present = [q for q in questions if q.name in frame.columns]
     for q in questions:
         if (
