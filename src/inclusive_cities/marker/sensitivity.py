@@ -782,7 +782,8 @@ class MarkerModel:
         columns, sizes = self._errors
         rng = np.random.default_rng(self._error_seeds[draw.index])
         noisy = self.data.copy()
-        values = noisy[columns].to_numpy(dtype=float)
+        # The nominal run has already rejected non-numeric cells; blanks stay missing.
+        values = noisy[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         noisy[columns] = values + sizes * rng.standard_normal(sizes.shape)
         return noisy
 
