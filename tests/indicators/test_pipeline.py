@@ -21,7 +21,10 @@ def moved(frame):
 
 @pytest.fixture
 def observatory(tmp_path: Path) -> tuple[str, Path]:
-    url = f"sqlite:///{tmp_path / 'observatory.db'}"
+    return build(f"sqlite:///{tmp_path / 'observatory.db'}", tmp_path)
+
+
+def build(url: str, tmp_path: Path) -> tuple[str, Path]:
     engine = init_database(url)
     persons, households = tmp_path / "persons.parquet", tmp_path / "households.parquet"
     city.frame(city.persons()).to_parquet(persons)
@@ -101,8 +104,8 @@ def observations(url: str) -> list[tuple]:
         ).all()
 
 
-def test_compute_writes_every_computable_indicator(observatory, capsys) -> None:
-    url, layers = observatory
+def test_compute_writes_every_computable_indicator(db_url, tmp_path, capsys) -> None:
+    url, layers = build(db_url, tmp_path)
     main(
         [
             "--database",
