@@ -62,14 +62,6 @@ def run_and_kill(script: str, *args: str) -> None:
             process.kill()
 
 
-def test_killed_boundary_import_leaves_store_unchanged(
-    city: Engine, tmp_path: Path, sqlite_url: str
-) -> None:
-    before = snapshot(city)
-    run_and_kill(BOUNDARIES, sqlite_url, str(write_levels(tmp_path / "new.gpkg")))
-    assert snapshot(city) == before
-
-
 def test_killed_import_on_both_engines(db_url: str, tmp_path: Path) -> None:
     engine = init_database(db_url)
     import_boundaries(engine, write_levels(tmp_path / "old.gpkg"), DEMO_LEVELS, city="TST")
