@@ -568,6 +568,13 @@ def test_cli_sensitivity_writes_units_and_indices(tmp_path) -> None:
         "measurement_error",
     ]
     assert "runs of tiny" in result.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "data.csv",
+        "out.csv",
+        "out_indices.csv",
+        "se.csv",
+        "tiny.yaml",
+    ]
     # Same seed, same file.
     again = CliRunner().invoke(_cli_app(), [*args[:7], str(tmp_path / "again.csv"), *args[8:]])
     assert again.exit_code == 0
@@ -667,6 +674,17 @@ def test_cli_methods_with_parameters(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     indices = pd.read_csv(tmp_path / "out_indices.csv")
     assert indices["factor"].tolist() == ["aggregation", "imputation"]
+    extra = CliRunner().invoke(
+        _cli_app(), [*base, "--unit-indices-out", str(tmp_path / "units_sobol.csv")]
+    )
+    assert extra.exit_code == 0, extra.output
+    per_unit = pd.read_csv(tmp_path / "units_sobol.csv", dtype={"unit_code": str})
+    assert per_unit.columns.tolist() == [
+        "unit_code",
+        "S1_aggregation",
+        "ST_aggregation",
+    ]
+    assert per_unit["unit_code"].tolist() == ["best", "b", "c", "d", "worst"]
     bad = CliRunner().invoke(_cli_app(), [*base, "--aggregation", "arithmetic,power_mean:half"])
     assert isinstance(bad.exception, UsageError)
     assert "power_mean:half" in str(bad.exception)

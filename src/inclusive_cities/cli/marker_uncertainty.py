@@ -113,6 +113,9 @@ def sensitivity_command(
     indices_out: Path = typer.Option(
         None, "--indices-out", help="Sobol indices table (default: OUT with '_indices')."
     ),
+    unit_indices_out: Path = typer.Option(
+        None, "--unit-indices-out", help="Sobol indices of each unit's rank (S1_*, ST_* columns)."
+    ),
     workers: int = typer.Option(None, "--workers", help="Processes (default: one per core)."),
 ) -> None:
     """Monte Carlo uncertainty and Sobol sensitivity of a marker's scores and ranks.
@@ -153,6 +156,12 @@ def sensitivity_command(
     write_table(frame, out, id_column)
     indices_path = indices_out or out.with_name(f"{out.stem}_indices{out.suffix}")
     write_table(result.indices.frame.reset_index(), indices_path, "factor")
+    if unit_indices_out is not None:
+        per_unit = result.unit_first_order.add_prefix("S1_").join(
+            result.unit_total.add_prefix("ST_")
+        )
+        per_unit.index.name = id_column
+        write_table(per_unit.reset_index(), unit_indices_out, id_column)
     table_view = Table(_("Choice"), "S1", _("90% interval"), "ST", _("90% interval"))
     for factor, row in result.indices.frame.iterrows():
         table_view.add_row(
