@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pytest
 import shapely
 from sqlalchemy import Engine, select
 
-from inclusive_cities.ingest import import_facilities, load_type_mapping
+from inclusive_cities.ingest import IngestError, import_facilities, load_type_mapping
 from inclusive_cities.store import models, transaction
 from tests.ingest.conftest import UTM, X0, Y0, assert_rejected
 
@@ -43,6 +44,18 @@ def test_type_mapping_ignores_case_accents_and_spaces() -> None:
     assert mapping.canonical("CENTRO_INTEGRACIÓN") == "protection_integration"
     assert mapping.canonical("Servicio Empleo") == "employment_service"
     assert mapping.canonical("discoteca") is None
+
+
+def test_own_mapping_adds_to_the_default(tmp_path: Path) -> None:
+    own = tmp_path / "types.yaml"
+    own.write_text("map:\n  CAI: protection_integration\n  Hospital: education\n", encoding="utf-8")
+    mapping = load_type_mapping(own)
+    assert mapping.canonical("cai") == "protection_integration"
+    assert mapping.canonical("hospital") == "education"  # the user's entry wins
+    assert mapping.canonical("colegio") == "education"  # the default still applies
+    own.write_text("map:\n  CAI: shelter\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="'CAI' maps to 'shelter'"):
+        load_type_mapping(own)
 
 
 def test_csv_with_lat_lon(city: Engine, tmp_path: Path) -> None:

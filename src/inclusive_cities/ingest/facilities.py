@@ -62,7 +62,8 @@ class TypeMapping:
 
 
 @cache
-def _load_types(path: str) -> TypeMapping:
+def _load_types(path: str, stamp: float = 0.0) -> TypeMapping:
+    """The mapping in ``path`` (cached; ``stamp`` is the file's mtime so edits are seen)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -71,10 +72,9 @@ def _load_types(path: str) -> TypeMapping:
                 file=path, reason=str(error).splitlines()[0]
             )
         ) from error
-    types = data.get("types") or {}
-    default = _load_types(str(DEFAULT_TYPES)).types if Path(path) != DEFAULT_TYPES else {}
-    types = {**default, **types}
-    mapping = {}
+    default = load_type_mapping() if Path(path) != DEFAULT_TYPES else None
+    types = {**(default.types if default else {}), **(data.get("types") or {})}
+    mapping = dict(default.mapping) if default else {}
     for name, target in (data.get("map") or {}).items():
         if target not in types:
             raise IngestError(
@@ -88,7 +88,10 @@ def _load_types(path: str) -> TypeMapping:
 
 
 def load_type_mapping(path: Path | str | None = None) -> TypeMapping:
-    return _load_types(str(path or DEFAULT_TYPES))
+    """The built-in facility type mapping, extended (and overridden) by ``path`` if given."""
+    target = Path(path or DEFAULT_TYPES)
+    stamp = target.stat().st_mtime if target.exists() else 0.0
+    return _load_types(str(target), stamp)
 
 
 def _pick(
