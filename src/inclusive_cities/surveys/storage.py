@@ -64,10 +64,38 @@ def store_survey(
     data_dir: str | Path | None = None,
     imported_by: str = "",
 ) -> StoredSurvey:
-    """Write the cleaned tables as Parquet and register the import, all or nothing."""
+    """Write the cleaned tables as Parquet and register the import, all or nothing.
+
+    Files are written to a staging folder and renamed into place at the end of the
+    database transaction; if the commit then fails, the folder is removed again.
+    """
     survey = survey or result.form.form_id
     sha = fingerprint(*sources)
     target = survey_dir(city, period, survey, data_dir)
+    moved: list[Path] = []
+    try:
+        return _store(
+            engine, result, design, city, period, sources, survey, sha, target, imported_by, moved
+        )
+    except Exception:
+        for path in moved:  # the database did not commit: take the files back out
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+def _store(
+    engine: Engine,
+    result: SurveyImport,
+    design: Design,
+    city: str,
+    period: str,
+    sources: list[Path],
+    survey: str,
+    sha: str,
+    target: Path,
+    imported_by: str,
+    moved: list[Path],
+) -> StoredSurvey:
     with transaction(engine) as session:
         city_row = session.scalar(select(models.City).where(models.City.code == city))
         if city_row is None:
@@ -139,6 +167,7 @@ def store_survey(
             if target.exists():
                 shutil.rmtree(target)
             staging.rename(target)
+            moved.append(target)
         except Exception:
             shutil.rmtree(staging, ignore_errors=True)
             raise
