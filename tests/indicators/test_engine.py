@@ -6,13 +6,22 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import geopandas as gpd
 import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
 from inclusive_cities.i18n import use_language
-from inclusive_cities.indicators import Catalogue, Inputs, Level, compute, load_catalogue
+from inclusive_cities.indicators import (
+    Catalogue,
+    IndicatorError,
+    Inputs,
+    Level,
+    compute,
+    load_catalogue,
+)
+from inclusive_cities.spatial import SpatialError
 from tests.indicators import city
 
 
@@ -283,3 +292,50 @@ def test_inputs_absent_are_explained() -> None:
     )
     assert outcome.skipped["dist_health_m"] == "no boundaries of the base level"
     assert isinstance(outcome.values, pd.DataFrame) and outcome.values.empty
+
+
+def grid(step: float, extent: float):
+    from shapely.geometry import LineString
+
+    ticks = np.arange(0, extent + step, step)
+    lines = [LineString([(0, t), (extent, t)]) for t in ticks]
+    lines += [LineString([(t, 0), (t, extent)]) for t in ticks]
+    return gpd.GeoDataFrame(geometry=lines, crs=city.CRS)
+
+
+def test_network_distances_follow_the_streets() -> None:
+    catalogue = load_catalogue().select(["dist_school_m", "pop_within_1km_health"])
+    persons = ibis.memtable(city.frame(city.persons()))
+    inputs = Inputs(
+        persons=persons,
+        units=city.units(),
+        facilities=city.facilities(),
+        layers={"streets": grid(50, 1500)},
+        network="streets",
+    )
+    values = compute(inputs, catalogue).values
+    school = values[values.indicator == "dist_school_m"].set_index("unit_code")["value"]
+    # the school is at (150, 50): Manhattan distances on a 50 m grid, not straight lines
+    assert school.to_dict() == pytest.approx(
+        {"01001": 100.0, "01002": 0.0, "02001": 300.0, "02002": 1900.0}
+    )
+    health = values[values.indicator == "pop_within_1km_health"].set_index("unit_code")["value"]
+    assert health["02002"] == 100.0  # 350 m up the street
+
+
+def test_network_that_does_not_cover_the_city_stops_everything() -> None:
+    inputs = Inputs(
+        persons=ibis.memtable(city.frame(city.persons())),
+        units=city.units(),
+        facilities=city.facilities(),
+        layers=city.layers(),
+        network="vias",
+    )
+    with pytest.raises(SpatialError) as error:
+        compute(inputs, load_catalogue().select(["health_insurance", "dist_school_m"]))
+    assert str(error.value).startswith(
+        "The street network does not cover the city: 1 of 4 units are more than 250 m from any "
+        "street (first: unit '02002')"
+    )
+    with pytest.raises(IndicatorError, match="There is no street layer 'roads'"):
+        compute(Inputs(layers=city.layers(), network="roads"), load_catalogue())

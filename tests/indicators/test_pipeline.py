@@ -282,3 +282,29 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
     assert kept == [
         ("crime_rate_per_100k", "01", "_T", "_T", "_T", 812.0, None, "observed", "", batch_id)
     ]
+
+
+def test_network_not_covering_the_city_writes_nothing(observatory, capsys) -> None:
+    url, layers = observatory
+    with pytest.raises(SystemExit) as stop:
+        main(
+            [
+                "--database",
+                url,
+                "indicators",
+                "compute",
+                "--city",
+                "TST",
+                "--period",
+                "2024",
+                "--layers",
+                str(layers),
+                "--network",
+                "vias",
+            ]
+        )
+    assert stop.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: The street network does not cover the city: 1 of 4 units")
+    assert "\n" not in err
+    assert observations(url) == []

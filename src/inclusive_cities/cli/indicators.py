@@ -85,6 +85,11 @@ def compute(
     data_dir: Path = typer.Option(
         None, "--data-dir", help="Where census Parquet files live (default: settings)."
     ),
+    network: str = typer.Option(
+        None,
+        "--network",
+        help="Measure distances to facilities along this street layer (e.g. vias), not straight.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and report; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
@@ -102,6 +107,7 @@ def compute(
         layers=layers,
         data_dir=data_dir,
         dry_run=dry_run,
+        network=network,
     )
     if as_json:
         typer.echo(json.dumps(report.__dict__, ensure_ascii=False, indent=2))

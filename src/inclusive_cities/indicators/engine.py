@@ -59,6 +59,8 @@ class Inputs:
     """Projected CRS for distances (default: the units' own or a local UTM zone)."""
     observed: Mapping[str, str] = field(default_factory=dict)
     """Codes of table indicators already in the store as observations → where from."""
+    network: str | None = None
+    """Name of a line layer in ``layers``: distances to facilities along it, not straight."""
 
 
 @dataclass
@@ -206,7 +208,12 @@ def _spatial(
             ).to_numpy(dtype="float64")
             return pop * count, pop, 1.0
         merged = chosen.assign(type="_chosen")
-        distance = spatial.nearest_distances(units, merged, crs=inputs.crs)["_chosen"].to_numpy()
+        if inputs.network is not None:
+            streets = inputs.layers[inputs.network]
+            distance = spatial.network_distances(units, merged, streets, crs=inputs.crs)
+        else:
+            distance = spatial.nearest_distances(units, merged, crs=inputs.crs)
+        distance = distance["_chosen"].to_numpy()
         if spec.method == "nearest_distance":
             return pop * distance, pop, 1.0
         within = (distance <= float(spec.threshold_m or 0)).astype("float64")
@@ -278,6 +285,12 @@ def _spatial_missing(
 
 def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
     """Every catalogue indicator the inputs allow, at the base level and above."""
+    if inputs.network is not None and inputs.network not in inputs.layers:
+        raise IndicatorError(
+            _(
+                "There is no street layer '{layer}' for network distances: the layers are {known}."
+            ).format(layer=inputs.network, known=", ".join(inputs.layers) or "-")
+        )
     rows: list[pd.DataFrame] = []
     computed: list[str] = []
     skipped: dict[str, str] = {}

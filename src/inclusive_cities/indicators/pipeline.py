@@ -300,6 +300,7 @@ def compute_city(
     layers: Iterable[Path | str] = (),
     data_dir: Path | str | None = None,
     dry_run: bool = False,
+    network: str | None = None,
 ) -> ComputeReport:
     """Compute every indicator the city's inputs allow and store them (one transaction)."""
     store.require_current(engine)
@@ -329,6 +330,7 @@ def compute_city(
         layers=read_layers(layer_paths),
         crs=crs or None,
         observed=observed,
+        network=network,
     )
     result = compute(inputs, catalogue)
     report = ComputeReport(
