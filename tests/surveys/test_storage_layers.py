@@ -16,11 +16,17 @@ from inclusive_cities.surveys.storage import load_survey, store_survey
 from .helpers import tiny_boundaries, tiny_store
 
 
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("files")
+    boundaries = tiny_boundaries(root / "boundaries.gpkg")
+    return boundaries, generate_demo_survey(boundaries, root / "survey", households=200, take=8)
+
+
 @pytest.fixture()
-def world(tmp_path):
-    boundaries = tiny_boundaries(tmp_path / "boundaries.gpkg")
+def world(tmp_path, files):
+    boundaries, survey = files
     engine = tiny_store(f"sqlite:///{tmp_path / 'obs.db'}", boundaries)
-    survey = generate_demo_survey(boundaries, tmp_path / "survey", households=200, take=8)
     return tmp_path, engine, survey
 
 
