@@ -45,10 +45,32 @@ def _write(frame: pd.DataFrame, out: Path | None) -> None:
     console.print(_("Wrote {rows} rows to {path}.").format(rows=len(frame), path=out))
 
 
+def _headers() -> dict[str, str]:
+    return {
+        "round": _("Round"),
+        "topic": _("Topic"),
+        "category": _("Category"),
+        "estimate": _("Estimate"),
+        "ci_low": _("95% CI low"),
+        "ci_high": _("95% CI high"),
+        "n": _("Respondents"),
+        "change": _("Change"),
+        "p_value": _("p-value"),
+        "origin": _("Origin"),
+        "destination": _("Intended destination"),
+    }
+
+
 def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
     table = Table(title=title)
+    headers = _headers()
     for column in columns:
-        table.add_column(column)
+        table.add_column(
+            headers.get(column, column),
+            justify="left"
+            if column in ("round", "topic", "category", "origin", "destination")
+            else "right",
+        )
     for row in frame[columns].itertuples(index=False):
         table.add_row(
             *[
