@@ -290,7 +290,7 @@ def main() -> None:
     started = time.perf_counter()
     build(url, args.units)
     print(f"built {args.units} units in {time.perf_counter() - started:.1f} s")
-    workers = ["--workers", str(args.workers)]
+    workers = ["--workers", str(args.workers), "--timeout-worker-healthcheck", "300"]
     env = {"INCLUSIVE_CITIES_DATABASE_URL": url}
     layer = "bench-bench-2024"
     gpkg = folder / "layer.gpkg"

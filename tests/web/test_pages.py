@@ -18,7 +18,7 @@ from sqlalchemy import select
 from inclusive_cities.cli import main
 from inclusive_cities.i18n import catalogue
 from inclusive_cities.store import connect, init_database, models, transaction
-from inclusive_cities.store.web_models import User
+from inclusive_cities.store.web_models import PublishedLayer, User
 from inclusive_cities.web import auth
 from inclusive_cities.web.messages import all_messages, missing, template_messages
 from tests.web.conftest import City
@@ -177,3 +177,48 @@ def test_cli_has_serve(capsys: pytest.CaptureFixture[str]) -> None:
     main(["serve", "--help"])
     out = capsys.readouterr().out
     assert "--port" in out and "--workers" in out
+
+
+def test_pages_use_the_recipe_stored_with_the_run(fresh_city: City) -> None:
+    """The marker engine stores its spec in the run; names come from it, not from code."""
+    from fastapi.testclient import TestClient
+
+    from inclusive_cities.marker import load_spec
+    from inclusive_cities.web import create_app
+
+    spec = load_spec("uim-basic")
+    with transaction(connect(fresh_city.url)) as session:
+        run = session.get(models.MarkerRun, fresh_city.run_2024)
+        assert run is not None
+        run.parameters = {"spec": spec.model_dump(mode="json")}
+        run.spec_code = spec.code
+    expected = spec.find("V_CAL").name.en
+    with TestClient(create_app(fresh_city.url, specs=lambda code: None)) as client:
+        html = client.get("/cities/TST/units/02003", params={"lang": "en"}).text
+    assert expected in html and "Dimension V_CAL" not in html
+
+
+def test_cli_publish_and_withdraw(fresh_city: City) -> None:
+    main(["--database", fresh_city.url, "publish", "--city", "TST", "--unpublish", "--layers"])
+    with transaction(connect(fresh_city.url)) as session:
+        assert not any(session.scalars(select(models.MarkerRun.published)))
+        assert session.scalar(select(PublishedLayer.id)) is None
+    main(["--database", fresh_city.url, "publish", "--city", "TST", "--layers"])
+    with transaction(connect(fresh_city.url)) as session:
+        published = {
+            r.id: r.published
+            for r in session.execute(select(models.MarkerRun.id, models.MarkerRun.published))
+        }
+        layers = session.scalars(
+            select(models.Indicator.code).join(
+                PublishedLayer, PublishedLayer.indicator_id == models.Indicator.id
+            )
+        )
+        codes = sorted(layers)
+    # the latest run of each period: the draft (newer than the 2024 run) and the 2020 run
+    assert published == {
+        fresh_city.run_2020: True,
+        fresh_city.run_2024: False,
+        fresh_city.draft_run: True,
+    }
+    assert codes == ["piped_water", "population", "refugee_migrant_share", "school_attendance_srv"]

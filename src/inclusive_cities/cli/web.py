@@ -44,6 +44,9 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
+        # the first request for a big layer builds its cache for tens of seconds while
+        # holding the GIL; the default 5 s health check would kill such a worker
+        timeout_worker_healthcheck=120,
     )
 
 
@@ -79,6 +82,137 @@ def users_add(
     )
 
 
+def publish(
+    city: str = typer.Option(..., "--city", help="City code."),
+    period: str = typer.Option(None, "--period", help="Only this period (default: every one)."),
+    run: int = typer.Option(None, "--run", help="Publish this marker run instead of the latest."),
+    layers: bool = typer.Option(
+        False, "--layers", help="Also publish every indicator layer of the city and period(s)."
+    ),
+    withdraw: bool = typer.Option(False, "--unpublish", help="Withdraw instead of publishing."),
+) -> None:
+    """Publish (or withdraw) marker runs and indicator layers, as analysts do in the web.
+
+    Example: inclusive-cities publish --city DEMO --layers
+    """
+    from sqlalchemy import delete, distinct, func, select
+
+    from inclusive_cities.store import models
+    from inclusive_cities.store.web_models import PublishedLayer
+    from inclusive_cities.web import auth
+    from inclusive_cities.web.errors import NotFound
+
+    engine = store.connect(state.database_url)
+    store.require_current(engine)
+    with store.transaction(engine) as session:
+        row = session.scalar(select(models.City).where(models.City.code == city))
+        if row is None:
+            raise NotFound(_("There is no city with code {code}.").format(code=city))
+        periods = list(
+            session.scalars(
+                select(models.Period)
+                .join(models.MarkerRun, models.MarkerRun.period_id == models.Period.id)
+                .where(models.MarkerRun.city_id == row.id)
+                .distinct()
+            )
+        )
+        if period is not None:
+            periods = [p for p in periods if p.code == period]
+            if not periods:
+                raise NotFound(
+                    _("Period {code} has no marker run for this city.").format(code=period)
+                )
+        if run is not None:
+            chosen = [session.get(models.MarkerRun, run)]
+            if chosen[0] is None or chosen[0].city_id != row.id:
+                raise NotFound(_("There is no marker run {id}.").format(id=run))
+        elif withdraw:
+            chosen = list(
+                session.scalars(
+                    select(models.MarkerRun).where(
+                        models.MarkerRun.city_id == row.id,
+                        models.MarkerRun.period_id.in_([p.id for p in periods]),
+                    )
+                )
+            )
+        else:
+            chosen = [
+                session.scalar(
+                    select(models.MarkerRun)
+                    .where(models.MarkerRun.city_id == row.id, models.MarkerRun.period_id == p.id)
+                    .order_by(models.MarkerRun.id.desc())
+                    .limit(1)
+                )
+                for p in periods
+            ]
+        count_runs = 0
+        for marker_run in chosen:
+            if marker_run is None:
+                continue
+            marker_run.published = not withdraw
+            count_runs += 1
+            auth.audit(
+                session,
+                "unpublish_run" if withdraw else "publish_run",
+                user="cli",
+                target=f"marker_run:{marker_run.id}",
+            )
+        count_layers = 0
+        if layers:
+            period_ids = [p.id for p in periods]
+            if withdraw:
+                result = session.execute(
+                    delete(PublishedLayer).where(
+                        PublishedLayer.city_id == row.id, PublishedLayer.period_id.in_(period_ids)
+                    )
+                )
+                count_layers = int(getattr(result, "rowcount", 0) or 0)
+            else:
+                present = {
+                    (r.period_id, r.indicator_id)
+                    for r in session.execute(
+                        select(PublishedLayer.period_id, PublishedLayer.indicator_id).where(
+                            PublishedLayer.city_id == row.id
+                        )
+                    )
+                }
+                pairs = session.execute(
+                    select(models.Observation.period_id, models.Observation.indicator_id)
+                    .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+                    .where(
+                        models.SpatialUnit.city_id == row.id,
+                        models.Observation.period_id.in_(period_ids),
+                    )
+                    .group_by(models.Observation.period_id, models.Observation.indicator_id)
+                    .having(func.count(distinct(models.Observation.unit_id)) > 0)
+                )
+                for period_id, indicator_id in pairs:
+                    if (period_id, indicator_id) not in present:
+                        session.add(
+                            PublishedLayer(
+                                city_id=row.id,
+                                period_id=period_id,
+                                indicator_id=indicator_id,
+                                published_by="cli",
+                            )
+                        )
+                        count_layers += 1
+            auth.audit(
+                session,
+                "unpublish_layer" if withdraw else "publish_layer",
+                user="cli",
+                target=f"city:{city}",
+                details={"layers": count_layers},
+            )
+    message = (
+        _("Withdrew {runs} marker runs and {layers} indicator layers of {city}.")
+        if withdraw
+        else _("Published {runs} marker runs and {layers} indicator layers of {city}.")
+    )
+    console.print(message.format(runs=count_runs, layers=count_layers, city=city))
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("publish")(publish)
     app.add_typer(users_app, name="users")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
-from inclusive_cities.web.specview import SpecProvider, SpecView, fallback_spec
+from inclusive_cities.web.specview import SpecProvider, SpecView, fallback_spec, from_marker_spec
 
 MIN_CELL = 10
 """Smallest unweighted n a published figure may rest on (METHODOLOGY §3, disclosure control)."""
@@ -356,7 +356,8 @@ def run_scores(session: Session, run_id: int) -> RunScores:
     def build() -> RunScores:
         run = session.get(models.MarkerRun, run_id)
         assert run is not None
-        rows = session.execute(
+        # column-wise: a 100k-unit run has ~6M score rows, far too many for a Python loop
+        result = session.connection().execute(  # Core, not ORM: no per-row entity work
             select(
                 models.MarkerScore.unit_id,
                 models.MarkerScore.node_code,
@@ -364,22 +365,31 @@ def run_scores(session: Session, run_id: int) -> RunScores:
                 models.MarkerScore.level,
                 models.MarkerScore.rank,
             ).where(models.MarkerScore.run_id == run_id)
-        ).all()
-        unit_ids = sorted({r.unit_id for r in rows})
-        nodes = sorted({r.node_code for r in rows})
-        u_index = {u: i for i, u in enumerate(unit_ids)}
-        n_index = {n: j for j, n in enumerate(nodes)}
-        scores = np.full((len(unit_ids), len(nodes)), np.nan)
-        levels: dict[str, list[str | None]] = {n: [None] * len(unit_ids) for n in nodes}
-        ranks: dict[str, list[int | None]] = {n: [None] * len(unit_ids) for n in nodes}
-        for r in rows:
-            i = u_index[r.unit_id]
-            if r.score is not None:
-                scores[i, n_index[r.node_code]] = r.score
-            levels[r.node_code][i] = r.level
-            ranks[r.node_code][i] = r.rank
+        )
+        columns = list(zip(*result.fetchall(), strict=True)) or [(), (), (), (), ()]
+        unit_col = np.asarray(columns[0], dtype=np.int64)
+        node_col = np.asarray(columns[1], dtype=object)
+        score_col = np.asarray([np.nan if v is None else v for v in columns[2]], dtype=float)
+        level_col = np.asarray(columns[3], dtype=object)
+        rank_col = np.asarray(columns[4], dtype=object)
+        unit_values, rows_at = np.unique(unit_col, return_inverse=True)
+        nodes = sorted(set(node_col.tolist()))
+        node_at = np.searchsorted(np.asarray(nodes, dtype=object), node_col)
+        scores = np.full((len(unit_values), len(nodes)), np.nan)
+        scores[rows_at, node_at] = score_col
+        levels: dict[str, list[str | None]] = {}
+        ranks: dict[str, list[int | None]] = {}
+        for j, node in enumerate(nodes):
+            level_grid = np.full(len(unit_values), None, dtype=object)
+            rank_grid = np.full(len(unit_values), None, dtype=object)
+            mine = node_at == j
+            level_grid[rows_at[mine]] = level_col[mine]
+            rank_grid[rows_at[mine]] = rank_col[mine]
+            levels[node] = level_grid.tolist()
+            ranks[node] = rank_grid.tolist()
+        unit_ids = unit_values
         session.expunge(run)
-        return RunScores(run, np.array(unit_ids, dtype=np.int64), nodes, scores, levels, ranks)
+        return RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
 
     return CACHE.get(("scores", run_id, count), build)
 
@@ -465,7 +475,29 @@ def unit_values_by_code(
 
 
 def spec_for(provider: SpecProvider, scores: RunScores) -> SpecView:
-    return provider(scores.run.spec_code) or fallback_spec(scores.run.spec_code, scores.nodes)
+    """The recipe the run stored, else the provider's spec of that name, else node codes."""
+    return (
+        stored_spec(scores.run)
+        or provider(scores.run.spec_code)
+        or fallback_spec(scores.run.spec_code, scores.nodes)
+    )
+
+
+def stored_spec(run: models.MarkerRun) -> SpecView | None:
+    """The spec saved in the run's parameters by the marker engine (the exact recipe)."""
+    recipe = (run.parameters or {}).get("spec")
+    if not isinstance(recipe, dict):
+        return None
+
+    def build() -> SpecView | None:
+        try:
+            from inclusive_cities.marker import MarkerSpec  # type: ignore[attr-defined]
+
+            return from_marker_spec(MarkerSpec.model_validate(recipe))
+        except Exception:  # an older or foreign recipe: fall back to the spec by name
+            return None
+
+    return CACHE.get(("stored-spec", run.id, run.spec_hash), build)
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray | None) -> float | None:

@@ -88,15 +88,21 @@ def feature_table(
             ordered += [n for n in scores.nodes if n not in ordered]
             root = spec.root.code if spec.root and spec.root.code in scores.nodes else ordered[0]
             numeric = set(ordered) | {"rank"}
-            for i, unit_id in enumerate(scores.unit_ids):
-                row: dict[str, Any] = {}
-                for code in ordered:
-                    row[code] = _clean(scores.column(code)[i])
-                row["level"] = scores.levels[root][i] or (
+            rounded = {
+                code: [
+                    None if np.isnan(v) else v for v in np.round(scores.column(code), 4).tolist()
+                ]
+                for code in ordered
+            }
+            root_levels = scores.levels[root]
+            root_ranks = scores.ranks[root]
+            for i, unit_id in enumerate(scores.unit_ids.tolist()):
+                row: dict[str, Any] = {code: rounded[code][i] for code in ordered}
+                row["level"] = root_levels[i] or (
                     lv.code if (lv := spec.level_for(row[root])) else None
                 )
-                row["rank"] = scores.ranks[root][i]
-                by_unit[int(unit_id)] = row
+                row["rank"] = root_ranks[i]
+                by_unit[unit_id] = row
             level_id = collection.level_id
         else:
             assert collection.indicator_id is not None

@@ -38,9 +38,22 @@ def template_messages() -> dict[str, str]:
     return found
 
 
+def cli_help_texts() -> dict[str, str]:
+    """Help texts of ``serve``, ``publish`` and ``users`` (translated at run time like the
+    rest of the command line's help, see ``inclusive_cities.cli.help_i18n``)."""
+    import typer
+
+    from inclusive_cities.cli import web as cli_web
+    from inclusive_cities.cli.help_i18n import help_messages
+
+    app = typer.Typer(add_completion=False)
+    cli_web.register(app)
+    return {text: "cli/web.py (help)" for text in help_messages(typer.main.get_command(app))}
+
+
 def all_messages() -> dict[str, str]:
     paths = [WEB_DIR] + ([CLI_FILE] if CLI_FILE.exists() else [])
-    return {**template_messages(), **extract_messages(paths)}
+    return {**cli_help_texts(), **template_messages(), **extract_messages(paths)}
 
 
 def missing(language: str) -> dict[str, str]:

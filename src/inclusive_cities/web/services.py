@@ -573,9 +573,10 @@ def overview(
     periods = published_periods(session, city.id)
     run = published_run(session, city.id, period.id)
     figures: list[Figure] = []
-    population, pop_indicator = data.unit_values_by_code(
-        session, data.POPULATION_CODES, period.id, city.id
-    )
+    pop_codes = data.POPULATION_CODES
+    if run is not None and (run.parameters or {}).get("population_indicator"):
+        pop_codes = (str(run.parameters["population_indicator"]), *pop_codes)  # type: ignore[index]
+    population, pop_indicator = data.unit_values_by_code(session, pop_codes, period.id, city.id)
     shares, share_indicator = data.unit_values_by_code(
         session, data.MIGRANT_SHARE_CODES, period.id, city.id
     )
