@@ -213,3 +213,34 @@ def test_jackknife_replicates_as_printed_by_r(apiclus1):
     assert (round(total.estimate), round(total.se)) == (3404940, 932235)
     shares = estimate(data, design, "stype", "proportion").set_index("category")
     assert [round(shares.loc[s, "se"], 4) for s in "EHM"] == [0.0514, 0.0278, 0.0332]
+
+
+def test_two_stage_cluster_sample_with_fpc_at_both_stages():
+    # R: dclus2 <- svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2);
+    # svymean(~api00, dclus2) 670.81 (SE 30.099); svytotal(~enroll, dclus2, na.rm=TRUE)
+    # 2639273 (SE 799638)
+    from .conftest import DATA
+
+    data = pd.read_csv(DATA / "apiclus2.csv").assign(fpc1=757)
+    design = Design(weight="pw", psu="dnum", fpc="fpc1", ssu="snum", fpc2="fpc2")
+    mean = one(estimate(data, design, "api00"))
+    assert (round(mean.estimate, 2), round(mean.se, 3)) == (670.81, 30.099)
+    total = one(estimate(data, design, "enroll", "total"))
+    assert (round(total.estimate), round(total.se)) == (2639273, 799638)
+    assert total.n == 120  # six schools without enrolment are outside the domain
+    first_stage_only = one(estimate(data, Design(weight="pw", psu="dnum", fpc="fpc1"), "api00"))
+    assert first_stage_only.se < mean.se
+    # domains agree with svy's two-stage estimator
+    import polars as pl
+    from svy import Design as SvyDesign
+    from svy import PopSize, Sample
+
+    data["high"] = np.where(data["pw"] > 20, "yes", "no")
+    sample = Sample(
+        pl.from_pandas(data),
+        SvyDesign(wgt="pw", psu="dnum", ssu="snum", pop_size=PopSize(psu="fpc1", ssu="fpc2")),
+    )
+    theirs = sample.estimation.mean("api00", by="high").to_polars().to_pandas()
+    ours = estimate(data, design, "api00", by="high").merge(theirs, on="high")
+    assert len(ours) == 2
+    np.testing.assert_allclose(ours["se_x"], ours["se_y"], rtol=1e-9)

@@ -48,6 +48,10 @@ class Design(BaseModel):
         description="Column with the number of PSUs in the stratum (>1) or the sampling "
         "fraction (<=1).",
     )
+    ssu: str | None = None
+    """Second-stage unit (e.g. household within a block); used only together with fpc."""
+    fpc2: str | None = None
+    """Second-stage FPC: SSUs in the PSU (>1) or the second-stage sampling fraction (<=1)."""
     replicate_weights: list[str] = Field(default_factory=list)
     replicate_method: ReplicateMethod | None = None
     fay_rho: float = 0.0
@@ -78,7 +82,15 @@ class Design(BaseModel):
         return bool(self.replicate_weights)
 
     def columns(self) -> list[str]:
-        named = [self.weight, self.strata, self.psu, self.fpc, *self.replicate_weights]
+        named = [
+            self.weight,
+            self.strata,
+            self.psu,
+            self.fpc,
+            self.ssu,
+            self.fpc2,
+            *self.replicate_weights,
+        ]
         return [c for c in named if c]
 
 

@@ -42,6 +42,9 @@ class _Structure:
     n_psu_in_stratum: np.ndarray  # per stratum
     fpc_factor: np.ndarray  # (1 - f_h) per stratum
     lonely: np.ndarray  # bool per stratum: a single PSU and not a certainty stratum
+    ssu: np.ndarray | None = None  # second-stage unit code per row (unique across PSUs)
+    ssu_psu: np.ndarray | None = None  # PSU of each SSU
+    stage2_scale: np.ndarray | None = None  # per PSU: f1 · (1 - f2) · m/(m-1), 0 if m == 1
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -96,7 +99,57 @@ def _structure(data: pd.DataFrame, design: Design) -> _Structure:
                 "survey.lonely.psu), or merge those strata."
             ).format(strata=", ".join(labels[:10]))
         )
-    return _Structure(weights, psu, psu_stratum, n_h, fpc_factor, lonely)
+    structure = _Structure(weights, psu, psu_stratum, n_h, fpc_factor, lonely)
+    if design.ssu and design.fpc and design.psu:
+        structure = _second_stage(data, design, structure, psu, strata, fpc_factor)
+    return structure
+
+
+def _second_stage(
+    data: pd.DataFrame,
+    design: Design,
+    st: _Structure,
+    psu: np.ndarray,
+    strata: np.ndarray,
+    fpc_factor: np.ndarray,
+) -> _Structure:
+    """Within-PSU variance terms, as R's multistage recursion with fpc at both stages.
+
+    Each PSU adds f1 · Var2, with f1 = n_h/N_h its stratum's first-stage sampling fraction
+    and Var2 the (finite-population) variance of its sampled SSU totals.
+    """
+    raw = pd.factorize(data[design.ssu])[0].astype(np.int64)
+    ssu = pd.factorize(psu.astype(np.int64) * (int(raw.max()) + 1) + raw)[0]
+    ssu_psu = np.zeros(int(ssu.max()) + 1, dtype=np.int64)
+    ssu_psu[ssu] = psu
+    m = np.bincount(ssu_psu, minlength=len(st.psu_stratum)).astype(float)
+    f1 = 1.0 - fpc_factor[st.psu_stratum]
+    factor2 = np.ones(len(m))
+    if design.fpc2:
+        value = pd.to_numeric(data[design.fpc2], errors="coerce").to_numpy(dtype=float)
+        per_psu = pd.Series(value).groupby(psu).first().to_numpy()
+        fraction = np.where(per_psu <= 1, per_psu, m / np.where(per_psu > 0, per_psu, np.nan))
+        if np.isnan(fraction).any() or (fraction > 1 + 1e-9).any():
+            raise SurveyError(
+                _(
+                    "The second-stage FPC column '{column}' must hold, per PSU, the number of "
+                    "SSUs in it (at least the number sampled) or the sampling fraction."
+                ).format(column=design.fpc2)
+            )
+        factor2 = 1.0 - np.clip(fraction, 0, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(m > 1, f1 * factor2 * m / (m - 1), 0.0)
+    return _Structure(
+        st.weights,
+        st.psu,
+        st.psu_stratum,
+        st.n_psu_in_stratum,
+        st.fpc_factor,
+        st.lonely,
+        ssu=ssu,
+        ssu_psu=ssu_psu,
+        stage2_scale=scale,
+    )
 
 
 def _taylor_variance(
@@ -145,7 +198,39 @@ def _taylor_variance(
         adjust = (centred**2).reshape(size, n_cols)
         within[lonely] = adjust[lonely]
     within = np.nan_to_num(within) * scale
-    return within.reshape(n_strata, n_domains, n_cols).sum(axis=0)
+    variance = within.reshape(n_strata, n_domains, n_cols).sum(axis=0)
+    if st.ssu is not None:
+        variance = variance + _stage2_variance(z, domain, n_domains, st, keep)
+    return variance
+
+
+def _stage2_variance(
+    z: np.ndarray, domain: np.ndarray, n_domains: int, st: _Structure, keep: np.ndarray
+) -> np.ndarray:
+    """Sum over PSUs of f1 · (1-f2) · m/(m-1) · Σ_k (t_k - t̄)², per domain and column."""
+    assert st.ssu is not None and st.ssu_psu is not None and st.stage2_scale is not None
+    ssu = st.ssu[keep]
+    n_cols = z.shape[1]
+    unique, inverse = np.unique(ssu.astype(np.int64) * n_domains + domain, return_inverse=True)
+    totals = np.stack(
+        [np.bincount(inverse, weights=z[:, c], minlength=len(unique)) for c in range(n_cols)],
+        axis=1,
+    )
+    key_psu = st.ssu_psu[unique // n_domains]
+    cell = key_psu * n_domains + unique % n_domains
+    size = len(st.psu_stratum) * n_domains
+    sums = np.stack(
+        [np.bincount(cell, weights=totals[:, c], minlength=size) for c in range(n_cols)], axis=1
+    )
+    squares = np.stack(
+        [np.bincount(cell, weights=totals[:, c] ** 2, minlength=size) for c in range(n_cols)],
+        axis=1,
+    )
+    m = np.repeat(np.bincount(st.ssu_psu, minlength=len(st.psu_stratum)), n_domains)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.nan_to_num(squares - sums**2 / m)
+    scaled = spread * np.repeat(st.stage2_scale, n_domains)[:, None]
+    return scaled.reshape(len(st.psu_stratum), n_domains, n_cols).sum(axis=0)
 
 
 def _domains(data: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
