@@ -61,7 +61,7 @@ def _weighted_sum(
             if nan:
                 missing = np.isnan(column)
                 scratch[missing] = 0.0
-                weight_total += np.where(missing, 0.0, weight)  # type: ignore[operator]
+                weight_total += np.where(missing, 0.0, weight)
             else:
                 weight_total += weight
             total += scratch

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.marker.engine import MarkerResult, compute
@@ -40,7 +41,9 @@ def _descendant_indicators(spec: MarkerSpec) -> dict[str, list[str]]:
     return below
 
 
-def _lookup(session, city: str, period: str, level: str | None):  # type: ignore[no-untyped-def]
+def _lookup(
+    session: Session, city: str, period: str, level: str | None
+) -> tuple[models.City, models.Period, models.UnitLevel]:
     city_row = session.scalar(select(models.City).where(models.City.code == city))
     if city_row is None:
         raise MarkerError(

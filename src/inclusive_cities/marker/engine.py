@@ -508,18 +508,18 @@ def compute(
         if missing is None or not column_has_nan[j]:
             continue
         how = spec.imputation_for(indicator)
-        column = values[:, j]
+        filled = values[:, j]
         gaps = missing[:, j]
         if how.method in ("mean", "median"):
-            column[gaps] = column_fill(column, how.method)
+            filled[gaps] = column_fill(filled, how.method)
         elif how.method in ("group_mean", "group_median"):
             key = _group_key(how.group_column, groups)
             group_codes_, n_groups = group_arrays[key]
-            fills = group_fill(column, group_codes_, n_groups, how.method.removeprefix("group_"))
-            column[gaps] = fills[gaps]
+            fills = group_fill(filled, group_codes_, n_groups, how.method.removeprefix("group_"))
+            filled[gaps] = fills[gaps]
         elif how.method == "locf":
             fills = locf_fill(indicator.code, ids, previous_frames, id_column)
-            column[gaps] = fills[gaps]
+            filled[gaps] = fills[gaps]
 
     # 4. screening on data availability (observed, or after imputation as in COINr)
     threshold = spec.defaults.missing.unit_min_coverage
