@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from inclusive_cities.cli import db, demo, indicators, ingest, marker, mobility, report, web
+from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli.app import app, state
 from inclusive_cities.errors import InclusiveCitiesError
@@ -27,6 +28,7 @@ __all__ = ["app", "main"]
 db.register(app)
 survey_cli.register(app)
 indicators.register(app)
+spatial_cli.register(app)
 marker.register(app)
 demo.register(app)
 ingest.register(app)

@@ -478,3 +478,83 @@ def _insert(session: object, frame: pd.DataFrame) -> None:
     ]
     for start in range(0, len(rows), 20_000):
         connection.exec_driver_sql(statement, rows[start : start + 20_000])
+
+
+NATIONALITIES = ("host", "venezuelan", "other_foreign")
+
+
+def unit_layer(
+    engine: Engine,
+    city: str,
+    period: str,
+    level: str | None = None,
+    indicators: Iterable[str] = (),
+    data_dir: Path | str | None = None,
+) -> gpd.GeoDataFrame:
+    """The units of one level (default: the smallest) in EPSG:4326, indexed by code, with
+    census counts (``population`` and one column per nationality) and the stored all-groups
+    value of each of ``indicators``: the input of segregation, clusters and interpolation."""
+    store.require_current(engine)
+    root = Path(data_dir or get_settings().data_dir)
+    with store.transaction(engine) as session:
+        city_row, period_row = _city_period(session, city, period)
+        levels = _levels(session, city_row, None)
+        _base, hierarchy, _ids, _batch = _units(session, city_row, levels)
+        census = _census(session, city_row, period_row, root)
+        codes = list(indicators)
+        stored = pd.DataFrame(
+            session.execute(
+                select(models.Indicator.code, models.Observation.unit_id, models.Observation.value)
+                .join(models.Observation, models.Observation.indicator_id == models.Indicator.id)
+                .where(
+                    models.Indicator.code.in_(codes),
+                    models.Observation.period_id == period_row.id,
+                    models.Observation.sex == models.TOTAL,
+                    models.Observation.age_group == models.TOTAL,
+                    models.Observation.nationality == models.TOTAL,
+                )
+            ).all(),
+            columns=["code", "unit_id", "value"],
+        )
+        chosen = (
+            levels[0] if level is None else next((lv for lv in levels if lv.code == level), None)
+        )
+        if chosen is None:
+            raise IndicatorError(
+                _("City '{city}' has no level '{level}': its levels are {known}.").format(
+                    city=city, level=level, known=", ".join(lv.code for lv in levels)
+                )
+            )
+        geometry_rows = session.execute(
+            select(
+                models.SpatialUnit.id, models.SpatialUnit.code, models.SpatialUnit.geometry
+            ).where(models.SpatialUnit.level_id == chosen.id)
+        ).all()
+    frame = gpd.GeoDataFrame(
+        {"code": [str(r[1]) for r in geometry_rows], "unit_id": [r[0] for r in geometry_rows]},
+        geometry=shapely.from_wkb([r[2] for r in geometry_rows]),
+        crs="EPSG:4326",
+    ).set_index("code")
+    mapping = next((h.parent_of for h in hierarchy if h.code == chosen.code), None)
+    if "person" in census:
+        con = ibis.duckdb.connect()
+        persons = con.read_parquet(str(census["person"][0]))
+        counts = (
+            persons.group_by([persons.unit_code, persons.nationality.cast("string").name("nat")])
+            .aggregate(n=persons.count())
+            .execute()
+        )
+        counts["unit_code"] = counts["unit_code"].astype(str)
+        if mapping is not None:
+            counts["unit_code"] = counts["unit_code"].map(mapping)
+        table = counts.pivot_table(index="unit_code", columns="nat", values="n", aggfunc="sum")
+        for name in NATIONALITIES:
+            frame[name] = (
+                table[name].reindex(frame.index).fillna(0).to_numpy() if name in table else 0.0
+            )
+        totals = counts.groupby("unit_code")["n"].sum()
+        frame["population"] = totals.reindex(frame.index).fillna(0).to_numpy()
+    for code in codes:
+        mine = stored[stored["code"] == code].set_index("unit_id")["value"]
+        frame[code] = frame["unit_id"].map(mine).to_numpy(dtype="float64")
+    return frame.drop(columns=["unit_id"])

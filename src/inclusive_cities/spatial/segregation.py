@@ -7,7 +7,8 @@ neighbourhood (queen contiguity by default, or a distance band in metres).
 
 from __future__ import annotations
 
-import os
+import contextlib
+import io
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,16 +38,9 @@ MULTIGROUP = {
 
 @contextmanager
 def _quiet_progress() -> Iterator[None]:
-    """PySAL's inference prints tqdm bars; a library must not write to the terminal."""
-    previous = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
-    try:
+    """PySAL's inference draws tqdm bars on stderr; a library must not write to the terminal."""
+    with contextlib.redirect_stderr(io.StringIO()):
         yield
-    finally:
-        if previous is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = previous
 
 
 def _frame(units: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
