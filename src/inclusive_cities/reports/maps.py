@@ -61,19 +61,36 @@ def level_map(
     return _png(figure, dpi)
 
 
-def locator_map(
-    units: gpd.GeoDataFrame,
-    highlight: object,
-    id_column: str = "unit_id",
-    size: tuple[float, float] = (3.0, 2.5),
-    dpi: int = 100,
-) -> str:
-    """Where one unit lies in the city (the unit in colour, the others in grey)."""
-    frame = units
-    figure, axis = plt.subplots(figsize=size)
-    chosen = frame[id_column] == highlight
-    frame[~chosen].plot(ax=axis, color="#e3e3e3", edgecolor="white", linewidth=0.2)
-    frame[chosen].plot(ax=axis, color="#c0392b", edgecolor="#7b241c", linewidth=0.6)
-    axis.set_axis_off()
-    axis.set_aspect("equal")
-    return _png(figure, dpi)
+class LocatorMaps:
+    """Where each unit lies in the city: the city drawn once, one highlighted unit per image."""
+
+    def __init__(
+        self,
+        units: gpd.GeoDataFrame,
+        id_column: str = "unit_id",
+        size: tuple[float, float] = (3.0, 2.5),
+        dpi: int = 100,
+    ) -> None:
+        self.units = units.set_index(id_column)
+        self.dpi = dpi
+        self.figure, self.axis = plt.subplots(figsize=size)
+        self.units.plot(ax=self.axis, color="#e3e3e3", edgecolor="white", linewidth=0.2)
+        self.axis.set_axis_off()
+        self.axis.set_aspect("equal")
+        self.axis.autoscale(False)
+
+    def __call__(self, unit_id: object) -> str:
+        before = set(self.axis.collections)
+        gpd.GeoSeries([self.units.geometry.loc[unit_id]], crs=self.units.crs).plot(
+            ax=self.axis, color="#c0392b", edgecolor="#7b241c", linewidth=0.6
+        )
+        buffer = io.BytesIO()
+        self.figure.savefig(
+            buffer, format="png", dpi=self.dpi, bbox_inches="tight", pad_inches=0.05
+        )
+        for artist in set(self.axis.collections) - before:
+            artist.remove()
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def close(self) -> None:
+        plt.close(self.figure)

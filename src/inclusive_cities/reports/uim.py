@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from datetime import date
 
 import pandas as pd
@@ -12,7 +13,7 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.reports import fmt
 from inclusive_cities.reports.data import CityData
 from inclusive_cities.reports.document import Block, Document, Figure, Section, Table
-from inclusive_cities.reports.maps import level_map, locator_map
+from inclusive_cities.reports.maps import LocatorMaps, level_map
 from inclusive_cities.reports.profile import Built, ProfileBuilder, add_marker_blocks
 from inclusive_cities.store.models import TOTAL
 
@@ -115,7 +116,7 @@ def build_marker_report(
 def _sheet_html(
     builder: ProfileBuilder,
     unit: pd.Series,
-    projected,
+    locate: LocatorMaps,
     city_means: dict,
     indicator_table: pd.DataFrame,
 ) -> str:
@@ -173,7 +174,7 @@ def _sheet_html(
         f"<span class='level-chip' style='background:{colour}'>"
         f"{e(view.level_label(unit['level']))}</span>"
         f"<p>{e(t['rank'])}: {e(rank_text)}</p></div>"
-        f"<div><figure><img src='{locator_map(projected, unit['unit_id'])}' "
+        f"<div><figure><img src='{locate(unit['unit_id'])}' "
         f"alt='{e(t['factsheet_position'])}'><figcaption>{e(t['factsheet_position'])}"
         f"<span class='source'>{e(t['source'])}: {e(builder._marker_source())}</span>"
         f"</figcaption></figure></div></div>"
@@ -249,11 +250,18 @@ def build_factsheets(
     if projected.crs is not None and projected.crs.is_geographic and not projected.empty:
         projected = projected.to_crs(projected.estimate_utm_crs())
     indicator_table = _unit_indicators(builder, set(chosen["unit_id"]))
-    for _index, unit in chosen.iterrows():
-        section.blocks.append(
-            Block("sheet", _sheet_html(builder, unit, projected, means, indicator_table))
-        )
-    return Built(document, {"units": pd.DataFrame(chosen.drop(columns=["geometry"]))})
+    started = time.perf_counter()
+    locate = LocatorMaps(projected)
+    try:
+        for _index, unit in chosen.iterrows():
+            section.blocks.append(
+                Block("sheet", _sheet_html(builder, unit, locate, means, indicator_table))
+            )
+    finally:
+        locate.close()
+    built = Built(document, {"units": pd.DataFrame(chosen.drop(columns=["geometry"]))})
+    built.timings["sheets"] = time.perf_counter() - started
+    return built
 
 
 def _unit_indicators(builder: ProfileBuilder, unit_ids: set) -> pd.DataFrame:
