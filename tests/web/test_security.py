@@ -53,9 +53,9 @@ ADMIN_POSTS = [
 
 
 @pytest.mark.parametrize("path", ADMIN_POSTS)
-def test_no_change_without_login(fresh_client: TestClient, fresh_city: City, path: str) -> None:
-    response = fresh_client.post(
-        path.format(run=fresh_city.draft_run),
+def test_no_change_without_login(client: TestClient, city: City, path: str) -> None:
+    response = client.post(
+        path.format(run=city.draft_run),
         data={
             "city_id": 1,
             "period_id": 1,
@@ -67,7 +67,7 @@ def test_no_change_without_login(fresh_client: TestClient, fresh_city: City, pat
         follow_redirects=False,
     )
     assert response.status_code in (401, 422)
-    assert not published(fresh_city, fresh_city.draft_run)
+    assert not published(city, city.draft_run)
 
 
 def test_admin_page_redirects_to_login(fresh_client: TestClient) -> None:

@@ -1,4 +1,4 @@
-"""web app tables: users, sessions, API tokens, audit log, published indicator layers, jobs
+"""web app tables: users, sessions, API tokens, audit log, published indicator layers
 
 Revision ID: 0002
 Revises: 0001
@@ -38,24 +38,6 @@ def upgrade() -> None:
             "ix_audit_log_action_client_at", ["action", "client", "at"], unique=False
         )
 
-    op.create_table(
-        "jobs",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=40), nullable=False),
-        sa.Column("file_name", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("step", sa.Text(), nullable=False),
-        sa.Column("done", sa.Integer(), nullable=False),
-        sa.Column("total", sa.Integer(), nullable=True),
-        sa.Column("report", sa.JSON(), nullable=True),
-        sa.Column("created_by", sa.String(length=254), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_jobs_status")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
-    )
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -152,7 +134,6 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     op.drop_table("users")
-    op.drop_table("jobs")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_action_client_at")
 
