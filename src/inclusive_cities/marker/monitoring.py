@@ -15,6 +15,11 @@ half-widths in quadrature is the half-width of the difference of two independent
 estimates; where no half-width is known, ``tolerance`` points are used instead and the
 ``basis`` column says so. Higher scores are always better: every node's score is on
 the 0–100 "more inclusive is higher" scale after normalisation.
+
+Entry points: :func:`compare` (two ``MarkerResult`` runs), :func:`compare_periods` (two
+tables and their standard errors: scores, intervals and verdicts in one call),
+:func:`compare_series` (consecutive pairs of several periods). Runs whose tree,
+benchmarks or method differ are refused unless ``allow_different_specs``.
 """
 
 from __future__ import annotations
