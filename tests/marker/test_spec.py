@@ -172,7 +172,7 @@ def test_cycle_in_flat_parent_list_is_reported(tmp_path):
              normalisation: {lower: 0, upper: 1}}
         """,
     )
-    with pytest.raises(MarkerSpecError, match="cycle"):
+    with pytest.raises(MarkerSpecError, match=r"spec.yaml:5: nodes\[1\].parent: A is its own"):
         load_spec(file)
 
 
@@ -256,3 +256,35 @@ def test_spec_hash_is_stable_and_yaml_round_trips():
     assert spec.hash == load_spec("uim-basic").hash
     again = parse_spec(spec.to_yaml(), "round-trip.yaml")
     assert again.hash == spec.hash
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        (
+            "{code: A, parent: IDX, name: {es: B, en: B}}",
+            "spec.yaml:6: nodes[2].code: the code 'A'",
+        ),
+        (
+            "{code: C, parent: ZZ, name: {es: C, en: C}}",
+            "spec.yaml:6: nodes[2].parent: C has parent",
+        ),
+        ("{code: C, name: {es: C, en: C}}", "spec.yaml:4: nodes: exactly one entry"),
+    ],
+)
+def test_flat_list_errors_name_the_line(tmp_path, entry, words):
+    file = write(
+        tmp_path,
+        f"""
+        code: flat
+        name: {{es: F, en: F}}
+        nodes:
+          - {{code: IDX, name: {{es: I, en: I}}}}
+          - {{code: A, parent: IDX, name: {{es: A, en: A}}}}
+          - {entry}
+        """,
+    )
+    with pytest.raises(MarkerSpecError) as caught:
+        load_spec(file)
+    assert str(caught.value).startswith(f"{tmp_path}/{words}")
+    assert f"{file}:" in str(caught.value)

@@ -643,33 +643,57 @@ def builtin_specs() -> dict[str, Path]:
     }
 
 
-def _nested_from_flat(data: dict[str, Any], source: str) -> dict[str, Any]:
+def _nested_from_flat(
+    data: dict[str, Any], source: str, lines: dict[Any, int] | None = None
+) -> dict[str, Any]:
     """Accept COINr-style flat ``nodes:`` lists (each with a ``parent`` code) as a tree."""
     items = data.pop("nodes")
+    lines = lines or {}
+
+    def where(*path: str | int) -> str:
+        line = lines.get(("nodes", *path)) or lines.get(("nodes",))
+        return f"{source}:{line}" if line else source
+
     by_code: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict) or "code" not in item:
             raise MarkerSpecError(
-                _("{source}: nodes[{index}] needs a code.").format(source=source, index=index),
+                _("{where}: nodes[{index}] needs a code.").format(where=where(index), index=index),
                 f"nodes[{index}]",
+            )
+        if item["code"] in by_code:
+            raise MarkerSpecError(
+                _(
+                    "{where}: nodes[{index}].code: the code '{code}' is used twice (also at "
+                    "nodes[{other}]); every node and indicator needs its own code"
+                ).format(
+                    where=where(index, "code"),
+                    index=index,
+                    code=item["code"],
+                    other=by_code[item["code"]]["_index"],
+                ),
+                f"nodes[{index}].code",
             )
         by_code[item["code"]] = {**item, "_index": index}
     roots = [item for item in by_code.values() if not item.get("parent")]
     if len(roots) != 1:
         raise MarkerSpecError(
             _(
-                "{source}: exactly one entry of 'nodes' must have no parent (the index); found {n}."
-            ).format(source=source, n=len(roots))
+                "{where}: nodes: exactly one entry must have no parent (the index); found {n}."
+            ).format(where=where(), n=len(roots))
         )
     for item in by_code.values():
         parent = item.get("parent")
+        index = item["_index"]
         if parent and parent not in by_code:
             raise MarkerSpecError(
                 _(
-                    "{source}: nodes[{index}] ({code}) has parent '{parent}', which is not in "
-                    "the list."
-                ).format(source=source, index=item["_index"], code=item["code"], parent=parent),
-                f"nodes[{item['_index']}].parent",
+                    "{where}: nodes[{index}].parent: {code} has parent '{parent}', which is not "
+                    "in the list."
+                ).format(
+                    where=where(index, "parent"), index=index, code=item["code"], parent=parent
+                ),
+                f"nodes[{index}].parent",
             )
         seen = {item["code"]}
         cursor = parent
@@ -677,15 +701,15 @@ def _nested_from_flat(data: dict[str, Any], source: str) -> dict[str, Any]:
             if cursor in seen:
                 raise MarkerSpecError(
                     _(
-                        "{source}: nodes[{index}] ({code}) is its own ancestor: the parents "
+                        "{where}: nodes[{index}].parent: {code} is its own ancestor: the parents "
                         "form a cycle through {cycle}."
                     ).format(
-                        source=source,
-                        index=item["_index"],
+                        where=where(index, "parent"),
+                        index=index,
                         code=item["code"],
                         cycle=" -> ".join(sorted(seen)),
                     ),
-                    f"nodes[{item['_index']}].parent",
+                    f"nodes[{index}].parent",
                 )
             seen.add(cursor)
             cursor = by_code[cursor].get("parent")
@@ -765,7 +789,7 @@ def parse_spec(text: str, source: str = "<spec>") -> MarkerSpec:
             _("{source}: a spec must be a mapping with code, name and tree.").format(source=source)
         )
     if "nodes" in data and "tree" not in data:
-        data = _nested_from_flat(data, source)
+        data = _nested_from_flat(data, source, lines)
     try:
         return MarkerSpec.model_validate(data)
     except ValidationError as error:
