@@ -31,6 +31,14 @@ SURVEY_ROWS = [
     ("text", "upm", "Unidad primaria de muestreo", "Primary sampling unit", "", "yes"),
     ("decimal", "peso", "Factor de expansión", "Sampling weight", ". > 0", "yes"),
     ("integer", "fpc", "Manzanas en el estrato", "Blocks in the stratum", ". > 0", "yes"),
+    (
+        "integer",
+        "hogares_upm",
+        "Hogares migrantes en la manzana",
+        "Migrant households in the block",
+        ". > 0",
+        "yes",
+    ),
     ("geopoint", "ubicacion", "Ubicación del hogar", "Household location", "", ""),
     ("begin_group", "hogar", "Hogar", "Household", "", ""),
     (
@@ -195,6 +203,7 @@ def generate_demo_survey(
                         "upm": block["codigo"],
                         "peso": round(weight, 4),
                         "fpc": len(frame),
+                        "hogares_upm": migrant_households,
                         "_x": x,
                         "_y": y,
                         "ingreso": income,
@@ -228,6 +237,7 @@ def generate_demo_survey(
         "codigo_manzana",
         "estrato_muestral",
         "upm",
+        "hogares_upm",
         "peso",
         "fpc",
         "ubicacion",
@@ -249,10 +259,11 @@ def generate_demo_survey(
         export.to_excel(writer, sheet_name=FORM_ID[:31], index=False)
         persons.to_excel(writer, sheet_name="miembros", index=False)
     design_path.write_text(
-        "# Synthetic demo survey: stratified (localidad) two-stage (block, household) design.\n"
-        "# No fpc: the with-replacement approximation keeps the second-stage variance that a\n"
-        "# first-stage-only fpc would drop (column fpc holds the blocks per stratum).\n"
-        "weight: peso\nstrata: estrato_muestral\npsu: upm\nlonely_psu: adjust\n"
+        "# Synthetic demo survey: stratified (localidad) two-stage design: blocks drawn by\n"
+        "# simple random sampling in each stratum, then households in each block (the\n"
+        "# household, _index, is the second-stage unit; persons inherit it).\n"
+        "weight: peso\nstrata: estrato_muestral\npsu: upm\nfpc: fpc\nssu: _index\n"
+        "fpc2: hogares_upm\nlonely_psu: adjust\n"
         "min_n: 10\nunit_column: codigo_manzana\ngeopoint: ubicacion\n"
         "census_columns: {age: edad, sex: sexo, nationality: nacionalidad}\n",
         encoding="utf-8",
