@@ -288,3 +288,22 @@ def test_flat_list_errors_name_the_line(tmp_path, entry, words):
         load_spec(file)
     assert str(caught.value).startswith(f"{tmp_path}/{words}")
     assert f"{file}:" in str(caught.value)
+
+
+def test_flat_list_field_errors_point_at_the_flat_entry(tmp_path):
+    file = write(
+        tmp_path,
+        """
+        code: flat
+        name: {es: F, en: F}
+        nodes:
+          - {code: IDX, name: {es: I, en: I}}
+          - {code: A, parent: IDX, name: {es: A, en: A}}
+          - {code: x1, parent: A, name: {es: x, en: x}, direction: higher_is_better,
+             weight: -1, normalisation: {lower: 0, upper: 1}}
+        """,
+    )
+    with pytest.raises(MarkerSpecError) as caught:
+        load_spec(file)
+    message = str(caught.value)
+    assert message.startswith(f"{file}:7: tree.children[0].indicators[0].weight:"), message

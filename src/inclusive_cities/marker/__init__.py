@@ -41,6 +41,40 @@ aggregation ``arithmetic``, ``geometric``, ``harmonic``, ``power_mean`` (with ``
 ``copeland``; imputation ``none``, ``mean``, ``median``, ``group_mean``, ``group_median``,
 ``locf``; treatment ``none``, ``winsorise`` (COINr rules, log fallback), ``log``.
 
+A spec in YAML (``load_spec("my-spec.yaml")``; every error names file, line and path)::
+
+    code: my-marker
+    name: {es: Mi marcador, en: My marker}
+    defaults:                      # all optional; these are the defaults
+      scale: {lower: 0, upper: 100}
+      aggregation: arithmetic      # or {method: power_mean, p: 0.5}; per depth:
+      aggregation_by_depth: {}     #   {0: geometric} = how the root combines its areas
+      missing: {min_coverage: 0.5, unit_min_coverage: 0, screen_on: raw,
+                imputation: none}  # or {method: group_mean, group_column: barrio}
+      treatment: none              # or {method: winsorise, winmax: 5, skew_max: 2,
+                                   #     kurt_max: 3.5, fallback: log}
+    tree:
+      code: IDX
+      name: {es: Índice, en: Index}
+      children:
+        - code: HOUSING
+          name: {es: Vivienda, en: Housing}
+          weight: 2
+          indicators:
+            - code: piped_water
+              name: {es: Agua por tubería, en: Piped water}
+              direction: higher_is_better
+              unit: "%"
+              normalisation: {lower: 0, upper: 100, source: "SDG 6.1.1"}   # goalposts
+            - code: crimes
+              name: {es: Delitos, en: Crimes}
+              direction: lower_is_better
+              denominator: {column: population, scale: 100000}
+              normalisation: minmax
+
+A COINr-style flat list (``nodes:`` entries with a ``parent`` code) is accepted too.
+Levels default to UN-Habitat's six (``levels:`` to change them).
+
 Analysis helpers: :func:`correlations`, :func:`cronbach_alpha`,
 :func:`strengths_and_weaknesses`, :func:`rank_shift_on_removal`.
 Errors are :class:`MarkerError` (spec problems: :class:`MarkerSpecError`, naming the YAML

@@ -714,19 +714,29 @@ def _nested_from_flat(
             seen.add(cursor)
             cursor = by_code[cursor].get("parent")
 
-    def build(code: str) -> dict[str, Any]:
+    placed: dict[int, tuple[str | int, ...]] = {}  # original index -> path in the tree
+
+    def build(code: str, path: tuple[str | int, ...]) -> dict[str, Any]:
+        placed[by_code[code]["_index"]] = path
         entry = {k: v for k, v in by_code[code].items() if k not in ("parent", "_index")}
         kids = [i for i in by_code.values() if i.get("parent") == code]
         kids.sort(key=lambda i: i["_index"])
-        entry["children"] = [build(k["code"]) for k in kids if "direction" not in k]
-        entry["indicators"] = [
-            {k: v for k, v in i.items() if k not in ("parent", "_index")}
-            for i in kids
-            if "direction" in i
-        ]
+        nodes = [k for k in kids if "direction" not in k]
+        leaves = [k for k in kids if "direction" in k]
+        entry["children"] = [build(k["code"], (*path, "children", i)) for i, k in enumerate(nodes)]
+        entry["indicators"] = []
+        for i, leaf in enumerate(leaves):
+            placed[leaf["_index"]] = (*path, "indicators", i)
+            entry["indicators"].append(
+                {k: v for k, v in leaf.items() if k not in ("parent", "_index")}
+            )
         return entry
 
-    data["tree"] = build(roots[0]["code"])
+    data["tree"] = build(roots[0]["code"], ("tree",))
+    # later errors name paths in the tree: give those paths the lines of the flat entries
+    for path, line in list(lines.items()):
+        if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
+            lines[(*placed[path[1]], *path[2:])] = line
     return data
 
 
