@@ -174,7 +174,6 @@ def test_distances_are_population_weighted(result, code: str, types: tuple[str, 
     ("code", "types", "threshold"),
     [
         ("pop_within_1km_health", ("health",), 1000),
-        ("pop_within_400m_public_space", ("public_space",), 400),
         ("pop_within_500m_transport", ("transport",), 500),
     ],
 )
@@ -186,6 +185,34 @@ def test_population_within_thresholds(result, code: str, types, threshold: float
         assert close(value(result, code, "barrio", barrio)[0], expected)
     assert value(result, "pop_within_1km_health", "manzana", "02002")[0] == 100.0  # 350 m
     assert value(result, "pop_within_500m_transport", "manzana", "02002")[0] == 0.0
+
+
+def test_public_space_within_400m_uses_the_park_polygons(result) -> None:
+    from shapely.geometry import Point
+
+    spaces = city.layers()["espacio_publico"].geometry
+    per_block = {
+        b: 100.0 * (min(Point(x, y).distance(g) for g in spaces) <= 400)
+        for b, (x, y) in CENTRES.items()
+    }
+    # the green zone's edge is 150 m from block 02002; the only public-space point is 1.1 km
+    assert per_block["02002"] == 100.0 and nearest(("public_space",), "02002") > 1000
+    for block, expected in per_block.items():
+        assert close(value(result, "pop_within_400m_public_space", "manzana", block)[0], expected)
+    for barrio, expected in barrio_weighted(per_block).items():
+        assert close(value(result, "pop_within_400m_public_space", "barrio", barrio)[0], expected)
+
+
+def test_public_space_falls_back_to_facility_points() -> None:
+    inputs = Inputs(
+        persons=ibis.memtable(city.frame(city.persons())),
+        units=city.units(),
+        facilities=city.facilities(),
+    )
+    values = compute(inputs, load_catalogue().select(["pop_within_400m_public_space"])).values
+    got = values[values.level == "base"].set_index("unit_code")["value"].to_dict()
+    expected = {b: 100.0 * (nearest(("public_space",), b) <= 400) for b in city.BLOCKS}
+    assert got == expected and got["02002"] == 0.0
 
 
 def test_jobs_reachable_counts_commerce_and_employment_within_1km(result) -> None:

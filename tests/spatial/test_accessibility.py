@@ -167,3 +167,14 @@ def test_units_without_population_are_refused(units, facilities) -> None:
 def test_layer_without_crs_is_refused(units, facilities) -> None:
     with pytest.raises(SpatialError, match="has no CRS"):
         nearest_distances(units, facilities.set_crs(None, allow_override=True))
+
+
+def test_distance_to_polygons_is_to_their_edge(units) -> None:
+    parks = gpd.GeoDataFrame(
+        {"type": ["park", "park"]},
+        geometry=[box(200, 0, 300, 100), box(5000, 300, 5400, 700)],
+        crs=CRS,
+    )
+    got = nearest_distances(units, parks)["park"].tolist()
+    # centroids (50, 50), (1050, 50), (5050, 50): 150 m, 750 m and 250 m to the nearest edge
+    assert got == pytest.approx([150.0, 750.0, 250.0])

@@ -200,8 +200,12 @@ def _spatial(
 
     pop = units["population"].to_numpy(dtype="float64")
     if spec.record == "facility":
-        facilities = inputs.facilities
-        chosen = facilities[facilities["type"].isin(spec.facility_types)]  # type: ignore[index]
+        if spec.layer and spec.layer in inputs.layers:
+            # the layer's polygons (e.g. parks) are preferred to facility points
+            chosen = _layer_subset(inputs.layers[spec.layer], spec)[["geometry"]]
+        else:
+            facilities = inputs.facilities
+            chosen = facilities[facilities["type"].isin(spec.facility_types)]  # type: ignore[index]
         if spec.method == "reachable_count":
             count = spatial.facilities_within(
                 units, chosen, float(spec.threshold_m or 0), types=None, crs=inputs.crs
@@ -273,6 +277,8 @@ def _spatial_missing(
         if population.reindex(inputs.units.index).fillna(0).sum() <= 0:
             return _("the units have no population (no census persons in any unit)")
     if spec.record == "facility":
+        if spec.layer and spec.layer in inputs.layers:
+            return None
         if (
             inputs.facilities is None
             or not inputs.facilities["type"].isin(spec.facility_types).any()

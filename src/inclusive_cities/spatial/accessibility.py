@@ -60,18 +60,33 @@ def nearest_distances(
     types: Iterable[str] | None = None,
     crs: object = None,
 ) -> pd.DataFrame:
-    """Metres from each unit to the nearest facility of each type (NaN if none of that type)."""
+    """Metres from each unit to the nearest facility of each type (NaN if none of that type).
+
+    Point facilities go through a KD-tree; polygons (parks, plazas) are measured to their
+    nearest edge with an STRtree, so a big park counts from its border, not its centre.
+    """
     units_p, facilities_p = _prepare(units, facilities, crs, type_column)
     origins = points_of(units_p)
+    geometry = facilities_p.geometry.values
+    are_points = bool(np.all(shapely.get_type_id(geometry) == 0)) if len(geometry) else True
     destinations = points_of(facilities_p) if len(facilities_p) else np.empty((0, 2))
     kinds = facilities_p[type_column].astype(str).to_numpy()
     out = {}
     for kind in _types(facilities_p, type_column, types):
-        chosen = destinations[kinds == kind]
-        if len(chosen) == 0:
+        mask = kinds == kind
+        if not mask.any():
             out[kind] = np.full(len(origins), np.nan)
             continue
-        distance, _index = cKDTree(chosen).query(origins, k=1, workers=-1)
+        if are_points:
+            distance, _index = cKDTree(destinations[mask]).query(origins, k=1, workers=-1)
+        else:
+            targets = geometry[mask]
+            sources = shapely.points(origins)
+            pairs, distance_pairs = shapely.STRtree(targets).query_nearest(
+                sources, return_distance=True, all_matches=False
+            )
+            distance = np.full(len(origins), np.nan)
+            distance[pairs[0]] = distance_pairs
         out[kind] = distance
     return pd.DataFrame(out, index=units.index)
 
