@@ -54,6 +54,17 @@ def test_two_levels_with_parents_areas_and_city(engine: Engine, tmp_path: Path) 
         assert unit.min_x == pytest.approx(geometry.bounds[0])
 
 
+def test_overlapping_units_are_reported(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "o.gpkg"
+    barrios(["A", "B", "C"], [square(0, 0), square(900, 0), square(3000, 0)]).to_file(path)
+    report = import_boundaries(engine, path, [LevelSpec("b")], city="TST")
+    assert report.rows_accepted == 3 and len(report.warnings) == 1
+    # squares 1 km wide drawn 900 m apart share a 100 m x 1 km strip: 100,000 m2
+    assert "feature 1" in str(report.warnings[0]) and "overlaps unit B (feature 2) by 100,0" in (
+        str(report.warnings[0])
+    )
+
+
 def test_utm_zone_of_quito_and_cucuta() -> None:
     # Quito (78.5 W, 0.2 S) lies in zone 17 south; Cúcuta (72.5 W, 7.9 N) in zone 18 north.
     assert utm_crs(-78.5, -0.2) == "EPSG:32717"
@@ -116,6 +127,10 @@ def test_quito_real_file_repairs_are_reported(engine: Engine) -> None:
     assert len(duplicate) == 1 and "feature 1" in duplicate[0] and "'zonal'" in duplicate[0]
     # Atahualpa (4th feature) is one of the rings drawn clockwise against RFC 7946.
     assert any("feature 4" in t and "Atahualpa" in t and "clockwise" in t for t in texts)
+    # the urban parroquia "Quito" overlaps three of its neighbours by slivers
+    overlaps = {(w.value, w.reason.split(" (")[0]) for w in report.warnings}
+    assert ("Quito", "overlaps unit Nayón") in overlaps
+    assert ("Quito", "overlaps unit Llano Chico") in overlaps
     with transaction(engine) as session:
         assert session.scalars(select(models.City.projected_crs)).one() == "EPSG:32717"
 

@@ -60,7 +60,11 @@ def _engine() -> Engine:
 
 def _print(report: ImportReport) -> None:
     console.print("\n".join(report.summary_lines()))
-    for title, items in ((_("Repairs"), report.repairs), (_("Rejected rows"), report.problems)):
+    for title, items in (
+        (_("Repairs"), report.repairs),
+        (_("Warnings"), report.warnings),
+        (_("Rejected rows"), report.problems),
+    ):
         if not items:
             continue
         console.print(f"[bold]{title}[/]:")

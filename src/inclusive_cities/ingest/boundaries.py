@@ -36,6 +36,7 @@ from inclusive_cities.ingest.common import (
     sha256_file,
     write_rejects,
 )
+from inclusive_cities.ingest.common import number as format_count
 from inclusive_cities.ingest.vector import (
     JSON_SUFFIXES,
     json_duplicate_keys,
@@ -275,6 +276,42 @@ def validate_level(
     return LevelResult(spec, file, units, problems, repairs, rows_read=len(geometries))
 
 
+def overlap_warnings(result: LevelResult, min_m2: float = 1.0) -> list[Problem]:
+    """Units of one level that overlap (by at least ``min_m2``): accepted, but reported,
+    because anything summed by area would count the shared part twice."""
+    geoms = np.array([u.geometry for u in result.units], dtype=object)
+    if len(geoms) < 2:
+        return []
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="overlaps")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return []
+    box = shapely.bounds(shapely.GeometryCollection(list(geoms)))
+    crs = utm_crs((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    shared = shapely.intersection(geoms[left], geoms[right])
+    areas = gpd.GeoSeries(shared, crs="EPSG:4326").to_crs(crs).area.to_numpy()
+    warnings = []
+    for i, j, area in zip(left, right, areas, strict=True):
+        if area < min_m2:
+            continue
+        unit, other = result.units[i], result.units[j]
+        warnings.append(
+            Problem(
+                result.file,
+                unit.feature,
+                "geometry",
+                unit.code,
+                _(
+                    "overlaps unit {other} (feature {feature}) by {area} m²; check the "
+                    "boundaries, or sums by area will count the shared part twice."
+                ).format(other=other.code, feature=other.feature, area=format_count(round(area))),
+                unit="feature",
+            )
+        )
+    return warnings
+
+
 def _counter_clockwise(geometry: Any) -> bool:
     polygons = list(geometry.geoms) if geometry.geom_type == "MultiPolygon" else [geometry]
     return all(shapely.is_ccw(p.exterior) for p in polygons)
@@ -457,6 +494,7 @@ def import_boundaries(
     report.rows_read = sum(r.rows_read for r in results)
     report.problems = [p for r in results for p in r.problems]
     report.repairs = [p for r in results for p in r.repairs]
+    report.warnings = [w for r in results for w in overlap_warnings(r)]
     report.rows_accepted = sum(len(r.units) for r in results)
     report.rows_rejected = report.rows_read - report.rows_accepted
     report.details["levels"] = {r.spec.code: len(r.units) for r in results}
@@ -481,7 +519,7 @@ def import_boundaries(
             if previous is not None:
                 report.status = "unchanged"
                 report.batch_id = previous.id
-                report.problems, report.repairs = [], []
+                report.problems, report.repairs, report.warnings = [], [], []
                 report.seconds = timer.seconds()
                 return report
         if city_row is None:

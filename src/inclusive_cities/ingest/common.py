@@ -99,6 +99,8 @@ class ImportReport:
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
     repairs: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """Things accepted as they are but worth a look (e.g. units that overlap)."""
     reject_path: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +122,8 @@ class ImportReport:
             )
         if self.repairs:
             lines.append(_("{count} repairs (see below)").format(count=len(self.repairs)))
+        if self.warnings:
+            lines.append(_("{count} warnings (see below)").format(count=len(self.warnings)))
         if self.reject_path:
             lines.append(_("rejected rows written to {path}").format(path=self.reject_path))
         if self.replaced_batch_ids:
