@@ -89,6 +89,14 @@ def test_figures_computed_independently_appear(built: dict, hfs_rounds: pd.DataF
     assert f"{persons:,.0f} refugees and migrants" in en
     assert f"{persons:,.0f}".replace(",", ".") + " personas refugiadas" in es
     assert f"{100 * regular:.0f}%" in en
+    # the city beside every surveyed city (national domain of the same round)
+    everyone = hfs_rounds[hfs_rounds["round"] == "R3"]
+    national = (
+        everyone.loc[everyone["regular_status"] == "regular", "weight"].sum()
+        / everyone["weight"].sum()
+    )
+    row = rf"Regular status {100 * regular:.1f}% \S+ – \S+ {100 * national:.1f}% \S+ – \S+"
+    assert re.search(row, en)
     # health insurance pooled with n: host sum((90-i)*200)/1200 = 87.5, migrants 57.5
     assert "87.5 57.5 30.0 %" in en
     assert "87,5 57,5 30,0 %" in es

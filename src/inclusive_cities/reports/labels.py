@@ -129,6 +129,10 @@ def labels() -> dict[str, str]:
         "city_median": _("City median"),
         "value": _("Value"),
         "of_units": _("of {total}"),
+        "all_cities": _("All surveyed cities"),
+        "tab_national": _(
+            "The city beside all cities covered by the survey (latest round, 95% CI)."
+        ),
     }
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from inclusive_cities import charts
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.mobility import flows, summarise, trends
+from inclusive_cities.mobility import NATIONAL, flows, summarise, trends
 from inclusive_cities.mobility.schema import AGE_GROUPS, choice_label, country_name
 from inclusive_cities.reports import fmt
 from inclusive_cities.reports.data import CityData
@@ -78,7 +78,8 @@ class Survey:
 def _survey(hfs: pd.DataFrame | None, city_code: str) -> Survey | None:
     if hfs is None or hfs.empty or city_code not in set(hfs["city"].astype(str)):
         return None
-    summary = summarise(hfs, geographies=[city_code])
+    national = hfs["city"].astype(str).nunique() > 1
+    summary = summarise(hfs, geographies=[NATIONAL, city_code] if national else [city_code])
     rounds = [
         (r.round, r.round_label, r.round_date)
         for r in hfs.drop_duplicates("round").sort_values("round_date").itertuples()
@@ -400,6 +401,7 @@ class ProfileBuilder:
         section.table(
             self._shares_table(combined, t["route"], t["tab_routes"], self._round_source())
         )
+        self._national_comparison(section)
         table = flows(survey.data, round_code=survey.latest, city=survey.city)
         self.annex["flows"] = table
         if not table.empty:
@@ -433,6 +435,47 @@ class ProfileBuilder:
                 )
             )
         return section
+
+    def _national_comparison(self, section: Section) -> None:
+        """Key shares of the city beside all surveyed cities, when the survey has several."""
+        assert self.survey is not None
+        survey = self.survey
+        if survey.figure("regular_status", "regular", geography=NATIONAL) is None:
+            return
+        t = self.t
+        rows = []
+        for topic, category in (
+            ("regular_status", "regular"),
+            ("regular_status", "irregular"),
+            ("documentation", "none"),
+            ("intention", "stay"),
+            ("intention", "move_on"),
+            ("need", "food"),
+            ("need", "shelter"),
+            ("need", "protection"),
+        ):
+            city = survey.figure(topic, category)
+            nation = survey.figure(topic, category, geography=NATIONAL)
+            cells = []
+            for row in (city, nation):
+                value = _value(row)
+                cells += [
+                    t["suppressed"] if value is None else fmt.percent(value, self.lang),
+                    ""
+                    if value is None or row is None
+                    else fmt.interval(row["ci_low"], row["ci_high"], self.lang),
+                ]
+            rows.append([self._topic_label(topic, category), *cells])
+        section.table(
+            Table(
+                [t["figure"], self.data.city_name, t["ci95"], t["all_cities"], t["ci95"]],
+                rows,
+                t["tab_national"],
+                self._round_source(),
+                numeric=[False, True, True, True, True],
+                small=True,
+            )
+        )
 
     def demographics(self) -> Section:
         t = self.t
