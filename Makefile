@@ -14,17 +14,16 @@ DEMO_DB ?= sqlite:///$(CURDIR)/$(DEMO_DIR)/observatory.db
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system-deps.sh
+$(STAMP): pyproject.toml package.json package-lock.json scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: $(STAMP)
-	mkdir -p $(DEMO_DIR)
-	$(BIN)/inclusive-cities --database $(DEMO_DB) init
-	$(BIN)/inclusive-cities --database $(DEMO_DB) info
+	bash scripts/build-demo.sh $(DEMO_DIR) $(DEMO_SIZE) $(DEMO_DB)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -44,4 +43,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage $(DEMO_DIR)
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage $(DEMO_DIR)

@@ -14,7 +14,14 @@ from inclusive_cities.ingest import LevelSpec, import_boundaries, utm_crs
 from inclusive_cities.store import init_database, models, transaction
 from tests.ingest.conftest import DEMO_LEVELS, UTM, X0, Y0, assert_rejected, square, write_levels
 
-QUITO = Path(__file__).resolve().parents[3] / "shared/data/real/quito/parroquias_quito.geojson"
+QUITO_RELATIVE = "shared/data/real/quito/parroquias_quito.geojson"
+# The real file is read where the workplace keeps it (beside the checkout), never copied in:
+# its licence (ODbL geometry) is not the project's.
+QUITO_CANDIDATES = [
+    Path(__file__).resolve().parents[3] / QUITO_RELATIVE,
+    Path("/work") / QUITO_RELATIVE,
+]
+QUITO = next((path for path in QUITO_CANDIDATES if path.exists()), QUITO_CANDIDATES[0])
 
 
 def barrios(
@@ -118,6 +125,8 @@ def test_invalid_geometry_is_repaired_and_reported(engine: Engine, tmp_path: Pat
 
 def test_quito_real_file_repairs_are_reported(engine: Engine) -> None:
     """The real file has a property with duplicate JSON keys and clockwise outer rings."""
+    if not QUITO.exists():
+        pytest.skip(f"the real Quito boundary file is not beside this checkout ({QUITO})")
     report = import_boundaries(
         engine, QUITO, [LevelSpec("parroquia", code_column="parroquia")], city="UIO", country="ECU"
     )

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Build the demo observatory from nothing, the way an analyst would, with the public CLI:
+# generate the synthetic city, import it, compute indicators, the marker and survey layers.
+# Usage: scripts/build-demo.sh DIR SIZE DATABASE_URL
+set -euo pipefail
+dir=$(realpath -m "${1:-demo-data}")
+size=${2:-medium}
+db=${3:-sqlite:///$dir/observatory.db}
+ic() { .venv/bin/inclusive-cities --database "$db" "$@"; }
+
+mkdir -p "$dir"
+export INCLUSIVE_CITIES_DATA_DIR="$dir/observatory-data"
+if [ ! -f "$dir/city/$size.done" ]; then
+  rm -rf "$dir/city" "$dir/observatory.db"* "$INCLUSIVE_CITIES_DATA_DIR"
+  ic demo generate --out "$dir/city" --size "$size"
+  touch "$dir/city/$size.done"
+fi
+ic init
+ic demo load "$dir/city"
+ic indicators compute --city DEMO --period 2024 --layers "$dir/city/environment.gpkg"
+for level in manzana barrio localidad; do
+  ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level"
+done
+if [ ! -f "$dir/survey/form.xlsx" ]; then
+  ic survey demo "$dir/city/boundaries.gpkg" --out "$dir/survey"
+fi
+ic survey import "$dir/survey/form.xlsx" "$dir/survey/data.xlsx" --city DEMO --period 2024 \
+  --design "$dir/survey/design.yaml" --boundaries "$dir/city/boundaries.gpkg"
+ic survey layers --city DEMO --period 2024 --survey encuesta_migrantes_demo --level barrio
+ic info
