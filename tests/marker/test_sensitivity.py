@@ -200,6 +200,7 @@ def test_monte_carlo_on_a_swap_model() -> None:
     assert (result.runs.loc[swapped, "mean_abs_rank_shift"] == 1.0).all()
     assert (result.runs.loc[~swapped, "mean_abs_rank_shift"] == 0.0).all()
     assert calls[-1] == (256, 256)
+    assert result.unit_intervals is None  # only when asked for
     assert [done for done, _total in calls] == sorted({done for done, _total in calls})
     assert result.to_frame().columns[0] == "unit"
 
@@ -464,6 +465,7 @@ def test_same_seed_same_result_whatever_the_number_of_workers() -> None:
             seed=seed,
             n_bootstrap=30,
             workers=workers,
+            unit_intervals=True,
         )
 
     one, again, forked, other = run(11, 1), run(11, 1), run(11, 2), run(12, 1)
@@ -472,6 +474,9 @@ def test_same_seed_same_result_whatever_the_number_of_workers() -> None:
         assert left.indices.frame.equals(right.indices.frame)
         assert left.runs.equals(right.runs)
         assert left.unit_total.equals(right.unit_total)
+        assert left.unit_intervals is not None and right.unit_intervals is not None
+        for key, table in left.unit_intervals.items():
+            assert table.equals(right.unit_intervals[key])
     assert not one.units.equals(other.units)
 
 
@@ -683,8 +688,47 @@ def test_cli_methods_with_parameters(tmp_path) -> None:
         "unit_code",
         "S1_aggregation",
         "ST_aggregation",
+        "S1_aggregation_low",
+        "S1_aggregation_high",
+        "ST_aggregation_low",
+        "ST_aggregation_high",
     ]
     assert per_unit["unit_code"].tolist() == ["best", "b", "c", "d", "worst"]
+    moving = per_unit.dropna()  # 'best' and 'worst' never move: their indices are undefined
+    assert len(moving) >= 1
+    assert (moving["ST_aggregation_low"] <= moving["ST_aggregation_high"]).all()
     bad = CliRunner().invoke(_cli_app(), [*base, "--aggregation", "arithmetic,power_mean:half"])
     assert isinstance(bad.exception, UsageError)
     assert "power_mean:half" in str(bad.exception)
+
+
+def test_unit_rank_indices_get_bootstrap_intervals() -> None:
+    def model(scenario: dict[str, object]) -> np.ndarray:
+        # Unit a never moves, b and c swap with 'swap', d and e swap with 'tilt' half the time.
+        b, c = (2.0, 3.0) if scenario["swap"] else (3.0, 2.0)
+        d, e = (0.5, 1.0) if scenario["tilt"] else (1.0, 0.5)
+        return np.array([10.0, b, c, d, e])
+
+    factors = [Factor("swap", (False, True)), Factor("tilt", (0, 1)), Factor("inert", (1, 2))]
+    result = monte_carlo(
+        model,
+        factors,
+        np.array([10.0, 3.0, 2.0, 1.0, 0.5]),
+        list("abcde"),
+        replicates=128,
+        n_bootstrap=200,
+        unit_intervals=True,
+    )
+    intervals = result.unit_intervals
+    assert intervals is not None and set(intervals) == {"S1_low", "S1_high", "ST_low", "ST_high"}
+    # Unit a's rank never varies: no index, no interval.
+    assert intervals["ST_low"].loc["a"].isna().all()
+    # b's rank depends on 'swap' alone: its total index and interval sit at 1 (up to
+    # sampling), the other factors' at exactly 0.
+    assert result.unit_total.loc["b", "swap"] == pytest.approx(1.0, abs=0.05)
+    assert intervals["ST_low"].loc["b", "swap"] <= result.unit_total.loc["b", "swap"]
+    assert result.unit_total.loc["b", "swap"] <= intervals["ST_high"].loc["b", "swap"]
+    assert intervals["ST_high"].loc["b", "swap"] - intervals["ST_low"].loc["b", "swap"] < 0.3
+    assert intervals["ST_low"].loc["b", "inert"] == intervals["ST_high"].loc["b", "inert"] == 0
+    assert intervals["ST_high"].loc["d", "swap"] == 0.0
+    assert result.unit_total.loc["d", "tilt"] == pytest.approx(1.0, abs=0.05)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,9 +18,6 @@ from rich.table import Table
 
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 console = Console(highlight=False)
 
@@ -148,6 +145,7 @@ def sensitivity_command(
             n_bootstrap=bootstrap,
             progress=progress,
             workers=workers,
+            unit_intervals=unit_indices_out is not None,
             source=data.name,
             first_row=2,
         )
@@ -157,9 +155,11 @@ def sensitivity_command(
     indices_path = indices_out or out.with_name(f"{out.stem}_indices{out.suffix}")
     write_table(result.indices.frame.reset_index(), indices_path, "factor")
     if unit_indices_out is not None:
-        per_unit = result.unit_first_order.add_prefix("S1_").join(
-            result.unit_total.add_prefix("ST_")
-        )
+        parts = [result.unit_first_order.add_prefix("S1_"), result.unit_total.add_prefix("ST_")]
+        for key, table in (result.unit_intervals or {}).items():
+            statistic, bound = key.split("_")  # "S1_low" -> S1_<factor>_low
+            parts.append(table.add_prefix(f"{statistic}_").add_suffix(f"_{bound}"))
+        per_unit = pd.concat(parts, axis=1)
         per_unit.index.name = id_column
         write_table(per_unit.reset_index(), unit_indices_out, id_column)
     table_view = Table(_("Choice"), "S1", _("90% interval"), "ST", _("90% interval"))

@@ -315,6 +315,8 @@ class UncertaintyResult:
       absolute rank shift.
     * ``score_p05_by_output`` / ``score_p95_by_output``: units × nodes score intervals
       when every node's interval was asked for (``sensitivity(..., all_nodes=True)``).
+    * ``unit_intervals``: when asked for, ``S1_low``, ``S1_high``, ``ST_low``, ``ST_high``
+      (units × factors): bootstrap intervals of each unit's rank indices.
     * ``provenance``: spec and input hashes, software version, seed and the choices
       varied, so that the analysis can be rerun to the same numbers.
     """
@@ -331,6 +333,7 @@ class UncertaintyResult:
     score_p05_by_output: pd.DataFrame | None = None
     score_p95_by_output: pd.DataFrame | None = None
     provenance: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    unit_intervals: Mapping[str, pd.DataFrame] | None = None
 
     def half_widths(self) -> pd.DataFrame:
         """Half the 5–95 % score range per unit: one column per node with intervals.
@@ -452,6 +455,16 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _batches(replicates: int) -> list[np.ndarray]:
+    """Contiguous batches of base rows (about 40, at most 25 rows each).
+
+    They do not depend on the number of workers: they are also the groups of the
+    per-unit bootstrap, whose result must not change with the machine.
+    """
+    size = max(1, min(25, math.ceil(replicates / 40)))
+    return [np.arange(i, min(i + size, replicates)) for i in range(0, replicates, size)]
+
+
 def _run_parts(
     evaluate: Callable[[dict[str, object]], np.ndarray],
     factors: Sequence[Factor],
@@ -463,8 +476,7 @@ def _run_parts(
     replicates = design.shape[0]
     workers = available_cores() if workers is None else max(1, workers)
     can_fork = "fork" in multiprocessing.get_all_start_methods()
-    batch = max(1, min(25, replicates // (4 * workers) or 1))
-    batches = [np.arange(i, min(i + batch, replicates)) for i in range(0, replicates, batch)]
+    batches = _batches(replicates)
     if workers == 1 or not can_fork or len(batches) == 1:
         for rows in batches:
             yield _run_rows(evaluate, factors, design, nominal_rank, rows)
@@ -493,6 +505,7 @@ def monte_carlo(
     rng: np.random.Generator | None = None,
     workers: int | None = 1,
     output_names: Sequence[str] | None = None,
+    unit_intervals: bool = False,
 ) -> UncertaintyResult:
     """Run ``evaluate`` on a Saltelli design over ``factors`` and summarise ranks and scores.
 
@@ -506,7 +519,7 @@ def monte_carlo(
     ``evaluate`` may also return a units × m array: column 0 is the score that is ranked,
     and every column (named by ``output_names``) gets a 5–95 % interval
     (``score_p05_by_output``, ``score_p95_by_output``), at a memory cost of 2N × units × m × 8
-    bytes.
+    bytes. ``unit_intervals`` adds bootstrap intervals to each unit's rank indices.
     """
     if not factors:
         raise ValueError("at least one uncertain factor is needed")
@@ -531,8 +544,20 @@ def monte_carlo(
     outputs: np.ndarray | None = None
     total_runs = replicates * (d + 2)
     done = 0
+    groups: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for part in _run_parts(evaluate, factors, design, nominal_rank, workers):
         rows = part.rows
+        if unit_intervals:
+            ranks_ab = part.ab_ranks.astype(float)
+            groups.append(
+                (
+                    len(rows),
+                    part.first_num,
+                    part.total_num,
+                    ranks_ab.sum(axis=(0, 1)),
+                    (ranks_ab**2).sum(axis=(0, 1)),
+                )
+            )
         ab_scores[:, rows] = part.ab_scores
         ab_ranks[:, rows] = part.ab_ranks
         shift[rows] = part.shift
@@ -582,6 +607,9 @@ def monte_carlo(
         columns = list(output_names) if output_names else list(range(outputs.shape[-1]))
         lows = pd.DataFrame(out_low, index=index, columns=columns)
         highs = pd.DataFrame(out_high, index=index, columns=columns)
+    bootstrap_units = None
+    if unit_intervals and n_bootstrap > 0:
+        bootstrap_units = _unit_bootstrap(groups, n_bootstrap, confidence, rng, index, names)
     y_a, y_b, y_ab = split_outputs(shift, d)
     indices = sobol_indices(
         y_a, y_b, y_ab, names, n_bootstrap=n_bootstrap, confidence=confidence, rng=rng
@@ -602,7 +630,73 @@ def monte_carlo(
         factors=tuple(factors),
         score_p05_by_output=lows,
         score_p95_by_output=highs,
+        unit_intervals=bootstrap_units,
     )
+
+
+def _unit_bootstrap(
+    groups: Sequence[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    n_bootstrap: int,
+    confidence: float,
+    rng: np.random.Generator,
+    index: pd.Index,
+    names: Sequence[str],
+) -> dict[str, pd.DataFrame]:
+    """Percentile intervals of every unit's S_i and S_Ti from a bootstrap over row groups.
+
+    Keeping every run's ranks would cost N·(d + 2) × units numbers, so the rows are
+    resampled by groups (the ~40 batches of consecutive base rows, which are independent
+    and alike): each bootstrap replicate reweights the groups' sums of the estimators'
+    terms and of the ranks and squared ranks, from which S_i and S_Ti follow exactly as
+    for the point estimates. Coarser than a row bootstrap, it needs only
+    groups × (2d + 2) × units numbers.
+    """
+    sizes = np.array([group[0] for group in groups], dtype=float)
+    first = np.stack([group[1] for group in groups])  # (G, d, units)
+    total = np.stack([group[2] for group in groups])
+    rank_sum = np.stack([group[3] for group in groups])  # (G, units)
+    square_sum = np.stack([group[4] for group in groups])
+    n_groups, d, n_units = first.shape
+    counts = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_bootstrap)
+    counts = counts.astype(float)  # (B, G)
+    rows = counts @ sizes  # (B,)
+    tail = (1 - confidence) / 2 * 100
+    out = {key: np.empty((n_units, d)) for key in ("S1_low", "S1_high", "ST_low", "ST_high")}
+    width = max(1, 200_000 // max(1, n_bootstrap * d))
+    for start in range(0, n_units, width):
+        stop = min(n_units, start + width)
+        mean = (counts @ rank_sum[:, start:stop]) / (2 * rows[:, None])
+        variance = (counts @ square_sum[:, start:stop]) / (2 * rows[:, None]) - mean**2
+        for key, terms in (("S1", first), ("ST", total)):
+            block = terms[:, :, start:stop].reshape(n_groups, -1)
+            estimate = (counts @ block).reshape(n_bootstrap, d, stop - start) / rows[:, None, None]
+            ratio = _safe_ratio(estimate, variance[:, None, :])
+            low, high = _nan_quantiles(ratio, [tail, 100 - tail])
+            out[f"{key}_low"][start:stop] = low.T
+            out[f"{key}_high"][start:stop] = high.T
+    return {
+        key: pd.DataFrame(values, index=index, columns=list(names)) for key, values in out.items()
+    }
+
+
+def _nan_quantiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """Percentiles along axis 0 ignoring NaN, vectorised (linear interpolation, as numpy).
+
+    ``np.nanpercentile`` loops in Python over columns that hold a NaN; here NaN sort last
+    and each column interpolates between its own present values.
+    """
+    ordered = np.sort(values, axis=0)
+    present = np.sum(~np.isnan(values), axis=0)
+    results = []
+    for percent in q:
+        position = (present - 1) * (percent / 100.0)
+        below = np.clip(np.floor(position).astype(int), 0, None)
+        above = np.minimum(below + 1, np.maximum(present - 1, 0))
+        low = np.take_along_axis(ordered, below[np.newaxis], axis=0)[0]
+        high = np.take_along_axis(ordered, above[np.newaxis], axis=0)[0]
+        value = low + (high - low) * (position - below)
+        results.append(np.where(present > 0, value, np.nan))
+    return np.stack(results)
 
 
 def _percentiles(values: np.ndarray) -> np.ndarray:
@@ -1027,6 +1121,7 @@ def sensitivity(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     all_nodes: bool = False,
+    unit_intervals: bool = False,
     **compute_options: Any,
 ) -> UncertaintyResult:
     """Uncertainty and sensitivity analysis of one node's scores and ranks (Handbook step 7).
@@ -1046,8 +1141,10 @@ def sensitivity(
     ``replicates`` is the base sample size N of the Saltelli design (N·(d + 2) runs for d
     factors); ``workers`` processes share them (default: one per available core).
     ``all_nodes`` also records the 5–95 % score interval of every node (for monitoring;
-    memory 2N × units × nodes × 8 bytes). Other keyword arguments go to :func:`compute`
-    (``groups``, ``reference``…). The same arguments and ``seed`` give identical results.
+    memory 2N × units × nodes × 8 bytes); ``unit_intervals`` adds bootstrap intervals to
+    each unit's rank indices (``result.unit_intervals``). Other keyword arguments go to
+    :func:`compute` (``groups``, ``reference``…). The same arguments and ``seed`` give
+    identical results.
     """
     spec = load_spec(spec) if isinstance(spec, str) else spec
     node = node or spec.tree.code
@@ -1105,6 +1202,7 @@ def sensitivity(
         rng=rng,
         workers=workers,
         output_names=model.outputs,
+        unit_intervals=unit_intervals,
     )
     provenance = {
         "spec_code": spec.code,
