@@ -224,7 +224,7 @@ def main() -> None:
     engine = init_database(url)
     mapping = load_mapping(write_rounds(work / "hfs", seed=0, fmt="csv"))
     frames = {
-        code: frame.replace({"city": {"DEMO": args.city}})
+        code: frame.replace({"city": {"DEMO": args.city}, "destination": {"DEMO": args.city}})
         for code, frame in generate_rounds(0).items()
     }
     hfs = harmonise(mapping, frames=frames)

@@ -174,7 +174,8 @@ def hfs_rounds(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("hfs")
     mapping = load_mapping(write_rounds(out, seed=5, fmt="csv"))
     frames = {
-        code: frame.replace({"city": {"DEMO": "TST"}}) for code, frame in generate_rounds(5).items()
+        code: frame.replace({"city": {"DEMO": "TST"}, "destination": {"DEMO": "TST"}})
+        for code, frame in generate_rounds(5).items()
     }
     return harmonise(mapping, frames=frames)
 

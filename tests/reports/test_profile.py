@@ -95,6 +95,8 @@ def test_figures_computed_independently_appear(built: dict, hfs_rounds: pd.DataF
         everyone.loc[everyone["regular_status"] == "regular", "weight"].sum()
         / everyone["weight"].sum()
     )
+    stayers = r3.loc[(r3["origin_country"] == "VEN") & (r3["intention"] == "stay"), "weight"]
+    assert f"Venezuela Villa Prueba {stayers.sum():,.0f} " in en  # origin → destination table
     row = rf"Regular status {100 * regular:.1f}% \S+ – \S+ {100 * national:.1f}% \S+ – \S+"
     assert re.search(row, en)
     # health insurance pooled with n: host sum((90-i)*200)/1200 = 87.5, migrants 57.5
