@@ -35,7 +35,12 @@ def square(x: float, y: float, size: float = 0.01) -> bytes:
     return shapely.to_wkb(shapely.box(x, y, x + size, y + size))
 
 
-def build_city(url: str, with_marker: bool = True, synthetic: bool = True) -> Engine:
+def build_city(
+    url: str,
+    with_marker: bool = True,
+    synthetic: bool = True,
+    population: dict[str, float] | None = None,
+) -> Engine:
     engine = init_database(url)
     with transaction(engine) as session:
         city = models.City(code="TST", name="Villa Prueba", country="COL", is_synthetic=synthetic)
@@ -98,8 +103,22 @@ def build_city(url: str, with_marker: bool = True, synthetic: bool = True) -> En
                 source="Censo sintético",
             ),
         }
+        if population:
+            indicators["population"] = models.Indicator(
+                code="population", name_es="Población", name_en="Population", unit="persons"
+            )
         session.add_all(indicators.values())
         session.flush()
+        for b, persons in (population or {}).items():
+            session.add(
+                models.Observation(
+                    indicator_id=indicators["population"].id,
+                    unit_id=units[b],
+                    period_id=period.id,
+                    value=persons,
+                    n=int(persons),
+                )
+            )
         for code, values in GAPS.items():
             for b, (host, host_n, migrant, migrant_n) in values.items():
                 for nationality, value, n in (

@@ -38,3 +38,12 @@ def test_marker_report_without_run(tmp_path: Path) -> None:
     html = reports.render_marker_html(engine, "TST", "2024", language="en")
     assert "has not been computed for Villa Prueba in period 2024" in html
     assert "SYNTHETIC DEMO DATA" not in html
+
+
+def test_city_means_are_population_weighted(tmp_path: Path) -> None:
+    population = {"B1": 100, "B2": 100, "B3": 100, "B4": 100, "B5": 100, "B6": 500}
+    engine = build_city(f"sqlite:///{tmp_path / 'db.sqlite'}", population=population)
+    html = reports.render_factsheets_html(engine, "TST", "2024", language="en", units=["B1"])
+    # VIV: (70 + 60 + 52 + 45 + 35) * 100 + 33 * 500 = 42,700 over 1,000 persons = 42.7
+    assert "<td class='num'>42.7</td>" in html
+    assert "<td class='num'>49.2</td>" not in html  # the unweighted mean

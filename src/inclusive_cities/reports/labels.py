@@ -95,7 +95,10 @@ def labels() -> dict[str, str]:
         "units": _("units"),
         "no_data": _("No data"),
         "fig_map": _("{index} by unit: performance level."),
-        "fig_areas": _("Thematic area scores (mean over units, 0–100)."),
+        "fig_areas": _(
+            "Thematic area scores (mean over units, weighted by population where it is "
+            "recorded; 0–100)."
+        ),
         "rank": _("Rank"),
         "score": _("Score"),
         "level": _("Level"),

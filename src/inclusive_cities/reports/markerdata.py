@@ -32,6 +32,7 @@ class MarkerView:
     units: gpd.GeoDataFrame  # units of the run with root score/level/rank + area scores
     rank_low: pd.Series | None
     rank_high: pd.Series | None
+    population: pd.Series | None = None  # unit_id -> population, weights the city means
 
     def level_label(self, code: str | None) -> str:
         for level, label, _colour in self.levels:
@@ -56,8 +57,7 @@ class MarkerView:
     def area_means(self) -> pd.DataFrame:
         rows = []
         for node in self.areas:
-            values = self.units[node].dropna() if node in self.units else pd.Series(dtype=float)
-            mean = float(values.mean()) if len(values) else None
+            mean = self.city_mean(node)
             rows.append(
                 {
                     "code": node,
@@ -67,6 +67,20 @@ class MarkerView:
                 }
             )
         return pd.DataFrame(rows)
+
+    def city_mean(self, node: str) -> float | None:
+        """Population-weighted mean of a node over units (plain mean without population)."""
+        if node not in self.units:
+            return None
+        frame = pd.DataFrame({"x": self.units[node].to_numpy(dtype=float)})
+        if self.population is not None:
+            frame["w"] = self.units["unit_id"].map(self.population).to_numpy(dtype=float)
+        frame = frame.dropna()
+        if frame.empty:
+            return None
+        if "w" in frame and frame["w"].sum() > 0:
+            return float((frame["x"] * frame["w"]).sum() / frame["w"].sum())
+        return float(frame["x"].mean())
 
     @property
     def city_score(self) -> float | None:
@@ -138,4 +152,25 @@ def marker_view(
         bounds = source.set_index("code")
         rank_low = units["code"].map(bounds["rank_p05"])
         rank_high = units["code"].map(bounds["rank_p95"])
-    return MarkerView(data.run, root, areas, names, levels, level_min, units, rank_low, rank_high)
+    return MarkerView(
+        data.run,
+        root,
+        areas,
+        names,
+        levels,
+        level_min,
+        units,
+        rank_low,
+        rank_high,
+        _population(data),
+    )
+
+
+def _population(data: CityData) -> pd.Series | None:
+    """Population per unit from the ``population`` indicator, when the store has it."""
+    obs = data.observations
+    if obs.empty:
+        return None
+    rows = obs[(obs["indicator"] == "population") & (obs["nationality"] == "_T")]
+    rows = rows.dropna(subset=["value"])
+    return rows.groupby("unit_id")["value"].first() if len(rows) else None

@@ -725,7 +725,8 @@ class ProfileBuilder:
             section.p(
                 _(
                     "Urban Inclusion Marker run {id}: spec {spec} (hash {hash}), software "
-                    "{version}, seed {seed}. Area scores are means over the units of the run."
+                    "{version}, seed {seed}. Area scores are means over the units of the run, "
+                    "weighted by population where it is recorded."
                 ).format(
                     id=run["id"],
                     spec=run["spec_code"],

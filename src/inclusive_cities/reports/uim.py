@@ -245,7 +245,7 @@ def build_factsheets(
                 ).format(codes=", ".join(unknown), example=chosen["code"].iloc[0])
             )
         chosen = chosen[chosen["code"].isin(units)]
-    means = {a: float(view.units[a].mean()) for a in view.areas if a in view.units}
+    means = {a: view.city_mean(a) for a in view.areas}
     projected = view.units[["unit_id", "geometry"]]
     if projected.crs is not None and projected.crs.is_geographic and not projected.empty:
         projected = projected.to_crs(projected.estimate_utm_crs())
