@@ -15,7 +15,6 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.store import models
 from inclusive_cities.web import data
 from inclusive_cities.web.specview import SpecProvider, SpecView
 
@@ -59,20 +58,11 @@ def feature_table(
     session: Session, provider: SpecProvider, collection: data.Collection
 ) -> FeatureTable:
     """Rows of a collection (cached under the run, or the layer's observation fingerprint)."""
-    from sqlalchemy import func, select
-
     if collection.kind == "marker":
         assert collection.run_id is not None
         stamp: tuple[Any, ...] = ("run", collection.run_id)
     else:
-        stamp = tuple(
-            session.execute(
-                select(func.count(models.Observation.id), func.max(models.Observation.id)).where(
-                    models.Observation.indicator_id == collection.indicator_id,
-                    models.Observation.period_id == collection.period_id,
-                )
-            ).one()
-        )
+        stamp = ("layer", data.observations_fingerprint(session))
     units = data.unit_table(session, collection.city_id)
     key = ("table", collection.id, stamp, len(units.codes), units.codes[-1] if units.codes else "")
 

@@ -389,17 +389,12 @@ def map_layer_json(
         ),
         tuple(
             session.execute(
-                select(func.count(models.Observation.id), func.max(models.Observation.id))
-                .join(
-                    PublishedLayer, PublishedLayer.indicator_id == models.Observation.indicator_id
-                )
-                .where(
-                    PublishedLayer.city_id == city.id,
-                    PublishedLayer.period_id.in_(periods),
-                    models.Observation.period_id == PublishedLayer.period_id,
+                select(func.count(PublishedLayer.id), func.max(PublishedLayer.id)).where(
+                    PublishedLayer.city_id == city.id
                 )
             ).one()
         ),
+        data.observations_fingerprint(session),
         data.units_fingerprint(session, city.id),
     )
     cache_key = ("map", city.id, period.id, key, zoom, method, k, tuple(periods), language, stamp)
