@@ -103,3 +103,11 @@ def test_copeland_skips_components_a_pair_does_not_share():
     scores = copeland(columns, [1, 1, 1])
     # A: +1 (C) tie B; B: +1 (C) tie A; C: −2  -> 100·(s + 2)/4
     assert scores.tolist() == pytest.approx([75.0, 75.0, 0.0])
+
+
+def test_negative_zero_scores_do_not_break_harmonic_means():
+    # goalposts can produce −0.0; 1/−0.0 = −inf would cancel +inf and give NaN
+    columns = [np.array([-0.0, 50.0]), np.array([0.0, 50.0])]
+    assert aggregate("harmonic", columns, [1, 1], [False, False]).tolist() == [0.0, 50.0]
+    power = aggregate("power_mean", columns, [1, 1], [False, False], p=-1)
+    assert power.tolist() == pytest.approx([0.0, 50.0])

@@ -146,7 +146,7 @@ def test_compute_geopackage_with_boundaries(files, cli):
     [
         ("id,a1,a2,b1\nx,1,2,3\n", "there is no id column 'unit_code'"),
         ("unit_code,a1,a2,b1\nx,1,2,3\nx,4,5,6\n", "'x' appears more than once (rows 2 and 3)"),
-        ("unit_code,a1,a2,b1\nx,1,2,3\ny,abc,5,6\n", "row 3 (unit_code y), column 'a1': 'abc'"),
+        ("unit_code,a1,a2,b1\nx,1,2,3\ny,abc,5,6\n", "row 3, column 'a1': 'abc' is not a number"),
         ("unit_code,a1,a2\nx,1,2\n", "uses indicator 'b1' but the data has no such column"),
     ],
 )
@@ -235,3 +235,48 @@ def test_allow_missing_indicators(files, cli):
     frame = pd.read_csv(out)
     assert frame["B"].isna().all()
     np.testing.assert_allclose(frame["IDX"], [65, 100])  # A alone (1 of 2 areas)
+
+
+def test_spanish_csv_with_hxl_tags(files, cli):
+    # semicolons, decimal commas, local column names tagged with HXL #indicator+CODE
+    data = files["dir"] / "barrios.csv"
+    data.write_text(
+        "codigo;agua;hacinamiento;b1\n#adm3+code;#indicator+a1;#indicator+a2;\n"
+        "007;50,5;10;5\n008;100;0;1,5\n",
+        encoding="latin-1",
+    )
+    out = files["dir"] / "barrios_out.csv"
+    code, _out, err = cli(
+        "marker",
+        "compute",
+        "--spec",
+        str(files["spec"]),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--id-column",
+        "codigo",
+    )
+    assert code == 0, err
+    frame = pd.read_csv(out, dtype={"codigo": str})
+    assert frame["codigo"].tolist() == ["007", "008"]
+    # 007: A = (50.5 + 80)/2 = 65.25; B = 50 -> IDX 57.625; 008: A 100, B 15 -> 57.5
+    np.testing.assert_allclose(frame["A"], [65.25, 100])
+    np.testing.assert_allclose(frame["IDX"], [57.625, 57.5])
+    bad = files["dir"] / "bad_es.csv"
+    bad.write_text("codigo;a1;a2;b1\n#adm3+code;;;\n007;50,5;x;5\n", encoding="utf-8")
+    code, _out, err = cli(
+        "marker",
+        "compute",
+        "--spec",
+        str(files["spec"]),
+        "--data",
+        str(bad),
+        "--out",
+        str(out),
+        "--id-column",
+        "codigo",
+    )
+    assert code == 1
+    assert "bad_es.csv, row 3, column 'a2': 'x' is not a number" in err

@@ -105,21 +105,27 @@ def compute_command(
     from inclusive_cities.marker.io import read_table, write_table
 
     spec = load_spec(spec_name)
-    table = read_table(data, id_column)
+    table = read_table(data)
+    needed = [
+        *spec.indicator_codes,
+        *(i.denominator.column for i in spec.indicators() if i.denominator),
+        *([population_column] if population_column else []),
+    ]
     result = compute(
         spec,
-        table,
+        table.numeric(needed),
         id_column=id_column,
         population_column=population_column,
         missing_columns="ignore" if allow_missing else "error",
-        source=data.name,
-        first_row=2,
+        source=table.file,
+        first_row=table.first_row,
     )
     write_table(result.to_frame(id_column), out, id_column, units)
     score = result.city_score
+    shown = "-" if score != score else f"{score:.1f}"  # NaN when no unit has an index score
     console.print(
-        _("Scored {units} units on {spec}: city score {score:.1f}. Wrote {path}.").format(
-            units=len(result.ids), spec=spec.code, score=score, path=out
+        _("Scored {units} units on {spec}: city score {score}. Wrote {path}.").format(
+            units=len(result.ids), spec=spec.code, score=shown, path=out
         )
     )
     for note in result.notes:

@@ -55,8 +55,10 @@ def _weighted_sum(
                 scratch *= weight
             elif transform == "inverse":
                 np.divide(weight, column, out=scratch)
+                np.abs(scratch, out=scratch)  # scores are >= 0: 1/−0.0 must be +inf
             else:
                 np.power(column, p, out=scratch)
+                np.abs(scratch, out=scratch)
                 scratch *= weight
             if nan:
                 missing = np.isnan(column)

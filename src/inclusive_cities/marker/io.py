@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from inclusive_cities.i18n import gettext as _
@@ -13,28 +15,76 @@ TABLE_SUFFIXES = (".csv", ".xlsx")
 OUTPUT_SUFFIXES = (".csv", ".xlsx", ".gpkg")
 
 
-def read_table(path: Path, id_column: str) -> pd.DataFrame:
-    """A CSV (UTF-8 or Latin-1) or XLSX table; ids stay text so leading zeros survive."""
+@dataclass
+class UnitTable:
+    """A unit table read as text: cells stay text until a column is needed as numbers."""
+
+    frame: pd.DataFrame
+    file: str
+    row_numbers: list[int]
+    decimal: str
+
+    @property
+    def first_row(self) -> int:
+        return self.row_numbers[0] if self.row_numbers else 2
+
+    def numeric(self, columns: list[str]) -> pd.DataFrame:
+        """The frame with ``columns`` parsed as numbers (decimal comma or dot, as the file
+        writes them); a cell that is not a number is reported with its file row."""
+        frame = self.frame.copy()
+        for column in columns:
+            if column not in frame.columns:
+                continue
+            text = frame[column].astype(str).str.strip().str.replace("\u00a0", "", regex=False)
+            text = text.str.removesuffix("%").str.strip()
+            if self.decimal == ",":
+                text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            empty = text.eq("") | text.str.upper().isin(["NA", "N/A", "NAN", "NULL"])
+            values = pd.to_numeric(text.mask(empty), errors="coerce")
+            bad = values.isna() & ~empty
+            if bad.any():
+                position = int(np.flatnonzero(bad.to_numpy())[0])
+                raise MarkerDataError(
+                    _(
+                        "{file}, row {row}, column '{column}': '{value}' is not a number; leave "
+                        "missing values empty."
+                    ).format(
+                        file=self.file,
+                        row=self.row_numbers[position],
+                        column=column,
+                        value=self.frame[column].iloc[position],
+                    )
+                )
+            frame[column] = values.astype(float)
+        return frame
+
+
+def read_table(path: Path) -> UnitTable:
+    """A CSV (any of , ; tab |, UTF-8 or Latin-1, decimal dot or comma) or XLSX table.
+
+    Ids and every other cell stay text (leading zeros survive). When the file has an HXL
+    row, columns tagged ``#indicator+CODE`` are named ``CODE``, so a table exported with
+    local column names still matches the spec's indicator codes.
+    """
+    from inclusive_cities.ingest.tabular import looks_like_decimal_comma, read_text_table
+
     suffix = path.suffix.lower()
     if not path.is_file():
         raise MarkerDataError(_("There is no data file {path}; check --data.").format(path=path))
     if suffix not in TABLE_SUFFIXES:
         raise MarkerDataError(_("{path}: data must be a .csv or .xlsx file.").format(path=path))
-    try:
-        if suffix == ".xlsx":
-            return pd.read_excel(path, dtype={id_column: str})
-        for encoding in ("utf-8-sig", "latin-1"):
-            try:
-                return pd.read_csv(path, dtype={id_column: str}, encoding=encoding)
-            except UnicodeDecodeError:
-                continue
-    except (ValueError, OSError) as error:
-        raise MarkerDataError(
-            _("Cannot read {path} ({reason}); check that it is a valid table.").format(
-                path=path, reason=str(error).splitlines()[0] if str(error) else type(error).__name__
-            )
-        ) from error
-    raise MarkerDataError(_("Cannot read {path}: unknown text encoding.").format(path=path))
+    table = read_text_table(path)
+    header = list(table.header)
+    if table.hxl:
+        for index, tag in enumerate(table.hxl):
+            if tag.lower().startswith("#indicator+"):
+                code = tag.split("+", 1)[1].strip()
+                if code and code not in header:
+                    header[index] = code
+    frame = pd.DataFrame(table.rows, columns=header, dtype=object)
+    sample = [cell for row in table.rows[:200] for cell in row if cell]
+    decimal = "," if any(looks_like_decimal_comma(cell) for cell in sample) else "."
+    return UnitTable(frame, table.file, table.row_numbers, decimal)
 
 
 def write_table(frame: pd.DataFrame, path: Path, id_column: str, units: Path | None = None) -> None:
