@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import typer
@@ -18,6 +19,9 @@ from rich.table import Table
 
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from inclusive_cities.marker.spec import MarkerSpec
 
 console = Console(highlight=False)
 
@@ -67,10 +71,24 @@ def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-def _read(path: Path | None, id_column: str) -> pd.DataFrame | None:
+def _numeric_columns(spec: MarkerSpec) -> list[str]:
+    """The columns a spec reads as numbers: its indicators and their denominators."""
+    return [
+        *spec.indicator_codes,
+        *(item.denominator.column for item in spec.indicators() if item.denominator),
+    ]
+
+
+def _read(path: Path, spec: MarkerSpec) -> tuple[pd.DataFrame, str, int]:
+    """(table with the spec's columns as numbers, file name, file row of the first unit)."""
     from inclusive_cities.marker.io import read_table
 
-    return None if path is None else read_table(path, id_column)
+    table = read_table(path)
+    return table.numeric(_numeric_columns(spec)), table.file, table.first_row
+
+
+def _read_optional(path: Path | None, spec: MarkerSpec) -> pd.DataFrame | None:
+    return None if path is None else _read(path, spec)[0]
 
 
 def sensitivity_command(
@@ -125,8 +143,8 @@ def sensitivity_command(
     from inclusive_cities.marker.spec import load_spec
 
     spec = load_spec(spec_name)
-    table = _read(data, id_column)
-    errors = _read(se_data, id_column)
+    table, source, first_row = _read(data, spec)
+    errors = _read_optional(se_data, spec)
     with _progress_bar(_("Marker runs")) as progress:
         result = sensitivity(
             spec,
@@ -146,8 +164,8 @@ def sensitivity_command(
             progress=progress,
             workers=workers,
             unit_intervals=unit_indices_out is not None,
-            source=data.name,
-            first_row=2,
+            source=source,
+            first_row=first_row,
         )
     frame = result.units.reset_index()
     frame = frame.rename(columns={frame.columns[0]: id_column})
@@ -217,16 +235,19 @@ def compare_command(
     """
     from inclusive_cities.marker.io import write_table
     from inclusive_cities.marker.monitoring import VERDICTS, compare_periods, verdict_label
+    from inclusive_cities.marker.spec import load_spec
 
+    spec = load_spec(spec_name)
+    later = spec if spec_b is None else load_spec(spec_b)
     with _progress_bar(_("Marker runs")) as progress:
         comparison = compare_periods(
-            spec_name,
-            _read(data_a, id_column),
-            _read(data_b, id_column),
-            spec_b=spec_b,
+            spec,
+            _read(data_a, spec)[0],
+            _read(data_b, later)[0],
+            spec_b=later,
             id_column=id_column,
-            standard_errors_a=_read(se_a, id_column),
-            standard_errors_b=_read(se_b, id_column),
+            standard_errors_a=_read_optional(se_a, spec),
+            standard_errors_b=_read_optional(se_b, later),
             replicates=replicates,
             seed=seed,
             tolerance=tolerance,
