@@ -150,3 +150,14 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     ):
         assert path in spec["paths"]
     assert not any(p.startswith("/admin") for p in spec["paths"])
+
+
+def test_big_map_layers_are_served_gzipped(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = client.get("/api/cities/TST/map", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in plain.headers  # 3 kB: below the 100 kB threshold
+    monkeypatch.setattr("inclusive_cities.web.api.GZIP_MIN_BYTES", 1000)
+    packed = client.get("/api/cities/TST/map", headers={"accept-encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.json() == plain.json()  # httpx undoes the compression

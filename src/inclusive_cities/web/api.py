@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated
 
 import numpy as np
@@ -21,6 +22,8 @@ from inclusive_cities.web.errors import NotFound
 router = APIRouter(prefix="/api", tags=["observatory"])
 DB = Annotated[Session, Depends(session_scope)]
 Code = Annotated[str, Query(max_length=64)]
+GZIP_MIN_BYTES = 100_000
+"""Map layers larger than this are sent gzip-compressed to clients that accept it."""
 
 
 class CityOut(BaseModel):
@@ -379,4 +382,14 @@ def map_layer(
         compare=other,
         language=language,
     )
-    return Response(body, media_type="application/geo+json")
+    if "gzip" in request.headers.get("accept-encoding", "") and len(body) > GZIP_MIN_BYTES:
+        # whole layers run to tens of MB at 100k units: compress once, serve many times
+        packed = data.MAP_CACHE.get(
+            ("gzip", hash(body), len(body)), lambda: gzip.compress(body.encode("utf-8"), 5)
+        )
+        return Response(
+            packed,
+            media_type="application/geo+json",
+            headers={"content-encoding": "gzip", "vary": "Accept-Encoding"},
+        )
+    return Response(body, media_type="application/geo+json", headers={"vary": "Accept-Encoding"})
