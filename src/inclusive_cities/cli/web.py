@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import typer
@@ -36,6 +37,11 @@ def serve(
             host=host, port=port
         )
     )
+    options: dict[str, object] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # the first request for a big layer builds its cache for tens of seconds while
+        # holding the GIL; the default 5 s health check would kill such a worker
+        options["timeout_worker_healthcheck"] = 120
     uvicorn.run(
         "inclusive_cities.web.app:create_app",
         factory=True,
@@ -44,9 +50,7 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
-        # the first request for a big layer builds its cache for tens of seconds while
-        # holding the GIL; the default 5 s health check would kill such a worker
-        timeout_worker_healthcheck=120,
+        **options,  # type: ignore[arg-type]
     )
 
 
