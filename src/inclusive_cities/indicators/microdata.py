@@ -45,12 +45,24 @@ def _condition(spec_expr: object, table: ir.Table) -> ir.BooleanValue:
     return compile_expression(spec_expr, table)  # type: ignore[arg-type]
 
 
+def _both(first: ir.BooleanValue | None, second: ir.BooleanValue) -> ir.BooleanValue:
+    """``first and second``, without a literal TRUE when there is no first condition."""
+    return second if first is None else first & second
+
+
 def _aggregates(spec: IndicatorSpec, table: ir.Table) -> dict[str, ir.Scalar]:
     names = part_names(spec)
-    den = _condition(spec.denominator, table) if spec.aggregation != "ratio" else None
+    den = (
+        compile_expression(spec.denominator, table)  # type: ignore[arg-type]
+        if spec.denominator is not None and spec.aggregation != "ratio"
+        else None
+    )
     if spec.aggregation in ("share", "per_1000"):
         num = _condition(spec.numerator, table)
-        return {names[0]: table.count(where=den & num), names[1]: table.count(where=den)}
+        return {
+            names[0]: table.count(where=_both(den, num)),
+            names[1]: table.count() if den is None else table.count(where=den),
+        }
     if spec.aggregation == "per_km2":
         return {names[0]: table.count(where=_condition(spec.numerator, table))}
     if spec.aggregation == "ratio":
@@ -60,11 +72,13 @@ def _aggregates(spec: IndicatorSpec, table: ir.Table) -> dict[str, ir.Scalar]:
         return {names[0]: top.sum(where=both), names[1]: bottom.sum(where=both)}
     if spec.aggregation == "entropy":
         return {
-            name: table.count(where=den & _condition(expression, table))
+            name: table.count(where=_both(den, _condition(expression, table)))
             for name, (_label, expression) in zip(names, spec.groups, strict=True)
         }
-    value = compile_expression(spec.value, table).cast("float64")  # type: ignore[arg-type]
-    present = den & value.notnull()
+    raw = compile_expression(spec.value, table)  # type: ignore[arg-type]
+    present = _both(den, raw.notnull())
+    # integers are summed as they are (exact); the cast is only for medians of ratios etc.
+    value = raw if raw.type().is_numeric() else raw.cast("float64")
     if spec.aggregation == "mean":
         return {names[0]: value.sum(where=present), names[1]: table.count(where=present)}
     if spec.aggregation == "median":
