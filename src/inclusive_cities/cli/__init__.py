@@ -16,12 +16,25 @@ try:  # Typer >= 0.22 vendors click
 except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from inclusive_cities.cli import db, demo, indicators, ingest, marker, mobility, report, web
+from inclusive_cities.cli import (
+    db,
+    demo,
+    indicators,
+    ingest,
+    marker,
+    marker_uncertainty,
+    mobility,
+    report,
+    web,
+)
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli.app import app, state
+from inclusive_cities.cli.help_i18n import language_from_argv, localise
+from inclusive_cities.config import get_settings
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n import use_language
 
 __all__ = ["app", "main"]
 
@@ -30,6 +43,7 @@ survey_cli.register(app)
 indicators.register(app)
 spatial_cli.register(app)
 marker.register(app)
+marker_uncertainty.register(app)
 demo.register(app)
 ingest.register(app)
 mobility.register(app)
@@ -50,8 +64,11 @@ def _fail(message: str, code: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    use_language(language_from_argv(arguments) or get_settings().lang)
     try:
-        result = app(args=argv, prog_name="inclusive-cities", standalone_mode=False)
+        command = localise(typer.main.get_command(app))
+        result = command.main(args=arguments, prog_name="inclusive-cities", standalone_mode=False)
     except typer.Exit as stop:
         sys.exit(stop.exit_code)
     except typer.Abort:
