@@ -366,3 +366,21 @@ def test_network_that_does_not_cover_the_city_stops_everything() -> None:
     )
     with pytest.raises(IndicatorError, match="There is no street layer 'roads'"):
         compute(Inputs(layers=city.layers(), network="roads"), load_catalogue())
+
+
+def test_population_counts_every_person_and_household(result) -> None:
+    """Counts add up the hierarchy: a barrio holds the people of its blocks."""
+    persons, households = city.persons(), city.households()
+    for level, unit, member in scopes():
+        people = [r for r in persons if member(r)]
+        venezuelans = [r for r in people if r["nationality"] == "venezuelan"]
+        assert value(result, "population", level, unit) == (len(people), len(people))
+        assert value(result, "venezuelan_population", level, unit)[0] == len(venezuelans)
+        homes = sum(1 for r in households if member(r))
+        assert value(result, "households", level, unit)[0] == homes
+        women = sum(1 for r in people if r["sex"] == "female")
+        assert value(result, "population", level, unit, sex="female")[0] == women
+        share, n = value(result, "venezuelan_share", level, unit)
+        known = [r for r in people if r["nationality"] is not None]
+        assert close(share, 100 * len(venezuelans) / len(known))
+        assert n == len(known)

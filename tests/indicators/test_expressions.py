@@ -132,7 +132,8 @@ def test_user_entries_add_and_replace_shipped_ones() -> None:
         shipped=True,
     )
     assert catalogue["internet"].numerator.text == "internet and electricity"
-    assert "durable_housing" in catalogue and len(catalogue.indicators) == 35
+    # 35 marker indicators + 4 context counts (population, households, Venezuelans)
+    assert "durable_housing" in catalogue and len(catalogue.indicators) == 39
 
 
 def test_shipped_catalogue_covers_uim_basic() -> None:
@@ -154,6 +155,7 @@ def test_shipped_catalogue_covers_uim_basic() -> None:
         "EP_SEG": {"crime_rate_per_100k"},
         "O_PRO": {"dist_commerce_m", "jobs_reachable"},
         "O_BIE": {"employment_rate", "unemployment_rate", "informal_employment", "neet_youth"},
+        "": {"population", "venezuelan_population", "venezuelan_share", "households"},
     }
     got: dict[str, set[str]] = {}
     for spec in catalogue:

@@ -127,7 +127,7 @@ def test_compute_writes_every_computable_indicator(db_url, tmp_path, capsys) -> 
     )
     rows = observations(url)
     codes = {row[0] for row in rows}
-    assert len(codes) == 32  # 35 in the catalogue minus three table indicators
+    assert len(codes) == 36  # 39 in the catalogue minus three table indicators
     totals = {(r[0], r[1]): r for r in rows if r[2:5] == ("_T", "_T", "_T")}
     households = city.households()
     for unit, member in (
@@ -232,7 +232,7 @@ def test_check_and_list(tmp_path, capsys) -> None:
         encoding="utf-8",
     )
     main(["indicators", "check", str(extra)])
-    assert "The catalogue is valid: 36 indicators." in capsys.readouterr().out
+    assert "The catalogue is valid: 40 indicators." in capsys.readouterr().out
     main(["indicators", "list", "--json", "--catalogue", str(extra)])
     assert '"code": "disability_share"' in capsys.readouterr().out
 

@@ -28,6 +28,7 @@ MICRODATA_AGGREGATIONS = (
     "gap",
     "entropy",
     "per_km2",
+    "count",
 )
 SPATIAL_METHODS = (
     "nearest_distance",

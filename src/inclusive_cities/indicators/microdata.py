@@ -36,7 +36,7 @@ def part_names(spec: IndicatorSpec) -> list[str]:
         return [f"{code}__a_sum", f"{code}__a_n", f"{code}__b_sum", f"{code}__b_n"]
     if spec.aggregation == "entropy":
         return [f"{code}__g{i}" for i in range(len(spec.groups))]
-    return [f"{code}__num"]  # per_km2: the area comes from the units
+    return [f"{code}__num"]  # per_km2 (the area comes from the units) and count
 
 
 def _condition(spec_expr: object, table: ir.Table) -> ir.BooleanValue:
@@ -63,7 +63,7 @@ def _aggregates(spec: IndicatorSpec, table: ir.Table) -> dict[str, ir.Scalar]:
             names[0]: table.count(where=_both(den, num)),
             names[1]: table.count() if den is None else table.count(where=den),
         }
-    if spec.aggregation == "per_km2":
+    if spec.aggregation in ("per_km2", "count"):
         return {names[0]: table.count(where=_condition(spec.numerator, table))}
     if spec.aggregation == "ratio":
         top = compile_expression(spec.numerator, table).cast("float64")  # type: ignore[arg-type]
@@ -151,6 +151,9 @@ def finish(
             n = pd.Series(counts.sum(axis=1), index=frame.index)
             value = pd.Series(normalised_entropy(counts), index=frame.index)
             valid = n > 0
+        elif agg == "count":
+            value = n = frame[names[0]]
+            valid = pd.Series(True, index=frame.index)
         else:  # per_km2
             area = areas_km2.reindex(parts[UNIT]).to_numpy() if areas_km2 is not None else np.nan
             value = frame[names[0]] / pd.Series(area, index=frame.index)
