@@ -182,7 +182,11 @@ def serve(args: list[str], env: dict[str, str], probe: str, cwd: Path) -> Iterat
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # still busy with a huge response: stop it hard
+            process.kill()
+            process.wait(timeout=20)
 
 
 async def load(urls: list[str], concurrency: int, seconds: float) -> dict[str, float]:
@@ -319,9 +323,11 @@ def main() -> None:
         ]
         whole = [f"{base}/api/cities/BENCH/map?layer=node:UIM&zoom=12"]
         results["items"] = {"ours": asyncio.run(load(pages, args.concurrency, args.seconds))}
+        print("ours, items:", results["items"]["ours"], flush=True)
         results["layer"] = {
             "ours": asyncio.run(load(whole, min(4, args.concurrency), args.seconds))
         }
+        print("ours, whole layer:", results["layer"]["ours"], flush=True)
     try:
         import pygeoapi  # noqa: F401
         import pysqlite3  # noqa: F401
@@ -363,9 +369,11 @@ def main() -> None:
                 results["items"]["pygeoapi"] = asyncio.run(
                     load(pages, args.concurrency, args.seconds)
                 )
+                print("pygeoapi, items:", results["items"]["pygeoapi"], flush=True)
                 results["layer"]["pygeoapi"] = asyncio.run(
                     load(whole, min(4, args.concurrency), args.seconds)
                 )
+                print("pygeoapi, whole layer:", results["layer"]["pygeoapi"], flush=True)
         except RuntimeError as error:
             print("pygeoapi did not start:", str(error).strip().splitlines()[-1:])
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
@@ -156,8 +157,10 @@ def from_marker_spec(spec: Any) -> SpecView:
 SpecProvider = Callable[[str], "SpecView | None"]
 
 
+@lru_cache(maxsize=32)
 def marker_engine_specs(code: str) -> SpecView | None:
-    """The marker engine's built-in spec ``code``, or None when it has none by that name."""
+    """The marker engine's built-in spec ``code``, or None when it has none by that name
+    (cached: built-in specs ship with the software and do not change while it runs)."""
     try:
         from inclusive_cities.marker import load_spec  # type: ignore[attr-defined]
     except ImportError:
