@@ -14,7 +14,8 @@ same arithmetic). All three give the same index (checked before timing).
 - numpy floor: the minimum arithmetic on a ready float matrix: normalise + weighted mean
   per node, nothing else (no checks, no coverage, no ranks).
 
-Timings are medians of ``--repeats`` runs; peak memory is measured in separate runs with
+Timings are medians of ``--repeats`` rounds in which the versions run in turn (so that the
+load of a shared machine hits them alike); peak memory is measured in separate runs with
 ``tracemalloc`` (NumPy and pandas buffers are traced) and compared with the input matrix
 (N × 40 float64).
 """
@@ -150,14 +151,21 @@ def numpy_floor(spec: MarkerSpec, matrix: np.ndarray) -> np.ndarray:
     return np.mean(areas, axis=0)
 
 
-def median_time(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def interleaved_medians(
+    runs: dict[str, tuple[Callable[[], object], int]], repeats: int
+) -> dict[str, float]:
+    """Median time of each version, running the versions in turn in every round, so that a
+    shared machine's changing load hits them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for round_ in range(repeats):
+        for name, (function, wanted) in runs.items():
+            if round_ >= wanted:
+                continue
+            gc.collect()
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def peak_memory(function: Callable[[], object]) -> int:
@@ -199,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         "pandas (melt + groupby)": (lambda: pandas_version(spec, frame), args.pandas_repeats),
         "numpy floor": (lambda: numpy_floor(spec, matrix), args.repeats),
     }
-    times = {name: median_time(fn, repeats) for name, (fn, repeats) in runs.items()}
+    times = interleaved_medians(runs, max(args.repeats, args.pandas_repeats))
     peaks = {name: peak_memory(fn) for name, (fn, _r) in runs.items()}
     print(f"{'version':28} {'median s':>9} {'peak MiB':>9} {'peak/input':>10}")
     for name in runs:
