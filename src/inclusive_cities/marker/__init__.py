@@ -91,6 +91,14 @@ from inclusive_cities.marker.analysis import (
 )
 from inclusive_cities.marker.engine import MarkerResult, Provenance, compute, effective_weights
 from inclusive_cities.marker.errors import MarkerDataError, MarkerError, MarkerSpecError
+from inclusive_cities.marker.monitoring import (
+    Comparison,
+    MarkerComparisonError,
+    compare,
+    compare_periods,
+    compare_series,
+)
+from inclusive_cities.marker.sensitivity import UncertaintyResult, sensitivity
 from inclusive_cities.marker.spec import (
     AGGREGATION_METHODS,
     IMPUTATION_METHODS,
@@ -121,12 +129,14 @@ __all__ = [
     "NORMALISATION_METHODS",
     "Aggregation",
     "Categorical",
+    "Comparison",
     "DistanceToTarget",
     "Goalposts",
     "Imputation",
     "Indicator",
     "Label",
     "Level",
+    "MarkerComparisonError",
     "MarkerDataError",
     "MarkerError",
     "MarkerResult",
@@ -138,8 +148,12 @@ __all__ = [
     "Provenance",
     "Rank",
     "Treatment",
+    "UncertaintyResult",
     "ZScore",
     "builtin_specs",
+    "compare",
+    "compare_periods",
+    "compare_series",
     "compute",
     "correlations",
     "cronbach_alpha",
@@ -147,5 +161,6 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "rank_shift_on_removal",
+    "sensitivity",
     "strengths_and_weaknesses",
 ]
