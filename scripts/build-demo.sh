@@ -27,4 +27,12 @@ fi
 ic survey import "$dir/survey/form.xlsx" "$dir/survey/data.xlsx" --city DEMO --period 2024 \
   --design "$dir/survey/design.yaml" --boundaries "$dir/city/boundaries.gpkg"
 ic survey layers --city DEMO --period 2024 --survey encuesta_migrantes_demo --level barrio
+if [ ! -f "$dir/hfs/mapping.yaml" ]; then
+  ic mobility generate --out "$dir/hfs"
+fi
+mkdir -p "$dir/reports"
+for lang in es en; do
+  ic report profile --city DEMO --period 2024 --lang "$lang" --hfs "$dir/hfs/mapping.yaml" \
+    --out "$dir/reports/perfil-movilidad-humana-DEMO-2024-$lang.pdf"
+done
 ic info
