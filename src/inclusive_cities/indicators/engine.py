@@ -90,11 +90,11 @@ def _microdata(
     """Long rows for ``specs`` at every level."""
     base = microdata_parts(table, specs, age_groups=catalogue.age_groups)
     frames: dict[str | None, pd.DataFrame] = {None: base.execute()}
-    for disaggregation in ("sex", "age_group", "nationality"):
-        chosen = [s for s in specs if disaggregation in s.disaggregations]
+    for name in ("sex", "age_group", "nationality"):
+        chosen = [s for s in specs if name in s.disaggregations]
         if chosen:
-            frames[disaggregation] = microdata_parts(
-                table, chosen, disaggregation=disaggregation, age_groups=catalogue.age_groups
+            frames[name] = microdata_parts(
+                table, chosen, disaggregation=name, age_groups=catalogue.age_groups
             ).execute()
     known = set(inputs.units.index) if inputs.units is not None else None
     rows: list[pd.DataFrame] = []

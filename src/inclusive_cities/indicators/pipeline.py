@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
 
 from inclusive_cities import store
 from inclusive_cities.config import get_settings
@@ -139,10 +140,10 @@ def _units(session: object, city: models.City, levels: list[models.UnitLevel]):
         mapping: dict[str, str] = {}
         step: dict[int, int] = {}
         for child, ancestor in current.items():
-            node = ancestor
+            node: int | None = ancestor
             while node is not None and not pd.isna(node) and level_of_id.get(node) != level.id:
-                node = parent_of_id.get(node)
-                node = None if node is None or pd.isna(node) else int(node)
+                parent = parent_of_id.get(node)
+                node = None if parent is None or pd.isna(parent) else int(parent)
             if node is not None:
                 mapping[code_of[child]] = code_of[node]
                 step[child] = node
@@ -270,7 +271,7 @@ def _observed(
     return {code: _("import batch {batch}").format(batch=batch) for code, batch in rows}
 
 
-def _indicator_rows(session: object, specs: Iterable[IndicatorSpec]) -> dict[str, int]:
+def _indicator_rows(session: Session, specs: Iterable[IndicatorSpec]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for spec in specs:
         row = session.scalars(

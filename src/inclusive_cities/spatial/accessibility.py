@@ -42,7 +42,10 @@ def _prepare(
     target = (
         crs if crs is not None else (None if units.crs.is_projected else units.estimate_utm_crs())
     )
-    return projected(units, target, "unit"), projected(facilities, target, other_name)
+    return (
+        projected(units, target, "unit"),  # type: ignore[arg-type]
+        projected(facilities, target, other_name),  # type: ignore[arg-type]
+    )
 
 
 def _types(

@@ -135,7 +135,7 @@ def clusters(
         warnings.simplefilter("ignore")
         moran = esda.Moran_Local(y, w, transformation="r", permutations=0)
         gi = esda.G_Local(y, w, transform="R", star=True, permutations=0)
-    w.transform = "r"
+    w.transform = "r"  # type: ignore[attr-defined]
     z = y - y.mean()
     n = len(y)
     moran_scale = (n - 1) * z / (z**2).sum()  # esda's Is = (n-1)·zᵢ·Σⱼ wᵢⱼ zⱼ / Σ z²

@@ -62,7 +62,7 @@ def interpolate(
         target = h3_grid(source, int(h3_resolution))  # type: ignore[arg-type]
     else:
         same_crs(source, target, "source", "target")
-    source_p = projected(source, crs, "source")
+    source_p = projected(source, crs, "source")  # type: ignore[arg-type]
     target_p = projected(target, source_p.crs, "target")
     moved_extensive = list(extensive)
     data = source_p.copy()

@@ -12,6 +12,7 @@ import io
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -82,7 +83,7 @@ def segregation(
         if units.crs.is_geographic:  # type: ignore[union-attr]
             data = units.to_crs(units.estimate_utm_crs())  # type: ignore[union-attr]
 
-    def run(name: str, index: object) -> None:
+    def run(name: str, index: Any) -> None:
         row: dict[str, object] = {"index": name, "value": float(index.statistic)}
         if permutations:
             np.random.seed(seed)
