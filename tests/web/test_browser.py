@@ -120,3 +120,18 @@ def test_phone_layout(browser: Browser, server: str) -> None:
     page.wait_for_selector("body[data-map-ready='node:UIM']")
     shot(page, "09-map-phone")
     context.close()
+
+
+def test_two_layers_side_by_side(page: Page, server: str) -> None:
+    page.goto(server + "/cities/TST/map?lang=en")
+    page.wait_for_selector("body[data-map-ready='node:UIM']")
+    page.select_option("#layer2", "node:SAL")
+    page.wait_for_selector("body[data-map2-ready='node:SAL']")
+    assert page.locator("#map2").is_visible()
+    assert "Health and wellness" in page.locator("#legend2-title").inner_text()
+    # the second map follows the first one's camera
+    page.evaluate("window.observatoryMap.jumpTo({zoom: 15, center: [-72.48, 7.91]})")
+    zoom = page.evaluate("window.observatoryMap2.getZoom()")
+    assert abs(zoom - 15) < 1e-6
+    page.wait_for_timeout(500)
+    shot(page, "10-side-by-side-en")

@@ -33,8 +33,8 @@
   }
   function bucket() { return Math.max(8, Math.min(16, Math.floor(map.getZoom() / 2) * 2)); }
 
-  function url() {
-    var q = new URLSearchParams({ layer: layerSelect.value, period: $("period").value,
+  function url(layerKey) {
+    var q = new URLSearchParams({ layer: layerKey || layerSelect.value, period: $("period").value,
       classification: $("classification").value, zoom: String(state.fitted ? bucket() : 12), lang: cfg.lang });
     if ($("compare").value) { q.set("compare", $("compare").value); }
     return "/api/cities/" + encodeURIComponent(cfg.city) + "/map?" + q.toString();
@@ -137,6 +137,54 @@
     }).catch(function (err) { $("status").textContent = err.message; });
   }
 
+  // a second map, side by side, whose camera follows the first one (and the other way round)
+  var second = null;
+  var syncing = false;
+  function follow(from, to) {
+    from.on("move", function () {
+      if (syncing || !to) { return; }
+      syncing = true;
+      to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), bearing: from.getBearing(), pitch: from.getPitch() });
+      syncing = false;
+    });
+  }
+  function loadSecond() {
+    var key = $("layer2").value;
+    var split = !!key;
+    $("map2").hidden = !split;
+    $("legend2-box").hidden = !split;
+    document.querySelector(".maps").classList.toggle("split", split);
+    map.resize();
+    if (!split) { return; }
+    if (!second) {
+      second = new maplibregl.Map({ container: "map2", style: style, center: map.getCenter(),
+        zoom: map.getZoom(), attributionControl: false, interactive: true });
+      window.observatoryMap2 = second;
+      follow(map, second);
+      follow(second, map);
+    }
+    second.resize();
+    var draw = function () {
+      fetch(url(key)).then(function (r) { return r.json(); }).then(function (geo) {
+        if (second.getSource("units")) { second.getSource("units").setData(geo); } else {
+          second.addSource("units", { type: "geojson", data: geo });
+          second.addLayer({ id: "units-fill", type: "fill", source: "units", paint: {
+            "fill-color": ["get", "colour"], "fill-opacity": 0.85 } });
+          second.addLayer({ id: "units-line", type: "line", source: "units", paint: {
+            "line-color": "#ffffff", "line-width": 0.5 } });
+        }
+        $("legend2-title").textContent = geo.title;
+        $("legend2").innerHTML = geo.legend.map(function (item) {
+          return '<li><span class="swatch" style="background:' + esc(item.colour) + '"></span>' +
+            esc(item.label) + '<span class="count">' + esc(item.count) + "</span></li>";
+        }).join("");
+        second.jumpTo({ center: map.getCenter(), zoom: map.getZoom() });
+        document.body.setAttribute("data-map2-ready", key);
+      });
+    };
+    if (second.loaded()) { draw(); } else { second.once("load", draw); }
+  }
+
   map.on("load", function () {
     load();
     map.on("mousemove", "units-fill", function (e) {
@@ -153,8 +201,9 @@
     map.on("zoomend", function () { if (state.fitted && bucket() !== state.bucket) { load(); } });
   });
   ["layer", "compare", "classification"].forEach(function (id) {
-    $(id).addEventListener("change", function () { state.hidden = {}; load(); });
+    $(id).addEventListener("change", function () { state.hidden = {}; load(); if (second && $("layer2").value) { loadSecond(); } });
   });
+  $("layer2").addEventListener("change", loadSecond);
   $("period").addEventListener("change", function () {
     var q = new URLSearchParams({ period: $("period").value, layer: layerSelect.value });
     location.search = q.toString();
