@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml package.json package-lock.json scripts/install-system-d
 	touch $(STAMP)
 
 demo: $(STAMP)
-	bash scripts/build-demo.sh $(DEMO_DIR) $(DEMO_SIZE) $(DEMO_DB)
+	bash scripts/build-demo.sh $(DEMO_DIR) $(DEMO_SIZE) $(DEMO_DB) --serve
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the demo observatory from nothing, the way an analyst would, with the public CLI:
 # generate the synthetic city, import it, compute indicators, the marker and survey layers.
-# Usage: scripts/build-demo.sh DIR SIZE DATABASE_URL
+# Usage: scripts/build-demo.sh DIR SIZE DATABASE_URL [--serve]
 set -euo pipefail
 dir=$(realpath -m "${1:-demo-data}")
 size=${2:-medium}
@@ -18,7 +18,8 @@ fi
 ic init
 ic demo load "$dir/city"
 ic indicators compute --city DEMO --period 2024 --layers "$dir/city/environment.gpkg"
-for level in manzana barrio localidad; do
+# the neighbourhood (barrio) run is built last: it is the one published on the web
+for level in localidad manzana barrio; do
   ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level"
 done
 if [ ! -f "$dir/survey/form.xlsx" ]; then
@@ -35,4 +36,10 @@ for lang in es en; do
   ic report profile --city DEMO --period 2024 --lang "$lang" --hfs "$dir/hfs/mapping.yaml" \
     --out "$dir/reports/perfil-movilidad-humana-DEMO-2024-$lang.pdf"
 done
+ic publish --city DEMO --layers
 ic info
+if [ "${4:-}" = "--serve" ]; then
+  echo
+  echo "Observatorio de demostración / demo observatory: http://127.0.0.1:${PORT:-8000}  (Ctrl-C para detener / to stop)"
+  ic serve --host 127.0.0.1 --port "${PORT:-8000}"
+fi

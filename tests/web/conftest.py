@@ -206,6 +206,17 @@ def build_city(url: str) -> City:
         )
         s.add_all([pop, share, water, school])
         s.flush()
+        for li, locality_id in enumerate(sorted({unit.parent_id for unit in blocks})):
+            # counts are also stored for localities (600 and 1,500): the overview must not
+            # add them to the blocks' population
+            s.add(
+                models.Observation(
+                    indicator_id=pop.id,
+                    unit_id=locality_id,
+                    period_id=p2024.id,
+                    value=(600.0, 1500.0)[li],
+                )
+            )
         for i, unit in enumerate(blocks):
             s.add(
                 models.Observation(

@@ -557,6 +557,27 @@ def _period_date(period: models.Period) -> str:
     return period.label or period.code
 
 
+def _one_level(
+    session: Session, values: dict[int, float], run: models.MarkerRun | None
+) -> dict[int, float]:
+    """The values of the run's units, or else of the coarsest level that has values."""
+    if not values:
+        return values
+    levels = dict(
+        session.execute(
+            select(models.SpatialUnit.id, models.SpatialUnit.level_id).where(
+                models.SpatialUnit.id.in_(list(values))
+            )
+        ).all()
+    )
+    if run is not None and run.level_id is not None and run.level_id in levels.values():
+        chosen = run.level_id
+    else:
+        depth = dict(session.execute(select(models.UnitLevel.id, models.UnitLevel.depth)).all())
+        chosen = min(set(levels.values()), key=lambda level: depth.get(level, 0))
+    return {unit: value for unit, value in values.items() if levels.get(unit) == chosen}
+
+
 def overview(
     session: Session,
     provider: SpecProvider,
@@ -582,6 +603,9 @@ def overview(
     distribution: list[dict[str, Any]] = []
     unit_count = 0
     total_population = None
+    # counts are stored at every level (blocks, neighbourhoods, localities): add up one level
+    population = _one_level(session, population, run)
+    shares = _one_level(session, shares, run)
     if run is not None:
         scores = data.run_scores(session, run.id)
         spec = data.spec_for(provider, scores)
