@@ -27,6 +27,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest --cov --cov-report=term:skip-covered -q
 
 lint: $(STAMP)

@@ -150,7 +150,7 @@ def _unit_out(unit: models.SpatialUnit, levels: dict[int, str], codes: dict[int,
         name=unit.name,
         level=levels.get(unit.level_id, ""),
         parent=codes.get(unit.parent_id) if unit.parent_id else None,
-        bbox=bbox,
+        bbox=bbox,  # type: ignore[arg-type]
     )
 
 
@@ -257,7 +257,7 @@ def list_observations(
             sex=o.sex,
             age_group=o.age_group,
             nationality=o.nationality,
-            value=o.value,
+            value=o.value,  # type: ignore[arg-type]
             n=o.n,
             standard_error=o.standard_error,
             ci_low=o.ci_low,

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from inclusive_cities.store import models
@@ -138,7 +138,7 @@ def published_collections(session: Session, city_id: int | None = None) -> list[
         .join(models.City, models.City.id == models.MarkerRun.city_id)
         .join(models.Period, models.Period.id == models.MarkerRun.period_id)
         .where(models.MarkerRun.published.is_(True))
-        .where(True if city_id is None else models.MarkerRun.city_id == city_id)
+        .where(true() if city_id is None else models.MarkerRun.city_id == city_id)
         .order_by(models.City.code, models.Period.code, models.MarkerRun.id.desc())
     ).all()
     for run, city, period in runs:
@@ -167,7 +167,7 @@ def published_collections(session: Session, city_id: int | None = None) -> list[
         .join(models.City, models.City.id == PublishedLayer.city_id)
         .join(models.Period, models.Period.id == PublishedLayer.period_id)
         .join(models.Indicator, models.Indicator.id == PublishedLayer.indicator_id)
-        .where(True if city_id is None else PublishedLayer.city_id == city_id)
+        .where(true() if city_id is None else PublishedLayer.city_id == city_id)
         .order_by(models.City.code, models.Indicator.code, models.Period.code)
     ).all()
     for _layer, city, period, indicator in layers:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
@@ -331,8 +331,8 @@ def classify(
         colours = list(palette)
         low = float(data_values.min()) if distinct else 0.0
         labels = []
-        for i, top in enumerate(bins):
-            bottom = low if i == 0 else float(bins[i - 1])
+        for band, top in enumerate(bins.tolist()):
+            bottom = low if band == 0 else float(bins[band - 1])
             labels.append(_("{low} to {high}").format(low=_fmt(bottom), high=_fmt(float(top))))
         codes = [f"q{i}" for i in range(k)]
         if k:
@@ -340,7 +340,7 @@ def classify(
                 np.searchsorted(np.asarray(bins, dtype=float), values[present], side="left"),
                 k - 1,
             )
-    counts = np.bincount(index[index >= 0], minlength=len(colours)) if len(colours) else []
+    counts: Any = np.bincount(index[index >= 0], minlength=len(colours)) if len(colours) else []
     legend = [
         {"code": codes[i], "colour": colours[i], "label": labels[i], "count": int(counts[i])}
         for i in range(len(colours))
@@ -591,7 +591,7 @@ def overview(
     figures: list[Figure] = []
     pop_codes = data.POPULATION_CODES
     if run is not None and (run.parameters or {}).get("population_indicator"):
-        pop_codes = (str(run.parameters["population_indicator"]), *pop_codes)  # type: ignore[index]
+        pop_codes = (str(run.parameters["population_indicator"]), *pop_codes)  # type: ignore[index,assignment]
     population, pop_indicator = data.unit_values_by_code(session, pop_codes, period.id, city.id)
     shares, share_indicator = data.unit_values_by_code(
         session, data.MIGRANT_SHARE_CODES, period.id, city.id
@@ -849,7 +849,7 @@ def _unit_observations(
             models.Observation.period_id == period.id,
             or_(
                 models.Indicator.id.in_(published_ids),
-                models.Indicator.code.in_(spec_codes) if spec_codes else False,
+                models.Indicator.code.in_(spec_codes) if spec_codes else false(),
             ),
         )
         .order_by(models.Indicator.area, models.Indicator.code, models.Observation.id)
@@ -1024,7 +1024,9 @@ def rankings(
         rows = [r for r in rows if r["locality_code"] == locality]
     if search:
         needle = search.lower()
-        rows = [r for r in rows if needle in r["name"].lower() or needle in r["code"].lower()]
+        rows = [
+            r for r in rows if needle in str(r["name"]).lower() or needle in str(r["code"]).lower()
+        ]
 
     def key(row: dict[str, Any]) -> tuple[int, Any]:
         value = row[sort]
