@@ -84,7 +84,8 @@ def test_build_stores_a_run_with_scores(tiny_city, tmp_path):
     summary = build_run(engine, "TNY", "2020", load_spec(spec_file))
     # same numbers as the file round trip: IDX 57.5, 100, 0; population 100, 300, 100
     assert summary.units == 3
-    assert summary.scores_written == 3 * 3
+    # three units × (3 nodes + 3 indicators, whose normalised scores are kept too)
+    assert summary.scores_written == 3 * 6
     assert summary.city_score == pytest.approx((57.5 * 100 + 100 * 300) / 500)
     with transaction(engine) as session:
         run = session.scalar(select(models.MarkerRun))
@@ -109,6 +110,18 @@ def test_build_stores_a_run_with_scores(tiny_city, tmp_path):
         ("b3", pytest.approx(0.0), 3, "very_weak"),
     ]
     assert rows[2][4] == pytest.approx(0.5)  # b3 lacks b1 (suppressed): half of IDX's parts
+    with transaction(engine) as session:
+        kept = dict(
+            session.execute(
+                select(models.SpatialUnit.code, models.MarkerScore.score)
+                .join(models.SpatialUnit, models.SpatialUnit.id == models.MarkerScore.unit_id)
+                .where(models.MarkerScore.node_code == "b1")
+            ).all()
+        )
+    normalised = summary.result.normalised["b1"]
+    assert kept["b1"] == pytest.approx(normalised["b1"])
+    assert kept["b2"] == pytest.approx(normalised["b2"])
+    assert kept["b3"] is None  # its only value was suppressed: no score, not a zero
 
 
 def test_build_from_the_command_line(tiny_city, tmp_path, capsys):
@@ -134,7 +147,7 @@ def test_build_from_the_command_line(tiny_city, tmp_path, capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert "Stored marker run 1 for TNY 2020: 3 units, 9 scores" in out
+    assert "Stored marker run 1 for TNY 2020: 3 units, 18 scores" in out
     with transaction(engine) as session:
         assert session.scalar(select(models.MarkerRun.city_score)) == pytest.approx(71.5)
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.marker.engine import MarkerResult, compute
+from inclusive_cities.marker.engine import MarkerResult, _classify, _rank, compute
 from inclusive_cities.marker.errors import MarkerError
 from inclusive_cities.marker.spec import MarkerSpec, Node
 from inclusive_cities.store import models, transaction
@@ -184,6 +184,28 @@ def _score_rows(
             }
         )
         frames.append(frame)
+    # indicators too: their normalised 0-100 score, so a unit's profile can show each one's
+    # level and rank beside its raw value
+    normalised = result.normalised.reset_index(drop=True)
+    for code in spec.indicator_codes:
+        series = normalised[code].astype(float)
+        present = series.notna().to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "run_id": run_id,
+                    "unit_id": ids,
+                    "node_code": code,
+                    "score": np.where(present, series.to_numpy(), None),
+                    "level": np.where(
+                        present, _classify(series, spec).to_numpy(dtype=object), None
+                    ),
+                    "rank": _rank(series).astype(object).where(present, None).to_numpy(),
+                    "coverage": np.where(present, 1.0, 0.0).astype(object),
+                    "imputed": imputed[code].to_numpy(dtype=bool),
+                }
+            )
+        )
     table = pd.concat(frames, ignore_index=True)
     records = table.to_dict("records")
     for record in records:  # plain Python numbers for every database driver
