@@ -243,7 +243,9 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
     with transaction(engine) as session:
         batch = models.ImportBatch(kind="table", file_name="crime.csv", sha256="1" * 64)
         indicator = models.Indicator(code="crime_rate_per_100k", name_es="Delitos", name_en="Crime")
-        session.add_all([batch, indicator])
+        # an indicator table names its columns by code only: the catalogue names it
+        mix = models.Indicator(code="land_use_mix", name_es="land_use_mix", name_en="land_use_mix")
+        session.add_all([batch, indicator, mix])
         session.flush()
         barrio = session.scalars(
             select(models.SpatialUnit).where(models.SpatialUnit.code == "01")
@@ -255,6 +257,16 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
                 unit_id=barrio.id,
                 period_id=period.id,
                 value=812.0,
+                status="observed",
+                batch_id=batch.id,
+            )
+        )
+        session.add(
+            models.Observation(
+                indicator_id=mix.id,
+                unit_id=barrio.id,
+                period_id=period.id,
+                value=0.4,
                 status="observed",
                 batch_id=batch.id,
             )
@@ -273,11 +285,24 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
             "--only",
             "crime_rate_per_100k",
             "--only",
+            "land_use_mix",
+            "--only",
             "internet",
         ]
     )
     out = capsys.readouterr().out
     assert f"Imported, kept as observed: crime_rate_per_100k (from import batch {batch_id})." in out
+    with transaction(engine) as session:
+        names = {
+            row.code: (row.name_es, row.name_en, row.dimension)
+            for row in session.scalars(select(models.Indicator))
+        }
+    assert names["crime_rate_per_100k"] == ("Delitos", "Crime", "EP_SEG")
+    assert names["land_use_mix"] == (
+        "Mezcla de usos del suelo (Shannon)",
+        "Land-use mix (Shannon)",
+        "EP_VIT",
+    )
     kept = [r for r in observations(url) if r[0] == "crime_rate_per_100k"]
     assert kept == [
         ("crime_rate_per_100k", "01", "_T", "_T", "_T", 812.0, None, "observed", "", batch_id)

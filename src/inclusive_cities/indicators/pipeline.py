@@ -356,7 +356,32 @@ def compute_city(
     if dry_run or not result.computed:
         return report
     _write(engine, catalogue, result.computed, values, unit_ids, period, batches)
+    if report.observed:
+        with store.transaction(engine) as session:
+            _describe_imported(session, [catalogue[code] for code in report.observed])
     return report
+
+
+def _describe_imported(session: Session, specs: Iterable[IndicatorSpec]) -> None:
+    """Give indicators imported from tables the catalogue's names, area and direction.
+
+    An indicator table names its columns by code only; the catalogue knows what they mean,
+    so maps and profiles show "Crime rate per 100,000" rather than ``crime_rate_per_100k``.
+    """
+    for spec in specs:
+        row = session.scalars(
+            select(models.Indicator).where(models.Indicator.code == spec.code)
+        ).first()
+        if row is None:
+            continue
+        if row.name_es in ("", row.code):
+            row.name_es = spec.name_es
+        if row.name_en in ("", row.code):
+            row.name_en = spec.name_en
+        row.area = row.area or spec.area
+        row.dimension = row.dimension or spec.dimension
+        row.unit = row.unit or spec.unit
+        row.direction = spec.direction
 
 
 def _provenance(spec: IndicatorSpec, batches: Mapping[str, int]) -> tuple[str, int | None]:
