@@ -170,3 +170,25 @@ def test_build_errors(tiny_city):
         build_run(engine, "TNY", "2020", spec, level="grid")
     with pytest.raises(MarkerError, match="no units at level 'barrio'"):
         build_run(engine, "TNY", "2020", spec, level="barrio")
+
+
+def test_build_keeps_rank_intervals_from_a_seeded_monte_carlo(tiny_city, tmp_path):
+    _url, engine = tiny_city
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(SPEC, encoding="utf-8")
+    spec = load_spec(spec_file)
+    first = build_run(engine, "TNY", "2020", spec, uncertainty_replicates=16, seed=7)
+    again = build_run(engine, "TNY", "2020", spec, uncertainty_replicates=16, seed=7)
+    with transaction(engine) as session:
+        runs = {
+            run.id: run.parameters
+            for run in session.scalars(select(models.MarkerRun).order_by(models.MarkerRun.id))
+        }
+    intervals = runs[first.run_id]["rank_intervals"]
+    assert set(intervals) == {"b1", "b2", "b3"}
+    assert all(1 <= low <= high <= 3 for low, high in intervals.values())
+    assert runs[again.run_id]["rank_intervals"] == intervals  # same seed, same intervals
+    assert runs[first.run_id]["uncertainty"] == {"replicates": 16, "seed": 7}
+    plain = build_run(engine, "TNY", "2020", spec)
+    with transaction(engine) as session:
+        assert "rank_intervals" not in session.get(models.MarkerRun, plain.run_id).parameters

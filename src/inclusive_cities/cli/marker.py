@@ -141,6 +141,13 @@ def build(
     population_indicator: str = typer.Option(
         "population", "--population-indicator", help="Indicator holding unit population."
     ),
+    uncertainty: int = typer.Option(
+        0,
+        "--uncertainty",
+        min=0,
+        help="Monte Carlo base sample size for each unit's 5-95 % rank interval (0: none).",
+    ),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the uncertainty analysis."),
 ) -> None:
     """Compute a marker run from the store's observations and save it with its scores."""
     from inclusive_cities import store
@@ -156,6 +163,8 @@ def build(
         load_spec(spec_name),
         level=level,
         population_indicator=population_indicator,
+        uncertainty_replicates=uncertainty,
+        seed=seed,
     )
     shown = "-" if summary.city_score is None else f"{summary.city_score:.1f}"
     console.print(

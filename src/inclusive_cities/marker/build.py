@@ -75,12 +75,18 @@ def build_run(
     spec: MarkerSpec,
     level: str | None = None,
     population_indicator: str = "population",
+    uncertainty_replicates: int = 0,
+    seed: int = 1,
 ) -> BuildSummary:
     """Compute ``spec`` on the observations of ``city``'s units (one level) for ``period``
     and store the run with a score row per unit and node, in one transaction.
 
     Only whole-population values (every disaggregation ``_T``) that are not suppressed are
     read. Indicators with no observation at all are left missing (recorded in the run).
+    With ``uncertainty_replicates`` > 0, a Monte Carlo over weights, aggregation and
+    left-out indicators (:func:`~inclusive_cities.marker.sensitivity.sensitivity`) gives
+    each unit's 5-95 % rank interval, kept in the run's parameters as ``rank_intervals``
+    (reports and the web show it beside the rank).
     """
     codes = spec.indicator_codes
     wanted = [*codes, population_indicator]
@@ -128,6 +134,11 @@ def build_run(
         )
         absent = [c for c in codes if c not in long["indicator"].unique()]
         city_score = result.city_score
+        rank_intervals = (
+            _rank_intervals(spec, wide, population, uncertainty_replicates, seed)
+            if uncertainty_replicates > 0
+            else None
+        )
         run = models.MarkerRun(
             city_id=city_row.id,
             period_id=period_row.id,
@@ -141,6 +152,14 @@ def build_run(
                 **result.provenance.parameters,
                 "spec": spec.model_dump(mode="json"),
                 "population_indicator": population,
+                **(
+                    {
+                        "rank_intervals": rank_intervals,
+                        "uncertainty": {"replicates": uncertainty_replicates, "seed": seed},
+                    }
+                    if rank_intervals is not None
+                    else {}
+                ),
             },
             city_score=None if np.isnan(city_score) else city_score,
         )
@@ -158,6 +177,31 @@ def build_run(
         absent_indicators=absent,
         result=result,
     )
+
+
+def _rank_intervals(
+    spec: MarkerSpec, wide: pd.DataFrame, population: str | None, replicates: int, seed: int
+) -> dict[str, list[int]]:
+    """unit code -> [5th, 95th percentile rank] over the Monte Carlo runs."""
+    from inclusive_cities.marker.sensitivity import sensitivity
+
+    outcome = sensitivity(
+        spec,
+        wide,
+        id_column="unit_code",
+        replicates=replicates,
+        seed=seed,
+        n_bootstrap=100,
+        workers=1,
+        population_column=population,
+        missing_columns="ignore",
+    )
+    units = outcome.units
+    return {
+        str(code): [round(float(low)), round(float(high))]
+        for code, low, high in zip(units.index, units["rank_p05"], units["rank_p95"], strict=True)
+        if not (np.isnan(low) or np.isnan(high))
+    }
 
 
 def _score_rows(
