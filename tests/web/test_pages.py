@@ -262,3 +262,18 @@ def test_serve_command_runs_several_workers(city: City) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_rank_intervals_of_the_run_are_shown(fresh_city: City, fresh_client: TestClient) -> None:
+    """A run built with an uncertainty analysis shows each unit's 5-95 % rank interval."""
+    engine = connect(fresh_city.url)
+    with transaction(engine) as session:
+        run = session.get(models.MarkerRun, fresh_city.run_2024)
+        run.parameters = {**(run.parameters or {}), "rank_intervals": {"01003": [2, 5]}}
+    profile = fresh_client.get("/cities/TST/units/01003", params={"lang": "en"}).text
+    assert "rank between 2 and 5 in 90 % of the Monte Carlo runs" in profile
+    other = fresh_client.get("/cities/TST/units/01001", params={"lang": "en"}).text
+    assert "Monte Carlo" not in other
+    table = fresh_client.get("/cities/TST/rankings", params={"lang": "es"}).text
+    assert "(2–5)" in table
+    assert "Intervalo de posición del 5 al 95 % (Monte Carlo)" in table

@@ -737,6 +737,7 @@ class Profile:
     level: Any
     rank: int | None
     rank_of: int
+    rank_interval: tuple[int, int] | None
     areas: list[dict[str, Any]]
     dimensions: list[dict[str, Any]]
     strengths: list[dict[str, Any]]
@@ -744,6 +745,14 @@ class Profile:
     indicators: list[dict[str, Any]]
     survey: list[dict[str, Any]]
     trend: list[dict[str, Any]]
+
+
+def rank_intervals(run: models.MarkerRun | None) -> dict[str, tuple[int, int]]:
+    """unit code -> 5-95 % rank interval, when the run kept its uncertainty analysis."""
+    raw = (run.parameters or {}).get("rank_intervals") if run is not None else None
+    if not isinstance(raw, dict):
+        return {}
+    return {str(code): (int(low), int(high)) for code, (low, high) in raw.items()}
 
 
 def unit_profile(
@@ -808,6 +817,7 @@ def unit_profile(
     weaknesses = list(reversed(ranked[-3:])) if len(ranked) > 3 else []
     indicators, survey = _unit_observations(session, unit, period, spec, node_scores, language)
     trend = _trend(session, provider, city.id, unit.id, language)
+    interval = rank_intervals(run).get(unit.code)
     return Profile(
         unit=unit,
         level_name=level_name,
@@ -818,6 +828,7 @@ def unit_profile(
         level=level,
         rank=rank,
         rank_of=rank_of,
+        rank_interval=interval,
         areas=areas,
         dimensions=dimensions,
         strengths=strengths,
@@ -997,6 +1008,7 @@ def rankings(
         )
     rows = []
     locs: dict[str, str] = {}
+    intervals = rank_intervals(run)
     for i, unit_id in enumerate(scores.unit_ids):
         r = units.row(int(unit_id))
         locs[units.locality_code[r]] = units.locality_name[r]
@@ -1010,6 +1022,7 @@ def rankings(
             "locality_code": units.locality_code[r],
             "score": None if np.isnan(value) else round(float(value), 2),
             "rank": scores.ranks[root][i],
+            "rank_interval": intervals.get(units.codes[r]),
             "level": found.label(language) if found else _("No data"),
             "level_code": found.code if found else "",
             "colour": found.colour if found else NO_DATA_COLOUR,
