@@ -20,7 +20,8 @@ ic demo load "$dir/city"
 ic indicators compute --city DEMO --period 2024 --layers "$dir/city/environment.gpkg"
 # the neighbourhood (barrio) run is built last: it is the one published on the web
 for level in localidad manzana barrio; do
-  ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level"
+  extra=(); [ "$level" = barrio ] && extra=(--uncertainty 256)
+  ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level" "${extra[@]}"
 done
 if [ ! -f "$dir/survey/form.xlsx" ]; then
   ic survey demo "$dir/city/boundaries.gpkg" --out "$dir/survey"

@@ -351,3 +351,43 @@ def test_upload_refuses_other_file_types(fresh_client: TestClient, fresh_city: C
         "/admin/uploads", data={"city": "TST", "csrf_token": csrf}, files=files
     )
     assert response.status_code == 400
+
+
+def test_build_needs_login_and_csrf(fresh_client: TestClient) -> None:
+    form = {"city": "TST", "period": "2024"}
+    assert fresh_client.post("/admin/builds", data=form).status_code == 401
+
+
+def test_build_runs_the_marker_in_the_background_unpublished(
+    fresh_client: TestClient, fresh_city: City
+) -> None:
+    add_user(fresh_city, *ANALYST, "analyst")
+    csrf = log_in(fresh_client, *ANALYST)
+    form = {"city": "TST", "period": "2024", "spec": "uim-basic", "level": "manzana"}
+    assert fresh_client.post("/admin/builds", data={**form, "csrf_token": "x"}).status_code == 403
+    bad = fresh_client.post("/admin/builds", data={**form, "spec": "../x", "csrf_token": csrf})
+    assert bad.status_code == 400
+    response = fresh_client.post(
+        "/admin/builds", data={**form, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    job_id = int(response.headers["location"].rsplit("/", 1)[1])
+    body = wait_for_job(fresh_client, job_id)
+    assert body["status"] == "done", body
+    with transaction(connect(fresh_city.url)) as session:
+        newest = session.scalars(
+            select(models.MarkerRun).order_by(models.MarkerRun.id.desc())
+        ).first()
+        actions = list(session.scalars(select(AuditEntry.action)))
+        scored = session.scalars(
+            select(models.MarkerScore.unit_id).where(
+                models.MarkerScore.run_id == newest.id, models.MarkerScore.node_code == "UIM"
+            )
+        ).all()
+    assert newest.spec_code == "uim-basic" and not newest.published
+    assert sorted(scored) == sorted(fresh_city.block_ids)  # the six blocks
+    # the job speaks the language of the page that started it (Spanish by default)
+    assert f"Cálculo del marcador {newest.id} guardado" in " ".join(body["report"]["summary"])
+    assert "build" in actions
+    page = fresh_client.get(f"/admin/jobs/{job_id}", params={"lang": "es"}).text
+    assert f"Cálculo {job_id}" in page

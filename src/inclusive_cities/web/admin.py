@@ -386,6 +386,47 @@ async def upload(
     return RedirectResponse(f"/admin/jobs/{job_id}", status_code=303)
 
 
+@router.post("/admin/builds")
+def build(
+    request: Request,
+    city: Annotated[str, Form(max_length=64)],
+    period: Annotated[str, Form(max_length=40)],
+    spec: Annotated[str, Form(max_length=64)] = "uim-basic",
+    level: Annotated[str, Form(max_length=64)] = "",
+    indicators: Annotated[str, Form(max_length=5)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Recompute indicators (optional) and a marker run in the background; the run is
+    stored unpublished, for an analyst to check and publish."""
+    from inclusive_cities.marker import builtin_specs
+
+    ctx = context(request)
+    language = language_of(request)
+    with ctx.session() as session:
+        who = require_user(request, session, csrf_token)
+    if spec not in builtin_specs():
+        raise WebError(_("Unknown marker spec {spec}.").format(spec=spec[:64]))
+    options = {
+        "city": city,
+        "period": period,
+        "spec": spec,
+        "level": level,
+        "indicators": indicators == "on",
+    }
+    job_id = jobs.start_build(ctx.engine, options, who.email, language)
+    with ctx.session() as session:
+        auth.audit(
+            session,
+            "build",
+            user=who.email,
+            target=f"job:{job_id}",
+            client=_client(request),
+            details=options,
+        )
+        session.commit()
+    return RedirectResponse(f"/admin/jobs/{job_id}", status_code=303)
+
+
 def _job(session: Session, request: Request, job_id: int) -> Job:
     require_user(request, session)
     job = session.get(Job, job_id)

@@ -138,3 +138,79 @@ def start_table_import(
     )
     thread.start()
     return job_id
+
+
+def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: str) -> None:
+    """Recompute a city's indicators (optional) and a marker run, as ``indicators compute``
+    and ``marker build`` do; the job's report lists what was done."""
+    from inclusive_cities.indicators import compute_city
+    from inclusive_cities.marker import load_spec
+    from inclusive_cities.marker.build import build_run
+
+    use_language(language)
+    city, period = options["city"], options["period"]
+    lines: list[str] = []
+    try:
+        if options.get("indicators"):
+            _update(engine, job_id, status="running", step=_("Computing indicators"), total=2)
+            LIVE[job_id] = (_("Computing indicators"), 0, 2)
+            computed = compute_city(engine, city, period)
+            lines.append(
+                _("Indicators computed: {computed}; not computed: {skipped}.").format(
+                    computed=len(computed.written), skipped=len(computed.skipped)
+                )
+            )
+        _update(engine, job_id, status="running", step=_("Computing the marker"), done=1, total=2)
+        LIVE[job_id] = (_("Computing the marker"), 1, 2)
+        summary = build_run(
+            engine, city, period, load_spec(options["spec"]), level=options.get("level") or None
+        )
+        score = "-" if summary.city_score is None else f"{summary.city_score:.1f}"
+        lines.append(
+            _(
+                "Marker run {run} stored (not published yet): {units} units, city score {score}."
+            ).format(run=summary.run_id, units=summary.units, score=score)
+        )
+    except InclusiveCitiesError as error:
+        _update(engine, job_id, status="failed", step=str(error), finished_at=utcnow())
+    except Exception as error:  # a job must always end with a state the page can show
+        _update(
+            engine,
+            job_id,
+            status="failed",
+            step=_("Unexpected error ({kind}).").format(kind=type(error).__name__),
+            finished_at=utcnow(),
+        )
+    else:
+        report = {"summary": lines, "problems": [], "rows_accepted": 0, "rows_rejected": 0}
+        _update(
+            engine,
+            job_id,
+            status="done",
+            step=_("Finished"),
+            done=2,
+            report=report,
+            finished_at=utcnow(),
+        )
+    finally:
+        LIVE.pop(job_id, None)
+
+
+def start_build(engine: Engine, options: dict[str, Any], user: str, language: str) -> int:
+    """Queue a build of indicators and marker for a city and period in a background thread."""
+    label = _("Build of {spec} for {city} {period}").format(
+        spec=options["spec"], city=options["city"], period=options["period"]
+    )
+    with transaction(engine) as session:
+        job = Job(kind="build", file_name=label, created_by=user, step=_("Queued"))
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    thread = threading.Thread(
+        target=run_build,
+        args=(engine, job_id, options, language),
+        name=f"build-job-{job_id}",
+        daemon=True,
+    )
+    thread.start()
+    return job_id
