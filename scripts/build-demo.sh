@@ -17,7 +17,7 @@ if [ ! -f "$dir/city/$size.done" ]; then
 fi
 ic init
 ic demo load "$dir/city"
-ic indicators compute --city DEMO --period 2024 --layers "$dir/city/environment.gpkg"
+ic indicators compute --city DEMO --period 2024
 # the neighbourhood (barrio) run is built last: it is the one published on the web
 for level in localidad manzana barrio; do
   extra=(); [ "$level" = barrio ] && extra=(--uncertainty 256)

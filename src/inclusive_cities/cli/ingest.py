@@ -303,5 +303,23 @@ def facilities(
     _print(report)
 
 
+@import_app.command("layers")
+def layers(
+    path: Path = typer.Argument(..., help="Vector file of environment layers (GeoPackage)."),
+    city: str = typer.Option(..., "--city", help="City code (e.g. DEMO)."),
+    data_dir: Path = typer.Option(
+        None,
+        "--data-dir",
+        envvar="INCLUSIVE_CITIES_DATA_DIR",
+        help="Where the observatory keeps large files (default: settings).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file without keeping it."),
+) -> None:
+    """Keep environment layers (risk zones, public space, streets) for the indicators."""
+    from inclusive_cities.ingest import import_layers
+
+    _print(import_layers(_engine(), path, city=city, data_dir=data_dir, dry_run=dry_run))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")

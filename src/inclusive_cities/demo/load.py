@@ -18,6 +18,7 @@ from inclusive_cities.ingest import (
     import_boundaries,
     import_census,
     import_facilities,
+    import_layers,
     import_table,
 )
 from inclusive_cities.ingest.common import IngestError, quiet_progress
@@ -78,6 +79,7 @@ def load_demo(
     ]
     environment = folder / "environment.gpkg"
     if environment.exists():
+        reports.append(import_layers(engine, environment, city=CITY_CODE, data_dir=data_dir))
         reports.append(
             import_facilities(
                 engine,

@@ -26,6 +26,7 @@ from inclusive_cities.ingest.facilities import (
     load_type_mapping,
     validate_facilities,
 )
+from inclusive_cities.ingest.layers import import_layers
 from inclusive_cities.ingest.tables import import_table, read_indicator_table
 from inclusive_cities.ingest.tabular import parse_number, read_text_table
 from inclusive_cities.ingest.variables import canonical_variables, load_profile
@@ -43,6 +44,7 @@ __all__ = [
     "import_boundaries",
     "import_census",
     "import_facilities",
+    "import_layers",
     "import_table",
     "list_layers",
     "load_profile",
