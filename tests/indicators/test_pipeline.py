@@ -212,9 +212,9 @@ def test_catalogue_with_unknown_column_writes_nothing(observatory, tmp_path, cap
 def test_unknown_city_is_one_line(observatory, capsys) -> None:
     url, _layers = observatory
     with pytest.raises(SystemExit):
-        main(["--database", url, "indicators", "compute", "--city", "XXX", "--period", "2024"])
+        main(["--database", url, "indicators", "compute", "--city", "ZZZ", "--period", "2024"])
     assert capsys.readouterr().err.strip() == (
-        "Error: There is no city 'XXX' in the observatory (known: TST): import its boundaries "
+        "Error: There is no city 'ZZZ' in the observatory (known: TST): import its boundaries "
         "first."
     )
 

@@ -84,6 +84,6 @@ def test_a_file_that_is_not_vector_is_refused(city: Engine, tmp_path: Path) -> N
 
 def test_unknown_city_is_refused(city: Engine, tmp_path: Path) -> None:
     source = write_environment(tmp_path / "environment.gpkg")
-    with pytest.raises(IngestError, match="city XXX is not in the observatory"):
-        import_layers(city, source, city="XXX", data_dir=tmp_path / "data")
+    with pytest.raises(IngestError, match="city ZZZ is not in the observatory"):
+        import_layers(city, source, city="ZZZ", data_dir=tmp_path / "data")
     assert batches(city) == []

@@ -321,7 +321,7 @@ def test_missing_period(city: Engine, tmp_path: Path) -> None:
 def test_unknown_city(city: Engine, tmp_path: Path) -> None:
     path = write(tmp_path / "c.csv", "unit_code,period,a\n01001,2024,1\n")
     assert_rejected(
-        city, lambda: import_table(city, path, city="XXX"), "c.csv", "city XXX", "import boundaries"
+        city, lambda: import_table(city, path, city="ZZZ"), "c.csv", "city ZZZ", "import boundaries"
     )
 
 
