@@ -39,6 +39,16 @@ def _update(engine: Engine, job_id: int, **values: Any) -> None:
                 setattr(job, name, value)
 
 
+def _failed(engine: Engine, job_id: int, error: Exception) -> None:
+    """End a job with the user's one-line message, or the kind of an unexpected error."""
+    step = (
+        str(error)
+        if isinstance(error, InclusiveCitiesError)
+        else _("Unexpected error ({kind}).").format(kind=type(error).__name__)
+    )
+    _update(engine, job_id, status="failed", step=step, finished_at=utcnow())
+
+
 def _report_dict(report: Any) -> dict[str, Any]:
     return {
         "summary": report.summary_lines(),
@@ -81,16 +91,8 @@ def run_table_import(
             report=_report_dict(error.report),
             finished_at=utcnow(),
         )
-    except InclusiveCitiesError as error:
-        _update(engine, job_id, status="failed", step=str(error), finished_at=utcnow())
     except Exception as error:  # a job must always end with a state the page can show
-        _update(
-            engine,
-            job_id,
-            status="failed",
-            step=_("Unexpected error ({kind}).").format(kind=type(error).__name__),
-            finished_at=utcnow(),
-        )
+        _failed(engine, job_id, error)
     else:
         _update(
             engine,
@@ -171,16 +173,8 @@ def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: st
                 "Marker run {run} stored (not published yet): {units} units, city score {score}."
             ).format(run=summary.run_id, units=summary.units, score=score)
         )
-    except InclusiveCitiesError as error:
-        _update(engine, job_id, status="failed", step=str(error), finished_at=utcnow())
     except Exception as error:  # a job must always end with a state the page can show
-        _update(
-            engine,
-            job_id,
-            status="failed",
-            step=_("Unexpected error ({kind}).").format(kind=type(error).__name__),
-            finished_at=utcnow(),
-        )
+        _failed(engine, job_id, error)
     else:
         report = {"summary": lines, "problems": [], "rows_accepted": 0, "rows_rejected": 0}
         _update(
