@@ -321,6 +321,12 @@ def compute_city(
         record: connection.read_parquet(str(path), table_name=f"census_{record}")
         for record, (path, _batch) in census.items()
     }
+    environment = read_layers(layer_paths)
+    if network is not None:
+        # --network is a street file (.osm.pbf, .osm, .gpkg …) or an environment layer name
+        from inclusive_cities.spatial.network import network_layer
+
+        network, environment = network_layer(network, environment, "EPSG:4326")
     inputs = Inputs(
         persons=tables.get("person"),
         households=tables.get("household"),
@@ -328,7 +334,7 @@ def compute_city(
         base_level=levels[0].code,
         levels=hierarchy,
         facilities=facilities,
-        layers=read_layers(layer_paths),
+        layers=environment,
         crs=crs or None,
         observed=observed,
         network=network,

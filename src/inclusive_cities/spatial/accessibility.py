@@ -4,7 +4,8 @@ Units are GeoDataFrames of polygons (or points) with a population column; facili
 are points with a type column. Everything is measured in a projected CRS (metres), from
 each unit's population-weighted centroid (see :func:`points_of`). Straight-line nearest
 distances use a KD-tree (``scipy.spatial.cKDTree``): 100k units × 10k facilities take well
-under a second. With a street layer, :func:`network_distances` measures along the streets.
+under a second. With a street layer, :func:`network_distances` (in :mod:`.network`)
+measures along the streets.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -27,6 +27,20 @@ from inclusive_cities.spatial._common import (
     same_crs,
 )
 from inclusive_cities.spatial.errors import SpatialError
+from inclusive_cities.spatial.network import network_distances, street_graph
+
+__all__ = [
+    "accessibility",
+    "facilities_within",
+    "intersection_density",
+    "nearest_distances",
+    "network_distances",
+    "population_in_zones",
+    "public_space_per_inhabitant",
+    "share_within",
+    "street_graph",
+    "two_step_fca",
+]
 
 
 def _prepare(
@@ -301,82 +315,3 @@ def intersection_density(
     return pd.DataFrame(
         {"intersections": counts, "area_km2": area_km2, "per_km2": density}, index=units.index
     )
-
-
-def street_graph(streets: gpd.GeoDataFrame) -> tuple[nx.Graph, np.ndarray]:
-    """An undirected graph of the street lines (edge weight = length in metres) and the
-    coordinates of its nodes (node i is row i)."""
-    lines = _noded_lines(streets)
-    coordinates, index = shapely.get_coordinates(lines, return_index=True)
-    keys = np.round(coordinates, 2)
-    unique, node_of = np.unique(keys, axis=0, return_inverse=True)
-    node_of = node_of.ravel()
-    same_line = index[1:] == index[:-1]
-    a, b = node_of[:-1][same_line], node_of[1:][same_line]
-    lengths = np.hypot(*(coordinates[1:][same_line] - coordinates[:-1][same_line]).T)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(unique)))
-    for u, v, length in zip(a.tolist(), b.tolist(), lengths.tolist(), strict=True):
-        if u != v and (not graph.has_edge(u, v) or graph[u][v]["weight"] > length):
-            graph.add_edge(u, v, weight=length)
-    return graph, unique
-
-
-def network_distances(
-    units: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
-    streets: gpd.GeoDataFrame,
-    type_column: str = "type",
-    types: Iterable[str] | None = None,
-    crs: object = None,
-    snap_tolerance_m: float = 250.0,
-) -> pd.DataFrame:
-    """Metres along the streets from each unit to the nearest facility of each type.
-
-    Units and facilities join the network at their nearest street node (the straight
-    stretch is added). A unit farther than ``snap_tolerance_m`` from every street means the
-    network does not cover the city: that is an error, not a silent straight line.
-    """
-    units_p, facilities_p = _prepare(units, facilities, crs, type_column)
-    same_crs(units, streets, "unit", "street")
-    streets_p = projected(streets, units_p.crs, "street")
-    graph, nodes = street_graph(streets_p)
-    if len(nodes) == 0:
-        raise SpatialError(_("The street layer has no lines: give a layer of street centre lines."))
-    tree = cKDTree(nodes)
-    origin_gap, origin_node = tree.query(points_of(units_p))
-    far = np.flatnonzero(origin_gap > snap_tolerance_m)
-    if len(far):
-        raise SpatialError(
-            _(
-                "The street network does not cover the city: {count} of {total} units are more "
-                "than {tolerance:g} m from any street (first: unit '{unit}'); give a network "
-                "that covers the whole city."
-            ).format(
-                count=len(far),
-                total=len(units_p),
-                tolerance=snap_tolerance_m,
-                unit=units.index[far[0]],
-            )
-        )
-    facility_gap, facility_node = (
-        tree.query(points_of(facilities_p)) if len(facilities_p) else ([], [])
-    )
-    kinds = facilities_p[type_column].astype(str).to_numpy()
-    out = {}
-    for kind in _types(facilities_p, type_column, types):
-        chosen = np.flatnonzero(kinds == kind)
-        if len(chosen) == 0:
-            out[kind] = np.full(len(units_p), np.nan)
-            continue
-        source = ("source", kind)
-        graph.add_node(source)
-        for i in chosen:
-            node, gap = int(facility_node[i]), float(facility_gap[i])
-            if not graph.has_edge(source, node) or graph[source][node]["weight"] > gap:
-                graph.add_edge(source, node, weight=gap)
-        lengths = nx.single_source_dijkstra_path_length(graph, source, weight="weight")
-        graph.remove_node(source)
-        along = np.array([lengths.get(int(n), np.nan) for n in origin_node], dtype="float64")
-        out[kind] = along + origin_gap
-    return pd.DataFrame(out, index=units.index)
