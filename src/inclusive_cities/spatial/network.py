@@ -112,7 +112,13 @@ def walkable(frame: pd.DataFrame) -> np.ndarray:
 
 def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
-        return pyogrio.read_dataframe(str(path), layer=layer)
+        try:
+            return pyogrio.read_dataframe(str(path), layer=layer)
+        except Exception as error:
+            if "Non increasing node id" not in str(error):
+                raise
+            # hand-edited OSM files may list nodes out of id order: GDAL's slower index copes
+            return pyogrio.read_dataframe(str(path), layer=layer, USE_CUSTOM_INDEXING="NO")
     except Exception as error:
         raise SpatialError(
             _(
@@ -397,7 +403,9 @@ def nearest_pandana(graph: StreetGraph, targets: np.ndarray, offsets: np.ndarray
     """
     nodes, gaps = _per_node(targets, offsets)
     net = graph.pandana()
-    reach = float(graph.length.sum() + gaps.max() + 1.0)
+    # farther than every street end to end: nothing reachable is missed. pandana keeps this
+    # bound in single precision and aborts if the query's differs, so round it to one.
+    reach = float(np.float32(np.ceil(graph.length.sum() + gaps.max() + 1.0)))
     x = pd.Series(graph.nodes[nodes, 0])
     y = pd.Series(graph.nodes[nodes, 1])
     best = np.full(len(graph.nodes), np.nan)
