@@ -22,6 +22,7 @@ from inclusive_cities.spatial.clusters import benjamini_hochberg, clusters
 from inclusive_cities.spatial.diversity import diversity
 from inclusive_cities.spatial.errors import SpatialError
 from inclusive_cities.spatial.interpolate import h3_grid, interpolate
+from inclusive_cities.spatial.network import read_street_network
 from inclusive_cities.spatial.segregation import segregation
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "network_distances",
     "population_in_zones",
     "public_space_per_inhabitant",
+    "read_street_network",
     "segregation",
     "share_within",
     "street_graph",
