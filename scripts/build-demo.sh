@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the demo observatory from nothing, the way an analyst would, with the public CLI:
-# generate the synthetic city, import it, compute indicators, the marker and survey layers.
+# generate the synthetic city, import it, compute indicators, survey layers and the markers
+# (uim-basic at three levels, uim-extended at barrio level).
 # Usage: scripts/build-demo.sh DIR SIZE DATABASE_URL [--serve]
 set -euo pipefail
 dir=$(realpath -m "${1:-demo-data}")
@@ -18,17 +19,24 @@ fi
 ic init
 ic demo load "$dir/city"
 ic indicators compute --city DEMO --period 2024
-# the neighbourhood (barrio) run is built last: it is the one published on the web
-for level in localidad manzana barrio; do
-  extra=(); [ "$level" = barrio ] && extra=(--uncertainty 256)
-  ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level" "${extra[@]}"
+for level in localidad manzana; do
+  ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level"
 done
-if [ ! -f "$dir/survey/form.xlsx" ]; then
+# regenerated with the city, and when it predates the extended marker's questions (v2)
+if [ ! -f "$dir/survey/$size.v2.done" ] || [ "$dir/city/$size.done" -nt "$dir/survey/$size.v2.done" ]; then
+  rm -rf "$dir/survey"
   ic survey demo "$dir/city/boundaries.gpkg" --out "$dir/survey"
+  touch "$dir/survey/$size.v2.done"
 fi
 ic survey import "$dir/survey/form.xlsx" "$dir/survey/data.xlsx" --city DEMO --period 2024 \
   --design "$dir/survey/design.yaml" --boundaries "$dir/city/boundaries.gpkg"
+# the catalogue's survey entries (record: survey) become barrio observations
 ic survey layers --city DEMO --period 2024 --survey encuesta_migrantes_demo --level barrio
+# the extended marker: basic UIM + governance area + refugee and migrant survey layers.
+# Built but not published: 'publish' takes the latest run, which must stay the basic one.
+ic marker build --city DEMO --period 2024 --spec uim-extended --level barrio
+# the neighbourhood (barrio) basic run is built last: it is the one published on the web
+ic marker build --city DEMO --period 2024 --spec uim-basic --level barrio --uncertainty 256
 if [ ! -f "$dir/hfs/mapping.yaml" ]; then
   ic mobility generate --out "$dir/hfs"
 fi

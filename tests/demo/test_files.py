@@ -75,17 +75,24 @@ def test_facilities_csv_layout(small_city: GeneratedCity) -> None:
 
 def test_indicator_table_has_hxl_row_and_decimal_commas(small_city: GeneratedCity) -> None:
     lines = small_city.files["indicators"].read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "codigo_barrio;periodo;tasa_delitos;mezcla_usos"
+    assert lines[0] == "codigo_barrio;periodo;tasa_delitos;mezcla_usos;gobernanza_migratoria"
     assert lines[1] == (
-        "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+land_use_mix"
+        "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+land_use_mix;"
+        "#indicator+migration_governance_score"
     )
     rows = [line.split(";") for line in lines[2:]]
     assert len(rows) == small_city.barrios
-    for code, period, crime, mix in rows:
+    by_localidad: dict[str, set[str]] = {}
+    for code, period, crime, mix, governance in rows:
         assert len(code) == 5 and code.isdigit()
         assert period == "2024"
         assert "," in crime and "." not in crime
         assert 0 < float(mix.replace(",", ".")) < 1
+        assert 0 <= float(governance.replace(",", ".")) <= 100
+        by_localidad.setdefault(code[:2], set()).add(governance)
+    # one assessment per localidad: its barrios share the score, localidades differ
+    assert all(len(scores) == 1 for scores in by_localidad.values())
+    assert len({next(iter(s)) for s in by_localidad.values()}) > 1
 
 
 def test_readme_says_synthetic_in_both_languages(small_city: GeneratedCity) -> None:

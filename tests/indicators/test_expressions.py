@@ -132,8 +132,9 @@ def test_user_entries_add_and_replace_shipped_ones() -> None:
         shipped=True,
     )
     assert catalogue["internet"].numerator.text == "internet and electricity"
-    # 35 marker indicators + 4 context counts (population, households, Venezuelans)
-    assert "durable_housing" in catalogue and len(catalogue.indicators) == 39
+    # 35 uim-basic + 15 uim-extended indicators + 4 context counts (population, households,
+    # Venezuelans) + 1 survey context figure (mean household income)
+    assert "durable_housing" in catalogue and len(catalogue.indicators) == 55
 
 
 def test_shipped_catalogue_covers_uim_basic() -> None:
@@ -146,16 +147,41 @@ def test_shipped_catalogue_covers_uim_basic() -> None:
         "V_ASE": {"home_ownership", "rent_burden"},
         "S_PRO": {"dist_health_m", "pop_within_1km_health"},
         "S_AMB": {"green_area_m2_per_inhab", "pop_in_risk_zone"},
-        "S_BIE": {"health_insurance", "life_expectancy_gap_years"},
+        "S_BIE": {"health_insurance", "life_expectancy_gap_years", "mig_health_affiliation"},
         "E_PRO": {"dist_school_m", "dist_library_m", "school_attendance_5_16"},
         "E_DIV": {"entropy_stratum", "entropy_nationality", "entropy_age"},
-        "E_BIE": {"years_schooling_25plus", "schooling_gender_gap_years"},
+        "E_BIE": {
+            "years_schooling_25plus",
+            "schooling_gender_gap_years",
+            "mig_school_attendance_female",
+            "mig_school_attendance_male",
+            "mig_secondary_complete_female",
+            "mig_secondary_complete_male",
+        },
         "EP_PRO": {"pop_within_400m_public_space", "public_space_m2_per_inhab"},
         "EP_VIT": {"land_use_mix", "intersection_density_per_km2", "pop_within_500m_transport"},
         "EP_SEG": {"crime_rate_per_100k"},
         "O_PRO": {"dist_commerce_m", "jobs_reachable"},
-        "O_BIE": {"employment_rate", "unemployment_rate", "informal_employment", "neet_youth"},
-        "": {"population", "venezuelan_population", "venezuelan_share", "households"},
+        "O_BIE": {
+            "employment_rate",
+            "unemployment_rate",
+            "informal_employment",
+            "neet_youth",
+            "mig_employment_rate",
+            "mig_informal_employment",
+            "mig_income_below_minimum_wage",
+        },
+        # uim-extended's governance and participation area
+        "G_PAR": {"participation_workshops", "community_organisation_membership"},
+        "G_INS": {"migration_governance_score", "pop_within_2km_protection_centre"},
+        "G_MIG": {"mig_regular_status", "mig_documentation", "mig_discrimination"},
+        "": {
+            "population",
+            "venezuelan_population",
+            "venezuelan_share",
+            "households",
+            "mig_household_income",
+        },
     }
     got: dict[str, set[str]] = {}
     for spec in catalogue:

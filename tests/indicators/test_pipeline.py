@@ -200,7 +200,8 @@ def test_catalogue_with_unknown_column_writes_nothing(observatory, tmp_path, cap
     assert stop.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith(
-        "Error: mine.yaml, indicator 'car_ownership', numerator: expression 'cars > 0' uses the "
+        "Error: mine.yaml, indicator 'car_ownership', line 6, numerator: expression 'cars > 0' "
+        "uses the "
         "unknown column 'cars': the known columns are bedrooms, durable_floor"
     )
     assert "\n" not in err
@@ -232,7 +233,8 @@ def test_check_and_list(tmp_path, capsys) -> None:
         encoding="utf-8",
     )
     main(["indicators", "check", str(extra)])
-    assert "The catalogue is valid: 40 indicators." in capsys.readouterr().out
+    # the 55 shipped entries (uim-basic, uim-extended, context figures) + the user's one
+    assert "The catalogue is valid: 56 indicators." in capsys.readouterr().out
     main(["indicators", "list", "--json", "--catalogue", str(extra)])
     assert '"code": "disability_share"' in capsys.readouterr().out
 

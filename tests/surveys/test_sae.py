@@ -66,8 +66,9 @@ def test_bad_inputs():
 
 
 def test_layer_replaces_unreliable_units_by_benchmarked_eblup():
+    from inclusive_cities.indicators import catalogue_from_text
     from inclusive_cities.surveys import Design, estimate
-    from inclusive_cities.surveys.layers import SurveyIndicator, compute_layer
+    from inclusive_cities.surveys.layers import compute_layer
 
     rng = np.random.default_rng(7)
     units = [f"U{i:02d}" for i in range(30)]
@@ -87,9 +88,11 @@ def test_layer_replaces_unreliable_units_by_benchmarked_eblup():
             )
     data = pd.DataFrame(rows)
     design = Design(weight="w", psu="psu")
-    indicator = SurveyIndicator(
-        "x", "x", "x", "households", "ingreso", statistic="mean", unit="COP"
-    )
+    indicator = catalogue_from_text(
+        "survey_variables: {households: {ingreso: decimal}}\n"
+        "indicators:\n  x:\n    record: survey\n    name: {es: x, en: x}\n"
+        "    table: households\n    statistic: mean\n    value: ingreso\n    unit: COP\n"
+    )["x"]
     identity = {u: u for u in units}
     direct = compute_layer({"households": data}, design, indicator, units, identity, 10)
     covariates = covariate.to_frame("c")

@@ -10,7 +10,7 @@ from inclusive_cities.store import models, transaction
 from inclusive_cities.surveys import Design, SurveyError, estimate, load_design
 from inclusive_cities.surveys.demo_survey import generate_demo_survey
 from inclusive_cities.surveys.kobo import locate, read_kobo
-from inclusive_cities.surveys.layers import SURVEY_INDICATORS, analysis_tables, write_layers
+from inclusive_cities.surveys.layers import analysis_tables, survey_indicators, write_layers
 from inclusive_cities.surveys.storage import load_survey, store_survey
 
 from .helpers import tiny_boundaries, tiny_store
@@ -42,6 +42,12 @@ def _import(tmp_path, engine, survey):
         sources=[survey.form, survey.data],
         data_dir=tmp_path / "data",
     ), design
+
+
+def _expected_cells(barrios: int) -> int:
+    by_sex = [s for s in survey_indicators() if "sex" in s.disaggregations]
+    assert len(by_sex) == 9  # the person entries of the shipped catalogue estimated by sex
+    return barrios * (3 * len(by_sex) + (len(survey_indicators()) - len(by_sex)))
 
 
 def test_import_writes_parquet_and_one_batch_and_is_idempotent(world):
@@ -103,7 +109,8 @@ def test_layers_become_observations_with_suppression(world):
     with transaction(engine) as session:
         observations = pd.read_sql(select(models.Observation), session.connection())
         indicators = session.scalars(select(models.Indicator.code)).all()
-    assert set(indicators) == {i.code for i in SURVEY_INDICATORS}
+    assert set(indicators) == {i.code for i in survey_indicators()}
+    assert summary.attrs["skipped"] == {}  # the demo form has every question the entries read
     assert set(observations["status"]) <= {"estimated", "suppressed"}
     suppressed = observations[observations["status"] == "suppressed"]
     assert suppressed["value"].isna().all() and not (observations["value"] == 0).all()
@@ -113,15 +120,15 @@ def test_layers_become_observations_with_suppression(world):
     assert not estimated.empty
     assert (estimated["ci_low"] <= estimated["value"]).all()
     assert (estimated["standard_error"] > 0).all()
-    # 4 barrios x (total + F + M) for the 6 person indicators, 4 x total for 2 household ones
-    assert len(observations) == 4 * 3 * 6 + 4 * 2
+    # 4 barrios x (total + F + M) for the entries by sex, 4 x total for the others
+    assert len(observations) == _expected_cells(barrios=4)
     # the stored value is the design-based domain estimate, recomputed independently
     frames = analysis_tables(tables, design)
     persons = frames["persons"].copy()
     persons["barrio"] = persons["unit_code"].str[:5]
     persons["ok"] = persons["afiliado_salud"].isin(["si"]).astype(float)
     direct = estimate(persons, design, "ok", by="barrio").set_index("barrio")
-    row = summary[(summary["indicator"] == "svy_health_affiliation") & (summary["sex"] == "_T")]
+    row = summary[(summary["indicator"] == "mig_health_affiliation") & (summary["sex"] == "_T")]
     for record in row.itertuples():
         if record.status == "estimated":
             assert record.estimate == pytest.approx(100 * direct.loc[record.unit, "estimate"])
@@ -180,4 +187,4 @@ def test_layers_with_census_covariates_from_the_store(world):
         min_n=10,
     )
     assert set(summary["method"]) <= {"direct", "fay_herriot"}
-    assert len(summary) == 4 * 3 * 6 + 4 * 2
+    assert len(summary) == _expected_cells(barrios=4)

@@ -184,12 +184,23 @@ def layers_command(
     calibrate_by: str = typer.Option(
         "age_group,sex,nationality", "--calibrate-by", help="Census margins to rake to."
     ),
+    catalogue: list[Path] = typer.Option(
+        [],
+        "--catalogue",
+        "-c",
+        help="Extra catalogue YAML file(s) with survey entries (record: survey) and their "
+        "survey_variables; they add to or replace the shipped entries.",
+    ),
+    only: list[str] = typer.Option(
+        [], "--only", help="Estimate only these survey indicator codes (repeatable)."
+    ),
     data_dir: Path = typer.Option(None, "--data-dir"),
 ) -> None:
-    """Compute the configured survey indicators for all units of a level (observations)."""
-    from inclusive_cities.surveys.layers import write_layers
+    """Estimate the catalogue's survey indicators for all units of a level (observations)."""
+    from inclusive_cities.surveys.layers import survey_indicators, write_layers
     from inclusive_cities.surveys.storage import load_survey
 
+    indicators = survey_indicators(codes=only or None, extra=catalogue)
     tables, design = load_survey(city, period, survey, data_dir)
     margins = None
     if calibrate:
@@ -208,6 +219,7 @@ def layers_command(
         city=city,
         period=period,
         level=level,
+        indicators=indicators,
         min_n=min_n,
         source=f"survey:{survey}",
         sae_covariates=[c.strip() for c in sae.split(",")] if sae else None,
@@ -218,6 +230,10 @@ def layers_command(
     for indicator, row in counts.iterrows():
         shown.add_row(str(indicator), *[str(v) for v in row])
     console.print(shown)
+    for code, reason in summary.attrs.get("skipped", {}).items():
+        console.print(
+            _("Not estimated: {code} ({reason}).").format(code=code, reason=reason), markup=False
+        )
 
 
 @survey_app.command("demo")

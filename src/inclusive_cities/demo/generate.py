@@ -307,7 +307,8 @@ def _spanish_number(values: np.ndarray, decimals: int) -> list[str]:
 def _write_indicators(
     geo: Geography, profile: BlockProfile, path: Path, rng: np.random.Generator
 ) -> None:
-    """Crime rate and land-use mix per barrio: higher crime in the centre and poorer areas."""
+    """Per barrio: crime rate and land-use mix (higher crime in the centre and poorer areas),
+    and the migration-governance assessment score of its localidad's administration."""
     n = len(geo.barrio_codes)
     counts = np.bincount(geo.block_barrio, minlength=n)
     px = np.bincount(geo.block_barrio, weights=geo.block_x, minlength=n) / counts - geo.centre[0]
@@ -316,17 +317,30 @@ def _write_indicators(
     ses = np.bincount(geo.block_barrio, weights=profile.ses, minlength=n) / counts
     crime = np.exp(np.log(900) + 0.9 * centrality - 0.3 * ses + rng.normal(0, 0.35, n))
     mix = np.clip(0.18 + 0.6 * centrality + 0.05 * ses + rng.normal(0, 0.06, n), 0.02, 0.98)
+    governance = _governance_scores(geo, rng)
     lines = [
-        "codigo_barrio;periodo;tasa_delitos;mezcla_usos",
-        "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+land_use_mix",
+        "codigo_barrio;periodo;tasa_delitos;mezcla_usos;gobernanza_migratoria",
+        "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+land_use_mix;"
+        "#indicator+migration_governance_score",
     ]
     lines += [
-        f"{code};{PERIOD};{rate};{share}"
-        for code, rate, share in zip(
-            geo.barrio_codes, _spanish_number(crime, 1), _spanish_number(mix, 3), strict=True
+        f"{code};{PERIOD};{rate};{share};{score}"
+        for code, rate, share, score in zip(
+            geo.barrio_codes,
+            _spanish_number(crime, 1),
+            _spanish_number(mix, 3),
+            _spanish_number(governance, 1),
+            strict=True,
         )
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _governance_scores(geo: Geography, rng: np.random.Generator) -> np.ndarray:
+    """Each barrio's score (0-100) of the local migration-governance assessment (MGI-style)
+    of its localidad's administration: one assessment per localidad, between weak and solid."""
+    per_localidad = np.clip(rng.normal(58, 12, len(geo.localidad_codes)), 20, 95)
+    return per_localidad[np.asarray(geo.barrio_localidad)]
 
 
 def _write_readme(city: GeneratedCity, path: Path) -> None:

@@ -1,12 +1,14 @@
 """The indicator catalogue: declarative YAML entries, validated and with checked expressions.
 
-The package ships ``catalogue.yaml`` (every ``uim-basic`` indicator); users may pass more
-files, whose entries add to or replace the shipped ones by code.
+The package ships ``catalogue.yaml`` (every ``uim-basic`` and ``uim-extended`` indicator);
+users may pass more files, whose entries add to or replace the shipped ones by code, and whose
+``survey_variables`` add to the known survey questions. Errors name the file, the line and
+the field, because the person who must fix them is editing that file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,7 +20,13 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.indicators.errors import IndicatorError
 from inclusive_cities.indicators.expressions import Expression, parse
 
-RECORDS = ("household", "person", "facility", "layer", "table")
+RECORDS = ("household", "person", "facility", "layer", "table", "survey")
+SURVEY_TABLES = ("households", "persons")
+"""Survey tables: the form's main sheet (one row per household) and its member repeat."""
+SURVEY_STATISTICS = ("share", "mean")
+SURVEY_DISAGGREGATIONS = ("sex",)
+SURVEY_VARIABLE_TYPES = ("integer", "decimal", "text", "select_one", "select_multiple", "date")
+_NUMERIC_TYPES = ("integer", "decimal")
 MICRODATA_AGGREGATIONS = (
     "share",
     "per_1000",
@@ -69,10 +77,17 @@ class IndicatorSpec:
     min_denominator: float = 0.0
     disaggregations: tuple[str, ...] = ()
     source_file: str = ""
+    survey_table: str = ""
+    statistic: str = ""
+    among: Expression | None = None
 
     @property
     def is_microdata(self) -> bool:
         return self.record in ("household", "person")
+
+    @property
+    def is_survey(self) -> bool:
+        return self.record == "survey"
 
     @property
     def columns(self) -> frozenset[str]:
@@ -87,6 +102,17 @@ class IndicatorSpec:
 
     def formula(self) -> str:
         """A readable summary for the Indicator row."""
+        if self.is_survey:
+            what = self.condition if self.statistic == "share" else self.value
+            among = self.among.text if self.among is not None else "all"
+            parts = [
+                f"design-based {self.statistic} of survey {self.survey_table}: "
+                f"{what.text if what is not None else ''}",
+                f"among: {among}",
+            ]
+            if self.disaggregations:
+                parts.append("by " + ", ".join(self.disaggregations))
+            return "; ".join(parts)
         if self.is_microdata:
             parts = [f"{self.aggregation} of {self.record}s"]
             for label, expression in (
@@ -115,10 +141,12 @@ class IndicatorSpec:
 
 @dataclass
 class Catalogue:
-    """Indicator entries by code plus the age groups used for disaggregation."""
+    """Indicator entries by code, the age groups used for disaggregation and the known survey
+    questions by survey table (name -> XLSForm type)."""
 
     indicators: dict[str, IndicatorSpec] = field(default_factory=dict)
     age_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    survey_variables: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __iter__(self) -> Any:
         return iter(self.indicators.values())
@@ -141,7 +169,15 @@ class Catalogue:
                     code=missing[0], known=", ".join(sorted(self.indicators))
                 )
             )
-        return Catalogue({c: self.indicators[c] for c in wanted}, dict(self.age_groups))
+        return Catalogue(
+            {c: self.indicators[c] for c in wanted},
+            dict(self.age_groups),
+            {table: dict(names) for table, names in self.survey_variables.items()},
+        )
+
+    def of_record(self, record: str) -> list[IndicatorSpec]:
+        """The entries of one record type, in catalogue order."""
+        return [spec for spec in self.indicators.values() if spec.record == record]
 
 
 def canonical_columns() -> dict[str, dict[str, Any]]:
@@ -188,17 +224,36 @@ def _number(entry: Mapping[str, Any], key: str, where: str, default: float | Non
     return float(value)
 
 
-def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]]) -> IndicatorSpec:
-    where = f"{file}, indicator '{code}'"
+Lines = Callable[[str | None], int | None]
+"""The line (1-based) of an entry's field, or of the entry itself for None."""
+
+
+def _entry(
+    code: str,
+    entry: Any,
+    file: str,
+    columns: dict[str, dict[str, Any]],
+    line_of: Lines | None = None,
+    survey_variables: Mapping[str, Mapping[str, str]] | None = None,
+) -> IndicatorSpec:
+    lines: Lines = line_of or (lambda _key: None)
+
+    def at(key: str | None = None) -> str:
+        """'file, indicator 'code', line N' for messages (the field's line when known)."""
+        line = lines(key) or lines(None)
+        text = f"{file}, indicator '{code}'"
+        return f"{text}, line {line}" if line else text
+
+    where = at()
     if not isinstance(entry, Mapping):
         raise IndicatorError(
             _("{where}: the entry must be a mapping of keys to values.").format(where=where)
         )
-    record = _choice(_text(entry, "record", where), RECORDS, where, "record")
+    record = _choice(_text(entry, "record", where), RECORDS, at("record"), "record")
     name = entry.get("name") or {}
     if not isinstance(name, Mapping) or not name.get("es") or not name.get("en"):
         raise IndicatorError(
-            _("{where}: 'name' needs both 'es' and 'en' texts.").format(where=where)
+            _("{where}: 'name' needs both 'es' and 'en' texts.").format(where=at("name"))
         )
     common: dict[str, Any] = {
         "code": code,
@@ -209,33 +264,38 @@ def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]])
         "dimension": str(entry.get("dimension", "")),
         "unit": str(entry.get("unit", "")),
         "direction": _choice(
-            str(entry.get("direction", "higher_is_better")), DIRECTIONS, where, "direction"
+            str(entry.get("direction", "higher_is_better")),
+            DIRECTIONS,
+            at("direction"),
+            "direction",
         ),
-        "min_denominator": _number(entry, "min_denominator", where, 0.0) or 0.0,
-        "threshold_m": _number(entry, "threshold_m", where, None),
+        "min_denominator": _number(entry, "min_denominator", at("min_denominator"), 0.0) or 0.0,
+        "threshold_m": _number(entry, "threshold_m", at("threshold_m"), None),
         "source_file": file,
     }
     if record == "table":
         return IndicatorSpec(**common)
+    if record == "survey":
+        return _survey_entry(entry, common, at, survey_variables or {})
     if record in ("facility", "layer"):
-        method = _choice(_text(entry, "method", where), SPATIAL_METHODS, where, "method")
+        method = _choice(_text(entry, "method", where), SPATIAL_METHODS, at("method"), "method")
         types = entry.get("facility_types") or []
         if record == "facility" and (not isinstance(types, list) or not types):
             raise IndicatorError(
                 _("{where}: 'facility_types' must list at least one facility type.").format(
-                    where=where
+                    where=at("facility_types")
                 )
             )
         if method in ("within", "reachable_count") and common["threshold_m"] is None:
             raise IndicatorError(
                 _("{where}: method {method} needs 'threshold_m'.").format(
-                    where=where, method=method
+                    where=at("method"), method=method
                 )
             )
         if record == "layer" and method not in _LAYER_METHODS:
             raise IndicatorError(
                 _("{where}: method {method} needs record 'facility', not 'layer'.").format(
-                    where=where, method=method
+                    where=at("method"), method=method
                 )
             )
         condition = entry.get("condition")
@@ -243,7 +303,7 @@ def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]])
         if condition is not None:
             # layer attributes are only known when the layer is read: checked again then
             names = _names_in(str(condition), where)
-            parsed = parse(str(condition), names, where)
+            parsed = parse(str(condition), names, at("condition"))
         return IndicatorSpec(
             **common,
             method=method,
@@ -253,7 +313,7 @@ def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]])
         )
     known = set(columns[record])
     aggregation = _choice(
-        _text(entry, "aggregation", where), MICRODATA_AGGREGATIONS, where, "aggregation"
+        _text(entry, "aggregation", where), MICRODATA_AGGREGATIONS, at("aggregation"), "aggregation"
     )
 
     def expr(key: str, required: bool) -> Expression | None:
@@ -262,11 +322,11 @@ def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]])
             if required:
                 raise IndicatorError(
                     _("{where}: aggregation {aggregation} needs '{key}'.").format(
-                        where=where, aggregation=aggregation, key=key
+                        where=at("aggregation"), aggregation=aggregation, key=key
                     )
                 )
             return None
-        return parse(str(text), known, f"{where}, {key}")
+        return parse(str(text), known, f"{at(key)}, {key}")
 
     numerator = expr("numerator", aggregation in ("share", "per_1000", "ratio", "per_km2"))
     value = expr("value", aggregation in ("mean", "median", "gap"))
@@ -279,20 +339,24 @@ def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]])
                 _(
                     "{where}: aggregation {aggregation} needs 'groups' with at least two "
                     "label: condition pairs."
-                ).format(where=where, aggregation=aggregation)
+                ).format(where=at("groups"), aggregation=aggregation)
             )
         if aggregation == "gap" and set(map(str, raw)) != {"a", "b"}:
             raise IndicatorError(
-                _("{where}: a gap needs exactly the groups 'a' and 'b'.").format(where=where)
+                _("{where}: a gap needs exactly the groups 'a' and 'b'.").format(where=at("groups"))
             )
-        groups = [(str(k), parse(str(v), known, f"{where}, group {k}")) for k, v in raw.items()]
+        groups = [
+            (str(k), parse(str(v), known, f"{at('groups')}, group {k}")) for k, v in raw.items()
+        ]
     disaggregations = entry.get("disaggregations") or []
     if disaggregations and record != "person":
         raise IndicatorError(
-            _("{where}: disaggregations are only available for person records.").format(where=where)
+            _("{where}: disaggregations are only available for person records.").format(
+                where=at("disaggregations")
+            )
         )
     for item in disaggregations:
-        _choice(str(item), DISAGGREGATIONS, where, "disaggregation")
+        _choice(str(item), DISAGGREGATIONS, at("disaggregations"), "disaggregation")
     return IndicatorSpec(
         **common,
         aggregation=aggregation,
@@ -300,7 +364,114 @@ def _entry(code: str, entry: Any, file: str, columns: dict[str, dict[str, Any]])
         denominator=denominator,
         value=value,
         groups=tuple(groups),
-        scale=_number(entry, "scale", where, 1.0) or 1.0,
+        scale=_number(entry, "scale", at("scale"), 1.0) or 1.0,
+        disaggregations=tuple(str(d) for d in disaggregations),
+    )
+
+
+_SURVEY_KEYS = frozenset(
+    {
+        "record",
+        "name",
+        "area",
+        "dimension",
+        "unit",
+        "direction",
+        "min_denominator",
+        "table",
+        "statistic",
+        "condition",
+        "value",
+        "among",
+        "disaggregations",
+        "description",
+        "source",
+    }
+)
+
+
+def _survey_entry(
+    entry: Mapping[str, Any],
+    common: dict[str, Any],
+    at: Callable[[str | None], str],
+    survey_variables: Mapping[str, Mapping[str, str]],
+) -> IndicatorSpec:
+    """A survey layer: a design-based share or mean among a population of one survey table."""
+    unknown_keys = sorted(set(map(str, entry)) - _SURVEY_KEYS)
+    if unknown_keys:
+        raise IndicatorError(
+            _("{where}: '{key}' is not a field of a survey entry (fields: {allowed}).").format(
+                where=at(unknown_keys[0]),
+                key=unknown_keys[0],
+                allowed=", ".join(sorted(_SURVEY_KEYS)),
+            )
+        )
+    table = _choice(_text(entry, "table", at("table")), SURVEY_TABLES, at("table"), "table")
+    statistic = _choice(
+        _text(entry, "statistic", at("statistic"), "share"),
+        SURVEY_STATISTICS,
+        at("statistic"),
+        "statistic",
+    )
+    known = dict(survey_variables.get(table, {}))
+    if not known:
+        raise IndicatorError(
+            _(
+                "{where}: no survey variables are declared for the {table} table: list the "
+                "form's questions under 'survey_variables: {table}:' (see the shipped "
+                "catalogue.yaml)."
+            ).format(where=at("table"), table=table)
+        )
+    needed, unused = ("condition", "value") if statistic == "share" else ("value", "condition")
+    if entry.get(needed) is None:
+        raise IndicatorError(
+            _("{where}: statistic {statistic} needs '{key}'.").format(
+                where=at("statistic"), statistic=statistic, key=needed
+            )
+        )
+    if entry.get(unused) is not None:
+        raise IndicatorError(
+            _("{where}: statistic {statistic} takes '{key}', not '{other}'.").format(
+                where=at(unused), statistic=statistic, key=needed, other=unused
+            )
+        )
+
+    def expr(key: str) -> Expression | None:
+        text = entry.get(key)
+        return None if text is None else parse(str(text), known, f"{at(key)}, {key}")
+
+    measured = expr(needed)
+    if statistic == "mean" and measured is not None:
+        text_columns = sorted(c for c in measured.columns if known[c] not in _NUMERIC_TYPES)
+        if text_columns:
+            raise IndicatorError(
+                _(
+                    "{where}: statistic mean needs a number, but '{column}' is a {kind} "
+                    "question: use statistic share with a condition."
+                ).format(where=at("value"), column=text_columns[0], kind=known[text_columns[0]])
+            )
+    disaggregations = entry.get("disaggregations") or []
+    if not isinstance(disaggregations, list):
+        raise IndicatorError(
+            _("{where}: 'disaggregations' must be a list, e.g. [sex].").format(
+                where=at("disaggregations")
+            )
+        )
+    for item in disaggregations:
+        _choice(str(item), SURVEY_DISAGGREGATIONS, at("disaggregations"), "disaggregation")
+    if disaggregations and table != "persons":
+        raise IndicatorError(
+            _("{where}: disaggregation by sex needs the persons table.").format(
+                where=at("disaggregations")
+            )
+        )
+    return IndicatorSpec(
+        **common,
+        survey_table=table,
+        statistic=statistic,
+        condition=measured if statistic == "share" else None,
+        value=measured if statistic == "mean" else None,
+        among=expr("among"),
         disaggregations=tuple(str(d) for d in disaggregations),
     )
 
@@ -315,6 +486,57 @@ def _names_in(text: str, where: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
+def _entry_lines(text: str) -> dict[tuple[str, str | None], int]:
+    """1-based lines of every ``indicators`` entry (key None) and of each of its fields."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    found: dict[tuple[str, str | None], int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return found
+    for key, value in root.value:
+        if key.value != "indicators" or not isinstance(value, yaml.MappingNode):
+            continue
+        for code_node, entry_node in value.value:
+            code = str(code_node.value)
+            found[(code, None)] = code_node.start_mark.line + 1
+            if isinstance(entry_node, yaml.MappingNode):
+                for field_node, _value in entry_node.value:
+                    found[(code, str(field_node.value))] = field_node.start_mark.line + 1
+    return found
+
+
+def _survey_variables(raw: Any, file: str, catalogue: Catalogue) -> None:
+    """Add a file's ``survey_variables`` (table -> question -> XLSForm type)."""
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping):
+        raise IndicatorError(
+            _(
+                "{file}: 'survey_variables' must map a survey table ({tables}) to its "
+                "questions and their types."
+            ).format(file=file, tables=", ".join(SURVEY_TABLES))
+        )
+    for table, questions in raw.items():
+        _choice(str(table), SURVEY_TABLES, f"{file}, survey_variables", "table")
+        if not isinstance(questions, Mapping):
+            raise IndicatorError(
+                _(
+                    "{file}: survey_variables {table} must map each question to its type ({types})."
+                ).format(file=file, table=table, types=", ".join(SURVEY_VARIABLE_TYPES))
+            )
+        known = catalogue.survey_variables.setdefault(str(table), {})
+        for question, kind in questions.items():
+            _choice(
+                str(kind).split()[0] if kind else "",
+                SURVEY_VARIABLE_TYPES,
+                f"{file}, survey_variables {table}.{question}",
+                "type",
+            )
+            known[str(question)] = str(kind).split()[0]
+
+
 def _load_file(
     text: str, file: str, catalogue: Catalogue, columns: dict[str, dict[str, Any]]
 ) -> None:
@@ -323,7 +545,7 @@ def _load_file(
     except yaml.YAMLError as error:
         raise IndicatorError(
             _("{file} is not valid YAML ({reason}): fix it.").format(
-                file=file, reason=str(error).splitlines()[0]
+                file=file, reason=" ".join(str(error).split())
             )
         ) from None
     if not isinstance(data, Mapping) or not isinstance(data.get("indicators"), Mapping):
@@ -340,8 +562,24 @@ def _load_file(
                 )
             )
         catalogue.age_groups[str(label)] = (int(bounds[0]), int(bounds[1]))
+    _survey_variables(data.get("survey_variables"), file, catalogue)
+    lines = _entry_lines(text)
     for code, entry in data["indicators"].items():
-        catalogue.indicators[str(code)] = _entry(str(code), entry, file, columns)
+        catalogue.indicators[str(code)] = _entry(
+            str(code),
+            entry,
+            file,
+            columns,
+            _line_finder(lines, str(code)),
+            catalogue.survey_variables,
+        )
+
+
+def _line_finder(lines: dict[tuple[str, str | None], int], code: str) -> Lines:
+    def line_of(key: str | None) -> int | None:
+        return lines.get((code, key))
+
+    return line_of
 
 
 def load_catalogue(extra: Iterable[Path | str] = (), shipped: bool = True) -> Catalogue:

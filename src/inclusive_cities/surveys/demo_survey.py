@@ -64,6 +64,14 @@ SURVEY_ROWS = [
     ("integer", "edad", "Edad", "Age", ". >= 0 and . <= 110", "yes"),
     ("select_one nacionalidad", "nacionalidad", "Nacionalidad", "Nationality", "", "yes"),
     ("select_one documento", "documento", "Documento migratorio", "Migration document", "", "yes"),
+    (
+        "select_one sino",
+        "documento_identidad",
+        "¿Tiene un documento de identidad vigente (pasaporte o cédula)?",
+        "Do they hold a valid identity document (passport or identity card)?",
+        "",
+        "yes",
+    ),
     ("select_one sino", "afiliado_salud", "¿Afiliado a salud?", "Health insurance?", "", "yes"),
     ("select_one sino", "asiste_escuela", "¿Asiste a la escuela?", "Attends school?", "", ""),
     ("select_one educacion", "nivel_educativo", "Nivel educativo", "Education level", "", ""),
@@ -73,6 +81,40 @@ SURVEY_ROWS = [
         "informal",
         "¿Sin contrato ni seguridad social?",
         "Without contract or social security?",
+        "",
+        "",
+    ),
+    (
+        "integer",
+        "ingreso_laboral",
+        "Ingreso laboral del último mes (COP)",
+        "Income from work last month (COP)",
+        ". >= 0",
+        "",
+    ),
+    (
+        "select_one sino",
+        "discriminado",
+        "¿Se ha sentido discriminado/a en el último año por ser migrante?",
+        "Have they felt discriminated against in the last year for being a migrant?",
+        "",
+        "",
+    ),
+    (
+        "select_one sino",
+        "participa_talleres",
+        "¿Participó en el último año en talleres o espacios de participación ciudadana?",
+        "Did they take part in workshops or participatory spaces in the last year?",
+        "",
+        "",
+    ),
+    (
+        "select_one sino",
+        "organizacion_comunitaria",
+        "¿Pertenece a una organización comunitaria (junta de acción comunal, asociación, "
+        "colectivo)?",
+        "Are they a member of a community organisation (community action board, association, "
+        "collective)?",
         "",
         "",
     ),
@@ -89,6 +131,7 @@ CHOICES = {
     "documento": [
         ("ppt", "Permiso por Protección Temporal", "Temporary Protection Permit"),
         ("pep", "Permiso Especial de Permanencia", "Special Stay Permit"),
+        ("visa", "Visa de migrante o residente", "Migrant or resident visa"),
         ("pasaporte", "Solo pasaporte", "Passport only"),
         ("ninguno", "Ninguno", "None"),
     ],
@@ -280,7 +323,11 @@ def _member(
 ) -> dict[str, object]:
     sex = "F" if rng.random() < 0.52 else "M"
     documented = rng.random() < _logistic(0.2 + 0.8 * effect)
-    document = rng.choice(["ppt", "pep"]) if documented else rng.choice(["pasaporte", "ninguno"])
+    document = (
+        rng.choice(["ppt", "pep", "visa"], p=[0.6, 0.3, 0.1])
+        if documented
+        else rng.choice(["pasaporte", "ninguno"])
+    )
     row: dict[str, object] = {
         "sexo": sex,
         "edad": age,
@@ -293,8 +340,16 @@ def _member(
         "nivel_educativo": "",
         "trabaja": "",
         "informal": "",
+        "ingreso_laboral": "",
+        "discriminado": "",
+        "participa_talleres": "",
+        "organizacion_comunitaria": "",
         "_parent_index": parent,
     }
+    # a valid passport or identity card: most regular migrants, fewer of the others
+    row["documento_identidad"] = (
+        "si" if rng.random() < _logistic(0.3 + 1.5 * documented + 0.3 * effect) else "no"
+    )
     if 5 <= age <= 17:
         row["asiste_escuela"] = "si" if rng.random() < _logistic(1.0 + 0.5 * effect) else "no"
     if age >= 18:
@@ -308,7 +363,23 @@ def _member(
         works = rng.random() < _logistic(0.4 + (0.5 if sex == "M" else -0.3) + 0.3 * effect)
         row["trabaja"] = "si" if works else "no"
         if works:
-            row["informal"] = "si" if rng.random() < _logistic(1.2 - 0.6 * documented) else "no"
+            informal = rng.random() < _logistic(1.2 - 0.6 * documented)
+            row["informal"] = "si" if informal else "no"
+            # around Colombia's 2024 minimum wage (COP 1,300,000): informal work pays less
+            pay = rng.lognormal(np.log(1_300_000) + 0.15 * effect - 0.35 * informal, 0.45)
+            row["ingreso_laboral"] = int(round(pay, -3))
+        row["discriminado"] = (
+            "si"
+            if rng.random() < _logistic(-0.9 - 0.5 * effect + 0.3 * (nationality == "VEN"))
+            else "no"
+        )
+    if age >= 18:
+        row["participa_talleres"] = (
+            "si" if rng.random() < _logistic(-2.0 + 0.5 * effect + 0.4 * documented) else "no"
+        )
+        row["organizacion_comunitaria"] = (
+            "si" if rng.random() < _logistic(-1.6 + 0.5 * effect) else "no"
+        )
     return row
 
 

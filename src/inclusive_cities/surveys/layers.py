@@ -1,15 +1,18 @@
-"""Survey layers: configured indicators estimated for every unit of a level → observations.
+"""Survey layers: catalogue survey entries estimated for every unit of a level → observations.
 
-These are the refugee & migrant layers of the extended marker (documentation, health
-affiliation, school attendance and education by sex, employment and informality, income,
-discrimination). Each figure is a domain estimate on the full design, passes disclosure
-control, and is written as an ``Observation`` with status ``estimated`` (with n, SE and
-95% CI) or ``suppressed`` (value empty) in one transaction.
+The layers are the ``record: survey`` entries of the indicator catalogue (the refugee and
+migrant layers of the extended marker: documentation and regular status, health affiliation,
+school attendance and education by sex, employment, informality and income, participation,
+discrimination), plus any entries of the user's own catalogue files. Each figure is a domain
+estimate on the full design, passes disclosure control, and is written as an ``Observation``
+with status ``estimated`` (with n, SE and 95% CI) or ``suppressed`` (value empty) in one
+transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,8 @@ import pandas as pd
 from sqlalchemy import Engine, delete, select
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec, load_catalogue
+from inclusive_cities.indicators.expressions import Expression
 from inclusive_cities.store import models, transaction
 from inclusive_cities.store.models import TOTAL
 from inclusive_cities.surveys.design import Design
@@ -26,116 +31,88 @@ from inclusive_cities.surveys.estimation import CV_UNRELIABLE, estimate
 from inclusive_cities.surveys.sae import benchmark, fay_herriot
 
 PERSONS, HOUSEHOLDS = "persons", "households"
-
-
-@dataclass(frozen=True)
-class SurveyIndicator:
-    """One configured survey indicator: which answers count, among whom."""
-
-    code: str
-    name_es: str
-    name_en: str
-    table: str
-    variable: str
-    success: tuple[str, ...] = ()
-    among: str = ""
-    statistic: str = "share"  # share (percentage of `success` answers) or mean
-    by_sex: bool = False
-    direction: str = "higher_is_better"
-    unit: str = "%"
-    dimension: str = "inclusion"
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-SURVEY_INDICATORS: tuple[SurveyIndicator, ...] = (
-    SurveyIndicator(
-        "svy_regular_status",
-        "Migrantes con estatus migratorio regular",
-        "Migrants with regular migration status",
-        PERSONS,
-        "documento",
-        ("ppt", "pep"),
-        by_sex=True,
-        dimension="rights",
-    ),
-    SurveyIndicator(
-        "svy_health_affiliation",
-        "Migrantes afiliados a salud",
-        "Migrants affiliated to health insurance",
-        PERSONS,
-        "afiliado_salud",
-        ("si",),
-        by_sex=True,
-        dimension="health",
-    ),
-    SurveyIndicator(
-        "svy_school_attendance",
-        "Asistencia escolar de migrantes de 5 a 17 años",
-        "School attendance of migrants aged 5-17",
-        PERSONS,
-        "asiste_escuela",
-        ("si",),
-        among="edad >= 5 and edad <= 17",
-        by_sex=True,
-        dimension="education",
-    ),
-    SurveyIndicator(
-        "svy_secondary_education",
-        "Migrantes adultos con educación secundaria o más",
-        "Adult migrants with secondary education or more",
-        PERSONS,
-        "nivel_educativo",
-        ("secundaria", "tecnica", "universitaria"),
-        among="edad >= 18",
-        by_sex=True,
-        dimension="education",
-    ),
-    SurveyIndicator(
-        "svy_employment",
-        "Tasa de ocupación de migrantes (15 años y más)",
-        "Employment rate of migrants aged 15+",
-        PERSONS,
-        "trabaja",
-        ("si",),
-        among="edad >= 15",
-        by_sex=True,
-        dimension="economy",
-    ),
-    SurveyIndicator(
-        "svy_informality",
-        "Informalidad laboral de migrantes ocupados",
-        "Labour informality of employed migrants",
-        PERSONS,
-        "informal",
-        ("si",),
-        among="trabaja == 'si'",
-        by_sex=True,
-        direction="lower_is_better",
-        dimension="economy",
-    ),
-    SurveyIndicator(
-        "svy_household_income",
-        "Ingreso mensual medio de hogares migrantes",
-        "Mean monthly income of migrant households",
-        HOUSEHOLDS,
-        "ingreso",
-        statistic="mean",
-        unit="COP",
-        dimension="economy",
-    ),
-    SurveyIndicator(
-        "svy_discrimination",
-        "Hogares migrantes que reportan discriminación",
-        "Migrant households reporting discrimination",
-        HOUSEHOLDS,
-        "discriminacion",
-        ("si",),
-        direction="lower_is_better",
-        dimension="social_cohesion",
-    ),
-)
-
 SEX_CODES = {"M": "M", "F": "F", "1": "M", "2": "F", "hombre": "M", "mujer": "F"}
+
+
+def survey_indicators(
+    catalogue: Catalogue | None = None,
+    codes: Iterable[str] | None = None,
+    extra: Iterable[Path | str] = (),
+) -> list[IndicatorSpec]:
+    """The catalogue's survey entries (the shipped catalogue plus ``extra`` files), in order.
+
+    ``codes`` picks some of them; a code that is not a survey entry is an error.
+    """
+    entries = catalogue if catalogue is not None else load_catalogue(extra)
+    found = entries.of_record("survey")
+    if codes is None:
+        return found
+    by_code = {spec.code: spec for spec in found}
+    wanted = list(codes)
+    unknown = [code for code in wanted if code not in by_code]
+    if unknown:
+        raise SurveyError(
+            _(
+                "'{code}' is not a survey indicator of the catalogue: the survey indicators "
+                "are {known}."
+            ).format(code=unknown[0], known=", ".join(by_code))
+        )
+    return [by_code[code] for code in wanted]
+
+
+def _expressions(indicator: IndicatorSpec) -> dict[str, Expression]:
+    measured = indicator.condition if indicator.statistic == "share" else indicator.value
+    found = {"_measure": measured, "_among": indicator.among}
+    return {key: expression for key, expression in found.items() if expression is not None}
+
+
+def missing_questions(indicator: IndicatorSpec, frames: dict[str, pd.DataFrame]) -> str | None:
+    """Why ``indicator`` cannot be computed from this survey (None when it can)."""
+    if indicator.survey_table not in frames:
+        return _("the survey has no {table} table").format(table=indicator.survey_table)
+    columns = set(frames[indicator.survey_table].columns)
+    needed = sorted(set().union(*(e.columns for e in _expressions(indicator).values())))
+    absent = [name for name in needed if name not in columns]
+    if absent:
+        return _("the survey has no question '{question}'").format(question=absent[0])
+    return None
+
+
+def evaluate(data: pd.DataFrame, expressions: dict[str, Expression]) -> pd.DataFrame:
+    """Catalogue expressions over survey records, with the same compiler (Ibis on DuckDB) as
+    the census indicators, so a condition means the same thing in both; rows keep ``data``'s
+    order and index. A null comparison stays null."""
+    import ibis
+    import pyarrow as pa
+
+    from inclusive_cities.indicators.expressions import compile_expression
+
+    used = sorted(set().union(*(e.columns for e in expressions.values())))
+    frame = pd.DataFrame({name: _plain(data[name]) for name in used})
+    frame["_row"] = np.arange(len(frame))
+    table = ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
+    query = table.select(
+        table["_row"],
+        **{key: compile_expression(expression, table) for key, expression in expressions.items()},
+    )
+    connection = ibis.duckdb.connect()
+    try:
+        arrow = connection.to_pyarrow(query)
+    finally:
+        connection.disconnect()
+    result = pd.DataFrame(
+        {name: arrow[name].to_pandas(types_mapper=pd.ArrowDtype) for name in arrow.column_names}
+    )
+    result = result.sort_values("_row").drop(columns="_row")
+    result.index = data.index
+    return result
+
+
+def _plain(column: pd.Series) -> pd.Series:
+    """Pandas string columns as plain objects with None for missing (Arrow-friendly)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column
+    return column.astype(object).where(column.notna(), None)
 
 
 def analysis_tables(tables: dict[str, pd.DataFrame], design: Design) -> dict[str, pd.DataFrame]:
@@ -254,61 +231,69 @@ def unit_mapping(engine: Engine, city: str, level: str) -> dict[str, str]:
 def compute_layer(
     frames: dict[str, pd.DataFrame],
     design: Design,
-    indicator: SurveyIndicator,
+    indicator: IndicatorSpec,
     units: list[str],
     unit_of: dict[str, str],
     min_n: int,
     covariates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One indicator for every unit (and by sex), after disclosure control.
+    """One survey entry for every unit (and by sex), after disclosure control.
 
-    With ``covariates`` (one row per unit, census values), unit totals whose direct CV is
-    above 30% are replaced by the benchmarked Fay–Herriot EBLUP (SE = √MSE).
+    The entry's ``min_denominator`` can raise ``min_n``, never lower it. With ``covariates``
+    (one row per unit, census values), unit totals whose direct CV is above 30% are replaced
+    by the benchmarked Fay–Herriot EBLUP (SE = √MSE).
     """
-    if indicator.table not in frames:
+    if indicator.record != "survey":
         raise SurveyError(
-            _("Indicator {code} needs the survey's {table} table.").format(
-                code=indicator.code, table=indicator.table
+            _("Indicator {code} is a {record} entry, not a survey entry.").format(
+                code=indicator.code, record=indicator.record
             )
         )
-    data = frames[indicator.table].copy()
-    if indicator.variable not in data.columns:
+    reason = missing_questions(indicator, frames)
+    if reason:
         raise SurveyError(
-            _("Indicator {code} needs the question '{variable}', which the survey lacks.").format(
-                code=indicator.code, variable=indicator.variable
+            _("Indicator {code} cannot be estimated: {reason}.").format(
+                code=indicator.code, reason=reason
             )
         )
+    data = frames[indicator.survey_table].copy()
     data["_unit"] = (
         data["unit_code"].astype("string").map(unit_of) if "unit_code" in data else pd.NA
     )
-    answered = data[indicator.variable].notna()
-    if indicator.among:
-        answered &= data.eval(indicator.among).fillna(False).astype(bool)
+    values = evaluate(data, _expressions(indicator))
+    among = (
+        values["_among"].astype("boolean").fillna(False).astype(bool)
+        if "_among" in values
+        else pd.Series(True, index=data.index)
+    )
     if indicator.statistic == "mean":
-        data["_y"] = pd.to_numeric(data[indicator.variable], errors="coerce").where(answered)
+        measured = pd.to_numeric(values["_measure"], errors="coerce").astype(float)
         scale = 1.0
     else:
-        data["_y"] = data[indicator.variable].astype(str).isin(indicator.success).astype(float)
-        data["_y"] = data["_y"].where(answered)
+        measured = values["_measure"].astype("boolean").astype("Float64").astype(float)
         scale = 100.0
+    data["_y"] = measured.where(among & measured.notna())
+    by_sex = "sex" in indicator.disaggregations
     rows = [estimate(data, design, "_y", "mean", by="_unit").assign(sex=TOTAL)]
-    if indicator.by_sex and "sexo" in data:
-        data["_sex"] = data["sexo"].astype(str).map(SEX_CODES)
-        by_sex = estimate(data, design, "_y", "mean", by=["_unit", "_sex"])
-        rows.append(by_sex.rename(columns={"_sex": "sex"}))
+    sex_column = design.census_columns.get("sex", "sexo")
+    if by_sex and sex_column in data:
+        data["_sex"] = data[sex_column].astype(str).map(SEX_CODES)
+        by_sex_table = estimate(data, design, "_y", "mean", by=["_unit", "_sex"])
+        rows.append(by_sex_table.rename(columns={"_sex": "sex"}))
     table = pd.concat(rows, ignore_index=True)
     table["method"] = "direct"
     if covariates is not None:
         table = _small_areas(table, data, design, covariates)
     grid = pd.DataFrame(
-        [(u, s) for u in units for s in ([TOTAL, "F", "M"] if indicator.by_sex else [TOTAL])],
+        [(u, s) for u in units for s in ([TOTAL, "F", "M"] if by_sex else [TOTAL])],
         columns=["_unit", "sex"],
     )
     table = grid.merge(table, on=["_unit", "sex"], how="left")
     table["n"] = table["n"].fillna(0).astype(int)
     for column in ("estimate", "se", "ci_low", "ci_high"):
         table[column] = table[column] * scale
-    table = suppress(table, ["sex"], min_n=min_n)
+    threshold = max(int(min_n), int(np.ceil(indicator.min_denominator)))
+    table = suppress(table, ["sex"], min_n=threshold)
     table.loc[table["cv"].isna() & (table["status"] != "suppressed"), "status"] = "suppressed"
     table.loc[table["status"] == "suppressed", ["estimate", "se", "ci_low", "ci_high"]] = np.nan
     return table.rename(columns={"_unit": "unit"})
@@ -394,20 +379,24 @@ def write_layers(
     city: str,
     period: str,
     level: str,
-    indicators: tuple[SurveyIndicator, ...] = SURVEY_INDICATORS,
+    indicators: Iterable[IndicatorSpec] | None = None,
     min_n: int | None = None,
     source: str = "survey",
     batch_id: int | None = None,
     sae_covariates: list[str] | None = None,
     census_margins: dict | None = None,
 ) -> pd.DataFrame:
-    """Estimate every configured indicator for all units of ``level``; write observations.
+    """Estimate the survey entries for all units of ``level`` and write their observations.
 
+    ``indicators`` defaults to every survey entry of the shipped catalogue (see
+    :func:`survey_indicators` for the user's own files). Entries whose questions the survey
+    lacks are skipped: the returned table's ``attrs["skipped"]`` says why, by code.
     ``sae_covariates`` (indicator codes with census values per unit) switches on
     Fay–Herriot estimates for units whose direct estimate is unreliable;
     ``census_margins`` (see ``calibration.census_margins_from_store``) rakes the persons'
     weights to the census by age group, sex and nationality first.
     """
+    chosen = list(survey_indicators() if indicators is None else indicators)
     unit_of, targets = _ancestors(engine, city, level)
     units = [code for _id, code in targets]
     unit_ids = dict((code, uid) for uid, code in targets)
@@ -424,47 +413,52 @@ def write_layers(
         store_covariates(engine, city, period, level, sae_covariates) if sae_covariates else None
     )
     results = []
-    for indicator in indicators:
-        if indicator.table not in frames or indicator.variable not in frames[indicator.table]:
+    skipped: dict[str, str] = {}
+    usable: list[IndicatorSpec] = []
+    for indicator in chosen:
+        reason = missing_questions(indicator, frames)
+        if reason:
+            skipped[indicator.code] = reason
             continue
+        usable.append(indicator)
         results.append(
             compute_layer(frames, design, indicator, units, unit_of, threshold, covariates).assign(
                 indicator=indicator.code
             )
         )
     if not results:
-        raise SurveyError(_("None of the configured survey indicators is in this survey."))
+        raise SurveyError(
+            _(
+                "None of the catalogue's survey indicators can be estimated from this "
+                "survey ({why}): check the survey's questions against the catalogue's "
+                "survey_variables."
+            ).format(why="; ".join(f"{code}: {why}" for code, why in skipped.items()) or "-")
+        )
     summary = pd.concat(results, ignore_index=True)
+    summary.attrs["skipped"] = skipped
     with transaction(engine) as session:
         period_row = session.scalar(select(models.Period).where(models.Period.code == period))
         if period_row is None:
             period_row = models.Period(code=period, label=period)
             session.add(period_row)
             session.flush()
-        catalogue = {}
-        for indicator in indicators:
+        ids = {}
+        for indicator in usable:
             row = session.scalar(
                 select(models.Indicator).where(models.Indicator.code == indicator.code)
             )
             if row is None:
-                row = models.Indicator(
-                    code=indicator.code,
-                    name_es=indicator.name_es,
-                    name_en=indicator.name_en,
-                    area="survey",
-                    dimension=indicator.dimension,
-                    unit=indicator.unit,
-                    direction=indicator.direction,
-                    source=source,
-                    formula=f"{indicator.statistic}({indicator.variable}"
-                    f" in {list(indicator.success)}) among {indicator.among or 'all'}",
-                )
+                row = models.Indicator(code=indicator.code, source=source)
                 session.add(row)
-                session.flush()
-            catalogue[indicator.code] = row.id
+            row.name_es, row.name_en = indicator.name_es, indicator.name_en
+            row.area, row.dimension = indicator.area, indicator.dimension
+            row.unit, row.direction = indicator.unit, indicator.direction
+            row.formula = indicator.formula()
+            session.flush()
+            ids[indicator.code] = row.id
         session.execute(
             delete(models.Observation).where(
-                models.Observation.indicator_id.in_(list(catalogue.values())),
+                models.Observation.indicator_id.in_(list(ids.values())),
                 models.Observation.period_id == period_row.id,
                 models.Observation.unit_id.in_(list(unit_ids.values())),
             )
@@ -473,7 +467,7 @@ def write_layers(
             suppressed = record.status == "suppressed"
             session.add(
                 models.Observation(
-                    indicator_id=catalogue[record.indicator],
+                    indicator_id=ids[record.indicator],
                     unit_id=unit_ids[record.unit],
                     period_id=period_row.id,
                     sex=record.sex,

@@ -1,0 +1,136 @@
+"""Survey layers come from the catalogue's survey entries; values checked by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from inclusive_cities.indicators import catalogue_from_text, load_catalogue
+from inclusive_cities.store.models import TOTAL
+from inclusive_cities.surveys import Design, SurveyError
+from inclusive_cities.surveys.layers import compute_layer, missing_questions, survey_indicators
+
+CATALOGUE = """
+survey_variables:
+  persons: {edad: integer, sexo: select_one, trabaja: select_one}
+  households: {ingreso: integer}
+indicators:
+  employed:
+    record: survey
+    name: {es: Ocupación, en: Employment}
+    table: persons
+    statistic: share
+    condition: trabaja == 'si'
+    among: between(edad, 15, 64)
+    disaggregations: [sex]
+  income:
+    record: survey
+    name: {es: Ingreso, en: Income}
+    table: households
+    statistic: mean
+    value: ingreso
+    among: ingreso > 0
+"""
+
+# unit, weight, age, sex, works. Rows marked x are outside the population or unanswered.
+PERSONS = [
+    ("A", 10, 30, "F", "si"),
+    ("A", 40, 41, "F", "si"),
+    ("A", 15, 52, "F", "no"),
+    ("A", 20, 33, "M", "no"),
+    ("A", 25, 19, "M", "si"),
+    ("A", 30, 12, "F", None),  # x: too young, not asked
+    ("A", 5, 25, "M", None),  # x: did not answer
+    ("A", 50, 70, "F", "si"),  # x: older than 64
+    ("A", 100, None, "F", "si"),  # x: age unknown, so not in the population
+    ("B", 10, 22, "F", "no"),
+    ("B", 30, 28, "F", "si"),
+    ("B", 30, 35, "M", "si"),
+    ("B", 10, 60, "M", "no"),
+    ("B", 20, 45, "M", "si"),
+    ("B", 8, 80, "M", "si"),  # x: older than 64
+]
+
+
+def _persons() -> pd.DataFrame:
+    frame = pd.DataFrame(PERSONS, columns=["unit_code", "w", "edad", "sexo", "trabaja"])
+    frame["trabaja"] = frame["trabaja"].astype("string")
+    return frame
+
+
+def _layer(spec_code: str, frames: dict, min_n: int = 1) -> pd.DataFrame:
+    spec = catalogue_from_text(CATALOGUE)[spec_code]
+    return compute_layer(
+        frames, Design(weight="w"), spec, ["A", "B"], {"A": "A", "B": "B"}, min_n
+    ).set_index(["unit", "sex"])
+
+
+def test_weighted_share_by_unit_and_sex_equals_the_hand_computation() -> None:
+    table = _layer("employed", {"persons": _persons()})
+    # weights of those who work / weights of everyone aged 15-64 who answered
+    expected = {
+        ("A", TOTAL): (100 * (10 + 40 + 25) / (10 + 40 + 15 + 20 + 25), 5),
+        ("A", "F"): (100 * (10 + 40) / (10 + 40 + 15), 3),
+        ("A", "M"): (100 * 25 / (20 + 25), 2),
+        ("B", TOTAL): (100 * (30 + 30 + 20) / (10 + 30 + 30 + 10 + 20), 5),
+        ("B", "F"): (100 * 30 / (10 + 30), 2),
+        ("B", "M"): (100 * (30 + 20) / (30 + 10 + 20), 3),
+    }
+    assert set(table.index) == set(expected)
+    for cell, (value, n) in expected.items():
+        assert table.loc[cell, "estimate"] == pytest.approx(value), cell
+        assert table.loc[cell, "n"] == n, cell
+        assert table.loc[cell, "status"] == "estimated"
+        assert table.loc[cell, "ci_low"] < value < table.loc[cell, "ci_high"]
+
+
+def test_weighted_mean_of_households() -> None:
+    households = pd.DataFrame(
+        {
+            "unit_code": ["A", "A", "A", "B", "B"],
+            "w": [1.0, 3.0, 2.0, 5.0, 5.0],
+            "ingreso": [1000, 2000, 0, 500, 1500],  # 0 is outside `ingreso > 0`
+        }
+    )
+    table = _layer("income", {"households": households})
+    assert list(table.index.get_level_values("sex").unique()) == [TOTAL]
+    assert table.loc[("A", TOTAL), "estimate"] == pytest.approx((1000 + 3 * 2000) / 4)
+    assert table.loc[("B", TOTAL), "estimate"] == pytest.approx(1000)
+
+
+def test_min_denominator_raises_the_design_threshold_but_never_lowers_it() -> None:
+    spec = catalogue_from_text(
+        CATALOGUE.replace("disaggregations", "min_denominator: 3\n    disaggregations")
+    )["employed"]
+    frames = {"persons": _persons()}
+    units = {"A": "A", "B": "B"}
+    table = compute_layer(frames, Design(weight="w"), spec, ["A", "B"], units, 1)
+    table = table.set_index(["unit", "sex"])
+    # n = 2 cells fall below the entry's 3; every published cell has n >= 3
+    assert table.loc[("A", "M"), "status"] == "suppressed"
+    assert table.loc[("B", "F"), "status"] == "suppressed"
+    published = table[table["status"] == "estimated"]
+    assert not published.empty and (published["n"] >= 3).all()
+    # a design threshold of 6 wins over the entry's 3: nothing (n <= 5) is published
+    strict = compute_layer(frames, Design(weight="w"), spec, ["A", "B"], units, 6)
+    assert (strict["status"] == "suppressed").all() and strict["estimate"].isna().all()
+
+
+def test_missing_questions_are_named_and_not_guessed() -> None:
+    spec = catalogue_from_text(CATALOGUE)["employed"]
+    frames = {"persons": _persons().drop(columns=["trabaja"])}
+    assert missing_questions(spec, frames) == "the survey has no question 'trabaja'"
+    assert missing_questions(spec, {}) == "the survey has no persons table"
+    with pytest.raises(SurveyError, match="employed cannot be estimated: the survey has no"):
+        compute_layer(frames, Design(weight="w"), spec, ["A"], {"A": "A"}, 1)
+
+
+def test_survey_indicators_come_from_the_catalogue() -> None:
+    shipped = survey_indicators()
+    codes = [spec.code for spec in shipped]
+    assert codes == [spec.code for spec in load_catalogue() if spec.record == "survey"]
+    assert "mig_health_affiliation" in codes and not any(c.startswith("svy_") for c in codes)
+    picked = survey_indicators(codes=["mig_documentation", "mig_regular_status"])
+    assert [spec.code for spec in picked] == ["mig_documentation", "mig_regular_status"]
+    with pytest.raises(SurveyError, match="'population' is not a survey indicator"):
+        survey_indicators(codes=["population"])
