@@ -88,7 +88,11 @@ def compute(
     network: str = typer.Option(
         None,
         "--network",
-        help="Measure distances to facilities along this street layer (e.g. vias), not straight.",
+        help=(
+            "Measure distances to facilities along streets, not straight: an OpenStreetMap "
+            "extract (.osm.pbf, .osm), a street line file (.gpkg …) or an environment layer "
+            "(e.g. vias)."
+        ),
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and report; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
