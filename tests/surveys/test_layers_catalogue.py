@@ -134,3 +134,63 @@ def test_survey_indicators_come_from_the_catalogue() -> None:
     assert [spec.code for spec in picked] == ["mig_documentation", "mig_regular_status"]
     with pytest.raises(SurveyError, match="'population' is not a survey indicator"):
         survey_indicators(codes=["population"])
+
+
+def test_user_survey_entry_in_yaml_runs_through_the_cli(tmp_path, capsys) -> None:
+    from sqlalchemy import select
+
+    from inclusive_cities.cli import main
+    from inclusive_cities.store import models, transaction
+    from inclusive_cities.surveys import estimate, load_design
+    from inclusive_cities.surveys.demo_survey import generate_demo_survey
+    from inclusive_cities.surveys.kobo import locate, read_kobo
+    from inclusive_cities.surveys.layers import analysis_tables
+    from inclusive_cities.surveys.storage import load_survey, store_survey
+
+    from .helpers import tiny_boundaries, tiny_store
+
+    boundaries = tiny_boundaries(tmp_path / "boundaries.gpkg")
+    survey = generate_demo_survey(boundaries, tmp_path / "survey", households=120, take=8)
+    url = f"sqlite:///{tmp_path / 'obs.db'}"
+    engine = tiny_store(url, boundaries)
+    design = load_design(survey.design)
+    result = locate(read_kobo(survey.form, survey.data), unit_column=design.unit_column)
+    data = tmp_path / "data"
+    store_survey(
+        engine, result, design, city="DEMO", period="2024", sources=[survey.data], data_dir=data
+    )
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "survey_variables:\n  persons: {arriendo_atrasado: select_one}\n"
+        "indicators:\n"
+        "  adults_uninsured:\n    record: survey\n"
+        "    name: {es: Adultos sin afiliación a salud, en: Adults without health insurance}\n"
+        "    direction: lower_is_better\n    unit: '%'\n"
+        "    table: persons\n    condition: afiliado_salud == 'no'\n    among: edad >= 18\n"
+        "  rent_arrears:\n    record: survey\n    name: {es: Arriendo atrasado, en: Rent arrears}\n"
+        "    table: persons\n    condition: arriendo_atrasado == 'si'\n",
+        encoding="utf-8",
+    )
+    argv = ["--lang", "en", "--database", url, "survey", "layers", "--city", "DEMO"]
+    argv += ["--period", "2024", "--survey", "encuesta_migrantes_demo", "--data-dir", str(data)]
+    argv += ["--min-n", "1", "-c", str(mine), "--only", "adults_uninsured"]
+    main([*argv, "--only", "rent_arrears"])
+    assert "Not estimated: rent_arrears (the survey has no question" in capsys.readouterr().out
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(models.SpatialUnit.code, models.Observation.value, models.Indicator.name_en)
+            .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .where(models.Indicator.code == "adults_uninsured")
+        ).all()
+    assert {name for _c, _v, name in rows} == {"Adults without health insurance"}
+    got = {code: value for code, value, _name in rows}
+    # independently: the domain estimate of the uninsured among adults, by barrio
+    tables, stored_design = load_survey("DEMO", "2024", "encuesta_migrantes_demo", data)
+    persons = analysis_tables(tables, stored_design)["persons"].copy()
+    persons["barrio"] = persons["unit_code"].str[:5]
+    persons["y"] = (persons["afiliado_salud"] == "no").astype(float).where(persons["edad"] >= 18)
+    direct = estimate(persons, stored_design, "y", by="barrio").set_index("barrio")
+    assert set(got) == set(direct.index) and len(got) == 4
+    for barrio, value in got.items():
+        assert value == pytest.approx(100 * direct.loc[barrio, "estimate"])
