@@ -194,3 +194,48 @@ def test_user_survey_entry_in_yaml_runs_through_the_cli(tmp_path, capsys) -> Non
     assert set(got) == set(direct.index) and len(got) == 4
     for barrio, value in got.items():
         assert value == pytest.approx(100 * direct.loc[barrio, "estimate"])
+
+
+def test_calibrated_weights_are_the_ones_the_layers_use(tmp_path) -> None:
+    from inclusive_cities.surveys.layers import write_layers
+
+    from .helpers import tiny_boundaries, tiny_store
+
+    engine = tiny_store(f"sqlite:///{tmp_path / 'obs.db'}", tiny_boundaries(tmp_path / "b.gpkg"))
+    main = pd.DataFrame(
+        {
+            "_parent": ["1", "2", "3"],
+            "unit_code": ["010010001", "010010002", "010020001"],
+            "peso": [10.0, 20.0, 5.0],
+        }
+    )
+    members = pd.DataFrame(
+        {
+            "_parent": ["1", "1", "2", "2", "3", "3", "3"],
+            "sexo": ["F", "M", "F", "F", "M", "M", "F"],
+            "edad": [30, 40, 20, 50, 33, 25, 60],
+            "trabaja": ["si", "no", "no", "si", "si", "si", "no"],
+        }
+    )
+    design = Design(weight="peso", census_columns={"sex": "sexo", "age": "edad"})
+    entry = catalogue_from_text(CATALOGUE.replace("    among: between(edad, 15, 64)\n", ""))
+    summary = write_layers(
+        engine,
+        {"main": main, "miembros": members},
+        design,
+        city="DEMO",
+        period="2024",
+        level="barrio",
+        indicators=[entry["employed"]],
+        min_n=1,
+        census_margins={"sex": {"F": 110.0, "M": 60.0}},
+    )
+    got = summary[summary["sex"] == TOTAL].set_index("unit")["estimate"]
+    # raking to one margin is post-stratification: women's weights (10+20+20+5 = 55) x 2,
+    # men's (10+5+5 = 20) x 3
+    woman, man = 110 / 55, 60 / 20
+    barrio_1 = (10 * woman + 20 * woman) / (10 * woman + 10 * man + 20 * woman + 20 * woman)
+    barrio_2 = (5 * man + 5 * man) / (5 * man + 5 * man + 5 * woman)
+    assert got["01001"] == pytest.approx(100 * barrio_1)
+    assert got["01002"] == pytest.approx(100 * barrio_2)
+    assert got["01001"] != pytest.approx(100 * 30 / 60)  # the uncalibrated share

@@ -422,9 +422,15 @@ def write_layers(
             continue
         usable.append(indicator)
         results.append(
-            compute_layer(frames, design, indicator, units, unit_of, threshold, covariates).assign(
-                indicator=indicator.code
-            )
+            compute_layer(
+                frames,
+                designs[indicator.survey_table],  # the persons' raked design when calibrated
+                indicator,
+                units,
+                unit_of,
+                threshold,
+                covariates,
+            ).assign(indicator=indicator.code)
         )
     if not results:
         raise SurveyError(
