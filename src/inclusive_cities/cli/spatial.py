@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,9 +13,12 @@ from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import gettext as _
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 console = Console(highlight=False)
 spatial_app = typer.Typer(
-    help="Segregation indices and clusters of exclusion from the observatory.",
+    help="Segregation, clusters of exclusion and areal interpolation from the observatory.",
     no_args_is_help=True,
 )
 
@@ -58,46 +62,255 @@ def segregation(
 
 
 def clusters(
-    city: str = typer.Option(..., "--city", help="City code."),
-    period: str = typer.Option(..., "--period", help="Period code."),
-    indicator: str = typer.Option(..., "--indicator", help="Indicator code (stored values)."),
+    city: str = typer.Option(None, "--city", help="City code."),
+    period: str = typer.Option(None, "--period", help="Period code."),
+    indicator: str = typer.Option(None, "--indicator", help="Indicator code (stored values)."),
+    run: int = typer.Option(None, "--run", help="Marker run id: find clusters of its scores."),
+    score: str = typer.Option(
+        None, "--score", help="Node of the marker run (default: the index; or an area code)."
+    ),
     level: str = typer.Option(None, "--level", help="Level of units (default: the smallest)."),
     permutations: int = typer.Option(999, "--permutations", help="Permutations for p-values."),
+    k: int = typer.Option(6, "--k", help="Nearest neighbours of each unit."),
+    seed: int = typer.Option(12345, "--seed", help="Seed of the permutations."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level after FDR."),
+    keep: bool = typer.Option(
+        True, "--store/--no-store", help="Keep the result as a layer of the observatory."
+    ),
+    publish: bool = typer.Option(
+        False, "--publish", help="Publish the stored layer (OGC API and the map)."
+    ),
     out: Path = typer.Option(None, "--out", help="Write the classes as a GeoPackage layer."),
 ) -> None:
-    """Local Moran's I and Gi* hot and cold spots of a stored indicator (FDR-adjusted)."""
-    from inclusive_cities.indicators.pipeline import unit_layer
-    from inclusive_cities.spatial import SpatialError
-    from inclusive_cities.spatial import clusters as find
+    """Local Moran's I and Gi* hot and cold spots of a stored indicator or marker score
+    (FDR-adjusted), stored as a layer."""
+    from inclusive_cities.spatial.analyses import cluster_layer
 
-    layer = unit_layer(store.connect(state.database_url), city, period, level, [indicator])
-    layer = layer[layer[indicator].notna()]
-    if layer.empty:
-        raise SpatialError(
-            _(
-                "Indicator '{indicator}' has no values for {city}, period {period}: run "
-                "'inclusive-cities indicators compute' first."
-            ).format(indicator=indicator, city=city, period=period)
-        )
-    found = find(layer.to_crs(layer.estimate_utm_crs()), indicator, permutations=permutations, k=6)
-    result = layer[[indicator, "geometry"]].join(found)
+    _check_out(out, (".gpkg",))
+    result = cluster_layer(
+        store.connect(state.database_url),
+        city=city,
+        period=period,
+        indicator=indicator,
+        run=run,
+        score=score,
+        level=level,
+        permutations=permutations,
+        k=k,
+        seed=seed,
+        alpha=alpha,
+        keep=keep,
+        publish=publish,
+        created_by=_user(),
+    )
+    frame = result.frame
     counts = Table(_("Class"), _("Local Moran units"), _("Gi* units"), show_header=True)
     for name in ("high_high", "low_low", "high_low", "low_high", "hot", "cold", "not_significant"):
-        moran = int((result["moran_class"] == name).sum())
-        gi = int((result["gi_class"] == name).sum())
+        moran = int((frame["moran_class"] == name).sum())
+        gi = int((frame["gi_class"] == name).sum())
         if moran or gi:
             counts.add_row(name, f"{moran:,}", f"{gi:,}")
     console.print(counts)
-    if out is not None:
-        result.reset_index().to_file(out, layer=f"clusters_{indicator}", driver="GPKG")
-        console.print(
-            _("Wrote layer clusters_{indicator} to {path}.").format(indicator=indicator, path=out),
-            markup=False,
-            soft_wrap=True,
+    if result.layer_id is not None:
+        _say(
+            _("Stored layer {name} (id {id}){published}.").format(
+                name=result.name,
+                id=result.layer_id,
+                published=_(", published") if publish else "",
+            )
         )
+    if out is not None:
+        frame.reset_index().to_file(out, layer=result.name, driver="GPKG")
+        _say(_("Wrote layer {layer} to {path}.").format(layer=result.name, path=out))
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, soft_wrap=True)
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+def _check_out(path: Path | None, suffixes: tuple[str, ...]) -> None:
+    from inclusive_cities.spatial import SpatialError
+
+    if path is None:
+        return
+    if path.suffix.lower() not in suffixes:
+        raise SpatialError(
+            _("Cannot write {path}: give a file ending in {suffixes}.").format(
+                path=path, suffixes=", ".join(suffixes)
+            )
+        )
+    if not path.parent.is_dir():
+        raise SpatialError(
+            _("Cannot write {path}: folder {folder} does not exist.").format(
+                path=path, folder=path.parent
+            )
+        )
+
+
+def layers(
+    city: str = typer.Option(None, "--city", help="City code (default: every city)."),
+) -> None:
+    """Stored analysis layers (clusters, interpolations) with their parameters."""
+    from inclusive_cities.spatial.layers import list_layers
+
+    found = list_layers(store.connect(state.database_url), city)
+    if not found:
+        _say(_("No analysis layers are stored yet: run 'inclusive-cities spatial clusters'."))
+        return
+    table = Table(show_header=True)
+    table.add_column(_("Id"), justify="right")
+    table.add_column(_("Name"), no_wrap=True, min_width=max(len(layer.name) for layer in found))
+    for title in (_("City"), _("Period"), _("Features"), _("Published"), _("Created")):
+        table.add_column(title)
+    for layer in found:
+        table.add_row(
+            str(layer.id),
+            layer.name,
+            layer.city,
+            layer.period,
+            f"{layer.features:,}",
+            _("yes") if layer.published else _("no"),
+            layer.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+def export(
+    layer: str = typer.Argument(..., help="Layer id or name ('spatial layers' lists them)."),
+    out: Path = typer.Option(..., "--out", help="GeoPackage (.gpkg) or table (.csv) to write."),
+    city: str = typer.Option(None, "--city", help="City code, when names repeat."),
+) -> None:
+    """Write one stored layer to a GeoPackage or CSV file."""
+    from inclusive_cities.spatial.layers import read_layer
+
+    _check_out(out, (".gpkg", ".csv"))
+    info, frame = read_layer(store.connect(state.database_url), layer, city)
+    _write(frame, out, info.name)
+    _say(
+        _("Wrote layer {layer} ({count} features) to {path}.").format(
+            layer=info.name, count=len(frame), path=out
+        )
+    )
+
+
+def _write(frame: gpd.GeoDataFrame, out: Path, name: str) -> None:
+    if out.suffix.lower() == ".csv":
+        frame.drop(columns="geometry").to_csv(out, index=False)
+    else:
+        frame.to_file(out, layer=name, driver="GPKG")
+
+
+def publish(
+    layer: str = typer.Argument(..., help="Layer id or name."),
+    withdraw: bool = typer.Option(False, "--withdraw", help="Stop publishing it."),
+    city: str = typer.Option(None, "--city", help="City code, when names repeat."),
+) -> None:
+    """Publish a stored layer through the OGC API (or withdraw it)."""
+    from inclusive_cities.spatial.layers import publish_layer
+
+    name = publish_layer(store.connect(state.database_url), layer, not withdraw, city)
+    if withdraw:
+        _say(_("Layer {layer} is no longer published.").format(layer=name))
+    else:
+        _say(_("Layer {layer} is published.").format(layer=name))
+
+
+def interpolate(
+    city: str = typer.Option(..., "--city", help="City code."),
+    period: str = typer.Option(..., "--period", help="Period code."),
+    indicator: list[str] = typer.Option(..., "--indicator", help="Indicator code (repeatable)."),
+    from_level: str = typer.Option(
+        None, "--from-level", help="Level the values come from (default: the smallest)."
+    ),
+    h3: int = typer.Option(None, "--h3", help="Move to an H3 grid of this resolution (0-15)."),
+    to: Path = typer.Option(None, "--to", help="Move to the polygons of this file."),
+    to_layer: str = typer.Option(None, "--to-layer", help="Layer of the --to file."),
+    to_code: str = typer.Option(None, "--to-code", help="Code column of the --to layer."),
+    weight: str = typer.Option("area", "--weight", help="Weight of rates: area or population."),
+    extensive: list[str] = typer.Option(
+        [], "--extensive", help="Treat this indicator as a count (summed)."
+    ),
+    intensive: list[str] = typer.Option(
+        [], "--intensive", help="Treat this indicator as a rate (averaged)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Result file: .gpkg or .csv."),
+    keep: bool = typer.Option(
+        False, "--store/--no-store", help="Also keep the result as a layer of the observatory."
+    ),
+    publish: bool = typer.Option(False, "--publish", help="Publish the stored layer."),
+) -> None:
+    """Move indicators to an H3 grid or another geography, keeping totals."""
+    from inclusive_cities.spatial import SpatialError
+    from inclusive_cities.spatial.analyses import interpolate_layer, read_target
+
+    _check_out(out, (".gpkg", ".csv"))
+    if (h3 is None) == (to is None):
+        raise SpatialError(_("Give either --h3 RESOLUTION or --to FILE, not both."))
+    if to is None and (to_layer or to_code):
+        raise SpatialError(_("--to-layer and --to-code need --to FILE."))
+    target = read_target(to, to_layer, to_code) if to is not None else None
+    label = ""
+    if to is not None:
+        label = to.stem + (f"-{to_layer}" if to_layer else "")
+    result = interpolate_layer(
+        store.connect(state.database_url),
+        city=city,
+        period=period,
+        indicators=indicator,
+        from_level=from_level,
+        h3=h3,
+        target=target,
+        target_label=label,
+        weight=weight,
+        extensive=extensive,
+        intensive=intensive,
+        keep=keep or publish,
+        publish=publish,
+        created_by=_user(),
+    )
+    table = Table(
+        _("Indicator"), _("Moved as"), _("City before"), _("City after"), show_header=True
+    )
+    for code, how, before, after in result.totals:
+        table.add_row(code, how, f"{before:,.4f}", f"{after:,.4f}")
+    console.print(table)
+    kept = all(
+        abs(after - before) <= 1e-6 * max(1.0, abs(before))
+        for _code, _how, before, after in result.totals
+    )
+    if kept:
+        _say(_("Totals are kept: every city figure is the same before and after."))
+    else:
+        _say(
+            _(
+                "Some city figures changed: some source units touch no target polygon, so "
+                "their values were not moved."
+            )
+        )
+    _write(result.frame.reset_index(), out, result.name)
+    _say(
+        _("Wrote {count} features of {layer} to {path}.").format(
+            count=len(result.frame), layer=result.name, path=out
+        )
+    )
+    if result.layer_id is not None:
+        _say(_("Stored layer {name} (id {id}).").format(name=result.name, id=result.layer_id))
 
 
 def register(app: typer.Typer) -> None:
     spatial_app.command("segregation")(segregation)
     spatial_app.command("clusters")(clusters)
+    spatial_app.command("layers")(layers)
+    spatial_app.command("export")(export)
+    spatial_app.command("publish")(publish)
+    spatial_app.command("interpolate")(interpolate)
     app.add_typer(spatial_app, name="spatial")

@@ -279,3 +279,66 @@ class MarkerScore(Base):
         UniqueConstraint("run_id", "unit_id", "node_code"),
         CheckConstraint("coverage IS NULL OR (coverage >= 0 AND coverage <= 1)", name="coverage"),
     )
+
+
+ANALYSIS_KINDS = ("clusters", "interpolation")
+
+
+class AnalysisLayer(Base):
+    """A stored result of a spatial analysis (clusters of exclusion, an interpolation):
+    what was analysed, with which parameters, so the layer can be listed, exported,
+    published and re-run. Re-running the same analysis replaces the layer."""
+
+    __tablename__ = "analysis_layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("unit_levels.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(Text, default="")
+    parameters: Mapped[dict | None] = mapped_column(JSON)
+    marker_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("marker_runs.id", ondelete="CASCADE")
+    )
+    input_hash: Mapped[str] = mapped_column(String(64), default="")
+    software_version: Mapped[str] = mapped_column(String(40), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    published: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (
+        UniqueConstraint("city_id", "period_id", "name"),
+        CheckConstraint("kind IN ('clusters', 'interpolation')", name="kind"),
+    )
+
+
+class AnalysisFeature(Base):
+    """One feature of an analysis layer: a stored unit (clusters) or a target polygon
+    (interpolation, whose geometry is kept here as WKB in EPSG:4326)."""
+
+    __tablename__ = "analysis_features"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("analysis_layers.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("spatial_units.id", ondelete="CASCADE"), index=True
+    )
+    geometry: Mapped[bytes | None] = mapped_column(LargeBinary)
+    value: Mapped[float | None] = mapped_column(Float)
+    moran_i: Mapped[float | None] = mapped_column(Float)
+    moran_p: Mapped[float | None] = mapped_column(Float)
+    moran_class: Mapped[str | None] = mapped_column(String(20))
+    gi_z: Mapped[float | None] = mapped_column(Float)
+    gi_p: Mapped[float | None] = mapped_column(Float)
+    gi_class: Mapped[str | None] = mapped_column(String(20))
+    attributes: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("layer_id", "code"),
+        CheckConstraint("moran_p IS NULL OR (moran_p >= 0 AND moran_p <= 1)", name="moran_p"),
+        CheckConstraint("gi_p IS NULL OR (gi_p >= 0 AND gi_p <= 1)", name="gi_p"),
+    )

@@ -1,4 +1,5 @@
-"""OGC API – Features Part 1 (core, GeoJSON, OpenAPI 3.0) for every published layer.
+"""OGC API – Features Part 1 (core, GeoJSON, OpenAPI 3.0) for every published layer,
+including published analysis layers (clusters of exclusion, areal interpolations).
 
 Conformance: http://www.opengis.net/doc/IS/ogcapi-features-1/1.0 (OGC 17-069r4). Items are
 served from pre-serialised features, so paging and bbox filters only slice and join strings.
@@ -77,9 +78,12 @@ def _collection_doc(
     base = _base(request) + "/collections/" + collection.id
     spec = ctx.specs(collection.spec_code) if collection.kind == "marker" else None
     extent = None
-    geoms = data.level_geometries(session, collection.city_id, collection.level_id)
-    if len(geoms.bounds):
-        b = geoms.bounds
+    if collection.kind == "analysis":
+        bounds = _table(request, session, collection).bounds
+    else:
+        bounds = data.level_geometries(session, collection.city_id, collection.level_id).bounds
+    if len(bounds):
+        b = bounds
         extent = [
             float(np.nanmin(b[:, 0])),
             float(np.nanmin(b[:, 1])),
@@ -90,7 +94,8 @@ def _collection_doc(
         "id": collection.id,
         "title": collection.title(language, spec),
         "description": (_("Synthetic demonstration data.") + " " if collection.synthetic else "")
-        + _("Period {period}.").format(period=collection.period_label),
+        + _("Period {period}.").format(period=collection.period_label)
+        + (" " + collection.source if collection.kind == "analysis" else ""),
         "itemType": "feature",
         "crs": [CRS84],
         "links": [
@@ -108,9 +113,7 @@ def _collection_doc(
 def collections(request: Request, session: DB) -> Response:
     language = language_of(request)
     base = _base(request)
-    docs = [
-        _collection_doc(request, session, c, language) for c in data.published_collections(session)
-    ]
+    docs = [_collection_doc(request, session, c, language) for c in _all_collections(session)]
     return _json(
         {
             "links": [{"href": base + "/collections", "rel": "self", "type": "application/json"}],
@@ -119,8 +122,123 @@ def collections(request: Request, session: DB) -> Response:
     )
 
 
+def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collection]:
+    """Published analysis layers (clusters, interpolations): aggregate statistics and classes
+    per unit or cell — never the analysed values or any record below them."""
+    from inclusive_cities.spatial.layers import layers_in
+
+    out = []
+    for layer in layers_in(session, published_only=True):
+        cid = data.slug(f"{layer.city}-{layer.name}-{layer.period}")
+        if cid in taken:
+            continue
+        taken.add(cid)
+        if layer.kind == "clusters":
+            parameters = layer.parameters
+            title = _("Clusters of exclusion of {source} by {level}").format(
+                source=layer.source, level=layer.level
+            )
+            about = _(
+                "Local Moran's I and Getis-Ord Gi* with {permutations} permutations, "
+                "{k} nearest neighbours, p-values FDR-adjusted, significant at {alpha}."
+            ).format(
+                permutations=parameters.get("permutations"),
+                k=parameters.get("k"),
+                alpha=parameters.get("alpha"),
+            )
+        else:
+            title = _("{source} moved from {level} to {target}").format(
+                source=layer.source, level=layer.level, target=layer.target
+            )
+            about = _("Areal interpolation weighted by {weight}; totals of counts kept.").format(
+                weight=layer.parameters.get("weight", "area")
+            )
+        out.append(
+            data.Collection(
+                id=cid,
+                kind="analysis",
+                city_id=0,
+                city_code=layer.city,
+                city_name=layer.city_name,
+                synthetic=layer.synthetic,
+                period_id=0,
+                period_code=layer.period,
+                period_label=layer.period_label,
+                level_id=None,
+                run_id=layer.id,
+                spec_code=f"{layer.created_at.isoformat()}",
+                indicator_name_es=title,
+                indicator_name_en=title,
+                source=about,
+            )
+        )
+    return out
+
+
+def _all_collections(session: Session) -> list[data.Collection]:
+    published = data.published_collections(session)
+    return published + _analysis_collections(session, {c.id for c in published})
+
+
+def _table(request: Request, session: Session, collection: data.Collection) -> exports.FeatureTable:
+    if collection.kind != "analysis":
+        return exports.feature_table(session, context(request).specs, collection)
+    assert collection.run_id is not None
+    layer_id = collection.run_id
+    key = ("analysis-table", collection.id, layer_id, collection.spec_code)
+    return data.CACHE.get(key, lambda: _analysis_table(session, collection, layer_id))
+
+
+def _analysis_table(
+    session: Session, collection: data.Collection, layer_id: int
+) -> exports.FeatureTable:
+    from inclusive_cities.spatial.layers import layer_frame
+
+    frame = layer_frame(session, layer_id, public=True)
+    values = [c for c in frame.columns if c not in ("code", "geometry")]
+    columns = ["code", "period", *values]
+    numeric = {c for c in values if frame[c].dtype.kind in "fi"}
+    geoms = frame.geometry.to_numpy()
+    geometry_json = [str(g) for g in shapely.to_geojson(geoms)]
+    fids: list[str] = []
+    props: list[dict[str, Any]] = []
+    features: list[str] = []
+    for i, code in enumerate(frame["code"].astype(str)):
+        row: dict[str, Any] = {"code": code, "period": collection.period_code}
+        for c in values:
+            value = frame[c].iat[i]
+            if c in numeric:
+                row[c] = None if value is None or np.isnan(value) else round(float(value), 6)
+            else:
+                row[c] = None if value is None else str(value)
+        fids.append(code)
+        props.append(row)
+        features.append(
+            '{"type":"Feature","id":'
+            + data.dumps(code)
+            + ',"geometry":'
+            + geometry_json[i]
+            + ',"properties":'
+            + data.dumps(row)
+            + "}"
+        )
+    return exports.FeatureTable(
+        collection=collection,
+        columns=columns,
+        fids=fids,
+        unit_ids=np.zeros(len(fids), dtype=np.int64),
+        props=props,
+        geometry_json=geometry_json,
+        geoms=geoms,
+        bounds=shapely.bounds(geoms) if len(geoms) else np.zeros((0, 4)),
+        feature_json=features,
+        spec=None,
+        numeric=numeric,
+    )
+
+
 def _find(session: Session, collection_id: str) -> data.Collection:
-    found = data.find_collection(session, collection_id)
+    found = next((c for c in _all_collections(session) if c.id == collection_id), None)
     if found is None:
         raise NotFound(_("There is no published collection {id}.").format(id=collection_id[:80]))
     return found
@@ -136,9 +254,8 @@ def collection(request: Request, session: DB, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/schema", summary="JSON Schema of the features")
 def schema(request: Request, session: DB, collection_id: str) -> Response:
     """Property types, so clients (GDAL, QGIS) need not guess them from the first page."""
-    ctx = context(request)
     found = _find(session, collection_id)
-    table = exports.feature_table(session, ctx.specs, found)
+    table = _table(request, session, found)
     integers = {"rank", "n"}
     properties = {
         name: {
@@ -211,9 +328,8 @@ def items(
     offset: Annotated[int, Query(ge=0)] = 0,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    ctx = context(request)
     found = _find(session, collection_id)
-    table = exports.feature_table(session, ctx.specs, found)
+    table = _table(request, session, found)
     limit = min(limit, MAX_LIMIT)
     selected = np.ones(len(table.fids), dtype=bool)
     if bbox:
@@ -276,9 +392,8 @@ def items(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def item(request: Request, session: DB, collection_id: str, fid: str) -> Response:
-    ctx = context(request)
     found = _find(session, collection_id)
-    table = exports.feature_table(session, ctx.specs, found)
+    table = _table(request, session, found)
     try:
         i = table.fids.index(fid)
     except ValueError as error:

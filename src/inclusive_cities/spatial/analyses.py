@@ -1,0 +1,439 @@
+"""Spatial analyses run on the store: clusters of a stored indicator or marker score, and
+indicators moved to another geography — computed, checked and (optionally) kept as layers.
+
+The CLI and the web call these; they read units and values with
+:func:`inclusive_cities.indicators.pipeline.unit_layer` and write with :mod:`.layers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+from sqlalchemy import Engine, select
+
+from inclusive_cities import store
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.spatial import layers
+from inclusive_cities.spatial.clusters import clusters as find_clusters
+from inclusive_cities.spatial.errors import SpatialError
+from inclusive_cities.spatial.interpolate import h3_grid, interpolate
+from inclusive_cities.store import models
+
+EXTENSIVE_AGGREGATIONS = ("count",)
+"""Catalogue aggregations whose values are counts: summed when moved, never averaged."""
+
+
+@dataclass
+class ClusterResult:
+    name: str
+    frame: gpd.GeoDataFrame
+    parameters: dict[str, Any]
+    layer_id: int | None = None
+
+
+def _known_indicator(engine: Engine, code: str) -> None:
+    """Refuse codes neither stored nor in the catalogue (a catalogue entry not computed yet
+    gets the "no values" message, which says how to compute it)."""
+    from inclusive_cities.indicators.catalogue import load_catalogue
+
+    with store.transaction(engine) as session:
+        if session.scalar(select(models.Indicator.id).where(models.Indicator.code == code)):
+            return
+        known = sorted(session.scalars(select(models.Indicator.code)))
+    if code in load_catalogue():
+        return
+    raise SpatialError(
+        _(
+            "There is no indicator '{indicator}' in the observatory: the stored ones are {known}."
+        ).format(indicator=code, known=", ".join(known) or _("none"))
+    )
+
+
+def base_level(engine: Engine, city: str) -> str:
+    """The city's smallest level (the default of every analysis)."""
+    with store.transaction(engine) as session:
+        code = session.scalar(
+            select(models.UnitLevel.code)
+            .join(models.City, models.City.id == models.UnitLevel.city_id)
+            .where(models.City.code == city)
+            .order_by(models.UnitLevel.depth.desc())
+            .limit(1)
+        )
+    if code is None:
+        raise SpatialError(
+            _("City '{city}' has no spatial units: import its boundaries first.").format(city=city)
+        )
+    return str(code)
+
+
+def _indicator_values(
+    engine: Engine, city: str, period: str, level: str, codes: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """Units of ``level`` with the stored values of ``codes``; each code must have values."""
+    from inclusive_cities.indicators.pipeline import unit_layer
+
+    for code in codes:
+        _known_indicator(engine, code)
+    frame = unit_layer(engine, city, period, level, list(codes))
+    for code in codes:
+        if frame[code].notna().sum() == 0:
+            raise SpatialError(
+                _(
+                    "Indicator '{indicator}' has no values for {city}, period {period} at level "
+                    "'{level}': run 'inclusive-cities indicators compute' first, or choose "
+                    "another level."
+                ).format(indicator=code, city=city, period=period, level=level)
+            )
+    return frame
+
+
+def cluster_layer(
+    engine: Engine,
+    *,
+    city: str | None = None,
+    period: str | None = None,
+    indicator: str | None = None,
+    run: int | None = None,
+    score: str | None = None,
+    level: str | None = None,
+    permutations: int = 999,
+    k: int = 6,
+    seed: int = 12345,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    keep: bool = True,
+    publish: bool = False,
+    created_by: str = "",
+) -> ClusterResult:
+    """Local Moran's I and Gi* of a stored indicator or of a marker run's score, stored as
+    layer ``clusters-<source>-<level>`` (replacing an earlier one) when ``keep``."""
+    store.require_current(engine)
+    if (indicator is None) == (run is None):
+        raise SpatialError(_("Give either --indicator or --run (a marker run's score), not both."))
+    if not 0 < alpha < 1:
+        raise SpatialError(
+            _("The significance level {alpha} must lie between 0 and 1 (e.g. 0.05).").format(
+                alpha=alpha
+            )
+        )
+    if permutations < 99:
+        raise SpatialError(
+            _("Use at least 99 permutations (999 is usual): {permutations} is too few.").format(
+                permutations=permutations
+            )
+        )
+    if k < 1:
+        raise SpatialError(_("--k must be at least 1 neighbour (6 is usual)."))
+    run_spec = ""
+    if run is not None:
+        values, about = layers.marker_scores(engine, run, score)
+        for name, given in (("city", city), ("period", period), ("level", level)):
+            if given is not None and given != about[name]:
+                raise SpatialError(
+                    _("Marker run {run} is for {name} '{value}', not '{given}'.").format(
+                        run=run, name=name, value=about[name], given=given
+                    )
+                )
+        city, period, level = about["city"], about["period"], about["level"]
+        column = about["node"]
+        run_spec = about["spec"]
+        source = f"{run_spec}:{column}"
+        name = f"clusters-{run_spec}-{column}-{level}"
+    else:
+        if city is None or period is None:
+            raise SpatialError(_("Give --city and --period with --indicator."))
+        assert indicator is not None
+        level = level or base_level(engine, city)
+        values = _indicator_values(engine, city, period, level, [indicator])
+        column = indicator
+        source = indicator
+        name = f"clusters-{indicator}-{level}"
+    assert city is not None and period is not None and level is not None
+    values = values[values[column].notna()]
+    if 5 <= len(values) <= k:  # fewer than 5 units: clusters() says so
+        raise SpatialError(
+            _(
+                "Only {count} units of level '{level}' have values of '{column}': use --k below "
+                "{count}, or a level with more units."
+            ).format(count=len(values), level=level, column=column)
+        )
+    projected = values.to_crs(values.estimate_utm_crs())
+    found = find_clusters(
+        projected, column, permutations=permutations, alpha=alpha, fdr=fdr, k=k, seed=seed
+    )
+    frame = gpd.GeoDataFrame(
+        values[[column]].rename(columns={column: "value"}).join(found),
+        geometry=values.geometry,
+        crs=values.crs,
+    )
+    parameters = {
+        "source": source,
+        "permutations": permutations,
+        "neighbours": "knn",
+        "k": k,
+        "seed": seed,
+        "alpha": alpha,
+        "fdr": "benjamini_hochberg" if fdr else None,
+        "units": len(frame),
+    }
+    if run is not None:
+        parameters["marker_run"] = run
+    result = ClusterResult(name=name, frame=frame, parameters=parameters)
+    if keep:
+        result.layer_id = layers.save_layer(
+            engine,
+            city=city,
+            period=period,
+            name=name,
+            kind="clusters",
+            source=source,
+            frame=frame,
+            parameters=parameters,
+            level=level,
+            marker_run_id=run,
+            published=publish,
+            created_by=created_by,
+        )
+    return result
+
+
+# -- areal interpolation ------------------------------------------------------------------
+
+
+@dataclass
+class InterpolationResult:
+    name: str
+    frame: gpd.GeoDataFrame
+    extensive: list[str]
+    intensive: list[str]
+    weight: str
+    totals: list[tuple[str, str, float, float]] = field(default_factory=list)
+    """(variable, how it is totalled, city figure before, after)."""
+    layer_id: int | None = None
+
+
+def variable_kinds(
+    codes: Sequence[str], extensive: Sequence[str] = (), intensive: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Split ``codes`` into counts and rates: explicit choices first, else the catalogue's
+    aggregation (``count`` is a count; shares, means, medians and ratios are rates)."""
+    from inclusive_cities.indicators.catalogue import load_catalogue
+
+    both = set(extensive) & set(intensive)
+    if both:
+        raise SpatialError(
+            _("Indicator '{indicator}' cannot be both --extensive and --intensive.").format(
+                indicator=sorted(both)[0]
+            )
+        )
+    catalogue = load_catalogue()
+    counts: list[str] = []
+    rates: list[str] = []
+    for code in codes:
+        if code in extensive:
+            counts.append(code)
+        elif code in intensive:
+            rates.append(code)
+        elif code in catalogue and catalogue[code].aggregation in EXTENSIVE_AGGREGATIONS:
+            counts.append(code)
+        else:
+            rates.append(code)
+    return counts, rates
+
+
+def read_target(path: Path, layer: str | None, code: str | None) -> gpd.GeoDataFrame:
+    """Target polygons from a file, indexed by ``code`` (or the feature id), in EPSG:4326."""
+    import pyogrio
+
+    if not path.exists():
+        raise SpatialError(_("There is no target file {path}.").format(path=path))
+    try:
+        names = [str(n) for n, _kind in pyogrio.list_layers(path)]
+    except Exception as error:
+        raise SpatialError(
+            _("Cannot read the target file {path}: {reason}.").format(path=path, reason=error)
+        ) from error
+    if layer is not None and layer not in names:
+        raise SpatialError(
+            _("The target file {path} has no layer '{layer}': its layers are {known}.").format(
+                path=path, layer=layer, known=", ".join(names)
+            )
+        )
+    if layer is None and len(names) > 1:
+        raise SpatialError(
+            _(
+                "The target file {path} has several layers ({known}): choose one with --to-layer."
+            ).format(path=path, known=", ".join(names))
+        )
+    chosen = layer or names[0]
+    target = pyogrio.read_dataframe(path, layer=chosen, fid_as_index=True)
+    if target.crs is None:
+        raise SpatialError(
+            _(
+                "Layer '{layer}' of {path} has no CRS: assign its CRS (QGIS: Layer Properties > "
+                "Source) and save it in EPSG:4326."
+            ).format(layer=chosen, path=path)
+        )
+    if CRS.from_user_input(target.crs) != CRS.from_epsg(4326):
+        raise SpatialError(
+            _(
+                "Layer '{layer}' of {path} is in {crs} but the observatory's units are in "
+                "EPSG:4326: save it in EPSG:4326 first (QGIS: Export > Save Features As)."
+            ).format(layer=chosen, path=path, crs=CRS.from_user_input(target.crs).to_string())
+        )
+    if code is not None:
+        if code not in target.columns:
+            raise SpatialError(
+                _(
+                    "Layer '{layer}' of {path} has no column '{column}': its columns are {known}."
+                ).format(
+                    layer=chosen,
+                    path=path,
+                    column=code,
+                    known=", ".join(c for c in target.columns if c != "geometry"),
+                )
+            )
+        target = target.set_index(target[code].astype(str))
+    else:
+        target.index = target.index.astype(str)
+    if target.index.has_duplicates:
+        duplicate = target.index[target.index.duplicated()][0]
+        raise SpatialError(
+            _(
+                "Code '{code}' appears twice in layer '{layer}' of {path}: codes must be unique."
+            ).format(code=duplicate, layer=chosen, path=path)
+        )
+    target.index.name = "code"
+    return target[["geometry"]]
+
+
+def interpolate_layer(
+    engine: Engine,
+    *,
+    city: str,
+    period: str,
+    indicators: Sequence[str],
+    from_level: str | None = None,
+    h3: int | None = None,
+    target: gpd.GeoDataFrame | None = None,
+    target_label: str = "",
+    weight: str = "area",
+    extensive: Sequence[str] = (),
+    intensive: Sequence[str] = (),
+    keep: bool = False,
+    publish: bool = False,
+    created_by: str = "",
+) -> InterpolationResult:
+    """Stored indicators of ``from_level`` moved to an H3 grid or ``target`` polygons.
+
+    Counts are split by the share of each source unit's area in each target; rates are
+    averaged weighted by area or, with ``weight="population"``, by census population. The
+    city totals of counts (and the weighted means of rates) are computed before and after.
+    """
+    store.require_current(engine)
+    if not indicators:
+        raise SpatialError(_("Name at least one --indicator to move."))
+    if weight not in ("area", "population"):
+        raise SpatialError(
+            _("Weight '{weight}' is unknown: use area or population.").format(weight=weight)
+        )
+    if (h3 is None) == (target is None):
+        raise SpatialError(_("Give either --h3 RESOLUTION or --to FILE, not both."))
+    if h3 is not None and not 0 <= h3 <= 15:
+        raise SpatialError(
+            _("H3 resolution {resolution} does not exist: use 0 to 15 (9 ≈ 0.1 km² cells).").format(
+                resolution=h3
+            )
+        )
+    codes = list(dict.fromkeys(indicators))
+    counts, rates = variable_kinds(codes, extensive, intensive)
+    level = from_level or base_level(engine, city)
+    source = _indicator_values(engine, city, period, level, codes)
+    if weight == "population" and (
+        "population" not in source.columns or source["population"].sum() <= 0
+    ):
+        raise SpatialError(
+            _(
+                "City '{city}' has no census population for period {period}: use --weight area, "
+                "or import the census first."
+            ).format(city=city, period=period)
+        )
+    source = source.to_crs(source.estimate_utm_crs())
+    grid = h3_grid(source, h3) if h3 is not None else target.to_crs(source.crs)  # type: ignore[union-attr]
+    out = gpd.GeoDataFrame(index=grid.index, geometry=grid.geometry, crs=grid.crs)
+    out.index.name = "code"
+    totals: list[tuple[str, str, float, float]] = []
+    for code in codes:
+        rows = source[source[code].notna()].copy()
+        rows["_area"] = rows.geometry.area
+        if code in counts:
+            moved = interpolate(rows, grid, extensive=[code])
+            out[code] = moved[code].to_numpy()
+            totals.append((code, _("sum"), float(rows[code].sum()), float(np.nansum(out[code]))))
+            continue
+        by = "population" if weight == "population" else "_area"
+        moved = interpolate(rows, grid, intensive=[code], population=by)
+        out[code] = moved[code].to_numpy()
+        w_after = moved[by].to_numpy()
+        mask = np.isfinite(out[code].to_numpy()) & (w_after > 0)
+        before = float(np.average(rows[code], weights=rows[by])) if rows[by].sum() > 0 else np.nan
+        after = (
+            float(np.average(out[code].to_numpy()[mask], weights=w_after[mask]))
+            if mask.any()
+            else float("nan")
+        )
+        label = _("population-weighted mean") if by == "population" else _("area-weighted mean")
+        totals.append((code, label, before, after))
+    if "population" in source.columns and "population" not in codes:
+        moved = interpolate(source, grid, extensive=["population"])
+        out["population"] = moved["population"].to_numpy()
+        kept = (float(source["population"].sum()), float(np.nansum(out["population"])))
+        totals.append(("population", _("sum"), *kept))
+    out = out.to_crs("EPSG:4326")
+    target_name = f"h3-{h3}" if h3 is not None else (target_label or "target")
+    name = f"interpolation-{'-'.join(codes)}-{level}-to-{target_name}"[:120]
+    result = InterpolationResult(
+        name=name,
+        frame=out,
+        extensive=counts + (["population"] if "population" in out.columns else []),
+        intensive=rates,
+        weight=weight,
+        totals=totals,
+    )
+    if keep:
+        attributes = [c for c in out.columns if c != "geometry"]
+        result.layer_id = layers.save_layer(
+            engine,
+            city=city,
+            period=period,
+            name=name,
+            kind="interpolation",
+            source=",".join(codes),
+            target=target_name,
+            frame=out,
+            parameters={
+                "from_level": level,
+                "h3_resolution": h3,
+                "target": target_name,
+                "weight": weight,
+                "extensive": result.extensive,
+                "intensive": rates,
+            },
+            attributes=attributes,
+            level=level,
+            published=publish,
+            created_by=created_by,
+        )
+    return result
+
+
+def frame_for_file(frame: pd.DataFrame) -> pd.DataFrame:
+    """A layer's features with the code as a column (GeoPackage and CSV writers)."""
+    return frame.reset_index() if frame.index.name == "code" else frame

@@ -1,0 +1,419 @@
+"""Analysis layers in the store: clusters and interpolations kept with their parameters.
+
+A layer is named by what it analyses (``clusters-internet-manzana``), so that running the
+same analysis again replaces it — in one transaction, so readers never see half a layer.
+Cluster features point at stored units (their geometry is the unit's); interpolation
+features carry their own polygons (H3 cells or another geography), as WKB in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities import store
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.spatial.errors import SpatialError
+from inclusive_cities.store import models
+
+CLUSTER_COLUMNS = ("moran_i", "moran_p", "moran_class", "gi_z", "gi_p", "gi_class")
+"""What a clusters layer publishes per unit: statistics and classes, never the input value."""
+
+
+def _software_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("inclusive-cities")
+    except PackageNotFoundError:
+        return "0"
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if np.isnan(number) else number
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One stored layer as listed by ``spatial layers`` and the OGC API."""
+
+    id: int
+    city: str
+    city_name: str
+    synthetic: bool
+    period: str
+    period_label: str
+    level: str
+    name: str
+    kind: str
+    source: str
+    target: str
+    parameters: dict[str, Any]
+    created_at: datetime
+    published: bool
+    features: int
+
+
+def input_hash(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    """SHA-256 of the analysed values by feature code: equal inputs give equal hashes."""
+    rows = frame[list(columns)].sort_index()
+    text = rows.to_csv(float_format="%.12g", lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _city_period(session: Session, city: str, period: str) -> tuple[models.City, models.Period]:
+    city_row = session.scalar(select(models.City).where(models.City.code == city))
+    if city_row is None:
+        raise SpatialError(
+            _("There is no city '{city}' in the observatory: import it first.").format(city=city)
+        )
+    period_row = session.scalar(select(models.Period).where(models.Period.code == period))
+    if period_row is None:
+        raise SpatialError(
+            _("There is no period '{period}' in the observatory.").format(period=period)
+        )
+    return city_row, period_row
+
+
+def save_layer(
+    engine: Engine,
+    *,
+    city: str,
+    period: str,
+    name: str,
+    kind: str,
+    source: str,
+    frame: gpd.GeoDataFrame,
+    parameters: dict[str, Any],
+    level: str | None = None,
+    target: str = "",
+    attributes: Sequence[str] = (),
+    marker_run_id: int | None = None,
+    published: bool = False,
+    created_by: str = "",
+) -> int:
+    """Store ``frame`` (indexed by feature code) as layer ``name``, replacing one of that name.
+
+    Cluster layers take the columns ``value`` and :data:`CLUSTER_COLUMNS` and link features
+    to the units of ``level`` by code; other layers (whose ``level`` is where their values
+    came from) keep ``attributes`` as JSON and their own geometry, in EPSG:4326.
+    """
+    store.require_current(engine)
+    geometry = None
+    if kind != "clusters":
+        geometry = shapely.to_wkb(frame.to_crs("EPSG:4326").geometry.to_numpy())
+    with store.transaction(engine) as session:
+        city_row, period_row = _city_period(session, city, period)
+        level_row = None
+        unit_ids: dict[str, int] = {}
+        if level is not None:
+            level_row = session.scalar(
+                select(models.UnitLevel).where(
+                    models.UnitLevel.city_id == city_row.id, models.UnitLevel.code == level
+                )
+            )
+            if level_row is None:
+                raise SpatialError(
+                    _("City '{city}' has no level '{level}'.").format(city=city, level=level)
+                )
+            unit_ids = {
+                code: unit_id
+                for unit_id, code in session.execute(
+                    select(models.SpatialUnit.id, models.SpatialUnit.code).where(
+                        models.SpatialUnit.level_id == level_row.id
+                    )
+                )
+            }
+        old = session.scalar(
+            select(models.AnalysisLayer.id).where(
+                models.AnalysisLayer.city_id == city_row.id,
+                models.AnalysisLayer.period_id == period_row.id,
+                models.AnalysisLayer.name == name,
+            )
+        )
+        if old is not None:
+            session.execute(
+                delete(models.AnalysisFeature).where(models.AnalysisFeature.layer_id == old)
+            )
+            session.execute(delete(models.AnalysisLayer).where(models.AnalysisLayer.id == old))
+        hashed = ["value", *CLUSTER_COLUMNS] if kind == "clusters" else list(attributes)
+        layer = models.AnalysisLayer(
+            city_id=city_row.id,
+            period_id=period_row.id,
+            level_id=level_row.id if level_row is not None else None,
+            name=name,
+            kind=kind,
+            source=source,
+            target=target,
+            parameters=parameters,
+            marker_run_id=marker_run_id,
+            input_hash=input_hash(frame, hashed),
+            software_version=_software_version(),
+            created_by=created_by,
+            published=published,
+        )
+        session.add(layer)
+        session.flush()
+        rows: list[dict[str, Any]] = []
+        for i, code in enumerate(map(str, frame.index)):
+            record = frame.iloc[i]
+            row: dict[str, Any] = {"layer_id": layer.id, "code": code}
+            if kind == "clusters":
+                if code not in unit_ids:
+                    raise SpatialError(
+                        _("Unit '{code}' is not a stored unit of level '{level}'.").format(
+                            code=code, level=level
+                        )
+                    )
+                row["unit_id"] = unit_ids[code]
+                row["value"] = _number(record.get("value"))
+                for column in CLUSTER_COLUMNS:
+                    value = record[column]
+                    row[column] = str(value) if column.endswith("class") else _number(value)
+            else:
+                assert geometry is not None
+                row["unit_id"] = None  # target polygons are not stored units
+                row["geometry"] = geometry[i]
+                row["attributes"] = {c: _number(record[c]) for c in attributes}
+            rows.append(row)
+        if rows:
+            session.execute(insert(models.AnalysisFeature), rows)
+        return int(layer.id)
+
+
+def _info(session: Session, layer: models.AnalysisLayer) -> LayerInfo:
+    from sqlalchemy import func
+
+    city = session.get(models.City, layer.city_id)
+    period = session.get(models.Period, layer.period_id)
+    level = session.get(models.UnitLevel, layer.level_id) if layer.level_id else None
+    assert city is not None and period is not None
+    count = session.scalar(
+        select(func.count(models.AnalysisFeature.id)).where(
+            models.AnalysisFeature.layer_id == layer.id
+        )
+    )
+    return LayerInfo(
+        id=layer.id,
+        city=city.code,
+        city_name=city.name,
+        synthetic=city.is_synthetic,
+        period=period.code,
+        period_label=period.label or period.code,
+        level=level.code if level is not None else "",
+        name=layer.name,
+        kind=layer.kind,
+        source=layer.source,
+        target=layer.target,
+        parameters=dict(layer.parameters or {}),
+        created_at=layer.created_at,
+        published=layer.published,
+        features=int(count or 0),
+    )
+
+
+def layers_in(
+    session: Session, city: str | None = None, published_only: bool = False
+) -> list[LayerInfo]:
+    """Stored layers (of one city), by city, period and name."""
+    query = (
+        select(models.AnalysisLayer)
+        .join(models.City, models.City.id == models.AnalysisLayer.city_id)
+        .join(models.Period, models.Period.id == models.AnalysisLayer.period_id)
+        .order_by(models.City.code, models.Period.code, models.AnalysisLayer.name)
+    )
+    if city is not None:
+        query = query.where(models.City.code == city)
+    if published_only:
+        query = query.where(models.AnalysisLayer.published.is_(True))
+    return [_info(session, layer) for layer in session.scalars(query)]
+
+
+def list_layers(engine: Engine, city: str | None = None) -> list[LayerInfo]:
+    store.require_current(engine)
+    with store.transaction(engine) as session:
+        return layers_in(session, city)
+
+
+def _find(session: Session, ref: str, city: str | None = None) -> models.AnalysisLayer:
+    """A layer by id, or by name when one layer of (``city``) has it."""
+    query = select(models.AnalysisLayer)
+    if city is not None:
+        query = query.join(models.City, models.City.id == models.AnalysisLayer.city_id).where(
+            models.City.code == city
+        )
+    if ref.isdigit():
+        found = list(session.scalars(query.where(models.AnalysisLayer.id == int(ref))))
+    else:
+        found = list(session.scalars(query.where(models.AnalysisLayer.name == ref)))
+    if not found:
+        known = sorted({layer.name for layer in session.scalars(query)})
+        raise SpatialError(
+            _("There is no stored layer '{layer}': the stored layers are {known}.").format(
+                layer=ref, known=", ".join(known) or _("none")
+            )
+        )
+    if len(found) > 1:
+        raise SpatialError(
+            _(
+                "Layer name '{layer}' is stored for several cities or periods (ids {ids}): "
+                "give the id instead, or --city."
+            ).format(layer=ref, ids=", ".join(str(layer.id) for layer in found))
+        )
+    return found[0]
+
+
+def _frame(session: Session, layer: models.AnalysisLayer, public: bool) -> gpd.GeoDataFrame:
+    features = list(
+        session.scalars(
+            select(models.AnalysisFeature)
+            .where(models.AnalysisFeature.layer_id == layer.id)
+            .order_by(models.AnalysisFeature.code)
+        )
+    )
+    data: dict[str, list[Any]] = {"code": [f.code for f in features]}
+    if layer.kind == "clusters":
+        wkb = dict(
+            session.execute(
+                select(models.SpatialUnit.id, models.SpatialUnit.geometry).where(
+                    models.SpatialUnit.id.in_([f.unit_id for f in features])
+                )
+            ).all()
+        )
+        geometry = [wkb.get(f.unit_id or -1) for f in features]
+        if not public:
+            data["value"] = [f.value for f in features]
+        for column in CLUSTER_COLUMNS:
+            data[column] = [getattr(f, column) for f in features]
+    else:
+        geometry = [f.geometry for f in features]
+        names = list(dict.fromkeys(k for f in features for k in (f.attributes or {})))
+        for name in names:
+            data[name] = [
+                np.nan if (v := (f.attributes or {}).get(name)) is None else v for f in features
+            ]
+    return gpd.GeoDataFrame(
+        pd.DataFrame(data), geometry=shapely.from_wkb(geometry), crs="EPSG:4326"
+    )
+
+
+def layer_frame(session: Session, layer_id: int, public: bool = True) -> gpd.GeoDataFrame:
+    """The features of a layer in EPSG:4326; ``public`` leaves out the analysed values."""
+    layer = session.get(models.AnalysisLayer, layer_id)
+    if layer is None:
+        raise SpatialError(_("There is no stored layer '{layer}'.").format(layer=layer_id))
+    return _frame(session, layer, public)
+
+
+def read_layer(
+    engine: Engine, ref: str, city: str | None = None
+) -> tuple[LayerInfo, gpd.GeoDataFrame]:
+    """A layer by id or name, with every stored column (for the analyst's exports)."""
+    store.require_current(engine)
+    with store.transaction(engine) as session:
+        layer = _find(session, ref, city)
+        return _info(session, layer), _frame(session, layer, public=False)
+
+
+def publish_layer(engine: Engine, ref: str, published: bool = True, city: str | None = None) -> str:
+    store.require_current(engine)
+    with store.transaction(engine) as session:
+        layer = _find(session, ref, city)
+        layer.published = published
+        return layer.name
+
+
+def marker_scores(
+    engine: Engine, run_id: int, node: str | None = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """A marker run's score of ``node`` (default: the index) per unit, with the run's city,
+    period, level and spec: clusters can then be found on any score, not only indicators."""
+    store.require_current(engine)
+    with store.transaction(engine) as session:
+        run = session.get(models.MarkerRun, run_id)
+        if run is None:
+            raise SpatialError(
+                _("There is no marker run {run}: 'inclusive-cities info' lists the runs.").format(
+                    run=run_id
+                )
+            )
+        nodes = list(
+            session.scalars(
+                select(models.MarkerScore.node_code)
+                .where(models.MarkerScore.run_id == run_id)
+                .distinct()
+            )
+        )
+        chosen = node or _root_node(run, nodes)
+        if chosen not in nodes:
+            raise SpatialError(
+                _("Marker run {run} has no score '{node}': its scores are {known}.").format(
+                    run=run_id, node=chosen, known=", ".join(sorted(nodes))
+                )
+            )
+        rows = session.execute(
+            select(models.SpatialUnit.code, models.SpatialUnit.geometry, models.MarkerScore.score)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.MarkerScore.unit_id)
+            .where(models.MarkerScore.run_id == run_id, models.MarkerScore.node_code == chosen)
+        ).all()
+        city = session.get(models.City, run.city_id)
+        period = session.get(models.Period, run.period_id)
+        level = session.get(models.UnitLevel, run.level_id) if run.level_id else None
+        if level is None:
+            level = session.scalar(
+                select(models.UnitLevel)
+                .join(models.SpatialUnit, models.SpatialUnit.level_id == models.UnitLevel.id)
+                .where(
+                    models.SpatialUnit.code == rows[0][0], models.UnitLevel.city_id == run.city_id
+                )
+            )
+        assert city is not None and period is not None and level is not None
+        about = {
+            "city": city.code,
+            "period": period.code,
+            "level": level.code,
+            "spec": run.spec_code,
+            "node": chosen,
+        }
+    frame = gpd.GeoDataFrame(
+        {"code": [str(r[0]) for r in rows], chosen: [_number(r[2]) for r in rows]},
+        geometry=shapely.from_wkb([r[1] for r in rows]),
+        crs="EPSG:4326",
+    ).set_index("code")
+    frame[chosen] = frame[chosen].astype("float64")
+    return frame, about
+
+
+def _root_node(run: models.MarkerRun, nodes: list[str]) -> str:
+    """The index node: the root of the recipe stored with the run (runs keep scores of the
+    index, its areas, dimensions and indicators), else a node named like the index."""
+    recipe = (run.parameters or {}).get("spec")
+    tree = recipe.get("tree") if isinstance(recipe, dict) else None
+    if isinstance(tree, dict) and tree.get("code") in nodes:
+        return str(tree["code"])
+    for candidate in ("UIM", run.spec_code):
+        if candidate in nodes:
+            return candidate
+    raise SpatialError(
+        _("Marker run {run} has several scores ({known}): choose one with --score.").format(
+            run=run.id, known=", ".join(sorted(nodes))
+        )
+    )
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
