@@ -1,0 +1,117 @@
+"""Published analysis layers (clusters, interpolations) as OGC API collections, read by GDAL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer
+from inclusive_cities.spatial.layers import read_layer
+from inclusive_cities.store import connect
+from inclusive_cities.web import create_app
+from inclusive_cities.web.data import CACHE
+from tests.spatial import grid_city as grid
+from tests.web.conftest import specs
+from tests.web.live import live_server
+
+CLUSTERS = "grd-clusters-internet-manzana-2024"
+HEXAGONS = "grd-interpolation-households-manzana-to-h3-9-2024"
+PRIVATE = "grd-clusters-households-manzana-2024"
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("ogc-analysis")
+    url = grid.build(f"sqlite:///{folder / 'o.db'}", folder)
+    engine = connect(url)
+    common = {"city": "GRD", "period": "2024"}
+    cluster_layer(engine, indicator="internet", publish=True, seed=3, **common)
+    cluster_layer(engine, indicator="households", publish=False, **common)  # not published
+    interpolate_layer(engine, indicators=["households"], h3=9, keep=True, publish=True, **common)
+    CACHE.clear()
+    return url
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(url, specs=specs)) as test_client:
+        yield test_client
+
+
+def test_published_layers_are_collections(client: TestClient) -> None:
+    ids = {c["id"] for c in client.get("/ogc/collections").json()["collections"]}
+    assert ids == {CLUSTERS, HEXAGONS}
+    assert client.get(f"/ogc/collections/{PRIVATE}").status_code == 404
+    assert client.get(f"/ogc/collections/{PRIVATE}/items").status_code == 404
+    doc = client.get(f"/ogc/collections/{CLUSTERS}").json()
+    assert "999 permutaciones" in doc["description"] and "sintéticos" in doc["description"]
+    bbox = doc["extent"]["spatial"]["bbox"][0]
+    blocks = grid.blocks_utm().to_crs("EPSG:4326").total_bounds
+    assert bbox == pytest.approx(list(blocks))
+
+
+def test_items_carry_classes_not_values(client: TestClient, url: str) -> None:
+    body = client.get(
+        f"/ogc/collections/{CLUSTERS}/items", params={"moran_class": "high_high", "limit": 100}
+    ).json()
+    codes = {f["id"] for f in body["features"]}
+    assert set(grid.CORE) <= codes
+    assert body["numberMatched"] == len(codes)
+    feature = client.get(f"/ogc/collections/{CLUSTERS}/items/r2c2").json()
+    assert set(feature["properties"]) == {
+        "code",
+        "period",
+        "moran_i",
+        "moran_p",
+        "moran_class",
+        "gi_z",
+        "gi_p",
+        "gi_class",
+    }
+    assert feature["properties"]["moran_i"] == pytest.approx(grid.expected_core_moran())
+    schema = client.get(f"/ogc/collections/{CLUSTERS}/schema").json()
+    types = {k: v["type"] for k, v in schema["properties"]["properties"]["properties"].items()}
+    assert types["moran_p"] == "number" and types["gi_class"] == "string"
+
+
+@pytest.fixture(scope="module")
+def server(url: str) -> Iterator[str]:
+    with live_server(url) as base:
+        yield base
+
+
+def test_gdal_reads_the_clusters_collection_with_paging(server: str, url: str) -> None:
+    assert {name for name, _kind in pyogrio.list_layers(f"OAPIF:{server}/ogc")} == {
+        CLUSTERS,
+        HEXAGONS,
+    }
+    frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer=CLUSTERS, PAGE_SIZE=7)
+    _info, stored = read_layer(connect(url), "clusters-internet-manzana")
+    stored = stored.set_index("code")
+    assert len(frame) == 100 and "value" not in frame.columns
+    assert frame["moran_p"].dtype.kind == "f"
+    frame = frame.set_index("code")
+    assert frame["moran_class"].to_dict() == stored["moran_class"].to_dict()
+    assert frame["gi_z"].to_numpy() == pytest.approx(
+        stored.loc[frame.index, "gi_z"].to_numpy(), abs=1e-6
+    )
+    expected = grid.blocks_utm().set_index("code").to_crs("EPSG:4326")
+    for code in frame.index:
+        assert shapely.equals_exact(frame.geometry[code], expected.geometry[code], 1e-9)
+
+
+def test_gdal_reads_the_hexagons_with_their_totals(server: str) -> None:
+    frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer=HEXAGONS, PAGE_SIZE=5)
+    assert float(np.sum(frame["households"])) == pytest.approx(5050, abs=1e-3)
+    assert frame["population"].sum() == pytest.approx(199, abs=1e-3)
+    assert all(len(code) == 15 for code in frame["code"])
+
+
+def test_spanish_titles(client: TestClient) -> None:
+    doc = client.get(f"/ogc/collections/{CLUSTERS}", params={"lang": "es"}).json()
+    assert doc["title"].startswith("Conglomerados de exclusión de internet por manzana")
