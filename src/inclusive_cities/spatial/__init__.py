@@ -1,7 +1,9 @@
-"""Spatial analysis: GeoDataFrames in, DataFrames out, no store needed.
+"""Spatial analysis: GeoDataFrames in, DataFrames out, no store needed — plus
+:func:`cluster_layer` and :func:`interpolate_layer`, which read a city from the store and
+keep their results there as analysis layers (:func:`list_layers`, :func:`read_layer`).
 
 >>> from inclusive_cities.spatial import accessibility, diversity, segregation, clusters
->>> from inclusive_cities.spatial import interpolate
+>>> from inclusive_cities.spatial import interpolate, cluster_layer, interpolate_layer
 """
 
 from __future__ import annotations
@@ -18,27 +20,35 @@ from inclusive_cities.spatial.accessibility import (
     street_graph,
     two_step_fca,
 )
+from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer
 from inclusive_cities.spatial.clusters import benjamini_hochberg, clusters
 from inclusive_cities.spatial.diversity import diversity
 from inclusive_cities.spatial.errors import SpatialError
-from inclusive_cities.spatial.interpolate import h3_grid, interpolate
+from inclusive_cities.spatial.interpolate import area_table, h3_grid, interpolate
+from inclusive_cities.spatial.layers import list_layers, publish_layer, read_layer
 from inclusive_cities.spatial.network import read_street_network
 from inclusive_cities.spatial.segregation import segregation
 
 __all__ = [
     "SpatialError",
     "accessibility",
+    "area_table",
     "benjamini_hochberg",
+    "cluster_layer",
     "clusters",
     "diversity",
     "facilities_within",
     "h3_grid",
     "interpolate",
+    "interpolate_layer",
     "intersection_density",
+    "list_layers",
     "nearest_distances",
     "network_distances",
     "population_in_zones",
     "public_space_per_inhabitant",
+    "publish_layer",
+    "read_layer",
     "read_street_network",
     "segregation",
     "share_within",
