@@ -138,6 +138,12 @@ def test_clusters_of_a_marker_score(city_url: str) -> None:
     with transaction(engine) as session:
         layer = session.scalar(select(models.AnalysisLayer))
         assert layer is not None and layer.marker_run_id == run and layer.source == "uim-test:UIM"
+    newest = cluster_layer(engine, city="GRD", period="2024", marker="uim-test", keep=False)
+    assert newest.parameters["marker_run"] == run
+    with pytest.raises(SpatialError, match="has no run of marker 'other' for period 2024"):
+        cluster_layer(engine, city="GRD", period="2024", marker="other")
+    with pytest.raises(SpatialError, match=f"no marker run 999: the stored runs are {run}"):
+        cluster_layer(engine, run=999)
     with pytest.raises(SpatialError, match="has no score 'NOPE'"):
         cluster_layer(engine, run=run, score="NOPE")
     with pytest.raises(SpatialError, match="is for period '2024', not '2020'"):

@@ -170,7 +170,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
         url, capsys, *base[:-1], str(tmp_path / "x.shp"), "--indicator", "households", "--h3", "9"
     )
     assert "no stored layer 'nope'" in fails(url, capsys, "export", "nope", "--out", str(out))
-    assert "Give either --indicator or --run" in fails(
+    assert "Give one of --indicator, --marker SPEC or --run ID" in fails(
         url, capsys, "clusters", "--city", "GRD", "--period", "2024"
     )
     assert not out.exists()

@@ -65,6 +65,9 @@ def clusters(
     city: str = typer.Option(None, "--city", help="City code."),
     period: str = typer.Option(None, "--period", help="Period code."),
     indicator: str = typer.Option(None, "--indicator", help="Indicator code (stored values)."),
+    marker: str = typer.Option(
+        None, "--marker", help="Marker spec: clusters of its newest run's scores."
+    ),
     run: int = typer.Option(None, "--run", help="Marker run id: find clusters of its scores."),
     score: str = typer.Option(
         None, "--score", help="Node of the marker run (default: the index; or an area code)."
@@ -93,6 +96,7 @@ def clusters(
         period=period,
         indicator=indicator,
         run=run,
+        marker=marker,
         score=score,
         level=level,
         permutations=permutations,

@@ -101,6 +101,7 @@ def cluster_layer(
     period: str | None = None,
     indicator: str | None = None,
     run: int | None = None,
+    marker: str | None = None,
     score: str | None = None,
     level: str | None = None,
     permutations: int = 999,
@@ -112,11 +113,18 @@ def cluster_layer(
     publish: bool = False,
     created_by: str = "",
 ) -> ClusterResult:
-    """Local Moran's I and Gi* of a stored indicator or of a marker run's score, stored as
-    layer ``clusters-<source>-<level>`` (replacing an earlier one) when ``keep``."""
+    """Local Moran's I and Gi* of a stored indicator or of a marker run's score (``run``, or
+    the newest run of spec ``marker``), stored as layer ``clusters-<source>-<level>``
+    (replacing an earlier one) when ``keep``."""
     store.require_current(engine)
-    if (indicator is None) == (run is None):
-        raise SpatialError(_("Give either --indicator or --run (a marker run's score), not both."))
+    if sum(x is not None for x in (indicator, run, marker)) != 1:
+        raise SpatialError(
+            _("Give one of --indicator, --marker SPEC or --run ID (a marker run's score).")
+        )
+    if marker is not None:
+        if city is None or period is None:
+            raise SpatialError(_("Give --city and --period with --marker."))
+        run = layers.newest_run(engine, city, period, marker, level)
     if not 0 < alpha < 1:
         raise SpatialError(
             _("The significance level {alpha} must lie between 0 and 1 (e.g. 0.05).").format(

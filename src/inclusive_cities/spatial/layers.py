@@ -346,9 +346,10 @@ def marker_scores(
     with store.transaction(engine) as session:
         run = session.get(models.MarkerRun, run_id)
         if run is None:
+            known = sorted(session.scalars(select(models.MarkerRun.id)))
             raise SpatialError(
-                _("There is no marker run {run}: 'inclusive-cities info' lists the runs.").format(
-                    run=run_id
+                _("There is no marker run {run}: the stored runs are {known}.").format(
+                    run=run_id, known=", ".join(map(str, known)) or _("none")
                 )
             )
         nodes = list(
@@ -396,6 +397,41 @@ def marker_scores(
     ).set_index("code")
     frame[chosen] = frame[chosen].astype("float64")
     return frame, about
+
+
+def newest_run(engine: Engine, city: str, period: str, spec: str, level: str | None) -> int:
+    """The id of the newest run of marker ``spec`` for a city and period (and level)."""
+    store.require_current(engine)
+    with store.transaction(engine) as session:
+        city_row, period_row = _city_period(session, city, period)
+        query = (
+            select(models.MarkerRun.id)
+            .where(
+                models.MarkerRun.city_id == city_row.id,
+                models.MarkerRun.period_id == period_row.id,
+                models.MarkerRun.spec_code == spec,
+            )
+            .order_by(models.MarkerRun.id.desc())
+            .limit(1)
+        )
+        if level is not None:
+            query = query.join(
+                models.UnitLevel, models.UnitLevel.id == models.MarkerRun.level_id
+            ).where(models.UnitLevel.code == level)
+        found = session.scalar(query)
+    if found is None:
+        raise SpatialError(
+            _(
+                "City '{city}' has no run of marker '{spec}' for period {period}{level}: run "
+                "'inclusive-cities marker build' first."
+            ).format(
+                city=city,
+                spec=spec,
+                period=period,
+                level=_(" at level '{level}'").format(level=level) if level else "",
+            )
+        )
+    return int(found)
 
 
 def _root_node(run: models.MarkerRun, nodes: list[str]) -> str:
