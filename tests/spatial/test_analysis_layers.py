@@ -304,3 +304,22 @@ def test_bad_interpolation_input(city_url: str, tmp_path: Path) -> None:
         read_target(_halves(tmp_path), "h", "nope")
     with transaction(connect(city_url)) as session:
         assert session.scalar(select(func.count(models.AnalysisLayer.id))) == 0
+
+
+def test_suppressed_values_are_left_out(city_url: str) -> None:
+    engine = connect(city_url)
+    with transaction(engine) as session:
+        row = session.scalar(
+            select(models.Observation)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .where(models.SpatialUnit.code == "r9c9", models.Indicator.code == "households")
+        )
+        assert row is not None
+        row.status = "suppressed"  # the value (100) stays in the row, but must not be used
+    found = cluster_layer(
+        engine, city="GRD", period="2024", indicator="households", permutations=99, keep=False
+    )
+    assert "r9c9" not in found.frame.index and len(found.frame) == 99
+    moved = interpolate_layer(engine, city="GRD", period="2024", indicators=["households"], h3=9)
+    assert moved.totals[0][2] == 5050 - 100

@@ -73,15 +73,48 @@ def base_level(engine: Engine, city: str) -> str:
     return str(code)
 
 
+def _suppressed(
+    engine: Engine, city: str, period: str, level: str, codes: Sequence[str]
+) -> dict[str, set[str]]:
+    """Unit codes whose all-groups value of each indicator is suppressed: disclosure control
+    withheld them, so no analysis (and no layer published from it) may rest on them."""
+    with store.transaction(engine) as session:
+        rows = session.execute(
+            select(models.Indicator.code, models.SpatialUnit.code)
+            .join(models.Observation, models.Observation.indicator_id == models.Indicator.id)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+            .join(models.City, models.City.id == models.SpatialUnit.city_id)
+            .join(models.Period, models.Period.id == models.Observation.period_id)
+            .where(
+                models.Indicator.code.in_(list(codes)),
+                models.City.code == city,
+                models.Period.code == period,
+                models.UnitLevel.code == level,
+                models.Observation.status == "suppressed",
+                models.Observation.sex == models.TOTAL,
+                models.Observation.age_group == models.TOTAL,
+                models.Observation.nationality == models.TOTAL,
+            )
+        ).all()
+    found: dict[str, set[str]] = {}
+    for code, unit in rows:
+        found.setdefault(str(code), set()).add(str(unit))
+    return found
+
+
 def _indicator_values(
     engine: Engine, city: str, period: str, level: str, codes: Sequence[str]
 ) -> gpd.GeoDataFrame:
-    """Units of ``level`` with the stored values of ``codes``; each code must have values."""
+    """Units of ``level`` with the stored values of ``codes`` (suppressed ones left empty);
+    each code must have values."""
     from inclusive_cities.indicators.pipeline import unit_layer
 
     for code in codes:
         _known_indicator(engine, code)
     frame = unit_layer(engine, city, period, level, list(codes))
+    for code, units in _suppressed(engine, city, period, level, codes).items():
+        frame.loc[frame.index.isin(units), code] = np.nan
     for code in codes:
         if frame[code].notna().sum() == 0:
             raise SpatialError(
