@@ -47,7 +47,11 @@ def test_clusters_are_stored_listed_exported_and_published(
 
     run(url, "layers", "--city", "GRD")
     listing = capsys.readouterr().out
-    assert "clusters-internet-manzana" in listing and "100" in listing and "no" in listing
+    assert listing.splitlines()[0] == "   1  clusters-internet-manzana"
+    assert listing.splitlines()[1].startswith(
+        "      GRD 2024 · manzana · 100 features · not published"
+    )
+    assert listing.splitlines()[2].startswith("      source=internet, permutations=999, ")
 
     run(url, "export", "clusters-internet-manzana", "--out", str(tmp_path / "e.csv"))
     table = pd.read_csv(tmp_path / "e.csv", dtype={"code": str}).set_index("code")
@@ -73,7 +77,7 @@ def test_clusters_are_stored_listed_exported_and_published(
     assert "Layer clusters-internet-manzana is published." in capsys.readouterr().out
     run(url, "clusters", *common, "--no-store")
     run(url, "layers")
-    assert "yes" in capsys.readouterr().out  # --no-store left the published layer alone
+    assert " · published · " in capsys.readouterr().out  # --no-store left the layer alone
 
 
 def test_interpolate_to_h3_prints_kept_totals(

@@ -170,22 +170,18 @@ def layers(
     if not found:
         _say(_("No analysis layers are stored yet: run 'inclusive-cities spatial clusters'."))
         return
-    table = Table(show_header=True)
-    table.add_column(_("Id"), justify="right")
-    table.add_column(_("Name"), no_wrap=True, min_width=max(len(layer.name) for layer in found))
-    for title in (_("City"), _("Period"), _("Features"), _("Published"), _("Created")):
-        table.add_column(title)
     for layer in found:
-        table.add_row(
-            str(layer.id),
-            layer.name,
-            layer.city,
-            layer.period,
-            f"{layer.features:,}",
-            _("yes") if layer.published else _("no"),
+        _say(f"{layer.id:>4}  {layer.name}")
+        facts = [
+            f"{layer.city} {layer.period}",
+            layer.level,
+            _("{count} features").format(count=f"{layer.features:,}"),
+            _("published") if layer.published else _("not published"),
             layer.created_at.strftime("%Y-%m-%d %H:%M"),
-        )
-    console.print(table)
+        ]
+        _say("      " + " · ".join(f for f in facts if f))
+        shown = {k: v for k, v in layer.parameters.items() if v is not None and k != "units"}
+        _say("      " + ", ".join(f"{k}={v}" for k, v in shown.items()))
 
 
 def export(

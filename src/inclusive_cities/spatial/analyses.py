@@ -443,7 +443,7 @@ def interpolate_layer(
     result = InterpolationResult(
         name=name,
         frame=out,
-        extensive=counts + (["population"] if "population" in out.columns else []),
+        extensive=list(dict.fromkeys(counts + (["population"] if "population" in out else []))),
         intensive=rates,
         weight=weight,
         totals=totals,
