@@ -75,8 +75,8 @@ ACCESS_FORBIDDEN = frozenset({"no", "private"})
 
 PANDANA_MIN_EDGES: int | None = None
 """From this many edges on, ``backend="auto"`` uses pandana; ``None``: never. Measured on the
-medium demo city (14k edges) and a 100k-edge grid, pandana took 54× and 255× longer than
-networkx, and more memory: "nearest facility from every node" is one Dijkstra pass per type,
+medium demo city (14k edges) and a 100k-edge grid, pandana took about 100× and 255× longer
+than networkx, and more memory: "nearest facility from every node" is one Dijkstra pass per type,
 which contraction hierarchies cannot beat, and building them is already slower than the pass.
 Set a size here only if a measurement on a larger graph shows pandana ahead."""
 
