@@ -104,13 +104,88 @@
       '<p><a class="button" id="profile-link" href="' + esc(href) + '">' + esc(cfg.text.profile) + "</a></p>";
   }
 
+  // published clusters of exclusion come from the OGC API: two layers per collection (the
+  // Local Moran quadrant and the Gi* hot/cold class), listed after the store's layers
+  var ANALYSIS = "ogc:";
+  var analysisText = JSON.parse($("analysis-text").textContent);
+  var CLASS_COLOURS = { high_high: "#b2182b", hot: "#b2182b", low_low: "#2166ac", cold: "#2166ac",
+    high_low: "#f4a582", low_high: "#92c5de", not_significant: "#d9d9d9" };
+  var CLASS_ORDER = ["high_high", "hot", "low_low", "cold", "high_low", "low_high", "not_significant"];
+  var analysisCache = {};
+  function slugify(text) {
+    return String(text).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "x";
+  }
+  function shortTitle(title) { return String(title).split(" \u2014 ")[0]; }
+  function addAnalysisOptions() {
+    var prefix = slugify(cfg.city) + "-clusters-";
+    var suffix = "-" + slugify(cfg.period);
+    return fetch("/ogc/collections?lang=" + encodeURIComponent(cfg.lang)).then(function (r) {
+      return r.ok ? r.json() : { collections: [] };
+    }).then(function (body) {
+      var found = body.collections.filter(function (c) {
+        return c.id.indexOf(prefix) === 0 && c.id.slice(-suffix.length) === suffix;
+      });
+      if (!found.length) { return; }
+      var group = document.createElement("optgroup");
+      group.label = analysisText.group;
+      found.forEach(function (c) {
+        ["moran_class", "gi_class"].forEach(function (column) {
+          var option = document.createElement("option");
+          option.value = ANALYSIS + c.id + ":" + column;
+          option.textContent = shortTitle(c.title) + " \u2014 " + analysisText[column];
+          group.appendChild(option);
+        });
+      });
+      layerSelect.appendChild(group);
+      if (params.get("layer")) { layerSelect.value = params.get("layer"); }
+    }).catch(function () { return null; });
+  }
+  function analysisGeo(key) {
+    if (analysisCache[key]) { return Promise.resolve(analysisCache[key]); }
+    var rest = key.slice(ANALYSIS.length);
+    var cut = rest.lastIndexOf(":");
+    var id = rest.slice(0, cut);
+    var column = rest.slice(cut + 1);
+    var statistic = column === "moran_class" ? "moran_i" : "gi_z";
+    var base = "/ogc/collections/" + encodeURIComponent(id);
+    var get = function (u) {
+      return fetch(u).then(function (r) {
+        if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
+        return r.json();
+      });
+    };
+    return Promise.all([get(base + "?lang=" + encodeURIComponent(cfg.lang)),
+      get(base + "/items?limit=10000")]).then(function (parts) {
+      var doc = parts[0];
+      var counts = {};
+      var features = parts[1].features.map(function (f, i) {
+        var cls = f.properties[column] || "not_significant";
+        counts[cls] = (counts[cls] || 0) + 1;
+        return { type: "Feature", id: i + 1, geometry: f.geometry, properties: {
+          code: f.properties.code, name: f.properties.code, value: f.properties[statistic], cls: cls,
+          colour: CLASS_COLOURS[cls] || "#d9d9d9", label: analysisText[cls] || cls, loc: "", loc_name: "" } };
+      });
+      var geo = { type: "FeatureCollection", features: features,
+        legend: CLASS_ORDER.filter(function (c) { return counts[c]; }).map(function (c) {
+          return { code: c, colour: CLASS_COLOURS[c], label: analysisText[c], count: counts[c] };
+        }),
+        bbox: doc.extent ? doc.extent.spatial.bbox[0] : null,
+        title: shortTitle(doc.title) + " \u2014 " + analysisText[column],
+        source: doc.description, period: cfg.period, unit: "" };
+      analysisCache[key] = geo;
+      return geo;
+    });
+  }
+
   function load() {
     $("status").textContent = cfg.text.loading;
     state.bucket = bucket();
-    return fetch(url()).then(function (r) {
+    var key = layerSelect.value;
+    var request = key.indexOf(ANALYSIS) === 0 ? analysisGeo(key) : fetch(url()).then(function (r) {
       if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
       return r.json();
-    }).then(function (geo) {
+    });
+    return request.then(function (geo) {
       state.data = geo;
       if (map.getSource("units")) {
         map.getSource("units").setData(geo);
@@ -186,7 +261,7 @@
   }
 
   map.on("load", function () {
-    load();
+    addAnalysisOptions().then(load);
     map.on("mousemove", "units-fill", function (e) {
       map.getCanvas().style.cursor = "pointer";
       var p = e.features[0].properties;
