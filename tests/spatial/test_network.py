@@ -243,3 +243,15 @@ def test_line_file_without_crs(tmp_path) -> None:
     gpd.GeoDataFrame(geometry=[LineString([(0, 0), (100, 0)])]).to_file(path)
     with pytest.raises(SpatialError, match=r"^streets.shp has no coordinate reference system"):
         read_street_network(path)
+
+
+def test_file_with_several_line_layers(tmp_path) -> None:
+    path = tmp_path / "environment.gpkg"
+    river = gpd.GeoDataFrame(geometry=[LineString([at(0, 50), at(300, 50)])], crs=CRS)
+    river.to_file(path, layer="rio", driver="GPKG")
+    river.to_file(path, layer="canal", driver="GPKG")
+    with pytest.raises(SpatialError, match=r"has 2 line layers \(rio, canal\) and none is named"):
+        read_street_network(path)
+    streets = gpd.GeoDataFrame(geometry=[LineString([at(0, 0), at(100, 0)])], crs=CRS)
+    streets.to_file(path, layer="vias", driver="GPKG")
+    assert read_street_network(path).geometry.length.tolist() == pytest.approx([100.0])

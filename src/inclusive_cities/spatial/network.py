@@ -73,6 +73,11 @@ FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
 FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
 ACCESS_FORBIDDEN = frozenset({"no", "private"})
 
+# Names that mark the street layer of a file holding other line layers too (rivers …).
+STREET_LAYER_NAMES = frozenset(
+    {"vias", "calles", "streets", "roads", "red_vial", "ejes_viales", "street", "lines"}
+)
+
 PANDANA_MIN_EDGES: int | None = None
 """From this many edges on, ``backend="auto"`` uses pandana; ``None``: never. Measured on the
 medium demo city (14k edges) and a 100k-edge grid, pandana took about 100× and 255× longer
@@ -142,10 +147,19 @@ def _line_layer(path: Path) -> str | None:
                 "extract (.osm.pbf, .osm) or a vector file of street lines (e.g. GeoPackage)."
             ).format(file=path.name, reason=str(error).splitlines()[0])
         ) from error
-    for name, geometry in layers:
-        if geometry is not None and "LineString" in str(geometry):
-            return str(name)
-    return None
+    lines = [str(name) for name, geometry in layers if "LineString" in str(geometry)]
+    if len(lines) <= 1:
+        return lines[0] if lines else None
+    streets = [name for name in lines if name.lower() in STREET_LAYER_NAMES]
+    if len(streets) == 1:
+        return streets[0]
+    raise SpatialError(
+        _(
+            "{file} has {count} line layers ({layers}) and none is named as a street layer "
+            "(e.g. vias, streets): keep only the streets in the file, or give the file with "
+            "--layers and the layer's name with --network."
+        ).format(file=path.name, count=len(lines), layers=", ".join(lines))
+    )
 
 
 def _only_lines(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -161,7 +175,8 @@ def read_street_network(
     OpenStreetMap extracts (``.osm.pbf``, ``.osm``) keep the ways a pedestrian may use
     (:func:`walkable`); their junctions are the OSM nodes ways share, so a bridge crossing a
     street without a shared node does not connect to it. Other files are read from ``layer``
-    or their first line layer, and lines are joined wherever they meet or cross. ``crs``
+    or their only line layer (or the one named as streets, e.g. ``vias``), and lines are
+    joined wherever they meet or cross. ``crs``
     reprojects the result (OSM data is always EPSG:4326).
     """
     path = Path(path)
