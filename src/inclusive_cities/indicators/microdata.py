@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -50,6 +51,31 @@ def _both(first: ir.BooleanValue | None, second: ir.BooleanValue) -> ir.BooleanV
     return second if first is None else first & second
 
 
+# Conditional aggregates are written as ``COUNT(CASE WHEN c THEN 1 END)`` and
+# ``SUM(CASE WHEN c THEN x END)`` rather than with ``FILTER (WHERE c)``: the result is the
+# same (a row counts or adds only where ``c`` is true) but DuckDB then updates every aggregate
+# in one vectorised pass instead of building a selection per filtered aggregate, which made
+# the block aggregation about a quarter cheaper in CPU (benchmarks/README.md, Indicators).
+
+
+def _count(table: ir.Table, where: ir.BooleanValue | None = None) -> ir.Scalar:
+    """Rows where ``where`` is true (all rows without it)."""
+    if where is None:
+        return table.count()
+    if not isinstance(where, ir.Column):  # a constant condition
+        return table.count(where=where)
+    if isinstance(where.op(), ops.NotNull):  # COUNT(x) counts the non-null x already
+        counted = where.op().arg.to_expr()  # type: ignore[attr-defined]
+        if isinstance(counted, ir.Column):
+            return counted.count()
+    return where.ifelse(ibis.literal(1, type="int8"), ibis.null("int8")).count()
+
+
+def _only(value: ir.Value, where: ir.BooleanValue) -> ir.Value:
+    """``value`` where ``where`` is true, null elsewhere (ignored by sums and medians)."""
+    return where.ifelse(value, ibis.null(value.type()))
+
+
 def _aggregates(spec: IndicatorSpec, table: ir.Table) -> dict[str, ir.Scalar]:
     names = part_names(spec)
     den = (
@@ -59,39 +85,32 @@ def _aggregates(spec: IndicatorSpec, table: ir.Table) -> dict[str, ir.Scalar]:
     )
     if spec.aggregation in ("share", "per_1000"):
         num = _condition(spec.numerator, table)
-        return {
-            names[0]: table.count(where=_both(den, num)),
-            names[1]: table.count() if den is None else table.count(where=den),
-        }
+        return {names[0]: _count(table, _both(den, num)), names[1]: _count(table, den)}
     if spec.aggregation in ("per_km2", "count"):
-        return {names[0]: table.count(where=_condition(spec.numerator, table))}
+        return {names[0]: _count(table, _condition(spec.numerator, table))}
     if spec.aggregation == "ratio":
         top = compile_expression(spec.numerator, table).cast("float64")  # type: ignore[arg-type]
         bottom = compile_expression(spec.denominator, table).cast("float64")  # type: ignore[arg-type]
         both = top.notnull() & bottom.notnull()
-        return {names[0]: top.sum(where=both), names[1]: bottom.sum(where=both)}
+        return {names[0]: _only(top, both).sum(), names[1]: _only(bottom, both).sum()}
     if spec.aggregation == "entropy":
         return {
-            name: table.count(where=_both(den, _condition(expression, table)))
+            name: _count(table, _both(den, _condition(expression, table)))
             for name, (_label, expression) in zip(names, spec.groups, strict=True)
         }
     raw = compile_expression(spec.value, table)  # type: ignore[arg-type]
-    present = _both(den, raw.notnull())
     # integers are summed as they are (exact); the cast is only for medians of ratios etc.
     value = raw if raw.type().is_numeric() else raw.cast("float64")
+    # sums, medians and COUNT(value) skip nulls: only the denominator's condition is needed
+    kept = value if den is None else _only(value, den)
     if spec.aggregation == "mean":
-        return {names[0]: value.sum(where=present), names[1]: table.count(where=present)}
+        return {names[0]: kept.sum(), names[1]: kept.count()}
     if spec.aggregation == "median":
-        return {names[0]: value.median(where=present), names[1]: table.count(where=present)}
+        return {names[0]: kept.median(), names[1]: kept.count()}
     groups = dict(spec.groups)  # gap
-    a = present & _condition(groups["a"], table)
-    b = present & _condition(groups["b"], table)
-    return {
-        names[0]: value.sum(where=a),
-        names[1]: table.count(where=a),
-        names[2]: value.sum(where=b),
-        names[3]: table.count(where=b),
-    }
+    a = _only(value, _both(den, _condition(groups["a"], table)))
+    b = _only(value, _both(den, _condition(groups["b"], table)))
+    return {names[0]: a.sum(), names[1]: a.count(), names[2]: b.sum(), names[3]: b.count()}
 
 
 def age_group_expression(table: ir.Table, age_groups: Mapping[str, tuple[int, int]]) -> ir.Value:

@@ -136,6 +136,35 @@ def _sql_type(kind: str) -> str:
     return {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}.get(kind, "VARCHAR")
 
 
+def canonical_schema(record: str, profile: str | Path = "demo") -> list[tuple[str, str]]:
+    """Column names and DuckDB types of the canonical Parquet a profile's import writes.
+
+    Categories stay text and integers BIGINT: measured on 5M persons, small integer codes for
+    categories and an integer unit key saved at most a tenth of the block aggregation's CPU
+    (benchmarks/README.md, Indicators), not worth a code book every reader would need.
+    """
+    return [
+        (m.variable.name, _sql_type(m.variable.type))
+        for m in load_profile(profile, normalise_record(record)).mappings
+    ]
+
+
+def write_canonical(
+    con: duckdb.DuckDBPyConnection,
+    rows_sql: str,
+    target: Path,
+    *,
+    sha: str,
+    record: str,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """The one statement that writes canonical microdata (also used by the benchmarks)."""
+    sql = f"""COPY ({rows_sql})
+              TO {literal(target)} (FORMAT parquet, COMPRESSION zstd,
+                  KV_METADATA {{source_sha256: {literal(sha)}, record: {literal(record)}}})"""
+    _run(con, sql, _("Writing canonical Parquet"), progress or quiet_progress)
+
+
 def _source_sql(path: Path, profile: Profile, encoding: str) -> str:
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
@@ -453,11 +482,7 @@ class CensusReader:
             if clean
             else f"SELECT {names} FROM {self.problem_view()} WHERE problem IS NULL ORDER BY _row"
         )
-        sql = f"""COPY ({rows})
-                  TO {literal(target)} (FORMAT parquet, COMPRESSION zstd,
-                      KV_METADATA {{source_sha256: {literal(sha)},
-                                    record: {literal(self.record)}}})"""
-        _run(self.con, sql, _("Writing canonical Parquet"), progress)
+        write_canonical(self.con, rows, target, sha=sha, record=self.record, progress=progress)
 
     def write_rejects(self, target: Path) -> None:
         mappings = {m.source: m for m in self.profile.mappings}
