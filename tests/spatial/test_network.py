@@ -83,6 +83,9 @@ def write_osm(path: Path, ways=None, nodes=None) -> Path:
 
 
 def write_pbf(source: Path, target: Path) -> Path:
+    # seen while writing this: GDAL failed to parse osmium's PBF of a perfectly regular
+    # 300 × 300 grid (it compresses over 100:1) but read it once coordinates were jittered;
+    # this small grid reads fine
     with osmium.SimpleWriter(str(target)) as writer:
         for item in osmium.FileProcessor(str(source)):
             writer.add(item)
