@@ -137,12 +137,6 @@ def test_bad_input_is_one_line_and_writes_nothing(
             "--h3",
             "16",
         ),
-        "is in EPSG:32618 but the observatory's units are in EPSG:4326": (
-            "--indicator",
-            "households",
-            "--to",
-            str(utm),
-        ),
         f"The target file {utm} has no layer 'nope': its layers are blocks.": (
             "--indicator",
             "households",

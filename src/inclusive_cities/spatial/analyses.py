@@ -323,12 +323,8 @@ def read_target(path: Path, layer: str | None, code: str | None) -> gpd.GeoDataF
             ).format(layer=chosen, path=path)
         )
     if CRS.from_user_input(target.crs) != CRS.from_epsg(4326):
-        raise SpatialError(
-            _(
-                "Layer '{layer}' of {path} is in {crs} but the observatory's units are in "
-                "EPSG:4326: save it in EPSG:4326 first (QGIS: Export > Save Features As)."
-            ).format(layer=chosen, path=path, crs=CRS.from_user_input(target.crs).to_string())
-        )
+        # The units are stored in EPSG:4326; a target with a known CRS is simply reprojected.
+        target = target.to_crs("EPSG:4326")
     if code is not None:
         if code not in target.columns:
             raise SpatialError(
