@@ -258,3 +258,14 @@ def test_file_with_several_line_layers(tmp_path) -> None:
     streets = gpd.GeoDataFrame(geometry=[LineString([at(0, 0), at(100, 0)])], crs=CRS)
     streets.to_file(path, layer="vias", driver="GPKG")
     assert read_street_network(path).geometry.length.tolist() == pytest.approx([100.0])
+
+
+def test_stray_fragment_is_not_where_people_join(tmp_path, units, facilities) -> None:
+    # a lone 10 m footway 5 m from u3, closer than the grid's N12 (10 m) but joined to nothing
+    nodes = {**grid_nodes(), 90: (X0 + 100, Y0 + 215), 91: (X0 + 110, Y0 + 215)}
+    ways = [*grid_ways(), (500, [90, 91], {"highway": "footway"})]
+    streets = read_street_network(write_osm(tmp_path / "city.osm", ways, nodes), crs=CRS)
+    assert len(streets) == len(grid_ways())  # the fragment is read (the motorway is not)
+    got = network_distances(units, facilities, streets)
+    for kind, expected in BY_HAND.items():
+        assert got[kind].tolist() == pytest.approx(expected, abs=0.05)

@@ -278,6 +278,22 @@ class StreetGraph:
             self._engines["networkx"] = graph
         return self._engines["networkx"]
 
+    def main_nodes(self) -> np.ndarray:
+        """The nodes of the largest connected piece of the network, where people and
+        facilities join it: a stray fragment (a footpath mapped alone, a lone bridge) would
+        leave whoever is snapped to it unable to reach anything."""
+        if "main" not in self._engines:
+            from scipy.sparse import coo_matrix
+            from scipy.sparse.csgraph import connected_components
+
+            size = len(self.nodes)
+            matrix = coo_matrix(
+                (np.ones(len(self.source)), (self.source, self.target)), (size, size)
+            )
+            _count, label = connected_components(matrix, directed=False)
+            self._engines["main"] = np.flatnonzero(label == np.bincount(label).argmax())
+        return self._engines["main"]
+
     def pandana(self) -> Any:
         if "pandana" not in self._engines:
             import pandana
@@ -461,9 +477,10 @@ def network_distances(
 ) -> pd.DataFrame:
     """Metres along the streets from each unit to the nearest facility of each type.
 
-    Units and facilities join the network at their nearest street node (the straight
-    stretch is added). A unit farther than ``snap_tolerance_m`` from every street means the
-    network does not cover the city: that is an error, not a silent straight line.
+    Units and facilities join the network at their nearest street node of its largest
+    connected piece (:meth:`StreetGraph.main_nodes`; the straight stretch is added). A unit
+    farther than ``snap_tolerance_m`` from every street means the network does not cover the
+    city: that is an error, not a silent straight line.
     ``backend`` is ``"networkx"``, ``"pandana"`` or ``"auto"`` (:func:`choose_backend`).
     """
     from inclusive_cities.spatial.accessibility import _prepare, _types
@@ -482,8 +499,10 @@ def network_distances(
             )
         )
     nearest = nearest_pandana if backend == "pandana" else nearest_networkx
-    tree = cKDTree(graph.nodes)
+    main = graph.main_nodes()
+    tree = cKDTree(graph.nodes[main])
     origin_gap, origin_node = tree.query(points_of(units_p))
+    origin_node = main[origin_node]
     far = np.flatnonzero(origin_gap > snap_tolerance_m)
     if len(far):
         raise SpatialError(
@@ -503,6 +522,7 @@ def network_distances(
         if len(facilities_p)
         else (np.empty(0), np.empty(0, dtype="int64"))
     )
+    facility_node = main[np.asarray(facility_node, dtype="int64")]
     kinds = facilities_p[type_column].astype(str).to_numpy()
     out = {}
     for kind in _types(facilities_p, type_column, types):
