@@ -50,6 +50,7 @@ def info(
         "observations": _("Observations"),
         "facilities": _("Facilities"),
         "marker_runs": _("Marker runs"),
+        "analysis_layers": _("Analysis layers (clusters, interpolations)"),
         "import_batches": _("Import batches"),
     }
     table = Table(_("Contents"), _("Count"), show_header=True)

@@ -126,6 +126,7 @@ COUNTED_TABLES: dict[str, type[models.Base]] = {
     "observations": models.Observation,
     "facilities": models.Facility,
     "marker_runs": models.MarkerRun,
+    "analysis_layers": models.AnalysisLayer,
     "import_batches": models.ImportBatch,
 }
 
