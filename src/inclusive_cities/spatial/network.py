@@ -119,6 +119,15 @@ def walkable(frame: pd.DataFrame) -> np.ndarray:
     return keep
 
 
+def _unreadable(path: Path, error: Exception) -> SpatialError:
+    return SpatialError(
+        _(
+            "{file} cannot be read as a street network ({reason}): give an OpenStreetMap "
+            "extract (.osm.pbf, .osm) or a vector file of street lines (e.g. GeoPackage)."
+        ).format(file=path.name, reason=str(error).splitlines()[0])
+    )
+
+
 def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         try:
@@ -129,24 +138,14 @@ def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
             # hand-edited OSM files may list nodes out of id order: GDAL's slower index copes
             return pyogrio.read_dataframe(str(path), layer=layer, USE_CUSTOM_INDEXING="NO")
     except Exception as error:
-        raise SpatialError(
-            _(
-                "{file} cannot be read as a street network ({reason}): give an OpenStreetMap "
-                "extract (.osm.pbf, .osm) or a vector file of street lines (e.g. GeoPackage)."
-            ).format(file=path.name, reason=str(error).splitlines()[0])
-        ) from error
+        raise _unreadable(path, error) from error
 
 
 def _line_layer(path: Path) -> str | None:
     try:
         layers = pyogrio.list_layers(str(path))
     except Exception as error:
-        raise SpatialError(
-            _(
-                "{file} cannot be read as a street network ({reason}): give an OpenStreetMap "
-                "extract (.osm.pbf, .osm) or a vector file of street lines (e.g. GeoPackage)."
-            ).format(file=path.name, reason=str(error).splitlines()[0])
-        ) from error
+        raise _unreadable(path, error) from error
     lines = [str(name) for name, geometry in layers if "LineString" in str(geometry)]
     if len(lines) <= 1:
         return lines[0] if lines else None
