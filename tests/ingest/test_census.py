@@ -284,3 +284,29 @@ def test_numeric_code_map_checked_against_range(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("2: 2", "2: 7"), encoding="utf-8")
     with pytest.raises(IngestError, match="code 2 maps to '7'"):
         load_profile(path, "households")
+
+
+def test_row_numbers_and_order_kept_when_read_in_parallel(
+    with_households: Engine, tmp_path: Path
+) -> None:
+    """A file large enough for DuckDB to read in parallel chunks: problems still name their
+    line in the file, and the canonical rows keep the file's order."""
+    rows = [person("01001", "H1", f"P{i}", P_EDAD=i % 100) for i in range(300_000)]
+    bad = [5, 150_001, 299_998]  # indexes into rows; the file's row = index + 2 (header)
+    for index in bad:
+        rows[index][PERSON_COLUMNS.index("P_EDAD")] = 130
+    rows[250_000][PERSON_COLUMNS.index("ID_PERSONA")] = "P7"  # repeats row 9's identifier
+    path = persons_file(tmp_path / "big.csv", rows)
+    report = census(
+        with_households, path, "persons", tmp_path / "data", accept_valid=True, threads=2
+    )
+    assert (report.rows_read, report.rows_rejected) == (300_000, 4)
+    assert [(p.row, p.column) for p in report.problems] == [
+        (7, "P_EDAD"),
+        (150_003, "P_EDAD"),
+        (250_002, "ID_PERSONA"),
+        (300_000, "P_EDAD"),
+    ]
+    frame = pd.read_parquet(microdata_path(tmp_path / "data", "TST", "2024", "persons"))
+    expected = [f"P{i}" for i in range(300_000) if i not in (*bad, 250_000)]
+    assert frame.person_id.tolist() == expected
