@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from inclusive_cities.i18n import (
@@ -64,3 +67,26 @@ def test_use_language_switches_gettext() -> None:
     assert gettext("Cities") == "Ciudades"
     use_language("en")
     assert gettext("Cities") == "Cities"
+
+
+def test_update_from_one_file_keeps_the_domains_other_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from babel.messages.pofile import read_po
+
+    from inclusive_cities.i18n import LOCALES_DIR, catalogues
+
+    shutil.copytree(LOCALES_DIR, tmp_path / "locales")
+    monkeypatch.setattr(catalogues, "LOCALES_DIR", tmp_path / "locales")
+
+    def messages(language: str) -> dict[str, str]:
+        path = tmp_path / "locales" / language / "LC_MESSAGES" / "indicators.po"
+        with path.open("rb") as handle:
+            return {m.id: m.string for m in read_po(handle) if m.id}
+
+    before = {language: messages(language) for language in ("es", "en")}
+    engine_file = catalogues.PACKAGE_DIR / "indicators" / "engine.py"
+    from_engine = set(catalogues.extract_messages([engine_file]))
+    assert from_engine and set(before["es"]) - from_engine  # other files' messages exist
+    catalogues.update_domain("indicators", [engine_file])
+    assert {language: messages(language) for language in ("es", "en")} == before

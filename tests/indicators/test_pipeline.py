@@ -125,6 +125,10 @@ def test_compute_writes_every_computable_indicator(db_url, tmp_path, capsys) -> 
         "Not computed: crime_rate_per_100k: it comes from an indicator table and none was "
         "imported." in out
     )
+    assert (
+        "Not computed: mig_regular_status: it is estimated from a refugee and migrant survey by "
+        "'inclusive-cities survey layers', which has not been run." in out
+    )
     rows = observations(url)
     codes = {row[0] for row in rows}
     assert len(codes) == 36  # 39 in the catalogue minus three table indicators
@@ -247,7 +251,8 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
         indicator = models.Indicator(code="crime_rate_per_100k", name_es="Delitos", name_en="Crime")
         # an indicator table names its columns by code only: the catalogue names it
         mix = models.Indicator(code="land_use_mix", name_es="land_use_mix", name_en="land_use_mix")
-        session.add_all([batch, indicator, mix])
+        survey = models.Indicator(code="mig_documentation", name_es="x", name_en="x")
+        session.add_all([batch, indicator, mix, survey])
         session.flush()
         barrio = session.scalars(
             select(models.SpatialUnit).where(models.SpatialUnit.code == "01")
@@ -273,6 +278,16 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
                 batch_id=batch.id,
             )
         )
+        session.add(
+            models.Observation(
+                indicator_id=survey.id,
+                unit_id=barrio.id,
+                period_id=period.id,
+                value=61.5,
+                status="estimated",
+                batch_id=batch.id,
+            )
+        )
         batch_id = batch.id
     main(
         [
@@ -290,10 +305,13 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
             "land_use_mix",
             "--only",
             "internet",
+            "--only",
+            "mig_documentation",
         ]
     )
     out = capsys.readouterr().out
     assert f"Imported, kept as observed: crime_rate_per_100k (from import batch {batch_id})." in out
+    assert f"Imported, kept as observed: mig_documentation (from import batch {batch_id})." in out
     with transaction(engine) as session:
         names = {
             row.code: (row.name_es, row.name_en, row.dimension)

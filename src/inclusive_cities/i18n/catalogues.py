@@ -5,8 +5,9 @@
     python -m inclusive_cities.i18n.catalogues fill DOMAIN LANGUAGE TRANSLATIONS.json
 
 ``update`` adds the messages found in PATHs to ``<domain>.po`` for every language, keeping
-existing translations; English entries are filled with the message itself, Spanish ones are
-left empty for a person to translate (``check`` lists them).
+existing translations and the domain's messages still used elsewhere in the code; English
+entries are filled with the message itself, Spanish ones are left empty for a person to
+translate (``check`` lists them).
 """
 
 from __future__ import annotations
@@ -53,7 +54,18 @@ def missing_translations(language: str, paths: Iterable[Path] = (PACKAGE_DIR,)) 
 
 
 def update_domain(domain: str, paths: list[Path]) -> None:
-    write_domain(domain, extract_messages(paths))
+    """Add the messages of ``paths``; keep the domain's other messages still used anywhere.
+
+    Several people add strings to one domain from different files, so an update from one
+    file must not drop the others' messages; only messages gone from the code are removed.
+    """
+    used = extract_messages()
+    existing: set[str] = set()
+    target = LOCALES_DIR / "en" / "LC_MESSAGES" / f"{domain}.po"
+    if target.exists():
+        with target.open("rb") as handle:
+            existing = {m.id for m in read_po(handle, domain=domain) if m.id}
+    write_domain(domain, set(extract_messages(paths)) | (existing & set(used)))
 
 
 def write_domain(domain: str, messages: Iterable[str]) -> None:

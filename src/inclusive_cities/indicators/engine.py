@@ -338,11 +338,16 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
         rows += _microdata(table, usable, inputs, catalogue, areas)
         computed += [s.code for s in usable]
     for spec in catalogue:
-        if spec.record == "table":
+        if spec.record in ("table", "survey"):
             if spec.code in inputs.observed:
                 observed[spec.code] = inputs.observed[spec.code]
-            else:
+            elif spec.record == "table":
                 skipped[spec.code] = _("it comes from an indicator table and none was imported")
+            else:
+                skipped[spec.code] = _(
+                    "it is estimated from a refugee and migrant survey by 'inclusive-cities "
+                    "survey layers', which has not been run"
+                )
             continue
         if spec.record not in ("facility", "layer"):
             continue

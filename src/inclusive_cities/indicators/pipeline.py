@@ -253,7 +253,7 @@ def _layer_batches(session: object, city: models.City) -> list[Path]:
 def _observed(
     session: object, catalogue: Catalogue, city: models.City, period: models.Period
 ) -> dict[str, str]:
-    codes = [spec.code for spec in catalogue if spec.record == "table"]
+    codes = [spec.code for spec in catalogue if spec.record in ("table", "survey")]
     if not codes:
         return {}
     rows = session.execute(  # type: ignore[attr-defined]
