@@ -2,8 +2,10 @@
 
 Each test writes a few rows by hand with the census's real column names and codes (see the
 sources cited in docs/data-formats/census-profiles.md), runs the preparation script printed
-in that page (so the documented command is the one tested), imports the result through the
-real importer and compares the canonical values with the ones worked out by hand below.
+in that page (so the documented command is the one tested; it now only joins files and keeps
+the city's rows, the keys and unit codes are composed by the profiles), imports the result
+through the real importer and compares the canonical values with the ones worked out by
+hand below.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ MGN_COLUMNS = names(
 )
 
 # Block codes of the test city, written out by hand from the MGN rows below:
-# 05 + 001 + 1 + 000 + 00 + 000 + 0101 + 01 + 01 (and U_MZA 02 for the second block).
+# 05 + 001 + 1 + 000 + 00 + 000 + 0101 + 01 + 01 (and U_MZA 02 for the second block, whose
+# MGN row lost its leading zeros — 0, 0, 0, 101, 1, 2 — and is padded back by the profile).
 BLOCK_A = "0500110000000001010101"
 BLOCK_B = "0500110000000001010102"
 
@@ -158,6 +161,43 @@ def test_shipped_profiles_load_and_map_what_the_census_has() -> None:
                 assert re.search(rf"\b{variable}\b", header), f"{name}: {variable} not explained"
 
 
+def composed(
+    profile: str, record: str
+) -> dict[str, tuple[tuple[str, ...], tuple[object, ...], str]]:
+    return {
+        m.variable.name: (m.compose, m.pad, m.separator)
+        for m in load_profile(profile, record).mappings
+        if m.compose
+    }
+
+
+def test_shipped_profiles_compose_keys_and_codes_from_the_census_columns() -> None:
+    block = (
+        ("U_DPTO", "U_MPIO", "UA_CLASE", "U_SECT_RUR", "U_SECC_RUR", "UA2_CPOB", "U_SECT_URB",
+         "U_SECC_URB", "U_MZA"),
+        (2, 3, 1, 3, 2, 3, 4, 2, 2),  # 22 digits, the length of BLOCK_A
+        "",
+    )  # fmt: skip
+    assert sum(block[1]) == len(BLOCK_A) == 22
+    dwelling = ("U_DPTO", "U_MPIO", "UA_CLASE", "COD_ENCUESTAS", "U_VIVIENDA")
+    assert composed("dane-cnpv-2018", "households") == {
+        "unit_code": block,
+        "household_id": ((*dwelling, "H_NROHOG"), (None,) * 6, "-"),
+    }
+    assert composed("dane-cnpv-2018", "persons") == {
+        "unit_code": block,
+        "household_id": ((*dwelling, "P_NROHOG"), (None,) * 6, "-"),
+        "person_id": ((*dwelling, "P_NROHOG", "P_NRO_PER"), (None,) * 7, "-"),
+    }
+    ubigeo = {"unit_code": (("ccdd", "ccpp", "ccdi"), (2, 2, 2), "")}
+    assert composed("inei-censo-2017", "households") == ubigeo
+    assert composed("inei-censo-2017", "persons") == ubigeo
+    # 99 means "not reported" for bedrooms only; "NA" (files re-saved from R) everywhere
+    dane = load_profile("dane-cnpv-2018", "households")
+    assert dane.missing == ("", "NA")
+    assert {m.variable.name: m.missing for m in dane.mappings if m.missing} == {"bedrooms": ("99",)}
+
+
 def test_dane_wall_codes_follow_the_questionnaire() -> None:
     walls = next(
         m
@@ -178,9 +218,9 @@ def dane_files(folder: Path) -> None:
             {**dwelling, "COD_ENCUESTAS": "3630", "U_VIVIENDA": "1", "U_SECT_RUR": "000",
              "U_SECC_RUR": "00", "UA2_CPOB": "000", "U_SECT_URB": "0101", "U_SECC_URB": "01",
              "U_MZA": "01"},
-            {**dwelling, "COD_ENCUESTAS": "3672", "U_VIVIENDA": "17", "U_SECT_RUR": "000",
-             "U_SECC_RUR": "00", "UA2_CPOB": "000", "U_SECT_URB": "0101", "U_SECC_URB": "01",
-             "U_MZA": "02"},
+            {**dwelling, "COD_ENCUESTAS": "3672", "U_VIVIENDA": "17", "U_SECT_RUR": "0",
+             "U_SECC_RUR": "0", "UA2_CPOB": "0", "U_SECT_URB": "101", "U_SECC_URB": "1",
+             "U_MZA": "2"},
             {**dwelling, "U_MPIO": "002", "COD_ENCUESTAS": "9000", "U_VIVIENDA": "1",
              "U_SECT_RUR": "000", "U_SECC_RUR": "00", "UA2_CPOB": "000", "U_SECT_URB": "0001",
              "U_SECC_URB": "01", "U_MZA": "01"},
@@ -194,7 +234,7 @@ def dane_files(folder: Path) -> None:
              "V_TOT_HOG": 2, "V_MAT_PARED": 1, "V_MAT_PISO": 2, "VA_EE": 1, "VA1_ESTRATO": 2,
              "VB_ACU": 1, "VC_ALC": 1, "VD_GAS": 1, "VE_RECBAS": 1, "VF_INTERNET": 1},
             {"TIPO_REG": 1, **dwelling, "COD_ENCUESTAS": "3672", "U_VIVIENDA": "17",
-             "V_TOT_HOG": 1, "V_MAT_PARED": 5, "V_MAT_PISO": 6, "VA_EE": 2, "VA1_ESTRATO": "",
+             "V_TOT_HOG": 1, "V_MAT_PARED": 5, "V_MAT_PISO": 6, "VA_EE": 2, "VA1_ESTRATO": "NA",
              "VB_ACU": 2, "VC_ALC": 2, "VD_GAS": 2, "VE_RECBAS": 2, "VF_INTERNET": 2},
             {"TIPO_REG": 1, **dwelling, "U_MPIO": "002", "COD_ENCUESTAS": "9000",
              "U_VIVIENDA": "1", "V_MAT_PARED": 1, "V_MAT_PISO": 1, "VA_EE": 1, "VB_ACU": 1,
@@ -254,7 +294,10 @@ def test_dane_cnpv_2018_layout_imports_to_canonical_values(
     assert (houses_report.rows_read, houses_report.rows_rejected) == (3, 0)
     assert (people_report.rows_read, people_report.rows_rejected) == (4, 0)
 
+    # the joins of the preparation query do not keep the file order: compare in key order
     houses = pd.read_parquet(microdata_path(data, "MDE", "2018", "households"))
+    houses = houses.sort_values("household_id", ignore_index=True)
+    # U_DPTO-U_MPIO-UA_CLASE-COD_ENCUESTAS-U_VIVIENDA-H_NROHOG of the hogares rows
     assert houses.household_id.tolist() == [
         "05-001-1-3630-1-1",
         "05-001-1-3630-1-2",
@@ -269,9 +312,18 @@ def test_dane_cnpv_2018_layout_imports_to_canonical_values(
     assert houses.durable_floor.tolist() == [True, True, False]
     for column in ("electricity", "piped_water", "sewerage", "refuse_collection", "internet"):
         assert houses[column].tolist() == [True, True, False], column
-    assert houses.stratum[0] == 2 and pd.isna(houses.stratum[2])  # no electricity bill
+    assert houses.stratum[0] == 2 and pd.isna(houses.stratum[2])  # no bill: "NA" in the file
 
     people = pd.read_parquet(microdata_path(data, "MDE", "2018", "persons"))
+    people = people.sort_values("person_id", ignore_index=True)
+    # the household key plus P_NRO_PER; the block of each person's dwelling from the MGN rows
+    assert people.household_id.tolist() == [
+        "05-001-1-3630-1-1",
+        "05-001-1-3630-1-1",
+        "05-001-1-3630-1-2",
+        "05-001-1-3672-17-1",
+    ]
+    assert people.unit_code.tolist() == [BLOCK_A, BLOCK_A, BLOCK_A, BLOCK_B]
     assert people.person_id.tolist() == [
         "05-001-1-3630-1-1-1",
         "05-001-1-3630-1-1-2",
@@ -328,6 +380,7 @@ def test_inei_2017_layout_imports_to_canonical_values(
 
     houses = pd.read_parquet(microdata_path(data, "LIM", "2017", "households"))
     assert houses.household_id.tolist() == ["11", "12", "21"]
+    # ubigeo composed by the profile: ccdd 15 + ccpp 01 + ccdi 01 / 02
     assert houses.unit_code.tolist() == ["150101", "150101", "150102"]
     assert houses.persons.tolist() == [3, 2, 1]
     # dwelling 1: brick, cement floor, network water and sewer inside, electricity;
@@ -342,6 +395,7 @@ def test_inei_2017_layout_imports_to_canonical_values(
     people = pd.read_parquet(microdata_path(data, "LIM", "2017", "persons"))
     assert people.person_id.tolist() == ["101", "102", "103", "121", "211"]
     assert people.household_id.tolist() == ["11", "11", "11", "12", "21"]
+    assert people.unit_code.tolist() == ["150101"] * 4 + ["150102"]
     assert people.sex.tolist() == ["male", "female", "female", "male", "female"]
     assert people.age.tolist() == [40, 7, 2, 65, 30]
     assert people.health_insurance.tolist() == [True, False, True, True, False]

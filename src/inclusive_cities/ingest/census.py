@@ -126,6 +126,50 @@ def _column_sql(
     return helpers, value, problem
 
 
+def compose_code(kind: str, index: int) -> str:
+    """Problem code of a composed column: the kind ('part' empty, 'width' too long) and the
+    mapping's position, since one source column may be part of several composed columns."""
+    return f"{kind}:{index}"
+
+
+def _compose_sql(
+    index: int, mapping: Mapping, missing: tuple[str, ...]
+) -> tuple[list[str], list[str], list[str]]:
+    """SQL for a composed column, in three layers like ``_column_sql``.
+
+    Returns (the parts read as trimmed text ``r{index}_{part}``; each part with its flags
+    ``e`` empty and ``l`` too long; the composed text ``r{index}``, the problem kind
+    ``q{index}`` and the offending part's column ``c{index}`` and value ``x{index}``).
+    """
+    missing_list = ", ".join(literal(value) for value in missing) or "''"
+    reads, flags, texts, wrong = [], [], [], []
+    kinds, columns, values = [], [], []
+    for part, (column, width) in enumerate(zip(mapping.compose, mapping.pad, strict=True)):
+        r, e, w = f"r{index}_{part}", f"e{index}_{part}", f"l{index}_{part}"
+        reads.append(f"trim(CAST({ident(column)} AS VARCHAR)) AS {r}")
+        flags.extend([r, f"({r} IS NULL OR {r} IN ({missing_list})) AS {e}"])
+        if width is None:
+            bad = e
+            kinds.append(f"WHEN {e} THEN 'empty'")
+            texts.append(r)
+        else:
+            flags.append(f"length({r}) > {int(width)} AS {w}")
+            bad = f"{e} OR {w}"
+            kinds.append(f"WHEN {e} THEN 'empty' WHEN {w} THEN 'width'")
+            texts.append(f"lpad({r}, {int(width)}, '0')")
+        wrong.append(f"({bad})")
+        columns.append(f"WHEN {bad} THEN {literal(column)}")
+        values.append(f"WHEN {bad} THEN {r}")
+    joined = f"concat_ws({literal(mapping.separator)}, {', '.join(texts)})"
+    built = [
+        f"CASE WHEN {' OR '.join(wrong)} THEN NULL ELSE {joined} END AS r{index}",
+        f"CASE {' '.join(kinds)} END AS q{index}",
+        f"CASE {' '.join(columns)} END AS c{index}",
+        f"CASE {' '.join(values)} END AS x{index}",
+    ]
+    return reads, flags, built
+
+
 def _sql_constant(value: object, kind: str) -> str:
     if value is None:
         return "NULL"
@@ -330,7 +374,8 @@ class CensusReader:
         """Pass 1: stream the source into the staging Parquet with values and problems."""
         source = self._source()
         present = set(self.columns(source))
-        missing = [m.source for m in self.profile.mappings if m.source not in present]
+        plain = [m for m in self.profile.mappings if not m.compose]
+        missing = [m.source for m in plain if m.source not in present]
         if missing:
             raise IngestError(
                 _(
@@ -343,21 +388,66 @@ class CensusReader:
                     present=", ".join(sorted(present))[:400],
                 )
             )
-        raws, helpers, values, problems, columns_cases, raw_cases = [], [], [], [], [], []
+        for mapping in self.profile.mappings:
+            absent = [c for c in mapping.compose if c not in present]
+            if absent:
+                raise IngestError(
+                    _(
+                        "{file}: column {columns}, which profile {profile} composes into "
+                        "{column}, is not in the file (it has: {present}): correct the compose "
+                        "list in {profile} or import the file it was written for."
+                    ).format(
+                        file=self.path.name,
+                        columns=", ".join(absent),
+                        profile=self.profile.file or self.profile.name,
+                        column=mapping.source,
+                        present=", ".join(sorted(present))[:400],
+                    )
+                )
+        raws: list[str] = []
+        helpers: list[str] = []
+        values: list[str] = []
+        problems: list[str] = []
+        columns_cases: list[str] = []
+        raw_cases: list[str] = []
+        flags: list[str] = []  # per-part flags and then the composed text: two layers that
+        built: list[str] = []  # are only added to the query when a profile composes a column
         for index, mapping in enumerate(self.profile.mappings):
-            extra, value, problem = _column_sql(
-                index, mapping, self.profile.decimal, self.profile.missing
-            )
             name = mapping.variable.name
-            raws.append(f"trim(CAST({ident(mapping.source)} AS VARCHAR)) AS r{index}")
-            helpers.extend([f"r{index}", *extra])
-            values.append(
-                f"CAST({value} AS {_sql_type(mapping.variable.type)}) AS {ident(name)}, "
-                f"{problem} AS p{index}, r{index}"
-            )
+            missing_values = self.profile.missing + mapping.missing
+            if mapping.compose:
+                part_reads, part_flags, composed = _compose_sql(index, mapping, missing_values)
+                raws.extend(part_reads)
+                flags.extend(part_flags)
+                built.extend(composed)
+                helpers.extend(f"{letter}{index}" for letter in "rqcx")
+                kinds = f"WHEN 'width' THEN {literal(compose_code('width', index))}"
+                if mapping.variable.required:
+                    kinds += f" WHEN 'empty' THEN {literal(compose_code('part', index))}"
+                values.append(
+                    f"r{index} AS {ident(name)}, CASE q{index} {kinds} END AS p{index}, "
+                    f"c{index}, x{index}"
+                )
+                columns_cases.append(f"WHEN p{index} IS NOT NULL THEN c{index}")
+                raw_cases.append(f"WHEN p{index} IS NOT NULL THEN x{index}")
+            else:
+                extra, value, problem = _column_sql(
+                    index, mapping, self.profile.decimal, missing_values
+                )
+                raws.append(f"trim(CAST({ident(mapping.source)} AS VARCHAR)) AS r{index}")
+                flags.append(f"r{index}")
+                built.append(f"r{index}")
+                helpers.extend([f"r{index}", *extra])
+                values.append(
+                    f"CAST({value} AS {_sql_type(mapping.variable.type)}) AS {ident(name)}, "
+                    f"{problem} AS p{index}, r{index}"
+                )
+                columns_cases.append(f"WHEN p{index} IS NOT NULL THEN {literal(mapping.source)}")
+                raw_cases.append(f"WHEN p{index} IS NOT NULL THEN r{index}")
             problems.append(f"WHEN p{index} IS NOT NULL THEN p{index}")
-            columns_cases.append(f"WHEN p{index} IS NOT NULL THEN {literal(mapping.source)}")
-            raw_cases.append(f"WHEN p{index} IS NOT NULL THEN r{index}")
+        read = f"(SELECT {', '.join(raws)} FROM {source}) s"
+        if any(m.compose for m in self.profile.mappings):
+            read = f"(SELECT {', '.join(built)} FROM (SELECT {', '.join(flags)} FROM {read}) f) s"
         if self.unit_codes is not None:
             codes = pa.table({"code": pa.array(self.unit_codes, type=pa.string())})
             self.con.register("unit_codes", codes)
@@ -383,7 +473,7 @@ class CensusReader:
                     SELECT {", ".join(values)}
                     FROM (
                         SELECT {", ".join(helpers)}
-                        FROM (SELECT {", ".join(raws)} FROM {source}) s
+                        FROM {read}
                     ) a
                 ) b
         """
@@ -464,18 +554,25 @@ class CensusReader:
             f"""SELECT _row, problem, problem_column, problem_value, first_row
                 FROM {self.problem_view()} WHERE problem IS NOT NULL ORDER BY _row LIMIT {limit}"""
         ).fetchall()
-        mappings = {m.source: m for m in self.profile.mappings}
         return [
             Problem(
                 self.path.name,
                 int(r[0]),
                 str(r[2]),
                 r[3],
-                problem_reason(str(r[1]), mappings.get(str(r[2])), r[4]),
+                problem_reason(str(r[1]), self._mapping_of(str(r[1]), str(r[2])), r[4], str(r[2])),
                 unit=self.unit,
             )
             for r in rows
         ]
+
+    def _mapping_of(self, code: str, column: str) -> Mapping | None:
+        """The mapping a problem belongs to: by position for a composed column's problems
+        (``part:3``), else by the column it names."""
+        position = code.partition(":")[2]
+        if position.isdigit():
+            return self.profile.mappings[int(position)]
+        return next((m for m in self.profile.mappings if m.source == column), None)
 
     def write_valid(self, target: Path, sha: str, progress: ProgressCallback, clean: bool) -> None:
         """Pass 3: the canonical file, in source order (a plain copy when no row was bad)."""
@@ -506,6 +603,15 @@ class CensusReader:
                     f"WHEN problem = {literal(code)} AND problem_column = {literal(source)} "
                     f"THEN {literal(reason)}"
                 )
+        for index, mapping in enumerate(self.profile.mappings):
+            for kind in ("part", "width"):
+                code = compose_code(kind, index)
+                for column in mapping.compose:
+                    reason = problem_reason(code, mapping, None, column)
+                    cases.append(
+                        f"WHEN problem = {literal(code)} AND problem_column = {literal(column)} "
+                        f"THEN {literal(reason)}"
+                    )
         tmp = target.with_name(target.name + ".tmp")
         self.con.execute(
             f"""COPY (SELECT _row AS {ident("_" + self.unit)}, problem_column AS _column,
@@ -516,10 +622,29 @@ class CensusReader:
         os.replace(tmp, target)
 
 
-def problem_reason(code: str, mapping: Mapping | None, first: object) -> str:
-    """The translated explanation of a problem code found by the SQL checks."""
+def problem_reason(
+    code: str, mapping: Mapping | None, first: object, column: str | None = None
+) -> str:
+    """The translated explanation of a problem code found by the SQL checks (``column`` is
+    the part of a composed column the problem is in)."""
     variable = mapping.variable if mapping else None
     name = variable.name if variable else ""
+    code = code.partition(":")[0]
+    if code == "part" and mapping is not None:
+        return _(
+            "{variable} is required but {column}, one of the columns composed into {built}, "
+            "is empty: fill it in."
+        ).format(variable=name, column=column, built=mapping.source)
+    if code == "width" and mapping is not None and column in mapping.compose:
+        return _(
+            "{column} is longer than the {width} characters 'pad' gives it in {built} "
+            "({variable}): correct the value or the pad in the profile."
+        ).format(
+            column=column,
+            width=mapping.pad[mapping.compose.index(column)],
+            built=mapping.source,
+            variable=name,
+        )
     if code == "required":
         return _("{variable} is required but empty: fill it in.").format(variable=name)
     if code == "number":

@@ -68,6 +68,19 @@ class Mapping:
     variable: Variable
     codes: dict[str, Any] = field(default_factory=dict)
     """Source code (as text) -> canonical value (True/False, a category, or None = missing)."""
+    missing: tuple[str, ...] = ()
+    """Values meaning "no answer" in this column only (added to the file-wide ones)."""
+    compose: tuple[str, ...] = ()
+    """Source columns joined into the value; ``source`` is then the name the profile gives
+    the built column (it need not exist in the file)."""
+    pad: tuple[int | None, ...] = ()
+    """Width each composed part is zero-padded to on the left (None: kept as it is)."""
+    separator: str = ""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The source columns this mapping reads."""
+        return self.compose or (self.source,)
 
 
 @dataclass
@@ -75,6 +88,8 @@ class Profile:
     name: str
     record: str
     mappings: list[Mapping]
+    file: str = ""
+    """Name of the profile's YAML file (for messages)."""
     delimiter: str | None = None
     encoding: str | None = None
     decimal: str = "."
@@ -127,7 +142,16 @@ def load_profile(name_or_path: str | Path, record: str) -> Profile:
     mappings: list[Mapping] = []
     for source, spec in section["columns"].items():
         spec = {"variable": spec} if isinstance(spec, str) else dict(spec or {})
+        where = {"file": path.name, "column": source}
+        _check_keys(spec, where)
         name = spec.get("variable")
+        if name is None:
+            raise IngestError(
+                _(
+                    "Census profile {file}, column {column}: no 'variable:' says which canonical "
+                    "variable it feeds ({names})."
+                ).format(**where, names=", ".join(known))
+            )
         if name not in known:
             raise IngestError(
                 _(
@@ -172,7 +196,10 @@ def load_profile(name_or_path: str | Path, record: str) -> Profile:
                         else "true/false/null",
                     )
                 )
-        mappings.append(Mapping(str(source), variable, codes))
+        mapping = Mapping(str(source), variable, codes, missing=_missing_list(spec, where))
+        if "compose" in spec:
+            _add_compose(mapping, spec, where)
+        mappings.append(mapping)
     mapped = {m.variable.name for m in mappings}
     missing = [v.name for v in known.values() if v.required and v.name not in mapped]
     if missing:
@@ -186,8 +213,88 @@ def load_profile(name_or_path: str | Path, record: str) -> Profile:
         name=str(data.get("name", path.stem)),
         record=record,
         mappings=mappings,
+        file=path.name,
         delimiter=options.get("delimiter"),
         encoding=options.get("encoding"),
         decimal=str(options.get("decimal", ".")),
         missing=tuple(_code_key(v) for v in options.get("missing", [""])),
     )
+
+
+PLAIN_KEYS = ("variable", "codes", "missing")
+COMPOSE_KEYS = ("variable", "compose", "pad", "separator", "missing")
+
+
+def _check_keys(spec: dict[str, Any], where: dict[str, object]) -> None:
+    """A misspelt key (``pads:``) would otherwise be ignored without a word."""
+    allowed = COMPOSE_KEYS if "compose" in spec else PLAIN_KEYS
+    for key in spec:
+        if key not in allowed:
+            raise IngestError(
+                _(
+                    "Census profile {file}, column {column}: unknown key '{key}' (allowed here: "
+                    "{allowed})."
+                ).format(**where, key=key, allowed=", ".join(allowed))
+            )
+
+
+def _missing_list(spec: dict[str, Any], where: dict[str, object]) -> tuple[str, ...]:
+    value = spec.get("missing", [])
+    if not isinstance(value, list):
+        raise IngestError(
+            _(
+                "Census profile {file}, column {column}: 'missing' must be a list of source "
+                'values, e.g. missing: ["99"].'
+            ).format(**where)
+        )
+    return tuple(_code_key(v) for v in value)
+
+
+def _add_compose(mapping: Mapping, spec: dict[str, Any], where: dict[str, object]) -> None:
+    """Check a ``compose`` entry and record its parts, widths and separator on the mapping."""
+    variable = mapping.variable
+    if variable.type != "string":
+        raise IngestError(
+            _(
+                "Census profile {file}, column {column}: compose builds text, so it can only feed "
+                "identifiers and unit codes, not {variable} ({type}): map {variable} from one "
+                "column instead."
+            ).format(**where, variable=variable.name, type=variable.type)
+        )
+    parts = spec["compose"]
+    if (
+        not isinstance(parts, list)
+        or not parts
+        or not all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in parts)
+    ):
+        raise IngestError(
+            _(
+                "Census profile {file}, column {column}: compose must be a list of source column "
+                "names, e.g. compose: [U_DPTO, U_MPIO]."
+            ).format(**where)
+        )
+    pad = spec.get("pad", [None] * len(parts))
+    if (
+        not isinstance(pad, list)
+        or len(pad) != len(parts)
+        or not all(
+            w is None or (isinstance(w, int) and not isinstance(w, bool) and w >= 1) for w in pad
+        )
+    ):
+        raise IngestError(
+            _(
+                "Census profile {file}, column {column}: pad must give one width per compose "
+                "column ({count} here): a whole number from 1, or null for no padding."
+            ).format(**where, count=len(parts))
+        )
+    separator = spec.get("separator", "")
+    if not isinstance(separator, str):
+        raise IngestError(
+            _(
+                "Census profile {file}, column {column}: separator must be text in quotes, "
+                'e.g. separator: "-".'
+            ).format(**where)
+        )
+    mapping.compose = tuple(str(p) for p in parts)
+    mapping.pad = tuple(pad)
+    mapping.separator = separator
