@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -75,21 +76,29 @@ def test_facilities_csv_layout(small_city: GeneratedCity) -> None:
 
 def test_indicator_table_has_hxl_row_and_decimal_commas(small_city: GeneratedCity) -> None:
     lines = small_city.files["indicators"].read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "codigo_barrio;periodo;tasa_delitos;mezcla_usos;gobernanza_migratoria"
+    assert lines[0] == (
+        "codigo_barrio;periodo;tasa_delitos;mezcla_usos;gobernanza_migratoria;brecha_esperanza_vida"
+    )
     assert lines[1] == (
         "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+land_use_mix;"
-        "#indicator+migration_governance_score"
+        "#indicator+migration_governance_score;#indicator+life_expectancy_gap_years"
     )
     rows = [line.split(";") for line in lines[2:]]
     assert len(rows) == small_city.barrios
     by_localidad: dict[str, set[str]] = {}
-    for code, period, crime, mix, governance in rows:
+    gaps, crimes = [], []
+    for code, period, crime, mix, governance, gap in rows:
         assert len(code) == 5 and code.isdigit()
         assert period == "2024"
         assert "," in crime and "." not in crime
         assert 0 < float(mix.replace(",", ".")) < 1
         assert 0 <= float(governance.replace(",", ".")) <= 100
         by_localidad.setdefault(code[:2], set()).add(governance)
+        gaps.append(float(gap.replace(",", ".")))
+        crimes.append(float(crime.replace(",", ".")))
+    # women outlive men everywhere, by more where crime is higher
+    assert all(2 <= gap <= 12 for gap in gaps)
+    assert np.corrcoef(np.log(crimes), gaps)[0, 1] > 0.3
     # one assessment per localidad: its barrios share the score, localidades differ
     assert all(len(scores) == 1 for scores in by_localidad.values())
     assert len({next(iter(s)) for s in by_localidad.values()}) > 1
