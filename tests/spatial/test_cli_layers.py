@@ -40,7 +40,7 @@ def test_clusters_are_stored_listed_exported_and_published(
     run(url, "clusters", *common, "--out", str(tmp_path / "c.gpkg"))
     out = capsys.readouterr().out
     assert "Stored layer clusters-internet-manzana (id 1)." in out
-    high_high = next(line for line in out.splitlines() if "high_high" in line)
+    high_high = next(line for line in out.splitlines() if "High-high: hot spot" in line)
     assert int(high_high.split("│")[2]) >= len(grid.CORE)
     written = pyogrio.read_dataframe(tmp_path / "c.gpkg", layer="clusters-internet-manzana")
     assert len(written) == 100

@@ -109,11 +109,20 @@ def clusters(
     )
     frame = result.frame
     counts = Table(_("Class"), _("Local Moran units"), _("Gi* units"), show_header=True)
-    for name in ("high_high", "low_low", "high_low", "low_high", "hot", "cold", "not_significant"):
+    labels = {
+        "high_high": _("High-high: hot spot"),
+        "low_low": _("Low-low: cold spot"),
+        "high_low": _("High-low: outlier"),
+        "low_high": _("Low-high: outlier"),
+        "hot": _("Hot spot"),
+        "cold": _("Cold spot"),
+        "not_significant": _("Not significant"),
+    }
+    for name, label in labels.items():
         moran = int((frame["moran_class"] == name).sum())
         gi = int((frame["gi_class"] == name).sum())
         if moran or gi:
-            counts.add_row(name, f"{moran:,}", f"{gi:,}")
+            counts.add_row(label, f"{moran:,}", f"{gi:,}")
     console.print(counts)
     if result.layer_id is not None:
         _say(
