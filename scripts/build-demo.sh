@@ -46,6 +46,8 @@ for lang in es en; do
     --out "$dir/reports/perfil-movilidad-humana-DEMO-2024-$lang.pdf"
 done
 ic publish --city DEMO --layers
+# where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a layer of the map
+ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish
 ic info
 if [ "${4:-}" = "--serve" ]; then
   echo
