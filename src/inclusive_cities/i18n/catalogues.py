@@ -64,7 +64,9 @@ def update_domain(domain: str, paths: list[Path]) -> None:
     target = LOCALES_DIR / "en" / "LC_MESSAGES" / f"{domain}.po"
     if target.exists():
         with target.open("rb") as handle:
-            existing = {m.id for m in read_po(handle, domain=domain) if m.id}
+            existing = {
+                m.id for m in read_po(handle, domain=domain) if isinstance(m.id, str) and m.id
+            }
     write_domain(domain, set(extract_messages(paths)) | (existing & set(used)))
 
 
