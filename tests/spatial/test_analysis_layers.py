@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from inclusive_cities.spatial import SpatialError
 from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer, read_target
-from inclusive_cities.spatial.layers import list_layers, publish_layer, read_layer, save_layer
+from inclusive_cities.spatial.layers import (
+    higher_is_better,
+    list_layers,
+    publish_layer,
+    read_layer,
+    save_layer,
+    source_name,
+)
 from inclusive_cities.store import connect, models, transaction
 from tests.spatial import grid_city as grid
 
@@ -57,6 +64,9 @@ def test_known_clusters_are_found_and_stored(city_url: str) -> None:
         "alpha": 0.05,
         "fdr": "benjamini_hochberg",
         "units": 100,
+        # the stored row's names are the code: the catalogue's names are recorded instead
+        "source_name": {"es": "Hogares con internet", "en": "Households with internet"},
+        "higher_is_better": True,
     }
     assert info.published is False
     _info, stored = read_layer(engine, "clusters-internet-manzana")
@@ -138,6 +148,9 @@ def test_clusters_of_a_marker_score(city_url: str) -> None:
     with transaction(engine) as session:
         layer = session.scalar(select(models.AnalysisLayer))
         assert layer is not None and layer.marker_run_id == run and layer.source == "uim-test:UIM"
+    assert index.parameters["higher_is_better"] is True and index.parameters["index"] is True
+    assert index.parameters["source_name"] is None  # the run kept no names: codes are shown
+    assert area.parameters["index"] is False
     newest = cluster_layer(engine, city="GRD", period="2024", marker="uim-test", keep=False)
     assert newest.parameters["marker_run"] == run
     with pytest.raises(SpatialError, match="has no run of marker 'other' for period 2024"):
@@ -148,6 +161,54 @@ def test_clusters_of_a_marker_score(city_url: str) -> None:
         cluster_layer(engine, run=run, score="NOPE")
     with pytest.raises(SpatialError, match="is for period '2024', not '2020'"):
         cluster_layer(engine, run=run, period="2020")
+
+
+def test_names_and_direction_of_the_source_are_recorded(city_url: str) -> None:
+    engine = connect(city_url)
+    run = grid.add_marker_run(city_url)
+    with transaction(engine) as session:
+        stored = session.get(models.MarkerRun, run)
+        assert stored is not None
+        stored.parameters = {
+            "spec": {
+                "code": "uim-test",
+                "name": {"es": "Marcador de prueba", "en": "Test marker"},
+                "tree": {
+                    "code": "UIM",
+                    "name": {"es": "Marcador", "en": "Marker"},
+                    "children": [{"code": "VIV", "name": {"es": "Vivienda", "en": "Housing"}}],
+                },
+            }
+        }
+        overcrowded = session.scalar(
+            select(models.Indicator).where(models.Indicator.code == "households")
+        )
+        assert overcrowded is not None
+        overcrowded.name_es, overcrowded.name_en = "Hogares hacinados", "Overcrowded households"
+        overcrowded.direction = "lower_is_better"
+    index = cluster_layer(engine, run=run, keep=False)
+    assert index.parameters["source_name"] == {"es": "Marcador", "en": "Marker"}
+    assert index.parameters["spec_name"] == {"es": "Marcador de prueba", "en": "Test marker"}
+    assert (index.parameters["index"], index.parameters["higher_is_better"]) == (True, True)
+    area = cluster_layer(engine, run=run, score="VIV", keep=False)
+    assert area.parameters["source_name"] == {"es": "Vivienda", "en": "Housing"}
+    assert (area.parameters["index"], area.parameters["higher_is_better"]) == (False, True)
+    # the stored row wins over the catalogue (which calls households a higher-is-better count)
+    rows = cluster_layer(engine, city="GRD", period="2024", indicator="households")
+    assert rows.parameters["source_name"] == {
+        "es": "Hogares hacinados",
+        "en": "Overcrowded households",
+    }
+    assert rows.parameters["higher_is_better"] is False
+    assert "index" not in rows.parameters and "spec_name" not in rows.parameters
+    [info] = list_layers(engine, "GRD")
+    assert info.parameters["higher_is_better"] is False
+    assert source_name(info.parameters, info.source, "en") == "Overcrowded households"
+    assert source_name(index.parameters, "uim-test:UIM", "es") == "Marcador (índice)"
+    assert source_name(index.parameters, "uim-test:UIM", "en") == "Marker (index)"
+    # a layer made before names were recorded shows its source code, direction unknown
+    assert source_name({"k": 6}, "uim-test:UIM", "es") == "uim-test:UIM"
+    assert higher_is_better({"k": 6}) is None
 
 
 def test_publishing_and_finding_layers(city_url: str) -> None:

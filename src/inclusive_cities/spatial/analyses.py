@@ -56,6 +56,27 @@ def _known_indicator(engine: Engine, code: str) -> None:
     )
 
 
+def _indicator_about(engine: Engine, code: str) -> dict[str, Any]:
+    """An indicator's names (es, en) and direction, as a cluster layer records them: the stored
+    row's, else (a name left as the code, or no row) the catalogue's."""
+    from inclusive_cities.indicators.catalogue import load_catalogue
+
+    with store.transaction(engine) as session:
+        row = session.scalar(select(models.Indicator).where(models.Indicator.code == code))
+        stored = (row.name_es, row.name_en, row.direction) if row is not None else None
+    entry = load_catalogue().indicators.get(code)
+    names = {"es": code, "en": code}
+    direction = entry.direction if entry is not None else "higher_is_better"
+    if stored is not None:
+        names = {"es": stored[0] or code, "en": stored[1] or stored[0] or code}
+        direction = stored[2] or direction
+    if entry is not None:
+        for language, name in (("es", entry.name_es), ("en", entry.name_en)):
+            if names[language] == code and name:
+                names[language] = name
+    return {"source_name": names, "higher_is_better": direction != "lower_is_better"}
+
+
 def base_level(engine: Engine, city: str) -> str:
     """The city's smallest level (the default of every analysis)."""
     with store.transaction(engine) as session:
@@ -187,6 +208,13 @@ def cluster_layer(
         run_spec = about["spec"]
         source = f"{run_spec}:{column}"
         name = f"clusters-{run_spec}-{column}-{level}"
+        # marker scores are normalised so that more is always better
+        described: dict[str, Any] = {
+            "source_name": about["node_name"],
+            "spec_name": about["spec_name"],
+            "index": about["index"],
+            "higher_is_better": True,
+        }
     else:
         if city is None or period is None:
             raise SpatialError(_("Give --city and --period with --indicator."))
@@ -196,6 +224,7 @@ def cluster_layer(
         column = indicator
         source = indicator
         name = f"clusters-{indicator}-{level}"
+        described = _indicator_about(engine, indicator)
     assert city is not None and period is not None and level is not None
     values = values[values[column].notna()]
     if 5 <= len(values) <= k:  # fewer than 5 units: clusters() says so
@@ -223,6 +252,7 @@ def cluster_layer(
         "alpha": alpha,
         "fdr": "benjamini_hochberg" if fdr else None,
         "units": len(frame),
+        **described,
     }
     if run is not None:
         parameters["marker_run"] = run

@@ -66,6 +66,31 @@ class LayerInfo:
     created_at: datetime
     published: bool
     features: int
+    level_name_es: str = ""
+    level_name_en: str = ""
+
+    def level_name(self, language: str) -> str:
+        """The level's name in ``language`` (its code when the level has no name)."""
+        name = self.level_name_es if language == "es" else self.level_name_en
+        return name or self.level
+
+
+def source_name(parameters: dict[str, Any], source: str, language: str) -> str:
+    """The human name of what a cluster layer analysed, in ``language``: the indicator's or
+    marker score's name recorded when it was made (older layers: the source code)."""
+    names = parameters.get("source_name")
+    name = (names.get(language) or names.get("en")) if isinstance(names, dict) else None
+    if not name:
+        return source
+    if parameters.get("index"):
+        return _("{name} (index)", language).format(name=name)
+    return str(name)
+
+
+def higher_is_better(parameters: dict[str, Any]) -> bool | None:
+    """Whether high values of a cluster layer's source are good (None: not recorded)."""
+    value = parameters.get("higher_is_better")
+    return value if isinstance(value, bool) else None
 
 
 def input_hash(frame: pd.DataFrame, columns: Sequence[str]) -> str:
@@ -223,7 +248,17 @@ def _info(session: Session, layer: models.AnalysisLayer) -> LayerInfo:
         created_at=layer.created_at,
         published=layer.published,
         features=int(count or 0),
+        level_name_es=level.name_es if level is not None else "",
+        level_name_en=level.name_en if level is not None else "",
     )
+
+
+def layer_info(session: Session, layer_id: int) -> LayerInfo:
+    """One stored layer by id, as listed."""
+    layer = session.get(models.AnalysisLayer, layer_id)
+    if layer is None:
+        raise SpatialError(_("There is no stored layer '{layer}'.").format(layer=layer_id))
+    return _info(session, layer)
 
 
 def layers_in(
@@ -389,6 +424,7 @@ def marker_scores(
             "level": level.code,
             "spec": run.spec_code,
             "node": chosen,
+            **_recipe_names(run, chosen),
         }
     frame = gpd.GeoDataFrame(
         {"code": [str(r[0]) for r in rows], chosen: [_number(r[2]) for r in rows]},
@@ -432,6 +468,40 @@ def newest_run(engine: Engine, city: str, period: str, spec: str, level: str | N
             )
         )
     return int(found)
+
+
+def _names(value: Any) -> dict[str, str] | None:
+    """``{"es": ..., "en": ...}`` from a recipe's name (None when it has none)."""
+    if isinstance(value, dict):
+        names = {k: str(value[k]) for k in ("es", "en") if value.get(k)}
+        return names or None
+    if isinstance(value, str) and value:
+        return {"es": value, "en": value}
+    return None
+
+
+def _recipe_names(run: models.MarkerRun, node: str) -> dict[str, Any]:
+    """The spec's and the node's names from the recipe stored with the run, and whether the
+    node is the index (the tree's root); names are None when the recipe has none."""
+    stored = (run.parameters or {}).get("spec")
+    recipe: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    tree: dict[str, Any] = recipe["tree"] if isinstance(recipe.get("tree"), dict) else {}
+    found: dict[str, Any] | None = None
+    stack: list[Any] = [tree]
+    while stack and found is None:
+        item = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        if item.get("code") == node:
+            found = item
+        stack.extend(item.get("children") or [])
+        stack.extend(item.get("indicators") or [])
+    root = tree.get("code") or "UIM"
+    return {
+        "spec_name": _names(recipe.get("name")),
+        "node_name": _names(found.get("name")) if found else None,
+        "index": node in (root, run.spec_code),
+    }
 
 
 def _root_node(run: models.MarkerRun, nodes: list[str]) -> str:
