@@ -135,6 +135,19 @@ def test_dry_run_writes_nothing(with_households: Engine, tmp_path: Path) -> None
     assert not microdata_path(tmp_path / "data", "TST", "2024", "persons").exists()
 
 
+def test_refused_and_dry_run_imports_leave_no_empty_folders(city: Engine, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with pytest.raises(IngestError, match="has a header but no rows"):
+        census(city, households_file(tmp_path / "empty.csv", rows=[]), "households", data)
+    census(city, households_file(tmp_path / "hh.csv"), "households", data, dry_run=True)
+    assert not (data / "microdata").exists()
+    census(city, households_file(tmp_path / "hh.csv"), "households", data)
+    with pytest.raises(IngestError, match="has a header but no rows"):
+        census(city, households_file(tmp_path / "empty.csv", rows=[]), "households", data)
+    # an earlier import's folder stays, with its file
+    assert microdata_path(data, "TST", "2024", "households").exists()
+
+
 def test_parquet_stata_and_spss_sources(with_households: Engine, tmp_path: Path) -> None:
     frame = pd.read_csv(persons_file(tmp_path / "p.csv"), dtype=str, keep_default_na=False)
     frame.to_parquet(tmp_path / "p.parquet")

@@ -845,8 +845,21 @@ def import_census(
         reader.close()
         with suppress(FileNotFoundError):
             tmp.unlink()
+        _remove_empty_folders(final.parent, Path(root))
         report.seconds = timer.seconds()
     return report
+
+
+def _remove_empty_folders(folder: Path, root: Path) -> None:
+    """A refused or dry-run import leaves no empty <city>/<period> folders behind."""
+    root = root.resolve()
+    folder = folder.resolve()
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (an earlier import lives there) or already gone
+            return
+        folder = folder.parent
 
 
 def _smallest_level(session: Any, city: models.City, file: str) -> models.UnitLevel:
