@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer
 from inclusive_cities.spatial.layers import read_layer
-from inclusive_cities.store import connect
+from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.web import create_app
 from inclusive_cities.web.data import CACHE
 from tests.spatial import grid_city as grid
@@ -112,6 +114,71 @@ def test_gdal_reads_the_hexagons_with_their_totals(server: str) -> None:
     assert all(len(code) == 15 for code in frame["code"])
 
 
-def test_spanish_titles(client: TestClient) -> None:
+def test_titles_name_the_source_in_the_page_language(client: TestClient) -> None:
+    # internet: stored under its code, so the catalogue's names; the grid's level has no name
     doc = client.get(f"/ogc/collections/{CLUSTERS}", params={"lang": "es"}).json()
-    assert doc["title"].startswith("Conglomerados de exclusión de internet por manzana")
+    assert doc["title"].startswith("Conglomerados — Hogares con internet, por manzana — ")
+    assert doc["analysis"] == {
+        "kind": "clusters",
+        "source": "internet",
+        "name": "Conglomerados — Hogares con internet, por manzana",
+        "higher_is_better": True,
+    }
+    assert (
+        "En Hogares con internet, los valores más altos son mejores: los conglomerados "
+        "bajo-bajo y los puntos fríos son conglomerados de exclusión" in doc["description"]
+    )
+    doc = client.get(f"/ogc/collections/{CLUSTERS}", params={"lang": "en"}).json()
+    assert doc["title"].startswith("Clusters — Households with internet, by manzana — ")
+    assert doc["analysis"]["name"] == "Clusters — Households with internet, by manzana"
+    assert "higher values are better: low-low clusters" in doc["description"]
+    listed = client.get("/ogc/collections", params={"lang": "en"}).json()["collections"]
+    assert next(c for c in listed if c["id"] == CLUSTERS)["title"] == doc["title"]
+
+
+def test_marker_and_older_layers(tmp_path: Path) -> None:
+    """A marker's index by its name and a level's name in the sentence; a layer stored before
+    names were recorded keeps its codes and an unknown direction."""
+    url = grid.build(f"sqlite:///{tmp_path / 'o.db'}", tmp_path)
+    engine = connect(url)
+    run = grid.add_marker_run(url)
+    with transaction(engine) as session:
+        stored = session.get(models.MarkerRun, run)
+        manzana = session.scalar(select(models.UnitLevel).where(models.UnitLevel.code == "manzana"))
+        assert stored is not None and manzana is not None
+        stored.parameters = {
+            "spec": {
+                "code": "uim-test",
+                "name": {"es": "Marcador de prueba", "en": "Test marker"},
+                "tree": {"code": "UIM", "name": {"es": "Marcador", "en": "Marker"}},
+            }
+        }
+        manzana.name_es, manzana.name_en = "Manzana", "Block"
+    cluster_layer(engine, run=run, publish=True, permutations=99)
+    old = cluster_layer(
+        engine, city="GRD", period="2024", indicator="households", publish=True, permutations=99
+    )
+    with transaction(engine) as session:
+        layer = session.get(models.AnalysisLayer, old.layer_id)
+        assert layer is not None
+        layer.parameters = {
+            k: v
+            for k, v in (layer.parameters or {}).items()
+            if k not in ("source_name", "higher_is_better")
+        }
+    CACHE.clear()
+    with TestClient(create_app(url, specs=specs)) as client:
+        marker = "grd-clusters-uim-test-uim-manzana-2024"
+        doc = client.get(f"/ogc/collections/{marker}", params={"lang": "es"}).json()
+        assert doc["analysis"]["name"] == "Conglomerados — Marcador (índice), por manzana"
+        assert doc["analysis"]["higher_is_better"] is True
+        assert "En Marcador de prueba, los valores más altos son mejores" in doc["description"]
+        doc = client.get(f"/ogc/collections/{marker}", params={"lang": "en"}).json()
+        assert doc["analysis"]["name"] == "Clusters — Marker (index), by block"
+        doc = client.get(f"/ogc/collections/{PRIVATE}", params={"lang": "en"}).json()
+        assert doc["analysis"]["name"] == "Clusters — households, by block"
+        assert doc["title"] == "Clusters — households, by block — Grid town — 2024"
+        assert doc["analysis"]["higher_is_better"] is None
+        assert "higher values are" not in doc["description"]
+        assert "99 permutations" in doc["description"]
+    CACHE.clear()

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.spatial.layers import LayerInfo, higher_is_better, source_name
 from inclusive_cities.web import data, exports
 from inclusive_cities.web.app import context, language_of, session_scope
 from inclusive_cities.web.errors import BadRequest, NotFound
@@ -106,6 +108,8 @@ def _collection_doc(
     }
     if extent:
         doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    if collection.kind == "analysis":
+        doc["analysis"] = _analysis_member(session, collection, language)
     return doc
 
 
@@ -122,6 +126,76 @@ def collections(request: Request, session: DB) -> Response:
     )
 
 
+def cluster_title(layer: LayerInfo, language: str) -> str:
+    """What a cluster layer shows, by name: "Clusters — Urban Inclusion Marker (index), by
+    block" (older layers without recorded names: their source code)."""
+    return _("Clusters — {source}, by {level}", language).format(
+        source=source_name(layer.parameters, layer.source, language),
+        level=_in_sentence(layer.level_name(language)),
+    )
+
+
+def _in_sentence(name: str) -> str:
+    """A level's name inside a sentence ("por manzana", "by block"); acronyms stay (UPZ)."""
+    if len(name) > 1 and name[0].isupper() and name[1].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
+def _cluster_about(layer: LayerInfo) -> str:
+    """The method, what was analysed and which clusters are the clusters of exclusion."""
+    parameters = layer.parameters
+    language = current_language()
+    name = source_name(parameters, layer.source, language)
+    spec = parameters.get("spec_name")
+    if isinstance(spec, dict) and spec.get(language):
+        name = spec[language] if parameters.get("index") else f"{name} ({spec[language]})"
+    parts = []
+    direction = higher_is_better(parameters)
+    if direction is True:
+        parts.append(
+            _(
+                "In {source}, higher values are better: low-low clusters and cold spots are "
+                "clusters of exclusion; high-high clusters and hot spots, clusters of inclusion."
+            ).format(source=name)
+        )
+    elif direction is False:
+        parts.append(
+            _(
+                "In {source}, higher values are worse: high-high clusters and hot spots are "
+                "clusters of exclusion; low-low clusters and cold spots, clusters of inclusion."
+            ).format(source=name)
+        )
+    parts.append(
+        _(
+            "Local Moran's I and Getis-Ord Gi* with {permutations} permutations, "
+            "{k} nearest neighbours, p-values FDR-adjusted, significant at {alpha}."
+        ).format(
+            permutations=parameters.get("permutations"),
+            k=parameters.get("k"),
+            alpha=parameters.get("alpha"),
+        )
+    )
+    return " ".join(parts)
+
+
+def _analysis_member(session: Session, collection: data.Collection, language: str) -> Any:
+    """What the map explorer needs of a cluster collection beyond OGC's members: its short
+    title and whether high values are good (null: not recorded, drawn as higher-is-worse)."""
+    from inclusive_cities.spatial.layers import layer_info
+
+    assert collection.run_id is not None
+    layer = layer_info(session, collection.run_id)
+    if layer.kind != "clusters":
+        return {"kind": layer.kind}
+    return {
+        "kind": "clusters",
+        "source": layer.source,
+        "name": cluster_title(layer, language),
+        "higher_is_better": higher_is_better(layer.parameters),
+    }
+
+
 def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collection]:
     """Published analysis layers (clusters, interpolations): aggregate statistics and classes
     per unit or cell — never the analysed values or any record below them."""
@@ -134,18 +208,8 @@ def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collec
             continue
         taken.add(cid)
         if layer.kind == "clusters":
-            parameters = layer.parameters
-            title = _("Clusters of exclusion of {source} by {level}").format(
-                source=layer.source, level=layer.level
-            )
-            about = _(
-                "Local Moran's I and Getis-Ord Gi* with {permutations} permutations, "
-                "{k} nearest neighbours, p-values FDR-adjusted, significant at {alpha}."
-            ).format(
-                permutations=parameters.get("permutations"),
-                k=parameters.get("k"),
-                alpha=parameters.get("alpha"),
-            )
+            title = cluster_title(layer, current_language())
+            about = _cluster_about(layer)
         else:
             title = _("{source} moved from {level} to {target}").format(
                 source=layer.source, level=layer.level, target=layer.target

@@ -86,7 +86,8 @@
     feats.forEach(function (f) {
       var o = document.createElement("option");
       o.value = String(f.id);
-      o.textContent = f.properties.name + " (" + f.properties.code + ") — " + fmt(f.properties.value);
+      o.textContent = (state.data.classesOnly ? f.properties.code : f.properties.name + " (" + f.properties.code + ")") +
+        " — " + (state.data.classesOnly ? f.properties.label : fmt(f.properties.value));
       sel.appendChild(o);
     });
   }
@@ -97,25 +98,46 @@
     map.setFeatureState({ source: "units", id: feature.id }, { selected: true });
     var p = feature.properties;
     var href = cfg.unitUrl + encodeURIComponent(p.code) + "?period=" + encodeURIComponent($("period").value);
-    $("details").innerHTML = "<h3>" + esc(p.name) + ' <span class="code">' + esc(p.code) + "</span></h3>" +
-      "<dl><dt>" + esc(state.data.title) + "</dt><dd>" + esc(fmt(p.value)) + " " + esc(state.data.unit || "") + "</dd>" +
-      "<dt>" + esc(cfg.text["class"]) + "</dt><dd><span class=\"swatch\" style=\"background:" + esc(p.colour) + "\"></span>" + esc(p.label) + "</dd>" +
-      "<dt>" + esc(cfg.text.locality) + "</dt><dd>" + esc(p.loc_name) + "</dd></dl>" +
+    var heading = p.name === p.code ? esc(p.name) : esc(p.name) + ' <span class="code">' + esc(p.code) + "</span>";
+    var valueRow = "<dt>" + esc(state.data.valueName || state.data.title) + "</dt><dd>" + esc(fmt(p.value)) + " " + esc(state.data.unit || "") + "</dd>";
+    var classRow = "<dt>" + esc(cfg.text["class"]) + "</dt><dd><span class=\"swatch\" style=\"background:" + esc(p.colour) + "\"></span>" + esc(p.label) + "</dd>";
+    // a cluster's class is what a reader needs; its statistic comes second
+    $("details").innerHTML = "<h3>" + heading + "</h3>" +
+      "<dl>" + (state.data.classesOnly ? classRow + valueRow : valueRow + classRow) +
+      (p.loc_name ? "<dt>" + esc(cfg.text.locality) + "</dt><dd>" + esc(p.loc_name) + "</dd>" : "") + "</dl>" +
       '<p><a class="button" id="profile-link" href="' + esc(href) + '">' + esc(cfg.text.profile) + "</a></p>";
   }
 
-  // published clusters of exclusion come from the OGC API: two layers per collection (the
-  // Local Moran quadrant and the Gi* hot/cold class), listed after the store's layers
+  // published clusters come from the OGC API: two layers per collection (the Local Moran
+  // quadrant and the Gi* hot/cold class), listed after the store's layers. Red always marks
+  // exclusion: for a source where more is better (the marker's scores) that is low-low and
+  // cold; where more is worse (overcrowding), and for older layers that did not record it,
+  // high-high and hot.
   var ANALYSIS = "ogc:";
   var analysisText = JSON.parse($("analysis-text").textContent);
-  var CLASS_COLOURS = { high_high: "#b2182b", hot: "#b2182b", low_low: "#2166ac", cold: "#2166ac",
-    high_low: "#f4a582", low_high: "#92c5de", not_significant: "#d9d9d9" };
-  var CLASS_ORDER = ["high_high", "hot", "low_low", "cold", "high_low", "low_high", "not_significant"];
+  var EXCLUSION = "#b2182b", INCLUSION = "#2166ac", WORSE = "#f4a582", BETTER = "#92c5de";
+  var NEUTRAL = "#d9d9d9";
+  function clusterStyle(higherIsBetter) {
+    var good = higherIsBetter === true;
+    var labels = analysisText[good ? "better" : (higherIsBetter === false ? "worse" : "unknown")];
+    var colours = good ?
+      { low_low: EXCLUSION, cold: EXCLUSION, high_high: INCLUSION, hot: INCLUSION,
+        low_high: WORSE, high_low: BETTER } :
+      { high_high: EXCLUSION, hot: EXCLUSION, low_low: INCLUSION, cold: INCLUSION,
+        high_low: WORSE, low_high: BETTER };
+    colours.not_significant = NEUTRAL;
+    labels = Object.assign({ not_significant: analysisText.not_significant }, labels);
+    var order = good ? ["low_low", "cold", "high_high", "hot", "low_high", "high_low"] :
+      ["high_high", "hot", "low_low", "cold", "high_low", "low_high"];
+    return { colours: colours, labels: labels, order: order.concat(["not_significant"]) };
+  }
   var analysisCache = {};
   function slugify(text) {
     return String(text).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "x";
   }
-  function shortTitle(title) { return String(title).split(" \u2014 ")[0]; }
+  function shortTitle(c) {
+    return c.analysis && c.analysis.name ? c.analysis.name : String(c.title).split(" \u2014 ")[0];
+  }
   function addAnalysisOptions() {
     var prefix = slugify(cfg.city) + "-clusters-";
     var suffix = "-" + slugify(cfg.period);
@@ -132,7 +154,7 @@
         ["moran_class", "gi_class"].forEach(function (column) {
           var option = document.createElement("option");
           option.value = ANALYSIS + c.id + ":" + column;
-          option.textContent = shortTitle(c.title) + " \u2014 " + analysisText[column];
+          option.textContent = shortTitle(c) + " \u2014 " + analysisText[column];
           group.appendChild(option);
         });
       });
@@ -157,20 +179,22 @@
     return Promise.all([get(base + "?lang=" + encodeURIComponent(cfg.lang)),
       get(base + "/items?limit=10000")]).then(function (parts) {
       var doc = parts[0];
+      var look = clusterStyle(doc.analysis ? doc.analysis.higher_is_better : null);
       var counts = {};
       var features = parts[1].features.map(function (f, i) {
         var cls = f.properties[column] || "not_significant";
         counts[cls] = (counts[cls] || 0) + 1;
         return { type: "Feature", id: i + 1, geometry: f.geometry, properties: {
           code: f.properties.code, name: f.properties.code, value: f.properties[statistic], cls: cls,
-          colour: CLASS_COLOURS[cls] || "#d9d9d9", label: analysisText[cls] || cls, loc: "", loc_name: "" } };
+          colour: look.colours[cls] || NEUTRAL, label: look.labels[cls] || cls, loc: "", loc_name: "" } };
       });
       var geo = { type: "FeatureCollection", features: features,
-        legend: CLASS_ORDER.filter(function (c) { return counts[c]; }).map(function (c) {
-          return { code: c, colour: CLASS_COLOURS[c], label: analysisText[c], count: counts[c] };
+        legend: look.order.filter(function (c) { return counts[c]; }).map(function (c) {
+          return { code: c, colour: look.colours[c], label: look.labels[c], count: counts[c] };
         }),
         bbox: doc.extent ? doc.extent.spatial.bbox[0] : null,
-        title: shortTitle(doc.title) + " \u2014 " + analysisText[column],
+        title: shortTitle(doc) + " \u2014 " + analysisText[column],
+        valueName: analysisText[column], classesOnly: true,
         source: doc.description, period: cfg.period, unit: "" };
       analysisCache[key] = geo;
       return geo;
@@ -181,6 +205,11 @@
     $("status").textContent = cfg.text.loading;
     state.bucket = bucket();
     var key = layerSelect.value;
+    // classes, change maps and localities belong to the store's layers, not to clusters
+    ["classification", "compare", "locality"].forEach(function (id) {
+      $(id).disabled = key.indexOf(ANALYSIS) === 0;
+    });
+    if (key.indexOf(ANALYSIS) === 0) { $("locality").value = ""; }
     var request = key.indexOf(ANALYSIS) === 0 ? analysisGeo(key) : fetch(url()).then(function (r) {
       if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
       return r.json();
@@ -265,7 +294,8 @@
     map.on("mousemove", "units-fill", function (e) {
       map.getCanvas().style.cursor = "pointer";
       var p = e.features[0].properties;
-      popup.setLngLat(e.lngLat).setHTML("<strong>" + esc(p.name) + "</strong><br>" + esc(fmt(p.value)) + " · " + esc(p.label)).addTo(map);
+      var what = state.data && state.data.classesOnly ? esc(p.label) : esc(fmt(p.value)) + " · " + esc(p.label);
+      popup.setLngLat(e.lngLat).setHTML("<strong>" + esc(p.name) + "</strong><br>" + what).addTo(map);
     });
     map.on("mouseleave", "units-fill", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
     map.on("click", "units-fill", function (e) {
