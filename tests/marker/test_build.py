@@ -192,3 +192,67 @@ def test_build_keeps_rank_intervals_from_a_seeded_monte_carlo(tiny_city, tmp_pat
     plain = build_run(engine, "TNY", "2020", spec)
     with transaction(engine) as session:
         assert "rank_intervals" not in session.get(models.MarkerRun, plain.run_id).parameters
+
+
+def test_indicators_of_a_coarser_level_are_taken_from_each_units_ancestor(tmp_path, capsys):
+    """b1 is observed only by barrio (X: 8, Y: 2): blocks take their barrio's value."""
+    url = f"sqlite:///{tmp_path / 'obs.db'}"
+    engine = init_database(url)
+    with transaction(engine) as session:
+        city = models.City(code="TNY", name="Tiny", is_synthetic=True)
+        session.add(city)
+        session.flush()
+        barrio = models.UnitLevel(city_id=city.id, code="barrio", depth=0)
+        block = models.UnitLevel(city_id=city.id, code="block", depth=1)
+        period = models.Period(code="2020")
+        session.add_all([barrio, block, period])
+        session.flush()
+        parents = {
+            code: models.SpatialUnit(city_id=city.id, level_id=barrio.id, code=code)
+            for code in ("X", "Y")
+        }
+        session.add_all(parents.values())
+        session.flush()
+        blocks = {
+            code: models.SpatialUnit(
+                city_id=city.id, level_id=block.id, code=code, parent_id=parents[parent].id
+            )
+            for code, parent in (("b1", "X"), ("b2", "X"), ("b3", "Y"))
+        }
+        session.add_all(blocks.values())
+        indicators = {
+            code: models.Indicator(code=code, name_es=code, name_en=code) for code in ("a1", "b1")
+        }
+        session.add_all(indicators.values())
+        session.flush()
+
+        def observe(code: str, unit: models.SpatialUnit, value: float) -> None:
+            session.add(
+                models.Observation(
+                    indicator_id=indicators[code].id,
+                    unit_id=unit.id,
+                    period_id=period.id,
+                    value=value,
+                )
+            )
+
+        for code, value in (("b1", 10.0), ("b2", 60.0), ("b3", 90.0)):
+            observe("a1", blocks[code], value)
+        observe("b1", parents["X"], 8.0)
+        observe("b1", parents["Y"], 2.0)
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(SPEC, encoding="utf-8")
+    summary = build_run(engine, "TNY", "2020", load_spec(spec_file), level="block")
+    assert summary.inherited == {"b1": "barrio"}
+    assert "b1" not in summary.absent_indicators and "a2" in summary.absent_indicators
+    normalised = summary.result.normalised["b1"]  # goalposts 0-10
+    assert normalised.to_dict() == {"b1": 80.0, "b2": 80.0, "b3": 20.0}
+    with transaction(engine) as session:
+        run = session.scalar(select(models.MarkerRun))
+        assert run.parameters["inherited"] == {"b1": "barrio"}
+    # a run at the barrio level itself uses the barrio values and inherits nothing
+    assert build_run(engine, "TNY", "2020", load_spec(spec_file), level="barrio").inherited == {}
+    args = ["--database", url, "marker", "build", "--city", "TNY", "--period", "2020"]
+    main(["--lang", "en", *args, "--spec", str(spec_file), "--level", "block"])
+    out = capsys.readouterr().out
+    assert "b1: no values at this level; each unit takes its barrio's value." in out

@@ -180,6 +180,13 @@ def build(
             score=shown,
         )
     )
+    for code, source_level in (summary.inherited or {}).items():
+        console.print(
+            _("{code}: no values at this level; each unit takes its {level}'s value.").format(
+                code=code, level=source_level
+            ),
+            markup=False,
+        )
     if summary.absent_indicators:
         console.print(
             _("No observations for: {codes}.").format(codes=", ".join(summary.absent_indicators))

@@ -24,6 +24,7 @@ class BuildSummary:
     city_score: float | None
     absent_indicators: list[str]
     result: MarkerResult
+    inherited: dict[str, str] | None = None
 
 
 def _descendant_indicators(spec: MarkerSpec) -> dict[str, list[str]]:
@@ -120,6 +121,11 @@ def build_run(
             )
         ).all()
         long = pd.DataFrame(rows, columns=["unit_code", "indicator", "value"])
+        inherited: dict[str, str] = {}
+        lacking = [c for c in codes if c not in set(long["indicator"])]
+        if lacking:
+            extra, inherited = _inherit(session, city_row, period_row, level_row, lacking)
+            long = pd.concat([long, extra], ignore_index=True) if len(extra) else long
         wide = long.pivot(index="unit_code", columns="indicator", values="value")
         unit_ids = {code: unit_id for unit_id, code in units}
         wide = wide.reindex(sorted(unit_ids)).rename_axis("unit_code").reset_index()
@@ -152,6 +158,7 @@ def build_run(
                 **result.provenance.parameters,
                 "spec": spec.model_dump(mode="json"),
                 "population_indicator": population,
+                "inherited": inherited,
                 **(
                     {
                         "rank_intervals": rank_intervals,
@@ -176,7 +183,89 @@ def build_run(
         city_score=None if np.isnan(city_score) else city_score,
         absent_indicators=absent,
         result=result,
+        inherited=inherited,
     )
+
+
+def _inherit(
+    session: Session,
+    city: models.City,
+    period: models.Period,
+    level: models.UnitLevel,
+    codes: list[str],
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Values of indicators observed only at coarser levels, given to each unit from its
+    nearest ancestor that has one (a barrio's crime rate for each of its blocks).
+
+    Returns the rows to add (unit_code, indicator, value) and code -> the level used.
+    """
+    units = pd.DataFrame(
+        session.execute(
+            select(
+                models.SpatialUnit.id,
+                models.SpatialUnit.code,
+                models.SpatialUnit.parent_id,
+                models.SpatialUnit.level_id,
+            ).where(models.SpatialUnit.city_id == city.id)
+        ).all(),
+        columns=["id", "code", "parent_id", "level_id"],
+    )
+    ancestors = units[units["level_id"] == level.id][["code", "parent_id"]]
+    ancestors = ancestors.rename(columns={"parent_id": "ancestor"})
+    levels = dict(
+        session.execute(
+            select(models.UnitLevel.id, models.UnitLevel.code).where(
+                models.UnitLevel.city_id == city.id, models.UnitLevel.depth < level.depth
+            )
+        ).all()
+    )
+    if ancestors.empty or not levels:
+        return pd.DataFrame(columns=["unit_code", "indicator", "value"]), {}
+    observed = pd.DataFrame(
+        session.execute(
+            select(models.Observation.unit_id, models.Indicator.code, models.Observation.value)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .where(
+                models.SpatialUnit.city_id == city.id,
+                models.SpatialUnit.level_id.in_(list(levels)),
+                models.Observation.period_id == period.id,
+                models.Observation.status != "suppressed",
+                models.Observation.sex == models.TOTAL,
+                models.Observation.age_group == models.TOTAL,
+                models.Observation.nationality == models.TOTAL,
+                models.Indicator.code.in_(codes),
+            )
+        ).all(),
+        columns=["unit_id", "indicator", "value"],
+    )
+    parent_of = units.set_index("id")["parent_id"]
+    level_of = units.set_index("id")["level_id"]
+    rows: list[pd.DataFrame] = []
+    used: dict[str, str] = {}
+    pending = set(observed["indicator"])
+    while pending and ancestors["ancestor"].notna().any():
+        at = ancestors["ancestor"].dropna().astype(int)
+        for code in sorted(pending):
+            values = observed[observed["indicator"] == code].set_index("unit_id")["value"]
+            found = at.map(values).dropna()
+            if found.empty:
+                continue
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "unit_code": ancestors.loc[found.index, "code"],
+                        "indicator": code,
+                        "value": found.to_numpy(),
+                    }
+                )
+            )
+            used[code] = levels[int(level_of[at[found.index[0]]])]
+            pending.discard(code)
+        ancestors = ancestors.assign(ancestor=ancestors["ancestor"].map(parent_of))
+    if not rows:
+        return pd.DataFrame(columns=["unit_code", "indicator", "value"]), {}
+    return pd.concat(rows, ignore_index=True), used
 
 
 def _rank_intervals(
