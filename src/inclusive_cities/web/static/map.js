@@ -205,6 +205,9 @@
     $("status").textContent = cfg.text.loading;
     state.bucket = bucket();
     var key = layerSelect.value;
+    // long layer names do not fit the list box: the full name shows on hover
+    var chosen = layerSelect.options[layerSelect.selectedIndex];
+    layerSelect.title = chosen ? chosen.textContent.trim() : "";
     // classes, change maps and localities belong to the store's layers, not to clusters
     ["classification", "compare", "locality"].forEach(function (id) {
       $(id).disabled = key.indexOf(ANALYSIS) === 0;
