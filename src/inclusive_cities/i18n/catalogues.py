@@ -5,7 +5,7 @@
     python -m inclusive_cities.i18n.catalogues fill DOMAIN LANGUAGE TRANSLATIONS.json
 
 ``update`` adds the messages found in PATHs to ``<domain>.po`` for every language, keeping
-existing translations and the domain's messages still used elsewhere in the code; English
+existing translations and every message the domain already has; English
 entries are filled with the message itself, Spanish ones are left empty for a person to
 translate (``check`` lists them).
 """
@@ -54,12 +54,11 @@ def missing_translations(language: str, paths: Iterable[Path] = (PACKAGE_DIR,)) 
 
 
 def update_domain(domain: str, paths: list[Path]) -> None:
-    """Add the messages of ``paths``; keep the domain's other messages still used anywhere.
+    """Add the messages of ``paths`` to the domain, keeping every message it already has.
 
-    Several people add strings to one domain from different files, so an update from one
-    file must not drop the others' messages; only messages gone from the code are removed.
+    Several people add strings to one domain from different files (and from templates and
+    CLI help, which this scan does not read), so an update never drops a message.
     """
-    used = extract_messages()
     existing: set[str] = set()
     target = LOCALES_DIR / "en" / "LC_MESSAGES" / f"{domain}.po"
     if target.exists():
@@ -67,7 +66,7 @@ def update_domain(domain: str, paths: list[Path]) -> None:
             existing = {
                 m.id for m in read_po(handle, domain=domain) if isinstance(m.id, str) and m.id
             }
-    write_domain(domain, set(extract_messages(paths)) | (existing & set(used)))
+    write_domain(domain, set(extract_messages(paths)) | existing)
 
 
 def write_domain(domain: str, messages: Iterable[str]) -> None:
