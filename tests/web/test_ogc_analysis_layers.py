@@ -128,10 +128,12 @@ def test_titles_name_the_source_in_the_page_language(client: TestClient) -> None
         "En Hogares con internet, los valores más altos son mejores: los conglomerados "
         "bajo-bajo y los puntos fríos son conglomerados de exclusión" in doc["description"]
     )
+    assert "significativos al 0,05." in doc["description"]  # Spanish decimal comma
     doc = client.get(f"/ogc/collections/{CLUSTERS}", params={"lang": "en"}).json()
     assert doc["title"].startswith("Clusters — Households with internet, by manzana — ")
     assert doc["analysis"]["name"] == "Clusters — Households with internet, by manzana"
     assert "higher values are better: low-low clusters" in doc["description"]
+    assert "significant at 0.05." in doc["description"]
     listed = client.get("/ogc/collections", params={"lang": "en"}).json()["collections"]
     assert next(c for c in listed if c["id"] == CLUSTERS)["title"] == doc["title"]
 

@@ -173,7 +173,7 @@ def _cluster_about(layer: LayerInfo) -> str:
         ).format(
             permutations=parameters.get("permutations"),
             k=parameters.get("k"),
-            alpha=parameters.get("alpha"),
+            alpha=_decimal(parameters.get("alpha")),
         )
     )
     return " ".join(parts)
@@ -478,3 +478,11 @@ def item(request: Request, session: DB, collection_id: str, fid: str) -> Respons
         )[1:]
     )
     return Response(feature, media_type=GEOJSON)
+
+
+def _decimal(value: Any) -> str:
+    """0.05 in English, 0,05 in Spanish."""
+    if not isinstance(value, int | float):
+        return str(value)
+    text = f"{value:g}"
+    return text.replace(".", ",") if current_language() == "es" else text

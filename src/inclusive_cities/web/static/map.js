@@ -237,7 +237,7 @@
       var title = geo.title + (geo.compare ? " — " + cfg.text.change.replace("{period}", geo.compare) : "");
       $("legend-title").textContent = title;
       $("layer-source").textContent = geo.source ? (geo.source + " · " + geo.period) : geo.period;
-      $("status").textContent = geo.features.length.toLocaleString() + " " + cfg.text.units;
+      $("status").textContent = Number(geo.features.length).toLocaleString(cfg.lang === "es" ? "es-CO" : "en-GB") + " " + cfg.text.units;
       state.selected = null;
       applyFilter();
       document.body.setAttribute("data-map-ready", layerSelect.value);
