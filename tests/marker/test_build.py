@@ -221,7 +221,8 @@ def test_indicators_of_a_coarser_level_are_taken_from_each_units_ancestor(tmp_pa
         }
         session.add_all(blocks.values())
         indicators = {
-            code: models.Indicator(code=code, name_es=code, name_en=code) for code in ("a1", "b1")
+            code: models.Indicator(code=code, name_es=code, name_en=code)
+            for code in ("a1", "b1", "population")
         }
         session.add_all(indicators.values())
         session.flush()
@@ -238,6 +239,8 @@ def test_indicators_of_a_coarser_level_are_taken_from_each_units_ancestor(tmp_pa
 
         for code, value in (("b1", 10.0), ("b2", 60.0), ("b3", 90.0)):
             observe("a1", blocks[code], value)
+        for code, people in (("b1", 100.0), ("b2", 300.0)):  # b3 has no count: weight 0
+            observe("population", blocks[code], people)
         observe("b1", parents["X"], 8.0)
         observe("b1", parents["Y"], 2.0)
     spec_file = tmp_path / "tiny.yaml"
@@ -250,9 +253,21 @@ def test_indicators_of_a_coarser_level_are_taken_from_each_units_ancestor(tmp_pa
     with transaction(engine) as session:
         run = session.scalar(select(models.MarkerRun))
         assert run.parameters["inherited"] == {"b1": "barrio"}
-    # a run at the barrio level itself uses the barrio values and inherits nothing
-    assert build_run(engine, "TNY", "2020", load_spec(spec_file), level="barrio").inherited == {}
+    # a run at the barrio level uses the barrio values of b1 and aggregates a1 from its
+    # blocks: population-weighted (b1: 100, b2: 300 people in X), equal weights without
+    barrio_run = build_run(engine, "TNY", "2020", load_spec(spec_file), level="barrio")
+    assert barrio_run.inherited == {} and barrio_run.aggregated == {"a1": "block"}
+    assert barrio_run.result.normalised["a1"].to_dict() == {
+        "X": pytest.approx((10.0 * 100 + 60.0 * 300) / 400),
+        "Y": pytest.approx(90.0),
+    }
     args = ["--database", url, "marker", "build", "--city", "TNY", "--period", "2020"]
     main(["--lang", "en", *args, "--spec", str(spec_file), "--level", "block"])
     out = capsys.readouterr().out
     assert "b1: no values at this level; each unit takes its barrio's value." in out
+    main(["--lang", "en", *args, "--spec", str(spec_file), "--level", "barrio"])
+    out = capsys.readouterr().out
+    assert (
+        "a1: no values at this level; each unit takes the population-weighted mean of its parts "
+        "at level block." in out
+    )

@@ -186,6 +186,16 @@ def build(
                 code=code, level=source_level
             ),
             markup=False,
+            soft_wrap=True,
+        )
+    for code, source_level in (summary.aggregated or {}).items():
+        console.print(
+            _(
+                "{code}: no values at this level; each unit takes the population-weighted mean "
+                "of its parts at level {level}."
+            ).format(code=code, level=source_level),
+            markup=False,
+            soft_wrap=True,
         )
     if summary.absent_indicators:
         console.print(

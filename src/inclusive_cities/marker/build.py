@@ -25,6 +25,7 @@ class BuildSummary:
     absent_indicators: list[str]
     result: MarkerResult
     inherited: dict[str, str] | None = None
+    aggregated: dict[str, str] | None = None
 
 
 def _descendant_indicators(spec: MarkerSpec) -> dict[str, list[str]]:
@@ -122,10 +123,16 @@ def build_run(
         ).all()
         long = pd.DataFrame(rows, columns=["unit_code", "indicator", "value"])
         inherited: dict[str, str] = {}
+        aggregated: dict[str, str] = {}
         lacking = [c for c in codes if c not in set(long["indicator"])]
         if lacking:
             extra, inherited = _inherit(session, city_row, period_row, level_row, lacking)
-            long = pd.concat([long, extra], ignore_index=True) if len(extra) else long
+            lacking = [c for c in lacking if c not in inherited]
+            finer, aggregated = _aggregate_up(
+                session, city_row, period_row, level_row, lacking, population_indicator
+            )
+            borrowed = [frame for frame in (extra, finer) if len(frame)]
+            long = pd.concat([long, *borrowed], ignore_index=True) if borrowed else long
         wide = long.pivot(index="unit_code", columns="indicator", values="value")
         unit_ids = {code: unit_id for unit_id, code in units}
         wide = wide.reindex(sorted(unit_ids)).rename_axis("unit_code").reset_index()
@@ -159,6 +166,7 @@ def build_run(
                 "spec": spec.model_dump(mode="json"),
                 "population_indicator": population,
                 "inherited": inherited,
+                "aggregated": aggregated,
                 **(
                     {
                         "rank_intervals": rank_intervals,
@@ -184,6 +192,63 @@ def build_run(
         absent_indicators=absent,
         result=result,
         inherited=inherited,
+        aggregated=aggregated,
+    )
+
+
+EMPTY = ["unit_code", "indicator", "value"]
+
+
+def _city_units(session: Session, city: models.City) -> pd.DataFrame:
+    return pd.DataFrame(
+        session.execute(
+            select(
+                models.SpatialUnit.id,
+                models.SpatialUnit.code,
+                models.SpatialUnit.parent_id,
+                models.SpatialUnit.level_id,
+            ).where(models.SpatialUnit.city_id == city.id)
+        ).all(),
+        columns=["id", "code", "parent_id", "level_id"],
+    )
+
+
+def _levels(session: Session, city: models.City) -> dict[int, tuple[str, int]]:
+    """level id -> (code, depth)."""
+    rows = session.execute(
+        select(models.UnitLevel.id, models.UnitLevel.code, models.UnitLevel.depth).where(
+            models.UnitLevel.city_id == city.id
+        )
+    ).all()
+    return {level_id: (code, depth) for level_id, code, depth in rows}
+
+
+def _whole_population_values(
+    session: Session,
+    city: models.City,
+    period: models.Period,
+    level_ids: list[int],
+    codes: list[str],
+) -> pd.DataFrame:
+    """unit_id, indicator, value: published (not suppressed) whole-population values."""
+    return pd.DataFrame(
+        session.execute(
+            select(models.Observation.unit_id, models.Indicator.code, models.Observation.value)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .where(
+                models.SpatialUnit.city_id == city.id,
+                models.SpatialUnit.level_id.in_(level_ids),
+                models.Observation.period_id == period.id,
+                models.Observation.status != "suppressed",
+                models.Observation.value.is_not(None),
+                models.Observation.sex == models.TOTAL,
+                models.Observation.age_group == models.TOTAL,
+                models.Observation.nationality == models.TOTAL,
+                models.Indicator.code.in_(codes),
+            )
+        ).all(),
+        columns=["unit_id", "indicator", "value"],
     )
 
 
@@ -199,46 +264,14 @@ def _inherit(
 
     Returns the rows to add (unit_code, indicator, value) and code -> the level used.
     """
-    units = pd.DataFrame(
-        session.execute(
-            select(
-                models.SpatialUnit.id,
-                models.SpatialUnit.code,
-                models.SpatialUnit.parent_id,
-                models.SpatialUnit.level_id,
-            ).where(models.SpatialUnit.city_id == city.id)
-        ).all(),
-        columns=["id", "code", "parent_id", "level_id"],
-    )
+    units = _city_units(session, city)
+    levels = _levels(session, city)
+    coarser = [i for i, (_code, depth) in levels.items() if depth < level.depth]
     ancestors = units[units["level_id"] == level.id][["code", "parent_id"]]
     ancestors = ancestors.rename(columns={"parent_id": "ancestor"})
-    levels = dict(
-        session.execute(
-            select(models.UnitLevel.id, models.UnitLevel.code).where(
-                models.UnitLevel.city_id == city.id, models.UnitLevel.depth < level.depth
-            )
-        ).all()
-    )
-    if ancestors.empty or not levels:
-        return pd.DataFrame(columns=["unit_code", "indicator", "value"]), {}
-    observed = pd.DataFrame(
-        session.execute(
-            select(models.Observation.unit_id, models.Indicator.code, models.Observation.value)
-            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
-            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
-            .where(
-                models.SpatialUnit.city_id == city.id,
-                models.SpatialUnit.level_id.in_(list(levels)),
-                models.Observation.period_id == period.id,
-                models.Observation.status != "suppressed",
-                models.Observation.sex == models.TOTAL,
-                models.Observation.age_group == models.TOTAL,
-                models.Observation.nationality == models.TOTAL,
-                models.Indicator.code.in_(codes),
-            )
-        ).all(),
-        columns=["unit_id", "indicator", "value"],
-    )
+    if ancestors.empty or not coarser or not codes:
+        return pd.DataFrame(columns=EMPTY), {}
+    observed = _whole_population_values(session, city, period, coarser, codes)
     parent_of = units.set_index("id")["parent_id"]
     level_of = units.set_index("id")["level_id"]
     rows: list[pd.DataFrame] = []
@@ -260,11 +293,100 @@ def _inherit(
                     }
                 )
             )
-            used[code] = levels[int(level_of[at[found.index[0]]])]
+            used[code] = levels[int(level_of[at[found.index[0]]])][0]
             pending.discard(code)
         ancestors = ancestors.assign(ancestor=ancestors["ancestor"].map(parent_of))
     if not rows:
-        return pd.DataFrame(columns=["unit_code", "indicator", "value"]), {}
+        return pd.DataFrame(columns=EMPTY), {}
+    return pd.concat(rows, ignore_index=True), used
+
+
+def _aggregate_up(
+    session: Session,
+    city: models.City,
+    period: models.Period,
+    level: models.UnitLevel,
+    codes: list[str],
+    population_indicator: str,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Values of indicators observed only at finer levels, as the population-weighted mean of
+    each unit's parts at the nearest finer level that has them (a locality's crime rate from
+    its barrios'). A part without a population count weighs nothing, unless none of its
+    unit's parts has one: then they weigh equally.
+
+    Returns the rows to add (unit_code, indicator, value) and code -> the level used.
+    """
+    levels = _levels(session, city)
+    finer = sorted(
+        (depth, level_id) for level_id, (_c, depth) in levels.items() if depth > level.depth
+    )
+    if not finer or not codes:
+        return pd.DataFrame(columns=EMPTY), {}
+    units = _city_units(session, city)
+    parent_of = units.set_index("id")["parent_id"]
+    level_of = units.set_index("id")["level_id"]
+    code_of = units.set_index("id")["code"]
+    rows: list[pd.DataFrame] = []
+    used: dict[str, str] = {}
+    pending = list(codes)
+    for _depth, level_id in finer:
+        if not pending:
+            break
+        observed = _whole_population_values(
+            session, city, period, [level_id], [*pending, population_indicator]
+        )
+        if observed.empty:
+            continue
+        wide = observed.pivot_table(
+            index="unit_id", columns="indicator", values="value", aggfunc="first"
+        )
+        # each part's unit at ``level``: walk the parents up
+        owner = pd.Series(wide.index, index=wide.index, dtype="float64")
+        while owner.notna().any():
+            at_level = owner.dropna().astype(int).map(level_of) == level.id
+            if at_level.all():
+                break
+            climbing = at_level[~at_level].index
+            owner.loc[climbing] = owner.loc[climbing].astype(int).map(parent_of)
+        wide = wide[owner.notna()]
+        owner = owner.dropna().astype(int)
+        weights = (
+            wide[population_indicator].fillna(0.0)
+            if population_indicator in wide.columns and wide[population_indicator].notna().any()
+            else pd.Series(1.0, index=wide.index)
+        )
+        for code in [c for c in pending if c in wide.columns]:
+            present = wide[code].notna()
+            if not present.any():
+                continue
+            weight = weights[present]
+            # a unit none of whose parts has people counted weighs its parts equally
+            unweighted = weight.groupby(owner[present]).transform("sum") <= 0
+            weight = weight.mask(unweighted, 1.0)
+            frame = (
+                pd.DataFrame(
+                    {
+                        "owner": owner[present],
+                        "weighted": wide.loc[present, code] * weight,
+                        "weight": weight,
+                    }
+                )
+                .groupby("owner")[["weighted", "weight"]]
+                .sum()
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "unit_code": code_of.reindex(frame.index).to_numpy(),
+                        "indicator": code,
+                        "value": (frame["weighted"] / frame["weight"]).to_numpy(),
+                    }
+                )
+            )
+            used[code] = levels[level_id][0]
+        pending = [c for c in pending if c not in used]
+    if not rows:
+        return pd.DataFrame(columns=EMPTY), {}
     return pd.concat(rows, ignore_index=True), used
 
 
