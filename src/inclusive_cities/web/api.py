@@ -358,7 +358,7 @@ def map_layer(
     request: Request,
     session: DB,
     city: str,
-    layer: Annotated[str, Query(max_length=80)] = "node:UIM",
+    layer: Annotated[str, Query(max_length=200)] = "node:UIM",
     period: Code | None = None,
     compare: Code | None = None,
     zoom: Annotated[int | None, Query(ge=0, le=24)] = None,
@@ -370,6 +370,11 @@ def map_layer(
     row = services.city_by_code(session, city)
     chosen = services.pick_period(session, row.id, period)
     other = services.pick_period(session, row.id, compare) if compare else None
+    if layer.startswith("ogc:"):
+        from inclusive_cities.web import ogc
+
+        body = ogc.interpolation_map_json(request, session, row.code, layer, classification, k)
+        return Response(body, media_type="application/geo+json")
     body = services.map_layer_json(
         session,
         ctx.specs,

@@ -14,11 +14,13 @@ import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.spatial.layers import LayerInfo, higher_is_better, source_name
+from inclusive_cities.store import models
 from inclusive_cities.web import data, exports
 from inclusive_cities.web.app import context, language_of, session_scope
 from inclusive_cities.web.errors import BadRequest, NotFound
@@ -179,6 +181,68 @@ def _cluster_about(layer: LayerInfo) -> str:
     return " ".join(parts)
 
 
+def _indicator_rows(session: Session, codes: list[str]) -> dict[str, models.Indicator]:
+    rows = session.scalars(select(models.Indicator).where(models.Indicator.code.in_(codes)))
+    return {row.code: row for row in rows}
+
+
+def _grid_name(layer: LayerInfo, language: str) -> str:
+    """ "H3 grid (resolution 8)", or the target geography's code."""
+    resolution = layer.parameters.get("h3_resolution")
+    if resolution is not None:
+        return _("H3 grid (resolution {resolution})", language).format(resolution=resolution)
+    return _("grid {target}", language).format(target=layer.target)
+
+
+def _weighting(session: Session, layer: LayerInfo, language: str) -> str:
+    """ "population-weighted" (by the weight indicator's name) or "area-weighted"."""
+    weight = str(layer.parameters.get("weight") or "area")
+    if weight == "area":
+        return _("area-weighted", language)
+    row = _indicator_rows(session, [weight]).get(weight)
+    name = (row.name_es if language == "es" else row.name_en) if row is not None else weight
+    return _("{weight}-weighted", language).format(weight=_in_sentence(name))
+
+
+def interpolation_indicators(
+    session: Session, layer: LayerInfo, language: str
+) -> list[dict[str, Any]]:
+    """One entry per interpolated indicator: its column, name from the catalogue, unit,
+    direction and the label the map explorer lists it under."""
+    codes = [c for c in layer.source.split(",") if c]
+    rows = _indicator_rows(session, codes)
+    grid = _grid_name(layer, language)
+    weighting = _weighting(session, layer, language)
+    out = []
+    for code in codes:
+        row = rows.get(code)
+        name = (row.name_es if language == "es" else row.name_en) if row is not None else code
+        out.append(
+            {
+                "column": code,
+                "name": name,
+                "unit": row.unit if row is not None else "",
+                "direction": row.direction if row is not None else "higher_is_better",
+                "label": _("{indicator} — {grid}, {weighting}", language).format(
+                    indicator=name, grid=grid, weighting=weighting
+                ),
+            }
+        )
+    return out
+
+
+def interpolation_note(session: Session, layer: LayerInfo, language: str) -> str:
+    """What a reader must know: the figures were moved from the units to the grid."""
+    return _(
+        "Figures computed by {level} and moved to the grid ({weighting}); "
+        "the city's totals are kept.",
+        language,
+    ).format(
+        level=_in_sentence(layer.level_name(language)),
+        weighting=_weighting(session, layer, language),
+    )
+
+
 def _analysis_member(session: Session, collection: data.Collection, language: str) -> Any:
     """What the map explorer needs of a cluster collection beyond OGC's members: its short
     title and whether high values are good (null: not recorded, drawn as higher-is-worse)."""
@@ -186,6 +250,12 @@ def _analysis_member(session: Session, collection: data.Collection, language: st
 
     assert collection.run_id is not None
     layer = layer_info(session, collection.run_id)
+    if layer.kind == "interpolation":
+        return {
+            "kind": "interpolation",
+            "note": interpolation_note(session, layer, language),
+            "indicators": interpolation_indicators(session, layer, language),
+        }
     if layer.kind != "clusters":
         return {"kind": layer.kind}
     return {
@@ -211,12 +281,14 @@ def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collec
             title = cluster_title(layer, current_language())
             about = _cluster_about(layer)
         else:
-            title = _("{source} moved from {level} to {target}").format(
-                source=layer.source, level=layer.level, target=layer.target
+            language = current_language()
+            names = ", ".join(i["name"] for i in interpolation_indicators(session, layer, language))
+            title = _("{indicators} — {grid}, {weighting}").format(
+                indicators=names,
+                grid=_grid_name(layer, language),
+                weighting=_weighting(session, layer, language),
             )
-            about = _("Areal interpolation weighted by {weight}; totals of counts kept.").format(
-                weight=layer.parameters.get("weight", "area")
-            )
+            about = interpolation_note(session, layer, language)
         out.append(
             data.Collection(
                 id=cid,
@@ -486,3 +558,79 @@ def _decimal(value: Any) -> str:
         return str(value)
     text = f"{value:g}"
     return text.replace(".", ",") if current_language() == "es" else text
+
+
+def interpolation_map_json(
+    request: Request, session: Session, city: str, key: str, method: str, k: int
+) -> str:
+    """A published interpolation's indicator as the map explorer draws it: the grid's cells
+    classed like any indicator (quantiles or natural breaks), with legend and note. Only the
+    interpolated aggregates of the OGC collection are read — never microdata."""
+    from inclusive_cities.spatial.layers import layer_info
+    from inclusive_cities.web import services
+
+    collection_id, _sep, column = key.removeprefix("ogc:").rpartition(":")
+    found = _find(session, collection_id)
+    if found.kind != "analysis" or found.run_id is None or found.city_code != city:
+        raise NotFound(_("There is no published collection {id}.").format(id=collection_id[:80]))
+    layer = layer_info(session, found.run_id)
+    language = language_of(request)
+    indicator = next(
+        (i for i in interpolation_indicators(session, layer, language) if i["column"] == column),
+        None,
+    )
+    if layer.kind != "interpolation" or indicator is None:
+        raise NotFound(_("The layer {layer} is not published.").format(layer=key[:80]))
+    table = _table(request, session, found)
+    values = np.array(
+        [np.nan if p.get(column) is None else float(p[column]) for p in table.props], dtype=float
+    )
+    chosen = "quantiles" if method == "levels" else method
+    classes = services.classify(values, chosen, k, language, direction=indicator["direction"])
+    no_data = _("No data")
+    parts = []
+    for i, code in enumerate(table.fids):
+        cls = int(classes.index[i])
+        props = {
+            "code": code,
+            "name": code,
+            "loc": "",
+            "loc_name": "",
+            "value": None if np.isnan(values[i]) else round(float(values[i]), 2),
+            "cls": classes.codes[cls] if cls >= 0 else "na",
+            "colour": classes.colours[cls] if cls >= 0 else services.NO_DATA_COLOUR,
+            "label": classes.labels[cls] if cls >= 0 else no_data,
+        }
+        parts.append(
+            '{"type":"Feature","id":'
+            + str(i + 1)
+            + ',"geometry":'
+            + table.geometry_json[i]
+            + ',"properties":'
+            + data.dumps(props)
+            + "}"
+        )
+    bounds = table.bounds
+    meta = {
+        "layer": key,
+        "kind": "interpolation",
+        "title": indicator["label"],
+        "valueName": indicator["name"],
+        "period": found.period_code,
+        "compare": None,
+        "classification": chosen,
+        "unit": indicator["unit"],
+        "source": interpolation_note(session, layer, language),
+        "legend": [item for item in classes.legend if item["code"] != "na" or item["count"]],
+        "bbox": [
+            float(np.nanmin(bounds[:, 0])),
+            float(np.nanmin(bounds[:, 1])),
+            float(np.nanmax(bounds[:, 2])),
+            float(np.nanmax(bounds[:, 3])),
+        ]
+        if len(bounds)
+        else None,
+        "synthetic": found.synthetic,
+    }
+    head = data.dumps({"type": "FeatureCollection", **meta})[:-1]
+    return head + ',"features":[' + ",".join(parts) + "]}"

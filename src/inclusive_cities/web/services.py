@@ -230,7 +230,7 @@ def layer_values(
             spec=None,
             direction=row.direction,
             unit=row.unit,
-            source=row.source,
+            source=human_source(session, row, session.get(models.Period, period_id), city_id),
         )
     raise BadRequest(_("Layer {layer} is not valid: use node:CODE or ind:CODE.").format(layer=key))
 
@@ -578,6 +578,66 @@ def _one_level(
     return {unit: value for unit, value in values.items() if levels.get(unit) == chosen}
 
 
+def human_source(
+    session: Session,
+    indicator: models.Indicator | None,
+    period: models.Period | None,
+    city_id: int,
+) -> str:
+    """Where a figure comes from, in words a planner reads: "2024 census, computed by the
+    observatory", the imported file, the survey. The technical provenance (batches, commands)
+    stays in the downloads and the API."""
+    if indicator is None or period is None:
+        return ""
+    rows = session.execute(
+        select(
+            models.Observation.status,
+            models.Observation.source,
+            models.ImportBatch.kind,
+            models.ImportBatch.file_name,
+            models.ImportBatch.details,
+        )
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .outerjoin(models.ImportBatch, models.ImportBatch.id == models.Observation.batch_id)
+        .where(
+            models.Observation.indicator_id == indicator.id,
+            models.Observation.period_id == period.id,
+            models.SpatialUnit.city_id == city_id,
+            models.Observation.status != "suppressed",
+        )
+        .distinct()
+        .limit(20)
+    ).all()
+    label = period.label or period.code
+    parts: list[str] = []
+    for status, source, kind, file_name, details in rows:
+        kind = kind or ""
+        if kind.startswith("census"):
+            text = (
+                _("{period} census, computed by the observatory")
+                if status == "computed"
+                else _("{period} census")
+            ).format(period=label)
+        elif kind == "survey" or str(source).startswith("survey:"):
+            name = (details or {}).get("survey") or str(source).partition(":")[2] or file_name
+            text = _("Survey {name}").format(name=name)
+        elif kind:
+            text = (
+                _("{file}, computed by the observatory")
+                if status == "computed"
+                else _("Imported file {file}")
+            ).format(file=file_name)
+        elif source:
+            text = str(source)
+        else:
+            continue
+        if text not in parts:
+            parts.append(text)
+    if not parts and indicator.source and "inclusive-cities" not in indicator.source:
+        parts.append(indicator.source)
+    return "; ".join(parts[:3])
+
+
 def overview(
     session: Session,
     provider: SpecProvider,
@@ -672,7 +732,7 @@ def overview(
             Figure(
                 _("Population"),
                 format_number(total_population, 0, language),
-                pop_indicator.source if pop_indicator else "",
+                human_source(session, pop_indicator, period, city.id),
                 _period_date(period),
             ),
         )
@@ -690,7 +750,7 @@ def overview(
                 Figure(
                     _("Refugee and migrant population"),
                     format_number(share, 1, language) + " %",
-                    share_indicator.source if share_indicator else "",
+                    human_source(session, share_indicator, period, city.id),
                     _period_date(period),
                 ),
             )

@@ -86,7 +86,7 @@
     feats.forEach(function (f) {
       var o = document.createElement("option");
       o.value = String(f.id);
-      o.textContent = (state.data.classesOnly ? f.properties.code : f.properties.name + " (" + f.properties.code + ")") +
+      o.textContent = (state.data.classesOnly || f.properties.name === f.properties.code ? f.properties.code : f.properties.name + " (" + f.properties.code + ")") +
         " — " + (state.data.classesOnly ? f.properties.label : fmt(f.properties.value));
       sel.appendChild(o);
     });
@@ -98,14 +98,16 @@
     map.setFeatureState({ source: "units", id: feature.id }, { selected: true });
     var p = feature.properties;
     var href = cfg.unitUrl + encodeURIComponent(p.code) + "?period=" + encodeURIComponent($("period").value);
-    var heading = p.name === p.code ? esc(p.name) : esc(p.name) + ' <span class="code">' + esc(p.code) + "</span>";
+    var heading = state.data.kind === "interpolation" ? esc(analysisText.cell) + ' <span class="code">' + esc(p.code) + "</span>" :
+      p.name === p.code ? esc(p.name) : esc(p.name) + ' <span class="code">' + esc(p.code) + "</span>";
     var valueRow = "<dt>" + esc(state.data.valueName || state.data.title) + "</dt><dd>" + esc(fmt(p.value)) + " " + esc(state.data.unit || "") + "</dd>";
     var classRow = "<dt>" + esc(cfg.text["class"]) + "</dt><dd><span class=\"swatch\" style=\"background:" + esc(p.colour) + "\"></span>" + esc(p.label) + "</dd>";
     // a cluster's class is what a reader needs; its statistic comes second
     $("details").innerHTML = "<h3>" + heading + "</h3>" +
       "<dl>" + (state.data.classesOnly ? classRow + valueRow : valueRow + classRow) +
       (p.loc_name ? "<dt>" + esc(cfg.text.locality) + "</dt><dd>" + esc(p.loc_name) + "</dd>" : "") + "</dl>" +
-      '<p><a class="button" id="profile-link" href="' + esc(href) + '">' + esc(cfg.text.profile) + "</a></p>";
+      (state.data.kind === "interpolation" ? '<p class="hint">' + esc(state.data.source) + "</p>" :
+        '<p><a class="button" id="profile-link" href="' + esc(href) + '">' + esc(cfg.text.profile) + "</a></p>");
   }
 
   // published clusters come from the OGC API: two layers per collection (the Local Moran
@@ -138,6 +140,31 @@
   function shortTitle(c) {
     return c.analysis && c.analysis.name ? c.analysis.name : String(c.title).split(" \u2014 ")[0];
   }
+  // published interpolations: one option per indicator moved to the grid, classed by the API
+  // like any indicator (quantiles, natural breaks); only the grid's aggregates are read
+  var interpolated = {};
+  function isInterpolation(key) { return !!interpolated[key]; }
+  function addInterpolationOptions(collections) {
+    var prefix = slugify(cfg.city) + "-interpolation-";
+    var suffix = "-" + slugify(cfg.period);
+    var found = collections.filter(function (c) {
+      return c.id.indexOf(prefix) === 0 && c.id.slice(-suffix.length) === suffix &&
+        c.analysis && c.analysis.indicators;
+    });
+    if (!found.length) { return; }
+    var group = document.createElement("optgroup");
+    group.label = analysisText.interpolation_group;
+    found.forEach(function (c) {
+      c.analysis.indicators.forEach(function (indicator) {
+        var option = document.createElement("option");
+        option.value = ANALYSIS + c.id + ":" + indicator.column;
+        option.textContent = indicator.label;
+        interpolated[option.value] = true;
+        group.appendChild(option);
+      });
+    });
+    layerSelect.appendChild(group);
+  }
   function addAnalysisOptions() {
     var prefix = slugify(cfg.city) + "-clusters-";
     var suffix = "-" + slugify(cfg.period);
@@ -147,7 +174,11 @@
       var found = body.collections.filter(function (c) {
         return c.id.indexOf(prefix) === 0 && c.id.slice(-suffix.length) === suffix;
       });
-      if (!found.length) { return; }
+      addInterpolationOptions(body.collections);
+      if (!found.length) {
+        if (params.get("layer")) { layerSelect.value = params.get("layer"); }
+        return;
+      }
       var group = document.createElement("optgroup");
       group.label = analysisText.group;
       found.forEach(function (c) {
@@ -208,12 +239,17 @@
     // long layer names do not fit the list box: the full name shows on hover
     var chosen = layerSelect.options[layerSelect.selectedIndex];
     layerSelect.title = chosen ? chosen.textContent.trim() : "";
-    // classes, change maps and localities belong to the store's layers, not to clusters
-    ["classification", "compare", "locality"].forEach(function (id) {
-      $(id).disabled = key.indexOf(ANALYSIS) === 0;
-    });
-    if (key.indexOf(ANALYSIS) === 0) { $("locality").value = ""; }
-    var request = key.indexOf(ANALYSIS) === 0 ? analysisGeo(key) : fetch(url()).then(function (r) {
+    // classes, change maps and localities belong to the store's layers, not to clusters;
+    // a grid has classes (quantiles, natural breaks) but no earlier period nor localities
+    var analysis = key.indexOf(ANALYSIS) === 0;
+    var grid = isInterpolation(key);
+    ["compare", "locality"].forEach(function (id) { $(id).disabled = analysis; });
+    $("classification").disabled = analysis && !grid;
+    var levels = $("classification").querySelector("option[value='levels']");
+    levels.disabled = grid;
+    if (grid && $("classification").value === "levels") { $("classification").value = "quantiles"; }
+    if (analysis) { $("locality").value = ""; $("compare").value = ""; }
+    var request = analysis && !grid ? analysisGeo(key) : fetch(url()).then(function (r) {
       if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
       return r.json();
     });
@@ -298,7 +334,12 @@
       map.getCanvas().style.cursor = "pointer";
       var p = e.features[0].properties;
       var what = state.data && state.data.classesOnly ? esc(p.label) : esc(fmt(p.value)) + " · " + esc(p.label);
-      popup.setLngLat(e.lngLat).setHTML("<strong>" + esc(p.name) + "</strong><br>" + what).addTo(map);
+      var head = esc(p.name);
+      if (state.data && state.data.kind === "interpolation") {
+        head = esc(state.data.valueName);
+        what = esc(fmt(p.value)) + " " + esc(state.data.unit || "") + "<br>" + esc(analysisText.cell) + " " + esc(p.code);
+      }
+      popup.setLngLat(e.lngLat).setHTML("<strong>" + head + "</strong><br>" + what).addTo(map);
     });
     map.on("mouseleave", "units-fill", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
     map.on("click", "units-fill", function (e) {
