@@ -608,7 +608,6 @@ def human_source(
         .distinct()
         .limit(20)
     ).all()
-    label = period.label or period.code
     parts: list[str] = []
     for status, source, kind, file_name, details in rows:
         kind = kind or ""
@@ -617,7 +616,7 @@ def human_source(
                 _("{period} census, computed by the observatory")
                 if status == "computed"
                 else _("{period} census")
-            ).format(period=label)
+            ).format(period=period.code)
         elif kind == "survey" or str(source).startswith("survey:"):
             name = (details or {}).get("survey") or str(source).partition(":")[2] or file_name
             text = _("Survey {name}").format(name=name)
