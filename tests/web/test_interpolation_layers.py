@@ -86,6 +86,12 @@ def test_an_interpolated_indicator_is_a_choropleth(client: TestClient) -> None:
     assert counts["q1"] == sum(1 for s in shares if s > middle)
     assert counts.get("na", 0) == len(values) - len(shares)
     assert "population" not in body["features"][0]["properties"]  # only the chosen figure
+    spanish = client.get(
+        "/api/cities/TST/map",
+        params={"layer": SHARE_KEY, "classification": "quantiles", "k": 2, "lang": "es"},
+    ).json()
+    low = f"{min(shares):.1f}".replace(".", ",")
+    assert spanish["legend"][0]["label"] == f"{low} a {middle:.1f}".replace(".", ",")
     # performance levels do not apply to a grid: the explorer's default falls back to quantiles
     levels = client.get("/api/cities/TST/map", params={"layer": SHARE_KEY}).json()
     assert levels["classification"] == "quantiles"

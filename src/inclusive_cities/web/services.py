@@ -246,8 +246,9 @@ class Classes:
     legend: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+def _fmt(value: float, language: str = "en") -> str:
+    """A class boundary: one decimal below 1,000, in the page language's number format."""
+    return format_number(value, 1 if abs(value) < 1000 else 0, language)
 
 
 def classify(
@@ -272,7 +273,7 @@ def classify(
     if categorical:
         cats = sorted({float(v) for v in values[present]})
         colours = [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(cats))]
-        labels = [_("Class {value}").format(value=_fmt(c)) for c in cats]
+        labels = [_("Class {value}").format(value=_fmt(c, language)) for c in cats]
         codes = [f"c{i}" for i in range(len(cats))]
         lookup = {c: i for i, c in enumerate(cats)}
         for i in np.flatnonzero(present):
@@ -282,19 +283,27 @@ def classify(
         palette = RDYLGN[5] if direction == "higher_is_better" else RDYLGN[5][::-1]
         colours = palette
         labels = [
-            _("Worsened by more than {x} points").format(x=_fmt(-breaks[0])),
-            _("Worsened by {a} to {b} points").format(a=_fmt(-breaks[1]), b=_fmt(-breaks[0])),
-            _("No notable change (±{x})").format(x=_fmt(breaks[2])),
-            _("Improved by {a} to {b} points").format(a=_fmt(breaks[2]), b=_fmt(breaks[3])),
-            _("Improved by more than {x} points").format(x=_fmt(breaks[3])),
+            _("Worsened by more than {x} points").format(x=_fmt(-breaks[0], language)),
+            _("Worsened by {a} to {b} points").format(
+                a=_fmt(-breaks[1], language), b=_fmt(-breaks[0], language)
+            ),
+            _("No notable change (±{x})").format(x=_fmt(breaks[2], language)),
+            _("Improved by {a} to {b} points").format(
+                a=_fmt(breaks[2], language), b=_fmt(breaks[3], language)
+            ),
+            _("Improved by more than {x} points").format(x=_fmt(breaks[3], language)),
         ]
         if direction != "higher_is_better":
             labels = [
-                _("Decreased by more than {x}").format(x=_fmt(-breaks[0])),
-                _("Decreased by {a} to {b}").format(a=_fmt(-breaks[1]), b=_fmt(-breaks[0])),
-                _("No notable change (±{x})").format(x=_fmt(breaks[2])),
-                _("Increased by {a} to {b}").format(a=_fmt(breaks[2]), b=_fmt(breaks[3])),
-                _("Increased by more than {x}").format(x=_fmt(breaks[3])),
+                _("Decreased by more than {x}").format(x=_fmt(-breaks[0], language)),
+                _("Decreased by {a} to {b}").format(
+                    a=_fmt(-breaks[1], language), b=_fmt(-breaks[0], language)
+                ),
+                _("No notable change (±{x})").format(x=_fmt(breaks[2], language)),
+                _("Increased by {a} to {b}").format(
+                    a=_fmt(breaks[2], language), b=_fmt(breaks[3], language)
+                ),
+                _("Increased by more than {x}").format(x=_fmt(breaks[3], language)),
             ]
         codes = ["ch0", "ch1", "ch2", "ch3", "ch4"]
         index[present] = np.searchsorted(breaks, values[present], side="right")
@@ -333,7 +342,11 @@ def classify(
         labels = []
         for band, top in enumerate(bins.tolist()):
             bottom = low if band == 0 else float(bins[band - 1])
-            labels.append(_("{low} to {high}").format(low=_fmt(bottom), high=_fmt(float(top))))
+            labels.append(
+                _("{low} to {high}").format(
+                    low=_fmt(bottom, language), high=_fmt(float(top), language)
+                )
+            )
         codes = [f"q{i}" for i in range(k)]
         if k:
             index[present] = np.minimum(
