@@ -77,6 +77,9 @@ def test_an_interpolated_indicator_is_a_choropleth(client: TestClient) -> None:
         "Refugee and migrant population — H3 grid (resolution 8), population-weighted"
     )
     assert body["classification"] == "quantiles"
+    assert body["digits"] == 1  # a share keeps one decimal; counts moved to cells, none
+    population = client.get("/api/cities/TST/map", params={"layer": f"ogc:{COLLECTION}:population"})
+    assert population.json()["digits"] == 0
     assert len(body["features"]) == len(items) >= 2
     assert {f["geometry"]["type"] for f in body["features"]} == {"Polygon"}
     # two quantile classes: the cells up to the median share, and the cells above it

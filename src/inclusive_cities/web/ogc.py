@@ -620,6 +620,7 @@ def interpolation_map_json(
         "compare": None,
         "classification": chosen,
         "unit": indicator["unit"],
+        "digits": 0 if column in layer.parameters.get("extensive", []) else 1,
         "source": interpolation_note(session, layer, language),
         "legend": [item for item in classes.legend if item["code"] != "na" or item["count"]],
         "bbox": [

@@ -29,7 +29,9 @@
   }
   function fmt(v) {
     if (v === null || v === undefined) { return cfg.text.noData; }
-    return Number(v).toLocaleString(cfg.lang === "es" ? "es-CO" : "en-GB", { maximumFractionDigits: 1 });
+    // counts moved to a grid are shown in whole persons, households…; rates with one decimal
+    var digits = state.data && state.data.digits != null ? state.data.digits : 1;
+    return Number(v).toLocaleString(cfg.lang === "es" ? "es-CO" : "en-GB", { maximumFractionDigits: digits });
   }
   function bucket() { return Math.max(8, Math.min(16, Math.floor(map.getZoom() / 2) * 2)); }
 
@@ -347,7 +349,10 @@
       var f = state.data.features.find(function (x) { return x.id === id; });
       if (f) { showDetails(f); $("unit-list").value = String(id); }
     });
-    map.on("zoomend", function () { if (state.fitted && bucket() !== state.bucket) { load(); } });
+    // finer outlines as one zooms in; layers from the OGC API have one geometry at every zoom
+    map.on("zoomend", function () {
+      if (state.fitted && bucket() !== state.bucket && layerSelect.value.indexOf(ANALYSIS) !== 0) { load(); }
+    });
   });
   ["layer", "compare", "classification"].forEach(function (id) {
     $(id).addEventListener("change", function () { state.hidden = {}; load(); if (second && $("layer2").value) { loadSecond(); } });
@@ -366,6 +371,7 @@
     var b = new maplibregl.LngLatBounds();
     var walk = function (c) { if (typeof c[0] === "number") { b.extend(c); } else { c.forEach(walk); } };
     walk(f.geometry.coordinates);
-    map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 300 });
+    // a grid cell is shown among its neighbours, a unit close up
+    map.fitBounds(b, { padding: 80, maxZoom: isInterpolation(layerSelect.value) ? 13 : 16, duration: 300 });
   });
 })();
