@@ -87,6 +87,11 @@ def test_bad_expressions_are_refused_with_one_line(text: str, fragment: str) -> 
             "record: household\n    aggregation: share\n    numerator: internet",
             "'name' needs both 'es' and 'en' texts",
         ),
+        (
+            "record: household\n    name: {es: a, en: Crimes per 100,000 inhabitants}\n"
+            "    aggregation: count",
+            "'name' has a key '000 inhabitants' besides 'es' and 'en'",
+        ),
         ("record: flat\n    name: {es: a, en: b}", "record 'flat' is not one of household"),
         (
             "record: person\n    name: {es: a, en: b}\n    aggregation: mode\n    value: age",
@@ -190,3 +195,10 @@ def test_shipped_catalogue_covers_uim_basic() -> None:
     lower = {s.code for s in catalogue if s.direction == "lower_is_better"}
     assert {"overcrowding", "rent_burden", "dist_health_m", "neet_youth"} <= lower
     assert "internet" not in lower
+
+
+def test_shipped_names_keep_their_commas() -> None:
+    from inclusive_cities.indicators import load_catalogue
+
+    # an unquoted comma in {en: ...} used to cut the English name at "Crimes per 100"
+    assert load_catalogue()["crime_rate_per_100k"].name_en == "Crimes per 100,000 inhabitants"

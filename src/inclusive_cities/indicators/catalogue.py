@@ -255,6 +255,15 @@ def _entry(
         raise IndicatorError(
             _("{where}: 'name' needs both 'es' and 'en' texts.").format(where=at("name"))
         )
+    others = sorted(str(key) for key in name if key not in ("es", "en"))
+    if others:
+        # YAML reads {en: Crimes per 100,000} as two keys: the text ends at the comma
+        raise IndicatorError(
+            _(
+                "{where}: 'name' has a key '{key}' besides 'es' and 'en': put a text that "
+                "contains a comma in quotes."
+            ).format(where=at("name"), key=others[0])
+        )
     common: dict[str, Any] = {
         "code": code,
         "record": record,
