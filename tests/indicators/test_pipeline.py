@@ -329,6 +329,52 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
     ]
 
 
+def test_survey_layer_indicators_name_their_survey(observatory, capsys) -> None:
+    url, _layers = observatory
+    engine = init_database(url)
+    with transaction(engine) as session:
+        survey = models.Indicator(code="mig_documentation", name_es="x", name_en="x")
+        session.add(survey)
+        session.flush()
+        barrio = session.scalars(
+            select(models.SpatialUnit).where(models.SpatialUnit.code == "01")
+        ).one()
+        period = session.scalars(select(models.Period)).one()
+        # what 'survey layers' writes: an estimate without an import batch
+        session.add(
+            models.Observation(
+                indicator_id=survey.id,
+                unit_id=barrio.id,
+                period_id=period.id,
+                value=61.5,
+                status="estimated",
+                source="survey:encuesta_x",
+            )
+        )
+    main(
+        [
+            "--database",
+            url,
+            "indicators",
+            "compute",
+            "--city",
+            "TST",
+            "--period",
+            "2024",
+            "--only",
+            "mig_documentation",
+            "--only",
+            "internet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert (
+        "Imported, kept as observed: mig_documentation (from the survey layers of 'encuesta_x')."
+        in out
+    )
+    assert "batch None" not in out
+
+
 def test_network_not_covering_the_city_writes_nothing(observatory, capsys) -> None:
     url, layers = observatory
     with pytest.raises(SystemExit) as stop:

@@ -257,7 +257,7 @@ def _observed(
     if not codes:
         return {}
     rows = session.execute(  # type: ignore[attr-defined]
-        select(models.Indicator.code, models.Observation.batch_id)
+        select(models.Indicator.code, models.Observation.batch_id, models.Observation.source)
         .join(models.Observation, models.Observation.indicator_id == models.Indicator.id)
         .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
         .where(
@@ -268,7 +268,21 @@ def _observed(
         )
         .distinct()
     ).all()
-    return {code: _("import batch {batch}").format(batch=batch) for code, batch in rows}
+    found: dict[str, str] = {}
+    for code, batch, source in rows:
+        if batch is not None:
+            found[code] = _("import batch {batch}").format(batch=batch)
+        elif str(source or "").startswith("survey:"):
+            # survey layers write estimates without an import batch: name the survey
+            found.setdefault(
+                code,
+                _("the survey layers of '{survey}'").format(
+                    survey=str(source).removeprefix("survey:")
+                ),
+            )
+        else:
+            found.setdefault(code, str(source or "") or _("observations without an import batch"))
+    return found
 
 
 def _indicator_rows(session: Session, specs: Iterable[IndicatorSpec]) -> dict[str, int]:
