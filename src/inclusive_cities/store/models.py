@@ -39,7 +39,9 @@ NAMING_CONVENTION = {
 }
 
 OBSERVATION_STATUSES = ("observed", "computed", "imputed", "estimated", "suppressed")
-DIRECTIONS = ("higher_is_better", "lower_is_better")
+DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
+"""Which end of an indicator is good; ``neutral`` for descriptive figures (population, the share
+of Venezuelans) that are neither better nor worse when higher."""
 TOTAL = "_T"
 """Disaggregation key meaning "all" (the SDMX convention), so that unique constraints hold."""
 
@@ -175,7 +177,9 @@ class Indicator(Base):
     benchmark_source: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (
-        CheckConstraint("direction IN ('higher_is_better', 'lower_is_better')", name="direction"),
+        CheckConstraint(
+            "direction IN ('higher_is_better', 'lower_is_better', 'neutral')", name="direction"
+        ),
     )
 
 
