@@ -229,3 +229,22 @@ def test_shipped_catalogue_file_lines_are_in_messages(tmp_path) -> None:
         load_catalogue([path])
     assert str(error.value).startswith(f"mine.yaml, indicator 'mig_documentation', line {line}:")
     assert "statistic 'ratio' is not one of share, mean" in str(error.value)
+
+
+def test_context_figures_are_neutral_and_a_misspelt_direction_is_refused() -> None:
+    catalogue = load_catalogue()
+    for code in ("population", "venezuelan_population", "venezuelan_share", "households"):
+        assert catalogue[code].direction == "neutral", code
+    assert catalogue["overcrowding"].direction == "lower_is_better"
+    own = catalogue_from_text(
+        "indicators:\n  mine:\n    record: table\n    name: {es: M, en: M}\n"
+        "    direction: neutral\n",
+        "mine.yaml",
+    )
+    assert own["mine"].direction == "neutral"
+    with pytest.raises(IndicatorError, match=r"direction 'neutro' is not one of .*, neutral"):
+        catalogue_from_text(
+            "indicators:\n  mine:\n    record: table\n    name: {es: M, en: M}\n"
+            "    direction: neutro\n",
+            "mine.yaml",
+        )

@@ -307,3 +307,24 @@ def test_flat_list_field_errors_point_at_the_flat_entry(tmp_path):
         load_spec(file)
     message = str(caught.value)
     assert message.startswith(f"{file}:7: tree.children[0].indicators[0].weight:"), message
+
+
+def test_neutral_direction_is_refused_for_a_marker_indicator(tmp_path):
+    # the catalogue's descriptive figures (share of Venezuelans) are neutral; a marker needs
+    # to know which end is good, so it says so in one line, in the user's language
+    file = write(tmp_path, spec_text().replace("direction: lower_is_better", "direction: neutral"))
+    with pytest.raises(MarkerSpecError) as caught:
+        load_spec(file)
+    message = str(caught.value)
+    assert message.startswith(f"{file}:18: tree.children[0].indicators[1].direction:"), message
+    assert "'neutral' is for descriptive figures outside the marker" in message
+    assert "\n" not in message
+    from inclusive_cities.i18n import use_language
+
+    use_language("es")
+    try:
+        with pytest.raises(MarkerSpecError, match="cifras descriptivas") as caught:
+            load_spec(file)
+        assert "\n" not in str(caught.value)
+    finally:
+        use_language("en")

@@ -47,7 +47,9 @@ SPATIAL_METHODS = (
     "intersection_density",
 )
 DISAGGREGATIONS = ("sex", "age_group", "nationality")
-DIRECTIONS = ("higher_is_better", "lower_is_better")
+DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
+"""``neutral``: a descriptive figure (population, share of Venezuelans) with no better end; it
+is shown in a single-hue palette and cannot be a marker indicator."""
 _LAYER_METHODS = ("public_space_fca", "population_in_zone", "intersection_density")
 
 

@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -266,6 +267,20 @@ class Indicator(_Model):
     denominator: Denominator | None = None
     treatment: TreatmentField | None = None
     imputation: ImputationField | None = None
+
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _ranked(cls, value: Any) -> Any:
+        # the catalogue's 'neutral' (population, share of Venezuelans) cannot be scored
+        if value == "neutral":
+            raise ValueError(
+                _(
+                    "a marker indicator needs a direction: 'neutral' is for descriptive figures "
+                    "outside the marker; write higher_is_better or lower_is_better, or leave "
+                    "the indicator out of the marker"
+                )
+            )
+        return value
 
 
 class Node(_Model):
