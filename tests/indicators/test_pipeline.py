@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import func, select
 
 from inclusive_cities.cli import main
+from inclusive_cities.indicators.pipeline import compute_city
 from inclusive_cities.store import init_database, models, transaction
 from tests.indicators import city
 
@@ -399,3 +400,21 @@ def test_network_not_covering_the_city_writes_nothing(observatory, capsys) -> No
     assert err.startswith("Error: The street network does not cover the city: 1 of 4 units")
     assert "\n" not in err
     assert observations(url) == []
+
+
+def test_a_coarser_base_level_is_computed_from_the_blocks(observatory) -> None:
+    """The census is coded by block: --level barrio writes barrio values only, the same as
+    a full run gives at that level, and says nothing about unknown unit codes."""
+    url, _layers = observatory
+    report = compute_city(
+        init_database(url), "TST", "2024", level="barrio", codes=["piped_water", "internet"]
+    )
+    assert report.levels == ["barrio"] and report.unknown_units == 0
+    rows = observations(url)
+    assert {row[1] for row in rows} == {"01", "02"}  # no block was written
+    barrio = {(r[0], r[1]): r[5] for r in rows if r[2:5] == ("_T", "_T", "_T")}
+    households = city.households()
+    for unit in ("01", "02"):
+        part = [r for r in households if r["unit_code"].startswith(unit)]
+        expected, _n = city.household_reference("piped_water", part)
+        assert barrio[("piped_water", unit)] == pytest.approx(expected)

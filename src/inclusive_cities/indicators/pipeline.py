@@ -323,7 +323,10 @@ def compute_city(
     root = Path(data_dir or get_settings().data_dir)
     with store.transaction(engine) as session:
         city_row, period_row = _city_period(session, city, period)
-        levels = _levels(session, city_row, level)
+        wanted = [lv.code for lv in _levels(session, city_row, level)]
+        # census records are coded by the smallest units: compute from there and keep the
+        # asked level and those above (values up the hierarchy are recomputed from parts)
+        levels = _levels(session, city_row, None)
         units, hierarchy, unit_ids, boundary_batch = _units(session, city_row, levels)
         census = _census(session, city_row, period_row, root)
         facilities, facility_batch = _facilities(session, city_row)
@@ -354,10 +357,12 @@ def compute_city(
         network=network,
     )
     result = compute(inputs, catalogue)
+    if len(wanted) < len(levels):
+        result.values = result.values[result.values["level"].isin(wanted)].reset_index(drop=True)
     report = ComputeReport(
         city=city,
         period=period,
-        levels=[lv.code for lv in levels],
+        levels=wanted,
         skipped=result.skipped,
         unknown_units=result.unknown_units,
         observed=result.observed,
