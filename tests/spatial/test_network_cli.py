@@ -51,7 +51,10 @@ def test_compute_along_an_osm_extract(tmp_path, capsys) -> None:
     url, _layers = build(f"sqlite:///{tmp_path / 'o.db'}", tmp_path)
     osm = street_grid(tmp_path / "city.osm", 1500)
     compute(url, str(write_pbf(osm, tmp_path / "city.osm.pbf")))
-    assert "2 indicators computed for TST" in capsys.readouterr().out
+    assert (
+        "Indicators computed for TST, period 2024, levels manzana, barrio: 2."
+        in capsys.readouterr().out
+    )
     values = {(r[0], r[1]): r[5] for r in observations(url) if r[2:5] == ("_T", "_T", "_T")}
     # block centroids and facilities sit on grid nodes: Manhattan distances by hand
     # school at (150, 50); health at (50, 50) and (1050, 1400)

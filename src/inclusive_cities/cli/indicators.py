@@ -121,7 +121,7 @@ def compute(
         table.add_row(code, f"{count:,}", f"{report.suppressed.get(code, 0):,}")
     console.print(table)
     console.print(
-        _("{count} indicators computed for {city}, period {period}, levels {levels}{dry}.").format(
+        _("Indicators computed for {city}, period {period}, levels {levels}: {count}{dry}.").format(
             count=len(report.written),
             city=city,
             period=period,

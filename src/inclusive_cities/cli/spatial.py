@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -190,7 +191,16 @@ def layers(
         ]
         _say("      " + " · ".join(f for f in facts if f))
         shown = {k: v for k, v in layer.parameters.items() if v is not None and k != "units"}
-        _say("      " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        _say("      " + ", ".join(f"{k}={_shown(v)}" for k, v in shown.items()))
+
+
+def _shown(value: object) -> str:
+    """A parameter as a reader wants it: a name in the user's language, lists joined."""
+    if isinstance(value, dict) and {"es", "en"} <= set(value):
+        return str(value.get(current_language(), value["en"]))
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 def export(
