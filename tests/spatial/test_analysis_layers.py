@@ -18,6 +18,7 @@ from inclusive_cities.spatial.layers import (
     publish_layer,
     read_layer,
     save_layer,
+    source_direction,
     source_name,
 )
 from inclusive_cities.store import connect, models, transaction
@@ -66,6 +67,7 @@ def test_known_clusters_are_found_and_stored(city_url: str) -> None:
         "units": 100,
         # the stored row's names are the code: the catalogue's names are recorded instead
         "source_name": {"es": "Hogares con internet", "en": "Households with internet"},
+        "direction": "higher_is_better",
         "higher_is_better": True,
     }
     assert info.published is False
@@ -193,13 +195,14 @@ def test_names_and_direction_of_the_source_are_recorded(city_url: str) -> None:
     area = cluster_layer(engine, run=run, score="VIV", keep=False)
     assert area.parameters["source_name"] == {"es": "Vivienda", "en": "Housing"}
     assert (area.parameters["index"], area.parameters["higher_is_better"]) == (False, True)
-    # the stored row wins over the catalogue (which calls households a higher-is-better count)
+    # the stored row wins over the catalogue (which calls households a neutral count)
     rows = cluster_layer(engine, city="GRD", period="2024", indicator="households")
     assert rows.parameters["source_name"] == {
         "es": "Hogares hacinados",
         "en": "Overcrowded households",
     }
     assert rows.parameters["higher_is_better"] is False
+    assert rows.parameters["direction"] == "lower_is_better"
     assert "index" not in rows.parameters and "spec_name" not in rows.parameters
     [info] = list_layers(engine, "GRD")
     assert info.parameters["higher_is_better"] is False
@@ -209,6 +212,23 @@ def test_names_and_direction_of_the_source_are_recorded(city_url: str) -> None:
     # a layer made before names were recorded shows its source code, direction unknown
     assert source_name({"k": 6}, "uim-test:UIM", "es") == "uim-test:UIM"
     assert higher_is_better({"k": 6}) is None
+    assert source_direction({"k": 6}) is None
+    assert source_direction({"higher_is_better": False}) == "lower_is_better"
+
+
+def test_clusters_of_a_neutral_indicator_are_not_ranked(city_url: str) -> None:
+    """The share of Venezuelans is neutral: its clusters are of concentration, so the layer
+    records the direction and no better end (higher_is_better null)."""
+    engine = connect(city_url)
+    with transaction(engine) as session:
+        row = session.scalar(select(models.Indicator).where(models.Indicator.code == "households"))
+        assert row is not None
+        row.direction = "neutral"
+    found = cluster_layer(engine, city="GRD", period="2024", indicator="households", keep=False)
+    assert found.parameters["direction"] == "neutral"
+    assert found.parameters["higher_is_better"] is None
+    assert higher_is_better(found.parameters) is None
+    assert source_direction(found.parameters) == "neutral"
 
 
 def test_publishing_and_finding_layers(city_url: str) -> None:

@@ -122,6 +122,7 @@ def test_titles_name_the_source_in_the_page_language(client: TestClient) -> None
         "kind": "clusters",
         "source": "internet",
         "name": "Conglomerados — Hogares con internet, por manzana",
+        "direction": "higher_is_better",
         "higher_is_better": True,
     }
     assert (
@@ -166,7 +167,7 @@ def test_marker_and_older_layers(tmp_path: Path) -> None:
         layer.parameters = {
             k: v
             for k, v in (layer.parameters or {}).items()
-            if k not in ("source_name", "higher_is_better")
+            if k not in ("source_name", "direction", "higher_is_better")
         }
     CACHE.clear()
     with TestClient(create_app(url, specs=specs)) as client:
@@ -181,6 +182,7 @@ def test_marker_and_older_layers(tmp_path: Path) -> None:
         assert doc["analysis"]["name"] == "Clusters — households, by block"
         assert doc["title"] == "Clusters — households, by block — Grid town — 2024"
         assert doc["analysis"]["higher_is_better"] is None
+        assert doc["analysis"]["direction"] is None
         assert "higher values are" not in doc["description"]
         assert "99 permutations" in doc["description"]
     CACHE.clear()

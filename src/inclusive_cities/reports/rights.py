@@ -66,7 +66,10 @@ def gaps(observations: pd.DataFrame, units: pd.DataFrame, indicators: pd.DataFra
             if host is None or migrants is None:
                 continue
             direction = catalogue.loc[code, "direction"]
-            sign = 1 if direction == "higher_is_better" else -1
+            # a neutral (descriptive) figure has no worse end, so no disadvantage to report
+            sign = {"higher_is_better": 1, "lower_is_better": -1}.get(direction)
+            if sign is None:
+                continue
             source = next((s for s in part["source"] if s), catalogue.loc[code, "source"])
             rows.append(
                 {

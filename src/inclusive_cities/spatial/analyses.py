@@ -74,7 +74,10 @@ def _indicator_about(engine: Engine, code: str) -> dict[str, Any]:
         for language, name in (("es", entry.name_es), ("en", entry.name_en)):
             if names[language] == code and name:
                 names[language] = name
-    return {"source_name": names, "higher_is_better": direction != "lower_is_better"}
+    # a neutral figure (share of Venezuelans) has no better end: its clusters are of high and
+    # low concentration, never of exclusion, so higher_is_better is left null
+    ranked = {"higher_is_better": True, "lower_is_better": False}.get(direction)
+    return {"source_name": names, "direction": direction, "higher_is_better": ranked}
 
 
 def base_level(engine: Engine, city: str) -> str:
@@ -213,6 +216,7 @@ def cluster_layer(
             "source_name": about["node_name"],
             "spec_name": about["spec_name"],
             "index": about["index"],
+            "direction": "higher_is_better",
             "higher_is_better": True,
         }
     else:

@@ -88,9 +88,23 @@ def source_name(parameters: dict[str, Any], source: str, language: str) -> str:
 
 
 def higher_is_better(parameters: dict[str, Any]) -> bool | None:
-    """Whether high values of a cluster layer's source are good (None: not recorded)."""
+    """Whether high values of a cluster layer's source are good (None: not recorded, or a
+    neutral source that has no better end)."""
     value = parameters.get("higher_is_better")
     return value if isinstance(value, bool) else None
+
+
+def source_direction(parameters: dict[str, Any]) -> str | None:
+    """A cluster layer's source direction: higher_is_better, lower_is_better or neutral (a
+    descriptive figure: its clusters are of high and low concentration, not of exclusion);
+    None when the layer did not record it."""
+    value = parameters.get("direction")
+    if value in ("higher_is_better", "lower_is_better", "neutral"):
+        return str(value)
+    ranked = higher_is_better(parameters)
+    if ranked is None:
+        return None
+    return "higher_is_better" if ranked else "lower_is_better"
 
 
 def input_hash(frame: pd.DataFrame, columns: Sequence[str]) -> str:

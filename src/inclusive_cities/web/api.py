@@ -8,7 +8,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,14 @@ class IndicatorOut(BaseModel):
     area: str
     dimension: str
     unit: str
-    direction: str
+    direction: str = Field(
+        json_schema_extra={"enum": list(models.DIRECTIONS)},
+        description=(
+            "Which end is good: higher_is_better or lower_is_better for the marker's "
+            "indicators; neutral for descriptive figures (population, share of persons of "
+            "Venezuelan origin) that are neither better nor worse, mapped in one hue."
+        ),
+    )
     source: str
     benchmark_lower: float | None
     benchmark_upper: float | None

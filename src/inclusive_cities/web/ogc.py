@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.spatial.layers import LayerInfo, higher_is_better, source_name
+from inclusive_cities.spatial.layers import LayerInfo, source_direction, source_name
 from inclusive_cities.store import models
 from inclusive_cities.web import data, exports
 from inclusive_cities.web.app import context, language_of, session_scope
@@ -144,8 +144,20 @@ def _in_sentence(name: str) -> str:
     return name
 
 
-def _cluster_about(layer: LayerInfo) -> str:
-    """The method, what was analysed and which clusters are the clusters of exclusion."""
+def cluster_direction(session: Session, layer: LayerInfo) -> str | None:
+    """The direction a cluster layer's colours and words follow (None: not recorded). A layer
+    of an indicator that is neutral now is neutral, whatever it recorded: layers made before
+    'neutral' existed called the share of Venezuelans higher-is-better."""
+    recorded = source_direction(layer.parameters)
+    row = _indicator_rows(session, [layer.source]).get(layer.source)
+    if row is not None and row.direction == "neutral":
+        return "neutral"
+    return recorded
+
+
+def _cluster_about(layer: LayerInfo, direction: str | None) -> str:
+    """The method, what was analysed and which clusters are the clusters of exclusion (for a
+    neutral source: of high and low concentration, never of exclusion)."""
     parameters = layer.parameters
     language = current_language()
     name = source_name(parameters, layer.source, language)
@@ -153,15 +165,22 @@ def _cluster_about(layer: LayerInfo) -> str:
     if isinstance(spec, dict) and spec.get(language):
         name = spec[language] if parameters.get("index") else f"{name} ({spec[language]})"
     parts = []
-    direction = higher_is_better(parameters)
-    if direction is True:
+    if direction == "neutral":
+        parts.append(
+            _(
+                "{source} is descriptive, neither better nor worse when higher: high-high "
+                "clusters and hot spots are areas of high concentration; low-low clusters and "
+                "cold spots, areas of low concentration. They are not clusters of exclusion."
+            ).format(source=name)
+        )
+    elif direction == "higher_is_better":
         parts.append(
             _(
                 "In {source}, higher values are better: low-low clusters and cold spots are "
                 "clusters of exclusion; high-high clusters and hot spots, clusters of inclusion."
             ).format(source=name)
         )
-    elif direction is False:
+    elif direction == "lower_is_better":
         parts.append(
             _(
                 "In {source}, higher values are worse: high-high clusters and hot spots are "
@@ -245,7 +264,8 @@ def interpolation_note(session: Session, layer: LayerInfo, language: str) -> str
 
 def _analysis_member(session: Session, collection: data.Collection, language: str) -> Any:
     """What the map explorer needs of a cluster collection beyond OGC's members: its short
-    title and whether high values are good (null: not recorded, drawn as higher-is-worse)."""
+    title, its source's direction (neutral: high and low concentration, not exclusion) and
+    whether high values are good (null: neutral, or not recorded and drawn as higher-is-worse)."""
     from inclusive_cities.spatial.layers import layer_info
 
     assert collection.run_id is not None
@@ -258,11 +278,15 @@ def _analysis_member(session: Session, collection: data.Collection, language: st
         }
     if layer.kind != "clusters":
         return {"kind": layer.kind}
+    direction = cluster_direction(session, layer)
     return {
         "kind": "clusters",
         "source": layer.source,
         "name": cluster_title(layer, language),
-        "higher_is_better": higher_is_better(layer.parameters),
+        "direction": direction,
+        "higher_is_better": {"higher_is_better": True, "lower_is_better": False}.get(
+            direction or ""
+        ),
     }
 
 
@@ -279,7 +303,7 @@ def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collec
         taken.add(cid)
         if layer.kind == "clusters":
             title = cluster_title(layer, current_language())
-            about = _cluster_about(layer)
+            about = _cluster_about(layer, cluster_direction(session, layer))
         else:
             language = current_language()
             names = ", ".join(i["name"] for i in interpolation_indicators(session, layer, language))

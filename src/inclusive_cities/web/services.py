@@ -25,6 +25,19 @@ RDYLGN = {
     7: ["#d73027", "#fc8d59", "#fee08b", "#ffffbf", "#d9ef8b", "#91cf60", "#1a9850"],
 }
 """ColorBrewer RdYlGn (Brewer 2002), red = worse, green = better, as the UIM viewers use."""
+BLUES = {
+    1: ["#6baed6"],
+    2: ["#9ecae1", "#3182bd"],
+    3: ["#deebf7", "#9ecae1", "#3182bd"],
+    4: ["#eff3ff", "#bdd7e7", "#6baed6", "#2171b5"],
+    5: ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"],
+    6: ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"],
+    7: ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"],
+}
+"""ColorBrewer Blues (sequential, one hue) for neutral figures such as the share of Venezuelans:
+darker is more, never better or worse, so no place is painted as failing for who lives there."""
+PUOR = ["#e66101", "#fdb863", "#f7f7f7", "#b2abd2", "#5e3c99"]
+"""ColorBrewer PuOr: the change of a neutral figure, decrease to increase, with no red or green."""
 CATEGORY_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
 CHANGE_BREAKS = (-10.0, -2.0, 2.0, 10.0)
 CLASSIFICATIONS = ("levels", "quantiles", "natural_breaks")
@@ -263,7 +276,10 @@ def classify(
     change: bool = False,
     categorical: bool = False,
 ) -> Classes:
-    """Classes for a choropleth: performance levels, quantiles, natural breaks or change."""
+    """Classes for a choropleth: performance levels, quantiles, natural breaks or change.
+
+    ``direction`` picks the colours: red to green for a ranked indicator (reversed when lower
+    is better); one hue (blues) for a ``neutral`` figure, which has no performance levels."""
     n = len(values)
     present = ~np.isnan(values)
     index = np.full(n, -1, dtype=np.int64)
@@ -280,7 +296,12 @@ def classify(
             index[i] = lookup[float(values[i])]
     elif change:
         breaks = list(CHANGE_BREAKS)
-        palette = RDYLGN[5] if direction == "higher_is_better" else RDYLGN[5][::-1]
+        if direction == "neutral":
+            palette = PUOR
+        elif direction == "lower_is_better":
+            palette = RDYLGN[5][::-1]
+        else:
+            palette = RDYLGN[5]
         colours = palette
         labels = [
             _("Worsened by more than {x} points").format(x=_fmt(-breaks[0], language)),
@@ -293,7 +314,7 @@ def classify(
             ),
             _("Improved by more than {x} points").format(x=_fmt(breaks[3], language)),
         ]
-        if direction != "higher_is_better":
+        if direction in ("lower_is_better", "neutral"):  # more is not better: say what moved
             labels = [
                 _("Decreased by more than {x}").format(x=_fmt(-breaks[0], language)),
                 _("Decreased by {a} to {b}").format(
@@ -307,7 +328,8 @@ def classify(
             ]
         codes = ["ch0", "ch1", "ch2", "ch3", "ch4"]
         index[present] = np.searchsorted(breaks, values[present], side="right")
-    elif method == "levels" and spec is not None:
+    elif method == "levels" and spec is not None and direction != "neutral":
+        # performance levels rank; a neutral figure falls back to quantiles, as grid layers do
         ordered = sorted(spec.levels, key=lambda lv: -lv.min)
         colours = [lv.colour for lv in ordered]
         labels = [lv.label(language) for lv in ordered]
@@ -334,9 +356,12 @@ def classify(
         else:
             bins = np.array([data_values.max()]) if distinct else np.array([])
         k = len(bins)
-        palette = RDYLGN.get(k, RDYLGN[5][:k]) if k >= 3 else ["#fdae61", "#a6d96a"][:k]
-        if direction != "higher_is_better":
-            palette = palette[::-1]
+        if direction == "neutral":
+            palette = BLUES.get(k, BLUES[7][:k])
+        else:
+            palette = RDYLGN.get(k, RDYLGN[5][:k]) if k >= 3 else ["#fdae61", "#a6d96a"][:k]
+            if direction == "lower_is_better":
+                palette = palette[::-1]
         colours = list(palette)
         low = float(data_values.min()) if distinct else 0.0
         labels = []

@@ -116,12 +116,24 @@
   // quadrant and the Gi* hot/cold class), listed after the store's layers. Red always marks
   // exclusion: for a source where more is better (the marker's scores) that is low-low and
   // cold; where more is worse (overcrowding), and for older layers that did not record it,
-  // high-high and hot.
+  // high-high and hot. A neutral source (the share of Venezuelans) has no better end: its
+  // clusters are of high and low concentration, in blues and greys, never red.
   var ANALYSIS = "ogc:";
   var analysisText = JSON.parse($("analysis-text").textContent);
   var EXCLUSION = "#b2182b", INCLUSION = "#2166ac", WORSE = "#f4a582", BETTER = "#92c5de";
   var NEUTRAL = "#d9d9d9";
-  function clusterStyle(higherIsBetter) {
+  var CONCENTRATED = "#08519c", SPARSE = "#9ecae1", ABOVE = "#4292c6", BELOW = "#737373";
+  function isNeutral(analysis) { return !!analysis && analysis.direction === "neutral"; }
+  function neutralClusterStyle() {
+    var colours = { high_high: CONCENTRATED, hot: CONCENTRATED, low_low: SPARSE, cold: SPARSE,
+      high_low: ABOVE, low_high: BELOW, not_significant: NEUTRAL };
+    var labels = Object.assign({ not_significant: analysisText.not_significant }, analysisText.neutral);
+    var order = ["high_high", "hot", "low_low", "cold", "high_low", "low_high", "not_significant"];
+    return { colours: colours, labels: labels, order: order };
+  }
+  function clusterStyle(analysis) {
+    if (isNeutral(analysis)) { return neutralClusterStyle(); }
+    var higherIsBetter = analysis ? analysis.higher_is_better : null;
     var good = higherIsBetter === true;
     var labels = analysisText[good ? "better" : (higherIsBetter === false ? "worse" : "unknown")];
     var colours = good ?
@@ -181,17 +193,22 @@
         if (params.get("layer")) { layerSelect.value = params.get("layer"); }
         return;
       }
-      var group = document.createElement("optgroup");
-      group.label = analysisText.group;
-      found.forEach(function (c) {
-        ["moran_class", "gi_class"].forEach(function (column) {
-          var option = document.createElement("option");
-          option.value = ANALYSIS + c.id + ":" + column;
-          option.textContent = shortTitle(c) + " \u2014 " + analysisText[column];
-          group.appendChild(option);
+      // clusters of a neutral figure are not of exclusion: they get a group of their own
+      [[false, analysisText.group], [true, analysisText.neutral_group]].forEach(function (pair) {
+        var members = found.filter(function (c) { return isNeutral(c.analysis) === pair[0]; });
+        if (!members.length) { return; }
+        var group = document.createElement("optgroup");
+        group.label = pair[1];
+        members.forEach(function (c) {
+          ["moran_class", "gi_class"].forEach(function (column) {
+            var option = document.createElement("option");
+            option.value = ANALYSIS + c.id + ":" + column;
+            option.textContent = shortTitle(c) + " \u2014 " + analysisText[column];
+            group.appendChild(option);
+          });
         });
+        layerSelect.appendChild(group);
       });
-      layerSelect.appendChild(group);
       if (params.get("layer")) { layerSelect.value = params.get("layer"); }
     }).catch(function () { return null; });
   }
@@ -212,7 +229,7 @@
     return Promise.all([get(base + "?lang=" + encodeURIComponent(cfg.lang)),
       get(base + "/items?limit=10000")]).then(function (parts) {
       var doc = parts[0];
-      var look = clusterStyle(doc.analysis ? doc.analysis.higher_is_better : null);
+      var look = clusterStyle(doc.analysis || null);
       var counts = {};
       var features = parts[1].features.map(function (f, i) {
         var cls = f.properties[column] || "not_significant";
