@@ -90,3 +90,19 @@ def test_update_from_one_file_keeps_the_domains_other_messages(
     assert from_engine and set(before["es"]) - from_engine  # other files' messages exist
     catalogues.update_domain("indicators", [engine_file])
     assert {language: messages(language) for language in ("es", "en")} == before
+
+
+def test_numbers_are_written_the_way_each_language_writes_them() -> None:
+    from inclusive_cities.i18n import format_number
+
+    assert format_number(1234567.25, 1, "es") == "1.234.567,2"
+    assert format_number(1234567.25, 1, "en") == "1,234,567.2"
+    assert format_number(4566, language="es") == "4.566"
+    from inclusive_cities.i18n import current_language
+
+    before = current_language()
+    use_language("es")
+    try:
+        assert format_number(0.05, 2) == "0,05"  # the current language by default
+    finally:
+        use_language(before)

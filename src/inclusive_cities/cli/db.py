@@ -10,6 +10,7 @@ from rich.table import Table
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
 console = Console(highlight=False)
@@ -55,10 +56,11 @@ def info(
     }
     table = Table(_("Contents"), _("Count"), show_header=True)
     for key, label in labels.items():
-        table.add_row(label, f"{summary.counts[key]:,}")
+        table.add_row(label, format_number(summary.counts[key]))
     console.print(table)
     for city in summary.cities:
-        levels = ", ".join(f"{code}: {count:,}" for code, count in city["levels"].items())  # type: ignore[attr-defined]
+        counts = city["levels"].items()  # type: ignore[attr-defined]
+        levels = ", ".join(f"{code}: {format_number(count)}" for code, count in counts)
         line = _("City {name} ({code}): {levels}").format(
             name=city["name"], code=city["code"], levels=levels or _("no units yet")
         )

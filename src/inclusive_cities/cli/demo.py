@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
 console = Console(highlight=False, soft_wrap=True)
@@ -68,10 +69,10 @@ def generate(
             localidades=city.localidades,
             barrios=city.barrios,
             blocks=city.blocks,
-            households=f"{city.households:,}",
-            persons=f"{city.persons:,}",
+            households=format_number(city.households),
+            persons=format_number(city.persons),
             share=city.venezuelan_share,
-            facilities=f"{city.facilities:,}",
+            facilities=format_number(city.facilities),
         )
     )
     for path in city.files.values():

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
 console = Console(highlight=False)
@@ -118,7 +119,7 @@ def compute(
         return
     table = Table(_("Indicator"), _("Values"), _("Suppressed"), show_header=True)
     for code, count in report.written.items():
-        table.add_row(code, f"{count:,}", f"{report.suppressed.get(code, 0):,}")
+        table.add_row(code, format_number(count), format_number(report.suppressed.get(code, 0)))
     console.print(table)
     console.print(
         _("Indicators computed for {city}, period {period}, levels {levels}: {count}{dry}.").format(

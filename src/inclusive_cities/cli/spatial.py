@@ -11,7 +11,7 @@ from rich.table import Table
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
-from inclusive_cities.i18n import current_language
+from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def clusters(
         moran = int((frame["moran_class"] == name).sum())
         gi = int((frame["gi_class"] == name).sum())
         if moran or gi:
-            counts.add_row(label, f"{moran:,}", f"{gi:,}")
+            counts.add_row(label, format_number(moran), format_number(gi))
     console.print(counts)
     if result.layer_id is not None:
         _say(
@@ -185,7 +185,7 @@ def layers(
         facts = [
             f"{layer.city} {layer.period}",
             layer.level,
-            _("{count} features").format(count=f"{layer.features:,}"),
+            _("{count} features").format(count=format_number(layer.features)),
             _("published") if layer.published else _("not published"),
             layer.created_at.strftime("%Y-%m-%d %H:%M"),
         ]
@@ -300,7 +300,7 @@ def interpolate(
         _("Indicator"), _("Moved as"), _("City before"), _("City after"), show_header=True
     )
     for code, how, before, after in result.totals:
-        table.add_row(code, how, f"{before:,.4f}", f"{after:,.4f}")
+        table.add_row(code, how, format_number(before, 4), format_number(after, 4))
     console.print(table)
     kept = all(
         abs(after - before) <= 1e-6 * max(1.0, abs(before))

@@ -84,6 +84,14 @@ def gettext(message: str, language: str | None = None) -> str:
     return catalogue(language or current_language()).get(message, message)
 
 
+def format_number(value: float, digits: int = 0, language: str | None = None) -> str:
+    """1,234.5 in English, 1.234,5 in Spanish (as written in Colombia, Peru, Ecuador)."""
+    text = f"{value:,.{digits}f}"
+    if (language or current_language()) == "es":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
 _ = gettext
 
 __all__ = [
@@ -93,6 +101,7 @@ __all__ = [
     "catalogue",
     "current_language",
     "detect_language",
+    "format_number",
     "gettext",
     "normalise_language",
     "use_language",
