@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
+from inclusive_cities.i18n import format_number
+
 
 def number(value: float | None, language: str, decimals: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    text = f"{value:,.{decimals}f}"
-    if language == "es":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    return format_number(value, decimals, language)
 
 
 def percent(fraction: float | None, language: str, decimals: int = 1) -> str:
