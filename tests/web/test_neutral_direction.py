@@ -74,6 +74,10 @@ def test_map_of_a_neutral_share_is_one_hue(neutral_client: TestClient, method: s
     ).json()
     legend = [item for item in body["legend"] if item["code"] != "na"]
     assert [item["colour"] for item in legend] == BLUES_3
+    assert body["direction"] == "neutral"
+    assert body["classification"] == (
+        "natural_breaks" if method == "natural_breaks" else "quantiles"
+    )
     # blocks 01001..02003 hold 10..15 %: two per class, lightest for the fewest Venezuelans
     by_code = {f["properties"]["code"]: f["properties"]["colour"] for f in body["features"]}
     assert by_code["01001"] == by_code["01002"] == BLUES_3[0]
@@ -178,5 +182,11 @@ def test_map_explorer_draws_neutral_clusters_in_blues(fresh_city: City) -> None:
         high = [code for code, cls in classes.items() if cls == "high_high"]
         assert len(high) == 2 and all(colours[code] == "#08519c" for code in high)
         assert "#b2182b" not in colours.values()
+        # the share itself: asked for performance levels, the list shows the quantiles drawn
+        assert page.locator("#classification").input_value() == "levels"
+        page.select_option("#layer", f"ind:{SHARE}")
+        page.wait_for_selector(f"body[data-map-ready='ind:{SHARE}']")
+        assert page.locator("#classification").input_value() == "quantiles"
+        assert page.locator("#classification option[value='levels']").is_disabled()
         browser.close()
     assert errors == []

@@ -541,6 +541,7 @@ def _map_layer_json(
         "period": period.code,
         "compare": compare.code if compare else None,
         "classification": effective_method,
+        "direction": layer.direction,
         "unit": layer.unit,
         "source": layer.source,
         "legend": classes.legend,

@@ -274,6 +274,12 @@
     });
     return request.then(function (geo) {
       state.data = geo;
+      // a neutral figure (share of Venezuelans) has no performance levels: the server drew
+      // quantiles in one hue, and the list of classes says so
+      if (geo.direction === "neutral") {
+        levels.disabled = true;
+        if ($("classification").value === "levels") { $("classification").value = geo.classification; }
+      }
       if (map.getSource("units")) {
         map.getSource("units").setData(geo);
       } else {
