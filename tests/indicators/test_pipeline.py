@@ -259,36 +259,21 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
             select(models.SpatialUnit).where(models.SpatialUnit.code == "01")
         ).one()
         period = session.scalars(select(models.Period)).one()
-        session.add(
-            models.Observation(
-                indicator_id=indicator.id,
-                unit_id=barrio.id,
-                period_id=period.id,
-                value=812.0,
-                status="observed",
-                batch_id=batch.id,
+        for row, value, status in (
+            (indicator, 812.0, "observed"),
+            (mix, 0.4, "observed"),
+            (survey, 61.5, "estimated"),
+        ):
+            session.add(
+                models.Observation(
+                    indicator_id=row.id,
+                    unit_id=barrio.id,
+                    period_id=period.id,
+                    value=value,
+                    status=status,
+                    batch_id=batch.id,
+                )
             )
-        )
-        session.add(
-            models.Observation(
-                indicator_id=mix.id,
-                unit_id=barrio.id,
-                period_id=period.id,
-                value=0.4,
-                status="observed",
-                batch_id=batch.id,
-            )
-        )
-        session.add(
-            models.Observation(
-                indicator_id=survey.id,
-                unit_id=barrio.id,
-                period_id=period.id,
-                value=61.5,
-                status="estimated",
-                batch_id=batch.id,
-            )
-        )
         batch_id = batch.id
     main(
         [
