@@ -628,16 +628,10 @@ def human_source(
     stays in the downloads and the API."""
     if indicator is None or period is None:
         return ""
+    # DISTINCT on plain columns only: PostgreSQL has no equality for the JSON details
     rows = session.execute(
-        select(
-            models.Observation.status,
-            models.Observation.source,
-            models.ImportBatch.kind,
-            models.ImportBatch.file_name,
-            models.ImportBatch.details,
-        )
+        select(models.Observation.status, models.Observation.source, models.Observation.batch_id)
         .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
-        .outerjoin(models.ImportBatch, models.ImportBatch.id == models.Observation.batch_id)
         .where(
             models.Observation.indicator_id == indicator.id,
             models.Observation.period_id == period.id,
@@ -647,9 +641,19 @@ def human_source(
         .distinct()
         .limit(20)
     ).all()
+    batch_ids = {batch_id for _s, _source, batch_id in rows if batch_id is not None}
+    batches = {
+        batch.id: batch
+        for batch in session.scalars(
+            select(models.ImportBatch).where(models.ImportBatch.id.in_(batch_ids))
+        )
+    }
     parts: list[str] = []
-    for status, source, kind, file_name, details in rows:
-        kind = kind or ""
+    for status, source, batch_id in rows:
+        batch = batches.get(batch_id) if batch_id is not None else None
+        kind = batch.kind if batch is not None else ""
+        file_name = batch.file_name if batch is not None else ""
+        details = batch.details if batch is not None else None
         if kind.startswith("census"):
             text = (
                 _("{period} census, computed by the observatory")
