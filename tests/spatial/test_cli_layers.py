@@ -115,6 +115,19 @@ def test_interpolate_to_h3_prints_kept_totals(
     assert internet.split("│")[2].strip() == "sum"
     assert internet.split("│")[3].strip() == f"{25 * 10:,.4f}"
 
+    # so does a user's catalogue that declares it a count
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "version: 1\nindicators:\n  internet:\n    name: {es: Con internet, en: Online}\n"
+        "    direction: neutral\n    record: household\n    aggregation: count\n"
+        "    numerator: internet\n",
+        encoding="utf-8",
+    )
+    plain = ("--indicator", "internet", "--h3", "9", "--out", str(out))
+    run(url, *args[:-2], *plain, "--catalogue", str(mine))
+    internet = next(line for line in capsys.readouterr().out.splitlines() if "internet" in line)
+    assert internet.split("│")[2].strip() == "sum"
+
 
 def test_bad_input_is_one_line_and_writes_nothing(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -261,6 +261,9 @@ def interpolate(
     intensive: list[str] = typer.Option(
         [], "--intensive", help="Treat this indicator as a rate (averaged)."
     ),
+    catalogue: list[Path] = typer.Option(
+        [], "--catalogue", "-c", help="Extra catalogue YAML file(s) (add or replace entries)."
+    ),
     out: Path = typer.Option(..., "--out", help="Result file: .gpkg or .csv."),
     keep: bool = typer.Option(
         False, "--store/--no-store", help="Also keep the result as a layer of the observatory."
@@ -292,6 +295,7 @@ def interpolate(
         weight=weight,
         extensive=extensive,
         intensive=intensive,
+        catalogue_files=catalogue,
         keep=keep or publish,
         publish=publish,
         created_by=_user(),

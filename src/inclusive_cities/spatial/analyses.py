@@ -295,7 +295,10 @@ class InterpolationResult:
 
 
 def variable_kinds(
-    codes: Sequence[str], extensive: Sequence[str] = (), intensive: Sequence[str] = ()
+    codes: Sequence[str],
+    extensive: Sequence[str] = (),
+    intensive: Sequence[str] = (),
+    catalogue_files: Sequence[Path] = (),
 ) -> tuple[list[str], list[str]]:
     """Split ``codes`` into counts and rates: explicit choices first, else the catalogue's
     aggregation (``count`` is a count; shares, means, medians and ratios are rates)."""
@@ -308,7 +311,7 @@ def variable_kinds(
                 indicator=sorted(both)[0]
             )
         )
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(catalogue_files)
     counts: list[str] = []
     rates: list[str] = []
     for code in codes:
@@ -401,6 +404,7 @@ def interpolate_layer(
     keep: bool = False,
     publish: bool = False,
     created_by: str = "",
+    catalogue_files: Sequence[Path] = (),
 ) -> InterpolationResult:
     """Stored indicators of ``from_level`` moved to an H3 grid or ``target`` polygons.
 
@@ -424,7 +428,7 @@ def interpolate_layer(
             )
         )
     codes = list(dict.fromkeys(indicators))
-    counts, rates = variable_kinds(codes, extensive, intensive)
+    counts, rates = variable_kinds(codes, extensive, intensive, catalogue_files)
     level = from_level or base_level(engine, city)
     source = _indicator_values(engine, city, period, level, codes)
     if weight == "population" and (
