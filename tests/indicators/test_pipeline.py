@@ -84,6 +84,13 @@ def build(url: str, tmp_path: Path) -> tuple[str, Path]:
     return url, layers
 
 
+def compute(url: str, *options: str) -> None:
+    """``inclusive-cities indicators compute`` for the test town, period 2024."""
+    main(
+        ["--database", url, "indicators", "compute", "--city", "TST", "--period", "2024", *options]
+    )
+
+
 def observations(url: str) -> list[tuple]:
     engine = init_database(url)
     with transaction(engine) as session:
@@ -107,20 +114,7 @@ def observations(url: str) -> list[tuple]:
 
 def test_compute_writes_every_computable_indicator(db_url, tmp_path, capsys) -> None:
     url, layers = build(db_url, tmp_path)
-    main(
-        [
-            "--database",
-            url,
-            "indicators",
-            "compute",
-            "--city",
-            "TST",
-            "--period",
-            "2024",
-            "--layers",
-            str(layers),
-        ]
-    )
+    compute(url, "--layers", str(layers))
     out = capsys.readouterr().out
     assert (
         "Not computed: crime_rate_per_100k: it comes from an indicator table and none was "
@@ -188,20 +182,7 @@ def test_catalogue_with_unknown_column_writes_nothing(observatory, tmp_path, cap
         encoding="utf-8",
     )
     with pytest.raises(SystemExit) as stop:
-        main(
-            [
-                "--database",
-                url,
-                "indicators",
-                "compute",
-                "--city",
-                "TST",
-                "--period",
-                "2024",
-                "--catalogue",
-                str(bad),
-            ]
-        )
+        compute(url, "--catalogue", str(bad))
     assert stop.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith(
@@ -275,25 +256,16 @@ def test_imported_table_indicators_are_kept_and_named(observatory, capsys) -> No
                 )
             )
         batch_id = batch.id
-    main(
-        [
-            "--database",
-            url,
-            "indicators",
-            "compute",
-            "--city",
-            "TST",
-            "--period",
-            "2024",
-            "--only",
-            "crime_rate_per_100k",
-            "--only",
-            "land_use_mix",
-            "--only",
-            "internet",
-            "--only",
-            "mig_documentation",
-        ]
+    compute(
+        url,
+        "--only",
+        "crime_rate_per_100k",
+        "--only",
+        "land_use_mix",
+        "--only",
+        "internet",
+        "--only",
+        "mig_documentation",
     )
     out = capsys.readouterr().out
     assert f"Imported, kept as observed: crime_rate_per_100k (from import batch {batch_id})." in out
@@ -337,22 +309,7 @@ def test_survey_layer_indicators_name_their_survey(observatory, capsys) -> None:
                 source="survey:encuesta_x",
             )
         )
-    main(
-        [
-            "--database",
-            url,
-            "indicators",
-            "compute",
-            "--city",
-            "TST",
-            "--period",
-            "2024",
-            "--only",
-            "mig_documentation",
-            "--only",
-            "internet",
-        ]
-    )
+    compute(url, "--only", "mig_documentation", "--only", "internet")
     out = capsys.readouterr().out
     assert (
         "Imported, kept as observed: mig_documentation (from the survey layers of 'encuesta_x')."
@@ -364,22 +321,7 @@ def test_survey_layer_indicators_name_their_survey(observatory, capsys) -> None:
 def test_network_not_covering_the_city_writes_nothing(observatory, capsys) -> None:
     url, layers = observatory
     with pytest.raises(SystemExit) as stop:
-        main(
-            [
-                "--database",
-                url,
-                "indicators",
-                "compute",
-                "--city",
-                "TST",
-                "--period",
-                "2024",
-                "--layers",
-                str(layers),
-                "--network",
-                "vias",
-            ]
-        )
+        compute(url, "--layers", str(layers), "--network", "vias")
     assert stop.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("Error: The street network does not cover the city: 1 of 4 units")
