@@ -178,7 +178,8 @@ class Indicator(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "direction IN ('higher_is_better', 'lower_is_better', 'neutral')", name="direction"
+            "direction IN ('higher_is_better', 'lower_is_better', 'neutral', 'unknown')",
+            name="direction",
         ),
     )
 
