@@ -37,8 +37,11 @@ ic survey layers --city DEMO --period 2024 --survey encuesta_migrantes_demo --le
 ic marker build --city DEMO --period 2024 --spec uim-extended --level barrio
 # the neighbourhood (barrio) basic run is built last: it is the one published on the web
 ic marker build --city DEMO --period 2024 --spec uim-basic --level barrio --uncertainty 256
-if [ ! -f "$dir/hfs/mapping.yaml" ]; then
-  ic mobility generate --out "$dir/hfs"
+# the survey rounds fit the city's census: regenerated with the city
+if [ ! -f "$dir/hfs/$size.census.done" ] || [ "$dir/city/$size.done" -nt "$dir/hfs/$size.census.done" ]; then
+  rm -rf "$dir/hfs"
+  ic mobility generate --out "$dir/hfs" --city DEMO --period 2024
+  touch "$dir/hfs/$size.census.done"
 fi
 mkdir -p "$dir/reports"
 for lang in es en; do

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
 console = Console(highlight=False)
@@ -88,14 +89,31 @@ def generate(
     out: Path = typer.Option(..., "--out", help="Directory for the rounds and mapping.yaml."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx (KoBo-like) or csv."),
+    city: str = typer.Option(
+        None, "--city", help="Scale this city's rounds to its census (needs --period)."
+    ),
+    period: str = typer.Option(None, "--period", help="Census period of --city."),
 ) -> None:
     """Write three synthetic HFS rounds of the demo city (SYNTHETIC DEMO DATA)."""
-    from inclusive_cities.mobility import write_rounds
+    from inclusive_cities import store
+    from inclusive_cities.cli.app import state
+    from inclusive_cities.mobility import MobilityError, census_migrants, write_rounds
 
-    path = write_rounds(out, seed=seed, fmt=fmt)
+    migrants: dict[str, float] | None = None
+    if (city is None) != (period is None):
+        raise MobilityError(_("Give --city and --period together, or neither."))
+    if city is not None and period is not None:
+        migrants = {city: census_migrants(store.connect(state.database_url), city, period)}
+    path = write_rounds(out, seed=seed, fmt=fmt, migrant_persons=migrants)
     console.print(
         _("Wrote three synthetic survey rounds and their mapping file {path}.").format(path=path)
     )
+    if migrants:
+        console.print(
+            _(
+                "Expansion weights of {city} fit its census: {persons} refugees and migrants."
+            ).format(city=city, persons=format_number(next(iter(migrants.values()))))
+        )
 
 
 @mobility_app.command("summary")

@@ -16,6 +16,7 @@ resting on fewer than 10 respondents. Errors are :class:`MobilityError`.
 from __future__ import annotations
 
 from inclusive_cities.mobility.analysis import NATIONAL, flows, summarise, trends
+from inclusive_cities.mobility.census import census_migrants
 from inclusive_cities.mobility.errors import MobilityError
 from inclusive_cities.mobility.estimate import (
     MIN_N,
@@ -28,7 +29,12 @@ from inclusive_cities.mobility.estimate import (
     ratio,
     total,
 )
-from inclusive_cities.mobility.generate import default_mapping, generate_rounds, write_rounds
+from inclusive_cities.mobility.generate import (
+    default_mapping,
+    generate_rounds,
+    households_for,
+    write_rounds,
+)
 from inclusive_cities.mobility.harmonise import (
     Mapping,
     RoundSpec,
@@ -50,6 +56,7 @@ __all__ = [
     "Mapping",
     "MobilityError",
     "RoundSpec",
+    "census_migrants",
     "change",
     "choice_label",
     "default_mapping",
@@ -57,6 +64,7 @@ __all__ = [
     "generate_rounds",
     "harmonise",
     "harmonise_round",
+    "households_for",
     "load_mapping",
     "mean",
     "proportion",

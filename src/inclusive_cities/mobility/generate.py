@@ -53,6 +53,8 @@ VEN_STATE_P = (0.24, 0.18, 0.14, 0.12, 0.12, 0.08, 0.07, 0.05)
 DESTINATIONS = (("PER", 0.35), ("CHL", 0.25), ("ECU", 0.15), ("USA", 0.15), ("PAN", 0.10))
 ROUTES = (("official_crossing", 0.45), ("informal_crossing", 0.45), ("air", 0.08), ("sea", 0.02))
 SPANISH_INTENTION = {"stay": "quedarse", "move_on": "seguir", "return": "regresar"}
+# household_size is 1 + Poisson(2.6), clipped to 1..12: its mean, to turn persons into households
+MEAN_HOUSEHOLD_SIZE = 3.6
 
 
 def _pick(rng: np.random.Generator, options: tuple, size: int) -> np.ndarray:
@@ -61,9 +63,17 @@ def _pick(rng: np.random.Generator, options: tuple, size: int) -> np.ndarray:
     return rng.choice(codes, size=size, p=probabilities / probabilities.sum())
 
 
-def _round(rng: np.random.Generator, index: int, when: date) -> pd.DataFrame:
+def households_for(persons: float) -> int:
+    """Refugee and migrant households that hold ``persons`` people, at the generator's size."""
+    return max(1, round(persons / MEAN_HOUSEHOLD_SIZE))
+
+
+def _round(
+    rng: np.random.Generator, index: int, when: date, households_by_city: dict[str, int]
+) -> pd.DataFrame:
     frames = []
-    for city, (_name, households, sample) in CITIES.items():
+    for city, (_name, default_households, sample) in CITIES.items():
+        households = households_by_city.get(city, default_households)
         for zone, share in zip(ZONES, ZONE_SHARES, strict=True):
             n = max(round(sample * share), 12)
             population = households * share
@@ -146,12 +156,29 @@ def _as_collected(data: pd.DataFrame, index: int) -> pd.DataFrame:
     return data
 
 
-def generate_rounds(seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Round code -> responses as each round's questionnaire recorded them."""
+def generate_rounds(
+    seed: int = 0, migrant_persons: dict[str, float] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Round code -> responses as each round's questionnaire recorded them.
+
+    ``migrant_persons`` (city code -> refugees and migrants, from the city's census) scales a
+    city's expansion weights so that the survey's estimated stock fits the city it describes;
+    without it each city keeps the generator's default size.
+    """
+    households = {
+        city: households_for(persons) for city, persons in (migrant_persons or {}).items()
+    }
+    unknown = sorted(set(households) - set(CITIES))
+    if unknown:
+        raise MobilityError(
+            _("The survey generator knows the cities {known}, not {unknown}.").format(
+                known=", ".join(CITIES), unknown=", ".join(unknown)
+            )
+        )
     rounds = {}
     for index, when in enumerate(ROUND_DATES):
         rng = np.random.default_rng(np.random.SeedSequence([seed, 8, index]))
-        rounds[f"R{index + 1}"] = _as_collected(_round(rng, index, when), index)
+        rounds[f"R{index + 1}"] = _as_collected(_round(rng, index, when, households), index)
     return rounds
 
 
@@ -219,9 +246,15 @@ def _xlsform(data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return survey, choices
 
 
-def write_rounds(out_dir: str | Path, seed: int = 0, fmt: str = "xlsx") -> Path:
+def write_rounds(
+    out_dir: str | Path,
+    seed: int = 0,
+    fmt: str = "xlsx",
+    migrant_persons: dict[str, float] | None = None,
+) -> Path:
     """Write the three rounds (KoBo-like XLSX with data, survey and choices sheets, or CSV)
-    and the mapping file; returns the mapping file's path."""
+    and the mapping file; returns the mapping file's path. ``migrant_persons`` scales a
+    city's rounds to its census (see :func:`generate_rounds`)."""
     if fmt not in ("xlsx", "csv"):
         raise MobilityError(_("Unknown format '{fmt}': use xlsx or csv.").format(fmt=fmt))
     out = Path(out_dir)
@@ -234,7 +267,9 @@ def write_rounds(out_dir: str | Path, seed: int = 0, fmt: str = "xlsx") -> Path:
             )
         ) from None
     mapping = default_mapping()
-    for entry, (code, data) in zip(mapping["rounds"], generate_rounds(seed).items(), strict=True):
+    for entry, (code, data) in zip(
+        mapping["rounds"], generate_rounds(seed, migrant_persons).items(), strict=True
+    ):
         assert entry["code"] == code
         if fmt == "csv":
             entry["file"] = entry["file"].replace(".xlsx", ".csv")
