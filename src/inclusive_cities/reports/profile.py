@@ -24,6 +24,7 @@ from inclusive_cities.reports.maps import level_map
 from inclusive_cities.reports.markerdata import MarkerView, marker_view
 from inclusive_cities.reports.recommendations import Recommendation, recommend
 from inclusive_cities.reports.rights import RIGHTS, gaps
+from inclusive_cities.store.models import TOTAL
 
 
 @dataclass
@@ -91,6 +92,25 @@ def _value(row: pd.Series | None) -> float | None:
     if row is None or bool(row["suppressed"]) or pd.isna(row["estimate"]):
         return None
     return float(row["estimate"])
+
+
+def census_total(data: CityData, indicator: str) -> float | None:
+    """A census count for the whole city: its all-groups values summed over the coarsest level
+    that has them (None when the store has no such figure)."""
+    obs = data.observations
+    if obs.empty:
+        return None
+    rows = obs[
+        (obs["indicator"] == indicator)
+        & (obs["sex"] == TOTAL)
+        & (obs["age_group"] == TOTAL)
+        & (obs["nationality"] == TOTAL)
+        & obs["value"].notna()
+    ]
+    if rows.empty:
+        return None
+    depth = rows["unit_id"].map(data.units.set_index("unit_id")["depth"])
+    return float(rows.loc[depth == depth.min(), "value"].sum())
 
 
 class ProfileBuilder:
@@ -270,7 +290,29 @@ class ProfileBuilder:
         latest = survey.figure("stock_persons", "total")
         first = survey.figure("stock_persons", "total", survey.rounds[0][0])
         households = survey.figure("stock_households", "total")
-        if latest is not None and _value(latest) is not None:
+        population = census_total(self.data, "population")
+        if (
+            latest is not None
+            and _value(latest) is not None
+            and population is not None
+            and float(latest["estimate"]) > population
+        ):
+            # an expansion that does not fit the city: never print it as a stock
+            section.missing(
+                _(
+                    "The survey's round {round} estimates {persons} refugees and migrants in "
+                    "{city}, more than the {population} people the census counts in the whole "
+                    "city: its expansion weights do not describe this city. Check the rounds' "
+                    "weights against the census and build the profile again."
+                ).format(
+                    round=survey.latest,
+                    persons=fmt.number(latest["estimate"], self.lang),
+                    city=self.data.city_name,
+                    population=fmt.number(population, self.lang),
+                )
+            )
+            self.figures["hfs.stock_exceeds_population"] = float(latest["estimate"])
+        elif latest is not None and _value(latest) is not None:
             section.p(
                 _(
                     "In round {round} the survey estimates {persons} refugees and migrants "
