@@ -4,9 +4,13 @@ The file is never loaded whole into Python: DuckDB reads it in a parallel stream
 that maps codes and checks every value into a temporary DuckDB table (spilled to disk
 beyond the memory limit, rows numbered by their order in the file); queries on that table
 then check units, households and duplicates, count and list the problems, and write the
-canonical Parquet. It lands under ``<data_dir>/microdata/<city>/<period>/<record>.parquet``
-by an atomic rename done inside the database transaction that registers its import batch,
-so a killed import leaves neither a half-written file nor a batch pointing at one.
+canonical Parquet. Each import writes a file of its own,
+``<data_dir>/microdata/<city>/<period>/<record>.<pid>.<token>.parquet``, renamed into place
+inside the database transaction that registers its import batch; the batch records that
+name and readers (``indicators compute``) open the file the committed batch points to. A
+killed import therefore leaves a file no batch names, which is never read and is removed
+by the next import. ``<record>.parquet`` beside it is a hard link to the committed file,
+updated after the commit, for people and tools that look for a fixed name.
 Microdata never enter the observatory's store.
 """
 
@@ -16,8 +20,9 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +46,11 @@ from inclusive_cities.ingest.common import (
     open_batch,
     overlapping_batches,
     quiet_progress,
-    require_file,
     same_file_batch,
     sha256_file,
 )
-from inclusive_cities.ingest.tabular import decode
+from inclusive_cities.ingest.identifiers import validate_identifier
+from inclusive_cities.ingest.tabular import decode, require_data_file
 from inclusive_cities.ingest.variables import Mapping, Profile, load_profile, normalise_record
 from inclusive_cities.store import models
 
@@ -56,8 +61,23 @@ PARQUET_SUFFIXES = (".parquet",)
 
 
 def microdata_path(data_dir: Path | str, city: str, period: str, record: str) -> Path:
-    """Where the canonical microdata of a city, period and record live."""
+    """The fixed name of the committed microdata of a city, period and record (a hard link
+    to the file its active import batch points to)."""
+    city = validate_identifier("city", city)
+    period = validate_identifier("period", period)
     return Path(data_dir) / "microdata" / city / period / f"{normalise_record(record)}.parquet"
+
+
+def version_path(final: Path) -> Path:
+    """A new file name for one import's canonical Parquet, beside the fixed name: the pid
+    says whether the process that wrote it still runs, the token makes it unique."""
+    record = final.name.removesuffix(".parquet")
+    return final.with_name(f"{record}.{os.getpid()}.{uuid.uuid4().hex[:16]}.parquet")
+
+
+_IN_FLIGHT: set[str] = set()
+"""Version files this process renamed into place whose transaction has not ended yet."""
+_IN_FLIGHT_LOCK = threading.Lock()
 
 
 def ident(name: str) -> str:
@@ -95,7 +115,7 @@ def _column_sql(
     elif variable.type in ("integer", "number"):
         text = f"replace(replace({r}, '.', ''), ',', '.')" if decimal == "," else r
         helpers.append(f"TRY_CAST({text} AS DOUBLE) AS {n}")
-        checks = [f"WHEN {n} IS NULL THEN 'number'"]
+        checks = [f"WHEN {n} IS NULL OR NOT isfinite({n}) THEN 'number'"]
         if variable.type == "integer":
             checks.append(f"WHEN {n} <> floor({n}) THEN 'integer'")
         if variable.low is not None:
@@ -238,6 +258,13 @@ def _csv_encoding(path: Path, profile: Profile) -> str:
         )
     with path.open("rb") as handle:
         head = handle.read(1 << 20)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError(
+            _(
+                "{file} is saved as UTF-16 (Unicode text): save it as CSV UTF-8 (in Excel: "
+                "'CSV UTF-8 (comma delimited)') and import it again."
+            ).format(file=path.name)
+        )
     cut = head.rfind(b"\n")
     _text, used = decode(head[: cut + 1] if cut > 0 else head, path.name)
     return "latin-1" if used == "latin-1" else "utf-8"
@@ -690,33 +717,71 @@ def problem_reason(
     return code
 
 
-def _restore_interrupted(final: Path, active_sha: str | None) -> None:
-    """Undo a rename whose transaction never committed (the process died in between)."""
-    backup = final.with_name(final.name + ".previous")
-    if active_sha is None and final.exists():
-        final.unlink()  # no batch owns it: a first import died after the rename
-    if not backup.exists():
+def _settle_versions(
+    final: Path, active: models.ImportBatch | None, kind: str, session: Any, city_id: int
+) -> None:
+    """Point the fixed name at the committed file and remove files no active batch names.
+
+    Such files come from imports killed between the rename and the commit (their batch was
+    rolled back) or from batches since replaced; a file whose writer still runs is left.
+    """
+    if not final.parent.is_dir():
         return
-    current = _file_sha(final) if final.exists() else None
-    if active_sha is not None and current != active_sha and _file_sha(backup) == active_sha:
-        os.replace(backup, final)
-    else:
-        backup.unlink()
-
-
-def _file_sha(path: Path) -> str | None:
-    try:
-        rows = (
-            duckdb.connect()
-            .execute(
-                f"SELECT value FROM parquet_kv_metadata({literal(path)}) "
-                "WHERE key = 'source_sha256'"
+    record = final.name.removesuffix(".parquet")
+    kept = {
+        Path(str((batch.details or {}).get("parquet", ""))).name
+        for batch in session.scalars(
+            select(models.ImportBatch).where(
+                models.ImportBatch.kind == kind,
+                models.ImportBatch.city_id == city_id,
+                models.ImportBatch.status == "active",
             )
-            .fetchall()
         )
-    except duckdb.Error:
-        return None
-    return rows[0][0].decode() if rows else None
+    }
+    committed = Path(str((active.details or {}).get("parquet", ""))) if active else None
+    if committed is not None and committed.name != final.name and committed.exists():
+        _link(committed, final)
+    elif committed is None:
+        with suppress(FileNotFoundError):
+            final.unlink()
+    for version in final.parent.glob(f"{record}.*.parquet"):
+        parts = version.name.split(".")
+        if version.name in kept or len(parts) != 4 or not parts[1].isdigit():
+            continue
+        with _IN_FLIGHT_LOCK:
+            if version.name in _IN_FLIGHT:
+                continue
+        if int(parts[1]) != os.getpid() and _alive(int(parts[1])):
+            continue
+        with suppress(OSError):
+            version.unlink()
+    with suppress(FileNotFoundError):  # left by the import code of earlier releases
+        final.with_name(final.name + ".previous").unlink()
+
+
+def _link(source: Path, final: Path) -> None:
+    """Make ``final`` a hard link to ``source`` in one atomic rename (a copy where the file
+    system has no hard links)."""
+    with suppress(FileNotFoundError):
+        if final.samefile(source):
+            return  # rename() between two links of one file would do nothing
+    record = final.name.removesuffix(".parquet")
+    tmp = final.with_name(f".{record}.{os.getpid()}.{uuid.uuid4().hex[:8]}.link")
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, final)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _clean_stale(directory: Path, record: str) -> None:
@@ -753,6 +818,7 @@ def import_census(
     memory_limit: str = "1GB",
     threads: int | None = None,
     before_commit: Callable[[], Any] | None = None,
+    missing: Sequence[str] = (),
 ) -> ImportReport:
     """Validate census microdata and store them as canonical Parquet with an import batch.
 
@@ -763,9 +829,13 @@ def import_census(
     timer = Timer()
     progress = progress or quiet_progress
     record = normalise_record(record)
-    path = require_file(path)
+    city = validate_identifier("city", city)
+    period = validate_identifier("period", period)
+    path = require_data_file(path)
     store.require_current(engine)
     mapping_profile = load_profile(profile, record)
+    if missing:  # --missing: cell texts that mean "no data" in every column (999, 999.0)
+        mapping_profile = replace(mapping_profile, missing=(*mapping_profile.missing, *missing))
     kind = f"census_{record}"
     root = Path(data_dir or get_settings().data_dir)
     final = microdata_path(root, city, period, record)
@@ -778,8 +848,10 @@ def import_census(
         city_row = find_city(session, city, path.name)
         city_id = city_row.id
         active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
-        _restore_interrupted(final, active[-1].sha256 if active else None)
-        previous = same_file_batch(session, kind, city_id, report.sha256)
+        _settle_versions(final, active[-1] if active else None, kind, session, city_id)
+        previous = same_file_batch(
+            session, kind, city_id, report.sha256, scope=[f"{record}@{period}"]
+        )
         if previous is not None and not dry_run:
             report.status, report.batch_id = "unchanged", previous.id
             report.details = dict(previous.details or {})
@@ -796,7 +868,15 @@ def import_census(
             hh = overlapping_batches(
                 session, "census_households", city_id, [f"households@{period}"]
             )
-            if hh and Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
+            if not hh:
+                raise IngestError(
+                    _(
+                        "{file}: there are no census households for city {city}, period "
+                        "{period}: import the households file of that period first (persons "
+                        "are checked against it)."
+                    ).format(file=path.name, city=city, period=period)
+                )
+            if Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
                 households = Path(hh[-1].details["parquet"])  # type: ignore[index]
     final.parent.mkdir(parents=True, exist_ok=True)
     reader = CensusReader(
@@ -809,6 +889,7 @@ def import_census(
         threads=threads,
     )
     tmp = final.with_name(f".{record}.{os.getpid()}.{uuid.uuid4().hex}.tmp.parquet")
+    version = version_path(final)
     try:
         reader.stage_file(progress)
         reader.duplicates()
@@ -824,7 +905,7 @@ def import_census(
             record=record,
             profile=mapping_profile.name,
             period=period,
-            parquet=str(final.resolve()),
+            parquet=str(version.resolve()),
             rows=report.rows_accepted,
             orphans_checked=households is not None,
         )
@@ -840,7 +921,8 @@ def import_census(
             report.status = "dry_run"
             return report
         reader.write_valid(tmp, report.sha256, progress, clean=bad == 0)
-        _commit(engine, report, final, tmp, city_id, period, record, before_commit)
+        _commit(engine, report, version, tmp, city_id, period, record, before_commit)
+        _point_fixed_name(engine, final, kind, city_id, record, period)
     finally:
         reader.close()
         with suppress(FileNotFoundError):
@@ -871,16 +953,21 @@ def _smallest_level(session: Any, city: models.City, file: str) -> models.UnitLe
 def _commit(
     engine: Engine,
     report: ImportReport,
-    final: Path,
+    version: Path,
     tmp: Path,
     city_id: int,
     period: str,
     record: str,
     before_commit: Callable[[], Any] | None,
 ) -> None:
-    """Register the batch and move the file into place as one step (undone on failure)."""
-    backup = final.with_name(final.name + ".previous")
-    moved = False
+    """Register the batch and move the file into place under its own name as one step.
+
+    The batch names ``version``, a file no committed batch has named before: if the process
+    dies before the commit, the store keeps its old batch and the file it names, and the
+    new file is never read (the next import removes it).
+    """
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.add(version.name)
     try:
         with store.transaction(engine) as session:
             period_row = get_or_create_period(session, period)
@@ -895,20 +982,22 @@ def _commit(
                 replaced=replaced,
                 details=dict(report.details),
             )
-            if final.exists():
-                with suppress(FileNotFoundError):
-                    backup.unlink()
-                os.link(final, backup)
-            os.replace(tmp, final)
-            moved = True
+            os.replace(tmp, version)
             if before_commit is not None:
                 before_commit()
     except BaseException:
-        if moved:
-            if backup.exists():
-                os.replace(backup, final)
-            else:
-                final.unlink()
+        with suppress(FileNotFoundError):
+            version.unlink()
         raise
-    with suppress(FileNotFoundError):
-        backup.unlink()
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(version.name)
+
+
+def _point_fixed_name(
+    engine: Engine, final: Path, kind: str, city_id: int, record: str, period: str
+) -> None:
+    """After the commit: the fixed name links to the new file, replaced files go."""
+    with store.transaction(engine) as session:
+        active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
+        _settle_versions(final, active[-1] if active else None, kind, session, city_id)

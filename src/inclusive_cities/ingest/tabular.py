@@ -243,3 +243,15 @@ def parse_number(text: str, decimal: str = ".") -> float | None:
 
 def looks_like_decimal_comma(text: str) -> bool:
     return bool(re.match(r"^[+-]?\d+,\d+\s*%?$", text.strip()))
+
+
+def require_data_file(path: Path | str) -> Path:
+    """An existing, non-empty regular file (a folder given by mistake is named as such)."""
+    path = Path(path)
+    if path.is_dir():
+        raise IngestError(
+            _("{path} is a folder, not a file: give the path of the file inside it.").format(
+                path=path
+            )
+        )
+    return require_file(path)
