@@ -32,6 +32,29 @@ ACCEPT_VALID = typer.Option(
 REJECT_FILE = typer.Option(None, "--reject-file", help="Where to write rejected rows (CSV).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Validate and report without writing anything.")
 CITY = typer.Option(..., "--city", help="City code (e.g. DEMO).")
+MISSING = typer.Option(
+    [],
+    "--missing",
+    help="A cell value that means 'no data' (e.g. 999, -999); repeat for several codes.",
+)
+
+
+def missing_codes(values: list[str]) -> tuple[float, ...]:
+    """The --missing codes as numbers (an option value that is not a number is refused)."""
+    from inclusive_cities.ingest.dictionary import parse_missing_codes
+
+    return parse_missing_codes(values, "--missing")
+
+
+def missing_texts(codes: tuple[float, ...]) -> list[str]:
+    """Codes as a census file writes them: 999, and 999.0 as Stata exports floats."""
+    texts: list[str] = []
+    for code in codes:
+        if code.is_integer():
+            texts += [str(int(code)), f"{int(code)}.0"]
+        else:
+            texts.append(repr(code))
+    return texts
 
 
 @contextmanager
@@ -98,6 +121,11 @@ def parse_pairs(values: list[str], option: str) -> dict[str, str]:
     return pairs
 
 
+OVERRIDE_CRS = typer.Option(
+    False, "--override-crs", help="The file's own CRS is wrong: read its coordinates in --crs."
+)
+
+
 @import_app.command("boundaries")
 def boundaries(
     source: Path = typer.Argument(
@@ -124,6 +152,7 @@ def boundaries(
         False, "--parent-prefix", help="Find parents by code prefix instead of a column."
     ),
     crs: str = typer.Option(None, "--crs", help="CRS of files that lack one (EPSG:CODE)."),
+    override_crs: bool = OVERRIDE_CRS,
     synthetic: bool = typer.Option(False, "--synthetic", help="Mark the city as synthetic data."),
     accept_valid: bool = ACCEPT_VALID,
     reject_file: Path = REJECT_FILE,
@@ -157,6 +186,7 @@ def boundaries(
             city_name=city_name,
             country=country,
             crs=crs,
+            override_crs=override_crs,
             parent_by="prefix" if parent_prefix else "column",
             parent_level=parent_level,
             synthetic=synthetic,
@@ -182,12 +212,22 @@ def table(
     period_column: str = typer.Option(None, "--period-column", help="Column with periods."),
     column: list[str] = typer.Option([], "--column", help="COLUMN=INDICATOR (wide tables)."),
     hxl_map: list[str] = typer.Option([], "--hxl-map", help="HXL TAG=INDICATOR."),
+    missing: list[str] = MISSING,
+    dictionary: Path = typer.Option(
+        None,
+        "--dictionary",
+        help="Data dictionary (.csv or .yaml): code, name_es, name_en, unit, direction, min, "
+        "max, missing.",
+    ),
     source: str = typer.Option("", "--source", help="Source to record with each value."),
     accept_valid: bool = ACCEPT_VALID,
     reject_file: Path = REJECT_FILE,
     dry_run: bool = DRY_RUN,
 ) -> None:
-    """Import an indicator table as observed values."""
+    """Import an indicator table as observed values.
+
+    Columns in the indicator catalogue keep its names, unit and direction; describe the
+    others with --dictionary, or their direction stays unknown (never judged good or bad)."""
     from inclusive_cities.ingest import import_table
 
     if decimal not in (None, ".", ","):
@@ -207,6 +247,8 @@ def table(
             period_column=period_column,
             indicator_columns=parse_pairs(column, "--column") or None,
             hxl_map=parse_pairs(hxl_map, "--hxl-map"),
+            missing=missing_codes(missing),
+            dictionary=dictionary,
             source=source,
             accept_valid=accept_valid,
             dry_run=dry_run,
@@ -230,6 +272,7 @@ def census(
         help="Where microdata Parquet files are kept.",
     ),
     memory_limit: str = typer.Option("1GB", "--memory-limit", help="DuckDB memory limit."),
+    missing: list[str] = MISSING,
     accept_valid: bool = ACCEPT_VALID,
     reject_file: Path = REJECT_FILE,
     dry_run: bool = DRY_RUN,
@@ -251,6 +294,7 @@ def census(
             reject_path=reject_file,
             progress=progress,
             memory_limit=memory_limit,
+            missing=missing_texts(missing_codes(missing)),
         )
     _print(report)
     if report.status == "imported":
@@ -263,7 +307,10 @@ def facilities(
     city: str = CITY,
     types: Path = typer.Option(None, "--types", help="YAML type mapping (default: built in)."),
     layer: str = typer.Option(None, "--layer", help="Layer of a GeoPackage."),
-    crs: str = typer.Option(None, "--crs", help="CRS of a vector file that lacks one."),
+    crs: str = typer.Option(
+        None, "--crs", help="CRS of the x/y columns (default EPSG:4326) or of a file without one."
+    ),
+    override_crs: bool = OVERRIDE_CRS,
     encoding: str = typer.Option(None, "--encoding", help="Text encoding (default: detected)."),
     sheet: str = typer.Option(None, "--sheet", help="XLSX sheet."),
     code_column: str = typer.Option(None, "--code-column", help="Identifier column."),
@@ -287,6 +334,7 @@ def facilities(
             types=types,
             layer=layer,
             crs=crs,
+            override_crs=override_crs,
             encoding=encoding,
             sheet=sheet,
             code_column=code_column,

@@ -397,11 +397,14 @@ def read_levels(
     parent_by: str = "column",
     progress: ProgressCallback = quiet_progress,
     top_parents: dict[str, int] | None = None,
+    override_crs: bool = False,
+    suggest_crs: str | None = None,
 ) -> list[LevelResult]:
     """Read and validate every level (no store); parents are checked between levels.
 
     ``top_parents`` (code -> unit id) are the possible parents of the first level, when it
-    hangs below a level already in the store.
+    hangs below a level already in the store. ``crs``/``override_crs``/``suggest_crs`` are
+    passed to :func:`read_vector`, which refuses coordinates the CRS cannot hold.
     """
     results = []
     for number, spec in enumerate(levels, start=1):
@@ -412,7 +415,9 @@ def read_levels(
             layer = spec.code if spec.code in names or len(names) != 1 else None
         file = path.name if layer is None else f"{path.name}:{layer}"
         progress(_("Reading {file}").format(file=file), number - 1, len(levels))
-        frame = read_vector(path, layer=layer, crs=crs)
+        frame = read_vector(
+            path, layer=layer, crs=crs, override_crs=override_crs, suggest=suggest_crs
+        )
         result = validate_level(
             frame, spec, file, check_orientation=path.suffix.lower() in JSON_SUFFIXES
         )
@@ -465,6 +470,7 @@ def import_boundaries(
     city_name: str | None = None,
     country: str = "",
     crs: str | None = None,
+    override_crs: bool = False,
     projected_crs: str | None = None,
     parent_by: str = "column",
     parent_level: str | None = None,
@@ -474,7 +480,11 @@ def import_boundaries(
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import one or more levels of spatial units for ``city`` in one transaction."""
+    """Import one or more levels of spatial units for ``city`` in one transaction.
+
+    ``crs`` is the CRS of files that declare none; a file declaring another one is refused
+    unless ``override_crs`` (its declaration is wrong and ``crs`` replaces it).
+    """
     timer = Timer()
     progress = progress or quiet_progress
     if not levels:
@@ -489,7 +499,14 @@ def import_boundaries(
     store.require_current(engine)
     top_parents = _stored_parents(engine, city, parent_level, report.file) if parent_level else None
     results = read_levels(
-        source, levels, crs=crs, parent_by=parent_by, progress=progress, top_parents=top_parents
+        source,
+        levels,
+        crs=crs,
+        parent_by=parent_by,
+        progress=progress,
+        top_parents=top_parents,
+        override_crs=override_crs,
+        suggest_crs=projected_crs or _stored_projected_crs(engine, city),
     )
     report.rows_read = sum(r.rows_read for r in results)
     report.problems = [p for r in results for p in r.problems]
@@ -556,6 +573,14 @@ def import_boundaries(
         write_rejects(Path(report.reject_path), report.problems)
     report.seconds = timer.seconds()
     return report
+
+
+def _stored_projected_crs(engine: Engine, city: str) -> str | None:
+    """The city's projected CRS if it is already stored (named when metres look wrong)."""
+    with store.transaction(engine) as session:
+        return session.scalars(
+            select(models.City.projected_crs).where(models.City.code == city)
+        ).first()
 
 
 def _stored_parents(engine: Engine, city: str, level: str, file: str) -> dict[str, int]:

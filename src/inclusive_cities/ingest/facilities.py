@@ -12,8 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 import yaml
+from pyproj import CRS, Transformer
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from inclusive_cities import store
@@ -36,7 +38,7 @@ from inclusive_cities.ingest.common import (
     write_rejects,
 )
 from inclusive_cities.ingest.tabular import EXCEL_SUFFIXES, parse_number, read_text_table
-from inclusive_cities.ingest.vector import read_vector
+from inclusive_cities.ingest.vector import check_coordinates, parse_crs, read_vector
 from inclusive_cities.store import models
 
 DEFAULT_TYPES = Path(__file__).with_name("facility_types.yaml")
@@ -142,8 +144,14 @@ def read_facility_records(
     encoding: str | None,
     sheet: str | None,
     columns: dict[str, str | None],
+    override_crs: bool = False,
+    suggest_crs: str | None = None,
 ) -> tuple[str, str, list[tuple[int, dict[str, str]]]]:
-    """(file label, position unit, [(row, fields as text incl. lon/lat)]) from any source."""
+    """(file label, position unit, [(row, fields as text incl. lon/lat)]) from any source.
+
+    A table's coordinate columns are in ``crs`` (default EPSG:4326 degrees; e.g. EPSG:32717
+    for x/y in metres): checked against it, then turned into longitude and latitude.
+    """
     if path.suffix.lower() in TABLE_SUFFIXES:
         table = read_text_table(path, encoding=encoding, sheet=sheet)
         for number, count in table.short_rows[:1]:
@@ -156,14 +164,14 @@ def read_facility_records(
         lat = _pick(
             table.header,
             columns.get("lat"),
-            ("lat", "latitude", "latitud", "y"),
+            ("lat", "latitude", "latitud", "y", "northing", "norte"),
             table.file,
             "--lat-column",
         )
         lon = _pick(
             table.header,
             columns.get("lon"),
-            ("lon", "lng", "longitude", "longitud", "x"),
+            ("lon", "lng", "longitude", "longitud", "x", "easting", "este"),
             table.file,
             "--lon-column",
         )
@@ -172,8 +180,11 @@ def read_facility_records(
             fields = dict(zip(table.header, cells, strict=True))
             fields["_lon"], fields["_lat"] = fields[lon or ""], fields[lat or ""]
             records.append((number, fields))
+        _table_coordinates(
+            table.file, records, parse_crs(crs or "EPSG:4326", table.file), suggest_crs
+        )
         return table.file, "row", records
-    frame = read_vector(path, layer=layer, crs=crs)
+    frame = read_vector(path, layer=layer, crs=crs, override_crs=override_crs, suggest=suggest_crs)
     file = path.name if layer is None else f"{path.name}:{layer}"
     frame = frame.to_crs("EPSG:4326")
     points = [
@@ -189,6 +200,40 @@ def read_facility_records(
         text["_lat"] = "" if empty else repr(point.y)
         records.append((number, text))
     return file, "feature", records
+
+
+def _table_coordinates(
+    file: str, records: list[tuple[int, dict[str, str]]], crs: CRS, suggest: str | None
+) -> None:
+    """Check a table's coordinates against their CRS and rewrite them as lon/lat degrees.
+
+    Unreadable numbers are left for :func:`validate_facilities` to report by row.
+    """
+    xy = np.array(
+        [
+            [
+                np.nan if (v := parse_number(fields["_lon"])) is None else v,
+                np.nan if (w := parse_number(fields["_lat"])) is None else w,
+            ]
+            for _number, fields in records
+        ],
+        dtype=float,
+    ).reshape(-1, 2)
+    check_coordinates(
+        np.hstack([xy, xy]),
+        crs,
+        file,
+        unit="row",
+        positions=[number for number, _fields in records],
+        declared=False,
+        suggest=suggest,
+    )
+    if crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xy[:, 0], xy[:, 1])
+    for (_number, fields), x, y in zip(records, lon, lat, strict=True):
+        if np.isfinite(x) and np.isfinite(y):
+            fields["_lon"], fields["_lat"] = repr(float(x)), repr(float(y))
 
 
 def validate_facilities(
@@ -312,6 +357,7 @@ def import_facilities(
     types: Path | str | None = None,
     layer: str | None = None,
     crs: str | None = None,
+    override_crs: bool = False,
     encoding: str | None = None,
     sheet: str | None = None,
     code_column: str | None = None,
@@ -325,7 +371,11 @@ def import_facilities(
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import facilities of ``city`` from a CSV/XLSX with lat/lon or a point vector file."""
+    """Import facilities of ``city`` from a CSV/XLSX with lat/lon or a point vector file.
+
+    ``crs``: the CRS of a table's coordinate columns (default EPSG:4326) or of a vector file
+    that declares none; ``override_crs`` replaces a vector file's own, wrong, CRS.
+    """
     timer = Timer()
     progress = progress or quiet_progress
     path = require_file(path)
@@ -351,6 +401,7 @@ def import_facilities(
             ).where(models.SpatialUnit.city_id == city_row.id)
         ).one()
         city_id = city_row.id
+        city_crs = city_row.projected_crs
         previous = same_file_batch(session, "facilities", city_id, report.sha256)
     if previous is not None and not dry_run:
         report.status, report.batch_id = "unchanged", previous.id
@@ -359,7 +410,14 @@ def import_facilities(
     bbox = None if bbox_row[0] is None else tuple(float(v) for v in bbox_row)
     progress(_("Reading {file}").format(file=path.name), 0, None)
     file, unit, records = read_facility_records(
-        path, layer=layer, crs=crs, encoding=encoding, sheet=sheet, columns=columns
+        path,
+        layer=layer,
+        crs=crs,
+        encoding=encoding,
+        sheet=sheet,
+        columns=columns,
+        override_crs=override_crs,
+        suggest_crs=city_crs,
     )
     rows, problems = validate_facilities(file, unit, records, mapping, columns, bbox)  # type: ignore[arg-type]
     report.file = file

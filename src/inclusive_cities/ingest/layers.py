@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 import pyogrio
-from sqlalchemy import Engine
+from pyproj import CRS
+from sqlalchemy import Engine, select
 
 from inclusive_cities import store
 from inclusive_cities.config import get_settings
@@ -30,11 +31,18 @@ from inclusive_cities.ingest.common import (
     same_file_batch,
     sha256_file,
 )
+from inclusive_cities.ingest.vector import check_coordinates
+from inclusive_cities.store import models
 
 KIND = "environment"
 
 
-def _check_layers(path: Path) -> list[str]:
+def _check_layers(path: Path, suggest: str | None = None) -> list[str]:
+    """Layer names, once every layer has a CRS and coordinates that CRS can hold.
+
+    The file is kept as it is, so a wrong CRS cannot be fixed here with --crs: the message
+    asks for the file to be saved with its true CRS.
+    """
     try:
         listed = pyogrio.list_layers(path)
     except Exception as error:
@@ -53,6 +61,15 @@ def _check_layers(path: Path) -> list[str]:
                     "its CRS (e.g. EPSG:32618)."
                 ).format(file=path.name, layer=name)
             )
+        _fids, bounds = pyogrio.read_bounds(path, layer=name)
+        check_coordinates(
+            bounds.T,
+            CRS.from_user_input(info["crs"]),
+            f"{path.name}:{name}",
+            declared=True,
+            suggest=suggest,
+            option=False,
+        )
     if not names:
         raise IngestError(_("{file} has no layers.").format(file=path.name))
     return names
@@ -69,7 +86,11 @@ def import_layers(
     """Keep an environment vector file for ``city``; a new file replaces the previous one."""
     timer = Timer()
     path = require_file(source)
-    layers = _check_layers(path)
+    with store.transaction(engine) as session:
+        suggest = session.scalars(
+            select(models.City.projected_crs).where(models.City.code == city)
+        ).first()
+    layers = _check_layers(path, suggest)
     report = ImportReport(kind=KIND, file=path.name, sha256=sha256_file(path))
     report.rows_read = report.rows_accepted = len(layers)
     report.details = {"layers": layers}
