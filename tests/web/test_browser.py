@@ -94,7 +94,7 @@ def test_overview_map_profile_language_and_download(page: Page, server: str) -> 
         page.click("a[href='/downloads/tst-uim-test-2024.csv']")
     path = Path(info.value.path())
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("code,name,locality,period,UIM")
+    assert lines[0].startswith("code,name,locality,period,score_UIM")
     assert len(lines) == 7
     shot(page, "06-downloads-en")
 

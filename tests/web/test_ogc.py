@@ -79,7 +79,7 @@ def test_bbox_and_property_filters(client: TestClient) -> None:
 
 def test_single_item(client: TestClient) -> None:
     body = client.get("/ogc/collections/tst-uim-test-2024/items/02003").json()
-    assert body["properties"]["UIM"] == block_score(5, "2024")
+    assert body["properties"]["score_UIM"] == block_score(5, "2024")
     assert body["properties"]["rank"] == 1
     assert client.get("/ogc/collections/tst-uim-test-2024/items/99999").status_code == 404
     assert client.get("/ogc/collections/nope/items").status_code == 404
@@ -130,7 +130,7 @@ def test_gdal_lists_every_published_collection(server: str) -> None:
 def test_gdal_reads_each_collection_with_paging(server: str, city: City, collection: str) -> None:
     frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer=collection, PAGE_SIZE=2)
     expected = database_features(city, collection)
-    column = "UIM" if collection.startswith("tst-uim") else "value"
+    column = "score_UIM" if collection.startswith("tst-uim") else "value"
     assert frame[column].dtype.kind == "f"  # typed by the collection's JSON Schema
     got = {
         code: (None if np.isnan(value) else float(value))

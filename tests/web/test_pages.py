@@ -116,7 +116,7 @@ def test_downloads_in_every_format(client: TestClient, tmp_path: Path) -> None:
     layers = {name for name, _kind in pyogrio.list_layers(gpkg)}
     assert layers == {"tst-uim-test-2024", "metadata"}
     frame = pyogrio.read_dataframe(gpkg, layer="tst-uim-test-2024")
-    assert dict(zip(frame["code"], frame["UIM"], strict=True))["02003"] == 85.0
+    assert dict(zip(frame["code"], frame["score_UIM"], strict=True))["02003"] == 85.0
 
 
 def test_template_and_code_messages_are_translated() -> None:

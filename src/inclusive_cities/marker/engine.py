@@ -265,15 +265,32 @@ class MarkerResult:
             return np.nan_to_num(self._population, nan=0.0)
         return np.ones(len(self.ids))
 
+    @cached_property
+    def area_coverage(self) -> pd.DataFrame:
+        """Per unit: ``coverage``, the share of the index's areas (the root's components)
+        that have a score, and ``missing_areas``, their codes joined by ``;``. An index
+        computed from four of five areas says so, instead of passing for a whole one."""
+        areas = [component.code for component in self.spec.tree.components()]
+        frame = self.scores.join(self.normalised, rsuffix="_indicator")
+        missing = frame[areas].isna().to_numpy()
+        share = 1.0 - missing.mean(axis=1) if areas else np.ones(len(self.ids))
+        names = np.asarray(areas, dtype=object)
+        listed = [";".join(names[row]) for row in missing]
+        return pd.DataFrame({"coverage": share, "missing_areas": listed}, index=self.ids)
+
     # -- output ----------------------------------------------------------------------
     def to_frame(self, id_column: str | None = None) -> pd.DataFrame:
-        """One row per unit: id, one column per node (0–100), ``rank`` and ``level`` of the root."""
+        """One row per unit: id, one column per node (0–100), ``rank`` and ``level`` of the
+        root, its ``coverage`` (share of areas with data, 0–1) and ``missing_areas``."""
         name = id_column or str(self._recipe.get("id_column", "unit_code"))
         columns: dict[str, Any] = {name: self.ids.to_numpy()}
         for j, code in enumerate(self.node_codes):
             columns[code] = self._scores[:, j]
         columns["rank"] = self.rank.array
         columns["level"] = self.level.array
+        coverage = self.area_coverage
+        columns["coverage"] = coverage["coverage"].to_numpy()
+        columns["missing_areas"] = coverage["missing_areas"].to_numpy()
         return pd.DataFrame(columns, copy=False)
 
     def recompute(self, spec: MarkerSpec | None = None, **changes: Any) -> MarkerResult:

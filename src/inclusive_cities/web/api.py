@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web import data, services
-from inclusive_cities.web.app import context, language_of, session_scope
+from inclusive_cities.web.app import Offset, RowId, context, language_of, session_scope
 from inclusive_cities.web.errors import NotFound
 
 router = APIRouter(prefix="/api", tags=["observatory"])
@@ -56,6 +57,9 @@ class IndicatorOut(BaseModel):
     area: str
     dimension: str
     unit: str
+    unit_label: str = Field(
+        description="The unit in the language asked for ('per 1,000 inhabitants', 'm', '%')."
+    )
     direction: str = Field(
         json_schema_extra={"enum": list(models.DIRECTIONS)},
         description=(
@@ -105,6 +109,19 @@ class ScoreOut(BaseModel):
     score: float | None
     level: str | None
     rank: int | None
+    coverage: float = Field(
+        description="The unit's share of the index's areas with data (0–1); below 1 its index "
+        "is partial."
+    )
+    missing_areas: list[str] = Field(description="Codes of the unit's areas without data.")
+
+
+class CoverageOut(BaseModel):
+    unit: str
+    coverage: float = Field(description="Share of the index's areas with data (0–1).")
+    missing_areas: list[str] = Field(description="Codes of the areas without data.")
+    missing_area_names: list[str] = Field(description="Their names, in the language asked for.")
+    label: str = Field(description="'partial: housing without data', or '' when complete.")
 
 
 def _periods(session: Session, city_id: int) -> list[str]:
@@ -167,7 +184,7 @@ def list_units(
     city: str,
     level: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> UnitPage:
     row = _published_city(session, city)
     levels = {
@@ -211,6 +228,7 @@ def list_indicators(session: DB) -> list[IndicatorOut]:
             area=i.area,
             dimension=i.dimension,
             unit=i.unit,
+            unit_label=unit_label(i.unit),
             direction=i.direction,
             source=i.source,
             benchmark_lower=i.benchmark_lower,
@@ -233,7 +251,7 @@ def list_observations(
     period: Code | None = None,
     unit: Code | None = None,
     limit: Annotated[int, Query(ge=1, le=50000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ObservationOut]:
     row = _published_city(session, city)
     query = (
@@ -317,7 +335,7 @@ def _published_run(session: Session, run_id: int) -> tuple[models.MarkerRun, str
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="One published marker run")
-def get_run(session: DB, run_id: int) -> RunOut:
+def get_run(session: DB, run_id: RowId) -> RunOut:
     return _run_out(*_published_run(session, run_id))
 
 
@@ -325,14 +343,16 @@ def get_run(session: DB, run_id: int) -> RunOut:
     "/runs/{run_id}/scores", response_model=list[ScoreOut], summary="Scores of a published run"
 )
 def run_scores(
+    request: Request,
     session: DB,
-    run_id: int,
+    run_id: RowId,
     node: Code | None = None,
     unit: Code | None = None,
 ) -> list[ScoreOut]:
     run, _city, _period = _published_run(session, run_id)
     scores = data.run_scores(session, run.id)
     units = data.unit_table(session, run.city_id)
+    coverage = services.run_coverage(scores, data.spec_for(context(request).specs, scores))
     nodes = scores.nodes if node is None else [n for n in scores.nodes if n == node]
     if node is not None and not nodes:
         raise NotFound(_("The run has no node {node}.").format(node=node))
@@ -350,8 +370,41 @@ def run_scores(
                     score=None if np.isnan(value) else float(value),
                     level=scores.levels[n][i],
                     rank=scores.ranks[n][i],
+                    coverage=round(float(coverage.share[i]), 4),
+                    missing_areas=coverage.missing[i],
                 )
             )
+    return out
+
+
+@router.get(
+    "/runs/{run_id}/coverage",
+    response_model=list[CoverageOut],
+    summary="Each unit's coverage: the share of the index's areas with data, and which lack it",
+)
+def run_coverage(
+    request: Request, session: DB, run_id: RowId, unit: Code | None = None
+) -> list[CoverageOut]:
+    language = language_of(request)
+    run, _city, _period = _published_run(session, run_id)
+    scores = data.run_scores(session, run.id)
+    units = data.unit_table(session, run.city_id)
+    coverage = services.run_coverage(scores, data.spec_for(context(request).specs, scores))
+    out = []
+    for i, unit_id in enumerate(scores.unit_ids):
+        code = units.codes[units.row(int(unit_id))]
+        if unit is not None and code != unit:
+            continue
+        share, names = coverage.at(i, language)
+        out.append(
+            CoverageOut(
+                unit=code,
+                coverage=round(share, 4),
+                missing_areas=coverage.missing[i],
+                missing_area_names=names,
+                label=services.partial_text(names) if names else "",
+            )
+        )
     return out
 
 

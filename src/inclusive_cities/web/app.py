@@ -6,17 +6,21 @@ uvicorn can run several workers against one database.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlencode
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -38,6 +42,12 @@ from inclusive_cities.web.specview import SpecProvider, marker_engine_specs
 
 HERE = Path(__file__).resolve().parent
 LANG_COOKIE = "lang"
+MAX_ROW_ID = 2**31 - 1
+"""Largest id, offset or count a URL may carry: ids are 32-bit integers on PostgreSQL, and
+SQLite refuses integers of 2^63 or more (those used to end in a 500, now a 422)."""
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID)]
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class WebSettings(BaseSettings):
@@ -53,6 +63,10 @@ class WebSettings(BaseSettings):
     """Folder holding maplibre-gl, vega, vega-lite and vega-embed (default: ./node_modules)."""
 
 
+SWAGGER_UI = "swagger-ui-dist"
+"""npm package of the API docs page (HTML, JS and CSS of Swagger UI, served locally)."""
+
+
 def find_assets(settings: WebSettings) -> Path | None:
     """The npm ``node_modules`` folder: from settings, the working folder or the source tree."""
     candidates = [Path(settings.assets_dir)] if settings.assets_dir else []
@@ -61,6 +75,167 @@ def find_assets(settings: WebSettings) -> Path | None:
         if (folder / "maplibre-gl" / "dist" / "maplibre-gl.js").exists():
             return folder
     return None
+
+
+@dataclass(frozen=True)
+class Site:
+    """How the site is reached from outside, from ``INCLUSIVE_CITIES_*`` settings.
+
+    ``public_url`` (``INCLUSIVE_CITIES_PUBLIC_URL``, e.g. ``https://observatorio.example.org``)
+    is the root of every absolute link (OGC API links) and, when it is https, makes the
+    session cookie ``Secure``. Without it links use the request's own host only when that
+    host is in ``allowed_hosts`` (``INCLUSIVE_CITIES_ALLOWED_HOSTS``, default the loopback
+    names): a forged ``Host`` header then gets root-relative links (``/ogc/...``), never an
+    attacker's host echoed back.
+
+    ``trusted_proxies`` (``INCLUSIVE_CITIES_TRUSTED_PROXIES``: addresses or networks, comma
+    separated, default none) are the only peers whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; from anyone else those headers are ignored, so a
+    client cannot pick the address the login rate limit and the audit log see.
+    """
+
+    public_url: str | None = None
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    allowed_hosts: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1"})
+
+    @classmethod
+    def from_settings(cls) -> Site:
+        from inclusive_cities.config import get_settings
+
+        settings = get_settings()
+        public = (settings.public_url or "").strip().rstrip("/") or None
+        if public is not None:
+            parts = urlsplit(public)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise WebError(
+                    gettext(
+                        "INCLUSIVE_CITIES_PUBLIC_URL '{value}' is not a web address: give "
+                        "one such as https://observatorio.example.org."
+                    ).format(value=public[:200])
+                )
+        return cls(
+            public_url=public,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+            allowed_hosts=frozenset(
+                h.strip().lower().strip("[]") for h in settings.allowed_hosts.split(",") if h.strip()
+            ),
+        )
+
+    def trusts(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted_proxies)
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """``10.0.0.1, 172.16.0.0/12`` as networks; a bad entry is a one-line error."""
+    networks = []
+    for entry in text.replace(";", ",").replace(" ", ",").split(","):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as error:
+            raise WebError(
+                gettext(
+                    "INCLUSIVE_CITIES_TRUSTED_PROXIES: '{value}' is not an IP address or "
+                    "network: give addresses such as 127.0.0.1 or 10.0.0.0/8, comma separated."
+                ).format(value=entry[:100])
+            ) from error
+    return tuple(networks)
+
+
+def forwarded_client(site: Site, peer: str, forwarded_for: str) -> str:
+    """The client's address: the peer itself unless it is a trusted proxy; then the
+    right-most ``X-Forwarded-For`` entry that is not a trusted proxy (entries further left
+    were written by the client and prove nothing)."""
+    if not site.trusts(peer):
+        return peer
+    client = peer
+    for entry in reversed([e.strip() for e in forwarded_for.split(",") if e.strip()]):
+        try:
+            ipaddress.ip_address(entry)
+        except ValueError:
+            break  # not written by a proxy: keep the last trusted hop
+        client = entry
+        if not site.trusts(entry):
+            break
+    return client
+
+
+class ClientAddress:
+    """Set the request's client address and scheme, believing forwarded headers only from
+    trusted proxies (see :class:`Site`).
+
+    Run the app with ``inclusive-cities serve`` (or uvicorn ``--no-proxy-headers``): a
+    server that rewrites the client from ``X-Forwarded-For`` itself would hide the real peer.
+    """
+
+    def __init__(self, app: ASGIApp, site: Site) -> None:
+        self.app = app
+        self.site = site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("client") and self.site.trusted_proxies:
+            peer, port = scope["client"]
+            if self.site.trusts(peer):
+                headers: dict[bytes, list[str]] = {}
+                for name, value in scope.get("headers", []):
+                    headers.setdefault(name, []).append(value.decode("latin-1"))
+                forwarded = ",".join(headers.get(b"x-forwarded-for", []))
+                scope["client"] = (forwarded_client(self.site, peer, forwarded), port)
+                protos = ",".join(headers.get(b"x-forwarded-proto", [])).split(",")
+                proto = protos[-1].strip().lower()
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto
+        await self.app(scope, receive, send)
+
+
+def client_address(request: Request) -> str:
+    """The address the rate limit and the audit log record (see :class:`ClientAddress`)."""
+    return request.client.host if request.client else "unknown"
+
+
+def public_root(request: Request) -> str:
+    """The root of absolute links: the configured public URL, else the request's own
+    scheme and host when the host is allowed, else "" (root-relative links)."""
+    site = context(request).site
+    if site.public_url:
+        return site.public_url
+    host = (request.url.hostname or "").lower().strip("[]")
+    if host in site.allowed_hosts:
+        return str(request.base_url).rstrip("/")
+    return ""
+
+
+def served_over_https(request: Request) -> bool:
+    """Whether cookies must be ``Secure``: https public URL, https request (directly or
+    through a trusted proxy), or ``INCLUSIVE_CITIES_WEB_COOKIE_SECURE``."""
+    ctx = context(request)
+    public = ctx.site.public_url or ""
+    return (
+        ctx.settings.cookie_secure
+        or public.startswith("https://")
+        or request.url.scheme == "https"
+    )
+
+
+def script_json(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: ``<``, ``>``, ``&`` and the
+    JavaScript line separators are written as ``\\uXXXX`` escapes, so a name such as
+    ``</script><img onerror=...>`` stays text. Takes an object or an already dumped string."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escape)
+    return Markup(text)  # noqa: S704  (every character that could end the block is escaped)
 
 
 class LanguageMiddleware:
@@ -147,6 +322,8 @@ class WebContext:
     settings: WebSettings
     templates: Environment
     has_assets: bool
+    site: Site = field(default_factory=Site)
+    has_docs_assets: bool = False
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -173,7 +350,16 @@ def make_templates() -> Environment:
         return format_number(value, digits, current_language())
 
     env.filters["number"] = number
+    env.filters["script_json"] = script_json
+    env.filters["unit"] = _unit_label
     return env
+
+
+def _unit_label(unit: str | None) -> str:
+    """Template filter: a unit in the page's language ("per 1,000 inhabitants")."""
+    from inclusive_cities.i18n.units import unit_label
+
+    return unit_label(unit)
 
 
 def context(request: Request) -> WebContext:
@@ -205,6 +391,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
         switch_url=switch,
         basemap_url=ctx.settings.basemap_url,
         has_assets=ctx.has_assets,
+        has_docs_assets=ctx.has_docs_assets,
         **values,
     )
     return HTMLResponse(html, status_code=status_code)
@@ -233,15 +420,23 @@ def create_app(
             "spatial units, indicators, observations, Urban Inclusion Marker runs and results, "
             "and OGC API – Features for every published layer."
         ),
-        docs_url="/docs",
+        docs_url=None,
         openapi_url="/openapi.json",
         redoc_url=None,
     )
+    site = Site.from_settings()
     app.state.web = WebContext(
-        engine, specs or marker_engine_specs, settings, make_templates(), bool(assets)
+        engine,
+        specs or marker_engine_specs,
+        settings,
+        make_templates(),
+        bool(assets),
+        site,
+        assets is not None and (assets / SWAGGER_UI / "swagger-ui-bundle.js").exists(),
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(ClientAddress, site=site)  # outermost: every layer sees the real client
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if assets is not None:
         app.mount("/assets", StaticFiles(directory=assets), name="assets")
@@ -267,6 +462,12 @@ def create_app(
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        """Swagger UI from the npm package served under /assets (no CDN, which the CSP
+        would block); its start-up code is /static/docs.js, not an inline script."""
+        return render(request, "docs.html", title=app.title, swagger=SWAGGER_UI)
 
     app.include_router(pages.router)
     app.include_router(api.router)

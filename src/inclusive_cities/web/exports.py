@@ -15,7 +15,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.web import data
+from inclusive_cities.i18n.units import unit_label
+from inclusive_cities.store import models
+from inclusive_cities.web import data, services
 from inclusive_cities.web.specview import SpecProvider, SpecView
 
 FORMATS = {
@@ -42,6 +44,16 @@ class FeatureTable:
     feature_json: list[str]
     spec: SpecView | None
     numeric: set[str]
+    unit: str = ""
+
+
+SCORE_PREFIX = "score_"
+"""Marker columns hold 0–100 scores, not the raw values: ``score_dist_health_m`` cannot be
+read as a distance in metres, as a bare ``dist_health_m`` was."""
+
+
+def score_column(node: str) -> str:
+    return SCORE_PREFIX + node
 
 
 def _clean(value: Any) -> Any:
@@ -70,6 +82,7 @@ def feature_table(
         spec = None
         by_unit: dict[int, dict[str, Any]] = {}
         numeric: set[str] = set()
+        unit = ""
         if collection.kind == "marker":
             assert collection.run_id is not None
             scores = data.run_scores(session, collection.run_id)
@@ -77,7 +90,7 @@ def feature_table(
             ordered = [n.code for n in spec.nodes if n.code in scores.nodes]
             ordered += [n for n in scores.nodes if n not in ordered]
             root = spec.root.code if spec.root and spec.root.code in scores.nodes else ordered[0]
-            numeric = set(ordered) | {"rank"}
+            numeric = {score_column(c) for c in ordered} | {"rank", "coverage"}
             rounded = {
                 code: [
                     None if np.isnan(v) else v for v in np.round(scores.column(code), 4).tolist()
@@ -86,17 +99,22 @@ def feature_table(
             }
             root_levels = scores.levels[root]
             root_ranks = scores.ranks[root]
+            coverage = services.run_coverage(scores, spec)
             for i, unit_id in enumerate(scores.unit_ids.tolist()):
-                row: dict[str, Any] = {code: rounded[code][i] for code in ordered}
+                row: dict[str, Any] = {score_column(c): rounded[c][i] for c in ordered}
                 row["level"] = root_levels[i] or (
-                    lv.code if (lv := spec.level_for(row[root])) else None
+                    lv.code if (lv := spec.level_for(rounded[root][i])) else None
                 )
                 row["rank"] = root_ranks[i]
+                row["coverage"] = round(float(coverage.share[i]), 4)
+                row["missing_areas"] = "; ".join(coverage.missing[i])
                 by_unit[unit_id] = row
             level_id = collection.level_id
         else:
             assert collection.indicator_id is not None
             numeric = {"value", "n", "standard_error", "ci_low", "ci_high"}
+            found = session.get(models.Indicator, collection.indicator_id)
+            unit = found.unit if found is not None else ""
             for o in data.indicator_observations(
                 session, collection.indicator_id, collection.period_id, collection.city_id
             ):
@@ -114,7 +132,10 @@ def feature_table(
         unit_ids = geoms.unit_ids[keep]
         full_json = np.asarray(geoms.json_at(None), dtype=object)[keep]
         value_columns = list(next(iter(by_unit.values())).keys()) if by_unit else []
-        columns = ["code", "name", "locality", "period", *value_columns]
+        # with one level only a unit's "locality" is itself: no column repeating its code
+        with_locality = services.has_parent_level(units)
+        places = ["code", "name", "locality"] if with_locality else ["code", "name"]
+        columns = [*places, "period", *value_columns]
         fids: list[str] = []
         props: list[dict[str, Any]] = []
         features: list[str] = []
@@ -123,7 +144,7 @@ def feature_table(
             row = {
                 "code": units.codes[r],
                 "name": units.names[r],
-                "locality": units.locality_code[r],
+                **({"locality": units.locality_code[r]} if "locality" in columns else {}),
                 "period": collection.period_code,
                 **by_unit[int(unit_id)],
             }
@@ -150,6 +171,7 @@ def feature_table(
             feature_json=features,
             spec=spec,
             numeric=numeric,
+            unit=unit,
         )
 
     return data.CACHE.get(key, build)
@@ -181,27 +203,55 @@ def metadata_rows(table: FeatureTable, language: str, licence: str) -> list[tupl
         rows.append((_("Warning"), _("These are synthetic demonstration data, not real figures.")))
     if c.kind == "indicator":
         rows.append((_("Source"), c.source))
-        rows.append(("value", _("Value of the indicator for the whole population of the unit")))
+        text = _("Value of the indicator for the whole population of the unit")
+        if table.unit:
+            text += " (" + _("unit: {unit}").format(unit=unit_label(table.unit)) + ")"
+        rows.append(("value", text))
         rows.append(("n", _("Unweighted number of respondents, where the value is an estimate")))
         rows.append(("standard_error", _("Standard error of the estimate")))
         rows.append(("ci_low / ci_high", _("Bounds of the 95% confidence interval")))
         rows.append(("status", _("observed, computed, imputed, estimated or suppressed")))
     if table.spec is not None:
-        for node in table.spec.nodes:
-            if node.code in table.columns or node.is_indicator:
-                text = node.name(language)
-                if node.benchmark_lower is not None:
-                    text += " — " + _("benchmarks {low} to {high} ({source})").format(
-                        low=node.benchmark_lower,
-                        high=node.benchmark_upper,
-                        source=node.benchmark_source or _("no source given"),
-                    )
-                rows.append((node.code, text))
+        spec = table.spec
+        for node in spec.nodes:
+            column = score_column(node.code)
+            if column in table.columns:
+                rows.append((column, node_description(spec, node.code, language)))
         rows.append(("level", _("Performance level of the index")))
         rows.append(("rank", _("Rank of the unit by index score (1 = best)")))
+        areas = "; ".join(f"{a.code} = {a.name(language)}" for a in spec.areas())
+        rows.append(
+            (
+                "coverage",
+                _(
+                    "Share of the index's areas with data for the unit (0–1); below 1 the "
+                    "index is partial"
+                ),
+            )
+        )
+        rows.append(("missing_areas", _("Areas without data ({areas})").format(areas=areas)))
     rows.append(("code", _("Official code of the spatial unit")))
-    rows.append(("locality", _("Code of the locality the unit belongs to")))
+    if "locality" in table.columns:
+        rows.append(("locality", _("Code of the locality the unit belongs to")))
     return rows
+
+
+def node_description(spec: SpecView, code: str, language: str) -> str:
+    """What a score column holds: the node's name, that it is a score on the spec's scale
+    (not the raw value, whose unit is named), and its benchmarks."""
+    node = spec.node(code)
+    if node is None:
+        return _("Score {scale}").format(scale=spec.scale)
+    text = node.name(language) + " — " + _("score {scale}").format(scale=spec.scale)
+    if node.is_indicator and node.unit:
+        text += ", " + _("not the raw value in {unit}").format(unit=unit_label(node.unit))
+    if node.benchmark_lower is not None:
+        text += " — " + _("benchmarks {low} to {high} ({source})").format(
+            low=node.benchmark_lower,
+            high=node.benchmark_upper,
+            source=node.benchmark_source or _("no source given"),
+        )
+    return text
 
 
 HXL_TAGS = {
@@ -249,6 +299,14 @@ def render(table: FeatureTable, fmt: str, language: str, licence: str) -> bytes:
         sheet = book.active
         sheet.title = _("data")[:31]
         sheet.append(table.columns)
+        if table.spec is not None:  # each score column's header says its scale and unit
+            from openpyxl.comments import Comment
+
+            for cell, column in zip(sheet[1], table.columns, strict=True):
+                if column.startswith(SCORE_PREFIX):
+                    code = column.removeprefix(SCORE_PREFIX)
+                    text = node_description(table.spec, code, language)
+                    cell.comment = Comment(text, "inclusive-cities")
         for row in table.props:
             sheet.append([row.get(c) for c in table.columns])
         meta = book.create_sheet(_("metadata")[:31])

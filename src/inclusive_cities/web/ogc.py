@@ -21,8 +21,8 @@ from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.spatial.layers import LayerInfo, source_direction, source_name
 from inclusive_cities.store import models
-from inclusive_cities.web import data, exports
-from inclusive_cities.web.app import context, language_of, session_scope
+from inclusive_cities.web import data, exports, services
+from inclusive_cities.web.app import context, language_of, public_root, session_scope
 from inclusive_cities.web.errors import BadRequest, NotFound
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
@@ -39,7 +39,8 @@ RESERVED = {"limit", "offset", "bbox", "datetime", "f", "lang", "bbox-crs", "crs
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    """Root of the OGC links: the configured public URL, never a forged Host header."""
+    return public_root(request) + "/ogc"
 
 
 def _json(body: Any, media_type: str = "application/json") -> Response:
@@ -49,7 +50,7 @@ def _json(body: Any, media_type: str = "application/json") -> Response:
 @router.get("", summary="Landing page")
 def landing(request: Request) -> Response:
     base = _base(request)
-    root = str(request.base_url).rstrip("/")
+    root = public_root(request)
     return _json(
         {
             "title": _("Inclusive Cities Observatory"),
@@ -80,7 +81,7 @@ def _collection_doc(
 ) -> dict[str, Any]:
     ctx = context(request)
     base = _base(request) + "/collections/" + collection.id
-    spec = ctx.specs(collection.spec_code) if collection.kind == "marker" else None
+    spec = services.collection_spec(session, ctx.specs, collection)
     extent = None
     if collection.kind == "analysis":
         bounds = _table(request, session, collection).bounds
@@ -150,7 +151,7 @@ def cluster_direction(session: Session, layer: LayerInfo) -> str | None:
     'neutral' existed called the share of Venezuelans higher-is-better."""
     recorded = source_direction(layer.parameters)
     row = _indicator_rows(session, [layer.source]).get(layer.source)
-    if row is not None and row.direction == "neutral":
+    if row is not None and row.direction in ("neutral", "unknown"):  # never judged
         return "neutral"
     return recorded
 

@@ -18,6 +18,7 @@ from inclusive_cities.store import models
 from inclusive_cities.web import charts, data, exports, services
 from inclusive_cities.web.app import context, language_of, render, session_scope
 from inclusive_cities.web.errors import NotFound
+from inclusive_cities.web.specview import SpecView
 
 router = APIRouter(include_in_schema=False)
 DB = Annotated[Session, Depends(session_scope)]
@@ -69,7 +70,11 @@ def map_page(request: Request, session: DB, city: str, period: str | None = None
     periods = services.published_periods(session, row.id)
     options = services.layer_options(session, ctx.specs, row.id, chosen.id, language)
     units = data.unit_table(session, row.id)
-    localities = sorted(set(zip(units.locality_code, units.locality_name, strict=True)))
+    localities = (
+        sorted(set(zip(units.locality_code, units.locality_name, strict=True)))
+        if services.has_parent_level(units)
+        else []
+    )
     config = {
         "city": row.code,
         "cityName": row.name,
@@ -111,8 +116,10 @@ def unit_page(
     row = services.city_by_code(session, city)
     profile = services.unit_profile(session, ctx.specs, row, code, period, language)
     radar = None
-    if profile.areas:
-        radar = charts.radar_spec(profile.areas, _("Scores of the five areas (0–100)"))
+    scored = profile.scored_areas
+    if len(scored) >= 3:  # a missing area is left out, never drawn as 0
+        scale = profile.spec.scale if profile.spec else "0–100"
+        radar = charts.radar_spec(scored, _("Area scores ({scale})").format(scale=scale))
     trend = charts.trend_spec(profile.trend) if len(profile.trend) > 0 else None
     return render(
         request,
@@ -158,12 +165,17 @@ def rankings_page(
     if format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        head = ["rank", "code", "name", "locality", "score", "level"]
-        writer.writerow(head + [c["code"] for c in table.columns])
+        head = ["rank", "code", "name", "locality", "score"]
+        if not table.has_locality:
+            head.remove("locality")
+        writer.writerow(
+            [*head, "level", "coverage", "missing_areas"]
+            + ["score_" + c["code"] for c in table.columns]
+        )
         for r in table.rows:
             writer.writerow(
-                [r[h] if r[h] is not None else "" for h in head[:-1]]
-                + [r["level"]]
+                [r[h] if r[h] is not None else "" for h in head]
+                + [r["level"], r["coverage"], "; ".join(r["missing_areas"])]
                 + ["" if r[c["code"]] is None else r[c["code"]] for c in table.columns]
             )
         name = f"rankings-{row.code}-{table.period.code}.csv".lower()
@@ -202,6 +214,7 @@ def rankings_page(
         level=level or "",
         locality=locality or "",
         q=q or "",
+        partial=services.partial_text,
         periods=services.published_periods(session, row.id),
         title=_("Rankings") + " — " + row.name,
     )
@@ -214,9 +227,7 @@ def downloads_page(request: Request, session: DB) -> Response:
     collections = data.published_collections(session)
     rows = []
     for c in collections:
-        spec = None
-        if c.kind == "marker":
-            spec = ctx.specs(c.spec_code)
+        spec = services.collection_spec(session, ctx.specs, c)
         rows.append({"collection": c, "title": c.title(language, spec)})
     return render(
         request,
@@ -254,7 +265,7 @@ def download(request: Request, session: DB, filename: str) -> Response:
 
 @router.get("/methodology")
 def methodology(request: Request, session: DB, spec: str | None = None) -> Response:
-    language_of(request)
+    language = language_of(request)
     ctx = context(request)
     codes = sorted(
         set(
@@ -266,15 +277,29 @@ def methodology(request: Request, session: DB, spec: str | None = None) -> Respo
     chosen = spec or (codes[0] if codes else "uim-basic")
     if spec is not None and spec not in codes and ctx.specs(spec) is None:
         raise NotFound(_("There is no marker spec called {code}.").format(code=spec))
-    view = ctx.specs(chosen)
+    view = _published_spec(session, chosen) or ctx.specs(chosen)
+    names = {code: _published_spec(session, code) or ctx.specs(code) for code in codes}
     return render(
         request,
         "methodology.html",
         spec=view,
         codes=codes,
+        names={code: found.name(language) for code, found in names.items() if found},
         chosen=chosen,
         title=_("Methodology"),
     )
+
+
+def _published_spec(session: Session, code: str) -> SpecView | None:
+    """The recipe stored by the newest published run of spec ``code``: a city's own spec
+    is documented from what was actually computed, not looked up among built-in ones."""
+    run = session.scalar(
+        select(models.MarkerRun)
+        .where(models.MarkerRun.spec_code == code, models.MarkerRun.published.is_(True))
+        .order_by(models.MarkerRun.id.desc())
+        .limit(1)
+    )
+    return data.stored_spec(run) if run is not None else None
 
 
 @router.get("/cities")

@@ -10,6 +10,7 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web import data
@@ -88,6 +89,66 @@ def published_run(session: Session, city_id: int, period_id: int) -> models.Mark
         .order_by(models.MarkerRun.id.desc())
         .limit(1)
     )
+
+
+# -- coverage, levels, specs -----------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """Which of the index's areas each unit of a run has a score for.
+
+    Derived from the stored scores (an area with no score is missing), so every page,
+    download and API answer tells a four-of-five-areas index from a whole one."""
+
+    areas: list[Any]
+    share: np.ndarray
+    missing: list[list[str]]
+
+    def at(self, i: int, language: str) -> tuple[float, list[str]]:
+        """Unit ``i``'s share of areas with data and the names of those without."""
+        names = {a.code: a.name(language) for a in self.areas}
+        return float(self.share[i]), [names[c] for c in self.missing[i]]
+
+
+def run_coverage(scores: data.RunScores, spec: SpecView) -> Coverage:
+    """Coverage of every unit of a run, over the spec's areas (the root's children)."""
+    areas = spec.areas()
+    n = len(scores.unit_ids)
+    if not areas:
+        return Coverage([], np.ones(n), [[] for _i in range(n)])
+    present = np.column_stack(
+        [
+            ~np.isnan(scores.column(a.code)) if a.code in scores.nodes else np.zeros(n, bool)
+            for a in areas
+        ]
+    )
+    codes = np.asarray([a.code for a in areas], dtype=object)
+    missing = [codes[~row].tolist() for row in present]
+    return Coverage(areas, present.mean(axis=1), missing)
+
+
+def partial_text(missing: list[str]) -> str:
+    """ "partial: housing without data" for a unit whose index lacks some areas."""
+    return _("partial: {areas} without data").format(areas=", ".join(missing))
+
+
+def has_parent_level(units: data.UnitTable) -> bool:
+    """True when some unit belongs to a larger one; with one level only, a unit's
+    "locality" is itself, and a Locality filter or column would only repeat its code."""
+    return any(loc != code for loc, code in zip(units.locality_code, units.codes, strict=True))
+
+
+def collection_spec(
+    session: Session, provider: SpecProvider, collection: data.Collection
+) -> SpecView | None:
+    """The spec a published marker collection was computed with: the recipe its run
+    stored (a city's own spec too), else the provider's spec of that code."""
+    if collection.kind != "marker" or collection.run_id is None:
+        return None
+    run = session.get(models.MarkerRun, collection.run_id)
+    stored = data.stored_spec(run) if run is not None else None
+    return stored or provider(collection.spec_code)
 
 
 # -- layers ----------------------------------------------------------------------------------
@@ -242,7 +303,7 @@ def layer_values(
             level_codes=None,
             spec=None,
             direction=row.direction,
-            unit=row.unit,
+            unit=unit_label(row.unit),
             source=human_source(session, row, session.get(models.Period, period_id), city_id),
         )
     raise BadRequest(_("Layer {layer} is not valid: use node:CODE or ind:CODE.").format(layer=key))
@@ -296,7 +357,7 @@ def classify(
             index[i] = lookup[float(values[i])]
     elif change:
         breaks = list(CHANGE_BREAKS)
-        if direction == "neutral":
+        if direction in ("neutral", "unknown"):
             palette = PUOR
         elif direction == "lower_is_better":
             palette = RDYLGN[5][::-1]
@@ -314,7 +375,7 @@ def classify(
             ),
             _("Improved by more than {x} points").format(x=_fmt(breaks[3], language)),
         ]
-        if direction in ("lower_is_better", "neutral"):  # more is not better: say what moved
+        if direction in ("lower_is_better", "neutral", "unknown"):  # more is not better
             labels = [
                 _("Decreased by more than {x}").format(x=_fmt(-breaks[0], language)),
                 _("Decreased by {a} to {b}").format(
@@ -328,8 +389,8 @@ def classify(
             ]
         codes = ["ch0", "ch1", "ch2", "ch3", "ch4"]
         index[present] = np.searchsorted(breaks, values[present], side="right")
-    elif method == "levels" and spec is not None and direction != "neutral":
-        # performance levels rank; a neutral figure falls back to quantiles, as grid layers do
+    elif method == "levels" and spec is not None and direction not in ("neutral", "unknown"):
+        # performance levels rank; a neutral (or undeclared) figure falls back to quantiles, as grid layers do
         ordered = sorted(spec.levels, key=lambda lv: -lv.min)
         colours = [lv.colour for lv in ordered]
         labels = [lv.label(language) for lv in ordered]
@@ -356,7 +417,7 @@ def classify(
         else:
             bins = np.array([data_values.max()]) if distinct else np.array([])
         k = len(bins)
-        if direction == "neutral":
+        if direction in ("neutral", "unknown"):
             palette = BLUES.get(k, BLUES[7][:k])
         else:
             palette = RDYLGN.get(k, RDYLGN[5][:k]) if k >= 3 else ["#fdae61", "#a6d96a"][:k]
@@ -720,7 +781,7 @@ def overview(
         if score is None and root_code in scores.nodes:
             score = data.weighted_mean(scores.column(root_code), use_weights)
         level = spec.level_for(score)
-        for node in spec.at_depth(1):
+        for node in spec.areas():
             if node.code in scores.nodes:
                 value = data.weighted_mean(scores.column(node.code), use_weights)
                 found = spec.level_for(value)
@@ -847,6 +908,18 @@ class Profile:
     indicators: list[dict[str, Any]]
     survey: list[dict[str, Any]]
     trend: list[dict[str, Any]]
+    coverage: float | None = None
+    missing_areas: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> str:
+        """The headline's warning when the index lacks some areas, else ""."""
+        return partial_text(self.missing_areas) if self.missing_areas else ""
+
+    @property
+    def scored_areas(self) -> list[dict[str, Any]]:
+        """Areas with a score: the radar draws these and leaves a missing one out."""
+        return [a for a in self.areas if a["score"] is not None]
 
 
 def rank_intervals(run: models.MarkerRun | None) -> dict[str, tuple[int, int]]:
@@ -884,12 +957,15 @@ def unit_profile(
     areas: list[dict[str, Any]] = []
     dimensions: list[dict[str, Any]] = []
     node_scores: dict[str, float] = {}
+    coverage: float | None = None
+    missing_areas: list[str] = []
     if run is not None:
         scores = data.run_scores(session, run.id)
         spec = data.spec_for(provider, scores)
         where = np.flatnonzero(scores.unit_ids == unit.id)
         if len(where):
             i = int(where[0])
+            coverage, missing_areas = run_coverage(scores, spec).at(i, language)
             for j, node in enumerate(scores.nodes):
                 if not np.isnan(scores.scores[i, j]):
                     node_scores[node] = float(scores.scores[i, j])
@@ -912,7 +988,7 @@ def unit_profile(
                 "parent": node.parent,
             }
 
-        areas = [describe(n) for n in spec.at_depth(1)]
+        areas = [describe(n) for n in spec.areas()]
         dimensions = [describe(n) for n in spec.at_depth(2)]
     ranked = sorted((d for d in dimensions if d["score"] is not None), key=lambda d: -d["score"])
     strengths = ranked[:3]
@@ -938,6 +1014,8 @@ def unit_profile(
         indicators=indicators,
         survey=survey,
         trend=trend,
+        coverage=coverage,
+        missing_areas=missing_areas,
     )
 
 
@@ -997,6 +1075,7 @@ def _unit_observations(
                     "unreliable": cv is not None and cv > 30,
                     "suppressed": safe.status == "suppressed",
                     "unit": indicator.unit,
+                    "unit_label": unit_label(indicator.unit),
                 }
             )
             continue
@@ -1015,6 +1094,7 @@ def _unit_observations(
                 "name": name,
                 "value": safe.value,
                 "unit": indicator.unit,
+                "unit_label": unit_label(indicator.unit),
                 "direction": indicator.direction,
                 "lower": lower,
                 "upper": upper,
@@ -1025,9 +1105,41 @@ def _unit_observations(
                 "colour": found.colour if found else NO_DATA_COLOUR,
                 "source": indicator.source,
                 "suppressed": safe.status == "suppressed",
+                "missing": safe.value is None and safe.status != "suppressed",
             }
         )
-    return indicators, survey
+    return indicators + _missing_indicators(spec, indicators, language), survey
+
+
+def _missing_indicators(
+    spec: SpecView | None, listed: list[dict[str, Any]], language: str
+) -> list[dict[str, Any]]:
+    """The spec's indicators the unit has no value for, listed as "no data" rather than
+    left out, so a reader sees what the index could not use."""
+    if spec is None:
+        return []
+    shown = {row["code"] for row in listed}
+    return [
+        {
+            "code": node.code,
+            "name": node.name(language),
+            "value": None,
+            "unit": node.unit,
+            "unit_label": unit_label(node.unit),
+            "direction": node.direction,
+            "lower": node.benchmark_lower,
+            "upper": node.benchmark_upper,
+            "benchmark_source": node.benchmark_source,
+            "normalised": None,
+            "level": "",
+            "colour": NO_DATA_COLOUR,
+            "source": "",
+            "suppressed": False,
+            "missing": True,
+        }
+        for node in spec.indicators()
+        if node.code not in shown
+    ]
 
 
 def _trend(
@@ -1076,6 +1188,7 @@ class Rankings:
     rows: list[dict[str, Any]]
     total: int
     localities: list[tuple[str, str]]
+    has_locality: bool = True
 
 
 def rankings(
@@ -1095,13 +1208,17 @@ def rankings(
     period = pick_period(session, city.id, period_code)
     run = published_run(session, city.id, period.id)
     if run is None:
-        return Rankings(None, None, period, [], [], 0, [])
+        return Rankings(None, None, period, [], [], 0, [], False)
     scores = data.run_scores(session, run.id)
     spec = data.spec_for(provider, scores)
     units = data.unit_table(session, city.id)
+    with_locality = has_parent_level(units)
     root = spec.root.code if spec.root else scores.nodes[0]
-    areas = [n for n in spec.at_depth(1) if n.code in scores.nodes]
-    valid = {"rank", "score", "name", "code", "locality", *[a.code for a in areas]}
+    areas = [n for n in spec.areas() if n.code in scores.nodes]
+    coverage = run_coverage(scores, spec)
+    valid = {"rank", "score", "name", "code", "coverage", *[a.code for a in areas]}
+    if with_locality:
+        valid.add("locality")
     if sort not in valid:
         raise BadRequest(
             _("Cannot sort by {sort}: use one of {choices}.").format(
@@ -1128,6 +1245,8 @@ def rankings(
             "level": found.label(language) if found else _("No data"),
             "level_code": found.code if found else "",
             "colour": found.colour if found else NO_DATA_COLOUR,
+            "coverage": round(float(coverage.share[i]), 4),
+            "missing_areas": coverage.at(i, language)[1],
         }
         for area in areas:
             v = scores.column(area.code)[i]
@@ -1151,6 +1270,5 @@ def rankings(
     if descending:  # keep units without data at the end either way
         rows.sort(key=lambda r: r[sort] is None)
     columns = [{"code": a.code, "name": a.name(language)} for a in areas]
-    return Rankings(
-        run, spec, period, columns, rows, len(rows), sorted(locs.items(), key=lambda x: x[1])
-    )
+    localities = sorted(locs.items(), key=lambda x: x[1]) if with_locality else []
+    return Rankings(run, spec, period, columns, rows, len(rows), localities, with_locality)

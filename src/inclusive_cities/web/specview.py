@@ -69,9 +69,23 @@ class SpecView:
     nodes: list[NodeView] = field(default_factory=list)
     levels: list[LevelView] = field(default_factory=default_levels)
     aggregation: str = "arithmetic"
+    scale_lower: float = 0.0
+    scale_upper: float = 100.0
 
     def name(self, language: str) -> str:
         return self.name_es if language == "es" else self.name_en
+
+    @property
+    def scale(self) -> str:
+        """The score range as people write it: "0–100", or "0–1" for a 0–1 spec."""
+        return f"{self.scale_lower:g}–{self.scale_upper:g}"
+
+    def areas(self) -> list[NodeView]:
+        """The index's components (the root's children), however many the spec has."""
+        root = self.root
+        if root is None:
+            return self.at_depth(1)
+        return [n for n in self.nodes if n.parent == root.code]
 
     def node(self, code: str) -> NodeView | None:
         return next((n for n in self.nodes if n.code == code), None)
@@ -141,6 +155,7 @@ def from_marker_spec(spec: Any) -> SpecView:
     description = getattr(spec, "description", None)
     defaults = getattr(spec, "defaults", None)
     aggregation = getattr(getattr(defaults, "aggregation", None), "method", "arithmetic")
+    scale = getattr(defaults, "scale", None)
     return SpecView(
         code=spec.code,
         name_es=spec.name.es,
@@ -151,6 +166,8 @@ def from_marker_spec(spec: Any) -> SpecView:
         nodes=nodes,
         levels=levels,
         aggregation=str(aggregation),
+        scale_lower=float(getattr(scale, "lower", 0.0)),
+        scale_upper=float(getattr(scale, "upper", 100.0)),
     )
 
 
