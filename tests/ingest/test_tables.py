@@ -59,18 +59,18 @@ def test_numbers_as_people_write_them(text: str, decimal: str, expected: float |
 def test_wide_table_with_hxl_and_decimal_commas(city: Engine, tmp_path: Path) -> None:
     path = write(
         tmp_path / "ind.csv",
-        "codigo_barrio;periodo;tasa_delitos;mezcla_usos\n"
-        "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+land_use_mix\n"
+        "codigo_barrio;periodo;tasa_delitos;internet_hogares\n"
+        "#adm3+code;#date+year;#indicator+crime_rate_per_100k;#indicator+internet\n"
         "01001;2024;1.499,5;0,922\n01002;2024;801,7;12,5 %\n02001;2024;;0,1\n",
     )
     report = import_table(city, path, city="TST", decimal=",")
     assert (report.rows_read, report.rows_accepted, report.units_matched) == (3, 3, 3)
     assert observations(city) == {
         ("01001", "crime_rate_per_100k", "2024"): 1499.5,
-        ("01001", "land_use_mix", "2024"): 0.922,
+        ("01001", "internet", "2024"): 0.922,
         ("01002", "crime_rate_per_100k", "2024"): 801.7,
-        ("01002", "land_use_mix", "2024"): 12.5,
-        ("02001", "land_use_mix", "2024"): 0.1,
+        ("01002", "internet", "2024"): 12.5,
+        ("02001", "internet", "2024"): 0.1,
     }
 
 

@@ -51,6 +51,45 @@ DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
 """``neutral``: a descriptive figure (population, share of Venezuelans) with no better end; it
 is shown in a single-hue palette and cannot be a marker indicator."""
 _LAYER_METHODS = ("public_space_fca", "population_in_zone", "intersection_density")
+_UNIT_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "%": (0.0, 100.0),
+    "0-1": (0.0, 1.0),
+    "0-100": (0.0, 100.0),
+}
+_NON_NEGATIVE_UNITS = frozenset(
+    {
+        "m",
+        "km",
+        "count",
+        "personas",
+        "persons",
+        "people",
+        "hogares",
+        "households",
+        "viviendas",
+        "dwellings",
+        "1/km2",
+        "m2/inhab",
+        "per 100k",
+        "per 1000",
+        "por 1.000 hab.",
+        "cop",
+        "min",
+        "minutes",
+    }
+)
+
+
+def plausible_bounds(unit: str) -> tuple[float | None, float | None]:
+    """The values a unit allows: 0-100 for a share in %, 0-1 for an index, never below 0 for
+    a distance, a count, a density or a rate (None: no bound). Importers refuse values
+    outside, since a share of 999 % is a missing-value code, not a figure."""
+    key = unit.strip().lower()
+    if key in _UNIT_BOUNDS:
+        return _UNIT_BOUNDS[key]
+    if key in _NON_NEGATIVE_UNITS:
+        return 0.0, None
+    return None, None
 
 
 @dataclass(frozen=True)

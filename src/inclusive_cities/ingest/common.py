@@ -120,6 +120,12 @@ class ImportReport:
                     matched=number(self.units_matched), unmatched=number(self.units_unmatched)
                 )
             )
+        if self.details.get("missing_cells"):
+            lines.append(
+                _("{count} cells held a missing-value code and were left empty").format(
+                    count=number(int(self.details["missing_cells"]))
+                )
+            )
         if self.repairs:
             lines.append(_("{count} repairs (see below)").format(count=len(self.repairs)))
         if self.warnings:
@@ -203,8 +209,13 @@ def default_reject_path(source: Path) -> Path:
 def write_rejects(
     path: Path, problems: Sequence[Problem], rows: Mapping[int, Mapping[str, object]] | None = None
 ) -> None:
-    """A CSV of the rejected rows: where, column, value, reason, then the row's own fields."""
+    """A CSV of the rejected rows: one line per bad input row (or feature) with all its
+    problems (columns, values and reasons joined by " | "), then the row's own fields."""
     rows = rows or {}
+    grouped: dict[tuple[str, int | None], list[Problem]] = {}
+    for problem in problems:
+        key = (problem.where(), problem.row) if problem.row is not None else (str(problem), None)
+        grouped.setdefault(key, []).append(problem)
     fields: list[str] = []
     for problem in problems:
         for key in rows.get(problem.row or -1, {}):
@@ -214,10 +225,23 @@ def write_rejects(
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["_position", "_column", "_value", "_reason", *fields])
-        for problem in problems:
-            row = rows.get(problem.row or -1, {})
+        for group in grouped.values():
+            first = group[0]
+            row = rows.get(first.row or -1, {})
+            several = len({p.column for p in group}) > 1
+            reasons = [
+                _("column '{column}': {reason}").format(column=p.column, reason=p.reason)
+                if several
+                else p.reason
+                for p in group
+            ]
             writer.writerow(
-                [problem.where(), problem.column, shown(problem.value, 500), problem.reason]
+                [
+                    first.where(),
+                    " | ".join(dict.fromkeys(p.column for p in group)),
+                    " | ".join(shown(p.value, 500) for p in group),
+                    " | ".join(dict.fromkeys(reasons)),
+                ]
                 + ["" if row.get(key) is None else row.get(key) for key in fields]
             )
     os.replace(tmp, path)

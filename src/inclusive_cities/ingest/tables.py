@@ -8,6 +8,7 @@ column is which; an unknown tag is an error (untagged columns are ignored, as in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities import store
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.indicators.catalogue import load_catalogue
+from inclusive_cities.ingest.checks import Value, context_warnings, implausible_values
 from inclusive_cities.ingest.common import (
     ImportReport,
     IngestError,
@@ -34,6 +37,7 @@ from inclusive_cities.ingest.common import (
     sha256_file,
     write_rejects,
 )
+from inclusive_cities.ingest.dictionary import ColumnMeta, column_meta, read_dictionary
 from inclusive_cities.ingest.tabular import (
     TextTable,
     looks_like_decimal_comma,
@@ -78,6 +82,21 @@ class ObservationRow:
     indicator: str
     period: str
     value: float
+    unit_column: str = ""
+    """Header of the unit-code column (messages about the unit name it, not the value's)."""
+
+
+@dataclass
+class ParsedTable:
+    """A table read and checked without the store: its values, problems and warnings."""
+
+    table: TextTable
+    rows: list[ObservationRow]
+    problems: list[Problem]
+    warnings: list[Problem]
+    read: int
+    metas: dict[str, ColumnMeta]
+    missing_cells: int
 
 
 def normalise_code(text: str) -> str:
@@ -193,9 +212,16 @@ def detect_layout(
 
 
 def table_observations(
-    table: TextTable, layout: TableLayout, *, period: str | None, decimal: str
-) -> tuple[list[ObservationRow], list[Problem], int]:
-    """Parse every value; returns observations, problems and the number of rows read."""
+    table: TextTable,
+    layout: TableLayout,
+    *,
+    period: str | None,
+    decimal: str,
+    missing_for: Callable[[str], Sequence[float]] = lambda _code: (),
+) -> tuple[list[ObservationRow], list[Problem], int, int]:
+    """Parse every value; returns observations, problems, the number of rows read and the
+    number of cells left empty because they hold a missing-value code (``missing_for``)."""
+    missing_cells = 0
     problems: list[Problem] = []
     rows: list[ObservationRow] = []
     for number, count in table.short_rows:
@@ -281,6 +307,9 @@ def table_observations(
                     )
                 )
                 continue
+            if value in missing_for(code):
+                missing_cells += 1
+                continue
             key = (unit_code, code, row_period)
             if key in seen:
                 problems.append(
@@ -299,11 +328,15 @@ def table_observations(
                 )
                 continue
             seen[key] = number
-            rows.append(ObservationRow(number, header[index], unit_code, code, row_period, value))
-    return rows, problems, len(table.rows)
+            rows.append(
+                ObservationRow(
+                    number, header[index], unit_code, code, row_period, value, header[layout.unit]
+                )
+            )
+    return rows, problems, len(table.rows), missing_cells
 
 
-def read_indicator_table(
+def parse_indicator_table(
     path: Path | str,
     *,
     sheet: str | None = None,
@@ -315,8 +348,12 @@ def read_indicator_table(
     period_column: str | None = None,
     indicator_columns: dict[str, str] | None = None,
     hxl_map: dict[str, str] | None = None,
-) -> tuple[TextTable, list[ObservationRow], list[Problem], int]:
-    """Read and parse an indicator table without touching the store."""
+    missing: Sequence[float] = (),
+    dictionary: Mapping[str, ColumnMeta] | None = None,
+) -> ParsedTable:
+    """Read, parse and check an indicator table without touching the store: cells equal to a
+    missing-value code (``missing``, or the dictionary's per column) are left empty, values
+    outside what the column means (catalogue or dictionary) are problems."""
     table = read_text_table(path, encoding=encoding, sheet=sheet)
     if not table.rows:
         raise IngestError(
@@ -336,8 +373,56 @@ def read_indicator_table(
             )
         )
     mark = decimal or LOCALE_DECIMAL.get((locale or "").split("_")[0].lower(), ".")
-    rows, problems, read = table_observations(table, layout, period=period, decimal=mark)
-    return table, rows, problems, read
+    catalogue = load_catalogue()
+    metas: dict[str, ColumnMeta] = {}
+
+    def meta(code: str) -> ColumnMeta:
+        if code not in metas:
+            metas[code] = column_meta(code, catalogue, dictionary or {}, missing)
+        return metas[code]
+
+    rows, problems, read, missing_cells = table_observations(
+        table, layout, period=period, decimal=mark, missing_for=lambda code: meta(code).missing
+    )
+    values = [Value(r.row, r.column, r.indicator, r.unit_code, r.period, r.value) for r in rows]
+    implausible, warnings = implausible_values(
+        values, {r.indicator: meta(r.indicator) for r in rows}, table.file
+    )
+    problems.extend(implausible)
+    return ParsedTable(table, rows, problems, warnings, read, metas, missing_cells)
+
+
+def read_indicator_table(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    locale: str | None = None,
+    period: str | None = None,
+    unit_column: str | None = None,
+    period_column: str | None = None,
+    indicator_columns: dict[str, str] | None = None,
+    hxl_map: dict[str, str] | None = None,
+    missing: Sequence[float] = (),
+    dictionary: Mapping[str, ColumnMeta] | None = None,
+) -> tuple[TextTable, list[ObservationRow], list[Problem], int]:
+    """Read and parse an indicator table without touching the store."""
+    parsed = parse_indicator_table(
+        path,
+        sheet=sheet,
+        encoding=encoding,
+        decimal=decimal,
+        locale=locale,
+        period=period,
+        unit_column=unit_column,
+        period_column=period_column,
+        indicator_columns=indicator_columns,
+        hxl_map=hxl_map,
+        missing=missing,
+        dictionary=dictionary,
+    )
+    return parsed.table, parsed.rows, parsed.problems, parsed.read
 
 
 def import_table(
@@ -355,20 +440,30 @@ def import_table(
     period_column: str | None = None,
     indicator_columns: dict[str, str] | None = None,
     hxl_map: dict[str, str] | None = None,
+    missing: Sequence[float] = (),
+    dictionary: Path | str | None = None,
     source: str = "",
     accept_valid: bool = False,
     dry_run: bool = False,
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import an indicator table for ``city`` as observed observations, in one transaction."""
+    """Import an indicator table for ``city`` as observed observations, in one transaction.
+
+    ``missing``: cell values that mean "no data" (999, -999) in every column; ``dictionary``:
+    a data dictionary file giving each column's names, unit, direction, range and codes."""
     timer = Timer()
     progress = progress or quiet_progress
     path = require_file(path)
     store.require_current(engine)
     report = ImportReport(kind="table", file=path.name, sha256=sha256_file(path))
+    declared = read_dictionary(dictionary) if dictionary is not None else {}
+    reading = {
+        "missing": sorted(float(m) for m in missing),
+        "dictionary": sha256_file(Path(dictionary)) if dictionary is not None else "",
+    }
     progress(_("Reading {file}").format(file=path.name), 0, None)
-    table, rows, problems, read = read_indicator_table(
+    parsed = parse_indicator_table(
         path,
         sheet=sheet,
         encoding=encoding,
@@ -379,26 +474,40 @@ def import_table(
         period_column=period_column,
         indicator_columns=indicator_columns,
         hxl_map=hxl_map,
+        missing=missing,
+        dictionary=declared,
     )
+    table, rows, problems = parsed.table, parsed.rows, parsed.problems
     report.file = table.file
-    report.rows_read = read
-    report.details.update(encoding=table.encoding, hxl=table.hxl is not None)
+    report.rows_read = parsed.read
+    report.warnings.extend(parsed.warnings)
+    report.details.update(
+        encoding=table.encoding,
+        hxl=table.hxl is not None,
+        reading=reading,
+        missing_cells=parsed.missing_cells,
+    )
     with store.transaction(engine) as session:
         city_row = find_city(session, city, table.file)
         previous = same_file_batch(session, "table", city_row.id, report.sha256)
-        if previous is not None and not dry_run:
+        if previous is not None and not dry_run and _read_alike(previous, reading):
             report.status, report.batch_id = "unchanged", previous.id
             report.seconds = timer.seconds()
             return report
-        units = _unit_ids(session, city_row, level, {r.unit_code for r in rows})
-        unmatched = {r.unit_code for r in rows} - set(units)
+        codes = {r.unit_code for r in rows}
+        units, areas = _unit_ids(session, city_row, level, codes, table.file)
+        unmatched = codes - set(units)
+        if rows and not units:
+            raise IngestError(_no_unit_matches(session, city_row, level, rows, table.file))
+        reported: set[int] = set()
         for row in rows:
-            if row.unit_code in unmatched:
+            if row.unit_code in unmatched and row.row not in reported:
+                reported.add(row.row)
                 problems.append(
                     Problem(
                         table.file,
                         row.row,
-                        row.column,
+                        row.unit_column,
                         row.unit_code,
                         _(
                             "unit code not found in city {city}: check the code or "
@@ -417,6 +526,14 @@ def import_table(
         report.rows_accepted = len({r.row for r in rows})
         report.details["observations"] = len(rows)
         enforce(report, accept_valid)
+        report.warnings.extend(
+            context_warnings(
+                [Value(r.row, r.column, r.indicator, r.unit_code, r.period, r.value) for r in rows],
+                parsed.metas,
+                {code: areas.get(code) for code in units},
+                table.file,
+            )
+        )
         if accept_valid and problems:
             report.reject_path = str(reject_path or default_reject_path(path))
         if dry_run:
@@ -438,7 +555,12 @@ def import_table(
             replaced=replaced,
             details=dict(report.details),
         )
-        indicators = _indicator_ids(session, {r.indicator for r in rows}, source or table.file)
+        indicators = _indicator_ids(
+            session,
+            {r.indicator for r in rows},
+            source or table.file,
+            {r.indicator: parsed.metas[r.indicator] for r in rows},
+        )
         if replaced:
             session.execute(
                 delete(models.Observation).where(
@@ -474,39 +596,121 @@ def import_table(
     return report
 
 
+def _read_alike(batch: models.ImportBatch, reading: dict[str, object]) -> bool:
+    """Whether a stored import of the same file read it the same way (same missing codes and
+    dictionary): the same file read with --missing 999 is a different import."""
+    before = (batch.details or {}).get("reading") or {"missing": [], "dictionary": ""}
+    return bool(before == reading)
+
+
+def _city_levels(session: Session, city: models.City) -> list[str]:
+    return list(
+        session.scalars(
+            select(models.UnitLevel.code)
+            .where(models.UnitLevel.city_id == city.id)
+            .order_by(models.UnitLevel.depth)
+        )
+    )
+
+
+def _no_unit_matches(
+    session: Session,
+    city: models.City,
+    level: str | None,
+    rows: list[ObservationRow],
+    file: str,
+) -> str:
+    """One line instead of one "not found" per row when no code matches at all."""
+    codes = sorted({r.unit_code for r in rows})
+    return _(
+        "{file}: none of the {count} unit codes in column '{column}' (e.g. {examples}) is a "
+        "unit of city {city}{at} (levels: {levels}): check the codes and --level, or import "
+        "the boundaries first."
+    ).format(
+        file=file,
+        count=len(codes),
+        column=rows[0].unit_column,
+        examples=", ".join(codes[:3]),
+        city=city.code,
+        at=_(" at level {level}").format(level=level) if level else "",
+        levels=", ".join(_city_levels(session, city)) or "-",
+    )
+
+
 def _unit_ids(
-    session: Session, city: models.City, level: str | None, codes: set[str]
-) -> dict[str, int]:
-    """Codes -> unit ids at the named level, or at the level where most codes match."""
+    session: Session, city: models.City, level: str | None, codes: set[str], file: str
+) -> tuple[dict[str, int], dict[str, float | None]]:
+    """Codes -> unit ids (and areas in m²) at the named level, or at the level where most
+    codes match. A level the city does not have is an error naming the levels it has."""
+    if level is not None:
+        levels = _city_levels(session, city)
+        if level not in levels:
+            raise IngestError(
+                _(
+                    "{file}: city {city} has no level '{level}' (levels: {levels}): give one of "
+                    "them with --level, or leave --level out to match the codes."
+                ).format(file=file, city=city.code, level=level, levels=", ".join(levels) or "-")
+            )
     query = (
-        select(models.UnitLevel.code, models.SpatialUnit.code, models.SpatialUnit.id)
+        select(
+            models.UnitLevel.code,
+            models.SpatialUnit.code,
+            models.SpatialUnit.id,
+            models.SpatialUnit.area_m2,
+        )
         .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
         .where(models.SpatialUnit.city_id == city.id)
     )
     if level is not None:
         query = query.where(models.UnitLevel.code == level)
-    by_level: dict[str, dict[str, int]] = {}
-    for level_code, code, unit_id in session.execute(query):
+    by_level: dict[str, dict[str, tuple[int, float | None]]] = {}
+    for level_code, code, unit_id, area in session.execute(query):
         if code in codes:
-            by_level.setdefault(level_code, {})[code] = unit_id
+            by_level.setdefault(level_code, {})[code] = (unit_id, area)
     if not by_level:
-        return {}
-    return max(by_level.values(), key=len)
+        return {}, {}
+    best = max(by_level.values(), key=len)
+    return {c: u for c, (u, _a) in best.items()}, {c: a for c, (_u, a) in best.items()}
 
 
-def _indicator_ids(session: Session, codes: set[str], source: str) -> dict[str, int]:
-    found = dict(
-        session.execute(
-            select(models.Indicator.code, models.Indicator.id).where(
-                models.Indicator.code.in_(codes)
+def _indicator_ids(
+    session: Session, codes: set[str], source: str, metas: Mapping[str, ColumnMeta]
+) -> dict[str, int]:
+    """Indicator ids, creating the new ones with their meaning: the catalogue's names, unit
+    and direction, else the dictionary's, else the code as name and an unknown direction.
+    A stored indicator takes what a dictionary now declares for it."""
+    stored = {
+        row.code: row
+        for row in session.scalars(select(models.Indicator).where(models.Indicator.code.in_(codes)))
+    }
+    found: dict[str, int] = {}
+    for code in sorted(codes):
+        meta = metas.get(code) or ColumnMeta(code=code)
+        row = stored.get(code)
+        if row is None:
+            row = models.Indicator(
+                code=code,
+                name_es=meta.name_es or meta.name_en or code,
+                name_en=meta.name_en or meta.name_es or code,
+                unit=meta.unit,
+                direction=meta.direction,
+                source=source,
             )
-        ).all()
-    )
-    for code in sorted(codes - set(found)):
-        indicator = models.Indicator(code=code, name_es=code, name_en=code, source=source)
-        session.add(indicator)
+            if meta.origin == "catalogue":
+                spec = load_catalogue()[code]
+                row.area, row.dimension = spec.area, spec.dimension
+            session.add(row)
+        elif meta.origin:
+            if meta.name_es and (meta.origin == "dictionary" or row.name_es == code):
+                row.name_es = meta.name_es
+            if meta.name_en and (meta.origin == "dictionary" or row.name_en == code):
+                row.name_en = meta.name_en
+            if meta.unit and (meta.origin == "dictionary" or not row.unit):
+                row.unit = meta.unit
+            if meta.origin == "catalogue" or meta.direction != "unknown":
+                row.direction = meta.direction
         session.flush()
-        found[code] = indicator.id
+        found[code] = row.id
     return found
 
 

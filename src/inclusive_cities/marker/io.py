@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,35 +29,59 @@ class UnitTable:
     def first_row(self) -> int:
         return self.row_numbers[0] if self.row_numbers else 2
 
-    def numeric(self, columns: list[str]) -> pd.DataFrame:
+    def numeric(self, columns: list[str], missing: Sequence[float] = ()) -> pd.DataFrame:
         """The frame with ``columns`` parsed as numbers (decimal comma or dot, as the file
-        writes them); a cell that is not a number is reported with its file row."""
+        writes them); a cell that is not a number is reported with its file row. Cells equal
+        to a ``missing`` code (999, -999) and every kind of NaN become one plain NaN.
+
+        Each column is parsed once, from the text as read, so a column that two indicators
+        divide by is not parsed again from its own numbers."""
         frame = self.frame.copy()
-        for column in columns:
+        codes = np.asarray(sorted(set(missing)), dtype=float)
+        for column in dict.fromkeys(columns):
             if column not in frame.columns:
                 continue
-            text = frame[column].astype(str).str.strip().str.replace("\u00a0", "", regex=False)
-            text = text.str.removesuffix("%").str.strip()
-            if self.decimal == ",":
-                text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-            empty = text.eq("") | text.str.upper().isin(["NA", "N/A", "NAN", "NULL"])
-            values = pd.to_numeric(text.mask(empty), errors="coerce")
-            bad = values.isna() & ~empty
-            if bad.any():
-                position = int(np.flatnonzero(bad.to_numpy())[0])
-                raise MarkerDataError(
-                    _(
-                        "{file}, row {row}, column '{column}': '{value}' is not a number; leave "
-                        "missing values empty."
-                    ).format(
-                        file=self.file,
-                        row=self.row_numbers[position],
-                        column=column,
-                        value=self.frame[column].iloc[position],
-                    )
-                )
-            frame[column] = values.astype(float)
+            values = self._parse(column)
+            if codes.size:
+                values = values.mask(values.isin(codes))
+            frame[column] = quiet_nan(values.to_numpy(dtype=float, na_value=np.nan))
         return frame
+
+    def _parse(self, column: str) -> pd.Series:
+        original = self.frame[column]
+        if pd.api.types.is_numeric_dtype(original.dtype):
+            return original.astype(float)
+        blank = original.isna()
+        text = original.where(~blank, "").astype(str).str.strip()
+        text = text.str.replace("\u00a0", "", regex=False).str.removesuffix("%").str.strip()
+        if self.decimal == ",":
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        empty = blank | text.eq("") | text.str.upper().isin(["NA", "N/A", "NAN", "NULL"])
+        values = pd.to_numeric(text.mask(empty), errors="coerce")
+        bad = values.isna() & ~empty
+        if bad.any():
+            position = int(np.flatnonzero(bad.to_numpy())[0])
+            raise MarkerDataError(
+                _(
+                    "{file}, row {row}, column '{column}': '{value}' is not a number; leave "
+                    "missing values empty."
+                ).format(
+                    file=self.file,
+                    row=self.row_numbers[position],
+                    column=column,
+                    value=original.iloc[position],
+                )
+            )
+        return values.astype(float)
+
+
+def quiet_nan(values: np.ndarray) -> np.ndarray:
+    """Every NaN as the one plain NaN. R's NA_real_ is a signalling NaN with a payload
+    (1954): ``np.nanmin`` and ``np.fmin`` do not skip it, so min-max goalposts come out
+    wrong and a column looks constant."""
+    values = np.array(values, dtype=float)
+    values[np.isnan(values)] = np.nan
+    return values
 
 
 def read_table(path: Path) -> UnitTable:

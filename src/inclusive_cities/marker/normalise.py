@@ -24,8 +24,21 @@ from inclusive_cities.marker.spec import (
 )
 
 
+def quiet(x: np.ndarray) -> np.ndarray:
+    """``x`` with every NaN as the one plain NaN (a copy only when some NaN is not plain).
+
+    R's ``NA_real_`` (read from .rds/.rda) is a signalling NaN with a payload: ``np.nanmin``
+    and ``np.nanmax`` do not skip it, so ``[1, 2, NA, 3]`` had min = max = 3 and every score
+    came out missing."""
+    missing = np.isnan(x)
+    if not missing.any():
+        return x
+    return np.where(missing, np.nan, x)
+
+
 def valid_values(x: np.ndarray, use: np.ndarray | None) -> np.ndarray:
     """The present values of the units that count, sorted (order-independent statistics)."""
+    x = quiet(x)
     values = x if use is None else x[use]
     values = values[~np.isnan(values)]
     return np.sort(values)
@@ -68,6 +81,8 @@ def normalise(
     reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dispatch on the normalisation model; see each model's docstring for the formula."""
+    x = quiet(x)
+    reference = quiet(reference) if reference is not None else None
     if isinstance(method, Goalposts):
         return _linear(x, method.lower, method.upper, higher, lo, hi, out)
     if isinstance(method, MinMax):

@@ -280,6 +280,15 @@ class Indicator(_Model):
                     "the indicator out of the marker"
                 )
             )
+        # an imported column nobody declared: scoring it would guess which end is good
+        if value == "unknown":
+            raise ValueError(
+                _(
+                    "the direction of this indicator is unknown: declare it (higher_is_better or "
+                    "lower_is_better) in a data dictionary (import table --dictionary) or in "
+                    "the spec"
+                )
+            )
         return value
 
 

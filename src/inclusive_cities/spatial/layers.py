@@ -99,6 +99,8 @@ def source_direction(parameters: dict[str, Any]) -> str | None:
     descriptive figure: its clusters are of high and low concentration, not of exclusion);
     None when the layer did not record it."""
     value = parameters.get("direction")
+    if value == "unknown":  # an undeclared column is never judged, like a neutral one
+        return "neutral"
     if value in ("higher_is_better", "lower_is_better", "neutral"):
         return str(value)
     ranked = higher_is_better(parameters)

@@ -39,9 +39,12 @@ NAMING_CONVENTION = {
 }
 
 OBSERVATION_STATUSES = ("observed", "computed", "imputed", "estimated", "suppressed")
-DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
+DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral", "unknown")
 """Which end of an indicator is good; ``neutral`` for descriptive figures (population, the share
-of Venezuelans) that are neither better nor worse when higher."""
+of Venezuelans) that are neither better nor worse when higher; ``unknown`` for an imported
+column nobody has declared yet (shown like ``neutral``, refused by a marker spec)."""
+NEVER_JUDGED = ("neutral", "unknown")
+"""Directions that are never judged good or bad: neutral colours, no performance levels."""
 TOTAL = "_T"
 """Disaggregation key meaning "all" (the SDMX convention), so that unique constraints hold."""
 

@@ -1,0 +1,260 @@
+"""Checks of imported figures against what they mean: impossible values and context figures.
+
+A share of 999 % or a negative distance is refused (it is almost always a missing-value code
+the user did not declare); a column that repeats one large count on many units, or a
+population the units' areas cannot hold, is imported but flagged, since real tables do
+carry community totals on every block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from babel.numbers import format_decimal
+
+from inclusive_cities.i18n import current_language
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.ingest.common import Problem, number
+from inclusive_cities.ingest.dictionary import ColumnMeta, is_code_like, looks_like_code
+
+MIN_SHARED = 5
+"""Units that must share one value before it can be a repeated total."""
+MIN_SHARED_FRACTION = 0.2
+"""Share of a column's units held by repeated totals before the column is flagged."""
+MAX_DENSITY_PER_KM2 = 100_000.0
+"""People per km² above which a city's total is implausible (the densest districts on earth
+hold about 100,000)."""
+COUNT_UNITS = frozenset(
+    {
+        "count",
+        "personas",
+        "persons",
+        "people",
+        "hogares",
+        "households",
+        "viviendas",
+        "dwellings",
+        "habitantes",
+        "inhabitants",
+    }
+)
+POPULATION_UNITS = frozenset({"personas", "persons", "people", "habitantes", "inhabitants"})
+_COUNT_NAME = re.compile(
+    r"(^|_)(pob|poblacion|population|pop|personas|persons|people|hogares|households|"
+    r"viviendas|dwellings|habitantes|inhabitants|hab|total|tot|count|n|num)(_|$)"
+)
+_POPULATION_NAME = re.compile(
+    r"(^|_)(pob|poblacion|population|pop|personas|persons|people|habitantes|inhabitants)(_|$)"
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One parsed cell: where it is, which column, which unit and period, its value."""
+
+    row: int
+    column: str
+    code: str
+    unit_code: str
+    period: str
+    value: float
+
+
+def _shown(value: float) -> str:
+    return f"{value:g}"
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return _("between {low} and {high}").format(low=_shown(low), high=_shown(high))
+    if low is not None:
+        return _("at least {low}").format(low=_shown(low))
+    return _("at most {high}").format(high=_shown(high or 0.0))
+
+
+def implausible_values(
+    values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str
+) -> tuple[list[Problem], list[Problem]]:
+    """Problems for values outside what their column allows (declared min/max, or the unit's
+    range: 0-100 for %, never below 0 for a distance or a count), and warnings for columns
+    nobody declared that hold a 9…9 code far outside their other values."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    by_code: dict[str, list[Value]] = defaultdict(list)
+    for item in values:
+        by_code[item.code].append(item)
+    for code, items in by_code.items():
+        meta = metas[code]
+        numbers = [i.value for i in items]
+        low, high = meta.bounds()
+        if low is None and high is None:
+            warning = _code_warning(items, numbers, file)
+            if warning is not None:
+                warnings.append(warning)
+            continue
+        for item in items:
+            if (low is None or item.value >= low) and (high is None or item.value <= high):
+                continue
+            unit = _(" ({unit})").format(unit=meta.unit) if meta.unit else ""
+            reason = _(
+                "{code}{unit} must be {range}; fix the value or leave the cell empty."
+            ).format(code=code, unit=unit, range=_range_text(low, high))
+            if looks_like_code(item.value, numbers):
+                reason += " " + _(
+                    "It looks like a missing-value code: declare it with --missing {value} (or "
+                    "in the data dictionary's 'missing' field)."
+                ).format(value=_shown(item.value))
+            problems.append(Problem(file, item.row, item.column, _shown(item.value), reason))
+    return problems, warnings
+
+
+def _code_warning(items: Sequence[Value], numbers: list[float], file: str) -> Problem | None:
+    codes = Counter(v for v in numbers if looks_like_code(v, numbers))
+    if not codes:
+        return None
+    value, count = codes.most_common(1)[0]
+    rest = [v for v in numbers if not is_code_like(v)]
+    first = next(i for i in items if i.value == value)
+    return Problem(
+        file,
+        None,
+        first.column,
+        _shown(value),
+        _(
+            "{count} cells hold {value}, far outside the column's other values ({low} to "
+            "{high}); they were imported as values. If {value} means 'no data', import again "
+            "with --missing {value}."
+        ).format(
+            count=number(count),
+            value=_shown(value),
+            low=_shown(min(rest)) if rest else "-",
+            high=_shown(max(rest)) if rest else "-",
+        ),
+    )
+
+
+def is_count_column(meta: ColumnMeta, column: str, numbers: Sequence[float]) -> bool:
+    """Whole non-negative numbers in a column whose unit or name says it counts people,
+    households or dwellings (a share with many equal values is not a repeated total)."""
+    named = meta.unit.strip().lower() in COUNT_UNITS or bool(
+        _COUNT_NAME.search(column.lower()) or _COUNT_NAME.search(meta.code)
+    )
+    return named and all(v >= 0 and float(v).is_integer() for v in numbers)
+
+
+def is_population_column(meta: ColumnMeta, column: str) -> bool:
+    return meta.unit.strip().lower() in POPULATION_UNITS or bool(
+        _POPULATION_NAME.search(column.lower()) or _POPULATION_NAME.search(meta.code)
+    )
+
+
+def repeated_totals(numbers: Sequence[float]) -> list[tuple[float, int]]:
+    """Values shared by many units far more often than their neighbourhood of values
+    explains: a total of a larger area written on each of its units. Genuine block counts
+    tie too, but then the nearby values are about as frequent."""
+    counts = Counter(numbers)
+    ordered = np.sort(np.asarray(numbers, dtype=float))
+    spikes = []
+    for value, count in counts.items():
+        if value < 10 or count < MIN_SHARED:
+            continue
+        half = max(2.0, round(0.05 * value))
+        near = int(
+            np.searchsorted(ordered, value + half, side="right")
+            - np.searchsorted(ordered, value - half, side="left")
+        )
+        per_value = (near - count) / (2 * half)
+        if count > 3 * per_value + 2:
+            spikes.append((float(value), count))
+    return sorted(spikes, key=lambda s: (-s[1], s[0]))
+
+
+def context_warnings(
+    values: Sequence[Value],
+    metas: Mapping[str, ColumnMeta],
+    areas_m2: Mapping[str, float | None],
+    file: str,
+) -> list[Problem]:
+    """Warnings for count columns that repeat one value on many units, and for population
+    totals the units' areas cannot hold (``areas_m2``: unit code -> area)."""
+    warnings: list[Problem] = []
+    groups: dict[tuple[str, str], list[Value]] = defaultdict(list)
+    for item in values:
+        groups[(item.code, item.period)].append(item)
+    for (code, period), items in groups.items():
+        meta = metas[code]
+        column = items[0].column
+        numbers = [i.value for i in items]
+        if not is_count_column(meta, column, numbers):
+            continue
+        spikes = repeated_totals(numbers)
+        shared = sum(count for _value, count in spikes)
+        if spikes and shared >= max(MIN_SHARED, MIN_SHARED_FRACTION * len(numbers)):
+            value, count = spikes[0]
+            others = (
+                _("; {values} other values are each repeated on {least} or more units").format(
+                    values=number(len(spikes) - 1), least=MIN_SHARED
+                )
+                if len(spikes) > 1
+                else ""
+            )
+            warnings.append(
+                Problem(
+                    file,
+                    None,
+                    column,
+                    _shown(value),
+                    _(
+                        "{count} of {units} units (period {period}) share the value {value}"
+                        "{others}: the column may repeat a larger area's total on every unit; "
+                        "import each unit's own count, or leave the column out."
+                    ).format(
+                        count=number(count),
+                        units=number(len(numbers)),
+                        period=period,
+                        value=_shown(value),
+                        others=others,
+                    ),
+                )
+            )
+        if is_population_column(meta, column):
+            warning = _density_warning(items, areas_m2, file, period)
+            if warning is not None:
+                warnings.append(warning)
+    return warnings
+
+
+def _density_warning(
+    items: Sequence[Value], areas_m2: Mapping[str, float | None], file: str, period: str
+) -> Problem | None:
+    with_area = [i for i in items if areas_m2.get(i.unit_code)]
+    area_km2 = sum(float(areas_m2[i.unit_code] or 0.0) for i in with_area) / 1e6
+    if not with_area or area_km2 <= 0:
+        return None
+    total = sum(i.value for i in with_area)
+    density = total / area_km2
+    if density <= MAX_DENSITY_PER_KM2:
+        return None
+    return Problem(
+        file,
+        None,
+        items[0].column,
+        _shown(total),
+        _(
+            "the {units} units add up to {total} people (period {period}) on {area} km², "
+            "{density} per km², more than the {limit} of the densest districts on earth: the "
+            "column may repeat a larger area's total on every unit; check it before using it "
+            "as population."
+        ).format(
+            units=number(len(with_area)),
+            total=number(round(total)),
+            period=period,
+            area=format_decimal(round(area_km2, 2), locale=current_language()),
+            density=number(round(density)),
+            limit=number(round(MAX_DENSITY_PER_KM2)),
+        ),
+    )
