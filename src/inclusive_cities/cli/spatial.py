@@ -16,6 +16,7 @@ from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 console = Console(highlight=False)
 spatial_app = typer.Typer(
@@ -25,33 +26,91 @@ spatial_app = typer.Typer(
 
 
 def segregation(
-    city: str = typer.Option(..., "--city", help="City code."),
-    period: str = typer.Option(..., "--period", help="Census period code."),
+    city: str = typer.Option(None, "--city", help="City code (the observatory's census)."),
+    period: str = typer.Option(None, "--period", help="Census period code."),
     level: str = typer.Option(None, "--level", help="Level of units (default: the smallest)."),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="Your own counts instead of the observatory's: a table (.csv, .xlsx; unit code "
+        "and one column per group) or a boundaries file (.gpkg, .geojson) with count columns.",
+    ),
     group: str = typer.Option(
-        "venezuelan", "--group", help="Nationality group for single-group indices."
+        None,
+        "--group",
+        help="Group for single-group indices: a nationality (default venezuelan), or with "
+        "--data a column of counts.",
+    ),
+    total: str = typer.Option(
+        None,
+        "--total",
+        help="With --data: column with each unit's population (default: the sum of --groups).",
+    ),
+    groups: list[str] = typer.Option(
+        [], "--groups", help="With --data: a group column for multigroup indices (repeatable)."
+    ),
+    unit_column: str = typer.Option(
+        None, "--unit-column", help="With --data: column with the unit codes (default: the first)."
+    ),
+    layer: str = typer.Option(None, "--layer", help="Layer of a GeoPackage --data file."),
+    sheet: str = typer.Option(None, "--sheet", help="Sheet of an XLSX --data file."),
+    encoding: str = typer.Option(None, "--encoding", help="Text encoding (default: detected)."),
+    decimal: str = typer.Option(".", "--decimal", help="Decimal mark of the numbers: . or ,"),
+    missing: list[str] = typer.Option(
+        [], "--missing", help="Missing-value code, e.g. 999 (repeatable): its units are left out."
+    ),
+    distance: float = typer.Option(
+        None,
+        "--distance",
+        help="Distance band in metres: adds the spatial multigroup indices.",
     ),
     permutations: int = typer.Option(0, "--permutations", help="Permutations for p-values."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the permutations."),
+    out: Path = typer.Option(None, "--out", help="Also write the indices as .csv or .xlsx."),
 ) -> None:
-    """Segregation of a nationality group and multigroup indices over the city's units."""
-    from inclusive_cities.indicators.pipeline import NATIONALITIES, unit_layer
+    """Segregation of a group and multigroup indices over a city's units (with spatial
+    dissimilarity when the units have polygons), from the observatory or your own file."""
+    from inclusive_cities.spatial import SpatialError
     from inclusive_cities.spatial import segregation as measure
 
-    layer = unit_layer(store.connect(state.database_url), city, period, level)
-    if "population" not in layer.columns:
-        from inclusive_cities.spatial import SpatialError
-
+    _check_out(out, (".csv", ".xlsx"))
+    if decimal not in (".", ","):
+        raise SpatialError(_("--decimal must be . or , (not {value}).").format(value=decimal))
+    if permutations < 0:
         raise SpatialError(
-            _("City '{city}' has no census persons for period {period}: import them first.").format(
-                city=city, period=period
+            _("--permutations must be 0 or more (not {value}).").format(value=permutations)
+        )
+    if data is not None:
+        if city or period or level:
+            raise SpatialError(
+                _("Give either --data FILE or --city and --period (the observatory), not both.")
+            )
+        units, spatial, notes, single, total_column, multi = _segregation_file(
+            data, group, total, groups, unit_column, layer, sheet, encoding, decimal, missing
+        )
+    else:
+        if not city or not period:
+            raise SpatialError(
+                _("Give --city and --period (the observatory's census), or --data FILE.")
+            )
+        units, spatial, notes, single, total_column, multi = _segregation_store(
+            city, period, level, group
+        )
+    if distance is not None and distance <= 0:
+        raise SpatialError(
+            _("--distance is in metres and must be more than 0 (not {value}).").format(
+                value=distance
             )
         )
     result = measure(
-        layer,
-        group=group,
-        total="population",
-        groups=list(NATIONALITIES),
+        units,
+        group=single,
+        total=total_column if single else None,
+        groups=multi or None,
+        spatial=spatial,
+        distance_m=distance,
         permutations=permutations,
+        seed=seed,
     )
     table = Table(_("Index"), _("Value"), _("p-value"), show_header=True)
     for row in result.to_dict("records"):
@@ -60,6 +119,112 @@ def segregation(
             str(row["index"]), f"{row['value']:.4f}", "" if p_value is None else f"{p_value:.3f}"
         )
     console.print(table)
+    for note in notes:
+        _say(note)
+    if out is not None:
+        if out.suffix.lower() == ".xlsx":
+            result.to_excel(out, index=False)
+        else:
+            result.to_csv(out, index=False)
+        _say(_("Wrote {count} indices to {path}.").format(count=len(result), path=out))
+
+
+def _segregation_store(
+    city: str, period: str, level: str | None, group: str | None
+) -> tuple[gpd.GeoDataFrame, bool, list[str], str, str, list[str]]:
+    """The observatory's census counts per unit: a nationality against the population."""
+    from inclusive_cities.indicators.pipeline import NATIONALITIES, unit_layer
+    from inclusive_cities.spatial import SpatialError
+
+    layer = unit_layer(store.connect(state.database_url), city, period, level)
+    if "population" not in layer.columns:
+        raise SpatialError(
+            _("City '{city}' has no census persons for period {period}: import them first.").format(
+                city=city, period=period
+            )
+        )
+    spatial = bool(len(layer)) and bool(layer.geom_type.isin(["Polygon", "MultiPolygon"]).all())
+    return layer, spatial, [], group or "venezuelan", "population", list(NATIONALITIES)
+
+
+def _segregation_file(
+    data: Path,
+    group: str | None,
+    total: str | None,
+    groups: list[str],
+    unit_column: str | None,
+    layer: str | None,
+    sheet: str | None,
+    encoding: str | None,
+    decimal: str,
+    missing: list[str],
+) -> tuple[pd.DataFrame, bool, list[str], str | None, str | None, list[str]]:
+    """A user's own counts, checked cell by cell; the total defaults to the groups' sum."""
+    from inclusive_cities.spatial import SpatialError
+    from inclusive_cities.spatial.segregation import read_group_counts
+
+    if group is None and not groups:
+        raise SpatialError(
+            _(
+                "Say which columns of {file} to measure: --group COLUMN with --total COLUMN, "
+                "and/or --groups COLUMN for each group."
+            ).format(file=data.name)
+        )
+    if group is not None and total is None and not groups:
+        raise SpatialError(
+            _(
+                "--group {group} needs the units' population: give --total COLUMN, or every "
+                "group with --groups so that the total is their sum."
+            ).format(group=group)
+        )
+    columns = [c for c in (group, total, *groups) if c]
+    parts = [(group, total)] if group and total else []
+    counts = read_group_counts(
+        data,
+        columns,
+        unit_column=unit_column,
+        layer=layer,
+        sheet=sheet,
+        encoding=encoding,
+        decimal=decimal,
+        missing=missing,
+        parts=parts,
+    )
+    units = counts.units
+    total_column = total
+    if total is None:
+        total_column = "_total"
+        units[total_column] = units[list(dict.fromkeys(groups))].sum(axis=1)
+        if group is not None and group not in groups:
+            raise SpatialError(
+                _(
+                    "--group {group} is not one of --groups, so their sum is not its total: add "
+                    "it to --groups or give --total COLUMN."
+                ).format(group=group)
+            )
+    notes = [
+        _("Read {count} units from {file}.").format(
+            count=format_number(len(units)), file=counts.file
+        )
+    ]
+    if counts.left_out:
+        shown = ", ".join(counts.left_out[:10])
+        more = len(counts.left_out) - 10
+        notes.append(
+            _("Left out {count} units with a missing-value code: {codes}{more}.").format(
+                count=len(counts.left_out),
+                codes=shown,
+                more=_(" (and {count} more)").format(count=more) if more > 0 else "",
+            )
+        )
+    if not counts.has_polygons:
+        notes.append(
+            _(
+                "No spatial dissimilarity: it needs the units' polygons (a GeoPackage or GeoJSON "
+                "of polygons as --data)."
+            )
+        )
+    return units, counts.has_polygons, notes, group, total_column, list(dict.fromkeys(groups))
 
 
 def clusters(
