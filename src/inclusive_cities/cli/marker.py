@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -67,16 +68,24 @@ def show(
                 method = spec.normalisation_for(item)
                 arrow = "↑" if item.direction == "higher_is_better" else "↓"
                 bounds = (
-                    f" [{method.lower:g}–{method.upper:g} {item.unit}]".rstrip()
+                    f" [{_goalposts_text(method.lower, method.upper, item.unit)}]"
                     if method.method == "goalposts"
                     else f" [{method.method}]"
                 )
-                branch.add(f"{arrow} {item.code}: {item.name.text(language)}{bounds}")
+                branch.add(escape(f"{arrow} {item.code}: {item.name.text(language)}{bounds}"))
 
     root = Tree(describe(spec.tree))
     grow(root, spec.tree)
     console.print(f"[bold]{spec.name.text(language)}[/] ({spec.code})")
     console.print(root)
+
+
+def _goalposts_text(lower: float, upper: float, unit: str) -> str:
+    """``0–100 %``, ``500–3000 m``; a unit that only repeats the range (``0-1``) is left out,
+    so the entropies read ``0–1``, not ``0–1 0-1``."""
+    bounds = f"{lower:g}–{upper:g}"
+    same = unit.replace("–", "-").replace(" ", "") == bounds.replace("–", "-")
+    return bounds if same or not unit else f"{bounds} {unit}"
 
 
 @marker_app.command("compute")
@@ -96,12 +105,20 @@ def compute_command(
         "--allow-missing-indicators",
         help="Score with the indicators present (e.g. uim-extended without survey layers).",
     ),
+    missing: list[str] = typer.Option(
+        [],
+        "--missing",
+        help="A cell value that means 'no data' (e.g. 999, -999); repeat for several codes.",
+    ),
 ) -> None:
     """Score every unit of a table on every node of a spec, without a database.
 
     Example: inclusive-cities marker compute --spec uim-basic --data blocks.csv --out uim.csv
     """
+    from inclusive_cities.cli.ingest import missing_codes
     from inclusive_cities.marker import compute, load_spec
+    from inclusive_cities.marker.build import no_index_reason
+    from inclusive_cities.marker.errors import MarkerDataError
     from inclusive_cities.marker.io import read_table, write_table
 
     spec = load_spec(spec_name)
@@ -113,13 +130,22 @@ def compute_command(
     ]
     result = compute(
         spec,
-        table.numeric(needed),
+        table.numeric(needed, missing=missing_codes(missing)),
         id_column=id_column,
         population_column=population_column,
         missing_columns="ignore" if allow_missing else "error",
         source=table.file,
         first_row=table.first_row,
     )
+    absent = list(result.provenance.parameters.get("absent_indicators") or [])
+    if not result.score.notna().any():
+        raise MarkerDataError(
+            _(
+                "{file}: no unit gets an index with {spec}, so nothing was written: {why}. Add "
+                "those columns, or write a spec for the columns you have: inclusive-cities "
+                "marker spec init --data {file} --out my-spec.yaml"
+            ).format(file=data, spec=spec.code, why=no_index_reason(result, absent))
+        )
     write_table(result.to_frame(id_column), out, id_column, units)
     score = result.city_score
     shown = "-" if score != score else f"{score:.1f}"  # NaN when no unit has an index score
@@ -128,6 +154,12 @@ def compute_command(
             units=len(result.ids), spec=spec.code, score=shown, path=out
         )
     )
+    if absent:
+        console.print(
+            _("No column for: {codes}.").format(codes=", ".join(absent)),
+            markup=False,
+            soft_wrap=True,
+        )
     for note in result.notes:
         console.print(f"[yellow]{note}[/]")
 

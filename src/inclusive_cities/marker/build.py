@@ -146,6 +146,22 @@ def build_run(
             source=f"{city}/{period}/{level_row.code}",
         )
         absent = [c for c in codes if c not in long["indicator"].unique()]
+        if not result.score.notna().any():
+            # an all-empty run would replace a good one on the site once published
+            raise MarkerError(
+                _(
+                    "{city} {period}, level '{level}': no unit gets an index with {spec}, so "
+                    "no run was stored: {why}. Import the missing indicators for this level, "
+                    "or choose a level that has them ({levels})."
+                ).format(
+                    city=city,
+                    period=period,
+                    level=level_row.code,
+                    spec=spec.code,
+                    why=no_index_reason(result, absent),
+                    levels=_observed_levels(session, city_row, period_row, codes) or "-",
+                )
+            )
         city_score = result.city_score
         rank_intervals = (
             _rank_intervals(spec, wide, population, uncertainty_replicates, seed)
@@ -194,6 +210,45 @@ def build_run(
         inherited=inherited,
         aggregated=aggregated,
     )
+
+
+def no_index_reason(result: MarkerResult, absent: list[str]) -> str:
+    """Why no unit has an index: the indicators without any value, and those with values
+    when they are too few to meet the spec's coverage rule (one clause, no full stop)."""
+    spec = result.spec
+    raw = result.raw
+    codes = spec.indicator_codes
+    empty = [c for c in codes if c in absent or not raw[c].notna().any()]
+    present = [c for c in codes if c not in empty]
+    why = _("no values for {codes} ({n} of {total} indicators)").format(
+        codes=", ".join(empty) or "-", n=len(empty), total=len(codes)
+    )
+    if present:
+        why += _(
+            "; values only for {codes}, too few for the index (each node needs "
+            "{share:.0%} of its parts)"
+        ).format(codes=", ".join(present), share=spec.defaults.missing.min_coverage)
+    return why
+
+
+def _observed_levels(
+    session: Session, city: models.City, period: models.Period, codes: list[str]
+) -> str:
+    """The unit levels of ``city`` with any value of ``codes`` in ``period``, comma-joined."""
+    rows = session.scalars(
+        select(models.UnitLevel.code)
+        .join(models.SpatialUnit, models.SpatialUnit.level_id == models.UnitLevel.id)
+        .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+        .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+        .where(
+            models.SpatialUnit.city_id == city.id,
+            models.Observation.period_id == period.id,
+            models.Observation.value.is_not(None),
+            models.Indicator.code.in_(codes),
+        )
+        .distinct()
+    ).all()
+    return ", ".join(sorted(rows))
 
 
 EMPTY = ["unit_code", "indicator", "value"]
@@ -347,7 +402,8 @@ def _aggregate_up(
             if at_level.all():
                 break
             climbing = at_level[~at_level].index
-            owner.loc[climbing] = owner.loc[climbing].astype(int).map(parent_of)
+            # a unit without a parent (None) ends its climb as NaN: it belongs to no unit
+            owner.loc[climbing] = owner.loc[climbing].astype(int).map(parent_of).astype("float64")
         wide = wide[owner.notna()]
         owner = owner.dropna().astype(int)
         weights = (
@@ -474,4 +530,4 @@ def _score_rows(
     return records
 
 
-__all__ = ["BuildSummary", "build_run"]
+__all__ = ["BuildSummary", "build_run", "no_index_reason"]
