@@ -92,7 +92,7 @@ def _print(report: ImportReport) -> None:
             continue
         console.print(f"[bold]{title}[/]:")
         for item in items[:SHOWN_PROBLEMS]:
-            console.print(f"  {item}", markup=False)
+            console.print(f"  {item}", markup=False, soft_wrap=True)  # one line each
         if len(items) > SHOWN_PROBLEMS:
             console.print("  " + _("… and {count} more").format(count=len(items) - SHOWN_PROBLEMS))
 
