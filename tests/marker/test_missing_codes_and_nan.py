@@ -13,14 +13,15 @@ import yaml
 
 from inclusive_cities.cli import main
 from inclusive_cities.marker import compute, load_spec
+from inclusive_cities.marker.errors import MarkerSpecError
 from inclusive_cities.marker.io import quiet_nan
 from inclusive_cities.marker.normalise import normalise
-from inclusive_cities.marker.errors import MarkerSpecError
 from inclusive_cities.marker.spec import MinMax, parse_spec
 
 
 def spec_from_dict(data: dict) -> object:
     return parse_spec(yaml.safe_dump(data, allow_unicode=True), "spec.yaml")
+
 
 NA_REAL = struct.unpack("<d", struct.pack("<Q", 0x7FF00000000007A2))[0]
 """R's NA_real_: a NaN whose payload is 1954 (signalling: np.nanmin does not skip it)."""
@@ -124,7 +125,7 @@ def test_na_real_in_a_frame_gives_scores_and_no_constant_note() -> None:
 
 
 def test_a_spec_refuses_an_unknown_direction() -> None:
-    with pytest.raises(MarkerSpecError, match="declare it .* in a data dictionary"):
+    with pytest.raises(MarkerSpecError, match=r"declare it .* in a data dictionary"):
         spec_from_dict(
             {
                 "code": "u",
