@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +34,7 @@ class MarkerView:
     rank_low: pd.Series | None
     rank_high: pd.Series | None
     population: pd.Series | None = None  # unit_id -> population, weights the city means
+    indicators: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> name, unit
 
     def level_label(self, code: str | None) -> str:
         for level, label, _colour in self.levels:
@@ -108,10 +110,9 @@ def marker_view(
         (c, es if language == "es" else en, colour) for c, _m, es, en, colour in DEFAULT_LEVELS
     ]
     level_min = {c: m for c, m, *_ in DEFAULT_LEVELS}
+    indicators: dict[str, tuple[str, str]] = {}
     try:
-        from inclusive_cities.marker import load_spec
-
-        spec = load_spec(data.run["spec_code"])
+        spec = _run_spec(data.run)
         root = spec.tree.code
         names[root] = spec.tree.name.text(language)
         for child in spec.tree.children:
@@ -119,6 +120,8 @@ def marker_view(
             names[child.code] = child.name.text(language)
             for grandchild in child.children:
                 names[grandchild.code] = grandchild.name.text(language)
+        for item in spec.indicators():
+            indicators[item.code] = (item.name.text(language), item.unit or "")
         levels = [(lv.code, lv.label.text(language), lv.colour or "#999999") for lv in spec.levels]
         level_min = {lv.code: lv.min for lv in spec.levels}
     except Exception:  # a run of a spec this installation does not ship: use the scores
@@ -137,8 +140,16 @@ def marker_view(
     root_rows = scores[scores["node_code"] == root].set_index("unit_id")
     units = data.units[data.units["unit_id"].isin(wide.index)].copy()
     units = units.join(wide[[c for c in [root, *areas] if c in wide]], on="unit_id")
-    units = units.join(root_rows[["level", "rank", "coverage"]], on="unit_id")
+    units = units.join(root_rows[["level", "rank"]], on="unit_id")
     units["score"] = units[root]
+    # coverage from what is stored: an area with no score is missing for the unit
+    present = pd.DataFrame(
+        {a: units[a].notna() if a in units else False for a in areas}, index=units.index
+    )
+    units["coverage"] = present.mean(axis=1) if areas else 1.0
+    units["missing_areas"] = [
+        "; ".join(a for a in areas if not row[a]) for row in present.to_dict("records")
+    ]
     units = units.sort_values(["rank", "code"], na_position="last")
     rank_low = rank_high = None
     source = rank_intervals
@@ -163,7 +174,21 @@ def marker_view(
         rank_low,
         rank_high,
         _population(data),
+        indicators,
     )
+
+
+def _run_spec(run: dict) -> Any:
+    """The spec the run stored (a city's own spec too), else the built-in one of its code."""
+    from inclusive_cities.marker import MarkerSpec, load_spec
+
+    recipe = (run.get("parameters") or {}).get("spec")
+    if isinstance(recipe, dict):
+        try:
+            return MarkerSpec.model_validate(recipe)
+        except ValueError:
+            pass
+    return load_spec(run["spec_code"])
 
 
 def _population(data: CityData) -> pd.Series | None:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from inclusive_cities import charts
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.reports import fmt
 from inclusive_cities.reports.data import CityData
 from inclusive_cities.reports.document import Block, Document, Figure, Section, Table
@@ -113,6 +114,10 @@ def build_marker_report(
     return Built(document, builder.annex_tables())
 
 
+MISSING_ROWS = 10
+"""Indicator rows a fact sheet shows at most before counting the rest without data."""
+
+
 def _sheet_html(
     builder: ProfileBuilder,
     unit: pd.Series,
@@ -151,10 +156,39 @@ def _sheet_html(
     )
     ind = indicator_table[indicator_table["unit_id"] == unit["unit_id"]]
     no_values = _("No indicator values are recorded for this unit in this period.")
+    no_data = e(_("no data"))
     ind_rows = "".join(
         f"<tr><td>{e(r.label)}</td><td class='num'>{fmt.number(r.value, lang, 1)}</td>"
-        f"<td class='num'>{fmt.number(r.median, lang, 1)}</td><td>{e(r.unit)}</td></tr>"
+        f"<td class='num'>{fmt.number(r.median, lang, 1)}</td><td>{e(unit_label(r.unit))}</td></tr>"
         for r in ind.itertuples()
+    )
+    # the spec's indicators the unit has no value for are listed, not left out; a few as
+    # rows, the rest counted, so the sheet stays one page
+    absent = [
+        (name, unit_code)
+        for code, (name, unit_code) in view.indicators.items()
+        if code not in set(ind["indicator"])
+    ]
+    room = max(0, MISSING_ROWS - len(ind))
+    ind_rows += "".join(
+        f"<tr class='no-data'><td>{e(name)}</td><td class='num'>{no_data}</td>"
+        f"<td class='num'></td><td>{e(unit_label(unit_code))}</td></tr>"
+        for name, unit_code in absent[:room]
+    )
+    if len(absent) > room:
+        more = _("{count} more indicators without data").format(count=len(absent) - room)
+        ind_rows += f"<tr class='no-data'><td colspan='4'>{e(more)}</td></tr>"
+    missing_areas = [a for a in str(unit.get("missing_areas") or "").split("; ") if a]
+    partial = (
+        "<p class='partial'>"
+        + e(
+            _("partial: {areas} without data").format(
+                areas=", ".join(view.names.get(a, a) for a in missing_areas)
+            )
+        )
+        + "</p>"
+        if missing_areas
+        else ""
     )
     indicators = (
         f"<table class='small'><caption>{e(t['tab_unit_indicators'])}</caption><thead><tr>"
@@ -172,7 +206,7 @@ def _sheet_html(
         f"</div><div class='sheet-cols'><div>"
         f"<div class='sheet-score'>{fmt.number(unit['score'], lang, 1)}</div>"
         f"<span class='level-chip' style='background:{colour}'>"
-        f"{e(view.level_label(unit['level']))}</span>"
+        f"{e(view.level_label(unit['level']))}</span>{partial}"
         f"<p>{e(t['rank'])}: {e(rank_text)}</p></div>"
         f"<div><figure><img src='{locate(unit['unit_id'])}' "
         f"alt='{e(t['factsheet_position'])}'><figcaption>{e(t['factsheet_position'])}"
@@ -197,8 +231,9 @@ def _area_row(name: str, score: float | None, mean: float | None, colour: str, l
         if known
         else ""
     )
+    shown = fmt.number(score, lang, 1) if known else html.escape(_("no data"))
     return (
-        f"<tr><td>{html.escape(name)}</td><td class='num'>{fmt.number(score, lang, 1)}</td>"
+        f"<tr><td>{html.escape(name)}</td><td class='num'>{shown}</td>"
         f"<td class='num'>{fmt.number(mean, lang, 1)}</td>"
         f"<td class='num'>{fmt.number(difference, lang, 1)}</td>"
         f"<td class='barcell'>{bar}</td></tr>"
@@ -266,7 +301,7 @@ def build_factsheets(
 
 def _unit_indicators(builder: ProfileBuilder, unit_ids: set) -> pd.DataFrame:
     obs = builder.data.observations
-    columns = ["unit_id", "label", "value", "median", "unit"]
+    columns = ["unit_id", "indicator", "label", "value", "median", "unit"]
     if obs.empty:
         return pd.DataFrame(columns=columns)
     obs = obs[

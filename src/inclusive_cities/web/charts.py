@@ -21,7 +21,11 @@ def _two_lines(text: str) -> str:
 
 
 def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
-    """A radar (spider) chart on 0–100 rings, drawn as a closed line in Cartesian space."""
+    """A radar (spider) chart on 0–100 rings, drawn as a closed line in Cartesian space.
+
+    An area without a score has no spoke: drawing it at 0 would show "no data" as the
+    worst possible result."""
+    areas = [area for area in areas if area["score"] is not None]
     n = max(len(areas), 1)
     spokes_rows = []
     labels_rows = []
@@ -29,14 +33,14 @@ def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
     for i, area in enumerate(areas):
         angle = 2 * math.pi * i / n
         sx, sy = math.sin(angle), math.cos(angle)
-        score = area["score"] if area["score"] is not None else 0.0
+        score = area["score"]
         points.append(
             {
                 "order": i,
                 "x": score * sx,
                 "y": score * sy,
                 "area": area["name"],
-                "score": None if area["score"] is None else round(area["score"], 1),
+                "score": round(score, 1),
             }
         )
         spokes_rows.append({"x": 0.0, "y": 0.0, "x2": 100 * sx, "y2": 100 * sy})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -80,7 +81,7 @@ def map_page(request: Request, session: DB, city: str, period: str | None = None
         "cityName": row.name,
         "period": chosen.code,
         "periods": [p.code for p in periods],
-        "basemap": ctx.settings.basemap_url,
+        "basemap": dataclasses.asdict(ctx.basemap) if ctx.basemap else None,
         "lang": language,
         "unitUrl": f"/cities/{row.code}/units/",
         "text": {

@@ -269,6 +269,7 @@ def layer_values(
             values=scores.column(code),
             level_codes=scores.levels[code],
             spec=spec,
+            unit=f"/ {spec.scale_upper:g}",  # a score, not the raw value: "80 / 100", not "80 m"
             source=spec.name(language),
         )
     if kind == "ind":
@@ -562,6 +563,7 @@ def _map_layer_json(
     )
     geometry = geoms.json_at(zoom)
     parts = []
+    with_locality = has_parent_level(units)  # else a unit's "locality" is itself
     for i, unit_id in enumerate(geoms.unit_ids):
         row = units.row(int(unit_id))
         cls = int(classes.index[i])
@@ -569,8 +571,8 @@ def _map_layer_json(
         props = {
             "code": units.codes[row],
             "name": units.names[row],
-            "loc": units.locality_code[row],
-            "loc_name": units.locality_name[row],
+            "loc": units.locality_code[row] if with_locality else "",
+            "loc_name": units.locality_name[row] if with_locality else "",
             "value": None if np.isnan(value) else round(float(value), 2),
             "cls": classes.codes[cls] if cls >= 0 else "na",
             "colour": classes.colours[cls] if cls >= 0 else NO_DATA_COLOUR,
@@ -947,7 +949,8 @@ def unit_profile(
             level_row.code
         )
     units = data.unit_table(session, city.id)
-    locality = units.locality_name[units.row(unit.id)]
+    # with one level only a unit is its own "locality": nothing to show
+    locality = units.locality_name[units.row(unit.id)] if has_parent_level(units) else ""
     run = published_run(session, city.id, period.id)
     spec = None
     score = None
@@ -990,7 +993,9 @@ def unit_profile(
 
         areas = [describe(n) for n in spec.areas()]
         dimensions = [describe(n) for n in spec.at_depth(2)]
-    ranked = sorted((d for d in dimensions if d["score"] is not None), key=lambda d: -d["score"])
+    # strengths and weaknesses among dimensions, or among areas when the spec has none
+    parts = dimensions or areas
+    ranked = sorted((d for d in parts if d["score"] is not None), key=lambda d: -d["score"])
     strengths = ranked[:3]
     weaknesses = list(reversed(ranked[-3:])) if len(ranked) > 3 else []
     indicators, survey = _unit_observations(session, unit, period, spec, node_scores, language)
