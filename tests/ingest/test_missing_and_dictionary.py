@@ -9,6 +9,7 @@ import csv
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import Engine, func, select
@@ -16,10 +17,23 @@ from sqlalchemy import Engine, func, select
 from inclusive_cities.cli import main
 from inclusive_cities.i18n import use_language
 from inclusive_cities.indicators.catalogue import load_catalogue
-from inclusive_cities.ingest import IngestError, LevelSpec, import_boundaries, import_table
+from inclusive_cities.ingest import (
+    IngestError,
+    LevelSpec,
+    import_boundaries,
+    import_table,
+    microdata_path,
+)
 from inclusive_cities.ingest.dictionary import looks_like_code, read_dictionary
 from inclusive_cities.store import models, transaction
-from tests.ingest.conftest import UTM, X0, Y0, assert_rejected
+from tests.ingest.conftest import (
+    UTM,
+    X0,
+    Y0,
+    assert_rejected,
+    household,
+    households_file,
+)
 
 BLOCKS = [f"05001{n:05d}" for n in range(1, 31)]
 """30 blocks of 100 m × 100 m (0.01 km² each, 0.3 km² in all), codes with leading zeros."""
@@ -381,3 +395,26 @@ def test_unknown_level_message_is_an_ingest_error(blocks: Engine, tmp_path: Path
     path = write_table(tmp_path / "manzanas.csv", block_rows())
     with pytest.raises(IngestError, match="levels: manzana"):
         import_table(blocks, path, city="RSC", period="2018", level="localidad")
+
+
+def test_cli_import_census_with_missing_codes(
+    city: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        household("01001", "H1", H_INGRESO=999),
+        household("01002", "H2", H_INGRESO="999.0"),  # as Stata exports a float code
+        household("02001", "H3", H_INGRESO=1_200_000),
+    ]
+    path = households_file(tmp_path / "hh.csv", rows)
+    args = ["--database", str(city.url), "--lang", "en", "import", "census", str(path)]
+    args += ["--record", "households", "--city", "TST", "--period", "2024"]
+    args += ["--data-dir", str(tmp_path / "data"), "--missing", "999"]
+    try:
+        main(args)
+        code = 0
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    assert code == 0, capsys.readouterr().err
+    frame = pd.read_parquet(microdata_path(tmp_path / "data", "TST", "2024", "households"))
+    income = dict(zip(frame.household_id, frame.monthly_income, strict=True))
+    assert pd.isna(income["H1"]) and pd.isna(income["H2"]) and income["H3"] == 1_200_000
