@@ -170,6 +170,13 @@ def require_file(path: Path | str) -> Path:
     path = Path(path)
     if not path.exists():
         raise IngestError(_("File {path} does not exist: check the path.").format(path=path))
+    if path.is_dir() and path.suffix.lower() != ".gdb" and not any(path.glob("*.shp")):
+        # a FileGDB or a folder of shapefiles is a vector dataset; any other folder is a slip
+        raise IngestError(
+            _("{path} is a folder, not a file: give the path of the file inside it.").format(
+                path=path
+            )
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise IngestError(
             _("File {path} is empty (0 bytes): export it again from its source.").format(path=path)
@@ -214,13 +221,13 @@ def write_rejects(
     rows = rows or {}
     grouped: dict[tuple[str, int | None], list[Problem]] = {}
     for problem in problems:
-        key = (problem.where(), problem.row) if problem.row is not None else (str(problem), None)
-        grouped.setdefault(key, []).append(problem)
+        where = (problem.where(), problem.row) if problem.row is not None else (str(problem), None)
+        grouped.setdefault(where, []).append(problem)
     fields: list[str] = []
     for problem in problems:
-        for key in rows.get(problem.row or -1, {}):
-            if key not in fields:
-                fields.append(key)
+        for name in rows.get(problem.row or -1, {}):
+            if name not in fields:
+                fields.append(name)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

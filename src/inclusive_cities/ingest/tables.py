@@ -458,7 +458,7 @@ def import_table(
     store.require_current(engine)
     report = ImportReport(kind="table", file=path.name, sha256=sha256_file(path))
     declared = read_dictionary(dictionary) if dictionary is not None else {}
-    reading = {
+    reading: dict[str, object] = {
         "missing": sorted(float(m) for m in missing),
         "dictionary": sha256_file(Path(dictionary)) if dictionary is not None else "",
     }
