@@ -65,7 +65,9 @@ class IndicatorOut(BaseModel):
         description=(
             "Which end is good: higher_is_better or lower_is_better for the marker's "
             "indicators; neutral for descriptive figures (population, share of persons of "
-            "Venezuelan origin) that are neither better nor worse, mapped in one hue."
+            "Venezuelan origin) that are neither better nor worse, mapped in one hue; unknown "
+            "for an imported column whose direction has not been declared (also one hue, "
+            "never judged)."
         ),
     )
     source: str
