@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.tree import Tree
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from inclusive_cities.marker.spec import MarkerSpec
 
 console = Console(highlight=False)
 marker_app = typer.Typer(
@@ -122,6 +126,7 @@ def compute_command(
     from inclusive_cities.marker.io import read_table, write_table
 
     spec = load_spec(spec_name)
+    _warn_unsorted(spec)
     table = read_table(data)
     needed = [
         *spec.indicator_codes,
@@ -188,11 +193,13 @@ def build(
 
     engine = store.connect(state.database_url)
     store.require_current(engine)
+    spec = load_spec(spec_name)
+    _warn_unsorted(spec)
     summary = build_run(
         engine,
         city,
         period,
-        load_spec(spec_name),
+        spec,
         level=level,
         population_indicator=population_indicator,
         uncertainty_replicates=uncertainty,
@@ -232,6 +239,120 @@ def build(
     if summary.absent_indicators:
         console.print(
             _("No observations for: {codes}.").format(codes=", ".join(summary.absent_indicators))
+        )
+
+
+spec_app = typer.Typer(help="Write your own marker spec.", no_args_is_help=True)
+marker_app.add_typer(spec_app, name="spec")
+
+
+@spec_app.command("init")
+def spec_init(
+    data: Path = typer.Option(..., "--data", help="Table of units × columns (.csv, .xlsx)."),
+    out: Path = typer.Option(..., "--out", help="The spec to write (.yaml)."),
+    dictionary: Path = typer.Option(
+        None,
+        "--dictionary",
+        help="Data dictionary (CSV or YAML: code, name_es, name_en, unit, direction, min, "
+        "max, missing).",
+    ),
+    missing: list[str] = typer.Option(
+        [],
+        "--missing",
+        help="A cell value that means 'no data' (e.g. 999, -999); repeat for several codes.",
+    ),
+    id_column: str = typer.Option(
+        None, "--id-column", help="Column with unit ids (default: unit_code, codigo, codigo_…)."
+    ),
+    code: str = typer.Option(None, "--code", help="Code of the new spec (default: --out's name)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+) -> None:
+    """Write a starting spec from a table: every numeric column with its observed range as
+    goalposts, directions from the catalogue or the dictionary, in the published 5-area tree.
+
+    Example: inclusive-cities marker spec init --data blocks.csv --dictionary dict.csv
+    --missing 999 --out my-spec.yaml
+    """
+    from inclusive_cities.cli.ingest import missing_codes
+    from inclusive_cities.marker.errors import MarkerError
+    from inclusive_cities.marker.spec_init import UNSORTED, init_spec
+
+    if out.exists() and not force:
+        raise MarkerError(
+            _("{path} exists: choose another --out, or add --force to overwrite it.").format(
+                path=out
+            )
+        )
+    draft = init_spec(
+        data,
+        dictionary=dictionary,
+        missing=missing_codes(missing),
+        id_column=id_column,
+        code=code or out.stem,
+        spec_path=str(out),
+    )
+    try:
+        out.write_text(draft.text, encoding="utf-8")
+    except OSError as error:
+        raise MarkerError(
+            _("Cannot write {path} ({reason}); choose another --out.").format(
+                path=out, reason=error.strerror or error
+            )
+        ) from error
+    console.print(
+        _(
+            "Wrote {path}: {n} indicators, {placed} placed in the published tree, {unsorted} "
+            "under {node}."
+        ).format(
+            path=out,
+            n=len(draft.placed) + len(draft.unsorted),
+            placed=len(draft.placed),
+            unsorted=len(draft.unsorted),
+            node=UNSORTED,
+        ),
+        markup=False,
+        soft_wrap=True,
+    )
+    if draft.unknown_direction:
+        console.print(
+            _(
+                "Set the direction of {codes} (higher_is_better or lower_is_better): the spec is "
+                "refused until you do."
+            ).format(codes=", ".join(draft.unknown_direction)),
+            markup=False,
+            soft_wrap=True,
+        )
+    if draft.unsorted:
+        console.print(
+            _("Move {codes} out of {node} into the dimensions where they belong.").format(
+                codes=", ".join(draft.unsorted), node=UNSORTED
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
+    console.print(
+        _("How to finish the spec: docs/marker-specs.md. Then score with: {command}").format(
+            command=draft.command
+        ),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _warn_unsorted(spec: MarkerSpec) -> None:
+    """A draft's UNSORTED node still in the tree scores as an area of its own: say so."""
+    from inclusive_cities.marker.spec_init import UNSORTED
+
+    if UNSORTED in spec.node_codes:
+        console.print(
+            _(
+                "Warning: {spec} still has the {node} node written by 'marker spec init'; it is "
+                "scored as an area of its own until you move its indicators into their "
+                "dimensions."
+            ).format(spec=spec.code, node=UNSORTED),
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
         )
 
 
