@@ -101,7 +101,9 @@ def test_demo_import_layers_estimate(tmp_path, capsys):
         )
         == 0
     )
-    placed = pd.read_parquet(geo_dir / "surveys" / "DEMO" / "2024" / "geo" / "main.parquet")
+    placed = pd.read_parquet(
+        geo_dir / "surveys" / "DEMO" / "2024" / "geo" / "current" / "main.parquet"
+    )
     assert (placed["unit_code"] == placed["codigo_manzana"]).mean() > 0.95
     assert (
         run(

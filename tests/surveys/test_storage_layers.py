@@ -54,8 +54,9 @@ def test_import_writes_parquet_and_one_batch_and_is_idempotent(world):
     tmp_path, engine, survey = world
     stored, _design = _import(tmp_path, engine, survey)
     assert stored.created
+    # each import has its own folder, named by its batch, inside the survey's folder
     assert (
-        stored.directory
+        stored.directory.parent
         == tmp_path / "data" / "surveys" / "DEMO" / "2024" / "encuesta_migrantes_demo"
     )
     assert {p.name for p in stored.directory.iterdir()} == {

@@ -160,7 +160,9 @@ def boundaries(
 ) -> None:
     """Import spatial units (one or several levels in one go)."""
     from inclusive_cities.ingest import LevelSpec, import_boundaries
+    from inclusive_cities.ingest.identifiers import validate_identifier
 
+    validate_identifier("city", city)
     specs = []
     for text in level:
         code, where = parse_level(text)
@@ -229,6 +231,11 @@ def table(
     Columns in the indicator catalogue keep its names, unit and direction; describe the
     others with --dictionary, or their direction stays unknown (never judged good or bad)."""
     from inclusive_cities.ingest import import_table
+    from inclusive_cities.ingest.identifiers import validate_identifier
+
+    validate_identifier("city", city)
+    if period is not None:
+        validate_identifier("period", period)
 
     if decimal not in (None, ".", ","):
         raise UsageError(_("--decimal must be . or , (not {value}).").format(value=decimal))

@@ -68,12 +68,21 @@ def _load_types(path: str, stamp: float = 0.0) -> TypeMapping:
     """The mapping in ``path`` (cached; ``stamp`` is the file's mtime so edits are seen)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise IngestError(
             _("Facility type mapping {file} cannot be read ({reason}).").format(
                 file=path, reason=str(error).splitlines()[0]
             )
         ) from error
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(key) or {}, dict) for key in ("types", "map")
+    ):
+        raise IngestError(
+            _(
+                "Facility type mapping {file} must be a YAML mapping with 'types' and 'map' "
+                "sections (NAME: TYPE), not a list: see the built-in facility_types.yaml."
+            ).format(file=Path(path).name)
+        )
     default = load_type_mapping() if Path(path) != DEFAULT_TYPES else None
     types = {**(default.types if default else {}), **(data.get("types") or {})}
     mapping = dict(default.mapping) if default else {}

@@ -27,10 +27,11 @@ from inclusive_cities.ingest.common import (
     find_city,
     open_batch,
     overlapping_batches,
-    require_file,
     same_file_batch,
     sha256_file,
 )
+from inclusive_cities.ingest.identifiers import validate_identifier
+from inclusive_cities.ingest.tabular import require_data_file
 from inclusive_cities.ingest.vector import check_coordinates
 from inclusive_cities.store import models
 
@@ -52,6 +53,7 @@ def _check_layers(path: Path, suggest: str | None = None) -> list[str]:
             ).format(file=path.name, reason=str(error).splitlines()[0][:120])
         ) from error
     names = [str(name) for name, _geometry in listed]
+    _require_features(path, listed)
     for name in names:
         info = pyogrio.read_info(path, layer=name)
         if not info.get("crs"):
@@ -75,6 +77,21 @@ def _check_layers(path: Path, suggest: str | None = None) -> list[str]:
     return names
 
 
+def _require_features(path: Path, listed: object) -> None:
+    """A file with no vector layer, or only empty ones, would replace the city's layers
+    with nothing: refuse it."""
+    spatial = [str(name) for name, geometry in listed if geometry]  # type: ignore[attr-defined]
+    counts = [pyogrio.read_info(path, layer=name).get("features", 0) for name in spatial]
+    if not spatial or not any(count for count in counts):
+        raise IngestError(
+            _(
+                "{file} has no features in any vector layer ({layers}): nothing would replace "
+                "the city's environment layers; give the GeoPackage with the risk zones, public "
+                "space and streets."
+            ).format(file=path.name, layers=", ".join(spatial) or _("no layers"))
+        )
+
+
 def import_layers(
     engine: Engine,
     source: Path | str,
@@ -85,7 +102,8 @@ def import_layers(
 ) -> ImportReport:
     """Keep an environment vector file for ``city``; a new file replaces the previous one."""
     timer = Timer()
-    path = require_file(source)
+    city = validate_identifier("city", city)
+    path = require_data_file(source)
     with store.transaction(engine) as session:
         suggest = session.scalars(
             select(models.City.projected_crs).where(models.City.code == city)

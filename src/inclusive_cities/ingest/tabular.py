@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -146,7 +147,8 @@ def read_excel_text(path: Path | str, sheet: str | None = None) -> TextTable:
     """A sheet as text; merged header cells are refused (they hide column names)."""
     import openpyxl
 
-    path = require_file(path)
+    path = require_data_file(path)
+    check_xlsx_limits(path)
     try:
         book = openpyxl.load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
@@ -182,12 +184,129 @@ def read_excel_text(path: Path | str, sheet: str | None = None) -> TextTable:
                     "unmerge them and give each column its own name in one header row."
                 ).format(file=file, row=merged.min_row, cells=merged.coord)
             )
+    if any(value is None for row in rows for value in row):
+        _refuse_unsaved_formulas(path, sheet, rows, file)
     records = [
         (number, [_cell_text(v) for v in row])
         for number, row in enumerate(rows, start=1)
         if number > first
     ]
     return _table(file, records, "xlsx")
+
+
+def _refuse_unsaved_formulas(path: Path, sheet: str, values: list[tuple], file: str) -> None:
+    """A formula whose result was never saved reads as an empty cell: refuse it by name.
+
+    Workbooks written by programs (not by Excel or LibreOffice) often hold formulas without
+    their computed values; read as they are they would import as empty rows.
+    """
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        for number, row in enumerate(book[sheet].iter_rows(values_only=True), start=1):
+            saved = values[number - 1] if number <= len(values) else ()
+            for index, cell in enumerate(row):
+                value = saved[index] if index < len(saved) else None
+                if value is None and isinstance(cell, str) and cell.startswith("="):
+                    raise IngestError(
+                        _(
+                            "{file}, cell {cell}: the formula {formula} has no saved value, so "
+                            "it reads as empty: open the workbook in Excel or LibreOffice and "
+                            "save it (or paste the values), then import it again."
+                        ).format(
+                            file=file,
+                            cell=f"{get_column_letter(index + 1)}{number}",
+                            formula=cell[:60],
+                        )
+                    )
+    finally:
+        book.close()
+
+
+XLSX_MAX_MB = 200
+"""Default largest unpacked size of a workbook (a zip bomb is refused)."""
+XLSX_MAX_ROWS = 1_000_000
+"""Default most rows a sheet may declare before it is read."""
+
+
+def _limit(variable: str, default: int) -> int:
+    """A positive whole number from the environment, else ``default``."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) == 0:
+        raise IngestError(
+            _("{variable} is '{value}': give a whole number above 0.").format(
+                variable=variable, value=text
+            )
+        )
+    return int(text)
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*(\d*)(?::[A-Z]*(\d+))?\"")
+
+
+def check_xlsx_limits(path: Path, max_mb: int | None = None, max_rows: int | None = None) -> None:
+    """Refuse a workbook that would not fit before reading it (a zip bomb, a huge sheet).
+
+    An XLSX is a zip archive: 432 KiB can unpack to gigabytes of cells. The sizes the
+    archive declares and each sheet's declared dimension are read first (a few KiB), and
+    a workbook beyond the limits (environment ``INCLUSIVE_CITIES_XLSX_MAX_MB`` and
+    ``INCLUSIVE_CITIES_XLSX_MAX_ROWS``) is refused before any cell is.
+    """
+    max_mb = max_mb or _limit("INCLUSIVE_CITIES_XLSX_MAX_MB", XLSX_MAX_MB)
+    max_rows = max_rows or _limit("INCLUSIVE_CITIES_XLSX_MAX_ROWS", XLSX_MAX_ROWS)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            total = sum(entry.file_size for entry in entries)
+            if total > max_mb * 1024 * 1024:
+                raise IngestError(
+                    _(
+                        "{file} unpacks to {size} MB, more than the {limit} MB allowed (packed it "
+                        "is {packed} MB): split the workbook or save it as CSV; the limit is "
+                        "set with INCLUSIVE_CITIES_XLSX_MAX_MB."
+                    ).format(
+                        file=path.name,
+                        size=total // (1024 * 1024),
+                        limit=max_mb,
+                        packed=round(path.stat().st_size / (1024 * 1024), 1),
+                    )
+                )
+            for entry in entries:
+                if not (
+                    entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml")
+                ):
+                    continue
+                with archive.open(entry) as handle:
+                    head = handle.read(16384)
+                found = _DIMENSION.search(head)
+                rows = int(found.group(2) or found.group(1) or 0) if found else 0
+                if rows > max_rows:
+                    raise IngestError(
+                        _(
+                            "{file}: sheet {sheet} declares {rows} rows, more than the {limit} "
+                            "allowed: split the workbook or save it as CSV; the limit is set "
+                            "with INCLUSIVE_CITIES_XLSX_MAX_ROWS."
+                        ).format(
+                            file=path.name,
+                            sheet=entry.filename.rsplit("/", 1)[-1].removesuffix(".xml"),
+                            rows=rows,
+                            limit=max_rows,
+                        )
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
+        raise IngestError(
+            _(
+                "{file} cannot be opened as an Excel workbook ({reason}); it may be truncated or "
+                "not .xlsx: save it again from Excel or LibreOffice."
+            ).format(
+                file=path.name,
+                reason=str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+        ) from error
 
 
 def _cell_text(value: object) -> str:

@@ -142,7 +142,9 @@ def validate_xlsform(path: Path) -> None:
 
 def read_form(path: str | Path, language: str = "es", *, validate: bool = True) -> Form:
     """Read an XLSForm's survey, choices and settings sheets (checked with pyxform)."""
-    path = Path(path)
+    path = _existing_file(path, _("form"))
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        _check_workbook(path)
     if validate and path.suffix.lower() in (".xlsx", ".xls"):
         validate_xlsform(path)
     try:
@@ -226,8 +228,47 @@ def read_form(path: str | Path, language: str = "es", *, validate: bool = True) 
     )
 
 
+def _existing_file(path: str | Path, what: str) -> Path:
+    """The path of an existing file, else a one-line error naming it (not pyxform's)."""
+    path = Path(path)
+    if not path.exists():
+        raise SurveyError(
+            _("The {what} file {path} does not exist: check the path.").format(what=what, path=path)
+        )
+    if path.is_dir():
+        raise SurveyError(
+            _("The {what} {path} is a folder: give the XLSForm file (.xlsx).").format(
+                what=what, path=path
+            )
+        )
+    if path.stat().st_size == 0:
+        raise SurveyError(
+            _("The {what} file {path} is empty (0 bytes): export it again.").format(
+                what=what, path=path
+            )
+        )
+    return path
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse a workbook whose cells would not fit in memory before opening it."""
+    from inclusive_cities.ingest.common import IngestError
+    from inclusive_cities.ingest.tabular import check_xlsx_limits
+
+    try:
+        check_xlsx_limits(path)
+    except IngestError as error:
+        raise SurveyError(str(error)) from error
+
+
 def _read_export(path: Path) -> dict[str, pd.DataFrame]:
     """Sheets of an XLSX export, or the CSV files of a directory (first = main)."""
+    if not path.exists():
+        raise SurveyError(
+            _("The {what} file {path} does not exist: check the path.").format(
+                what=_("survey data"), path=path
+            )
+        )
     if path.is_dir():
         files = sorted(path.glob("*.csv"))
         if not files:
@@ -238,6 +279,8 @@ def _read_export(path: Path) -> dict[str, pd.DataFrame]:
         return {k: frames[k] for k in order}
     if path.suffix.lower() == ".csv":
         return {path.stem: pd.read_csv(path, dtype=str, keep_default_na=False)}
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        _check_workbook(path)
     try:
         return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
     except Exception as error:
