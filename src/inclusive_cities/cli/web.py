@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
+import socket
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.marker.errors import MarkerError
+from inclusive_cities.store import models
 
 console = Console(highlight=False)
 users_app = typer.Typer(help="Manage the accounts of the web admin area.", no_args_is_help=True)
@@ -29,8 +35,12 @@ def serve(
     """
     import uvicorn
 
+    from inclusive_cities.config import get_basemap
+
     engine = store.connect(state.database_url)
     store.require_current(engine)
+    get_basemap()  # a bad basemap setting is one line now, not a traceback per worker
+    check_port(host, port)
     os.environ["INCLUSIVE_CITIES_DATABASE_URL"] = state.database_url
     console.print(
         _("Serving the observatory at http://{host}:{port}/ (Ctrl+C to stop)").format(
@@ -49,9 +59,53 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        proxy_headers=False,  # the app believes X-Forwarded-* from trusted proxies only
         **options,  # type: ignore[arg-type]
     )
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, in one line, an address uvicorn could not listen on (it would print a raw
+    error after "Serving…" and exit 3); a busy port names a free one to use instead."""
+    from inclusive_cities.web.errors import WebError
+
+    error = _bind_error(host, port)
+    if error is None:
+        return
+    if error.errno == errno.EADDRINUSE:
+        free = next(
+            (p for p in range(port + 1, min(port + 50, 65535)) if not _bind_error(host, p)), None
+        )
+        raise WebError(
+            _(
+                "Port {port} on {host} is already in use (another observatory or program is "
+                "listening there): serve on another port, e.g. --port {free}, or stop that program."
+            ).format(port=port, host=host, free=free or port + 1)
+        )
+    if error.errno == errno.EACCES:
+        raise WebError(
+            _(
+                "Port {port} needs administrator rights on this system: use a port above 1023, "
+                "e.g. --port 8000, behind a reverse proxy."
+            ).format(port=port)
+        )
+    raise WebError(
+        _("Cannot listen on {host}:{port} ({reason}): check --host.").format(
+            host=host, port=port, reason=error.strerror or error
+        )
+    )
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why binding (as uvicorn does: SO_REUSEADDR, IPv6 when the host has a colon) fails."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as error:
+        return error
+    return None
 
 
 @users_app.command("add")
@@ -130,6 +184,8 @@ def publish(
             chosen = [session.get(models.MarkerRun, run)]
             if chosen[0] is None or chosen[0].city_id != row.id:
                 raise NotFound(_("There is no marker run {id}.").format(id=run))
+            if not withdraw and not _has_index_values(session, chosen[0]):
+                raise MarkerError(_empty_run_reason(session, chosen[0]))
         elif withdraw:
             chosen = list(
                 session.scalars(
@@ -150,8 +206,13 @@ def publish(
                 for p in periods
             ]
         count_runs = 0
+        refused: list[str] = []
         for marker_run in chosen:
             if marker_run is None:
+                continue
+            if not withdraw and not _has_index_values(session, marker_run):
+                # publishing it would hide the good run on the site behind an empty one
+                refused.append(_empty_run_reason(session, marker_run))
                 continue
             marker_run.published = not withdraw
             count_runs += 1
@@ -208,12 +269,68 @@ def publish(
                 target=f"city:{city}",
                 details={"layers": count_layers},
             )
-    message = (
-        _("Withdrew {runs} marker runs and {layers} indicator layers of {city}.")
-        if withdraw
-        else _("Published {runs} marker runs and {layers} indicator layers of {city}.")
+    runs_text = (_("{n} marker run") if count_runs == 1 else _("{n} marker runs")).format(
+        n=format_number(count_runs)
     )
-    console.print(message.format(runs=count_runs, layers=count_layers, city=city))
+    layers_text = (
+        _("{n} indicator layer") if count_layers == 1 else _("{n} indicator layers")
+    ).format(n=format_number(count_layers))
+    message = (
+        _("Withdrew {runs} and {layers} of {city}.")
+        if withdraw
+        else _("Published {runs} and {layers} of {city}.")
+    )
+    console.print(message.format(runs=runs_text, layers=layers_text, city=city))
+    if refused:
+        raise MarkerError(" ".join(refused))
+
+
+def _has_index_values(session: Session, marker_run: models.MarkerRun) -> bool:
+    """Whether any unit of the run has a score for the index (the root of its spec)."""
+    from sqlalchemy import select
+
+    root = _root_code(marker_run)
+    query = select(models.MarkerScore.id).where(
+        models.MarkerScore.run_id == marker_run.id, models.MarkerScore.score.is_not(None)
+    )
+    if root is not None:
+        query = query.where(models.MarkerScore.node_code == root)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _root_code(marker_run: models.MarkerRun) -> str | None:
+    spec = (marker_run.parameters or {}).get("spec") or {}
+    tree = spec.get("tree") if isinstance(spec, dict) else None
+    return tree.get("code") if isinstance(tree, dict) else None
+
+
+def _empty_run_reason(session: Session, marker_run: models.MarkerRun) -> str:
+    """One line: which run was not published, why, and which run the site keeps showing."""
+    from sqlalchemy import select
+
+    current = session.scalar(
+        select(models.MarkerRun.id)
+        .where(
+            models.MarkerRun.city_id == marker_run.city_id,
+            models.MarkerRun.period_id == marker_run.period_id,
+            models.MarkerRun.spec_code == marker_run.spec_code,
+            models.MarkerRun.published.is_(True),
+            models.MarkerRun.id != marker_run.id,
+        )
+        .order_by(models.MarkerRun.id.desc())
+        .limit(1)
+    )
+    absent = (marker_run.parameters or {}).get("absent_indicators") or []
+    kept = (
+        _("the site keeps showing run {id}").format(id=current)
+        if current is not None
+        else _("no run of this spec and period is published")
+    )
+    return _(
+        "Marker run {id} ({spec}) was not published: no unit has an index value "
+        "(indicators without values: {codes}); {kept}. Import the missing data, run "
+        "'marker build' again and publish the new run."
+    ).format(id=marker_run.id, spec=marker_run.spec_code, codes=", ".join(absent) or "-", kept=kept)
 
 
 def register(app: typer.Typer) -> None:

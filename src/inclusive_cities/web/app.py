@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import inclusive_cities.store.web_models  # noqa: F401  (the web tables join the metadata)
 from inclusive_cities import __version__
+from inclusive_cities.config import Basemap, get_basemap
 from inclusive_cities.i18n import (
     DEFAULT_LANGUAGE,
     current_language,
@@ -55,8 +56,6 @@ class WebSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INCLUSIVE_CITIES_WEB_", extra="ignore")
 
-    basemap_url: str | None = None
-    """Optional raster tile URL template ({z}/{x}/{y}); without it maps draw only the city."""
     data_licence: str = "CC BY 4.0"
     cookie_secure: bool = False
     assets_dir: str | None = None
@@ -117,7 +116,9 @@ class Site:
             public_url=public,
             trusted_proxies=parse_networks(settings.trusted_proxies),
             allowed_hosts=frozenset(
-                h.strip().lower().strip("[]") for h in settings.allowed_hosts.split(",") if h.strip()
+                h.strip().lower().strip("[]")
+                for h in settings.allowed_hosts.split(",")
+                if h.strip()
             ),
         )
 
@@ -216,9 +217,7 @@ def served_over_https(request: Request) -> bool:
     ctx = context(request)
     public = ctx.site.public_url or ""
     return (
-        ctx.settings.cookie_secure
-        or public.startswith("https://")
-        or request.url.scheme == "https"
+        ctx.settings.cookie_secure or public.startswith("https://") or request.url.scheme == "https"
     )
 
 
@@ -235,7 +234,7 @@ def script_json(value: Any) -> Markup:
         ("\u2029", "\\u2029"),
     ):
         text = text.replace(char, escape)
-    return Markup(text)  # noqa: S704  (every character that could end the block is escaped)
+    return Markup(text)  # every character that could end the block is escaped
 
 
 class LanguageMiddleware:
@@ -287,13 +286,15 @@ class SecurityHeaders:
     """Headers every response carries: no sniffing, no framing, a same-origin CSP."""
 
     CSP = (
-        "default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' "
+        "default-src 'self'; img-src 'self' data: blob:{tiles}; style-src 'self' "
         "'unsafe-inline'; script-src 'self' 'unsafe-eval'; worker-src 'self' blob:; "
-        "connect-src 'self' https:; frame-ancestors 'none'"
+        "connect-src 'self'{tiles}; frame-ancestors 'none'"
     )
+    """``{tiles}``: the basemap's tile host, the only outside origin a page may fetch from."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tile_origin: str | None = None) -> None:
         self.app = app
+        self.csp = self.CSP.format(tiles=f" {tile_origin}" if tile_origin else "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -307,7 +308,7 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
-                    (b"content-security-policy", self.CSP.encode()),
+                    (b"content-security-policy", self.csp.encode()),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -324,6 +325,7 @@ class WebContext:
     has_assets: bool
     site: Site = field(default_factory=Site)
     has_docs_assets: bool = False
+    basemap: Basemap | None = None
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -389,7 +391,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
         lang=language,
         other_lang=other,
         switch_url=switch,
-        basemap_url=ctx.settings.basemap_url,
+        basemap=ctx.basemap,
         has_assets=ctx.has_assets,
         has_docs_assets=ctx.has_docs_assets,
         **values,
@@ -425,6 +427,7 @@ def create_app(
         redoc_url=None,
     )
     site = Site.from_settings()
+    basemap = get_basemap()
     app.state.web = WebContext(
         engine,
         specs or marker_engine_specs,
@@ -433,11 +436,18 @@ def create_app(
         bool(assets),
         site,
         assets is not None and (assets / SWAGGER_UI / "swagger-ui-bundle.js").exists(),
+        basemap,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, tile_origin=basemap.origin if basemap else None)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(ClientAddress, site=site)  # outermost: every layer sees the real client
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers ask for /favicon.ico whatever the page links: answer with the SVG icon."""
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     if assets is not None:
         app.mount("/assets", StaticFiles(directory=assets), name="assets")
 

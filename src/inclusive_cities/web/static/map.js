@@ -1,5 +1,7 @@
-// Map explorer: draws the city's own unit boundaries (no external basemap unless configured),
-// coloured by the chosen layer; hover shows a tooltip, click or the unit list shows details.
+// Map explorer: draws the city's own unit boundaries over the configured raster basemap
+// (streets and place names; none when switched off), coloured by the chosen layer; hover shows
+// a tooltip, click or the unit list shows details. The units never wait for the tiles: when
+// the tile host cannot be reached the map shows the units on a plain background.
 (function () {
   var cfg = JSON.parse(document.getElementById("map-config").textContent);
   var $ = function (id) { return document.getElementById(id); };
@@ -11,15 +13,37 @@
   var style = { version: 8, sources: {}, layers: [
     { id: "background", type: "background", paint: { "background-color": "#eef1f4" } }
   ] };
+  var credits = [esc(cfg.cityName)];
   if (cfg.basemap) {
-    style.sources.basemap = { type: "raster", tiles: [cfg.basemap], tileSize: 256 };
+    style.sources.basemap = { type: "raster", tiles: [cfg.basemap.url], tileSize: 256, maxzoom: 19 };
     style.layers.push({ id: "basemap", type: "raster", source: "basemap" });
+    var credit = esc(cfg.basemap.attribution);
+    if (cfg.basemap.attribution_url) {
+      credit = '<a href="' + esc(cfg.basemap.attribution_url) + '" target="_blank" rel="noopener">' + credit + "</a>";
+    }
+    credits.unshift(credit);
   }
   var map = new maplibregl.Map({ container: "map", style: style, center: [0, 0], zoom: 1,
     attributionControl: false, maxZoom: 19 });
   window.observatoryMap = map;  // for browser tests and the console
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
-  map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: cfg.cityName }));
+  // not compact on wide screens: the tile provider's credit must be readable without a click
+  map.addControl(new maplibregl.AttributionControl({ customAttribution: credits }));
+  // Tiles that cannot be fetched (offline, provider down) leave the plain background: mark
+  // the page once (data-basemap-failed) instead of logging an error for every tile, and
+  // repaint: MapLibre fires "load" only from a frame drawn after the last tile settled, and a
+  // failed tile asks for no frame, so without this the units would wait for "load" forever.
+  function tolerateTiles(m) {
+    m.on("error", function (e) {
+      if (e && e.sourceId === "basemap") {
+        document.body.setAttribute("data-basemap-failed", "true");
+        m.triggerRepaint();
+        return;
+      }
+      if (window.console) { console.error(e && e.error ? e.error : e); }
+    });
+  }
+  tolerateTiles(map);
   var popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false });
 
   function esc(s) {
@@ -328,6 +352,7 @@
       second = new maplibregl.Map({ container: "map2", style: style, center: map.getCenter(),
         zoom: map.getZoom(), attributionControl: false, interactive: true });
       window.observatoryMap2 = second;
+      tolerateTiles(second);
       follow(map, second);
       follow(second, map);
     }
