@@ -64,7 +64,7 @@ def test_design_yaml(tmp_path):
     path.write_text("weight: w\nstrata: stratum\npsu: psu\nlonely_psu: adjust\n")
     assert load_design(path).lonely_psu == "adjust"
     path.write_text("weight: w\nlonely_psu: sometimes\n")
-    with pytest.raises(SurveyError, match="invalid at 'lonely_psu'"):
+    with pytest.raises(SurveyError, match="line 2, key 'lonely_psu': 'sometimes' is not one of"):
         load_design(path)
     path.write_text("replicate_weights: [r1]\n")
     with pytest.raises(SurveyError, match="replicate_method"):

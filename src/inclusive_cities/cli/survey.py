@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,6 +13,11 @@ from rich.table import Table
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import gettext as _
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from inclusive_cities.surveys import Design
 
 console = Console(highlight=False)
 survey_app = typer.Typer(
@@ -48,10 +54,15 @@ def import_survey(
     """Import a survey: check it against its form, locate respondents, store it privately."""
     import geopandas as gpd
 
+    from inclusive_cities.ingest.identifiers import validate_identifier
     from inclusive_cities.surveys import Design, load_design
     from inclusive_cities.surveys.kobo import locate, read_kobo
     from inclusive_cities.surveys.storage import store_survey
 
+    validate_identifier("city", city)
+    validate_identifier("period", period)
+    if survey is not None:
+        validate_identifier("survey", survey)
     design = load_design(design_file) if design_file else Design()
     result = read_kobo(form, data, language=language)
     if design.unit_column:
@@ -100,9 +111,36 @@ def import_survey(
 @survey_app.command("estimate")
 def estimate_command(
     variable: str = typer.Argument(..., help="Variable (question name)."),
-    city: str = typer.Option(..., "--city"),
-    period: str = typer.Option(..., "--period"),
-    survey: str = typer.Option(..., "--survey", help="Survey name as imported."),
+    city: str = typer.Option(None, "--city", help="City code of an imported survey."),
+    period: str = typer.Option(None, "--period", help="Period of an imported survey."),
+    survey: str = typer.Option(None, "--survey", help="Survey name as imported."),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="A plain table of responses (.csv, .xlsx; one respondent a row) instead of an "
+        "imported survey; needs --design.",
+    ),
+    design_file: Path = typer.Option(
+        None, "--design", help="Survey design YAML of --data (weight, strata, psu, min_n...)."
+    ),
+    sheet: str = typer.Option(None, "--sheet", help="Sheet of an XLSX --data file."),
+    encoding: str = typer.Option(None, "--encoding", help="Text encoding (default: detected)."),
+    decimal: str = typer.Option(".", "--decimal", help="Decimal mark of the numbers: . or ,"),
+    missing: list[str] = typer.Option(
+        [], "--missing", help="Missing-value code of --data, e.g. 999 (repeatable)."
+    ),
+    rake_file: Path = typer.Option(
+        None,
+        "--rake",
+        help="Rake the weights first to the margins of this table (columns variable, "
+        "category, total).",
+    ),
+    poststratify_file: Path = typer.Option(
+        None,
+        "--poststratify",
+        help="Post-stratify the weights first to the cells of this table (one column per "
+        "survey variable, and total).",
+    ),
     statistic: str = typer.Option(
         "mean", "--statistic", help="mean, total, proportion, ratio or quantile."
     ),
@@ -117,37 +155,58 @@ def estimate_command(
         help="Add the respondents' unit at this level (e.g. barrio) as a "
         "domain column of that name, usable in --by.",
     ),
-    output: Path = typer.Option(None, "--output", "-o", help="Write the table as CSV."),
+    output: Path = typer.Option(None, "--out", "--output", "-o", help="Write the table as CSV."),
     data_dir: Path = typer.Option(None, "--data-dir"),
 ) -> None:
     """Design-based estimate with SE, 95% CI, CV, deff and n; small cells suppressed."""
-    from inclusive_cities.surveys import estimate
+    from inclusive_cities.surveys import SurveyError, estimate
     from inclusive_cities.surveys.disclosure import publishable
-    from inclusive_cities.surveys.layers import analysis_tables
-    from inclusive_cities.surveys.storage import load_survey
 
-    tables, design = load_survey(city, period, survey, data_dir)
-    frames = analysis_tables(tables, design)
-    if level:
-        from inclusive_cities.surveys.layers import unit_mapping
-
-        unit_of = unit_mapping(_engine(), city, level)
-        for frame in frames.values():
-            frame[level] = frame["unit_code"].astype("string").map(unit_of)
-    if table not in frames:
-        from inclusive_cities.surveys import SurveyError
-
+    if decimal not in (".", ","):
+        raise SurveyError(_("--decimal must be . or , (not {value}).").format(value=decimal))
+    if min_n is not None and min_n < 1:
         raise SurveyError(
-            _("No table '{table}' in this survey (tables: {tables}).").format(
-                table=table, tables=", ".join(frames)
-            )
+            _(
+                "--min-n must be 1 or more (not {value}): it is the smallest number of "
+                "respondents a published cell may have."
+            ).format(value=min_n)
         )
+    if rake_file is not None and poststratify_file is not None:
+        raise SurveyError(_("Give --rake or --poststratify, not both."))
+    if output is not None and output.suffix.lower() != ".csv":
+        raise SurveyError(_("Cannot write {path}: give a file ending in .csv.").format(path=output))
+    by_list = list(by or [])
+    if data is not None:
+        frame, design = _responses(
+            data,
+            design_file,
+            variable,
+            statistic,
+            denominator,
+            by_list,
+            (city, period, survey, level),
+            sheet,
+            encoding,
+            decimal,
+            missing,
+        )
+    else:
+        if not (city and period and survey):
+            raise SurveyError(
+                _(
+                    "Give --city, --period and --survey (an imported survey), or --data FILE "
+                    "--design design.yaml (a plain table of responses)."
+                )
+            )
+        frame, design = _imported(city, period, survey, table, level, data_dir)
+    if rake_file is not None or poststratify_file is not None:
+        frame, design = _calibrate(frame, design, rake_file, poststratify_file, decimal)
     result = estimate(
-        frames[table],
+        frame,
         design,
         variable,
         statistic,  # type: ignore[arg-type]
-        by=by or None,
+        by=by_list or None,
         denominator=denominator,
         quantile=quantile,
     )
@@ -160,6 +219,113 @@ def estimate_command(
     for row in result.itertuples(index=False):
         shown.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
     console.print(shown)
+
+
+def _imported(
+    city: str, period: str, survey: str, table: str, level: str | None, data_dir: Path | None
+) -> tuple[pd.DataFrame, Design]:
+    """One table of an imported survey, with the respondents' units at ``level``."""
+    from inclusive_cities.surveys import SurveyError
+    from inclusive_cities.surveys.layers import analysis_tables
+    from inclusive_cities.surveys.storage import load_survey
+
+    tables, design = load_survey(city, period, survey, data_dir, engine=_engine())
+    frames = analysis_tables(tables, design)
+    if level:
+        from inclusive_cities.surveys.layers import unit_mapping
+
+        unit_of = unit_mapping(_engine(), city, level)
+        for frame in frames.values():
+            frame[level] = frame["unit_code"].astype("string").map(unit_of)
+    if table not in frames:
+        raise SurveyError(
+            _("No table '{table}' in this survey (tables: {tables}).").format(
+                table=table, tables=", ".join(frames)
+            )
+        )
+    return frames[table], design
+
+
+def _responses(
+    data: Path,
+    design_file: Path | None,
+    variable: str,
+    statistic: str,
+    denominator: str | None,
+    by: list[str],
+    store_options: tuple[str | None, ...],
+    sheet: str | None,
+    encoding: str | None,
+    decimal: str,
+    missing: list[str],
+) -> tuple[pd.DataFrame, Design]:
+    """A plain table of responses and its design: numbers parsed only where a number is
+    needed, so that domain and stratum codes keep their leading zeros."""
+    from inclusive_cities.surveys import SurveyError, load_design
+    from inclusive_cities.surveys.design import read_responses
+
+    if any(store_options):
+        raise SurveyError(
+            _(
+                "--data reads a plain table: leave out --city, --period, --survey and --level "
+                "(they are for imported surveys)."
+            )
+        )
+    if design_file is None:
+        raise SurveyError(
+            _(
+                "--data needs --design design.yaml: the weights, strata and PSUs of the sample "
+                "(a file with just 'min_n: 10' for a simple random sample)."
+            )
+        )
+    design = load_design(design_file)
+    numeric = [] if statistic == "proportion" else [variable]
+    if denominator:
+        numeric.append(denominator)
+    needed = [variable, *by]
+    frame = read_responses(
+        data,
+        design,
+        numeric=numeric,
+        needed=needed,
+        design_source=design_file.name,
+        sheet=sheet,
+        encoding=encoding,
+        decimal=decimal,
+        missing=missing,
+    )
+    return frame, design
+
+
+def _calibrate(
+    frame: pd.DataFrame,
+    design: Design,
+    rake_file: Path | None,
+    poststratify_file: Path | None,
+    decimal: str,
+) -> tuple[pd.DataFrame, Design]:
+    """Weights calibrated to population figures, remembered in the design for the SEs."""
+    from inclusive_cities.surveys import SurveyError
+    from inclusive_cities.surveys.calibration import (
+        poststratify,
+        rake,
+        read_margins,
+        read_totals,
+    )
+
+    if rake_file is not None:
+        margins = read_margins(rake_file, frame, decimal=decimal)
+        return rake(frame, design, margins)
+    assert poststratify_file is not None
+    if design.uses_replicates:
+        raise SurveyError(
+            _(
+                "--poststratify keeps replicate weights as they are: with replicate weights "
+                "use --rake (a single crossed margin is post-stratification)."
+            )
+        )
+    columns, totals = read_totals(poststratify_file, frame, decimal=decimal)
+    return poststratify(frame, design, columns, totals)
 
 
 @survey_app.command("layers")
@@ -201,7 +367,7 @@ def layers_command(
     from inclusive_cities.surveys.storage import load_survey
 
     indicators = survey_indicators(codes=only or None, extra=catalogue)
-    tables, design = load_survey(city, period, survey, data_dir)
+    tables, design = load_survey(city, period, survey, data_dir, engine=_engine())
     margins = None
     if calibrate:
         from inclusive_cities.surveys.calibration import census_margins_from_store

@@ -280,3 +280,166 @@ def calibrate_persons(
             ).format(count=int((~keep).sum()))
         )
     return rake(data, design, margins)
+
+
+def _margin_table(
+    path: str | Path, encoding: str | None, sheet: str | None
+) -> tuple[str, list[str], list[list[str]], list[int]]:
+    from inclusive_cities.ingest.tabular import read_text_table
+
+    table = read_text_table(path, encoding=encoding, sheet=sheet)
+    return table.file, table.header, table.rows, table.row_numbers
+
+
+def _population(text: str, file: str, row: int, column: str, decimal: str) -> float:
+    from inclusive_cities.ingest.tabular import parse_number
+
+    value = parse_number(text, decimal)
+    if value is None or value < 0:
+        raise SurveyError(
+            _(
+                "{file}, row {row}, column '{column}': '{value}' is not a population total; "
+                "write a number 0 or more{hint}."
+            ).format(
+                file=file,
+                row=row,
+                column=column,
+                value=text,
+                hint=_(" (for a decimal comma add --decimal ,)")
+                if decimal == "." and "," in text
+                else "",
+            )
+        )
+    return value
+
+
+def _require_calibration_columns(
+    data: pd.DataFrame, columns: Sequence[str], file: str, row: int
+) -> None:
+    """The survey must have every calibration variable, with a value in every row."""
+    source = str(data.attrs.get("file", "the survey"))
+    rows = data.attrs.get("rows") or [i + 2 for i in range(len(data))]
+    for column in columns:
+        if column not in data.columns:
+            raise SurveyError(
+                _(
+                    "{file}, row {row}: the survey {source} has no column '{column}' (columns: "
+                    "{known}): name the variable as the survey's header writes it."
+                ).format(
+                    file=file,
+                    row=row,
+                    source=source,
+                    column=column,
+                    known=", ".join(map(str, list(data.columns)[:30])),
+                )
+            )
+        empty = data[column].isna().to_numpy()
+        if empty.any():
+            position = int(np.flatnonzero(empty)[0])
+            raise SurveyError(
+                _(
+                    "{source}, row {row}, column '{column}' is empty: every respondent needs a "
+                    "value of a calibration variable; fill it or leave the row out."
+                ).format(source=source, row=rows[position], column=column)
+            )
+
+
+def read_margins(
+    path: str | Path,
+    data: pd.DataFrame,
+    *,
+    decimal: str = ".",
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> dict[str | tuple[str, ...], dict[object, float]]:
+    """Raking margins from a table with columns ``variable, category, total`` (one row per
+    category of each survey variable), in the survey's codes, ready for :func:`rake`."""
+    file, header, rows, numbers = _margin_table(path, encoding, sheet)
+    wanted = ("variable", "category", "total")
+    absent = [c for c in wanted if c not in header]
+    if absent:
+        raise SurveyError(
+            _(
+                "{file} has no column '{column}' (columns: {known}): raking margins are a table "
+                "with columns variable, category, total."
+            ).format(file=file, column=absent[0], known=", ".join(header))
+        )
+    at = {c: header.index(c) for c in wanted}
+    margins: dict[str | tuple[str, ...], dict[object, float]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for cells, row in zip(rows, numbers, strict=True):
+        variable, category = cells[at["variable"]], cells[at["category"]]
+        for column in ("variable", "category"):
+            if not cells[at[column]]:
+                raise SurveyError(
+                    _(
+                        "{file}, row {row}, column '{column}' is empty: give the survey "
+                        "variable and its category on every row."
+                    ).format(file=file, row=row, column=column)
+                )
+        if (variable, category) in seen:
+            raise SurveyError(
+                _(
+                    "{file}, row {row}: category {value} of {variable} repeats row {first}; give "
+                    "each category one total."
+                ).format(
+                    file=file,
+                    row=row,
+                    value=category,
+                    variable=variable,
+                    first=seen[(variable, category)],
+                )
+            )
+        seen[(variable, category)] = row
+        if variable not in margins:
+            _require_calibration_columns(data, [variable], file, row)
+        margins.setdefault(variable, {})[category] = _population(
+            cells[at["total"]], file, row, "total", decimal
+        )
+    if not margins:
+        raise SurveyError(
+            _("{file} has no margins: add rows variable, category, total.").format(file=file)
+        )
+    return margins
+
+
+def read_totals(
+    path: str | Path,
+    data: pd.DataFrame,
+    *,
+    decimal: str = ".",
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> tuple[list[str], dict[object, float]]:
+    """Post-stratification totals from a table with one column per cell variable (named as
+    in the survey) and ``total``: the cells and their population, for :func:`poststratify`."""
+    file, header, rows, numbers = _margin_table(path, encoding, sheet)
+    if "total" not in header:
+        raise SurveyError(
+            _(
+                "{file} has no column 'total' (columns: {known}): post-stratification totals are "
+                "a table with one column per survey variable and a column total."
+            ).format(file=file, known=", ".join(header))
+        )
+    columns = [c for c in header if c != "total"]
+    if not columns:
+        raise SurveyError(
+            _("{file} has only a total: add a column per survey variable of the cells.").format(
+                file=file
+            )
+        )
+    _require_calibration_columns(data, columns, file, numbers[0] if numbers else 1)
+    totals: dict[object, float] = {}
+    first: dict[object, int] = {}
+    for cells, row in zip(rows, numbers, strict=True):
+        values = dict(zip(header, cells, strict=True))
+        key: object = values[columns[0]] if len(columns) == 1 else tuple(values[c] for c in columns)
+        if key in first:
+            raise SurveyError(
+                _(
+                    "{file}, row {row}: cell {value} repeats row {first}; give each cell one total."
+                ).format(file=file, row=row, value=key, first=first[key])
+            )
+        first[key] = row
+        totals[key] = _population(values["total"], file, row, "total", decimal)
+    return columns, totals
