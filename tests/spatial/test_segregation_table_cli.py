@@ -227,3 +227,28 @@ def test_data_and_city_are_exclusive_and_a_total_is_needed(tmp_path, capsys) -> 
         "Error: --group venezolanos needs the units' population: give --total COLUMN, or "
         "every group with --groups so that the total is their sum."
     )
+
+
+def test_a_workbook_keeps_its_numbers_whatever_the_decimal_mark(tmp_path, capsys) -> None:
+    """Numeric cells of an XLSX are numbers: 4.5 stays 4.5 even with --decimal , (a
+    Spanish analyst's habit), and text codes keep their leading zeros."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "manzanas"
+    sheet.append(["codigo", "venezolanos", "poblacion"])
+    for code, g, t in zip(CODES, GROUP, TOTAL, strict=True):
+        sheet.append([code, g, t])
+    path = tmp_path / "manzanas.xlsx"
+    book.save(path)
+    out_file = tmp_path / "result.csv"
+    out = run(
+        capsys,
+        *("--data", str(path), "--group", "venezolanos", "--total", "poblacion"),
+        *("--decimal", ",", "--out", str(out_file)),
+    )
+    result = pd.read_csv(out_file).set_index("index")["value"]
+    assert result["gini"] == pytest.approx(hand_gini(GROUP, TOTAL), abs=1e-12)
+    assert result["dissimilarity"] == pytest.approx(hand_dissimilarity(GROUP, TOTAL), abs=1e-12)
+    assert "Read 6 units from manzanas.xlsx:manzanas." in out

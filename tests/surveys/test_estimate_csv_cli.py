@@ -268,3 +268,28 @@ def test_data_needs_a_design_and_errors_speak_spanish(responses, tmp_path, capsy
     err = refused(capsys, "ingreso", "--data", str(responses), "--design", str(design), lang="es")
     assert "design.yaml" in err and "'factor'" in err and "respuestas.csv" in err
     assert "does not have" not in err
+
+
+def test_a_workbook_of_responses_with_numeric_cells(tmp_path, capsys) -> None:
+    """A workbook's weights are numbers (10.5), read as such even with --decimal ,."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(RESPONSES.columns))
+    for row in RESPONSES.itertuples(index=False):
+        sheet.append(list(row))
+    data = tmp_path / "respuestas.xlsx"
+    book.save(data)
+    design = tmp_path / "design.yaml"
+    design.write_text("weight: peso\nstrata: estrato\npsu: upm\nmin_n: 4\n", encoding="utf-8")
+    out = tmp_path / "est.csv"
+    estimate_cli(
+        capsys,
+        *("ingreso", "--data", str(data), "--design", str(design), "--decimal", ","),
+        *("--missing", "999", "--by", "barrio", "--out", str(out)),
+    )
+    result = pd.read_csv(out, dtype={"barrio": str}).set_index("barrio")
+    mean, se, _n = hand_domain_mean(RESPONSES, "0101")
+    assert result.loc["0101", "estimate"] == pytest.approx(mean, rel=1e-12)
+    assert result.loc["0101", "se"] == pytest.approx(se, rel=1e-10)

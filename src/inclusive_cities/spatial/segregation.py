@@ -274,6 +274,7 @@ def read_group_counts(
         table = read_text_table(path, encoding=encoding, sheet=sheet)
         header, file = table.header, table.file
         cells = pd.DataFrame(table.rows, columns=header, dtype=object)
+        excel = table.encoding == "xlsx"
         rows = list(table.row_numbers)
         geometry = None
     elif suffix in GEO_SUFFIXES:
@@ -282,6 +283,7 @@ def read_group_counts(
         cells = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         header, file = [str(c) for c in cells.columns], path.name
         rows = list(range(2, len(cells) + 2))  # as the attribute table with its header row
+        excel = False
     else:
         raise SpatialError(
             _(
@@ -307,7 +309,7 @@ def read_group_counts(
         parsed = []
         for position, raw in enumerate(cells[column].tolist()):
             text = _text(raw)
-            value = _number(raw, text, decimal)
+            value = _number(raw, text, decimal, excel)
             if text in codes_missing or (value is not None and value in numbers_missing):
                 out[position] = True
                 parsed.append(math.nan)
@@ -417,14 +419,21 @@ def _text(raw: object) -> str:
     return str(raw).strip()
 
 
-def _number(raw: object, text: str, decimal: str) -> float | None:
-    """A cell as a number: stored numbers as they are (a GeoPackage's reals), text by
-    ``decimal``, so that "1.234" is 1234 with --decimal , and 1.234 with the default."""
+def _number(raw: object, text: str, decimal: str, excel: bool = False) -> float | None:
+    """A cell as a number: stored numbers as they are (a GeoPackage's reals, a workbook's
+    numeric cells), text by ``decimal``, so that "1.234" is 1234 with --decimal , and
+    1.234 with the default."""
     from inclusive_cities.ingest.tabular import parse_number
 
     if isinstance(raw, int | float | np.integer | np.floating) and not isinstance(raw, bool):
         return float(raw)
-    return parse_number(text, decimal) if text else None
+    if not text:
+        return None
+    if excel:
+        value = parse_number(text, ".")
+        if value is not None or decimal == ".":
+            return value
+    return parse_number(text, decimal)
 
 
 def _looks_like_code(value: float) -> bool:

@@ -284,17 +284,19 @@ def calibrate_persons(
 
 def _margin_table(
     path: str | Path, encoding: str | None, sheet: str | None
-) -> tuple[str, list[str], list[list[str]], list[int]]:
+) -> tuple[str, list[str], list[list[str]], list[int], bool]:
     from inclusive_cities.ingest.tabular import read_text_table
 
     table = read_text_table(path, encoding=encoding, sheet=sheet)
-    return table.file, table.header, table.rows, table.row_numbers
+    return table.file, table.header, table.rows, table.row_numbers, table.encoding == "xlsx"
 
 
-def _population(text: str, file: str, row: int, column: str, decimal: str) -> float:
-    from inclusive_cities.ingest.tabular import parse_number
+def _population(
+    text: str, file: str, row: int, column: str, decimal: str, excel: bool = False
+) -> float:
+    from inclusive_cities.surveys.design import parse_cell
 
-    value = parse_number(text, decimal)
+    value = parse_cell(text, decimal, excel)
     if value is None or value < 0:
         raise SurveyError(
             _(
@@ -354,7 +356,7 @@ def read_margins(
 ) -> dict[str | tuple[str, ...], dict[object, float]]:
     """Raking margins from a table with columns ``variable, category, total`` (one row per
     category of each survey variable), in the survey's codes, ready for :func:`rake`."""
-    file, header, rows, numbers = _margin_table(path, encoding, sheet)
+    file, header, rows, numbers, excel = _margin_table(path, encoding, sheet)
     wanted = ("variable", "category", "total")
     absent = [c for c in wanted if c not in header]
     if absent:
@@ -394,7 +396,7 @@ def read_margins(
         if variable not in margins:
             _require_calibration_columns(data, [variable], file, row)
         margins.setdefault(variable, {})[category] = _population(
-            cells[at["total"]], file, row, "total", decimal
+            cells[at["total"]], file, row, "total", decimal, excel
         )
     if not margins:
         raise SurveyError(
@@ -413,7 +415,7 @@ def read_totals(
 ) -> tuple[list[str], dict[object, float]]:
     """Post-stratification totals from a table with one column per cell variable (named as
     in the survey) and ``total``: the cells and their population, for :func:`poststratify`."""
-    file, header, rows, numbers = _margin_table(path, encoding, sheet)
+    file, header, rows, numbers, excel = _margin_table(path, encoding, sheet)
     if "total" not in header:
         raise SurveyError(
             _(
@@ -441,5 +443,5 @@ def read_totals(
                 ).format(file=file, row=row, value=key, first=first[key])
             )
         first[key] = row
-        totals[key] = _population(values["total"], file, row, "total", decimal)
+        totals[key] = _population(values["total"], file, row, "total", decimal, excel)
     return columns, totals

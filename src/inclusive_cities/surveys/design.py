@@ -287,6 +287,18 @@ def check_design(data: pd.DataFrame, design: Design, source: str = "data") -> No
 DESIGN_ROLES = ("weight", "strata", "psu", "fpc", "ssu", "fpc2")
 
 
+def parse_cell(text: str, decimal: str, excel: bool = False) -> float | None:
+    """A number as the file wrote it. A workbook's numeric cells are numbers whatever the
+    user's --decimal says (4.5 stays 4.5); only text cells follow ``decimal``."""
+    from inclusive_cities.ingest.tabular import parse_number
+
+    if excel:
+        value = parse_number(text, ".")
+        if value is not None or decimal == ".":
+            return value
+    return parse_number(text, decimal)
+
+
 def read_responses(
     path: str | Path,
     design: Design,
@@ -307,10 +319,11 @@ def read_responses(
     it, the column and the value, because the person who must fix it has the file, not
     this program. ``needed`` are further columns that must exist (domains, calibration).
     """
-    from inclusive_cities.ingest.tabular import parse_number, read_text_table
+    from inclusive_cities.ingest.tabular import read_text_table
 
     table = read_text_table(path, encoding=encoding, sheet=sheet)
     file = table.file
+    excel = table.encoding == "xlsx"
     header = table.header
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
@@ -358,7 +371,7 @@ def read_responses(
                     )
                 values.append(np.nan)
                 continue
-            value = parse_number(str(text), decimal)
+            value = parse_cell(str(text), decimal, excel)
             if value is None:
                 raise SurveyError(
                     _(
@@ -371,7 +384,7 @@ def read_responses(
                         else "",
                     )
                 )
-            if codes and any(parse_number(c, decimal) == value for c in codes):
+            if codes and any(parse_cell(c, decimal) == value for c in codes):
                 values.append(np.nan)
                 continue
             if column == design.weight and value <= 0:
