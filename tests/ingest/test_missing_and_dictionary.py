@@ -418,3 +418,35 @@ def test_cli_import_census_with_missing_codes(
     frame = pd.read_parquet(microdata_path(tmp_path / "data", "TST", "2024", "households"))
     income = dict(zip(frame.household_id, frame.monthly_income, strict=True))
     assert pd.isna(income["H1"]) and pd.isna(income["H2"]) and income["H3"] == 1_200_000
+
+
+def test_dictionary_may_name_a_column_as_the_file_does(blocks: Engine, tmp_path: Path) -> None:
+    """--column renames 'Dist. salud (m)' to an indicator code; the dictionary still finds it
+    by the file's own header."""
+    rows = [
+        {"cod_manzana": code, "Dist. salud (m)": "9999" if i == 0 else str(200 + i)}
+        for i, code in enumerate(BLOCKS)
+    ]
+    path = write_table(tmp_path / "manzanas.csv", rows)
+    dictionary = tmp_path / "dict.csv"
+    dictionary.write_text(
+        "code,name_es,unit,direction,missing\nDist. salud (m),Distancia a salud,m,"
+        "lower_is_better,9999\n",
+        encoding="utf-8",
+    )
+    report = import_table(
+        blocks,
+        path,
+        city="RSC",
+        period="2018",
+        indicator_columns={"Dist. salud (m)": "dist_salud"},
+        dictionary=dictionary,
+    )
+    assert report.details["missing_cells"] == 1
+    assert indicator_row(blocks, "dist_salud") == (
+        "Distancia a salud",
+        "Distancia a salud",
+        "m",
+        "lower_is_better",
+    )
+    assert BLOCKS[0] not in stored(blocks, "dist_salud")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine, and_, delete, insert, select
@@ -375,10 +375,15 @@ def parse_indicator_table(
     mark = decimal or LOCALE_DECIMAL.get((locale or "").split("_")[0].lower(), ".")
     catalogue = load_catalogue()
     metas: dict[str, ColumnMeta] = {}
+    declared = dict(dictionary or {})
+    for index, code in layout.wide.items():  # an entry may name the column as the file does
+        header = normalise_code(table.header[index])
+        if header in declared and code not in declared:
+            declared[code] = replace(declared[header], code=code)
 
     def meta(code: str) -> ColumnMeta:
         if code not in metas:
-            metas[code] = column_meta(code, catalogue, dictionary or {}, missing)
+            metas[code] = column_meta(code, catalogue, declared, missing)
         return metas[code]
 
     rows, problems, read, missing_cells = table_observations(
