@@ -91,6 +91,14 @@ def test_utm_metres_declared_as_degrees_are_refused(engine: Engine, tmp_path: Pa
         "look like metres",
         "--override-crs",
     )
+    assert_rejected(
+        engine,
+        lambda: import_boundaries(
+            engine, path, [LevelSpec("manzana")], city="UIO", override_crs=True
+        ),
+        "manzanas.gpkg",
+        "--override-crs needs --crs",
+    )
     # the file's own CRS is wrong: --crs with --override-crs reads the metres as UTM 17S
     report = import_boundaries(
         engine, path, [LevelSpec("manzana")], city="UIO", crs=UTM17S, override_crs=True

@@ -113,6 +113,13 @@ def read_vector(
     declared = frame.crs is not None and (
         path.suffix.lower() not in JSON_SUFFIXES or geojson_declares_crs(path)
     )
+    if override_crs and crs is None:
+        raise IngestError(
+            _(
+                "{file}: --override-crs needs --crs saying which CRS the coordinates are in "
+                "(e.g. --crs EPSG:32717 --override-crs)."
+            ).format(file=name)
+        )
     if crs is not None:
         wanted = parse_crs(crs, name)
         if declared and not override_crs and not same_crs(frame.crs, wanted):
