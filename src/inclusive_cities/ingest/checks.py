@@ -243,7 +243,7 @@ def _density_warning(
         file,
         None,
         items[0].column,
-        _shown(total),
+        str(round(total)),
         _(
             "the {units} units add up to {total} people (period {period}) on {area} km², "
             "{density} per km², more than the {limit} of the densest districts on earth: the "
