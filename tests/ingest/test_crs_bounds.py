@@ -41,11 +41,17 @@ def frame(geometries: list[shapely.Geometry], crs: str | None) -> gpd.GeoDataFra
 
 
 def stored_boxes(engine: Engine) -> dict[str, tuple[float, float, float, float]]:
+    boxes = {}
     with transaction(engine) as session:
-        return {
-            u.code: (u.min_x, u.min_y, u.max_x, u.max_y)
-            for u in session.scalars(select(models.SpatialUnit))
-        }
+        for unit in session.scalars(select(models.SpatialUnit)):
+            assert None not in (unit.min_x, unit.min_y, unit.max_x, unit.max_y)
+            boxes[unit.code] = (
+                float(unit.min_x),  # type: ignore[arg-type]
+                float(unit.min_y),  # type: ignore[arg-type]
+                float(unit.max_x),  # type: ignore[arg-type]
+                float(unit.max_y),  # type: ignore[arg-type]
+            )
+    return boxes
 
 
 def assert_block_in_degrees(box: tuple[float, float, float, float], size: float = 1000.0):
