@@ -215,10 +215,37 @@ def estimate_command(
         result.to_csv(output, index=False)
         console.print(_("Wrote {path}.").format(path=output), markup=False)
         return
-    shown = Table(*[str(c) for c in result.columns])
-    for row in result.itertuples(index=False):
-        shown.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    console.print(shown)
+    console.print(_shown(result, by_list))
+
+
+def _shown(result: pd.DataFrame, by: list[str]) -> Table:
+    """The estimates as a reader needs them on a terminal; the CSV (--out) has every column
+    (deff, flags, suppression reason)."""
+    import pandas as pd
+
+    from inclusive_cities.i18n import format_number
+
+    keys = [c for c in [*by, "category"] if c in result.columns]
+    values = ["estimate", "se", "ci_low", "ci_high", "cv"]
+    table = Table(*keys, *values, "n", _("status"))
+    for row in result.to_dict("records"):
+        cells = [str(row[c]) for c in keys]
+        for column in values:
+            value = row[column]
+            number = not pd.isna(value)
+            digits = 3 if column == "cv" or abs(float(value)) < 10 else 2
+            cells.append(format_number(float(value), digits) if number else "")
+        count = row["n"]
+        cells.append("" if pd.isna(count) else str(count))
+        if row["status"] == "suppressed":
+            status = _("suppressed")
+        elif row.get("unreliable"):
+            status = _("CV > 30%")
+        else:
+            status = _("estimated")
+        cells.append(status)
+        table.add_row(*cells)
+    return table
 
 
 def _imported(
