@@ -286,22 +286,9 @@ def publish(
 
 
 def _has_index_values(session: Session, marker_run: models.MarkerRun) -> bool:
-    """Whether any unit of the run has a score for the index (the root of its spec)."""
-    from sqlalchemy import select
+    from inclusive_cities.marker.build import has_index_values
 
-    root = _root_code(marker_run)
-    query = select(models.MarkerScore.id).where(
-        models.MarkerScore.run_id == marker_run.id, models.MarkerScore.score.is_not(None)
-    )
-    if root is not None:
-        query = query.where(models.MarkerScore.node_code == root)
-    return session.scalar(query.limit(1)) is not None
-
-
-def _root_code(marker_run: models.MarkerRun) -> str | None:
-    spec = (marker_run.parameters or {}).get("spec") or {}
-    tree = spec.get("tree") if isinstance(spec, dict) else None
-    return tree.get("code") if isinstance(tree, dict) else None
+    return has_index_values(session, marker_run)
 
 
 def _empty_run_reason(session: Session, marker_run: models.MarkerRun) -> str:

@@ -231,6 +231,20 @@ def no_index_reason(result: MarkerResult, absent: list[str]) -> str:
     return why
 
 
+def has_index_values(session: Session, run: models.MarkerRun) -> bool:
+    """Whether any unit of a stored run has an index score (the root of its spec). A run
+    without one must never be published: the site would show it instead of a good one."""
+    spec = (run.parameters or {}).get("spec") or {}
+    tree = spec.get("tree") if isinstance(spec, dict) else None
+    root = tree.get("code") if isinstance(tree, dict) else None
+    query = select(models.MarkerScore.id).where(
+        models.MarkerScore.run_id == run.id, models.MarkerScore.score.is_not(None)
+    )
+    if root is not None:
+        query = query.where(models.MarkerScore.node_code == root)
+    return session.scalar(query.limit(1)) is not None
+
+
 def _observed_levels(
     session: Session, city: models.City, period: models.Period, codes: list[str]
 ) -> str:
@@ -530,4 +544,4 @@ def _score_rows(
     return records
 
 
-__all__ = ["BuildSummary", "build_run", "no_index_reason"]
+__all__ = ["BuildSummary", "build_run", "has_index_values", "no_index_reason"]
