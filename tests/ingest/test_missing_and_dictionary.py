@@ -450,3 +450,27 @@ def test_dictionary_may_name_a_column_as_the_file_does(blocks: Engine, tmp_path:
         "lower_is_better",
     )
     assert BLOCKS[0] not in stored(blocks, "dist_salud")
+
+
+def test_dictionary_cannot_turn_a_catalogue_direction_round(blocks: Engine, tmp_path: Path) -> None:
+    dictionary = tmp_path / "dict.csv"
+    dictionary.write_text(
+        "code,direction,max\ndist_health_m,higher_is_better,3000\n", encoding="utf-8"
+    )
+    path = write_table(tmp_path / "manzanas.csv", block_rows())
+    use_language("en")
+    report = import_table(blocks, path, city="RSC", period="2018", dictionary=dictionary)
+    said = [w.reason for w in report.warnings if w.column == "dist_health_m"]
+    assert said == [
+        "dist_health_m is a catalogue indicator (lower_is_better): the dictionary's direction "
+        "is not used; give the column another code (--column) if it measures something else."
+    ]
+    assert indicator_row(blocks, "dist_health_m")[3] == "lower_is_better"
+    # the dictionary's max still applies to a catalogue code: 100 + 40 × 29 = 1260 ≤ 3000
+    too_far = write_table(tmp_path / "far.csv", block_rows(dist_health_m={0: "3500"}))
+    assert_rejected(
+        blocks,
+        lambda: import_table(blocks, too_far, city="RSC", period="2018", dictionary=dictionary),
+        "value '3500'",
+        "dist_health_m (m) must be between 0 and 3000",
+    )

@@ -394,6 +394,25 @@ def parse_indicator_table(
         values, {r.indicator: meta(r.indicator) for r in rows}, table.file
     )
     problems.extend(implausible)
+    columns = {r.indicator: r.column for r in rows}
+    for code, column in columns.items():
+        said = declared.get(code)
+        if said is None or code not in catalogue:
+            continue
+        if said.direction not in ("unknown", catalogue[code].direction):
+            warnings.append(
+                Problem(
+                    table.file,
+                    None,
+                    column,
+                    said.direction,
+                    _(
+                        "{code} is a catalogue indicator ({direction}): the dictionary's "
+                        "direction is not used; give the column another code (--column) if it "
+                        "measures something else."
+                    ).format(code=code, direction=catalogue[code].direction),
+                )
+            )
     return ParsedTable(table, rows, problems, warnings, read, metas, missing_cells)
 
 
