@@ -263,3 +263,19 @@ def test_a_table_without_numeric_columns_is_refused(tmp_path):
     assert "nombre (unit names)" in str(refused.value)
     with pytest.raises(MarkerError, match="--id-column"):
         init_spec(data, id_column="manzana")
+
+
+def test_an_undeclared_code_in_a_share_is_pointed_out(city):
+    """Without --missing, 999 in a % column would become a goalpost of 999 %."""
+    draft = init_spec(city["data"], dictionary=city["dict"])
+    # internet (catalogue, %) and desempleo (dictionary, %, max 100) hold 999; distances
+    # may be any size and computador has no unit, so their 9999 cannot be judged
+    assert draft.implausible == ["internet", "desempleo"]
+    assert (
+        "# 999 is outside what this column can hold (0–100): if it means 'no data', run "
+        "spec init again with --missing 999" in draft.text
+    )
+    assert (
+        _indicators(yaml.safe_load(draft.text)["tree"])["internet"]["normalisation"]["upper"] == 999
+    )
+    assert _draft(city).implausible == []

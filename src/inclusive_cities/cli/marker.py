@@ -322,6 +322,16 @@ def spec_init(
             markup=False,
             soft_wrap=True,
         )
+    if draft.implausible:
+        console.print(
+            _(
+                "Check {codes}: their ranges hold values the unit rules out (a share above "
+                "100, a negative distance), most likely missing-value codes: add --missing."
+            ).format(codes=", ".join(draft.implausible)),
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
     if draft.unsorted:
         console.print(
             _("Move {codes} out of {node} into the dimensions where they belong.").format(

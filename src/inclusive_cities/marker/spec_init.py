@@ -51,6 +51,16 @@ class Column:
     def constant(self) -> bool:
         return self.lower is not None and self.lower == self.upper
 
+    def implausible(self) -> float | None:
+        """An end of the observed range that the column's unit or dictionary range rules out
+        (a share of 999 %): most likely a missing-value code nobody declared."""
+        low, high = self.meta.bounds()
+        if self.upper is not None and high is not None and self.upper > high:
+            return self.upper
+        if self.lower is not None and low is not None and self.lower < low:
+            return self.lower
+        return None
+
 
 @dataclass
 class SpecDraft:
@@ -62,6 +72,8 @@ class SpecDraft:
     placed: list[str] = field(default_factory=list)
     unsorted: list[str] = field(default_factory=list)
     unknown_direction: list[str] = field(default_factory=list)
+    implausible: list[str] = field(default_factory=list)
+    """Columns whose observed range holds a value their unit rules out (an undeclared code)."""
     left_out: list[str] = field(default_factory=list)
 
 
@@ -143,6 +155,7 @@ def init_spec(
         placed=[c.name for c in columns if c.dimension],
         unsorted=[c.name for c in columns if not c.dimension],
         unknown_direction=[c.name for c in columns if c.meta.direction == "unknown"],
+        implausible=[c.name for c in columns if c.implausible() is not None],
         left_out=[name for name, _reason in left_out],
     )
 
@@ -478,6 +491,17 @@ def _indicator_lines(
     ]
     if note:
         lines.append(note)
+    implausible = column.implausible()
+    if implausible is not None:
+        lines.append(
+            _comment(
+                _(
+                    "{value} is outside what this column can hold ({bounds}): if it means "
+                    "'no data', run spec init again with --missing {value}"
+                ).format(value=_scalar(implausible), bounds=_bounds_text(meta)),
+                f"{indent}    ",
+            )
+        )
     published = _published_goalposts(tree, column.name)
     if published is not None:
         lines.append(
@@ -495,6 +519,10 @@ def _indicator_lines(
             )
         )
     return lines
+
+
+def _bounds_text(meta: ColumnMeta) -> str:
+    return "–".join("…" if end is None else _scalar(end) for end in meta.bounds())
 
 
 def _published_goalposts(tree: MarkerSpec, code: str) -> Goalposts | None:
