@@ -252,3 +252,50 @@ def test_a_workbook_keeps_its_numbers_whatever_the_decimal_mark(tmp_path, capsys
     assert result["gini"] == pytest.approx(hand_gini(GROUP, TOTAL), abs=1e-12)
     assert result["dissimilarity"] == pytest.approx(hand_dissimilarity(GROUP, TOTAL), abs=1e-12)
     assert "Read 6 units from manzanas.xlsx:manzanas." in out
+
+
+def test_a_table_placed_on_a_boundaries_file(tmp_path, capsys) -> None:
+    """Census counts in a CSV, blocks in a GeoPackage: matched by code, spatial indices."""
+    from libpysal.weights import Queen
+    from segregation.singlegroup import SpatialDissim
+
+    table = tmp_path / "manzanas.csv"
+    spanish_table(table)
+    path = tmp_path / "blocks.gpkg"
+    frame = blocks_gpkg(path)
+    # the boundaries hold more blocks than the table counts: they are ignored
+    extra = frame.iloc[:1].assign(codigo="0999").set_geometry([box(900, 900, 1000, 1000)])
+    gpd.GeoDataFrame(pd.concat([frame, extra]), crs=frame.crs).to_file(
+        path, layer="manzana", driver="GPKG"
+    )
+    out_file = tmp_path / "result.csv"
+    run(
+        capsys,
+        *("--data", str(table), "--boundaries", str(path), "--layer", "manzana"),
+        *("--boundaries-code", "codigo", "--group", "venezolanos", "--total", "poblacion"),
+        *("--decimal", ",", "--missing", "999", "--out", str(out_file)),
+    )
+    got = pd.read_csv(out_file).set_index("index")["value"]
+    w = Queen.from_dataframe(frame, use_index=False, silence_warnings=True)
+    expected = SpatialDissim(frame, group_pop_var="venezuelan", total_pop_var="population", w=w)
+    assert got["spatial_dissimilarity"] == pytest.approx(expected.statistic, abs=1e-12)
+    assert got["gini"] == pytest.approx(hand_gini(GROUP, TOTAL), abs=1e-12)
+
+
+def test_codes_that_lost_their_leading_zeros_are_named(tmp_path, capsys) -> None:
+    table = tmp_path / "manzanas.csv"
+    spanish_table(table)
+    path = tmp_path / "blocks.gpkg"
+    frame = blocks_gpkg(path)
+    frame.assign(codigo=frame["codigo"].astype(int)).to_file(path, layer="manzana", driver="GPKG")
+    err = refused(
+        capsys,
+        *("--data", str(table), "--boundaries", str(path), "--layer", "manzana"),
+        *("--boundaries-code", "codigo", "--group", "venezolanos", "--total", "poblacion"),
+        *("--decimal", ",", "--missing", "999"),
+    )
+    assert err == (
+        "Error: manzanas.csv, row 2: unit 0101 has no polygon in blocks.gpkg (column 'codigo'); "
+        "check the codes and the layer. It has 101: one of the files lost the codes' leading "
+        "zeros."
+    )

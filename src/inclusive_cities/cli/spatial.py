@@ -52,7 +52,20 @@ def segregation(
     unit_column: str = typer.Option(
         None, "--unit-column", help="With --data: column with the unit codes (default: the first)."
     ),
-    layer: str = typer.Option(None, "--layer", help="Layer of a GeoPackage --data file."),
+    boundaries: Path = typer.Option(
+        None,
+        "--boundaries",
+        help="With a --data table: the units' polygons (.gpkg, .geojson), matched by unit "
+        "code, for the spatial indices.",
+    ),
+    boundaries_code: str = typer.Option(
+        None,
+        "--boundaries-code",
+        help="Code column of --boundaries (default: the name of the table's code column).",
+    ),
+    layer: str = typer.Option(
+        None, "--layer", help="Layer of a GeoPackage (--data or --boundaries)."
+    ),
     sheet: str = typer.Option(None, "--sheet", help="Sheet of an XLSX --data file."),
     encoding: str = typer.Option(None, "--encoding", help="Text encoding (default: detected)."),
     decimal: str = typer.Option(".", "--decimal", help="Decimal mark of the numbers: . or ,"),
@@ -86,9 +99,21 @@ def segregation(
                 _("Give either --data FILE or --city and --period (the observatory), not both.")
             )
         units, spatial, notes, single, total_column, multi = _segregation_file(
-            data, group, total, groups, unit_column, layer, sheet, encoding, decimal, missing
+            data,
+            group,
+            total,
+            groups,
+            unit_column,
+            layer,
+            sheet,
+            encoding,
+            decimal,
+            missing,
+            (boundaries, boundaries_code),
         )
     else:
+        if boundaries is not None:
+            raise SpatialError(_("--boundaries goes with a --data table."))
         if not city or not period:
             raise SpatialError(
                 _("Give --city and --period (the observatory's census), or --data FILE.")
@@ -158,10 +183,23 @@ def _segregation_file(
     encoding: str | None,
     decimal: str,
     missing: list[str],
+    polygons: tuple[Path | None, str | None] = (None, None),
 ) -> tuple[pd.DataFrame, bool, list[str], str | None, str | None, list[str]]:
     """A user's own counts, checked cell by cell; the total defaults to the groups' sum."""
     from inclusive_cities.spatial import SpatialError
-    from inclusive_cities.spatial.segregation import read_group_counts
+    from inclusive_cities.spatial.segregation import (
+        TABLE_SUFFIXES,
+        attach_polygons,
+        read_group_counts,
+    )
+
+    boundaries, boundaries_code = polygons
+    if boundaries is not None and data.suffix.lower() not in TABLE_SUFFIXES:
+        raise SpatialError(
+            _("{file} has its own polygons: --boundaries goes with a table (.csv, .xlsx).").format(
+                file=data.name
+            )
+        )
 
     if group is None and not groups:
         raise SpatialError(
@@ -183,13 +221,15 @@ def _segregation_file(
         data,
         columns,
         unit_column=unit_column,
-        layer=layer,
         sheet=sheet,
         encoding=encoding,
         decimal=decimal,
+        layer=None if boundaries is not None else layer,
         missing=missing,
         parts=parts,
     )
+    if boundaries is not None:
+        counts = attach_polygons(counts, boundaries, layer=layer, code=boundaries_code)
     units = counts.units
     total_column = total
     if total is None:
@@ -221,7 +261,7 @@ def _segregation_file(
         notes.append(
             _(
                 "No spatial dissimilarity: it needs the units' polygons (a GeoPackage or GeoJSON "
-                "of polygons as --data)."
+                "of polygons as --data, or --boundaries with a table)."
             )
         )
     return units, counts.has_polygons, notes, group, total_column, list(dict.fromkeys(groups))

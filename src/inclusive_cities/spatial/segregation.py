@@ -462,3 +462,68 @@ def _unit_codes(column: pd.Series, rows: list[int], file: str, name: str) -> lis
             )
         seen[code] = rows[position]
     return codes
+
+
+def attach_polygons(
+    counts: GroupCounts, path: Path | str, *, layer: str | None = None, code: str | None = None
+) -> GroupCounts:
+    """The counts of a table placed on the polygons of a boundaries file, matched by code.
+
+    Census counts usually come as a table and the blocks as a GeoPackage; spatial indices
+    need both. Every unit of the table must have a polygon (a code that lost its leading
+    zeros in one of the files is named as such); polygons without counts are ignored.
+    """
+    from inclusive_cities.ingest.common import require_file
+
+    path = require_file(path)
+    if path.suffix.lower() not in GEO_SUFFIXES:
+        raise SpatialError(
+            _("Cannot read {file} as boundaries: give a .gpkg, .geojson or .shp file.").format(
+                file=path.name
+            )
+        )
+    frame = _read_geo(path, layer)
+    name = code or str(counts.units.index.name)
+    if name not in frame.columns:
+        raise SpatialError(
+            _(
+                "{file} has no code column '{column}' (columns: {known}): name the column with "
+                "the unit codes with --boundaries-code."
+            ).format(
+                file=path.name,
+                column=name,
+                known=", ".join(str(c) for c in frame.columns if c != frame.geometry.name),
+            )
+        )
+    codes = _unit_codes(frame[name], list(range(2, len(frame) + 2)), path.name, name)
+    lookup = dict(zip(codes, frame.geometry, strict=True))
+    rows = counts.units.attrs.get("rows", {})
+    for unit in counts.units.index:
+        if unit in lookup:
+            continue
+        similar = [c for c in codes if c.lstrip("0") == str(unit).lstrip("0")]
+        hint = (
+            _(" It has {similar}: one of the files lost the codes' leading zeros.").format(
+                similar=similar[0]
+            )
+            if similar
+            else ""
+        )
+        raise SpatialError(
+            _(
+                "{file}, row {row}: unit {code} has no polygon in {boundaries} (column "
+                "'{column}'); check the codes and the layer.{hint}"
+            ).format(
+                file=counts.file,
+                row=rows.get(unit, "?"),
+                code=unit,
+                boundaries=path.name,
+                column=name,
+                hint=hint,
+            )
+        )
+    units = gpd.GeoDataFrame(
+        counts.units.copy(), geometry=[lookup[c] for c in counts.units.index], crs=frame.crs
+    )
+    units.attrs = dict(counts.units.attrs)
+    return GroupCounts(units, counts.file, counts.left_out)
