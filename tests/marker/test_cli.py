@@ -87,8 +87,15 @@ def test_compute_round_trip_csv(files):
     )
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out, dtype={"unit_code": str})
-    assert list(frame.columns) == ["unit_code", "IDX", "A", "B", "rank", "level"]
+    assert list(frame.columns) == [
+        "unit_code",
+        *["IDX", "A", "B", "rank", "level"],
+        *["coverage", "missing_areas"],
+    ]
     assert frame["unit_code"].tolist() == ["007", "008", "009"]
+    # 009 has no B: its index stands on one area of two, and the file says so
+    assert frame["coverage"].tolist() == [1.0, 1.0, 0.5]
+    assert frame["missing_areas"].fillna("").tolist() == ["", "", "B"]
     # 007: A = (50 + 80)/2 = 65, B = 50, IDX = 57.5; 008: 100, 100, 100;
     # 009: A = (0 + 0)/2 = 0, B missing -> IDX = 0 (weights renormalised, coverage 1/2)
     np.testing.assert_allclose(frame["A"], [65, 100, 0])

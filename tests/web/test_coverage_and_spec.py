@@ -126,6 +126,14 @@ def test_downloads_name_scores_and_carry_coverage(client: TestClient, tmp_path: 
     assert "VIV = Housing" in meta["missing_areas"]
     assert "locality" not in meta
 
+    crime = load_workbook(
+        io.BytesIO(client.get("/downloads/rdc-crime-rate-2024.xlsx", params={"lang": "es"}).content)
+    )
+    value_cell = next(c for c in crime.worksheets[0][1] if c.value == "value")
+    assert value_cell.comment.text == "unidad: por 1.000 hab."
+    crime_meta = {r[0]: r[1] for r in crime.worksheets[1].iter_rows(2, values_only=True)}
+    assert "(unidad: por 1.000 hab.)" in crime_meta["value"]
+
     gpkg = tmp_path / "layer.gpkg"
     gpkg.write_bytes(client.get(base + ".gpkg").content)
     frame = pyogrio.read_dataframe(gpkg, layer=COLLECTION)
@@ -155,6 +163,7 @@ def test_unit_page_says_partial_and_lists_missing_indicators(client: TestClient)
 def test_pages_follow_the_specs_areas_and_levels(client: TestClient) -> None:
     overview = client.get("/cities/RDC", params={"lang": "es"}).text
     assert "Las 4 áreas del índice" in overview and "cinco" not in overview
+    assert "1 de 4 unidades tienen un índice parcial: Vivienda sin datos" in overview
     assert "Marcador propio" in overview
     method = client.get("/methodology", params={"lang": "es"}).text
     assert "El índice tiene 4 áreas: Vivienda; Salud; Educación; Oportunidades." in method

@@ -271,9 +271,17 @@ class MarkerResult:
         that have a score, and ``missing_areas``, their codes joined by ``;``. An index
         computed from four of five areas says so, instead of passing for a whole one."""
         areas = [component.code for component in self.spec.tree.components()]
-        frame = self.scores.join(self.normalised, rsuffix="_indicator")
-        missing = frame[areas].isna().to_numpy()
-        share = 1.0 - missing.mean(axis=1) if areas else np.ones(len(self.ids))
+        nodes = {code: j for j, code in enumerate(self.node_codes)}
+        columns = [  # an area node's score, or an indicator's own when the root has some
+            self._scores[:, nodes[code]]
+            if code in nodes
+            else self._normalised[:, self.indicator_codes.index(code)]
+            for code in areas
+        ]
+        if not columns:
+            return pd.DataFrame({"coverage": 1.0, "missing_areas": ""}, index=self.ids)
+        missing = np.isnan(np.column_stack(columns))
+        share = 1.0 - missing.mean(axis=1)
         names = np.asarray(areas, dtype=object)
         listed = [";".join(names[row]) for row in missing]
         return pd.DataFrame({"coverage": share, "missing_areas": listed}, index=self.ids)

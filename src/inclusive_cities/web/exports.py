@@ -133,7 +133,7 @@ def feature_table(
         full_json = np.asarray(geoms.json_at(None), dtype=object)[keep]
         value_columns = list(next(iter(by_unit.values())).keys()) if by_unit else []
         # with one level only a unit's "locality" is itself: no column repeating its code
-        with_locality = services.has_parent_level(units)
+        with_locality = services.has_parent_level(units, unit_ids)
         places = ["code", "name", "locality"] if with_locality else ["code", "name"]
         columns = [*places, "period", *value_columns]
         fids: list[str] = []
@@ -299,14 +299,18 @@ def render(table: FeatureTable, fmt: str, language: str, licence: str) -> bytes:
         sheet = book.active
         sheet.title = _("data")[:31]
         sheet.append(table.columns)
-        if table.spec is not None:  # each score column's header says its scale and unit
-            from openpyxl.comments import Comment
+        from openpyxl.comments import Comment
 
-            for cell, column in zip(sheet[1], table.columns, strict=True):
-                if column.startswith(SCORE_PREFIX):
-                    code = column.removeprefix(SCORE_PREFIX)
-                    text = node_description(table.spec, code, language)
-                    cell.comment = Comment(text, "inclusive-cities")
+        # each score column's header says its scale and the raw value's unit; an
+        # indicator's value column says its unit
+        for cell, column in zip(sheet[1], table.columns, strict=True):
+            text = ""
+            if table.spec is not None and column.startswith(SCORE_PREFIX):
+                text = node_description(table.spec, column.removeprefix(SCORE_PREFIX), language)
+            elif column == "value" and table.unit:
+                text = _("unit: {unit}").format(unit=unit_label(table.unit))
+            if text:
+                cell.comment = Comment(text, "inclusive-cities")
         for row in table.props:
             sheet.append([row.get(c) for c in table.columns])
         meta = book.create_sheet(_("metadata")[:31])

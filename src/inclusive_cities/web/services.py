@@ -133,10 +133,12 @@ def partial_text(missing: list[str]) -> str:
     return _("partial: {areas} without data").format(areas=", ".join(missing))
 
 
-def has_parent_level(units: data.UnitTable) -> bool:
-    """True when some unit belongs to a larger one; with one level only, a unit's
-    "locality" is itself, and a Locality filter or column would only repeat its code."""
-    return any(loc != code for loc, code in zip(units.locality_code, units.codes, strict=True))
+def has_parent_level(units: data.UnitTable, unit_ids: Any = None) -> bool:
+    """True when some unit (of ``unit_ids``, else of the city) belongs to a larger one; with
+    one level only, a unit's "locality" is itself, and a Locality filter or column would
+    only repeat its code."""
+    rows = range(len(units.codes)) if unit_ids is None else [units.row(int(u)) for u in unit_ids]
+    return any(units.locality_code[r] != units.codes[r] for r in rows)
 
 
 def collection_spec(
@@ -391,7 +393,8 @@ def classify(
         codes = ["ch0", "ch1", "ch2", "ch3", "ch4"]
         index[present] = np.searchsorted(breaks, values[present], side="right")
     elif method == "levels" and spec is not None and direction not in ("neutral", "unknown"):
-        # performance levels rank; a neutral (or undeclared) figure falls back to quantiles, as grid layers do
+        # performance levels rank; a neutral (or undeclared) figure falls back to quantiles,
+        # as grid layers do
         ordered = sorted(spec.levels, key=lambda lv: -lv.min)
         colours = [lv.colour for lv in ordered]
         labels = [lv.label(language) for lv in ordered]
@@ -563,7 +566,7 @@ def _map_layer_json(
     )
     geometry = geoms.json_at(zoom)
     parts = []
-    with_locality = has_parent_level(units)  # else a unit's "locality" is itself
+    with_locality = has_parent_level(units, geoms.unit_ids)  # else a unit's "locality" is itself
     for i, unit_id in enumerate(geoms.unit_ids):
         row = units.row(int(unit_id))
         cls = int(classes.index[i])
@@ -641,6 +644,8 @@ class Overview:
     population: float | None
     migrant_share: float | None
     unit_count: int
+    partial_units: int = 0
+    missing_areas: list[str] = field(default_factory=list)
 
 
 def format_number(value: float, digits: int, language: str) -> str:
@@ -767,6 +772,8 @@ def overview(
     areas: list[dict[str, Any]] = []
     distribution: list[dict[str, Any]] = []
     unit_count = 0
+    partial_units = 0
+    missing_areas: list[str] = []
     total_population = None
     # counts are stored at every level (blocks, neighbourhoods, localities): add up one level
     population = _one_level(session, population, run)
@@ -775,6 +782,10 @@ def overview(
         scores = data.run_scores(session, run.id)
         spec = data.spec_for(provider, scores)
         unit_count = len(scores.unit_ids)
+        coverage = run_coverage(scores, spec)
+        partial_units = int((coverage.share < 1).sum())
+        missing_codes = {code for codes in coverage.missing for code in codes}
+        missing_areas = [a.name(language) for a in coverage.areas if a.code in missing_codes]
         weights = np.array([population.get(int(u), np.nan) for u in scores.unit_ids])
         use_weights = weights if population and not np.isnan(weights).all() else None
         root = spec.root
@@ -873,6 +884,8 @@ def overview(
         population=total_population,
         migrant_share=share,
         unit_count=unit_count,
+        partial_units=partial_units,
+        missing_areas=missing_areas,
     )
 
 
@@ -950,7 +963,7 @@ def unit_profile(
         )
     units = data.unit_table(session, city.id)
     # with one level only a unit is its own "locality": nothing to show
-    locality = units.locality_name[units.row(unit.id)] if has_parent_level(units) else ""
+    locality = units.locality_name[units.row(unit.id)] if has_parent_level(units, [unit.id]) else ""
     run = published_run(session, city.id, period.id)
     spec = None
     score = None
@@ -1052,8 +1065,11 @@ def _unit_observations(
     ).all()
     indicators: list[dict[str, Any]] = []
     survey: list[dict[str, Any]] = []
+    from inclusive_cities.disclosure import hidden_observation_ids
+
+    withheld = hidden_observation_ids(session, unit.city_id)
     for observation, indicator in rows:
-        safe = data.safe_observation(observation)
+        safe = data.safe_observation(observation, observation.id in withheld)
         name = indicator.name_es if language == "es" else indicator.name_en
         groups = [
             g
@@ -1217,7 +1233,7 @@ def rankings(
     scores = data.run_scores(session, run.id)
     spec = data.spec_for(provider, scores)
     units = data.unit_table(session, city.id)
-    with_locality = has_parent_level(units)
+    with_locality = has_parent_level(units, scores.unit_ids)
     root = spec.root.code if spec.root else scores.nodes[0]
     areas = [n for n in spec.areas() if n.code in scores.nodes]
     coverage = run_coverage(scores, spec)
