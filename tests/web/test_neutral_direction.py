@@ -122,7 +122,7 @@ def test_api_documents_the_neutral_direction(neutral_client: TestClient) -> None
     assert rows[SHARE] == "neutral" and rows["piped_water"] == "higher_is_better"
     schema = neutral_client.get("/openapi.json").json()["components"]["schemas"]["IndicatorOut"]
     direction = schema["properties"]["direction"]
-    assert direction["enum"] == ["higher_is_better", "lower_is_better", "neutral"]
+    assert direction["enum"] == ["higher_is_better", "lower_is_better", "neutral", "unknown"]
     assert "neutral for descriptive figures" in direction["description"]
 
 
