@@ -299,3 +299,8 @@ def test_codes_that_lost_their_leading_zeros_are_named(tmp_path, capsys) -> None
         "check the codes and the layer. It has 101: one of the files lost the codes' leading "
         "zeros."
     )
+
+
+def test_file_options_without_a_file_are_refused(capsys) -> None:
+    err = refused(capsys, "--city", "DEMO", "--period", "2024", "--total", "poblacion")
+    assert err == "Error: Options for your own counts need --data FILE: --total."

@@ -293,3 +293,13 @@ def test_a_workbook_of_responses_with_numeric_cells(tmp_path, capsys) -> None:
     mean, se, _n = hand_domain_mean(RESPONSES, "0101")
     assert result.loc["0101", "estimate"] == pytest.approx(mean, rel=1e-12)
     assert result.loc["0101", "se"] == pytest.approx(se, rel=1e-10)
+
+
+def test_table_options_without_a_table_are_refused(capsys) -> None:
+    err = refused(
+        capsys, "ingreso", "--city", "DEMO", "--period", "2024", "--survey", "s", "--missing", "999"
+    )
+    assert err == (
+        "Error: Options for a plain table of responses need --data FILE: --missing (an "
+        "imported survey keeps the design given at import)."
+    )

@@ -112,8 +112,24 @@ def segregation(
             (boundaries, boundaries_code),
         )
     else:
-        if boundaries is not None:
-            raise SpatialError(_("--boundaries goes with a --data table."))
+        file_only = {
+            "--boundaries": boundaries,
+            "--boundaries-code": boundaries_code,
+            "--total": total,
+            "--groups": groups,
+            "--unit-column": unit_column,
+            "--layer": layer,
+            "--sheet": sheet,
+            "--encoding": encoding,
+            "--missing": missing,
+        }
+        given = [name for name, value in file_only.items() if value]
+        if given:
+            raise SpatialError(
+                _("Options for your own counts need --data FILE: {options}.").format(
+                    options=", ".join(given)
+                )
+            )
         if not city or not period:
             raise SpatialError(
                 _("Give --city and --period (the observatory's census), or --data FILE.")

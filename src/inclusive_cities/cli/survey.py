@@ -191,6 +191,20 @@ def estimate_command(
             missing,
         )
     else:
+        file_only = {
+            "--design": design_file,
+            "--sheet": sheet,
+            "--encoding": encoding,
+            "--missing": missing,
+        }
+        given = [name for name, value in file_only.items() if value]
+        if given:
+            raise SurveyError(
+                _(
+                    "Options for a plain table of responses need --data FILE: {options} (an "
+                    "imported survey keeps the design given at import)."
+                ).format(options=", ".join(given))
+            )
         if not (city and period and survey):
             raise SurveyError(
                 _(
