@@ -304,3 +304,22 @@ def test_codes_that_lost_their_leading_zeros_are_named(tmp_path, capsys) -> None
 def test_file_options_without_a_file_are_refused(capsys) -> None:
     err = refused(capsys, "--city", "DEMO", "--period", "2024", "--total", "poblacion")
     assert err == "Error: Options for your own counts need --data FILE: --total."
+
+
+def test_distance_band_adds_the_spatial_multigroup_indices(tmp_path, capsys) -> None:
+    from segregation.multigroup import MultiDissim
+
+    path = tmp_path / "blocks.gpkg"
+    frame = blocks_gpkg(path).assign(rest=TOTAL - GROUP)
+    frame.to_file(path, layer="manzana", driver="GPKG")
+    out_file = tmp_path / "result.csv"
+    run(
+        capsys,
+        *("--data", str(path), "--layer", "manzana", "--groups", "venezuelan"),
+        *("--groups", "rest", "--distance", "150", "--out", str(out_file)),
+    )
+    got = pd.read_csv(out_file).set_index("index")["value"]
+    expected = MultiDissim(frame, groups=["venezuelan", "rest"], distance=150.0).statistic
+    assert got["spatial_multi_dissimilarity"] == pytest.approx(expected, abs=1e-12)
+    # 150 m around 100 m blocks smooths the city: less segregated than block by block
+    assert got["spatial_multi_dissimilarity"] < got["multi_dissimilarity"]
