@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - older Typer depends on click itself
 from inclusive_cities.cli import (
     db,
     demo,
+    disclosure,
     indicators,
     ingest,
     marker,
@@ -39,6 +40,7 @@ from inclusive_cities.i18n import use_language
 __all__ = ["app", "main"]
 
 db.register(app)
+disclosure.register(app)
 survey_cli.register(app)
 indicators.register(app)
 spatial_cli.register(app)

@@ -276,6 +276,10 @@ def list_observations(
     if unit is not None:
         query = query.where(models.SpatialUnit.code == unit)
     rows = session.execute(query.order_by(models.Observation.id).limit(limit).offset(offset)).all()
+    from inclusive_cities.disclosure import hidden_observation_ids
+
+    withheld = hidden_observation_ids(session, row.id)  # cells that give a small one away
+    rows = [r for r in rows if r[0].id not in withheld]
     return [
         ObservationOut(
             indicator=code,

@@ -395,10 +395,16 @@ def run_scores(session: Session, run_id: int) -> RunScores:
             levels[node] = level_grid.tolist()
             ranks[node] = rank_grid.tolist()
         unit_ids = unit_values
-        session.expunge(run)
-        return RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
+        result = RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
+        from inclusive_cities.disclosure import mask_scores
 
-    return CACHE.get(("scores", run_id, count), build)
+        mask_scores(session, run, result)  # scores normalised from a withheld cell
+        session.expunge(run)
+        return result
+
+    from inclusive_cities.disclosure import state_token
+
+    return CACHE.get(("scores", run_id, count, state_token(session)), build)
 
 
 @dataclass(frozen=True)
@@ -413,10 +419,14 @@ class PublicObservation:
     source: str
 
 
-def safe_observation(row: Any) -> PublicObservation:
-    """The public face of one observation: a suppressed or small cell shows no figures."""
+def safe_observation(row: Any, withheld: bool = False) -> PublicObservation:
+    """The public face of one observation: a suppressed or small cell shows no figures;
+    ``withheld`` is disclosure control's verdict (a cell that would give a small one away)."""
     hidden = (
-        row.status == "suppressed" or row.value is None or (row.n is not None and row.n < MIN_CELL)
+        withheld
+        or row.status == "suppressed"
+        or row.value is None
+        or (row.n is not None and row.n < MIN_CELL)
     )
     if hidden:
         return PublicObservation(
@@ -440,6 +450,7 @@ def indicator_observations(
     """Totals (all sexes, ages, nationalities) of one indicator, made disclosure-safe."""
     rows = session.execute(
         select(
+            models.Observation.id,
             models.Observation.unit_id,
             models.Observation.value,
             models.Observation.n,
@@ -460,7 +471,10 @@ def indicator_observations(
         )
         .order_by(models.Observation.unit_id)
     ).all()
-    return [safe_observation(r) for r in rows]
+    from inclusive_cities.disclosure import hidden_observation_ids
+
+    withheld = hidden_observation_ids(session, city_id)
+    return [safe_observation(r, r.id in withheld) for r in rows]
 
 
 def unit_values_by_code(

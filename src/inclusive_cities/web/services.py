@@ -242,6 +242,7 @@ class LayerValues:
     direction: str = "higher_is_better"
     unit: str = ""
     source: str = ""
+    partial: list[str] | None = None  # per unit: "partial: housing without data", or ""
 
 
 def layer_values(
@@ -262,6 +263,8 @@ def layer_values(
             raise NotFound(_("The layer {layer} is not published.").format(layer=code))
         spec = data.spec_for(provider, scores)
         node = spec.node(code)
+        coverage = run_coverage(scores, spec)
+        partial = [coverage.at(i, language)[1] for i in range(len(scores.unit_ids))]
         return LayerValues(
             key=key,
             kind="node",
@@ -273,6 +276,7 @@ def layer_values(
             spec=spec,
             unit=f"/ {spec.scale_upper:g}",  # a score, not the raw value: "80 / 100", not "80 m"
             source=spec.name(language),
+            partial=[partial_text(names) if names else "" for names in partial],
         )
     if kind == "ind":
         row = session.execute(
@@ -581,6 +585,13 @@ def _map_layer_json(
             "colour": classes.colours[cls] if cls >= 0 else NO_DATA_COLOUR,
             "label": classes.labels[cls] if cls >= 0 else _("No data"),
         }
+        note = (
+            layer.partial[position[int(unit_id)]]
+            if layer.partial and int(unit_id) in position
+            else ""
+        )
+        if note and cls >= 0 and not change:  # the popup says the index is partial
+            props["label"] = f"{props['label']} ({note})"
         parts.append(
             '{"type":"Feature","id":'
             + str(int(unit_id))

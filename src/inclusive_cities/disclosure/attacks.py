@@ -1,0 +1,360 @@
+"""The attacker: what a member of the public can work out about hidden cells.
+
+Each attack reads only published figures (values, their ``n``, marker scores) and the
+public structure (which cells add up to which); the auditor then compares the result with
+the true value, so a finding is a real recovery, never a guess.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from scipy import sparse
+
+from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
+from inclusive_cities.disclosure.rules import TOTAL, Rules
+
+SHARE_TIMES_TOTAL = "share × total"
+TOTAL_MINUS_PARTS = "total − parts"
+SUM_OF_PARTS = "sum of parts"
+PARENT_MINUS_CHILDREN = "parent − visible children"
+LINKED_TABLE = "linked table"
+NORMALISED_INVERSE = "inverse of normalised score"
+LP_INTERVAL = "LP interval"
+DEPENDENCY = "published figure computed from a hidden one"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One hidden cell an attacker recovers (or narrows below its protection range)."""
+
+    key: Key
+    attack: str
+    truth: float
+    low: float
+    high: float
+    via: tuple[Key | str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+
+@dataclass(frozen=True)
+class ScoreCell:
+    """A published marker score of one unit at one node, with the node's goalposts."""
+
+    run: int
+    node: str
+    unit: int
+    score: float | None
+    lower: float | None = None
+    upper: float | None = None
+    direction: str = "higher_is_better"
+    scale: tuple[float, float] = (0.0, 100.0)
+
+
+def _hidden(key: Key, truth: dict[Key, Cell], published: Published) -> bool:
+    cell = truth.get(key)
+    return cell is not None and cell.value is not None and not published.has(key)
+
+
+def share_times_total(truth: dict[Key, Cell], published: Published, rules: Rules) -> list[Finding]:
+    """A share of a group and the total it is a share of give the group's count, and back."""
+    out: list[Finding] = []
+    for key, share in published.values.items():
+        pair = rules.shares.get(key[0])
+        if pair is None:
+            continue
+        count_key = (pair[0], *key[1:])
+        total_key = (pair[1], *key[1:])
+        if _hidden(count_key, truth, published) and published.has(total_key):
+            guess = share / 100.0 * published.values[total_key]
+            target, via = count_key, (key, total_key)
+        elif _hidden(total_key, truth, published) and published.has(count_key) and share > 0:
+            guess = published.values[count_key] * 100.0 / share
+            target, via = total_key, (key, count_key)
+        else:
+            continue
+        value = truth[target].value
+        assert value is not None
+        if rules.recovered(guess, value):
+            out.append(Finding(target, SHARE_TIMES_TOTAL, value, guess, guess, _names(via)))
+    return out
+
+
+def differencing(
+    truth: dict[Key, Cell], published: Published, relations: Iterable[Relation], rules: Rules
+) -> list[Finding]:
+    """A relation with exactly one hidden member gives it away by subtraction or addition.
+
+    For means the attacker works on ``value x n`` (the group's total) and on ``n``, which
+    add up as counts do; a hidden member's ``n`` comes out of the same relation.
+    """
+    out: list[Finding] = []
+    for relation in relations:
+        hidden = [k for k in relation.members if _hidden(k, truth, published)]
+        if len(hidden) != 1:
+            continue
+        target = hidden[0]
+        others = [k for k in relation.members if k != target]
+        if any(k in truth and truth[k].value is not None and not published.has(k) for k in others):
+            continue
+        sign = {k: (1.0 if k == relation.total else -1.0) for k in relation.members}
+        values = {k: published.values.get(k, 0.0) for k in others}
+        if relation.quantity == "count":
+            rest = sum(sign[k] * values[k] for k in others)
+            guess = -rest / sign[target]
+        else:
+            if any(k in published.values and k not in published.counts for k in others):
+                continue
+            ns = {k: float(published.counts.get(k, 0)) for k in others}
+            n_target = -sum(sign[k] * ns[k] for k in others) / sign[target]
+            if n_target <= 0:
+                continue
+            mass = -sum(sign[k] * values[k] * ns[k] for k in others) / sign[target]
+            guess = mass / n_target
+        value = truth[target].value
+        assert value is not None
+        if rules.recovered(guess, value):
+            out.append(
+                Finding(target, _label(relation, target), value, guess, guess, _names(others))
+            )
+    return out
+
+
+def _label(relation: Relation, target: Key) -> str:
+    if relation.kind == "linked":
+        return LINKED_TABLE
+    if relation.kind == "geography":
+        return PARENT_MINUS_CHILDREN if target != relation.total else SUM_OF_PARTS
+    return SUM_OF_PARTS if target == relation.total else TOTAL_MINUS_PARTS
+
+
+def normalised_inverse(
+    truth: dict[Key, Cell],
+    published: Published,
+    scores: Iterable[ScoreCell],
+    periods: dict[int, str],
+    rules: Rules,
+) -> list[Finding]:
+    """A score normalised linearly between published goalposts gives back the raw value.
+
+    Without goalposts the attacker fits the line through two visible (value, score)
+    pairs of the same node; either way a score strictly inside the scale inverts.
+    """
+    out: list[Finding] = []
+    by_node: dict[tuple[int, str], list[ScoreCell]] = defaultdict(list)
+    for cell in scores:
+        by_node[(cell.run, cell.node)].append(cell)
+    for (run, node), cells in by_node.items():
+        period = periods.get(run)
+        if period is None:
+            continue
+
+        def key_of(unit: int, node: str = node, period: str = period) -> Key:
+            return (node, unit, period, TOTAL, TOTAL, TOTAL)
+
+        line = _goalpost_line(cells[0]) or _fitted_line(cells, published, key_of)
+        if line is None:
+            continue
+        low, high = cells[0].scale
+        for cell in cells:
+            key = key_of(cell.unit)
+            if cell.score is None or not _hidden(key, truth, published):
+                continue
+            if not low < cell.score < high:
+                continue
+            guess = line[0] + line[1] * cell.score
+            value = truth[key].value
+            assert value is not None
+            if rules.recovered(guess, value):
+                via = f"score[run {run}, {node}, unit {cell.unit}]"
+                out.append(Finding(key, NORMALISED_INVERSE, value, guess, guess, (via,)))
+    return out
+
+
+def _goalpost_line(cell: ScoreCell) -> tuple[float, float] | None:
+    """raw = a + b x score from the goalposts the page shows."""
+    if cell.lower is None or cell.upper is None or cell.upper == cell.lower:
+        return None
+    low, high = cell.scale
+    span = (cell.upper - cell.lower) / (high - low)
+    if cell.direction.startswith("lower"):
+        return cell.upper + span * low, -span
+    return cell.lower - span * low, span
+
+
+def _fitted_line(
+    cells: list[ScoreCell], published: Published, key_of: object
+) -> tuple[float, float] | None:
+    assert callable(key_of)
+    low, high = cells[0].scale
+    pairs = [
+        (c.score, published.values[key_of(c.unit)])
+        for c in cells
+        if c.score is not None and low < c.score < high and published.has(key_of(c.unit))
+    ]
+    if len({p[0] for p in pairs}) < 2:
+        return None
+    x = np.array([p[0] for p in pairs])
+    y = np.array([p[1] for p in pairs])
+    slope, intercept = np.polyfit(x, y, 1)
+    if np.max(np.abs(intercept + slope * x - y)) > 1e-6 * max(1.0, float(np.max(np.abs(y)))):
+        return None  # not a linear normalisation: the inverse does not apply
+    return float(intercept), float(slope)
+
+
+def lp_intervals(
+    truth: dict[Key, Cell],
+    published: Published,
+    relations: Iterable[Relation],
+    protected: Iterable[Key],
+    rules: Rules,
+) -> list[Finding]:
+    """Min and max of each protected hidden count over every published additive relation.
+
+    Hidden counts are the unknowns (``>= 0``); each relation is an equation with the
+    published members moved to the right-hand side. A cell whose interval does not reach
+    ``value ± protection range`` (floored at 0) is disclosed.
+    """
+    counts = [r for r in relations if r.quantity == "count"]
+    hidden_in: dict[Key, list[int]] = defaultdict(list)
+    for index, relation in enumerate(counts):
+        for key in relation.members:
+            if _hidden(key, truth, published):
+                hidden_in[key].append(index)
+    out: list[Finding] = []
+    component_of: dict[Key, tuple[list[Key], Attacker]] = {}
+    for target in protected:
+        if not _hidden(target, truth, published) or target not in hidden_in:
+            continue
+        if target not in component_of:
+            component = _component(target, counts, hidden_in)
+            keys, a_eq, b_eq = _system(component, counts, truth, published)
+            solved_component = (keys, Attacker(a_eq, b_eq))
+            for key in keys:
+                component_of[key] = solved_component
+        keys, attacker = component_of[target]
+        value = truth[target].value
+        assert value is not None
+        low, high = attacker.bounds(keys.index(target))
+        reach = rules.protection_range(value)
+        tol = 1e-6 * max(1.0, value)
+        if low > max(0.0, value - reach) + tol or high < value + reach - tol:
+            via = (f"{attacker.size} unknowns linked by published additive relations",)
+            out.append(Finding(target, LP_INTERVAL, value, low, high, via))
+    return out
+
+
+def interval(index: int, a_eq: np.ndarray, b_eq: np.ndarray) -> tuple[float, float]:
+    """The attacker's LP (HiGHS): smallest and largest value the unknown can take."""
+    return Attacker(a_eq, b_eq).bounds(index)
+
+
+class Attacker:
+    """One HiGHS model per linked component, re-solved per cell with a new objective."""
+
+    def __init__(self, a_eq: np.ndarray, b_eq: np.ndarray) -> None:
+        self.size = a_eq.shape[1]
+        self.highs = _highs()
+        model = highspy.HighsLp()
+        model.num_col_ = self.size
+        model.num_row_ = a_eq.shape[0]
+        model.col_cost_ = np.zeros(self.size)
+        model.col_lower_ = np.zeros(self.size)
+        model.col_upper_ = np.full(self.size, highspy.kHighsInf)
+        model.row_lower_ = b_eq
+        model.row_upper_ = b_eq
+        matrix = sparse.csc_matrix(a_eq)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = matrix.indptr
+        model.a_matrix_.index_ = matrix.indices
+        model.a_matrix_.value_ = matrix.data
+        self.highs.passModel(model)
+        self.columns = np.arange(self.size, dtype=np.int32)
+
+    def _optimum(self, index: int, sign: float) -> float | None:
+        cost = np.zeros(self.size)
+        cost[index] = sign
+        self.highs.changeColsCost(self.size, self.columns, cost)
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return float(self.highs.getInfo().objective_function_value) * sign
+
+    def bounds(self, index: int) -> tuple[float, float]:
+        low = self._optimum(index, 1.0)
+        high = self._optimum(index, -1.0)
+        return (0.0 if low is None else low), (float("inf") if high is None else high)
+
+
+_SOLVER: list[highspy.Highs] = []
+
+
+def _highs() -> highspy.Highs:
+    """A quiet HiGHS instance (its licence banner would land in the CLI's output)."""
+    if not _SOLVER:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as sink:
+                os.dup2(sink.fileno(), 1)
+                first = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        first.setOptionValue("output_flag", False)
+        _SOLVER.append(first)
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    return solver
+
+
+def _component(
+    start: Key, relations: list[Relation], hidden_in: dict[Key, list[int]]
+) -> tuple[list[Key], list[int]]:
+    """Hidden cells linked to ``start`` through relations that contain more than one."""
+    keys, rows, queue = [start], set(hidden_in[start]), [start]
+    seen = {start}
+    while queue:
+        key = queue.pop()
+        for index in hidden_in[key]:
+            rows.add(index)
+            for other in relations[index].members:
+                if other in hidden_in and other not in seen:
+                    seen.add(other)
+                    keys.append(other)
+                    queue.append(other)
+    return keys, sorted(rows)
+
+
+def _system(
+    component: tuple[list[Key], list[int]],
+    relations: list[Relation],
+    truth: dict[Key, Cell],
+    published: Published,
+) -> tuple[list[Key], np.ndarray, np.ndarray]:
+    keys, rows = component
+    column = {k: i for i, k in enumerate(keys)}
+    a_eq = np.zeros((len(rows), len(keys)))
+    b_eq = np.zeros(len(rows))
+    for r, index in enumerate(rows):
+        relation = relations[index]
+        for key in relation.members:
+            sign = 1.0 if key == relation.total else -1.0
+            if key in column:
+                a_eq[r, column[key]] += sign
+            else:
+                b_eq[r] -= sign * published.values.get(key, 0.0)
+    return keys, a_eq, b_eq
+
+
+def _names(keys: Iterable[Key]) -> tuple[Key, ...]:
+    return tuple(keys)

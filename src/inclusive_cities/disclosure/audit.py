@@ -1,0 +1,220 @@
+"""The audit: run every attack against exactly what the web would serve for a city.
+
+Published figures are gathered through the web's own read functions (the JSON API's
+observation and score routes, the totals behind pages, maps, OGC collections and
+downloads), never re-derived, so a figure the web serves cannot escape the audit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.disclosure.attacks import (
+    Finding,
+    ScoreCell,
+    differencing,
+    lp_intervals,
+    normalised_inverse,
+    share_times_total,
+)
+from inclusive_cities.disclosure.errors import DisclosureError
+from inclusive_cities.disclosure.model import Key, Published, describe
+from inclusive_cities.disclosure.publication import protection
+from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.store.web_models import PublishedLayer
+
+PAGE = 50000
+
+
+@dataclass
+class AuditReport:
+    """Every recoverable cell of a city, with how, and what was checked."""
+
+    city: str
+    control: bool
+    findings: list[Finding] = field(default_factory=list)
+    unit_codes: dict[int, str] = field(default_factory=dict)
+    published_figures: int = 0
+    published_scores: int = 0
+    hidden_cells: int = 0
+    protected_cells: int = 0
+    seconds: float = 0.0
+
+    @property
+    def cells(self) -> set[Key]:
+        return {f.key for f in self.findings}
+
+    def by_attack(self) -> dict[str, int]:
+        out: dict[str, set[Key]] = {}
+        for finding in self.findings:
+            out.setdefault(finding.attack, set()).add(finding.key)
+        return {attack: len(keys) for attack, keys in sorted(out.items())}
+
+    def line(self, finding: Finding) -> str:
+        """One finding as the audit prints it."""
+        recovered = f"{finding.low:g}" if finding.exact else f"[{finding.low:g}, {finding.high:g}]"
+        return _("{cell}: {attack} gives {recovered} (true value {truth:g}) from {via}").format(
+            cell=describe(finding.key, self.unit_codes),
+            attack=finding.attack,
+            recovered=recovered,
+            truth=finding.truth,
+            via=", ".join(
+                v if isinstance(v, str) else describe(v, self.unit_codes) for v in finding.via[:4]
+            )
+            + (" …" if len(finding.via) > 4 else ""),
+        )
+
+
+def published_figures(session: Session, city: models.City) -> Published:
+    """Values and n of every observation the API, pages, maps and downloads serve."""
+    from inclusive_cities.web import api, data
+    from inclusive_cities.web.errors import NotFound
+
+    ids = {
+        code: uid
+        for uid, code in session.execute(
+            select(models.SpatialUnit.id, models.SpatialUnit.code).where(
+                models.SpatialUnit.city_id == city.id
+            )
+        ).all()
+    }
+    values: dict[Key, float] = {}
+    counts: dict[Key, int] = {}
+    offset = 0
+    while True:
+        try:
+            page = api.list_observations(
+                session,
+                city.code,
+                indicator=None,
+                period=None,
+                unit=None,
+                limit=PAGE,
+                offset=offset,
+            )
+        except NotFound:
+            page = []
+        for row in page:
+            key: Key = (row.indicator, ids[row.unit], row.period, row.sex, row.age_group,
+                        row.nationality)  # fmt: skip
+            if row.value is not None:
+                values[key] = float(row.value)
+                if row.n is not None:
+                    counts[key] = int(row.n)
+        if len(page) < PAGE:
+            break
+        offset += PAGE
+    # totals behind pages, maps, OGC collections and downloads; unit pages also show the
+    # indicators of a published run's spec whether or not their layer is published
+    layers = session.execute(
+        select(PublishedLayer.indicator_id, PublishedLayer.period_id).where(
+            PublishedLayer.city_id == city.id
+        )
+    ).all()
+    wanted = {(i, p) for i, p in layers}
+    for run in _published_runs(session, city.id):
+        spec = data.stored_spec(run)
+        for node in spec.indicators() if spec else []:
+            indicator = session.scalar(
+                select(models.Indicator.id).where(models.Indicator.code == node.code)
+            )
+            if indicator is not None:
+                wanted.add((indicator, run.period_id))
+    for indicator_id, period_id in sorted(wanted):
+        code = session.get(models.Indicator, indicator_id)
+        period = session.get(models.Period, period_id)
+        assert code is not None and period is not None
+        for o in data.indicator_observations(session, indicator_id, period_id, city.id):
+            if o.value is None:
+                continue
+            key = (code.code, o.unit_id, period.code, TOTAL, TOTAL, TOTAL)
+            values[key] = float(o.value)
+            if o.n is not None:
+                counts[key] = int(o.n)
+    return Published(values, counts)
+
+
+def _published_runs(session: Session, city_id: int) -> list[models.MarkerRun]:
+    return list(
+        session.scalars(
+            select(models.MarkerRun).where(
+                models.MarkerRun.city_id == city_id, models.MarkerRun.published.is_(True)
+            )
+        )
+    )
+
+
+def published_scores(session: Session, city: models.City) -> tuple[list[ScoreCell], dict[int, str]]:
+    """Every score the API serves for the city's published runs, with the page's goalposts."""
+    from inclusive_cities.web import data
+
+    cells: list[ScoreCell] = []
+    periods: dict[int, str] = {}
+    for run in _published_runs(session, city.id):
+        period = session.get(models.Period, run.period_id)
+        assert period is not None
+        periods[run.id] = period.code
+        spec = data.stored_spec(run)
+        nodes = {n.code: n for n in spec.nodes} if spec else {}
+        scale = (spec.scale_lower, spec.scale_upper) if spec else (0.0, 100.0)
+        served = data.run_scores(session, run.id)  # what the API, maps and rankings serve
+        for j, code in enumerate(served.nodes):
+            node = nodes.get(code)
+            cells.extend(
+                ScoreCell(
+                    run=run.id,
+                    node=code,
+                    unit=int(unit),
+                    score=None if np.isnan(score) else float(score),
+                    lower=node.benchmark_lower if node else None,
+                    upper=node.benchmark_upper if node else None,
+                    direction=(node.direction if node else "") or "higher_is_better",
+                    scale=scale,
+                )
+                for unit, score in zip(served.unit_ids, served.scores[:, j], strict=True)
+            )
+    return cells, periods
+
+
+def audit(session: Session, city_code: str, rules: Rules | None = None) -> AuditReport:
+    """Run the five attacks against everything public about ``city_code``."""
+    rules = rules or Rules()
+    started = time.perf_counter()
+    city = session.scalar(select(models.City).where(models.City.code == city_code))
+    if city is None:
+        raise DisclosureError(
+            _("There is no city with code {code}: check 'inclusive-cities info'.").format(
+                code=city_code
+            )
+        )
+    state = protection(session, city.id, rules)
+    truth = state.truth
+    published = published_figures(session, city)
+    scores, periods = published_scores(session, city)
+    report = AuditReport(city.code, control_enabled(), unit_codes=state.unit_codes)
+    report.published_figures = len(published.values)
+    report.published_scores = sum(1 for s in scores if s.score is not None)
+    report.hidden_cells = sum(
+        1 for k, c in truth.items() if c.value is not None and k not in published.values
+    )
+    protected = {k for k in state.protected if k not in published.values}
+    report.protected_cells = len(protected)
+    findings = share_times_total(truth, published, rules)
+    findings += differencing(truth, published, state.relations, rules)
+    findings += normalised_inverse(truth, published, scores, periods, rules)
+    findings += lp_intervals(truth, published, state.relations, protected, rules)
+    findings += [
+        Finding(k, "published below the threshold", float(truth[k].value or 0), 0, 0, ())
+        for k in state.protected
+        if k in published.values
+    ]
+    report.findings = sorted(findings, key=lambda f: (f.key, f.attack))
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,122 @@
+"""Cells and the additive relations between them, as both the protector and attacker see them.
+
+A cell is one figure of one indicator for one unit, period and group. The relations are
+public knowledge (a block's people add up to its neighbourhood's; host + Venezuelan +
+other foreign = all), so the attacker uses exactly the ones the protector protects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from inclusive_cities.disclosure.rules import TOTAL, Rules
+
+Key = tuple[str, int, str, str, str, str]
+"""(indicator code, unit id, period code, sex, age group, nationality)."""
+
+DIMENSIONS = ("sex", "age_group", "nationality")
+
+
+@dataclass
+class Cell:
+    """One stored figure: its true value (known to the auditor) and what describes it."""
+
+    key: Key
+    value: float | None
+    n: int | None
+    unit: str = ""
+    survey: bool = False
+    id: int | None = None
+
+    @property
+    def indicator(self) -> str:
+        return self.key[0]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``total = sum(parts)`` for counts; for means ``total x n = sum(part x n)``."""
+
+    total: Key
+    parts: tuple[Key, ...]
+    kind: str
+    quantity: str
+
+    @property
+    def members(self) -> tuple[Key, ...]:
+        return (self.total, *self.parts)
+
+
+@dataclass
+class Published:
+    """What a member of the public can read: value and n of every figure served."""
+
+    values: dict[Key, float]
+    counts: dict[Key, int]
+
+    def has(self, key: Key) -> bool:
+        return key in self.values
+
+
+def build_relations(
+    cells: dict[Key, Cell], parents: dict[int, int | None], rules: Rules
+) -> list[Relation]:
+    """Every additive relation among the cells: groups -> total, units -> parent, linked."""
+    relations: list[Relation] = []
+    by_unit: dict[tuple[str, int, str], dict[tuple[str, str, str], Key]] = defaultdict(dict)
+    by_group: dict[tuple[str, str, str, str, str], dict[int, Key]] = defaultdict(dict)
+    quantity: dict[str, str] = {}
+    for key, cell in cells.items():
+        if cell.value is None:
+            continue
+        code = key[0]
+        if rules.is_count(code, cell.unit):
+            quantity[code] = "count"
+        elif rules.is_mean(code, cell.unit) and cell.n is not None:
+            quantity[code] = "mean"
+        else:
+            continue
+        by_unit[(code, key[1], key[2])][(key[3], key[4], key[5])] = key
+        by_group[(code, key[2], key[3], key[4], key[5])][key[1]] = key
+    for (code, _unit, _period), groups in by_unit.items():
+        total = groups.get((TOTAL, TOTAL, TOTAL))
+        if total is None:
+            continue
+        for position, dimension in enumerate(DIMENSIONS):
+            parts = tuple(
+                key
+                for group, key in sorted(groups.items())
+                if group[position] != TOTAL
+                and all(g == TOTAL for i, g in enumerate(group) if i != position)
+            )
+            if parts:
+                relations.append(Relation(total, parts, dimension, quantity[code]))
+    children: dict[int, list[int]] = defaultdict(list)
+    for unit, parent in parents.items():
+        if parent is not None:
+            children[parent].append(unit)
+    for (code, *_rest), units in by_group.items():
+        for parent, kids in children.items():
+            if parent not in units:
+                continue
+            parts = tuple(units[k] for k in sorted(kids) if k in units)
+            if parts:
+                relations.append(Relation(units[parent], parts, "geography", quantity[code]))
+    for first, second, nationality in rules.linked:
+        for (code, unit, period), groups in by_unit.items():
+            if code != first or (TOTAL, TOTAL, TOTAL) not in groups:
+                continue
+            other = by_unit.get((second, unit, period), {}).get((TOTAL, TOTAL, nationality))
+            if other is not None:
+                relations.append(
+                    Relation(groups[(TOTAL, TOTAL, TOTAL)], (other,), "linked", "count")
+                )
+    return relations
+
+
+def describe(key: Key, unit_codes: dict[int, str]) -> str:
+    """A cell as people read it: indicator[unit, period, groups]."""
+    groups = [g for g in key[3:] if g != TOTAL]
+    label = f"{key[0]}[{unit_codes.get(key[1], key[1])}, {key[2]}"
+    return label + (", " + ", ".join(groups) if groups else "") + "]"

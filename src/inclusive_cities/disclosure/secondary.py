@@ -1,0 +1,173 @@
+"""Secondary suppression over linked, hierarchical tables as a mixed-integer program (HiGHS).
+
+The formulation follows the cell-suppression problem of Fischetti and Salazar (used by
+τ-ARGUS's optimal method and sdcTable's ``OPT``) in its cut-generation form: binary
+``y_c`` (cell hidden), minimise the suppressed value ``sum (1 + value_c) y_c``, subject to
+
+* primaries and dependency-hidden cells fixed at 1;
+* no relation with a single hidden member (it would come back by subtraction);
+* per relation holding a protected cell ``p`` of value ``v`` and range ``r``: the other
+  hidden members can absorb ``r`` upwards (``M y_total + sum v_d y_d >= r`` when ``p`` is
+  a part) or ``min(v, r)`` downwards when ``p`` is the total.
+
+These relation-wise constraints are necessary, not sufficient, across linked tables; the
+pattern is therefore checked with the attacker's LP and, for every cell still narrowed
+below its range, a cut ("hide at least one more cell around it") is added and the
+component solved again, as in the Benders scheme of the exact method.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from inclusive_cities.disclosure.attacks import differencing, lp_intervals
+from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
+from inclusive_cities.disclosure.rules import Rules
+
+MAX_ROUNDS = 4
+
+
+def published_view(truth: dict[Key, Cell], hidden: set[Key]) -> Published:
+    """What the public would read if exactly ``hidden`` were withheld."""
+    values = {
+        k: float(c.value) for k, c in truth.items() if c.value is not None and k not in hidden
+    }
+    counts = {k: int(c.n) for k, c in truth.items() if c.n is not None and k in values}
+    return Published(values, counts)
+
+
+def protect(
+    truth: dict[Key, Cell],
+    relations: list[Relation],
+    hidden: set[Key],
+    protected: set[Key],
+    rules: Rules,
+) -> set[Key]:
+    """The cheapest hidden set containing ``hidden`` that the attacker cannot break."""
+    lines = [
+        tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
+        for r in relations
+    ]
+    live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
+    components = _components([m for _r, m in live])
+    result = set(hidden)
+    cuts: dict[int, list[frozenset[Key]]] = defaultdict(list)
+    member_of: dict[Key, int] = {k: i for i, comp in enumerate(components) for k in comp}
+    pending = {member_of[k] for k in hidden if k in member_of}
+    lines_of: dict[Key, list[tuple[Key, ...]]] = defaultdict(list)
+    rows_of: dict[int, list[tuple[Relation, tuple[Key, ...]]]] = defaultdict(list)
+    for relation, members in live:
+        rows_of[member_of[members[0]]].append((relation, members))
+        for key in members:
+            lines_of[key].append(members)
+    for _round in range(MAX_ROUNDS):
+        for index in pending:
+            keys = components[index]
+            chosen = _solve(keys, rows_of[index], truth, result, protected, cuts[index], rules)
+            result |= chosen
+        view = published_view(truth, result)
+        failing = {f.key for f in lp_intervals(truth, view, relations, protected, rules)}
+        failing |= {f.key for f in differencing(truth, view, relations, rules)}
+        if not failing:
+            return result
+        pending = set()
+        for key in failing:
+            near = {h for m in lines_of.get(key, ()) for h in m if h in result}
+            around = frozenset(k for h in near for m in lines_of.get(h, ()) for k in m) - result
+            if key not in member_of:
+                continue
+            if around:
+                cuts[member_of[key]].append(around & components[member_of[key]])
+            pending.add(member_of[key])
+    # the cuts did not converge: hide every relation around what is still disclosed
+    for key in failing:
+        for m in lines_of.get(key, ()):
+            result |= set(m)
+    return result
+
+
+def _components(lines: list[tuple[Key, ...]]) -> list[frozenset[Key]]:
+    parent: dict[Key, Key] = {}
+
+    def find(key: Key) -> Key:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for members in lines:
+        first = find(members[0])
+        for other in members[1:]:
+            parent[find(other)] = first
+    groups: dict[Key, set[Key]] = defaultdict(set)
+    for key in list(parent):
+        groups[find(key)].add(key)
+    return [frozenset(g) for g in groups.values()]
+
+
+def _solve(
+    keys: frozenset[Key],
+    rows: list[tuple[Relation, tuple[Key, ...]]],
+    truth: dict[Key, Cell],
+    fixed: set[Key],
+    protected: set[Key],
+    cuts: Iterable[frozenset[Key]],
+    rules: Rules,
+) -> set[Key]:
+    order = sorted(keys)
+    column = {k: i for i, k in enumerate(order)}
+    value = np.array([abs(float(truth[k].value or 0.0)) for k in order])
+    means = {k for relation, members in rows if relation.quantity == "mean" for k in members}
+    cost = 1.0 + np.array(
+        [float(truth[k].n or 0) if k in means else value[i] for i, k in enumerate(order)]
+    )
+    big = float(value.sum()) + 1.0
+    matrix: list[np.ndarray] = []
+    lower: list[float] = []
+
+    def add(coefficients: dict[int, float], bound: float) -> None:
+        row = np.zeros(len(order))
+        for i, c in coefficients.items():
+            row[i] += c
+        matrix.append(row)
+        lower.append(bound)
+
+    for relation, members in rows:
+        for key in members:
+            coefficients = {column[o]: 1.0 for o in members if o != key}
+            coefficients[column[key]] = coefficients.get(column[key], 0.0) - 1.0
+            add(coefficients, 0.0)
+        if relation.quantity != "count":
+            continue
+        for key in members:
+            if key not in protected:
+                continue
+            reach = rules.protection_range(value[column[key]])
+            if key == relation.total:
+                others = {column[o]: value[column[o]] for o in members if o != key}
+                add(others, min(value[column[key]], reach))
+            else:
+                # siblings absorb the rise: a hidden total alone would pass it up the tree
+                others = {column[o]: value[column[o]] for o in relation.parts if o != key}
+                if relation.kind == "linked" or len(relation.parts) == 1:
+                    others[column[relation.total]] = big
+                add(others, min(reach, float(sum(others.values())) or reach))
+    for cut in cuts:
+        if cut:
+            add({column[k]: 1.0 for k in cut if k in column}, 1.0)
+    low_bounds = np.array([1.0 if k in fixed else 0.0 for k in order])
+    result = milp(
+        cost,
+        constraints=[LinearConstraint(np.array(matrix), np.array(lower), np.inf)] if matrix else [],
+        integrality=np.ones(len(order)),
+        bounds=Bounds(low_bounds, np.ones(len(order))),
+        options={"time_limit": 20.0, "mip_rel_gap": 0.02},
+    )
+    if result.x is None:  # infeasible only if a cut cannot be met: hide the component
+        return set(order)
+    return {k for k, y in zip(order, result.x, strict=True) if y > 0.5}
