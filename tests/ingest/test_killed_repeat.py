@@ -29,7 +29,13 @@ from sqlalchemy import Engine, select
 from inclusive_cities.ingest import import_census, microdata_path
 from inclusive_cities.ingest.common import sha256_file
 from inclusive_cities.store import models, transaction
-from tests.ingest.conftest import household, households_file
+from inclusive_cities.surveys import load_design
+from inclusive_cities.surveys.demo_survey import generate_demo_survey
+from inclusive_cities.surveys.kobo import locate, read_kobo
+from inclusive_cities.surveys.storage import load_survey, store_survey
+from tests.ingest.conftest import household, households_file, snapshot
+from tests.ingest.test_killed import run_and_kill
+from tests.surveys.helpers import tiny_boundaries, tiny_store
 
 RUNS = 20
 ROWS = 3000
@@ -173,3 +179,57 @@ def test_twenty_random_kills_leave_store_and_files_in_agreement(
     )
     assert microdata_path(data, "TST", "2024", "households").samefile(committed)
     assert contents(committed)[2] == totals[active_batch(city).sha256]
+
+
+SURVEY = """
+    import sys, time
+    from pathlib import Path
+    from inclusive_cities.store import connect
+    from inclusive_cities.surveys import load_design
+    from inclusive_cities.surveys.kobo import locate, read_kobo
+    from inclusive_cities.surveys.storage import store_survey
+    form, data, design_path, folder = (Path(a) for a in sys.argv[2:6])
+    design = load_design(design_path)
+    result = locate(read_kobo(form, data), unit_column=design.unit_column)
+    def stop():  # the new folder is in place, the batch flushed, the commit not yet done
+        print("READY", flush=True)
+        time.sleep(120)
+    store_survey(connect(sys.argv[1]), result, design, city="DEMO", period="2024",
+                 sources=[form, data], data_dir=folder, before_commit=stop)
+"""
+
+
+def test_killed_survey_import_is_never_read(tmp_path: Path) -> None:
+    """The same for survey microdata: the committed folder stays the one read."""
+    boundaries = tiny_boundaries(tmp_path / "b.gpkg")
+    old = generate_demo_survey(boundaries, tmp_path / "old", households=30, take=8)
+    new = generate_demo_survey(boundaries, tmp_path / "new", households=50, take=8, seed=7)
+    url = f"sqlite:///{tmp_path / 'obs.db'}"
+    engine = tiny_store(url, boundaries)
+    data = tmp_path / "data"
+    design = load_design(old.design)
+    result = locate(read_kobo(old.form, old.data), unit_column=design.unit_column)
+    stored = store_survey(
+        engine, result, design, city="DEMO", period="2024",
+        sources=[old.form, old.data], data_dir=data,
+    )  # fmt: skip
+    before = snapshot(engine)
+    args = (str(new.form), str(new.data), str(new.design), str(data))
+    run_and_kill(SURVEY, url, *args)
+    assert snapshot(engine) == before
+    folder = stored.directory.parent
+    leftovers = [
+        p.name for p in folder.iterdir() if p.name not in (stored.directory.name, "current")
+    ]
+    assert len(leftovers) == 1  # the killed import's folder, which no batch names
+    for tables, _design in (
+        load_survey("DEMO", "2024", "encuesta_migrantes_demo", data, engine=engine),
+        load_survey("DEMO", "2024", "encuesta_migrantes_demo", data),
+    ):
+        assert len(tables["main"]) == old.households  # never the rolled-back 50
+    again = store_survey(
+        engine, result, design, city="DEMO", period="2024",
+        sources=[old.form, old.data], data_dir=data,
+    )  # fmt: skip
+    assert not again.created
+    assert sorted(p.name for p in folder.iterdir()) == sorted([stored.directory.name, "current"])

@@ -32,6 +32,7 @@ from inclusive_cities.ingest.common import (
     open_batch,
     overlapping_batches,
     quiet_progress,
+    require_file,
     same_file_batch,
     sha256_file,
     write_rejects,
@@ -227,7 +228,10 @@ def validate_level(
             continue
         if not valid[index]:
             reason = shapely.is_valid_reason(geometry)
-            geometry = _polygonal(shapely.make_valid(geometry))
+            try:
+                geometry = _polygonal(shapely.make_valid(geometry))
+            except shapely.errors.GEOSException:  # NaN or infinite coordinates
+                geometry = shapely.Polygon()
             if geometry.is_empty:
                 problems.append(
                     Problem(
@@ -384,6 +388,12 @@ def _source_sha(paths: list[Path]) -> str:
         if path.suffix.lower() == ".shp":
             sidecars = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
         for item in sidecars:
+            if item.is_dir():  # a FileGDB or a folder of shapefiles; any other is refused
+                require_file(item)
+                digest.update(
+                    _source_sha(sorted(p for p in item.rglob("*") if p.is_file())).encode()
+                )
+                continue
             digest.update(item.name.encode())
             digest.update(sha256_file(item).encode())
     return digest.hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import zipfile
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.ingest.common import IngestError, require_file
+from inclusive_cities.ingest.common import IngestError, require_file, shown
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -129,6 +130,7 @@ def _table(file: str, records: list[tuple[int, list[str]]], encoding: str) -> Te
         hxl = [c.strip() for c in body[0][1]]
         hxl += [""] * (len(header) - len(hxl))
         body = body[1:]
+    _check_header(file, header, body, hxl is not None and hxl is header)
     for index, name in enumerate(header):
         if not name:
             header[index] = f"column_{index + 1}"
@@ -143,6 +145,33 @@ def _table(file: str, records: list[tuple[int, list[str]]], encoding: str) -> Te
     return table
 
 
+def _check_header(
+    file: str, header: list[str], body: list[tuple[int, list[str]]], tags: bool
+) -> None:
+    """Refuse a header that would make a column ambiguous: a name given twice, or a column
+    with values but no name (a blank trailing column is fine)."""
+    if not tags:
+        for index, name in enumerate(header):
+            if name and name in header[:index]:
+                raise IngestError(
+                    _(
+                        "{file}: column '{column}' appears twice in the header (columns "
+                        "{first} and {second}): give each column its own name."
+                    ).format(file=file, column=name, first=header.index(name) + 1, second=index + 1)
+                )
+    for index, name in enumerate(header):
+        if name:
+            continue
+        filled = next(((n, c[index]) for n, c in body if index < len(c) and c[index].strip()), None)
+        if filled is not None:
+            raise IngestError(
+                _(
+                    "{file}, row {row}: column {column} has values ('{value}') but no name in the "
+                    "header: name it, or delete the column."
+                ).format(file=file, row=filled[0], column=index + 1, value=shown(filled[1]))
+            )
+
+
 def read_excel_text(path: Path | str, sheet: str | None = None) -> TextTable:
     """A sheet as text; merged header cells are refused (they hide column names)."""
     import openpyxl
@@ -151,7 +180,7 @@ def read_excel_text(path: Path | str, sheet: str | None = None) -> TextTable:
     check_xlsx_limits(path)
     try:
         book = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+    except Exception as error:  # openpyxl raises many kinds (XML ParseError, KeyError...)
         raise IngestError(
             _(
                 "{file} cannot be opened as an Excel workbook ({reason}); it may be truncated or "
@@ -351,13 +380,18 @@ def parse_number(text: str, decimal: str = ".") -> float | None:
         return None
     if decimal == ",":
         if _SPANISH.match(value):
-            return float(value.replace(".", "").replace(",", "."))
+            return _finite(float(value.replace(".", "").replace(",", ".")))
         return None
     if _PLAIN.match(value):
-        return float(value)
+        return _finite(float(value))
     if _ENGLISH.match(value) and "," in value:
-        return float(value.replace(",", ""))
+        return _finite(float(value.replace(",", "")))
     return None
+
+
+def _finite(value: float) -> float | None:
+    """1e309 reads as infinity: not a number anyone measured."""
+    return value if math.isfinite(value) else None
 
 
 def looks_like_decimal_comma(text: str) -> bool:

@@ -273,12 +273,12 @@ def _read_export(path: Path) -> dict[str, pd.DataFrame]:
         files = sorted(path.glob("*.csv"))
         if not files:
             raise SurveyError(_("No CSV files in {path}.").format(path=path))
-        frames = {f.stem: pd.read_csv(f, dtype=str, keep_default_na=False) for f in files}
+        frames = {f.stem: _read_csv(f) for f in files}
         mains = [k for k, v in frames.items() if "_parent_index" not in v and "PARENT_KEY" not in v]
         order = mains + [k for k in frames if k not in mains]
         return {k: frames[k] for k in order}
     if path.suffix.lower() == ".csv":
-        return {path.stem: pd.read_csv(path, dtype=str, keep_default_na=False)}
+        return {path.stem: _read_csv(path)}
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         _check_workbook(path)
     try:
@@ -286,6 +286,19 @@ def _read_export(path: Path) -> dict[str, pd.DataFrame]:
     except Exception as error:
         raise SurveyError(
             _("Cannot read the survey data {path}: {reason}.").format(path=path, reason=error)
+        ) from error
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """One CSV of an export as text, or a one-line error naming the file."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError, OSError) as error:
+        raise SurveyError(
+            _(
+                "Cannot read the survey data {path}: {reason}. Export it again from KoBo or ODK "
+                "as CSV (UTF-8) or XLSX."
+            ).format(path=path, reason=" ".join(str(error).split())[:200])
         ) from error
 
 

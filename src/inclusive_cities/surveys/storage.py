@@ -177,7 +177,7 @@ def settle(
     with transaction(engine) as session:
         active, batches = _committed(session, city, period, survey)
         kept = {str((b.details or {}).get("directory", "")) for b in batches}
-        committed = Path(str(active.details["directory"])) if active is not None else None
+        committed = _directory(active) if active is not None else None
     if committed is not None and committed.parent == folder and committed.is_dir():
         link = folder / f".{CURRENT}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         link.symlink_to(committed.name)
@@ -200,6 +200,11 @@ def settle(
             for stale in folder.glob(pattern):
                 with suppress(OSError):
                     stale.unlink()
+
+
+def _directory(batch: models.ImportBatch) -> Path:
+    """The folder a survey batch names."""
+    return Path(str((batch.details or {}).get("directory", "")))
 
 
 def _writer_pid(name: str) -> int | None:
@@ -261,13 +266,10 @@ def _store(
         ).all()
         previous = [b for b in previous if (b.details or {}).get("survey") == survey]
         existing = previous[-1] if previous and previous[-1].sha256 == sha else None
-        if (
-            existing is not None
-            and (Path(str(existing.details.get("directory", ""))) / "main.parquet").exists()
-        ):
+        if existing is not None and (_directory(existing) / "main.parquet").exists():
             return StoredSurvey(
                 existing.id,
-                Path(str(existing.details["directory"])),
+                _directory(existing),
                 False,
                 existing.rows_accepted,
                 existing.rows_rejected,
@@ -350,7 +352,7 @@ def load_survey(
         with transaction(engine) as session:
             active, _batches = _committed(session, city, period, survey)
             if active is not None:
-                directory = Path(str(active.details["directory"]))
+                directory = _directory(active)
     if not (directory / "main.parquet").exists():
         raise SurveyError(
             _(
