@@ -323,3 +323,13 @@ def test_distance_band_adds_the_spatial_multigroup_indices(tmp_path, capsys) -> 
     assert got["spatial_multi_dissimilarity"] == pytest.approx(expected, abs=1e-12)
     # 150 m around 100 m blocks smooths the city: less segregated than block by block
     assert got["spatial_multi_dissimilarity"] < got["multi_dissimilarity"]
+
+
+def test_a_truncated_row_is_refused_not_padded(tmp_path, capsys) -> None:
+    table = tmp_path / "manzanas.csv"
+    table.write_text("codigo,g,t\n0101,3,10\n0102,4\n", encoding="utf-8")
+    err = refused(capsys, "--data", str(table), "--group", "g", "--total", "t")
+    assert err == (
+        "Error: manzanas.csv, row 3: 2 fields where the header has 3; the file may be truncated "
+        "or use another delimiter."
+    )

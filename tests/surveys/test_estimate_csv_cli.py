@@ -303,3 +303,15 @@ def test_table_options_without_a_table_are_refused(capsys) -> None:
         "Error: Options for a plain table of responses need --data FILE: --missing (an "
         "imported survey keeps the design given at import)."
     )
+
+
+def test_a_truncated_row_is_refused_not_read_as_no_answer(tmp_path, capsys) -> None:
+    design = tmp_path / "design.yaml"
+    design.write_text("weight: peso\n", encoding="utf-8")
+    data = tmp_path / "respuestas.csv"
+    data.write_text("peso,ingreso,barrio\n10,100,0101\n12,150\n", encoding="utf-8")
+    err = refused(capsys, "ingreso", "--data", str(data), "--design", str(design))
+    assert err == (
+        "Error: respuestas.csv, row 3: 2 fields where the header has 3; the file may be "
+        "truncated or use another delimiter."
+    )

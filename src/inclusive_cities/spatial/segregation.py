@@ -272,6 +272,13 @@ def read_group_counts(
         from inclusive_cities.ingest.tabular import read_text_table
 
         table = read_text_table(path, encoding=encoding, sheet=sheet)
+        for number, count in table.short_rows[:1]:
+            raise SpatialError(
+                _(
+                    "{file}, row {row}: {count} fields where the header has {width}; the file may "
+                    "be truncated or use another delimiter."
+                ).format(file=table.file, row=number, count=count, width=len(table.header))
+            )
         header, file = table.header, table.file
         cells = pd.DataFrame(table.rows, columns=header, dtype=object)
         excel = table.encoding == "xlsx"

@@ -288,6 +288,13 @@ def _margin_table(
     from inclusive_cities.ingest.tabular import read_text_table
 
     table = read_text_table(path, encoding=encoding, sheet=sheet)
+    for number, count in table.short_rows[:1]:
+        raise SurveyError(
+            _(
+                "{file}, row {row}: {count} fields where the header has {width}; the file may "
+                "be truncated or use another delimiter."
+            ).format(file=table.file, row=number, count=count, width=len(table.header))
+        )
     return table.file, table.header, table.rows, table.row_numbers, table.encoding == "xlsx"
 
 

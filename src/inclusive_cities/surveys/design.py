@@ -324,6 +324,13 @@ def read_responses(
     table = read_text_table(path, encoding=encoding, sheet=sheet)
     file = table.file
     excel = table.encoding == "xlsx"
+    for number, count in table.short_rows[:1]:
+        raise SurveyError(
+            _(
+                "{file}, row {row}: {count} fields where the header has {width}; the file may "
+                "be truncated or use another delimiter."
+            ).format(file=table.file, row=number, count=count, width=len(table.header))
+        )
     header = table.header
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
