@@ -147,7 +147,9 @@
   var EXCLUSION = "#b2182b", INCLUSION = "#2166ac", WORSE = "#f4a582", BETTER = "#92c5de";
   var NEUTRAL = "#d9d9d9";
   var CONCENTRATED = "#08519c", SPARSE = "#9ecae1", ABOVE = "#4292c6", BELOW = "#737373";
-  function isNeutral(analysis) { return !!analysis && analysis.direction === "neutral"; }
+  function isNeutral(analysis) {
+    return !!analysis && (analysis.direction === "neutral" || analysis.direction === "unknown");
+  }
   function neutralClusterStyle() {
     var colours = { high_high: CONCENTRATED, hot: CONCENTRATED, low_low: SPARSE, cold: SPARSE,
       high_low: ABOVE, low_high: BELOW, not_significant: NEUTRAL };
@@ -300,7 +302,7 @@
       state.data = geo;
       // a neutral figure (share of Venezuelans) has no performance levels: the server drew
       // quantiles in one hue, and the list of classes says so
-      if (geo.direction === "neutral") {
+      if (geo.direction === "neutral" || geo.direction === "unknown") {  // never judged
         levels.disabled = true;
         if ($("classification").value === "levels") { $("classification").value = geo.classification; }
       }
