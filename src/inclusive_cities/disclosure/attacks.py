@@ -218,11 +218,33 @@ def lp_intervals(
     protected: Iterable[Key],
     rules: Rules,
 ) -> list[Finding]:
-    """Min and max of each protected hidden count over every published additive relation.
+    """Protected hidden counts whose LP interval does not reach ``value ± range``.
+
+    The range's lower end is floored at 0 (counts are never negative).
+    """
+    out: list[Finding] = []
+    for target, (low, high, size) in lp_bounds(truth, published, relations, protected).items():
+        value = truth[target].value
+        assert value is not None
+        reach = rules.protection_range(value)
+        tol = 1e-6 * max(1.0, value)
+        if low > max(0.0, value - reach) + tol or high < value + reach - tol:
+            via = (f"{size} unknowns linked by published additive relations",)
+            out.append(Finding(target, LP_INTERVAL, value, low, high, via))
+    return out
+
+
+def lp_bounds(
+    truth: dict[Key, Cell],
+    published: Published,
+    relations: Iterable[Relation],
+    targets: Iterable[Key],
+) -> dict[Key, tuple[float, float, int]]:
+    """Min and max of each hidden count over every published additive relation.
 
     Hidden counts are the unknowns (``>= 0``); each relation is an equation with the
-    published members moved to the right-hand side. A cell whose interval does not reach
-    ``value ± protection range`` (floored at 0) is disclosed.
+    published members moved to the right-hand side; one HiGHS model per linked component.
+    A hidden cell in no relation is unbounded: ``(0, inf)``.
     """
     counts = [r for r in relations if r.quantity == "count"]
     hidden_in: dict[Key, list[int]] = defaultdict(list)
@@ -230,10 +252,13 @@ def lp_intervals(
         for key in relation.members:
             if _hidden(key, truth, published):
                 hidden_in[key].append(index)
-    out: list[Finding] = []
+    out: dict[Key, tuple[float, float, int]] = {}
     component_of: dict[Key, tuple[list[Key], Attacker]] = {}
-    for target in protected:
-        if not _hidden(target, truth, published) or target not in hidden_in:
+    for target in targets:
+        if not _hidden(target, truth, published):
+            continue
+        if target not in hidden_in:
+            out[target] = (0.0, float("inf"), 1)
             continue
         if target not in component_of:
             component = _component(target, counts, hidden_in)
@@ -242,14 +267,8 @@ def lp_intervals(
             for key in keys:
                 component_of[key] = solved_component
         keys, attacker = component_of[target]
-        value = truth[target].value
-        assert value is not None
         low, high = attacker.bounds(keys.index(target))
-        reach = rules.protection_range(value)
-        tol = 1e-6 * max(1.0, value)
-        if low > max(0.0, value - reach) + tol or high < value + reach - tol:
-            via = (f"{attacker.size} unknowns linked by published additive relations",)
-            out.append(Finding(target, LP_INTERVAL, value, low, high, via))
+        out[target] = (low, high, attacker.size)
     return out
 
 
