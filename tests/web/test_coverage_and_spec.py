@@ -82,6 +82,10 @@ def test_api_labels_units_in_the_language_asked(client: TestClient) -> None:
     assert score_layer["unit"] == "/ 100"  # a score, not metres
     # one level only: no locality repeating the block's own code
     assert {f["properties"]["loc_name"] for f in score_layer["features"]} == {""}
+    index = client.get("/api/cities/RDC/map", params={"layer": "node:IDX", "lang": "es"}).json()
+    labels = {f["properties"]["code"]: f["properties"]["label"] for f in index["features"]}
+    assert labels["B1"] == "Muy sólido (parcial: Vivienda sin datos)"  # 85: level from 80
+    assert labels["B2"] == "Moderadamente sólido"  # 67.5, whole
 
 
 def test_ogc_collection_titled_by_the_specs_name_and_items_carry_coverage(
@@ -207,6 +211,17 @@ def test_fact_sheet_says_partial_and_lists_missing_indicators(
     assert "85,0" in text
     other = next(text for text in pdf_pages(result.pdf) if "Manzana B2" in text)
     assert "parcial" not in squash(other)
+
+
+def test_city_report_counts_partial_units_and_names_the_own_areas(
+    real: RealCity, tmp_path: Path
+) -> None:
+    result = reports.marker_report(
+        connect(real.url), "RDC", "2024", tmp_path / "uim.pdf", language="en"
+    )
+    text = squash(" ".join(pdf_pages(result.pdf)))
+    assert "1 of 4 units have a partial index: Housing without data for some of them." in text
+    assert "VIV: Housing" in text  # names from the run's own spec, not a built-in one
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".gpkg"])

@@ -14,6 +14,7 @@ import pandas as pd
 
 from inclusive_cities import charts
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.mobility import NATIONAL, flows, summarise, trends
 from inclusive_cities.mobility.schema import AGE_GROUPS, choice_label, country_name
 from inclusive_cities.reports import fmt
@@ -599,7 +600,7 @@ class ProfileBuilder:
                         fmt.number(row.host, self.lang, decimals),
                         fmt.number(row.migrants, self.lang, decimals),
                         fmt.number(row.disadvantage, self.lang, decimals),
-                        row.unit,
+                        unit_label(row.unit),
                     ]
                 )
             section.table(

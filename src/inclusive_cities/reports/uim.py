@@ -96,6 +96,19 @@ def build_marker_report(
             )
         )
         ranking.p(", ".join(f"{a}: {view.names.get(a, a)}" for a in view.areas))
+        partial = view.units[view.units["coverage"] < 1]
+        if len(partial):  # say which indices stand on fewer areas than the spec has
+            missing = {a for codes in partial["missing_areas"] for a in str(codes).split("; ")}
+            ranking.p(
+                _(
+                    "{count} of {total} units have a partial index: {areas} without data for "
+                    "some of them."
+                ).format(
+                    count=fmt.number(len(partial), language),
+                    total=fmt.number(len(view.units), language),
+                    areas=", ".join(view.names.get(a, a) for a in view.areas if a in missing),
+                )
+            )
         sections.append(ranking)
     methods = builder.methods(annex_name=_("annex"))
     sections.append(methods)
