@@ -130,7 +130,7 @@ def build(url: str) -> SmallCity:
             s.add(
                 models.MarkerScore(
                     run_id=run.id, unit_id=units[unit], node_code="employment_rate", score=rate
-                )  # fmt: skip
+                )
             )
             s.add(
                 models.MarkerScore(run_id=run.id, unit_id=units[unit], node_code="UIM", score=rate)

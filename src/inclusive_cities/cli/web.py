@@ -269,6 +269,11 @@ def publish(
                 target=f"city:{city}",
                 details={"layers": count_layers},
             )
+        if not withdraw:  # nothing recoverable may go public: refuse, rolling all back
+            from inclusive_cities.disclosure import refuse_if_disclosive
+
+            session.flush()
+            refuse_if_disclosive(session, city)
     runs_text = (_("{n} marker run") if count_runs == 1 else _("{n} marker runs")).format(
         n=format_number(count_runs)
     )

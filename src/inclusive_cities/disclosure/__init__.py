@@ -10,7 +10,7 @@ Public API:
 """
 
 from inclusive_cities.disclosure.attacks import Finding
-from inclusive_cities.disclosure.audit import AuditReport, audit
+from inclusive_cities.disclosure.audit import AuditReport, audit, refuse_if_disclosive
 from inclusive_cities.disclosure.errors import DisclosureError
 from inclusive_cities.disclosure.publication import (
     Protection,
@@ -33,5 +33,6 @@ __all__ = [
     "hidden_observation_ids",
     "mask_scores",
     "protection",
+    "refuse_if_disclosive",
     "state_token",
 ]

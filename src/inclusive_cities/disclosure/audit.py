@@ -102,8 +102,8 @@ def published_figures(session: Session, city: models.City) -> Published:
         except NotFound:
             page = []
         for row in page:
-            key: Key = (row.indicator, ids[row.unit], row.period, row.sex, row.age_group,
-                        row.nationality)  # fmt: skip
+            groups = (row.sex, row.age_group, row.nationality)
+            key: Key = (row.indicator, ids[row.unit], row.period, *groups)
             if row.value is not None:
                 values[key] = float(row.value)
                 if row.n is not None:
@@ -217,4 +217,24 @@ def audit(session: Session, city_code: str, rules: Rules | None = None) -> Audit
     ]
     report.findings = sorted(findings, key=lambda f: (f.key, f.attack))
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def refuse_if_disclosive(session: Session, city_code: str, shown: int = 10) -> AuditReport:
+    """The gate of ``publish``: audit the city as it would be published; refuse, naming the
+    cells, if anything comes back (the caller's transaction then rolls back)."""
+    report = audit(session, city_code)
+    if report.findings:
+        names = sorted({describe(f.key, report.unit_codes) for f in report.findings})
+        raise DisclosureError(
+            _(
+                "Refusing to publish {city}: {count} suppressed cells can be recovered from "
+                "what would be public ({cells}). Run 'inclusive-cities disclosure audit --city "
+                "{city}' to see how, and withhold the figures that give them away."
+            ).format(
+                city=city_code,
+                count=len(names),
+                cells=", ".join(names[:shown]) + (" …" if len(names) > shown else ""),
+            )
+        )
     return report
