@@ -708,6 +708,7 @@ def _indicator_ids(
         for row in session.scalars(select(models.Indicator).where(models.Indicator.code.in_(codes)))
     }
     found: dict[str, int] = {}
+    catalogue = load_catalogue() if any(m.origin == "catalogue" for m in metas.values()) else None
     for code in sorted(codes):
         meta = metas.get(code) or ColumnMeta(code=code)
         row = stored.get(code)
@@ -720,8 +721,8 @@ def _indicator_ids(
                 direction=meta.direction,
                 source=source,
             )
-            if meta.origin == "catalogue":
-                spec = load_catalogue()[code]
+            if meta.origin == "catalogue" and catalogue is not None:
+                spec = catalogue[code]
                 row.area, row.dimension = spec.area, spec.dimension
             session.add(row)
         elif meta.origin:
