@@ -315,3 +315,51 @@ def test_a_truncated_row_is_refused_not_read_as_no_answer(tmp_path, capsys) -> N
         "Error: respuestas.csv, row 3: 2 fields where the header has 3; the file may be "
         "truncated or use another delimiter."
     )
+
+
+def test_a_crossed_margin_rakes_like_post_stratification(apiclus1, tmp_path, capsys) -> None:
+    """--rake accepts a census-style crossed table (stype × sch.wide, total); raking to one
+    crossed margin is post-stratification: the mean is Σ N_c ȳ_c / N (pw is constant)."""
+    data = tmp_path / "apiclus1.csv"
+    apiclus1[["dnum", "pw", "fpc", "stype", "sch.wide", "api00"]].to_csv(data, index=False)
+    design = tmp_path / "design.yaml"
+    design.write_text("weight: pw\npsu: dnum\nfpc: fpc\n", encoding="utf-8")
+    population = {
+        ("E", "No"): 500.0,
+        ("E", "Yes"): 3921.0,
+        ("H", "No"): 300.0,
+        ("H", "Yes"): 455.0,
+        ("M", "No"): 272.0,
+        ("M", "Yes"): 746.0,
+    }
+    cells = tmp_path / "cells.csv"
+    cells.write_text(
+        "stype,sch.wide,total\n" + "".join(f"{a},{b},{n:g}\n" for (a, b), n in population.items()),
+        encoding="utf-8",
+    )
+    common = ("api00", "--data", str(data), "--design", str(design))
+    raked, post = tmp_path / "raked.csv", tmp_path / "post.csv"
+    estimate_cli(capsys, *common, "--rake", str(cells), "--out", str(raked))
+    estimate_cli(capsys, *common, "--poststratify", str(cells), "--out", str(post))
+    means = apiclus1.groupby(["stype", "sch.wide"])["api00"].mean()
+    by_hand = sum(n * means[cell] for cell, n in population.items()) / sum(population.values())
+    got = pd.read_csv(raked).iloc[0]
+    assert got["estimate"] == pytest.approx(by_hand, rel=1e-9)
+    assert got["se"] == pytest.approx(pd.read_csv(post).iloc[0]["se"], rel=1e-9)
+
+
+def test_one_variable_raked_to_two_margins_is_refused(responses, tmp_path, capsys) -> None:
+    design = tmp_path / "design.yaml"
+    design.write_text("weight: peso\nstrata: estrato\npsu: upm\n", encoding="utf-8")
+    first, second = tmp_path / "sexo.csv", tmp_path / "sexo_barrio.csv"
+    first.write_text("variable,category,total\nsexo,F,70\nsexo,M,75\n", encoding="utf-8")
+    second.write_text("sexo,barrio,total\nF,0101,40\n", encoding="utf-8")
+    err = refused(
+        capsys,
+        *("ingreso", "--data", str(responses), "--design", str(design), "--decimal", ","),
+        *("--rake", str(first), "--rake", str(second)),
+    )
+    assert err == (
+        "Error: sexo_barrio.csv: sexo already has margins in sexo.csv; rake each survey "
+        "variable to one margin."
+    )

@@ -129,11 +129,12 @@ def estimate_command(
     missing: list[str] = typer.Option(
         [], "--missing", help="Missing-value code of --data, e.g. 999 (repeatable)."
     ),
-    rake_file: Path = typer.Option(
-        None,
+    rake_files: list[Path] = typer.Option(
+        [],
         "--rake",
         help="Rake the weights first to the margins of this table (columns variable, "
-        "category, total).",
+        "category, total; or a crossed margin: one column per survey variable and total). "
+        "Repeatable.",
     ),
     poststratify_file: Path = typer.Option(
         None,
@@ -171,7 +172,7 @@ def estimate_command(
                 "respondents a published cell may have."
             ).format(value=min_n)
         )
-    if rake_file is not None and poststratify_file is not None:
+    if rake_files and poststratify_file is not None:
         raise SurveyError(_("Give --rake or --poststratify, not both."))
     if output is not None and output.suffix.lower() != ".csv":
         raise SurveyError(_("Cannot write {path}: give a file ending in .csv.").format(path=output))
@@ -213,8 +214,8 @@ def estimate_command(
                 )
             )
         frame, design = _imported(city, period, survey, table, level, data_dir)
-    if rake_file is not None or poststratify_file is not None:
-        frame, design = _calibrate(frame, design, rake_file, poststratify_file, decimal)
+    if rake_files or poststratify_file is not None:
+        frame, design = _calibrate(frame, design, rake_files, poststratify_file, decimal)
     result = estimate(
         frame,
         design,
@@ -341,7 +342,7 @@ def _responses(
 def _calibrate(
     frame: pd.DataFrame,
     design: Design,
-    rake_file: Path | None,
+    rake_files: list[Path],
     poststratify_file: Path | None,
     decimal: str,
 ) -> tuple[pd.DataFrame, Design]:
@@ -354,8 +355,21 @@ def _calibrate(
         read_totals,
     )
 
-    if rake_file is not None:
-        margins = read_margins(rake_file, frame, decimal=decimal)
+    if rake_files:
+        margins: dict[str | tuple[str, ...], dict[object, float]] = {}
+        source: dict[str, Path] = {}
+        for path in rake_files:
+            for key, totals in read_margins(path, frame, decimal=decimal).items():
+                for variable in (key,) if isinstance(key, str) else key:
+                    if variable in source:
+                        raise SurveyError(
+                            _(
+                                "{file}: {variable} already has margins in {other}; rake each "
+                                "survey variable to one margin."
+                            ).format(file=path.name, variable=variable, other=source[variable].name)
+                        )
+                    source[variable] = path
+                margins[key] = totals
         return rake(frame, design, margins)
     assert poststratify_file is not None
     if design.uses_replicates:

@@ -361,16 +361,22 @@ def read_margins(
     encoding: str | None = None,
     sheet: str | None = None,
 ) -> dict[str | tuple[str, ...], dict[object, float]]:
-    """Raking margins from a table with columns ``variable, category, total`` (one row per
-    category of each survey variable), in the survey's codes, ready for :func:`rake`."""
+    """Raking margins, in the survey's codes, ready for :func:`rake`: a table with columns
+    ``variable, category, total`` (one row per category of each survey variable), or a
+    crossed margin (e.g. age group × sex, as census tables come) with one column per survey
+    variable and ``total``, read as :func:`read_totals` does."""
     file, header, rows, numbers, excel = _margin_table(path, encoding, sheet)
     wanted = ("variable", "category", "total")
+    if "total" in header and not {"variable", "category"} <= set(header):
+        columns, totals = read_totals(path, data, decimal=decimal, encoding=encoding, sheet=sheet)
+        return {columns[0] if len(columns) == 1 else tuple(columns): totals}
     absent = [c for c in wanted if c not in header]
     if absent:
         raise SurveyError(
             _(
                 "{file} has no column '{column}' (columns: {known}): raking margins are a table "
-                "with columns variable, category, total."
+                "with columns variable, category, total, or a crossed margin with one column "
+                "per survey variable and total."
             ).format(file=file, column=absent[0], known=", ".join(header))
         )
     at = {c: header.index(c) for c in wanted}
