@@ -108,7 +108,7 @@ def init_spec(
             continue
         meta = column_meta(normalise_code(name), catalogue, declared, missing)
         try:
-            values = table.numeric([name], missing=meta.missing)[name].to_numpy(dtype=float)
+            values = _numbers(table, name, meta.missing)
         except MarkerDataError:
             left_out.append((name, _("not numeric")))
             continue
@@ -179,6 +179,13 @@ def compute_command(
         "--out scores.csv",
     ]
     return " ".join(parts)
+
+
+def _numbers(table: UnitTable, column: str, missing: Sequence[float]) -> np.ndarray:
+    """One column as numbers, parsed as ``marker compute`` parses it (without copying the
+    whole table once per column)."""
+    alone = UnitTable(table.frame[[column]], table.file, table.row_numbers, table.decimal)
+    return alone.numeric([column], missing=missing)[column].to_numpy(dtype=float)
 
 
 def _id_column(header: list[str], wanted: str | None, file: str) -> str:
