@@ -223,3 +223,53 @@ def test_a_real_shaped_city_end_to_end(
     assert largest <= 100  # no 999 stored as a share
     for code in built.codes:
         assert index[code] == pytest.approx(expected_score(code), abs=0.3)
+
+
+def test_what_the_public_sees(city: tuple[RealShapedCity, str, Path]) -> None:
+    """After the CLI run above: the map draws every block and the partial block says so."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.live import live_server
+    from tests.web.test_browser import ARGS, CHROMIUM
+
+    built, url, _folder = city
+    with live_server(url, factory="tests.realdata.server_app:app") as base:
+        # no missing-value code on any public page or download, and no community total
+        # summed into a population of the city
+        for path in (
+            f"/cities/{CITY}?lang=es",
+            f"/cities/{CITY}/rankings?lang=es",
+            f"/cities/{CITY}/units/{PARTIAL_BLOCK}?lang=es",
+            f"/api/cities/{CITY}/units?limit=100",
+        ):
+            response = httpx.get(base + path, timeout=30)
+            assert response.status_code == 200, path
+            for code in ("999", "-999", "9999", "999,0", "999.0"):
+                assert f">{code}<" not in response.text and f":{code}," not in response.text
+        rankings = httpx.get(base + f"/cities/{CITY}/rankings?lang=es", timeout=30).text
+        assert "Localidad" not in rankings  # one level only: no parent column
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.route("https://**/*.png", lambda route, request: route.abort())
+            page.goto(base + f"/cities/{CITY}/map?lang=es")
+            page.wait_for_selector("body[data-map-ready='node:UIM']")
+            page.wait_for_function("window.observatoryMap.loaded()")
+            drawn = page.evaluate(
+                "window.observatoryMap.queryRenderedFeatures({layers: ['units-fill']})"
+                ".map(f => f.properties.code)"
+            )
+            page.goto(base + f"/cities/{CITY}/units/{PARTIAL_BLOCK}?lang=es")
+            coverage = page.locator("#unit-coverage").inner_text()
+            page.wait_for_selector("[data-spec-id='radar'][data-rendered='true'] svg")
+            spokes = page.locator("[data-spec-id='radar'] svg g.mark-rule line").count()
+            body = page.locator("body").inner_text()
+            browser.close()
+    assert sorted(set(drawn)) == sorted(built.codes)
+    assert "parcial" in coverage and "Vivienda" in coverage
+    assert spokes == 3  # four areas, housing left out rather than drawn at 0
+    assert "sin dato" in body
+    assert errors == []
