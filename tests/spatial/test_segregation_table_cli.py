@@ -333,3 +333,37 @@ def test_a_truncated_row_is_refused_not_padded(tmp_path, capsys) -> None:
         "Error: manzanas.csv, row 3: 2 fields where the header has 3; the file may be truncated "
         "or use another delimiter."
     )
+
+
+def test_the_observatory_census_also_gets_gini_and_spatial_dissimilarity(tmp_path, capsys):
+    """The stored census path: blocks 01001 and 01002 touch, the other two touch nothing."""
+    from tests.indicators import city
+    from tests.indicators.test_pipeline import build
+
+    url, _layers = build(f"sqlite:///{tmp_path / 'o.db'}", tmp_path)
+    out_file = tmp_path / "result.csv"
+    place = ("--city", "TST", "--period", "2024")
+    main(
+        [
+            "--lang",
+            "en",
+            "--database",
+            url,
+            "spatial",
+            "segregation",
+            *place,
+            "--out",
+            str(out_file),
+        ]
+    )
+    codes = list(city.BLOCKS)
+    g, t = np.zeros(len(codes)), np.zeros(len(codes))
+    for row in city.persons():
+        t[codes.index(row["unit_code"])] += 1
+        g[codes.index(row["unit_code"])] += row["nationality"] == "venezuelan"
+    got = pd.read_csv(out_file).set_index("index")["value"]
+    assert got["gini"] == pytest.approx(hand_gini(g, t), abs=1e-12)
+    p = g / t
+    # queen neighbours: the pair (01001, 01002), counted both ways
+    expected = hand_dissimilarity(g, t) - abs(p[0] - p[1])
+    assert got["spatial_dissimilarity"] == pytest.approx(expected, abs=1e-12)
