@@ -297,32 +297,9 @@ def _has_index_values(session: Session, marker_run: models.MarkerRun) -> bool:
 
 
 def _empty_run_reason(session: Session, marker_run: models.MarkerRun) -> str:
-    """One line: which run was not published, why, and which run the site keeps showing."""
-    from sqlalchemy import select
+    from inclusive_cities.marker.build import empty_run_reason
 
-    current = session.scalar(
-        select(models.MarkerRun.id)
-        .where(
-            models.MarkerRun.city_id == marker_run.city_id,
-            models.MarkerRun.period_id == marker_run.period_id,
-            models.MarkerRun.spec_code == marker_run.spec_code,
-            models.MarkerRun.published.is_(True),
-            models.MarkerRun.id != marker_run.id,
-        )
-        .order_by(models.MarkerRun.id.desc())
-        .limit(1)
-    )
-    absent = (marker_run.parameters or {}).get("absent_indicators") or []
-    kept = (
-        _("the site keeps showing run {id}").format(id=current)
-        if current is not None
-        else _("no run of this spec and period is published")
-    )
-    return _(
-        "Marker run {id} ({spec}) was not published: no unit has an index value "
-        "(indicators without values: {codes}); {kept}. Import the missing data, run "
-        "'marker build' again and publish the new run."
-    ).format(id=marker_run.id, spec=marker_run.spec_code, codes=", ".join(absent) or "-", kept=kept)
+    return empty_run_reason(session, marker_run)
 
 
 def register(app: typer.Typer) -> None:

@@ -245,6 +245,33 @@ def has_index_values(session: Session, run: models.MarkerRun) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
+def empty_run_reason(session: Session, run: models.MarkerRun) -> str:
+    """One line: which run was not published, why, and which run the site keeps showing."""
+    current = session.scalar(
+        select(models.MarkerRun.id)
+        .where(
+            models.MarkerRun.city_id == run.city_id,
+            models.MarkerRun.period_id == run.period_id,
+            models.MarkerRun.spec_code == run.spec_code,
+            models.MarkerRun.published.is_(True),
+            models.MarkerRun.id != run.id,
+        )
+        .order_by(models.MarkerRun.id.desc())
+        .limit(1)
+    )
+    absent = (run.parameters or {}).get("absent_indicators") or []
+    kept = (
+        _("the site keeps showing run {id}").format(id=current)
+        if current is not None
+        else _("no run of this spec and period is published")
+    )
+    return _(
+        "Marker run {id} ({spec}) was not published: no unit has an index value "
+        "(indicators without values: {codes}); {kept}. Import the missing data, run "
+        "'marker build' again and publish the new run."
+    ).format(id=run.id, spec=run.spec_code, codes=", ".join(absent) or "-", kept=kept)
+
+
 def _observed_levels(
     session: Session, city: models.City, period: models.Period, codes: list[str]
 ) -> str:
@@ -544,4 +571,10 @@ def _score_rows(
     return records
 
 
-__all__ = ["BuildSummary", "build_run", "has_index_values", "no_index_reason"]
+__all__ = [
+    "BuildSummary",
+    "build_run",
+    "empty_run_reason",
+    "has_index_values",
+    "no_index_reason",
+]
