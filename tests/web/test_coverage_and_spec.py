@@ -70,6 +70,12 @@ def test_api_labels_units_in_the_language_asked(client: TestClient) -> None:
     assert es["crime_rate"]["unit"] == "per 1,000 inhabitants"  # as stored
     assert es["crime_rate"]["unit_label"] == "por 1.000 hab."
     assert es["dist_health_m"]["unit_label"] == "m"
+    observations = client.get(
+        "/api/cities/RDC/observations", params={"indicator": "crime_rate", "lang": "es"}
+    ).json()
+    assert {(o["measure"], o["measure_label"]) for o in observations} == {
+        ("per 1,000 inhabitants", "por 1.000 hab.")
+    }
     en = {i["code"]: i for i in client.get("/api/indicators", params={"lang": "en"}).json()}
     assert en["crime_rate"]["unit_label"] == "per 1,000 inhabitants"
     layer = client.get(
@@ -267,3 +273,24 @@ def test_marker_compute_outputs_carry_coverage(tmp_path: Path, real: RealCity, s
     assert [float(rows.loc[u, "coverage"]) for u in ("B2", "B3", "B4")] == [1.0, 1.0, 1.0]
     assert [rows.loc[u, "missing_areas"] or "" for u in ("B2", "B3", "B4")] == ["", "", ""]
     assert set(AREAS) <= set(frame.columns)
+
+
+def test_score_headers_follow_the_specs_scale() -> None:
+    """A 0–1 spec's score columns say 0–1, not 0–100, beside the raw value's unit."""
+    from inclusive_cities.marker import MarkerSpec
+    from inclusive_cities.web.exports import node_description
+    from inclusive_cities.web.specview import from_marker_spec
+    from tests.web.realcity import own_spec
+
+    recipe = own_spec().model_dump(mode="json")
+    recipe["defaults"]["scale"] = {"lower": 0, "upper": 1}
+    view = from_marker_spec(MarkerSpec.model_validate(recipe))
+    assert view.scale == "0–1" and view.scale_upper == 1.0
+    use_language("en")
+    text = node_description(view, "dist_health_m", "en")
+    assert text.startswith("dist_health_m (en) — score 0–1, not the raw value in m")
+    use_language("es")
+    assert "puntaje 0–1, no el valor original en por 1.000 hab." in node_description(
+        view, "crime_rate", "es"
+    )
+    assert [a.code for a in view.areas()] == list(AREAS)

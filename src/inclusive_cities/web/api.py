@@ -80,6 +80,8 @@ class ObservationOut(BaseModel):
     indicator: str
     unit: str
     period: str
+    measure: str = Field(description="The indicator's unit of measure, as stored ('%', 'm').")
+    measure_label: str = Field(description="The unit of measure in the language asked for.")
     sex: str
     age_group: str
     nationality: str
@@ -257,7 +259,13 @@ def list_observations(
 ) -> list[ObservationOut]:
     row = _published_city(session, city)
     query = (
-        select(models.Observation, models.Indicator.code, models.SpatialUnit.code, models.Period)
+        select(
+            models.Observation,
+            models.Indicator.code,
+            models.SpatialUnit.code,
+            models.Period,
+            models.Indicator.unit,
+        )
         .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
         .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
         .join(models.Period, models.Period.id == models.Observation.period_id)
@@ -285,6 +293,8 @@ def list_observations(
             indicator=code,
             unit=unit_code,
             period=p.code,
+            measure=measure or "",
+            measure_label=unit_label(measure),
             sex=o.sex,
             age_group=o.age_group,
             nationality=o.nationality,
@@ -296,7 +306,7 @@ def list_observations(
             status=o.status,
             source=o.source,
         )
-        for o, code, unit_code, p in rows
+        for o, code, unit_code, p, measure in rows
     ]
 
 
