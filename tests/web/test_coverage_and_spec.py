@@ -125,6 +125,12 @@ def test_downloads_name_scores_and_carry_coverage(client: TestClient, tmp_path: 
     assert float(by_code["B3"]["score_IDX"]) == pytest.approx(INDEX["B3"])
     assert by_code["B3"]["coverage"] == "1.0" and by_code["B3"]["missing_areas"] == ""
 
+    hxl = list(csv.reader(io.StringIO(client.get(base + ".hxl.csv").text)))
+    tags = dict(zip(hxl[0], hxl[1], strict=True))
+    assert tags["coverage"] == "#indicator+coverage+num"
+    assert tags["missing_areas"] == "#indicator+missing_areas"  # text, not a number
+    assert tags["score_dist_health_m"] == "#indicator+score_dist_health_m+num"
+
     book = load_workbook(io.BytesIO(client.get(base + ".xlsx", params={"lang": "en"}).content))
     sheet = book.worksheets[0]
     head = [c.value for c in sheet[1]]

@@ -267,6 +267,8 @@ HXL_TAGS = {
     "ci_low": "#indicator+ci_low+num",
     "ci_high": "#indicator+ci_high+num",
     "status": "#status",
+    "coverage": "#indicator+coverage+num",
+    "missing_areas": "#indicator+missing_areas",  # area codes, text
 }
 
 
