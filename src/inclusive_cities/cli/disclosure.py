@@ -42,21 +42,7 @@ def audit_command(
     shown = report.findings if not limit else report.findings[:limit]
     for finding in shown:
         console.print(report.line(finding), markup=False)
-    console.print(
-        _(
-            "{city}: {figures} published figures and {scores} scores checked; {hidden} hidden "
-            "cells, {protected} needing protection; {found} recoverable ({seconds:.1f} s)."
-        ).format(
-            city=report.city,
-            figures=report.published_figures,
-            scores=report.published_scores,
-            hidden=report.hidden_cells,
-            protected=report.protected_cells,
-            found=len(report.cells),
-            seconds=report.seconds,
-        ),
-        markup=False,
-    )
+    console.print(report.summary(), markup=False)
     for attack, count in report.by_attack().items():
         console.print(
             _("  {attack}: {count} cells").format(attack=attack, count=count), markup=False

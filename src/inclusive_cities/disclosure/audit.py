@@ -57,6 +57,30 @@ class AuditReport:
             out.setdefault(finding.attack, set()).add(finding.key)
         return {attack: len(keys) for attack, keys in sorted(out.items())}
 
+    def summary(self) -> str:
+        """One line: what was checked and how many cells come back."""
+        return _(
+            "{city}: {figures} published figures and {scores} scores checked; {hidden} hidden "
+            "cells, {protected} needing protection; {found} recoverable ({seconds:.1f} s)."
+        ).format(
+            city=self.city,
+            figures=self.published_figures,
+            scores=self.published_scores,
+            hidden=self.hidden_cells,
+            protected=self.protected_cells,
+            found=len(self.cells),
+            seconds=self.seconds,
+        )
+
+    def text(self) -> str:
+        """The whole audit as the CLI prints it and the admin area shows it."""
+        lines = [self.line(f) for f in self.findings] + [self.summary()]
+        lines += [
+            _("  {attack}: {count} cells").format(attack=attack, count=count)
+            for attack, count in self.by_attack().items()
+        ]
+        return "\n".join(lines)
+
     def line(self, finding: Finding) -> str:
         """One finding as the audit prints it."""
         recovered = f"{finding.low:g}" if finding.exact else f"[{finding.low:g}, {finding.high:g}]"

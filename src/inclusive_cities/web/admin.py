@@ -18,8 +18,17 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import AuditEntry, Job, PublishedLayer, User
 from inclusive_cities.web import auth, jobs
-from inclusive_cities.web.app import context, language_of, render, session_scope
-from inclusive_cities.web.errors import NotFound, WebError
+from inclusive_cities.web.app import (
+    MAX_ROW_ID,
+    RowId,
+    client_address,
+    context,
+    language_of,
+    render,
+    served_over_https,
+    session_scope,
+)
+from inclusive_cities.web.errors import BadRequest, NotFound, WebError
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -28,7 +37,8 @@ COOKIE = "ic_session"
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client address, from forwarded headers only behind a trusted proxy."""
+    return client_address(request)
 
 
 def identity(request: Request, session: Session) -> auth.Identity | None:
@@ -62,12 +72,11 @@ def login_form(request: Request) -> Response:
 @router.post("/admin/login")
 def login_submit(
     request: Request,
-    session: DB,
     email: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1000)],
 ) -> Response:
-    client = _client(request)
-    if auth.recent_failures(session, client) >= auth.LOGIN_MAX_FAILURES:
+    result = auth.login(context(request).engine, email, password, _client(request))
+    if result.blocked:
         return render(
             request,
             "admin/login.html",
@@ -78,9 +87,7 @@ def login_submit(
             ),
             email=email,
         )
-    result = auth.login(session, email, password, client)
-    session.commit()
-    if result is None:
+    if result.token is None:
         return render(
             request,
             "admin/login.html",
@@ -89,14 +96,13 @@ def login_submit(
             error=_("Wrong e-mail or password."),
             email=email,
         )
-    token, _who = result
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
         COOKIE,
-        token,
+        result.token,
         httponly=True,
         samesite="strict",
-        secure=context(request).settings.cookie_secure,
+        secure=served_over_https(request),
         max_age=auth.SESSION_HOURS * 3600,
         path="/",
     )
@@ -170,6 +176,7 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
     users = list(session.scalars(select(User).order_by(User.email))) if who.is_admin else []
     audit_rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
     job_rows = list(session.scalars(select(Job).order_by(Job.id.desc()).limit(20)))
+    tokens = auth.visible_tokens(session, who)
     return render(
         request,
         "admin/index.html",
@@ -180,6 +187,7 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
         users=users,
         audit=audit_rows,
         jobs=job_rows,
+        tokens=tokens,
         cities=list(cities.values()),
         new_token=extra.get("new_token"),
         message=extra.get("message"),
@@ -201,6 +209,10 @@ def set_run_published(
     run = session.get(models.MarkerRun, run_id)
     if run is None:
         raise NotFound(_("There is no marker run {id}.").format(id=run_id))
+    from inclusive_cities.marker.build import empty_run_reason, has_index_values
+
+    if published and not has_index_values(session, run):  # it would hide the good run
+        raise BadRequest(empty_run_reason(session, run))
     run.published = published
     auth.audit(
         session,
@@ -216,7 +228,7 @@ def set_run_published(
 def run_action(
     request: Request,
     session: DB,
-    run_id: int,
+    run_id: RowId,
     action: str,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -233,9 +245,9 @@ def layer_action(
     request: Request,
     session: DB,
     action: str,
-    city_id: Annotated[int, Form()],
-    period_id: Annotated[int, Form()],
-    indicator_id: Annotated[int, Form()],
+    city_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
+    period_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
+    indicator_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     who = require_user(request, session, csrf_token)
@@ -288,6 +300,38 @@ def create_token(
     return _dashboard(request, session, who, new_token=token)
 
 
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request,
+    session: DB,
+    token_id: RowId,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Revoke an API token: it stops working at once (analysts revoke their own tokens,
+    admins anyone's)."""
+    who = require_user(request, session, csrf_token)
+    try:
+        token = auth.revoke_api_token(session, who, token_id)
+    except WebError as error:
+        session.rollback()
+        return _dashboard(request, session, who, error=str(error))
+    auth.audit(
+        session,
+        "revoke_token",
+        user=who.email,
+        target=f"api_token:{token.id}",
+        client=_client(request),
+        details={"label": token.label},
+    )
+    session.commit()
+    return _dashboard(
+        request,
+        session,
+        who,
+        message=_("API token {label} revoked.").format(label=token.label or f"#{token.id}"),
+    )
+
+
 @router.post("/admin/users")
 def add_user(
     request: Request,
@@ -323,7 +367,7 @@ def add_user(
 def user_action(
     request: Request,
     session: DB,
-    user_id: int,
+    user_id: RowId,
     action: str,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -436,7 +480,7 @@ def _job(session: Session, request: Request, job_id: int) -> Job:
 
 
 @router.get("/admin/jobs/{job_id}")
-def job_page(request: Request, session: DB, job_id: int) -> Response:
+def job_page(request: Request, session: DB, job_id: RowId) -> Response:
     if identity(request, session) is None:
         return RedirectResponse("/admin/login", status_code=303)
     job = _job(session, request, job_id)
@@ -463,7 +507,7 @@ class JobOut(BaseModel):
 
 
 @api_router.get("/jobs/{job_id}", response_model=JobOut)
-def job_status(request: Request, session: DB, job_id: int) -> JobOut:
+def job_status(request: Request, session: DB, job_id: RowId) -> JobOut:
     """Progress and validation report of an upload."""
     job = _job(session, request, job_id)
     step, done, total = jobs.live_state(job)
@@ -484,7 +528,7 @@ class PublishOut(BaseModel):
 
 
 @api_router.post("/runs/{run_id}/publish", response_model=PublishOut)
-def api_publish(request: Request, session: DB, run_id: int) -> PublishOut:
+def api_publish(request: Request, session: DB, run_id: RowId) -> PublishOut:
     """Publish a marker run (Bearer token of an analyst or admin)."""
     who = require_user(request, session)
     run = set_run_published(session, who, run_id, True, _client(request))
@@ -493,9 +537,23 @@ def api_publish(request: Request, session: DB, run_id: int) -> PublishOut:
 
 
 @api_router.post("/runs/{run_id}/unpublish", response_model=PublishOut)
-def api_unpublish(request: Request, session: DB, run_id: int) -> PublishOut:
+def api_unpublish(request: Request, session: DB, run_id: RowId) -> PublishOut:
     """Withdraw a marker run from the public pages and APIs."""
     who = require_user(request, session)
     run = set_run_published(session, who, run_id, False, _client(request))
     session.commit()
     return PublishOut(id=run.id, published=False)
+
+
+@router.get("/admin/disclosure/{city}")
+def disclosure_audit(request: Request, session: DB, city: str) -> Response:
+    """Read-only: the disclosure audit of a city as it is published now (plain text)."""
+    if identity(request, session) is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    from inclusive_cities.disclosure import DisclosureError, audit
+
+    try:
+        report = audit(session, city)
+    except DisclosureError as error:
+        raise NotFound(str(error)) from error
+    return Response(report.text(), media_type="text/plain; charset=utf-8")
