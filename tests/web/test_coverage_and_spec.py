@@ -57,6 +57,9 @@ def test_api_gives_each_units_coverage_and_missing_areas(
     assert all(by_unit[u]["missing_areas"] == [] for u in ("B2", "B3", "B4"))
     es = client.get(f"/api/runs/{real.run_id}/coverage", params={"unit": "B1", "lang": "es"})
     assert es.json()[0]["label"] == "parcial: Vivienda sin datos"
+    run = client.get(f"/api/runs/{real.run_id}", params={"lang": "es"}).json()
+    assert run["spec"] == SPEC_CODE and run["spec_name"] == "Marcador propio"
+    assert run["areas"] == list(AREAS)  # four, from the run's own spec
     scores = client.get(f"/api/runs/{real.run_id}/scores", params={"unit": "B1"}).json()
     root = next(r for r in scores if r["node"] == "IDX")
     assert root["score"] == pytest.approx(INDEX["B1"])

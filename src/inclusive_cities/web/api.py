@@ -105,6 +105,10 @@ class RunOut(BaseModel):
     seed: int | None
     city_score: float | None
     created_at: str
+    spec_name: str = Field("", description="The spec's name in the language asked for.")
+    areas: list[str] = Field(
+        default_factory=list, description="Codes of the index's areas, as many as the spec has."
+    )
 
 
 class ScoreOut(BaseModel):
@@ -310,7 +314,12 @@ def list_observations(
     ]
 
 
-def _run_out(run: models.MarkerRun, city: str, period: str) -> RunOut:
+def _run_out(
+    run: models.MarkerRun, city: str, period: str, request: Request | None = None
+) -> RunOut:
+    spec = None
+    if request is not None:  # the run's own recipe, else the installation's spec of that code
+        spec = data.stored_spec(run) or context(request).specs(run.spec_code)
     return RunOut(
         id=run.id,
         city=city,
@@ -322,11 +331,13 @@ def _run_out(run: models.MarkerRun, city: str, period: str) -> RunOut:
         seed=run.seed,
         city_score=run.city_score,
         created_at=run.created_at.isoformat(),
+        spec_name=spec.name(language_of(request)) if spec and request else run.spec_code,
+        areas=[a.code for a in spec.areas()] if spec else [],
     )
 
 
 @router.get("/runs", response_model=list[RunOut], summary="Published marker runs")
-def list_runs(session: DB, city: Code | None = None) -> list[RunOut]:
+def list_runs(request: Request, session: DB, city: Code | None = None) -> list[RunOut]:
     query = (
         select(models.MarkerRun, models.City.code, models.Period.code)
         .join(models.City, models.City.id == models.MarkerRun.city_id)
@@ -335,7 +346,8 @@ def list_runs(session: DB, city: Code | None = None) -> list[RunOut]:
     )
     if city is not None:
         query = query.where(models.City.code == city)
-    return [_run_out(r, c, p) for r, c, p in session.execute(query.order_by(models.MarkerRun.id))]
+    rows = session.execute(query.order_by(models.MarkerRun.id))
+    return [_run_out(r, c, p, request) for r, c, p in rows]
 
 
 def _published_run(session: Session, run_id: int) -> tuple[models.MarkerRun, str, str]:
@@ -351,8 +363,8 @@ def _published_run(session: Session, run_id: int) -> tuple[models.MarkerRun, str
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="One published marker run")
-def get_run(session: DB, run_id: RowId) -> RunOut:
-    return _run_out(*_published_run(session, run_id))
+def get_run(request: Request, session: DB, run_id: RowId) -> RunOut:
+    return _run_out(*_published_run(session, run_id), request)
 
 
 @router.get(
