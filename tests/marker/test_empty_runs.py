@@ -216,3 +216,34 @@ def test_compute_names_absent_indicators_when_some_units_score(tmp_path, cli):
     assert "city score 82.5" in stdout
     assert "No column for: b1." in stdout
     assert out.exists()
+
+
+def test_the_admin_area_will_not_publish_an_empty_run_either(tiny_city, tmp_path, cli):  # noqa: F811
+    from inclusive_cities.web.admin import set_run_published
+    from inclusive_cities.web.auth import Identity
+    from inclusive_cities.web.errors import BadRequest
+
+    url, engine = tiny_city
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    assert _build(cli, url, spec)[0] == 0
+    assert cli("--database", url, "publish", "--city", "TNY")[0] == 0
+    with transaction(engine) as session:
+        good = session.get(models.MarkerRun, 1)
+        empty = models.MarkerRun(
+            city_id=good.city_id,
+            period_id=good.period_id,
+            level_id=good.level_id,
+            spec_code=good.spec_code,
+            spec_hash=good.spec_hash,
+            input_hash="0" * 64,
+            software_version=good.software_version,
+            parameters={**good.parameters, "absent_indicators": ["b1"]},
+        )
+        session.add(empty)
+    analyst = Identity(user_id=1, email="ana@example.org", role="analyst")
+    with transaction(engine) as session, pytest.raises(BadRequest) as refused:
+        set_run_published(session, analyst, 2, True, "127.0.0.1")
+    assert "Marker run 2 (tiny) was not published" in str(refused.value)
+    assert "the site keeps showing run 1" in str(refused.value)
+    assert _runs(engine) == [(1, True), (2, False)]

@@ -358,9 +358,36 @@ def test_build_needs_login_and_csrf(fresh_client: TestClient) -> None:
     assert fresh_client.post("/admin/builds", data=form).status_code == 401
 
 
+def _observe_enough_for_uim_basic(city: City) -> None:
+    """Add to piped_water what uim-basic needs for an index (half of each node's parts):
+    V_SER 3 of 5, V_CAL 1 of 2, S_PRO and S_AMB 1 of 2 each, O_PRO 1 of 2. A run without
+    any index is refused (issue 14, item 6)."""
+    values = {
+        "sewerage": 80.0,
+        "electricity": 95.0,
+        "overcrowding": 10.0,
+        "dist_health_m": 700.0,
+        "pop_in_risk_zone": 5.0,
+        "dist_commerce_m": 900.0,
+    }
+    with transaction(connect(city.url)) as session:
+        period = session.scalar(select(models.Period).where(models.Period.code == "2024"))
+        for code, value in values.items():
+            indicator = models.Indicator(code=code, name_es=code, name_en=code)
+            session.add(indicator)
+            session.flush()
+            session.add_all(
+                models.Observation(
+                    indicator_id=indicator.id, unit_id=unit_id, period_id=period.id, value=value
+                )
+                for unit_id in city.block_ids
+            )
+
+
 def test_build_runs_the_marker_in_the_background_unpublished(
     fresh_client: TestClient, fresh_city: City
 ) -> None:
+    _observe_enough_for_uim_basic(fresh_city)
     add_user(fresh_city, *ANALYST, "analyst")
     csrf = log_in(fresh_client, *ANALYST)
     form = {"city": "TST", "period": "2024", "spec": "uim-basic", "level": "manzana"}
@@ -381,7 +408,9 @@ def test_build_runs_the_marker_in_the_background_unpublished(
         actions = list(session.scalars(select(AuditEntry.action)))
         scored = session.scalars(
             select(models.MarkerScore.unit_id).where(
-                models.MarkerScore.run_id == newest.id, models.MarkerScore.node_code == "UIM"
+                models.MarkerScore.run_id == newest.id,
+                models.MarkerScore.node_code == "UIM",
+                models.MarkerScore.score.is_not(None),
             )
         ).all()
     assert newest.spec_code == "uim-basic" and not newest.published
