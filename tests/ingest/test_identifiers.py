@@ -115,3 +115,15 @@ def test_table_and_boundaries_codes_checked_at_the_cli(
     )  # fmt: skip
     assert code == 1 and "--city 'A/B' is not a valid code" in " ".join(err.split())
     assert snapshot(city) == before
+
+
+def test_level_codes_checked_at_the_cli(
+    city: Engine, sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(city)
+    code, _out, err = call(
+        capsys, "--database", sqlite_url, "--lang", "en", "import", "boundaries",
+        str(tmp_path / "b.gpkg"), "--city", "TST", "--level", "../barrio=b.gpkg",
+    )  # fmt: skip
+    assert code == 1 and "--level '../barrio' is not a valid code" in " ".join(err.split())
+    assert snapshot(city) == before

@@ -106,7 +106,9 @@ def parse_level(text: str) -> tuple[str, str | None]:
                 "--level barrio=barrios.shp."
             ).format(value=text)
         )
-    return code.strip(), where.strip() or None
+    from inclusive_cities.ingest.identifiers import validate_identifier
+
+    return validate_identifier("level", code.strip()), where.strip() or None
 
 
 def parse_pairs(values: list[str], option: str) -> dict[str, str]:
