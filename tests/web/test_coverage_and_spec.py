@@ -303,3 +303,24 @@ def test_score_headers_follow_the_specs_scale() -> None:
         view, "crime_rate", "es"
     )
     assert [a.code for a in view.areas()] == list(AREAS)
+
+
+def test_radar_has_no_spoke_for_a_missing_area_and_follows_the_scale() -> None:
+    """Three scored areas of four -> three spokes; a 0–1 score of 0.5 reaches the middle ring."""
+    from inclusive_cities.web.charts import radar_spec
+
+    areas = [
+        {"name": "Vivienda", "score": None},
+        {"name": "Salud", "score": 0.5},
+        {"name": "Educación", "score": 0.9},
+        {"name": "Oportunidades", "score": 0.85},
+    ]
+    spec = radar_spec(areas, "t", top=1.0)
+    datasets = list(spec["datasets"].values())
+    spokes = next(d for d in datasets if d and "x2" in d[0])
+    points = next(d for d in datasets if d and "area" in d[0])
+    assert len(spokes) == 3
+    assert [p["area"] for p in points] == ["Salud", "Educación", "Oportunidades", "Salud"]
+    health = points[0]  # first spoke points straight up: (0, 100 * 0.5)
+    assert health["x"] == pytest.approx(0.0) and health["y"] == pytest.approx(50.0)
+    assert health["score"] == 0.5

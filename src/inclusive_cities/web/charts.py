@@ -1,4 +1,4 @@
-"""Vega-Lite specs built with Altair: the radar of the five areas, trends, level shares."""
+"""Vega-Lite specs built with Altair: the radar of the index's areas, trends, level shares."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ def _two_lines(text: str) -> str:
     return " ".join(words[:best]) + "\n" + " ".join(words[best:])
 
 
-def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
-    """A radar (spider) chart on 0–100 rings, drawn as a closed line in Cartesian space.
+def radar_spec(areas: list[dict[str, Any]], title: str, top: float = 100.0) -> dict[str, Any]:
+    """A radar (spider) chart on rings at fifths of the scale's ``top`` (100, or 1 for a 0–1
+    spec), drawn as a closed line in Cartesian space.
 
     An area without a score has no spoke: drawing it at 0 would show "no data" as the
     worst possible result."""
@@ -34,13 +35,14 @@ def radar_spec(areas: list[dict[str, Any]], title: str) -> dict[str, Any]:
         angle = 2 * math.pi * i / n
         sx, sy = math.sin(angle), math.cos(angle)
         score = area["score"]
+        reach = 100 * score / top  # drawn on 0-100 rings whatever the spec's scale
         points.append(
             {
                 "order": i,
-                "x": score * sx,
-                "y": score * sy,
+                "x": reach * sx,
+                "y": reach * sy,
                 "area": area["name"],
-                "score": round(score, 1),
+                "score": round(score, 1 if top > 10 else 3),
             }
         )
         spokes_rows.append({"x": 0.0, "y": 0.0, "x2": 100 * sx, "y2": 100 * sy})

@@ -120,7 +120,8 @@ def unit_page(
     scored = profile.scored_areas
     if len(scored) >= 3:  # a missing area is left out, never drawn as 0
         scale = profile.spec.scale if profile.spec else "0–100"
-        radar = charts.radar_spec(scored, _("Area scores ({scale})").format(scale=scale))
+        top = profile.spec.scale_upper if profile.spec else 100.0
+        radar = charts.radar_spec(scored, _("Area scores ({scale})").format(scale=scale), top)
     trend = charts.trend_spec(profile.trend) if len(profile.trend) > 0 else None
     return render(
         request,
