@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.disclosure.model import Cell, Key, Relation, build_relations
-from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
+from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import protect
 from inclusive_cities.store import models
 
@@ -125,9 +125,9 @@ def dependants(truth: dict[Key, Cell], hidden: set[Key], rules: Rules) -> set[Ke
         ):
             out.add(key)
     counts: dict[tuple[Any, ...], set[int]] = {}
-    for key in hidden:
+    for key in hidden:  # a rate's n is the number of people of its group in its unit
         cell = truth[key]
-        if cell.value is not None and rules.is_count(key[0], cell.unit):
+        if cell.value is not None and key[0] in BASE_COUNTS:
             counts.setdefault(key[1:], set()).add(round(cell.value))
     for key, cell in truth.items():
         if key in hidden or cell.n is None or rules.is_count(key[0], cell.unit):

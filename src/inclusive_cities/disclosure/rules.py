@@ -30,6 +30,8 @@ COUNT_CODES = frozenset(
         "venezuelan_population",
     }
 )
+BASE_COUNTS = frozenset({"population", "pop_total", "persons", "total_population"})
+"""Counts of people that rates and means are taken over: a rate's ``n`` is one of them."""
 MEAN_UNITS = frozenset({"%", "years", "años"})
 """Units of group means and rates: ``value x n`` adds up over a partition of the group."""
 
