@@ -324,3 +324,13 @@ def test_radar_has_no_spoke_for_a_missing_area_and_follows_the_scale() -> None:
     health = points[0]  # first spoke points straight up: (0, 100 * 0.5)
     assert health["x"] == pytest.approx(0.0) and health["y"] == pytest.approx(50.0)
     assert health["score"] == 0.5
+
+
+def test_trend_axis_follows_the_specs_scale() -> None:
+    from inclusive_cities.web.charts import trend_spec
+
+    use_language("en")
+    spec = trend_spec([{"period": "2024", "node": "Health", "score": 0.5}], 0.0, 1.0)
+    use_language("es")
+    assert spec["encoding"]["y"]["scale"]["domain"] == [0.0, 1.0]
+    assert spec["encoding"]["y"]["title"] == "Score (0–1)"

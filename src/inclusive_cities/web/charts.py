@@ -105,15 +105,22 @@ def radar_spec(areas: list[dict[str, Any]], title: str, top: float = 100.0) -> d
     return chart.to_dict()
 
 
-def trend_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Scores over periods, one line per node (index and areas)."""
+def trend_spec(
+    rows: list[dict[str, Any]], lower: float = 0.0, upper: float = 100.0
+) -> dict[str, Any]:
+    """Scores over periods, one line per node (index and areas), on the spec's scale."""
+    scale = f"{lower:g}–{upper:g}"
     frame = pd.DataFrame(rows or [{"period": "", "node": "", "score": None}])
     chart = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
             x=alt.X("period:O", title=_("Period"), axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("score:Q", title=_("Score (0–100)"), scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y(
+                "score:Q",
+                title=_("Score ({scale})").format(scale=scale),
+                scale=alt.Scale(domain=[lower, upper]),
+            ),
             color=alt.Color("node:N", title=_("Component")),
             tooltip=["period:O", "node:N", "score:Q"],
         )

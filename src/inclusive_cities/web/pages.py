@@ -118,11 +118,14 @@ def unit_page(
     profile = services.unit_profile(session, ctx.specs, row, code, period, language)
     radar = None
     scored = profile.scored_areas
+    top = profile.spec.scale_upper if profile.spec else 100.0
     if len(scored) >= 3:  # a missing area is left out, never drawn as 0
         scale = profile.spec.scale if profile.spec else "0–100"
-        top = profile.spec.scale_upper if profile.spec else 100.0
         radar = charts.radar_spec(scored, _("Area scores ({scale})").format(scale=scale), top)
-    trend = charts.trend_spec(profile.trend) if len(profile.trend) > 0 else None
+    trend = None
+    if profile.trend:
+        lower, upper = (profile.spec.scale_lower, top) if profile.spec else (0.0, 100.0)
+        trend = charts.trend_spec(profile.trend, lower, upper)
     return render(
         request,
         "unit.html",
