@@ -395,12 +395,12 @@ def run_scores(session: Session, run_id: int) -> RunScores:
             levels[node] = level_grid.tolist()
             ranks[node] = rank_grid.tolist()
         unit_ids = unit_values
-        result = RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
+        served = RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
         from inclusive_cities.disclosure import mask_scores
 
-        mask_scores(session, run, result)  # scores normalised from a withheld cell
+        mask_scores(session, run, served)  # scores normalised from a withheld cell
         session.expunge(run)
-        return result
+        return served
 
     from inclusive_cities.disclosure import state_token
 
