@@ -152,12 +152,14 @@ def compute(
         result.hidden = set(baseline)
         return result
     hidden = set(primary) | dependants(truth, primary, rules)
+    changed: set[Key] | None = None
     for _pass in range(MAX_PASSES):
-        hidden = protect(truth, relations, hidden, protected, rules)
+        hidden = protect(truth, relations, hidden, protected, rules, changed)
         more = dependants(truth, hidden, rules) - hidden
         if not more:
             break
         hidden |= more
+        changed = more
     result.hidden = hidden
     result.hidden_ids = frozenset(
         int(truth[k].id or 0) for k in hidden - baseline if truth[k].id is not None

@@ -46,8 +46,13 @@ def protect(
     hidden: set[Key],
     protected: set[Key],
     rules: Rules,
+    changed: set[Key] | None = None,
 ) -> set[Key]:
-    """The cheapest hidden set containing ``hidden`` that the attacker cannot break."""
+    """The cheapest hidden set containing ``hidden`` that the attacker cannot break.
+
+    With ``changed``, only the linked components holding those cells are solved and
+    attacked again (components share no relation, so the others keep their pattern).
+    """
     lines = [
         tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
         for r in relations
@@ -57,7 +62,7 @@ def protect(
     result = set(hidden)
     cuts: dict[int, list[frozenset[Key]]] = defaultdict(list)
     member_of: dict[Key, int] = {k: i for i, comp in enumerate(components) for k in comp}
-    pending = {member_of[k] for k in hidden if k in member_of}
+    pending = {member_of[k] for k in (hidden if changed is None else changed) if k in member_of}
     lines_of: dict[Key, list[tuple[Key, ...]]] = defaultdict(list)
     rows_of: dict[int, list[tuple[Relation, tuple[Key, ...]]]] = defaultdict(list)
     for relation, members in live:
@@ -70,8 +75,11 @@ def protect(
             chosen = _solve(keys, rows_of[index], truth, result, protected, cuts[index], rules)
             result |= chosen
         view = published_view(truth, result)
-        failing = {f.key for f in lp_intervals(truth, view, relations, protected, rules)}
-        failing |= {f.key for f in differencing(truth, view, relations, rules)}
+        touched = {k for index in pending for k in components[index]}
+        mine = [r for r in relations if r.total in touched or any(p in touched for p in r.parts)]
+        targets = protected & touched
+        failing = {f.key for f in lp_intervals(truth, view, mine, targets, rules)}
+        failing |= {f.key for f in differencing(truth, view, mine, rules)}
         if not failing:
             return result
         pending = set()
