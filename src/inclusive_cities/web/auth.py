@@ -2,6 +2,13 @@
 
 Everything lives in the database (no process memory), so any number of stateless workers
 can share logins and the login rate limit.
+
+The rate limit holds under parallel guesses: an attempt is first written and committed as a
+failure, and only then are the client's failures counted; a password is checked only when
+that count is within the limit. Whatever the interleaving (threads, workers, SQLite or
+PostgreSQL), the last of the checked guesses counts every other checked one, so at most
+``LOGIN_MAX_FAILURES`` wrong passwords are tried per client and window. Unknown accounts
+cost one password hash too, so the answer time does not reveal which e-mails exist.
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import transaction
 from inclusive_cities.store.models import utcnow
 from inclusive_cities.store.web_models import ROLES, ApiToken, AuditEntry, User, WebSession
 from inclusive_cities.web.errors import WebError
@@ -29,6 +37,14 @@ LOGIN_MAX_FAILURES = 5
 """At most this many failed logins per client address in the window (OWASP guidance)."""
 
 _hasher = PasswordHasher()
+_dummy_hash: list[str] = []
+
+
+def dummy_hash() -> str:
+    """A hash of a random password, checked for unknown accounts (made once per process)."""
+    if not _dummy_hash:
+        _dummy_hash.append(_hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy_hash[0]
 
 
 def hash_token(token: str) -> str:
@@ -110,26 +126,53 @@ def recent_failures(session: Session, client: str) -> int:
     )
 
 
-def login(session: Session, email: str, password: str, client: str) -> tuple[str, Identity] | None:
-    """A new session token for good credentials, None (and an audit entry) otherwise."""
-    email = email.strip().lower()
-    user = session.scalar(select(User).where(User.email == email, User.active.is_(True)))
-    if user is None or not check_password(user.password_hash, password):
-        audit(session, "login_failed", user=email[:254], client=client)
-        return None
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login attempt came to: ``blocked`` (rate limit), or a token and identity."""
+
+    blocked: bool = False
+    token: str | None = None
+    identity: Identity | None = None
+
+
+def login(engine: Engine, email: str, password: str, client: str) -> LoginResult:
+    """Check credentials under the rate limit (see the module docstring); a good password
+    gets a new session token, every outcome an audit entry."""
+    email = email.strip().lower()[:254]
+    with transaction(engine) as session:
+        entry = AuditEntry(action="login_failed", user_email=email, client=client[:64])
+        session.add(entry)
+        session.flush()
+        entry_id = entry.id
+    with Session(engine) as session:
+        failures = recent_failures(session, client)
+    if failures > LOGIN_MAX_FAILURES:
+        _set_action(engine, entry_id, "login_blocked")
+        return LoginResult(blocked=True)
+    with Session(engine) as session:
+        user = session.scalar(select(User).where(User.email == email, User.active.is_(True)))
+    stored = user.password_hash if user is not None else dummy_hash()
+    if not check_password(stored, password) or user is None:
+        return LoginResult()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    session.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
-    session.add(
-        WebSession(
-            token_hash=hash_token(token),
-            user_id=user.id,
-            csrf_token=csrf,
-            expires_at=utcnow() + timedelta(hours=SESSION_HOURS),
+    with transaction(engine) as session:
+        session.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
+        session.add(
+            WebSession(
+                token_hash=hash_token(token),
+                user_id=user.id,
+                csrf_token=csrf,
+                expires_at=utcnow() + timedelta(hours=SESSION_HOURS),
+            )
         )
-    )
-    audit(session, "login", user=user.email, client=client)
-    return token, Identity(user.id, user.email, user.role, csrf)
+        session.execute(update(AuditEntry).where(AuditEntry.id == entry_id).values(action="login"))
+    return LoginResult(token=token, identity=Identity(user.id, user.email, user.role, csrf))
+
+
+def _set_action(engine: Engine, entry_id: int, action: str) -> None:
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.id == entry_id).values(action=action))
 
 
 def from_session_token(session: Session, token: str | None) -> Identity | None:
@@ -172,6 +215,25 @@ def new_api_token(session: Session, user_id: int, label: str) -> str:
     """A fresh token, shown once; only its hash is kept."""
     token = "ict_" + secrets.token_urlsafe(32)
     session.add(ApiToken(token_hash=hash_token(token), user_id=user_id, label=label[:200]))
+    return token
+
+
+def visible_tokens(session: Session, who: Identity) -> list[tuple[ApiToken, str]]:
+    """The tokens someone may see and revoke, with their owner's e-mail: an admin sees
+    everyone's, an analyst their own."""
+    query = select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
+    if not who.is_admin:
+        query = query.where(ApiToken.user_id == who.user_id)
+    rows = session.execute(query.order_by(ApiToken.revoked, ApiToken.id.desc())).all()
+    return [(token, email) for token, email in rows]
+
+
+def revoke_api_token(session: Session, who: Identity, token_id: int) -> ApiToken:
+    """Mark a token revoked (it stops working at once); analysts only revoke their own."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (token.user_id != who.user_id and not who.is_admin):
+        raise WebError(_("There is no API token {id} that you may revoke.").format(id=token_id))
+    token.revoked = True
     return token
 
 

@@ -49,9 +49,14 @@ def _failed(engine: Engine, job_id: int, error: Exception) -> None:
     _update(engine, job_id, status="failed", step=step, finished_at=utcnow())
 
 
-def _report_dict(report: Any) -> dict[str, Any]:
+def _report_dict(report: Any, rejected: bool = False) -> dict[str, Any]:
+    """The report as the job page shows it. A rejected file's report still carries the
+    importer's default status "imported": its first line then says what happened."""
+    summary = report.summary_lines()
+    if rejected:
+        summary[0] = _("{file}: rejected, nothing was imported").format(file=report.file)
     return {
-        "summary": report.summary_lines(),
+        "summary": summary,
         "problems": [
             {"where": p.where(), "column": p.column, "value": str(p.value)[:80], "reason": p.reason}
             for p in list(report.problems)[:50]
@@ -88,7 +93,7 @@ def run_table_import(
             job_id,
             status="failed",
             step=str(error),
-            report=_report_dict(error.report),
+            report=_report_dict(error.report, rejected=True),
             finished_at=utcnow(),
         )
     except Exception as error:  # a job must always end with a state the page can show
