@@ -214,6 +214,8 @@ def set_run_published(
     if published and not has_index_values(session, run):  # it would hide the good run
         raise BadRequest(empty_run_reason(session, run))
     run.published = published
+    if published:
+        refuse_if_disclosive(session, run.city_id)
     auth.audit(
         session,
         "publish_run" if published else "unpublish_run",
@@ -222,6 +224,21 @@ def set_run_published(
         client=client,
     )
     return run
+
+
+def refuse_if_disclosive(session: Session, city_id: int) -> None:
+    """Publishing runs the disclosure audit first: nothing hidden may come back."""
+    from inclusive_cities.disclosure import DisclosureError
+    from inclusive_cities.disclosure import refuse_if_disclosive as audit_gate
+
+    city = session.get(models.City, city_id)
+    if city is None:
+        raise NotFound(_("There is no such layer."))
+    session.flush()
+    try:
+        audit_gate(session, city.code)
+    except DisclosureError as error:
+        raise BadRequest(str(error)) from error
 
 
 @router.post("/admin/runs/{run_id}/{action}")
@@ -276,6 +293,7 @@ def layer_action(
                 published_by=who.email,
             )
         )
+        refuse_if_disclosive(session, city_id)
         auth.audit(session, "publish_layer", user=who.email, target=target, client=_client(request))
     elif action == "unpublish" and existing is not None:
         session.delete(existing)
@@ -386,6 +404,19 @@ def user_action(
     return RedirectResponse("/admin", status_code=303)
 
 
+def valid_codes(city: str, period: str, period_required: bool = False) -> tuple[str, str]:
+    """City and period codes as the importers accept them: a code such as
+    ``2024</script>`` would create a period that every page then has to show."""
+    from inclusive_cities.ingest.identifiers import IdentifierError, validate_identifier
+
+    try:
+        return validate_identifier("city", city), (
+            validate_identifier("period", period) if period or period_required else ""
+        )
+    except IdentifierError as error:
+        raise WebError(str(error)) from error
+
+
 @router.post("/admin/uploads")
 async def upload(
     request: Request,
@@ -402,6 +433,7 @@ async def upload(
     language = language_of(request)
     with ctx.session() as session:
         who = require_user(request, session, csrf_token)
+    city, period = valid_codes(city, period)
     name = file.filename or ""
     if not name.lower().endswith(jobs.UPLOAD_SUFFIXES):
         raise WebError(
@@ -448,6 +480,7 @@ def build(
     language = language_of(request)
     with ctx.session() as session:
         who = require_user(request, session, csrf_token)
+    city, period = valid_codes(city, period, period_required=True)
     if spec not in builtin_specs():
         raise WebError(_("Unknown marker spec {spec}.").format(spec=spec[:64]))
     options = {
