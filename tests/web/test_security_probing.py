@@ -475,3 +475,41 @@ def test_docs_page_scripts_load_under_the_csp_in_chromium(city: City) -> None:
     assert outside == []
     assert problems == []
     assert "/api/cities" in [text.replace("\u200b", "") for text in operations]
+
+
+SHORT_BREAKOUT = "</script><b>"
+"""Fits the forms' 40-character limit, so the code check (not the length) must refuse it."""
+
+
+@pytest.mark.parametrize(
+    ("route", "form"),
+    [
+        ("/admin/uploads", {"city": "TST", "period": "2024" + SHORT_BREAKOUT}),
+        ("/admin/uploads", {"city": "TST/../x", "period": "2024"}),
+        ("/admin/builds", {"city": "TST", "period": "2024" + SHORT_BREAKOUT}),
+        ("/admin/builds", {"city": "..", "period": "2024"}),
+    ],
+)
+def test_uploads_and_builds_refuse_codes_that_are_not_identifiers(
+    fresh_client: TestClient, fresh_city: City, route: str, form: dict[str, str]
+) -> None:
+    add_user(fresh_city, *ANALYST, "analyst")
+    csrf = log_in(fresh_client, *ANALYST)
+    files = {"file": ("verde.csv", b"codigo,green_m2\n01001,3.5\n", "text/csv")}
+    response = fresh_client.post(
+        route,
+        data={**form, "csrf_token": csrf},
+        files=files if route == "/admin/uploads" else None,
+        params={"lang": "en"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    assert (
+        "is not a valid code" in response.text
+        or "is empty" in response.text
+        or ("is not a period" in response.text)
+    )
+    assert "<img src=x" not in response.text
+    with transaction(connect(fresh_city.url)) as session:
+        assert session.scalar(select(Job.id)) is None  # no job was started
+        assert sorted(session.scalars(select(models.Period.code))) == ["2020", "2024"]
