@@ -67,12 +67,58 @@ def suppress(
             hidden[choice] = True
             reason[choice] = "secondary"
             changed = True
+    margins = [_margin_of(out, members, dims, total) for members in lines]
+    for row in _protected_ranges(counts, lines, margins, hidden, min_n):
+        hidden[row] = True
+        reason[row] = "secondary"
     out["suppression"] = reason
     out["status"] = np.where(hidden, "suppressed", out.get("status", "estimated"))
     for column in VALUE_COLUMNS:
         if column in out.columns:
             out[column] = out[column].astype(float).where(~hidden)
     return out
+
+
+def _margin_of(table: pd.DataFrame, members: list[int], dims: list[str], total: str) -> int:
+    """The row of a line that is the sum of the others (``total`` in the varying dimension)."""
+    for d in dims:
+        values = {table.at[r, d] for r in members}
+        if len(values) > 1:
+            return next(r for r in members if table.at[r, d] == total)
+    return members[0]
+
+
+def _protected_ranges(
+    counts: np.ndarray,
+    lines: list[list[int]],
+    margins: list[int],
+    hidden: np.ndarray,
+    min_n: int,
+) -> list[int]:
+    """Rows to hide so that no primary count comes back to within ``± max(min_n, 10 %)``.
+
+    The lines alone only stop exact subtraction; the attacker's LP over all of them can
+    still pin a small count down. The disclosure domain's MILP (HiGHS) and LP attacker
+    settle it, with each line as a relation ``margin = sum of its cells``.
+    """
+    from inclusive_cities.disclosure.model import Cell, Key, Relation
+    from inclusive_cities.disclosure.rules import Rules
+    from inclusive_cities.disclosure.secondary import protect
+
+    def key(row: int) -> Key:
+        return ("survey_n", int(row), "", "", "", "")
+
+    truth = {key(r): Cell(key(r), float(c), int(c), "count") for r, c in enumerate(counts)}
+    relations = [
+        Relation(key(margin), tuple(key(r) for r in members if r != margin), "survey", "count")
+        for members, margin in zip(lines, margins, strict=True)
+    ]
+    primary = {key(r) for r in range(len(counts)) if hidden[r]}
+    protected = {key(r) for r in range(len(counts)) if hidden[r] and 1 <= counts[r] < min_n}
+    if not protected:
+        return []
+    chosen = protect(truth, relations, primary, protected, Rules(threshold=min_n))
+    return sorted(k[1] for k in chosen - primary)
 
 
 def _is_margin(table: pd.DataFrame, row: int, dims: list[str], total: str) -> bool:
