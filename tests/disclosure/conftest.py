@@ -64,12 +64,12 @@ def build(url: str) -> SmallCity:
         s.flush()
         units = {"N1": parent.id}
         for code in POPULATION:
-            unit = models.SpatialUnit(
+            block = models.SpatialUnit(
                 city_id=city.id, level_id=lower.id, code=code, name=code, parent_id=parent.id
             )
-            s.add(unit)
+            s.add(block)
             s.flush()
-            units[code] = unit.id
+            units[code] = block.id
         period = models.Period(
             code="2024",
             label="Censo 2024",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from inclusive_cities.cli import main
@@ -16,7 +16,7 @@ from tests.disclosure.conftest import SmallCity
 def withdraw_everything(url: str) -> None:
     with transaction(connect(url)) as session:
         session.execute(update(models.MarkerRun).values(published=False))
-        session.execute(PublishedLayer.__table__.delete())
+        session.execute(delete(PublishedLayer))
 
 
 def published(url: str) -> tuple[int, int]:
