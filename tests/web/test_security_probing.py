@@ -514,3 +514,18 @@ def test_uploads_and_builds_refuse_codes_that_are_not_identifiers(
     with transaction(connect(fresh_city.url)) as session:
         assert session.scalar(select(Job.id)) is None  # no job was started
         assert sorted(session.scalars(select(models.Period.code))) == ["2020", "2024"]
+
+
+def test_serve_refuses_a_bad_public_url_in_one_line(sqlite_url: str) -> None:
+    init_database(sqlite_url)
+    program = str(Path(sys.executable).parent / "inclusive-cities")
+    result = subprocess.run(
+        [program, "--database", sqlite_url, "serve", "--port", str(free_port())],
+        env={**os.environ, "INCLUSIVE_CITIES_PUBLIC_URL": "observatorio.example.org"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines() + result.stdout.strip().splitlines()
+    assert len(lines) == 1 and "is not a web address" in lines[0], lines

@@ -40,6 +40,9 @@ def serve(
     engine = store.connect(state.database_url)
     store.require_current(engine)
     get_basemap()  # a bad basemap setting is one line now, not a traceback per worker
+    from inclusive_cities.web.app import Site
+
+    Site.from_settings()  # so are a bad public URL and trusted proxies
     check_port(host, port)
     os.environ["INCLUSIVE_CITIES_DATABASE_URL"] = state.database_url
     console.print(
