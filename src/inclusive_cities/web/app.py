@@ -237,6 +237,29 @@ def script_json(value: Any) -> Markup:
     return Markup(text)  # every character that could end the block is escaped
 
 
+class HeadAsGet:
+    """Answer ``HEAD`` on every GET route as GET would, without the body (RFC 9110 §9.3.2).
+
+    Caches, link checkers and some GIS clients send HEAD first; FastAPI routes declare GET
+    only, so without this every one of them answered 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class LanguageMiddleware:
     """Pick the page language from ``?lang=``, then the ``lang`` cookie, else Spanish.
 
@@ -440,6 +463,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders, tile_origin=basemap.origin if basemap else None)
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(ClientAddress, site=site)  # outermost: every layer sees the real client
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
