@@ -234,6 +234,10 @@ def audit(session: Session, city_code: str, rules: Rules | None = None) -> Audit
     findings += differencing(truth, published, state.relations, rules)
     findings += normalised_inverse(truth, published, scores, periods, rules)
     findings += lp_intervals(truth, published, state.relations, protected, rules)
+    # a cell the public cannot read only because no route serves it (a nationality row that
+    # equals its total, say) was never withheld: working it out discloses nothing
+    withheld = state.hidden | state.baseline
+    findings = [f for f in findings if f.key in withheld]
     findings += [
         Finding(k, "published below the threshold", float(truth[k].value or 0), 0, 0, ())
         for k in state.protected
