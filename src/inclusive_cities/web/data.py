@@ -120,13 +120,17 @@ class Collection:
     indicator_name_es: str = ""
     indicator_name_en: str = ""
     source: str = ""
+    level_name_es: str = ""
+    level_name_en: str = ""
 
     def title(self, language: str, spec: SpecView | None = None) -> str:
         if self.kind == "marker":
             name = spec.name(language) if spec else self.spec_code
         else:
             name = self.indicator_name_es if language == "es" else self.indicator_name_en
-        return f"{name} — {self.city_name} — {self.period_label or self.period_code}"
+        level = self.level_name_es if language == "es" else self.level_name_en
+        where = f" — {level}" if level else ""
+        return f"{name}{where} — {self.city_name} — {self.period_label or self.period_code}"
 
 
 def published_collections(session: Session, city_id: int | None = None) -> list[Collection]:
@@ -170,40 +174,61 @@ def published_collections(session: Session, city_id: int | None = None) -> list[
         .where(true() if city_id is None else PublishedLayer.city_id == city_id)
         .order_by(models.City.code, models.Indicator.code, models.Period.code)
     ).all()
-    for _layer, city, period, indicator in layers:
-        cid = slug(f"{city.code}-{indicator.code}-{period.code}")
-        if cid in seen:
-            continue
-        seen.add(cid)
-        level_id = session.scalar(
-            select(models.SpatialUnit.level_id)
-            .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+    # one collection per level that has values: a collection is one indicator at one level.
+    # The finest level keeps the plain id (what clients already link to); coarser levels add
+    # the level's code to it.
+    levels_of: dict[tuple[int, int, int], list[models.UnitLevel]] = {}
+    if layers:
+        level_rows = session.execute(
+            select(
+                models.Observation.indicator_id,
+                models.Observation.period_id,
+                models.SpatialUnit.city_id,
+                models.UnitLevel,
+            )
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
             .where(
-                models.Observation.indicator_id == indicator.id,
-                models.Observation.period_id == period.id,
-                models.SpatialUnit.city_id == city.id,
+                models.Observation.indicator_id.in_({row[3].id for row in layers}),
+                true() if city_id is None else models.SpatialUnit.city_id == city_id,
             )
-            .limit(1)
+            .distinct()
+        ).all()
+        for indicator_id, period_id, city_of, unit_level in level_rows:
+            levels_of.setdefault((indicator_id, period_id, city_of), []).append(unit_level)
+    for _layer, city, period, indicator in layers:
+        base = slug(f"{city.code}-{indicator.code}-{period.code}")
+        if base in seen:
+            continue
+        seen.add(base)
+        ordered = sorted(
+            levels_of.get((indicator.id, period.id, city.id), []), key=lambda lv: -lv.depth
         )
-        out.append(
-            Collection(
-                id=cid,
-                kind="indicator",
-                city_id=city.id,
-                city_code=city.code,
-                city_name=city.name,
-                synthetic=city.is_synthetic,
-                period_id=period.id,
-                period_code=period.code,
-                period_label=period.label or period.code,
-                level_id=level_id,
-                indicator_id=indicator.id,
-                indicator_code=indicator.code,
-                indicator_name_es=indicator.name_es,
-                indicator_name_en=indicator.name_en,
-                source=indicator.source,
+        found: list[models.UnitLevel | None] = [*ordered] or [None]
+        for position, level in enumerate(found):
+            suffix = level.code if position > 0 and level is not None else ""
+            cid = slug(f"{base}-{suffix}") if suffix else base
+            out.append(
+                Collection(
+                    id=cid,
+                    kind="indicator",
+                    city_id=city.id,
+                    city_code=city.code,
+                    city_name=city.name,
+                    synthetic=city.is_synthetic,
+                    period_id=period.id,
+                    period_code=period.code,
+                    period_label=period.label or period.code,
+                    level_id=level.id if level is not None else None,
+                    indicator_id=indicator.id,
+                    indicator_code=indicator.code,
+                    indicator_name_es=indicator.name_es,
+                    indicator_name_en=indicator.name_en,
+                    source=indicator.source,
+                    level_name_es=(level.name_es or level.code) if level is not None else "",
+                    level_name_en=(level.name_en or level.code) if level is not None else "",
+                )
             )
-        )
     return out
 
 
