@@ -53,4 +53,4 @@ def census_migrants(engine: Engine, city: str, period: str) -> float:
                 "--period {period}' first."
             ).format(city=city, period=period)
         )
-    return float(rows[0][1])
+    return float(rows[0][1] or 0.0)
