@@ -8,11 +8,15 @@ The result is cached under the store's fingerprints, like the web's other derive
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.disclosure.attacks import differencing
@@ -196,7 +200,13 @@ def close(
 
 
 def protection(session: Session, city_id: int, rules: Rules | None = None) -> Protection:
-    """The city's protection under the current store contents (cached)."""
+    """The city's protection under the current store contents (cached in memory and on disk).
+
+    Solving it takes seconds on a small city and minutes on a medium one, so the result is
+    also kept in the data folder under a key of the store's contents: ``publish`` computes it
+    once (its audit needs it) and every web worker started later reads it in a second instead
+    of solving again on its first request.
+    """
     from inclusive_cities.web import data
 
     rules = rules or Rules()
@@ -208,13 +218,51 @@ def protection(session: Session, city_id: int, rules: Rules | None = None) -> Pr
         repr(rules),
         data.observations_fingerprint(session),
         data.units_fingerprint(session, city_id),
+        session.scalar(select(func.max(models.MarkerRun.id))),
+        str(session.get_bind().engine.url),
     )
 
     def build() -> Protection:
+        stored = _stored_path(key)
+        if stored is not None and stored.exists():
+            try:
+                with stored.open("rb") as handle:
+                    # written by this software in its own data folder (see _store)
+                    loaded = pickle.load(handle)
+                if isinstance(loaded, Protection):
+                    return loaded
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                pass  # a damaged or older file: solve again and replace it
         truth, parents, codes = load_truth(session, city_id)
-        return compute(truth, parents, codes, rules, enabled)
+        result = compute(truth, parents, codes, rules, enabled)
+        _store(stored, city_id, result)
+        return result
 
     return data.CACHE.get(key, build)
+
+
+def _stored_path(key: tuple[Any, ...]) -> Path | None:
+    from inclusive_cities.config import get_settings
+
+    folder = Path(get_settings().data_dir) / "disclosure"
+    digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
+    return folder / f"protection-{key[1]}-{digest}.pickle"
+
+
+def _store(path: Path | None, city_id: int, result: Protection) -> None:
+    """Write atomically; a read-only data folder only costs the next process a new solve."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(f"protection-{city_id}-*.pickle"):
+            old.unlink(missing_ok=True)  # earlier states of this city's data
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
+    except OSError:
+        return
 
 
 def hidden_observation_ids(session: Session, city_id: int) -> frozenset[int]:
