@@ -31,7 +31,17 @@ def test_goalposts_and_arithmetic_by_hand(two_area_spec, small_table):
 
 def test_to_frame_columns(two_area_spec, small_table):
     frame = compute(two_area_spec, small_table).to_frame()
-    assert list(frame.columns) == ["unit_code", "IDX", "A", "B", "rank", "level"]
+    assert list(frame.columns) == [
+        "unit_code",
+        "IDX",
+        "A",
+        "B",
+        "rank",
+        "level",
+        "coverage",
+        "missing_areas",
+    ]
+    assert frame["coverage"].tolist() == [1.0, 1.0, 1.0, 1.0]  # every unit has both areas
     assert frame["unit_code"].tolist() == ["u1", "u2", "u3", "u4"]
 
 
