@@ -350,3 +350,41 @@ class AnalysisFeature(Base):
         CheckConstraint("moran_p IS NULL OR (moran_p >= 0 AND moran_p <= 1)", name="moran_p"),
         CheckConstraint("gi_p IS NULL OR (gi_p >= 0 AND gi_p <= 1)", name="gi_p"),
     )
+
+
+class PlanningProject(Base):
+    """A candidate investment (issue #16): where it is, what it costs and targets, and the
+    beneficiaries computed from its catchment, so selections and plans can be re-solved."""
+
+    __tablename__ = "planning_projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(40))
+    cost: Mapped[float] = mapped_column(Float)
+    locality: Mapped[str] = mapped_column(String(64), default="")
+    funder: Mapped[str] = mapped_column(Text, default="")
+    targets: Mapped[list | None] = mapped_column(JSON)
+    effect: Mapped[float] = mapped_column(Float, default=0.0)
+    depends_on: Mapped[list | None] = mapped_column(JSON)
+    excludes: Mapped[list | None] = mapped_column(JSON)
+    unit_codes: Mapped[list | None] = mapped_column(JSON)
+    geometry: Mapped[bytes | None] = mapped_column(LargeBinary)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    catchment_m: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    beneficiaries_host: Mapped[float | None] = mapped_column(Float)
+    beneficiaries_migrant: Mapped[float | None] = mapped_column(Float)
+    beneficiary_units: Mapped[dict | None] = mapped_column(JSON)
+    attributes: Mapped[dict | None] = mapped_column(JSON)
+    source_file: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+    __table_args__ = (
+        UniqueConstraint("city_id", "code"),
+        CheckConstraint("cost >= 0", name="cost"),
+        CheckConstraint("catchment_m IS NULL OR catchment_m >= 0", name="catchment"),
+    )
