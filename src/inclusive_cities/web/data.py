@@ -9,6 +9,7 @@ rows they come from, so stateless workers stay correct when the database changes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, and_, func, or_, select, true
+from sqlalchemy import Engine, String, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from inclusive_cities.store import models
@@ -133,8 +134,72 @@ class Collection:
         return f"{name}{where} — {self.city_name} — {self.period_label or self.period_code}"
 
 
+def publication_fingerprint(session: Session) -> str:
+    """A digest of every row that the published collections' metadata is read from.
+
+    Listing the collections takes dozens of queries once a city has many published layers;
+    keyed on this digest (a handful of small queries), the list is built once per publish,
+    import or rename and reused by every request, in every worker, until one of them changes.
+    """
+    run, layer, analysis = models.MarkerRun, PublishedLayer, models.AnalysisLayer
+    indicator, level = models.Indicator, models.UnitLevel
+    tables: list[tuple[list[Any], Any]] = [
+        (
+            [run.id, run.city_id, run.period_id, run.level_id, run.spec_code],
+            run.published.is_(True),
+        ),
+        ([layer.id, layer.city_id, layer.period_id, layer.indicator_id], true()),
+        (
+            [
+                analysis.id,
+                analysis.city_id,
+                analysis.period_id,
+                analysis.name,
+                analysis.kind,
+                analysis.source,
+                analysis.target,
+                analysis.parameters,
+                analysis.input_hash,
+                analysis.created_at,
+            ],
+            analysis.published.is_(True),
+        ),
+        (
+            [
+                indicator.id,
+                indicator.code,
+                indicator.name_es,
+                indicator.name_en,
+                indicator.direction,
+                indicator.source,
+            ],
+            true(),
+        ),
+        (
+            [models.City.id, models.City.code, models.City.name, models.City.is_synthetic],
+            true(),
+        ),
+        ([models.Period.id, models.Period.code, models.Period.label], true()),
+        ([level.id, level.code, level.name_es, level.name_en, level.depth], true()),
+    ]
+    parts: list[Any] = []
+    for columns, condition in tables:
+        text = columns[0].cast(String)
+        for column in columns[1:]:
+            text = text + "~" + func.coalesce(column.cast(String), "")
+        parts.append(select(func.aggregate_strings(text, "|")).where(condition).scalar_subquery())
+    parts.append(select(func.max(models.Observation.id)).scalar_subquery())
+    row = session.execute(select(*parts)).one()  # one round trip
+    return hashlib.blake2b(repr(tuple(row)).encode(), digest_size=16).hexdigest()
+
+
 def published_collections(session: Session, city_id: int | None = None) -> list[Collection]:
     """Every published layer, marker runs first, newest run per city, period and spec."""
+    key = ("published-collections", city_id, publication_fingerprint(session))
+    return list(CACHE.get(key, lambda: _published_collections(session, city_id)))
+
+
+def _published_collections(session: Session, city_id: int | None) -> list[Collection]:
     out: list[Collection] = []
     seen: set[str] = set()
     runs = session.execute(

@@ -337,8 +337,14 @@ def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collec
 
 
 def _all_collections(session: Session) -> list[data.Collection]:
-    published = data.published_collections(session)
-    return published + _analysis_collections(session, {c.id for c in published})
+    """Every published collection, built once per publish (and language), not per request."""
+    key = ("ogc-collections", current_language(), data.publication_fingerprint(session))
+
+    def build() -> list[data.Collection]:
+        published = data.published_collections(session)
+        return published + _analysis_collections(session, {c.id for c in published})
+
+    return list(data.CACHE.get(key, build))
 
 
 def _table(request: Request, session: Session, collection: data.Collection) -> exports.FeatureTable:
