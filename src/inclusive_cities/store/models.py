@@ -388,3 +388,122 @@ class PlanningProject(Base):
         CheckConstraint("cost >= 0", name="cost"),
         CheckConstraint("catchment_m IS NULL OR catchment_m >= 0", name="catchment"),
     )
+
+
+GOVERNANCE_LEVELS = ("local", "national")
+GOVERNANCE_ANSWERS = ("yes", "partly", "no", "not_applicable", "scale")
+INITIATIVE_KINDS = ("initiative", "good_practice")
+INITIATIVE_STATUSES = ("planned", "ongoing", "completed", "suspended")
+
+
+class GovernanceFramework(Base):
+    """A version of a governance framework (issue #19) as it was when an assessment used it,
+    so old assessments keep being scored with the questions they answered."""
+
+    __tablename__ = "governance_frameworks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(20))
+    name_es: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict] = mapped_column(JSON)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+
+class GovernanceAssessment(Base):
+    """One migration-governance assessment of a city (local) or a country (national) on a date;
+    ``place`` is the city or country code, so re-importing the same place and date replaces it."""
+
+    __tablename__ = "governance_assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("governance_frameworks.id", ondelete="CASCADE")
+    )
+    level: Mapped[str] = mapped_column(String(10))
+    place: Mapped[str] = mapped_column(String(64))
+    city_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cities.id", ondelete="CASCADE"), index=True
+    )
+    country: Mapped[str] = mapped_column(String(3), default="")
+    assessed_on: Mapped[date] = mapped_column(Date)
+    respondent: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    overall_score: Mapped[float | None] = mapped_column(Float)
+    source_file: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("level", "place", "assessed_on"),
+        CheckConstraint("level IN ('local', 'national')", name="level"),
+        CheckConstraint(
+            "(level = 'local' AND city_id IS NOT NULL) OR (level = 'national' AND city_id IS NULL)",
+            name="place",
+        ),
+        CheckConstraint(
+            "overall_score IS NULL OR (overall_score >= 0 AND overall_score <= 100)", name="score"
+        ),
+    )
+
+
+class GovernanceAnswer(Base):
+    """The answer to one question of an assessment, with its evidence."""
+
+    __tablename__ = "governance_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("governance_assessments.id", ondelete="CASCADE")
+    )
+    question_code: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    evidence_text: Mapped[str] = mapped_column(Text, default="")
+    evidence_document: Mapped[str] = mapped_column(Text, default="")
+    evidence_link: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "question_code"),
+        CheckConstraint(
+            "answer IN ('yes', 'partly', 'no', 'not_applicable', 'scale')", name="answer"
+        ),
+        CheckConstraint("answer != 'scale' OR value IS NOT NULL", name="scale_value"),
+    )
+
+
+class GovernanceInitiative(Base):
+    """An existing initiative (the "balance of initiatives") or a good practice, by domain."""
+
+    __tablename__ = "governance_initiatives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name_es: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    level: Mapped[str] = mapped_column(String(10))
+    city_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cities.id", ondelete="CASCADE"), index=True
+    )
+    country: Mapped[str] = mapped_column(String(3), default="")
+    domain: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(20), default="ongoing")
+    partners: Mapped[str] = mapped_column(Text, default="")
+    description_es: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(Text, default="")
+    year: Mapped[int | None] = mapped_column(Integer)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('initiative', 'good_practice')", name="kind"),
+        CheckConstraint("level IN ('local', 'national')", name="level"),
+        CheckConstraint(
+            "status IN ('planned', 'ongoing', 'completed', 'suspended')", name="status"
+        ),
+    )

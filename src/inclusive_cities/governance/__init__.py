@@ -1,0 +1,107 @@
+"""Migration-governance assessments (MGI-style), local and national, beside the evidence.
+
+Public API (a runnable tour; ``tests/governance/test_tour.py`` runs it)::
+
+    from inclusive_cities.governance import (
+        load_framework, write_template, import_assessment, assessment_result,
+        compare_levels, compare_changes, search_initiatives, export_xlsx,
+    )
+
+    framework = load_framework("mgi-demo")      # built-in, or a path to a YAML file
+    framework.label                             # "mgi-demo@1"
+    write_template(framework, "es", "evaluacion.xlsx")   # fill it in, then:
+    summary = import_assessment(engine, "evaluacion.xlsx", city="DEMO")   # or country="COL"
+    result = assessment_result(engine, summary.assessment_ids[0])
+    result.overall, [(d.code, d.score, d.band) for d in result.domains]
+    result.strengths("es"), result.gaps("en")   # plain sentences
+    comparison = compare_levels(engine, "DEMO")  # latest local vs latest national
+    [(q.code, q.status) for q in comparison.questions]   # ahead / behind / same / not_comparable
+    compare_changes(engine, older_id, newer_id).summary("en")
+    search_initiatives(engine, "salud", kind="good_practice", domain="WELLBEING")
+    export_xlsx(result, "results.xlsx", "en", [comparison])
+
+The score rule (framework ``scoring``) is in :mod:`.scoring`; how the latest local assessment
+becomes the marker's ``migration_governance_score`` is in :mod:`.marker_link`. Errors are
+:class:`GovernanceError` (framework problems: :class:`FrameworkError`, naming file and line).
+"""
+
+from inclusive_cities.governance.assess import (
+    AssessmentInfo,
+    AssessmentResult,
+    assessment_result,
+    latest_assessment,
+    list_assessments,
+    resolve,
+)
+from inclusive_cities.governance.compare import (
+    Comparison,
+    DomainComparison,
+    QuestionComparison,
+    compare_changes,
+    compare_levels,
+    compare_results,
+)
+from inclusive_cities.governance.errors import FrameworkError, GovernanceError
+from inclusive_cities.governance.evidence import DomainEvidence, LinkedValue, domain_evidence
+from inclusive_cities.governance.export import export_xlsx
+from inclusive_cities.governance.importer import ImportSummary, import_assessment
+from inclusive_cities.governance.initiatives import (
+    InitiativeRecord,
+    InitiativesImport,
+    import_initiatives,
+    search_initiatives,
+)
+from inclusive_cities.governance.marker_link import sync
+from inclusive_cities.governance.scoring import (
+    Answer,
+    DomainResult,
+    QuestionResult,
+    Scores,
+    score,
+)
+from inclusive_cities.governance.spec import (
+    Framework,
+    builtin_frameworks,
+    load_framework,
+    parse_framework,
+)
+from inclusive_cities.governance.templates import write_template, write_xlsform
+
+__all__ = [
+    "Answer",
+    "AssessmentInfo",
+    "AssessmentResult",
+    "Comparison",
+    "DomainComparison",
+    "DomainEvidence",
+    "DomainResult",
+    "Framework",
+    "FrameworkError",
+    "GovernanceError",
+    "ImportSummary",
+    "InitiativeRecord",
+    "InitiativesImport",
+    "LinkedValue",
+    "QuestionComparison",
+    "QuestionResult",
+    "Scores",
+    "assessment_result",
+    "builtin_frameworks",
+    "compare_changes",
+    "compare_levels",
+    "compare_results",
+    "domain_evidence",
+    "export_xlsx",
+    "import_assessment",
+    "import_initiatives",
+    "latest_assessment",
+    "list_assessments",
+    "load_framework",
+    "parse_framework",
+    "resolve",
+    "score",
+    "search_initiatives",
+    "sync",
+    "write_template",
+    "write_xlsform",
+]
