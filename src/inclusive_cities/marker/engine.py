@@ -10,7 +10,7 @@ computed on sorted values, so results do not depend on row order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -20,7 +20,12 @@ import pandas as pd
 
 from inclusive_cities import __version__
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.marker.aggregate import aggregate
+from inclusive_cities.marker.aggregate import (
+    WeightSearch,
+    aggregate,
+    derive_weights,
+    derived_weights_notes,
+)
 from inclusive_cities.marker.errors import MarkerDataError, MarkerSpecError
 from inclusive_cities.marker.impute import column_fill, group_codes, group_fill, locf_fill
 from inclusive_cities.marker.normalise import normalise
@@ -111,6 +116,9 @@ class MarkerResult:
         self.notes = notes
         self.provenance = provenance
         self._recipe = recipe
+        # weights the data chose (pca/optimised nodes' components) and the searches made
+        self.derived_weights: dict[str, float] = {}
+        self.weight_searches: dict[str, WeightSearch] = {}
 
     # -- scores --------------------------------------------------------------------
     @property
@@ -215,7 +223,7 @@ class MarkerResult:
     # -- weights and city --------------------------------------------------------------
     @cached_property
     def effective_weights(self) -> pd.Series:
-        return effective_weights(self.spec)
+        return effective_weights(self.spec, self.derived_weights)
 
     @cached_property
     def city(self) -> pd.DataFrame:
@@ -350,15 +358,17 @@ def _classify(scores: pd.Series, spec: MarkerSpec) -> pd.Series:
     )
 
 
-def effective_weights(spec: MarkerSpec) -> pd.Series:
-    """Each indicator's share of the index when every component is present."""
+def effective_weights(spec: MarkerSpec, derived: dict[str, float] | None = None) -> pd.Series:
+    """Each indicator's share of the index when every component is present (``derived``:
+    weights the data chose, overriding the spec's)."""
     weights: dict[str, float] = {}
+    chosen = derived or {}
 
     def visit(node: Node, share: float) -> None:
         components = node.components()
-        total = sum(c.weight for c in components)
+        total = sum(chosen.get(c.code, c.weight) for c in components)
         for component in components:
-            part = share * component.weight / total
+            part = share * chosen.get(component.code, component.weight) / total
             if isinstance(component, Node):
                 visit(component, part)
             else:
@@ -600,8 +610,17 @@ def compute(
         normalised[screened, :] = np.nan
         normalised_has_nan[:] = True
 
-    # 7. aggregation, bottom-up
-    node_scores, coverage = _aggregate_tree(spec, normalised, codes, lo, hi, normalised_has_nan)
+    # 7. aggregation, bottom-up (weights from the data first, for pca/optimised nodes)
+    derived, searches = derive_weights(
+        spec,
+        lambda w: _aggregate_tree(spec, normalised, codes, lo, hi, normalised_has_nan, w)[0],
+        normalised,
+        codes,
+    )
+    node_scores, coverage = _aggregate_tree(
+        spec, normalised, codes, lo, hi, normalised_has_nan, derived
+    )
+    notes.extend(derived_weights_notes(spec, derived, searches))
 
     provenance = Provenance(
         spec_code=spec.code,
@@ -630,7 +649,7 @@ def compute(
                 source=source, column=population_column
             )
         )
-    return MarkerResult(
+    result = MarkerResult(
         spec=spec,
         ids=ids,
         data=data,
@@ -647,6 +666,8 @@ def compute(
         provenance=provenance,
         recipe=recipe,
     )
+    result.derived_weights, result.weight_searches = derived, searches
+    return result
 
 
 class _LazyInputHash:
@@ -816,8 +837,11 @@ def _aggregate_tree(
     lo: float,
     hi: float,
     normalised_has_nan: np.ndarray | None = None,
+    weights_override: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
-    """Scores of every node (columns in pre-order) and their coverage (None = complete)."""
+    """Scores of every node (columns in pre-order) and their coverage (None = complete);
+    ``weights_override`` replaces the spec's weights of the codes it names."""
+    chosen = weights_override or {}
     node_codes = spec.node_codes
     position = {code: j for j, code in enumerate(node_codes)}
     indicator_position = {code: j for j, code in enumerate(codes)}
@@ -837,7 +861,7 @@ def _aggregate_tree(
                 columns.append(scores[:, position[child.code]])
             else:
                 columns.append(normalised[:, indicator_position[child.code]])
-            weights.append(child.weight)
+            weights.append(chosen.get(child.code, child.weight))
             nan_flags.append(has_nan[child.code])
         rule = spec.aggregation_for(node, depths[node.code])
         result = scores[:, position[node.code]]

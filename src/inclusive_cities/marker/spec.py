@@ -292,12 +292,60 @@ class Indicator(_Model):
         return value
 
 
+class FixedWeights(_Model):
+    """The components' own ``weight`` fields (the default)."""
+
+    method: Literal["fixed"]  # no default: YAML written without defaults keeps it
+
+
+class PCAWeights(_Model):
+    """Weights from the data: the loadings of the first principal component of the node's
+    components (centred and scaled, units with every component present), as COINr's
+    ``get_PCA(weights_to = ...)``. A loading can be negative; the sign of the component is
+    chosen so that the loadings sum to a positive number."""
+
+    method: Literal["pca"]  # no default: YAML written without defaults keeps it
+
+
+class OptimisedWeights(_Model):
+    """Weights searched so that each component's correlation with the index, as a share of
+    their sum, matches ``targets`` (relative importances; equal when absent), as COINr's
+    ``get_opt_weights(optype = "balance")``: R's Nelder-Mead from the targets, minimising
+    ``log(mean((target share − correlation share)²))``, stopping at relative tolerance
+    ``tolerance`` or after ``max_iterations`` evaluations."""
+
+    method: Literal["optimised"]  # no default: YAML written without defaults keeps it
+    targets: dict[str, float] | None = None
+    correlation: Literal["pearson", "spearman"] = "pearson"
+    tolerance: float = Field(default=0.1, gt=0)
+    max_iterations: int = Field(default=500, ge=1)
+
+    @field_validator("targets")
+    @classmethod
+    def _positive(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None and (not value or any(v <= 0 for v in value.values())):
+            raise ValueError(_("targets must give every component an importance above 0"))
+        return value
+
+
+Weighting = Annotated[
+    FixedWeights | PCAWeights | OptimisedWeights,
+    Field(discriminator="method"),
+    BeforeValidator(_method_shorthand),
+]
+WEIGHTING_METHODS = ("fixed", "pca", "optimised")
+
+
 class Node(_Model):
-    """An aggregate of the tree (index, area, dimension, sub-dimension)."""
+    """An aggregate of the tree (index, area, dimension, sub-dimension).
+
+    ``weighting`` says where the components' weights come from: their ``weight`` fields
+    (``fixed``), or the data (``pca``, ``optimised``)."""
 
     code: str = Field(min_length=1, max_length=64)
     name: Label
     weight: float = Field(default=1.0, gt=0)
+    weighting: Weighting | None = None
     aggregation: AggregationField | None = None
     min_coverage: float | None = Field(default=None, ge=0, le=1)
     description: Label | None = None
@@ -454,6 +502,14 @@ class MarkerSpec(_Model):
 
     def imputation_for(self, indicator: Indicator) -> Imputation:
         return indicator.imputation or self.defaults.missing.imputation
+
+    def data_weighted_nodes(self) -> list[Node]:
+        """Nodes whose components' weights come from the data, children before parents."""
+        return [
+            node
+            for node in reversed(self.nodes())
+            if node.weighting is not None and node.weighting.method != "fixed"
+        ]
 
     def min_coverage_for(self, node: Node) -> float:
         if node.min_coverage is not None:
@@ -638,6 +694,9 @@ def _tree_problem(spec: MarkerSpec) -> tuple[str, tuple[str | int, ...]] | None:
                     ).format(code=item.code),
                     path,
                 )
+            problem = _weighting_problem(item)
+            if problem:
+                return problem, (*path, "weighting")
             stack.extend((c, (*path, "children", i)) for i, c in enumerate(item.children))
             stack.extend((c, (*path, "indicators", i)) for i, c in enumerate(item.indicators))
         elif item.normalisation is None and spec.defaults.normalisation is None:
@@ -651,6 +710,31 @@ def _tree_problem(spec: MarkerSpec) -> tuple[str, tuple[str | int, ...]] | None:
     mins = [level.min for level in spec.levels]
     if not mins or any(b >= a for a, b in itertools.pairwise(mins)):
         return (_("levels must be listed from the highest 'min' to the lowest"), ("levels",))
+    return None
+
+
+def _weighting_problem(node: Node) -> str | None:
+    """Data-driven weights need two components; targets must name exactly the components."""
+    if node.weighting is None or node.weighting.method == "fixed":
+        return None
+    codes = [c.code for c in node.components()]
+    if len(codes) < 2:
+        return _("node {code} has one component: {method} weights need at least two").format(
+            code=node.code, method=node.weighting.method
+        )
+    if isinstance(node.weighting, OptimisedWeights) and node.weighting.targets is not None:
+        targets = node.weighting.targets
+        unknown = sorted(set(targets) - set(codes))
+        if unknown:
+            return _(
+                "targets name '{target}', which is not a component of {code} ({codes})"
+            ).format(target=unknown[0], code=node.code, codes=", ".join(codes))
+        absent = [c for c in codes if c not in targets]
+        if absent:
+            return _(
+                "targets give no importance for '{target}': give one for every component of "
+                "{code}, or leave targets out for equal importance"
+            ).format(target=absent[0], code=node.code)
     return None
 
 
