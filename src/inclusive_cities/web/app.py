@@ -508,6 +508,12 @@ def create_app(
     app.include_router(ogc.router)
     app.include_router(admin.router)
     app.include_router(admin.api_router)
+    from inclusive_cities.web import planning
+
+    app.include_router(planning.router)
+    from inclusive_cities.web import governance
+
+    app.include_router(governance.router)
     return app
 
 

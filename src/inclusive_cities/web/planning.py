@@ -1,0 +1,803 @@
+"""Planner pages: prioritised places, candidate projects under a budget, and their impact.
+
+Choosing among candidate projects is staff work, so the planner and the places page sit
+behind the admin login; the impact page of a project is public once the marker run it is
+measured on is published. Queries live here beside the pages (not in ``web/services.py``),
+and figures come from :mod:`inclusive_cities.planning`; this module only shapes them.
+
+This router must not import ``web.app`` (``web.app`` imports the routers): the few things it
+needs from the app (templates, engine, language) are read from ``request.app.state.web``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import DEFAULT_LANGUAGE, use_language
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
+from inclusive_cities.web import auth, data, services
+from inclusive_cities.web.errors import BadRequest, NotFound
+
+router = APIRouter(include_in_schema=False)
+SESSION_COOKIE = "ic_session"
+"""The admin area's session cookie (``web.admin.COOKIE``; not imported, see the docstring)."""
+MAX_BUDGET = 1e13
+MAX_WEIGHT = 10.0
+K_DEFAULT = 10
+CURRENCY = "$"
+
+
+# -- plumbing -------------------------------------------------------------------------------
+
+
+def _web(request: Request) -> Any:
+    return request.app.state.web
+
+
+def _db(request: Request) -> Iterator[Session]:
+    with _web(request).session() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(_db)]
+
+
+def _language(request: Request) -> str:
+    language = str(request.scope.get("state", {}).get("language", DEFAULT_LANGUAGE))
+    use_language(language)
+    return language
+
+
+def _page(request: Request, template: str, **values: Any) -> HTMLResponse:
+    """Render a page with what ``base.html`` expects (the same values ``web.app.render`` gives)."""
+    web = _web(request)
+    language = _language(request)
+    query = dict(request.query_params)
+    query.pop("lang", None)
+    other = "en" if language == "es" else "es"
+    html = web.templates.get_template(template).render(
+        request=request,
+        lang=language,
+        other_lang=other,
+        switch_url=request.url.path + "?" + urlencode({**query, "lang": other}),
+        basemap=web.basemap,
+        has_assets=web.has_assets,
+        has_docs_assets=web.has_docs_assets,
+        **values,
+    )
+    return HTMLResponse(html)
+
+
+def _who(request: Request, session: Session) -> auth.Identity | None:
+    """The logged-in analyst or admin (cookie session or API token), else None."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return auth.from_api_token(session, header[7:].strip())
+    return auth.from_session_token(session, request.cookies.get(SESSION_COOKIE))
+
+
+def _require_staff(request: Request, session: Session) -> auth.Identity:
+    who = _who(request, session)
+    if who is None:
+        raise HTTPException(401, _("Log in to use the admin area."))
+    return who
+
+
+def _login_redirect() -> RedirectResponse:
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+# -- runs, units and projects ------------------------------------------------------------
+
+
+def _runs(session: Session, city: models.City, published_only: bool) -> list[dict[str, Any]]:
+    """The city's marker runs, newest period first, labelled for a select box."""
+    query = (
+        select(models.MarkerRun, models.Period)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.city_id == city.id)
+        .order_by(models.Period.code.desc(), models.MarkerRun.id.desc())
+    )
+    if published_only:
+        query = query.where(models.MarkerRun.published.is_(True))
+    rows = []
+    for run, period in session.execute(query).all():
+        state = _("published") if run.published else _("draft")
+        label = _("{period} · {state} · no. {id}").format(
+            period=period.label or period.code, id=run.id, state=state
+        )
+        rows.append({"id": run.id, "label": label, "run": run, "period": period})
+    return rows
+
+
+def _pick_run(runs: list[dict[str, Any]], wanted: int | None) -> dict[str, Any]:
+    if not runs:
+        raise NotFound(
+            _("This city has no marker run yet: compute one with 'inclusive-cities marker build'.")
+        )
+    if wanted is None:
+        published = [r for r in runs if r["run"].published]
+        return (published or runs)[0]
+    for row in runs:
+        if row["id"] == wanted:
+            return row
+    raise NotFound(_("There is no marker run {id}.").format(id=wanted))
+
+
+def _projects_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
+    """Changes whenever the city's candidate projects are imported again."""
+    row = session.execute(
+        select(
+            func.count(models.PlanningProject.id),
+            func.max(models.PlanningProject.id),
+            func.max(models.PlanningProject.batch_id),
+        ).where(models.PlanningProject.city_id == city_id)
+    ).one()
+    return tuple(row)
+
+
+def type_labels() -> dict[str, str]:
+    """Project types in the user's language (codes as the projects file writes them)."""
+    return {
+        "public_space": _("Public space"),
+        "housing": _("Housing"),
+        "services": _("Services"),
+        "centre": _("Integration centre"),
+        "economic": _("Economic development"),
+        "social_cohesion": _("Social cohesion"),
+    }
+
+
+def _locality_names(session: Session, city_id: int) -> dict[str, str]:
+    table = data.unit_table(session, city_id)
+    return dict(zip(table.locality_code, table.locality_name, strict=True))
+
+
+def _nice_step(total: float) -> float:
+    """A round slider step near a two-hundredth of the total (1, 2 or 5 times a power of 10)."""
+    if total <= 0:
+        return 1.0
+    raw = total / 200
+    power = 10 ** math.floor(math.log10(raw))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def _weights(request: Request, areas: list[str]) -> dict[str, float] | None:
+    """``w.VIV=2&w.SAL=0.5`` from the query: the planner's area weights (None = the spec's)."""
+    weights: dict[str, float] = {}
+    for key, value in request.query_params.items():
+        if not key.startswith("w."):
+            continue
+        area = key[2:]
+        if area not in areas:
+            raise BadRequest(
+                _("Unknown area '{area}': use one of {areas}.").format(
+                    area=area[:40], areas=", ".join(areas)
+                )
+            )
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if not 0 < weight <= MAX_WEIGHT:
+            raise BadRequest(
+                _(
+                    "The weight of {area} must be a number above 0 and at most {max}, not "
+                    "'{value}'."
+                ).format(area=area, max=MAX_WEIGHT, value=value[:20])
+            )
+        weights[area] = weight
+    return weights or None
+
+
+def _share(value: float | None, name: str) -> float:
+    if value is None:
+        return 0.0
+    if not 0 <= value <= 100:
+        raise BadRequest(
+            _("{name} must be a percentage from 0 to 100, not {value}.").format(
+                name=name, value=value
+            )
+        )
+    return value / 100
+
+
+# -- the engine, cached ------------------------------------------------------------------
+
+
+def _places(
+    request: Request, session: Session, city: models.City, run_id: int, weights: Any, k: int
+) -> Any:
+    from inclusive_cities.planning import prioritise_places
+
+    engine = _web(request).engine
+    key = ("planning-places", city.code, run_id, tuple(sorted((weights or {}).items())), k)
+    return data.CACHE.get(
+        key, lambda: prioritise_places(engine, city.code, run_id, k=k, weights=weights)
+    )
+
+
+def _run_data(request: Request, city: models.City, run_id: int) -> Any:
+    """The run as the planning domain reads it (spec, normalised scores, population): read
+    once, then every re-solve only re-aggregates, which keeps it well under a second."""
+    from inclusive_cities.planning import load_run
+
+    engine = _web(request).engine
+    return data.CACHE.get(
+        ("planning-run", city.code, run_id), lambda: load_run(engine, city.code, run_id)
+    )
+
+
+def _projects(request: Request, session: Session, city: models.City) -> pd.DataFrame:
+    from inclusive_cities.planning import load_projects
+
+    engine = _web(request).engine
+    key = ("planning-projects", city.code, _projects_fingerprint(session, city.id))
+    return data.CACHE.get(key, lambda: load_projects(engine, city.code))
+
+
+@dataclasses.dataclass
+class Inputs:
+    """What the planner chose on the page, parsed once for the JSON, XLSX and PDF answers."""
+
+    city: models.City
+    run: dict[str, Any]
+    runs: list[dict[str, Any]]
+    areas: list[tuple[str, str]]
+    weights: dict[str, float] | None
+    budget: float
+    min_migrant_share: float
+    min_host_share: float
+    k: int = K_DEFAULT
+
+    def query(self) -> dict[str, str]:
+        """The same choice as URL parameters (download links repeat the page's choice)."""
+        out = {"run": str(self.run["id"]), "budget": f"{self.budget:g}"}
+        if self.min_migrant_share:
+            out["migrant"] = f"{100 * self.min_migrant_share:g}"
+        if self.min_host_share:
+            out["host"] = f"{100 * self.min_host_share:g}"
+        for area, weight in (self.weights or {}).items():
+            out[f"w.{area}"] = f"{weight:g}"
+        return out
+
+
+def _areas(request: Request, session: Session, run: models.MarkerRun) -> list[tuple[str, str]]:
+    """The index's areas (code, name in the page's language), from the run's stored spec."""
+    language = _language(request)
+    scores = data.run_scores(session, run.id)
+    spec = data.spec_for(_web(request).specs, scores)
+    return [(node.code, node.name(language)) for node in spec.areas()]
+
+
+def _inputs(
+    request: Request,
+    session: Session,
+    city_code: str,
+    run: int | None,
+    budget: float | None,
+    migrant: float | None,
+    host: float | None,
+    projects: pd.DataFrame | None = None,
+) -> Inputs:
+    city = services.city_by_code(session, city_code)
+    runs = _runs(session, city, published_only=False)
+    chosen = _pick_run(runs, run)
+    areas = _areas(request, session, chosen["run"])
+    weights = _weights(request, [code for code, _name in areas])
+    if budget is None:
+        frame = projects if projects is not None else _projects(request, session, city)
+        total = float(frame["cost"].sum()) if len(frame) else 0.0
+        budget = _nice_step(total) * round(total / 2 / _nice_step(total)) if total else 0.0
+    if not 0 <= budget <= MAX_BUDGET or math.isnan(budget):
+        raise BadRequest(
+            _("The budget must be a positive amount, not {value}.").format(value=budget)
+        )
+    return Inputs(
+        city,
+        chosen,
+        runs,
+        areas,
+        weights,
+        float(budget),
+        _share(migrant, _("The minimum share for refugees and migrants")),
+        _share(host, _("The minimum share for the host population")),
+    )
+
+
+def _constraints(inputs: Inputs) -> Any:
+    from inclusive_cities.planning import Constraints
+
+    return Constraints(
+        budget=inputs.budget,
+        min_migrant_share=inputs.min_migrant_share,
+        min_host_share=inputs.min_host_share,
+    )
+
+
+def _money(value: float, language: str) -> str:
+    return f"{CURRENCY} {services.format_number(value, 0, language)}"
+
+
+def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
+    """The selection for the planner's choice as JSON: totals, every project, the curve."""
+    from inclusive_cities.charts.planning import budget_curve
+    from inclusive_cities.planning import (
+        InfeasibleError,
+        PlanningError,
+        project_benefits,
+        select_projects,
+    )
+
+    language = _language(request)
+    started = time.perf_counter()
+    projects = _projects(request, session, inputs.city)
+    try:
+        run = _run_data(request, inputs.city, inputs.run["id"])
+        benefits = project_benefits(projects, run, inputs.weights)
+    except PlanningError as failure:
+        raise BadRequest(str(failure)) from None
+    # the benefit model rides in attrs, which pandas deep-copies on every operation: the
+    # selection does not need it, and without it a re-solve is several times faster
+    benefits.attrs.clear()
+    constraints = _constraints(inputs)
+    error = None
+    try:
+        selection = select_projects(benefits, constraints)
+        table = selection.table
+    except InfeasibleError as failure:
+        error = str(failure)
+        selection = None
+        table = benefits.assign(chosen=False, greedy_chosen=False)
+    curve = _curve(inputs, projects, benefits, constraints)
+    seconds = time.perf_counter() - started
+    types = type_labels()
+    localities = _locality_names(session, inputs.city.id)
+    rows = []
+    for row in table.itertuples(index=False):
+        rows.append(
+            {
+                "code": str(row.code),
+                "name": str(row.name or row.code),
+                "type": str(row.type),
+                "type_label": types.get(str(row.type), str(row.type)),
+                "locality": str(row.locality or ""),
+                "locality_label": localities.get(str(row.locality), str(row.locality or "")),
+                "cost": float(row.cost),
+                "host": _round(row.beneficiaries_host),
+                "migrant": _round(row.beneficiaries_migrant),
+                "benefit": float(row.benefit),
+                "chosen": bool(row.chosen),
+                "greedy": bool(row.greedy_chosen),
+            }
+        )
+    chosen = [r for r in rows if r["chosen"]]
+    host = sum(r["host"] for r in chosen)
+    migrant = sum(r["migrant"] for r in chosen)
+    greedy_text = ""
+    if selection is not None:
+        greedy_text = _(
+            "The simple rule (benefit per peso) reaches {benefit}: {gap} % less."
+        ).format(
+            benefit=services.format_number(selection.greedy_benefit, 1, language),
+            gap=services.format_number(100 * selection.gap, 1, language),
+        )
+    chart = budget_curve(
+        curve.to_dict("records"),
+        inputs.budget,
+        budget_title=_("Budget ({currency})").format(currency=CURRENCY),
+        benefit_title=_("Total benefit (points)"),
+        exact_label=_("Best choice"),
+        greedy_label=_("Simple rule (benefit per peso)"),
+        budget_label=_("Chosen budget"),
+    )
+    return {
+        "budget": inputs.budget,
+        "run": inputs.run["id"],
+        "weights": inputs.weights or {},
+        "count": len(chosen),
+        "spent": float(selection.cost) if selection is not None else 0.0,
+        "benefit": float(selection.benefit) if selection is not None else 0.0,
+        "greedy_benefit": float(selection.greedy_benefit) if selection is not None else 0.0,
+        "gap": float(selection.gap) if selection is not None else 0.0,
+        "greedy_text": greedy_text,
+        "people": host + migrant,
+        "host": host,
+        "migrant": migrant,
+        "projects": rows,
+        "curve": json.loads(curve.to_json(orient="records")),
+        "curve_spec": chart.to_dict(),
+        "seconds": round(seconds, 4),
+        "error": error,
+    }
+
+
+def _curve(
+    inputs: Inputs, projects: pd.DataFrame, benefits: pd.DataFrame, constraints: Any
+) -> pd.DataFrame:
+    """The budget curve at ten budgets up to the cost of every project. It does not depend
+    on the budget being looked at, so moving the budget slider reuses it (one solve, not
+    eleven); the chart marks the chosen budget with a rule."""
+    from inclusive_cities.planning import budget_curve
+
+    budgets = _budgets(projects)
+    key = (
+        "planning-curve",
+        inputs.city.code,
+        inputs.run["id"],
+        tuple(sorted((inputs.weights or {}).items())),
+        inputs.min_migrant_share,
+        inputs.min_host_share,
+        tuple(benefits["benefit"].round(9)),
+        tuple(budgets),
+    )
+    return data.CACHE.get(key, lambda: budget_curve(benefits, constraints, budgets=budgets))
+
+
+def _budgets(projects: pd.DataFrame) -> list[float]:
+    """Ten round budgets up to the cost of every candidate project."""
+    total = float(projects["cost"].sum()) if len(projects) else 0.0
+    step = _nice_step(total)
+    return sorted({step * round(total * i / 10 / step) for i in range(1, 11)})
+
+
+def _round(value: Any) -> float:
+    """Beneficiaries are estimates from census counts: whole people, never fractions."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 0.0
+    return float(round(float(value)))
+
+
+# -- map layers ----------------------------------------------------------------------------
+
+
+def _feature_collection(features: list[dict[str, Any]], bounds: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if features and bounds is not None and np.all(np.isfinite(bounds)):
+        out["bbox"] = [float(b) for b in bounds]
+    return out
+
+
+def units_layer(
+    request: Request, session: Session, city: models.City, run: models.MarkerRun
+) -> dict[str, Any]:
+    """The run's units coloured by their index level: the need the projects answer to."""
+    language = _language(request)
+    scores = data.run_scores(session, run.id)
+    spec = data.spec_for(_web(request).specs, scores)
+    root = spec.root.code if spec.root else (scores.nodes[0] if scores.nodes else "")
+    geometries = data.level_geometries(session, city.id, run.level_id)
+    table = data.unit_table(session, city.id)
+    at = {int(u): i for i, u in enumerate(scores.unit_ids)}
+    column = scores.column(root) if root in scores.nodes else np.full(len(scores.unit_ids), np.nan)
+    features = []
+    for unit_id, geometry in zip(geometries.unit_ids, geometries.json_at(12), strict=True):
+        row = at.get(int(unit_id))
+        score = None if row is None or np.isnan(column[row]) else float(column[row])
+        level = spec.level_for(score)
+        index = table.index[int(unit_id)]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(geometry),
+                "properties": {
+                    "code": table.codes[index],
+                    "name": table.names[index],
+                    "score": score,
+                    "level": level.label(language) if level else _("No data"),
+                    "colour": level.colour if level else "#d9d9d9",
+                },
+            }
+        )
+    bounds = None
+    if len(geometries.bounds):
+        b = geometries.bounds
+        bounds = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()]
+    return _feature_collection(features, bounds)
+
+
+def project_points(projects: pd.DataFrame, session: Session, city: models.City) -> dict[str, Any]:
+    """Each project as a point: its site, the centre of its polygon, or of the units it serves."""
+    unit_geoms: dict[str, Any] = {}
+    if "unit_codes" in projects and projects["unit_codes"].notna().any():
+        rows = session.execute(
+            select(models.SpatialUnit.code, models.SpatialUnit.geometry).where(
+                models.SpatialUnit.city_id == city.id, models.SpatialUnit.geometry.is_not(None)
+            )
+        ).all()
+        unit_geoms = {r.code: shapely.from_wkb(r.geometry) for r in rows}
+    features = []
+    xs: list[float] = []
+    ys: list[float] = []
+    for row in projects.to_dict("records"):
+        point = _project_point(row, unit_geoms)
+        if point is None:
+            continue
+        xs.append(point[0])
+        ys.append(point[1])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": list(point)},
+                "properties": {
+                    "code": str(row["code"]),
+                    "name": str(row.get("name") or row["code"]),
+                    "cost": float(row["cost"]),
+                    "chosen": False,
+                },
+            }
+        )
+    bounds = [min(xs), min(ys), max(xs), max(ys)] if xs else None
+    return _feature_collection(features, bounds)
+
+
+def _project_point(row: dict[str, Any], unit_geoms: dict[str, Any]) -> tuple[float, float] | None:
+    lon, lat = row.get("longitude"), row.get("latitude")
+    if lon is not None and lat is not None and not (pd.isna(lon) or pd.isna(lat)):
+        return float(lon), float(lat)
+    geometry = row.get("geometry")
+    if isinstance(geometry, bytes | bytearray):
+        geometry = shapely.from_wkb(bytes(geometry))
+    if isinstance(geometry, shapely.Geometry) and not geometry.is_empty:
+        centre = geometry.representative_point()
+        return float(centre.x), float(centre.y)
+    codes = row.get("unit_codes")
+    if isinstance(codes, list | tuple | np.ndarray):
+        parts = [unit_geoms[c] for c in codes if c in unit_geoms]
+        if parts:
+            centre = shapely.union_all(parts).representative_point()
+            return float(centre.x), float(centre.y)
+    return None
+
+
+# -- pages and answers -------------------------------------------------------------------
+
+
+@router.get("/cities/{city}/planner")
+def planner_page(
+    request: Request,
+    session: DB,
+    city: str,
+    run: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    budget: Annotated[float | None, Query(ge=0, le=MAX_BUDGET)] = None,
+) -> Response:
+    """The investment planner (staff only): budget, weights, map, curve, table, downloads."""
+    if _who(request, session) is None:
+        return _login_redirect()
+    language = _language(request)
+    row = services.city_by_code(session, city)
+    projects = _projects(request, session, row)
+    inputs = _inputs(request, session, city, run, budget, None, None, projects)
+    total = float(projects["cost"].sum()) if len(projects) else 0.0
+    step = _nice_step(total)
+    spec = data.spec_for(_web(request).specs, data.run_scores(session, inputs.run["id"]))
+    config: dict[str, Any] = {}
+    if len(projects):
+        config = {
+            "city": row.code,
+            "cityName": row.name,
+            "lang": language,
+            "currency": CURRENCY,
+            "solveUrl": f"/api/planning/{row.code}/solve",
+            "xlsxUrl": f"/cities/{row.code}/planner/selection.xlsx",
+            "pdfUrl": f"/cities/{row.code}/planner/selection.pdf",
+            "basemap": dataclasses.asdict(_web(request).basemap) if _web(request).basemap else None,
+            "units": units_layer(request, session, row, inputs.run["run"]),
+            "projects": project_points(projects, session, row),
+            "text": {
+                "chosen": _("Chosen"),
+                "notChosen": _("Not chosen"),
+                "yes": _("Yes"),
+                "no": _("No"),
+                "countOf": _("{count} of {total}"),
+                "split": _("{host} host · {migrant} refugees and migrants"),
+            },
+        }
+    return _page(
+        request,
+        "planning.html",
+        title=_("Investment planner") + " — " + row.name,
+        city=row,
+        tab="planner",
+        projects=len(projects),
+        runs=inputs.runs,
+        run=inputs.run["run"],
+        areas=[{"code": c, "name": n} for c, n in inputs.areas],
+        budget=inputs.budget,
+        budget_max=math.ceil(total / step) * step if total else 0,
+        budget_step=step,
+        budget_text=_money(inputs.budget, language),
+        total_text=_money(total, language),
+        levels=[{"label": lv.label(language), "colour": lv.colour} for lv in spec.levels],
+        xlsx_url=f"/cities/{row.code}/planner/selection.xlsx?" + urlencode(inputs.query()),
+        pdf_url=f"/cities/{row.code}/planner/selection.pdf?" + urlencode(inputs.query()),
+        config=json.dumps(config),
+    )
+
+
+Budget = Annotated[float | None, Query(ge=0, le=MAX_BUDGET)]
+Share = Annotated[float | None, Query(ge=0, le=100)]
+RunQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+
+
+@router.get("/api/planning/{city}/solve")
+def solve_json(
+    request: Request,
+    session: DB,
+    city: str,
+    run: RunQuery = None,
+    budget: Budget = None,
+    migrant: Share = None,
+    host: Share = None,
+) -> JSONResponse:
+    """Solve the selection again for the page's budget and weights (staff only)."""
+    _require_staff(request, session)
+    inputs = _inputs(request, session, city, run, budget, migrant, host)
+    return JSONResponse(solve(request, session, inputs))
+
+
+def _plan(request: Request, session: Session, inputs: Inputs) -> Any:
+    """Everything the downloads hold: places, benefits, selection, curve and robustness."""
+    from inclusive_cities.planning import PlanningError
+    from inclusive_cities.planning.selection import prioritise
+
+    engine = _web(request).engine
+    try:
+        return prioritise(
+            engine,
+            inputs.city.code,
+            str(inputs.run["id"]),
+            constraints=_constraints(inputs),
+            weights=inputs.weights,
+            k=inputs.k,
+            budgets=_budgets(_projects(request, session, inputs.city)),
+        )
+    except PlanningError as failure:
+        raise BadRequest(str(failure)) from None
+
+
+def _download(path: Path, filename: str, media_type: str) -> Response:
+    body = path.read_bytes()
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/cities/{city}/planner/selection.xlsx")
+def selection_xlsx(
+    request: Request,
+    session: DB,
+    city: str,
+    run: RunQuery = None,
+    budget: Budget = None,
+    migrant: Share = None,
+    host: Share = None,
+) -> Response:
+    """The selection as a workbook in the user's language (the CLI's --out, same sheets)."""
+    if _who(request, session) is None:
+        return _login_redirect()
+    from inclusive_cities.planning.output import write_selection_xlsx
+
+    _language(request)
+    inputs = _inputs(request, session, city, run, budget, migrant, host)
+    plan = _plan(request, session, inputs)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "selection.xlsx"
+        write_selection_xlsx(plan, out)
+        return _download(
+            out,
+            f"{inputs.city.code.lower()}-selection-{inputs.budget:.0f}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+
+@router.get("/cities/{city}/planner/selection.pdf")
+def selection_pdf(
+    request: Request,
+    session: DB,
+    city: str,
+    run: RunQuery = None,
+    budget: Budget = None,
+    migrant: Share = None,
+    host: Share = None,
+) -> Response:
+    """The selection as a printed report for a council (same figures as the page)."""
+    if _who(request, session) is None:
+        return _login_redirect()
+    from inclusive_cities.reports.planning_report import selection_report
+
+    language = _language(request)
+    inputs = _inputs(request, session, city, run, budget, migrant, host)
+    plan = _plan(request, session, inputs)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "selection.pdf"
+        selection_report(_web(request).engine, inputs.city.code, plan, out, language=language)
+        return _download(
+            out, f"{inputs.city.code.lower()}-selection-{inputs.budget:.0f}.pdf", "application/pdf"
+        )
+
+
+@router.get("/cities/{city}/planner/places")
+def places_page(
+    request: Request,
+    session: DB,
+    city: str,
+    run: RunQuery = None,
+    k: Annotated[int, Query(ge=1, le=1000)] = K_DEFAULT,
+) -> Response:
+    """Which units are the most excluded, and how sure we are (staff only)."""
+    if _who(request, session) is None:
+        return _login_redirect()
+    _language(request)
+    row = services.city_by_code(session, city)
+    runs = _runs(session, row, published_only=False)
+    chosen = _pick_run(runs, run)
+    areas = _areas(request, session, chosen["run"])
+    weights = _weights(request, [code for code, _name in areas])
+    places = _places(request, session, row, chosen["id"], weights, k)
+    labels = dict(getattr(places, "area_labels", {}) or {})
+    localities = _locality_names(session, row.id)
+    units = []
+    for unit in places.units.to_dict("records"):
+        drivers = [
+            d.strip()
+            for d in str(unit.get("drivers") or "").replace(";", ",").split(",")
+            if d.strip()
+        ]
+        units.append(
+            {
+                **unit,
+                "locality_label": localities.get(str(unit.get("locality")), unit.get("locality")),
+                "driver_labels": [labels.get(d, d) for d in drivers],
+                "p_percent": 100 * float(unit["p_top_k"]),
+            }
+        )
+    spearman = getattr(places, "spearman", {}) or {}
+    return _page(
+        request,
+        "planning_places.html",
+        title=_("Priority places") + " — " + row.name,
+        city=row,
+        tab="places",
+        runs=runs,
+        run=chosen["run"],
+        k=k,
+        areas=[{"code": c, "name": n, "weight": (weights or {}).get(c, 1.0)} for c, n in areas],
+        units=units,
+        replicates=getattr(places, "replicates", None),
+        spearman=spearman.get("median"),
+        spearman_low=spearman.get("p05"),
+        sure=_sureness(spearman.get("median")),
+    )
+
+
+def _sureness(spearman: float | None) -> str:
+    """Spearman's rank correlation under perturbed weights, said in plain words."""
+    if spearman is None:
+        return ""
+    if spearman >= 0.95:
+        return _("The order hardly changes when the area weights move: it is robust.")
+    if spearman >= 0.8:
+        return _("The order changes a little when the area weights move: check the close cases.")
+    return _(
+        "The order changes a lot when the area weights move: agree on the weights before deciding."
+    )

@@ -1,0 +1,240 @@
+"""The planner, priority places and impact pages in a real browser (Chromium via Playwright)
+against uvicorn, on a tiny city built through the project's own interfaces.
+
+Expected selections are found here by brute force over every subset of the six projects,
+with each project's benefit worked out by hand from the city's table (need = (100 - index)
+/ 100, index = mean of the two indicators; benefit = effect × Σ people × need).
+Screenshots go to test-artifacts/web/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import subprocess
+from collections.abc import Iterator
+
+import httpx
+import openpyxl
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.web.live import ROOT, live_server
+from tests.web.planning_city import (
+    BARRIOS,
+    EMAIL,
+    NAMES,
+    PASSWORD,
+    PROJECTS,
+    PlanningCity,
+    build_planning_city,
+    index_score,
+)
+
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def need(code: str) -> float:
+    return (100 - index_score(code)) / 100
+
+
+def people(code: str) -> float:
+    _loc, _a1, _b1, host, ven = BARRIOS[code]
+    return host + ven
+
+
+def hand_benefits() -> dict[str, float]:
+    return {
+        code: effect * sum(people(u) * need(u) for u in units.split(";"))
+        for code, _n, _t, _c, _l, effect, units, _d, _e in PROJECTS
+    }
+
+
+def best_by_brute_force(budget: float) -> tuple[set[str], float]:
+    """Every subset within the budget whose dependencies are all in it; the best one."""
+    benefit = hand_benefits()
+    cost = {p[0]: p[3] for p in PROJECTS}
+    needs = {p[0]: [d for d in p[7].split(";") if d] for p in PROJECTS}
+    best: tuple[set[str], float] = (set(), 0.0)
+    codes = [p[0] for p in PROJECTS]
+    for size in range(len(codes) + 1):
+        for subset in itertools.combinations(codes, size):
+            chosen = set(subset)
+            if sum(cost[c] for c in chosen) > budget:
+                continue
+            if any(d not in chosen for c in chosen for d in needs[c]):
+                continue
+            total = sum(benefit[c] for c in chosen)
+            if total > best[1] + 1e-9:
+                best = (chosen, total)
+    return best
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> PlanningCity:
+    return build_planning_city(tmp_path_factory.mktemp("planning"))
+
+
+@pytest.fixture(scope="module")
+def server(city: PlanningCity) -> Iterator[str]:
+    with live_server(city.url) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def staff(browser: Browser, server: str) -> Iterator[BrowserContext]:
+    """A browser context logged in as an analyst through the real login form."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(server + "/admin/login")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/admin")
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(staff: BrowserContext) -> Iterator[Page]:
+    page = staff.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    page.close()
+    assert errors == []
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def chosen_rows(page: Page) -> set[str]:
+    return set(
+        page.eval_on_selector_all("#projects-table tr.chosen", "rs => rs.map(r => r.dataset.code)")
+    )
+
+
+def test_planning_pages_are_for_staff_only(server: str) -> None:
+    with httpx.Client(base_url=server, follow_redirects=False) as client:
+        for path in (
+            "/cities/PLN/planner",
+            "/cities/PLN/planner/places",
+            "/cities/PLN/planner/selection.xlsx?budget=1000000",
+            "/cities/PLN/planner/selection.pdf?budget=1000000",
+        ):
+            answer = client.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"] == "/admin/login"
+        answer = client.get("/api/planning/PLN/solve?budget=1000000")
+        assert answer.status_code == 401
+        assert answer.json()["code"] == 401
+
+
+def test_planner_solves_again_as_the_budget_moves(page: Page, server: str) -> None:
+    page.goto(server + "/cities/PLN/planner?budget=1000000")
+    assert page.locator("html").get_attribute("lang") == "es"
+    page.wait_for_selector("body[data-solved='1000000']")
+    page.wait_for_selector("body[data-map-ready='true']")
+    page.wait_for_selector("#curve[data-rendered='1000000'] svg")
+    expected, total = best_by_brute_force(1_000_000)
+    assert expected == {"P1", "P4"} and total == pytest.approx(744.0)
+    assert chosen_rows(page) == expected
+    assert page.locator("#sum-count").inner_text() == "2 de 6"
+    assert page.locator("#sum-benefit").inner_text() == "744"
+    # host and Venezuelan residents of B1 (P1, P4) and B5 (P4), each counted once per project
+    assert page.locator("#sum-people").inner_text() == "2.600"
+    answer = page.request.get(server + "/api/planning/PLN/solve?budget=1000000").json()
+    for row in answer["projects"]:
+        assert row["benefit"] == pytest.approx(hand_benefits()[row["code"]])
+    assert answer["seconds"] < 1.0
+    # the simple rule: by benefit per peso P1, P2, (P4 does not fit), P3, (P6 does not), P5
+    assert {r["code"] for r in answer["projects"] if r["greedy"]} == {"P1", "P2", "P3", "P5"}
+    assert answer["greedy_benefit"] == pytest.approx(375 + 192 + 115.5 + 10)
+    chosen_points = page.evaluate(
+        "window.plannerMap.querySourceFeatures('projects')"
+        ".filter(f => f.properties.chosen).map(f => f.properties.code)"
+    )
+    assert set(chosen_points) == expected
+    shot(page, "planning-01-planner-es")
+
+    page.eval_on_selector(
+        "#budget", "el => { el.value = '500000'; el.dispatchEvent(new Event('input')); }"
+    )
+    page.wait_for_selector("body[data-solved='500000']")
+    expected, total = best_by_brute_force(500_000)
+    assert chosen_rows(page) == expected == {"P1", "P5"}
+    assert page.locator("#budget-value").inner_text() == "$ 500.000"
+    assert "budget=500000" in (page.locator("#download-xlsx").get_attribute("href") or "")
+
+    page.eval_on_selector(
+        "#w-B", "el => { el.value = '0.25'; el.dispatchEvent(new Event('input')); }"
+    )
+    page.wait_for_function("document.querySelector('#download-xlsx').href.includes('w.B=0.25')")
+    page.wait_for_selector("body:not([data-solving])")
+    # health weighs a quarter of housing: B1's index is (20 + 0.25 × 30) / 1.25 = 22
+    weighted = page.request.get(server + "/api/planning/PLN/solve?budget=500000&w.B=0.25").json()
+    p1 = next(r for r in weighted["projects"] if r["code"] == "P1")
+    assert p1["benefit"] == pytest.approx(0.5 * 1000 * (100 - 22) / 100)
+
+
+def test_planner_in_english(page: Page, server: str) -> None:
+    page.goto(server + "/cities/PLN/planner?budget=1000000&lang=en")
+    page.wait_for_selector("body[data-solved='1000000']")
+    assert page.locator("h1").inner_text().startswith("Investment planner")
+    assert page.locator("#sum-count").inner_text() == "2 of 6"
+    assert page.locator("#sum-people").inner_text() == "2,600"
+    assert page.locator("#projects-table thead").inner_text().count("Refugees and migrants") == 1
+    shot(page, "planning-02-planner-en")
+
+
+def test_downloads_hold_the_same_selection(page: Page, server: str) -> None:
+    answer = page.request.get(server + "/cities/PLN/planner/selection.xlsx?budget=1000000")
+    assert answer.status == 200
+    book = openpyxl.load_workbook(io.BytesIO(answer.body()), read_only=True)
+    assert len(book.sheetnames) >= 3
+    cells = {
+        str(c)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for c in row
+    }
+    assert {"P1", "P4"} <= cells
+
+    pdf = page.request.get(server + "/cities/PLN/planner/selection.pdf?budget=1000000&lang=es")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    text = pdf_text(pdf.body())
+    assert "Priorización de inversiones" in text
+    assert "Mejoramiento de vivienda La Esperanza" in text
+    assert "744" in text
+
+
+def pdf_text(body: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=body, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def test_priority_places_with_their_probability(page: Page, server: str) -> None:
+    page.goto(server + "/cities/PLN/planner/places?k=2")
+    rows = page.locator("#places-table tbody tr")
+    order = [rows.nth(i).get_attribute("data-code") for i in range(rows.count())]
+    assert order == sorted(BARRIOS, key=index_score)
+    first = rows.nth(0).inner_text()
+    assert NAMES["B5"] in first and "20" in first
+    shot(page, "planning-03-places-es")
+    page.goto(server + "/cities/PLN/planner/places?k=2&lang=en")
+    assert "Chance of being among the 2 most excluded" in page.locator("#places-table").inner_text()
+    shot(page, "planning-04-places-en")
