@@ -31,7 +31,7 @@ from inclusive_cities.cli import (
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli.app import app, state
-from inclusive_cities.cli.help_i18n import language_from_argv, localise
+from inclusive_cities.cli.help_i18n import language_from_argv, localise, usage_message
 from inclusive_cities.config import get_settings
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -75,10 +75,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(stop.exit_code)
     except typer.Abort:
         _fail(_("Aborted."), 1)
+    except click_exceptions.NoArgsIsHelpError:
+        sys.exit(2)  # the help was printed: a group called without a command
     except click_exceptions.UsageError as error:
         _fail(
             _("{problem} Run 'inclusive-cities --help' to see the commands and options.").format(
-                problem=error.format_message().rstrip(".") + "."
+                problem=usage_message(error)
             ),
             2,
         )
