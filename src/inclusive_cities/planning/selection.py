@@ -16,7 +16,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -495,14 +495,18 @@ def _diagnose(
 
 
 def greedy(frame: pd.DataFrame, constraints: Constraints) -> np.ndarray:
-    """Benefit per unit of cost, best first, while the budget lasts: a project is taken when it
-    fits, its dependencies are taken, nothing it excludes is taken and its type's cap is not
-    reached (the minimums per locality and shares are not sought: that is the program's job).
+    """The planner's rule of thumb: benefit per unit of cost, best first, while the budget
+    lasts. A project is taken when it fits, its dependencies are taken, nothing it excludes is
+    taken, its type's cap is not reached and the shares of benefit for refugees and migrants
+    and for hosts stay at their minimums; each locality's minimum is met first, from its own
+    best projects. It can miss a minimum the exact program meets (reported beside it).
     """
     codes = list(frame["code"])
     index = {code: i for i, code in enumerate(codes)}
     cost = frame["cost"].to_numpy(dtype=float)
     benefit = frame["benefit"].to_numpy(dtype=float)
+    migrant = frame["benefit_migrant"].to_numpy(dtype=float)
+    host = frame["benefit_host"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(cost > 0, benefit / np.where(cost > 0, cost, 1.0), np.inf)
     order = sorted(range(len(codes)), key=lambda i: (-ratio[i], -benefit[i], codes[i]))
@@ -514,31 +518,62 @@ def greedy(frame: pd.DataFrame, constraints: Constraints) -> np.ndarray:
                     excluded[i].add(index[other])
                     excluded[index[other]].add(i)
     types = frame["type"].astype(str).to_numpy()
+    localities = frame["locality"].astype(str).to_numpy()
     needs = [
         [index[o] for o in (others or []) if o in index] if constraints.dependencies else []
         for others in frame["depends_on"]
     ]
     taken: dict[str, int] = {}
     chosen = np.zeros(len(codes), dtype=bool)
-    left = float(constraints.budget)
-    changed = True
-    while changed:
-        changed = False
-        for i in order:
-            if chosen[i] or benefit[i] <= 0 or cost[i] > left + 1e-9:
-                continue
-            if not all(chosen[j] for j in needs[i]) or any(chosen[j] for j in excluded[i]):
-                continue
-            cap = constraints.max_per_type.get(str(types[i]))
-            if cap is not None and taken.get(str(types[i]), 0) >= cap:
-                continue
-            chosen[i] = True
-            taken[str(types[i])] = taken.get(str(types[i]), 0) + 1
-            left -= cost[i]
-            changed = True
-            # a project whose dependency was just taken may now go: look again from the best
-            if any(i in deps for deps in needs):
-                break
+    totals = {"cost": 0.0, "benefit": 0.0, "migrant": 0.0, "host": 0.0}
+
+    def fits(i: int) -> bool:
+        if chosen[i] or benefit[i] <= 0:
+            return False
+        if totals["cost"] + cost[i] > constraints.budget + 1e-9:
+            return False
+        if not all(chosen[j] for j in needs[i]) or any(chosen[j] for j in excluded[i]):
+            return False
+        cap = constraints.max_per_type.get(str(types[i]))
+        if cap is not None and taken.get(str(types[i]), 0) >= cap:
+            return False
+        total = totals["benefit"] + benefit[i]
+        slack = 1e-9 * max(total, 1.0)
+        if totals["migrant"] + migrant[i] < constraints.min_migrant_share * total - slack:
+            return False
+        return totals["host"] + host[i] >= constraints.min_host_share * total - slack
+
+    def take(i: int) -> None:
+        chosen[i] = True
+        taken[str(types[i])] = taken.get(str(types[i]), 0) + 1
+        totals["cost"] += cost[i]
+        totals["benefit"] += benefit[i]
+        totals["migrant"] += migrant[i]
+        totals["host"] += host[i]
+
+    def fill(candidates: list[int], done: Callable[[], bool]) -> None:
+        changed = True
+        while changed and not done():
+            changed = False
+            for i in candidates:
+                if fits(i):
+                    take(i)
+                    changed = True
+                    if done() or any(i in deps for deps in needs):
+                        break  # a dependency was just met: look again from the best
+
+    money = _localities(frame, constraints.min_per_locality)
+    counts = _localities(frame, constraints.min_projects_per_locality)
+    for locality in sorted(set(money) | set(counts)):
+        inside = [i for i in order if localities[i] == locality]
+        fill(
+            inside,
+            lambda inside=inside, locality=locality: (
+                sum(cost[i] for i in inside if chosen[i]) >= money.get(locality, 0.0) - 1e-9
+                and sum(1 for i in inside if chosen[i]) >= counts.get(locality, 0)
+            ),
+        )
+    fill(order, lambda: False)
     return chosen
 
 
@@ -679,3 +714,74 @@ def robust_selection(
     out.attrs["replicates"] = len(draws)
     out.attrs["feasible"] = solved
     return out.sort_values(["share_chosen", "code"], ascending=[False, True]).reset_index(drop=True)
+
+
+@dataclass
+class PlanResult:
+    """Everything ``plan prioritise`` shows and writes: places, benefits, the selection, the
+    budget curve and how robust the choice is."""
+
+    places: PlacesResult
+    projects: pd.DataFrame
+    benefits: pd.DataFrame
+    selection: Selection
+    curve: pd.DataFrame
+    robust: pd.DataFrame | None
+
+
+def prioritise(
+    engine: Any,
+    city: str,
+    run: str | int,
+    constraints: Constraints,
+    *,
+    projects_path: Path | str | None = None,
+    layer: str | None = None,
+    streets: Path | str | None = None,
+    default_catchment_m: float | None = None,
+    weights: Mapping[str, float] | None = None,
+    k: int = 10,
+    robust_replicates: int | None = 50,
+    budgets: Sequence[float] | None = None,
+    imported_by: str = "",
+) -> PlanResult:
+    """From a stored run and candidate projects (imported first from ``projects_path`` at the
+    run's level, else those already stored) to the selection, its curve and its robustness."""
+    from inclusive_cities.planning.places import load_run, prioritise_places
+    from inclusive_cities.planning.projects import (
+        DEFAULT_CATCHMENT_M,
+        import_projects,
+        load_projects,
+    )
+
+    data = load_run(engine, city, run)
+    if projects_path is not None:
+        import_projects(
+            engine,
+            city,
+            projects_path,
+            level=data.level,
+            period=data.period,
+            layer=layer,
+            streets=streets,
+            default_catchment_m=default_catchment_m or DEFAULT_CATCHMENT_M,
+            imported_by=imported_by,
+        )
+    projects = load_projects(engine, city)
+    if projects.empty:
+        raise PlanningError(
+            _(
+                "City '{city}' has no candidate projects: give --projects with a .xlsx or .gpkg "
+                "file of projects."
+            ).format(city=city)
+        )
+    places = prioritise_places(engine, city, data, k=k, weights=weights)
+    benefits = project_benefits(projects, places)
+    selection = select_projects(benefits, constraints)
+    curve = budget_curve(benefits, constraints, budgets)
+    robust = (
+        robust_selection(benefits, places, constraints, robust_replicates)
+        if robust_replicates
+        else None
+    )
+    return PlanResult(places, projects, benefits, selection, curve, robust)
