@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from inclusive_cities.mobility import harmonise, write_rounds
+from inclusive_cities.mobility import harmonise, summarise, write_rounds
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,9 @@ def hfs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def hfs(hfs_dir: Path) -> pd.DataFrame:
     return harmonise(hfs_dir / "mapping.yaml")
+
+
+@pytest.fixture(scope="session")
+def summary(hfs: pd.DataFrame) -> pd.DataFrame:
+    """Every figure of the three rounds (computed once: about a second)."""
+    return summarise(hfs)

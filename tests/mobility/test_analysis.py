@@ -12,11 +12,6 @@ from inclusive_cities.cli import main
 from inclusive_cities.mobility import NATIONAL, flows, summarise, trends
 
 
-@pytest.fixture(scope="module")
-def summary(hfs: pd.DataFrame) -> pd.DataFrame:
-    return summarise(hfs)
-
-
 def _figure(
     summary: pd.DataFrame, round_code: str, geography: str, topic: str, category: str
 ) -> pd.Series:

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inclusive_cities.mobility import flows, summarise
+from inclusive_cities.mobility import NATIONAL, flows
 
 DATA = Path(__file__).parent / "data"
 VALUES = ["estimate", "se", "ci_low", "ci_high", "cv"]
 # summing in another order moves the last bits only; a change of method moves far more
 RELATIVE = 1e-9
+SINGLE_CHOICE = {"sex", "intention", "regular_status"}
 
 
 def _compare(got: pd.DataFrame, pinned: pd.DataFrame, keys: list[str]) -> None:
@@ -41,11 +42,6 @@ def _compare(got: pd.DataFrame, pinned: pd.DataFrame, keys: list[str]) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def summary(hfs: pd.DataFrame) -> pd.DataFrame:
-    return summarise(hfs)
-
-
 def test_every_summary_figure_is_unchanged(summary: pd.DataFrame) -> None:
     pinned = pd.read_csv(DATA / "hfs_figures_seed3.csv", keep_default_na=False, na_values=[""])
     assert len(summary) == len(pinned) == 780
@@ -55,13 +51,53 @@ def test_every_summary_figure_is_unchanged(summary: pd.DataFrame) -> None:
     assert (pinned["ci_low"] == 0).any()
 
 
-def test_design_effects_are_unchanged(summary: pd.DataFrame) -> None:
+def _domains(hfs: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    out = {}
+    for round_code, part in hfs.groupby("round"):
+        out[(str(round_code), NATIONAL)] = part
+        for city, in_city in part.groupby("city"):
+            out[(str(round_code), str(city))] = in_city
+    return out
+
+
+def test_design_effects_follow_r_definition(hfs: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """The one figure that moved, on purpose: the design effect.
+
+    mobility's own estimator compared a share's variance with p(1-p)/n (simple random
+    sampling with replacement) and a mean's with the unweighted variance over n;
+    ``surveys.estimate`` uses R's ``svymean(deff = TRUE)``: the weighted variance
+    s2 = sum w (y - ybar)^2 / sum w * n/(n-1), over n, times (1 - n/N) with N = sum w.
+    For a share s2 = p(1-p) n/(n-1), so each pinned deff moves by exactly
+    (n-1)/n / (1 - n/N). Totals still have none.
+    """
     pinned = pd.read_csv(DATA / "hfs_figures_seed3.csv", keep_default_na=False, na_values=[""])
-    ours = pd.to_numeric(summary["deff"]).to_numpy(float)
-    theirs = pinned["deff"].to_numpy(float)
-    assert np.array_equal(np.isnan(ours), np.isnan(theirs))
-    shown = ~np.isnan(theirs)
-    np.testing.assert_allclose(ours[shown], theirs[shown], rtol=RELATIVE)
+    domains = _domains(hfs)
+    sizes: dict[tuple[str, str, str], tuple[int, float]] = {}
+    for (round_code, geography), part in domains.items():
+        for topic in ["need", "pyramid", "transit", *SINGLE_CHOICE]:
+            answered = part[part[topic].notna()] if topic in SINGLE_CHOICE else part
+            sizes[(round_code, geography, topic)] = (len(answered), answered["weight"].sum())
+    checked = 0
+    for position, row in enumerate(summary.itertuples()):
+        key = (row.round, row.geography, row.topic)
+        if key not in sizes or pd.isna(pinned.at[position, "deff"]):
+            continue
+        n, population = sizes[key]
+        assert row.n == n
+        expected = pinned.at[position, "deff"] * (n - 1) / n / (1 - n / population)
+        assert row.deff == pytest.approx(expected, rel=RELATIVE)
+        checked += 1
+    assert checked > 250
+    means = summary[summary["topic"].isin(["household_size", "months_since_arrival"])]
+    for row in means.itertuples():
+        part = domains[(row.round, row.geography)]
+        part = part[part[row.topic].notna()]
+        w, y = part["weight"].to_numpy(), part[row.topic].to_numpy(float)
+        n, population = len(part), w.sum()
+        s2 = np.sum(w * (y - np.sum(w * y) / population) ** 2) / population * n / (n - 1)
+        assert row.deff == pytest.approx(row.se**2 / (s2 / n * (1 - n / population)), rel=1e-9)
+    totals = summary[summary["topic"].str.startswith("stock_")]
+    assert totals["deff"].isna().all() and pinned.loc[totals.index, "deff"].isna().all()
 
 
 def test_flows_are_unchanged(hfs: pd.DataFrame) -> None:

@@ -8,27 +8,26 @@
     mobility.trends(summary, geography="DEMO")           # over rounds, change and its p-value
     mobility.flows(data, round_code="R3", city="DEMO")   # origin -> destination, households
 
-Estimates are design-based (Taylor linearisation, strata and optional PSUs; see
-:mod:`inclusive_cities.mobility.estimate`), with 95% CIs, CVs and suppression of figures
-resting on fewer than 10 respondents. Errors are :class:`MobilityError`.
+Estimates are design-based and come from the observatory's one survey engine,
+:func:`inclusive_cities.surveys.estimate` (Taylor linearisation, strata and optional PSUs,
+domains on the full design), with 95% Student-t CIs, CVs and suppression of figures resting
+on fewer than 10 respondents. Errors are :class:`MobilityError`.
 """
 
 from __future__ import annotations
 
-from inclusive_cities.mobility.analysis import NATIONAL, flows, summarise, trends
+from inclusive_cities.mobility.analysis import (
+    MIN_N,
+    NATIONAL,
+    Change,
+    change,
+    design_for,
+    flows,
+    summarise,
+    trends,
+)
 from inclusive_cities.mobility.census import census_migrants
 from inclusive_cities.mobility.errors import MobilityError
-from inclusive_cities.mobility.estimate import (
-    MIN_N,
-    Change,
-    Design,
-    Estimate,
-    change,
-    mean,
-    proportion,
-    ratio,
-    total,
-)
 from inclusive_cities.mobility.generate import (
     default_mapping,
     generate_rounds,
@@ -51,8 +50,6 @@ __all__ = [
     "MIN_N",
     "NATIONAL",
     "Change",
-    "Design",
-    "Estimate",
     "Mapping",
     "MobilityError",
     "RoundSpec",
@@ -60,18 +57,15 @@ __all__ = [
     "change",
     "choice_label",
     "default_mapping",
+    "design_for",
     "flows",
     "generate_rounds",
     "harmonise",
     "harmonise_round",
     "households_for",
     "load_mapping",
-    "mean",
-    "proportion",
-    "ratio",
     "read_round",
     "summarise",
-    "total",
     "trends",
     "write_rounds",
 ]
