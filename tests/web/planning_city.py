@@ -67,6 +67,11 @@ PROJECTS = [
     ("P5", "Feria de emprendimiento", "economic", 100_000, "L2", 0.2, "B6", "", ""),
     ("P6", "Escuela de convivencia", "social_cohesion", 250_000, "L1", 0.3, "B3", "P3", ""),
 ]
+START = {"P4": "2022-06-01"}
+"""P4 (barrios B1 and B5) started between the two marker periods, 2020 and 2024."""
+CHANGE = {"B1": 10.0, "B2": 2.0, "B3": 4.0, "B4": 2.0, "B5": 8.0, "B6": 4.0}
+"""How much each barrio's two indicators (so its index) rose from 2020 to 2024: +9 on average
+where P4 worked, +3 elsewhere, so the difference in differences is 6 points."""
 EMAIL = "planner@example.org"
 PASSWORD = "una-clave-larga-2026"
 
@@ -101,6 +106,7 @@ def projects_workbook(folder: Path) -> Path:
         ],
     )
     frame["funder"] = "Alcaldía"
+    frame["start_date"] = [START.get(code, "") for code in frame["code"]]
     path = folder / "proyectos.xlsx"
     frame.to_excel(path, index=False)
     return path
@@ -122,7 +128,8 @@ def build_planning_city(folder: Path) -> PlanningCity:
             city_id=city.id, code="barrio", name_es="Barrio", name_en="Neighbourhood", depth=1
         )
         period = models.Period(code="2024", label="2024", start_date=date(2024, 1, 1))
-        s.add_all([loc_level, barrio_level, period])
+        before = models.Period(code="2020", label="2020", start_date=date(2020, 1, 1))
+        s.add_all([loc_level, barrio_level, period, before])
         s.flush()
         localities = {}
         for i, code in enumerate(("L1", "L2")):
@@ -170,17 +177,23 @@ def build_planning_city(folder: Path) -> PlanningCity:
                 ("population", "host", host),
                 ("population", "venezuelan", ven),
             ]
-            for indicator, nationality, value in values:
-                s.add(
-                    models.Observation(
-                        indicator_id=indicators[indicator].id,
-                        unit_id=unit.id,
-                        period_id=period.id,
-                        nationality=nationality,
-                        value=value,
-                        status="computed",
+            earlier = [
+                ("a1", models.TOTAL, a1 - CHANGE[code]),
+                ("b1", models.TOTAL, b1 - CHANGE[code]),
+                ("population", models.TOTAL, host + ven),
+            ]
+            for when, rows in ((period, values), (before, earlier)):
+                for indicator, nationality, value in rows:
+                    s.add(
+                        models.Observation(
+                            indicator_id=indicators[indicator].id,
+                            unit_id=unit.id,
+                            period_id=when.id,
+                            nationality=nationality,
+                            value=value,
+                            status="computed",
+                        )
                     )
-                )
         auth.create_user(s, EMAIL, "analyst", PASSWORD, name="Planner")
     spec_file = folder / "pln-test.yaml"
     spec_file.write_text(SPEC, encoding="utf-8")
@@ -194,10 +207,9 @@ def build_planning_city(folder: Path) -> PlanningCity:
         seed=5,
     )
     run_id = int(summary.run_id)
+    build_run(engine, "PLN", "2020", load_spec(spec_file), level="barrio")
     with transaction(engine) as s:
-        s.execute(
-            update(models.MarkerRun).where(models.MarkerRun.id == run_id).values(published=True)
-        )
+        s.execute(update(models.MarkerRun).values(published=True))
     workbook = projects_workbook(folder)
     import_projects(engine, "PLN", workbook, level="barrio")
     engine.dispose()

@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from tests.web.live import ROOT, live_server
 from tests.web.planning_city import (
     BARRIOS,
+    CHANGE,
     EMAIL,
     NAMES,
     PASSWORD,
@@ -238,3 +239,43 @@ def test_priority_places_with_their_probability(page: Page, server: str) -> None
     page.goto(server + "/cities/PLN/planner/places?k=2&lang=en")
     assert "Chance of being among the 2 most excluded" in page.locator("#places-table").inner_text()
     shot(page, "planning-04-places-en")
+
+
+def test_impact_of_a_started_project_is_public_and_recovers_the_change(
+    browser: Browser, server: str
+) -> None:
+    """P4 served B1 and B5: +10 and +8 from 2020 to 2024 against +2 and +4 in the two most
+    alike barrios before it (B2, B3): a difference in differences of 9 - 3 = 6 points."""
+    treated = (CHANGE["B1"] + CHANGE["B5"]) / 2
+    comparison = (CHANGE["B2"] + CHANGE["B3"]) / 2
+    assert treated - comparison == 6.0
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server + "/cities/PLN/impact")
+    page.click("text=Centro de integración")
+    page.wait_for_selector("[data-spec-id='trend-spec'][data-rendered='true'] svg")
+    assert page.locator("#estimate").inner_text().startswith("+6,0")
+    assert "Significativo" in page.locator("#significance").inner_text()
+    low, high = page.locator("#ci").inner_text().split(":")[1].split(" a ")
+    assert float(low.replace(",", ".")) < 6.0 < float(high.replace(",", "."))
+    changes = {
+        row.get_attribute("data-code"): row.locator("td").nth(4).inner_text()
+        for row in page.locator("#impact-units tbody tr[data-role='treated']").all()
+    }
+    assert changes == {"B1": "10,0", "B5": "8,0"}
+    assert page.locator("#pre-map").get_attribute("src", timeout=1000).startswith("data:image/png")
+    shot(page, "planning-05-impact-es")
+    page.goto(page.url + "?lang=en")
+    page.wait_for_selector("[data-spec-id='trend-spec'][data-rendered='true'] svg")
+    assert page.locator("#estimate").inner_text().startswith("+6.0")
+    assert "Significant" in page.locator("#significance").inner_text()
+    shot(page, "planning-06-impact-en")
+    pdf = page.request.get(server + "/cities/PLN/impact/P4/impact.pdf?lang=es")
+    text = pdf_text(pdf.body())
+    assert "Impacto: Centro de integración" in text and "Significativo" in text
+    sheet = page.request.get(server + "/cities/PLN/impact/P4/impact.xlsx")
+    assert openpyxl.load_workbook(io.BytesIO(sheet.body()), read_only=True).sheetnames
+    context.close()
+    assert errors == []

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities import charts
-from inclusive_cities.charts.planning import budget_curve
+from inclusive_cities.charts.planning import budget_curve, impact_trend
 from inclusive_cities.i18n import current_language, use_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.reports import fmt
@@ -455,5 +455,211 @@ def selection_report(
     use_language(language)
     try:
         return write_document(selection_document(engine, city_code, plan, language), out)
+    finally:
+        use_language(previous)
+
+
+def units_frame(engine: Engine, city_code: str, level_id: int | None) -> gpd.GeoDataFrame:
+    """The city's units of one level with their geometries (code, geometry; EPSG:4326)."""
+    with Session(engine) as session:
+        city = _city(session, city_code)
+        return _units_frame(session, city.id, level_id)
+
+
+def prepost_maps(
+    units: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    *,
+    marker: bool,
+    treated_label: str,
+    value_label: str,
+) -> tuple[str, str]:
+    """Two maps on one colour scale: the outcome before the project started and after,
+    with the project's neighbourhoods outlined. ``table`` has ``unit, role, pre, post``
+    (NaN where a value is missing or withheld); for the marker, its performance levels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+
+    frame = units.merge(table, left_on="code", right_on="unit", how="left")
+    if not frame.empty:
+        frame = frame.to_crs(frame.estimate_utm_crs())
+    values = pd.concat([frame["pre"], frame["post"]]).dropna()
+    norm = Normalize(
+        float(values.min()) if len(values) else 0.0, float(values.max()) if len(values) else 1.0
+    )
+    cmap = colormaps["viridis"]
+
+    def colour(value: float | None) -> str | tuple[float, ...]:
+        if value is None or pd.isna(value):
+            return "#d9d9d9"
+        return _level_colour(value) if marker else cmap(norm(value))
+
+    images = []
+    for column in ("pre", "post"):
+        figure, axis = plt.subplots(figsize=(4.2, 3.6))
+        if not frame.empty:
+            frame.plot(
+                ax=axis,
+                color=[colour(v) for v in frame[column]],
+                edgecolor="white",
+                linewidth=0.4,
+            )
+            treated = frame[frame["role"] == "treated"]
+            if not treated.empty:
+                treated.boundary.plot(ax=axis, color="#111111", linewidth=2.0)
+        handles = [Line2D([], [], color="#111111", linewidth=2.0, label=treated_label)]
+        axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.02), frameon=False)
+        if not marker and len(values):
+            bar = figure.colorbar(
+                matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axis, shrink=0.7
+            )
+            bar.set_label(value_label)
+        axis.set_axis_off()
+        axis.set_aspect("equal")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", pad_inches=0.05)
+        plt.close(figure)
+        images.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    return images[0], images[1]
+
+
+def group_labels() -> dict[str, str]:
+    return {
+        "treated": _("Neighbourhoods with the project"),
+        "comparison": _("Comparison neighbourhoods"),
+        "synthetic": _("Synthetic comparison"),
+    }
+
+
+def impact_section(
+    engine: Engine,
+    city_code: str,
+    result: Any,
+    language: str,
+    *,
+    project: dict[str, Any],
+    units: pd.DataFrame,
+    level_id: int | None,
+    periods: list[str],
+    start_period: str | None,
+) -> Section:
+    """One project's impact for a report: the verdict in plain words, the estimate with its
+    95 % interval, treated vs comparison over time, maps before and after, the assumptions.
+    ``result`` is :func:`inclusive_cities.planning.impact.measure_impact`'s."""
+    name = str(project.get("name") or project.get("code"))
+    section = Section(f"impact-{project.get('code')}", _("Impact: {project}").format(project=name))
+    label = result.outcome_label or result.outcome
+    source = _("Urban Inclusion Marker runs and indicators of {periods}").format(
+        periods=", ".join(periods)
+    )
+    section.key_figures(
+        [
+            KeyFigure(_("Estimated effect"), fmt.number(result.estimate, language, 1), label),
+            KeyFigure(
+                _("95 % confidence interval"),
+                fmt.interval(result.ci_low, result.ci_high, language, 1, as_percent=False),
+            ),
+            KeyFigure(
+                _("Significant") if result.significant else _("Not significant"),
+                _("Yes") if result.significant else _("No"),
+                _("p = {p}").format(p=fmt.number(result.p_value, language, 3)),
+            ),
+        ]
+    )
+    section.p(result.verdict())
+    groups = group_labels()
+    trend = [
+        {
+            "period": str(r["period"]),
+            "group": groups.get(str(r["group"]), str(r["group"])),
+            "value": float(r["value"]),
+        }
+        for r in result.tables.get("trend", pd.DataFrame()).to_dict("records")
+    ]
+    if trend:
+        chart = impact_trend(
+            trend,
+            start=start_period,
+            value_title=label,
+            period_title=_("Period"),
+            start_label=_("Project started"),
+        )
+        section.figure(
+            Figure(
+                charts.to_png_data_uri(chart),
+                _("Neighbourhoods with the project and comparison neighbourhoods over time"),
+                source,
+            )
+        )
+    if len(units):
+        pre, post = prepost_maps(
+            units_frame(engine, city_code, level_id),
+            units,
+            marker=result.outcome == "marker",
+            treated_label=_("Neighbourhoods with the project"),
+            value_label=label,
+        )
+        first, last = (periods[0], periods[-1]) if periods else ("", "")
+        section.figure(Figure(pre, _("Before: {period}").format(period=first), source))
+        section.figure(Figure(post, _("After: {period}").format(period=last), source))
+        rows = [
+            [
+                f"{r.get('name') or r['unit']} ({r['unit']})",
+                groups.get(str(r["role"]), str(r["role"])),
+                fmt.number(r["pre"], language, 1),
+                fmt.number(r["post"], language, 1),
+                fmt.number(r["change"], language, 1),
+            ]
+            for r in units.to_dict("records")
+        ]
+        section.table(
+            Table(
+                [_("Neighbourhood"), _("Group"), _("Before"), _("After"), _("Change")],
+                rows,
+                _("Neighbourhood by neighbourhood"),
+                source,
+                numeric=[False, False, True, True, True],
+                small=True,
+            )
+        )
+    section.h3(_("What this rests on"))
+    section.p(result.assumptions())
+    return section
+
+
+def impact_report(
+    engine: Engine,
+    city_code: str,
+    result: Any,
+    out: str | Path,
+    language: str = "es",
+    **section: Any,
+) -> int | None:
+    """Write one project's impact as a report (PDF or HTML by the suffix)."""
+    previous = current_language()
+    use_language(language)
+    try:
+        with Session(engine) as session:
+            city = _city(session, city_code)
+        periods = section.get("periods") or []
+        document = Document(
+            kind="impact",
+            language=language,
+            title=_("Impact of projects"),
+            subtitle=city.name,
+            city_name=city.name,
+            period_label=" – ".join(p for p in (periods[:1] + periods[-1:]) if p),
+            generated=date.today().isoformat(),
+            synthetic=bool(city.is_synthetic),
+            labels=report_labels(),
+            sections=[impact_section(engine, city_code, result, language, **section)],
+            contents=False,
+        )
+        return write_document(document, out)
     finally:
         use_language(previous)

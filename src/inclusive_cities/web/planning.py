@@ -41,6 +41,7 @@ SESSION_COOKIE = "ic_session"
 MAX_BUDGET = 1e13
 MAX_WEIGHT = 10.0
 K_DEFAULT = 10
+ROBUST_REPLICATES = 50
 CURRENCY = "$"
 
 
@@ -654,12 +655,22 @@ def solve_json(
 
 
 def _plan(request: Request, session: Session, inputs: Inputs) -> Any:
-    """Everything the downloads hold: places, benefits, selection, curve and robustness."""
+    """Everything the downloads hold: places, benefits, selection, curve and robustness
+    (kept a while, so the workbook and the PDF of one choice are solved once)."""
     from inclusive_cities.planning import PlanningError
     from inclusive_cities.planning.selection import prioritise
 
     engine = _web(request).engine
-    try:
+    projects = _projects(request, session, inputs.city)
+    key = (
+        "planning-plan",
+        inputs.city.code,
+        _projects_fingerprint(session, inputs.city.id),
+        tuple(sorted(inputs.query().items())),
+    )
+
+    def build() -> Any:
+        run = _run_data(request, inputs.city, inputs.run["id"])
         return prioritise(
             engine,
             inputs.city.code,
@@ -667,8 +678,13 @@ def _plan(request: Request, session: Session, inputs: Inputs) -> Any:
             constraints=_constraints(inputs),
             weights=inputs.weights,
             k=inputs.k,
-            budgets=_budgets(_projects(request, session, inputs.city)),
+            budgets=_budgets(projects),
+            # as many marker simulations as the run drew, at most 50 (100 solves)
+            robust_replicates=max(1, min(ROBUST_REPLICATES, int(run.replicates or 1))),
         )
+
+    try:
+        return data.CACHE.get(key, build)
     except PlanningError as failure:
         raise BadRequest(str(failure)) from None
 
@@ -801,3 +817,389 @@ def _sureness(spearman: float | None) -> str:
     return _(
         "The order changes a lot when the area weights move: agree on the weights before deciding."
     )
+
+
+# -- impact of projects --------------------------------------------------------------------
+
+METHODS = ("did", "cs", "synth")
+
+
+def method_labels() -> dict[str, str]:
+    return {
+        "did": _("Difference in differences"),
+        "cs": _("Staggered starts (Callaway and Sant'Anna)"),
+        "synth": _("Synthetic control (one area)"),
+    }
+
+
+def group_labels() -> dict[str, str]:
+    return {
+        "treated": _("Neighbourhoods with the project"),
+        "comparison": _("Comparison neighbourhoods"),
+        "synthetic": _("Synthetic comparison"),
+    }
+
+
+def _started_projects(request: Request, session: Session, city: models.City) -> pd.DataFrame:
+    projects = _projects(request, session, city)
+    if not len(projects) or "start_date" not in projects:
+        return projects.iloc[0:0]
+    return projects[projects["start_date"].notna()].sort_values(["start_date", "code"])
+
+
+def _latest_runs(
+    session: Session, city: models.City, spec: str, level_id: int | None
+) -> dict[str, models.MarkerRun]:
+    """period code -> the latest run of ``spec`` there (the runs the impact panel reads)."""
+    rows = session.execute(
+        select(models.MarkerRun, models.Period.code)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(
+            models.MarkerRun.city_id == city.id,
+            models.MarkerRun.spec_code == spec,
+            models.MarkerRun.level_id == level_id,
+        )
+        .order_by(models.MarkerRun.id)
+    ).all()
+    return {code: run for run, code in rows}
+
+
+def _impact_run(session: Session, city: models.City) -> models.MarkerRun:
+    """The run whose spec and level the impact is measured on: the planner's default."""
+    return _pick_run(_runs(session, city, published_only=False), None)["run"]
+
+
+def _public_impact(runs: dict[str, models.MarkerRun]) -> bool:
+    """An impact page is public when every marker run it rests on is published: it then
+    shows nothing the public map does not already show."""
+    return len(runs) >= 2 and all(run.published for run in runs.values())
+
+
+def _hidden_scores(
+    session: Session, runs: dict[str, models.MarkerRun], root: str
+) -> set[tuple[str, str]]:
+    """(unit code, period) pairs whose score the public site withholds (disclosure control
+    masks scores normalised from a hidden cell): the public maps leave them blank too."""
+    hidden: set[tuple[str, str]] = set()
+    for period, run in runs.items():
+        scores = data.run_scores(session, run.id)
+        if root not in scores.nodes:
+            continue
+        column = scores.column(root)
+        table = data.unit_table(session, run.city_id)
+        for unit_id, value in zip(scores.unit_ids, column, strict=True):
+            if np.isnan(value):
+                hidden.add((table.codes[table.index[int(unit_id)]], period))
+    return hidden
+
+
+@router.get("/cities/{city}/impact")
+def impact_list(request: Request, session: DB, city: str) -> Response:
+    """Projects that have started, each with a link to the measure of its impact."""
+    language = _language(request)
+    row = services.city_by_code(session, city)
+    staff = _who(request, session) is not None
+    run = _impact_run(session, row)
+    public = _public_impact(_latest_runs(session, row, run.spec_code, run.level_id))
+    if not staff and not public:
+        return _login_redirect()
+    types = type_labels()
+    localities = _locality_names(session, row.id)
+    projects = [
+        {
+            "code": str(p["code"]),
+            "name": str(p.get("name") or p["code"]),
+            "type": types.get(str(p["type"]), str(p["type"])),
+            "locality": localities.get(str(p.get("locality")), str(p.get("locality") or "")),
+            "start": _date_text(p["start_date"], language),
+        }
+        for p in _started_projects(request, session, row).to_dict("records")
+    ]
+    return _page(
+        request,
+        "impact_list.html",
+        title=_("Impact of projects") + " — " + row.name,
+        city=row,
+        tab="impact",
+        staff=staff,
+        projects=projects,
+    )
+
+
+def _date_text(value: Any, language: str) -> str:
+    when = pd.Timestamp(value)
+    if language == "es":
+        return f"{when.day}/{when.month}/{when.year}"
+    return when.strftime("%-d %b %Y")
+
+
+def _measure(
+    request: Request, city: models.City, project: str, outcome: str, method: str, run: Any
+) -> Any:
+    from inclusive_cities.planning.impact import measure_impact
+
+    engine = _web(request).engine
+    level = None
+    with _web(request).session() as session:
+        level_row = session.get(models.UnitLevel, run.level_id) if run.level_id else None
+        level = level_row.code if level_row else None
+    key = (
+        "planning-impact",
+        city.code,
+        project,
+        outcome,
+        method,
+        run.spec_code,
+        level,
+        _language(request),
+    )
+    return data.CACHE.get(
+        key,
+        lambda: measure_impact(
+            engine,
+            city.code,
+            outcome,
+            project=project,
+            method=method,
+            level=level,
+            spec=run.spec_code,
+        ),
+    )
+
+
+@dataclasses.dataclass
+class ImpactView:
+    """Everything an impact page (and its PDF) shows, shaped once."""
+
+    city: models.City
+    project: dict[str, Any]
+    run: models.MarkerRun
+    runs: dict[str, models.MarkerRun]
+    outcome: str
+    method: str
+    result: Any
+    public: bool
+    staff: bool
+    units: pd.DataFrame
+
+
+def impact_view(
+    request: Request, session: Session, city_code: str, project: str, outcome: str, method: str
+) -> ImpactView | RedirectResponse:
+    """The impact of one started project, or the login page when it is not public."""
+    from inclusive_cities.planning.impact import ImpactError
+
+    row = services.city_by_code(session, city_code)
+    staff = _who(request, session) is not None
+    run = _impact_run(session, row)
+    runs = _latest_runs(session, row, run.spec_code, run.level_id)
+    public = _public_impact(runs)
+    if not staff and not public:
+        return _login_redirect()
+    if method not in METHODS:
+        raise BadRequest(
+            _("Unknown method '{method}': use one of {choices}.").format(
+                method=method[:20], choices=", ".join(METHODS)
+            )
+        )
+    if outcome != "marker" and not staff:
+        raise BadRequest(_("The public impact pages measure the marker only."))
+    started = _started_projects(request, session, row)
+    match = started[started["code"].astype(str) == project] if len(started) else started
+    if not len(match):
+        raise NotFound(
+            _("Project {project} has not started or does not exist in {city}.").format(
+                project=project[:64], city=row.name
+            )
+        )
+    try:
+        result = _measure(request, row, project, outcome, method, run)
+    except ImpactError as failure:
+        raise BadRequest(str(failure)) from None
+    labels = dict(_outcomes(request, session, run, staff=True))
+    result = dataclasses.replace(result, outcome_label=labels.get(outcome, outcome))
+    units = result.tables.get("units", pd.DataFrame(columns=["unit", "role", "pre", "post"]))
+    units = units.copy()
+    if not staff and outcome == "marker" and len(units):
+        hidden = _hidden_scores(session, runs, _root_of(request, session, run))
+        periods = sorted(runs)
+        first, last = periods[0], periods[-1]
+        units["pre"] = [
+            np.nan if (u, first) in hidden else v
+            for u, v in zip(units["unit"], units["pre"], strict=True)
+        ]
+        units["post"] = [
+            np.nan if (u, last) in hidden else v
+            for u, v in zip(units["unit"], units["post"], strict=True)
+        ]
+        units["change"] = units["post"] - units["pre"]
+    return ImpactView(
+        row, match.iloc[0].to_dict(), run, runs, outcome, method, result, public, staff, units
+    )
+
+
+def _root_of(request: Request, session: Session, run: models.MarkerRun) -> str:
+    spec = data.spec_for(_web(request).specs, data.run_scores(session, run.id))
+    return spec.root.code if spec.root else ""
+
+
+def _outcomes(
+    request: Request, session: Session, run: models.MarkerRun, staff: bool
+) -> list[tuple[str, str]]:
+    language = _language(request)
+    options = [("marker", _("Urban Inclusion Marker"))]
+    if staff:
+        spec = data.spec_for(_web(request).specs, data.run_scores(session, run.id))
+        options += [(node.code, node.name(language)) for node in spec.indicators()]
+    return options
+
+
+@router.get("/cities/{city}/impact/{project}")
+def impact_page(
+    request: Request,
+    session: DB,
+    city: str,
+    project: str,
+    outcome: Annotated[str, Query(max_length=64)] = "marker",
+    method: Annotated[str, Query(max_length=16)] = "did",
+) -> Response:
+    """The impact of one project: the verdict in plain words, the estimate with its 95 %
+    interval, treated vs comparison over time, and maps before and after."""
+    from inclusive_cities.charts.planning import impact_trend
+    from inclusive_cities.reports.planning_report import prepost_maps, units_frame
+
+    language = _language(request)
+    view = impact_view(request, session, city, project, outcome, method)
+    if isinstance(view, RedirectResponse):
+        return view
+    result = view.result
+    groups = group_labels()
+    trend_rows = [
+        {
+            "period": str(r["period"]),
+            "group": groups.get(str(r["group"]), str(r["group"])),
+            "value": float(r["value"]),
+        }
+        for r in result.tables.get("trend", pd.DataFrame()).to_dict("records")
+    ]
+    periods = sorted(view.runs)
+    start = _start_period(view.project, periods)
+    chart = impact_trend(
+        trend_rows,
+        start=start,
+        value_title=result.outcome_label or outcome,
+        period_title=_("Period"),
+        start_label=_("Project started"),
+    )
+    pre_map, post_map = prepost_maps(
+        units_frame(_web(request).engine, view.city.code, view.run.level_id),
+        view.units,
+        marker=outcome == "marker",
+        treated_label=_("Neighbourhoods with the project"),
+        value_label=result.outcome_label or outcome,
+    )
+    names = dict(zip(view.units["unit"], view.units.get("name", view.units["unit"]), strict=True))
+    rows = [
+        {
+            **r,
+            "name": names.get(r["unit"], r["unit"]),
+            "role_label": groups.get(r["role"], r["role"]),
+        }
+        for r in view.units.to_dict("records")
+    ]
+    query = {"outcome": outcome, "method": method}
+    return _page(
+        request,
+        "impact.html",
+        title=_("Impact: {project}").format(project=view.project.get("name") or project),
+        city=view.city,
+        tab="impact",
+        view=view,
+        result=result,
+        project=view.project,
+        verdict=result.verdict(),
+        assumptions=result.assumptions(),
+        method_label=method_labels()[method],
+        methods=method_labels(),
+        outcomes=_outcomes(request, session, view.run, view.staff),
+        first_period=periods[0] if periods else "",
+        last_period=periods[-1] if periods else "",
+        pre_map=pre_map,
+        post_map=post_map,
+        units=rows,
+        balance=result.tables.get("balance"),
+        trend_spec=json.dumps(chart.to_dict()),
+        start=_date_text(view.project["start_date"], language),
+        xlsx_url=f"/cities/{view.city.code}/impact/{project}/impact.xlsx?" + urlencode(query),
+        pdf_url=f"/cities/{view.city.code}/impact/{project}/impact.pdf?" + urlencode(query),
+    )
+
+
+def _start_period(project: dict[str, Any], periods: list[str]) -> str | None:
+    """The first period on or after the project's start (where the chart's rule goes)."""
+    year = pd.Timestamp(project["start_date"]).year
+    later = [p for p in periods if p[:4].isdigit() and int(p[:4]) >= year]
+    return later[0] if later else None
+
+
+@router.get("/cities/{city}/impact/{project}/impact.xlsx")
+def impact_xlsx(
+    request: Request,
+    session: DB,
+    city: str,
+    project: str,
+    outcome: Annotated[str, Query(max_length=64)] = "marker",
+    method: Annotated[str, Query(max_length=16)] = "did",
+) -> Response:
+    """The estimate and its tables as a workbook in the user's language."""
+    from inclusive_cities.planning.impact import impact_to_xlsx
+
+    _language(request)
+    view = impact_view(request, session, city, project, outcome, method)
+    if isinstance(view, RedirectResponse):
+        return view
+    result = dataclasses.replace(view.result, tables={**view.result.tables, "units": view.units})
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "impact.xlsx"
+        impact_to_xlsx(result, out)
+        return _download(
+            out,
+            f"{view.city.code.lower()}-impact-{project.lower()}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+
+@router.get("/cities/{city}/impact/{project}/impact.pdf")
+def impact_pdf(
+    request: Request,
+    session: DB,
+    city: str,
+    project: str,
+    outcome: Annotated[str, Query(max_length=64)] = "marker",
+    method: Annotated[str, Query(max_length=16)] = "did",
+) -> Response:
+    """The impact as a printed report section, with the same charts and maps as the page."""
+    from inclusive_cities.reports.planning_report import impact_report
+
+    language = _language(request)
+    view = impact_view(request, session, city, project, outcome, method)
+    if isinstance(view, RedirectResponse):
+        return view
+    periods = sorted(view.runs)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "impact.pdf"
+        impact_report(
+            _web(request).engine,
+            view.city.code,
+            view.result,
+            out,
+            language=language,
+            project=view.project,
+            units=view.units,
+            level_id=view.run.level_id,
+            periods=periods,
+            start_period=_start_period(view.project, periods),
+        )
+        return _download(
+            out, f"{view.city.code.lower()}-impact-{project.lower()}.pdf", "application/pdf"
+        )
