@@ -28,6 +28,8 @@ from inclusive_cities.cli import (
     report,
     web,
 )
+from inclusive_cities.cli import governance as governance_cli
+from inclusive_cities.cli import planning as planning_cli
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli.app import app, state
@@ -51,6 +53,8 @@ ingest.register(app)
 mobility.register(app)
 report.register(app)
 web.register(app)
+planning_cli.register(app)
+governance_cli.register(app)
 
 
 def _fail(message: str, code: int) -> None:

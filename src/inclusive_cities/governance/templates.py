@@ -179,8 +179,8 @@ def write_xlsform(framework: Framework, path: Path | str, default_lang: str = "e
     """An XLSForm (survey, choices, settings) with Spanish and English labels, for KoBo or ODK.
 
     Field names are the question codes (``R01``) with ``_evidence``, ``_document`` and
-    ``_link`` for the evidence, plus ``assessed_on`` and ``respondent``: a KoBo export of it
-    (XLSX, one row per submission) imports with ``governance import``.
+    ``_link`` for the evidence, plus ``framework``, ``assessed_on`` and ``respondent``: a KoBo
+    export of it (XLSX, one row per submission) imports with ``governance import``.
     """
     from openpyxl import Workbook
 
@@ -189,7 +189,9 @@ def write_xlsform(framework: Framework, path: Path | str, default_lang: str = "e
     survey = book.active
     survey.title = "survey"
     header = ["type", "name", "label::Español (es)", "label::English (en)", "required"]
-    survey.append([*header, "constraint"])
+    survey.append([*header, "calculation"])
+    # kept with every submission, so an export names the framework version it answered
+    survey.append(["calculate", "framework", "", "", "", f"'{framework.label}'"])
     survey.append(
         ["date", "assessed_on", "Fecha de la evaluación", "Date of the assessment", "yes"]
     )
