@@ -98,7 +98,10 @@ def build_city(url: str, replicates: int = 16) -> TinyCity:
         for code, name in LOCALITIES.items():
             shape = shapely.union_all([barrio_geometry(f"{code}0{i}") for i in range(1, 5)])
             unit = models.SpatialUnit(
-                city_id=city.id, level_id=top.id, code=code, name=name,
+                city_id=city.id,
+                level_id=top.id,
+                code=code,
+                name=name,
                 geometry=shapely.to_wkb(shape),
             )
             session.add(unit)
@@ -107,8 +110,12 @@ def build_city(url: str, replicates: int = 16) -> TinyCity:
         units = {}
         for code in VALUES:
             unit = models.SpatialUnit(
-                city_id=city.id, level_id=low.id, code=code, name=f"Barrio {code}",
-                parent_id=parents[code[:2]], geometry=shapely.to_wkb(barrio_geometry(code)),
+                city_id=city.id,
+                level_id=low.id,
+                code=code,
+                name=f"Barrio {code}",
+                parent_id=parents[code[:2]],
+                geometry=shapely.to_wkb(barrio_geometry(code)),
             )
             session.add(unit)
             session.flush()
@@ -116,7 +123,9 @@ def build_city(url: str, replicates: int = 16) -> TinyCity:
         indicators = {}
         for code in ("a1", "a2", "b1", "b2", "population"):
             indicator = models.Indicator(
-                code=code, name_es=code, name_en=code,
+                code=code,
+                name_es=code,
+                name_en=code,
                 direction="neutral" if code == "population" else "higher_is_better",
             )
             session.add(indicator)
@@ -140,7 +149,12 @@ def build_city(url: str, replicates: int = 16) -> TinyCity:
             for i, u, n, v in rows
         )
     summary = build_run(
-        engine, "TINY", "2024", parse_spec(SPEC), level="barrio",
-        uncertainty_replicates=replicates, seed=3,
+        engine,
+        "TINY",
+        "2024",
+        parse_spec(SPEC),
+        level="barrio",
+        uncertainty_replicates=replicates,
+        seed=3,
     )
     return TinyCity(engine=engine, url=url, run_id=summary.run_id)
