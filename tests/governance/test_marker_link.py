@@ -1,0 +1,107 @@
+"""``marker build --spec uim-extended`` takes migration_governance_score from the city's
+latest local assessment instead of an imported number (the rule in governance.marker_link)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.cli import main
+from inclusive_cities.marker import load_spec
+from inclusive_cities.store import init_database, models, transaction
+
+PERIOD = "2024"
+
+
+def _city_with_every_indicator(url: str) -> None:
+    """Two barrios with a value of every uim-extended indicator in 2024, and an imported
+    migration_governance_score of 10 that the assessment must replace."""
+    spec = load_spec("uim-extended")
+    engine = init_database(url)
+    with transaction(engine) as session:
+        city = models.City(code="DEMO", name="Ciudad Demo", country="COL")
+        period = models.Period(code=PERIOD)
+        session.add_all([city, period])
+        session.flush()
+        level = models.UnitLevel(city_id=city.id, code="barrio", depth=0)
+        session.add(level)
+        session.flush()
+        units = [
+            models.SpatialUnit(city_id=city.id, level_id=level.id, code=code)
+            for code in ("0101", "0102")
+        ]
+        session.add_all(units)
+        session.flush()
+        for indicator in spec.indicators():
+            row = models.Indicator(code=indicator.code, name_es=indicator.code, name_en="x")
+            session.add(row)
+            session.flush()
+            posts = spec.normalisation_for(indicator)
+            for share, unit in zip((0.25, 0.75), units, strict=True):
+                value = posts.lower + share * (posts.upper - posts.lower)
+                if indicator.code == "migration_governance_score":
+                    value = 10.0
+                if indicator.code == "pop_within_2km_protection_centre":
+                    value = 40.0
+                session.add(
+                    models.Observation(
+                        indicator_id=row.id, unit_id=unit.id, period_id=period.id, value=value
+                    )
+                )
+
+
+def _run(*args: str) -> None:
+    try:
+        main(list(args))
+    except SystemExit as stop:
+        assert stop.code in (0, None), args
+
+
+def test_marker_build_takes_the_assessment_score(sqlite_url: str, tmp_path: Path) -> None:
+    _city_with_every_indicator(sqlite_url)
+    template = tmp_path / "evaluation.xlsx"
+    _run("--database", sqlite_url, "governance", "template", "--lang", "en", "--out", str(template))
+    book = load_workbook(template)
+    book["Assessment"]["B3"] = "2024-05-31"
+    answers = {"R04": "no", "R05": 2, "B04": "not applicable", "B05": 4}
+    for row in book["Answers"].iter_rows(min_row=2):
+        row[6].value = answers.get(str(row[0].value), "yes")
+        row[7].value = "Decreto 12"
+    book.save(template)
+    _run("--database", sqlite_url, "governance", "import", str(template), "--city", "DEMO")
+    _run(
+        "--database",
+        sqlite_url,
+        "marker",
+        "build",
+        "--city",
+        "DEMO",
+        "--period",
+        PERIOD,
+        "--spec",
+        "uim-extended",
+        "--level",
+        "barrio",
+    )
+    # by hand: every question is 'yes' (1) except in Migrants' rights, where R04 'no' (0) and
+    # R05 = 2 on 0-4 (0.5) make equal treatment 0.25 and access (3 yes) 1: the domain is
+    # (1 + 0.25) / 2 = 62.5; B04 is not applicable and B05 = 4 of 4 keeps well-being at 100.
+    # Overall = (62.5 + 5 * 100) / 6 = 93.75
+    overall = (62.5 + 5 * 100) / 6
+    engine = init_database(sqlite_url)
+    with Session(engine) as session:
+        values = session.scalars(
+            select(models.Observation.value)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .where(models.Indicator.code == "migration_governance_score")
+        ).all()
+        g_ins = session.scalars(
+            select(models.MarkerScore.score).where(models.MarkerScore.node_code == "G_INS")
+        ).all()
+    assert values == pytest.approx([overall, overall])
+    # G_INS = mean of the two goalpost-normalised (0-100) indicators: the score and 40 %
+    assert g_ins == pytest.approx([(overall + 40.0) / 2] * 2)
