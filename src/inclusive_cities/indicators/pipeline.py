@@ -26,9 +26,11 @@ from inclusive_cities import store
 from inclusive_cities.config import get_settings
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec, load_catalogue
-from inclusive_cities.indicators.engine import Inputs, Level, compute
+from inclusive_cities.indicators.engine import Inputs, Level, compute, step_count
 from inclusive_cities.indicators.errors import IndicatorError
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
+from inclusive_cities.store.bulk import bulk_insert, python_column
 
 CENSUS_KINDS = {"person": "census_persons", "household": "census_households"}
 LAYER_KINDS = ("environment", "layers", "environment_layers")
@@ -316,10 +318,18 @@ def compute_city(
     data_dir: Path | str | None = None,
     dry_run: bool = False,
     network: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ComputeReport:
-    """Compute every indicator the city's inputs allow and store them (one transaction)."""
+    """Compute every indicator the city's inputs allow and store them (one transaction).
+
+    ``progress(step, done, total)`` hears of reading the inputs, each step of
+    :func:`~inclusive_cities.indicators.engine.compute`, and storing.
+    """
     store.require_current(engine)
     catalogue = (catalogue or load_catalogue()).select(codes)
+    progress = progress or quiet_progress
+    total = step_count(catalogue) + 2
+    progress(_("Reading the city's inputs"), 0, total)
     root = Path(data_dir or get_settings().data_dir)
     with store.transaction(engine) as session:
         city_row, period_row = _city_period(session, city, period)
@@ -356,7 +366,8 @@ def compute_city(
         observed=observed,
         network=network,
     )
-    result = compute(inputs, catalogue)
+    result = compute(inputs, catalogue, lambda step, done, _total: progress(step, done + 1, total))
+    progress(_("Storing indicators"), total - 1, total)
     if len(wanted) < len(levels):
         result.values = result.values[result.values["level"].isin(wanted)].reset_index(drop=True)
     report = ComputeReport(
@@ -379,11 +390,13 @@ def compute_city(
         report.written[code] = int(mine["value"].notna().sum())
         report.suppressed[code] = int(mine["value"].isna().sum())
     if dry_run or not result.computed:
+        progress(_("Indicators computed"), total, total)
         return report
     _write(engine, catalogue, result.computed, values, unit_ids, period, batches)
     if report.observed:
         with store.transaction(engine) as session:
             _describe_imported(session, [catalogue[code] for code in report.observed])
+    progress(_("Indicators computed"), total, total)
     return report
 
 
@@ -511,24 +524,10 @@ def _observation_rows(
 
 
 def _insert(session: object, frame: pd.DataFrame) -> None:
-    """Bulk insert through the driver: plain tuples, one executemany per chunk."""
-    connection = session.connection()  # type: ignore[attr-defined]
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    statement = "INSERT INTO observations ({columns}) VALUES ({markers})".format(
-        columns=", ".join(OBSERVATION_COLUMNS),
-        markers=", ".join([marker] * len(OBSERVATION_COLUMNS)),
-    )
-    records = frame[list(OBSERVATION_COLUMNS)].astype(object)
-    records = records.where(records.notna(), None)
-    rows = [
-        tuple(
-            int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v
-            for v in row
-        )
-        for row in records.itertuples(index=False, name=None)
-    ]
-    for start in range(0, len(rows), 20_000):
-        connection.exec_driver_sql(statement, rows[start : start + 20_000])
+    """Bulk insert through the driver (executemany on SQLite, COPY on PostgreSQL), the rows
+    converted to Python values a column at a time."""
+    columns = {name: python_column(frame[name]) for name in OBSERVATION_COLUMNS}
+    bulk_insert(session, models.Observation.__table__, columns)  # type: ignore[arg-type]
 
 
 NATIONALITIES = ("host", "venezuelan", "other_foreign")

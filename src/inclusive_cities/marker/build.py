@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.marker.engine import MarkerResult, _classify, _rank, compute
 from inclusive_cities.marker.errors import MarkerError
 from inclusive_cities.marker.spec import MarkerSpec, Node
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models, transaction
+from inclusive_cities.store.bulk import bulk_insert, python_column
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def build_run(
     population_indicator: str = "population",
     uncertainty_replicates: int = 0,
     seed: int = 1,
+    progress: ProgressCallback | None = None,
 ) -> BuildSummary:
     """Compute ``spec`` on the observations of ``city``'s units (one level) for ``period``
     and store the run with a score row per unit and node, in one transaction.
@@ -89,7 +94,11 @@ def build_run(
     left-out indicators (:func:`~inclusive_cities.marker.sensitivity.sensitivity`) gives
     each unit's 5-95 % rank interval, kept in the run's parameters as ``rank_intervals``
     (reports and the web show it beside the rank).
+    ``progress(step, done, total)`` hears of each step (3, or 4 with rank intervals).
     """
+    progress = progress or quiet_progress
+    steps = 4 if uncertainty_replicates > 0 else 3
+    progress(_("Reading the observations"), 0, steps)
     codes = spec.indicator_codes
     wanted = [*codes, population_indicator]
     with transaction(engine) as session:
@@ -121,10 +130,11 @@ def build_run(
                 models.Indicator.code.in_(wanted),
             )
         ).all()
-        long = pd.DataFrame(rows, columns=["unit_code", "indicator", "value"])
+        long = _frame(rows, ["unit_code", "indicator", "value"])
         inherited: dict[str, str] = {}
         aggregated: dict[str, str] = {}
-        lacking = [c for c in codes if c not in set(long["indicator"])]
+        observed = set(long["indicator"])  # once: rebuilding it per code took seconds
+        lacking = [c for c in codes if c not in observed]
         if lacking:
             extra, inherited = _inherit(session, city_row, period_row, level_row, lacking)
             lacking = [c for c in lacking if c not in inherited]
@@ -137,6 +147,7 @@ def build_run(
         unit_ids = {code: unit_id for unit_id, code in units}
         wide = wide.reindex(sorted(unit_ids)).rename_axis("unit_code").reset_index()
         population = population_indicator if population_indicator in wide.columns else None
+        progress(_("Computing the marker"), 1, steps)
         result = compute(
             spec,
             wide,
@@ -164,7 +175,18 @@ def build_run(
             )
         city_score = result.city_score
         rank_intervals = (
-            _rank_intervals(spec, wide, population, uncertainty_replicates, seed)
+            _rank_intervals(
+                spec,
+                wide,
+                population,
+                uncertainty_replicates,
+                seed,
+                lambda done, runs: progress(
+                    _("Rank intervals: {done} of {runs} marker runs").format(done=done, runs=runs),
+                    2,
+                    steps,
+                ),
+            )
             if uncertainty_replicates > 0
             else None
         )
@@ -194,16 +216,18 @@ def build_run(
             },
             city_score=None if np.isnan(city_score) else city_score,
         )
+        progress(_("Storing the scores"), steps - 1, steps)
         session.add(run)
         session.flush()
-        score_rows = _score_rows(run.id, result, unit_ids, spec)
-        if score_rows:
-            session.execute(insert(models.MarkerScore), score_rows)
+        scores_written = bulk_insert(
+            session, models.MarkerScore.__table__, _score_columns(run.id, result, unit_ids, spec)
+        )
         run_id = run.id
+    progress(_("Marker run stored"), steps, steps)
     return BuildSummary(
         run_id=run_id,
         units=len(unit_ids),
-        scores_written=len(score_rows),
+        scores_written=scores_written,
         city_score=None if np.isnan(city_score) else city_score,
         absent_indicators=absent,
         result=result,
@@ -295,8 +319,14 @@ def _observed_levels(
 EMPTY = ["unit_code", "indicator", "value"]
 
 
+def _frame(rows: Sequence[Sequence[object]], columns: list[str]) -> pd.DataFrame:
+    """A frame from result rows: plain tuples first (pandas probes each Row object, ~10×
+    slower on hundreds of thousands of rows)."""
+    return pd.DataFrame.from_records([tuple(row) for row in rows], columns=columns)
+
+
 def _city_units(session: Session, city: models.City) -> pd.DataFrame:
-    return pd.DataFrame(
+    return _frame(
         session.execute(
             select(
                 models.SpatialUnit.id,
@@ -305,7 +335,7 @@ def _city_units(session: Session, city: models.City) -> pd.DataFrame:
                 models.SpatialUnit.level_id,
             ).where(models.SpatialUnit.city_id == city.id)
         ).all(),
-        columns=["id", "code", "parent_id", "level_id"],
+        ["id", "code", "parent_id", "level_id"],
     )
 
 
@@ -327,7 +357,7 @@ def _whole_population_values(
     codes: list[str],
 ) -> pd.DataFrame:
     """unit_id, indicator, value: published (not suppressed) whole-population values."""
-    return pd.DataFrame(
+    return _frame(
         session.execute(
             select(models.Observation.unit_id, models.Indicator.code, models.Observation.value)
             .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
@@ -344,7 +374,7 @@ def _whole_population_values(
                 models.Indicator.code.in_(codes),
             )
         ).all(),
-        columns=["unit_id", "indicator", "value"],
+        ["unit_id", "indicator", "value"],
     )
 
 
@@ -488,7 +518,12 @@ def _aggregate_up(
 
 
 def _rank_intervals(
-    spec: MarkerSpec, wide: pd.DataFrame, population: str | None, replicates: int, seed: int
+    spec: MarkerSpec,
+    wide: pd.DataFrame,
+    population: str | None,
+    replicates: int,
+    seed: int,
+    runs: Callable[[int, int], None] | None = None,
 ) -> dict[str, list[int]]:
     """unit code -> [5th, 95th percentile rank] over the Monte Carlo runs."""
     from inclusive_cities.marker.sensitivity import sensitivity
@@ -503,6 +538,7 @@ def _rank_intervals(
         workers=1,
         population_column=population,
         missing_columns="ignore",
+        progress=runs,
     )
     units = outcome.units
     return {
@@ -512,63 +548,58 @@ def _rank_intervals(
     }
 
 
-def _score_rows(
+def _score_columns(
     run_id: int, result: MarkerResult, unit_ids: dict[str, int], spec: MarkerSpec
-) -> list[dict[str, object]]:
-    """One row per unit and node, built column-wise."""
+) -> dict[str, list[object]]:
+    """The score rows, column by column as plain Python values (one row per unit and node,
+    then per unit and indicator), ready for :func:`~inclusive_cities.store.bulk.bulk_insert`."""
     below = _descendant_indicators(spec)
     imputed = result.imputed
-    ids = result.ids.map(lambda code: unit_ids[str(code)]).to_numpy()
-    frames = []
+    ids = result.ids.map(lambda code: unit_ids[str(code)]).to_numpy(dtype=np.int64)
+    codes: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    levels: list[Any] = []
+    ranks: list[np.ndarray] = []
+    coverage: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+
+    def add(code: str, score: np.ndarray, level: pd.Series, rank: pd.Series) -> np.ndarray:
+        present = ~np.isnan(score)
+        codes.append(np.full(len(ids), code, dtype=object))
+        scores.append(score)
+        levels.append(np.where(present, level.to_numpy(dtype=object), None))
+        ranks.append(np.where(present, rank.to_numpy(dtype=float, na_value=np.nan), np.nan))
+        return present
+
     for code in spec.node_codes:
-        scores = result.scores[code].to_numpy(dtype=float)
-        present = ~np.isnan(scores)
-        frame = pd.DataFrame(
-            {
-                "run_id": run_id,
-                "unit_id": ids,
-                "node_code": code,
-                "score": np.where(present, scores, None),
-                "level": np.where(present, result.levels[code].to_numpy(dtype=object), None),
-                "rank": result.ranks[code].astype(object).where(present, None).to_numpy(),
-                "coverage": result.coverage[code].astype(object).where(present, None).to_numpy(),
-                "imputed": imputed[below[code]].any(axis=1).to_numpy(dtype=bool),
-            }
+        present = add(
+            code,
+            result.scores[code].to_numpy(dtype=float),
+            result.levels[code],
+            result.ranks[code],
         )
-        frames.append(frame)
+        coverage.append(np.where(present, result.coverage[code].to_numpy(dtype=float), np.nan))
+        flags.append(imputed[below[code]].any(axis=1).to_numpy(dtype=bool))
     # indicators too: their normalised 0-100 score, so a unit's profile can show each one's
     # level and rank beside its raw value
     normalised = result.normalised.reset_index(drop=True)
     for code in spec.indicator_codes:
         series = normalised[code].astype(float)
-        present = series.notna().to_numpy()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "run_id": run_id,
-                    "unit_id": ids,
-                    "node_code": code,
-                    "score": np.where(present, series.to_numpy(), None),
-                    "level": np.where(
-                        present, _classify(series, spec).to_numpy(dtype=object), None
-                    ),
-                    "rank": _rank(series).astype(object).where(present, None).to_numpy(),
-                    "coverage": np.where(present, 1.0, 0.0).astype(object),
-                    "imputed": imputed[code].to_numpy(dtype=bool),
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
-    records = table.to_dict("records")
-    for record in records:  # plain Python numbers for every database driver
-        for key in ("score", "coverage"):
-            if record[key] is not None:
-                record[key] = float(record[key])
-        if record["rank"] is not None:
-            record["rank"] = int(record["rank"])
-        record["unit_id"] = int(record["unit_id"])
-        record["imputed"] = bool(record["imputed"])
-    return records
+        present = add(code, series.to_numpy(), _classify(series, spec), _rank(series))
+        coverage.append(np.where(present, 1.0, 0.0))
+        flags.append(imputed[code].to_numpy(dtype=bool))
+    parts = len(codes)
+    rank_values = np.concatenate(ranks) if ranks else np.empty(0)
+    return {
+        "run_id": [run_id] * (parts * len(ids)),
+        "unit_id": np.tile(ids, parts).tolist(),
+        "node_code": np.concatenate(codes).tolist() if codes else [],
+        "score": python_column(np.concatenate(scores) if scores else np.empty(0)),
+        "level": np.concatenate(levels).tolist() if levels else [],
+        "rank": [None if r != r else int(r) for r in rank_values.tolist()],
+        "coverage": python_column(np.concatenate(coverage) if coverage else np.empty(0)),
+        "imputed": np.concatenate(flags).tolist() if flags else [],
+    }
 
 
 __all__ = [

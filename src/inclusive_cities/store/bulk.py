@@ -1,0 +1,119 @@
+"""Bulk writes through each driver's fast path, inside the caller's transaction.
+
+Hundreds of thousands of rows (observations, marker scores) cost seconds when each row is
+an ORM object or a dict that SQLAlchemy processes one by one. Here the rows stay plain tuples
+built column-wise: on SQLite one prepared ``INSERT`` run with ``executemany``; on
+PostgreSQL a ``COPY … FROM STDIN`` through psycopg. Both run on the session's own
+connection, so the rows commit or roll back with everything else the transaction did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, FromClause, Table
+from sqlalchemy.orm import Session
+
+CHUNK = 50_000
+SQLITE_CACHE_KIB = 131_072  # 128 MiB, only while a bulk insert runs
+
+
+def python_column(values: Any) -> list[Any]:
+    """A column as plain Python values (int, float, str, bool) with ``None`` for missing.
+
+    Drivers take Python numbers, not NumPy scalars; ``tolist()`` converts a whole column in C
+    instead of testing every value."""
+    if isinstance(values, pd.Series | pd.Index):
+        values = values.array
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        mask = pd.isna(values)
+        if isinstance(values, pd.arrays.FloatingArray | pd.arrays.IntegerArray):
+            out = values.to_numpy(dtype=object, na_value=None).tolist()
+            return out
+        plain = np.asarray(values, dtype=object)
+        plain[np.asarray(mask)] = None
+        return plain.tolist()
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        listed = array.tolist()
+        if np.isnan(array).any():
+            return [None if v != v else v for v in listed]
+        return listed
+    if array.dtype.kind == "O":
+        listed = array.tolist()
+        return [None if (isinstance(v, float) and v != v) else v for v in listed]
+    return array.tolist()
+
+
+def bulk_insert(
+    target: Session | Connection,
+    table: FromClause,
+    columns: Mapping[str, Sequence[Any]],
+    chunk: int = CHUNK,
+) -> int:
+    """Insert the rows given column-wise (``{column: values}``, equal lengths, Python values;
+    see :func:`python_column`) into ``table``; returns the number of rows written."""
+    connection = target.connection() if isinstance(target, Session) else target
+    table = cast(Table, table)  # a model's __table__
+    columns = {**columns, **_scalar_defaults(table, columns)}
+    names = list(columns)
+    rows = list(zip(*(columns[name] for name in names), strict=True))
+    if not rows:
+        return 0
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, names, rows)
+    else:
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        statement = "INSERT INTO {table} ({columns}) VALUES ({markers})".format(
+            table=table.name, columns=", ".join(names), markers=", ".join([marker] * len(names))
+        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # a bigger page cache while the indexes grow: ~20 % less CPU, half the wall
+            before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        try:
+            for start in range(0, len(rows), chunk):
+                connection.exec_driver_sql(statement, rows[start : start + chunk])
+        finally:
+            if sqlite:
+                connection.exec_driver_sql(
+                    f"PRAGMA cache_size = {int(before if before is not None else -2000)}"
+                )
+    return len(rows)
+
+
+def _scalar_defaults(table: Table, given: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+    """The model's plain Python defaults (``sex='_T'``, ``imputed=False``) for columns not
+    given: ORM inserts apply them, raw inserts would leave NULL instead."""
+    length = len(next(iter(given.values()), []))
+    filled: dict[str, list[Any]] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in given or default is None or not getattr(default, "is_scalar", False):
+            continue
+        filled[column.name] = [default.arg] * length  # type: ignore[attr-defined]
+    return filled
+
+
+def _copy(connection: Connection, table: Table, names: list[str], rows: Iterable[tuple]) -> None:
+    """``COPY table (columns) FROM STDIN`` on the session's psycopg connection; a failure
+    is raised as SQLAlchemy's error (IntegrityError …), as the executemany path does."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.exc import DBAPIError
+
+    raw = connection.connection.driver_connection
+    statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+        table=sql.Identifier(table.name),
+        columns=sql.SQL(", ").join(sql.Identifier(name) for name in names),
+    )
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as error:
+        text = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        raise DBAPIError.instance(text, None, error, psycopg.Error) from error
