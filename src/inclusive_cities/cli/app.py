@@ -17,6 +17,7 @@ class CliState:
     database_url: str = ""
     verbose: bool = False
     language: str = "es"
+    quiet: bool = False
 
 
 state = CliState()
@@ -54,6 +55,7 @@ def main_options(
         help="Language of messages: es or en (default: from the locale, else es).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Show no progress bars."),
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
@@ -62,6 +64,7 @@ def main_options(
     settings = get_settings()
     state.database_url = database or settings.database_url
     state.verbose = verbose
+    state.quiet = quiet
     state.language = use_language(lang or settings.lang)
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
@@ -35,17 +35,10 @@ def generate(
                 size=size, choices=", ".join(PUBLIC_SIZES)
             )
         )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(_("Generating the demo city"), total=1.0)
+    with progress_bar(_("Generating the demo city")) as progress:
 
         def report(stage: str, fraction: float) -> None:
-            bar.update(task, description=stage, completed=fraction)
+            progress(stage, round(fraction * 100), 100)
 
         city = generate_city(out, size=size, seed=seed, progress=report)
     console.print(
@@ -91,19 +84,8 @@ def load(
 
     started = time.perf_counter()
     engine = init_database(state.database_url)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(_("Loading the demo city"), total=None)
-
-        def report(step: str, done: int, total: int | None) -> None:
-            bar.update(task, description=step, completed=done, total=total)
-
-        reports = load_demo(directory, engine, report)
+    with progress_bar(_("Loading the demo city")) as progress:
+        reports = load_demo(directory, engine, progress)
     for item in reports:
         console.print("\n".join(item.summary_lines()))
     console.print(

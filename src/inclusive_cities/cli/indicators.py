@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
@@ -102,18 +103,20 @@ def compute(
     from inclusive_cities.indicators import compute_city, load_catalogue
 
     engine = store.connect(state.database_url)
-    report = compute_city(
-        engine,
-        city,
-        period,
-        level=level,
-        catalogue=load_catalogue(catalogue),
-        codes=only or None,
-        layers=layers,
-        data_dir=data_dir,
-        dry_run=dry_run,
-        network=network,
-    )
+    with progress_bar(_("Computing indicators")) as progress:
+        report = compute_city(
+            engine,
+            city,
+            period,
+            level=level,
+            catalogue=load_catalogue(catalogue),
+            codes=only or None,
+            layers=layers,
+            data_dir=data_dir,
+            dry_run=dry_run,
+            network=network,
+            progress=progress,
+        )
     if as_json:
         typer.echo(json.dumps(report.__dict__, ensure_ascii=False, indent=2))
         return

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.ingest.common import ImportReport
@@ -55,24 +53,6 @@ def missing_texts(codes: tuple[float, ...]) -> list[str]:
         else:
             texts.append(repr(code))
     return texts
-
-
-@contextmanager
-def progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(_("Starting"), total=None)
-
-        def update(step: str, done: int, total: int | None) -> None:
-            bar.update(task, description=step, completed=done, total=total)
-
-        yield update
 
 
 def _engine() -> Engine:

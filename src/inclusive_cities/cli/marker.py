@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 
@@ -195,16 +196,18 @@ def build(
     store.require_current(engine)
     spec = load_spec(spec_name)
     _warn_unsorted(spec)
-    summary = build_run(
-        engine,
-        city,
-        period,
-        spec,
-        level=level,
-        population_indicator=population_indicator,
-        uncertainty_replicates=uncertainty,
-        seed=seed,
-    )
+    with progress_bar(_("Computing the marker")) as progress:
+        summary = build_run(
+            engine,
+            city,
+            period,
+            spec,
+            level=level,
+            population_indicator=population_indicator,
+            uncertainty_replicates=uncertainty,
+            seed=seed,
+            progress=progress,
+        )
     shown = "-" if summary.city_score is None else f"{summary.city_score:.1f}"
     console.print(
         _(

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
 
@@ -54,19 +54,11 @@ def _methods(value: str | None) -> tuple[str | dict[str, object], ...] | None:
 
 @contextmanager
 def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar fed by the library's ``progress(done, total)`` callback."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
+    """The shared progress bar, fed by the library's ``progress(done, total)`` callback."""
+    with progress_bar(description) as progress:
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            progress(description, done, total)
 
         yield update
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import gettext as _
 
 console = Console(highlight=False)
@@ -156,9 +157,18 @@ def profile(
             ).format(count=len(items), path=out)
         )
         return
-    _print_result(
-        reports.profile(_engine(), city, period, out, language, annex=not no_annex, **options)
-    )
+    with progress_bar(_("Writing the report")) as progress:
+        result = reports.profile(
+            _engine(),
+            city,
+            period,
+            out,
+            language,
+            annex=not no_annex,
+            progress=progress,
+            **options,
+        )
+    _print_result(result)
 
 
 @report_app.command("marker")
@@ -175,8 +185,8 @@ def marker(
     """Urban Inclusion Marker city report."""
     from inclusive_cities import reports
 
-    _print_result(
-        reports.marker_report(
+    with progress_bar(_("Writing the report")) as progress:
+        result = reports.marker_report(
             _engine(),
             city,
             period,
@@ -184,8 +194,9 @@ def marker(
             _language(lang),
             annex=not no_annex,
             rank_intervals=_rank_intervals(rank_intervals),
+            progress=progress,
         )
-    )
+    _print_result(result)
 
 
 @report_app.command("factsheets")
@@ -202,8 +213,8 @@ def factsheets(
     """One fact sheet page per neighbourhood of the marker run."""
     from inclusive_cities import reports
 
-    _print_result(
-        reports.factsheets(
+    with progress_bar(_("Writing the report")) as progress:
+        result = reports.factsheets(
             _engine(),
             city,
             period,
@@ -211,8 +222,9 @@ def factsheets(
             _language(lang),
             units=unit or None,
             rank_intervals=_rank_intervals(rank_intervals),
+            progress=progress,
         )
-    )
+    _print_result(result)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
 
@@ -143,16 +144,18 @@ def segregation(
                 value=distance
             )
         )
-    result = measure(
-        units,
-        group=single,
-        total=total_column if single else None,
-        groups=multi or None,
-        spatial=spatial,
-        distance_m=distance,
-        permutations=permutations,
-        seed=seed,
-    )
+    with progress_bar(_("Segregation")) as progress:
+        result = measure(
+            units,
+            group=single,
+            total=total_column if single else None,
+            groups=multi or None,
+            spatial=spatial,
+            distance_m=distance,
+            permutations=permutations,
+            seed=seed,
+            progress=progress,
+        )
     table = Table(_("Index"), _("Value"), _("p-value"), show_header=True)
     for row in result.to_dict("records"):
         p_value = row.get("p_value")
@@ -312,23 +315,25 @@ def clusters(
     from inclusive_cities.spatial.analyses import cluster_layer
 
     _check_out(out, (".gpkg",))
-    result = cluster_layer(
-        store.connect(state.database_url),
-        city=city,
-        period=period,
-        indicator=indicator,
-        run=run,
-        marker=marker,
-        score=score,
-        level=level,
-        permutations=permutations,
-        k=k,
-        seed=seed,
-        alpha=alpha,
-        keep=keep,
-        publish=publish,
-        created_by=_user(),
-    )
+    with progress_bar(_("Clusters")) as progress:
+        result = cluster_layer(
+            store.connect(state.database_url),
+            city=city,
+            period=period,
+            indicator=indicator,
+            run=run,
+            marker=marker,
+            score=score,
+            level=level,
+            permutations=permutations,
+            k=k,
+            seed=seed,
+            alpha=alpha,
+            keep=keep,
+            publish=publish,
+            created_by=_user(),
+            progress=progress,
+        )
     frame = result.frame
     counts = Table(_("Class"), _("Local Moran units"), _("Gi* units"), show_header=True)
     labels = {
@@ -504,23 +509,25 @@ def interpolate(
     label = ""
     if to is not None:
         label = to.stem + (f"-{to_layer}" if to_layer else "")
-    result = interpolate_layer(
-        store.connect(state.database_url),
-        city=city,
-        period=period,
-        indicators=indicator,
-        from_level=from_level,
-        h3=h3,
-        target=target,
-        target_label=label,
-        weight=weight,
-        extensive=extensive,
-        intensive=intensive,
-        catalogue_files=catalogue,
-        keep=keep or publish,
-        publish=publish,
-        created_by=_user(),
-    )
+    with progress_bar(_("Interpolation")) as progress:
+        result = interpolate_layer(
+            store.connect(state.database_url),
+            city=city,
+            period=period,
+            indicators=indicator,
+            from_level=from_level,
+            h3=h3,
+            target=target,
+            target_label=label,
+            weight=weight,
+            extensive=extensive,
+            intensive=intensive,
+            catalogue_files=catalogue,
+            keep=keep or publish,
+            publish=publish,
+            created_by=_user(),
+            progress=progress,
+        )
     table = Table(
         _("Indicator"), _("Moved as"), _("City before"), _("City after"), show_header=True
     )

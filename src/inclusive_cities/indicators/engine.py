@@ -28,6 +28,7 @@ from inclusive_cities.indicators.microdata import (
     part_names,
     sum_parts,
 )
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store.models import TOTAL
 
 POPULATION = "__population"
@@ -289,8 +290,25 @@ def _spatial_missing(
     return None
 
 
-def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
-    """Every catalogue indicator the inputs allow, at the base level and above."""
+SPATIAL_RECORDS = ("facility", "layer")
+
+
+def step_count(catalogue: Catalogue) -> int:
+    """How many steps :func:`compute` reports: the two census records, then each
+    facility or layer indicator (the slow ones, measured one by one)."""
+    return 2 + sum(1 for spec in catalogue if spec.record in SPATIAL_RECORDS)
+
+
+def compute(
+    inputs: Inputs, catalogue: Catalogue, progress: ProgressCallback | None = None
+) -> Result:
+    """Every catalogue indicator the inputs allow, at the base level and above.
+
+    ``progress(step, done, total)`` hears of each of :func:`step_count` steps as it starts.
+    """
+    progress = progress or quiet_progress
+    total = step_count(catalogue)
+    step = 0
     if inputs.network is not None and inputs.network not in inputs.layers:
         raise IndicatorError(
             _(
@@ -312,6 +330,14 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
     population = _population(inputs.persons) if inputs.persons is not None else None
     unknown = 0
     for record, table in (("person", inputs.persons), ("household", inputs.households)):
+        progress(
+            _("Computing census indicators of persons")
+            if record == "person"
+            else _("Computing census indicators of households"),
+            step,
+            total,
+        )
+        step += 1
         specs = [s for s in catalogue if s.record == record]
         if table is None:
             for spec in specs:
@@ -349,8 +375,10 @@ def compute(inputs: Inputs, catalogue: Catalogue) -> Result:
                     "survey layers', which has not been run"
                 )
             continue
-        if spec.record not in ("facility", "layer"):
+        if spec.record not in SPATIAL_RECORDS:
             continue
+        progress(_("Computing {indicator}").format(indicator=spec.code), step, total)
+        step += 1
         reason = _spatial_missing(spec, inputs, population)
         if reason:
             skipped[spec.code] = reason

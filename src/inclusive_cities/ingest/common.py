@@ -11,7 +11,7 @@ import csv
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.progress import ProgressCallback as ProgressCallback  # re-exported
+from inclusive_cities.progress import quiet_progress as quiet_progress
 from inclusive_cities.store import models
-
-ProgressCallback = Callable[[str, int, "int | None"], None]
-"""``progress(step, done, total)``: called during long steps (total None when unknown)."""
 
 MAX_LISTED_PROBLEMS = 5
 
@@ -260,10 +259,6 @@ class Timer:
 
     def seconds(self) -> float:
         return time.perf_counter() - self.start
-
-
-def quiet_progress(_step: str, _done: int, _total: int | None) -> None:
-    """The progress callback used when the caller gives none."""
 
 
 # --- import batches ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from inclusive_cities.i18n import current_language, use_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.reports.data import CityData, load_city_data
 from inclusive_cities.reports.errors import ReportError
 from inclusive_cities.reports.profile import Built, build_profile
@@ -73,12 +74,22 @@ def _build(kind: str, data: CityData, language: str, **options) -> Built:
 
 
 def _html(
-    engine: Engine, kind: str, city: str, period: str, language: str, **options
+    engine: Engine,
+    kind: str,
+    city: str,
+    period: str,
+    language: str,
+    progress: ProgressCallback | None = None,
+    steps: int = 2,
+    **options,
 ) -> tuple[str, Built]:
+    progress = progress or quiet_progress
     with _language(language) as chosen:
         started = time.perf_counter()
+        progress(_("Reading the city's data"), 0, steps)
         data = load_city_data(engine, city, period)
         loaded = time.perf_counter() - started
+        progress(_("Building the report"), 1, steps)
         built = _build(kind, data, chosen, **options)
         built.timings = {"load": loaded, **built.timings}
         started = time.perf_counter()
@@ -114,8 +125,12 @@ def _write(
     out: str | Path,
     language: str,
     annex: bool,
+    progress: ProgressCallback | None = None,
     **options,
 ) -> ReportResult:
+    """Write a report; ``progress(step, done, total)`` hears of reading, building, writing
+    and the annex."""
+    progress = progress or quiet_progress
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise ReportError(
@@ -124,9 +139,11 @@ def _write(
     annex_path = out.with_name(out.stem + "-annex.xlsx") if annex else None
     if kind == "profile":
         options.setdefault("annex_name", annex_path.name if annex_path else "–")
-    page, built = _html(engine, kind, city, period, language, **options)
+    steps = 4 if annex_path is not None else 3
+    page, built = _html(engine, kind, city, period, language, progress, steps, **options)
     result = ReportResult(None, None, None, None, built.recommendations, built.timings)
     started = time.perf_counter()
+    progress(_("Writing {file}").format(file=out.name), 2, steps)
     if out.suffix.lower() == ".pdf":
         result.pages = to_pdf(page, out)
         result.pdf = out
@@ -138,6 +155,7 @@ def _write(
             raise ReportError(str(error)) from None
         result.html = out
     if annex_path is not None and built.annex:
+        progress(_("Writing {file}").format(file=annex_path.name), 3, steps)
         started = time.perf_counter()
         doc = built.document
         result.annex = write_annex(
@@ -154,6 +172,7 @@ def _write(
         )
         built.timings["annex"] = time.perf_counter() - started
     result.timings = built.timings
+    progress(_("Report written"), steps, steps)
     return result
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from inclusive_cities import store
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.spatial import layers
 from inclusive_cities.spatial.clusters import clusters as find_clusters
 from inclusive_cities.spatial.errors import SpatialError
@@ -169,10 +170,14 @@ def cluster_layer(
     keep: bool = True,
     publish: bool = False,
     created_by: str = "",
+    progress: ProgressCallback | None = None,
 ) -> ClusterResult:
     """Local Moran's I and Gi* of a stored indicator or of a marker run's score (``run``, or
     the newest run of spec ``marker``), stored as layer ``clusters-<source>-<level>``
-    (replacing an earlier one) when ``keep``."""
+    (replacing an earlier one) when ``keep``. ``progress(step, done, total)`` hears of
+    reading, the permutations and storing."""
+    progress = progress or quiet_progress
+    progress(_("Reading the values"), 0, 3)
     store.require_current(engine)
     if sum(x is not None for x in (indicator, run, marker)) != 1:
         raise SpatialError(
@@ -239,6 +244,11 @@ def cluster_layer(
             ).format(count=len(values), level=level, column=column)
         )
     projected = values.to_crs(values.estimate_utm_crs())
+    progress(
+        _("Finding clusters ({permutations} permutations)").format(permutations=permutations),
+        1,
+        3,
+    )
     found = find_clusters(
         projected, column, permutations=permutations, alpha=alpha, fdr=fdr, k=k, seed=seed
     )
@@ -261,6 +271,7 @@ def cluster_layer(
     if run is not None:
         parameters["marker_run"] = run
     result = ClusterResult(name=name, frame=frame, parameters=parameters)
+    progress(_("Storing the layer"), 2, 3)
     if keep:
         result.layer_id = layers.save_layer(
             engine,
@@ -276,6 +287,7 @@ def cluster_layer(
             published=publish,
             created_by=created_by,
         )
+    progress(_("Clusters found"), 3, 3)
     return result
 
 
@@ -405,13 +417,16 @@ def interpolate_layer(
     publish: bool = False,
     created_by: str = "",
     catalogue_files: Sequence[Path] = (),
+    progress: ProgressCallback | None = None,
 ) -> InterpolationResult:
     """Stored indicators of ``from_level`` moved to an H3 grid or ``target`` polygons.
 
     Counts are split by the share of each source unit's area in each target; rates are
     averaged weighted by area or, with ``weight="population"``, by census population. The
     city totals of counts (and the weighted means of rates) are computed before and after.
+    ``progress(step, done, total)`` hears of reading, each indicator moved, and storing.
     """
+    progress = progress or quiet_progress
     store.require_current(engine)
     if not indicators:
         raise SpatialError(_("Name at least one --indicator to move."))
@@ -428,6 +443,8 @@ def interpolate_layer(
             )
         )
     codes = list(dict.fromkeys(indicators))
+    steps = len(codes) + 2
+    progress(_("Reading the indicators"), 0, steps)
     counts, rates = variable_kinds(codes, extensive, intensive, catalogue_files)
     level = from_level or base_level(engine, city)
     source = _indicator_values(engine, city, period, level, codes)
@@ -445,7 +462,8 @@ def interpolate_layer(
     out = gpd.GeoDataFrame(index=grid.index, geometry=grid.geometry, crs=grid.crs)
     out.index.name = "code"
     totals: list[tuple[str, str, float, float]] = []
-    for code in codes:
+    for number, code in enumerate(codes, start=1):
+        progress(_("Moving {indicator}").format(indicator=code), number, steps)
         rows = source[source[code].notna()].copy()
         rows["_area"] = rows.geometry.area
         if code in counts:
@@ -482,6 +500,7 @@ def interpolate_layer(
         weight=weight,
         totals=totals,
     )
+    progress(_("Storing the layer"), steps - 1, steps)
     if keep:
         attributes = [c for c in out.columns if c != "geometry"]
         result.layer_id = layers.save_layer(
@@ -506,6 +525,7 @@ def interpolate_layer(
             published=publish,
             created_by=created_by,
         )
+    progress(_("Layer ready"), steps, steps)
     return result
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.spatial._common import require_columns, require_crs
 from inclusive_cities.spatial.errors import SpatialError
 
@@ -125,6 +126,7 @@ def segregation(
     distance_m: float | None = None,
     permutations: int = 0,
     seed: int = 0,
+    progress: ProgressCallback | None = None,
 ) -> pd.DataFrame:
     """Segregation indices, one row each: ``index``, ``value`` and, with ``permutations``,
     ``p_value`` (PySAL's SingleValueTest under systematic or evenness randomisation).
@@ -133,7 +135,8 @@ def segregation(
     exposure — the interaction of the group with the rest —, Theil's H, Gini) and/or
     ``groups`` for multigroup ones. ``spatial`` adds the spatial versions, which need
     a GeoDataFrame: spatial dissimilarity (queen contiguity) and, with ``distance_m``,
-    the multigroup indices over distance-band neighbourhoods.
+    the multigroup indices over distance-band neighbourhoods. ``progress(step, done, total)``
+    hears of each index (its permutations are the slow part).
     """
     from segregation import multigroup, singlegroup
     from segregation.inference import SingleValueTest
@@ -150,7 +153,14 @@ def segregation(
         if units.crs.is_geographic:  # type: ignore[union-attr]
             data = units.to_crs(units.estimate_utm_crs())  # type: ignore[union-attr]
 
+    single = group is not None or total is not None
+    planned = (len(SINGLE_GROUP) + int(spatial)) * single + (
+        (len(MULTIGROUP) + 2 * int(bool(spatial and distance_m))) if groups is not None else 0
+    )
+    report = progress or quiet_progress
+
     def run(name: str, index: Any) -> None:
+        report(_("Segregation index {index}").format(index=name), len(rows), planned)
         row: dict[str, object] = {"index": name, "value": float(index.statistic)}
         if permutations:
             np.random.seed(seed)
@@ -217,6 +227,7 @@ def segregation(
                     )
     if not rows:
         raise SpatialError(_("Say which groups to measure: group= and total=, or groups=."))
+    report(_("Segregation indices computed"), len(rows), len(rows))
     return pd.DataFrame(rows)
 
 

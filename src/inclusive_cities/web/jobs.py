@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n import use_language
+from inclusive_cities.progress import ProgressCallback
 from inclusive_cities.store import transaction
 from inclusive_cities.store.models import utcnow
 from inclusive_cities.store.web_models import Job
@@ -29,6 +30,8 @@ LIVE: dict[int, tuple[str, int, int | None]] = {}
 for its whole transaction, so there progress is kept here and written when the job ends;
 on PostgreSQL it is also written to the row as it goes, for every worker to see."""
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_STEPS = 40
+"""Steps kept in a job's report (an import of many files stays readable)."""
 
 
 def _update(engine: Engine, job_id: int, **values: Any) -> None:
@@ -37,6 +40,27 @@ def _update(engine: Engine, job_id: int, **values: Any) -> None:
         if job is not None:
             for name, value in values.items():
                 setattr(job, name, value)
+
+
+def _progress(engine: Engine, job_id: int, steps: list[dict[str, Any]]) -> ProgressCallback:
+    """The callback a job hands to the domain: its step, done and total are live in this
+    process, and on the row for every worker unless the store is SQLite (whose single write
+    lock an import holds); each new step is kept, with the seconds since the job started,
+    for the job page to list."""
+    started = time.monotonic()
+    last = [0.0]
+    shared = engine.dialect.name != "sqlite"
+
+    def progress(step: str, done: int, total: int | None) -> None:
+        LIVE[job_id] = (step, done, total)
+        now = time.monotonic()
+        if len(steps) < MAX_STEPS and (not steps or steps[-1]["step"] != step):
+            steps.append({"step": step, "seconds": round(now - started, 1)})
+        if shared and (now - last[0] > 0.5 or (total is not None and done >= total)):
+            last[0] = now
+            _update(engine, job_id, step=step, done=done, total=total)
+
+    return progress
 
 
 def _failed(engine: Engine, job_id: int, error: Exception) -> None:
@@ -74,17 +98,8 @@ def run_table_import(
 
     use_language(language)
     _update(engine, job_id, status="running", step=_("Starting"))
-    last = [0.0]
-
-    shared = engine.dialect.name != "sqlite"
-
-    def progress(step: str, done: int, total: int | None) -> None:
-        LIVE[job_id] = (step, done, total)
-        now = time.monotonic()
-        if shared and (now - last[0] > 0.5 or (total is not None and done >= total)):
-            last[0] = now
-            _update(engine, job_id, step=step, done=done, total=total)
-
+    steps: list[dict[str, Any]] = []
+    progress = _progress(engine, job_id, steps)
     try:
         report = import_table(engine, path, progress=progress, **options)
     except ImportRejected as error:
@@ -93,7 +108,7 @@ def run_table_import(
             job_id,
             status="failed",
             step=str(error),
-            report=_report_dict(error.report, rejected=True),
+            report={**_report_dict(error.report, rejected=True), "steps": steps},
             finished_at=utcnow(),
         )
     except Exception as error:  # a job must always end with a state the page can show
@@ -104,7 +119,7 @@ def run_table_import(
             job_id,
             status="done",
             step=_("Finished"),
-            report=_report_dict(report),
+            report={**_report_dict(report), "steps": steps},
             finished_at=utcnow(),
         )
     finally:
@@ -157,11 +172,13 @@ def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: st
     use_language(language)
     city, period = options["city"], options["period"]
     lines: list[str] = []
+    steps: list[dict[str, Any]] = []
+    progress = _progress(engine, job_id, steps)
     try:
         if options.get("indicators"):
             _update(engine, job_id, status="running", step=_("Computing indicators"), total=2)
             LIVE[job_id] = (_("Computing indicators"), 0, 2)
-            computed = compute_city(engine, city, period)
+            computed = compute_city(engine, city, period, progress=progress)
             lines.append(
                 _("Indicators computed: {computed}; not computed: {skipped}.").format(
                     computed=len(computed.written), skipped=len(computed.skipped)
@@ -170,7 +187,12 @@ def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: st
         _update(engine, job_id, status="running", step=_("Computing the marker"), done=1, total=2)
         LIVE[job_id] = (_("Computing the marker"), 1, 2)
         summary = build_run(
-            engine, city, period, load_spec(options["spec"]), level=options.get("level") or None
+            engine,
+            city,
+            period,
+            load_spec(options["spec"]),
+            level=options.get("level") or None,
+            progress=progress,
         )
         score = "-" if summary.city_score is None else f"{summary.city_score:.1f}"
         lines.append(
@@ -181,7 +203,13 @@ def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: st
     except Exception as error:  # a job must always end with a state the page can show
         _failed(engine, job_id, error)
     else:
-        report = {"summary": lines, "problems": [], "rows_accepted": 0, "rows_rejected": 0}
+        report = {
+            "summary": lines,
+            "problems": [],
+            "rows_accepted": 0,
+            "rows_rejected": 0,
+            "steps": steps,
+        }
         _update(
             engine,
             job_id,
