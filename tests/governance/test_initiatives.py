@@ -12,12 +12,19 @@ from inclusive_cities.governance import GovernanceError, import_initiatives, sea
 from inclusive_cities.store import init_database
 from tests.governance.helpers import add_city
 
-CSV = """\
-code,kind,name_es,name_en,level,city,country,domain,status,partners,description_es,description_en,year
-INI-1,initiative,Centro de orientación,Orientation centre,local,DEMO,,SAFE_ORDERLY,en curso,OIM,,,2021
-GP-1,buena práctica,Salud sin barreras,Health without barriers,local,DEMO,,RIGHTS,finalizada,Cruz Roja,Afiliación en jornadas barriales,Enrolment days in neighbourhoods,2022
-GP-2,good_practice,Permiso temporal,Temporary permit,nacional,,col,SAFE_ORDERLY,ongoing,Migración Colombia,Regularización,Regularisation,
-"""
+HEADER = (
+    "code,kind,name_es,name_en,level,city,country,domain,status,partners,"
+    "description_es,description_en,year"
+)
+ROWS = [
+    "INI-1,initiative,Centro de orientación,Orientation centre,local,DEMO,,SAFE_ORDERLY,"
+    "en curso,OIM,,,2021",
+    "GP-1,buena práctica,Salud sin barreras,Health without barriers,local,DEMO,,RIGHTS,"
+    "finalizada,Cruz Roja,Afiliación en jornadas barriales,Enrolment days in neighbourhoods,2022",
+    "GP-2,good_practice,Permiso temporal,Temporary permit,nacional,,col,SAFE_ORDERLY,ongoing,"
+    "Migración Colombia,Regularización,Regularisation,",
+]
+CSV = "\n".join([HEADER, *ROWS]) + "\n"
 
 
 def test_import_update_and_search(sqlite_url: str, tmp_path: Path) -> None:

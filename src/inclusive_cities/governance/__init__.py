@@ -8,16 +8,19 @@ Public API (a runnable tour; ``tests/governance/test_tour.py`` runs it)::
     )
 
     framework = load_framework("mgi-demo")      # built-in, or a path to a YAML file
-    framework.label                             # "mgi-demo@1"
-    write_template(framework, "es", "evaluacion.xlsx")   # fill it in, then:
-    summary = import_assessment(engine, "evaluacion.xlsx", city="DEMO")   # or country="COL"
+    assert framework.label == "mgi-demo@1"
+    write_template(framework, "es", "plantilla.xlsx")   # the form a city fills in
+    older = import_assessment(engine, "evaluacion-2022.xlsx", city="DEMO")
+    summary = import_assessment(engine, "evaluacion-2024.xlsx", city="DEMO")
+    import_assessment(engine, "national.xlsx", country="COL")
     result = assessment_result(engine, summary.assessment_ids[0])
-    result.overall, [(d.code, d.score, d.band) for d in result.domains]
-    result.strengths("es"), result.gaps("en")   # plain sentences
-    comparison = compare_levels(engine, "DEMO")  # latest local vs latest national
-    [(q.code, q.status) for q in comparison.questions]   # ahead / behind / same / not_comparable
-    compare_changes(engine, older_id, newer_id).summary("en")
-    search_initiatives(engine, "salud", kind="good_practice", domain="WELLBEING")
+    scores = result.overall, [(d.code, d.score, d.band) for d in result.domains]
+    sentences = result.strengths("es"), result.gaps("en")
+    comparison = compare_levels(engine, "DEMO")   # latest local vs latest national
+    statuses = [(q.code, q.status) for q in comparison.questions]  # ahead, behind, same...
+    changes = compare_changes(engine, older.assessment_ids[0], summary.assessment_ids[0])
+    lines = changes.summary("en")
+    practices = search_initiatives(engine, "salud", kind="good_practice")
     export_xlsx(result, "results.xlsx", "en", [comparison])
 
 The score rule (framework ``scoring``) is in :mod:`.scoring`; how the latest local assessment
