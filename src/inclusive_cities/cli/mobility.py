@@ -46,6 +46,56 @@ def _write(frame: pd.DataFrame, out: Path | None) -> None:
     console.print(_("Wrote {rows} rows to {path}.").format(rows=len(frame), path=out))
 
 
+def _rounds(
+    mapping: Path | None, survey: str | None, city: str | None, data_dir: Path | None
+) -> pd.DataFrame:
+    """The harmonised rounds: imported with ``survey import`` (--survey, one period a round),
+    or files listed by a mapping file."""
+    from inclusive_cities.mobility import MobilityError, harmonise, harmonise_imported
+
+    if survey is not None:
+        from inclusive_cities import store
+        from inclusive_cities.cli.app import state
+
+        if not city:
+            raise MobilityError(_("--survey needs --city: the city the rounds were imported for."))
+        engine = store.connect(state.database_url)
+        store.require_current(engine)
+        return harmonise_imported(engine, city, survey, mapping, data_dir)
+    if mapping is None:
+        raise MobilityError(
+            _(
+                "Give --survey NAME --city CITY (rounds imported with 'survey import'), or "
+                "--mapping FILE (rounds in CSV/XLSX files)."
+            )
+        )
+    return harmonise(mapping)
+
+
+def _geography(frame: pd.DataFrame, city: str | None, survey: str | None) -> str:
+    """The city asked for; for imported rounds of a survey that has no such city in its
+    answers (a national survey kept by one city), the nation."""
+    from inclusive_cities.mobility import NATIONAL
+
+    if city and survey and city not in set(frame["geography"]):
+        return NATIONAL
+    return city or NATIONAL
+
+
+def _published(frame: pd.DataFrame) -> pd.DataFrame:
+    """What leaves the analyst: the surveys' disclosure gate (no respondent identifiers,
+    and a hidden figure loses its count too)."""
+    import numpy as np
+
+    from inclusive_cities.surveys.disclosure import publishable
+
+    if frame.empty or "n" not in frame.columns:
+        return frame
+    hidden = frame["suppressed"].astype(bool).to_numpy()
+    out = publishable(frame.assign(status=np.where(hidden, "suppressed", "estimated")))
+    return out.drop(columns=["suppression"])
+
+
 def _headers() -> dict[str, str]:
     return {
         "round": _("Round"),
@@ -116,17 +166,24 @@ def generate(
         )
 
 
+MAPPING_HELP = "Mapping file: the rounds' files, or how imported rounds' questions changed."
+SURVEY_HELP = "Survey name of rounds imported with 'survey import' (one period a round)."
+DATA_DIR_HELP = "Where imported surveys are stored."
+
+
 @mobility_app.command("summary")
 def summary(
-    mapping: Path = typer.Option(..., "--mapping", help="Mapping file that lists the rounds."),
+    mapping: Path = typer.Option(None, "--mapping", help=MAPPING_HELP),
     city: str = typer.Option(None, "--city", help="City code (default: national)."),
     out: Path = typer.Option(None, "--out", help="Write every figure to CSV or XLSX."),
+    survey: str = typer.Option(None, "--survey", help=SURVEY_HELP),
+    data_dir: Path = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Per-round figures with 95% CIs (suppressed below 10 respondents)."""
-    from inclusive_cities.mobility import NATIONAL, harmonise, summarise
+    from inclusive_cities.mobility import summarise
 
-    frame = summarise(harmonise(mapping))
-    geography = city or NATIONAL
+    frame = _published(summarise(_rounds(mapping, survey, city, data_dir)))
+    geography = _geography(frame, city, survey)
     _check_geography(frame, geography)
     part = frame[(frame["geography"] == geography) & frame["topic"].isin(TOPICS)]
     _show(
@@ -151,18 +208,20 @@ def _check_geography(frame: pd.DataFrame, geography: str) -> None:
 
 @mobility_app.command("trends")
 def trends_command(
-    mapping: Path = typer.Option(..., "--mapping", help="Mapping file that lists the rounds."),
+    mapping: Path = typer.Option(None, "--mapping", help=MAPPING_HELP),
     city: str = typer.Option(None, "--city", help="City code (default: national)."),
     topic: str = typer.Option("regular_status", "--topic", help="Topic to show."),
     out: Path = typer.Option(None, "--out", help="Write all trends to CSV or XLSX."),
+    survey: str = typer.Option(None, "--survey", help=SURVEY_HELP),
+    data_dir: Path = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Figures over rounds with the change from the previous round and its p-value."""
-    from inclusive_cities.mobility import NATIONAL, MobilityError, harmonise, summarise, trends
+    from inclusive_cities.mobility import MobilityError, summarise, trends
 
-    frame = summarise(harmonise(mapping))
-    geography = city or NATIONAL
+    frame = summarise(_rounds(mapping, survey, city, data_dir))
+    geography = _geography(frame, city, survey)
     _check_geography(frame, geography)
-    table = trends(frame, geography)
+    table = _published(trends(frame, geography))
     part = table[table["topic"] == topic]
     if part.empty:
         raise MobilityError(
@@ -180,15 +239,21 @@ def trends_command(
 
 @mobility_app.command("flows")
 def flows_command(
-    mapping: Path = typer.Option(..., "--mapping", help="Mapping file that lists the rounds."),
+    mapping: Path = typer.Option(None, "--mapping", help=MAPPING_HELP),
     round_code: str = typer.Option(None, "--round", help="Round code (default: all rounds)."),
     city: str = typer.Option(None, "--city", help="City code (default: national)."),
     out: Path = typer.Option(None, "--out", help="Write the flow table to CSV or XLSX."),
+    survey: str = typer.Option(None, "--survey", help=SURVEY_HELP),
+    data_dir: Path = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Origin → intended destination table (estimated households, 95% CIs)."""
-    from inclusive_cities.mobility import flows, harmonise
+    from inclusive_cities.mobility import NATIONAL, flows
 
-    table = flows(harmonise(mapping), round_code=round_code, city=city)
+    data = _rounds(mapping, survey, city, data_dir)
+    shown = city if city and (not survey or city in set(data["city"].astype(str))) else None
+    table = _published(flows(data, round_code=round_code, city=shown))
+    if shown is None and city:
+        table["geography"] = NATIONAL
     _show(
         table,
         ["origin", "destination", "estimate", "ci_low", "ci_high", "n"],

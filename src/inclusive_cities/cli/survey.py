@@ -50,6 +50,9 @@ def import_survey(
     ),
     tolerance: float = typer.Option(25.0, "--tolerance", help="Metres around units."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Where microdata are stored."),
+    missing: list[str] = typer.Option(
+        [], "--missing", help="Missing-value code of the answers, e.g. 999 (repeatable)."
+    ),
 ) -> None:
     """Import a survey: check it against its form, locate respondents, store it privately."""
     import geopandas as gpd
@@ -64,7 +67,7 @@ def import_survey(
     if survey is not None:
         validate_identifier("survey", survey)
     design = load_design(design_file) if design_file else Design()
-    result = read_kobo(form, data, language=language)
+    result = read_kobo(form, data, language=language, missing=missing)
     if design.unit_column:
         result = locate(result, unit_column=design.unit_column)
     elif design.geopoint:

@@ -4,6 +4,8 @@
 
     mapping = mobility.write_rounds("hfs", seed=0)      # three synthetic demo rounds + mapping
     data = mobility.harmonise(mapping)                   # one table, canonical columns
+    # or rounds imported from KoBo with `survey import ... --period R1 --survey hfs`:
+    # data = mobility.harmonise_imported(engine, "DEMO", "hfs", mapping=None)
     summary = mobility.summarise(data)                   # every figure, per round, nation + cities
     mobility.trends(summary, geography="DEMO")           # over rounds, change and its p-value
     mobility.flows(data, round_code="R3", city="DEMO")   # origin -> destination, households
@@ -37,7 +39,9 @@ from inclusive_cities.mobility.generate import (
 from inclusive_cities.mobility.harmonise import (
     Mapping,
     RoundSpec,
+    fieldwork_date,
     harmonise,
+    harmonise_imported,
     harmonise_round,
     load_mapping,
     read_round,
@@ -58,9 +62,11 @@ __all__ = [
     "choice_label",
     "default_mapping",
     "design_for",
+    "fieldwork_date",
     "flows",
     "generate_rounds",
     "harmonise",
+    "harmonise_imported",
     "harmonise_round",
     "households_for",
     "load_mapping",

@@ -103,9 +103,11 @@ class _Estimator:
     def _call(self, values: pd.Series, statistic: Statistic) -> dict[tuple, dict]:
         """The engine's rows by (round, geography, category); ``self.n`` keeps each
         domain's respondents (those who answered)."""
-        frame = self.frame.assign(_value=values.to_numpy())
         out: dict[tuple, dict] = {}
         self.n = {}
+        if not values.notna().any():  # a question this survey does not ask: nothing to show
+            return out
+        frame = self.frame.assign(_value=values.to_numpy())
         for split, labels in self.splits.items():
             table = surveys.estimate(
                 frame, self.design, "_value", statistic, by=split, interval="t"

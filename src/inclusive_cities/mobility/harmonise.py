@@ -16,6 +16,15 @@ renamed and its choice codes changed relative to the canonical schema
         recode:
           intention: {quedarse: stay, seguir: move_on, regresar: return}
 
+Rounds exported from KoBoToolbox are imported like any survey, one period a round
+(``inclusive-cities survey import form.xlsx round.xlsx --city C --period R1 --survey hfs
+--design design.yaml``), with the importer's checks, transaction and private storage;
+:func:`harmonise_imported` reads them back. Their weight, stratum and PSU are the design's
+columns, their date is the fieldwork mid-point (median ``_submission_time``), and a mapping
+file is needed only for rounds whose questions or codes differ from the canonical ones:
+its entries then name no ``file``, only the round's ``code`` (the period), ``date`` and
+``rename``/``recode``.
+
 Anything that cannot be harmonised stops with one line naming round, file, column and value.
 """
 
@@ -28,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from sqlalchemy import Engine
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.mobility.errors import MobilityError
@@ -39,11 +49,12 @@ from inclusive_cities.mobility.schema import (
     MULTIPLE,
     OPTIONAL,
 )
+from inclusive_cities.surveys.design import Design
 
 
 @dataclass(frozen=True)
 class RoundSpec:
-    """One round in a mapping file."""
+    """One round in a mapping file (``file`` empty for a round imported into the store)."""
 
     code: str
     file: str
@@ -91,7 +102,7 @@ def load_mapping(path: str | Path) -> Mapping:
                     path=path, position=position
                 )
             )
-        for key in ("code", "file", "date"):
+        for key in ("code", "date"):
             if key not in entry:
                 raise MobilityError(
                     _("Mapping file {path}: round {position} has no '{key}'; add it.").format(
@@ -111,7 +122,7 @@ def load_mapping(path: str | Path) -> Mapping:
         rounds.append(
             RoundSpec(
                 code=str(entry["code"]),
-                file=str(entry["file"]),
+                file=str(entry.get("file") or ""),
                 date=when,
                 label=str(entry.get("label", entry["code"])),
                 rename={str(k): str(v) for k, v in (entry.get("rename") or {}).items()},
@@ -197,7 +208,7 @@ def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> p
         if column not in data.columns:
             continue
         for row, value in enumerate(data[column], start=2):
-            if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+            if value is None or pd.isna(value) or value == "":
                 if column in MULTIPLE:
                     continue
                 raise _fail_value(spec, source, column, row, "", _("is empty; it is mandatory"))
@@ -218,6 +229,8 @@ def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> p
     for column in ("weight", "age", "household_size"):
         numbers = pd.to_numeric(data[column], errors="coerce")
         bad = numbers.isna() | (numbers < 0) | ((numbers <= 0) & (column != "age"))
+        if column == "age":  # a refused age (empty, or a missing-value code at import) is allowed
+            bad &= data[column].notna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise _fail_value(
@@ -228,7 +241,8 @@ def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> p
                 data[column].iloc[row],
                 _("is not a valid positive number"),
             )
-        data[column] = numbers.astype(float if column == "weight" else int)
+        whole = "Int64" if numbers.isna().any() else int
+        data[column] = numbers.astype(float if column == "weight" else whole)
     arrival = pd.to_datetime(data["arrival_date"], errors="coerce")
     if arrival.isna().any():
         row = int(np.flatnonzero(arrival.isna().to_numpy())[0])
@@ -258,12 +272,16 @@ def _derive(data: pd.DataFrame, when: date) -> pd.DataFrame:
         labels=[b[0] for b in ARRIVAL_BANDS],
         right=False,
     ).astype(str)
-    data["age_group"] = pd.cut(
-        data["age"],
-        [g[1] for g in AGE_GROUPS] + [AGE_GROUPS[-1][2] + 1],
-        labels=[g[0] for g in AGE_GROUPS],
-        right=False,
-    ).astype(str)
+    data["age_group"] = (
+        pd.cut(
+            data["age"].astype(float),
+            [g[1] for g in AGE_GROUPS] + [AGE_GROUPS[-1][2] + 1],
+            labels=[g[0] for g in AGE_GROUPS],
+            right=False,
+        )
+        .astype(str)
+        .where(data["age"].notna())
+    )
     needs = data["needs"].fillna("").astype(str).str.split()
     for need in CHOICES["needs"]:
         data[f"need_{need}"] = needs.map(lambda items, need=need: need in items)
@@ -293,7 +311,104 @@ def harmonise(
     for spec in mapping.rounds:
         if frames is not None and spec.code in frames:
             frame = frames[spec.code]
+        elif not spec.file:
+            raise MobilityError(
+                _(
+                    "Round {round} of the mapping file names no 'file': add one, or import the "
+                    "round with 'survey import' and read it with --survey."
+                ).format(round=spec.code)
+            )
         else:
             frame = read_round(mapping.directory / spec.file)
         parts.append(harmonise_round(frame, spec, spec.file))
     return pd.concat(parts, ignore_index=True)
+
+
+FIELDWORK_COLUMNS = ("_submission_time", "today", "end", "start", "interview_date")
+
+
+def fieldwork_date(frame: pd.DataFrame) -> date | None:
+    """The fieldwork mid-point: the median of the first dated KoBo column present."""
+    for column in FIELDWORK_COLUMNS:
+        if column not in frame.columns:
+            continue
+        stamps = pd.to_datetime(frame[column], errors="coerce", utc=True, format="mixed")
+        if stamps.notna().any():
+            return stamps.dropna().sort_values().iloc[(int(stamps.notna().sum()) - 1) // 2].date()
+    return None
+
+
+def _design_columns(frame: pd.DataFrame, design: Design, city: str) -> pd.DataFrame:
+    """The design's weight, strata and PSU under the canonical names; the import's city
+    where the round has no city question (a survey of one city)."""
+    roles = {design.weight: "weight", design.strata: "stratum", design.psu: "psu"}
+    renamed = {
+        column: name
+        for column, name in roles.items()
+        if column and column != name and column in frame and name not in frame
+    }
+    frame = frame.rename(columns=renamed)
+    if "city" not in frame.columns:
+        frame = frame.assign(city=city)
+    return frame
+
+
+def harmonise_imported(
+    engine: Engine,
+    city: str,
+    survey: str,
+    mapping: Mapping | str | Path | None = None,
+    data_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Every round of ``survey`` imported for ``city`` (one period a round), harmonised.
+
+    A round the mapping file lists (by its period as ``code``) takes its date, label,
+    renames and recodes from there; any other is taken as canonical, dated by its fieldwork.
+    """
+    from inclusive_cities.surveys.storage import imported_periods, load_survey
+
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    periods = imported_periods(engine, city, survey)
+    if not periods:
+        raise MobilityError(
+            _(
+                "No round of survey '{survey}' is imported for city {city}: import each round "
+                "with 'inclusive-cities survey import FORM DATA --city {city} --period ROUND "
+                "--survey {survey} --design DESIGN'."
+            ).format(survey=survey, city=city)
+        )
+    specs = {spec.code: spec for spec in mapping.rounds} if mapping is not None else {}
+    unknown = sorted(code for code, spec in specs.items() if code not in periods and not spec.file)
+    if unknown:
+        raise MobilityError(
+            _(
+                "The mapping file lists round {round}, which is not imported for {city} "
+                "(imported rounds: {periods}); import it or fix its code."
+            ).format(round=unknown[0], city=city, periods=", ".join(periods))
+        )
+    rounds = []
+    for period in periods:
+        tables, design = load_survey(city, period, survey, data_dir, engine=engine)
+        frame = _design_columns(tables["main"], design, city)
+        spec = specs.get(period)
+        if spec is None:
+            when = fieldwork_date(frame)
+            if when is None:
+                raise MobilityError(
+                    _(
+                        "Round {round} of survey '{survey}' has no fieldwork date (no "
+                        "_submission_time column): give its date in a mapping file."
+                    ).format(round=period, survey=survey)
+                )
+            spec = RoundSpec(code=period, file="", date=when, label=period)
+        rounds.append((spec, frame))
+    rounds.sort(key=lambda item: item[0].date)
+    source = _("survey {survey}, period {period}")
+    return pd.concat(
+        [
+            harmonise_round(frame, spec, source.format(survey=survey, period=spec.code))
+            for spec, frame in rounds
+        ],
+        ignore_index=True,
+    )

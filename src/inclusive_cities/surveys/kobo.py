@@ -10,6 +10,7 @@ are never dropped silently: a row that cannot be used is listed in the issues.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -415,10 +416,38 @@ def _one_hot_only(
     return frame
 
 
+def _without_codes(
+    frame: pd.DataFrame, questions: list[Question], missing: Sequence[str]
+) -> pd.DataFrame:
+    """Answers that are missing-value codes (999, -999, "NS/NR") become empty: in a number
+    question by value (``999.0`` too), elsewhere by text. Metadata columns stay as they are."""
+    codes = {str(c).strip() for c in missing if str(c).strip()}
+    if not codes:
+        return frame
+    numbers = {float(v) for v in pd.to_numeric(pd.Series(sorted(codes)), errors="coerce").dropna()}
+    frame = frame.copy()
+    for q in questions:
+        if q.name not in frame.columns:
+            continue
+        text = frame[q.name].astype("string").str.strip()
+        hidden = text.isin(codes).fillna(False)
+        if q.base_type in ("integer", "decimal") and numbers:
+            hidden |= pd.to_numeric(text, errors="coerce").isin(numbers)
+        frame[q.name] = frame[q.name].mask(hidden.to_numpy(dtype=bool))
+    return frame
+
+
 def _clean_table(
-    frame: pd.DataFrame, form: Form, table: str | None, file: str, sheet: str, issues: _Issues
+    frame: pd.DataFrame,
+    form: Form,
+    table: str | None,
+    file: str,
+    sheet: str,
+    issues: _Issues,
+    missing: Sequence[str] = (),
 ) -> pd.DataFrame:
     frame = _normalise_columns(frame, form).replace({"": np.nan})
+    frame = _without_codes(frame, form.in_table(table), missing)
     excel_row = pd.Series(np.arange(len(frame)) + 2, index=frame.index)
     questions = form.in_table(table)
     frame = _one_hot_only(frame, questions, form, file, sheet, excel_row, issues)
@@ -521,8 +550,13 @@ def read_kobo(
     data_path: str | Path,
     *,
     language: str = "es",
+    missing: Sequence[str] = (),
 ) -> SurveyImport:
-    """Read a KoBo/ODK export with its XLSForm into cleaned tables and an issue list."""
+    """Read a KoBo/ODK export with its XLSForm into cleaned tables and an issue list.
+
+    ``missing`` are the codes the questionnaire uses for "no answer" (e.g. 999, -999):
+    read as empty answers before any check, so that they never enter an estimate.
+    """
     form = read_form(form_path, language)
     data_path = Path(data_path)
     sheets = _read_export(data_path)
@@ -545,7 +579,7 @@ def read_kobo(
             )
         )
     issues = _Issues()
-    tables = {"main": _clean_table(main_raw, form, None, file, main_sheet, issues)}
+    tables = {"main": _clean_table(main_raw, form, None, file, main_sheet, issues, missing)}
     known = set(form.questions) | META_COLUMNS
     for column in main_raw.columns:
         short = _short(column)
@@ -568,7 +602,7 @@ def read_kobo(
             )
             continue
         tables[repeat] = _link_repeat(
-            sheets[sheet], tables["main"], form, repeat, file, sheet, issues
+            sheets[sheet], tables["main"], form, repeat, file, sheet, issues, missing
         )
     return SurveyImport(form=form, tables=tables, issues=issues.frame())
 
@@ -588,6 +622,7 @@ def _link_repeat(
     file: str,
     sheet: str,
     issues: _Issues,
+    missing: Sequence[str] = (),
 ) -> pd.DataFrame:
     if "_parent_index" in raw.columns and "_index" in main.columns:
         child, parent = "_parent_index", "_index"
@@ -601,7 +636,7 @@ def _link_repeat(
                 "(ODK, with KEY in the main sheet)."
             ).format(sheet=sheet, file=file, repeat=repeat)
         )
-    table = _clean_table(raw, form, repeat, file, sheet, issues)
+    table = _clean_table(raw, form, repeat, file, sheet, issues, missing)
     parents = set(main[parent].astype(str))
     orphan = ~table[child].astype(str).isin(parents)
     for idx in table.index[orphan]:

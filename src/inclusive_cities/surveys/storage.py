@@ -163,6 +163,24 @@ def _committed(
     return (mine[-1] if mine else None), batches
 
 
+def imported_periods(engine: Engine, city: str, survey: str) -> list[str]:
+    """The periods (rounds) of one survey imported for a city, as committed batches say:
+    a survey repeated in rounds, such as the high-frequency survey, is one import a round."""
+    with transaction(engine) as session:
+        row = session.execute(
+            select(models.City.id).where(models.City.code == city)
+        ).scalar_one_or_none()
+        if row is None:
+            return []
+        ids = {
+            b.period_id
+            for b in _active_batches(session, row)
+            if (b.details or {}).get("survey") == survey
+        }
+        codes = session.scalars(select(models.Period.code).where(models.Period.id.in_(ids)))
+        return sorted(str(code) for code in codes)
+
+
 def settle(
     engine: Engine, city: str, period: str, survey: str, data_dir: str | Path | None = None
 ) -> None:
