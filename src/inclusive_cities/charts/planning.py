@@ -18,6 +18,18 @@ from inclusive_cities.charts.definitions import PALETTE, _configure
 EXACT_COLOUR = PALETTE[0]
 GREEDY_COLOUR = PALETTE[1]
 BUDGET_COLOUR = "#c0392b"
+NUMBER_LOCALES = {
+    "es": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["$ ", ""]},
+    "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$ ", ""]},
+}
+"""How each language writes numbers on axes and tooltips (d3-format locales)."""
+
+
+def localised(spec: dict[str, Any], language: str) -> dict[str, Any]:
+    """A Vega-Lite spec whose axes write numbers as ``language`` does (1.000,5 in Spanish)."""
+    config = dict(spec.get("config") or {})
+    config["locale"] = {"number": NUMBER_LOCALES.get(language, NUMBER_LOCALES["en"])}
+    return {**spec, "config": config}
 
 
 def budget_curve(

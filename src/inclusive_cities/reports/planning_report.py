@@ -24,7 +24,6 @@ import shapely
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from inclusive_cities import charts
 from inclusive_cities.charts.planning import budget_curve, impact_trend
 from inclusive_cities.i18n import current_language, use_language
 from inclusive_cities.i18n import gettext as _
@@ -57,6 +56,18 @@ def type_labels() -> dict[str, str]:
         "economic": _("Economic development"),
         "social_cohesion": _("Social cohesion"),
     }
+
+
+def chart_png(chart: Any, language: str) -> str:
+    """A chart as a PNG data URI with numbers written as ``language`` writes them."""
+    import vl_convert
+
+    from inclusive_cities.charts.planning import NUMBER_LOCALES
+
+    png = vl_convert.vegalite_to_png(
+        chart.to_dict(), scale=2.0, format_locale=NUMBER_LOCALES.get(language, NUMBER_LOCALES["en"])
+    )
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _money(value: float | None, language: str) -> str:
@@ -255,7 +266,7 @@ def selection_document(
         )
     )
 
-    curve_section = Section("curve", _("What each budget buys"))
+    curve_section = Section("curve", _("What each budget buys"), new_page=False)
     curve_section.p(
         _(
             "Total benefit of the best choice for each budget. Where the line is steep, a little "
@@ -272,7 +283,7 @@ def selection_document(
         budget_label=_("Chosen budget"),
     )
     curve_section.figure(
-        Figure(charts.to_png_data_uri(curve), _("Total benefit as the budget grows"), source)
+        Figure(chart_png(curve, language), _("Total benefit as the budget grows"), source)
     )
     curve_rows = [
         [
@@ -338,7 +349,7 @@ def selection_document(
 
     robust = _frame(getattr(plan, "robust", None))
     if len(robust):
-        robust_section = Section("robust", _("How sure is the choice?"))
+        robust_section = Section("robust", _("How sure is the choice?"), new_page=False)
         robust_section.p(
             _(
                 "The marker has uncertainty. The selection was solved again for each of its "
@@ -365,7 +376,7 @@ def selection_document(
         )
         sections.append(robust_section)
 
-    method = Section("method", _("How the projects were chosen"))
+    method = Section("method", _("How the projects were chosen"), new_page=False)
     method.p(
         _(
             "The planner solves an integer program exactly (HiGHS): it maximises the total "
@@ -474,34 +485,37 @@ def prepost_maps(
     treated_label: str,
     value_label: str,
 ) -> tuple[str, str]:
-    """Two maps on one colour scale: the outcome before the project started and after,
-    with the project's neighbourhoods outlined. ``table`` has ``unit, role, pre, post``
-    (NaN where a value is missing or withheld); for the marker, its performance levels."""
+    """Two maps on one continuous colour scale (so a change shows as a change of colour):
+    the outcome before the project started and after, with the project's neighbourhoods
+    outlined. ``table`` has ``unit, role, pre, post`` (NaN where a value is missing or
+    withheld, drawn grey); the marker is drawn on its 0-100 scale."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
-    from matplotlib.colors import Normalize
+    from matplotlib.colors import Normalize, to_hex
     from matplotlib.lines import Line2D
 
     frame = units.merge(table, left_on="code", right_on="unit", how="left")
     if not frame.empty:
         frame = frame.to_crs(frame.estimate_utm_crs())
     values = pd.concat([frame["pre"], frame["post"]]).dropna()
-    norm = Normalize(
-        float(values.min()) if len(values) else 0.0, float(values.max()) if len(values) else 1.0
-    )
-    cmap = colormaps["viridis"]
+    if marker:  # the marker's own 0-100 scale, red (low) to green (high) as its levels
+        norm, cmap = Normalize(0.0, 100.0), colormaps["RdYlGn"]
+    else:
+        low = float(values.min()) if len(values) else 0.0
+        high = float(values.max()) if len(values) else 1.0
+        norm, cmap = Normalize(low, high if high > low else low + 1.0), colormaps["viridis"]
 
-    def colour(value: float | None) -> str | tuple[float, ...]:
+    def colour(value: float | None) -> str:
         if value is None or pd.isna(value):
             return "#d9d9d9"
-        return _level_colour(value) if marker else cmap(norm(value))
+        return str(to_hex(cmap(norm(value))))
 
     images = []
     for column in ("pre", "post"):
-        figure, axis = plt.subplots(figsize=(4.2, 3.6))
+        figure, axis = plt.subplots(figsize=(3.6, 3.0))
         if not frame.empty:
             frame.plot(
                 ax=axis,
@@ -514,7 +528,7 @@ def prepost_maps(
                 treated.boundary.plot(ax=axis, color="#111111", linewidth=2.0)
         handles = [Line2D([], [], color="#111111", linewidth=2.0, label=treated_label)]
         axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.02), frameon=False)
-        if not marker and len(values):
+        if len(values):
             bar = figure.colorbar(
                 matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axis, shrink=0.7
             )
@@ -587,11 +601,11 @@ def impact_section(
             start=start_period,
             value_title=label,
             period_title=_("Period"),
-            start_label=_("Project started"),
+            start_label=_("First period after the start"),
         )
         section.figure(
             Figure(
-                charts.to_png_data_uri(chart),
+                chart_png(chart, language),
                 _("Neighbourhoods with the project and comparison neighbourhoods over time"),
                 source,
             )

@@ -339,7 +339,7 @@ def _money(value: float, language: str) -> str:
 
 def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
     """The selection for the planner's choice as JSON: totals, every project, the curve."""
-    from inclusive_cities.charts.planning import budget_curve
+    from inclusive_cities.charts.planning import budget_curve, localised
     from inclusive_cities.planning import (
         InfeasibleError,
         PlanningError,
@@ -424,7 +424,7 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
         "migrant": migrant,
         "projects": rows,
         "curve": json.loads(curve.to_json(orient="records")),
-        "curve_spec": chart.to_dict(),
+        "curve_spec": localised(chart.to_dict(), language),
         "seconds": round(seconds, 4),
         "error": error,
     }
@@ -605,6 +605,7 @@ def planner_page(
             "text": {
                 "chosen": _("Chosen"),
                 "notChosen": _("Not chosen"),
+                "marker": _("Marker (0–100)"),
                 "yes": _("Yes"),
                 "no": _("No"),
                 "countOf": _("{count} of {total}"),
@@ -1065,7 +1066,7 @@ def impact_page(
 ) -> Response:
     """The impact of one project: the verdict in plain words, the estimate with its 95 %
     interval, treated vs comparison over time, and maps before and after."""
-    from inclusive_cities.charts.planning import impact_trend
+    from inclusive_cities.charts.planning import impact_trend, localised
     from inclusive_cities.reports.planning_report import prepost_maps, units_frame
 
     language = _language(request)
@@ -1089,7 +1090,7 @@ def impact_page(
         start=start,
         value_title=result.outcome_label or outcome,
         period_title=_("Period"),
-        start_label=_("Project started"),
+        start_label=_("First period after the start"),
     )
     pre_map, post_map = prepost_maps(
         units_frame(_web(request).engine, view.city.code, view.run.level_id),
@@ -1128,7 +1129,7 @@ def impact_page(
         post_map=post_map,
         units=rows,
         balance=result.tables.get("balance"),
-        trend_spec=json.dumps(chart.to_dict()),
+        trend_spec=json.dumps(localised(chart.to_dict(), language)),
         start=_date_text(view.project["start_date"], language),
         xlsx_url=f"/cities/{view.city.code}/impact/{project}/impact.xlsx?" + urlencode(query),
         pdf_url=f"/cities/{view.city.code}/impact/{project}/impact.pdf?" + urlencode(query),

@@ -76,6 +76,13 @@
           "<br>" + esc(p.chosen === true || p.chosen === "true" ? cfg.text.chosen : cfg.text.notChosen)).addTo(map);
       });
       map.on("mouseleave", "projects", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
+      map.on("mousemove", "units-fill", function (e) {
+        if (map.queryRenderedFeatures(e.point, { layers: ["projects"] }).length) { return; }
+        var u = e.features[0].properties;
+        popup.setLngLat(e.lngLat).setHTML("<strong>" + esc(u.name) + "</strong> " + esc(u.code) + "<br>" +
+          esc(cfg.text.marker) + ": " + esc(num(u.score, 1)) + " · " + esc(u.level)).addTo(map);
+      });
+      map.on("mouseleave", "units-fill", function () { popup.remove(); });
       mapReady = true;
       if (state.last) { drawMap(state.last); }
     });
