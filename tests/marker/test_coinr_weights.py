@@ -233,3 +233,24 @@ def test_marker_compute_cli_says_which_weights_the_data_chose(asem_data, tmp_pat
     pillars = written[["Environ", "Social", "SusEcFin"]]
     w = np.array([COINR_PCA_WEIGHTS[c] for c in pillars.columns])
     assert written["Sust"].to_numpy() == pytest.approx((pillars.to_numpy() @ w) / w.sum(), abs=2e-3)
+
+
+def test_marker_show_names_the_weighting(tmp_path, capsys, monkeypatch):
+    from inclusive_cities.cli import main
+    from inclusive_cities.cli import marker as marker_cli
+
+    monkeypatch.setattr(marker_cli.console, "width", 200)
+    spec_file = tmp_path / "asem.yaml"
+    spec_file.write_text(asem_spec_yaml({"Sust": "pca"}), encoding="utf-8")
+    for language, expected in (
+        ("en", "its parts weighted from the data (pca)"),
+        ("es", "sus partes ponderadas a partir de los datos (pca)"),
+    ):
+        try:
+            main(["--lang", language, "marker", "show", str(spec_file), "--no-indicators"])
+        except SystemExit as stop:
+            assert not stop.code
+        printed = capsys.readouterr().out
+        line = next(row for row in printed.splitlines() if "Sust Sustainability" in row)
+        assert expected in line
+        assert sum(expected in row for row in printed.splitlines()) == 1

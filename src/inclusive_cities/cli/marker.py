@@ -61,9 +61,14 @@ def show(
 
     def describe(node: Node) -> str:
         rule = spec.aggregation_for(node, depths[node.code])
-        return _("[bold]{code}[/] {name}  (weight {weight:g}, {method})").format(
+        text = _("[bold]{code}[/] {name}  (weight {weight:g}, {method})").format(
             code=node.code, name=node.name.text(language), weight=node.weight, method=rule.method
         )
+        if node.weighting is not None and node.weighting.method != "fixed":
+            text += _("; its parts weighted from the data ({weighting})").format(
+                weighting=node.weighting.method
+            )
+        return text
 
     def grow(branch: Tree, node: Node) -> None:
         for child in node.children:

@@ -205,6 +205,8 @@ def build_run(
                 "population_indicator": population,
                 "inherited": inherited,
                 "aggregated": aggregated,
+                # weights the data chose for pca/optimised nodes (the spec holds only the rule)
+                **({"derived_weights": result.derived_weights} if result.derived_weights else {}),
                 **(
                     {
                         "rank_intervals": rank_intervals,

@@ -1,0 +1,217 @@
+"""Store writes on a real observatory: ``marker build`` and ``indicators compute`` beside
+their floor (engine time + a raw bulk write of the same rows), optionally beside an older
+checkout of the code ("before").
+
+Each measurement runs in a fresh process on a fresh copy of the database, so that caches,
+peak memory and the file's state are its own; the versions run in turn in every round, so
+the shared machine's changing load hits them alike. Times: wall and CPU (user + system of
+the process, DuckDB's threads included); the tables give medians.
+
+- marker build: ``build_run`` at one level (reads observations, computes, stores the run
+  and a score row per unit and node/indicator).
+- marker floor: ``marker.compute`` on the same wide table + the same rows written with
+  Python's ``sqlite3`` ``executemany`` in one transaction (the store's PRAGMAs).
+- indicators compute: ``compute_city`` for the whole city (computed values removed first,
+  so it is a first computation).
+- indicators floor: ``compute_city(dry_run=True)`` (the engine and its reads) + the same
+  observation rows written with ``sqlite3`` ``executemany`` in one transaction.
+
+Usage (the medium demo city, built with scripts/build-demo.sh up to ``marker build``):
+    .venv/bin/python benchmarks/bench_store_writes.py /tmp/h8demo/o.base.db \\
+        --data-dir /tmp/h8demo/observatory-data --before /tmp/h8/before/src --repeats 3
+``--before`` is the ``src`` folder of an older version (``git archive <commit> src``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STORE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+COMPUTED = "status IN ('computed', 'suppressed')"
+
+
+class Clock:
+    """Wall and CPU seconds of a block."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def _raw_write(path: Path, table: str, columns: list[str], rows: list[tuple]) -> Clock:
+    """The floor of a write: one prepared INSERT, ``executemany``, one transaction."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    for pragma in STORE_PRAGMAS:
+        connection.execute(pragma)
+    statement = "INSERT INTO {t} ({c}) VALUES ({m})".format(
+        t=table, c=", ".join(columns), m=", ".join("?" * len(columns))
+    )
+    with Clock() as clock:
+        connection.execute("BEGIN")
+        connection.executemany(statement, rows)
+        connection.execute("COMMIT")
+    connection.close()
+    return clock
+
+
+def _worker(kind: str, db: Path, args: argparse.Namespace) -> dict[str, float]:
+    os.environ["INCLUSIVE_CITIES_DATA_DIR"] = args.data_dir
+    from inclusive_cities import store
+
+    url = f"sqlite:///{db}"
+    if kind.startswith("indicators"):
+        plain = sqlite3.connect(db)
+        plain.execute(f"DELETE FROM observations WHERE {COMPUTED}")
+        plain.commit()
+        plain.close()
+    engine = store.connect(url)
+    out: dict[str, float] = {}
+    if kind == "marker-build":
+        from inclusive_cities.marker import load_spec
+        from inclusive_cities.marker.build import build_run
+
+        spec = load_spec(args.spec)
+        with Clock() as clock:
+            summary = build_run(engine, args.city, args.period, spec, level=args.level)
+        out = {"wall": clock.wall, "cpu": clock.cpu, "rows": summary.scores_written}
+    elif kind == "marker-floor":
+        from inclusive_cities.marker import compute, load_spec
+        from inclusive_cities.marker.build import build_run
+
+        spec = load_spec(args.spec)
+        summary = build_run(engine, args.city, args.period, spec, level=args.level)
+        wide = summary.result._data
+        population = summary.result._recipe["population_column"]
+        with Clock() as engine_clock:
+            compute(spec, wide, "unit_code", population, missing_columns="ignore")
+        columns = ["run_id", "unit_id", "node_code", "score", "level", "rank", "coverage"]
+        columns.append("imputed")
+        engine.dispose()
+        plain = sqlite3.connect(db)
+        rows = plain.execute(
+            f"SELECT {', '.join(columns)} FROM marker_scores WHERE run_id = ?", (summary.run_id,)
+        ).fetchall()
+        plain.execute("DELETE FROM marker_scores WHERE run_id = ?", (summary.run_id,))
+        plain.commit()
+        plain.close()
+        write = _raw_write(db, "marker_scores", columns, rows)
+        out = {
+            "wall": engine_clock.wall + write.wall,
+            "cpu": engine_clock.cpu + write.cpu,
+            "engine_wall": engine_clock.wall,
+            "write_wall": write.wall,
+            "rows": len(rows),
+        }
+    elif kind == "indicators-compute":
+        from inclusive_cities.indicators.pipeline import compute_city
+
+        with Clock() as clock:
+            compute_city(engine, args.city, args.period, data_dir=args.data_dir)
+        plain = sqlite3.connect(db)
+        rows = plain.execute(f"SELECT count(*) FROM observations WHERE {COMPUTED}").fetchone()
+        plain.close()
+        out = {"wall": clock.wall, "cpu": clock.cpu, "rows": rows[0]}
+    elif kind == "indicators-floor":
+        from inclusive_cities.indicators.pipeline import compute_city
+
+        compute_city(engine, args.city, args.period, data_dir=args.data_dir)
+        engine.dispose()
+        columns = [
+            "indicator_id", "unit_id", "period_id", "sex", "age_group", "nationality",
+            "value", "n", "status", "source", "batch_id",
+        ]  # fmt: skip
+        plain = sqlite3.connect(db)
+        rows = plain.execute(
+            f"SELECT {', '.join(columns)} FROM observations WHERE {COMPUTED}"
+        ).fetchall()
+        plain.execute(f"DELETE FROM observations WHERE {COMPUTED}")
+        plain.commit()
+        plain.close()
+        engine = store.connect(url)
+        with Clock() as engine_clock:
+            compute_city(engine, args.city, args.period, data_dir=args.data_dir, dry_run=True)
+        write = _raw_write(db, "observations", columns, rows)
+        out = {
+            "wall": engine_clock.wall + write.wall,
+            "cpu": engine_clock.cpu + write.cpu,
+            "engine_wall": engine_clock.wall,
+            "write_wall": write.wall,
+            "rows": len(rows),
+        }
+    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _run(kind: str, args: argparse.Namespace, source: str | None) -> dict[str, float]:
+    """One measurement in a fresh process on a fresh copy of the database."""
+    with tempfile.TemporaryDirectory(prefix="bench-writes-") as folder:
+        db = Path(folder) / "observatory.db"
+        shutil.copy(args.database, db)
+        env = dict(os.environ)
+        if source:
+            env["PYTHONPATH"] = source
+        command = [sys.executable, __file__, str(args.database), "--worker", kind, "--db", str(db)]
+        for option in ("city", "period", "level", "spec", "data_dir"):
+            command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("database", type=Path)
+    parser.add_argument("--city", default="DEMO")
+    parser.add_argument("--period", default="2024")
+    parser.add_argument("--level", default="manzana")
+    parser.add_argument("--spec", default="uim-basic")
+    parser.add_argument("--data-dir", default="observatory-data")
+    parser.add_argument("--before", default=None, help="src folder of an older version")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("marker", "indicators"), default=None)
+    parser.add_argument("--worker", default=None)
+    parser.add_argument("--db", type=Path, default=None)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(_worker(args.worker, args.db, args)))
+        return
+    groups = [g for g in ("marker", "indicators") if args.only in (None, g)]
+    for group in groups:
+        versions = [("after", f"{group}-{'build' if group == 'marker' else 'compute'}", None)]
+        if args.before:
+            versions.append(("before", versions[0][1], args.before))
+        versions.append(("floor", f"{group}-floor", None))
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _k, _s in versions}
+        for _round in range(args.repeats):
+            for name, kind, source in versions:
+                runs[name].append(_run(kind, args, source))
+                print(group, name, json.dumps(runs[name][-1]), flush=True)
+        floor = statistics.median(r["wall"] for r in runs["floor"])
+        floor_cpu = statistics.median(r["cpu"] for r in runs["floor"])
+        print(f"\n{group}: median of {args.repeats} (wall s, CPU s, peak MiB, wall / floor)")
+        for name, found in runs.items():
+            wall = statistics.median(r["wall"] for r in found)
+            cpu = statistics.median(r["cpu"] for r in found)
+            peak = max(r["peak_mib"] for r in found)
+            print(
+                f"  {name:7s} {wall:7.2f} {cpu:7.2f} {peak:7.0f}  {wall / floor:5.2f}× "
+                f"(CPU {cpu / floor_cpu:4.2f}×), rows {int(found[0]['rows'])}"
+            )
+
+
+if __name__ == "__main__":
+    main()
