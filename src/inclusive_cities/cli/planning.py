@@ -244,4 +244,7 @@ def demo_projects_command(
 
 
 def register(app: typer.Typer) -> None:
+    from inclusive_cities.cli import impact
+
+    impact.register(plan_app)
     app.add_typer(plan_app, name="plan")
