@@ -1,0 +1,239 @@
+"""``plan`` end to end as users run it: real processes, a real workbook and GeoPackage of
+projects, the written workbook read back, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pytest
+import shapely
+from sqlalchemy import func, select
+
+from inclusive_cities.cli import main
+from inclusive_cities.planning import import_projects, load_projects
+from inclusive_cities.planning.errors import ProjectsFileError
+from inclusive_cities.store import models, transaction
+from tests.planning.city import PEOPLE, TinyCity, barrio_geometry, build_city
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """The console script's entry point in this process (its start-up would dominate)."""
+
+    def invoke(*args: str) -> Outcome:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as stop:
+            code = int(stop.code or 0)
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return invoke
+
+
+def centre(code: str) -> tuple[float, float]:
+    point = barrio_geometry(code).centroid
+    return point.x, point.y
+
+
+def write_projects(path: Path, cost_p1: object = "120.000") -> Path:
+    """A planner's workbook: Spanish headers, a cost with thousands dots, an odd column."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(
+        ["Código", "Nombre", "Tipo", "Costo", "Localidad", "Financiador", "Objetivos",
+         "Efecto", "Depende de", "Excluye", "Unidades", "Longitud", "Latitud", "Radio_m",
+         "Observaciones"]
+    )  # fmt: skip
+    x3, y3 = centre("0203")
+    x1, y1 = centre("0201")
+    sheet.append(["P1", "Parque Sur", "espacio público", cost_p1, "Sur", "Alcaldía", "BB",
+                  0.2, None, None, None, x3, y3, 300, "prioridad"])  # fmt: skip
+    sheet.append(["P2", "Centro de integración", "centro", 200000, "Sur", "ACNUR", "",
+                  "10%", None, None, None, x1, y1, 500, None])  # fmt: skip
+    sheet.append(["P3", "Mejoramiento de vivienda", "vivienda", 150000, "Norte", "BID",
+                  "AA", 0.3, None, None, "0101;0203", None, None, None, -999])  # fmt: skip
+    sheet.append(["P4", "Dotación del centro", "servicios", 60000, "Sur", "OIM", "",
+                  0.05, "P2", None, None, x1, y1, 500, None])  # fmt: skip
+    sheet.append(["P5", "Plaza de mercado", "económico", 90000, "Sur", "Alcaldía", "",
+                  0.1, None, "P1", None, x3, y3, 300, None])  # fmt: skip
+    book.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> TinyCity:
+    folder = tmp_path_factory.mktemp("plan-cli")
+    return build_city(f"sqlite:///{folder / 'observatory.db'}", replicates=8)
+
+
+def test_prioritise_end_to_end_in_spanish(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    projects = write_projects(tmp_path / "proyectos.xlsx")
+    constraints = tmp_path / "c.yaml"
+    constraints.write_text("min_per_locality: {Norte: 100000}\nmin_migrant_share: 20%\n")
+    out = tmp_path / "seleccion.xlsx"
+    result = run(
+        "--database", city.url, "--lang", "es", "plan", "prioritise", "--city", "TINY",
+        "--run", str(city.run_id), "--projects", str(projects), "--budget", "400000",
+        "--constraints", str(constraints), "--out", str(out), "--robust", "4",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "proyectos elegidos" in result.stdout
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == [
+        "Selección", "Curva de presupuesto", "Robustez", "Restricciones", "Lugares"
+    ]  # fmt: skip
+    rows = list(book["Selección"].values)
+    header = rows[0]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert set(table) == {"P1", "P2", "P3", "P4", "P5"}
+    # beneficiaries by hand: P1 reaches only 0203 (neighbours' centres are ~443 m away);
+    # P2 reaches 0201 and its two neighbours within 500 m (0202 east, 0101 south)
+    host = {code: people[0] for code, people in PEOPLE.items()}
+    migrants = {code: people[1] + people[2] for code, people in PEOPLE.items()}
+    assert table["P1"]["Beneficiarios de acogida"] == host["0203"]
+    assert table["P2"]["Beneficiarios de acogida"] == host["0201"] + host["0202"] + host["0101"]
+    assert (
+        table["P3"]["Beneficiarios refugiados y migrantes"] == migrants["0101"] + migrants["0203"]
+    )
+    # P1 targets health (BB): 0203's health is 30 -> need 0.7; effect 0.2
+    assert table["P1"]["Beneficio"] == pytest.approx(0.2 * 0.7 * 1000)
+    assert table["P1"]["Costo"] == 120000 and table["P2"]["Tipo"] == "Centro"
+    chosen = {code for code, row in table.items() if row["Elegido (exacto)"] == "sí"}
+    # Norte's minimum forces P3 (its only project); P5 excludes P1, P4 needs P2
+    assert "P3" in chosen and not {"P1", "P5"} <= chosen
+    assert "P4" not in chosen or "P2" in chosen
+    cost = sum(table[c]["Costo"] for c in chosen)
+    assert cost <= 400000
+    benefit = sum(table[c]["Beneficio"] for c in chosen)
+    migrant = sum(table[c]["Beneficio para personas refugiadas y migrantes"] for c in chosen)
+    assert migrant >= 0.2 * benefit
+    # best by hand over the few subsets the rules allow
+    best = max(
+        sum(table[c]["Beneficio"] for c in subset)
+        for subset in (
+            {"P3", "P1", "P2"}, {"P3", "P2", "P4"}, {"P3", "P5", "P2"}, {"P3", "P1"},
+            {"P3", "P2"}, {"P3", "P5"}, {"P3", "P1", "P4"}, {"P3", "P5", "P4"},
+        )
+        if sum(table[c]["Costo"] for c in subset) <= 400000
+        and sum(table[c]["Beneficio para personas refugiadas y migrantes"] for c in subset)
+        >= 0.2 * sum(table[c]["Beneficio"] for c in subset)
+        and ("P4" not in subset or "P2" in subset)
+    )  # fmt: skip
+    assert benefit == pytest.approx(best)
+    curve = list(book["Curva de presupuesto"].values)
+    benefits = [row[1] for row in curve[1:] if row[1] is not None]
+    assert benefits == sorted(benefits)
+    robust = {row[0]: row[5] for row in list(book["Robustez"].values)[1:]}
+    assert robust["P3"] == 1.0  # forced by Norte's minimum in every replicate
+    limits = {row[0]: row[1] for row in book["Restricciones"].values}
+    assert limits["Presupuesto"] == 400000
+    assert limits["Mínimo invertido en Norte"] == 100000
+    assert limits["Beneficio (exacto)"] == pytest.approx(benefit, rel=1e-6)
+    # stored for the web and later plans, with the level of the run
+    stored = load_projects(city.engine, "TINY").set_index("code")
+    assert stored.loc["P3", "unit_codes"] == ["0101", "0203"]
+    assert stored.loc["P1", "level"] == "barrio"
+    assert stored.loc["P2", "beneficiary_units"] == {"0201": 1.0, "0202": 1.0, "0101": 1.0}
+
+
+def test_places_workbook_in_english(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    out = tmp_path / "places.xlsx"
+    result = run(
+        "--database", city.url, "plan", "places", "--city", "TINY", "--run", "tiny-plan",
+        "--k", "2", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(openpyxl.load_workbook(out)["Places"].values)
+    header = rows[0]
+    first = dict(zip(header, rows[1], strict=True))
+    assert first["Unit code"] == "0203" and first["Rank (1 = most excluded)"] == 1
+    assert first["Index score"] == pytest.approx(30.0)
+    assert first["Refugee and migrant residents"] == 500
+    assert "Gap from Housing" in header and "Gap from Health" in header
+
+
+def test_bad_file_is_one_line_and_leaves_the_store_as_it_was(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    good = write_projects(tmp_path / "good.xlsx")
+    import_projects(city.engine, "TINY", good, level="barrio")
+    import_projects(city.engine, "TINY", good, level="barrio")  # re-import: same projects
+    with transaction(city.engine) as session:
+        assert session.scalar(select(func.count()).select_from(models.PlanningProject)) == 5
+        statuses = session.scalars(
+            select(models.ImportBatch.status).where(models.ImportBatch.kind == "planning_projects")
+        ).all()
+        assert statuses.count("active") == 1
+    bad = write_projects(tmp_path / "bad.xlsx", cost_p1="mucho")
+    result = run(
+        "--database", city.url, "plan", "import-projects", "--city", "TINY",
+        "--projects", str(bad), "--level", "barrio",
+    )  # fmt: skip
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "bad.xlsx, row 2, column 'cost': 'mucho' is not a cost" in message
+    assert len(load_projects(city.engine, "TINY")) == 5
+    with pytest.raises(ProjectsFileError, match=r"row 4, column 'units': '9999' is not a unit"):
+        sheet = tmp_path / "units.csv"
+        sheet.write_text("code,type,cost,effect,units\nA,housing,10,0.1,0101\nB,housing,10,0.1,"
+                         "0102\nC,housing,5,0.2,9999\n")  # fmt: skip
+        import_projects(city.engine, "TINY", sheet, level="barrio")
+
+
+def test_geopackage_polygon_site(city: TinyCity, tmp_path: Path) -> None:
+    """A park drawn as a polygon in a projected CRS counts from its edge: a park covering the
+    east half of 0202 reaches 0202, 0203 east and 0102 south (centres ~222 m from its edges)
+    within 300 m, not 0103 (~314 m from its corner) nor 0201 (~443 m)."""
+    east_half = shapely.box(*barrio_geometry("0202").bounds)
+    minx, miny, maxx, maxy = east_half.bounds
+    park = shapely.box(minx + (maxx - minx) / 2, miny, maxx, maxy)
+    frame = gpd.GeoDataFrame(
+        {"code": ["G1"], "type": ["public_space"], "cost": [1000], "effect": [0.1],
+         "catchment_m": [300]},
+        geometry=[park], crs="EPSG:4326",
+    ).to_crs("EPSG:32618")  # fmt: skip
+    path = tmp_path / "parques.gpkg"
+    frame.to_file(path, layer="parques", driver="GPKG")
+    import_projects(city.engine, "TINY", path, level="barrio")
+    stored = load_projects(city.engine, "TINY")
+    assert set(stored.loc[0, "beneficiary_units"]) == {"0202", "0203", "0102"}
+    assert stored.loc[0, "geometry"].geom_type == "Polygon"
+
+
+@pytest.mark.postgres
+def test_prioritise_on_postgresql(
+    postgres_url: str, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    city = build_city(postgres_url, replicates=4)
+    projects = write_projects(tmp_path / "proyectos.xlsx")
+    out = tmp_path / "selection.xlsx"
+    result = run(
+        "--database", postgres_url, "plan", "prioritise", "--city", "TINY", "--run",
+        "tiny-plan", "--projects", str(projects), "--budget", "500000", "--out", str(out),
+        "--robust", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(openpyxl.load_workbook(out)["Selection"].values)
+    chosen = {row[0] for row in rows[1:] if row[rows[0].index("Chosen (exact)")] == "yes"}
+    costs = {row[0]: row[rows[0].index("Cost")] for row in rows[1:]}
+    assert sum(costs[c] for c in chosen) <= 500000 and chosen
+    assert len(load_projects(city.engine, "TINY")) == 5
