@@ -338,8 +338,8 @@ def _money(value: float, language: str) -> str:
 
 
 def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
-    """The selection for the planner's choice as JSON: totals, every project, the curve."""
-    from inclusive_cities.charts.planning import budget_curve, localised
+    """The selection for the planner's choice as JSON: totals and every project (the curve
+    comes from :func:`curve_json`, asked for after, so the table never waits for it)."""
     from inclusive_cities.planning import (
         InfeasibleError,
         PlanningError,
@@ -367,11 +367,10 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
         error = str(failure)
         selection = None
         table = benefits.assign(chosen=False, greedy_chosen=False)
-    curve = _curve(inputs, projects, benefits, constraints)
     seconds = time.perf_counter() - started
     types = type_labels()
     localities = _locality_names(session, inputs.city.id)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in table.itertuples(index=False):
         rows.append(
             {
@@ -390,8 +389,8 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
             }
         )
     chosen = [r for r in rows if r["chosen"]]
-    host = sum(r["host"] for r in chosen)
-    migrant = sum(r["migrant"] for r in chosen)
+    host = float(sum(r["host"] for r in chosen))
+    migrant = float(sum(r["migrant"] for r in chosen))
     greedy_text = ""
     if selection is not None:
         greedy_text = _(
@@ -400,15 +399,6 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
             benefit=services.format_number(selection.greedy_benefit, 1, language),
             gap=services.format_number(100 * selection.gap, 1, language),
         )
-    chart = budget_curve(
-        curve.to_dict("records"),
-        inputs.budget,
-        budget_title=_("Budget ({currency})").format(currency=CURRENCY),
-        benefit_title=_("Total benefit (points)"),
-        exact_label=_("Best choice"),
-        greedy_label=_("Simple rule (benefit per peso)"),
-        budget_label=_("Chosen budget"),
-    )
     return {
         "budget": inputs.budget,
         "run": inputs.run["id"],
@@ -423,10 +413,41 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
         "host": host,
         "migrant": migrant,
         "projects": rows,
-        "curve": json.loads(curve.to_json(orient="records")),
-        "curve_spec": localised(chart.to_dict(), language),
         "seconds": round(seconds, 4),
         "error": error,
+    }
+
+
+def curve_json(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
+    """The budget curve for the planner's weights and rules, with the chosen budget marked:
+    ten exact solves the first time, then from the cache while only the budget moves."""
+    from inclusive_cities.charts.planning import budget_curve, localised
+    from inclusive_cities.planning import PlanningError, project_benefits
+
+    language = _language(request)
+    started = time.perf_counter()
+    projects = _projects(request, session, inputs.city)
+    try:
+        run = _run_data(request, inputs.city, inputs.run["id"])
+        benefits = project_benefits(projects, run, inputs.weights)
+    except PlanningError as failure:
+        raise BadRequest(str(failure)) from None
+    benefits.attrs.clear()
+    curve = _curve(inputs, projects, benefits, _constraints(inputs))
+    chart = budget_curve(
+        curve.to_dict("records"),
+        inputs.budget,
+        budget_title=_("Budget ({currency})").format(currency=CURRENCY),
+        benefit_title=_("Total benefit (points)"),
+        exact_label=_("Best choice"),
+        greedy_label=_("Simple rule (benefit per peso)"),
+        budget_label=_("Chosen budget"),
+    )
+    return {
+        "budget": inputs.budget,
+        "curve": json.loads(curve.to_json(orient="records")),
+        "curve_spec": localised(chart.to_dict(), language),
+        "seconds": round(time.perf_counter() - started, 4),
     }
 
 
@@ -597,6 +618,7 @@ def planner_page(
             "lang": language,
             "currency": CURRENCY,
             "solveUrl": f"/api/planning/{row.code}/solve",
+            "curveUrl": f"/api/planning/{row.code}/curve",
             "xlsxUrl": f"/cities/{row.code}/planner/selection.xlsx",
             "pdfUrl": f"/cities/{row.code}/planner/selection.pdf",
             "basemap": dataclasses.asdict(_web(request).basemap) if _web(request).basemap else None,
@@ -653,6 +675,22 @@ def solve_json(
     _require_staff(request, session)
     inputs = _inputs(request, session, city, run, budget, migrant, host)
     return JSONResponse(solve(request, session, inputs))
+
+
+@router.get("/api/planning/{city}/curve")
+def curve_endpoint(
+    request: Request,
+    session: DB,
+    city: str,
+    run: RunQuery = None,
+    budget: Budget = None,
+    migrant: Share = None,
+    host: Share = None,
+) -> JSONResponse:
+    """The budget curve for the page's weights, with its budget marked (staff only)."""
+    _require_staff(request, session)
+    inputs = _inputs(request, session, city, run, budget, migrant, host)
+    return JSONResponse(curve_json(request, session, inputs))
 
 
 def _plan(request: Request, session: Session, inputs: Inputs) -> Any:

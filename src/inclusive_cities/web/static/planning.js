@@ -106,11 +106,18 @@
     $("sum-benefit").textContent = num(r.benefit, 1);
     $("sum-greedy").textContent = r.greedy_text || "";
   }
-  function drawCurve(r) {
-    if (!window.vegaEmbed || !r.curve_spec) { return; }
-    window.vegaEmbed($("curve"), r.curve_spec, { actions: false, renderer: "svg" }).then(function () {
-      $("curve").setAttribute("data-rendered", String(r.budget));
-    }).catch(function (err) { $("curve").textContent = String(err); });
+  // the curve is asked for after the selection (ten solves when the weights change, cached
+  // while only the budget moves), so the table and the map never wait for it
+  function drawCurve(mine, q) {
+    fetch(cfg.curveUrl + "?" + q, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (c) {
+        if (!c || mine !== asked || !window.vegaEmbed) { return; }
+        return window.vegaEmbed($("curve"), c.curve_spec, { actions: false, renderer: "svg" }).then(function () {
+          $("curve").setAttribute("data-rendered", String(c.budget));
+        });
+      })
+      .catch(function (err) { $("curve").textContent = String(err); });
   }
   function drawTable(r) {
     var rows = r.projects.slice().sort(function (a, b) {
@@ -128,7 +135,7 @@
         "<td>" + esc(p.greedy ? cfg.text.yes : cfg.text.no) + "</td></tr>";
     }).join("");
   }
-  function show(r) {
+  function show(r, mine, q) {
     state.last = r;
     var error = $("solve-error");
     if (r.error) {
@@ -136,23 +143,25 @@
     } else {
       error.hidden = true;
     }
-    drawSummary(r); drawTable(r); drawCurve(r); drawMap(r);
-    $("download-xlsx").href = cfg.xlsxUrl + "?" + query();
-    $("download-pdf").href = cfg.pdfUrl + "?" + query();
+    drawSummary(r); drawTable(r); drawMap(r);
+    $("download-xlsx").href = cfg.xlsxUrl + "?" + q;
+    $("download-pdf").href = cfg.pdfUrl + "?" + q;
+    drawCurve(mine, q);
     document.body.setAttribute("data-solved", String(r.budget));
   }
 
   function solve() {
     var mine = ++asked;
+    var q = query();
     document.body.setAttribute("data-solving", "true");
-    fetch(cfg.solveUrl + "?" + query(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch(cfg.solveUrl + "?" + q, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         return response.json().then(function (body) {
           if (!response.ok) { throw new Error(body.description || response.statusText); }
           return body;
         });
       })
-      .then(function (r) { if (mine === asked) { show(r); } })
+      .then(function (r) { if (mine === asked) { show(r, mine, q); } })
       .catch(function (err) {
         if (mine !== asked) { return; }
         $("solve-error").textContent = String(err.message || err); $("solve-error").hidden = false;
