@@ -37,6 +37,10 @@ ic survey layers --city DEMO --period 2024 --survey encuesta_migrantes_demo --le
 ic marker build --city DEMO --period 2024 --spec uim-extended --level barrio
 # the neighbourhood (barrio) basic run is built last: it is the one published on the web
 ic marker build --city DEMO --period 2024 --spec uim-basic --level barrio --uncertainty 256
+# candidate projects for the planner (plan prioritise, the planner page): a planner's GeoPackage,
+# stored with the beneficiaries of each project's catchment at barrio level
+ic plan demo-projects "$dir/city/boundaries.gpkg" --out "$dir/city/proyectos.gpkg"
+ic plan import-projects --city DEMO --projects "$dir/city/proyectos.gpkg" --level barrio --period 2024
 # the survey rounds fit the city's census: regenerated with the city
 if [ ! -f "$dir/hfs/$size.census.done" ] || [ "$dir/city/$size.done" -nt "$dir/hfs/$size.census.done" ]; then
   rm -rf "$dir/hfs"

@@ -237,3 +237,41 @@ def test_prioritise_on_postgresql(
     costs = {row[0]: row[rows[0].index("Cost")] for row in rows[1:]}
     assert sum(costs[c] for c in chosen) <= 500000 and chosen
     assert len(load_projects(city.engine, "TINY")) == 5
+
+
+def test_demo_projects_are_a_valid_planner_file(tmp_path: Path) -> None:
+    """The demo's candidate projects read back through the planner's own reader."""
+    from inclusive_cities.demo.projects import write_demo_projects
+    from inclusive_cities.planning import PROJECT_TYPES, read_projects
+    from tests.planning.city import LOCALITIES, VALUES
+
+    boundaries = tmp_path / "boundaries.gpkg"
+    barrios = gpd.GeoDataFrame(
+        {
+            "codigo": list(VALUES),
+            "nombre": [f"Barrio {code}" for code in VALUES],
+            "codigo_padre": [code[:2] for code in VALUES],
+        },
+        geometry=[barrio_geometry(code) for code in VALUES],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:32618")
+    barrios.to_file(boundaries, layer="barrio", driver="GPKG")
+    localities = gpd.GeoDataFrame(
+        {"codigo": list(LOCALITIES), "nombre": list(LOCALITIES.values())},
+        geometry=[barrios.geometry.iloc[0], barrios.geometry.iloc[4]],
+        crs=barrios.crs,
+    )
+    localities.to_file(boundaries, layer="localidad", driver="GPKG")
+    first = write_demo_projects(boundaries, tmp_path / "a.gpkg", count=24, seed=2)
+    again = write_demo_projects(boundaries, tmp_path / "b.gpkg", count=24, seed=2)
+    projects = read_projects(first)
+    assert projects.drop(columns="geometry").equals(read_projects(again).drop(columns="geometry"))
+    assert len(projects) == 24 and set(projects["type"]) == set(PROJECT_TYPES)
+    assert set(projects["locality"]) == {"Norte", "Sur"}
+    assert projects["cost"].between(50_000, 900_000).all()
+    assert projects["effect"].between(0.02, 0.25).all()
+    follow_ups = projects[projects["depends_on"].map(len) > 0]
+    alternatives = projects[projects["excludes"].map(len) > 0]
+    assert len(follow_ups) == 3 and len(alternatives) == 3
+    housing = projects[projects["type"] == "housing"]
+    assert housing["unit_codes"].map(lambda codes: set(codes) <= set(VALUES)).all()

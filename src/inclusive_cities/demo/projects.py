@@ -98,7 +98,8 @@ def demo_projects(boundaries: Path | str, count: int = 40, seed: int = 16) -> An
     rng = np.random.default_rng(seed)
     kinds = list(_KINDS)
     base = max(count - 6, 1)  # six follow-ups and alternatives are added below
-    picked = np.sort(rng.choice(len(barrios), size=min(base, len(barrios)), replace=False))
+    # a small city gets several projects in one barrio
+    picked = np.sort(rng.choice(len(barrios), size=base, replace=base > len(barrios)))
     rows: list[dict[str, Any]] = []
     for n, position in enumerate(picked):
         barrio = barrios.iloc[int(position)]

@@ -589,9 +589,21 @@ def prioritise_places(
         warnings.simplefilter("ignore", RuntimeWarning)  # a unit never ranked: NaN
         low, high = np.nanpercentile(replicate_ranks, [5.0, 95.0], axis=0)
     areas, dimensions = gap_contributions(scores, spec, target)
-    sensitivity, spearman = weight_sensitivity(
-        data, weights, spread=weight_spread, draws=weight_draws, seed=data.seed
-    )
+    if weight_draws > 0:
+        sensitivity, spearman = weight_sensitivity(
+            data, weights, spread=weight_spread, draws=weight_draws, seed=data.seed
+        )
+    else:  # not asked for (a live re-solve): no ranges
+        sensitivity = pd.DataFrame(
+            np.nan, index=data.normalised.index, columns=["weight_rank_min", "weight_rank_max"]
+        )
+        spearman = {
+            "median": np.nan,
+            "p05": np.nan,
+            "min": np.nan,
+            "spread": weight_spread,
+            "draws": 0.0,
+        }
     units = data.units.copy()
     units["score"] = index_score.to_numpy()
     units["excluded_rank"] = excluded_ranks(index_score.to_numpy())

@@ -688,9 +688,16 @@ def import_projects(
                 models.ImportBatch.status == "active",
             )
         ).all()
-        replaced = session.execute(
+        replaced = len(
+            session.scalars(
+                select(models.PlanningProject.id).where(
+                    models.PlanningProject.city_id == city_row.id
+                )
+            ).all()
+        )
+        session.execute(
             delete(models.PlanningProject).where(models.PlanningProject.city_id == city_row.id)
-        ).rowcount
+        )
         batch = models.ImportBatch(
             kind="planning_projects",
             file_name=path.name,

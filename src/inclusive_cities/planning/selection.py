@@ -564,15 +564,20 @@ def greedy(frame: pd.DataFrame, constraints: Constraints) -> np.ndarray:
 
     money = _localities(frame, constraints.min_per_locality)
     counts = _localities(frame, constraints.min_projects_per_locality)
+
+    def met(inside: list[int], locality: str) -> Callable[[], bool]:
+        def check() -> bool:
+            spent = sum(cost[i] for i in inside if chosen[i])
+            count = sum(1 for i in inside if chosen[i])
+            return bool(
+                spent >= money.get(locality, 0.0) - 1e-9 and count >= counts.get(locality, 0)
+            )
+
+        return check
+
     for locality in sorted(set(money) | set(counts)):
         inside = [i for i in order if localities[i] == locality]
-        fill(
-            inside,
-            lambda inside=inside, locality=locality: (
-                sum(cost[i] for i in inside if chosen[i]) >= money.get(locality, 0.0) - 1e-9
-                and sum(1 for i in inside if chosen[i]) >= counts.get(locality, 0)
-            ),
-        )
+        fill(inside, met(inside, locality))
     fill(order, lambda: False)
     return chosen
 
