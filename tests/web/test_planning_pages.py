@@ -53,9 +53,19 @@ def hand_benefits() -> dict[str, float]:
     }
 
 
-def best_by_brute_force(budget: float) -> tuple[set[str], float]:
-    """Every subset within the budget whose dependencies are all in it; the best one."""
+def migrant_benefits() -> dict[str, float]:
+    """The part of each benefit that reaches refugees and migrants (the Venezuelan residents)."""
+    return {
+        code: effect * sum(BARRIOS[u][4] * need(u) for u in units.split(";"))
+        for code, _n, _t, _c, _l, effect, units, _d, _e in PROJECTS
+    }
+
+
+def best_by_brute_force(budget: float, min_migrant_share: float = 0.0) -> tuple[set[str], float]:
+    """Every subset within the budget whose dependencies are all in it and whose benefit
+    reaches refugees and migrants at least ``min_migrant_share``; the best one."""
     benefit = hand_benefits()
+    migrant = migrant_benefits()
     cost = {p[0]: p[3] for p in PROJECTS}
     needs = {p[0]: [d for d in p[7].split(";") if d] for p in PROJECTS}
     best: tuple[set[str], float] = (set(), 0.0)
@@ -68,6 +78,8 @@ def best_by_brute_force(budget: float) -> tuple[set[str], float]:
             if any(d not in chosen for c in chosen for d in needs[c]):
                 continue
             total = sum(benefit[c] for c in chosen)
+            if sum(migrant[c] for c in chosen) < min_migrant_share * total - 1e-9:
+                continue
             if total > best[1] + 1e-9:
                 best = (chosen, total)
     return best
@@ -180,6 +192,19 @@ def test_planner_solves_again_as_the_budget_moves(page: Page, server: str) -> No
     assert page.locator("#budget-value").inner_text() == "$ 500.000"
     assert "budget=500000" in (page.locator("#download-xlsx").get_attribute("href") or "")
 
+    # social cohesion: at least 30 % of the benefit must reach refugees and migrants
+    page.eval_on_selector(
+        "#budget", "el => { el.value = '1000000'; el.dispatchEvent(new Event('input')); }"
+    )
+    page.fill("#min-migrant", "30")
+    page.wait_for_function("document.querySelector('#download-xlsx').href.includes('migrant=30')")
+    page.wait_for_selector("body[data-solved='1000000']:not([data-solving])")
+    expected, total = best_by_brute_force(1_000_000, min_migrant_share=0.3)
+    assert expected == {"P2", "P4", "P5"} and total == pytest.approx(571.0)
+    assert chosen_rows(page) == expected
+    page.fill("#min-migrant", "0")
+    page.wait_for_function("!document.querySelector('#download-xlsx').href.includes('migrant=')")
+
     page.eval_on_selector(
         "#w-B", "el => { el.value = '0.25'; el.dispatchEvent(new Event('input')); }"
     )
@@ -229,6 +254,9 @@ def pdf_text(body: bytes) -> str:
 
 
 def test_priority_places_with_their_probability(page: Page, server: str) -> None:
+    page.goto(server + "/admin")  # the analysts' area links every city's planning tools
+    page.click("#planning-links >> text=Lugares prioritarios")
+    page.wait_for_url(server + "/cities/PLN/planner/places")
     page.goto(server + "/cities/PLN/planner/places?k=2")
     rows = page.locator("#places-table tbody tr")
     order = [rows.nth(i).get_attribute("data-code") for i in range(rows.count())]

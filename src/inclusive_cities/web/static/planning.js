@@ -25,6 +25,10 @@
     document.querySelectorAll("input[data-area]").forEach(function (el) {
       if (el.value !== "1") { q.set("w." + el.getAttribute("data-area"), el.value); }
     });
+    document.querySelectorAll("input[data-share]").forEach(function (el) {
+      var v = Number(el.value);
+      if (el.value !== "" && v > 0 && v <= 100) { q.set(el.name, String(v)); }
+    });
     return q.toString();
   }
 
@@ -183,6 +187,9 @@
       $("wv-" + el.getAttribute("data-area")).textContent = num(el.value, 1);
       later();
     });
+  });
+  document.querySelectorAll("input[data-share]").forEach(function (el) {
+    el.addEventListener("input", later);
   });
   $("reset-weights").addEventListener("click", function () {
     document.querySelectorAll("input[data-area]").forEach(function (el) {
