@@ -28,6 +28,7 @@ from inclusive_cities.indicators.microdata import (
     part_names,
     sum_parts,
 )
+from inclusive_cities.indicators.steps import census_step, indicator_step
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store.models import TOTAL
 
@@ -330,13 +331,7 @@ def compute(
     population = _population(inputs.persons) if inputs.persons is not None else None
     unknown = 0
     for record, table in (("person", inputs.persons), ("household", inputs.households)):
-        progress(
-            _("Computing census indicators of persons")
-            if record == "person"
-            else _("Computing census indicators of households"),
-            step,
-            total,
-        )
+        progress(census_step(record), step, total)
         step += 1
         specs = [s for s in catalogue if s.record == record]
         if table is None:
@@ -377,7 +372,7 @@ def compute(
             continue
         if spec.record not in SPATIAL_RECORDS:
             continue
-        progress(_("Computing {indicator}").format(indicator=spec.code), step, total)
+        progress(indicator_step(spec.code), step, total)
         step += 1
         reason = _spatial_missing(spec, inputs, population)
         if reason:
