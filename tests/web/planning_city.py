@@ -9,6 +9,7 @@ Venezuelan). Six candidate projects, each serving whole barrios, in a real XLSX 
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -112,7 +113,33 @@ def projects_workbook(folder: Path) -> Path:
     return path
 
 
+_BUILT: list[tuple[Path, int]] = []
+"""A snapshot of the first city this process built (SQLite file, run id): later modules copy
+it instead of building the marker again."""
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """SQLite's own backup: a consistent copy whatever the journal mode."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
 def build_planning_city(folder: Path) -> PlanningCity:
+    """The city in ``folder``; built once per test process, then copied (the web and the
+    report tests share it without paying for two marker builds)."""
+    if _BUILT:
+        snapshot, run_id = _BUILT[0]
+        _copy_database(snapshot, folder / "planning.db")
+        return PlanningCity(
+            f"sqlite:///{folder / 'planning.db'}", run_id, projects_workbook(folder)
+        )
+    city = _build(folder)
+    _copy_database(folder / "planning.db", folder / "snapshot.db")
+    _BUILT.append((folder / "snapshot.db", city.run_id))
+    return city
+
+
+def _build(folder: Path) -> PlanningCity:
     from inclusive_cities.planning import import_projects
 
     url = f"sqlite:///{folder / 'planning.db'}"

@@ -847,7 +847,7 @@ def places_page(
 
 def _sureness(spearman: float | None) -> str:
     """Spearman's rank correlation under perturbed weights, said in plain words."""
-    if spearman is None:
+    if spearman is None or math.isnan(spearman):
         return ""
     if spearman >= 0.95:
         return _("The order hardly changes when the area weights move: it is robust.")
