@@ -18,6 +18,9 @@ if [ ! -f "$dir/city/$size.done" ]; then
 fi
 ic init
 ic demo load "$dir/city"
+# migration-governance assessments (city 2022 and 2024, country 2024) through the template;
+# the 2024 score becomes uim-extended's migration_governance_score
+ic governance demo --city DEMO
 ic indicators compute --city DEMO --period 2024
 for level in localidad manzana; do
   ic marker build --city DEMO --period 2024 --spec uim-basic --level "$level"
@@ -55,6 +58,11 @@ done
 ic publish --city DEMO --layers
 # where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a layer of the map
 ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish
+# a second period (2025) in which some barrios received projects with a known effect (truth in
+# second-period/verdad.json), and its barrio marker, so 'plan impact' has something to measure.
+# Built after 'publish': the site keeps showing 2024.
+ic plan demo-second-period --city DEMO --out "$dir/second-period" --period 2025
+ic marker build --city DEMO --period 2025 --spec uim-basic --level barrio
 ic info
 if [ "${4:-}" = "--serve" ]; then
   echo

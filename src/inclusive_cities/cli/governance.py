@@ -316,6 +316,7 @@ def search(
 ) -> None:
     """Search the initiatives and good practices."""
     from inclusive_cities.governance import search_initiatives
+    from inclusive_cities.governance.initiatives import status_label
 
     found = search_initiatives(
         _engine(),
@@ -338,7 +339,7 @@ def search(
             record.name.text(lang),
             record.domain,
             record.city or record.country,
-            record.status,
+            status_label(record.status, lang),
             record.partners,
         )
     console.print(table)
@@ -356,6 +357,27 @@ def sync_command(city: str = typer.Option(..., "--city", help="City code.")) -> 
     )
     if not written:
         raise typer.Exit(1)
+
+
+@governance_app.command("demo")
+def demo_command(
+    city: str = typer.Option("DEMO", "--city", help="City code of the loaded demo city."),
+    country: str = typer.Option("COL", "--country", help="Its country (ISO 3166 alpha-3)."),
+) -> None:
+    """Import the demo city's synthetic assessments (local 2022 and 2024, national 2024) and
+    initiatives, through the template and the importers.
+
+    Example: inclusive-cities governance demo --city DEMO
+    """
+    from inclusive_cities.demo.governance import load_governance_demo
+
+    ids = load_governance_demo(_engine(), city, country)
+    console.print(
+        _("Demo governance data loaded: assessments {ids}.").format(
+            ids=", ".join(str(i) for i in ids)
+        ),
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,8 @@ They go in the way a user's do: the shipped template is written, filled in and i
 ``governance import``; the initiatives are a CSV imported with ``governance import-initiatives``.
 The city has two local assessments (2022 and 2024, so changes can be shown) and its country one
 national assessment; the 2024 local score becomes the extended marker's governance indicator.
+``scripts/build-demo.sh`` runs it (``inclusive-cities governance demo``) right after
+``demo load``; it is not part of ``load_demo``, whose imports stay exactly the files'.
 """
 
 from __future__ import annotations

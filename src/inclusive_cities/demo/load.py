@@ -119,8 +119,4 @@ def load_demo(
             progress=progress,
         )
     )
-    # after the table: the 2024 local assessment's score replaces its governance column
-    from inclusive_cities.demo.governance import load_governance_demo
-
-    load_governance_demo(engine, CITY_CODE, COUNTRY)
     return reports

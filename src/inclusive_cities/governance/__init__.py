@@ -52,7 +52,9 @@ from inclusive_cities.governance.initiatives import (
     InitiativeRecord,
     InitiativesImport,
     import_initiatives,
+    kind_label,
     search_initiatives,
+    status_label,
 )
 from inclusive_cities.governance.marker_link import sync
 from inclusive_cities.governance.scoring import (
@@ -97,6 +99,7 @@ __all__ = [
     "export_xlsx",
     "import_assessment",
     "import_initiatives",
+    "kind_label",
     "latest_assessment",
     "list_assessments",
     "load_framework",
@@ -104,6 +107,7 @@ __all__ = [
     "resolve",
     "score",
     "search_initiatives",
+    "status_label",
     "sync",
     "write_template",
     "write_xlsform",

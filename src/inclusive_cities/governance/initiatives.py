@@ -91,6 +91,21 @@ class InitiativesImport:
     updated: int
 
 
+def status_label(status: str, lang: str = "en") -> str:
+    """An initiative's status as readers see it."""
+    return {
+        "planned": _("planned", lang),
+        "ongoing": _("ongoing", lang),
+        "completed": _("completed", lang),
+        "suspended": _("suspended", lang),
+    }.get(status, status)
+
+
+def kind_label(kind: str, lang: str = "en") -> str:
+    """ "initiative" or "good practice" as readers see it."""
+    return _("good practice", lang) if kind == "good_practice" else _("initiative", lang)
+
+
 def _problem(file: str, row: int, column: str, value: str, what: str) -> GovernanceError:
     return GovernanceError(
         _("{file}, row {row}, column '{column}': '{value}' {what}").format(
