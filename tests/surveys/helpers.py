@@ -82,3 +82,14 @@ def tiny_store(url: str, boundaries: Path):
                 session.flush()
                 parents[row.codigo] = unit.id
     return engine
+
+
+def run(*argv: str) -> int:
+    """The CLI in-process; its exit code (0 when it returns)."""
+    from inclusive_cities.cli import main
+
+    try:
+        main(list(argv))
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0

@@ -5,18 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import func, select
 
-from inclusive_cities.cli import main
 from inclusive_cities.store import models, transaction
 
-from .helpers import tiny_boundaries, tiny_store
-
-
-def run(*argv: str) -> int:
-    try:
-        main(list(argv))
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return 0
+from .helpers import run, tiny_boundaries, tiny_store
 
 
 def test_demo_import_layers_estimate(tmp_path, capsys):

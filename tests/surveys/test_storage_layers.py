@@ -166,17 +166,11 @@ def test_layers_with_census_covariates_from_the_store(world):
             .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
             .where(models.UnitLevel.code == "barrio")
         ).all()
-        for k, unit in enumerate(barrios):
-            session.add(
-                models.Observation(
-                    indicator_id=indicator.id,
-                    unit_id=unit.id,
-                    period_id=period.id,
-                    value=float(k),
-                    n=100,
-                    status="observed",
-                )
-            )
+        ids = {"indicator_id": indicator.id, "period_id": period.id}
+        session.add_all(
+            models.Observation(unit_id=unit.id, value=float(k), n=100, status="observed", **ids)
+            for k, unit in enumerate(barrios)
+        )
     summary = write_layers(
         engine,
         tables,

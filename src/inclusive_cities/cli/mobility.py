@@ -126,7 +126,7 @@ def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
         table.add_row(
             *[
                 ""
-                if v is None or (isinstance(v, float) and pd.isna(v))
+                if v is None or (not isinstance(v, str) and pd.isna(v))
                 else (f"{v:,.3f}" if isinstance(v, float) else str(v))
                 for v in row
             ]
@@ -134,11 +134,17 @@ def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
     console.print(table)
 
 
+FORMAT_HELP = (
+    "xlsx (KoBo-like, with a mapping file), csv, or kobo (each round's XLSForm and KoBo "
+    "export, for 'survey import')."
+)
+
+
 @mobility_app.command("generate")
 def generate(
     out: Path = typer.Option(..., "--out", help="Directory for the rounds and mapping.yaml."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    fmt: str = typer.Option("xlsx", "--format", help="xlsx (KoBo-like) or csv."),
+    fmt: str = typer.Option("xlsx", "--format", help=FORMAT_HELP),
     city: str = typer.Option(
         None, "--city", help="Scale this city's rounds to its census (needs --period)."
     ),

@@ -69,13 +69,17 @@ def households_for(persons: float) -> int:
 
 
 def _round(
-    rng: np.random.Generator, index: int, when: date, households_by_city: dict[str, int]
+    rng: np.random.Generator,
+    index: int,
+    when: date,
+    households_by_city: dict[str, int],
+    fraction: float = 1.0,
 ) -> pd.DataFrame:
     frames = []
     for city, (_name, default_households, sample) in CITIES.items():
         households = households_by_city.get(city, default_households)
         for zone, share in zip(ZONES, ZONE_SHARES, strict=True):
-            n = max(round(sample * share), 12)
+            n = max(round(sample * share * fraction), 12)
             population = households * share
             frames.append(
                 pd.DataFrame(
@@ -157,9 +161,12 @@ def _as_collected(data: pd.DataFrame, index: int) -> pd.DataFrame:
 
 
 def generate_rounds(
-    seed: int = 0, migrant_persons: dict[str, float] | None = None
+    seed: int = 0, migrant_persons: dict[str, float] | None = None, fraction: float = 1.0
 ) -> dict[str, pd.DataFrame]:
     """Round code -> responses as each round's questionnaire recorded them.
+
+    ``fraction`` scales the number of respondents (at least 12 a stratum; tests use a
+    small one), the weights keeping each city's population.
 
     ``migrant_persons`` (city code -> refugees and migrants, from the city's census) scales a
     city's expansion weights so that the survey's estimated stock fits the city it describes;
@@ -178,7 +185,8 @@ def generate_rounds(
     rounds = {}
     for index, when in enumerate(ROUND_DATES):
         rng = np.random.default_rng(np.random.SeedSequence([seed, 8, index]))
-        rounds[f"R{index + 1}"] = _as_collected(_round(rng, index, when, households), index)
+        frame = _round(rng, index, when, households, fraction)
+        rounds[f"R{index + 1}"] = _as_collected(frame, index)
     return rounds
 
 
@@ -210,27 +218,30 @@ def default_mapping() -> dict:
     }
 
 
+QUESTIONS: dict[str, tuple[str, str]] = {
+    # canonical name: (XLSForm type, Spanish label)
+    "sex": ("select_one sex", "Sexo"),
+    "age": ("integer", "Edad"),
+    "household_size": ("integer", "Personas en el hogar"),
+    "arrival_date": ("date", "Fecha de llegada a la ciudad"),
+    "origin_country": ("select_one country", "País de origen"),
+    "origin_state": ("text", "Estado o departamento de origen"),
+    "transit_countries": ("select_multiple country", "Países de tránsito"),
+    "route": ("select_one route", "Forma de cruce de la frontera"),
+    "intention": ("select_one intention", "Intención en los próximos 6 meses"),
+    "destination": ("select_one country", "Destino previsto"),
+    "regular_status": ("select_one status", "Situación migratoria"),
+    "documentation": ("select_one document", "Documento que tiene"),
+    "needs": ("select_multiple need", "Necesidades principales"),
+}
+
+
 def _xlsform(data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # round 2's questionnaire renamed two questions (see _as_collected)
+    asked = {"sex": "gender", "intention": "intention_6m"}
+    names = {q: asked[q] if asked.get(q) in data else q for q in QUESTIONS}
     survey = pd.DataFrame(
-        [
-            ("select_one sex", "gender" if "gender" in data else "sex", "Sexo"),
-            ("integer", "age", "Edad"),
-            ("integer", "household_size", "Personas en el hogar"),
-            ("date", "arrival_date", "Fecha de llegada a la ciudad"),
-            ("select_one country", "origin_country", "País de origen"),
-            ("text", "origin_state", "Estado o departamento de origen"),
-            ("select_multiple country", "transit_countries", "Países de tránsito"),
-            ("select_one route", "route", "Forma de cruce de la frontera"),
-            (
-                "select_one intention",
-                "intention_6m" if "intention_6m" in data else "intention",
-                "Intención en los próximos 6 meses",
-            ),
-            ("select_one country", "destination", "Destino previsto"),
-            ("select_one status", "regular_status", "Situación migratoria"),
-            ("select_one document", "documentation", "Documento que tiene"),
-            ("select_multiple need", "needs", "Necesidades principales"),
-        ],
+        [(kind, names[q], label) for q, (kind, label) in QUESTIONS.items()],
         columns=["type", "name", "label::Español (es)"],
     )
     spanish = "intention" in data and data["intention"].isin(["quedarse"]).any()
@@ -251,12 +262,18 @@ def write_rounds(
     seed: int = 0,
     fmt: str = "xlsx",
     migrant_persons: dict[str, float] | None = None,
+    fraction: float = 1.0,
 ) -> Path:
     """Write the three rounds (KoBo-like XLSX with data, survey and choices sheets, or CSV)
     and the mapping file; returns the mapping file's path. ``migrant_persons`` scales a
-    city's rounds to its census (see :func:`generate_rounds`)."""
-    if fmt not in ("xlsx", "csv"):
-        raise MobilityError(_("Unknown format '{fmt}': use xlsx or csv.").format(fmt=fmt))
+    city's rounds to its census (see :func:`generate_rounds`).
+
+    ``fmt="kobo"`` writes each round as KoBoToolbox exports it, for ``survey import``: its
+    XLSForm ``form_R1.xlsx`` and its data ``hfs_R1.xlsx`` (group names kept, KoBo's
+    metadata), with ``design.yaml`` and a mapping file for the two rounds whose questions
+    changed (no ``file``: the rounds are read from the store)."""
+    if fmt not in ("xlsx", "csv", "kobo"):
+        raise MobilityError(_("Unknown format '{fmt}': use xlsx, csv or kobo.").format(fmt=fmt))
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -266,9 +283,11 @@ def write_rounds(
                 path=out, reason=error.strerror or error
             )
         ) from None
+    if fmt == "kobo":
+        return _write_kobo(out, generate_rounds(seed, migrant_persons, fraction), seed)
     mapping = default_mapping()
     for entry, (code, data) in zip(
-        mapping["rounds"], generate_rounds(seed, migrant_persons).items(), strict=True
+        mapping["rounds"], generate_rounds(seed, migrant_persons, fraction).items(), strict=True
     ):
         assert entry["code"] == code
         if fmt == "csv":
@@ -284,5 +303,92 @@ def write_rounds(
     header = "# SYNTHETIC DEMO DATA: high-frequency survey rounds of the demo city.\n"
     path.write_text(
         header + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    return path
+
+
+GROUPS = {
+    # XLSForm group: the canonical questions it holds, in order
+    "grp_lugar": ("city", "stratum", "weight"),
+    "grp_hogar": ("sex", "age", "household_size", "arrival_date", "origin_country", "origin_state"),
+    "grp_ruta": ("transit_countries", "route", "intention", "destination"),
+    "grp_situacion": ("regular_status", "documentation"),
+    "grp_necesidades": ("needs",),
+}
+PLACE_QUESTIONS = {
+    "city": ("select_one city", "Ciudad"),
+    "stratum": ("text", "Estrato muestral"),
+    "weight": ("decimal", "Factor de expansión"),
+}
+
+
+def _kobo_form(data: pd.DataFrame, code: str) -> dict[str, pd.DataFrame]:
+    """The round's XLSForm as KoBo builds it: groups, lists for every select, settings."""
+    asked = {"sex": "gender", "intention": "intention_6m"}
+    questions = {**PLACE_QUESTIONS, **QUESTIONS}
+    rows = []
+    for group, members in GROUPS.items():
+        rows.append(("begin_group", group, group.removeprefix("grp_").capitalize()))
+        for q in members:
+            kind, label = questions[q]
+            rows.append((kind, asked[q] if asked.get(q) in data else q, label))
+        rows.append(("end_group", "", ""))
+    survey = pd.DataFrame(rows, columns=["type", "name", "label::Español (es)"])
+    _survey, choices = _xlsform(data)
+    countries = sorted({c for c, _p in ORIGINS} | {c for c, _p in DESTINATIONS} | {"PER"})
+    extra = [("city", c) for c in CITIES] + [("country", c) for c in (*countries, *CITIES)]
+    extra_frame = pd.DataFrame(extra, columns=["list_name", "name"])
+    extra_frame["label::Español (es)"] = extra_frame["name"]
+    choices = pd.concat([choices, extra_frame], ignore_index=True)
+    settings = pd.DataFrame([{"form_id": "hfs_demo", "form_title": "HFS", "version": code}])
+    return {"survey": survey, "choices": choices, "settings": settings}
+
+
+def _kobo_export(data: pd.DataFrame, seed: int, index: int) -> pd.DataFrame:
+    """The round's data as KoBo's XLSX export writes it (headers with group names)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 9, index]))
+    group_of = {q: g for g, members in GROUPS.items() for q in members}
+    group_of.update(gender="grp_hogar", intention_6m="grp_ruta")
+    out = pd.DataFrame(index=data.index)
+    for column in data.columns:
+        base = column.split("/")[0]
+        if base in group_of:
+            out[f"{group_of[base]}/{column}"] = data[column]
+    seconds = rng.integers(8 * 3600, 18 * 3600, len(data))
+    submitted = pd.to_datetime(data["interview_date"]) + pd.to_timedelta(seconds, unit="s")
+    out["start"] = (submitted - pd.Timedelta(minutes=30)).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    out["end"] = (submitted - pd.Timedelta(minutes=2)).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    out["_id"] = np.arange(len(data)) + 1_000_000 * (index + 1)
+    out["_uuid"] = [f"{seed:08x}-{index:04x}-4000-8000-{i:012x}" for i in range(len(data))]
+    out["_submission_time"] = submitted.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    out["_validation_status"] = ""
+    out["_index"] = np.arange(1, len(data) + 1)
+    return out
+
+
+def _write_kobo(out: Path, rounds: dict[str, pd.DataFrame], seed: int) -> Path:
+    for index, (code, data) in enumerate(rounds.items()):
+        with pd.ExcelWriter(out / f"form_{code}.xlsx", engine="openpyxl") as writer:
+            for sheet, frame in _kobo_form(data, code).items():
+                frame.to_excel(writer, sheet_name=sheet, index=False)
+        with pd.ExcelWriter(out / f"hfs_{code}.xlsx", engine="openpyxl") as writer:
+            _kobo_export(data, seed, index).to_excel(writer, sheet_name="HFS", index=False)
+    (out / "design.yaml").write_text(
+        "# SYNTHETIC DEMO DATA: the design of the high-frequency survey rounds.\n"
+        "weight: weight\nstrata: stratum\nlonely_psu: remove\nmin_n: 10\n",
+        encoding="utf-8",
+    )
+    changed = [dict(entry) for entry in default_mapping()["rounds"][1:]]
+    for entry in changed:
+        entry.pop("file")
+    path = out / "mapping.yaml"
+    header = (
+        "# SYNTHETIC DEMO DATA: the rounds whose questions changed (R1 needs no entry).\n"
+        "# Import each round: inclusive-cities survey import form_R1.xlsx hfs_R1.xlsx "
+        "--city CITY --period R1 --survey hfs --design design.yaml\n"
+    )
+    path.write_text(
+        header + yaml.safe_dump({"rounds": changed}, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
     )
     return path

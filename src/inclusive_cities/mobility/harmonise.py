@@ -364,6 +364,7 @@ def harmonise_imported(
 
     A round the mapping file lists (by its period as ``code``) takes its date, label,
     renames and recodes from there; any other is taken as canonical, dated by its fieldwork.
+    Entries for rounds not imported (yet) are left aside.
     """
     from inclusive_cities.surveys.storage import imported_periods, load_survey
 
@@ -379,14 +380,6 @@ def harmonise_imported(
             ).format(survey=survey, city=city)
         )
     specs = {spec.code: spec for spec in mapping.rounds} if mapping is not None else {}
-    unknown = sorted(code for code, spec in specs.items() if code not in periods and not spec.file)
-    if unknown:
-        raise MobilityError(
-            _(
-                "The mapping file lists round {round}, which is not imported for {city} "
-                "(imported rounds: {periods}); import it or fix its code."
-            ).format(round=unknown[0], city=city, periods=", ".join(periods))
-        )
     rounds = []
     for period in periods:
         tables, design = load_survey(city, period, survey, data_dir, engine=engine)

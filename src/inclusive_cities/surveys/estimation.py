@@ -256,7 +256,35 @@ def _domains(data: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.Data
         .drop(columns="_code")
         .reset_index(drop=True)
     )
+    # codes read as text ("2", "10") order as numbers, not as "10" < "2"
+    order = labels.sort_values(list(by), key=_natural_key).index.to_numpy()
+    if len(order) and not np.array_equal(order, np.arange(len(order))):
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+        labels = labels.iloc[order].reset_index(drop=True)
     return codes, labels
+
+
+def _natural(value: object) -> tuple[int, float, str]:
+    """Sort key of one code: numbers (also written as text) by value, before other text."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return (1, 0.0, str(value))
+    return (0, number, "") if np.isfinite(number) else (1, 0.0, str(value))
+
+
+def _natural_key(column: pd.Series) -> pd.Series:
+    """Sort key of a domain column for ``sort_values``: numbers by value, text as text."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return column
+    keys = [_natural(v) for v in column]
+    if all(k[0] == 1 for k in keys):
+        return column.astype(str)
+    if all(k[0] == 0 for k in keys):
+        return pd.Series([k[1] for k in keys], index=column.index)
+    return pd.Series(keys, index=column.index, dtype=object)
 
 
 def _degrees_of_freedom(st: _Structure, design: Design) -> int:
@@ -403,7 +431,7 @@ def estimate(
             _numeric(data, variable)
         raw = data[variable]
         present = raw.notna().to_numpy()
-        categories = pd.Index(sorted(raw.dropna().unique(), key=str))
+        categories = pd.Index(sorted(raw.dropna().unique(), key=_natural))
         y = np.stack([(raw == c).to_numpy(dtype=float) for c in categories], axis=1)
     else:
         y = _numeric(data, variable)[:, None]
