@@ -265,6 +265,9 @@ def test_infeasible_constraints_are_named() -> None:
             ),
         )
     assert "at most 0 projects of type housing" in str(caught.value)
+    everything = table.loc[table["locality"] == "Sur", "cost"].sum()
+    with pytest.raises(InfeasibleError, match="Even funding every candidate project would not"):
+        select_projects(table, Constraints(budget=1e9, min_per_locality={"Sur": everything + 1}))
     with pytest.raises(PlanningError, match="add up to more than 1"):
         Constraints(budget=1, min_migrant_share=0.6, min_host_share=0.6)
 

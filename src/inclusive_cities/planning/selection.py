@@ -488,6 +488,18 @@ def _diagnose(
     """Which constraints cannot be met together: one alone if it fails with the budget alone,
     else a smallest set found by dropping groups one at a time (a deletion filter)."""
     for group in groups:
+        if any(
+            low > sum(value for value in coefficients.values() if value > 0) + 1e-9
+            for coefficients, low, _high in group.rows
+        ):
+            return InfeasibleError(
+                _(
+                    "Even funding every candidate project would not meet {constraint}: relax it "
+                    "or add projects."
+                ).format(constraint=group.label),
+                group.key,
+            )
+    for group in groups:
         if _solve(benefit, cost, budget, [group]) is None:
             return InfeasibleError(
                 _(
