@@ -511,6 +511,9 @@ def create_app(
     from inclusive_cities.web import planning
 
     app.include_router(planning.router)
+    from inclusive_cities.web import governance
+
+    app.include_router(governance.router)
     return app
 
 
