@@ -199,3 +199,33 @@ def test_a_kobo_export_of_the_xlsform_imports(sqlite_url: str, tmp_path: Path) -
     export.save(tmp_path / "kobo.xlsx")
     summary = import_assessment(engine, tmp_path / "kobo.xlsx", city="DEMO", framework=fw)
     assert summary.overall == pytest.approx(LOCAL_OVERALL)
+
+
+def test_editing_one_answer_rescores(sqlite_url: str, tmp_path: Path) -> None:
+    from inclusive_cities.governance import set_answer
+
+    engine = init_database(sqlite_url)
+    add_city(engine)
+    fw = framework()
+    summary = import_assessment(
+        engine,
+        filled(tmp_path / "l.xlsx", fw, LOCAL, evidence=EVIDENCE),
+        city="DEMO",
+        framework=fw,
+    )
+    assert summary.summary_lines("en")[0] == (
+        "l.xlsx: 1 assessment(s) of DEMO (local): 6 of 6 questions answered, overall score "
+        "59.7; 0 replaced."
+    )
+    (ident,) = summary.assessment_ids
+    # Q5 no -> yes: B = (1 + 0.5) / 2 = 75
+    assert set_answer(engine, ident, "Q5", "sí") == pytest.approx((2 * LOCAL_A + 75.0) / 3)
+    with pytest.raises(GovernanceError) as caught:
+        set_answer(engine, ident, "Q2", "yes", evidence_text="")
+    assert str(caught.value) == (
+        f"Assessment {ident}, question Q2: question Q2 requires evidence for the answer 'yes': "
+        "write a text, a document name or a link."
+    )
+    # clearing Q3 leaves A2 with no answered question: A = A1 = 2.5/3
+    assert set_answer(engine, ident, "Q3", "") == pytest.approx((2 * 250 / 3 + 75.0) / 3)
+    assert assessment_result(engine, ident).scores.question("Q3").answer == ""

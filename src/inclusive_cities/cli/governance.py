@@ -111,32 +111,15 @@ def import_command(
 
     Example: inclusive-cities governance import evaluacion.xlsx --city DEMO
     """
+    from inclusive_cities.cli.progress import progress_bar
     from inclusive_cities.governance import import_assessment
 
-    summary = import_assessment(_engine(), file, city=city, country=country, framework=framework)
-    console.print(
-        _(
-            "Imported {count} assessment(s) of {place} ({level}): {answered} of {questions} "
-            "questions answered, overall score {score}; {replaced} replaced."
-        ).format(
-            count=len(summary.assessment_ids),
-            place=summary.place,
-            level=_("local") if summary.level == "local" else _("national"),
-            answered=summary.answered,
-            questions=summary.questions,
-            score=_score(summary.overall),
-            replaced=summary.replaced,
-        ),
-        markup=False,
-    )
-    if summary.marker_values:
-        console.print(
-            _(
-                "The marker indicator migration_governance_score now takes this score "
-                "({count} values)."
-            ).format(count=summary.marker_values),
-            markup=False,
+    with progress_bar() as progress:
+        summary = import_assessment(
+            _engine(), file, city=city, country=country, framework=framework, progress=progress
         )
+    for line in summary.summary_lines(current_language()):
+        console.print(line, markup=False)
 
 
 @governance_app.command("list")
@@ -267,23 +250,11 @@ def export(
 ) -> None:
     """Export an assessment's results to XLSX, with the local vs national comparison when
     both exist."""
-    from inclusive_cities.governance import (
-        GovernanceError,
-        compare_levels,
-        export_xlsx,
-        latest_assessment,
-        resolve,
-    )
+    from inclusive_cities.governance import export_assessment, resolve
 
     engine = _engine()
     result = resolve(engine, assessment, city=city, country=country)
-    comparisons = []
-    if result.info.level == "local" and latest_assessment(engine, country=result.info.country):
-        try:
-            comparisons.append(compare_levels(engine, local_id=result.info.id))
-        except GovernanceError:
-            comparisons = []
-    path = export_xlsx(result, out, lang or current_language(), comparisons)
+    path = export_assessment(engine, result.info.id, out, lang or current_language())
     console.print(_("Results written: {path}").format(path=path), markup=False)
 
 

@@ -46,8 +46,8 @@ from inclusive_cities.governance.compare import (
 )
 from inclusive_cities.governance.errors import FrameworkError, GovernanceError
 from inclusive_cities.governance.evidence import DomainEvidence, LinkedValue, domain_evidence
-from inclusive_cities.governance.export import export_xlsx
-from inclusive_cities.governance.importer import ImportSummary, import_assessment
+from inclusive_cities.governance.export import export_assessment, export_xlsx
+from inclusive_cities.governance.importer import ImportSummary, import_assessment, set_answer
 from inclusive_cities.governance.initiatives import (
     InitiativeRecord,
     InitiativesImport,
@@ -96,6 +96,7 @@ __all__ = [
     "compare_levels",
     "compare_results",
     "domain_evidence",
+    "export_assessment",
     "export_xlsx",
     "import_assessment",
     "import_initiatives",
@@ -107,6 +108,7 @@ __all__ = [
     "resolve",
     "score",
     "search_initiatives",
+    "set_answer",
     "status_label",
     "sync",
     "write_template",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from inclusive_cities.governance.assess import AssessmentResult
 from inclusive_cities.governance.compare import Comparison
 from inclusive_cities.governance.templates import check_language
@@ -156,3 +158,18 @@ def export_xlsx(
     target = Path(path)
     book.save(target)
     return target
+
+
+def export_assessment(
+    engine: Engine, assessment_id: int, path: Path | str, lang: str = "es"
+) -> Path:
+    """Export a stored assessment; a local one carries the comparison with the latest
+    national assessment of its country when there is one."""
+    from inclusive_cities.governance.assess import assessment_result, latest_assessment
+    from inclusive_cities.governance.compare import compare_levels
+
+    result = assessment_result(engine, assessment_id)
+    comparisons = []
+    if result.info.level == "local" and latest_assessment(engine, country=result.info.country):
+        comparisons.append(compare_levels(engine, local_id=assessment_id))
+    return export_xlsx(result, path, lang, comparisons)

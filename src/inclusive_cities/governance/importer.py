@@ -23,7 +23,9 @@ from inclusive_cities.governance.errors import GovernanceError
 from inclusive_cities.governance.scoring import Answer, score
 from inclusive_cities.governance.spec import Framework, builtin_frameworks, load_framework
 from inclusive_cities.governance.templates import ANSWER_WORDS, COLUMNS, META, SHEETS
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models, transaction
 
 KOBO_DATE = "assessed_on"
@@ -43,6 +45,9 @@ class ParsedAssessment:
 
 @dataclass(frozen=True)
 class ImportSummary:
+    """What an import did; shaped like the importers' reports (``summary_lines``,
+    ``rows_accepted``...) so the CLI and the web's jobs show it the same way."""
+
     assessment_ids: list[int]
     level: str
     place: str
@@ -51,6 +56,50 @@ class ImportSummary:
     overall: float | None
     replaced: int
     marker_values: int
+    file: str = ""
+    problems: tuple[str, ...] = ()
+
+    @property
+    def rows_read(self) -> int:
+        return self.questions
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.answered
+
+    @property
+    def rows_rejected(self) -> int:
+        """Always 0: a file with any bad row is refused as a whole."""
+        return 0
+
+    def summary_lines(self, lang: str | None = None) -> list[str]:
+        """The end-of-import summary, translated."""
+        level = _("local", lang) if self.level == "local" else _("national", lang)
+        lines = [
+            _(
+                "{file}: {count} assessment(s) of {place} ({level}): {answered} of {questions} "
+                "questions answered, overall score {score}; {replaced} replaced.",
+                lang,
+            ).format(
+                file=self.file,
+                count=len(self.assessment_ids),
+                place=self.place,
+                level=level,
+                answered=self.answered,
+                questions=self.questions,
+                score="-" if self.overall is None else format_number(self.overall, 1, lang),
+                replaced=self.replaced,
+            )
+        ]
+        if self.marker_values:
+            lines.append(
+                _(
+                    "The marker indicator migration_governance_score now takes this score "
+                    "({count} values).",
+                    lang,
+                ).format(count=self.marker_values)
+            )
+        return lines
 
 
 def _plain(text: str) -> str:
@@ -77,6 +126,15 @@ def _where(file: str, sheet: str, row: int, column: str) -> str:
     return _("{file}, sheet '{sheet}', row {row}, column '{column}'").format(
         file=file, sheet=sheet, row=row, column=column
     )
+
+
+def _locator(file: str, sheet: str, row: int, headers: dict[str, str]) -> Callable[[str], str]:
+    """Where a problem in this row is, by column key (for :func:`_parse_answer`)."""
+
+    def where(key: str) -> str:
+        return _where(file, sheet, row, headers.get(key, key))
+
+    return where
 
 
 def _date(text: str) -> date | None:
@@ -134,10 +192,10 @@ def _parse_answer(
     code: str,
     raw: str,
     evidence: tuple[str, str, str],
-    place: tuple[str, str, int, dict[str, str]],
+    where: Callable[[str], str],
 ) -> Answer | None:
-    """One answer checked against its question; None when left empty."""
-    file, sheet, row, headers = place
+    """One answer checked against its question; None when left empty. ``where(column)`` says
+    where a problem is (``answer`` or ``evidence_text``), for the one-line error."""
     question = framework.question(code)
     if not raw:
         return None
@@ -157,7 +215,7 @@ def _parse_answer(
                     "{where}: '{value}' is not an answer to {code}, a scale question: write a "
                     "number from {low:g} to {high:g}{na}."
                 ).format(
-                    where=_where(file, sheet, row, headers["answer"]),
+                    where=where("answer"),
                     value=raw,
                     code=code,
                     low=scale.min,
@@ -171,14 +229,14 @@ def _parse_answer(
             _(
                 "{where}: '{value}' is not an answer to {code}: write yes, partly, no or not "
                 "applicable (sí, parcialmente, no, no aplica), or leave it empty."
-            ).format(where=_where(file, sheet, row, headers["answer"]), value=raw, code=code)
+            ).format(where=where("answer"), value=raw, code=code)
         )
     if canonical == "not_applicable" and not question.not_applicable:
         raise GovernanceError(
             _(
                 "{where}: question {code} must be answered ('not applicable' is not allowed for "
                 "it)."
-            ).format(where=_where(file, sheet, row, headers["answer"]), code=code)
+            ).format(where=where("answer"), code=code)
         )
     text, document, link = evidence
     claims = canonical in ("yes", "partly") or (
@@ -189,7 +247,7 @@ def _parse_answer(
             _(
                 "{where}: question {code} requires evidence for the answer '{value}': write a "
                 "text, a document name or a link."
-            ).format(where=_where(file, sheet, row, headers["evidence_text"]), code=code, value=raw)
+            ).format(where=where("evidence_text"), code=code, value=raw)
         )
     return Answer(code, canonical, value, text, document, link)
 
@@ -360,7 +418,7 @@ def _read_template(
                 cells.get("evidence_document", ""),
                 cells.get("evidence_link", ""),
             ),
-            (file, answers_sheet, number, headers),
+            _locator(file, answers_sheet, number, headers),
         )
         if answer is not None:
             answers.append(answer)
@@ -420,7 +478,7 @@ def _read_kobo(
                     cells.get(f"{code}_document", ""),
                     cells.get(f"{code}_link", ""),
                 ),
-                (file, sheet, number, headers),
+                _locator(file, sheet, number, headers),
             )
             if answer is not None:
                 answers.append(answer)
@@ -555,15 +613,19 @@ def import_assessment(
     city: str | None = None,
     country: str | None = None,
     framework: Framework | str | Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportSummary:
     """Import the template (or KoBo export) at ``path`` as the assessment of ``city`` (local)
     or ``country`` (national), in one transaction."""
+    progress = progress or quiet_progress
     from inclusive_cities.governance.marker_link import sync_city
     from inclusive_cities.ingest.common import sha256_file
 
     path = Path(path)
     given = load_framework(framework) if framework is not None else None
+    progress(_("Reading {file}").format(file=path.name), 0, 2)
     parsed = read_assessment_file(path, lambda label: resolve_framework(label, engine), given)
+    progress(_("Storing the assessment"), 1, 2)
     with transaction(engine) as session:
         level, place, city_row, country_code = _place(session, city, country, path.name)
         total = sum(len(p.framework.questions()) for p in parsed)
@@ -591,4 +653,100 @@ def import_assessment(
             replaced += int(was_replaced)
             overall = row.overall_score
         marker_values = sync_city(session, city_row) if city_row is not None else 0
-    return ImportSummary(ids, level, place, answered, total, overall, replaced, marker_values)
+    progress(_("Storing the assessment"), 2, 2)
+    return ImportSummary(
+        ids, level, place, answered, total, overall, replaced, marker_values, path.name
+    )
+
+
+def set_answer(
+    engine: Engine,
+    assessment_id: int,
+    question_code: str,
+    answer: str,
+    *,
+    evidence_text: str | None = None,
+    evidence_document: str | None = None,
+    evidence_link: str | None = None,
+    respondent: str | None = None,
+) -> float | None:
+    """Change one answer of a stored assessment (the web admin's edit), checked like a
+    template row; an empty answer removes it. The overall score and, for a city, the marker's
+    value are updated in the same transaction. Returns the new overall score."""
+    from inclusive_cities.governance.marker_link import sync_city
+
+    with transaction(engine) as session:
+        row = session.get(models.GovernanceAssessment, assessment_id)
+        if row is None:
+            raise GovernanceError(
+                _(
+                    "There is no governance assessment {id}: see 'inclusive-cities governance "
+                    "list'."
+                ).format(id=assessment_id)
+            )
+        stored = session.get(models.GovernanceFramework, row.framework_id)
+        assert stored is not None
+        framework = Framework.model_validate(stored.spec)
+        if question_code not in {q.code for q in framework.questions()}:
+            raise GovernanceError(
+                _("The framework {framework} has no question '{code}'.").format(
+                    framework=framework.label, code=question_code
+                )
+            )
+        old = session.scalar(
+            select(models.GovernanceAnswer).where(
+                models.GovernanceAnswer.assessment_id == row.id,
+                models.GovernanceAnswer.question_code == question_code,
+            )
+        )
+
+        def keep(new: str | None, current: str) -> str:
+            return (new if new is not None else current).strip()
+
+        evidence = (
+            keep(evidence_text, old.evidence_text if old else ""),
+            keep(evidence_document, old.evidence_document if old else ""),
+            keep(evidence_link, old.evidence_link if old else ""),
+        )
+        parsed = _parse_answer(
+            framework,
+            question_code,
+            str(answer or "").strip(),
+            evidence,
+            lambda _key: _("Assessment {id}, question {code}").format(
+                id=assessment_id, code=question_code
+            ),
+        )
+        if old is not None:
+            session.delete(old)
+            session.flush()
+        if parsed is not None:
+            session.add(
+                models.GovernanceAnswer(
+                    assessment_id=row.id,
+                    question_code=question_code,
+                    answer=parsed.answer,
+                    value=parsed.value,
+                    evidence_text=parsed.evidence_text,
+                    evidence_document=parsed.evidence_document,
+                    evidence_link=parsed.evidence_link,
+                )
+            )
+        if respondent is not None:
+            row.respondent = respondent.strip()
+        session.flush()
+        answers = [
+            Answer(a.question_code, a.answer, a.value)
+            for a in session.scalars(
+                select(models.GovernanceAnswer).where(
+                    models.GovernanceAnswer.assessment_id == row.id
+                )
+            )
+        ]
+        row.overall_score = score(framework, answers).overall
+        session.flush()
+        if row.city_id is not None:
+            city = session.get(models.City, row.city_id)
+            if city is not None:
+                sync_city(session, city)
+        return row.overall_score
