@@ -114,6 +114,12 @@ def profile(
     hfs: Path = typer.Option(
         None, "--hfs", help="Mapping file of the high-frequency survey rounds (mapping.yaml)."
     ),
+    hfs_survey: str = typer.Option(
+        None,
+        "--hfs-survey",
+        help="Survey name of high-frequency survey rounds imported with 'survey import' for "
+        "--city (--hfs then maps only the rounds whose questions changed).",
+    ),
     recommendations: Path = typer.Option(
         None, "--recommendations", help="Rule catalogue or edited draft (YAML)."
     ),
@@ -139,10 +145,14 @@ def profile(
     --hfs hfs/mapping.yaml --out perfil.pdf
     """
     from inclusive_cities import reports
-    from inclusive_cities.mobility import harmonise
+    from inclusive_cities.mobility import harmonise, harmonise_imported
 
+    if hfs_survey:
+        rounds = harmonise_imported(_engine(), city, hfs_survey, hfs)
+    else:
+        rounds = harmonise(hfs) if hfs else None
     options = {
-        "hfs": harmonise(hfs) if hfs else None,
+        "hfs": rounds,
         "recommendations": str(recommendations) if recommendations else None,
         "governance": _governance(governance),
         "rank_intervals": _rank_intervals(rank_intervals),

@@ -98,15 +98,16 @@ class _Estimator:
             codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rounds, cities]))
             self.frame["_cities"] = codes
             self.splits["_cities"] = [(str(r), str(c)) for r, c in pairs]
-        self.n: dict[tuple[str, str], int] = {}
 
-    def _call(self, values: pd.Series, statistic: Statistic) -> dict[tuple, dict]:
-        """The engine's rows by (round, geography, category); ``self.n`` keeps each
-        domain's respondents (those who answered)."""
+    def _call(
+        self, values: pd.Series, statistic: Statistic
+    ) -> tuple[dict[tuple, dict], dict[tuple[str, str], int]]:
+        """The engine's rows by (round, geography, category), and each domain's respondents
+        (those who answered)."""
         out: dict[tuple, dict] = {}
-        self.n = {}
+        n: dict[tuple[str, str], int] = {}
         if not values.notna().any():  # a question this survey does not ask: nothing to show
-            return out
+            return out, n
         frame = self.frame.assign(_value=values.to_numpy())
         for split, labels in self.splits.items():
             table = surveys.estimate(
@@ -115,8 +116,8 @@ class _Estimator:
             for row in table.to_dict("records"):
                 domain = labels[int(row[split])]
                 out[(*domain, row.get("category"))] = row
-                self.n[domain] = int(row["n"])
-        return out
+                n[domain] = int(row["n"])
+        return out, n
 
     def _cells(self, values: pd.Series) -> dict[tuple, int]:
         """Respondents per (round, geography, answer)."""
@@ -144,7 +145,7 @@ class _Estimator:
     def totals(self, values: pd.Series) -> Callable[[str, str], dict]:
         """Population totals; every respondent of the domain counts in ``n``. No design
         effect: against simple random sampling a count of households has none (infinite)."""
-        rows, n = self._call(values.fillna(0).astype(float), "total"), self.n
+        rows, n = self._call(values.fillna(0).astype(float), "total")
 
         def figure(r: str, g: str) -> dict:
             return {**self._figure(rows.get((r, g, None)), n.get((r, g), 0), False), "deff": None}
@@ -154,13 +155,13 @@ class _Estimator:
     def means(self, values: pd.Series) -> Callable[[str, str], dict]:
         """Means over the domain's non-missing answers."""
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
-        rows, n = self._call(numbers, "mean"), self.n
+        rows, n = self._call(numbers, "mean")
         return lambda r, g: self._figure(rows.get((r, g, None)), n.get((r, g), 0), False)
 
     def shares(self, values: pd.Series) -> Callable[[str, str, str], dict]:
         """Share of each answer among the domain's answers (missing answers left out)."""
         values = values.astype("string")  # True/False too, as the categories' names
-        rows, n, cells = self._call(values, "proportion"), self.n, self._cells(values)
+        (rows, n), cells = self._call(values, "proportion"), self._cells(values)
 
         def figure(r: str, g: str, category: str) -> dict:
             count = n.get((r, g), 0)
