@@ -275,3 +275,31 @@ def test_demo_projects_are_a_valid_planner_file(tmp_path: Path) -> None:
     assert len(follow_ups) == 3 and len(alternatives) == 3
     housing = projects[projects["type"] == "housing"]
     assert housing["unit_codes"].map(lambda codes: set(codes) <= set(VALUES)).all()
+
+
+def test_catchment_along_the_streets(city: TinyCity, tmp_path: Path) -> None:
+    """Two east-west streets through the barrios' centres, joined only at the west end: from
+    0204's centre, 0203 is 443 m away along the top street and 0104 (443 m away in a straight
+    line, south) about 3.1 km round by the west end, beyond a 600 m catchment."""
+    from tests.planning.city import VALUES
+
+    def c(column: int, row: int) -> tuple[float, float]:
+        point = barrio_geometry(f"0{row + 1}0{column + 1}").centroid
+        return point.x, point.y
+
+    segments = [shapely.LineString([c(i, r), c(i + 1, r)]) for r in (0, 1) for i in range(3)]
+    segments.append(shapely.LineString([c(0, 0), c(0, 1)]))
+    streets = tmp_path / "calles.gpkg"
+    lines = gpd.GeoDataFrame({"name": ["calle"] * len(segments)}, geometry=segments, crs=4326)
+    lines.to_file(streets, layer="calles", driver="GPKG")
+    x, y = centre("0204")
+    sheet = tmp_path / "sites.csv"
+    sheet.write_text(
+        f"code,type,cost,effect,longitude,latitude,catchment_m\nS1,services,1,0.1,{x},{y},600\n"
+    )
+    import_projects(city.engine, "TINY", sheet, level="barrio")
+    straight = set(load_projects(city.engine, "TINY").loc[0, "beneficiary_units"])
+    import_projects(city.engine, "TINY", sheet, level="barrio", streets=streets)
+    along = set(load_projects(city.engine, "TINY").loc[0, "beneficiary_units"])
+    assert straight == {"0204", "0203", "0104"} and set(VALUES) >= straight
+    assert along == {"0204", "0203"}
