@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.cli import main
+from inclusive_cities.governance import domain_evidence, resolve
 from inclusive_cities.marker import load_spec
 from inclusive_cities.store import init_database, models, transaction
 
@@ -103,5 +104,17 @@ def test_marker_build_takes_the_assessment_score(sqlite_url: str, tmp_path: Path
             select(models.MarkerScore.score).where(models.MarkerScore.node_code == "G_INS")
         ).all()
     assert values == pytest.approx([overall, overall])
+    # beside the evidence: the whole-of-government domain links G_INS and the indicator
+    result = resolve(engine, None, city="DEMO")
+    whole = next(d for d in domain_evidence(engine, result) if d.domain == "WHOLE_GOV")
+    assert (whole.spec, whole.period) == ("uim-extended", PERIOD)
+    assert [(v.code, v.value) for v in whole.areas] == [
+        ("G_INS", pytest.approx((overall + 40) / 2))
+    ]
+    assert [(v.code, v.value) for v in whole.indicators] == [
+        ("migration_governance_score", pytest.approx(overall))
+    ]
+    unpublished = domain_evidence(engine, result, published_only=True)
+    assert unpublished[1].run_id is None and unpublished[1].areas[0].value is None
     # G_INS = mean of the two goalpost-normalised (0-100) indicators: the score and 40 %
     assert g_ins == pytest.approx([(overall + 40.0) / 2] * 2)

@@ -39,8 +39,11 @@ class DomainEvidence:
     period: str
 
 
-def domain_evidence(engine: Engine, result: AssessmentResult) -> list[DomainEvidence]:
-    """The linked marker evidence of every domain of ``result`` (values need a city run)."""
+def domain_evidence(
+    engine: Engine, result: AssessmentResult, *, published_only: bool = False
+) -> list[DomainEvidence]:
+    """The linked marker evidence of every domain of ``result`` (values need a city run;
+    public pages pass ``published_only=True`` to read only published runs)."""
     from inclusive_cities.marker.spec import load_spec
 
     framework = result.framework
@@ -56,6 +59,8 @@ def domain_evidence(engine: Engine, result: AssessmentResult) -> list[DomainEvid
                 if city
                 else None
             )
+            if runs is not None and published_only:
+                runs = runs.where(models.MarkerRun.published.is_(True))
             if runs is not None:
                 run = session.scalar(
                     runs.where(models.MarkerRun.spec_code == spec.code).order_by(
