@@ -287,3 +287,10 @@ def test_generated_kobo_rounds_give_the_figures_of_the_files(tmp_path: Path) -> 
     ours = summarise(data).drop(columns=["round_date"])
     theirs = summarise(files).drop(columns=["round_date"])
     pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, rtol=1e-12)
+
+
+def test_cli_says_where_the_rounds_come_from(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--lang", "en", "mobility", "summary") == 1
+    assert "Give --survey NAME --city CITY" in capsys.readouterr().err
+    assert run("--lang", "es", "mobility", "trends", "--survey", "hfs") == 1
+    assert "--survey necesita --city" in capsys.readouterr().err
