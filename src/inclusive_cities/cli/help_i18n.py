@@ -86,6 +86,11 @@ def localise(command: Any) -> Any:
             option = item.get_help_option(LocalisedContext(item))
             if option is not None:
                 option.help = _("Show this message and exit.")
+        prompt = getattr(item, "prompt", None)
+        if isinstance(prompt, str) and prompt:
+            item.prompt = _(prompt)  # Typer makes it from the option's name ("Password")
+        if getattr(item, "confirmation_prompt", None) is True:
+            item.confirmation_prompt = _("Repeat for confirmation")
     return command
 
 
@@ -106,6 +111,9 @@ def localise_typer() -> None:
     rich_utils.ERRORS_PANEL_TITLE = _("Error")
     rich_utils.ABORTED_TEXT = _("Aborted.")
     rich_utils.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+    usage = rf"(?P<usage>{re.escape(_('Usage: '))})"
+    if usage not in rich_utils.OptionHighlighter.highlights:
+        rich_utils.OptionHighlighter.highlights.append(usage)  # the usage line's colour
 
 
 def typer_messages() -> list[str]:
@@ -118,6 +126,7 @@ def typer_messages() -> list[str]:
         _("default: {default}"),
         _("env var: {var}"),
         _("required"),
+        _("Password"),  # the prompt Typer makes from the --password option's name
     ]
 
 
