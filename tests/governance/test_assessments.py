@@ -51,6 +51,7 @@ def test_local_and_national_side_by_side(db_url: str, tmp_path: Path) -> None:
     import_assessment(engine, national, country="col", framework=fw)
     again = import_assessment(engine, local, city="DEMO", framework=fw)
     assert (first.answered, first.questions, again.replaced) == (6, 6, 1)
+    assert again.assessment_ids == first.assessment_ids  # replaced in place: links keep working
     assert again.overall == pytest.approx(LOCAL_OVERALL)
     assert [(a.level, a.place) for a in list_assessments(engine)] == [
         ("national", "COL"),
@@ -59,6 +60,10 @@ def test_local_and_national_side_by_side(db_url: str, tmp_path: Path) -> None:
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(models.GovernanceAnswer)) == 12
         assert session.scalar(select(func.count()).select_from(models.GovernanceFramework)) == 1
+        statuses = session.scalars(
+            select(models.ImportBatch.status).order_by(models.ImportBatch.id)
+        ).all()
+        assert statuses == ["replaced", "active", "active"]
 
     comparison = compare_levels(engine, "DEMO")
     assert comparison.national.overall == pytest.approx(NATIONAL_OVERALL)

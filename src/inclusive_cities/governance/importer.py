@@ -563,32 +563,37 @@ def store_assessment(
     country: str,
     batch: models.ImportBatch | None,
 ) -> tuple[models.GovernanceAssessment, bool]:
-    """Write one assessment (replacing the same place and date); True when one was replaced."""
+    """Write one assessment; the same place and date is replaced in place (its id stays, so
+    links to it keep working; its answers and import batch are replaced). True when replaced."""
+    from sqlalchemy import delete
+
     framework_row = _framework_row(session, parsed.framework)
-    old = session.scalar(
+    row = session.scalar(
         select(models.GovernanceAssessment)
         .where(models.GovernanceAssessment.level == level)
         .where(models.GovernanceAssessment.place == place)
         .where(models.GovernanceAssessment.assessed_on == parsed.assessed_on)
     )
-    if old is not None:
-        session.delete(old)
-        session.flush()
-    result = score(parsed.framework, parsed.answers)
-    row = models.GovernanceAssessment(
-        framework_id=framework_row.id,
-        level=level,
-        place=place,
-        city_id=city.id if city else None,
-        country=country,
-        assessed_on=parsed.assessed_on,
-        respondent=parsed.respondent,
-        title=parsed.title,
-        overall_score=result.overall,
-        source_file=parsed.source,
-        batch_id=batch.id if batch else None,
-    )
-    session.add(row)
+    replaced = row is not None
+    if row is None:
+        row = models.GovernanceAssessment(level=level, place=place, assessed_on=parsed.assessed_on)
+        session.add(row)
+    else:
+        session.execute(
+            delete(models.GovernanceAnswer).where(models.GovernanceAnswer.assessment_id == row.id)
+        )
+        previous = session.get(models.ImportBatch, row.batch_id) if row.batch_id else None
+        if previous is not None and batch is not None and previous.id != batch.id:
+            previous.status = "replaced"
+            batch.replaces_id = previous.id
+    row.framework_id = framework_row.id
+    row.city_id = city.id if city else None
+    row.country = country
+    row.respondent = parsed.respondent
+    row.title = parsed.title
+    row.overall_score = score(parsed.framework, parsed.answers).overall
+    row.source_file = parsed.source
+    row.batch_id = batch.id if batch else None
     session.flush()
     session.add_all(
         models.GovernanceAnswer(
@@ -603,7 +608,7 @@ def store_assessment(
         for answer in parsed.answers
     )
     session.flush()
-    return row, old is not None
+    return row, replaced
 
 
 def import_assessment(

@@ -9,6 +9,7 @@ scored with the questions they were asked.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -275,6 +276,12 @@ def builtin_frameworks() -> dict[str, Path]:
     }
 
 
+@functools.lru_cache(maxsize=16)
+def _builtin(name: str, path: str) -> Framework:
+    """A shipped framework, parsed once per process (frameworks are immutable)."""
+    return parse_framework(Path(path).read_text(encoding="utf-8"), f"{name}.yaml")
+
+
 def load_framework(path_or_name: str | Path | Framework) -> Framework:
     """A framework from a YAML file, or a built-in one by name (``mgi-demo``)."""
     if isinstance(path_or_name, Framework):
@@ -282,7 +289,7 @@ def load_framework(path_or_name: str | Path | Framework) -> Framework:
     builtins = builtin_frameworks()
     name = str(path_or_name)
     if name in builtins:
-        return parse_framework(builtins[name].read_text(encoding="utf-8"), f"{name}.yaml")
+        return _builtin(name, str(builtins[name]))
     path = Path(name)
     if not path.is_file():
         raise FrameworkError(
