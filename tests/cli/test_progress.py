@@ -24,6 +24,7 @@ from inclusive_cities.indicators.pipeline import compute_city
 from inclusive_cities.marker import load_spec
 from inclusive_cities.marker.build import build_run
 from inclusive_cities.store import connect
+from tests.disclosure.conftest import build as build_disclosure_city
 from tests.indicators.test_pipeline import build as build_indicator_city
 from tests.marker.test_build import tiny_city  # noqa: F401  (the fixture)
 from tests.marker.test_cli import SPEC
@@ -94,6 +95,28 @@ def test_marker_build_reports_every_step(tiny_city, tmp_path: Path, english: Non
     assert monte_carlo and {(done, total) for _step, done, total in monte_carlo} == {(2, 4)}
     assert monte_carlo[-1][0].endswith(" marker runs")
     assert [done for _step, done, _total in calls if _step in steps[-2:]] == [3, 4]
+
+
+def test_disclosure_audit_reports_the_protection_and_each_attack(
+    tmp_path: Path, english: None
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from inclusive_cities.disclosure import audit
+
+    city = build_disclosure_city(f"sqlite:///{tmp_path / 'dsc.db'}")
+    calls, progress = _recorder()
+    with Session(connect(city.url)) as session:
+        audit(session, "DSC", progress=progress)  # type: ignore[arg-type]
+    assert calls == [
+        ("Working out the protection", 0, 6),
+        ("Reading the published figures", 1, 6),
+        ("Attack: share times total", 2, 6),
+        ("Attack: differencing", 3, 6),
+        ("Attack: inverting normalised scores", 4, 6),
+        ("Attack: linear programming intervals", 5, 6),
+        ("Audit finished", 6, 6),
+    ]
 
 
 def test_the_bar_shows_step_count_and_elapsed_on_a_terminal(english: None) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities import store
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import gettext as _
 
 console = Console(highlight=False, soft_wrap=True)
@@ -37,8 +38,12 @@ def audit_command(
 
     engine = store.connect(state.database_url)
     store.require_current(engine)
-    with control(not without_control), Session(engine) as session:
-        report = audit(session, city)
+    with (
+        control(not without_control),
+        Session(engine) as session,
+        progress_bar(_("Disclosure audit")) as progress,
+    ):
+        report = audit(session, city, progress=progress)
     shown = report.findings if not limit else report.findings[:limit]
     for finding in shown:
         console.print(report.line(finding), markup=False)

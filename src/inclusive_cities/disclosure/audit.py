@@ -27,6 +27,7 @@ from inclusive_cities.disclosure.model import Key, Published, describe
 from inclusive_cities.disclosure.publication import protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 
@@ -207,9 +208,16 @@ def published_scores(session: Session, city: models.City) -> tuple[list[ScoreCel
     return cells, periods
 
 
-def audit(session: Session, city_code: str, rules: Rules | None = None) -> AuditReport:
-    """Run the five attacks against everything public about ``city_code``."""
+def audit(
+    session: Session,
+    city_code: str,
+    rules: Rules | None = None,
+    progress: ProgressCallback | None = None,
+) -> AuditReport:
+    """Run the five attacks against everything public about ``city_code``;
+    ``progress(step, done, total)`` hears of the protection and of each attack."""
     rules = rules or Rules()
+    progress = progress or quiet_progress
     started = time.perf_counter()
     city = session.scalar(select(models.City).where(models.City.code == city_code))
     if city is None:
@@ -218,8 +226,10 @@ def audit(session: Session, city_code: str, rules: Rules | None = None) -> Audit
                 code=city_code
             )
         )
+    progress(_("Working out the protection"), 0, 6)
     state = protection(session, city.id, rules)
     truth = state.truth
+    progress(_("Reading the published figures"), 1, 6)
     published = published_figures(session, city)
     scores, periods = published_scores(session, city)
     report = AuditReport(city.code, control_enabled(), unit_codes=state.unit_codes)
@@ -230,9 +240,13 @@ def audit(session: Session, city_code: str, rules: Rules | None = None) -> Audit
     )
     protected = {k for k in state.protected if k not in published.values}
     report.protected_cells = len(protected)
+    progress(_("Attack: share times total"), 2, 6)
     findings = share_times_total(truth, published, rules)
+    progress(_("Attack: differencing"), 3, 6)
     findings += differencing(truth, published, state.relations, rules)
+    progress(_("Attack: inverting normalised scores"), 4, 6)
     findings += normalised_inverse(truth, published, scores, periods, rules)
+    progress(_("Attack: linear programming intervals"), 5, 6)
     findings += lp_intervals(truth, published, state.relations, protected, rules)
     # a cell the public cannot read only because no route serves it (a nationality row that
     # equals its total, say) was never withheld: working it out discloses nothing
@@ -245,6 +259,7 @@ def audit(session: Session, city_code: str, rules: Rules | None = None) -> Audit
     ]
     report.findings = sorted(findings, key=lambda f: (f.key, f.attack))
     report.seconds = time.perf_counter() - started
+    progress(_("Audit finished"), 6, 6)
     return report
 
 
