@@ -273,10 +273,12 @@ def publish(
                 details={"layers": count_layers},
             )
         if not withdraw:  # nothing recoverable may go public: refuse, rolling all back
+            from inclusive_cities.cli.progress import progress_bar
             from inclusive_cities.disclosure import refuse_if_disclosive
 
             session.flush()
-            refuse_if_disclosive(session, city)
+            with progress_bar(_("Disclosure audit")) as progress:
+                refuse_if_disclosive(session, city, progress=progress)
     runs_text = (_("{n} marker run") if count_runs == 1 else _("{n} marker runs")).format(
         n=format_number(count_runs)
     )

@@ -263,10 +263,12 @@ def audit(
     return report
 
 
-def refuse_if_disclosive(session: Session, city_code: str, shown: int = 10) -> AuditReport:
+def refuse_if_disclosive(
+    session: Session, city_code: str, shown: int = 10, progress: ProgressCallback | None = None
+) -> AuditReport:
     """The gate of ``publish``: audit the city as it would be published; refuse, naming the
     cells, if anything comes back (the caller's transaction then rolls back)."""
-    report = audit(session, city_code)
+    report = audit(session, city_code, progress=progress)
     if report.findings:
         names = sorted({describe(f.key, report.unit_codes) for f in report.findings})
         raise DisclosureError(
