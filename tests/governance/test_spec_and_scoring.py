@@ -100,3 +100,12 @@ def test_unanswered_questions_leave_the_denominators_and_a_geometric_overall() -
     assert result.overall == pytest.approx((100**2 * 75) ** (1 / 3))
     nothing = score(fw, [Answer("Q4", "not_applicable")])
     assert nothing.overall is None and nothing.domain("A").band is None
+
+
+def test_missing_evidence_is_a_gap_only_for_a_claim() -> None:
+    fw = framework()
+    claimed = score(fw, [Answer("Q2", "yes")])
+    assert claimed.question("Q2").evidence_missing  # type: ignore[union-attr]
+    assert "Evidence is required but missing for Q2: School for all?" in claimed.gaps("en")
+    denied = score(fw, [Answer("Q2", "no")])
+    assert not denied.question("Q2").evidence_missing  # type: ignore[union-attr]

@@ -154,9 +154,12 @@ def show(
     country: str = typer.Option(
         None, "--country", help="Country code (its latest national assessment)."
     ),
+    evidence: bool = typer.Option(
+        False, "--evidence", help="Also print the marker areas and indicators each domain links to."
+    ),
 ) -> None:
     """Print an assessment's scores by domain, its strengths and its gaps."""
-    from inclusive_cities.governance import resolve
+    from inclusive_cities.governance import domain_evidence, resolve
 
     result = resolve(_engine(), assessment, city=city, country=country)
     lang = current_language()
@@ -185,6 +188,13 @@ def show(
         console.print(title, style="bold", markup=False)
         for line in lines or ["-"]:
             console.print(f"  - {line}", markup=False)
+    if evidence:
+        console.print(_("Beside the evidence"), style="bold", markup=False)
+        for item in domain_evidence(_engine(), result):
+            linked = [
+                f"{v.name.text(lang)} {_score(v.value)}" for v in [*item.areas, *item.indicators]
+            ]
+            console.print(f"  {item.name.text(lang)}: {'; '.join(linked) or '-'}", markup=False)
 
 
 @governance_app.command("compare")

@@ -54,10 +54,13 @@ class QuestionResult:
 
     @property
     def evidence_missing(self) -> bool:
-        """Evidence is required and an applicable answer gives none."""
+        """Evidence is required and an answer that claims something is in place (yes, partly,
+        a scale above its bottom) gives none: the rule the importer enforces."""
         given = self.evidence_text or self.evidence_document or self.evidence_link
-        applicable = self.answer not in ("", "not_applicable")
-        return self.evidence_required and applicable and not given
+        claims = self.answer in ("yes", "partly") or (
+            self.answer == "scale" and (self.value or 0) > 0
+        )
+        return self.evidence_required and claims and not given
 
 
 @dataclass(frozen=True)
