@@ -18,7 +18,9 @@ import httpx
 import openpyxl
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import update
 
+from inclusive_cities.store import connect, models, transaction
 from tests.web.live import ROOT, live_server
 from tests.web.planning_city import (
     BARRIOS,
@@ -281,8 +283,9 @@ def test_impact_of_a_started_project_is_public_and_recovers_the_change(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(server + "/cities/PLN/impact")
-    page.click("text=Centro de integración")
+    page.goto(server + "/cities/PLN")  # the public city page links the impact of projects
+    page.click("text=Impacto de los proyectos")
+    page.click("#impact-projects >> text=Centro de integración")
     page.wait_for_selector("[data-spec-id='trend-spec'][data-rendered='true'] svg")
     assert page.locator("#estimate").inner_text().startswith("+6,0")
     assert "Significativo" in page.locator("#significance").inner_text()
@@ -307,3 +310,23 @@ def test_impact_of_a_started_project_is_public_and_recovers_the_change(
     assert openpyxl.load_workbook(io.BytesIO(sheet.body()), read_only=True).sheetnames
     context.close()
     assert errors == []
+
+
+def test_impact_is_for_staff_while_a_period_is_unpublished(city: PlanningCity, server: str) -> None:
+    engine = connect(city.url)
+    with transaction(engine) as session:
+        session.execute(
+            update(models.MarkerRun)
+            .where(models.MarkerRun.id != city.run_id)
+            .values(published=False)
+        )
+    try:
+        with httpx.Client(base_url=server, follow_redirects=False) as client:
+            listing = client.get("/cities/PLN/impact")
+            assert listing.status_code == 200
+            assert 'id="not-yet"' in listing.text and "/cities/PLN/impact/P4" not in listing.text
+            assert client.get("/cities/PLN/impact/P4").headers["location"] == "/admin/login"
+    finally:
+        with transaction(engine) as session:
+            session.execute(update(models.MarkerRun).values(published=True))
+        engine.dispose()

@@ -934,14 +934,13 @@ def _hidden_scores(
 
 @router.get("/cities/{city}/impact")
 def impact_list(request: Request, session: DB, city: str) -> Response:
-    """Projects that have started, each with a link to the measure of its impact."""
+    """Projects that have started (public works, public list), each linked to the measure of
+    its impact when that measure is public (or the viewer is staff)."""
     language = _language(request)
     row = services.city_by_code(session, city)
     staff = _who(request, session) is not None
     run = _impact_run(session, row)
     public = _public_impact(_latest_runs(session, row, run.spec_code, run.level_id))
-    if not staff and not public:
-        return _login_redirect()
     types = type_labels()
     localities = _locality_names(session, row.id)
     projects = [
@@ -961,6 +960,7 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
         city=row,
         tab="impact",
         staff=staff,
+        linked=staff or public,
         projects=projects,
     )
 
