@@ -3,6 +3,7 @@ XLSX export and the KoBo route; scores are computed by hand in the tests."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,17 @@ def test_a_kobo_export_of_the_xlsform_imports(sqlite_url: str, tmp_path: Path) -
     names = [row[1] for row in form["survey"].iter_rows(min_row=2, values_only=True) if row[1]]
     assert names[:3] == ["framework", "assessed_on", "respondent"]
     assert {"Q3", "Q3_evidence", "Q3_document", "Q3_link"} <= set(names)
+    # the reference XLSForm compiler (as KoBo and ODK use) accepts it without warnings
+    from pyxform.xls2xform import convert
+
+    compiled = convert(xlsform=str(tmp_path / "form.xlsx"), validate=False)
+    assert compiled.warnings == []
+    # evidence is required only for an answer that claims something is in place
+    bind = re.search(r'<bind nodeset="/data/A/Q2_evidence"[^>]*>', compiled.xform)
+    assert bind is not None
+    assert " ".join(bind.group(0).split()).endswith(
+        "required=\" /data/A/Q2 = 'yes' or /data/A/Q2 = 'partly'\"/>"
+    )
     # a KoBo export: one row per submission, grouped fields named GROUP/FIELD
     export = Workbook()
     sheet = export.active
