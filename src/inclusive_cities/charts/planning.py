@@ -96,17 +96,26 @@ def impact_trend(
     value_title: str,
     period_title: str,
     start_label: str,
+    groups: Sequence[str] = (),
     width: int = 460,
 ) -> alt.TopLevelMixin:
     """Treated and comparison units' mean outcome over periods, each with its 95 % interval,
     and a dashed rule where the project started, so "before" and "after" read at a glance.
 
-    ``rows`` are ``{"period", "group", "value", "ci_low", "ci_high"}`` (CI optional)."""
+    ``rows`` are ``{"period", "group", "value", "ci_low", "ci_high"}`` (CI optional);
+    ``groups`` fixes the colours' order (the project's units first in every language)."""
     frame = pd.DataFrame(rows or [{"period": "", "group": "", "value": None}])
     order = list(dict.fromkeys(frame["period"]))
     base = alt.Chart(frame).encode(
         x=alt.X("period:N", sort=order, title=period_title, axis=alt.Axis(labelAngle=0)),
-        color=alt.Color("group:N", title=None, scale=alt.Scale(range=PALETTE)),
+        color=alt.Color(
+            "group:N",
+            title=None,
+            sort=list(groups) or None,
+            scale=alt.Scale(domain=list(groups), range=PALETTE)
+            if groups
+            else alt.Scale(range=PALETTE),
+        ),
     )
     layers: list[alt.Chart] = [
         base.mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5).encode(

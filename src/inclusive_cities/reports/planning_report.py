@@ -484,6 +484,7 @@ def prepost_maps(
     marker: bool,
     treated_label: str,
     value_label: str,
+    other_label: str,
 ) -> tuple[str, str]:
     """Two maps on one continuous colour scale (so a change shows as a change of colour):
     the outcome before the project started and after, with the project's neighbourhoods
@@ -496,6 +497,7 @@ def prepost_maps(
     from matplotlib import colormaps
     from matplotlib.colors import Normalize, to_hex
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     frame = units.merge(table, left_on="code", right_on="unit", how="left")
     if not frame.empty:
@@ -526,7 +528,10 @@ def prepost_maps(
             treated = frame[frame["role"] == "treated"]
             if not treated.empty:
                 treated.boundary.plot(ax=axis, color="#111111", linewidth=2.0)
-        handles = [Line2D([], [], color="#111111", linewidth=2.0, label=treated_label)]
+        handles = [
+            Line2D([], [], color="#111111", linewidth=2.0, label=treated_label),
+            Patch(facecolor="#d9d9d9", edgecolor="#999999", label=other_label),
+        ]
         axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.02), frameon=False)
         if len(values):
             bar = figure.colorbar(
@@ -602,6 +607,7 @@ def impact_section(
             value_title=label,
             period_title=_("Period"),
             start_label=_("First period after the start"),
+            groups=list(groups.values()),
         )
         section.figure(
             Figure(
@@ -617,6 +623,7 @@ def impact_section(
             marker=result.outcome == "marker",
             treated_label=_("Neighbourhoods with the project"),
             value_label=label,
+            other_label=_("Not compared or no data"),
         )
         first, last = (periods[0], periods[-1]) if periods else ("", "")
         section.figure(Figure(pre, _("Before: {period}").format(period=first), source))

@@ -1129,6 +1129,7 @@ def impact_page(
         value_title=result.outcome_label or outcome,
         period_title=_("Period"),
         start_label=_("First period after the start"),
+        groups=list(groups.values()),
     )
     pre_map, post_map = prepost_maps(
         units_frame(_web(request).engine, view.city.code, view.run.level_id),
@@ -1136,6 +1137,7 @@ def impact_page(
         marker=outcome == "marker",
         treated_label=_("Neighbourhoods with the project"),
         value_label=result.outcome_label or outcome,
+        other_label=_("Not compared or no data"),
     )
     names = dict(zip(view.units["unit"], view.units.get("name", view.units["unit"]), strict=True))
     rows = [
