@@ -103,6 +103,11 @@ def test_changes_between_two_dates_and_the_xlsx_export(sqlite_url: str, tmp_path
         framework=fw,
     )
     changes = compare_changes(engine, two.assessment_ids[0], one.assessment_ids[0])
+    from inclusive_cities.governance import compare_previous
+
+    since = compare_previous(engine, two.assessment_ids[0])
+    assert since is not None and since.counts() == changes.counts()
+    assert compare_previous(engine, one.assessment_ids[0]) is None
     assert changes.before.info.assessed_on.isoformat() == "2022-05-01"
     assert {q.code: q.status for q in changes.questions if q.status != "same"} == {
         "Q1": "improved",

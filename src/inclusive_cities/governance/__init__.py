@@ -42,6 +42,7 @@ from inclusive_cities.governance.compare import (
     QuestionComparison,
     compare_changes,
     compare_levels,
+    compare_previous,
     compare_results,
 )
 from inclusive_cities.governance.errors import FrameworkError, GovernanceError
@@ -94,6 +95,7 @@ __all__ = [
     "builtin_frameworks",
     "compare_changes",
     "compare_levels",
+    "compare_previous",
     "compare_results",
     "domain_evidence",
     "export_assessment",

@@ -272,3 +272,20 @@ def compare_changes(engine: Engine, first_id: int, second_id: int) -> Comparison
         )
     before, after = sorted((first, second), key=lambda r: (r.info.assessed_on, r.info.id))
     return compare_results(after, before, "changes")
+
+
+def compare_previous(engine: Engine, assessment_id: int) -> Comparison | None:
+    """The assessment against the one before it of the same place (None when it is the
+    first): "changes since the previous assessment"."""
+    from inclusive_cities.governance.assess import list_assessments
+
+    current = resolve(engine, assessment_id)
+    info = current.info
+    same_place = [
+        a
+        for a in list_assessments(engine, level=info.level, country=info.country)
+        if a.place == info.place and (a.assessed_on, a.id) < (info.assessed_on, info.id)
+    ]
+    if not same_place:
+        return None
+    return compare_results(current, resolve(engine, same_place[-1].id), "changes")
