@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,7 +13,9 @@ from inclusive_cities.cli.app import state
 from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.ingest.common import ImportReport
+
+if TYPE_CHECKING:
+    from inclusive_cities.ingest.common import ImportReport
 
 console = Console(highlight=False)
 import_app = typer.Typer(

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -21,6 +20,8 @@ from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from inclusive_cities.marker.spec import MarkerSpec
 
 console = Console(highlight=False)
@@ -169,6 +170,8 @@ def sensitivity_command(
         for key, table in (result.unit_intervals or {}).items():
             statistic, bound = key.split("_")  # "S1_low" -> S1_<factor>_low
             parts.append(table.add_prefix(f"{statistic}_").add_suffix(f"_{bound}"))
+        import pandas as pd
+
         per_unit = pd.concat(parts, axis=1)
         per_unit.index.name = id_column
         write_table(per_unit.reset_index(), unit_indices_out, id_column)

@@ -15,7 +15,6 @@ from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.marker.errors import MarkerError
 from inclusive_cities.store import models
 
 console = Console(highlight=False)
@@ -188,6 +187,8 @@ def publish(
             if chosen[0] is None or chosen[0].city_id != row.id:
                 raise NotFound(_("There is no marker run {id}.").format(id=run))
             if not withdraw and not _has_index_values(session, chosen[0]):
+                from inclusive_cities.marker.errors import MarkerError
+
                 raise MarkerError(_empty_run_reason(session, chosen[0]))
         elif withdraw:
             chosen = list(
@@ -292,6 +293,8 @@ def publish(
     )
     console.print(message.format(runs=runs_text, layers=layers_text, city=city))
     if refused:
+        from inclusive_cities.marker.errors import MarkerError
+
         raise MarkerError(" ".join(refused))
 
 
