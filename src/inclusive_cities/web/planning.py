@@ -939,8 +939,12 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
     language = _language(request)
     row = services.city_by_code(session, city)
     staff = _who(request, session) is not None
-    run = _impact_run(session, row)
-    public = _public_impact(_latest_runs(session, row, run.spec_code, run.level_id))
+    try:
+        run = _impact_run(session, row)
+    except NotFound:  # a city with published layers but no marker run yet
+        public = False
+    else:
+        public = _public_impact(_latest_runs(session, row, run.spec_code, run.level_id))
     types = type_labels()
     localities = _locality_names(session, row.id)
     projects = [
