@@ -447,13 +447,25 @@ def test_cli_exits_non_zero_with_one_period(
 
 
 @pytest.mark.postgres
-def test_second_period_and_did_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+def test_second_period_and_did_on_postgresql(
+    postgres_url: str, tmp_path: Path, one_period_later: tuple[Engine, dict]
+) -> None:
+    """The same city, period and seed as the SQLite fixture: the same truth and estimate."""
     engine = build_base_city(postgres_url)
     follow = generate_second_period(
-        engine, tmp_path / "second", city="TST", level="barrio", effects=["health_insurance"]
+        engine,
+        tmp_path / "second",
+        city="TST",
+        level="barrio",
+        periods=("2025",),
+        effects=["unemployment_rate", "health_insurance"],
+        seed=11,
     )
     truth = load_second_period(engine, follow.directory)
+    sqlite_engine, sqlite_truth = one_period_later
+    assert truth["treated"] == sqlite_truth["treated"]
     result = measure_impact(engine, "TST", "health_insurance")
-    # the same store path as on SQLite; within 3 SE (a 95 % interval misses 1 time in 20)
-    assert abs(result.estimate - truth["effects"]["health_insurance"]) < 3 * result.se
-    assert result.significant and result.n_treated == len(truth["treated"]) == 12
+    on_sqlite = measure_impact(sqlite_engine, "TST", "health_insurance")
+    assert result.estimate == pytest.approx(on_sqlite.estimate, rel=1e-9)
+    assert result.se == pytest.approx(on_sqlite.se, rel=1e-9)
+    assert result.ci_low <= truth["effects"]["health_insurance"] <= result.ci_high

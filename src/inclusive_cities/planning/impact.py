@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -353,21 +354,32 @@ def callaway_santanna(
             ).format(outcome=outcome_name or outcome, treated=n_treated, comparison=n_comparison)
         )
     frame = data.rename(columns={cohort: "first_treated"}).set_index([unit, time]).sort_index()
-    att = ATTgt(data=frame, cohort_column="first_treated")
-    att.fit(
-        formula=outcome,
-        est_method="reg",
-        control_group=control_group,
-        n_jobs=1,
-        progress_bar=False,
-    )
+    with warnings.catch_warnings():
+        # differences 0.3 uses pandas' deprecated inplace= keywords; nothing for a user to do
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        att = ATTgt(data=frame, cohort_column="first_treated")
+        att.fit(
+            formula=outcome,
+            est_method="reg",
+            control_group=control_group,
+            n_jobs=1,
+            progress_bar=False,
+        )
+        tables = {
+            "gt": att.results(),
+            "event": att.aggregate("event"),
+            "group": att.aggregate("cohort"),
+            "dynamic": att.aggregate("event", overall=True),
+            "group_overall": att.aggregate("cohort", overall=True),
+        }
 
     def flat(table: pd.DataFrame) -> pd.DataFrame:
         out = table.copy()
         out.columns = [c[-1] if isinstance(c, tuple) else c for c in out.columns]
         return out.reset_index()
 
-    gt = flat(att.results())
+    gt = flat(tables["gt"])
     att_gt = pd.DataFrame(
         {
             "group": gt["cohort"].astype(int),
@@ -376,7 +388,7 @@ def callaway_santanna(
             "se": gt["std_error"].astype(float),
         }
     )
-    event = flat(att.aggregate("event"))
+    event = flat(tables["event"])
     event_table = pd.DataFrame(
         {
             "relative_period": event["relative_period"].astype(int),
@@ -386,7 +398,7 @@ def callaway_santanna(
             "ci_high": event["upper"].astype(float),
         }
     )
-    group = flat(att.aggregate("cohort"))
+    group = flat(tables["group"])
     group_table = pd.DataFrame(
         {
             "group": group["cohort"].astype(int),
@@ -394,8 +406,8 @@ def callaway_santanna(
             "se": group["std_error"].astype(float),
         }
     )
-    dynamic = flat(att.aggregate("event", overall=True)).iloc[0]
-    overall_group = flat(att.aggregate("cohort", overall=True)).iloc[0]
+    dynamic = flat(tables["dynamic"]).iloc[0]
+    overall_group = flat(tables["group_overall"]).iloc[0]
     result = _normal_result(
         "cs",
         outcome,
