@@ -47,7 +47,7 @@ def live_server(database_url: str, factory: str = "tests.web.server_app:app") ->
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine can take a while to import
         while True:
             try:
                 if httpx.get(base + "/ogc", timeout=1).status_code == 200:
@@ -55,7 +55,10 @@ def live_server(database_url: str, factory: str = "tests.web.server_app:app") ->
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
+                # stop it first: reading the pipe of a live server would wait for ever
+                process.kill()
+                _, stderr = process.communicate(timeout=10)
+                raise RuntimeError(f"the test server did not start: {stderr.decode()[-2000:]}")
             time.sleep(0.1)
         yield base
     finally:

@@ -57,7 +57,7 @@ def served(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(base + "/ogc", timeout=1).status_code == 200:
@@ -65,7 +65,9 @@ def served(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
+                process.kill()  # reading the pipe of a live server would wait for ever
+                _, stderr = process.communicate(timeout=20)
+                raise RuntimeError(f"the server did not start: {stderr.decode()[-2000:]}")
             time.sleep(0.2)
         yield base
     finally:
