@@ -85,7 +85,7 @@ class ImpactResult:
             "effect": _number(self.estimate, digits),
             "low": _number(self.ci_low, digits),
             "high": _number(self.ci_high, digits),
-            "p": _number(self.p_value, 3),
+            "p": _p_text(self.p_value),
         }
         if self.significant:
             direction = (
@@ -95,11 +95,11 @@ class ImpactResult:
             )
             text = direction.format(**{**numbers, "effect": _number(abs(self.estimate), digits)})
             return text + _(
-                " (95 % CI {low} to {high}, p = {p}): significant, unlikely to be chance."
+                " (95 % CI {low} to {high}, p {p}): significant, unlikely to be chance."
             ).format(**numbers)
         return _(
             "No clear effect on {what}: the estimate is {effect} (95 % CI {low} to {high}, "
-            "p = {p}): not significant, it could be chance."
+            "p {p}): not significant, it could be chance."
         ).format(**numbers)
 
     def assumptions(self) -> str:
@@ -179,6 +179,15 @@ def _digits(size: float) -> int:
     if not math.isfinite(size):
         return 2
     return 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+
+
+def _p_text(p_value: float) -> str:
+    """'= 0.034' or '< 0.001': a p-value is never printed as zero."""
+    if not math.isfinite(p_value):
+        return "= -"
+    if p_value < 0.001:
+        return "< " + format_number(0.001, 3)
+    return "= " + format_number(p_value, 3)
 
 
 def _number(value: float, digits: int | None = None) -> str:
