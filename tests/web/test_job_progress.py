@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
+from inclusive_cities.store import connect, transaction
+from inclusive_cities.store.models import utcnow
+from inclusive_cities.store.web_models import Job
 from tests.web.conftest import City
 from tests.web.test_security import (
     ANALYST,
@@ -44,3 +48,30 @@ def test_build_job_page_lists_the_marker_steps_in_spanish(
     assert [step for step, _seconds in items] == steps
     seconds = [float(value.replace(",", ".")) for _step, value in items]
     assert seconds == sorted(seconds)  # time since the job started, as each step began
+
+
+def test_running_job_page_shows_step_count_and_elapsed(
+    fresh_client: TestClient, fresh_city: City
+) -> None:
+    """A job another worker is running: its row holds the step it reached (PostgreSQL)."""
+    add_user(fresh_city, *ANALYST, "analyst")
+    log_in(fresh_client, *ANALYST)
+    with transaction(connect(fresh_city.url)) as session:
+        job = Job(
+            kind="build",
+            file_name="uim-basic TST 2024",
+            created_by=ANALYST[0],
+            status="running",
+            step="Calculando dist_health_m",
+            done=3,
+            total=17,
+            created_at=utcnow() - timedelta(seconds=75),
+        )
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    page = fresh_client.get(f"/admin/jobs/{job_id}", params={"lang": "es"}).text
+    assert "Calculando dist_health_m" in page
+    assert '<progress max="17" value="3"' in page
+    shown = re.search(r'<p id="job-elapsed">3/17 · (\d+) s desde que empezó el trabajo</p>', page)
+    assert shown is not None and 75 <= int(shown.group(1)) < 600

@@ -526,6 +526,7 @@ def job_page(request: Request, session: DB, job_id: RowId) -> Response:
         step=step,
         done=done,
         total=total,
+        elapsed=jobs.elapsed_seconds(job),
     )
 
 

@@ -134,6 +134,12 @@ def live_state(job: Job) -> tuple[str, int, int | None]:
     return job.step, job.done, job.total
 
 
+def elapsed_seconds(job: Job) -> float:
+    """Seconds since the job was queued, or until it finished."""
+    end = job.finished_at or utcnow()
+    return max(0.0, (end - job.created_at).total_seconds())
+
+
 def start_table_import(
     engine: Engine,
     file_name: str,
