@@ -167,6 +167,50 @@ def test_survey_did_se_matches_hand_computation() -> None:
     assert result.ci_low < 8.0 < result.ci_high  # the planted contrast: 10 - 2 = 8
 
 
+def test_survey_did_with_clusters_and_weights_matches_hand_computation() -> None:
+    """Areas sampled as clusters with weights, each round x zone its own stratum: the four
+    domain means are independent, and each one's linearised variance is the textbook
+    n_h/(n_h - 1) · Σ_i (z_i - z̄)² / N̂², z_i = Σ_k∈i w_k (y_k - ȳ)."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for after in (0, 1):
+        for zone in (0, 1):
+            for area in range(6):
+                weight = float(rng.integers(20, 60))
+                shift = rng.normal(0, 2)
+                for _person in range(int(rng.integers(4, 9))):
+                    rows.append(
+                        {
+                            "ronda": after,
+                            "zona": zone,
+                            "estrato": f"{after}-{zone}",
+                            "upm": f"{after}-{zone}-{area}",
+                            "peso": weight,
+                            "y": 50
+                            + 5 * after
+                            + 3 * zone
+                            + 4 * after * zone
+                            + shift
+                            + rng.normal(0, 5),
+                        }
+                    )
+    data = pd.DataFrame(rows)
+    design = Design(weight="peso", strata="estrato", psu="upm")
+    result = survey_did(data, design, "y", round_column="ronda", treated_column="zona")
+
+    def mean_and_variance(cell: pd.DataFrame) -> tuple[float, float]:
+        total_weight = cell["peso"].sum()
+        mean = float((cell["peso"] * cell["y"]).sum() / total_weight)
+        z = (cell["peso"] * (cell["y"] - mean)).groupby(cell["upm"]).sum()
+        n = len(z)
+        return mean, float(n / (n - 1) * ((z - z.mean()) ** 2).sum() / total_weight**2)
+
+    cells = {key: mean_and_variance(cell) for key, cell in data.groupby(["ronda", "zona"])}
+    contrast = cells[(1, 1)][0] - cells[(0, 1)][0] - cells[(1, 0)][0] + cells[(0, 0)][0]
+    assert result.estimate == pytest.approx(contrast, rel=1e-12)
+    assert result.se == pytest.approx(math.sqrt(sum(v for _m, v in cells.values())), rel=1e-9)
+
+
 def test_nearest_neighbour_matching_and_balance_by_hand() -> None:
     baseline = pd.DataFrame(
         {"y": [10.0, 20.0, 11.0, 19.0, 30.0, 12.0]}, index=["T1", "T2", "C1", "C2", "C3", "C4"]
