@@ -192,6 +192,19 @@ def test_bad_file_is_one_line_and_leaves_the_store_as_it_was(
     assert len(message.splitlines()) == 1
     assert "bad.xlsx, row 2, column 'cost': 'mucho' is not a cost" in message
     assert len(load_projects(city.engine, "TINY")) == 5
+    # without --projects the stored ones are used; Norte's only project (P3) costs 150,000
+    rules = tmp_path / "norte.yaml"
+    rules.write_text("min_per_locality: {Norte: 200000}\n")
+    result = run(
+        "--database", city.url, "plan", "prioritise", "--city", "TINY", "--run", "tiny-plan",
+        "--budget", "1000000", "--constraints", str(rules), "--out", str(tmp_path / "x.xlsx"),
+        "--robust", "0",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: Even funding every candidate project would not meet a minimum of 200,000 "
+        "invested in locality Norte: relax it or add projects."
+    )
     with pytest.raises(ProjectsFileError, match=r"row 4, column 'units': '9999' is not a unit"):
         sheet = tmp_path / "units.csv"
         sheet.write_text("code,type,cost,effect,units\nA,housing,10,0.1,0101\nB,housing,10,0.1,"

@@ -91,6 +91,8 @@ def places_command(
         _("What drives the gap"),
     )
     for row in places.units.head(k).itertuples():
+        if row.excluded_rank != row.excluded_rank:  # NaN: no index, nothing more is ranked
+            break
         table.add_row(
             str(int(row.excluded_rank)),
             f"{row.unit_name} ({row.unit_code})",
