@@ -183,6 +183,16 @@ def test_planner_solves_again_as_the_budget_moves(page: Page, server: str) -> No
         ".filter(f => f.properties.chosen).map(f => f.properties.code)"
     )
     assert set(chosen_points) == expected
+    # over the marker's simulations every selection keeps to the budget and to P6's need of
+    # P3: so the average spend is within the budget and P6 is never chosen more often than P3
+    page.wait_for_selector("#projects-table[data-robust='1000000']")
+    robust = page.request.get(server + "/api/planning/PLN/robust?budget=1000000").json()
+    shares = robust["shares"]
+    assert robust["replicates"] > 0 and all(0 <= v <= 1 for v in shares.values())
+    assert sum(shares[p[0]] * p[3] for p in PROJECTS) <= 1_000_000 + 1e-6
+    assert shares["P6"] <= shares["P3"]
+    cell = page.locator("#projects-table tr[data-code='P1'] td.robust").inner_text()
+    assert cell == f"{100 * shares['P1']:.0f} %"
     shot(page, "planning-01-planner-es")
 
     page.eval_on_selector(

@@ -619,6 +619,7 @@ def planner_page(
             "currency": CURRENCY,
             "solveUrl": f"/api/planning/{row.code}/solve",
             "curveUrl": f"/api/planning/{row.code}/curve",
+            "robustUrl": f"/api/planning/{row.code}/robust",
             "xlsxUrl": f"/cities/{row.code}/planner/selection.xlsx",
             "pdfUrl": f"/cities/{row.code}/planner/selection.pdf",
             "basemap": dataclasses.asdict(_web(request).basemap) if _web(request).basemap else None,
@@ -691,6 +692,70 @@ def curve_endpoint(
     _require_staff(request, session)
     inputs = _inputs(request, session, city, run, budget, migrant, host)
     return JSONResponse(curve_json(request, session, inputs))
+
+
+@router.get("/api/planning/{city}/robust")
+def robust_endpoint(
+    request: Request,
+    session: DB,
+    city: str,
+    run: RunQuery = None,
+    budget: Budget = None,
+    migrant: Share = None,
+    host: Share = None,
+) -> JSONResponse:
+    """How often each project is chosen over the marker's simulations (staff only)."""
+    _require_staff(request, session)
+    inputs = _inputs(request, session, city, run, budget, migrant, host)
+    return JSONResponse(robust_json(request, session, inputs))
+
+
+def robust_json(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
+    """The selection solved again with the need of each of the marker's simulations (at most
+    50 pairs, 100 solves): the share of them in which each project is chosen."""
+    from inclusive_cities.planning import (
+        InfeasibleError,
+        PlanningError,
+        prioritise_places,
+        project_benefits,
+        robust_selection,
+    )
+
+    engine = _web(request).engine
+    started = time.perf_counter()
+    projects = _projects(request, session, inputs.city)
+    key = (
+        "planning-robust",
+        inputs.city.code,
+        _projects_fingerprint(session, inputs.city.id),
+        tuple(sorted(inputs.query().items())),
+    )
+
+    def build() -> dict[str, float | None]:
+        run = _run_data(request, inputs.city, inputs.run["id"])
+        places = prioritise_places(
+            engine, inputs.city.code, run, k=inputs.k, weights=inputs.weights, weight_draws=0
+        )
+        benefits = project_benefits(projects, places)
+        draws = max(1, min(ROBUST_REPLICATES, int(run.replicates or 1)))
+        table = robust_selection(benefits, places, _constraints(inputs), draws)
+        return {
+            str(code): (None if math.isnan(share) else float(share))
+            for code, share in zip(table["code"], table["share_chosen"], strict=True)
+        } | {"": float(table.attrs.get("replicates", 0))}
+
+    try:
+        shares = data.CACHE.get(key, build)
+    except (InfeasibleError, PlanningError) as failure:
+        raise BadRequest(str(failure)) from None
+    shares = dict(shares)
+    replicates = int(shares.pop("", 0) or 0)
+    return {
+        "budget": inputs.budget,
+        "shares": shares,
+        "replicates": replicates,
+        "seconds": round(time.perf_counter() - started, 4),
+    }
 
 
 def _plan(request: Request, session: Session, inputs: Inputs) -> Any:

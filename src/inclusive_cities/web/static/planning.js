@@ -136,8 +136,23 @@
         '<td class="num">' + esc(num(p.host)) + "</td>" +
         '<td class="num">' + esc(num(p.migrant)) + "</td>" +
         '<td class="num">' + esc(num(p.benefit, 1)) + "</td>" +
-        "<td>" + esc(p.greedy ? cfg.text.yes : cfg.text.no) + "</td></tr>";
+        "<td>" + esc(p.greedy ? cfg.text.yes : cfg.text.no) + "</td>" +
+        '<td class="num robust">…</td></tr>';
     }).join("");
+  }
+  // how often each project is chosen over the marker's simulations: many more solves, so
+  // asked for last and filled in when it arrives
+  function drawRobust(mine, q) {
+    fetch(cfg.robustUrl + "?" + q, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (r) {
+        if (!r || mine !== asked) { return; }
+        document.querySelectorAll("#projects-table tbody tr").forEach(function (tr) {
+          var share = r.shares[tr.getAttribute("data-code")];
+          tr.querySelector("td.robust").textContent = share == null ? "—" : num(100 * share, 0) + " %";
+        });
+        $("projects-table").setAttribute("data-robust", String(r.budget));
+      });
   }
   function show(r, mine, q) {
     state.last = r;
@@ -151,6 +166,7 @@
     $("download-xlsx").href = cfg.xlsxUrl + "?" + q;
     $("download-pdf").href = cfg.pdfUrl + "?" + q;
     drawCurve(mine, q);
+    drawRobust(mine, q);
     document.body.setAttribute("data-solved", String(r.budget));
   }
 
