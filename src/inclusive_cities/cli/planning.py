@@ -64,6 +64,9 @@ def places_command(
     replicates: int = typer.Option(
         None, "--replicates", min=2, help="Monte Carlo base sample (default: the run's)."
     ),
+    weight_spread: float = typer.Option(
+        0.25, "--weight-spread", help="Move each area weight by up to ±this share (0.25 = ±25 %)."
+    ),
 ) -> None:
     """Rank places from the most excluded, with the probability of being among the k most
     excluded, what drives each gap and who lives there.
@@ -81,6 +84,7 @@ def places_command(
         weights=parse_weights(weights),
         target=target,
         replicates=replicates,
+        weight_spread=weight_spread,
     )
     table = Table(
         _("Rank"),
