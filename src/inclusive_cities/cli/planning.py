@@ -233,6 +233,12 @@ def prioritise_command(
             path=out,
         )
     )
+    if selection.greedy_violations:
+        console.print(
+            _("The greedy choice misses: {constraints}.").format(
+                constraints="; ".join(selection.greedy_violations)
+            )
+        )
 
 
 @plan_app.command("demo-projects")
