@@ -974,8 +974,9 @@ def _impact_run(session: Session, city: models.City) -> models.MarkerRun:
 
 
 def _public_impact(runs: dict[str, models.MarkerRun]) -> bool:
-    """An impact page is public when every marker run it rests on is published: it then
-    shows nothing the public map does not already show."""
+    """An impact page is public when every marker run it rests on is published (and, checked
+    per project, none of its units' scores is withheld): it then shows nothing the public map
+    does not already show."""
     return len(runs) >= 2 and all(run.published for run in runs.values())
 
 
@@ -983,7 +984,7 @@ def _hidden_scores(
     session: Session, runs: dict[str, models.MarkerRun], root: str
 ) -> set[tuple[str, str]]:
     """(unit code, period) pairs whose score the public site withholds (disclosure control
-    masks scores normalised from a hidden cell): the public maps leave them blank too."""
+    masks scores normalised from a hidden cell)."""
     hidden: set[tuple[str, str]] = set()
     for period, run in runs.items():
         scores = data.run_scores(session, run.id)
@@ -1128,19 +1129,12 @@ def impact_view(
     result = dataclasses.replace(result, outcome_label=labels.get(outcome, outcome))
     units = result.tables.get("units", pd.DataFrame(columns=["unit", "role", "pre", "post"]))
     units = units.copy()
-    if not staff and outcome == "marker" and len(units):
+    if not staff and len(units):
+        # the estimate and the group means are computed from every unit's score: if the public
+        # site withholds any of them (disclosure control), they could give it away
         hidden = _hidden_scores(session, runs, _root_of(request, session, run))
-        periods = sorted(runs)
-        first, last = periods[0], periods[-1]
-        units["pre"] = [
-            np.nan if (u, first) in hidden else v
-            for u, v in zip(units["unit"], units["pre"], strict=True)
-        ]
-        units["post"] = [
-            np.nan if (u, last) in hidden else v
-            for u, v in zip(units["unit"], units["post"], strict=True)
-        ]
-        units["change"] = units["post"] - units["pre"]
+        if {code for code, _period in hidden} & set(units["unit"].astype(str)):
+            return _login_redirect()
     return ImpactView(
         row, match.iloc[0].to_dict(), run, runs, outcome, method, result, public, staff, units
     )
