@@ -373,6 +373,10 @@ def test_callaway_santanna_recovers_staggered_effects(staggered: tuple[Engine, d
     assert set(result.tables["group"]["group"]) == {"2025", "2026"}
     nothing = measure_impact(engine, "TST", "school_attendance", method="cs")
     assert nothing.ci_low <= 0 <= nothing.ci_high
+    assert result.caveats() == [] and not nothing.caveats()
+    # the same staggered starts through two-way fixed effects: the planner is warned
+    twfe = measure_impact(engine, "TST", "health_insurance", method="did", match=None)
+    assert len(twfe.caveats()) == 1 and "--method cs" in twfe.caveats()[0]
 
 
 def test_synthetic_control_recovers_one_area(tmp_path: Path) -> None:

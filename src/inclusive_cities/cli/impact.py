@@ -94,6 +94,8 @@ def impact_command(
     )
     console.print(table)
     console.print(result.verdict())
+    for note in result.caveats():
+        console.print(note, style="yellow")
     console.print(result.assumptions(), style="dim")
     if out is not None:
         impact_to_xlsx(result, out)

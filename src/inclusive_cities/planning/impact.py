@@ -102,6 +102,18 @@ class ImpactResult:
             "p {p}): not significant, it could be chance."
         ).format(**numbers)
 
+    def caveats(self) -> list[str]:
+        """Warnings about this estimate in particular, in the current language."""
+        notes = []
+        if self.details.get("staggered"):
+            notes.append(
+                _(
+                    "The projects started in different periods: difference-in-differences can "
+                    "mislead when effects differ between start groups; compare with --method cs."
+                )
+            )
+        return notes
+
     def assumptions(self) -> str:
         """What the estimate rests on, for a planner, in the current language."""
         texts = {
@@ -151,6 +163,7 @@ class ImpactResult:
             "significant": self.significant,
             "verdict": self.verdict(),
             "assumptions": self.assumptions(),
+            "caveats": self.caveats(),
             "tables": {
                 name: [
                     {k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")
@@ -1163,6 +1176,9 @@ def measure_impact(
         earliest = min(first_treated[u] for u in treated_units)
         sample.loc[~sample["treated"], "post"] = sample["order"] >= earliest
         result = did(sample, unit="unit", time="order", outcome="y", outcome_name=label)
+        # two-way fixed effects average start groups with weights that can mislead when
+        # effects differ between them (Goodman-Bacon 2021): say so, and point to cs
+        result.details["staggered"] = len({first_treated[u] for u in treated_units}) > 1
     elif method == "cs":
         sample = panel[panel["unit"].isin(set(treated_units) | set(comparison_pool))]
         result = callaway_santanna(
