@@ -313,6 +313,11 @@ def test_impact_of_a_started_project_is_public_and_recovers_the_change(
     assert page.locator("#estimate").inner_text().startswith("+6.0")
     assert "Significant" in page.locator("#significance").inner_text()
     shot(page, "planning-06-impact-en")
+    # the plan as a whole: P4 is the only project with a start date, so the same measure
+    page.goto(server + "/cities/PLN/impact/all?lang=es")
+    assert page.locator("h1").inner_text() == "Todos los proyectos iniciados (1)"
+    assert page.locator("#estimate").inner_text().startswith("+6,0")
+    page.goto(server + "/cities/PLN/impact/P4?lang=en")
     assert "/cities/PLN/impact/P4/impact.pdf" in (
         page.locator("#impact-pdf").get_attribute("href") or ""
     )

@@ -926,6 +926,8 @@ def _sureness(spearman: float | None) -> str:
 # -- impact of projects --------------------------------------------------------------------
 
 METHODS = ("did", "cs", "synth")
+ALL_PROJECTS = "all"
+"""The impact page of the plan as a whole (every project with a start date)."""
 
 
 def method_labels() -> dict[str, str]:
@@ -1068,7 +1070,7 @@ def _measure(
             engine,
             city.code,
             outcome,
-            project=project,
+            project=None if project == ALL_PROJECTS else project,
             method=method,
             level=level,
             spec=run.spec_code,
@@ -1114,7 +1116,10 @@ def impact_view(
     if outcome != "marker" and not staff:
         raise BadRequest(_("The public impact pages measure the marker only."))
     started = _started_projects(request, session, row)
-    match = started[started["code"].astype(str) == project] if len(started) else started
+    if project == ALL_PROJECTS:  # the plan as a whole: every project with a start date
+        match = started
+    else:
+        match = started[started["code"].astype(str) == project] if len(started) else started
     if not len(match):
         raise NotFound(
             _("Project {project} has not started or does not exist in {city}.").format(
@@ -1135,9 +1140,14 @@ def impact_view(
         hidden = _hidden_scores(session, runs, _root_of(request, session, run))
         if {code for code, _period in hidden} & set(units["unit"].astype(str)):
             return _login_redirect()
-    return ImpactView(
-        row, match.iloc[0].to_dict(), run, runs, outcome, method, result, public, staff, units
-    )
+    chosen = match.iloc[0].to_dict()
+    if project == ALL_PROJECTS:
+        chosen = {
+            "code": ALL_PROJECTS,
+            "name": _("All started projects ({count})").format(count=len(match)),
+            "start_date": match["start_date"].min(),
+        }
+    return ImpactView(row, chosen, run, runs, outcome, method, result, public, staff, units)
 
 
 def _root_of(request: Request, session: Session, run: models.MarkerRun) -> str:
