@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from inclusive_cities.cli import main
 from inclusive_cities.i18n import use_language
 from inclusive_cities.reports import ReportError
 from inclusive_cities.reports import governance_report as gr
@@ -97,18 +98,21 @@ def test_radar_leaves_out_missing_scores() -> None:
 
 
 def test_report_html_in_both_languages(
-    setup: tuple[City, Engine, Governance], tmp_path: Path
+    setup: tuple[City, Engine, Governance], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The PDF is the same HTML laid out by WeasyPrint: the web test downloads it."""
-    _city, engine, _governance = setup
+    """Python and the command line; the PDF is the same HTML laid out by WeasyPrint (the web
+    test downloads it)."""
+    city, engine, _governance = setup
     html = gr.render_governance_html(engine, "TST", "en")
     assert "Migration governance assessment" in html
     assert "Colombia" in html and "87.5" in html and "66.7" in html
     assert "data:image/png;base64," in html  # the radar, inline
     assert "javascript:" not in html
-    result = gr.governance_report(engine, "TST", tmp_path / "gobernanza.html", language="es")
-    assert result.pages is None
-    page = result.path.read_text(encoding="utf-8")
+    out = tmp_path / "gobernanza.html"
+    command = ["report", "governance", "--city", "TST", "--out", str(out)]
+    main(["--lang", "es", "--database", city.url, *command])
+    assert f"Se escribió {out}." in " ".join(capsys.readouterr().out.split())
+    page = out.read_text(encoding="utf-8")
     assert "Evaluación de la gobernanza migratoria" in page
     assert "Ciudad adelante" in page  # RIGHTS, city 87.5 against the country's 50
     assert "87,5" in page and "Colombia" in page

@@ -104,6 +104,7 @@ def test_city_page_in_spanish_then_english(page: Page, server: str) -> None:
         assert shown == f"{value:.1f}".replace(".", ",")
     assert "12,3" not in evidence
     assert "Ventanilla única de atención" in page.locator("#city-initiatives").inner_text()
+    assert "Secretaría de Gobierno" not in page.content()  # the respondent's name is not public
     shot(page, "governance-01-city-es")
 
     page.click("#lang-switch")
@@ -163,6 +164,7 @@ def test_downloads_report_and_workbook(page: Page, server: str, tmp_path: Path) 
         for cell in row
     ]
     assert 87.5 in values and 62.5 in values
+    assert "Secretaría de Gobierno" not in values  # who answered stays in the admin area
     page.click("#report-html")
     assert page.locator("h1.cover-title").inner_text() == "Migration governance assessment"
     assert "City ahead" in page.locator("#domains").inner_text()
@@ -204,6 +206,7 @@ def test_admin_edits_an_answer_then_uploads_the_shipped_template(
     page.click("button[type=submit]")
     page.click("#governance-admin")
     assert page.locator("#assessments tbody tr").count() == 3
+    assert "Secretaría de Gobierno" in page.locator("#assessments").inner_text()
     # correct W2 of the 2024 assessment: partly -> yes; WHOLE_GOV (1 + 3 * 1) / 4 = 100,
     # overall (87.5 + 100 + 50) / 3 = 79.2, and the city is now level with Colombia there
     page.click(f"#assessments tr[data-id='{governance.ids['TST-2024']}'] >> text=Editar respuestas")
@@ -225,7 +228,11 @@ def test_admin_edits_an_answer_then_uploads_the_shipped_template(
     page.select_option("#gov-place", "city:TST")
     page.set_input_files("#gov-file", str(template))
     page.click("#governance-upload button")
-    page.wait_for_selector("#job-status.notice", timeout=30000)
+    # the job page reloads itself every 2 s until the import has ended, well or not
+    page.wait_for_selector("#job-status.notice, #job-status.error-message", timeout=120000)
+    assert "notice" in (page.get_attribute("#job-status", "class") or ""), page.inner_text(
+        "#job-status"
+    )
     summary = page.locator("#job-summary").inner_text()
     assert "evaluación de TST (local) guardada" in summary
     # every one of the shipped framework's questions answered 'partly' or mid-scale: 50

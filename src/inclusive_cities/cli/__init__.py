@@ -20,6 +20,7 @@ from inclusive_cities.cli import (
     db,
     demo,
     disclosure,
+    governance_report,  # noqa: F401  (adds 'report governance')
     indicators,
     ingest,
     marker,

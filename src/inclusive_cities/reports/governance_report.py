@@ -159,7 +159,13 @@ def governance_view(
                 engine, local_id=chosen.id, national_id=national.id
             )
             view.national = view.comparison.national
-        earlier = [info for info in view.history if _before(info, chosen)]
+        # the previous assessment answered the same framework: another question set would
+        # leave every question "not comparable"
+        earlier = [
+            info
+            for info in view.history
+            if _before(info, chosen) and info.framework_code == chosen.framework_code
+        ]
         if earlier:
             view.changes = governance.compare_changes(engine, earlier[-1].id, chosen.id)
             view.previous = view.changes.before
@@ -220,6 +226,15 @@ def _node_names(run: models.MarkerRun, language: str) -> tuple[str, dict[str, st
         return run.spec_code, {}
     names = {node.code: node.name.text(language) for node, _depth, _parent in spec.walk()}
     return spec.name.text(language), names
+
+
+def _spec_names(spec_code: str | None, language: str) -> dict[str, str]:
+    """Names of a built-in spec's nodes: how a linked area the run did not measure is named."""
+    from inclusive_cities.marker import builtin_specs, load_spec
+
+    if not spec_code or spec_code not in builtin_specs():
+        return {}
+    return {node.code: node.name.text(language) for node, _d, _p in load_spec(spec_code).walk()}
 
 
 def _weights(session: Session, run: models.MarkerRun, unit_ids: list[int]) -> dict[int, float]:
@@ -292,6 +307,7 @@ def city_evidence(
         source = EvidenceSource(run.id, spec_name, period.label or period.code)
     else:
         weights = {}
+    fallback = _spec_names(preferred, language)
     indicator_names = {
         ind.code: (ind.name_es if language == "es" else ind.name_en) or ind.code
         for ind in session.scalars(select(models.Indicator).where(models.Indicator.code.in_(codes)))
@@ -305,7 +321,10 @@ def city_evidence(
                 items.append(
                     EvidenceItem(
                         code=code,
-                        name=names.get(code) or indicator_names.get(code) or code,
+                        name=names.get(code)
+                        or indicator_names.get(code)
+                        or fallback.get(code)
+                        or code,
                         kind=kind,
                         score=city_mean(values, weights) if values else None,
                     )
@@ -549,11 +568,11 @@ def build_document(view: GovernanceView, language: str, today: date | None = Non
     t = dict(labels())
     t["period"] = _("Assessment date")
     framework = local.framework
-    source = _("{framework}, version {version}; assessment of {date} ({who})").format(
+    # the respondent is a person's name in the template: it stays in the admin area
+    source = _("{framework}, version {version}; assessment of {date}").format(
         framework=framework.name.text(language),
         version=framework.version,
         date=local.info.assessed_on.isoformat(),
-        who=local.info.respondent or _("respondent not stated"),
     )
     doc = Document(
         kind="governance",
@@ -615,7 +634,7 @@ def build_document(view: GovernanceView, language: str, today: date | None = Non
             _("City against country"),
         ]
         numeric += [True, True, False]
-    columns.append(_("Reading"))
+    columns.append(_("Strength or gap?"))
     numeric.append(False)
     national_domains = {d.code: d for d in view.comparison.domains} if view.comparison else {}
     rows = []

@@ -10,6 +10,7 @@ it reaches the app's state through ``request.app.state.web``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -387,9 +388,11 @@ def assessment_xlsx(request: Request, assessment_id: int) -> Response:
     if result.info.level == "local" and result.info.city:
         view = governance_view(engine, result.info.city, language, result.info.id)
         comparisons = [c for c in (view.comparison, view.changes) if c is not None]
+    # the respondent is a person's name in the template: it stays in the admin area
+    public = dataclasses.replace(result, info=dataclasses.replace(result.info, respondent=""))
     folder = Path(tempfile.mkdtemp(prefix="ic-governance-"))
     try:
-        path = export_xlsx(result, folder / "assessment.xlsx", language, comparisons)
+        path = export_xlsx(public, folder / "assessment.xlsx", language, comparisons)
         content = path.read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
