@@ -62,9 +62,31 @@ def framework() -> Framework:
     return parse_framework(TEST_FRAMEWORK, "test-fw.yaml")
 
 
-def add_city(engine: Engine, code: str = "DEMO", country: str = "COL") -> None:
+def add_city(
+    engine: Engine, code: str = "DEMO", country: str = "COL", *, observed: str | None = None
+) -> None:
+    """A city; with ``observed`` (a period code), one unit with one observation in it, so the
+    marker rule has a period to write for."""
     with transaction(engine) as session:
-        session.add(models.City(code=code, name=f"Ciudad {code}", country=country))
+        city = models.City(code=code, name=f"Ciudad {code}", country=country)
+        session.add(city)
+        if observed is None:
+            return
+        period = models.Period(code=observed)
+        indicator = models.Indicator(code="population", name_es="Población", name_en="Population")
+        session.add_all([period, indicator])
+        session.flush()
+        level = models.UnitLevel(city_id=city.id, code="barrio", depth=0)
+        session.add(level)
+        session.flush()
+        unit = models.SpatialUnit(city_id=city.id, level_id=level.id, code="0101")
+        session.add(unit)
+        session.flush()
+        session.add(
+            models.Observation(
+                indicator_id=indicator.id, unit_id=unit.id, period_id=period.id, value=1520.0
+            )
+        )
 
 
 def filled(

@@ -36,7 +36,7 @@ def test_local_and_national_side_by_side(db_url: str, tmp_path: Path) -> None:
     """The issue's path on both engines: two templates (es, en) in, compared question by
     question, the local one re-imported safely."""
     engine = init_database(db_url)
-    add_city(engine)
+    add_city(engine, observed="2024")
     fw = framework()
     local = filled(
         tmp_path / "local.xlsx",
@@ -53,6 +53,8 @@ def test_local_and_national_side_by_side(db_url: str, tmp_path: Path) -> None:
     again = import_assessment(engine, local, city="DEMO", framework=fw)
     assert (first.answered, first.questions, again.replaced) == (6, 6, 1)
     assert again.assessment_ids == first.assessment_ids  # replaced in place: links keep working
+    # the one unit gets the 2024 value of the marker's governance indicator (2024-06-30 <= end)
+    assert (first.marker_values, again.marker_values) == (1, 1)
     assert again.overall == pytest.approx(LOCAL_OVERALL)
     assert [(a.level, a.place) for a in list_assessments(engine)] == [
         ("national", "COL"),

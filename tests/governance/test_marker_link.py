@@ -118,3 +118,20 @@ def test_marker_build_takes_the_assessment_score(sqlite_url: str, tmp_path: Path
     assert unpublished[1].run_id is None and unpublished[1].areas[0].value is None
     # G_INS = mean of the two goalpost-normalised (0-100) indicators: the score and 40 %
     assert g_ins == pytest.approx([(overall + 40.0) / 2] * 2)
+
+
+def test_the_assessment_in_force_for_a_period() -> None:
+    from datetime import date
+
+    from inclusive_cities.governance.marker_link import in_force, period_end
+
+    def local(day: str, ident: int) -> models.GovernanceAssessment:
+        return models.GovernanceAssessment(id=ident, assessed_on=date.fromisoformat(day))
+
+    assessments = [local("2022-11-30", 1), local("2024-06-30", 2), local("2025-02-01", 3)]
+    year = models.Period(code="2024")
+    dated = models.Period(code="censo", end_date=date(2023, 3, 31))
+    round_ = models.Period(code="ronda-3")
+    assert period_end(year) == date(2024, 12, 31)
+    assert [in_force(assessments, p).id for p in (year, dated, round_)] == [2, 1, 3]  # type: ignore[union-attr]
+    assert in_force(assessments, models.Period(code="2021")) is None
