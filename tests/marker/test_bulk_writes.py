@@ -217,3 +217,29 @@ def test_marker_build_stores_the_engine_result_exactly(small_city, tmp_path):
             assert got[(unit, code)][4] is bool(result.imputed.loc[unit, code])
     assert got[("07", "b1")][0] is None  # block 07 has no b1: no score, not a zero
     assert got[("07", "IDX")][3] == pytest.approx(0.5)
+
+
+def test_the_run_keeps_the_weights_the_data_chose(small_city, tmp_path):
+    """A spec whose index weights its areas by optimisation: the run stores those weights."""
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(
+        SPEC.replace("  code: IDX\n", "  code: IDX\n  weighting: optimised\n"), encoding="utf-8"
+    )
+    spec = load_spec(spec_file)
+    assert spec.tree.weighting is not None and spec.tree.weighting.method == "optimised"
+    summary = build_run(small_city, "BLK", "2020", spec)
+    chosen = summary.result.derived_weights
+    assert set(chosen) == {"A", "B"} and sum(chosen.values()) == pytest.approx(1.0)
+    with transaction(small_city) as session:
+        run = session.get(models.MarkerRun, summary.run_id)
+        assert run.parameters["derived_weights"] == pytest.approx(chosen)
+        index = dict(
+            session.execute(
+                select(models.SpatialUnit.code, models.MarkerScore.score)
+                .join(models.SpatialUnit, models.SpatialUnit.id == models.MarkerScore.unit_id)
+                .where(models.MarkerScore.node_code == "IDX")
+            ).all()
+        )
+    scores = summary.result.scores
+    by_hand = (scores["A"] * chosen["A"] + scores["B"] * chosen["B"]).loc["01"]
+    assert index["01"] == pytest.approx(by_hand)
