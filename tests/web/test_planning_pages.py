@@ -277,7 +277,12 @@ def test_priority_places_with_their_probability(page: Page, server: str) -> None
     assert NAMES["B5"] in first and "20" in first
     shot(page, "planning-03-places-es")
     page.goto(server + "/cities/PLN/planner/places?k=2&lang=en")
-    assert "Chance of being among the 2 most excluded" in page.locator("#places-table").inner_text()
+    table = page.locator("#places-table").inner_text()
+    assert "Chance of being among the 2 most excluded" in table
+    # B5's gap to the median barrio: health (55 - 10) / 2 = 22.5, housing (50 - 30) / 2 = 10
+    assert page.locator("#places-table tbody tr").nth(0).locator("td").nth(6).inner_text() == (
+        "Health, Housing"
+    )
     shot(page, "planning-04-places-en")
 
 

@@ -229,7 +229,15 @@ def _places(
     from inclusive_cities.planning import prioritise_places
 
     engine = _web(request).engine
-    key = ("planning-places", city.code, run_id, tuple(sorted((weights or {}).items())), k)
+    # the drivers and area names are written in the language of the request
+    key = (
+        "planning-places",
+        city.code,
+        run_id,
+        tuple(sorted((weights or {}).items())),
+        k,
+        _language(request),
+    )
     return data.CACHE.get(
         key, lambda: prioritise_places(engine, city.code, run_id, k=k, weights=weights)
     )
