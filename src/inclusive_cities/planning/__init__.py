@@ -39,6 +39,7 @@ from inclusive_cities.planning.impact import (
     measure_impact,
     read_units_file,
     survey_did,
+    survey_impact,
     synthetic_control,
 )
 from inclusive_cities.planning.places import (
@@ -110,6 +111,7 @@ __all__ = [
     "robust_selection",
     "select_projects",
     "survey_did",
+    "survey_impact",
     "synthetic_control",
     "top_k_probability",
     "weight_sensitivity",

@@ -721,6 +721,89 @@ def survey_did(
     return result
 
 
+def survey_impact(
+    engine: Engine,
+    city: str,
+    survey: str,
+    variable: str,
+    *,
+    before: str,
+    after: str,
+    project: str | Sequence[str] | None = None,
+    units: pd.DataFrame | None = None,
+    data_dir: Path | str | None = None,
+) -> ImpactResult:
+    """:func:`survey_did` on two imported rounds of ``survey``: respondents whose unit (or
+    a unit containing it, e.g. the barrio of their block) received a project are the
+    intervention group in both rounds. The rounds are stacked with each round's strata and
+    PSUs kept apart; finite-population corrections are left out (conservative SEs)."""
+    from inclusive_cities.surveys import Design
+    from inclusive_cities.surveys.storage import load_survey
+
+    starts = units if units is not None else intervention_units(engine, city, project)
+    treated_codes = {str(u) for u in starts["unit"]}
+    with transaction(engine) as session:
+        city_row = _city(session, city)
+        rows = session.execute(
+            select(
+                models.SpatialUnit.id, models.SpatialUnit.code, models.SpatialUnit.parent_id
+            ).where(models.SpatialUnit.city_id == city_row.id)
+        ).all()
+    code_of = {i: c for i, c, _p in rows}
+    parent_of = {c: p for _i, c, p in rows}
+
+    def reached(code: object) -> bool:
+        current: object = code
+        while isinstance(current, str) and current:
+            if current in treated_codes:
+                return True
+            parent = parent_of.get(current)
+            current = code_of.get(parent) if parent is not None else None
+        return False
+
+    frames = []
+    lonely: Any = "adjust"
+    for round_code in (before, after):
+        tables, design = load_survey(city, round_code, survey, data_dir=data_dir, engine=engine)
+        if design.replicate_weights:
+            raise ImpactError(
+                _(
+                    "Survey '{survey}' ({period}) uses replicate weights: the impact between "
+                    "rounds needs strata and PSUs."
+                ).format(survey=survey, period=round_code)
+            )
+        main = tables["main"]
+        _require_columns(main, [variable, "unit_code"], "survey data")
+        frame = pd.DataFrame(
+            {
+                variable: pd.to_numeric(main[variable], errors="coerce"),
+                "_round": round_code,
+                "_stratum": round_code
+                + ":"
+                + (main[design.strata].astype(str) if design.strata else ""),
+                "_psu": round_code
+                + ":"
+                + (main[design.psu].astype(str) if design.psu else main.index.astype(str)),
+                "_weight": pd.to_numeric(main[design.weight]) if design.weight else 1.0,
+                "_treated": [reached(str(c)) if pd.notna(c) else False for c in main["unit_code"]],
+            }
+        )
+        frames.append(frame)
+        lonely = design.lonely_psu
+    stacked = pd.concat(frames, ignore_index=True)
+    design = Design(weight="_weight", strata="_stratum", psu="_psu", lonely_psu=lonely)
+    result = survey_did(
+        stacked,
+        design,
+        variable,
+        round_column="_round",
+        treated_column="_treated",
+        rounds=(before, after),
+    )
+    result.outcome_label = variable
+    return result
+
+
 # ---------------------------------------------------------------- matching
 
 
