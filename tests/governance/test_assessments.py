@@ -253,3 +253,25 @@ def test_editing_one_answer_rescores(sqlite_url: str, tmp_path: Path) -> None:
     # clearing Q3 leaves A2 with no answered question: A = A1 = 2.5/3
     assert set_answer(engine, ident, "Q3", "") == pytest.approx((2 * 250 / 3 + 75.0) / 3)
     assert assessment_result(engine, ident).scores.question("Q3").answer == ""
+
+
+def test_a_city_without_a_country_is_not_compared_with_another_country(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    engine = init_database(sqlite_url)
+    add_city(engine, "LIMA", country="")
+    fw = framework()
+    import_assessment(
+        engine,
+        filled(tmp_path / "p.xlsx", fw, NATIONAL, evidence=EVIDENCE),
+        country="PER",
+        framework=fw,
+    )
+    import_assessment(
+        engine,
+        filled(tmp_path / "l.xlsx", fw, LOCAL, evidence=EVIDENCE),
+        city="LIMA",
+        framework=fw,
+    )
+    with pytest.raises(GovernanceError, match="City LIMA has no country in the observatory"):
+        compare_levels(engine, "LIMA")

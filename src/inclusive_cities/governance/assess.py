@@ -146,6 +146,8 @@ def latest_assessment(
     engine: Engine, *, city: str | None = None, country: str | None = None
 ) -> AssessmentInfo | None:
     """The latest local assessment of ``city`` or national assessment of ``country``."""
+    if not city and not country:
+        return None
     if city:
         found = list_assessments(engine, city=city, level="local")
     else:

@@ -244,6 +244,13 @@ def compare_levels(
         raise GovernanceError(
             _("Assessment {id} is national; give a local one (of a city).").format(id=local.info.id)
         )
+    if national_id is None and not local.info.country:
+        raise GovernanceError(
+            _(
+                "City {city} has no country in the observatory, so no national assessment can be "
+                "chosen: give one by id."
+            ).format(city=local.info.city)
+        )
     national = resolve(engine, national_id, country=local.info.country)
     if national.info.level != "national":
         raise GovernanceError(
