@@ -779,6 +779,7 @@ def _plan(request: Request, session: Session, inputs: Inputs) -> Any:
         inputs.city.code,
         _projects_fingerprint(session, inputs.city.id),
         tuple(sorted(inputs.query().items())),
+        _language(request),  # area names and drivers are written in the request's language
     )
 
     def build() -> Any:
