@@ -161,6 +161,17 @@ def test_a_bad_template_row_gives_one_line_and_changes_nothing(
         r"Q3, a scale question: write a number from 1 to 5 or 'not applicable'",
     ):
         import_assessment(engine, scale, city="DEMO", framework=fw)
+    from openpyxl import load_workbook as reopen
+
+    link = filled(tmp_path / "link.xlsx", fw, LOCAL, evidence=EVIDENCE)
+    book = reopen(link)
+    book["Answers"]["J3"] = "javascript:alert(1)"
+    book.save(link)
+    with pytest.raises(GovernanceError) as caught:
+        import_assessment(engine, link, city="DEMO", framework=fw)
+    assert str(caught.value).startswith(
+        "link.xlsx, sheet 'Answers', row 3, column 'link': 'javascript:alert(1)' is not a web link"
+    )
     good = filled(tmp_path / "good.xlsx", fw, LOCAL, evidence=EVIDENCE)
     with pytest.raises(GovernanceError, match="city LIMA is not in the observatory"):
         import_assessment(engine, good, city="LIMA", framework=fw)

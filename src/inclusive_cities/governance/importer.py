@@ -239,6 +239,13 @@ def _parse_answer(
             ).format(where=where("answer"), code=code)
         )
     text, document, link = evidence
+    if link and not re.fullmatch(r"https?://\S+", link):
+        raise GovernanceError(
+            _(
+                "{where}: '{value}' is not a web link: write it whole, starting with https:// "
+                "(or put a document's name in the document column)."
+            ).format(where=where("evidence_link"), value=link)
+        )
     claims = canonical in ("yes", "partly") or (
         canonical == "scale" and question.scale is not None and value != question.scale.min
     )
