@@ -88,3 +88,15 @@ def test_a_good_practice_needs_both_languages(sqlite_url: str, tmp_path: Path) -
         "published in Spanish and English."
     )
     assert search_initiatives(engine) == []
+    bad_link = tmp_path / "enlace.csv"
+    bad_link.write_text(
+        "code,kind,name_es,level,city,domain,link\n"
+        "INI-7,iniciativa,Mesa migratoria,local,DEMO,PARTNERSHIPS,www.alcaldia.gov\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        GovernanceError,
+        match=r"enlace.csv, row 2, column 'link': "
+        r"'www.alcaldia.gov' is not a web link",
+    ):
+        import_initiatives(engine, bad_link)

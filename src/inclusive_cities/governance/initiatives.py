@@ -181,6 +181,8 @@ def import_initiatives(
             for key in ("name_es", "name_en", "description_es", "description_en"):
                 if not record[key]:
                     fail(key, _("is empty: a good practice is published in Spanish and English."))
+        if record["link"] and not re.fullmatch(r"https?://\S+", str(record["link"])):
+            fail("link", _("is not a web link: write it whole, starting with https://."))
         year = row.get("year", "")
         if year and not re.fullmatch(r"(19|20)\d\d", year):
             fail("year", _("is not a year (such as 2024)."))
