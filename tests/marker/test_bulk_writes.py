@@ -243,3 +243,29 @@ def test_the_run_keeps_the_weights_the_data_chose(small_city, tmp_path):
     scores = summary.result.scores
     by_hand = (scores["A"] * chosen["A"] + scores["B"] * chosen["B"]).loc["01"]
     assert index["01"] == pytest.approx(by_hand)
+
+
+def test_uncertainty_varies_the_weights_the_data_chose(small_city, tmp_path):
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(
+        SPEC.replace("  code: IDX\n", "  code: IDX\n  weighting: optimised\n"), encoding="utf-8"
+    )
+    spec = load_spec(spec_file)
+    summary = build_run(small_city, "BLK", "2020", spec, uncertainty_replicates=16, seed=3)
+    frozen = spec.with_weights_fixed(summary.result.derived_weights)
+    assert frozen.data_weighted_nodes() == []
+    assert [frozen.find(c).weight for c in ("A", "B")] == [
+        summary.result.derived_weights[c] for c in ("A", "B")
+    ]
+    with transaction(small_city) as session:
+        run = session.get(models.MarkerRun, summary.run_id)
+        intervals = run.parameters["rank_intervals"]
+    assert set(intervals) == set(summary.result.ids)
+    for unit, (low, high) in intervals.items():
+        assert 1 <= low <= high <= 12, unit
+    # PCA can give a component a negative weight: the Monte Carlo cannot vary it, and says so
+    from inclusive_cities.marker import MarkerError
+    from inclusive_cities.marker.build import _uncertainty_spec
+
+    with pytest.raises(MarkerError, match=r"gave B the weight -0\.3000"):
+        _uncertainty_spec(spec, {"A": 0.9, "B": -0.3})

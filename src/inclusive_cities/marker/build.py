@@ -176,7 +176,7 @@ def build_run(
         city_score = result.city_score
         rank_intervals = (
             _rank_intervals(
-                spec,
+                _uncertainty_spec(spec, result.derived_weights),
                 wide,
                 population,
                 uncertainty_replicates,
@@ -517,6 +517,23 @@ def _aggregate_up(
     if not rows:
         return pd.DataFrame(columns=EMPTY), {}
     return pd.concat(rows, ignore_index=True), used
+
+
+def _uncertainty_spec(spec: MarkerSpec, derived: dict[str, float]) -> MarkerSpec:
+    """The spec the Monte Carlo perturbs: with the weights the data chose written in (so
+    that it varies those, not the nominal ones). It perturbs positive weights only."""
+    if not derived:
+        return spec
+    negative = next(((code, w) for code, w in derived.items() if w <= 0), None)
+    if negative is not None:
+        raise MarkerError(
+            _(
+                "The uncertainty analysis varies positive weights, but the data gave {code} the "
+                "weight {weight:.4f} (PCA): use fixed or optimised weights for its node, or "
+                "leave --uncertainty out."
+            ).format(code=negative[0], weight=negative[1])
+        )
+    return spec.with_weights_fixed(derived)
 
 
 def _rank_intervals(

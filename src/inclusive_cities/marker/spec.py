@@ -531,6 +531,21 @@ class MarkerSpec(_Model):
         )
 
     # -- variants ----------------------------------------------------------------------
+    def with_weights_fixed(self, weights: Mapping[str, float]) -> MarkerSpec:
+        """This spec with ``weights`` ({code: weight > 0}) written into the tree and every
+        node's weighting ``fixed``: weights the data chose, frozen for an analysis that
+        varies them."""
+        data = self.model_dump(mode="python")
+        for item in _walk_dicts(data["tree"]):
+            if item["code"] in weights:
+                item["weight"] = weights[item["code"]]
+            if "direction" not in item:
+                item["weighting"] = None
+        try:
+            return MarkerSpec.model_validate(data)
+        except ValidationError as error:
+            raise MarkerSpecError(_describe_validation(error, None, {}, self.code)) from error
+
     def with_overrides(
         self,
         *,
