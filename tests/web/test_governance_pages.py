@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from inclusive_cities.governance import load_framework
+from inclusive_cities.i18n import use_language
 from inclusive_cities.store import init_database, transaction
-from inclusive_cities.web import auth
+from inclusive_cities.web import auth, create_app
 from tests.reports.governance_city import EVIDENCE, Governance, add_governance
-from tests.web.conftest import City, build_city
+from tests.web.conftest import City, build_city, specs
 from tests.web.live import ROOT, live_server
 
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -177,6 +179,47 @@ def test_downloads_report_and_workbook(page: Page, server: str, tmp_path: Path) 
     text = " ".join(_pdf_text(pdf).split())
     assert "Evaluación de la gobernanza migratoria" in text
     assert "Ciudad adelante" in text and "66,7" in text and "Colombia" in text
+
+
+def test_admin_refuses_strangers_and_bad_answers(governed: tuple[City, Governance, Path]) -> None:
+    """No login, no change; a wrong answer is one line saying what to choose and changes
+    nothing (checked without a browser)."""
+    from inclusive_cities.governance import GovernanceError, assessment_result
+    from inclusive_cities.web.governance import set_answer
+
+    city, governance, _folder = governed
+    engine = init_database(city.url)
+    number = governance.ids["TST-2024"]
+    with TestClient(create_app(city.url, specs=specs)) as client:
+        assert client.get("/admin/governance", follow_redirects=False).headers["location"] == (
+            "/admin/login"
+        )
+        upload = client.post(
+            "/admin/governance/uploads",
+            data={"place": "city:TST"},
+            files={"file": ("a.xlsx", b"x")},
+            headers={"accept": "application/json"},
+        )
+        assert upload.status_code == 401
+        answer = client.post(
+            f"/admin/governance/assessments/{number}/answers",
+            data={"question": "W1", "answer": "no"},
+            headers={"accept": "application/json"},
+        )
+        assert answer.status_code == 401
+        assert client.get("/governance/template.xlsx?framework=nope").status_code == 404
+    with pytest.raises(
+        GovernanceError, match=r"'7' is not an answer to R2: choose a number from 0 to 4"
+    ):
+        set_answer(engine, number, "R2", "7")
+    with pytest.raises(GovernanceError, match="R1 requires evidence"):
+        set_answer(engine, number, "R1", "partly", evidence_text=" ")
+    with pytest.raises(GovernanceError, match="not a web address"):
+        set_answer(engine, number, "P2", "no", evidence_link="javascript:alert(1)")
+    with pytest.raises(GovernanceError, match="no question 'Z9'"):
+        set_answer(engine, number, "Z9", "yes")
+    assert assessment_result(engine, number).overall == pytest.approx(200 / 3)  # unchanged
+    use_language("es")
 
 
 def _fill_demo_template(path: Path) -> None:

@@ -688,7 +688,12 @@ def set_answer(
             raise GovernanceError(
                 _(
                     "'{value}' is not an answer to {code}: choose a number from {low} to {high}."
-                ).format(value=raw[:40], code=code, low=question.scale.min, high=question.scale.max)
+                ).format(
+                    value=raw[:40],
+                    code=code,
+                    low=f"{question.scale.min:g}",
+                    high=f"{question.scale.max:g}",
+                )
             )
         raw = "scale"
     elif raw not in ("", "yes", "partly", "no", "not_applicable"):
