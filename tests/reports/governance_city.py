@@ -135,7 +135,7 @@ INITIATIVE_ROWS = [
     "ongoing,ACNUR,Una ventanilla para trámites de salud y educación,"
     "A desk for health and education procedures,https://example.org/ventanilla,2023",
     "GP2,good_practice,Mesa migrante nacional,National migrant round table,national,,COL,PARTNERS,"
-    "completed,OIM,Diálogo entre ministerios,Dialogue between ministries,javascript:alert(1),2021",
+    "completed,OIM,Diálogo entre ministerios,Dialogue between ministries,,2021",
     "IN1,initiative,Plan de vivienda,Housing plan,local,TST,COL,WHOLE_GOV,planned,Alcaldía,"
     "Plan de vivienda para familias migrantes,Housing plan for migrant families,,2024",
 ]

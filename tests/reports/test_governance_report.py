@@ -97,6 +97,13 @@ def test_radar_leaves_out_missing_scores() -> None:
     assert gr.radar_chart([("A", 1.0, 1.0), ("B", 2.0, 2.0)], ("c", "n"), "t") is None
 
 
+def test_only_web_addresses_become_links() -> None:
+    assert gr.safe_link(" https://example.org/a ") == "https://example.org/a"
+    assert gr.safe_link("HTTP://example.org") == "HTTP://example.org"
+    for unsafe in ("javascript:alert(1)", "data:text/html,x", "//evil.example", "acta.pdf", ""):
+        assert gr.safe_link(unsafe) is None
+
+
 def test_report_html_in_both_languages(
     setup: tuple[City, Engine, Governance], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
