@@ -269,3 +269,21 @@ def test_uncertainty_varies_the_weights_the_data_chose(small_city, tmp_path):
 
     with pytest.raises(MarkerError, match=r"gave B the weight -0\.3000"):
         _uncertainty_spec(spec, {"A": 0.9, "B": -0.3})
+
+
+def test_the_web_shows_the_weights_the_run_used(small_city, tmp_path):
+    """The methodology page reads a run's recipe: its weights are the ones the data chose."""
+    from inclusive_cities.web.data import stored_spec
+
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(
+        SPEC.replace("  code: IDX\n", "  code: IDX\n  weighting: optimised\n"), encoding="utf-8"
+    )
+    summary = build_run(small_city, "BLK", "2020", load_spec(spec_file))
+    with transaction(small_city) as session:
+        view = stored_spec(session.get(models.MarkerRun, summary.run_id))
+    assert view is not None
+    chosen = summary.result.derived_weights
+    assert view.node("A").weight == pytest.approx(chosen["A"])
+    assert view.node("B").weight == pytest.approx(chosen["B"])
+    assert view.node("a1").weight == 1.0  # fixed weights stay the spec's

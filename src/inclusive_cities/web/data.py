@@ -604,7 +604,10 @@ def stored_spec(run: models.MarkerRun) -> SpecView | None:
         try:
             from inclusive_cities.marker import MarkerSpec  # type: ignore[attr-defined]
 
-            return from_marker_spec(MarkerSpec.model_validate(recipe))
+            derived = (run.parameters or {}).get("derived_weights")
+            return from_marker_spec(
+                MarkerSpec.model_validate(recipe), derived if isinstance(derived, dict) else None
+            )
         except Exception:  # an older or foreign recipe: fall back to the spec by name
             return None
 

@@ -125,8 +125,10 @@ def fallback_spec(code: str, node_codes: list[str]) -> SpecView:
     )
 
 
-def from_marker_spec(spec: Any) -> SpecView:
-    """Snapshot a marker engine ``MarkerSpec`` (duck-typed: ``walk()``, ``levels``)."""
+def from_marker_spec(spec: Any, weights: dict[str, float] | None = None) -> SpecView:
+    """Snapshot a marker engine ``MarkerSpec`` (duck-typed: ``walk()``, ``levels``);
+    ``weights``: those the data chose for a run (pca/optimised nodes), shown instead."""
+    chosen = weights or {}
     nodes = []
     for item, depth, parent in spec.walk():
         is_indicator = not hasattr(item, "children")
@@ -138,7 +140,7 @@ def from_marker_spec(spec: Any) -> SpecView:
                 name_en=item.name.en,
                 depth=depth,
                 parent=parent.code if parent is not None else None,
-                weight=float(getattr(item, "weight", 1.0)),
+                weight=float(chosen.get(item.code, getattr(item, "weight", 1.0))),
                 is_indicator=is_indicator,
                 direction=getattr(item, "direction", "") or "",
                 unit=getattr(item, "unit", "") or "",
