@@ -277,7 +277,8 @@ def test_admin_edits_an_answer_then_uploads_the_shipped_template(
         "#job-status"
     )
     summary = page.locator("#job-summary").inner_text()
-    assert "evaluación de TST (local) guardada" in summary
+    assert "evaluación de Ciudad Prueba (local) guardada" in summary
+    assert "Página pública: /cities/TST/governance" in summary
     # every one of the shipped framework's questions answered 'partly' or mid-scale: 50
     assert "puntaje general 50,0" in summary
     shot(page, "governance-06-admin-job-es")

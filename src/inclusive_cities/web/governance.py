@@ -483,11 +483,20 @@ def run_governance_import(
     except Exception as error:  # a job must always end with a state the page can show
         jobs._failed(engine, job_id, error)
     else:
+        from inclusive_cities.reports.governance_report import country_label
+
         overall = "-" if summary.overall is None else format_number(summary.overall, 1, language)
+        if summary.level == "local":
+            with Session(engine) as session:
+                name = session.scalar(
+                    select(models.City.name).where(models.City.code == summary.place)
+                )
+        else:
+            name = country_label(summary.place, language)
         lines = [
             _("{file}: assessment of {place} ({level}) stored, id {ids}.").format(
                 file=path.name,
-                place=summary.place,
+                place=name or summary.place,
                 level=_("local") if summary.level == "local" else _("national"),
                 ids=", ".join(str(i) for i in summary.assessment_ids),
             ),
@@ -497,6 +506,8 @@ def run_governance_import(
         ]
         if summary.replaced:
             lines.append(_("It replaced the assessment of the same place and date."))
+        if summary.level == "local":
+            lines.append(_("Public page: /cities/{city}/governance").format(city=summary.place))
         if summary.marker_values:
             lines.append(
                 _("The governance score was given to the marker for {count} units.").format(
