@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import DEFAULT_LANGUAGE, format_number, use_language
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.reports.governance_report import safe_link
 from inclusive_cities.store import models, transaction
 from inclusive_cities.store.models import utcnow
 from inclusive_cities.store.web_models import Job
@@ -663,115 +662,6 @@ def edit_assessment(request: Request, assessment_id: int) -> Response:
     return _edit_page(request, who, _assessment_id(str(assessment_id)) or 0)
 
 
-def set_answer(
-    engine: Any,
-    assessment_id: int,
-    code: str,
-    answer: str,
-    *,
-    evidence_text: str = "",
-    evidence_link: str = "",
-) -> float | None:
-    """Store one answer of an assessment (``""`` clears it) checked as the importer checks a
-    template row, re-score the assessment with the framework version it answered and, for a
-    city, pass the new score to the marker; returns the new overall score."""
-    from inclusive_cities.governance import GovernanceError, assessment_result
-    from inclusive_cities.governance.marker_link import sync_city
-    from inclusive_cities.governance.scoring import Answer, score
-
-    result = assessment_result(engine, assessment_id)
-    framework = result.framework
-    question = framework.question(code)
-    raw, text, link = answer.strip(), evidence_text.strip(), evidence_link.strip()
-    value: float | None = None
-    if raw == "not_applicable" and not question.not_applicable:
-        raise GovernanceError(
-            _("Question {code} must be answered: 'not applicable' is not allowed for it.").format(
-                code=code
-            )
-        )
-    if raw and raw != "not_applicable" and question.scale is not None:
-        try:
-            value = float(raw.replace(",", "."))
-        except ValueError:
-            value = None
-        if value is None or not question.scale.min <= value <= question.scale.max:
-            raise GovernanceError(
-                _(
-                    "'{value}' is not an answer to {code}: choose a number from {low} to {high}."
-                ).format(
-                    value=raw[:40],
-                    code=code,
-                    low=f"{question.scale.min:g}",
-                    high=f"{question.scale.max:g}",
-                )
-            )
-        raw = "scale"
-    elif raw not in ("", "yes", "partly", "no", "not_applicable"):
-        raise GovernanceError(
-            _(
-                "'{value}' is not an answer to {code}: choose yes, partly, no or not applicable."
-            ).format(value=raw[:40], code=code)
-        )
-    if link and safe_link(link) is None:
-        raise GovernanceError(
-            _("'{value}' is not a web address: give a link that starts with https://.").format(
-                value=link[:80]
-            )
-        )
-    with transaction(engine) as session:
-        row = session.scalar(
-            select(models.GovernanceAnswer).where(
-                models.GovernanceAnswer.assessment_id == assessment_id,
-                models.GovernanceAnswer.question_code == code,
-            )
-        )
-        document = row.evidence_document if row is not None else ""
-        claims = raw in ("yes", "partly") or (
-            raw == "scale" and question.scale is not None and value != question.scale.min
-        )
-        if question.evidence_required and claims and not (text or link or document):
-            raise GovernanceError(
-                _(
-                    "Question {code} requires evidence for this answer: write a text or a link."
-                ).format(code=code)
-            )
-        if not raw:
-            if row is not None:
-                session.delete(row)
-        else:
-            if row is None:
-                row = models.GovernanceAnswer(assessment_id=assessment_id, question_code=code)
-                session.add(row)
-            row.answer, row.value = raw, value
-            row.evidence_text, row.evidence_link = text, link
-        session.flush()
-        answers = [
-            Answer(
-                a.question_code,
-                a.answer,
-                a.value,
-                a.evidence_text,
-                a.evidence_document,
-                a.evidence_link,
-            )
-            for a in session.scalars(
-                select(models.GovernanceAnswer).where(
-                    models.GovernanceAnswer.assessment_id == assessment_id
-                )
-            )
-        ]
-        assessment = session.get(models.GovernanceAssessment, assessment_id)
-        overall = score(framework, answers).overall
-        if assessment is not None:
-            assessment.overall_score = overall
-            city = session.get(models.City, assessment.city_id) if assessment.city_id else None
-            if city is not None:
-                session.flush()
-                sync_city(session, city)
-    return overall
-
-
 @router.post("/admin/governance/assessments/{assessment_id}/answers")
 def save_answer(
     request: Request,
@@ -784,7 +674,7 @@ def save_answer(
 ) -> Response:
     """Change one answer (and its evidence); scores, comparisons and the marker's governance
     value follow from the stored answers."""
-    from inclusive_cities.governance import GovernanceError
+    from inclusive_cities.governance import GovernanceError, set_answer
 
     ctx = _ctx(request)
     with ctx.session() as session:
