@@ -33,9 +33,8 @@ from inclusive_cities.cli import governance as governance_cli
 from inclusive_cities.cli import planning as planning_cli
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
-from inclusive_cities.cli.app import app, state
+from inclusive_cities.cli.app import app, environment_setting, state
 from inclusive_cities.cli.help_i18n import language_from_argv, localise, usage_message
-from inclusive_cities.config import get_settings
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n import use_language
@@ -72,7 +71,7 @@ def _fail(message: str, code: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    use_language(language_from_argv(arguments) or get_settings().lang)
+    use_language(language_from_argv(arguments) or environment_setting("lang"))
     try:
         command = localise(typer.main.get_command(app))
         result = command.main(args=arguments, prog_name="inclusive-cities", standalone_mode=False)

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import typer
 
 from inclusive_cities import __version__
-from inclusive_cities.config import get_settings
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n import use_language
 
 
+def environment_setting(name: str) -> str | None:
+    """``INCLUSIVE_CITIES_<NAME>`` as :class:`inclusive_cities.config.Settings` reads it (any
+    case), without importing pydantic: ``--version`` and ``--help`` need nothing more."""
+    key = f"inclusive_cities_{name}"
+    return next((value for variable, value in os.environ.items() if variable.lower() == key), None)
+
+
 @dataclass
 class CliState:
-    database_url: str = ""
+    database: str | None = ""
+    """The --database option; None means "the configured one" (read when first needed)."""
     verbose: bool = False
     language: str = "es"
     quiet: bool = False
+
+    @property
+    def database_url(self) -> str:
+        """The database the command works on; the settings (pydantic) are loaded only by
+        commands that use a database, never by ``--help``."""
+        if self.database is None:
+            from inclusive_cities.config import get_settings
+
+            self.database = get_settings().database_url
+        return self.database
+
+    @database_url.setter
+    def database_url(self, value: str) -> None:
+        self.database = value
 
 
 state = CliState()
@@ -61,11 +83,10 @@ def main_options(
     ),
 ) -> None:
     """Inclusive Cities Observatory: Urban Inclusion Marker, surveys and reports."""
-    settings = get_settings()
-    state.database_url = database or settings.database_url
+    state.database = database or None
     state.verbose = verbose
     state.quiet = quiet
-    state.language = use_language(lang or settings.lang)
+    state.language = use_language(lang or environment_setting("lang"))
 
 
 def translated(message: str) -> str:

@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
@@ -19,6 +18,8 @@ db_app = typer.Typer(help="Manage the observatory database schema.", no_args_is_
 
 def init() -> None:
     """Create the observatory database, or upgrade it to this version of the software."""
+    from inclusive_cities import store
+
     engine = store.init_database(state.database_url)
     console.print(
         _("Observatory database is ready at {url} (schema version {revision})").format(
@@ -32,6 +33,8 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Show what the observatory holds: cities, levels, units, periods, indicators, runs."""
+    from inclusive_cities import store
+
     summary = store.summary(store.connect(state.database_url))
     if as_json:
         typer.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
@@ -76,6 +79,8 @@ def db_upgrade(
     revision: str = typer.Option("head", help="Target schema revision."),
 ) -> None:
     """Upgrade the database schema (safe to repeat)."""
+    from inclusive_cities import store
+
     engine = store.connect(state.database_url)
     store.upgrade(engine, revision)
     console.print(
@@ -89,6 +94,8 @@ def db_downgrade(
     yes: bool = typer.Option(False, "--yes", help="Confirm: downgrading can delete data."),
 ) -> None:
     """Downgrade the database schema (can delete data)."""
+    from inclusive_cities import store
+
     if not yes:
         from inclusive_cities.errors import UsageError
 
@@ -107,6 +114,8 @@ def db_downgrade(
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema version of the database and of this software."""
+    from inclusive_cities import store
+
     engine = store.connect(state.database_url)
     console.print(
         _("Database schema: {current}; this software's schema: {head}").format(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import gettext as _
@@ -34,6 +32,9 @@ def audit_command(
 
     Example: inclusive-cities disclosure audit --city DEMO
     """
+    from sqlalchemy.orm import Session
+
+    from inclusive_cities import store
     from inclusive_cities.disclosure import audit, control
 
     engine = store.connect(state.database_url)

@@ -7,9 +7,9 @@ lets ``--lang`` change the help too.
 
 Typer's and Click's own words ("Usage:", "Options", "[required]", "Missing option" …) come
 from the ``cli_click`` catalogue: Typer looks its words up with ``gettext`` at run time
-(:func:`localise_typer` points that at ours); the Click vendored in Typer writes English
-literals, so its usage prefix comes from a formatter subclass and its errors are rewritten
-by :func:`usage_message`.
+(:func:`localise_typer` and :func:`localise_rich_help` point that at ours); the Click
+vendored in Typer writes English literals, so its usage prefix comes from a formatter
+subclass and its errors are rewritten by :func:`usage_message`.
 
     python -m inclusive_cities.cli.help_i18n update   # refresh locales/*/cli_help.po
 """
@@ -32,7 +32,6 @@ except ImportError:  # pragma: no cover - older Typer depends on click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.i18n.catalogues import write_domain
 
 HELP_ATTRIBUTES = ("help", "short_help")
 
@@ -48,6 +47,10 @@ class LocalisedContext(Context):
     """A context whose help and usage lines use :class:`LocalisedHelpFormatter`."""
 
     formatter_class = LocalisedHelpFormatter
+
+    def get_help(self) -> str:
+        localise_rich_help()  # Typer's rich help is only loaded when help is shown
+        return super().get_help()
 
 
 def _walk(command: Any) -> Iterator[Any]:
@@ -95,11 +98,18 @@ def localise(command: Any) -> Any:
 
 
 def localise_typer() -> None:
-    """Point Typer's run-time ``gettext`` at the observatory's catalogues and translate the
-    words its rich help computed once at import (panel titles, ``[default: …]``)."""
-    from typer import core, rich_utils
+    """Point Typer's run-time ``gettext`` at the observatory's catalogues."""
+    from typer import core
 
     core._ = _  # type: ignore[attr-defined]  # "Missing command.", "No such command …"
+
+
+def localise_rich_help() -> None:
+    """Translate the words Typer's rich help computed once at import (panel titles,
+    ``[default: …]``). Called when help is shown, not before every command: importing
+    ``typer.rich_utils`` (rich's markdown, tracebacks …) costs a tenth of a second."""
+    from typer import rich_utils
+
     rich_utils._ = _  # type: ignore[attr-defined]
     rich_utils.DEPRECATED_STRING = _("(deprecated) ")
     rich_utils.DEFAULT_STRING = _("[default: {}]")
@@ -242,6 +252,7 @@ def language_from_argv(argv: list[str]) -> str | None:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["update"]:
         from inclusive_cities.cli import app
+        from inclusive_cities.i18n.catalogues import write_domain  # Babel: only here
 
         write_domain("cli_help", help_messages(typer.main.get_command(app)))
         return 0

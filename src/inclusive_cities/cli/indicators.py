@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import format_number
@@ -100,6 +99,7 @@ def compute(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Compute every catalogue indicator whose inputs exist and store the observations."""
+    from inclusive_cities import store
     from inclusive_cities.indicators import compute_city, load_catalogue
 
     engine = store.connect(state.database_url)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
 from inclusive_cities.cli.app import state
 from inclusive_cities.cli.progress import progress_bar
@@ -15,6 +14,8 @@ from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from inclusive_cities.ingest.common import ImportReport
 
 console = Console(highlight=False)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console(highlight=False)
 mobility_app = typer.Typer(
@@ -113,6 +116,8 @@ def _headers() -> dict[str, str]:
 
 
 def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
+    import pandas as pd
+
     table = Table(title=title)
     headers = _headers()
     for column in columns:

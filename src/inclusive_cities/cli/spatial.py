@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.i18n import current_language, format_number
@@ -177,6 +176,7 @@ def _segregation_store(
     city: str, period: str, level: str | None, group: str | None
 ) -> tuple[gpd.GeoDataFrame, bool, list[str], str, str, list[str]]:
     """The observatory's census counts per unit: a nationality against the population."""
+    from inclusive_cities import store
     from inclusive_cities.indicators.pipeline import NATIONALITIES, unit_layer
     from inclusive_cities.spatial import SpatialError
 
@@ -312,6 +312,7 @@ def clusters(
 ) -> None:
     """Local Moran's I and Gi* hot and cold spots of a stored indicator or marker score
     (FDR-adjusted), stored as a layer."""
+    from inclusive_cities import store
     from inclusive_cities.spatial.analyses import cluster_layer
 
     _check_out(out, (".gpkg",))
@@ -400,6 +401,7 @@ def layers(
     city: str = typer.Option(None, "--city", help="City code (default: every city)."),
 ) -> None:
     """Stored analysis layers (clusters, interpolations) with their parameters."""
+    from inclusive_cities import store
     from inclusive_cities.spatial.layers import list_layers
 
     found = list_layers(store.connect(state.database_url), city)
@@ -435,6 +437,7 @@ def export(
     city: str = typer.Option(None, "--city", help="City code, when names repeat."),
 ) -> None:
     """Write one stored layer to a GeoPackage or CSV file."""
+    from inclusive_cities import store
     from inclusive_cities.spatial.layers import read_layer
 
     _check_out(out, (".gpkg", ".csv"))
@@ -460,6 +463,7 @@ def publish(
     city: str = typer.Option(None, "--city", help="City code, when names repeat."),
 ) -> None:
     """Publish a stored layer through the OGC API (or withdraw it)."""
+    from inclusive_cities import store
     from inclusive_cities.spatial.layers import publish_layer
 
     name = publish_layer(store.connect(state.database_url), layer, not withdraw, city)
@@ -497,6 +501,7 @@ def interpolate(
     publish: bool = typer.Option(False, "--publish", help="Publish the stored layer."),
 ) -> None:
     """Move indicators to an H3 grid or another geography, keeping totals."""
+    from inclusive_cities import store
     from inclusive_cities.spatial import SpatialError
     from inclusive_cities.spatial.analyses import interpolate_layer, read_target
 

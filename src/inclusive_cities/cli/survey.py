@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import gettext as _
 
@@ -27,6 +26,8 @@ survey_app = typer.Typer(
 
 
 def _engine():
+    from inclusive_cities import store
+
     engine = store.connect(state.database_url)
     store.require_current(engine)
     return engine

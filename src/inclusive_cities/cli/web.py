@@ -6,16 +6,19 @@ import errno
 import inspect
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from inclusive_cities import store
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.store import models
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from inclusive_cities.store import models
 
 console = Console(highlight=False)
 users_app = typer.Typer(help="Manage the accounts of the web admin area.", no_args_is_help=True)
@@ -34,6 +37,7 @@ def serve(
     """
     import uvicorn
 
+    from inclusive_cities import store
     from inclusive_cities.config import get_basemap
 
     engine = store.connect(state.database_url)
@@ -129,6 +133,7 @@ def users_add(
 
     inclusive-cities users add --role admin --email ana@example.org
     """
+    from inclusive_cities import store
     from inclusive_cities.web import auth
 
     engine = store.connect(state.database_url)
@@ -157,6 +162,7 @@ def publish(
     """
     from sqlalchemy import delete, distinct, func, select
 
+    from inclusive_cities import store
     from inclusive_cities.store import models
     from inclusive_cities.store.web_models import PublishedLayer
     from inclusive_cities.web import auth

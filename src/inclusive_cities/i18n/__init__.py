@@ -13,12 +13,12 @@ single source of truth: no compiled ``.mo`` file can drift from them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-
-from babel.messages.pofile import read_po
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("es", "en")
 DEFAULT_LANGUAGE = "es"
@@ -66,9 +66,48 @@ def current_language() -> str:
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
-    """msgid -> translated text for one language (empty translations are left out)."""
+    """msgid -> translated text for one language (empty translations are left out).
+
+    Parsing every ``.po`` file costs about a third of a second, which every command (and
+    ``--help``) would pay; the merged result is kept in the user's cache folder, keyed by
+    the name, size and modification time of each ``.po`` file, so an edited catalogue is
+    read again and the ``.po`` files stay the single source of truth.
+    """
+    paths = sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po"))
+    fingerprint = [[path.name, path.stat().st_size, path.stat().st_mtime_ns] for path in paths]
+    cached = _cache_file(language)
+    try:
+        stored = json.loads(cached.read_text(encoding="utf-8"))
+        if stored["fingerprint"] == fingerprint:
+            return dict(stored["messages"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cache yet, unreadable or from other files: parse the catalogues
+    merged = _parse_catalogues(language, paths)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_text(
+            json.dumps({"fingerprint": fingerprint, "messages": merged}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        os.replace(partial, cached)  # atomic: parallel processes never read half a file
+    except OSError:
+        pass  # a read-only home: parse again next time
+    return merged
+
+
+def _cache_file(language: str) -> Path:
+    """Where the merged catalogue of this installation's ``locales`` is cached."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(str(LOCALES_DIR.resolve()).encode()).hexdigest()[:16]
+    return root / "inclusive-cities" / f"catalogue-{language}-{key}.json"
+
+
+def _parse_catalogues(language: str, paths: list[Path]) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
     merged: dict[str, str] = {}
-    for path in sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po")):
+    for path in paths:
         with path.open("rb") as handle:
             po = read_po(handle, locale=language)
         merged.update(

@@ -1,0 +1,91 @@
+"""CLI start-up (issue #21): wall time and peak memory of ``inclusive-cities --version``,
+``--help`` and a subcommand's ``--help``, beside a bare ``python -c pass`` (the floor), plus
+the heavy packages each one imports.
+
+Every test that spawns the CLI and every step of the demo build pays this start-up, so it is
+measured as a whole process (interpreter, imports, parsing, printing), not as an import.
+
+Run: .venv/bin/python benchmarks/bench_cli_startup.py --repeat 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).with_name("inclusive-cities")
+HEAVY = (
+    "sqlalchemy",
+    "pandas",
+    "numpy",
+    "geopandas",
+    "scipy",
+    "pyarrow",
+    "shapely",
+    "duckdb",
+    "matplotlib",
+    "weasyprint",
+    "alembic",
+    "pydantic",
+)
+CASES: dict[str, list[str]] = {
+    "python -c pass (floor)": [sys.executable, "-c", "pass"],
+    "inclusive-cities --version": [str(BIN), "--version"],
+    "inclusive-cities --help": [str(BIN), "--help"],
+    "inclusive-cities marker build --help": [str(BIN), "marker", "build", "--help"],
+}
+
+
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one run of ``command``."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{' '.join(command)} exited with {child.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def heavy_imports(argv: list[str]) -> list[str]:
+    """Heavy top-level packages in ``sys.modules`` after the CLI ran ``argv``."""
+    code = (
+        "import sys\n"
+        "from inclusive_cities.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("HEAVY:"))
+    return [m for m in line.removeprefix("HEAVY:").split(",") if m]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'command':40} {'median s':>9} {'min s':>7} {'peak MiB':>9}  heavy imports")
+    for name, command in CASES.items():
+        run_once(command)  # warm the file cache
+        runs = [run_once(command) for _ in range(args.repeat)]
+        walls = [wall for wall, _ in runs]
+        heavy = "" if command[0] == sys.executable else ",".join(heavy_imports(command[1:]))
+        print(
+            f"{name:40} {statistics.median(walls):9.3f} {min(walls):7.3f} "
+            f"{max(rss for _, rss in runs):9.0f}  {heavy or '-'}"
+        )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""``--version`` and every ``--help`` load only Typer, rich and the translations (issue #21).
+
+Every test that spawns the CLI and every step of the demo build pays the start-up, which
+was 1.4 s when the command modules imported the domains (pandas, SQLAlchemy …) at the top.
+This checks which modules a fresh interpreter holds after the command ran, not how long it
+took: a module set cannot flake on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from inclusive_cities.cli import app
+
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "pandas",
+    "numpy",
+    "geopandas",
+    "scipy",
+    "pyarrow",
+    "shapely",
+    "duckdb",
+    "matplotlib",
+    "weasyprint",
+    "openpyxl",
+    "highspy",
+    "inclusive_cities.store",
+)
+
+# Runs each command line of argv[1] (a JSON list) in this one interpreter, then prints
+# the command lines' exit codes and the heavy modules that were imported.
+PROBE = """
+import contextlib, io, json, sys
+from inclusive_cities.cli import main
+codes = []
+for argv in json.loads(sys.argv[1]):
+    code = 0
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            main(argv)
+        except SystemExit as stop:
+            code = stop.code
+    codes.append([code, out.getvalue()])
+heavy = sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)
+print(json.dumps({"codes": codes, "heavy": heavy}))
+"""
+
+
+def _probe(command_lines: list[list[str]], cwd: Path) -> dict[str, list]:
+    env = {**os.environ, "COLUMNS": "100"}
+    env.pop("INCLUSIVE_CITIES_DATABASE_URL", None)  # the default: ./observatory.db in cwd
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(command_lines), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def _command_paths(command: object, prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    paths = [list(prefix)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        paths += _command_paths(sub, (*prefix, name))
+    return paths
+
+
+def test_version_imports_nothing_heavy_and_opens_no_database(tmp_path: Path) -> None:
+    result = _probe([["--version"]], tmp_path)
+    assert result["codes"] == [[0, "inclusive-cities 0.1.0\n"]]
+    assert result["heavy"] == []
+    assert list(tmp_path.iterdir()) == []  # no observatory.db was created
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_help_imports_nothing_heavy(tmp_path: Path, language: str) -> None:
+    paths = _command_paths(typer.main.get_command(app))
+    assert len(paths) > 60  # the whole tree: groups and their commands
+    result = _probe([["--lang", language, *path, "--help"] for path in paths], tmp_path)
+    assert [code for code, _ in result["codes"]] == [0] * len(paths)
+    usage = {"es": "Uso: inclusive-cities", "en": "Usage: inclusive-cities"}[language]
+    assert all(usage in text for _, text in result["codes"])
+    assert result["heavy"] == []
+    assert list(tmp_path.iterdir()) == []
