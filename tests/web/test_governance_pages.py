@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from inclusive_cities.governance import load_framework
 from inclusive_cities.i18n import use_language
-from inclusive_cities.store import init_database, transaction
+from inclusive_cities.store import init_database, models, transaction
 from inclusive_cities.web import auth, create_app
 from tests.reports.governance_city import EVIDENCE, Governance, add_governance
 from tests.web.conftest import City, build_city, specs
@@ -207,6 +207,12 @@ def test_admin_refuses_strangers_and_bad_answers(governed: tuple[City, Governanc
         )
         assert answer.status_code == 401
         assert client.get("/governance/template.xlsx?framework=nope").status_code == 404
+        with transaction(engine) as session:
+            session.add(models.City(code="NEW", name="Villa Nueva", country="PER"))
+        empty = client.get("/cities/NEW/governance?lang=en")
+        assert empty.status_code == 200
+        assert "Villa Nueva has no migration-governance assessment yet" in empty.text
+        assert client.get("/cities/NOPE/governance").status_code == 404
     with pytest.raises(
         GovernanceError, match=r"question R2: '7' is not an answer to R2.*from 0 to 4"
     ):
@@ -284,4 +290,6 @@ def test_admin_edits_an_answer_then_uploads_the_shipped_template(
     page.goto(server + "/cities/TST/governance?lang=es")
     assert page.locator("#local-score").inner_text().startswith("50,0")
     assert page.locator("#assessment option").count() == 3
+    # no earlier assessment answered the shipped framework: nothing to compare with
+    assert page.locator("#changes").count() == 0
     shot(page, "governance-07-city-after-upload-es")
