@@ -198,7 +198,7 @@ def _evidence_run(
         select(models.MarkerRun, models.Period)
         .join(models.Period, models.Period.id == models.MarkerRun.period_id)
         .where(models.MarkerRun.city_id == city_id, models.MarkerRun.published.is_(True))
-        .order_by(models.Period.start_date.desc(), models.Period.code.desc())
+        .order_by(models.Period.start_date.desc().nulls_last(), models.Period.code.desc())
         .order_by(models.MarkerRun.id.desc())
     ).all()
     if not rows:
