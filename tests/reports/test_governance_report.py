@@ -140,3 +140,17 @@ def test_a_city_without_assessment_says_what_to_do(
         gr.governance_report(engine, "TST", tmp_path / "x.docx")
     with pytest.raises(ReportError, match="ZZZ"):
         gr.governance_view(engine, "ZZZ", "es")
+
+
+@pytest.mark.postgres
+def test_the_same_reading_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    city = build_city(postgres_url)
+    engine = init_database(postgres_url)
+    add_governance(engine, tmp_path)
+    view = gr.governance_view(engine, "TST", "en")
+    assert view.local.overall == pytest.approx(EXPECTED["TST-2024"]["overall"])
+    assert view.national.overall == pytest.approx(EXPECTED["COL-2024"]["overall"])
+    assert {row["code"]: row["status"] for row in gr.question_rows(view, "en")} == LEVELS
+    assert view.evidence_source is not None and view.evidence_source.run_id == city.run_2024
+    found = {item.code: item.score for group in view.evidence for item in group.items}
+    assert found == pytest.approx(EVIDENCE)
