@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -77,8 +78,10 @@ def _command_paths(command: object, prefix: tuple[str, ...] = ()) -> list[list[s
 
 
 def test_version_imports_nothing_heavy_and_opens_no_database(tmp_path: Path) -> None:
-    result = _probe([["--version"]], tmp_path)
-    assert result["codes"] == [[0, "inclusive-cities 0.1.0\n"]]
+    # alone (printed without building the commands) and beside other global options
+    result = _probe([["--version"], ["--lang", "en", "-q", "--version"]], tmp_path)
+    expected = f"inclusive-cities {version('inclusive-cities')}\n"  # the installed package
+    assert result["codes"] == [[0, expected], [0, expected]]
     assert result["heavy"] == []
     assert list(tmp_path.iterdir()) == []  # no observatory.db was created
 

@@ -33,7 +33,7 @@ from inclusive_cities.cli import governance as governance_cli
 from inclusive_cities.cli import planning as planning_cli
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
-from inclusive_cities.cli.app import app, environment_setting, state
+from inclusive_cities.cli.app import app, environment_setting, state, version_line
 from inclusive_cities.cli.help_i18n import language_from_argv, localise, usage_message
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -71,6 +71,9 @@ def _fail(message: str, code: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:  # what --version prints, without building every command
+        typer.echo(version_line())
+        return
     use_language(language_from_argv(arguments) or environment_setting("lang"))
     try:
         command = localise(typer.main.get_command(app))

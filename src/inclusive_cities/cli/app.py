@@ -54,9 +54,13 @@ app = typer.Typer(
 )
 
 
+def version_line() -> str:
+    return f"inclusive-cities {__version__}"
+
+
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"inclusive-cities {__version__}")
+        typer.echo(version_line())
         raise typer.Exit()
 
 
