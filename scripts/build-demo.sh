@@ -55,14 +55,16 @@ for lang in es en; do
   ic report profile --city DEMO --period 2024 --lang "$lang" --hfs "$dir/hfs/mapping.yaml" \
     --out "$dir/reports/perfil-movilidad-humana-DEMO-2024-$lang.pdf"
 done
-ic publish --city DEMO --layers
-# where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a layer of the map
-ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish
 # a second period (2025) in which some barrios received projects with a known effect (truth in
 # second-period/verdad.json), and its barrio marker, so 'plan impact' has something to measure.
-# Built after 'publish': the site keeps showing 2024.
+# Built before 'publish', so the disclosure protection that publish solves and stores covers the
+# store as it is served (a change after it would make the first web request solve it again);
+# only 2024 is published: the 2025 impact pages are for staff until an analyst publishes 2025.
 ic plan demo-second-period --city DEMO --out "$dir/second-period" --period 2025
 ic marker build --city DEMO --period 2025 --spec uim-basic --level barrio
+ic publish --city DEMO --period 2024 --layers
+# where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a layer of the map
+ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish
 ic info
 if [ "${4:-}" = "--serve" ]; then
   echo

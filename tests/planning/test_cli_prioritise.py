@@ -170,6 +170,40 @@ def test_places_workbook_in_english(
     assert "Gap from Housing" in header and "Gap from Health" in header
 
 
+def test_started_projects_are_evaluated_not_chosen_again(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    """A project already under way (as the demo's executed 'EJ-' projects, which target
+    indicators of another marker) is no candidate: the planner chooses among the others."""
+    import datetime
+
+    from sqlalchemy import update
+
+    import_projects(city.engine, "TINY", write_projects(tmp_path / "p.xlsx"), level="barrio")
+    with transaction(city.engine) as session:
+        session.execute(
+            update(models.PlanningProject)
+            .where(models.PlanningProject.code == "P2")
+            .values(start_date=datetime.date(2025, 3, 1), targets=["not_in_this_marker"])
+        )
+        session.execute(
+            update(models.PlanningProject)
+            .where(models.PlanningProject.code == "P5")
+            .values(start_date=datetime.date.today() + datetime.timedelta(days=400))
+        )
+    candidates = load_projects(city.engine, "TINY", candidates_only=True)
+    assert set(candidates["code"]) == {"P1", "P3", "P4", "P5"}  # P5 starts next year
+    assert set(load_projects(city.engine, "TINY")["code"]) == {"P1", "P2", "P3", "P4", "P5"}
+    out = tmp_path / "s.xlsx"
+    result = run(
+        "--database", city.url, "plan", "prioritise", "--city", "TINY", "--run", "tiny-plan",
+        "--budget", "1000000", "--out", str(out), "--robust", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    codes = {row[0] for row in list(openpyxl.load_workbook(out)["Selection"].values)[1:]}
+    assert codes == {"P1", "P3", "P4", "P5"}
+
+
 def test_bad_file_is_one_line_and_leaves_the_store_as_it_was(
     city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
 ) -> None:

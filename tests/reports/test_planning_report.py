@@ -3,7 +3,8 @@ PDF (Spanish, read back with pdftotext) and HTML (English), on the tiny planning
 
 Expected figures are worked out by hand from the city's table (tests/web/planning_city.py):
 at 1,000,000 the best choice is P1 + P4 (375 + 369 = 744 points, 1,000,000 spent) and the
-simple rule reaches 692.5; P4's barrios rose 6 points more than the comparison ones.
+simple rule reaches 692.5; the barrios of P7 (under way since 2022) rose 6 points more than
+the comparison ones.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test_impact_report_recovers_the_change(
         run = session.get(models.MarkerRun, city.run_id)
         assert run is not None
         level_id = run.level_id
-    result = measure_impact(engine, "PLN", "marker", project="P4", spec="pln-test", level="barrio")
+    result = measure_impact(engine, "PLN", "marker", project="P7", spec="pln-test", level="barrio")
     assert result.estimate == pytest.approx(6.0)
     out = tmp_path / "impacto.pdf"
     impact_report(
@@ -96,7 +97,7 @@ def test_impact_report_recovers_the_change(
         result,
         out,
         language="es",
-        project={"code": "P4", "name": "Centro de integración"},
+        project={"code": "P7", "name": "Centro de integración, primera fase"},
         units=result.tables["units"],
         level_id=level_id,
         periods=["2020", "2024"],

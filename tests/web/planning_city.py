@@ -68,11 +68,15 @@ PROJECTS = [
     ("P5", "Feria de emprendimiento", "economic", 100_000, "L2", 0.2, "B6", "", ""),
     ("P6", "Escuela de convivencia", "social_cohesion", 250_000, "L1", 0.3, "B3", "P3", ""),
 ]
-START = {"P4": "2022-06-01"}
-"""P4 (barrios B1 and B5) started between the two marker periods, 2020 and 2024."""
+STARTED = [
+    ("P7", "Centro de integración, primera fase", "centre", 350_000, "L1", 0.3, "B1;B5", "", ""),
+]
+"""Projects already under way: measured for impact, never candidates for the budget."""
+START = {"P7": "2022-06-01"}
+"""P7 (barrios B1 and B5) started between the two marker periods, 2020 and 2024."""
 CHANGE = {"B1": 10.0, "B2": 2.0, "B3": 4.0, "B4": 2.0, "B5": 8.0, "B6": 4.0}
 """How much each barrio's two indicators (so its index) rose from 2020 to 2024: +9 on average
-where P4 worked, +3 elsewhere, so the difference in differences is 6 points."""
+where P7 worked, +3 elsewhere, so the difference in differences is 6 points."""
 EMAIL = "planner@example.org"
 PASSWORD = "una-clave-larga-2026"
 
@@ -91,9 +95,10 @@ class PlanningCity:
 
 
 def projects_workbook(folder: Path) -> Path:
-    """The candidate projects as a planner would type them in Excel (Spanish headers)."""
+    """The projects as a planner would type them in Excel (Spanish headers): the candidates and
+    one already under way."""
     frame = pd.DataFrame(
-        PROJECTS,
+        PROJECTS + STARTED,
         columns=[
             "code",
             "name",

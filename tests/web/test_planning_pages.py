@@ -289,7 +289,7 @@ def test_priority_places_with_their_probability(page: Page, server: str) -> None
 def test_impact_of_a_started_project_is_public_and_recovers_the_change(
     browser: Browser, server: str
 ) -> None:
-    """P4 served B1 and B5: +10 and +8 from 2020 to 2024 against +2 and +4 in the two most
+    """P7 served B1 and B5: +10 and +8 from 2020 to 2024 against +2 and +4 in the two most
     alike barrios before it (B2, B3): a difference in differences of 9 - 3 = 6 points."""
     treated = (CHANGE["B1"] + CHANGE["B5"]) / 2
     comparison = (CHANGE["B2"] + CHANGE["B3"]) / 2
@@ -318,15 +318,15 @@ def test_impact_of_a_started_project_is_public_and_recovers_the_change(
     assert page.locator("#estimate").inner_text().startswith("+6.0")
     assert "Significant" in page.locator("#significance").inner_text()
     shot(page, "planning-06-impact-en")
-    # the plan as a whole: P4 is the only project with a start date, so the same measure
+    # the plan as a whole: P7 is the only project with a start date, so the same measure
     page.goto(server + "/cities/PLN/impact/all?lang=es")
     assert page.locator("h1").inner_text() == "Todos los proyectos iniciados (1)"
     assert page.locator("#estimate").inner_text().startswith("+6,0")
-    page.goto(server + "/cities/PLN/impact/P4?lang=en")
-    assert "/cities/PLN/impact/P4/impact.pdf" in (
+    page.goto(server + "/cities/PLN/impact/P7?lang=en")
+    assert "/cities/PLN/impact/P7/impact.pdf" in (
         page.locator("#impact-pdf").get_attribute("href") or ""
     )
-    sheet = page.request.get(server + "/cities/PLN/impact/P4/impact.xlsx")
+    sheet = page.request.get(server + "/cities/PLN/impact/P7/impact.xlsx")
     assert openpyxl.load_workbook(io.BytesIO(sheet.body()), read_only=True).sheetnames
     context.close()
     assert errors == []
@@ -344,8 +344,8 @@ def test_impact_is_for_staff_while_a_period_is_unpublished(city: PlanningCity, s
         with httpx.Client(base_url=server, follow_redirects=False) as client:
             listing = client.get("/cities/PLN/impact")
             assert listing.status_code == 200
-            assert 'id="not-yet"' in listing.text and "/cities/PLN/impact/P4" not in listing.text
-            assert client.get("/cities/PLN/impact/P4").headers["location"] == "/admin/login"
+            assert 'id="not-yet"' in listing.text and "/cities/PLN/impact/P7" not in listing.text
+            assert client.get("/cities/PLN/impact/P7").headers["location"] == "/admin/login"
     finally:
         with transaction(engine) as session:
             session.execute(update(models.MarkerRun).values(published=True))

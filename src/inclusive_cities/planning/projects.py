@@ -731,9 +731,13 @@ def import_projects(
     )
 
 
-def load_projects(engine: Engine, city: str) -> pd.DataFrame:
-    """A city's stored candidate projects (columns of ``STORED_COLUMNS``; geometry as
-    shapely objects in EPSG:4326 or None), ordered by code."""
+def load_projects(engine: Engine, city: str, candidates_only: bool = False) -> pd.DataFrame:
+    """A city's stored projects (columns of ``STORED_COLUMNS``; geometry as shapely objects
+    in EPSG:4326 or None), ordered by code.
+
+    ``candidates_only`` leaves out projects that have already started (a start date on or
+    before today): they are evaluated for impact, not chosen again with the budget.
+    """
     with transaction(engine) as session:
         city_row = session.scalar(select(models.City).where(models.City.code == city))
         if city_row is None:
@@ -742,11 +746,11 @@ def load_projects(engine: Engine, city: str) -> pd.DataFrame:
                     "There is no city '{city}' in the observatory; see 'inclusive-cities info'."
                 ).format(city=city)
             )
-        rows = session.scalars(
-            select(models.PlanningProject)
-            .where(models.PlanningProject.city_id == city_row.id)
-            .order_by(models.PlanningProject.code)
-        ).all()
+        query = select(models.PlanningProject).where(models.PlanningProject.city_id == city_row.id)
+        if candidates_only:
+            started = models.PlanningProject.start_date
+            query = query.where(started.is_(None) | (started > date.today()))
+        rows = session.scalars(query.order_by(models.PlanningProject.code)).all()
         records = [
             {
                 "code": row.code,

@@ -805,7 +805,7 @@ def prioritise(
             default_catchment_m=default_catchment_m or DEFAULT_CATCHMENT_M,
             imported_by=imported_by,
         )
-    projects = load_projects(engine, city)
+    projects = load_projects(engine, city, candidates_only=True)
     if projects.empty:
         raise PlanningError(
             _(

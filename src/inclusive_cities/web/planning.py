@@ -254,12 +254,15 @@ def _run_data(request: Request, city: models.City, run_id: int) -> Any:
     )
 
 
-def _projects(request: Request, session: Session, city: models.City) -> pd.DataFrame:
+def _projects(
+    request: Request, session: Session, city: models.City, candidates_only: bool = True
+) -> pd.DataFrame:
+    """The city's stored projects: by default the candidates for the budget (not started)."""
     from inclusive_cities.planning import load_projects
 
     engine = _web(request).engine
-    key = ("planning-projects", city.code, _projects_fingerprint(session, city.id))
-    return data.CACHE.get(key, lambda: load_projects(engine, city.code))
+    key = ("planning-projects", city.code, candidates_only, _projects_fingerprint(session, city.id))
+    return data.CACHE.get(key, lambda: load_projects(engine, city.code, candidates_only))
 
 
 @dataclasses.dataclass
@@ -956,7 +959,7 @@ def group_labels() -> dict[str, str]:
 
 
 def _started_projects(request: Request, session: Session, city: models.City) -> pd.DataFrame:
-    projects = _projects(request, session, city)
+    projects = _projects(request, session, city, candidates_only=False)
     if not len(projects) or "start_date" not in projects:
         return projects.iloc[0:0]
     return projects[projects["start_date"].notna()].sort_values(["start_date", "code"])
