@@ -350,3 +350,33 @@ def test_catchment_along_the_streets(city: TinyCity, tmp_path: Path) -> None:
     along = set(load_projects(city.engine, "TINY").loc[0, "beneficiary_units"])
     assert straight == {"0204", "0203", "0104"} and set(VALUES) >= straight
     assert along == {"0204", "0203"}
+
+
+def test_prioritise_reports_each_long_step(city: TinyCity, tmp_path: Path) -> None:
+    """The replicates, the budget curve and the robustness solves each report how far they
+    are (the bar of `plan places` and `plan prioritise`)."""
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.planning import Constraints, prioritise
+
+    use_language("en")
+    import_projects(city.engine, "TINY", write_projects(tmp_path / "p.xlsx"), level="barrio")
+    calls: list[tuple[str, int, int | None]] = []
+    prioritise(
+        city.engine,
+        "TINY",
+        "tiny-plan",
+        Constraints(budget=400_000),
+        robust_replicates=4,
+        budgets=[100_000, 200_000, 400_000],
+        progress=lambda step, done, total: calls.append((step, done, total)),
+    )
+    by_step: dict[str, list[tuple[int, int | None]]] = {}
+    for step, done, total in calls:
+        by_step.setdefault(step, []).append((done, total))
+    # the run was built with 8 base rows: 2 x 8 replicates scored for the places, then
+    # 2 x 4 for robustness (the same step text), each counted up to its own total
+    replicates = by_step["Scoring the marker's Monte Carlo replicates"]
+    assert replicates[0] == (0, 16) and (16, 16) in replicates and (8, 8) in replicates
+    assert by_step["Solving the selection at each budget"] == [(0, 3), (1, 3), (2, 3)]
+    assert by_step["Solving the selection in each replicate"] == [(i, 8) for i in range(8)]
+    assert "Choosing the projects" in by_step

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
@@ -76,16 +77,18 @@ def places_command(
     from inclusive_cities.planning.output import write_places_xlsx
     from inclusive_cities.planning.places import prioritise_places
 
-    places = prioritise_places(
-        _engine(),
-        city,
-        run,
-        k=k,
-        weights=parse_weights(weights),
-        target=target,
-        replicates=replicates,
-        weight_spread=weight_spread,
-    )
+    with progress_bar(_("Ranking the places")) as progress:
+        places = prioritise_places(
+            _engine(),
+            city,
+            run,
+            k=k,
+            weights=parse_weights(weights),
+            target=target,
+            replicates=replicates,
+            weight_spread=weight_spread,
+            progress=progress,
+        )
     table = Table(
         _("Rank"),
         _("Unit"),
@@ -194,17 +197,19 @@ def prioritise_command(
     from inclusive_cities.planning.selection import Constraints, load_constraints, prioritise
 
     rules = load_constraints(constraints, budget) if constraints else Constraints(budget=budget)
-    plan = prioritise(
-        _engine(),
-        city,
-        run,
-        rules,
-        projects_path=projects,
-        streets=streets,
-        weights=parse_weights(weights),
-        robust_replicates=robust or None,
-        imported_by="cli",
-    )
+    with progress_bar(_("Selecting the projects")) as progress:
+        plan = prioritise(
+            _engine(),
+            city,
+            run,
+            rules,
+            projects_path=projects,
+            streets=streets,
+            weights=parse_weights(weights),
+            robust_replicates=robust or None,
+            imported_by="cli",
+            progress=progress,
+        )
     chosen = plan.selection.table[plan.selection.table["chosen"]]
     table = Table(_("Code"), _("Project"), _("Type"), _("Locality"), _("Cost"), _("Benefit"))
     for row in chosen.sort_values("benefit", ascending=False).itertuples():

@@ -31,6 +31,7 @@ from inclusive_cities.marker.sensitivity import (
 )
 from inclusive_cities.marker.spec import MarkerSpec, Node
 from inclusive_cities.planning.errors import PlanningError
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models, transaction
 
 DEFAULT_REPLICATES = 100
@@ -359,6 +360,7 @@ def replicate_scores(
     weights: Mapping[str, float] | None = None,
     replicates: int | None = None,
     seed: int | None = None,
+    progress: ProgressCallback = quiet_progress,
 ) -> tuple[np.ndarray, list[str]]:
     """Scores of ``nodes`` (default: the index and its areas) in each Monte Carlo replicate:
     an array (2N, units, nodes) and the node codes, with N base rows of the run's design.
@@ -392,11 +394,14 @@ def replicate_scores(
     )
     a, b = base_matrices(count, len(factors), rng, "sobol")
     out = np.empty((2 * count, len(run.normalised), len(wanted)), dtype=np.float32)
+    step = _("Scoring the marker's Monte Carlo replicates")
+    progress(step, 0, 2 * count)
     for half, design in enumerate((a, b)):
         for row in range(count):
             scenario = {f.name: f.pick(u) for f, u in zip(factors, design[row], strict=True)}
             values = np.asarray(model(scenario), dtype=float)
             out[half * count + row] = values if values.ndim == 2 else values[:, None]
+            progress(step, half * count + row + 1, 2 * count)
     return out, wanted
 
 
@@ -595,6 +600,7 @@ def prioritise_places(
     seed: int | None = None,
     weight_spread: float = 0.25,
     weight_draws: int = 200,
+    progress: ProgressCallback = quiet_progress,
 ) -> PlacesResult:
     """Rank a run's units from the most excluded, with P(among the k most excluded) over the
     run's Monte Carlo replicates, the drivers of each gap, who lives there, and how much the
@@ -608,7 +614,9 @@ def prioritise_places(
     root = spec.tree.code
     scores = node_scores(data, weights)
     index_score = scores[root]
-    draws, nodes = replicate_scores(data, weights=weights, replicates=replicates, seed=seed)
+    draws, nodes = replicate_scores(
+        data, weights=weights, replicates=replicates, seed=seed, progress=progress
+    )
     replicate_root = draws[:, :, 0].astype(float)
     replicate_ranks = excluded_ranks(replicate_root)
     with warnings.catch_warnings():

@@ -29,6 +29,7 @@ from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.planning.errors import InfeasibleError, PlanningError
 from inclusive_cities.planning.places import PlacesResult, RunData, node_scores, replicate_scores
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 
 EVERY_LOCALITY = "*"
 """Key of ``min_per_locality`` / ``min_projects_per_locality`` meaning each locality."""
@@ -678,7 +679,10 @@ def select_projects(benefits: pd.DataFrame, constraints: Constraints) -> Selecti
 
 
 def budget_curve(
-    benefits: pd.DataFrame, constraints: Constraints, budgets: Sequence[float] | None = None
+    benefits: pd.DataFrame,
+    constraints: Constraints,
+    budgets: Sequence[float] | None = None,
+    progress: ProgressCallback = quiet_progress,
 ) -> pd.DataFrame:
     """Total benefit of the best selection as the budget grows (what the next million buys),
     with the greedy's beside it; a budget too small for the other constraints shows no
@@ -692,7 +696,9 @@ def budget_curve(
         budgets = sorted({*np.linspace(top / 10, top, 10).round(-3).tolist(), constraints.budget})
     groups = _groups(frame, constraints)
     rows = []
-    for amount in budgets:
+    step = _("Solving the selection at each budget")
+    for done, amount in enumerate(budgets):
+        progress(step, done, len(budgets))
         varied = Constraints(**{**constraints.as_dict(), "budget": float(amount)})
         picked = greedy(frame, varied)
         # a point of a chart: 0.01 % of the benefit is far below what the chart shows
@@ -717,6 +723,7 @@ def robust_selection(
     places: PlacesResult,
     constraints: Constraints,
     replicates: int | None = 50,
+    progress: ProgressCallback = quiet_progress,
 ) -> pd.DataFrame:
     """How often each project is chosen when the need comes from each Monte Carlo replicate
     of the marker (2 × ``replicates`` solves); infeasible replicates are counted apart."""
@@ -724,13 +731,20 @@ def robust_selection(
     run = places.run
     nodes = [run.spec.tree.code, *model.target_nodes]
     draws, names = replicate_scores(
-        run, nodes=nodes, weights=places.weights, replicates=replicates, seed=places.seed
+        run,
+        nodes=nodes,
+        weights=places.weights,
+        replicates=replicates,
+        seed=places.seed,
+        progress=progress,
     )
     frame = benefits.reset_index(drop=True).copy()
     cost = frame["cost"].to_numpy(dtype=float)
     counts = np.zeros(len(frame))
     solved = 0
-    for draw in draws:
+    step = _("Solving the selection in each replicate")
+    for done, draw in enumerate(draws):
+        progress(step, done, len(draws))
         scores = {code: draw[:, j].astype(float) for j, code in enumerate(names)}
         host, migrant = model.benefits(scores)
         frame["benefit_host"] = host
@@ -782,6 +796,7 @@ def prioritise(
     robust_replicates: int | None = 50,
     budgets: Sequence[float] | None = None,
     imported_by: str = "",
+    progress: ProgressCallback = quiet_progress,
 ) -> PlanResult:
     """From a stored run and candidate projects (imported first from ``projects_path`` at the
     run's level, else those already stored) to the selection, its curve and its robustness."""
@@ -813,12 +828,13 @@ def prioritise(
                 "file of projects."
             ).format(city=city)
         )
-    places = prioritise_places(engine, city, data, k=k, weights=weights)
+    places = prioritise_places(engine, city, data, k=k, weights=weights, progress=progress)
     benefits = project_benefits(projects, places)
+    progress(_("Choosing the projects"), 0, None)
     selection = select_projects(benefits, constraints)
-    curve = budget_curve(benefits, constraints, budgets)
+    curve = budget_curve(benefits, constraints, budgets, progress=progress)
     robust = (
-        robust_selection(benefits, places, constraints, robust_replicates)
+        robust_selection(benefits, places, constraints, robust_replicates, progress=progress)
         if robust_replicates
         else None
     )
