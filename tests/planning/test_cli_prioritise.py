@@ -380,3 +380,43 @@ def test_prioritise_reports_each_long_step(city: TinyCity, tmp_path: Path) -> No
     assert by_step["Solving the selection at each budget"] == [(0, 3), (1, 3), (2, 3)]
     assert by_step["Solving the selection in each replicate"] == [(i, 8) for i in range(8)]
     assert "Choosing the projects" in by_step
+
+
+def test_reimport_keeps_projects_under_way_and_counts_people_once(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    """Issue #16: a re-import replaces the candidates only (a started project is needed for
+    impact measurement; the same code in the file replaces it), and the total counts each
+    unit's residents once however many projects reach it."""
+    import datetime
+
+    from sqlalchemy import update
+
+    import_projects(city.engine, "TINY", write_projects(tmp_path / "p.xlsx"), level="barrio")
+    with transaction(city.engine) as session:
+        session.execute(
+            update(models.PlanningProject)
+            .where(models.PlanningProject.code.in_(["P2", "P4"]))
+            .values(start_date=datetime.date(2025, 3, 1))
+        )
+    sheet = tmp_path / "again.csv"
+    # A reaches 0101 and 0203, B reaches 0203 again, P4 is the started project's code
+    sheet.write_text(
+        "code,type,cost,effect,units\nA,housing,10,0.1,0101;0203\nB,housing,10,0.1,0203\n"
+        "P4,housing,10,0.1,0203\n"
+    )
+    result = run(
+        "--database", city.url, "plan", "import-projects", "--city", "TINY",
+        "--projects", str(sheet), "--level", "barrio",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    stored = load_projects(city.engine, "TINY").set_index("code")
+    assert set(stored.index) == {"A", "B", "P2", "P4"}  # P1, P3, P5 were candidates
+    assert stored.loc["P2", "start_date"] == datetime.date(2025, 3, 1)
+    assert stored.loc["P4", "start_date"] is None  # the file's P4 replaced the started one
+    # 0101: 900 host, 300 + 0 migrant; 0203: 500 host, 400 + 100 migrant; 0203 once
+    assert PEOPLE["0101"] == (900, 300, 0) and PEOPLE["0203"] == (500, 400, 100)
+    said = " ".join(result.stdout.split())
+    assert "1,400 host and 800 refugee and migrant residents" in said
+    assert "counted once" in said
+    assert "Kept 1 projects already under way" in said

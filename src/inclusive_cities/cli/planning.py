@@ -138,7 +138,8 @@ def import_command(
         500.0, "--catchment", help="Catchment radius in metres where a project gives none."
     ),
 ) -> None:
-    """Store a city's candidate projects with their beneficiaries (replaces earlier ones).
+    """Store a city's candidate projects with their beneficiaries (replaces the earlier
+    candidates; projects already under way are kept, unless the file has their code).
 
     Example: inclusive-cities plan import-projects --city DEMO --projects proyectos.gpkg
     --level barrio
@@ -158,7 +159,8 @@ def import_command(
     console.print(
         _(
             "Stored {count} candidate projects of {file} for {city} at level '{level}': "
-            "{host} host and {migrant} refugee and migrant beneficiaries in all."
+            "{host} host and {migrant} refugee and migrant residents in the projects' "
+            "catchments, counted once."
         ).format(
             count=summary.projects,
             file=summary.file,
@@ -168,6 +170,13 @@ def import_command(
             migrant=format_number(summary.beneficiaries_migrant, 0),
         )
     )
+    if summary.kept:
+        console.print(
+            _(
+                "Kept {kept} projects already under way (started on or before today) for "
+                "impact measurement; the earlier candidate projects were replaced."
+            ).format(kept=summary.kept)
+        )
 
 
 @plan_app.command("prioritise")

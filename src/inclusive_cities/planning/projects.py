@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -130,6 +131,8 @@ class ImportSummary:
     beneficiaries_host: float
     beneficiaries_migrant: float
     replaced: int
+    kept: int = 0
+    """Projects already under way (started on or before today) kept from earlier imports."""
 
 
 def _plain(text: str) -> str:
@@ -557,6 +560,24 @@ def beneficiary_totals(
     return hosts, migrants
 
 
+def people_reached(
+    reach: Iterable[Mapping[str, float]], host: Mapping[str, float], migrant: Mapping[str, float]
+) -> tuple[float, float]:
+    """(host, refugee-and-migrant) residents of the units any of ``reach`` touches, each unit
+    counted once (at the largest share any project reaches of it): a person near two projects
+    is one person helped, not two."""
+    share: dict[str, float] = {}
+    for units in reach:
+        for unit, fraction in (units or {}).items():
+            share[unit] = max(share.get(unit, 0.0), float(fraction))
+
+    def total(people: Mapping[str, float]) -> float:
+        values = (float(people.get(u, 0.0) or 0.0) * f for u, f in share.items())
+        return float(sum(v for v in values if v == v))
+
+    return total(host), total(migrant)
+
+
 def _period_population(engine: Engine, city: str, level: str, period: str | None) -> pd.DataFrame:
     """Population split per unit code of ``level`` in ``period`` (default: the latest period
     with population counts for the city)."""
@@ -615,7 +636,9 @@ def import_projects(
     imported_by: str = "",
 ) -> ImportSummary:
     """Read, validate and store a city's candidate projects with their beneficiaries at
-    ``level``, replacing the city's previous projects, in one transaction."""
+    ``level`` in one transaction, replacing the city's previous candidates. Projects already
+    under way (a start date on or before today) are kept for impact measurement, unless the
+    file holds their code: the same code is the same project, so the file's row replaces it."""
     from inclusive_cities.ingest.common import sha256_file
 
     path = Path(path)
@@ -642,6 +665,11 @@ def import_projects(
     reach = catchment_units(frame, units, default_catchment_m, network)
     population = _period_population(engine, city, level_code, period)
     hosts, migrants = beneficiary_totals(reach, population)
+    host_total, migrant_total = people_reached(
+        reach,
+        population["population_host"].to_dict(),
+        population["population_migrant"].to_dict(),
+    )
     records = []
     for position, row in enumerate(frame.to_dict("records")):
         site = row["geometry"]
@@ -688,15 +716,19 @@ def import_projects(
                 models.ImportBatch.status == "active",
             )
         ).all()
-        replaced = len(
+        started = models.PlanningProject.start_date
+        under_way = started.is_not(None) & (started <= date.today())
+        stale = (models.PlanningProject.city_id == city_row.id) & (
+            ~under_way | models.PlanningProject.code.in_([str(c) for c in frame["code"]])
+        )
+        replaced = len(session.scalars(select(models.PlanningProject.id).where(stale)).all())
+        session.execute(delete(models.PlanningProject).where(stale))
+        kept = len(
             session.scalars(
                 select(models.PlanningProject.id).where(
                     models.PlanningProject.city_id == city_row.id
                 )
             ).all()
-        )
-        session.execute(
-            delete(models.PlanningProject).where(models.PlanningProject.city_id == city_row.id)
         )
         batch = models.ImportBatch(
             kind="planning_projects",
@@ -725,9 +757,10 @@ def import_projects(
         projects=len(records),
         file=path.name,
         level=level_code,
-        beneficiaries_host=float(hosts.sum()),
-        beneficiaries_migrant=float(migrants.sum()),
+        beneficiaries_host=host_total,
+        beneficiaries_migrant=migrant_total,
         replaced=int(replaced or 0),
+        kept=kept,
     )
 
 
