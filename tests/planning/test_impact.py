@@ -562,3 +562,86 @@ def test_survey_rounds_recover_an_injected_effect(tmp_path: Path) -> None:
         units=pd.DataFrame({"unit": ["02002"], "start_period": ["2025"]}), data_dir=data_dir,
     )  # fmt: skip
     assert nothing.ci_low <= 0 <= nothing.ci_high
+
+
+def test_one_project_is_never_compared_with_another_projects_units(tmp_path: Path) -> None:
+    """Issue #16: EJ-001 was compared with a barrio EJ-002 had reached in the same period."""
+    engine = build_base_city(f"sqlite:///{tmp_path / 'two.db'}", seed=6)
+    follow = generate_second_period(
+        engine,
+        tmp_path / "second",
+        city="TST",
+        level="barrio",
+        periods=("2025",),
+        treated={"00001": "2025", "00002": "2025"},
+        effects=["health_insurance"],
+        seed=14,
+    )
+    load_second_period(engine, follow.directory)
+    with transaction(engine) as session:
+        owner = {
+            p.code: list(p.unit_codes or []) for p in session.query(models.PlanningProject).all()
+        }
+    first = next(code for code, units in owner.items() if units == ["00001"])
+    # by hand: the change in 00001 minus the mean change of the 38 barrios no project reached
+    with transaction(engine) as session:
+        rows = (
+            session.query(models.SpatialUnit.code, models.Period.code, models.Observation.value)
+            .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+            .join(models.Period, models.Period.id == models.Observation.period_id)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .filter(models.Indicator.code == "health_insurance")
+            .all()
+        )
+    wide = pd.DataFrame(rows, columns=["unit", "period", "y"]).pivot(
+        index="unit", columns="period", values="y"
+    )
+    change = wide["2025"] - wide["2024"]
+    others = change.drop(["00001", "00002"])
+    assert len(others) == 38
+    expected = change["00001"] - others.mean()
+    result = measure_impact(engine, "TST", "health_insurance", project=first, match=None)
+    assert result.n_treated == 1 and result.n_comparison == 38
+    assert result.estimate == pytest.approx(expected)
+    for method, match in (("did", "nearest"), ("cs", None), ("synth", None)):
+        result = measure_impact(
+            engine, "TST", "health_insurance", project=first, method=method, match=match
+        )
+        units = result.tables["units"]
+        assert "00002" not in set(units["unit"]), method
+        if method == "synth":
+            assert "00002" not in set(result.tables["placebo"]["unit"])
+            assert result.details["donors"] == 38
+
+
+def test_a_project_without_start_date_is_named(tmp_path: Path) -> None:
+    engine = build_base_city(f"sqlite:///{tmp_path / 'p01.db'}", seed=7)
+    follow = generate_second_period(
+        engine,
+        tmp_path / "second",
+        city="TST",
+        level="barrio",
+        periods=("2025",),
+        treated={"00001": "2025"},
+        effects=["health_insurance"],
+        seed=15,
+    )
+    load_second_period(engine, follow.directory)
+    with transaction(engine) as session:
+        city = session.query(models.City).one()
+        session.add(
+            models.PlanningProject(
+                city_id=city.id, code="P01", type="park", cost=1.0, unit_codes=["00003"]
+            )
+        )
+        started = (
+            session.query(models.PlanningProject.code)
+            .filter(models.PlanningProject.code != "P01")
+            .scalar()
+        )
+    with pytest.raises(ImpactError) as error:
+        measure_impact(engine, "TST", "marker", project="P01", method="synth")
+    text = str(error.value)
+    assert "No project of TST has a start date" not in text
+    assert "P01" in text and "start date" in text
+    assert f"({1}): {started}" in text and "--project" in text

@@ -1105,14 +1105,43 @@ def intervention_units(
                     "plan prioritise' or check the codes."
                 ).format(codes=", ".join(missing), city=city)
             )
-        records: list[dict[str, Any]] = []
-        for row in rows:
-            if row.start_date is None:
-                continue
-            codes = list(row.unit_codes or []) or list((row.beneficiary_units or {}).keys())
-            records.extend(
-                {"unit": str(code), "start_date": row.start_date, "project": row.code}
-                for code in codes
+        records = _project_units(rows)
+        if not records and wanted:
+            undated = [r.code for r in rows if r.start_date is None]
+            without_units = [r.code for r in rows if r.start_date is not None]
+            everything = session.scalars(
+                select(models.PlanningProject)
+                .where(models.PlanningProject.city_id == city_row.id)
+                .order_by(models.PlanningProject.code)
+            ).all()
+            started = sorted({r["project"] for r in _project_units(everything)})
+            reasons = []
+            if undated:
+                reasons.append(
+                    _("Without a start date (not started): {codes}.").format(
+                        codes=", ".join(undated)
+                    )
+                )
+            if without_units:
+                reasons.append(
+                    _("Started but without units: {codes}.").format(codes=", ".join(without_units))
+                )
+            listed = ", ".join(started[:12]) + (", …" if len(started) > 12 else "")
+            raise ImpactError(
+                _("There is nothing to measure for --project {codes}.").format(
+                    codes=", ".join(wanted)
+                )
+                + " "
+                + " ".join(reasons)
+                + " "
+                + (
+                    _(
+                        "Started projects of {city} with units ({n}): {codes}. Name one of them, "
+                        "or leave out --project to measure them all."
+                    ).format(city=city, n=len(started), codes=listed)
+                    if started
+                    else _("{city} has no started project with units.").format(city=city)
+                )
             )
     if not records:
         raise ImpactError(
@@ -1121,6 +1150,34 @@ def intervention_units(
                 "Give the projects a start date, or list the units with --units."
             ).format(city=city)
         )
+    frame = pd.DataFrame(records).sort_values(["unit", "start_date"])
+    return frame.groupby("unit", as_index=False).first()
+
+
+def _project_units(rows: Sequence[models.PlanningProject]) -> list[dict[str, Any]]:
+    """One record (unit, start_date, project) per unit of each project with a start date."""
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        if row.start_date is None:
+            continue
+        codes = list(row.unit_codes or []) or list((row.beneficiary_units or {}).keys())
+        records.extend(
+            {"unit": str(code), "start_date": row.start_date, "project": row.code} for code in codes
+        )
+    return records
+
+
+def _all_started_units(engine: Engine, city: str) -> pd.DataFrame:
+    """The units of every started project of the city (empty when none): columns unit,
+    start_date, project; a unit reached by several projects keeps the earliest start."""
+    with transaction(engine) as session:
+        city_row = _city(session, city)
+        rows = session.scalars(
+            select(models.PlanningProject).where(models.PlanningProject.city_id == city_row.id)
+        ).all()
+        records = _project_units(rows)
+    if not records:
+        return pd.DataFrame(columns=["unit", "start_date", "project"])
     frame = pd.DataFrame(records).sort_values(["unit", "start_date"])
     return frame.groupby("unit", as_index=False).first()
 
@@ -1227,6 +1284,11 @@ def measure_impact(
             ).format(outcome=label)
         )
     ever = set(first_treated)
+    # a unit another started project reached before the last period is no comparison: its
+    # change is that project's effect (issue #16: EJ-001 was compared with EJ-006's barrio)
+    others = _all_started_units(engine, city)
+    if not others.empty:
+        ever |= {u for u, o in _start_orders(engine, others, orders).items() if o <= last_order}
     comparison_pool = sorted(set(panel["unit"]) - ever)
     result: ImpactResult
     tables: dict[str, pd.DataFrame] = {}
@@ -1244,7 +1306,9 @@ def measure_impact(
                 covariates.append("m")
         comparison = comparison_pool
         if match is not None:
-            matched = match_units(baseline, treated_units, covariates, method=match, k=k)
+            # matched among the comparison pool only: never among other projects' units
+            eligible = baseline[baseline.index.isin(set(treated_units) | set(comparison_pool))]
+            matched = match_units(eligible, treated_units, covariates, method=match, k=k)
             comparison = matched.comparison
             tables["balance"] = matched.balance.assign(
                 variable=matched.balance["variable"].map(
