@@ -111,8 +111,14 @@ def test_marker_build_takes_the_assessment_score(sqlite_url: str, tmp_path: Path
     assert [(v.code, v.value) for v in whole.areas] == [
         ("G_INS", pytest.approx((overall + 40) / 2))
     ]
-    assert [(v.code, v.value) for v in whole.indicators] == [
-        ("migration_governance_score", pytest.approx(overall))
+    # the assessment's own score is no evidence of itself (and a period's value may be an
+    # older assessment's, issue #19): the linked indicator is left out
+    assert whole.indicators == []
+    # two areas named "Refugee and migrant population" are told apart by their parent
+    wellbeing = next(d for d in domain_evidence(engine, result) if d.domain == "WELLBEING")
+    assert [v.name.es for v in wellbeing.areas][2:] == [
+        "Esperanza de vida (considerando brecha de género) › Población refugiada y migrante",
+        "Nivel educativo (considerando brecha de género) › Población refugiada y migrante",
     ]
     unpublished = domain_evidence(engine, result, published_only=True)
     assert unpublished[1].run_id is None and unpublished[1].areas[0].value is None

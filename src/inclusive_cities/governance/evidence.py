@@ -5,6 +5,11 @@ Values come from the city's latest run of the framework's ``evidence_spec`` mark
 default ``uim-extended``; else the latest run of any spec): for an area or dimension, the mean
 of the run's unit scores (0-100, every unit weighing the same); for an indicator, the mean of
 its whole-population values over the run's units in the run's period.
+
+The marker's ``migration_governance_score`` is the assessment's own overall score: it is left
+out of the evidence (a score is no evidence of itself, and the run's period may hold the score
+of an earlier assessment). Two linked items with the same name (such as the refugee and migrant
+population of two different areas) are told apart by their parent's name.
 """
 
 from __future__ import annotations
@@ -48,7 +53,21 @@ def domain_evidence(
 
     framework = result.framework
     spec = load_spec(framework.evidence_spec)
-    names = {item.code: item.name for item, _d, _p in spec.walk()}
+    from inclusive_cities.governance.marker_link import INDICATOR
+
+    walked = [(item, parent) for item, _d, parent in spec.walk()]
+    counts: dict[tuple[str, str], int] = {}
+    for item, _parent in walked:
+        key = (item.name.es, item.name.en)
+        counts[key] = counts.get(key, 0) + 1
+    names = {
+        item.code: (
+            Label(es=f"{parent.name.es} › {item.name.es}", en=f"{parent.name.en} › {item.name.en}")
+            if parent is not None and counts[(item.name.es, item.name.en)] > 1
+            else item.name
+        )
+        for item, parent in walked
+    }
     with Session(engine) as session:
         run = None
         period = ""
@@ -87,7 +106,9 @@ def domain_evidence(
                 models.SpatialUnit.city_id == run.city_id,
                 models.SpatialUnit.level_id == run.level_id,
             )
-            wanted = {code for d in framework.domains for code in d.links.indicators}
+            wanted = {
+                code for d in framework.domains for code in d.links.indicators if code != INDICATOR
+            }
             indicators = {
                 code: (float(mean), unit or "")
                 for code, unit, mean in session.execute(
@@ -132,6 +153,7 @@ def domain_evidence(
                         indicators[code][1] if code in indicators else "",
                     )
                     for code in fw_domain.links.indicators
+                    if code != INDICATOR
                 ],
                 run_id=run.id if run is not None else None,
                 spec=run.spec_code if run is not None else spec.code,
