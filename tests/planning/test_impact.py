@@ -471,7 +471,9 @@ def test_cli_prints_the_estimate_and_verdict_and_writes_xlsx(
         str(out),
     )
     assert done.returncode == 0, done.stderr
-    assert "La intervención aumentó" in done.stdout
+    # the indicator's name is a label, not a noun phrase: it comes with its article
+    assert "La intervención aumentó el indicador «Personas afiliadas a salud» en" in done.stdout
+    assert "0,000" not in done.stdout
     assert "significativo" in done.stdout and "IC 95 %" in done.stdout
     values = pd.read_excel(out, sheet_name="Impacto").set_index("Concepto")["Valor"]
     low = float(values["IC 95 %, límite inferior"])
@@ -645,3 +647,47 @@ def test_a_project_without_start_date_is_named(tmp_path: Path) -> None:
     assert "No project of TST has a start date" not in text
     assert "P01" in text and "start date" in text
     assert f"({1}): {started}" in text and "--project" in text
+
+
+def test_wording_for_officials() -> None:
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.planning.impact import ImpactResult, p_value_text
+
+    result = ImpactResult(
+        method="did", outcome="marker", estimate=1.5, se=0.2, ci_low=1.1, ci_high=1.9,
+        p_value=0.00001, n_treated=1, n_comparison=2, n_obs=6,
+        outcome_label="Urban Inclusion Marker (uim-basic)",
+    )  # fmt: skip
+    try:
+        use_language("es")
+        assert result.verdict().startswith(
+            "La intervención aumentó el indicador «Urban Inclusion Marker (uim-basic)» en 1,50"
+        )
+        assert "p < 0,001" in result.verdict()
+        assert result.sizes_text() == "Unidades intervenidas: 1; unidades de comparación: 2."
+        assert p_value_text(0.00001) == "< 0,001" and p_value_text(0.0344) == "0,034"
+        use_language("en")
+        assert result.verdict().startswith(
+            "The intervention raised the indicator “Urban Inclusion Marker (uim-basic)” by 1.50"
+        )
+        assert p_value_text(float("nan")) == "-"
+    finally:
+        use_language("en")
+
+
+def test_synthetic_control_with_two_donors_says_its_p_value_cannot_be_small() -> None:
+    periods = list(range(1, 7))
+    rows = []
+    for unit, base in (("A", 10.0), ("B", 9.0), ("C", 11.5)):
+        for t in periods:
+            effect = 5.0 if unit == "A" and t >= 5 else 0.0
+            rows.append({"unit": unit, "period": t, "y": base + 0.3 * t + 0.1 * (t % 2) + effect})
+    result = synthetic_control(
+        pd.DataFrame(rows), unit="unit", time="period", outcome="y",
+        treated_unit="A", treatment_time=5,
+    )  # fmt: skip
+    # two donors, both kept as placebos: p is a rank among 3 gaps, at least 1/3
+    assert result.details["placebos"] == 2
+    assert result.p_value == pytest.approx(1 / 3)
+    notes = result.caveats()
+    assert len(notes) == 1 and "1 in 3 (0.333)" in notes[0] and "Only 2 comparison" in notes[0]

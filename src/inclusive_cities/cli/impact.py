@@ -52,6 +52,7 @@ def impact_command(
         METHODS,
         impact_to_xlsx,
         measure_impact,
+        p_value_text,
         read_units_file,
     )
 
@@ -87,10 +88,8 @@ def impact_command(
         _("{low} to {high}").format(
             low=format_number(result.ci_low, 3), high=format_number(result.ci_high, 3)
         ),
-        format_number(result.p_value, 3),
-        _("{treated} intervention, {comparison} comparison").format(
-            treated=result.n_treated, comparison=result.n_comparison
-        ),
+        p_value_text(result.p_value),
+        result.sizes_text(),
     )
     console.print(table)
     console.print(result.verdict())

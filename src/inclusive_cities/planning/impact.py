@@ -89,18 +89,32 @@ class ImpactResult:
         }
         if self.significant:
             direction = (
-                _("The intervention raised {what} by {effect}")
+                _("The intervention raised the indicator “{what}” by {effect}")
                 if self.estimate > 0
-                else _("The intervention lowered {what} by {effect}")
+                else _("The intervention lowered the indicator “{what}” by {effect}")
             )
             text = direction.format(**{**numbers, "effect": _number(abs(self.estimate), digits)})
             return text + _(
                 " (95 % CI {low} to {high}, p {p}): significant, unlikely to be chance."
             ).format(**numbers)
         return _(
-            "No clear effect on {what}: the estimate is {effect} (95 % CI {low} to {high}, "
+            "No clear effect on the indicator “{what}”: the estimate is {effect} (95 % CI {low} "
+            "to {high}, "
             "p {p}): not significant, it could be chance."
         ).format(**numbers)
+
+    def sizes_text(self) -> str:
+        """How many units each side had, in plain words (no plural agreement to get wrong)."""
+        if self.method == "synth" and "donors" in self.details:
+            return _(
+                "Intervention units: {treated}; comparison units weighed in the synthetic mix: "
+                "{comparison} of {donors}."
+            ).format(
+                treated=self.n_treated, comparison=self.n_comparison, donors=self.details["donors"]
+            )
+        return _("Intervention units: {treated}; comparison units: {comparison}.").format(
+            treated=self.n_treated, comparison=self.n_comparison
+        )
 
     def caveats(self) -> list[str]:
         """Warnings about this estimate in particular, in the current language."""
@@ -111,6 +125,16 @@ class ImpactResult:
                     "The projects started in different periods: difference-in-differences can "
                     "mislead when effects differ between start groups; compare with --method cs."
                 )
+            )
+        placebos = self.details.get("placebos")
+        if self.method == "synth" and placebos is not None and 1 / (placebos + 1) >= 1 - LEVEL:
+            notes.append(
+                _(
+                    "Only {n} comparison units could serve as placebos: the smallest p-value "
+                    "possible is 1 in {m} ({p}), so with so few comparison units this test "
+                    "cannot find an effect significant, however large the gap. Read the gap "
+                    "and the chart rather than the p-value."
+                ).format(n=placebos, m=placebos + 1, p=format_number(1 / (placebos + 1), 3))
             )
         return notes
 
@@ -192,6 +216,11 @@ def _digits(size: float) -> int:
     if not math.isfinite(size):
         return 2
     return 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+
+
+def p_value_text(p_value: float) -> str:
+    """A p-value for a table: '0.034' or '< 0.001', never '0.000'; '-' when unknown."""
+    return _p_text(p_value).removeprefix("= ")
 
 
 def _p_text(p_value: float) -> str:
@@ -638,6 +667,8 @@ def synthetic_control(
         ignore_index=True,
     )
     result.details["donors"] = len(pool)
+    if placebo and len(kept) > 2:
+        result.details["placebos"] = len(kept) - 1
     return result
 
 
