@@ -82,8 +82,12 @@ def test_local_and_national_side_by_side(db_url: str, tmp_path: Path) -> None:
     assert comparison.domains[0].difference == pytest.approx(LOCAL_A - NATIONAL_A)
     assert comparison.answer_labels(comparison.questions[1], "es") == ("Parcialmente", "Sí")
     assert comparison.summary("en")[0] == (
-        "Ciudad DEMO (local) scores 59.7 and COL (national) 47.9 overall; the city is ahead on "
-        "1 questions, behind on 1 and the same on 2."
+        "Ciudad DEMO (local) scores 59.7 and Colombia (national) 47.9 overall; the city is "
+        "ahead on 1 questions, behind on 1 and the same on 2."
+    )
+    # issue #19: the country by its name, as on the cards, not "COL (nacional)"
+    assert comparison.summary("es")[0].startswith(
+        "Ciudad DEMO (local) obtiene 59,7 y Colombia (nacional) 47,9 en total"
     )
 
 

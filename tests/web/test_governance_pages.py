@@ -293,3 +293,38 @@ def test_admin_edits_an_answer_then_uploads_the_shipped_template(
     # no earlier assessment answered the shipped framework: nothing to compare with
     assert page.locator("#changes").count() == 0
     shot(page, "governance-07-city-after-upload-es")
+
+
+def test_spanish_page_has_no_english_labels(governed: tuple[City, Governance, Path]) -> None:
+    """Issue #19: the assessment list showed the template's title ("SYNTHETIC DEMO DATA") and
+    the comparison read "COL (nacional)"; now the date with the level, and the country's name
+    (checked without a browser)."""
+    import re
+
+    from sqlalchemy import update
+
+    city, governance, _folder = governed
+    engine = init_database(city.url)
+    with transaction(engine) as session:
+        session.execute(
+            update(models.GovernanceAssessment)
+            .where(models.GovernanceAssessment.id == governance.ids["TST-2024"])
+            .values(title="SYNTHETIC DEMO DATA")
+        )
+    try:
+        with TestClient(create_app(city.url, specs=specs)) as client:
+            html = client.get("/cities/TST/governance?lang=es").text
+    finally:
+        with transaction(engine) as session:
+            session.execute(
+                update(models.GovernanceAssessment)
+                .where(models.GovernanceAssessment.id == governance.ids["TST-2024"])
+                .values(title="")
+            )
+    select = html.split('<select id="assessment"', 1)[1].split("</select>", 1)[0]
+    options = [text.strip() for text in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+    # the admin test may have added a later one: every option is a date and the level
+    assert options[-2:] == ["2024-03-15 · local", "2022-06-30 · local"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} · local", text) for text in options)
+    assert "SYNTHETIC" not in html
+    assert "Colombia (nacional)" in html and "COL (nacional)" not in html

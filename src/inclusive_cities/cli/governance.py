@@ -184,9 +184,18 @@ def show(
             bands.get(domain.band or "", "-"),
         )
     console.print(table)
-    for title, lines in ((_("Strengths"), result.strengths(lang)), (_("Gaps"), result.gaps(lang))):
+    scoring = result.framework.scoring
+    no_strength = _("No strengths yet: no domain scores {score} of 100 or more.").format(
+        score=format_number(scoring.strength, 0)
+    )
+    for title, lines, empty in (
+        (_("Strengths"), result.strengths(lang), no_strength),
+        (_("Gaps"), result.gaps(lang), _("No gap was found.")),
+    ):
         console.print(title, style="bold", markup=False)
-        for line in lines or ["-"]:
+        if not lines:
+            console.print(f"  {empty}", markup=False)
+        for line in lines:
             console.print(f"  - {line}", markup=False)
     if evidence:
         console.print(_("Beside the evidence"), style="bold", markup=False)
@@ -294,10 +303,14 @@ def search(
     country: str = typer.Option(None, "--country", help="ISO 3166 alpha-3 country code."),
     level: str = typer.Option(None, "--level", help="local or national."),
     status: str = typer.Option(None, "--status", help="planned, ongoing, completed, suspended."),
+    framework: str = typer.Option(
+        "mgi-demo", "--framework", help=FRAMEWORK_HELP + " Names the domains."
+    ),
 ) -> None:
     """Search the initiatives and good practices."""
-    from inclusive_cities.governance import search_initiatives
+    from inclusive_cities.governance import load_framework, search_initiatives
     from inclusive_cities.governance.initiatives import status_label
+    from inclusive_cities.mobility.schema import country_name
 
     found = search_initiatives(
         _engine(),
@@ -313,13 +326,14 @@ def search(
         console.print(_("Nothing found."), markup=False)
         raise typer.Exit(1)
     lang = current_language()
+    domains = {d.code: d.name.text(lang) for d in load_framework(framework).domains}
     table = Table(_("Code"), _("Name"), _("Domain"), _("Place"), _("Status"), _("Partners"))
     for record in found:
         table.add_row(
             record.code,
             record.name.text(lang),
-            record.domain,
-            record.city or record.country,
+            domains.get(record.domain, record.domain),
+            record.city_name or record.city or country_name(record.country, lang),
             status_label(record.status, lang),
             record.partners,
         )

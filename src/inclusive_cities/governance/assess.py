@@ -12,7 +12,7 @@ from inclusive_cities.governance.errors import GovernanceError
 from inclusive_cities.governance.scoring import Answer, DomainResult, QuestionResult, Scores, score
 from inclusive_cities.governance.spec import Framework
 from inclusive_cities.governance.templates import answer_word
-from inclusive_cities.i18n import format_number
+from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 
@@ -36,10 +36,16 @@ class AssessmentInfo:
     def place(self) -> str:
         return self.city or self.country
 
-    def place_label(self, lang: str = "en") -> str:
-        """ "Ciudad Demo (local)" / "COL (national)"."""
+    def place_label(self, lang: str | None = None) -> str:
+        """ "Ciudad Demo (local)" / "Colombia (national)" (default: the current language)."""
+        from inclusive_cities.mobility.schema import country_name
+
         level = _("local", lang) if self.level == "local" else _("national", lang)
-        return f"{self.city_name or self.place} ({level})"
+        if self.level == "local":
+            name = self.city_name or self.place
+        else:
+            name = country_name(self.country, lang or current_language())
+        return f"{name} ({level})"
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,12 @@ def assessment_result(engine: Engine, assessment_id: int) -> AssessmentResult:
     return AssessmentResult(info, score(framework, answers))
 
 
+def _country_name(code: str) -> str:
+    from inclusive_cities.mobility.schema import country_name
+
+    return country_name(code.upper(), current_language())
+
+
 def resolve(
     engine: Engine,
     reference: str | int | None,
@@ -212,6 +224,6 @@ def resolve(
             _(
                 "There is no governance assessment of {place}: import one with 'inclusive-cities "
                 "governance import FILE --city CODE' or '--country ISO3'."
-            ).format(place=city or country or "-")
+            ).format(place=city or (_country_name(country) if country else "-"))
         )
     return assessment_result(engine, latest.id)

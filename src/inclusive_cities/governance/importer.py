@@ -74,7 +74,15 @@ class ImportSummary:
 
     def summary_lines(self, lang: str | None = None) -> list[str]:
         """The end-of-import summary, translated."""
+        from inclusive_cities.i18n import current_language
+        from inclusive_cities.mobility.schema import country_name
+
         level = _("local", lang) if self.level == "local" else _("national", lang)
+        place = (
+            self.place
+            if self.level == "local"
+            else country_name(self.place, lang or current_language())
+        )
         lines = [
             _(
                 "{file}: {count} assessment(s) of {place} ({level}): {answered} of {questions} "
@@ -83,7 +91,7 @@ class ImportSummary:
             ).format(
                 file=self.file,
                 count=len(self.assessment_ids),
-                place=self.place,
+                place=place,
                 level=level,
                 answered=self.answered,
                 questions=self.questions,

@@ -83,6 +83,8 @@ class InitiativeRecord:
     description: Label
     link: str
     year: int | None
+    city_name: str = ""
+    """The city's name (empty for a national record)."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,7 @@ def search_initiatives(
 ) -> list[InitiativeRecord]:
     """Initiatives and good practices matching every filter given; ``text`` is looked for,
     ignoring case and accents, in the code, names, descriptions and partners."""
-    query = select(models.GovernanceInitiative, models.City.code).outerjoin(
+    query = select(models.GovernanceInitiative, models.City.code, models.City.name).outerjoin(
         models.City, models.City.id == models.GovernanceInitiative.city_id
     )
     filters = {
@@ -281,7 +283,7 @@ def search_initiatives(
     wanted = _plain(text) if text else ""
     found: list[InitiativeRecord] = []
     with Session(engine) as session:
-        for row, city_code in session.execute(query).all():
+        for row, city_code, city_name in session.execute(query).all():
             haystack = _plain(
                 " ".join(
                     [
@@ -314,6 +316,7 @@ def search_initiatives(
                     ),
                     link=row.link,
                     year=row.year,
+                    city_name=city_name or "",
                 )
             )
     return found
