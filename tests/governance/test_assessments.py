@@ -49,7 +49,8 @@ def test_local_and_national_side_by_side(db_url: str, tmp_path: Path) -> None:
         tmp_path / "national.xlsx", fw, NATIONAL, when="2024-03-01", evidence=EVIDENCE
     )
     first = import_assessment(engine, local, city="DEMO", framework=fw)
-    import_assessment(engine, national, country="col", framework=fw)
+    imported = import_assessment(engine, national, country="col", framework=fw)
+    assert "1 evaluación(es) de Colombia (nacional)" in imported.summary_lines("es")[0]
     again = import_assessment(engine, local, city="DEMO", framework=fw)
     assert (first.answered, first.questions, again.replaced) == (6, 6, 1)
     assert again.assessment_ids == first.assessment_ids  # replaced in place: links keep working
