@@ -420,3 +420,36 @@ def test_reimport_keeps_projects_under_way_and_counts_people_once(
     assert "1,400 host and 800 refugee and migrant residents" in said
     assert "counted once" in said
     assert "Kept 1 projects already under way" in said
+
+
+def test_unmeetable_share_exits_1_and_every_locality_is_named(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    """Issue #16: a share no project can meet gave an empty plan and exit 0; the constraints
+    sheet showed 'Minimum invested in *'."""
+    projects = write_projects(tmp_path / "p.xlsx")
+    rules = tmp_path / "c.yaml"
+    rules.write_text("min_migrant_share: 99%\n")
+    result = run(
+        "--database", city.url, "plan", "prioritise", "--city", "TINY", "--run", "tiny-plan",
+        "--projects", str(projects), "--budget", "1000000", "--constraints", str(rules),
+        "--out", str(tmp_path / "x.xlsx"), "--robust", "0",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: No selection within the budget of 1,000,000 meets at least 99% of the benefit "
+        "reaching refugees and migrants: raise the budget or relax that constraint."
+    )
+    assert not (tmp_path / "x.xlsx").exists()
+    rules.write_text("min_per_locality: {'*': 1000}\nmin_projects_per_locality: {'*': 1}\n")
+    out = tmp_path / "s.xlsx"
+    result = run(
+        "--database", city.url, "--lang", "es", "plan", "prioritise", "--city", "TINY",
+        "--run", "tiny-plan", "--budget", "1000000", "--constraints", str(rules),
+        "--out", str(out), "--robust", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    limits = {row[0]: row[1] for row in openpyxl.load_workbook(out)["Restricciones"].values}
+    assert limits["Mínimo invertido en cada localidad"] == 1000
+    assert limits["Mínimo de proyectos en cada localidad"] == 1
+    assert not any("*" in str(name) for name in limits)

@@ -163,7 +163,8 @@ def test_integer_program_equals_brute_force(constraints: Constraints) -> None:
     for seed in range(4):
         table = random_case(seed)
         best = brute_force(table, constraints)
-        if best is None:
+        # choosing nothing (benefit 0) while projects fit the budget is no plan: infeasible
+        if best is None or best <= 0:
             with pytest.raises(InfeasibleError):
                 select_projects(table, constraints)
             continue
@@ -386,3 +387,45 @@ def test_greedy_follows_the_rules_it_can() -> None:
     assert list(table["code"][picked]) == ["A", "B", "C"]
     picked = greedy(table, Constraints(budget=6))
     assert list(table["code"][picked]) == ["C"]
+
+
+def test_people_helped_by_a_selection_count_each_unit_once(city: TinyCity) -> None:
+    """Issue #16: two chosen projects reaching one neighbourhood help its residents once."""
+    places = prioritise_places(city.engine, "TINY", city.run_id, weight_draws=5)
+    projects = _projects()
+    projects.at[1, "beneficiary_units"] = {"0203": 1.0, "0101": 1.0}  # 0101 as P1 does
+    benefits = project_benefits(projects, places)
+    result = select_projects(benefits, Constraints(budget=1000))
+    assert sorted(result.chosen) == ["P1", "P2", "P3"]
+    # units 0101, 0102, 0203, 0201, each once: hosts 900 + 1000 + 500 + 700; refugees and
+    # migrants (300 + 0) + (50 + 10) + (400 + 100) + (500 + 20)
+    assert result.people_host == pytest.approx(3100)
+    assert result.people_migrant == pytest.approx(1380)
+    # per project, the beneficiaries stay those of its own catchment (P2: 0203 and 0101)
+    assert benefits.set_index("code").loc["P2", "beneficiaries_host"] == pytest.approx(1400)
+    assert benefits["beneficiaries_host"].sum() == pytest.approx(4000)  # 0101 twice
+
+
+def test_shares_met_only_by_choosing_nothing_are_infeasible() -> None:
+    """Issue #16: a minimum share that no project can meet left an empty plan, silently."""
+    table = frame(
+        [
+            {"code": "A", "cost": 6.0, "benefit": 10.0},  # 20 % to refugees and migrants
+            {"code": "B", "cost": 5.0, "benefit": 7.0},
+        ]
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        select_projects(table, Constraints(budget=10, min_migrant_share=0.9))
+    assert caught.value.constraint == "migrant_share"
+    assert str(caught.value) == (
+        "No selection within the budget of 10 meets at least 90% of the benefit reaching "
+        "refugees and migrants: raise the budget or relax that constraint."
+    )
+    curve = budget_curve(table, Constraints(budget=10, min_migrant_share=0.9), [0, 5, 10])
+    assert list(curve["feasible"]) == [True, False, False]
+    assert curve["benefit"].iloc[0] == 0.0
+    assert curve["marginal_benefit_per_million"].isna().all()  # nothing feasible to compare
+    ok = budget_curve(table, Constraints(budget=10, min_migrant_share=0.1), [0, 5, 6, 11])
+    assert ok["feasible"].all()
+    # from 0 to 5: B (7); from 5 to 6: A (10): 3 per unit, 3e6 per million
+    assert ok["marginal_benefit_per_million"].iloc[2] == pytest.approx(3e6)

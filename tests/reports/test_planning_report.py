@@ -60,9 +60,11 @@ def test_selection_report_in_spanish(engine: Engine, plan: Any) -> None:
     use_language("es")
     text = squash(to_html(selection_document(engine, "PLN", plan, "es")))
     assert "Priorización de inversiones" in text and "Villa Plan" in text
-    # key figures: 2 of 6 chosen, 1.000.000 spent, 2.600 people (1.900 host, 700 migrant)
+    # key figures: 2 of 6 chosen, 1.000.000 spent; P1 and P4 both reach B1, counted once:
+    # B1 (800 host, 200 Venezuelan) and B5 (300, 300) are 1.600 people (1.100 host, 500)
     assert "2 de 6" in text and "$ 1.000.000" in text
-    assert "1.900 de acogida · 700 refugiadas y migrantes" in text
+    assert "1.600" in text
+    assert "1.100 de acogida · 500 refugiadas y migrantes" in text
     assert "744,0" in text and "692,5" in text  # benefit and the simple rule's
     assert "Mejoramiento de vivienda La Esperanza (P1)" in text
     assert "¿Qué tan segura es la elección?" in text
@@ -73,7 +75,7 @@ def test_selection_report_in_english_as_html(engine: Engine, plan: Any) -> None:
     use_language("en")
     html = squash(to_html(selection_document(engine, "PLN", plan, "en")))
     assert "Investment prioritisation" in html
-    assert "1,900 host · 700 refugees and migrants" in html
+    assert "1,100 host · 500 refugees and migrants" in html  # B1 and B5, each once
     assert "Centro de integración (P4)" in html
     # the gap between the exact and the simple choice, by hand: (744 - 692.5) / 744 = 6.9 %
     assert "6.9%" in html

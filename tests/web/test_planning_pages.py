@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import subprocess
 from collections.abc import Iterator
 
@@ -169,8 +170,9 @@ def test_planner_solves_again_as_the_budget_moves(page: Page, server: str) -> No
     assert chosen_rows(page) == expected
     assert page.locator("#sum-count").inner_text() == "2 de 6"
     assert page.locator("#sum-benefit").inner_text() == "744"
-    # host and Venezuelan residents of B1 (P1, P4) and B5 (P4), each counted once per project
-    assert page.locator("#sum-people").inner_text() == "2.600"
+    # host and Venezuelan residents of B1 (P1, P4: 800 + 200) and B5 (P4: 300 + 300), each
+    # counted once however many chosen projects reach them (issue #16)
+    assert page.locator("#sum-people").inner_text() == "1.600"
     answer = page.request.get(server + "/api/planning/PLN/solve?budget=1000000").json()
     for row in answer["projects"]:
         assert row["benefit"] == pytest.approx(hand_benefits()[row["code"]])
@@ -228,12 +230,39 @@ def test_planner_solves_again_as_the_budget_moves(page: Page, server: str) -> No
     assert p1["benefit"] == pytest.approx(0.5 * 1000 * (100 - 22) / 100)
 
 
+def test_unmeetable_share_is_said_not_an_empty_plan(page: Page, server: str) -> None:
+    """Issue #16: at most half of any project's benefit reaches refugees and migrants (B5 is
+    half Venezuelan, the most of any barrio), so 60 % can only be met by choosing nothing:
+    the planner says which constraint fails, and the curve has no empty (NaN) points."""
+    assert max(ven / (host + ven) for *_r, host, ven in BARRIOS.values()) == 0.5
+    answer = page.request.get(
+        server + "/api/planning/PLN/solve?budget=1000000&migrant=60&lang=en"
+    ).json()
+    assert answer["error"] == (
+        "No selection within the budget of 1,000,000 meets at least 60% of the benefit "
+        "reaching refugees and migrants: raise the budget or relax that constraint."
+    )
+    assert answer["count"] == 0 and answer["people"] == 0
+    curve = page.request.get(server + "/api/planning/PLN/curve?budget=1000000&migrant=60").json()
+    assert curve["curve"] == []
+    assert "NaN" not in json.dumps(curve["curve_spec"])
+    fine = page.request.get(server + "/api/planning/PLN/curve?budget=1000000&migrant=30").json()
+    assert fine["curve"] and all(point["benefit"] is not None for point in fine["curve"])
+    page.goto(server + "/cities/PLN/planner?budget=1000000&lang=en")
+    page.wait_for_selector("body[data-solved='1000000']")
+    page.fill("#min-migrant", "60")
+    page.wait_for_selector("#solve-error:not([hidden])")
+    assert "at least 60% of the benefit reaching refugees and migrants" in (
+        page.locator("#solve-error").inner_text()
+    )
+
+
 def test_planner_in_english(page: Page, server: str) -> None:
     page.goto(server + "/cities/PLN/planner?budget=1000000&lang=en")
     page.wait_for_selector("body[data-solved='1000000']")
     assert page.locator("h1").inner_text().startswith("Investment planner")
     assert page.locator("#sum-count").inner_text() == "2 of 6"
-    assert page.locator("#sum-people").inner_text() == "2,600"
+    assert page.locator("#sum-people").inner_text() == "1,600"
     assert page.locator("#projects-table thead").inner_text().count("Refugees and migrants") == 1
     shot(page, "planning-02-planner-en")
 

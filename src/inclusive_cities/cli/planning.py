@@ -247,6 +247,15 @@ def prioritise_command(
             path=out,
         )
     )
+    console.print(
+        _(
+            "People the chosen projects reach, each neighbourhood's residents counted once: "
+            "{host} host residents and {migrant} refugees and migrants."
+        ).format(
+            host=format_number(selection.people_host, 0),
+            migrant=format_number(selection.people_migrant, 0),
+        )
+    )
     if selection.greedy_violations:
         console.print(
             _("The greedy choice misses: {constraints}.").format(

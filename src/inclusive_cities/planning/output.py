@@ -11,7 +11,7 @@ import pandas as pd
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.planning.errors import PlanningError
 from inclusive_cities.planning.places import PlacesResult
-from inclusive_cities.planning.selection import PlanResult
+from inclusive_cities.planning.selection import EVERY_LOCALITY, PlanResult
 
 
 def type_label(kind: str) -> str:
@@ -193,11 +193,21 @@ def constraints_frame(plan: PlanResult) -> pd.DataFrame:
         (_("Marker run"), f"{run.run_id} ({run.spec.code}, {run.period}, {run.level})"),
         (_("Budget"), c.budget),
         *[
-            (_("Minimum invested in {locality}").format(locality=name), amount)
+            (
+                _("Minimum invested in every locality")
+                if name == EVERY_LOCALITY
+                else _("Minimum invested in {locality}").format(locality=name),
+                amount,
+            )
             for name, amount in c.min_per_locality.items()
         ],
         *[
-            (_("Minimum projects in {locality}").format(locality=name), count)
+            (
+                _("Minimum projects in every locality")
+                if name == EVERY_LOCALITY
+                else _("Minimum projects in {locality}").format(locality=name),
+                count,
+            )
             for name, count in c.min_projects_per_locality.items()
         ],
         (_("Minimum share of benefit to refugees and migrants"), c.min_migrant_share),
@@ -212,6 +222,8 @@ def constraints_frame(plan: PlanResult) -> pd.DataFrame:
         (_("Cost (exact)"), s.cost),
         (_("Benefit to refugees and migrants"), round(s.benefit_migrant, 2)),
         (_("Benefit to hosts"), round(s.benefit_host, 2)),
+        (_("Host residents reached (each counted once)"), round(s.people_host)),
+        (_("Refugees and migrants reached (each counted once)"), round(s.people_migrant)),
         (_("Benefit (greedy)"), round(s.greedy_benefit, 2)),
         (_("Cost (greedy)"), s.greedy_cost),
         (_("Gap between exact and greedy"), round(s.gap, 4)),

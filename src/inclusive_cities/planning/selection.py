@@ -255,6 +255,41 @@ class BenefitModel:
         return host * self.effect, migrant * self.effect
 
 
+def _residents(reach: sparse.csr_matrix, units: np.ndarray, people: np.ndarray) -> list[dict]:
+    """Per project, unit code -> residents it reaches there (share × residents), so that a
+    selection can count each unit's residents once (:func:`people_reached`)."""
+    rows = []
+    for i in range(reach.shape[0]):
+        row = reach.getrow(i)
+        pairs = zip(row.indices, row.data, strict=True)
+        rows.append({str(units[j]): float(v * people[j]) for j, v in pairs if v})
+    return rows
+
+
+def people_reached(table: pd.DataFrame, chosen: np.ndarray | pd.Series) -> tuple[float, float]:
+    """(host, refugee-and-migrant) people a set of projects reaches, each unit's residents
+    counted once (at the largest share any chosen project reaches): two projects in one
+    neighbourhood help its residents, not twice as many people. Per project, the
+    beneficiaries stay those of its own catchment."""
+    mask = np.asarray(chosen, dtype=bool)
+    totals = []
+    for column, fallback in (
+        ("residents_host", "beneficiaries_host"),
+        ("residents_migrant", "beneficiaries_migrant"),
+    ):
+        if column not in table:
+            totals.append(
+                float(table[fallback].to_numpy()[mask].sum()) if fallback in table else 0.0
+            )
+            continue
+        most: dict[str, float] = {}
+        for units in table[column].to_numpy()[mask]:
+            for unit, people in (units or {}).items():
+                most[unit] = max(most.get(unit, 0.0), float(people))
+        totals.append(float(sum(most.values())))
+    return totals[0], totals[1]
+
+
 def project_benefits(
     projects: pd.DataFrame,
     places: PlacesResult | RunData,
@@ -274,6 +309,9 @@ def project_benefits(
     frame["beneficiaries_host"] = np.asarray(model.reach @ model.host)
     frame["beneficiaries_migrant"] = np.asarray(model.reach @ model.migrant)
     frame["beneficiaries"] = frame["beneficiaries_host"] + frame["beneficiaries_migrant"]
+    units = model.run.units["unit_code"].astype(str).to_numpy()
+    frame["residents_host"] = _residents(model.reach, units, model.host)
+    frame["residents_migrant"] = _residents(model.reach, units, model.migrant)
     frame["benefit_host"] = host
     frame["benefit_migrant"] = migrant
     frame["benefit"] = host + migrant
@@ -483,11 +521,24 @@ def _solve(
     return values > 0.5
 
 
+def _empty_only(benefit: np.ndarray, cost: np.ndarray, budget: float, chosen: np.ndarray) -> bool:
+    """True when the constraints leave only the empty selection although a project with
+    some benefit fits the budget: the minimum shares of benefit are met by choosing nothing,
+    which is no plan, so it counts as constraints that cannot be met."""
+    return not chosen.any() and bool(np.any((benefit > 0) & (cost <= budget + 1e-9)))
+
+
+def _fails(benefit: np.ndarray, cost: np.ndarray, budget: float, groups: Sequence[_Group]) -> bool:
+    chosen = _solve(benefit, cost, budget, groups)
+    return chosen is None or _empty_only(benefit, cost, budget, chosen)
+
+
 def _diagnose(
     benefit: np.ndarray, cost: np.ndarray, budget: float, groups: Sequence[_Group]
 ) -> InfeasibleError:
-    """Which constraints cannot be met together: one alone if it fails with the budget alone,
-    else a smallest set found by dropping groups one at a time (a deletion filter)."""
+    """Which constraints cannot be met together (or only by choosing nothing): one alone if
+    it fails with the budget alone, else a smallest set found by dropping groups one at a
+    time (a deletion filter)."""
     for group in groups:
         if any(
             low > sum(value for value in coefficients.values() if value > 0) + 1e-9
@@ -501,7 +552,7 @@ def _diagnose(
                 group.key,
             )
     for group in groups:
-        if _solve(benefit, cost, budget, [group]) is None:
+        if _fails(benefit, cost, budget, [group]):
             return InfeasibleError(
                 _(
                     "No selection within the budget of {budget} meets {constraint}: raise the "
@@ -512,7 +563,7 @@ def _diagnose(
     kept = list(groups)
     for group in list(groups):
         trial = [g for g in kept if g is not group]
-        if _solve(benefit, cost, budget, trial) is None:
+        if _fails(benefit, cost, budget, trial):
             kept = trial
     return InfeasibleError(
         _(
@@ -628,6 +679,10 @@ class Selection:
     table: pd.DataFrame
     constraints: Constraints
     greedy_violations: list[str] = field(default_factory=list)
+    people_host: float = 0.0
+    """Host residents the chosen projects reach, each unit counted once."""
+    people_migrant: float = 0.0
+    """Refugees and migrants the chosen projects reach, each unit counted once."""
 
 
 def _violations(frame: pd.DataFrame, chosen: np.ndarray, groups: Iterable[_Group]) -> list[str]:
@@ -653,7 +708,7 @@ def select_projects(benefits: pd.DataFrame, constraints: Constraints) -> Selecti
     groups = _groups(frame, constraints)
     picked = greedy(frame, constraints)
     chosen = _solve(benefit, cost, constraints.budget, groups, picked)
-    if chosen is None:
+    if chosen is None or _empty_only(benefit, cost, constraints.budget, chosen):
         raise _diagnose(benefit, cost, constraints.budget, groups)
     seconds = time.perf_counter() - started
     table = frame.drop(columns=[c for c in ("depends_on", "excludes") if c in frame]).copy()
@@ -661,6 +716,7 @@ def select_projects(benefits: pd.DataFrame, constraints: Constraints) -> Selecti
     table["greedy_chosen"] = picked
     best = float(benefit[chosen].sum())
     greedy_benefit = float(benefit[picked].sum())
+    people_host, people_migrant = people_reached(frame, chosen)
     return Selection(
         chosen=[str(c) for c in frame["code"][chosen]],
         benefit=best,
@@ -675,6 +731,8 @@ def select_projects(benefits: pd.DataFrame, constraints: Constraints) -> Selecti
         table=table,
         constraints=constraints,
         greedy_violations=_violations(frame, picked, groups),
+        people_host=people_host,
+        people_migrant=people_migrant,
     )
 
 
@@ -685,8 +743,8 @@ def budget_curve(
     progress: ProgressCallback = quiet_progress,
 ) -> pd.DataFrame:
     """Total benefit of the best selection as the budget grows (what the next million buys),
-    with the greedy's beside it; a budget too small for the other constraints shows no
-    benefit and ``feasible`` False."""
+    with the greedy's beside it; a budget too small for the other constraints (or one where
+    they leave only the empty selection) shows no benefit and ``feasible`` False."""
     frame = benefits.reset_index(drop=True)
     benefit = frame["benefit"].to_numpy(dtype=float)
     cost = frame["cost"].to_numpy(dtype=float)
@@ -703,6 +761,8 @@ def budget_curve(
         picked = greedy(frame, varied)
         # a point of a chart: 0.01 % of the benefit is far below what the chart shows
         chosen = _solve(benefit, cost, float(amount), groups, picked, tolerance=1e-4)
+        if chosen is not None and _empty_only(benefit, cost, float(amount), chosen):
+            chosen = None
         rows.append(
             {
                 "budget": float(amount),
@@ -714,7 +774,11 @@ def budget_curve(
             }
         )
     curve = pd.DataFrame(rows)
-    curve["marginal_benefit_per_million"] = curve["benefit"].diff() / curve["budget"].diff() * 1e6
+    # between feasible budgets only: an infeasible one has no benefit to difference
+    feasible = curve[curve["feasible"]]
+    curve["marginal_benefit_per_million"] = (
+        feasible["benefit"].diff() / feasible["budget"].diff() * 1e6
+    ).reindex(curve.index)
     return curve
 
 
@@ -757,7 +821,9 @@ def robust_selection(
             _groups(frame, constraints),
             greedy(frame, constraints),
         )
-        if chosen is None:
+        if chosen is None or _empty_only(
+            frame["benefit"].to_numpy(), cost, constraints.budget, chosen
+        ):
             continue
         counts += chosen
         solved += 1

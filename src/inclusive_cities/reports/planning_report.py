@@ -215,8 +215,8 @@ def selection_document(
     types = type_labels()
     budget = float(constraints.budget)
     chosen = table[table["chosen"].astype(bool)] if len(table) else table
-    host = float(chosen["beneficiaries_host"].sum()) if len(chosen) else 0.0
-    migrant = float(chosen["beneficiaries_migrant"].sum()) if len(chosen) else 0.0
+    # each unit's residents once, however many chosen projects reach them
+    host, migrant = float(selection.people_host), float(selection.people_migrant)
     source = _(
         "Urban Inclusion Marker run {run} ({period}) and the city's candidate projects"
     ).format(run=run.id, period=period.label or period.code)

@@ -400,8 +400,9 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
             }
         )
     chosen = [r for r in rows if r["chosen"]]
-    host = float(sum(r["host"] for r in chosen))
-    migrant = float(sum(r["migrant"] for r in chosen))
+    # each unit's residents once, however many chosen projects reach them
+    host = _round(selection.people_host) if selection is not None else 0.0
+    migrant = _round(selection.people_migrant) if selection is not None else 0.0
     greedy_text = ""
     if selection is not None:
         greedy_text = _(
@@ -445,6 +446,8 @@ def curve_json(request: Request, session: Session, inputs: Inputs) -> dict[str, 
         raise BadRequest(str(failure)) from None
     benefits.attrs.clear()
     curve = _curve(inputs, projects, benefits, _constraints(inputs))
+    # budgets where the rules cannot be met have no benefit: left off the chart (no NaN)
+    curve = curve[curve["feasible"].astype(bool)].reset_index(drop=True)
     chart = budget_curve(
         curve.to_dict("records"),
         inputs.budget,
@@ -1027,12 +1030,22 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
         public = _public_impact(_latest_runs(session, row, run.spec_code, run.level_id))
     types = type_labels()
     localities = _locality_names(session, row.id)
+    # projects stored without a locality (the demo's executed ones): their units' localities
+    units = data.unit_table(session, row.id)
+    unit_locality = dict(zip(units.codes, units.locality_name, strict=True))
+
+    def locality(p: dict[str, Any]) -> str:
+        if p.get("locality"):
+            return localities.get(str(p["locality"]), str(p["locality"]))
+        codes = p.get("unit_codes") if isinstance(p.get("unit_codes"), list) else []
+        return ", ".join(sorted({unit_locality[str(c)] for c in codes if str(c) in unit_locality}))
+
     projects = [
         {
             "code": str(p["code"]),
             "name": str(p.get("name") or p["code"]),
             "type": types.get(str(p["type"]), str(p["type"])),
-            "locality": localities.get(str(p.get("locality")), str(p.get("locality") or "")),
+            "locality": locality(p),
             "start": _date_text(p["start_date"], language),
         }
         for p in _started_projects(request, session, row).to_dict("records")
