@@ -691,3 +691,51 @@ def test_synthetic_control_with_two_donors_says_its_p_value_cannot_be_small() ->
     assert result.p_value == pytest.approx(1 / 3)
     notes = result.caveats()
     assert len(notes) == 1 and "1 in 3 (0.333)" in notes[0] and "Only 2 comparison" in notes[0]
+
+
+def test_public_impact_list_gives_the_locality_of_executed_projects(tmp_path: Path) -> None:
+    """The demo's executed projects carry no locality: the list takes their units' top unit."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from inclusive_cities.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'list.db'}"
+    engine = build_base_city(url, seed=8)
+    with transaction(engine) as session:
+        city = session.query(models.City).one()
+        top = models.UnitLevel(
+            city_id=city.id, code="localidad", name_es="Localidad", name_en="Locality", depth=0
+        )
+        session.add(top)
+        session.flush()
+        north = models.SpatialUnit(city_id=city.id, level_id=top.id, code="N", name="Norte")
+        session.add(north)
+        session.flush()
+        for unit in session.query(models.SpatialUnit).filter(
+            models.SpatialUnit.code.in_(["00001", "00002"])
+        ):
+            unit.parent_id = north.id
+    follow = generate_second_period(
+        engine,
+        tmp_path / "second",
+        city="TST",
+        level="barrio",
+        periods=("2025",),
+        treated={"00001": "2025", "00003": "2025"},
+        effects=["health_insurance"],
+        seed=16,
+    )
+    load_second_period(engine, follow.directory)
+    with TestClient(create_app(url)) as client:
+        page = client.get("/cities/TST/impact?lang=es")
+    assert page.status_code == 200
+    cells = {
+        code: re.findall(r"<td>(.*?)</td>", row)
+        for code, row in re.findall(r'<tr data-code="([^"]+)">(.*?)</tr>', page.text)
+    }
+    assert len(cells) == 2
+    # 00001 lies in Norte; 00003 has no parent: it is its own top unit
+    localities = sorted(row[2] for row in cells.values())
+    assert localities == ["Barrio 3", "Norte"]
