@@ -1037,7 +1037,8 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
     def locality(p: dict[str, Any]) -> str:
         if p.get("locality"):
             return localities.get(str(p["locality"]), str(p["locality"]))
-        codes = p.get("unit_codes") if isinstance(p.get("unit_codes"), list) else []
+        stored = p.get("unit_codes")
+        codes = stored if isinstance(stored, list) else []
         return ", ".join(sorted({unit_locality[str(c)] for c in codes if str(c) in unit_locality}))
 
     projects = [
