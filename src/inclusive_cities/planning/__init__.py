@@ -12,7 +12,7 @@ Public API (issue #16)::
     places.units          # unit_code, score, excluded_rank, p_top_k, rank_p05, rank_p95, gap,
                           # gap_<AREA>, drivers, need, population_host, population_migrant, ...
     import_projects(engine, "DEMO", "proyectos.gpkg", level=places.run.level)
-    benefits = project_benefits(load_projects(engine, "DEMO"), places)
+    benefits = project_benefits(load_projects(engine, "DEMO", candidates_only=True), places)
     selection = select_projects(benefits, Constraints(budget=2_500_000, min_migrant_share=0.2))
     selection.chosen, selection.benefit, selection.greedy_benefit, selection.gap
     budget_curve(benefits, selection.constraints)       # budget, benefit, greedy_benefit, ...
