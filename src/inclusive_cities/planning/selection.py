@@ -578,8 +578,10 @@ def greedy(frame: pd.DataFrame, constraints: Constraints) -> np.ndarray:
     """The planner's rule of thumb: benefit per unit of cost, best first, while the budget
     lasts. A project is taken when it fits, its dependencies are taken, nothing it excludes is
     taken, its type's cap is not reached and the shares of benefit for refugees and migrants
-    and for hosts stay at their minimums; each locality's minimum is met first, from its own
-    best projects. It can miss a minimum the exact program meets (reported beside it).
+    and for hosts stay at their minimums. The localities with a minimum (money or projects)
+    are visited first, in alphabetical order, each taking its own projects best first until
+    its minimum is met; then every project, best first, while the budget lasts. It never
+    undoes a choice, so it can miss a minimum the exact program meets (reported beside it).
     """
     codes = list(frame["code"])
     index = {code: i for i, code in enumerate(codes)}
