@@ -675,7 +675,9 @@ def test_wording_for_officials() -> None:
         use_language("en")
 
 
-def test_synthetic_control_with_two_donors_says_its_p_value_cannot_be_small() -> None:
+def test_synthetic_control_with_two_donors_says_its_p_value_cannot_be_small(
+    tmp_path: Path,
+) -> None:
     periods = list(range(1, 7))
     rows = []
     for unit, base in (("A", 10.0), ("B", 9.0), ("C", 11.5)):
@@ -691,6 +693,10 @@ def test_synthetic_control_with_two_donors_says_its_p_value_cannot_be_small() ->
     assert result.p_value == pytest.approx(1 / 3)
     notes = result.caveats()
     assert len(notes) == 1 and "1 in 3 (0.333)" in notes[0] and "Only 2 comparison" in notes[0]
+    # the workbook carries the same caution
+    impact_to_xlsx(result, tmp_path / "synth.xlsx")
+    values = pd.read_excel(tmp_path / "synth.xlsx", sheet_name="Impact").set_index("Item")["Value"]
+    assert values["Caution"] == notes[0]
 
 
 def test_public_impact_list_gives_the_locality_of_executed_projects(tmp_path: Path) -> None:

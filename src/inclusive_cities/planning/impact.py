@@ -1452,6 +1452,7 @@ def impact_to_xlsx(result: ImpactResult, path: Path | str) -> Path:
             (_("Observations"), result.n_obs),
             (_("Significant"), _("yes") if result.significant else _("no")),
             (_("Reading"), result.verdict()),
+            *((_("Caution"), note) for note in result.caveats()),
             (_("Assumptions"), result.assumptions()),
         ],
         columns=[_("Item"), _("Value")],
