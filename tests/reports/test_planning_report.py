@@ -109,4 +109,9 @@ def test_impact_report_recovers_the_change(
     assert "Impacto: Centro de integración" in text
     assert "Significativo" in text
     assert "6,0" in text
+    # the p-value as the page and the command print it: never "0,000"
+    expected_p = (
+        "p < 0,001" if result.p_value < 0.001 else f"p = {result.p_value:.3f}".replace(".", ",")
+    )
+    assert expected_p in text and "p = 0,000" not in text
     use_language("en")

@@ -586,7 +586,7 @@ def impact_section(
             KeyFigure(
                 _("Significant") if result.significant else _("Not significant"),
                 _("Yes") if result.significant else _("No"),
-                _("p = {p}").format(p=fmt.number(result.p_value, language, 3)),
+                _p_label(result.p_value),
             ),
         ]
     )
@@ -684,3 +684,11 @@ def impact_report(
         return write_document(document, out)
     finally:
         use_language(previous)
+
+
+def _p_label(p_value: float) -> str:
+    """'p = 0,034' or 'p < 0,001': a p-value is never printed as zero (as the page and CLI)."""
+    from inclusive_cities.planning.impact import p_value_text
+
+    text = p_value_text(p_value)
+    return "p " + text if text.startswith("<") else _("p = {p}").format(p=text)
