@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-report=term:skip-covered -q
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term:skip-covered -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
