@@ -306,7 +306,13 @@ def test_did_recovers_the_injected_effect_and_finds_none_elsewhere(
     engine, truth = one_period_later
     assert len(truth["treated"]) == 12 and truth["periods"] == ["2025"]
     for code in ("unemployment_rate", "health_insurance"):
-        result = measure_impact(engine, "TST", code, method="did")
+        steps: list[tuple[int, int | None]] = []
+
+        def record(_step: str, done: int, total: int | None, into: list = steps) -> None:
+            into.append((done, total))
+
+        result = measure_impact(engine, "TST", code, method="did", progress=record)
+        assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]  # the command's bar, stage by stage
         effect = truth["effects"][code]
         assert abs(effect) > 0.5 * abs(truth["planned_effects"][code])
         assert result.ci_low <= effect <= result.ci_high, (code, effect, result)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inclusive_cities.cli.app import state
+from inclusive_cities.cli.progress import progress_bar
 from inclusive_cities.errors import UsageError
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
@@ -70,17 +71,19 @@ def impact_command(
         raise UsageError(_("Give --project or --units, not both."))
     if out is not None and out.suffix.lower() != ".xlsx":
         raise UsageError(_("--out must be an .xlsx workbook (not {path}).").format(path=out))
-    result = measure_impact(
-        _engine(),
-        city,
-        outcome,
-        project=project or None,
-        units=read_units_file(units) if units is not None else None,
-        method=method,
-        level=level,
-        spec=spec,
-        match=None if match == "none" else match,
-    )
+    with progress_bar(_("Measuring the impact")) as progress:
+        result = measure_impact(
+            _engine(),
+            city,
+            outcome,
+            project=project or None,
+            units=read_units_file(units) if units is not None else None,
+            method=method,
+            level=level,
+            spec=spec,
+            match=None if match == "none" else match,
+            progress=progress,
+        )
     table = Table(_("Estimate"), _("Standard error"), _("95 % CI"), _("p-value"), _("Units"))
     table.add_row(
         format_number(result.estimate, 3),

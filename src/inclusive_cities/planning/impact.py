@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.planning.errors import PlanningError
+from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
 from inclusive_cities.store.engine import transaction
 
@@ -1259,6 +1260,7 @@ def measure_impact(
     spec: str = "uim-basic",
     match: str | None = "nearest",
     k: int = 2,
+    progress: ProgressCallback = quiet_progress,
 ) -> ImpactResult:
     """The impact of a city's projects (or of a user's list of units) on ``outcome``.
 
@@ -1281,6 +1283,7 @@ def measure_impact(
             ).all()
         levels = {(a or {}).get("level") for a in stored} - {None, ""}
         level = next(iter(levels)) if len(levels) == 1 else None
+    progress(_("Reading the values of every period"), 0, 3)
     panel = load_panel(engine, city, outcome, level=level, spec=spec)
     label = outcome_label(engine, outcome, spec)
     if panel["period"].nunique() < 2:
@@ -1323,6 +1326,7 @@ def measure_impact(
     comparison_pool = sorted(set(panel["unit"]) - ever)
     result: ImpactResult
     tables: dict[str, pd.DataFrame] = {}
+    progress(_("Choosing comparison units and estimating"), 1, 3)
     if method == "did":
         baseline_order = {u: first_treated[u] - 1 for u in treated_units}
         pre_order = min(baseline_order.values())
@@ -1382,6 +1386,7 @@ def measure_impact(
             outcome_name=label,
         )
         comparison = comparison_pool
+    progress(_("Writing the tables of the result"), 2, 3)
     result.outcome = outcome
     result.outcome_label = label
     result.tables.update(tables)
@@ -1399,6 +1404,7 @@ def measure_impact(
         table["group"] = table["group"].map(lambda o: code_of.get(int(o), str(o)))
     result.tables["units"] = _unit_table(panel, treated_units, comparison, first_treated, code_of)
     result.details["level"] = panel.attrs["level"]
+    progress(_("Writing the tables of the result"), 3, 3)
     return result
 
 
