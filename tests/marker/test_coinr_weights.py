@@ -35,9 +35,8 @@ from inclusive_cities.marker import MarkerSpec, compute
 from inclusive_cities.marker.errors import MarkerSpecError
 from inclusive_cities.marker.spec import parse_spec
 
+# beside the checkout: ../shared/data/reference (read at run time, never copied in)
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference"
-if not REFERENCE.is_dir():
-    REFERENCE = Path("/work/shared/data/reference")
 
 # COINr "Weights" vignette, section "PCA weights" (printed to 7 decimals)
 COINR_PCA_WEIGHTS = {

@@ -28,9 +28,8 @@ from inclusive_cities.planning.impact import (
 from inclusive_cities.store import init_database, models, transaction
 from inclusive_cities.surveys import Design
 
+# beside the checkout: ../shared/data/reference (read at run time, never copied in)
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference"
-if not REFERENCE.exists():
-    REFERENCE = Path("/work/shared/data/reference")
 
 
 # ------------------------------------------------------------ published references
