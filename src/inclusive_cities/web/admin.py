@@ -33,7 +33,7 @@ from inclusive_cities.web.errors import BadRequest, NotFound, WebError
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/admin", tags=["admin"])
 DB = Annotated[Session, Depends(session_scope)]
-COOKIE = "ic_session"
+COOKIE = auth.SESSION_COOKIE
 
 
 def _client(request: Request) -> str:
@@ -41,22 +41,8 @@ def _client(request: Request) -> str:
     return client_address(request)
 
 
-def identity(request: Request, session: Session) -> auth.Identity | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return auth.from_api_token(session, header[7:].strip())
-    return auth.from_session_token(session, request.cookies.get(COOKIE))
-
-
-def require_user(request: Request, session: Session, csrf: str | None = None) -> auth.Identity:
-    """The logged-in user; for cookie sessions on unsafe methods the CSRF token must match."""
-    who = identity(request, session)
-    if who is None:
-        raise HTTPException(401, _("Log in to use the admin area."))
-    unsafe = request.method not in ("GET", "HEAD") and not who.via_token
-    if unsafe and not auth.csrf_matches(who, csrf or request.headers.get("x-csrf-token")):
-        raise HTTPException(403, _("The form has expired or was not sent from this site."))
-    return who
+identity = auth.identity
+require_user = auth.require_user
 
 
 def require_admin(who: auth.Identity) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import HTTPException, Request
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -239,3 +240,26 @@ def revoke_api_token(session: Session, who: Identity, token_id: int) -> ApiToken
 
 def csrf_matches(identity: Identity, submitted: str | None) -> bool:
     return bool(submitted) and hmac.compare_digest(identity.csrf_token, str(submitted))
+
+
+SESSION_COOKIE = "ic_session"
+"""The admin area's session cookie, read by every router that has staff-only pages."""
+
+
+def identity(request: Request, session: Session) -> Identity | None:
+    """The logged-in analyst or admin (API token, else session cookie), or None."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return from_api_token(session, header[7:].strip())
+    return from_session_token(session, request.cookies.get(SESSION_COOKIE))
+
+
+def require_user(request: Request, session: Session, csrf: str | None = None) -> Identity:
+    """The logged-in user; for cookie sessions on unsafe methods the CSRF token must match."""
+    who = identity(request, session)
+    if who is None:
+        raise HTTPException(401, _("Log in to use the admin area."))
+    unsafe = request.method not in ("GET", "HEAD") and not who.via_token
+    if unsafe and not csrf_matches(who, csrf or request.headers.get("x-csrf-token")):
+        raise HTTPException(403, _("The form has expired or was not sent from this site."))
+    return who

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +33,6 @@ from inclusive_cities.web import auth, jobs
 from inclusive_cities.web.errors import NotFound, WebError
 
 router = APIRouter(include_in_schema=False)
-SESSION_COOKIE = "ic_session"
 """The admin session cookie (set by ``web/admin.py`` at login)."""
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UPLOAD_SUFFIXES = (".xlsx", ".csv")
@@ -71,24 +70,6 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
         **values,
     )
     return HTMLResponse(html, status_code=status_code)
-
-
-def _identity(request: Request, session: Session) -> auth.Identity | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return auth.from_api_token(session, header[7:].strip())
-    return auth.from_session_token(session, request.cookies.get(SESSION_COOKIE))
-
-
-def _require_user(request: Request, session: Session, csrf: str | None = None) -> auth.Identity:
-    """The logged-in analyst or admin; a browser form must carry the session's CSRF token."""
-    who = _identity(request, session)
-    if who is None:
-        raise HTTPException(401, _("Log in to use the admin area."))
-    unsafe = request.method not in ("GET", "HEAD") and not who.via_token
-    if unsafe and not auth.csrf_matches(who, csrf or request.headers.get("x-csrf-token")):
-        raise HTTPException(403, _("The form has expired or was not sent from this site."))
-    return who
 
 
 def _client(request: Request) -> str:
@@ -460,7 +441,7 @@ def _admin_page(
 def admin_governance(request: Request) -> Response:
     """Upload an assessment; list the stored ones, each with its answers to edit."""
     with _ctx(request).session() as session:
-        who = _identity(request, session)
+        who = auth.identity(request, session)
         if who is None:
             return RedirectResponse("/admin/login", status_code=303)
         return _admin_page(request, session, who)
@@ -569,7 +550,7 @@ async def upload_assessment(
     ctx = _ctx(request)
     language = _language(request)
     with ctx.session() as session:
-        who = _require_user(request, session, csrf_token)
+        who = auth.require_user(request, session, csrf_token)
     kind, _sep, code = place.partition(":")
     if kind not in ("city", "country") or not code:
         raise WebError(_("Choose the city or the country the assessment is about."))
@@ -656,7 +637,7 @@ def _edit_page(
 @router.get("/admin/governance/assessments/{assessment_id}")
 def edit_assessment(request: Request, assessment_id: int) -> Response:
     with _ctx(request).session() as session:
-        who = _identity(request, session)
+        who = auth.identity(request, session)
     if who is None:
         return RedirectResponse("/admin/login", status_code=303)
     return _edit_page(request, who, _assessment_id(str(assessment_id)) or 0)
@@ -678,7 +659,7 @@ def save_answer(
 
     ctx = _ctx(request)
     with ctx.session() as session:
-        who = _require_user(request, session, csrf_token)
+        who = auth.require_user(request, session, csrf_token)
     number = _assessment_id(str(assessment_id)) or 0
     try:
         set_answer(

@@ -36,8 +36,6 @@ from inclusive_cities.web import auth, data, services
 from inclusive_cities.web.errors import BadRequest, NotFound
 
 router = APIRouter(include_in_schema=False)
-SESSION_COOKIE = "ic_session"
-"""The admin area's session cookie (``web.admin.COOKIE``; not imported, see the docstring)."""
 MAX_BUDGET = 1e13
 MAX_WEIGHT = 10.0
 K_DEFAULT = 10
@@ -88,10 +86,7 @@ def _page(request: Request, template: str, **values: Any) -> HTMLResponse:
 
 def _who(request: Request, session: Session) -> auth.Identity | None:
     """The logged-in analyst or admin (cookie session or API token), else None."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return auth.from_api_token(session, header[7:].strip())
-    return auth.from_session_token(session, request.cookies.get(SESSION_COOKIE))
+    return auth.identity(request, session)
 
 
 def _require_staff(request: Request, session: Session) -> auth.Identity:
