@@ -671,8 +671,7 @@ Share = Annotated[float | None, Query(ge=0, le=100)]
 RunQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-@router.get("/api/planning/{city}/solve")
-def solve_json(
+def _planner_inputs(
     request: Request,
     session: DB,
     city: str,
@@ -680,42 +679,30 @@ def solve_json(
     budget: Budget = None,
     migrant: Share = None,
     host: Share = None,
-) -> JSONResponse:
-    """Solve the selection again for the page's budget and weights (staff only)."""
+) -> Inputs:
+    """The query every planner endpoint reads, for staff only."""
     _require_staff(request, session)
-    inputs = _inputs(request, session, city, run, budget, migrant, host)
+    return _inputs(request, session, city, run, budget, migrant, host)
+
+
+PlannerInputs = Annotated[Inputs, Depends(_planner_inputs)]
+
+
+@router.get("/api/planning/{city}/solve")
+def solve_json(request: Request, session: DB, inputs: PlannerInputs) -> JSONResponse:
+    """Solve the selection again for the page's budget and weights (staff only)."""
     return JSONResponse(solve(request, session, inputs))
 
 
 @router.get("/api/planning/{city}/curve")
-def curve_endpoint(
-    request: Request,
-    session: DB,
-    city: str,
-    run: RunQuery = None,
-    budget: Budget = None,
-    migrant: Share = None,
-    host: Share = None,
-) -> JSONResponse:
+def curve_endpoint(request: Request, session: DB, inputs: PlannerInputs) -> JSONResponse:
     """The budget curve for the page's weights, with its budget marked (staff only)."""
-    _require_staff(request, session)
-    inputs = _inputs(request, session, city, run, budget, migrant, host)
     return JSONResponse(curve_json(request, session, inputs))
 
 
 @router.get("/api/planning/{city}/robust")
-def robust_endpoint(
-    request: Request,
-    session: DB,
-    city: str,
-    run: RunQuery = None,
-    budget: Budget = None,
-    migrant: Share = None,
-    host: Share = None,
-) -> JSONResponse:
+def robust_endpoint(request: Request, session: DB, inputs: PlannerInputs) -> JSONResponse:
     """How often each project is chosen over the marker's simulations (staff only)."""
-    _require_staff(request, session)
-    inputs = _inputs(request, session, city, run, budget, migrant, host)
     return JSONResponse(robust_json(request, session, inputs))
 
 
