@@ -23,7 +23,6 @@ package repository as ``docs/articles/weights.html``):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,9 +33,9 @@ import yaml
 from inclusive_cities.marker import MarkerSpec, compute
 from inclusive_cities.marker.errors import MarkerSpecError
 from inclusive_cities.marker.spec import parse_spec
+from tests.reference import shared_data
 
-# beside the checkout: ../shared/data/reference (read at run time, never copied in)
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference"
+REFERENCE = shared_data("reference")  # ../shared/data/reference, read at run time
 
 # COINr "Weights" vignette, section "PCA weights" (printed to 7 decimals)
 COINR_PCA_WEIGHTS = {

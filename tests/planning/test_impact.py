@@ -27,9 +27,9 @@ from inclusive_cities.planning.impact import (
 )
 from inclusive_cities.store import init_database, models, transaction
 from inclusive_cities.surveys import Design
+from tests.reference import shared_data
 
-# beside the checkout: ../shared/data/reference (read at run time, never copied in)
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reference"
+REFERENCE = shared_data("reference")  # ../shared/data/reference, read at run time
 
 
 # ------------------------------------------------------------ published references
