@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from inclusive_cities.errors import StoreError
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.store import models
+from inclusive_cities.store import models, workshop_models  # noqa: F401  (workshop tables)
 from inclusive_cities.store.engine import make_engine, normalise_url, transaction
 from inclusive_cities.store.schema import current_revision, downgrade, head_revision, upgrade
 
