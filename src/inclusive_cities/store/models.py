@@ -507,3 +507,7 @@ class GovernanceInitiative(Base):
             "status IN ('planned', 'ongoing', 'completed', 'suspended')", name="status"
         ),
     )
+
+
+from inclusive_cities.store import plan_models  # noqa: E402,F401  (plan tables join the metadata)
+from inclusive_cities.store import delivery_models  # noqa: E402,F401  (programme deliveries)
