@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from inclusive_cities.store.models import Base, utcnow
 
-ROLES = ("analyst", "admin")
+ROLES = ("analyst", "admin", "programme")
 """Roles that log in; the public needs no account."""
 
 
@@ -42,7 +42,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    __table_args__ = (CheckConstraint("role IN ('analyst', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('analyst', 'admin', 'programme')", name="role"),)
 
 
 class WebSession(Base):

@@ -67,7 +67,9 @@ def validate_new_user(email: str, role: str, password: str) -> None:
     if "@" not in email or len(email) > 254:
         raise WebError(_("{email} is not an e-mail address.").format(email=email))
     if role not in ROLES:
-        raise WebError(_("Role {role} is not known: use analyst or admin.").format(role=role))
+        raise WebError(
+            _("Role {role} is not known: use analyst, admin or programme.").format(role=role)
+        )
     if len(password) < 10:
         raise WebError(_("The password must have at least 10 characters."))
 
@@ -263,3 +265,18 @@ def require_user(request: Request, session: Session, csrf: str | None = None) ->
     if unsafe and not csrf_matches(who, csrf or request.headers.get("x-csrf-token")):
         raise HTTPException(403, _("The form has expired or was not sent from this site."))
     return who
+
+
+def can_edit_city(identity: Identity | None, city_code: str, session: Session) -> bool:
+    """Whether this account may edit a programme target city's records: admins and analysts
+    any city, ``programme`` staff only the cities linked to their account."""
+    from inclusive_cities.store.monitoring_models import UserCity
+
+    if identity is None:
+        return False
+    if identity.role in ("admin", "analyst"):
+        return True
+    if identity.role != "programme":
+        return False
+    link = session.get(UserCity, (identity.user_id, city_code))
+    return link is not None

@@ -1,0 +1,37 @@
+"""Disclosure control of the programme's counts of people before anything is published.
+
+Counts of people (unit ``people``) are published only through the observatory's suppression
+of long tables with margins (:func:`inclusive_cities.surveys.disclosure.suppress`): a cell
+under the disclosure rules' threshold (10) is withheld (primary), and one more cell of the
+same line is withheld when a single hidden cell could be recovered from its margin
+(secondary). Cities nest in countries, so the country totals and the programme total are the
+margins. Cities, centres and policies are not people and are published as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from inclusive_cities.disclosure.rules import Rules, control_enabled
+from inclusive_cities.store.models import TOTAL
+
+PEOPLE_UNITS = frozenset({"people", "persons", "personas"})
+
+
+def is_people(unit: str) -> bool:
+    return unit.strip().lower() in PEOPLE_UNITS
+
+
+def withheld_cells(table: pd.DataFrame, dims: Sequence[str], value: str = "value") -> pd.Series:
+    """Which rows of a long table with ``_T`` margins must be withheld (a boolean Series)."""
+    if table.empty or not control_enabled():
+        return pd.Series(False, index=table.index)
+    from inclusive_cities.surveys.disclosure import suppress
+
+    frame = table.reset_index(drop=True)
+    counts = frame[[*dims, value]].rename(columns={value: "n"})
+    counts["n"] = pd.to_numeric(counts["n"], errors="coerce").round()
+    out = suppress(counts, list(dims), n="n", min_n=Rules().threshold, total=TOTAL)
+    return pd.Series((out["status"] == "suppressed").to_numpy(), index=table.index)

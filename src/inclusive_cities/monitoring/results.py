@@ -1,0 +1,441 @@
+"""Results against targets per target city, country and for the whole programme.
+
+Computed indicators are queried live; typed ones come from the values staff entered. The
+"n of m target cities have ..." lines are generated here from the same rows, and counts of
+people pass disclosure control (:mod:`inclusive_cities.monitoring.protect`) before they are
+returned, so every page, report and export that uses this module publishes protected figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import format_number
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
+from inclusive_cities.monitoring.periods import Window, window
+from inclusive_cities.monitoring.protect import is_people, withheld_cells
+from inclusive_cities.monitoring.registry import computed_indicator, is_registered
+from inclusive_cities.monitoring.values import get_programme, typed_actual_allowed
+from inclusive_cities.store import models, transaction
+from inclusive_cities.store.models import TOTAL
+from inclusive_cities.store.monitoring_models import (
+    IndicatorValue,
+    ProgrammeIndicator,
+    ResultNode,
+    TargetCity,
+)
+
+
+@dataclass(frozen=True)
+class ProgrammeInfo:
+    code: str
+    name: str
+    reporting_org: str
+    start_date: str
+    end_date: str
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    code: str
+    name: str
+    unit: str
+    measure: str
+    aggregation: str
+    result_code: str
+    result_name: str
+    outcome_code: str
+    outcome_name: str
+    computed: bool
+    verification: str
+    disaggregations: tuple[str, ...]
+    sector: str
+
+
+@dataclass(frozen=True)
+class CityInfo:
+    code: str
+    name: str
+    country: str
+    adm1: str
+    store_city: str | None
+    longitude: float | None
+    latitude: float | None
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One indicator for one city (or country, or the programme when both are empty)."""
+
+    indicator: str
+    city: str
+    country: str
+    period: str
+    baseline: float | None
+    target: float | None
+    actual: float | None
+    computed: bool
+    withheld: bool = False
+
+    @property
+    def progress(self) -> float | None:
+        """Actual over target (1.0 = reached), None without both."""
+        if self.actual is None or not self.target:
+            return None
+        return self.actual / self.target
+
+
+@dataclass
+class ProgrammeResults:
+    programme: ProgrammeInfo
+    period: str
+    periods: list[str]
+    indicators: list[IndicatorInfo]
+    cities: list[CityInfo]
+    city_rows: list[ResultRow] = field(default_factory=list)
+    by_country: list[ResultRow] = field(default_factory=list)
+    headline: list[ResultRow] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def indicator(self, code: str) -> IndicatorInfo:
+        return next(i for i in self.indicators if i.code == code)
+
+    def row(self, indicator: str, city: str = "", country: str = "") -> ResultRow:
+        rows = self.city_rows if city else self.by_country if country else self.headline
+        return next(
+            r for r in rows if r.indicator == indicator and r.city == city and r.country == country
+        )
+
+
+def _lang_name(obj: object, lang: str) -> str:
+    es, en = getattr(obj, "name_es", ""), getattr(obj, "name_en", "")
+    return (es or en) if lang == "es" else (en or es)
+
+
+@dataclass
+class _Loaded:
+    indicators: list[ProgrammeIndicator]
+    cities: list[TargetCity]
+    values: dict[tuple[int, int, str, str], float]
+    periods: list[str]
+
+
+def _load(session: Session, programme_id: int) -> _Loaded:
+    indicators = list(
+        session.scalars(
+            select(ProgrammeIndicator)
+            .where(ProgrammeIndicator.programme_id == programme_id)
+            .order_by(ProgrammeIndicator.position)
+        )
+    )
+    cities = list(
+        session.scalars(
+            select(TargetCity)
+            .where(TargetCity.programme_id == programme_id)
+            .order_by(TargetCity.country, TargetCity.name)
+        )
+    )
+    values: dict[tuple[int, int, str, str], float] = {}
+    ids = [i.id for i in indicators]
+    for row in session.scalars(
+        select(IndicatorValue).where(
+            IndicatorValue.indicator_id.in_(ids),
+            IndicatorValue.sex == TOTAL,
+            IndicatorValue.age_group == TOTAL,
+            IndicatorValue.nationality == TOTAL,
+            IndicatorValue.topic == TOTAL,
+        )
+    ):
+        values[(row.indicator_id, row.target_city_id, row.kind, row.period)] = row.value
+    periods = sorted({key[3] for key in values}, key=lambda p: (window(p).end, p))
+    return _Loaded(indicators, cities, values, periods)
+
+
+def _latest(
+    values: dict[tuple[int, int, str, str], float], ind: int, city: int, kind: str, end: date
+) -> float | None:
+    found = [
+        (window(p).end, v)
+        for (i, c, k, p), v in values.items()
+        if i == ind and c == city and k == kind and window(p).end <= end
+    ]
+    return max(found)[1] if found else None
+
+
+def _target(
+    values: dict[tuple[int, int, str, str], float], ind: int, city: int, period: str
+) -> float | None:
+    exact = values.get((ind, city, "target", period))
+    if exact is not None:
+        return exact
+    later = [
+        (window(p).end, v)
+        for (i, c, k, p), v in values.items()
+        if i == ind and c == city and k == "target"
+    ]
+    return max(later)[1] if later else None
+
+
+def _actual(
+    session: Session,
+    indicator: ProgrammeIndicator,
+    city: TargetCity,
+    span: Window,
+    values: dict[tuple[int, int, str, str], float],
+) -> tuple[float | None, bool]:
+    if indicator.computed and is_registered(indicator.computed):
+        value = computed_indicator(indicator.computed).function(session, city, span)
+        if value is not None:
+            return float(value), True
+    if typed_actual_allowed(indicator, city):
+        return values.get((indicator.id, city.id, "actual", span.code)), False
+    return None, bool(indicator.computed)
+
+
+def _combine(aggregation: str, numbers: list[float | None]) -> float | None:
+    known = [n for n in numbers if n is not None]
+    if aggregation == "count_cities":
+        return float(sum(1 for n in known if n >= 1)) if known else None
+    if not known:
+        return None
+    if aggregation == "mean":
+        return sum(known) / len(known)
+    if aggregation == "max":
+        return max(known)
+    return float(sum(known))
+
+
+def _aggregate(
+    indicator: ProgrammeIndicator, rows: list[ResultRow], city: str, country: str
+) -> ResultRow:
+    agg = indicator.aggregation
+    return ResultRow(
+        indicator=indicator.code,
+        city=city,
+        country=country,
+        period=rows[0].period if rows else "",
+        baseline=_combine(agg, [r.baseline for r in rows]),
+        target=_combine(agg, [r.target for r in rows]),
+        actual=_combine(agg, [r.actual for r in rows]),
+        computed=any(r.computed for r in rows),
+    )
+
+
+def _protect(
+    indicators: list[ProgrammeIndicator],
+    city_rows: list[ResultRow],
+    countries: list[ResultRow],
+    headline: list[ResultRow],
+) -> tuple[list[ResultRow], list[ResultRow], list[ResultRow]]:
+    """Withhold small counts of people (actuals) with their margins (countries, programme)."""
+    people = {i.code for i in indicators if is_people(i.unit)}
+    hidden: set[tuple[str, str, str]] = set()
+    for code in people:
+        frame = pd.DataFrame(
+            [(r.country, r.city, r.actual) for r in city_rows if r.indicator == code]
+            + [(r.country, TOTAL, r.actual) for r in countries if r.indicator == code]
+            + [(TOTAL, TOTAL, r.actual) for r in headline if r.indicator == code],
+            columns=["country", "city", "value"],
+        )
+        frame = frame[frame["value"].notna()].reset_index(drop=True)
+        if frame.empty:
+            continue
+        flags = withheld_cells(frame, ["country", "city"])
+        for (_i, row), flag in zip(frame.iterrows(), flags, strict=True):
+            if flag:
+                hidden.add((code, str(row["country"]), str(row["city"])))
+
+    def mark(row: ResultRow) -> ResultRow:
+        key = (row.indicator, row.country or TOTAL, row.city or TOTAL)
+        return replace(row, actual=None, withheld=True) if key in hidden else row
+
+    return [mark(r) for r in city_rows], [mark(r) for r in countries], [mark(r) for r in headline]
+
+
+def _coverage_lines(
+    indicators: list[IndicatorInfo], headline: list[ResultRow], cities: int
+) -> list[str]:
+    lines = []
+    for info in indicators:
+        if info.aggregation != "count_cities":
+            continue
+        row = next(r for r in headline if r.indicator == info.code)
+        have = int(row.actual or 0)
+        lines.append(
+            _("{name}: {n} of {m}").format(
+                name=info.name, n=format_number(have), m=format_number(cities)
+            )
+        )
+    return lines
+
+
+def _compute(
+    session: Session, programme_code: str, period: str | None, lang: str, cities: str | None
+) -> ProgrammeResults:
+    programme = get_programme(session, programme_code)
+    loaded = _load(session, programme.id)
+    nodes = {
+        n.id: n
+        for n in session.scalars(select(ResultNode).where(ResultNode.programme_id == programme.id))
+    }
+    by_code = {n.code: n for n in nodes.values()}
+    infos = []
+    for ind in loaded.indicators:
+        node = nodes[ind.result_id]
+        outcome = by_code.get(node.parent_code, node)
+        infos.append(
+            IndicatorInfo(
+                code=ind.code,
+                name=_lang_name(ind, lang),
+                unit=ind.unit,
+                measure=ind.measure,
+                aggregation=ind.aggregation,
+                result_code=node.code,
+                result_name=_lang_name(node, lang),
+                outcome_code=outcome.code,
+                outcome_name=_lang_name(outcome, lang),
+                computed=bool(ind.computed),
+                verification=ind.verification_es if lang == "es" else ind.verification_en,
+                disaggregations=tuple(ind.disaggregations or ()),
+                sector=ind.sector,
+            )
+        )
+    store_codes = dict(session.execute(select(models.City.id, models.City.code)).tuples().all())
+    city_infos = [
+        CityInfo(
+            c.code,
+            c.name,
+            c.country,
+            c.adm1,
+            store_codes.get(c.city_id) if c.city_id else None,
+            c.longitude,
+            c.latitude,
+        )
+        for c in loaded.cities
+    ]
+    periods = list(loaded.periods)
+    chosen = window(period).code if period else None
+    if chosen is None:
+        actuals = [p for p in periods if any(k[2] == "actual" and k[3] == p for k in loaded.values)]
+        chosen = (actuals or periods or [str(date.today().year)])[-1]
+    if chosen not in periods:
+        periods = sorted({*periods, chosen}, key=lambda p: (window(p).end, p))
+    span = window(chosen)
+    city_rows: list[ResultRow] = []
+    for ind in loaded.indicators:
+        for city in loaded.cities:
+            actual, is_computed = _actual(session, ind, city, span, loaded.values)
+            city_rows.append(
+                ResultRow(
+                    indicator=ind.code,
+                    city=city.code,
+                    country=city.country,
+                    period=chosen,
+                    baseline=_latest(loaded.values, ind.id, city.id, "baseline", span.end),
+                    target=_target(loaded.values, ind.id, city.id, chosen),
+                    actual=actual,
+                    computed=is_computed,
+                )
+            )
+    countries = sorted({c.country for c in loaded.cities})
+    by_country = []
+    headline = []
+    for ind in loaded.indicators:
+        rows = [r for r in city_rows if r.indicator == ind.code]
+        for country in countries:
+            by_country.append(
+                _aggregate(ind, [r for r in rows if r.country == country], "", country)
+            )
+        headline.append(_aggregate(ind, rows, "", ""))
+    city_rows, by_country, headline = _protect(loaded.indicators, city_rows, by_country, headline)
+    if cities is not None:
+        city_rows = [r for r in city_rows if r.city == cities]
+    return ProgrammeResults(
+        programme=ProgrammeInfo(
+            programme.code,
+            _lang_name(programme, lang),
+            programme.reporting_org,
+            programme.start_date,
+            programme.end_date,
+        ),
+        period=chosen,
+        periods=periods,
+        indicators=infos,
+        cities=city_infos,
+        city_rows=city_rows,
+        by_country=by_country,
+        headline=headline,
+        lines=_coverage_lines(infos, headline, len(loaded.cities)),
+    )
+
+
+def results(
+    engine: Engine,
+    programme: str = DEFAULT_PROGRAMME,
+    period: str | None = None,
+    lang: str = "es",
+) -> ProgrammeResults:
+    """Results against targets for one period (the latest with actuals when None)."""
+    with transaction(engine) as session:
+        return _compute(session, programme, period, lang, None)
+
+
+def history(engine: Engine, programme: str, city_code: str, lang: str = "es") -> list[ResultRow]:
+    """One city's results in every period that has values (for charts over time)."""
+    with transaction(engine) as session:
+        first = _compute(session, programme, None, lang, city_code)
+        if not any(c.code == city_code for c in first.cities):
+            from inclusive_cities.monitoring.values import find_target_city
+
+            find_target_city(session, get_programme(session, programme), city_code)
+        rows: list[ResultRow] = []
+        for period in first.periods:
+            rows.extend(_compute(session, programme, period, lang, city_code).city_rows)
+        return rows
+
+
+def results_frame(report: ProgrammeResults) -> pd.DataFrame:
+    """The city, country and programme rows as one table (for exports and the terminal)."""
+    names = {c.code: c.name for c in report.cities}
+    info = {i.code: i for i in report.indicators}
+    records = []
+    for row in [*report.city_rows, *report.by_country, *report.headline]:
+        ind = info[row.indicator]
+        records.append(
+            {
+                "outcome": ind.outcome_code,
+                "output": ind.result_code,
+                "indicator": row.indicator,
+                "indicator_name": ind.name,
+                "unit": ind.unit,
+                "country": row.country,
+                "city": row.city,
+                "city_name": names.get(row.city, ""),
+                "period": row.period,
+                "baseline": row.baseline,
+                "target": row.target,
+                "actual": row.actual,
+                "progress": row.progress,
+                "computed": row.computed,
+                "withheld": row.withheld,
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+__all__ = [
+    "CityInfo",
+    "IndicatorInfo",
+    "ProgrammeInfo",
+    "ProgrammeResults",
+    "ResultRow",
+    "history",
+    "results",
+    "results_frame",
+]
