@@ -26,6 +26,7 @@ from inclusive_cities.cli import (
     marker,
     marker_uncertainty,
     mobility,
+    programme_report,  # noqa: F401  (adds 'report programme')
     report,
     web,
 )
@@ -33,6 +34,7 @@ from inclusive_cities.cli import governance as governance_cli
 from inclusive_cities.cli import planning as planning_cli
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
+from inclusive_cities.cli import workshop as workshop_cli
 from inclusive_cities.cli.app import app, environment_setting, state, version_line
 from inclusive_cities.cli.help_i18n import language_from_argv, localise, usage_message
 from inclusive_cities.errors import InclusiveCitiesError
@@ -55,6 +57,7 @@ report.register(app)
 web.register(app)
 planning_cli.register(app)
 governance_cli.register(app)
+workshop_cli.register(app)
 
 
 def _fail(message: str, code: int) -> None:

@@ -461,6 +461,9 @@ def create_app(
         assets is not None and (assets / SWAGGER_UI / "swagger-ui-bundle.js").exists(),
         basemap,
     )
+    from inclusive_cities.web.tiles import PublishedCache
+
+    app.add_middleware(PublishedCache)  # innermost: ETags of published layers (web/tiles.py)
     app.add_middleware(SecurityHeaders, tile_origin=basemap.origin if basemap else None)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(HeadAsGet)
@@ -514,13 +517,23 @@ def create_app(
     from inclusive_cities.web import governance
 
     app.include_router(governance.router)
+    from inclusive_cities.web import territorial_plan, workshops
+
+    app.include_router(workshops.router)
+    app.include_router(territorial_plan.router)
+    from inclusive_cities.web import tiles
+
+    app.include_router(tiles.router)
+    from inclusive_cities.web import programme
+
+    app.include_router(programme.router)
     return app
 
 
 def wants_json(request: Request) -> bool:
     path = request.url.path
     accept = request.headers.get("accept", "")
-    return path.startswith(("/api", "/ogc")) or (
+    return path.startswith(("/api", "/ogc", "/tiles/")) or (
         "application/json" in accept and "text/html" not in accept
     )
 
