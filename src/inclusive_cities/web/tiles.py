@@ -1,0 +1,397 @@
+"""Published layers as Mapbox Vector Tiles, and HTTP caching of everything published.
+
+A city of 45,000 blocks is tens of megabytes of GeoJSON; as vector tiles the browser fetches
+only the few tiles it shows, each cut and encoded on request (:mod:`inclusive_cities.web.mvt`)
+and kept in a cache under the publication's version. Tiles carry exactly the properties the
+GeoJSON of the same layer carries (nulls are left out: MVT has no null), so a suppressed value
+stays suppressed.
+
+* ``/tiles/ogc/{collection}/{z}/{x}/{y}.mvt`` — an OGC collection, properties as its items;
+  ``/tiles/ogc/{collection}/tiles.json`` its TileJSON (QGIS, MapLibre).
+* ``/tiles/map/{city}/layer.json`` — what the map explorer asks for: the GeoJSON of
+  ``/api/cities/{city}/map`` for small layers, or above :func:`tile_threshold` features the
+  same legend and metadata with a tile URL template instead of the features.
+* ``/tiles/map/{city}/{z}/{x}/{y}.mvt`` — those tiles, properties as the map's GeoJSON.
+
+:class:`PublishedCache` gives every published, immutable response (OGC collections and items,
+tiles, map layers, downloads) an ETag derived from the publication's version, so a repeated
+map load is answered ``304 Not Modified`` without building anything.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import json
+import os
+import re
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import numpy as np
+import shapely
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inclusive_cities.i18n import DEFAULT_LANGUAGE
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.web import data, services
+from inclusive_cities.web.app import context, language_of, session_scope
+from inclusive_cities.web.errors import NotFound
+from inclusive_cities.web.mvt import TileLayer
+
+router = APIRouter(prefix="/tiles", tags=["Vector tiles"])
+DB = Annotated[Session, Depends(session_scope)]
+Code = Annotated[str, Query(max_length=64)]
+MVT = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 16
+"""Deepest zoom tiles are cut at; MapLibre over-zooms them beyond (blocks need no more)."""
+LAYER_NAME = "units"
+DEFAULT_THRESHOLD = 5000
+"""Above this many features the explorer draws tiles instead of one GeoJSON document."""
+TILE_CACHE = data._Cache(size=512)
+"""Encoded (gzip) tiles: about 2,000 features each at city zooms, a few hundred kB at most."""
+Zoom = Annotated[int, PathParam(ge=0, le=MAX_ZOOM)]
+TileIndex = Annotated[int, PathParam(ge=0, le=2**MAX_ZOOM - 1)]
+
+
+def tile_threshold() -> int:
+    """``INCLUSIVE_CITIES_WEB_TILE_THRESHOLD`` (features), read per request so one setting
+    serves every worker; 5,000 by default."""
+    text = os.environ.get("INCLUSIVE_CITIES_WEB_TILE_THRESHOLD", "").strip()
+    return int(text) if text.isdigit() else DEFAULT_THRESHOLD
+
+
+# -- the publication's version and HTTP caching ----------------------------------------------
+
+
+def published_version(session: Session) -> str:
+    """Changes whenever anything a published layer is read from changes: publications,
+    observations, units (and, when present, the OGC feature sources of other domains)."""
+    parts: list[Any] = [
+        data.publication_fingerprint(session),
+        data.units_fingerprint(session, 0)[1:],
+    ]
+    if importlib.util.find_spec("inclusive_cities.web.feature_collections") is not None:
+        from inclusive_cities.web import feature_collections
+
+        parts.append(feature_collections.fingerprint(session))
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def _engine_version(engine: Engine) -> str:
+    with data.engine_session(engine) as session:
+        return published_version(session)
+
+
+CACHED_PATHS = re.compile(
+    r"^/(ogc/collections(/.*)?|tiles/.+|downloads/[^/]+|api/cities/[^/]+/map)$"
+)
+"""Published, immutable between publications: the same URL gives the same bytes."""
+REVALIDATE = "public, no-cache"
+"""Stored by browsers and proxies, but asked about again (an If-None-Match costs a 304)."""
+IMMUTABLE = "public, max-age=86400, immutable"
+"""A tile URL carrying the current version (``v=``) can never change: no need to ask."""
+
+
+def _etag_matches(header: str, tag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == tag for t in header.split(","))
+
+
+class PublishedCache:
+    """ETag and Cache-Control on published layers; ``If-None-Match`` answered with 304.
+
+    The ETag is a digest of :func:`published_version`, the path, the query, the language and
+    the content coding, computed before the route runs, so a 304 builds nothing. Re-publishing
+    (or importing, or replacing units) changes the version and therefore every ETag.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not CACHED_PATHS.match(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        engine = scope["app"].state.web.engine
+        version = await run_in_threadpool(_engine_version, engine)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"").decode("latin-1")
+        language = scope.get("state", {}).get("language", DEFAULT_LANGUAGE)
+        coding = "gzip" if "gzip" in headers.get("accept-encoding", "") else ""
+        key = "\n".join([version, scope["path"], query, language, coding])
+        tag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+        pinned = scope["path"].startswith("/tiles/") and f"v={version}" in query.split("&")
+        cache_control = IMMUTABLE if pinned else REVALIDATE
+        common = [
+            (b"etag", tag.encode()),
+            (b"cache-control", cache_control.encode()),
+        ]
+        if _etag_matches(headers.get("if-none-match", ""), tag):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [*common, (b"vary", b"Accept-Encoding, Cookie")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_tag(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"vary"]
+                message["headers"] = [*kept, *common, (b"vary", b"Accept-Encoding, Cookie")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_tag)
+
+
+# -- tiles -------------------------------------------------------------------------------------
+
+
+def _tile_response(
+    request: Request, layer: TileLayer, key: Any, z: int, x: int, y: int
+) -> Response:
+    if x >= 2**z or y >= 2**z:
+        raise NotFound(
+            _("There is no tile {z}/{x}/{y}: x and y run from 0 to {last} at zoom {z}.").format(
+                z=z, x=x, y=y, last=2**z - 1
+            )
+        )
+    packed = TILE_CACHE.get((key, z, x, y), lambda: gzip.compress(layer.encode(z, x, y), 5))
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(packed, media_type=MVT, headers={"content-encoding": "gzip"})
+    return Response(gzip.decompress(packed), media_type=MVT)
+
+
+def ogc_layer(request: Request, session: Session, collection_id: str) -> tuple[Any, TileLayer]:
+    """An OGC collection as a tile layer: the items' geometries and properties, feature ids
+    1, 2, ... in the items' order (MVT ids are integers; the fid is the ``code`` property)."""
+    from inclusive_cities.web import ogc
+
+    found = ogc._find(session, collection_id)
+    table = ogc._table(request, session, found)
+    key = ("mvt-ogc", found.id, published_version(session))
+    layer = data.MAP_CACHE.get(
+        key,
+        lambda: TileLayer.build(
+            LAYER_NAME, np.arange(1, len(table.fids) + 1), table.geoms, table.props
+        ),
+    )
+    return key, layer
+
+
+@router.get(
+    "/ogc/{collection_id}/{z}/{x}/{y}.mvt",
+    summary="A published OGC collection as Mapbox Vector Tiles",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+def ogc_tile(
+    request: Request, session: DB, collection_id: str, z: Zoom, x: TileIndex, y: TileIndex
+) -> Response:
+    key, layer = ogc_layer(request, session, collection_id)
+    return _tile_response(request, layer, key, z, x, y)
+
+
+@router.get("/ogc/{collection_id}/tiles.json", summary="TileJSON of a published OGC collection")
+def ogc_tilejson(request: Request, session: DB, collection_id: str) -> Response:
+    """TileJSON 3.0.0, so QGIS and MapLibre find the tiles from one URL."""
+    from inclusive_cities.web import ogc
+
+    found = ogc._find(session, collection_id)
+    table = ogc._table(request, session, found)
+    version = published_version(session)
+    root = str(request.base_url).rstrip("/")
+    body = {
+        "tilejson": "3.0.0",
+        "name": found.id,
+        "tiles": [f"{root}/tiles/ogc/{found.id}/{{z}}/{{x}}/{{y}}.mvt?v={version}"],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": _bbox(table.bounds),
+        "vector_layers": [
+            {"id": LAYER_NAME, "fields": {c: _field_type(c, table.numeric) for c in table.columns}}
+        ],
+    }
+    return Response(data.dumps(body), media_type="application/json")
+
+
+def _field_type(column: str, numeric: set[str]) -> str:
+    return "Number" if column in numeric else "String"
+
+
+def _bbox(bounds: np.ndarray) -> list[float] | None:
+    if not len(bounds):
+        return None
+    return [
+        float(np.nanmin(bounds[:, 0])),
+        float(np.nanmin(bounds[:, 1])),
+        float(np.nanmax(bounds[:, 2])),
+        float(np.nanmax(bounds[:, 3])),
+    ]
+
+
+# -- the map explorer's layers ------------------------------------------------------------------
+
+
+class MapLayer:
+    """A map explorer layer parsed once: its metadata (legend, title, bbox) and tile layer."""
+
+    def __init__(self, head: dict[str, Any], count: int, layer: TileLayer | None) -> None:
+        self.head = head
+        self.count = count
+        self.layer = layer
+
+
+def _map_body(
+    request: Request,
+    session: Session,
+    city: str,
+    layer: str,
+    period: str | None,
+    compare: str | None,
+    classification: str,
+    k: int,
+) -> tuple[Any, str]:
+    """The explorer's GeoJSON of a layer (the cached string ``/api/cities/.../map`` sends;
+    its properties do not depend on the zoom, so the cheapest zoom is asked for)."""
+    ctx = context(request)
+    row = services.city_by_code(session, city)
+    chosen = services.pick_period(session, row.id, period)
+    other = services.pick_period(session, row.id, compare) if compare else None
+    if layer.startswith("ogc:"):
+        from inclusive_cities.web import ogc
+
+        body = ogc.interpolation_map_json(request, session, row.code, layer, classification, k)
+    else:
+        body = services.map_layer_json(
+            session,
+            ctx.specs,
+            row,
+            chosen,
+            layer,
+            zoom=8,
+            method=classification,
+            k=k,
+            compare=other,
+            language=language_of(request),
+        )
+    return row.id, body
+
+
+def map_layer(request: Request, session: Session, city_id: int, body: str) -> MapLayer:
+    """The parsed layer, cached under the GeoJSON it comes from. Geometries are the units'
+    own (full precision, from the store), in the same order as the GeoJSON's features."""
+
+    def build() -> MapLayer:
+        document = json.loads(body)
+        features = document.pop("features")
+        head = {k: v for k, v in document.items() if k != "type"}
+        if not features:
+            return MapLayer(head, 0, None)
+        ids = np.array([f["id"] for f in features], dtype=np.int64)
+        props = [f["properties"] for f in features]
+        if head.get("kind") == "interpolation":
+            geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+        else:
+            units = data.unit_table(session, city_id)
+            level = int(units.level_ids[units.row(int(ids[0]))])
+            stored = data.level_geometries(session, city_id, level)
+            position = {int(u): i for i, u in enumerate(stored.unit_ids)}
+            geoms = stored.geoms[[position[int(u)] for u in ids]]
+        return MapLayer(head, len(features), TileLayer.build(LAYER_NAME, ids, geoms, props))
+
+    return data.MAP_CACHE.get(("mvt-map", hash(body), len(body)), build)
+
+
+@router.get(
+    "/map/{city}/layer.json",
+    summary="A map explorer layer: GeoJSON when small, else legend and a tile URL template",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def map_layer_json(
+    request: Request,
+    session: DB,
+    city: str,
+    layer: Annotated[str, Query(max_length=200)] = "node:UIM",
+    period: Code | None = None,
+    compare: Code | None = None,
+    zoom: Annotated[int | None, Query(ge=0, le=24)] = None,
+    classification: Annotated[str, Query(max_length=20)] = "levels",
+    k: Annotated[int, Query(ge=2, le=7)] = 5,
+) -> Response:
+    from inclusive_cities.web import api
+
+    city_id, body = _map_body(request, session, city, layer, period, compare, classification, k)
+    parsed = map_layer(request, session, city_id, body)
+    if parsed.count <= tile_threshold():
+        return api.map_layer(
+            request, session, city, layer, period, compare, zoom, classification, k
+        )
+    query = {"layer": layer, "classification": classification, "k": str(k)}
+    query.update({"period": period or parsed.head.get("period") or ""})
+    if compare:
+        query["compare"] = compare
+    query["lang"] = language_of(request)
+    query["v"] = published_version(session)
+    template = f"/tiles/map/{quote(city)}/{{z}}/{{x}}/{{y}}.mvt?" + urlencode(query)
+    body_out = {
+        "type": "FeatureCollection",
+        **parsed.head,
+        "featureCount": parsed.count,
+        "tiles": [template],
+        "sourceLayer": LAYER_NAME,
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "features": [],
+    }
+    return Response(data.dumps(body_out), media_type="application/geo+json")
+
+
+@router.get(
+    "/map/{city}/{z}/{x}/{y}.mvt",
+    summary="A map explorer layer as Mapbox Vector Tiles (properties as its GeoJSON)",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+def map_tile(
+    request: Request,
+    session: DB,
+    city: str,
+    z: Zoom,
+    x: TileIndex,
+    y: TileIndex,
+    layer: Annotated[str, Query(max_length=200)] = "node:UIM",
+    period: Code | None = None,
+    compare: Code | None = None,
+    classification: Annotated[str, Query(max_length=20)] = "levels",
+    k: Annotated[int, Query(ge=2, le=7)] = 5,
+) -> Response:
+    city_id, body = _map_body(request, session, city, layer, period, compare, classification, k)
+    parsed = map_layer(request, session, city_id, body)
+    key = ("mvt-map", hash(body), len(body))
+    if parsed.layer is None:
+        return _tile_response(
+            request,
+            TileLayer.build(LAYER_NAME, np.zeros(0), np.array([], dtype=object), []),
+            key,
+            z,
+            x,
+            y,
+        )
+    return _tile_response(request, parsed.layer, key, z, x, y)
