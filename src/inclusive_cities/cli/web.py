@@ -30,6 +30,12 @@ def serve(
     workers: int = typer.Option(
         1, min=1, help="Worker processes; they share nothing but the database."
     ),
+    jobs: str = typer.Option(
+        "",
+        "--jobs",
+        help="Who runs uploads and builds: queue (job workers, PostgreSQL's default) or "
+        "in-process (SQLite's only choice).",
+    ),
 ) -> None:
     """Serve the observatory: public pages, JSON API, OGC API – Features and admin area.
 
@@ -39,9 +45,26 @@ def serve(
 
     from inclusive_cities import store
     from inclusive_cities.config import get_basemap
+    from inclusive_cities.web import queue
+    from inclusive_cities.web.errors import WebError
 
     engine = store.connect(state.database_url)
     store.require_current(engine)
+    postgres = engine.dialect.name == "postgresql"
+    if workers > 1 and not postgres:
+        raise WebError(
+            _(
+                "--workers {n} needs PostgreSQL: SQLite lets one process write at a time. Serve "
+                "this store with one worker, or move it to PostgreSQL (docs/deployment.md)."
+            ).format(n=workers)
+        )
+    runner = jobs or ("queue" if postgres else "in-process")
+    if runner not in ("queue", "in-process"):
+        raise WebError(_("--jobs {value}: choose queue or in-process.").format(value=jobs[:40]))
+    if runner == "queue":
+        queue.conninfo(state.database_url)  # SQLite: one line saying it needs no queue
+        queue.install_schema(state.database_url)
+    os.environ[queue.RUNNER_SETTING] = runner
     get_basemap()  # a bad basemap setting is one line now, not a traceback per worker
     from inclusive_cities.web.app import Site
 
@@ -53,6 +76,13 @@ def serve(
             host=host, port=port
         )
     )
+    if runner == "queue":
+        console.print(
+            _(
+                "Uploads and builds are queued for job workers: run 'inclusive-cities worker' "
+                "with the same database (one or more, on any machine)."
+            )
+        )
     options: dict[str, object] = {}
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
         # the first request for a big layer builds its cache for tens of seconds while
@@ -67,6 +97,47 @@ def serve(
         log_level="warning",
         proxy_headers=False,  # the app believes X-Forwarded-* from trusted proxies only
         **options,  # type: ignore[arg-type]
+    )
+
+
+def worker(
+    concurrency: int = typer.Option(
+        1, min=1, help="Jobs run at once by this worker (each in a thread)."
+    ),
+    heartbeat: float = typer.Option(
+        10.0, min=0.2, help="Seconds between this worker's signs of life in the database."
+    ),
+    stalled_after: float = typer.Option(
+        30.0,
+        min=1.0,
+        help="Seconds without signs of life after which a worker counts as dead and its "
+        "job is run again or failed.",
+    ),
+    attempts: int = typer.Option(
+        2, min=1, help="Runs of a job whose worker died before it is marked failed."
+    ),
+) -> None:
+    """Run the background jobs (uploads, builds) that 'serve' queues on PostgreSQL.
+
+    Example: inclusive-cities --database postgresql://obs@db/observatory worker
+    """
+    from inclusive_cities import store
+    from inclusive_cities.web import queue
+
+    queue.conninfo(state.database_url)  # SQLite: one line, serve runs its jobs itself
+    engine = store.connect(state.database_url)
+    store.require_current(engine)
+    console.print(
+        _("Job worker running ({concurrency} at a time; Ctrl+C to stop).").format(
+            concurrency=concurrency
+        )
+    )
+    queue.run_worker(
+        state.database_url,
+        concurrency=concurrency,
+        heartbeat=heartbeat,
+        stalled_after=stalled_after,
+        max_attempts=attempts,
     )
 
 
@@ -117,7 +188,10 @@ def _bind_error(host: str, port: int) -> OSError | None:
 @users_app.command("add")
 def users_add(
     email: str = typer.Option(..., "--email", help="E-mail address used to log in."),
-    role: str = typer.Option("analyst", "--role", help="analyst or admin."),
+    role: str = typer.Option("analyst", "--role", help="analyst, admin or programme."),
+    cities: list[str] = typer.Option(
+        [], "--city", help="Target city a programme account may edit (repeat for several)."
+    ),
     name: str = typer.Option("", "--name", help="Full name shown in the audit log."),
     password: str = typer.Option(
         ...,
@@ -140,6 +214,9 @@ def users_add(
     store.require_current(engine)
     with store.transaction(engine) as session:
         user = auth.create_user(session, email, role, password, name)
+        from inclusive_cities.monitoring import assign_cities
+
+        assign_cities(session, user, cities)
         auth.audit(session, "create_user", user="cli", target=user.email, details={"role": role})
         created = (user.email, user.role)
     console.print(
@@ -318,5 +395,6 @@ def _empty_run_reason(session: Session, marker_run: models.MarkerRun) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.command("publish")(publish)
     app.add_typer(users_app, name="users")

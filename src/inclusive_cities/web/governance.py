@@ -14,7 +14,6 @@ import dataclasses
 import json
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -26,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import DEFAULT_LANGUAGE, format_number, use_language
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.store import models, transaction
+from inclusive_cities.store import models
 from inclusive_cities.store.models import utcnow
-from inclusive_cities.store.web_models import Job
 from inclusive_cities.web import auth, jobs
 from inclusive_cities.web.errors import NotFound, WebError
 
@@ -517,23 +515,9 @@ def run_governance_import(
 def start_governance_import(
     engine: Any, file_name: str, content: bytes, options: dict[str, Any], user: str, language: str
 ) -> int:
-    """Save the upload in a private temporary folder and import it in a background thread."""
+    """Queue the import of an uploaded assessment (a job worker or a thread runs it)."""
     safe_name = Path(file_name).name or "assessment.xlsx"
-    folder = Path(tempfile.mkdtemp(prefix="ic-governance-upload-"))
-    path = folder / safe_name
-    path.write_bytes(content)
-    with transaction(engine) as session:
-        job = Job(kind="governance", file_name=safe_name, created_by=user, step=_("Queued"))
-        session.add(job)
-        session.flush()
-        job_id = job.id
-    threading.Thread(
-        target=run_governance_import,
-        args=(engine, job_id, path, options, language),
-        name=f"governance-job-{job_id}",
-        daemon=True,
-    ).start()
-    return job_id
+    return jobs.submit(engine, "governance", safe_name, options, user, language, content)
 
 
 @router.post("/admin/governance/uploads")

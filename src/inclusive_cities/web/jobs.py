@@ -1,7 +1,11 @@
 """Uploads run as background jobs through the importers; progress lives in the ``jobs`` table.
 
-The thread that runs a job writes its progress to the database, so any worker can show it
-and a page reload never loses it. The validation report is the importer's own
+A job's input (options, language, uploaded file) is written to ``job_payloads`` by
+:func:`submit`; :func:`execute` runs it, in a thread of the web process (SQLite, or
+PostgreSQL with one process) or in ``inclusive-cities worker`` through the Procrastinate
+queue (:mod:`inclusive_cities.web.queue`, what ``serve`` uses on PostgreSQL). The runner
+writes its progress to the database, so any worker can show it and a page reload never
+loses it. The validation report is the importer's own
 :class:`~inclusive_cities.ingest.ImportReport` (the CLI prints the same lines).
 """
 
@@ -22,6 +26,7 @@ from inclusive_cities.i18n import use_language
 from inclusive_cities.progress import ProgressCallback
 from inclusive_cities.store import transaction
 from inclusive_cities.store.models import utcnow
+from inclusive_cities.store.scale_models import JobPayload
 from inclusive_cities.store.web_models import Job
 
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".txt", ".tsv")
@@ -97,7 +102,7 @@ def run_table_import(
     from inclusive_cities.ingest import ImportRejected, import_table
 
     use_language(language)
-    _update(engine, job_id, status="running", step=_("Starting"))
+    _update(engine, job_id, status="running", step=_("Starting"), done=0, total=None)
     steps: list[dict[str, Any]] = []
     progress = _progress(engine, job_id, steps)
     try:
@@ -148,24 +153,86 @@ def start_table_import(
     user: str,
     language: str,
 ) -> int:
-    """Save the upload to a private temporary folder and import it in a background thread."""
-    safe_name = Path(file_name).name or "upload.csv"
-    folder = Path(tempfile.mkdtemp(prefix="ic-upload-"))
-    path = folder / safe_name
-    path.write_bytes(content)
+    """Queue the import of an uploaded table (see :func:`submit`)."""
+    return submit(
+        engine, "table", Path(file_name).name or "upload.csv", options, user, language, content
+    )
+
+
+def submit(
+    engine: Engine,
+    kind: str,
+    label: str,
+    options: dict[str, Any],
+    user: str,
+    language: str,
+    content: bytes | None = None,
+) -> int:
+    """Write job ``kind`` and its input to the database and hand it to a runner: the job
+    workers' queue when this process uses it, else a thread here. Returns the job's id."""
+    from inclusive_cities.web import queue
+
+    if kind not in RUNNERS:
+        raise ValueError(f"unknown job kind {kind}")
     with transaction(engine) as session:
-        job = Job(kind="table", file_name=safe_name, created_by=user, step=_("Queued"))
+        job = Job(kind=kind, file_name=label, created_by=user, step=_("Queued"))
         session.add(job)
         session.flush()
         job_id = job.id
-    thread = threading.Thread(
-        target=run_table_import,
-        args=(engine, job_id, path, options, language),
-        name=f"import-job-{job_id}",
-        daemon=True,
-    )
-    thread.start()
+        session.add(
+            JobPayload(
+                job_id=job_id,
+                options=options,
+                language=language,
+                file_name=label if content is not None else "",
+                content=content,
+            )
+        )
+    if queue.uses_queue(engine):
+        queue.defer(engine, job_id)
+    else:
+        threading.Thread(
+            target=execute, args=(engine, job_id), name=f"{kind}-job-{job_id}", daemon=True
+        ).start()
     return job_id
+
+
+RUNNERS = {
+    "table": "inclusive_cities.web.jobs:run_table_import",
+    "build": "inclusive_cities.web.jobs:run_build",
+    "governance": "inclusive_cities.web.governance:run_governance_import",
+}
+"""What runs each kind of job: ``module:function`` taking (engine, job id, [file path,]
+options, language); a kind whose payload has no file gets no path."""
+
+
+def execute(engine: Engine, job_id: int) -> None:
+    """Run job ``job_id`` from its payload, in whatever process calls it; a job that
+    already ended (failed by the stalled-job recovery) is left alone."""
+    import importlib
+
+    with transaction(engine) as session:
+        job = session.get(Job, job_id)
+        payload = session.get(JobPayload, job_id)
+        if job is None or payload is None or job.status in ("done", "failed"):
+            return
+        payload.attempts += 1
+        kind, options, language = job.kind, dict(payload.options), payload.language
+        file_name, content = payload.file_name, payload.content
+    module, _sep, name = RUNNERS[kind].partition(":")
+    runner = getattr(importlib.import_module(module), name)
+    if content is None:
+        runner(engine, job_id, options, language)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix=f"ic-{kind}-job-"))
+        path = folder / (Path(file_name).name or "upload")
+        path.write_bytes(content)
+        runner(engine, job_id, path, options, language)  # it removes the folder
+    with transaction(engine) as session:
+        job = session.get(Job, job_id)
+        payload = session.get(JobPayload, job_id)
+        if job is not None and payload is not None and job.status in ("done", "failed"):
+            payload.content = None  # the file is not kept once the job has ended
 
 
 def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: str) -> None:
@@ -230,20 +297,8 @@ def run_build(engine: Engine, job_id: int, options: dict[str, Any], language: st
 
 
 def start_build(engine: Engine, options: dict[str, Any], user: str, language: str) -> int:
-    """Queue a build of indicators and marker for a city and period in a background thread."""
+    """Queue a build of indicators and marker for a city and period (see :func:`submit`)."""
     label = _("Build of {spec} for {city} {period}").format(
         spec=options["spec"], city=options["city"], period=options["period"]
     )
-    with transaction(engine) as session:
-        job = Job(kind="build", file_name=label, created_by=user, step=_("Queued"))
-        session.add(job)
-        session.flush()
-        job_id = job.id
-    thread = threading.Thread(
-        target=run_build,
-        args=(engine, job_id, options, language),
-        name=f"build-job-{job_id}",
-        daemon=True,
-    )
-    thread.start()
-    return job_id
+    return submit(engine, "build", label, options, user, language)
