@@ -95,6 +95,14 @@ def compute(
             "(e.g. vias)."
         ),
     ),
+    backend: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help=(
+            "Where the census is aggregated: duckdb (this machine), spark (local Spark), or a "
+            "Spark master URL such as spark://host:7077 for a national census."
+        ),
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and report; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
@@ -116,6 +124,7 @@ def compute(
             dry_run=dry_run,
             network=network,
             progress=progress,
+            backend=backend,
         )
     if as_json:
         typer.echo(json.dumps(report.__dict__, ensure_ascii=False, indent=2))

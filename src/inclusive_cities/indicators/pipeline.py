@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from inclusive_cities import store
 from inclusive_cities.config import get_settings
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.indicators.backends import DEFAULT_ENGINE, check_engine, read_census
 from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec, load_catalogue
 from inclusive_cities.indicators.engine import Inputs, Level, compute, step_count
 from inclusive_cities.indicators.errors import IndicatorError
@@ -319,13 +320,18 @@ def compute_city(
     dry_run: bool = False,
     network: str | None = None,
     progress: ProgressCallback | None = None,
+    backend: str = DEFAULT_ENGINE,
 ) -> ComputeReport:
     """Compute every indicator the city's inputs allow and store them (one transaction).
+
+    ``backend`` aggregates the census: ``"duckdb"`` here, or ``"spark"`` / a Spark master URL
+    for a national census (see :mod:`inclusive_cities.indicators.backends`).
 
     ``progress(step, done, total)`` hears of reading the inputs, each step of
     :func:`~inclusive_cities.indicators.engine.compute`, and storing.
     """
     store.require_current(engine)
+    check_engine(backend)
     catalogue = (catalogue or load_catalogue()).select(codes)
     progress = progress or quiet_progress
     total = step_count(catalogue) + 2
@@ -343,11 +349,7 @@ def compute_city(
         layer_paths = list(layers) + _layer_batches(session, city_row)
         observed = _observed(session, catalogue, city_row, period_row)
         crs = city_row.projected_crs
-    connection = ibis.duckdb.connect()
-    tables = {
-        record: connection.read_parquet(str(path), table_name=f"census_{record}")
-        for record, (path, _batch) in census.items()
-    }
+    tables = read_census(backend, {record: path for record, (path, _batch) in census.items()})
     environment = read_layers(layer_paths)
     if network is not None:
         # --network is a street file (.osm.pbf, .osm, .gpkg …) or an environment layer name
