@@ -98,7 +98,7 @@
   function visibleFeatures() {
     if (!state.data) { return []; }
     var loc = $("locality").value;
-    return state.data.features.filter(function (f) {
+    return (state.tiled ? ObservatoryTiles.features(map) : state.data.features).filter(function (f) {
       return !state.hidden[f.properties.cls] && (!loc || f.properties.loc === loc);
     });
   }
@@ -119,9 +119,9 @@
   }
 
   function showDetails(feature) {
-    if (state.selected !== null) { map.setFeatureState({ source: "units", id: state.selected }, { selected: false }); }
+    if (state.selected !== null) { map.setFeatureState({ source: "units", sourceLayer: state.tiled ? "units" : undefined, id: state.selected }, { selected: false }); }
     state.selected = feature.id;
-    map.setFeatureState({ source: "units", id: feature.id }, { selected: true });
+    map.setFeatureState({ source: "units", sourceLayer: state.tiled ? "units" : undefined, id: feature.id }, { selected: true });
     var p = feature.properties;
     var href = cfg.unitUrl + encodeURIComponent(p.code) + "?period=" + encodeURIComponent($("period").value);
     var heading = state.data.kind === "interpolation" ? esc(analysisText.cell) + ' <span class="code">' + esc(p.code) + "</span>" :
@@ -294,7 +294,8 @@
     levels.disabled = grid;
     if (grid && $("classification").value === "levels") { $("classification").value = "quantiles"; }
     if (analysis) { $("locality").value = ""; $("compare").value = ""; }
-    var request = analysis && !grid ? analysisGeo(key) : fetch(url()).then(function (r) {
+    var layerUrl = window.ObservatoryTiles ? ObservatoryTiles.layerUrl(url()) : url();  // big: tiles
+    var request = analysis && !grid ? analysisGeo(key) : fetch(layerUrl).then(function (r) {
       if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
       return r.json();
     });
@@ -306,7 +307,9 @@
         levels.disabled = true;
         if ($("classification").value === "levels") { $("classification").value = geo.classification; }
       }
-      if (map.getSource("units")) {
+      if (window.ObservatoryTiles) {
+        state.tiled = ObservatoryTiles.draw(map, geo);
+      } else if (map.getSource("units")) {
         map.getSource("units").setData(geo);
       } else {
         map.addSource("units", { type: "geojson", data: geo });
@@ -324,8 +327,9 @@
       var title = geo.title + (geo.compare ? " — " + cfg.text.change.replace("{period}", geo.compare) : "");
       $("legend-title").textContent = title;
       $("layer-source").textContent = geo.source ? (geo.source + " · " + geo.period) : geo.period;
-      $("status").textContent = Number(geo.features.length).toLocaleString(cfg.lang === "es" ? "es-CO" : "en-GB") + " " + cfg.text.units;
+      $("status").textContent = Number(geo.featureCount || geo.features.length).toLocaleString(cfg.lang === "es" ? "es-CO" : "en-GB") + " " + cfg.text.units;
       state.selected = null;
+      state.listView = null;
       applyFilter();
       document.body.setAttribute("data-map-ready", layerSelect.value);
     }).catch(function (err) { $("status").textContent = err.message; });
@@ -393,15 +397,20 @@
       }
       popup.setLngLat(e.lngLat).setHTML("<strong>" + head + "</strong><br>" + what).addTo(map);
     });
+    // a tiled layer's unit list holds the units of the tiles in view, refreshed once they load
+    map.on("idle", function () {
+      var view = map.getCenter().toString() + map.getZoom();
+      if (state.tiled && state.listView !== view) { state.listView = view; fillUnitList(); }
+    });
     map.on("mouseleave", "units-fill", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
     map.on("click", "units-fill", function (e) {
       var id = e.features[0].id;
-      var f = state.data.features.find(function (x) { return x.id === id; });
+      var f = state.tiled ? e.features[0] : state.data.features.find(function (x) { return x.id === id; });
       if (f) { showDetails(f); $("unit-list").value = String(id); }
     });
     // finer outlines as one zooms in; layers from the OGC API have one geometry at every zoom
     map.on("zoomend", function () {
-      if (state.fitted && bucket() !== state.bucket && layerSelect.value.indexOf(ANALYSIS) !== 0) { load(); }
+      if (state.fitted && !state.tiled && bucket() !== state.bucket && layerSelect.value.indexOf(ANALYSIS) !== 0) { load(); }
     });
   });
   ["layer", "compare", "classification"].forEach(function (id) {
@@ -415,7 +424,7 @@
   $("locality").addEventListener("change", applyFilter);
   $("unit-list").addEventListener("change", function (e) {
     var id = Number(e.target.value);
-    var f = state.data.features.find(function (x) { return x.id === id; });
+    var f = (state.tiled ? ObservatoryTiles.features(map) : state.data.features).find(function (x) { return x.id === id; });
     if (!f) { return; }
     showDetails(f);
     var b = new maplibregl.LngLatBounds();

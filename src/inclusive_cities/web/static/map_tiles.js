@@ -1,0 +1,60 @@
+// Big layers as vector tiles (web/tiles.py): the explorer asks /tiles/map/<city>/layer.json,
+// which answers with the layer's GeoJSON when it is small, or with its legend and a tile URL
+// template above a few thousand units. This draws either kind as the "units" source with the
+// same two layers, so the rest of map.js (legend filter, hover, details) works on both.
+window.ObservatoryTiles = (function () {
+  var LAYER = "units";
+
+  function layerUrl(apiUrl) {
+    return apiUrl.replace(/^\/api\/cities\//, "/tiles/map/").replace(/\/map\?/, "/layer.json?");
+  }
+
+  function absolute(template) {
+    return template.indexOf("/") === 0 ? location.origin + template : template;
+  }
+
+  function addLayers(map, tiled) {
+    var from = tiled ? { "source-layer": LAYER } : {};
+    map.addLayer(Object.assign({ id: "units-fill", type: "fill", source: "units", paint: {
+      "fill-color": ["get", "colour"], "fill-opacity": 0.85 } }, from));
+    map.addLayer(Object.assign({ id: "units-line", type: "line", source: "units", paint: {
+      "line-color": ["case", ["boolean", ["feature-state", "selected"], false], "#000000", "#ffffff"],
+      "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 0.5] } }, from));
+  }
+
+  // Draws geo as the "units" source; returns whether it is tiled.
+  function draw(map, geo) {
+    var tiled = !!(geo.tiles && geo.tiles.length);
+    var source = map.getSource("units");
+    if (source && !tiled && source.type === "geojson") { source.setData(geo); return false; }
+    if (source && tiled && source.type === "vector" && source.tiles &&
+        source.tiles[0] === absolute(geo.tiles[0])) { return true; }
+    ["units-line", "units-fill"].forEach(function (id) { if (map.getLayer(id)) { map.removeLayer(id); } });
+    if (source) { map.removeSource("units"); }
+    if (tiled) {
+      var spec = { type: "vector", tiles: geo.tiles.map(absolute), minzoom: geo.minzoom || 0,
+        maxzoom: geo.maxzoom || 16 };
+      if (geo.bbox) { spec.bounds = geo.bbox; }
+      map.addSource("units", spec);
+    } else {
+      map.addSource("units", { type: "geojson", data: geo });
+    }
+    addLayers(map, tiled);
+    return tiled;
+  }
+
+  // The units of the tiles loaded now (each once; a unit cut by a tile edge is in two tiles).
+  function features(map) {
+    if (!map.getSource("units")) { return []; }
+    var seen = {};
+    return map.querySourceFeatures("units", { sourceLayer: LAYER }).filter(function (f) {
+      if (seen[f.id]) { return false; }
+      seen[f.id] = true;
+      return true;
+    }).map(function (f) {
+      return { type: "Feature", id: f.id, properties: f.properties, geometry: f.geometry };
+    });
+  }
+
+  return { layerUrl: layerUrl, draw: draw, features: features, sourceLayer: LAYER };
+})();

@@ -1,0 +1,96 @@
+"""The map explorer on vector tiles, in Debian's Chromium against uvicorn.
+
+The tile threshold is set to 3 units, so the six-block test city is drawn from tiles: the
+browser must fetch tiles (never the layer's GeoJSON), colour every block by its class, and
+still filter by class and show a block's details on click.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.web.conftest import City, block_score
+from tests.web.live import live_server
+from tests.web.test_browser import ARGS, CHROMIUM, shot
+
+
+@pytest.fixture(scope="module")
+def server(city: City) -> Iterator[str]:
+    before = os.environ.get("INCLUSIVE_CITIES_WEB_TILE_THRESHOLD")
+    os.environ["INCLUSIVE_CITIES_WEB_TILE_THRESHOLD"] = "3"
+    try:
+        with live_server(city.url) as base:
+            yield base
+    finally:
+        if before is None:
+            os.environ.pop("INCLUSIVE_CITIES_WEB_TILE_THRESHOLD", None)
+        else:
+            os.environ["INCLUSIVE_CITIES_WEB_TILE_THRESHOLD"] = before
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
+        browser.close()
+        assert errors == []
+
+
+RENDERED = """(() => {
+  const seen = {};
+  window.observatoryMap.queryRenderedFeatures({ layers: ["units-fill"] })
+    .forEach(f => { seen[f.properties.code] = f.properties.colour; });
+  return seen;
+})()"""
+
+
+def test_a_large_layer_is_drawn_from_tiles(page: Page, server: str) -> None:
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(server + "/cities/TST/map?lang=en")
+    page.wait_for_selector("body[data-map-ready='node:UIM']")
+    page.wait_for_function(
+        "window.observatoryMap.loaded() && window.observatoryMap.areTilesLoaded()"
+    )
+    assert page.evaluate("window.observatoryMap.getSource('units').type") == "vector"
+    assert any("/tiles/map/TST/" in u and ".mvt?" in u for u in urls)
+    assert not any("/api/cities/TST/map" in u for u in urls)  # no GeoJSON of the layer
+    assert "6 " in page.locator("#status").inner_text()
+    page.wait_for_function(f"Object.keys({RENDERED}).length === 6")
+    colours = page.evaluate(RENDERED)
+    legend = page.locator("#legend").inner_text()
+    assert page.locator("#legend li").count() >= 2  # the legend comes with the tiles' layer
+    # index scores 35..85 (conftest.block_score): 02003 scores 85, 01001 scores 35
+    assert block_score(5, "2024") == 85.0 and block_score(0, "2024") == 35.0
+    assert colours["02003"] != colours["01001"]
+    shot(page, "tiles-01-map")
+
+    # hide the class of block 01001: its blocks leave the map, the others stay
+    classes = page.evaluate(RENDERED.replace("f.properties.colour", "f.properties.cls"))
+    hidden = {code for code, cls in classes.items() if cls == classes["01001"]}
+    page.click(f"#cls-{classes['01001']}")
+    page.wait_for_function(f"Object.keys({RENDERED}).length === {6 - len(hidden)}")
+    assert set(page.evaluate(RENDERED)) == set(colours) - hidden
+    assert legend
+
+    # a click on block 02003 (centre -72.475, 7.915) shows its details from the tile
+    point = page.evaluate(
+        "(() => { const p = window.observatoryMap.project([-72.475, 7.915]);"
+        " const r = window.observatoryMap.getCanvas().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; })()"
+    )
+    page.mouse.click(point[0], point[1])
+    page.wait_for_selector("#profile-link")
+    details = page.locator("#details").inner_text()
+    assert "02003" in details and "85" in details
+    # the unit list holds the units of the tiles in view
+    page.wait_for_function("document.querySelectorAll('#unit-list option').length >= 5")
