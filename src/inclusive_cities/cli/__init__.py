@@ -32,6 +32,7 @@ from inclusive_cities.cli import (
 )
 from inclusive_cities.cli import governance as governance_cli
 from inclusive_cities.cli import planning as planning_cli
+from inclusive_cities.cli import programme as programme_cli
 from inclusive_cities.cli import spatial as spatial_cli
 from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli import workshop as workshop_cli
@@ -58,6 +59,7 @@ web.register(app)
 planning_cli.register(app)
 governance_cli.register(app)
 workshop_cli.register(app)
+programme_cli.register(app)
 
 
 def _fail(message: str, code: int) -> None:

@@ -39,6 +39,8 @@ class ProgrammeInfo:
     reporting_org: str
     start_date: str
     end_date: str
+    iati_identifier: str = ""
+    reporting_org_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,15 +173,22 @@ def _latest(
 def _target(
     values: dict[tuple[int, int, str, str], float], ind: int, city: int, period: str
 ) -> float | None:
+    """The period's own target, else the target of the shortest period that contains it
+    (a yearly target for a semester)."""
     exact = values.get((ind, city, "target", period))
     if exact is not None:
         return exact
-    later = [
-        (window(p).end, v)
+    span = window(period)
+    enclosing = [
+        (window(p).end - window(p).start, v)
         for (i, c, k, p), v in values.items()
-        if i == ind and c == city and k == "target"
+        if i == ind
+        and c == city
+        and k == "target"
+        and window(p).start <= span.start
+        and window(p).end >= span.end
     ]
-    return max(later)[1] if later else None
+    return min(enclosing)[1] if enclosing else None
 
 
 def _actual(
@@ -363,6 +372,8 @@ def _compute(
             programme.reporting_org,
             programme.start_date,
             programme.end_date,
+            programme.iati_identifier,
+            programme.reporting_org_ref,
         ),
         period=chosen,
         periods=periods,

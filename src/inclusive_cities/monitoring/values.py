@@ -121,7 +121,8 @@ def add_target_city(
     return target
 
 
-def _cell(dimension: str, value: object) -> str:
+def category(dimension: str, value: object) -> str:
+    """A disaggregation category from a cell (empty = ``_T``, Spanish aliases accepted)."""
     text = "" if value is None else str(value).strip()
     if text in ("", "_T", "total", "Total", "todos", "Todos"):
         return TOTAL
@@ -216,10 +217,10 @@ def set_value(
         )
     code = normalise_period(period)
     cell = {
-        "sex": _cell("sex", sex),
-        "age_group": _cell("age_group", age_group),
-        "nationality": _cell("nationality", nationality),
-        "topic": _cell("topic", topic),
+        "sex": category("sex", sex),
+        "age_group": category("age_group", age_group),
+        "nationality": category("nationality", nationality),
+        "topic": category("topic", topic),
     }
     row = session.scalar(
         select(IndicatorValue).where(

@@ -1,0 +1,890 @@
+"""Entry of results: the XLSX template (es/en), its import, an XLSForm for KoBo, and the
+import of a 5W export (who, what, where, when, for whom) as ActivityInfo produces it.
+
+Every import runs in one transaction: the first bad cell stops it with a one-line error
+naming the file, row, column and value, and the store is left as it was. Importing the same
+file again replaces the same cells (re-import safe). Missing-value codes (empty, 999, -999,
+"NA") leave a cell out instead of storing a false figure.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.i18n import gettext as _
+from inclusive_cities.monitoring.errors import MonitoringError
+from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
+from inclusive_cities.monitoring.periods import normalise_period
+from inclusive_cities.monitoring.values import (
+    category,
+    find_target_city,
+    get_indicator,
+    get_programme,
+    set_value,
+    typed_actual_allowed,
+)
+from inclusive_cities.store import models, transaction
+from inclusive_cities.store.monitoring_models import ProgrammeIndicator, TargetCity
+
+MISSING_CODES = ("", "999", "-999", "9999", "-9999", "-99", "na", "n/a", "nd", "s.d.", "-")
+"""Cell texts that mean "no data": the cell is left out, never stored as a figure."""
+
+VALUES_SHEET = {"es": "valores", "en": "values"}
+INDICATORS_SHEET = {"es": "indicadores", "en": "indicators"}
+HELP_SHEET = {"es": "instrucciones", "en": "instructions"}
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "indicator": ("indicador", "indicator"),
+    "indicator_name": ("nombre_indicador", "indicator_name"),
+    "city": ("ciudad", "city"),
+    "period": ("periodo", "period"),
+    "kind": ("tipo", "kind"),
+    "sex": ("sexo", "sex"),
+    "age_group": ("grupo_edad", "age_group"),
+    "nationality": ("nacionalidad", "nationality"),
+    "topic": ("tema", "topic"),
+    "value": ("valor", "value"),
+    "comment": ("comentario", "comment"),
+    "source": ("fuente", "source"),
+}
+REQUIRED = ("indicator", "period", "kind", "value")
+KINDS = {
+    "baseline": "baseline",
+    "linea_base": "baseline",
+    "linea de base": "baseline",
+    "target": "target",
+    "meta": "target",
+    "actual": "actual",
+    "real": "actual",
+    "logrado": "actual",
+}
+KIND_LABEL = {"es": {"baseline": "linea_base", "target": "meta", "actual": "real"}}
+
+
+def _plain(text: object) -> str:
+    """Lower case without accents or surrounding space, for matching headers and words."""
+    decomposed = unicodedata.normalize("NFKD", str(text).strip().lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _is_missing(value: object, missing: Iterable[str]) -> bool:
+    if value is None:
+        return True
+    text = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    return text in {_plain(m) for m in missing}
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, for the CLI, the web and the tests."""
+
+    file: str
+    rows_read: int = 0
+    values_written: int = 0
+    rows_missing: int = 0
+    cities: set[str] = field(default_factory=set)
+    indicators: set[str] = field(default_factory=set)
+    batch_id: int | None = None
+
+    def lines(self) -> list[str]:
+        return [
+            _(
+                "{file}: {rows} rows read, {written} values written, {missing} left out as "
+                "missing, cities {cities}."
+            ).format(
+                file=self.file,
+                rows=self.rows_read,
+                written=self.values_written,
+                missing=self.rows_missing,
+                cities=", ".join(sorted(self.cities)) or "-",
+            )
+        ]
+
+
+def _where(file: str, row: int, column: str, value: object) -> str:
+    return _("{file}, row {row}, column '{column}', value '{value}'").format(
+        file=file, row=row, column=column, value="" if value is None else value
+    )
+
+
+def _problem(file: str, row: int, column: str, value: object, error: Exception) -> MonitoringError:
+    return MonitoringError(
+        _("{where}: {reason}").format(where=_where(file, row, column, value), reason=str(error))
+    )
+
+
+# --- the XLSX template ----------------------------------------------------------------------
+
+
+def _template_rows(
+    session: Session, programme_code: str, city: TargetCity | None, period: str
+) -> list[tuple[ProgrammeIndicator, TargetCity | None, str]]:
+    programme = get_programme(session, programme_code)
+    indicators = session.scalars(
+        select(ProgrammeIndicator)
+        .where(ProgrammeIndicator.programme_id == programme.id)
+        .order_by(ProgrammeIndicator.position)
+    ).all()
+    rows = []
+    for indicator in indicators:
+        for kind in ("baseline", "target", "actual"):
+            if kind == "actual" and city is not None and not typed_actual_allowed(indicator, city):
+                continue
+            rows.append((indicator, city, kind))
+    return rows
+
+
+def write_template(
+    engine: Engine,
+    out: Path,
+    *,
+    lang: str = "es",
+    programme: str = DEFAULT_PROGRAMME,
+    city: str | None = None,
+    period: str | None = None,
+) -> Path:
+    """An XLSX template for typing results, headers and instructions in ``lang``.
+
+    With ``city`` the rows are pre-filled for that target city (computed actuals left out).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    lang = "es" if lang == "es" else "en"
+    column = 0 if lang == "es" else 1
+    period_code = normalise_period(period) if period else str(date.today().year)
+    with transaction(engine) as session:
+        prog = get_programme(session, programme)
+        target = find_target_city(session, prog, city) if city else None
+        rows = _template_rows(session, programme, target, period_code)
+        indicator_rows = [
+            (
+                ind.code,
+                ind.name_es if lang == "es" else ind.name_en,
+                ind.unit,
+                ", ".join(ind.disaggregations or []),
+                (_("computed", lang) if ind.computed else ""),
+                ind.verification_es if lang == "es" else ind.verification_en,
+            )
+            for ind in session.scalars(
+                select(ProgrammeIndicator)
+                .where(ProgrammeIndicator.programme_id == prog.id)
+                .order_by(ProgrammeIndicator.position)
+            )
+        ]
+        filled = [
+            (
+                ind.code,
+                ind.name_es if lang == "es" else ind.name_en,
+                tc.code if tc else "",
+                period_code,
+                KIND_LABEL.get(lang, {}).get(kind, kind),
+            )
+            for ind, tc, kind in rows
+        ]
+        cities = [
+            c.code
+            for c in session.scalars(
+                select(TargetCity)
+                .where(TargetCity.programme_id == prog.id)
+                .order_by(TargetCity.code)
+            )
+        ]
+    book = Workbook()
+    help_sheet = book.active
+    assert help_sheet is not None
+    help_sheet.title = HELP_SHEET[lang]
+    for line in (
+        _("Type one value per row in the sheet '{sheet}'.", lang).format(sheet=VALUES_SHEET[lang]),
+        _("Kinds: baseline, target, actual. Periods: 2025, 2025-S1, 2025-Q3 or 2025-06.", lang),
+        _("Leave sex, age group, nationality and topic empty for the total.", lang),
+        _("Empty cells, 999 and -999 mean no data and are left out.", lang),
+        _("Computed indicators take their actual from the observatory: do not type it.", lang),
+    ):
+        help_sheet.append([line])
+    sheet = book.create_sheet(VALUES_SHEET[lang])
+    sheet.append([names[column] for names in COLUMNS.values()])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for code, name, tc, per, kind in filled:
+        sheet.append([code, name, tc, per, kind, "", "", "", "", "", "", ""])
+    kinds = ",".join(["linea_base", "meta", "real"] if lang == "es" else list(VALUE_KINDS_EN))
+    for formula, col in (
+        (f'"{kinds}"', "E"),
+        ('"female,male,other"', "F"),
+        ('"host,refugee_migrant"', "H"),
+    ):
+        check = DataValidation(type="list", formula1=formula, allow_blank=True)
+        check.add(f"{col}2:{col}2000")
+        sheet.add_data_validation(check)
+    if cities:
+        check = DataValidation(type="list", formula1='"' + ",".join(cities) + '"', allow_blank=True)
+        check.add("C2:C2000")
+        sheet.add_data_validation(check)
+    sheet.freeze_panes = "A2"
+    for letter, width in zip(
+        "ABCDEFGHIJKL", (26, 40, 12, 10, 12, 9, 11, 16, 16, 10, 24, 24), strict=True
+    ):
+        sheet.column_dimensions[letter].width = width
+    ref = book.create_sheet(INDICATORS_SHEET[lang])
+    ref.append(
+        ["indicador", "nombre", "unidad", "desagregaciones", "calculado", "medio_verificacion"]
+        if lang == "es"
+        else ["indicator", "name", "unit", "disaggregations", "computed", "means_of_verification"]
+    )
+    for row in indicator_rows:
+        ref.append(list(row))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book.save(out)
+    return out
+
+
+VALUE_KINDS_EN = ("baseline", "target", "actual")
+
+
+# --- reading files ------------------------------------------------------------------------
+
+
+def _read_table(
+    path: Path, sheet_names: Iterable[str] = ()
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number as the user sees it, {header: value}) for an XLSX sheet or a CSV file."""
+    if not path.is_file():
+        raise MonitoringError(_("There is no file {path}.").format(path=path))
+    if path.suffix.lower() == ".csv":
+        import csv
+
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            sample = handle.read(4096)
+            handle.seek(0)
+            try:
+                dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+            except csv.Error:
+                dialect = csv.excel
+            reader = csv.reader(handle, dialect)
+            rows = list(reader)
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as error:
+            raise MonitoringError(
+                _("{file} cannot be read as an Excel workbook: {reason}.").format(
+                    file=path.name, reason=str(error).splitlines()[0] if str(error) else "?"
+                )
+            ) from error
+        wanted = {_plain(s) for s in sheet_names}
+        chosen = next((ws for ws in book.worksheets if _plain(ws.title) in wanted), None)
+        chosen = chosen or book.worksheets[0]
+        rows = [list(r) for r in chosen.iter_rows(values_only=True)]
+        book.close()
+    else:
+        raise MonitoringError(_("{file} is neither an XLSX nor a CSV file.").format(file=path.name))
+    if not rows:
+        raise MonitoringError(_("{file} is empty.").format(file=path.name))
+    headers = [str(h).strip() if h is not None else "" for h in rows[0]]
+    for number, row in enumerate(rows[1:], start=2):
+        if all(v is None or str(v).strip() == "" for v in row):
+            continue
+        yield number, dict(zip(headers, row, strict=False))
+
+
+def _header_map(file: str, headers: Iterable[str]) -> dict[str, str]:
+    """Canonical key -> the header as written, for es or en template headers."""
+    found: dict[str, str] = {}
+    for header in headers:
+        for key, names in COLUMNS.items():
+            if _plain(header) in {_plain(n) for n in names}:
+                found[key] = header
+    missing = [k for k in REQUIRED if k not in found]
+    if missing:
+        raise MonitoringError(
+            _("{file} has no column {column}: use the template's headers ({es} or {en}).").format(
+                file=file,
+                column=", ".join(COLUMNS[k][0] for k in missing),
+                es=COLUMNS[missing[0]][0],
+                en=COLUMNS[missing[0]][1],
+            )
+        )
+    return found
+
+
+def _number(value: object) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", text):
+        text = text.replace(".", "").replace(",", ".")
+    else:
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise MonitoringError(_("it is not a number: type digits only.")) from None
+
+
+def _new_batch(session: Session, path: Path, kind: str, user: str) -> models.ImportBatch:
+    from inclusive_cities.ingest.common import sha256_file
+
+    batch = models.ImportBatch(
+        kind=kind, file_name=path.name, sha256=sha256_file(path), imported_by=user
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _check_allowed(city: TargetCity, allowed: set[str] | None) -> None:
+    if allowed is not None and city.code not in allowed:
+        raise MonitoringError(
+            _(
+                "you may not edit target city {city}; ask an admin to link it to your account."
+            ).format(city=city.code)
+        )
+
+
+def _fixed_city(
+    session: Session, programme_code: str, city: str | None, target: str | None
+) -> TargetCity | None:
+    programme = get_programme(session, programme_code)
+    if city:
+        city_id = session.scalar(select(models.City.id).where(models.City.code == city))
+        found = (
+            session.scalar(
+                select(TargetCity).where(
+                    TargetCity.programme_id == programme.id, TargetCity.city_id == city_id
+                )
+            )
+            if city_id is not None
+            else None
+        )
+        if found is None:
+            raise MonitoringError(
+                _(
+                    "City {city} of the observatory is not a target city of {programme}; use "
+                    "--target-city for a results-only city."
+                ).format(city=city, programme=programme_code)
+            )
+        return found
+    if target:
+        return find_target_city(session, programme, target)
+    return None
+
+
+def import_template(
+    engine: Engine,
+    path: Path,
+    *,
+    programme: str = DEFAULT_PROGRAMME,
+    city: str | None = None,
+    target_city: str | None = None,
+    user: str = "",
+    allowed_cities: set[str] | None = None,
+    missing: Iterable[str] = MISSING_CODES,
+) -> ImportSummary:
+    """Import a filled template (es or en headers) in one transaction.
+
+    ``city`` is a store city code, ``target_city`` a target city's code or name; either one
+    fills rows whose city cell is empty and refuses rows for another city. ``allowed_cities``
+    restricts a programme staff member to their own cities.
+    """
+    path = Path(path)
+    summary = ImportSummary(file=path.name)
+    missing = tuple(missing)
+    with transaction(engine) as session:
+        prog = get_programme(session, programme)
+        fixed = _fixed_city(session, programme, city, target_city)
+        batch = _new_batch(session, path, "programme_values", user)
+        summary.batch_id = batch.id
+        headers: dict[str, str] | None = None
+        table = list(_read_table(path, VALUES_SHEET.values()))
+        if table and not any(_plain(h) in ("indicador", "indicator") for h in table[0][1]):
+            codes = set(
+                session.scalars(
+                    select(ProgrammeIndicator.code).where(
+                        ProgrammeIndicator.programme_id == prog.id
+                    )
+                )
+            )
+            table = _wide_to_long(table, codes)
+        for number, row in table:
+            if headers is None:
+                headers = _header_map(path.name, row.keys())
+            summary.rows_read += 1
+            cell = {key: row.get(header) for key, header in headers.items()}
+            if _is_missing(cell.get("value"), missing):
+                summary.rows_missing += 1
+                continue
+            key = "indicator"
+            try:
+                indicator = get_indicator(session, prog, str(cell["indicator"]).strip())
+                key = "city"
+                named = cell.get("city")
+                if named is None or str(named).strip() == "":
+                    if fixed is None:
+                        raise MonitoringError(_("no city: fill it or give --city / --target-city."))
+                    target = fixed
+                else:
+                    target = find_target_city(session, prog, str(named))
+                    if fixed is not None and target.id != fixed.id:
+                        raise MonitoringError(
+                            _(
+                                "the file is imported for {city}: remove rows of other cities."
+                            ).format(city=fixed.code)
+                        )
+                _check_allowed(target, allowed_cities)
+                key = "kind"
+                kind = KINDS.get(_plain(cell["kind"]).replace("í", "i"))
+                if kind is None:
+                    raise MonitoringError(
+                        _("use baseline, target or actual (linea_base, meta, real).")
+                    )
+                key = "period"
+                period = normalise_period(cell["period"])
+                dims = {}
+                for key in ("sex", "age_group", "nationality", "topic"):
+                    dims[key] = category(key, cell.get(key))
+                key = "value"
+                value = _number(cell["value"])
+                set_value(
+                    session,
+                    prog,
+                    indicator,
+                    target,
+                    period,
+                    kind,
+                    value,
+                    **dims,
+                    comment=str(cell.get("comment") or ""),
+                    source=str(cell.get("source") or path.name),
+                    user=user,
+                    batch_id=batch.id,
+                )
+            except MonitoringError as error:
+                column = headers.get(key, COLUMNS[key][0])
+                raise _problem(path.name, number, column, cell.get(key), error) from None
+            summary.values_written += 1
+            summary.cities.add(target.code)
+            summary.indicators.add(indicator.code)
+        if headers is None:
+            raise MonitoringError(_("{file} has no rows to import.").format(file=path.name))
+        batch.rows_read = summary.rows_read
+        batch.rows_accepted = summary.values_written
+        batch.rows_rejected = 0
+    return summary
+
+
+# --- XLSForm for KoBo ---------------------------------------------------------------------
+
+KOBO_SEP = "__"
+PERIOD_REGEX = r"^[0-9]{4}(-(S[12]|Q[1-4]|[0-9]{2}))?$"
+
+
+def write_xlsform(engine: Engine, out: Path, *, programme: str = DEFAULT_PROGRAMME) -> Path:
+    """An XLSForm (es and en labels) to collect actuals with KoBo: one submission per city
+    and period, one number per typed indicator (and per sex where it is disaggregated).
+    Its data export is read back by :func:`import_template`."""
+    from openpyxl import Workbook
+
+    with transaction(engine) as session:
+        prog = get_programme(session, programme)
+        results_only = TargetCity(programme_id=prog.id, code="", name="", country="")
+        indicators = [
+            ind
+            for ind in session.scalars(
+                select(ProgrammeIndicator)
+                .where(ProgrammeIndicator.programme_id == prog.id)
+                .order_by(ProgrammeIndicator.position)
+            )
+            if typed_actual_allowed(ind, results_only)
+        ]
+        cities = list(
+            session.scalars(
+                select(TargetCity)
+                .where(TargetCity.programme_id == prog.id)
+                .order_by(TargetCity.code)
+            )
+        )
+        title_es, title_en, code = prog.name_es, prog.name_en, prog.code
+        fields = []
+        for ind in indicators:
+            numeric = "integer" if ind.measure == "unit" and ind.unit != "%" else "decimal"
+            fields.append((numeric, ind.code, ind.name_es, ind.name_en, ""))
+            if "sex" in (ind.disaggregations or []):
+                for sex, es, en in (("female", "mujeres", "women"), ("male", "hombres", "men")):
+                    fields.append(
+                        (
+                            numeric,
+                            f"{ind.code}{KOBO_SEP}{sex}",
+                            f"{ind.name_es}: {es}",
+                            f"{ind.name_en}: {en}",
+                            f"${{{ind.code}}} != ''",
+                        )
+                    )
+        city_rows = [(c.code, c.name) for c in cities]
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(
+        [
+            "type",
+            "name",
+            "label::Español (es)",
+            "label::English (en)",
+            "required",
+            "constraint",
+            "relevant",
+        ]
+    )
+    survey.append(["select_one city", "city", "Ciudad", "City", "yes", "", ""])
+    survey.append(
+        [
+            "text",
+            "period",
+            "Periodo (2025, 2025-S1, 2025-Q3, 2025-06)",
+            "Period (2025, 2025-S1, 2025-Q3, 2025-06)",
+            "yes",
+            f"regex(., '{PERIOD_REGEX}')",
+            "",
+        ]
+    )
+    survey.append(["begin_group", "actuals", "Valores logrados", "Actual values", "", "", ""])
+    for numeric, name, es, en, relevant in fields:
+        survey.append([numeric, name, es, en, "", ". >= 0", relevant])
+    survey.append(["end_group", "", "", "", "", "", ""])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label::Español (es)", "label::English (en)"])
+    for city_code, name in city_rows:
+        choices.append(["city", city_code, name, name])
+    settings = book.create_sheet("settings")
+    settings.append(["form_title", "form_id", "version", "default_language"])
+    settings.append(
+        [
+            f"{title_es} / {title_en}",
+            f"{code}_results",
+            date.today().strftime("%Y%m%d"),
+            "Español (es)",
+        ]
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book.save(out)
+    return out
+
+
+def _wide_to_long(
+    rows: list[tuple[int, dict[str, Any]]], codes: set[str]
+) -> list[tuple[int, dict[str, Any]]]:
+    """KoBo's export (one row per submission, one column per indicator) as template rows."""
+    long = []
+    for number, row in rows:
+        plain = {str(k).split("/")[-1]: v for k, v in row.items()}
+        for header, value in plain.items():
+            code, _sep, sex = header.partition(KOBO_SEP)
+            if code not in codes:
+                continue
+            long.append(
+                (
+                    number,
+                    {
+                        "indicator": code,
+                        "city": plain.get("city"),
+                        "period": plain.get("period"),
+                        "kind": "actual",
+                        "sex": sex or None,
+                        "value": value,
+                        "source": "KoBo " + str(plain.get("_uuid") or plain.get("_id") or ""),
+                    },
+                )
+            )
+    return long
+
+
+# --- 5W exports (ActivityInfo) --------------------------------------------------------------
+
+FIVE_W: dict[str, tuple[str, ...]] = {
+    # who
+    "organisation": (
+        "appealing organisation",
+        "appealing organization",
+        "organizacion solicitante",
+        "organizacion",
+        "organization",
+        "who",
+    ),
+    "partner": ("implementing partner", "socio implementador", "implementing partner name"),
+    # what
+    "indicator": ("indicator", "indicador", "what"),
+    "activity": ("activity name", "nombre de la actividad", "actividad", "activity"),
+    # where
+    "country": ("country", "pais"),
+    "admin1": ("admin1", "admin 1", "departamento", "provincia", "estado"),
+    "admin2": ("admin2", "admin 2", "municipio", "ciudad", "city", "canton", "where"),
+    # when
+    "month": ("month", "mes", "reporting month", "when", "date", "fecha"),
+    # for whom
+    "new": (
+        "new beneficiaries of the month",
+        "nuevos beneficiarios del mes",
+        "new beneficiaries",
+        "beneficiarios nuevos",
+    ),
+    "total": (
+        "total monthly beneficiaries",
+        "total de beneficiarios del mes",
+        "total beneficiaries",
+        "beneficiarios",
+    ),
+    "women_u18": ("women under 18", "mujeres menores de 18", "girls"),
+    "men_u18": ("men under 18", "hombres menores de 18", "boys"),
+    "other_u18": ("other under 18", "otros menores de 18"),
+    "women_o18": ("women above 18", "women over 18", "mujeres mayores de 18", "women"),
+    "men_o18": ("men above 18", "men over 18", "hombres mayores de 18", "men"),
+    "other_o18": ("other above 18", "other over 18", "otros mayores de 18"),
+    "destination": (
+        "refugees and migrants in destination",
+        "refugiados y migrantes en destino",
+        "in destination",
+    ),
+    "transit": (
+        "refugees and migrants in transit",
+        "refugiados y migrantes en transito",
+        "in transit",
+    ),
+    "pendular": ("refugees and migrants pendular", "refugiados y migrantes pendulares", "pendular"),
+    "host": (
+        "host communities beneficiaries",
+        "host community",
+        "comunidad de acogida",
+        "comunidades de acogida",
+    ),
+}
+"""Column names of a 5W export (R4V/ActivityInfo headers in English and Spanish)."""
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "ene"),
+            ("feb",),
+            ("mar",),
+            ("apr", "abr"),
+            ("may",),
+            ("jun",),
+            ("jul",),
+            ("aug", "ago"),
+            ("sep", "set"),
+            ("oct",),
+            ("nov",),
+            ("dec", "dic"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+
+def _month(value: object) -> str:
+    """A 5W month ("2025-03", "March 2025", "marzo 2025", a date) as a period code."""
+    if isinstance(value, datetime | date):
+        return f"{value.year:04d}-{value.month:02d}"
+    text = _plain(value)
+    match = re.fullmatch(r"(\d{4})[-/](\d{1,2})(?:[-/]\d{1,2})?", text)
+    if match:
+        return normalise_period(f"{match.group(1)}-{int(match.group(2)):02d}")
+    match = re.fullmatch(r"(\d{1,2})[-/](\d{4})", text)
+    if match:
+        return normalise_period(f"{match.group(2)}-{int(match.group(1)):02d}")
+    match = re.fullmatch(r"([a-z]+)[ \-/]+(?:de )?(\d{4})", text)
+    if match and match.group(1)[:3] in _MONTHS:
+        return f"{match.group(2)}-{_MONTHS[match.group(1)[:3]]:02d}"
+    raise MonitoringError(_("the month is not understood: write 2025-03 or March 2025."))
+
+
+def _5w_headers(file: str, headers: Iterable[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for header in headers:
+        plain = _plain(header)
+        for key, names in FIVE_W.items():
+            if key not in found and plain in names:
+                found[key] = header
+    needed = ("indicator", "admin2", "month")
+    missing = [k for k in needed if k not in found]
+    if missing or not ({"new", "total"} & found.keys()):
+        raise MonitoringError(
+            _(
+                "{file} is not a 5W export: it lacks {columns} (who, what, where, when and "
+                "for whom: Indicator, Admin2, Month, New beneficiaries of the month)."
+            ).format(file=file, columns=", ".join(missing or ["New beneficiaries of the month"]))
+        )
+    return found
+
+
+def _5w_indicator(
+    session: Session, prog: Any, text: object, mapping: dict[str, str]
+) -> ProgrammeIndicator:
+    wanted = str(text or "").strip()
+    code = mapping.get(wanted) or mapping.get(_plain(wanted)) or wanted
+    indicators = session.scalars(
+        select(ProgrammeIndicator).where(ProgrammeIndicator.programme_id == prog.id)
+    ).all()
+    for ind in indicators:
+        if _plain(code) in (_plain(ind.code), _plain(ind.name_es), _plain(ind.name_en)):
+            return ind
+    raise MonitoringError(
+        _("no indicator of the programme is called so: use its code or map it with --map.")
+    )
+
+
+def import_5w(
+    engine: Engine,
+    path: Path,
+    *,
+    programme: str = DEFAULT_PROGRAMME,
+    mapping: dict[str, str] | None = None,
+    user: str = "",
+    allowed_cities: set[str] | None = None,
+    missing: Iterable[str] = MISSING_CODES,
+) -> ImportSummary:
+    """Import a 5W export as monthly actuals, in one transaction.
+
+    Rows of the same indicator, city and month are added up (a 5W has one row per
+    organisation and activity). The actual is the month's new beneficiaries (else the total),
+    broken down by sex (women/men under and above 18), age (0-17, 18+) and population group
+    (host; refugees and migrants in destination, in transit and pendular). Re-importing the
+    file replaces the same cells.
+    """
+    path = Path(path)
+    mapping = {_plain(k): v for k, v in (mapping or {}).items()}
+    missing = tuple(missing)
+    summary = ImportSummary(file=path.name)
+    cells: dict[tuple[int, int, str, str, str, str], float] = {}
+    who: dict[tuple[int, int, str], set[str]] = {}
+    with transaction(engine) as session:
+        prog = get_programme(session, programme)
+        batch = _new_batch(session, path, "programme_5w", user)
+        summary.batch_id = batch.id
+        indicators: dict[int, ProgrammeIndicator] = {}
+        cities: dict[int, TargetCity] = {}
+        headers: dict[str, str] | None = None
+        for number, row in _read_table(path):
+            if headers is None:
+                headers = _5w_headers(path.name, row.keys())
+            summary.rows_read += 1
+            key = "indicator"
+            try:
+                ind = _5w_indicator(session, prog, row.get(headers["indicator"]), mapping)
+                key = "admin2"
+                city = find_target_city(session, prog, str(row.get(headers["admin2"]) or ""))
+                _check_allowed(city, allowed_cities)
+                if not typed_actual_allowed(ind, city):
+                    raise MonitoringError(
+                        _("{indicator} is computed from the observatory for {city}.").format(
+                            indicator=ind.code, city=city.name
+                        )
+                    )
+                key = "month"
+                period = _month(row.get(headers["month"]))
+                figures: dict[str, float] = {}
+                for field_key in (
+                    "new",
+                    "total",
+                    "women_u18",
+                    "men_u18",
+                    "other_u18",
+                    "women_o18",
+                    "men_o18",
+                    "other_o18",
+                    "destination",
+                    "transit",
+                    "pendular",
+                    "host",
+                ):
+                    if field_key not in headers:
+                        continue
+                    key = field_key
+                    raw = row.get(headers[field_key])
+                    if _is_missing(raw, missing):
+                        continue
+                    figures[field_key] = _number(raw)
+                    if figures[field_key] < 0:
+                        raise MonitoringError(_("a count cannot be negative."))
+            except MonitoringError as error:
+                column = headers.get(key, key)
+                raise _problem(path.name, number, column, row.get(column), error) from None
+            total = figures.get("new", figures.get("total"))
+            if total is None:
+                summary.rows_missing += 1
+                continue
+            indicators[ind.id], cities[city.id] = ind, city
+            parts = {
+                ("_T", "_T", "_T"): total,
+                ("female", "_T", "_T"): figures.get("women_u18", 0) + figures.get("women_o18", 0),
+                ("male", "_T", "_T"): figures.get("men_u18", 0) + figures.get("men_o18", 0),
+                ("_T", "0-17", "_T"): sum(
+                    figures.get(k, 0) for k in ("women_u18", "men_u18", "other_u18")
+                ),
+                ("_T", "18+", "_T"): sum(
+                    figures.get(k, 0) for k in ("women_o18", "men_o18", "other_o18")
+                ),
+                ("_T", "_T", "host"): figures.get("host", 0),
+                ("_T", "_T", "refugee_migrant"): sum(
+                    figures.get(k, 0) for k in ("destination", "transit", "pendular")
+                ),
+            }
+            present = {
+                ("female", "_T", "_T"): {"women_u18", "women_o18"},
+                ("male", "_T", "_T"): {"men_u18", "men_o18"},
+                ("_T", "0-17", "_T"): {"women_u18", "men_u18", "other_u18"},
+                ("_T", "18+", "_T"): {"women_o18", "men_o18", "other_o18"},
+                ("_T", "_T", "host"): {"host"},
+                ("_T", "_T", "refugee_migrant"): {"destination", "transit", "pendular"},
+            }
+            for cell, value in parts.items():
+                if cell in present and not (present[cell] & figures.keys()):
+                    continue
+                slot = (ind.id, city.id, period, *cell)
+                cells[slot] = cells.get(slot, 0.0) + value
+            names = who.setdefault((ind.id, city.id, period), set())
+            for k in ("organisation", "partner"):
+                if k in headers and row.get(headers[k]):
+                    names.add(str(row.get(headers[k])).strip())
+        if headers is None:
+            raise MonitoringError(_("{file} has no rows to import.").format(file=path.name))
+        for (ind_id, city_id, period, sex, age, nationality), value in sorted(cells.items()):
+            set_value(
+                session,
+                prog,
+                indicators[ind_id],
+                cities[city_id],
+                period,
+                "actual",
+                value,
+                sex=sex,
+                age_group=age,
+                nationality=nationality,
+                comment=", ".join(sorted(who.get((ind_id, city_id, period), set()))),
+                source=f"5W {path.name}",
+                user=user,
+                batch_id=batch.id,
+            )
+            summary.values_written += 1
+            summary.cities.add(cities[city_id].code)
+            summary.indicators.add(indicators[ind_id].code)
+        batch.rows_read = summary.rows_read
+        batch.rows_accepted = summary.rows_read - summary.rows_missing
+    return summary
