@@ -31,6 +31,7 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, list]:
         if engine == "spark":  # the census really went through Spark's jobs
             tracker = spark_session().sparkContext.statusTracker()
             assert len(tracker.getJobIdsForGroup()) > 0
+            spark_session().stop()  # free the JVM's memory for the rest of the suite
         results.append(sorted(observations(url), key=lambda row: tuple(map(str, row[:5]))))
     return results[0], results[1]
 
