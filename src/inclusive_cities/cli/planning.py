@@ -279,7 +279,8 @@ def demo_projects_command(
 
 
 def register(app: typer.Typer) -> None:
-    from inclusive_cities.cli import impact
+    from inclusive_cities.cli import impact, territorial_plan
 
     impact.register(plan_app)
+    territorial_plan.register(plan_app)
     app.add_typer(plan_app, name="plan")

@@ -21,7 +21,7 @@ from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.spatial.layers import LayerInfo, source_direction, source_name
 from inclusive_cities.store import models
-from inclusive_cities.web import data, exports, services
+from inclusive_cities.web import data, exports, feature_collections, services
 from inclusive_cities.web.app import context, language_of, public_root, session_scope
 from inclusive_cities.web.errors import BadRequest, NotFound
 
@@ -81,6 +81,8 @@ def _collection_doc(
 ) -> dict[str, Any]:
     ctx = context(request)
     base = _base(request) + "/collections/" + collection.id
+    if collection.kind == feature_collections.KIND:
+        return feature_collections.collection_doc(session, collection, base, language)
     spec = services.collection_spec(session, ctx.specs, collection)
     extent = None
     if collection.kind == "analysis":
@@ -120,7 +122,9 @@ def _collection_doc(
 def collections(request: Request, session: DB) -> Response:
     language = language_of(request)
     base = _base(request)
-    docs = [_collection_doc(request, session, c, language) for c in _all_collections(session)]
+    listed = _all_collections(session)
+    listed += feature_collections.collections(session, {c.id for c in listed})
+    docs = [_collection_doc(request, session, c, language) for c in listed]
     return _json(
         {
             "links": [{"href": base + "/collections", "rel": "self", "type": "application/json"}],
@@ -348,6 +352,8 @@ def _all_collections(session: Session) -> list[data.Collection]:
 
 
 def _table(request: Request, session: Session, collection: data.Collection) -> exports.FeatureTable:
+    if collection.kind == feature_collections.KIND:
+        return feature_collections.feature_table(session, collection)
     if collection.kind != "analysis":
         return exports.feature_table(session, context(request).specs, collection)
     assert collection.run_id is not None
@@ -406,6 +412,8 @@ def _analysis_table(
 
 def _find(session: Session, collection_id: str) -> data.Collection:
     found = next((c for c in _all_collections(session) if c.id == collection_id), None)
+    if found is None:  # not a layer: a registered source's collection (plans, centres, ...)
+        found = feature_collections.find(session, collection_id)
     if found is None:
         raise NotFound(_("There is no published collection {id}.").format(id=collection_id[:80]))
     return found
