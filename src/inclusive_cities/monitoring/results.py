@@ -268,7 +268,7 @@ def _protect(
 
 
 def _coverage_lines(
-    indicators: list[IndicatorInfo], headline: list[ResultRow], cities: int
+    indicators: list[IndicatorInfo], headline: list[ResultRow], cities: int, lang: str
 ) -> list[str]:
     lines = []
     for info in indicators:
@@ -277,8 +277,10 @@ def _coverage_lines(
         row = next(r for r in headline if r.indicator == info.code)
         have = int(row.actual or 0)
         lines.append(
-            _("{name}: {n} of {m}").format(
-                name=info.name, n=format_number(have), m=format_number(cities)
+            _("{name}: {n} of {m}", lang).format(
+                name=info.name,
+                n=format_number(have, language=lang),
+                m=format_number(cities, language=lang),
             )
         )
     return lines
@@ -315,7 +317,9 @@ def _compute(
                 sector=ind.sector,
             )
         )
-    store_codes = dict(session.execute(select(models.City.id, models.City.code)).tuples().all())
+    store_codes = {
+        row[0]: row[1] for row in session.execute(select(models.City.id, models.City.code))
+    }
     city_infos = [
         CityInfo(
             c.code,
@@ -382,7 +386,7 @@ def _compute(
         city_rows=city_rows,
         by_country=by_country,
         headline=headline,
-        lines=_coverage_lines(infos, headline, len(loaded.cities)),
+        lines=_coverage_lines(infos, headline, len(loaded.cities), lang),
     )
 
 

@@ -1,0 +1,482 @@
+"""Programme results (issue #18 §1): computed indicators are queries, typed ones come from the
+template or a 5W export, people counts are disclosure-controlled, exports validate (IATI 2.03).
+
+The store is built in code: one store city (TST) with three neighbourhoods, two of them with
+observations, a published marker run and a published human-mobility layer; two results-only
+cities (MED in Colombia, QTO in Ecuador). Expected figures are worked out by hand below.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from inclusive_cities import monitoring
+from inclusive_cities.cli import app
+from inclusive_cities.monitoring.entry import import_5w, import_template, write_template
+from inclusive_cities.monitoring.exports import export, validate_iati
+from inclusive_cities.store import init_database, models, transaction
+from inclusive_cities.store.monitoring_models import IndicatorValue
+from inclusive_cities.store.web_models import PublishedLayer
+
+TYPED = "people_reached_campaigns"
+
+
+def build(url: str) -> Engine:
+    """The tiny store and programme described in the module docstring."""
+    engine = init_database(url)
+    with transaction(engine) as session:
+        city = models.City(code="TST", name="Ciudad Prueba", country="COL")
+        session.add(city)
+        session.flush()
+        top = models.UnitLevel(city_id=city.id, code="localidad", depth=0)
+        barrio = models.UnitLevel(city_id=city.id, code="barrio", depth=1)
+        session.add_all([top, barrio])
+        session.flush()
+        units = [
+            models.SpatialUnit(city_id=city.id, level_id=barrio.id, code=f"B{i}", name=f"B{i}")
+            for i in range(3)
+        ]
+        session.add_all(units)
+        period = models.Period(
+            code="2024", start_date=date(2024, 1, 1), end_date=date(2024, 12, 31)
+        )
+        population = models.Indicator(code="population", name_es="Población", name_en="Population")
+        venezuelan = models.Indicator(
+            code="venezuelan_population", name_es="Población venezolana", name_en="Venezuelans"
+        )
+        session.add_all([period, population, venezuelan])
+        session.flush()
+        for unit in units[:2]:
+            session.add(
+                models.Observation(
+                    indicator_id=population.id, unit_id=unit.id, period_id=period.id, value=999
+                )
+            )
+        session.add(
+            models.MarkerRun(
+                city_id=city.id,
+                period_id=period.id,
+                spec_code="uim-basic",
+                spec_hash="x",
+                input_hash="y",
+                software_version="t",
+                published=True,
+            )
+        )
+        session.add(
+            PublishedLayer(city_id=city.id, period_id=period.id, indicator_id=venezuelan.id)
+        )
+        programme = monitoring.install_framework(session, monitoring.load_framework())
+        monitoring.add_target_city(
+            session,
+            programme,
+            "TST",
+            "Ciudad Prueba",
+            "COL",
+            store_city="TST",
+            longitude=-72.48,
+            latitude=7.9,
+        )
+        monitoring.add_target_city(
+            session,
+            programme,
+            "MED",
+            "Medellín",
+            "COL",
+            adm1="Antioquia",
+            longitude=-75.56,
+            latitude=6.25,
+        )
+        monitoring.add_target_city(
+            session, programme, "QTO", "Quito", "ECU", longitude=-78.47, latitude=-0.18
+        )
+    return engine
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return build(f"sqlite:///{tmp_path_factory.mktemp('programme')}/p.db")
+
+
+def fill(path: Path, rows: list[list[object]], sheet: str = "valores") -> None:
+    book = load_workbook(path)
+    values = book[sheet]
+    values.delete_rows(2, values.max_row)
+    for row in rows:
+        values.append(row)
+    book.save(path)
+
+
+def stored(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return len(session.scalars(select(IndicatorValue)).all())
+
+
+def test_computed_indicators_are_queries_and_typed_actuals_for_them_are_refused(
+    engine: Engine,
+) -> None:
+    with transaction(engine) as session:
+        monitoring.set_value(
+            session, "inclusive_cities", "cities_with_marker", "MED", "2025", "actual", 1
+        )
+        monitoring.set_value(
+            session, "inclusive_cities", "cities_with_marker", "QTO", "2025", "actual", 0
+        )
+        monitoring.set_value(
+            session, "inclusive_cities", "cities_with_marker", "TST", "2025", "target", 1
+        )
+        with pytest.raises(monitoring.MonitoringError, match="computed from the observatory"):
+            monitoring.set_value(
+                session, "inclusive_cities", "cities_with_marker", "TST", "2025", "actual", 0
+            )
+    report = monitoring.results(engine, period="2025", lang="en")
+    tst = report.row("cities_with_marker", city="TST", country="COL")
+    assert (tst.actual, tst.computed, tst.target, tst.progress) == (1.0, True, 1.0, 1.0)
+    # two of the three barrios have observations by the end of 2025
+    assert report.row("neighbourhoods_covered", city="TST", country="COL").actual == 2.0
+    assert report.row("cities_with_mobility_profile", city="TST", country="COL").actual == 1.0
+    # TST (computed) and MED (typed) have a marker, QTO not: 2 of 3
+    assert report.row("cities_with_marker").actual == 2.0
+    assert "Target cities with a published Urban Inclusion Marker: 2 of 3" in report.lines
+    # the marker of 2024 did not exist yet in 2023: the query follows the period
+    early = monitoring.results(engine, period="2023", lang="es")
+    assert early.row("cities_with_marker", city="TST", country="COL").actual == 0.0
+    assert "Ciudades objetivo con un Marcador de Inclusión Urbana publicado: 0 de 3" in early.lines
+
+
+def test_template_round_trip_with_missing_codes_and_one_line_errors(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_template(engine, tmp_path / "plantilla.xlsx", lang="es", city="MED", period="2025")
+    book = load_workbook(path)
+    assert book.sheetnames == ["instrucciones", "valores", "indicadores"]
+    header = [c.value for c in book["valores"][1]]
+    assert header[:5] == ["indicador", "nombre_indicador", "ciudad", "periodo", "tipo"]
+    rows = [
+        [TYPED, "", "", "2025", "meta", "", "", "", "", 400],
+        [TYPED, "", "", "2025", "real", "", "", "", "", "1.250"],  # Spanish thousands
+        [TYPED, "", "", "2025", "real", "mujer", "", "", "", 700],
+        [TYPED, "", "", "2025", "real", "hombre", "", "", "", -999],  # missing code
+        [TYPED, "", "", "2025", "linea_base", "", "", "", "", 999],  # missing code
+    ]
+    fill(path, rows)
+    before = stored(engine)
+    summary = import_template(engine, path, target_city="Medellín", user="ana")
+    assert (summary.rows_read, summary.values_written, summary.rows_missing) == (5, 3, 2)
+    assert stored(engine) == before + 3
+    import_template(engine, path, target_city="MED")  # re-import: same cells replaced
+    assert stored(engine) == before + 3
+    report = monitoring.results(engine, period="2025", lang="es")
+    med = report.row(TYPED, city="MED", country="COL")
+    assert (med.target, med.actual, med.progress) == (400.0, 1250.0, 1250 / 400)
+    # a bad cell stops the whole file, names file, row, column and value, changes nothing
+    rows[2][5] = "x"
+    rows.append([TYPED, "", "QTO", "2025", "real", "", "", "", "", 5])
+    fill(path, rows)
+    with pytest.raises(monitoring.MonitoringError) as error:
+        import_template(engine, path, target_city="MED")
+    assert str(error.value).startswith("plantilla.xlsx, row 4, column 'sexo', value 'x'")
+    assert "\n" not in str(error.value)
+    assert stored(engine) == before + 3
+    # another city's row in a file imported for MED is refused
+    rows[2][5] = ""
+    fill(path, rows)
+    with pytest.raises(monitoring.MonitoringError, match="row 7, column 'ciudad'"):
+        import_template(engine, path, target_city="MED")
+
+
+def test_small_counts_of_people_are_withheld_with_a_second_cell(engine: Engine) -> None:
+    """COL has TST = 7 (under the threshold of 10) and MED = 1,250; COL's total 1,257 is
+    published, so MED must be withheld too (else TST = 1,257 - 1,250). QTO = 40, alone in
+    ECU, is not under the threshold, and the programme total 1,297 is published."""
+    with transaction(engine) as session:
+        monitoring.set_value(session, "inclusive_cities", TYPED, "TST", "2025", "actual", 7)
+        monitoring.set_value(session, "inclusive_cities", TYPED, "QTO", "2025", "actual", 40)
+    report = monitoring.results(engine, period="2025")
+    tst = report.row(TYPED, city="TST", country="COL")
+    med = report.row(TYPED, city="MED", country="COL")
+    assert (tst.actual, tst.withheld) == (None, True)
+    assert (med.actual, med.withheld) == (None, True)
+    assert report.row(TYPED, country="COL").actual == 1257.0
+    assert report.row(TYPED, city="QTO", country="ECU").actual == 40.0
+    assert report.row(TYPED).actual == 1297.0
+
+
+def test_5w_export_adds_rows_of_a_month_and_is_safe_to_re_import(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "5w_r4v.csv"
+    header = [
+        "Appealing organisation",
+        "Implementing partner",
+        "Month",
+        "Country",
+        "Admin1",
+        "Admin2",
+        "Sector",
+        "Indicator",
+        "Activity Name",
+        "Total monthly beneficiaries",
+        "New beneficiaries of the month",
+        "Refugees and Migrants IN DESTINATION",
+        "Refugees and Migrants IN TRANSIT",
+        "Host Communities Beneficiaries",
+        "Women under 18",
+        "Men under 18",
+        "Women above 18",
+        "Men above 18",
+    ]
+    rows = [
+        [
+            "UN-Habitat",
+            "Fundación A",
+            "2025-03",
+            "Ecuador",
+            "Pichincha",
+            "Quito",
+            "Integration",
+            TYPED,
+            "Mural",
+            90,
+            60,
+            30,
+            10,
+            20,
+            5,
+            5,
+            30,
+            20,
+        ],
+        [
+            "UN-Habitat",
+            "Fundación B",
+            "March 2025",
+            "Ecuador",
+            "Pichincha",
+            "Quito",
+            "Integration",
+            TYPED,
+            "Feria",
+            50,
+            40,
+            20,
+            "",
+            20,
+            0,
+            0,
+            25,
+            15,
+        ],
+        [
+            "UN-Habitat",
+            "",
+            "2025-03",
+            "Ecuador",
+            "Pichincha",
+            "Quito",
+            "Integration",
+            TYPED,
+            "Sin dato",
+            999,
+            999,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(header)
+        writer.writerows(rows)
+    summary = import_5w(engine, path)
+    assert (summary.rows_read, summary.rows_missing) == (3, 1)
+    import_5w(engine, path)
+    with transaction(engine) as session:
+        cells = {
+            (v.sex, v.age_group, v.nationality): v.value
+            for v in session.scalars(
+                select(IndicatorValue).where(IndicatorValue.period == "2025-03")
+            )
+        }
+    assert cells[("_T", "_T", "_T")] == 60 + 40
+    assert cells[("female", "_T", "_T")] == (5 + 30) + (0 + 25)
+    assert cells[("male", "_T", "_T")] == (5 + 20) + (0 + 15)
+    assert cells[("_T", "0-17", "_T")] == 10 + 0
+    assert cells[("_T", "_T", "refugee_migrant")] == (30 + 10) + 20
+    assert cells[("_T", "_T", "host")] == 20 + 20
+    bad = tmp_path / "5w_bad.csv"
+    bad.write_text(
+        f"Month,Admin2,Indicator,New beneficiaries of the month\n2025-13,Quito,{TYPED},4\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        monitoring.MonitoringError, match=re.escape("5w_bad.csv, row 2, column 'Month'")
+    ):
+        import_5w(engine, bad)
+
+
+def test_exports_hxl_and_iati_carry_the_results(engine: Engine, tmp_path: Path) -> None:
+    hxl = export(engine, "hxl", tmp_path / "results.csv")
+    with hxl.open(encoding="utf-8") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[1][:4] == ["#org+name", "#country+code", "#adm1+name", "#adm2+code"]
+    columns = lines[0]
+    qto = next(
+        r
+        for r in lines[2:]
+        if r[columns.index("city")] == "QTO"
+        and r[columns.index("indicator")] == TYPED
+        and r[columns.index("period")] == "2025"
+    )
+    assert qto[columns.index("actual")] == "40"
+    path = export(engine, "iati", tmp_path / "iati.xml")
+    assert validate_iati(path) == []
+    from lxml import etree
+
+    tree = etree.parse(str(path))
+    actuals = tree.xpath(
+        "//indicator[title/narrative='People reached by anti-xenophobia campaigns']"
+        "/period[period-start/@iso-date='2025-01-01']/actual[location/@ref='QTO']/@value"
+    )
+    assert actuals == ["40"]
+    assert tree.xpath("//recipient-country/@code") == ["CO", "EC"]
+    # the validation can fail: without its identifier the activity is not IATI
+    activity = tree.getroot()[0]
+    activity.remove(activity.find("iati-identifier"))
+    tree.write(str(tmp_path / "broken.xml"))
+    assert validate_iati(tmp_path / "broken.xml") != []
+
+
+def test_programme_role_edits_only_its_cities(engine: Engine, tmp_path: Path) -> None:
+    from inclusive_cities.web import auth
+
+    runner = CliRunner()
+    url = str(engine.url)
+    result = runner.invoke(
+        app,
+        [
+            "--database",
+            url,
+            "users",
+            "add",
+            "--role",
+            "programme",
+            "--city",
+            "MED",
+            "--email",
+            "oficial@example.org",
+            "--password",
+            "una-clave-larga",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    refused = runner.invoke(
+        app,
+        [
+            "--database",
+            url,
+            "users",
+            "add",
+            "--role",
+            "analyst",
+            "--city",
+            "MED",
+            "--email",
+            "otra@example.org",
+            "--password",
+            "una-clave-larga",
+        ],
+    )
+    assert refused.exit_code == 1
+    with transaction(engine) as session:
+        user = session.scalar(select(auth.User).where(auth.User.email == "oficial@example.org"))
+        assert user is not None and user.role == "programme"
+        who = auth.Identity(user.id, user.email, user.role)
+        assert auth.can_edit_city(who, "MED", session)
+        assert not auth.can_edit_city(who, "QTO", session)
+        assert auth.can_edit_city(auth.Identity(0, "a@b.org", "analyst"), "QTO", session)
+        assert not auth.can_edit_city(None, "MED", session)
+    path = write_template(engine, tmp_path / "t.xlsx", lang="en", city="QTO", period="2025")
+    fill(path, [[TYPED, "", "QTO", "2025", "actual", "", "", "", "", 41]], sheet="values")
+    with pytest.raises(monitoring.MonitoringError, match="may not edit target city QTO"):
+        import_template(engine, path, allowed_cities={"MED"})
+
+
+def test_results_command_prints_the_n_of_m_lines(engine: Engine) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["--database", str(engine.url), "--lang", "es", "programme", "results", "--period", "2025"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "Ciudades objetivo con un Marcador de Inclusión Urbana publicado: 2 de 3" in result.output
+    )
+
+
+@pytest.mark.postgres
+def test_results_on_postgresql(postgres_url: str) -> None:
+    engine = build(postgres_url)
+    with transaction(engine) as session:
+        monitoring.set_value(session, "inclusive_cities", TYPED, "MED", "2025", "actual", 120)
+        monitoring.set_value(session, "inclusive_cities", TYPED, "QTO", "2025", "actual", 80)
+    report = monitoring.results(engine, period="2025", lang="en")
+    assert report.row("cities_with_marker", city="TST", country="COL").actual == 1.0
+    assert report.row("neighbourhoods_covered", city="TST", country="COL").actual == 2.0
+    assert report.row(TYPED).actual == 200.0
+
+
+def test_xlsform_for_kobo_and_its_export_read_back(engine: Engine, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from inclusive_cities.monitoring.entry import write_xlsform
+
+    with transaction(engine) as session:
+        monitoring.set_value(session, "inclusive_cities", TYPED, "QTO", "2025", "actual", 40)
+    form = load_workbook(write_xlsform(engine, tmp_path / "form.xlsx"))
+    assert form.sheetnames == ["survey", "choices", "settings"]
+    names = [row[1] for row in form["survey"].iter_rows(min_row=2, values_only=True)]
+    # typed indicators are asked, with their sex breakdown; computed-only ones are not
+    assert {TYPED, f"{TYPED}__female", f"{TYPED}__male"} <= set(names)
+    assert "centres_in_network" not in names
+    cities = [row[1] for row in form["choices"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(cities) == ["MED", "QTO", "TST"]
+    # KoBo's export: one row per submission, group paths in the headers
+    export_book = Workbook()
+    sheet = export_book.active
+    assert sheet is not None
+    sheet.append(
+        ["start", "city", "period", f"actuals/{TYPED}", f"actuals/{TYPED}__female", "_uuid"]
+    )
+    sheet.append(["2026-01-05", "QTO", "2025-S2", 310, 170, "abc-1"])
+    path = tmp_path / "kobo_export.xlsx"
+    export_book.save(path)
+    summary = import_template(engine, path)
+    assert summary.values_written == 2
+    report = monitoring.results(engine, period="2025-S2", lang="en")
+    assert report.row(TYPED, city="QTO", country="ECU").actual == 310.0
+    xlsx = export(engine, "xlsx", tmp_path / "results.xlsx", lang="en")
+    book = load_workbook(xlsx)
+    assert book.sheetnames == ["results", "framework"]
+    rows = list(book["results"].iter_rows(values_only=True))
+    header = rows[0]
+    qto = [
+        r
+        for r in rows[1:]
+        if r[header.index("city")] == "QTO" and r[header.index("indicator")] == TYPED
+    ]
+    assert {(r[header.index("period")], r[header.index("actual")]) for r in qto} >= {
+        ("2025", 40),
+        ("2025-S2", 310),
+    }
