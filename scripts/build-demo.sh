@@ -65,6 +65,8 @@ ic marker build --city DEMO --period 2025 --spec uim-basic --level barrio
 ic publish --city DEMO --period 2024 --layers
 # where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a layer of the map
 ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish
+# the Inclusive Cities programme: 9 target cities (DEMO computed live, 8 with typed results)
+ic programme demo --city DEMO
 ic info
 if [ "${4:-}" = "--serve" ]; then
   echo
