@@ -94,8 +94,10 @@ class ResultRow:
     @property
     def progress_text(self) -> str:
         share = self.progress
+        if self.actual is None:
+            return _("no result yet")
         if share is None:
-            return _("no target")
+            return _("no target set")
         return _("{percent} % of the target").format(
             percent=format_number(100 * share, 0, self.language)
         )
@@ -233,7 +235,7 @@ def trend_chart(history: list[ResultRow], language: str) -> Any:
                 alt.Tooltip("indicator:N", title=_("Indicator")),
                 alt.Tooltip("period:O", title=_("Period")),
                 alt.Tooltip("actual:N", title=_("Result")),
-                alt.Tooltip("target:N", title=_("Target")),
+                alt.Tooltip("target:N", title=_("Target value")),
                 alt.Tooltip("percent:Q", title="%", format=".0f"),
             ],
         )
@@ -283,7 +285,7 @@ def progress_chart(rows: list[ResultRow], language: str) -> Any:
 
 def _result_table(rows: list[ResultRow], caption: str, source: str) -> Table:
     return Table(
-        [_("Indicator"), _("Baseline"), _("Target"), _("Result"), _("Progress")],
+        [_("Indicator"), _("Baseline"), _("Target value"), _("Result"), _("Progress")],
         [
             [
                 r.name + (" ●" if r.computed else ""),

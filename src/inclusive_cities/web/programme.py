@@ -11,6 +11,7 @@ monitoring domain (disclosure control applied there). This router imports nothin
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -257,7 +258,7 @@ def _entry(request: Request, who: auth.Identity, language: str) -> Entry:
     return Entry(
         cities=cities,
         indicators=list(rep.indicators),
-        kinds=[("actual", _("Result")), ("target", _("Target")), ("baseline", _("Baseline"))],
+        kinds=[("actual", _("Result")), ("target", _("Target value")), ("baseline", _("Baseline"))],
         period=view.period or str(date.today().year),
         current=current,
     )
@@ -290,6 +291,40 @@ def staff_programme(request: Request) -> Response:
     if who is None:
         return RedirectResponse("/admin/login", status_code=303)
     return _staff_page(request, who)
+
+
+@router.get("/admin/programme/template.xlsx")
+def template_download(request: Request, city: str = "") -> Response:
+    """The blank results template in the page's language (pre-filled for ``city`` if given)."""
+    from inclusive_cities.monitoring import MonitoringError
+    from inclusive_cities.monitoring.entry import write_template
+    from inclusive_cities.reports import programme_report as pr
+
+    language = _language(request)
+    with _ctx(request).session() as session:
+        who = auth.identity(request, session)
+    if who is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    folder = Path(tempfile.mkdtemp(prefix="ic-programme-template-"))
+    try:
+        path = write_template(
+            _ctx(request).engine,
+            folder / "template.xlsx",
+            lang=language,
+            programme=pr.PROGRAMME,
+            city=city[:64] or None,
+        )
+        content = path.read_bytes()
+    except MonitoringError as error:
+        raise NotFound(str(error)) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    name = "-".join([_("programme-results-template"), city[:64] or "all", language])
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
 
 
 def _may_edit(request: Request, who: auth.Identity, city: str) -> None:
@@ -360,8 +395,8 @@ async def upload_results(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Import a filled-in results template (XLSX) for one target city, in one transaction."""
-    from inclusive_cities import monitoring
     from inclusive_cities.monitoring import MonitoringError
+    from inclusive_cities.monitoring.entry import import_template
     from inclusive_cities.reports import programme_report as pr
 
     ctx = _ctx(request)
@@ -390,8 +425,8 @@ async def upload_results(
     try:
         path = folder / name
         path.write_bytes(content)
-        summary = monitoring.import_template(
-            ctx.engine, path, programme=pr.PROGRAMME, city=city, user=who.email
+        summary = import_template(
+            ctx.engine, path, programme=pr.PROGRAMME, target_city=city, user=who.email
         )
     except MonitoringError as error:
         return _staff_page(request, who, status_code=400, error=str(error))
@@ -411,17 +446,20 @@ async def upload_results(
         request,
         who,
         message=_("{name} imported.").format(name=name),
-        lines=[str(line) for line in getattr(summary, "lines", [])] or [str(summary)],
+        lines=summary.lines(),
         chosen={"city": city},
     )
 
 
 def parse_number(text: str, language: str) -> float:
-    """A number typed in a form: "1.234,5" in Spanish, "1,234.5" in English, or plain."""
+    """A number typed in a form: "1.234,5" or "1.200" in Spanish, "1,234.5" in English, or
+    plain ("94.5" reads as a decimal in both)."""
     from inclusive_cities.monitoring import MonitoringError
 
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "").rstrip("%")
-    if language == "es" and "," in cleaned:
+    grouped = re.fullmatch(r"-?\d{1,3}(\.\d{3})+", cleaned) is not None
+    if language == "es" and ("," in cleaned or grouped):
+        # Spanish writes 1.200,5: dots group thousands, the comma marks the decimals
         cleaned = cleaned.replace(".", "").replace(",", ".")
     else:
         cleaned = cleaned.replace(",", "")
