@@ -153,8 +153,8 @@ def import_workbook(engine: Engine, path: Path | str) -> list[ImportResult]:
     if not results:
         raise DeliveryError(
             _(
-                "{file} has none of the sheets {sheets}: start from "
-                "'inclusive-cities programme deliveries template'."
+                "{file} has no records in any of the sheets {sheets}: fill at least one "
+                "(start from 'inclusive-cities programme deliveries template')."
             ).format(file=path.name, sheets=", ".join(s.es for _k, s, _f in KINDS))
         )
     return results
