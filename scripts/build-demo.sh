@@ -44,6 +44,7 @@ ic marker build --city DEMO --period 2024 --spec uim-basic --level barrio --unce
 # stored with the beneficiaries of each project's catchment at barrio level
 ic plan demo-projects "$dir/city/boundaries.gpkg" --out "$dir/city/proyectos.gpkg"
 ic plan import-projects --city DEMO --projects "$dir/city/proyectos.gpkg" --level barrio --period 2024
+ic workshop demo --city DEMO --out "$dir/workshops"  # two workshops: tree, matrix (issue #17)
 # the survey rounds fit the city's census: regenerated with the city
 if [ ! -f "$dir/hfs/$size.census.done" ] || [ "$dir/city/$size.done" -nt "$dir/hfs/$size.census.done" ]; then
   rm -rf "$dir/hfs"
@@ -67,6 +68,7 @@ ic publish --city DEMO --period 2024 --layers
 ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish
 # the Inclusive Cities programme: 9 target cities (DEMO computed live, 8 with typed results)
 ic programme demo --city DEMO
+ic programme deliveries demo --out "$dir/programme"  # trainings, entrepreneurs, policies, ~60 centres, commitments
 ic info
 if [ "${4:-}" = "--serve" ]; then
   echo
