@@ -18,8 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from inclusive_cities.i18n import use_language
 from inclusive_cities.store import connect, models, transaction
-from tests.web.conftest import SUPPRESSED_N, City
+from inclusive_cities.web import create_app
+from tests.web.conftest import SUPPRESSED_N, City, build_city, specs
 
 SCHOOL = "tst-school-attendance-srv-2024"
 UIM = "tst-uim-test-2024"
@@ -182,3 +184,24 @@ def test_private_and_failed_responses_carry_no_etag(client: TestClient) -> None:
     assert "etag" not in client.get("/ogc/collections/none/items").headers
     assert "etag" not in client.get("/api/cities/TST/map", params={"layer": "x:y"}).headers
     assert "etag" not in client.get("/cities/TST").headers
+
+
+@pytest.mark.postgres
+def test_tiles_and_etags_on_postgresql(postgres_url: str) -> None:
+    """The shared deployment's engine: same tile properties, 304, new ETag on publishing."""
+    city = build_city(postgres_url)
+    with TestClient(create_app(postgres_url, specs=specs)) as client:
+        items = client.get(f"/ogc/collections/{SCHOOL}/items", params={"limit": 10}).json()
+        features = tile_features(client, f"/tiles/ogc/{SCHOOL}/{{z}}/{{x}}/{{y}}.mvt", 13)
+        for i, item in enumerate(items["features"]):
+            assert features[i + 1]["properties"] == without_nulls(item["properties"])
+        tag = client.get("/ogc/collections").headers["etag"]
+        assert client.get("/ogc/collections", headers={"If-None-Match": tag}).status_code == 304
+        with transaction(connect(postgres_url)) as s:
+            s.execute(
+                update(models.MarkerRun)
+                .where(models.MarkerRun.id == city.draft_run)
+                .values(published=True)
+            )
+        assert client.get("/ogc/collections", headers={"If-None-Match": tag}).status_code == 200
+    use_language("es")
