@@ -197,6 +197,9 @@ def run_worker(
 
     from inclusive_cities import store
 
+    # every connection of this worker says which it is (pg_stat_activity.application_name),
+    # so an administrator sees which process holds a long import
+    os.environ["PGAPPNAME"] = f"inclusive-cities worker {socket.gethostname()} {os.getpid()}"
     install_schema(database_url)
     engine = store.connect(database_url)
     app = App(
