@@ -211,5 +211,24 @@ def record(
         console.print(_("Record written: {path}").format(path=result.path), markup=False)
 
 
+@workshop_app.command("demo")
+def demo(
+    city: str = typer.Option("DEMO", "--city", help="City code."),
+    out: Path = typer.Option(
+        Path("demo-workshops"), "--out", "-o", help="Folder for the filled templates."
+    ),
+) -> None:
+    """Import the demo city's two workshops (filled templates, through the real importer)."""
+    from inclusive_cities.demo.workshops import load_demo_workshops
+
+    for summary in load_demo_workshops(_engine(), city, out):
+        console.print(
+            _("Workshop {code} stored with id {id}.").format(
+                code=summary.codes[0], id=summary.workshop_ids[0]
+            ),
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(workshop_app, name="workshop")

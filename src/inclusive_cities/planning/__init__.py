@@ -18,6 +18,11 @@ Public API (issue #16)::
     budget_curve(benefits, selection.constraints)       # budget, benefit, greedy_benefit, ...
     robust_selection(benefits, places, selection.constraints)   # code, share_chosen
 
+Co-creation workshops (issue #17 §1, docs/workshops.md): ``load_workshop``, ``list_workshops``,
+``list_solutions``, ``save_workshop``, ``published_participants``; the importer, the tree SVG and
+the evidence live in ``planning.workshop_import``, ``planning.problem_tree`` and
+``planning.workshop_evidence``.
+
 Errors are :class:`PlanningError`; a bad projects file raises :class:`ProjectsFileError` naming
 file, row, column and value; constraints that cannot be met raise :class:`InfeasibleError`
 naming the constraint (``error.constraint``).
@@ -74,6 +79,15 @@ from inclusive_cities.planning.selection import (
     robust_selection,
     select_projects,
 )
+from inclusive_cities.planning.workshops import (
+    WorkshopData,
+    WorkshopError,
+    list_solutions,
+    list_workshops,
+    load_workshop,
+    published_participants,
+    save_workshop,
+)
 
 __all__ = [
     "PROJECT_TYPES",
@@ -90,6 +104,8 @@ __all__ = [
     "ProjectsFileError",
     "RunData",
     "Selection",
+    "WorkshopData",
+    "WorkshopError",
     "budget_curve",
     "callaway_santanna",
     "did",
@@ -99,20 +115,25 @@ __all__ = [
     "impact_to_xlsx",
     "import_projects",
     "intervention_units",
+    "list_solutions",
+    "list_workshops",
     "load_constraints",
     "load_panel",
     "load_projects",
     "load_run",
+    "load_workshop",
     "match_units",
     "measure_impact",
     "node_scores",
     "prioritise",
     "prioritise_places",
     "project_benefits",
+    "published_participants",
     "read_projects",
     "read_units_file",
     "replicate_scores",
     "robust_selection",
+    "save_workshop",
     "select_projects",
     "survey_did",
     "survey_impact",

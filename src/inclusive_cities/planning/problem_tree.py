@@ -46,15 +46,17 @@ class Box:
         return self.x + self.width / 2
 
 
-def _lines(text: str) -> list[str]:
-    lines = textwrap.wrap(" ".join(text.split()), WRAP) or [""]
+def _lines(node: TreeNode) -> list[str]:
+    width = WRAP - 4 if node.kind == "central" else WRAP  # bold letters are wider
+    lines = textwrap.wrap(" ".join(node.text.split()), width) or [""]
     if len(lines) > MAX_LINES:
-        lines = [*lines[: MAX_LINES - 1], textwrap.shorten(" ".join(lines[MAX_LINES - 1 :]), WRAP)]
+        rest = " ".join(lines[MAX_LINES - 1 :])
+        lines = [*lines[: MAX_LINES - 1], textwrap.shorten(rest, width, placeholder=" …")]
     return lines
 
 
 def _height(node: TreeNode) -> float:
-    return len(_lines(node.text)) * LINE_HEIGHT + 16
+    return len(_lines(node)) * LINE_HEIGHT + 16
 
 
 def tree_layout(workshop: WorkshopData) -> dict[str, Box]:
@@ -177,7 +179,7 @@ def tree_svg(workshop: WorkshopData, lang: str = "es") -> str:
             f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.0f}" '
             f'height="{box.height:.0f}" rx="8" fill="{fill}" stroke="#444" stroke-width="1"/>'
         )
-        for i, line in enumerate(_lines(node.text)):
+        for i, line in enumerate(_lines(node)):
             y = box.y + 8 + LINE_HEIGHT * (i + 1) - 3
             weight = ' font-weight="bold"' if node.kind == "central" else ""
             parts.append(

@@ -14,6 +14,7 @@ category ``unknown`` (people were there, their group was not recorded).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -686,8 +687,6 @@ def import_workshop(
     form: str | Path | None = None,
 ) -> ImportSummary:
     """Import the workshop(s) of a template or a KoBo export into a city, in one transaction."""
-    from inclusive_cities.ingest.common import sha256_file
-
     path = Path(path)
     if not path.is_file():
         raise WorkshopFileError(
@@ -711,7 +710,7 @@ def import_workshop(
         batch = models.ImportBatch(
             kind="workshop",
             file_name=path.name,
-            sha256=sha256_file(path),
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
             city_id=city_row.id,
             rows_read=sum(len(w.nodes) + len(w.matrix) + len(w.participants) for w in workshops),
             rows_accepted=sum(

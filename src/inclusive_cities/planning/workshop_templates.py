@@ -301,3 +301,43 @@ def write_xlsform(path: str | Path, lang: str = "es") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path
+
+
+def write_filled_template(path: str | Path, workshop: Any, lang: str = "es") -> Path:
+    """The template filled with a workshop (a :class:`WorkshopData`): what a facilitator hands
+    in, and a way to give a stored workshop back for editing and re-import."""
+    from openpyxl import load_workbook
+
+    path = write_template(path, lang)
+    book = load_workbook(path)
+    info, tree, matrix = book.worksheets
+    values = {
+        "code": workshop.code,
+        "title": workshop.title,
+        "held_on": workshop.held_on.isoformat() if workshop.held_on else None,
+        "unit_code": workshop.unit_code,
+        "place_name": workshop.place_name,
+        "longitude": workshop.longitude,
+        "latitude": workshop.latitude,
+        "areas": ", ".join(workshop.areas),
+        "facilitators": workshop.facilitators,
+        "notes": workshop.notes,
+    }
+    for row, field in enumerate(workshop_fields(lang), start=2):
+        info.cell(row=row, column=2, value=values[field.key])
+    first = len(workshop_fields(lang)) + 4  # fields, a blank row, the participants' header
+    for i, p in enumerate(workshop.participants):
+        for j, value in enumerate((p.sex, p.age_group, p.nationality, p.role, p.count)):
+            info.cell(row=first + i, column=j + 1, value=value)
+    for i, n in enumerate(workshop.nodes, start=2):
+        node = (n.code, n.kind, n.parent, n.text, ", ".join(n.areas), ", ".join(n.dimensions),
+                ", ".join(n.indicators), ", ".join(n.units))  # fmt: skip
+        for j, value in enumerate(node):
+            tree.cell(row=i, column=j + 1, value=value or None)
+    for i, r in enumerate(workshop.matrix, start=2):
+        cells = (r.code, r.area, r.kind, r.text, ", ".join(r.indicators), ", ".join(r.units),
+                 ", ".join(r.solutions))  # fmt: skip
+        for j, value in enumerate(cells):
+            matrix.cell(row=i, column=j + 1, value=value or None)
+    book.save(path)
+    return path
