@@ -480,3 +480,32 @@ def test_xlsform_for_kobo_and_its_export_read_back(engine: Engine, tmp_path: Pat
         ("2025", 40),
         ("2025-S2", 310),
     }
+
+
+def test_disaggregated_people_counts_leave_no_cell_recoverable(engine: Engine) -> None:
+    """2025-S1 by sex: MED 124 women + 6 men = 130, QTO 20 + 30 = 50. Men in MED (6) are
+    under 10; the city totals (130, 50), the programme total (180) stay published, and no
+    row or column of the table with margins is left with a single hidden cell."""
+    with transaction(engine) as session:
+        for city, sex, value in [
+            ("MED", "_T", 130),
+            ("MED", "female", 124),
+            ("MED", "male", 6),
+            ("QTO", "_T", 50),
+            ("QTO", "female", 20),
+            ("QTO", "male", 30),
+        ]:
+            monitoring.set_value(
+                session, "inclusive_cities", TYPED, city, "2025-S1", "actual", value, sex=sex
+            )
+    table = monitoring.disaggregated(engine, "inclusive_cities", TYPED, "2025-S1", "sex")
+    cell = {(r.city, r.category): r for r in table.itertuples()}
+    assert cell[("MED", "male")].withheld
+    assert (cell[("MED", "_T")].value, cell[("QTO", "_T")].value) == (130, 50)
+    assert cell[("_T", "_T")].value == 180
+    for key in ("city", "category"):
+        for _name, line in table.groupby(key):
+            assert int(line["withheld"].sum()) != 1
+    report = monitoring.results(engine, period="2025", lang="en")
+    marker = next(line for line in report.lines if line.code == "cities_with_marker")
+    assert (marker.n, marker.m) == (int(report.row("cities_with_marker").actual or 0), 3)

@@ -273,9 +273,9 @@ def demo_command(
 def register(app: typer.Typer) -> None:
     """Add the ``programme`` group, with the delivery commands when that module is there."""
     try:
-        from inclusive_cities.cli.programme_records import register_records
+        from inclusive_cities.cli import programme_records
     except ImportError:
-        register_records = None
-    if register_records is not None:
-        register_records(programme_app)
+        programme_records = None  # type: ignore[assignment]
+    if programme_records is not None:
+        programme_records.register_records(programme_app)
     app.add_typer(programme_app, name="programme")

@@ -38,10 +38,12 @@ from inclusive_cities.monitoring.registry import (
 )
 from inclusive_cities.monitoring.results import (
     CityInfo,
+    CoverageLine,
     IndicatorInfo,
     ProgrammeInfo,
     ProgrammeResults,
     ResultRow,
+    disaggregated,
     history,
     results,
     results_frame,
@@ -61,6 +63,7 @@ __all__ = [
     "DEFAULT_PROGRAMME",
     "CityInfo",
     "ComputedFunction",
+    "CoverageLine",
     "Framework",
     "IndicatorInfo",
     "IndicatorSpec",
@@ -72,6 +75,7 @@ __all__ = [
     "add_target_city",
     "assign_cities",
     "computed",
+    "disaggregated",
     "editable_cities",
     "find_target_city",
     "get_indicator",

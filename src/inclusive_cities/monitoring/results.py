@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
 from inclusive_cities.monitoring.periods import Window, window
 from inclusive_cities.monitoring.protect import is_people, withheld_cells
@@ -93,6 +94,19 @@ class ResultRow:
         return self.actual / self.target
 
 
+class CoverageLine(str):
+    """An "n of m target cities have ..." line: the text, with its indicator and numbers."""
+
+    code: str
+    n: int
+    m: int
+
+    def __new__(cls, text: str, code: str, n: int, m: int) -> CoverageLine:
+        line = super().__new__(cls, text)
+        line.code, line.n, line.m = code, n, m
+        return line
+
+
 @dataclass
 class ProgrammeResults:
     programme: ProgrammeInfo
@@ -103,7 +117,7 @@ class ProgrammeResults:
     city_rows: list[ResultRow] = field(default_factory=list)
     by_country: list[ResultRow] = field(default_factory=list)
     headline: list[ResultRow] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
+    lines: list[CoverageLine] = field(default_factory=list)
 
     def indicator(self, code: str) -> IndicatorInfo:
         return next(i for i in self.indicators if i.code == code)
@@ -269,20 +283,19 @@ def _protect(
 
 def _coverage_lines(
     indicators: list[IndicatorInfo], headline: list[ResultRow], cities: int, lang: str
-) -> list[str]:
+) -> list[CoverageLine]:
     lines = []
     for info in indicators:
         if info.aggregation != "count_cities":
             continue
         row = next(r for r in headline if r.indicator == info.code)
         have = int(row.actual or 0)
-        lines.append(
-            _("{name}: {n} of {m}", lang).format(
-                name=info.name,
-                n=format_number(have, language=lang),
-                m=format_number(cities, language=lang),
-            )
+        text = _("{name}: {n} of {m}", lang).format(
+            name=info.name,
+            n=format_number(have, language=lang),
+            m=format_number(cities, language=lang),
         )
+        lines.append(CoverageLine(text, info.code, have, cities))
     return lines
 
 
@@ -415,6 +428,65 @@ def history(engine: Engine, programme: str, city_code: str, lang: str = "es") ->
         return rows
 
 
+def disaggregated(
+    engine: Engine,
+    programme: str,
+    indicator: str,
+    period: str,
+    dimension: str,
+) -> pd.DataFrame:
+    """A typed indicator's actuals by one disaggregation (sex, age_group, nationality, topic)
+    per target city, with the cities' totals and the programme's margins (city ``_T``).
+
+    Columns: city, category, value, withheld. Counts of people are disclosure-controlled as a
+    two-way table with margins (city x category), so no withheld cell can be recovered by
+    subtraction; other units are returned as they are.
+    """
+    from inclusive_cities.monitoring.framework import DISAGGREGATIONS
+    from inclusive_cities.monitoring.values import get_indicator
+
+    if dimension not in DISAGGREGATIONS:
+        raise MonitoringError(
+            _("Disaggregation {value} is not known: use {allowed}.").format(
+                value=dimension, allowed=", ".join(DISAGGREGATIONS)
+            )
+        )
+    code = window(period).code
+    with transaction(engine) as session:
+        prog = get_programme(session, programme)
+        ind = get_indicator(session, prog, indicator)
+        cities = {
+            c.id: c.code
+            for c in session.scalars(select(TargetCity).where(TargetCity.programme_id == prog.id))
+        }
+        others = [d for d in DISAGGREGATIONS if d != dimension]
+        rows = session.scalars(
+            select(IndicatorValue).where(
+                IndicatorValue.indicator_id == ind.id,
+                IndicatorValue.period == code,
+                IndicatorValue.kind == "actual",
+                *(getattr(IndicatorValue, d) == TOTAL for d in others),
+            )
+        ).all()
+        records = [(cities[r.target_city_id], getattr(r, dimension), r.value) for r in rows]
+        people = is_people(ind.unit)
+    frame = pd.DataFrame(records, columns=["city", "category", "value"])
+    if frame.empty:
+        return frame.assign(withheld=pd.Series(dtype=bool))
+    categories = frame[frame["category"] != TOTAL]
+    margins = categories.groupby("category", as_index=False)["value"].sum().assign(city=TOTAL)
+    totals = frame[frame["category"] == TOTAL]
+    grand = (
+        pd.DataFrame([{"city": TOTAL, "category": TOTAL, "value": float(totals["value"].sum())}])
+        if not totals.empty
+        else pd.DataFrame(columns=["city", "category", "value"])
+    )
+    table = pd.concat([frame, margins, grand], ignore_index=True)
+    table["withheld"] = withheld_cells(table, ["city", "category"]) if people else False
+    table.loc[table["withheld"], "value"] = None
+    return table.sort_values(["city", "category"]).reset_index(drop=True)
+
+
 def results_frame(report: ProgrammeResults) -> pd.DataFrame:
     """The city, country and programme rows as one table (for exports and the terminal)."""
     names = {c.code: c.name for c in report.cities}
@@ -446,10 +518,12 @@ def results_frame(report: ProgrammeResults) -> pd.DataFrame:
 
 __all__ = [
     "CityInfo",
+    "CoverageLine",
     "IndicatorInfo",
     "ProgrammeInfo",
     "ProgrammeResults",
     "ResultRow",
+    "disaggregated",
     "history",
     "results",
     "results_frame",
