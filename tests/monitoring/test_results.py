@@ -408,6 +408,22 @@ def test_programme_role_edits_only_its_cities(engine: Engine, tmp_path: Path) ->
         assert not auth.can_edit_city(who, "QTO", session)
         assert auth.can_edit_city(auth.Identity(0, "a@b.org", "analyst"), "QTO", session)
         assert not auth.can_edit_city(None, "MED", session)
+    # the account logs in, enters its programme pages and no other staff page
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    token = auth.login(engine, "oficial@example.org", "una-clave-larga", "test").token
+
+    def request(path: str) -> Request:
+        cookie = f"{auth.SESSION_COOKIE}={token}".encode()
+        scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"cookie", cookie)]}
+        return Request(scope)
+
+    with transaction(engine) as session:
+        assert auth.require_user(request("/admin/programme"), session).role == "programme"
+        with pytest.raises(HTTPException) as refused_page:
+            auth.require_user(request("/admin/layers/publish"), session)
+        assert refused_page.value.status_code == 403
     path = write_template(engine, tmp_path / "t.xlsx", lang="en", city="QTO", period="2025")
     fill(path, [[TYPED, "", "QTO", "2025", "actual", "", "", "", "", 41]], sheet="values")
     with pytest.raises(monitoring.MonitoringError, match="may not edit target city QTO"):

@@ -244,6 +244,9 @@ def csrf_matches(identity: Identity, submitted: str | None) -> bool:
     return bool(submitted) and hmac.compare_digest(identity.csrf_token, str(submitted))
 
 
+PROGRAMME_PATHS = ("/admin/programme", "/admin/logout", "/admin/tokens")
+"""The staff pages a ``programme`` account may use: its cities' results, logout, its tokens."""
+
 SESSION_COOKIE = "ic_session"
 """The admin area's session cookie, read by every router that has staff-only pages."""
 
@@ -261,6 +264,10 @@ def require_user(request: Request, session: Session, csrf: str | None = None) ->
     who = identity(request, session)
     if who is None:
         raise HTTPException(401, _("Log in to use the admin area."))
+    if who.role == "programme" and not request.url.path.startswith(PROGRAMME_PATHS):
+        raise HTTPException(
+            403, _("A programme account may only enter its cities' programme results.")
+        )
     unsafe = request.method not in ("GET", "HEAD") and not who.via_token
     if unsafe and not csrf_matches(who, csrf or request.headers.get("x-csrf-token")):
         raise HTTPException(403, _("The form has expired or was not sent from this site."))
