@@ -177,7 +177,7 @@ def import_centres_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "código",
+                rows.column("code"),
                 code,
                 _("is used twice (also row {other}); keep one.").format(other=seen[code]),
             )
@@ -187,7 +187,7 @@ def import_centres_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "longitud/latitud",
+                rows.column("lon") + "/" + rows.column("lat"),
                 f"{lon}, {lat}",
                 _(
                     "is not a place in degrees (WGS 84): check the coordinates are lon/lat, "
@@ -203,7 +203,7 @@ def import_centres_in(session: Session, path: Path | str) -> ImportResult:
                 raise problem(
                     rows.file,
                     number,
-                    PRINCIPLE_HEADERS[principle],
+                    rows.column(f"p_{principle}"),
                     str(score),
                     _(
                         "is not a self-assessment score: use 1 (not started) to 4 "
@@ -217,7 +217,7 @@ def import_centres_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "país",
+                rows.column("country"),
                 str(record["country"] or ""),
                 _("is not an ISO 3166 alpha-3 code (such as PER): give the country."),
             )

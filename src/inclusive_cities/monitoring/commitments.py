@@ -79,7 +79,7 @@ def import_commitments_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "código",
+                rows.column("code"),
                 code,
                 _("is used twice (also row {other}); keep one.").format(other=seen[code]),
             )
@@ -89,7 +89,7 @@ def import_commitments_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "evidencia",
+                rows.column("evidence"),
                 "",
                 _("is empty: a fulfilled commitment needs its evidence (a link or document)."),
             )
@@ -102,7 +102,7 @@ def import_commitments_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "fecha_límite",
+                rows.column("due_on"),
                 due.isoformat(),
                 _("is before the date it was agreed: check both dates."),
             )

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from pathlib import Path
 
@@ -189,6 +190,12 @@ class Rows:
     records: list[dict[str, object]]
     numbers: list[int]
     rows_read: int
+    headers: dict[str, str] = dataclass_field(default_factory=dict)
+    """Field key -> the column's name as the file spells it (for messages)."""
+
+    def column(self, key: str) -> str:
+        """The name of a field's column in this file (or in the file's language if absent)."""
+        return self.headers.get(key, key)
 
 
 @dataclass(frozen=True)
@@ -353,7 +360,21 @@ def parse_rows(
         raise DeliveryError(
             _("{file} has no records under its header row: type at least one.").format(file=file)
         )
-    return Rows(file, records, numbers, len(cells_by_row))
+    english = sum(
+        1
+        for h in header
+        if plain(h) in {plain(f.en) for f in fields} - {plain(f.es) for f in fields}
+    )
+    spanish = sum(
+        1
+        for h in header
+        if plain(h) in {plain(f.es) for f in fields} - {plain(f.en) for f in fields}
+    )
+    names = {f.key: (f.en if english > spanish else f.es) for f in fields}
+    for column, name in zip(columns, header, strict=False):
+        if column is not None:
+            names[column.key] = name
+    return Rows(file, records, numbers, len(cells_by_row), names)
 
 
 def new_batch(session: Session, kind: str, path: Path | str, rows: Rows) -> models.ImportBatch:

@@ -94,7 +94,7 @@ def import_entrepreneurs_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "id",
+                rows.column("code"),
                 key[1],
                 _("is used twice in this city (also row {other}); keep one.").format(
                     other=seen[key]
@@ -105,9 +105,11 @@ def import_entrepreneurs_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "abierto_12m",
+                rows.column("open_12m"),
                 "yes",
-                _("says open at 12 months but 'abierto_6m' says closed at 6: check both."),
+                _("says open at 12 months but '{other}' says closed at 6: check both.").format(
+                    other=rows.column("open_6m")
+                ),
             )
         values = {
             "sex": record["sex"] or "unknown",

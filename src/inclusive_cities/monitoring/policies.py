@@ -104,7 +104,7 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "código",
+                rows.column("code"),
                 code,
                 _("is used twice (also row {other}); keep one.").format(other=seen[code]),
             )
@@ -117,7 +117,7 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "país",
+                rows.column("country"),
                 str(record["country"] or ""),
                 _("is not an ISO 3166 alpha-3 code (such as COL): give the country."),
             )
@@ -125,7 +125,7 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "ciudad",
+                rows.column("target_city"),
                 "",
                 _("is empty: a municipal instrument needs its target city."),
             )
@@ -133,7 +133,7 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "fecha_adopción",
+                rows.column("adopted_on"),
                 "",
                 _("is empty: an adopted instrument needs the date it was adopted."),
             )
@@ -146,7 +146,7 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
             raise problem(
                 rows.file,
                 number,
-                "fecha_adopción",
+                rows.column("adopted_on"),
                 str(record["adopted_on"] or ""),
                 _(
                     "is out of order: the proposed, drafted and adopted dates must follow "

@@ -152,7 +152,7 @@ def import_trainings_in(
             raise problem(
                 rows.file,
                 number,
-                "code",
+                rows.column("code"),
                 code,
                 _("is used twice (also row {other}); keep one.").format(other=seen[code]),
             )
@@ -168,7 +168,9 @@ def import_trainings_in(
         }
         hours = record["hours"]
         if isinstance(hours, float) and hours <= 0:
-            raise problem(rows.file, number, "hours", str(hours), _("must be more than 0."))
+            raise problem(
+                rows.file, number, rows.column("hours"), str(hours), _("must be more than 0.")
+            )
         existing = session.scalar(select(DeliveryTraining).where(DeliveryTraining.code == code))
         if existing is None:
             session.add(DeliveryTraining(code=code, **values))
@@ -193,7 +195,7 @@ def _import_participants(session: Session, path: Path | str) -> None:
             raise problem(
                 rows.file,
                 number,
-                "training",
+                rows.column("training"),
                 str(record["training"]),
                 _("is not the code of a training session: add the session to the trainings sheet."),
             )
@@ -203,7 +205,7 @@ def _import_participants(session: Session, path: Path | str) -> None:
                 raise problem(
                     rows.file,
                     number,
-                    key,
+                    rows.column(key),
                     str(score),
                     _("is not a score from 0 to 100: rescale it, or leave it empty."),
                 )
