@@ -330,3 +330,38 @@ def test_messy_cells_are_refused_with_file_sheet_row_column_value(
     message = str(error.value)
     assert f"sheet '{sheet}'" in message and f"column '{column}" in message
     assert f"value '{value}'" in message and "\n" not in message
+
+
+def test_cli_lists_draws_shows_and_refuses_in_one_line(
+    imported: tuple[Engine, int], folder: Path, template: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from inclusive_cities.cli import main
+
+    engine, _id = imported
+    url = str(engine.url)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(["--database", url, "--lang", "es", *args])
+            code = 0
+        except SystemExit as stop:
+            code = int(stop.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    with transaction(engine) as session:
+        workshop_id = find_workshop(session, CITY, "TALLER-01").id
+    code, out, _err = run("workshop", "list", "--city", CITY)
+    assert code == 0 and "TALLER-01" in out
+    code, out, _err = run("workshop", "tree", str(workshop_id), "--out", str(folder / "a.svg"))
+    assert code == 0 and "Árbol de problemas escrito" in out
+    assert ET.parse(folder / "a.svg").getroot().tag == f"{SVG}svg"
+    code, out, _err = run("workshop", "show", str(workshop_id))
+    assert code == 0 and "Matriz de sistematización" in out and "reservado" in out
+    bad = fill_template(template, folder / "sin-codigo.xlsx", fields={"Código del taller": "NS/NR"})
+    code, _out, err = run("workshop", "import", str(bad), "--city", CITY)
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "sin-codigo.xlsx, hoja 'Taller', fila 2" in err
+    code, _out, err = run("workshop", "show", "999")
+    assert code == 1 and "No existe el taller 999" in err
