@@ -63,6 +63,7 @@ done
 # only 2024 is published: the 2025 impact pages are for staff until an analyst publishes 2025.
 ic plan demo-second-period --city DEMO --out "$dir/second-period" --period 2025
 ic marker build --city DEMO --period 2025 --spec uim-basic --level barrio
+ic plan demo-plan --city DEMO  # territorial plan: ~15 projects (the executed ones done), 5 proposals, 1 design
 ic publish --city DEMO --period 2024 --layers
 # where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a layer of the map
 ic spatial clusters --city DEMO --period 2024 --marker uim-basic --level manzana --publish

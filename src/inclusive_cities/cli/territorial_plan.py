@@ -86,6 +86,7 @@ def show_command(
 ) -> None:
     """Show a plan's projects, and the workshop solutions no project answers yet."""
     from inclusive_cities.planning.territorial_plan import load_plan, unanswered_solutions
+    from inclusive_cities.reports.plan_report import status_label, type_label
 
     engine = _engine()
     loaded = load_plan(engine, city, plan)
@@ -94,8 +95,8 @@ def show_command(
         table.add_row(
             item.code,
             item.name,
-            item.type,
-            item.status,
+            type_label(item.type),
+            status_label(item.status),
             format_number(item.cost, 0),
             item.start_date.isoformat() if item.start_date else "",
             item.end_date.isoformat() if item.end_date else "",
@@ -334,5 +335,20 @@ def register(plan_app: typer.Typer) -> None:
     plan_app.command("add-project")(add_project_command)
     plan_app.command("publish")(publish_command)
     plan_app.command("report")(report_command)
+    plan_app.command("demo-plan")(demo_plan_command)
     plan_app.add_typer(proposals_app, name="proposals")
     plan_app.add_typer(designs_app, name="designs")
+
+
+def demo_plan_command(
+    city: str = typer.Option("DEMO", "--city", help="City code in the observatory."),
+) -> None:
+    """Build the demo's territorial plan, proposals and participatory design (synthetic)."""
+    from inclusive_cities.demo.plan import build_demo_plan
+
+    built = build_demo_plan(_engine(), city)
+    console.print(
+        _("Demo plan {plan}: {items} projects, {proposals} proposals, {designs} design.").format(
+            plan=built.plan, items=built.items, proposals=built.proposals, designs=built.designs
+        )
+    )
