@@ -815,7 +815,7 @@ def plan_download(request: Request, session: DB, city: str, plan: str, name: str
             if name.startswith("report"):
                 write_plan_report(web(request).engine, row.code, chosen.code, out, language=lang)
             else:
-                export_plan(web(request).engine, row.code, chosen.code, out)
+                export_plan(web(request).engine, row.code, chosen.code, out, language=lang)
         except InclusiveCitiesError as error:
             raise WebError(str(error)) from None
         finally:

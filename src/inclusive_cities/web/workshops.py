@@ -159,6 +159,21 @@ def area_names(request: Request, session: Session, city_id: int, lang: str) -> d
     return names
 
 
+def marker_areas(request: Request, session: Session, city_id: int, lang: str) -> list[Any]:
+    """(code, name) of the areas of the city's latest marker run: what a workshop is about."""
+    from inclusive_cities.web import data
+
+    run = session.scalar(
+        select(models.MarkerRun.id)
+        .where(models.MarkerRun.city_id == city_id)
+        .order_by(models.MarkerRun.id.desc())
+    )
+    if run is None:
+        return []
+    spec = data.spec_for(web(request).specs, data.run_scores(session, run))
+    return [(node.code, node.name(lang)) for node in spec.areas()]
+
+
 def indicator_names(session: Session, lang: str) -> dict[str, str]:
     rows = session.execute(
         select(models.Indicator.code, models.Indicator.name_es, models.Indicator.name_en)
@@ -529,9 +544,9 @@ def workshop_page(request: Request, session: DB, city: str, code: str) -> Respon
 
 
 @router.get("/cities/{city}/workshops/{code}/record.{fmt}")
-def workshop_record(request: Request, session: DB, city: str, code: str, fmt: str) -> Response:
+def record_download(request: Request, session: DB, city: str, code: str, fmt: str) -> Response:
     """The workshop record (tree, matrix, evidence, published counts) as PDF or XLSX."""
-    from inclusive_cities.reports.workshop_report import write_workshop_record
+    from inclusive_cities.reports.workshop_report import workshop_record as write_record
 
     lang = language(request)
     if fmt not in ("pdf", "xlsx"):
@@ -541,7 +556,7 @@ def workshop_record(request: Request, session: DB, city: str, code: str, fmt: st
     with tempfile.TemporaryDirectory(prefix="ic-workshop-") as folder:
         out = Path(folder) / f"record.{fmt}"
         try:
-            write_workshop_record(web(request).engine, row.code, workshop.code, out, lang)
+            write_record(web(request).engine, int(workshop.id), out, lang)
         except InclusiveCitiesError as error:
             raise WebError(str(error)) from None
         finally:
@@ -591,7 +606,7 @@ def _admin_page(
             {"code": w.code, "title": w.title or w.code, "date": date_text(w.held_on, lang)}
             for w in summaries
         ],
-        areas=sorted(area_names(request, session, city.id, lang).items()),
+        areas=marker_areas(request, session, city.id, lang),
         message=extra.get("message"),
         error=extra.get("error"),
         form=extra.get("form", {}),
@@ -735,7 +750,7 @@ def _edit_page(
         ),
         node_kinds=[(k, labels[k]) for k in NODE_KINDS],
         matrix_kinds=[(k, labels[k]) for k in MATRIX_KINDS],
-        areas=sorted(area_names(request, session, city.id, lang).items()),
+        areas=marker_areas(request, session, city.id, lang),
         message=extra.get("message")
         or (_("The workshop was imported.") if request.query_params.get("imported") else None),
         error=extra.get("error"),

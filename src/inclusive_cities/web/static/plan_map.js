@@ -76,6 +76,14 @@
           { maximumFractionDigits: 1 })) + " · " + esc(u.level)).addTo(map);
     });
     map.on("mouseleave", "units-fill", function () { popup.remove(); });
-    map.once("idle", function () { document.body.setAttribute("data-map-ready", "true"); });
+    // ready once the projects are laid out (tiles of the basemap may still be loading, or fail)
+    function ready() {
+      if (map.getSource("projects") && map.isSourceLoaded("projects")) {
+        document.body.setAttribute("data-map-ready", "true");
+        map.off("sourcedata", ready);
+      }
+    }
+    map.on("sourcedata", ready);
+    ready();
   });
 })();
