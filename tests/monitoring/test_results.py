@@ -29,7 +29,7 @@ from inclusive_cities.store.web_models import PublishedLayer
 TYPED = "people_reached_campaigns"
 
 
-def build(url: str) -> Engine:
+def build(url: str, results_only_cities: bool = True) -> Engine:
     """The tiny store and programme described in the module docstring."""
     engine = init_database(url)
     with transaction(engine) as session:
@@ -85,6 +85,8 @@ def build(url: str) -> Engine:
             longitude=-72.48,
             latitude=7.9,
         )
+        if not results_only_cities:
+            return engine
         monitoring.add_target_city(
             session,
             programme,
@@ -525,3 +527,19 @@ def test_disaggregated_people_counts_leave_no_cell_recoverable(engine: Engine) -
     report = monitoring.results(engine, period="2025", lang="en")
     marker = next(line for line in report.lines if line.code == "cities_with_marker")
     assert (marker.n, marker.m) == (int(report.row("cities_with_marker").actual or 0), 3)
+
+
+def test_demo_programme_gives_the_programmes_headline_lines(tmp_path: Path) -> None:
+    """Nine target cities: the store city TST (marker and mobility layer published, so both
+    computed answers are 1) and eight results-only cities typed with 5 markers and 7 profiles
+    in 2025-S2: 6 of 9 and 8 of 9, the programme's own figures."""
+    from inclusive_cities.demo.programme import build_demo_programme
+
+    engine = build(f"sqlite:///{tmp_path}/demo.db", results_only_cities=False)
+    demo = build_demo_programme(engine, "TST")
+    assert demo.cities == 9
+    report = monitoring.results(engine, lang="en")
+    assert report.period == "2025-S2"
+    lines = {line.code: (line.n, line.m) for line in report.lines}
+    assert lines == {"cities_with_marker": (6, 9), "cities_with_mobility_profile": (8, 9)}
+    assert report.row("policies_supported").target == 4 * 2 + 5 * 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from inclusive_cities.monitoring import computed_store as _computed_store  # noqa: F401
 from inclusive_cities.monitoring import delivery_indicators as _deliveries  # noqa: F401
+from inclusive_cities.monitoring import delivery_indicators as _delivery_indicators  # noqa: F401
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import (
     DEFAULT_PROGRAMME,

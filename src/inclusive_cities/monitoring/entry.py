@@ -411,6 +411,8 @@ def import_template(
         batch = _new_batch(session, path, "programme_values", user)
         summary.batch_id = batch.id
         headers: dict[str, str] | None = None
+        indicators: dict[str, ProgrammeIndicator] = {}
+        targets: dict[str, TargetCity] = {}
         table = list(_read_table(path, VALUES_SHEET.values()))
         if table and not any(_plain(h) in ("indicador", "indicator") for h in table[0][1]):
             codes = set(
@@ -431,7 +433,10 @@ def import_template(
                 continue
             key = "indicator"
             try:
-                indicator = get_indicator(session, prog, str(cell["indicator"]).strip())
+                wanted = str(cell["indicator"]).strip()
+                if wanted not in indicators:
+                    indicators[wanted] = get_indicator(session, prog, wanted)
+                indicator = indicators[wanted]
                 key = "city"
                 named = cell.get("city")
                 if named is None or str(named).strip() == "":
@@ -439,7 +444,9 @@ def import_template(
                         raise MonitoringError(_("no city: fill it or give --city / --target-city."))
                     target = fixed
                 else:
-                    target = find_target_city(session, prog, str(named))
+                    if str(named) not in targets:
+                        targets[str(named)] = find_target_city(session, prog, str(named))
+                    target = targets[str(named)]
                     if fixed is not None and target.id != fixed.id:
                         raise MonitoringError(
                             _(
