@@ -44,6 +44,10 @@ def test_html_report_in_english(programme: ProgrammeCity) -> None:
     assert "1 / 3 — Target cities with a published Urban Inclusion Marker" in text
     assert "93 %" in text and "15 people assessed" in text
     assert "3 Social Integration and Habitat Co-creation Centres are active" in text
+    assert re.search(r"drafted 1 .*adopted 2", text)  # policies by stage: PL2; PL1 and PL3
+    assert "Colombia 2 Ciudad Prueba, Medellín" in text and "Ecuador 2 Quito" in text
+    # inclusion and diversity: C1 4, C2 3, C3 2, C4 1: two of four centres at 3 or 4
+    assert "Inclusion and integration that respect diversity 2 of 4 50 %" in text
     # Medellín's 3 trained public servants are below the disclosure threshold
     medellin = text[text.index("Medellín (Colombia)") :]
     assert re.search(r"Public servants trained ● — — hidden", medellin)

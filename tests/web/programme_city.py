@@ -110,6 +110,13 @@ PARTICIPANTS = [
     ("T3", "m02", 40, 70),
     ("T3", "m03", 20, 30),
 ]
+# policies supported: two adopted, one drafted
+POLICIES = [
+    ("PL1", "Ordenanza de inclusión de población migrante", "TST", "adoptada", "2026-04-15"),
+    ("PL2", "Plan de integración socioeconómica", "MED", "borrador", ""),
+    ("PL3", "Ordenanza de movilidad humana", "QTO", "aprobada", "2026-05-30"),
+]
+POLICY_HEADER = ["código", "nombre", "tipo", "nivel", "ciudad", "etapa", "fecha_propuesta"]
 OFFICER = "oficial@example.org"
 OFFICER_PASSWORD = "clave-del-oficial-2026"
 
@@ -159,8 +166,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 
 def add_deliveries(engine: Engine, folder: Path) -> None:
-    """The centres (Spanish headers, as a facilitator types them) and the trainings."""
-    from inclusive_cities.monitoring import centres, trainings
+    """The centres, trainings and policies (Spanish headers, as a facilitator types them)."""
+    from inclusive_cities.monitoring import centres, policies, trainings
 
     header = ["código", "nombre", "ciudad_objetivo", "ciudad", "país", "longitud", "latitud"]
     header += ["servicios", "horario", "contacto", "estado"]
@@ -200,3 +207,24 @@ def add_deliveries(engine: Engine, folder: Path) -> None:
         ],
     )
     trainings.import_trainings(engine, sessions, people)
+    policies.import_policies(
+        engine,
+        write_csv(
+            folder / "politicas.csv",
+            [*POLICY_HEADER, "fecha_borrador", "fecha_adopción"],
+            [
+                [
+                    code,
+                    name,
+                    "ordenanza",
+                    "municipal",
+                    city,
+                    stage,
+                    "2025-09-01",
+                    "2025-12-01",
+                    adopted,
+                ]
+                for code, name, city, stage, adopted in POLICIES
+            ],
+        ),
+    )

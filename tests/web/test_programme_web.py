@@ -115,6 +115,8 @@ def test_public_page_shows_results_against_targets_in_spanish(client: TestClient
     knowledge = text(one(doc, "//*[@id='knowledge']"))
     assert "93 %" in knowledge and "15 personas evaluadas" in knowledge
     assert text(one(doc, "//*[@id='centres-count']//dd")) == "3"  # C4 is still in preparation
+    stages = {d.get("data-stage"): text(one(d, "dd")) for d in doc.xpath("//div[@data-stage]")}
+    assert stages == {"drafted": "1", "adopted": "2"}  # PL2 drafted; PL1, PL3 adopted
     assert [a.get("data-city") for a in doc.xpath("//a[@data-city]")] == ["TST", "MED", "QTO"]
 
 

@@ -180,6 +180,8 @@ class ProgrammeView:
     policies: list[StageCount] = field(default_factory=list)
     centres: int | None = None
     synthetic: bool = False
+    network: Any = None
+    """The centres network (:class:`CentresView`) for the report's tables."""
 
 
 @dataclass
@@ -429,6 +431,44 @@ def build_document(view: ProgrammeView, language: str, today: date | None = None
                 "network and share its principles declaration."
             ).format(count=view.centres)
         )
+        network = view.network
+        if network is not None and network.centres:
+            by_country: dict[str, list[dict[str, str]]] = {}
+            for centre in network.centres:
+                by_country.setdefault(centre["country"], []).append(centre)
+            deliveries.table(
+                Table(
+                    [_("Country"), _("Centres"), _("Cities")],
+                    [
+                        [
+                            country,
+                            str(len(rows)),
+                            ", ".join(sorted({r["city"] for r in rows if r["city"]})),
+                        ]
+                        for country, rows in sorted(by_country.items())
+                    ],
+                    _("Centres of the network by country (all statuses)."),
+                    source,
+                    [False, True, False],
+                )
+            )
+        if network is not None and network.principles:
+            deliveries.table(
+                Table(
+                    [_("Principle"), _("Centres scoring 3 or 4 of 4"), _("Share of centres")],
+                    [
+                        [
+                            p.name,
+                            _("{met} of {total}").format(met=p.met, total=p.total),
+                            p.percent_text,
+                        ]
+                        for p in network.principles
+                    ],
+                    _("The principles declaration: the centres' own self-assessment."),
+                    source,
+                    [False, True, True],
+                )
+            )
     if view.knowledge is None and not view.policies and view.centres is None:
         deliveries.missing(_("No trainings, policies or centres have been recorded yet."))
     doc.sections.append(deliveries)
@@ -653,6 +693,7 @@ def programme_view(engine: Engine, language: str) -> ProgrammeView:
         policies=_policies(engine, language),
         centres=centre_records.centres_in_network(engine),
         synthetic=synthetic,
+        network=centres_view(engine, language, rep.programme.name),
     )
 
 
@@ -767,7 +808,7 @@ ADVANCED = 3
 """A principle scored 3 or 4 (of 1-4) in a centre's self-assessment counts as in place."""
 
 
-def centres_view(engine: Engine, language: str) -> CentresView:
+def centres_view(engine: Engine, language: str, name: str | None = None) -> CentresView:
     """The centres network for the public: every centre (a public place, no people) and, per
     principle of the declaration, how many centres score it 3 or 4 of 4 in their own
     self-assessment."""
@@ -775,10 +816,11 @@ def centres_view(engine: Engine, language: str) -> CentresView:
     from inclusive_cities.store.delivery_models import PRINCIPLES
 
     records = centre_records.list_centres(engine)
-    try:
-        name = _results(engine, language).programme.name
-    except ReportError:
-        name = _("Programme")
+    if name is None:
+        try:
+            name = _results(engine, language).programme.name
+        except ReportError:
+            name = _("Programme")
     rows = [
         {
             "code": r.code,
