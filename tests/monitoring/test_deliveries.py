@@ -31,7 +31,7 @@ from inclusive_cities.monitoring.centres import (
     list_centres,
 )
 from inclusive_cities.monitoring.commitments import import_commitments, list_commitments
-from inclusive_cities.monitoring.delivery_import import DeliveryError
+from inclusive_cities.monitoring.delivery_import import DeliveryError, only_cities
 from inclusive_cities.monitoring.delivery_workbook import import_workbook, write_workbook
 from inclusive_cities.monitoring.entrepreneurs import (
     business_open,
@@ -197,6 +197,28 @@ T10,Cúcuta,cocina,comunidad,2025-06-02
     )
     with pytest.raises(DeliveryError, match="row 2, column 'ciudad': 'Bogotá' is not a target"):
         import_trainings(engine, unknown_city)
+
+
+def test_programme_staff_import_only_their_cities(engine: Engine, tmp_path: Path) -> None:
+    rows = write(
+        tmp_path / "compromisos.csv",
+        "código,ciudad,qué,fecha_acuerdo\nC1,Cúcuta,Ventanilla,2025-02-01\nC2,Lima,Datos,2025-03-01",
+    )
+    with only_cities({"CUC"}), pytest.raises(DeliveryError) as error:
+        import_commitments(engine, rows)
+    assert str(error.value) == (
+        "compromisos.csv, row 3, column 'ciudad': 'Lima' is not one of the cities your account "
+        "may edit (CUC)."
+    )
+    national = write(
+        tmp_path / "p.csv",
+        "código,nombre,tipo,nivel,país,etapa\nP9,Kit,programa,nacional,COL,propuesta",
+    )
+    with only_cities({"CUC"}), pytest.raises(DeliveryError, match="row 2, column 'ciudad'"):
+        import_policies(engine, national)
+    assert list_commitments(engine) == []
+    with only_cities({"CUC", "LIM"}):
+        assert import_commitments(engine, rows).created == 2
 
 
 def test_computed_indicators_answer_from_the_records(engine: Engine) -> None:
@@ -412,7 +434,7 @@ def test_command_line_imports_summarises_and_exports(sqlite_url: str, tmp_path: 
         app, [*base, "trainings", "import", str(sessions), "--participants", str(participants)]
     )
     assert result.exit_code == 0, result.output
-    assert "3 creados" in result.output
+    assert "Sesiones de capacitación: 3 creados, 0 actualizados" in result.output
     result = runner.invoke(app, [*base, "deliveries", "summary", "--target-city", "CUC"])
     assert result.exit_code == 0, result.output
     assert "Personas capacitadas (servidores públicos): 16" in result.output

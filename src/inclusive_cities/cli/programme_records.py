@@ -46,9 +46,16 @@ def _engine():  # type: ignore[no-untyped-def]
 
 
 def _report(result) -> None:  # type: ignore[no-untyped-def]
+    kind = {
+        "trainings": _("Training sessions"),
+        "entrepreneurs": _("Entrepreneurs"),
+        "policies": _("Policies"),
+        "centres": _("Centres"),
+        "commitments": _("Commitments"),
+    }.get(result.kind, result.kind)
     console.print(
         _("{kind}: {created} created, {updated} updated (import batch {batch}).").format(
-            kind=result.kind, created=result.created, updated=result.updated, batch=result.batch_id
+            kind=kind, created=result.created, updated=result.updated, batch=result.batch_id
         )
     )
 

@@ -9,9 +9,11 @@ empty cells. Writing happens in the kind's own module, in one transaction with a
 
 from __future__ import annotations
 
+import contextvars
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
@@ -24,6 +26,23 @@ from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.store.monitoring_models import TargetCity
+
+_ONLY_CITIES: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar(
+    "delivery_only_cities", default=None
+)
+"""Target city codes the person importing may edit (None: any, as for an administrator)."""
+
+
+@contextmanager
+def only_cities(codes: set[str] | frozenset[str] | None) -> Iterator[None]:
+    """Import as programme staff who edit only these target cities: a row of another city, or
+    of no city, is refused (the web upload wraps its import in this)."""
+    token = _ONLY_CITIES.set(None if codes is None else frozenset(codes))
+    try:
+        yield
+    finally:
+        _ONLY_CITIES.reset(token)
+
 
 SENTINELS = frozenset({"999", "-999", "9999", "-9999", "999.0", "-999.0", "n/a", "na", "nd"})
 """Cells that mean "no data" in the programme's spreadsheets (the 999 codes of the forms)."""
@@ -107,6 +126,10 @@ def parse_cell(
     text = raw.strip()
     if plain(text) in SENTINELS:
         text = ""
+    if not text and field.kind == "city" and _ONLY_CITIES.get() is not None:
+        raise problem(
+            file, row, column, raw, _("is empty: your account adds records of its own cities only.")
+        )
     if not text:
         if field.required:
             raise problem(file, row, column, raw, _("is empty: this column is required."))
@@ -152,7 +175,10 @@ def parse_cell(
     if field.kind == "list":
         return [part.strip() for part in re.split(r"[;|\n]", text) if part.strip()]
     if field.kind == "city":
-        found = cities(text) if cities else None
+        try:
+            found = cities(text) if cities else None
+        except DeliveryError as refused:
+            raise problem(file, row, column, raw, str(refused)) from None
         if found is None:
             raise problem(
                 file,
@@ -169,15 +195,26 @@ def parse_cell(
 
 
 def city_finder(session: Session) -> Callable[[str], int | None]:
-    """Target city ids by code or name (accents and case ignored); ambiguous names match none."""
+    """Target city ids by code or name (accents and case ignored); ambiguous names match none.
+    Under :func:`only_cities`, a city outside the allowed codes is refused."""
     index: dict[str, set[int]] = {}
+    codes: dict[int, str] = {}
     for city in session.scalars(select(TargetCity)):
+        codes[city.id] = city.code
         for key in (city.code, city.name):
             index.setdefault(plain(key), set()).add(city.id)
+    allowed = _ONLY_CITIES.get()
 
     def find(text: str) -> int | None:
         ids = index.get(plain(text), set())
-        return next(iter(ids)) if len(ids) == 1 else None
+        found = next(iter(ids)) if len(ids) == 1 else None
+        if found is not None and allowed is not None and codes[found] not in allowed:
+            raise DeliveryError(
+                _("is not one of the cities your account may edit ({codes}).").format(
+                    codes=", ".join(sorted(allowed)) or "-"
+                )
+            )
+        return found
 
     return find
 
@@ -348,12 +385,8 @@ def parse_rows(
                     column, cell, file=file, row=number, column=name, cities=finder
                 )
         for field in fields:
-            if field.key not in record:
-                if field.required:
-                    raise problem(
-                        file, number, field.es, "", _("is empty: this column is required.")
-                    )
-                record[field.key] = [] if field.kind == "list" else None
+            if field.key not in record:  # an absent column reads as an empty cell
+                record[field.key] = parse_cell(field, "", file=file, row=number, column=field.es)
         records.append(record)
         numbers.append(number)
     if not records:
