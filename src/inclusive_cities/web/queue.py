@@ -143,7 +143,7 @@ async def recover_stalled(
         queue=QUEUE, task_name=TASK_NAME, seconds_since_heartbeat=stalled_after
     )
     for queued in stalled:
-        job_id = int(queued.task_kwargs["job_id"])
+        job_id = int(str(queued.task_kwargs["job_id"]))
         with transaction(engine) as session:
             row = session.execute(
                 select(JobPayload.attempts, JobPayload.language).where(JobPayload.job_id == job_id)
