@@ -44,6 +44,7 @@ from inclusive_cities.monitoring.trainings import (
     import_trainings,
     improved_knowledge,
     people_trained,
+    published_trainings_by_topic,
     wilson_with_design_effect,
 )
 from inclusive_cities.store import init_database, transaction
@@ -167,6 +168,20 @@ def test_people_trained_count_a_person_once_per_city(engine: Engine) -> None:
         )
         hours = session.scalar(select(DeliveryTraining.hours).where(DeliveryTraining.code == "T2"))
     assert stored is None and hours is None  # 999 is "no data", not a score or 999 hours
+
+
+def test_trainings_by_topic_as_published(engine: Engine) -> None:
+    rows = {(r.topic, r.audience): r for r in published_trainings_by_topic(engine)}
+    # T1: ten women, refugees or migrants: 10 is not under the threshold, shown whole
+    first = rows[("human_mobility", "public_servants")]
+    assert (first.sessions, first.people, first.by_sex) == (1, 10, {"female": 10})
+    # T2: 5 men from the host community and 6 women refugees or migrants: both hidden
+    second = rows[("protection", "public_servants")]
+    assert second.people == 11
+    assert second.by_sex == {"male": None, "female": None}
+    assert second.by_nationality == {"host": None, "refugee_migrant": None}
+    # T3: four community members, withheld
+    assert rows[("entrepreneurship", "community")].people is None
 
 
 def test_reimport_updates_and_a_bad_cell_leaves_the_store_as_it_was(

@@ -333,9 +333,9 @@ class TopicRow:
     topic: str
     audience: str
     sessions: int
-    people: int
-    by_sex: dict[str, int]
-    by_nationality: dict[str, int]
+    people: int | None
+    by_sex: dict[str, int | None]
+    by_nationality: dict[str, int | None]
 
 
 def trainings_by_topic(engine: Engine, *, target_city_id: int | None = None) -> list[TopicRow]:
@@ -372,3 +372,25 @@ def trainings_by_topic(engine: Engine, *, target_city_id: int | None = None) -> 
             )
         )
     return rows
+
+
+def published_trainings_by_topic(
+    engine: Engine, *, target_city_id: int | None = None
+) -> list[TopicRow]:
+    """:func:`trainings_by_topic` as a public page may show it: a topic's people under the
+    disclosure threshold are withheld (None), and its breakdowns go through ``protect_counts``."""
+    from inclusive_cities.disclosure import Rules, control_enabled
+    from inclusive_cities.monitoring.entrepreneurs import protect_counts
+
+    threshold = Rules().threshold if control_enabled() else 0
+    return [
+        TopicRow(
+            row.topic,
+            row.audience,
+            row.sessions,
+            row.people if not row.people or row.people >= threshold else None,
+            protect_counts({k: v or 0 for k, v in row.by_sex.items()}),
+            protect_counts({k: v or 0 for k, v in row.by_nationality.items()}),
+        )
+        for row in trainings_by_topic(engine, target_city_id=target_city_id)
+    ]
