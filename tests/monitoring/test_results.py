@@ -353,6 +353,12 @@ def test_exports_hxl_and_iati_carry_the_results(engine: Engine, tmp_path: Path) 
         "/period[period-start/@iso-date='2025-01-01']/actual[location/@ref='QTO']/@value"
     )
     assert actuals == ["40"]
+    # the typed breakdown by sex (MED, 2025: 700 women, imported from the template) goes along
+    women = tree.xpath(
+        "//period[period-start/@iso-date='2025-01-01']/actual[location/@ref='MED']"
+        "[dimension/@name='sex'][dimension/@value='female']/@value"
+    )
+    assert women == ["700"]
     assert tree.xpath("//recipient-country/@code") == ["CO", "EC"]
     # the validation can fail: without its identifier the activity is not IATI
     activity = tree.getroot()[0]
@@ -462,7 +468,12 @@ def test_xlsform_for_kobo_and_its_export_read_back(engine: Engine, tmp_path: Pat
 
     with transaction(engine) as session:
         monitoring.set_value(session, "inclusive_cities", TYPED, "QTO", "2025", "actual", 40)
-    form = load_workbook(write_xlsform(engine, tmp_path / "form.xlsx"))
+    from pyxform.xls2xform import convert
+
+    form_path = write_xlsform(engine, tmp_path / "form.xlsx")
+    # pyxform, the reference XLSForm compiler KoBo uses, accepts it without warnings
+    assert convert(xlsform=str(form_path)).warnings == []
+    form = load_workbook(form_path)
     assert form.sheetnames == ["survey", "choices", "settings"]
     names = [row[1] for row in form["survey"].iter_rows(min_row=2, values_only=True)]
     # typed indicators are asked, with their sex breakdown; computed-only ones are not

@@ -251,7 +251,15 @@ def _number(value: float) -> str:
     return f"{value:.10g}"
 
 
-def build_iati(reports_es: list[ProgrammeResults], reports_en: list[ProgrammeResults]):  # type: ignore[no-untyped-def]
+Breakdowns = dict[tuple[str, str], list[tuple[str, str, str, float]]]
+"""(indicator, period) -> [(city or "_T", dimension, category, value)], protected already."""
+
+
+def build_iati(  # type: ignore[no-untyped-def]
+    reports_es: list[ProgrammeResults],
+    reports_en: list[ProgrammeResults],
+    breakdowns: Breakdowns | None = None,
+):
     """The IATI activity document (an lxml tree) with es and en narratives."""
     from lxml import etree
 
@@ -328,7 +336,9 @@ def build_iati(reports_es: list[ProgrammeResults], reports_en: list[ProgrammeRes
             f"{first.outcome_code}: {names_es[codes[0]].outcome_name}",
         )
         for code in codes:
-            _indicator_element(result, code, latest_en, names_es[code], reports_en, narratives)
+            _indicator_element(
+                result, code, latest_en, names_es[code], reports_en, narratives, breakdowns or {}
+            )
     return etree.ElementTree(root)
 
 
@@ -346,7 +356,7 @@ def _shares(countries: list[str]) -> dict[str, str]:
     return {c: f"{v:g}" for c, v in shares.items()}
 
 
-def _indicator_element(result, code, latest, info_es, reports, narratives) -> None:  # type: ignore[no-untyped-def]
+def _indicator_element(result, code, latest, info_es, reports, narratives, breakdowns) -> None:  # type: ignore[no-untyped-def]
     from lxml import etree
 
     info = latest.indicator(code)
@@ -391,16 +401,43 @@ def _indicator_element(result, code, latest, info_es, reports, narratives) -> No
                     continue
                 item = etree.SubElement(period, kind, value=_number(value))
                 etree.SubElement(item, "location", ref=row.city)
+        for city, dimension, category, value in breakdowns.get((code, report.period), []):
+            item = etree.SubElement(period, "actual", value=_number(value))
+            if city != "_T":
+                etree.SubElement(item, "location", ref=city)
+            etree.SubElement(item, "dimension", name=dimension, value=category)
 
 
 def export_iati(engine: Engine, out: Path, programme: str = DEFAULT_PROGRAMME) -> Path:
     """IATI 2.03 activity XML of the programme's results (narratives in en and es)."""
     reports_en = all_periods(engine, programme, "en")
     reports_es = all_periods(engine, programme, "es")
-    tree = build_iati(reports_es, reports_en)
+    tree = build_iati(reports_es, reports_en, _breakdowns(engine, programme, reports_en))
     out.parent.mkdir(parents=True, exist_ok=True)
     tree.write(str(out), xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return out
+
+
+def _breakdowns(engine: Engine, programme: str, reports: list[ProgrammeResults]) -> Breakdowns:
+    """Typed actuals by each declared disaggregation, through disclosure control."""
+    from inclusive_cities.monitoring.results import disaggregated
+
+    found: Breakdowns = {}
+    if not reports:
+        return found
+    for info in reports[-1].indicators:
+        if info.computed:
+            continue
+        for report in reports:
+            for dimension in info.disaggregations:
+                table = disaggregated(engine, programme, info.code, report.period, dimension)
+                for row in table.itertuples():
+                    if row.category == "_T" or row.withheld:
+                        continue
+                    found.setdefault((info.code, report.period), []).append(
+                        (str(row.city), dimension, str(row.category), float(row.value))
+                    )
+    return found
 
 
 def iati_schema_path() -> Path:
