@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import shapely
 from sqlalchemy import Engine, select
@@ -127,7 +128,7 @@ def build_demo_plan(engine: Engine, city: str = "DEMO") -> DemoPlan:
         centre = next((c for c in waiting if c.type == "centre"), None)
         if centre is not None and centre not in planned:
             planned[-1:] = [centre]
-        chosen = [
+        chosen: list[dict[str, Any]] = [
             {
                 "code": c.code,
                 "name": c.name,
@@ -157,6 +158,7 @@ def build_demo_plan(engine: Engine, city: str = "DEMO") -> DemoPlan:
         site = project["geometry"]
         if site is None and project["unit_codes"] and project["unit_codes"][0] in units:
             site = units[project["unit_codes"][0]].representative_point()
+        end: date | None
         if project["start"] is not None:
             status = "done" if i < 4 else "under_way"
             start = project["start"]
@@ -165,8 +167,8 @@ def build_demo_plan(engine: Engine, city: str = "DEMO") -> DemoPlan:
             status = ("approved", "approved", "under_way", "proposed")[i % 4]
             start = date(2026, 1 + (i * 2) % 12, 1)
             months = start.month - 1 + 6 + 3 * (i % 5)
-            end = date(start.year + months // 12, months % 12 + 1, 28)
-            end = None if status == "proposed" else end
+            planned_end = date(start.year + months // 12, months % 12 + 1, 28)
+            end = None if status == "proposed" else planned_end
         answered = []
         areas = [*project["targets"], TYPE_AREAS.get(project["type"], "")]
         match = next((s for s in free if s.area in areas), None)

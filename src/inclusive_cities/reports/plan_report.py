@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -129,6 +130,28 @@ def marker_layer(engine: Engine, city: str) -> MarkerLayer | None:
         period=period.label if period is not None and period.label else ""
     )
     return MarkerLayer(units=geo, label=label)
+
+
+def target_names(engine: Engine, city: str, language: str) -> dict[str, str]:
+    """Names of what projects target: the marker's areas and dimensions (latest published run's
+    spec, else uim-basic) and the catalogue's indicators, by code."""
+    from inclusive_cities.reports.governance_report import _node_names, _spec_names
+
+    with transaction(engine) as session:
+        names = {
+            code: (es if language == "es" else en) or code
+            for code, es, en in session.execute(
+                select(models.Indicator.code, models.Indicator.name_es, models.Indicator.name_en)
+            )
+        }
+        run = session.scalar(
+            select(models.MarkerRun)
+            .join(models.City, models.City.id == models.MarkerRun.city_id)
+            .where(models.City.code == city, models.MarkerRun.published.is_(True))
+            .order_by(models.MarkerRun.created_at.desc(), models.MarkerRun.id.desc())
+        )
+        nodes = _node_names(run, language)[1] if run is not None else {}
+    return {**names, **(_spec_names("uim-basic", language) or {}), **nodes}
 
 
 def _png(figure: Any) -> str:
@@ -383,11 +406,21 @@ def build_document(engine: Engine, city: str, plan_code: str, language: str) -> 
     doc.sections.append(projects)
 
     budget = Section("budget", _("Budget by status and by area"))
-    for by, heading, label in (
+    names = target_names(engine, city, language)
+
+    def target_label(code: str) -> str:
+        return names.get(code, code)
+
+    labellers: tuple[tuple[str, str, Callable[[str], str]], ...] = (
         ("status", _("By status"), status_label),
-        ("target", _("By area targeted (a project's cost split equally over its areas)"), str),
+        (
+            "target",
+            _("By area targeted (a project's cost split equally over its areas)"),
+            target_label,
+        ),
         ("type", _("By type of project"), type_label),
-    ):
+    )
+    for by, heading, label in labellers:
         table = budget_by(items, by)
         if table.empty:
             continue
