@@ -134,8 +134,7 @@ def test_officer_uploads_the_template_and_the_public_page_changes(
     page.fill("#email", OFFICER)
     page.fill("#password", OFFICER_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_load_state()
-    page.goto(server + "/admin/programme?lang=es")
+    page.wait_for_url(server + "/admin/programme")  # a programme account lands on its page
     assert page.locator("#upload-city option").all_inner_texts() == ["Quito (Ecuador)"]
     with page.expect_download() as download:
         page.click("a.template-link[data-city='QTO']")

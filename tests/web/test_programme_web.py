@@ -182,6 +182,8 @@ def login(client: TestClient, email: str, password: str) -> str:
         "/admin/login", data={"email": email, "password": password}, follow_redirects=False
     )
     assert answer.status_code == 303
+    # a programme account lands on its cities' results, the rest of the staff on the dashboard
+    assert answer.headers["location"] == ("/admin/programme" if email == OFFICER else "/admin")
     doc = page(client, "/admin/programme?lang=en")
     return str(one(doc, "//form[@id='result-form']/input[@name='csrf_token']").get("value"))
 

@@ -82,7 +82,9 @@ def login_submit(
             error=_("Wrong e-mail or password."),
             email=email,
         )
-    response = RedirectResponse("/admin", status_code=303)
+    # a programme account may only enter its cities' results: it lands on that page
+    programme = result.identity is not None and result.identity.role == "programme"
+    response = RedirectResponse("/admin/programme" if programme else "/admin", status_code=303)
     response.set_cookie(
         COOKIE,
         result.token,
