@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy import Engine, select
 
 from inclusive_cities.planning.designs import add_photo, list_designs, read_photo, save_design
-from inclusive_cities.planning.plan_io import export_plan, import_plan
+from inclusive_cities.planning.plan_io import export_plan, import_plan, write_template
 from inclusive_cities.planning.proposals import import_proposals, list_proposals, save_proposal
 from inclusive_cities.planning.territorial_plan import (
     PlanError,
@@ -49,6 +49,24 @@ HEADERS_ES = [
     "Latitud",
     "Columna rara",
 ]
+HEADERS_TEMPLATE_CANONICAL = [
+    "code",
+    "project_code",
+    "name",
+    "type",
+    "description",
+    "status",
+    "cost",
+    "funding_source",
+    "start_date",
+    "end_date",
+    "unit_codes",
+    "targets",
+    "solution_codes",
+    "longitude",
+    "latitude",
+]
+"""The template's columns, in its order (what each header means, whatever its language)."""
 ROWS_ES = [
     [
         "P01",
@@ -326,3 +344,28 @@ def test_design_with_checked_photos(engine: Engine, tmp_path: Path) -> None:
     assert design.item == "P01" and design.chosen_option == "B"
     assert design.geometry is not None and design.geometry.equals(space)
     assert [(p.stage, p.size_bytes) for p in design.photos] == [("before", len(png))]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_the_shipped_template_filled_imports(engine: Engine, tmp_path: Path, language: str) -> None:
+    template = write_template(tmp_path / f"plantilla-{language}.xlsx", language)
+    workbook = openpyxl.load_workbook(template)
+    projects, proposals = workbook.worksheets[0], workbook.worksheets[1]
+    project_headers = [c.value for c in projects[1]]
+    proposal_headers = [c.value for c in proposals[1]]
+    project = {"code": "T-1", "type": "economic", "cost": 999, "status": "approved",
+               "start_date": "2027-02-01", "unit_codes": "02001", "longitude": -72.48,
+               "latitude": 7.915}  # fmt: skip
+    spanish = dict(zip(HEADERS_TEMPLATE_CANONICAL, project_headers, strict=True))
+    projects.append([project.get(c, "") for c in spanish])
+    proposal = ["PV-T", "02001", "Feria", "", "", "", 12, "adopted", "", "TPL", "T-1"]
+    proposals.append(proposal)
+    workbook.save(template)
+    create_plan(engine, "TST", "2027", code="TPL")
+    assert import_plan(engine, "TST", "TPL", template) == 1
+    item = load_plan(engine, "TST", "TPL").items.iloc[0]
+    assert item["cost"] == 999 and item["geometry"].equals(shapely.Point(-72.48, 7.915))
+    assert import_proposals(engine, "TST", template) == 1
+    stored = list_proposals(engine, "TST").set_index("code").loc["PV-T"]
+    assert stored["item"] == "T-1" and stored["supporters"] == 12
+    assert len(proposal_headers) == len(proposal)

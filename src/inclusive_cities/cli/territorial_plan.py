@@ -336,6 +336,7 @@ def register(plan_app: typer.Typer) -> None:
     plan_app.command("publish")(publish_command)
     plan_app.command("report")(report_command)
     plan_app.command("demo-plan")(demo_plan_command)
+    plan_app.command("template")(template_command)
     plan_app.add_typer(proposals_app, name="proposals")
     plan_app.add_typer(designs_app, name="designs")
 
@@ -352,3 +353,20 @@ def demo_plan_command(
             plan=built.plan, items=built.items, proposals=built.proposals, designs=built.designs
         )
     )
+
+
+def template_command(
+    out: Path = typer.Option(..., "--out", help="Workbook to write (.xlsx)."),
+    lang: str = typer.Option(None, "--lang", help="Headers' language: es or en."),
+) -> None:
+    """Write an empty workbook of projects and proposals to fill and import.
+
+    Example: inclusive-cities plan template --lang es --out plantilla-plan.xlsx
+    """
+    from inclusive_cities.i18n import normalise_language
+    from inclusive_cities.planning.plan_io import write_template
+
+    language = state.language if lang is None else normalise_language(lang)
+    if language is None:
+        raise UsageError(_("Unknown report language '{lang}': use es or en.").format(lang=lang))
+    console.print(_("Wrote {path}.").format(path=write_template(out, language)))

@@ -20,6 +20,8 @@ from inclusive_cities.planning.territorial_plan import (
     city_id,
     city_solutions,
     create_plan,
+    delete_item,
+    load_plan,
     save_item,
     set_published,
 )
@@ -197,6 +199,8 @@ def build_demo_plan(engine: Engine, city: str = "DEMO") -> DemoPlan:
                 },
             )
         )
+    for stale in set(load_plan(engine, city, PLAN_CODE).items["code"]) - set(codes):
+        delete_item(engine, city, PLAN_CODE, stale)  # a re-run gives the same plan
     set_published(engine, city, PLAN_CODE, True)
     barrios = sorted(c for c in units if len(c) == 5)[::29][: len(PROPOSALS)] or [""] * 5
     public_space = next((p for p in chosen if p["type"] == "public_space"), chosen[0])

@@ -303,4 +303,87 @@ def export_plan(
     )
 
 
-__all__ = ["ITEM_ALIASES", "ITEM_COLUMNS", "Rows", "export_plan", "import_plan", "read_rows"]
+__all__ = [
+    "ITEM_ALIASES",
+    "ITEM_COLUMNS",
+    "Rows",
+    "export_plan",
+    "import_plan",
+    "read_rows",
+    "write_template",
+]
+
+
+PROPOSAL_HEADERS = {
+    "es": [
+        "codigo",
+        "barrio",
+        "titulo",
+        "descripcion",
+        "proponente",
+        "fecha",
+        "apoyos",
+        "resultado",
+        "motivo",
+        "plan",
+        "proyecto",
+    ],
+    "en": [
+        "code",
+        "neighbourhood",
+        "title",
+        "description",
+        "proposed_by",
+        "submitted_on",
+        "supporters",
+        "outcome",
+        "reason",
+        "plan",
+        "item",
+    ],
+}
+
+
+def write_template(out: Path | str, language: str = "es") -> Path:
+    """An empty workbook to fill: a sheet of projects and one of proposals with the headers
+    ``plan import`` and ``plan proposals import`` read, and a sheet saying what goes where."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    out = Path(out)
+    canonical = [c for c in ITEM_COLUMNS if c != "geometry"] + ["longitude", "latitude"]
+    spanish = {**SPANISH_HEADERS, "longitude": "longitud", "latitude": "latitud"}
+    headers = [spanish[c] for c in canonical] if language == "es" else canonical
+    workbook = openpyxl.Workbook()
+    projects = workbook.active
+    assert projects is not None
+    projects.title = "proyectos" if language == "es" else "projects"
+    projects.append(headers)
+    proposals = workbook.create_sheet("propuestas" if language == "es" else "proposals")
+    proposals.append(PROPOSAL_HEADERS["es" if language == "es" else "en"])
+    notes = workbook.create_sheet(_("instructions", language)[:31])
+    for line in (
+        _("One row per project; the code identifies it (re-importing updates it).", language),
+        _(
+            "type: public_space, housing, services, centre, economic or social_cohesion.",
+            language,
+        ),
+        _("status: proposed, approved, under_way or done.", language),
+        _("Dates as 2026-03-31; lists (units, targets, solutions) separated by ';'.", language),
+        _(
+            "A solution is written WORKSHOP:S-01 (the workshop's code and the solution's).",
+            language,
+        ),
+        _(
+            "outcome of a proposal: adopted (name the plan project), not_adopted (say why) or "
+            "pending.",
+            language,
+        ),
+    ):
+        notes.append([line])
+    for sheet in (projects, proposals):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(out)
+    return out
