@@ -22,6 +22,8 @@ import shapely
 
 EXTENT = 4096
 """Tile units per tile side (the specification's default)."""
+SNAP = 4.0
+"""Grid (tile units) vertices snap to below the deepest zoom: half a pixel of a 512-px tile."""
 BUFFER = 64
 """Tile units drawn beyond each edge, so outlines do not show seams between tiles."""
 HALF_WORLD = math.pi * 6378137.0
@@ -105,8 +107,9 @@ class TileLayer:
             pairs=np.asarray(pairs, dtype=np.int64),
         )
 
-    def encode(self, z: int, x: int, y: int) -> bytes:
-        """The tile z/x/y as MVT bytes (empty when no feature falls in it)."""
+    def encode(self, z: int, x: int, y: int, max_zoom: int = 16) -> bytes:
+        """The tile z/x/y as MVT bytes (empty when no feature falls in it); at ``max_zoom``,
+        the deepest a client asks for before over-zooming, at full precision."""
         minx, miny, maxx, maxy = tile_box(z, x, y)
         size = maxx - minx
         pad = size * BUFFER / EXTENT
@@ -124,13 +127,15 @@ class TileLayer:
             self.geoms[hit], minx - pad, miny - pad, maxx + pad, maxy + pad
         )
         # a quarter of a tile unit is below what any screen shows at this zoom
+        # below the deepest zoom, vertices snap to half a screen pixel of a 512-px tile (4 units):
+        # nothing visible moves, and the browser has far fewer vertices to triangulate
+        snap = 1.0 if z >= max_zoom else SNAP
         detailed = np.flatnonzero(shapely.get_num_coordinates(geoms) > 16)
-        geoms[detailed] = shapely.simplify(geoms[detailed], 0.25 / scale, preserve_topology=True)
+        geoms[detailed] = shapely.simplify(geoms[detailed], snap / scale, preserve_topology=True)
 
         def to_tile(coords: np.ndarray) -> np.ndarray:
-            return np.column_stack(
-                [(coords[:, 0] - minx) * scale, (maxy - coords[:, 1]) * scale]
-            ).round()
+            tile = np.column_stack([(coords[:, 0] - minx) * scale, (maxy - coords[:, 1]) * scale])
+            return np.round(tile / snap) * snap
 
         geoms = shapely.transform(geoms, to_tile)
         keep, commands, command_offsets = _polygon_commands(geoms)

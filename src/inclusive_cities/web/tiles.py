@@ -85,6 +85,12 @@ def published_version(session: Session) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 
+def request_version(request: Request, session: Session) -> str:
+    """The version :class:`PublishedCache` read for this request (else read it now)."""
+    known = request.scope.get("state", {}).get(VERSION_STATE)
+    return str(known) if known else published_version(session)
+
+
 def _engine_version(engine: Engine) -> str:
     with data.engine_session(engine) as session:
         return published_version(session)
@@ -94,6 +100,7 @@ CACHED_PATHS = re.compile(
     r"^/(ogc/collections(/.*)?|tiles/.+|downloads/[^/]+|api/cities/[^/]+/map)$"
 )
 """Published, immutable between publications: the same URL gives the same bytes."""
+VERSION_STATE = "published_version"
 REVALIDATE = "public, no-cache"
 """Stored by browsers and proxies, but asked about again (an If-None-Match costs a 304)."""
 IMMUTABLE = "public, max-age=86400, immutable"
@@ -133,6 +140,7 @@ class PublishedCache:
         coding = "gzip" if "gzip" in headers.get("accept-encoding", "") else ""
         key = "\n".join([version, scope["path"], query, language, coding])
         tag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+        scope.setdefault("state", {})[VERSION_STATE] = version  # the routes need not ask again
         pinned = scope["path"].startswith("/tiles/") and f"v={version}" in query.split("&")
         cache_control = IMMUTABLE if pinned else REVALIDATE
         common = [
@@ -162,16 +170,18 @@ class PublishedCache:
 # -- tiles -------------------------------------------------------------------------------------
 
 
-def _tile_response(
-    request: Request, layer: TileLayer, key: Any, z: int, x: int, y: int
-) -> Response:
+def _tile_response(request: Request, key: Any, z: int, x: int, y: int, layer: Any) -> Response:
+    """The tile z/x/y of the layer ``layer()`` builds, from the cache when it was cut before
+    (``key`` names the layer and the publication's version, so a hit reads no data)."""
     if x >= 2**z or y >= 2**z:
         raise NotFound(
             _("There is no tile {z}/{x}/{y}: x and y run from 0 to {last} at zoom {z}.").format(
                 z=z, x=x, y=y, last=2**z - 1
             )
         )
-    packed = TILE_CACHE.get((key, z, x, y), lambda: gzip.compress(layer.encode(z, x, y), 5))
+    packed = TILE_CACHE.get(
+        (key, z, x, y), lambda: gzip.compress(layer().encode(z, x, y, MAX_ZOOM), 5)
+    )
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(packed, media_type=MVT, headers={"content-encoding": "gzip"})
     return Response(gzip.decompress(packed), media_type=MVT)
@@ -184,7 +194,7 @@ def ogc_layer(request: Request, session: Session, collection_id: str) -> tuple[A
 
     found = ogc._find(session, collection_id)
     table = ogc._table(request, session, found)
-    key = ("mvt-ogc", found.id, published_version(session))
+    key = ("mvt-ogc", found.id, request_version(request, session))
     layer = data.MAP_CACHE.get(
         key,
         lambda: TileLayer.build(
@@ -203,8 +213,10 @@ def ogc_layer(request: Request, session: Session, collection_id: str) -> tuple[A
 def ogc_tile(
     request: Request, session: DB, collection_id: str, z: Zoom, x: TileIndex, y: TileIndex
 ) -> Response:
-    key, layer = ogc_layer(request, session, collection_id)
-    return _tile_response(request, layer, key, z, x, y)
+    key = ("ogc", collection_id, language_of(request), request_version(request, session))
+    return _tile_response(
+        request, key, z, x, y, lambda: ogc_layer(request, session, collection_id)[1]
+    )
 
 
 @router.get("/ogc/{collection_id}/tiles.json", summary="TileJSON of a published OGC collection")
@@ -214,7 +226,7 @@ def ogc_tilejson(request: Request, session: DB, collection_id: str) -> Response:
 
     found = ogc._find(session, collection_id)
     table = ogc._table(request, session, found)
-    version = published_version(session)
+    version = request_version(request, session)
     root = str(request.base_url).rstrip("/")
     body = {
         "tilejson": "3.0.0",
@@ -348,7 +360,7 @@ def map_layer_json(
     if compare:
         query["compare"] = compare
     query["lang"] = language_of(request)
-    query["v"] = published_version(session)
+    query["v"] = request_version(request, session)
     template = f"/tiles/map/{quote(city)}/{{z}}/{{x}}/{{y}}.mvt?" + urlencode(query)
     body_out = {
         "type": "FeatureCollection",
@@ -382,16 +394,14 @@ def map_tile(
     classification: Annotated[str, Query(max_length=20)] = "levels",
     k: Annotated[int, Query(ge=2, le=7)] = 5,
 ) -> Response:
-    city_id, body = _map_body(request, session, city, layer, period, compare, classification, k)
-    parsed = map_layer(request, session, city_id, body)
-    key = ("mvt-map", hash(body), len(body))
-    if parsed.layer is None:
-        return _tile_response(
-            request,
-            TileLayer.build(LAYER_NAME, np.zeros(0), np.array([], dtype=object), []),
-            key,
-            z,
-            x,
-            y,
-        )
-    return _tile_response(request, parsed.layer, key, z, x, y)
+    version = request_version(request, session)
+    key = ("map", city, layer, period, compare, classification, k, language_of(request), version)
+
+    def build() -> TileLayer:
+        city_id, body = _map_body(request, session, city, layer, period, compare, classification, k)
+        parsed = map_layer(request, session, city_id, body)
+        if parsed.layer is None:
+            return TileLayer.build(LAYER_NAME, np.zeros(0), np.array([], dtype=object), [])
+        return parsed.layer
+
+    return _tile_response(request, key, z, x, y, build)

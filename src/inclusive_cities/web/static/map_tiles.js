@@ -17,6 +17,9 @@ window.ObservatoryTiles = (function () {
     var from = tiled ? { "source-layer": LAYER } : {};
     map.addLayer(Object.assign({ id: "units-fill", type: "fill", source: "units", paint: {
       "fill-color": ["get", "colour"], "fill-opacity": 0.85 } }, from));
+    // outlines of tens of thousands of blocks are a grey haze at city zoom, and cost as much
+    // to draw as the blocks: a tiled layer shows them from street zoom on
+    if (tiled) { from.minzoom = 13; }
     map.addLayer(Object.assign({ id: "units-line", type: "line", source: "units", paint: {
       "line-color": ["case", ["boolean", ["feature-state", "selected"], false], "#000000", "#ffffff"],
       "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 0.5] } }, from));
@@ -43,17 +46,25 @@ window.ObservatoryTiles = (function () {
     return tiled;
   }
 
-  // The units of the tiles loaded now (each once; a unit cut by a tile edge is in two tiles).
+  // Units of the tiles loaded now (each once: a unit cut by a tile edge is in two tiles), at
+  // most LIST of them, which is all the unit list shows; geometry is decoded only when read.
+  var LIST = 3000;
   function features(map) {
     if (!map.getSource("units")) { return []; }
     var seen = {};
-    return map.querySourceFeatures("units", { sourceLayer: LAYER }).filter(function (f) {
-      if (seen[f.id]) { return false; }
+    var out = [];
+    var found = map.querySourceFeatures("units", { sourceLayer: LAYER });
+    for (var i = 0; i < found.length && out.length < LIST; i++) {
+      var f = found[i];
+      if (seen[f.id]) { continue; }
       seen[f.id] = true;
-      return true;
-    }).map(function (f) {
-      return { type: "Feature", id: f.id, properties: f.properties, geometry: f.geometry };
-    });
+      out.push(lazy(f));
+    }
+    return out;
+  }
+  function lazy(f) {
+    return { type: "Feature", id: f.id, properties: f.properties,
+      get geometry() { return f.geometry; } };
   }
 
   return { layerUrl: layerUrl, draw: draw, features: features, sourceLayer: LAYER };
