@@ -539,11 +539,54 @@ PROGRAMME = "inclusive_cities"
 """The programme the pages and the report show (the store holds one in practice)."""
 
 
+AMERICAS_ALPHA2 = {
+    "ARG": "AR",
+    "BOL": "BO",
+    "BRA": "BR",
+    "CHL": "CL",
+    "COL": "CO",
+    "CRI": "CR",
+    "CUB": "CU",
+    "DOM": "DO",
+    "ECU": "EC",
+    "GTM": "GT",
+    "GUY": "GY",
+    "HND": "HN",
+    "HTI": "HT",
+    "JAM": "JM",
+    "MEX": "MX",
+    "NIC": "NI",
+    "PAN": "PA",
+    "PER": "PE",
+    "PRY": "PY",
+    "SLV": "SV",
+    "SUR": "SR",
+    "TTO": "TT",
+    "URY": "UY",
+    "VEN": "VE",
+    "USA": "US",
+    "CAN": "CA",
+    "BLZ": "BZ",
+    "ABW": "AW",
+    "CUW": "CW",
+}
+"""ISO 3166 alpha-3 to alpha-2 for the region the programme works in (Babel names countries
+by alpha-2), so a country the observatory's own table lacks still reads as a name."""
+
+
 def country_name(code: str, language: str) -> str:
     """A country's name in the reader's language (ISO 3166 alpha-3 code in, name out)."""
+    from babel import Locale
+
     from inclusive_cities.reports.governance_report import country_label
 
-    return country_label(code, language) if code else "—"
+    if not code:
+        return "—"
+    name = country_label(code, language)
+    if name == code and code.upper() in AMERICAS_ALPHA2:
+        found = Locale(language).territories.get(AMERICAS_ALPHA2[code.upper()])
+        return str(found) if found else code
+    return name
 
 
 def _have_lines(rep: Any, headline: list[ResultRow]) -> list[HaveLine]:
@@ -847,7 +890,7 @@ def centres_view(engine: Engine, language: str, name: str | None = None) -> Cent
             )
     return CentresView(
         programme_name=name,
-        centres=rows,
+        centres=sorted(rows, key=lambda r: (r["country"], r["city"], r["name"])),
         principles=principles,
         countries=len({r.country for r in records}),
     )
