@@ -213,6 +213,7 @@ def test_evidence_beside_each_claim_is_computed_from_the_store(
     assert crowd.city_value == pytest.approx(27.5)
     assert (crowd.host_value, crowd.migrant_value, crowd.gap) == (22.0, 34.0, 12.0)
     assert (crowd.gap_ci_low, crowd.gap_ci_high, crowd.gap_source) == (None, None, "census")
+    assert crowd.gap_period == "2025"
     assert crowd.migrants_worse is True  # overcrowding: lower is better
     health = by_claim[("matrix", "D-01", "mig_health_affiliation")]
     # survey layer: 55 [45.2, 64.8] against the census host share 80 in 0101:
@@ -222,6 +223,33 @@ def test_evidence_beside_each_claim_is_computed_from_the_store(
     assert health.gap == pytest.approx(-25.0) and health.gap_source == "survey"
     assert (health.gap_ci_low, health.gap_ci_high) == (pytest.approx(-34.8), pytest.approx(-15.2))
     assert health.migrants_worse is True
+
+
+def test_evidence_reads_only_published_periods_once_some_are(
+    imported: tuple[Engine, int],
+) -> None:
+    from inclusive_cities.store.web_models import PublishedLayer
+
+    engine, workshop_id = imported
+    with transaction(engine) as session:
+        ids = dict(session.execute(select(models.Period.code, models.Period.id)).all())
+        layer = PublishedLayer(
+            city_id=session.scalar(select(models.City.id).where(models.City.code == CITY)),
+            period_id=ids["2024"],
+            indicator_id=session.scalar(
+                select(models.Indicator.id).where(models.Indicator.code == "overcrowding")
+            ),
+        )
+        session.add(layer)
+    try:
+        with transaction(engine) as session:
+            found = claim_evidence(session, workshop_id)
+        crowd = next(e for e in found if (e.source, e.claim_code) == ("tree", "C-01"))
+        # only 2024 is public now: its 99, and no gap (2024 has no figures by nationality)
+        assert (crowd.period, crowd.unit_value, crowd.gap) == ("2024", 99.0, None)
+    finally:
+        with transaction(engine) as session:
+            session.delete(session.get(PublishedLayer, layer.id))
 
 
 def test_record_pdf_and_xlsx_in_spanish(imported: tuple[Engine, int], folder: Path) -> None:

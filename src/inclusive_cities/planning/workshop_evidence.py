@@ -68,6 +68,7 @@ class Evidence:
     gap_ci_high: float | None
     gap_source: str  # "census", "survey" or ""
     withheld: bool  # a figure exists but disclosure control withholds it
+    gap_period: str = ""  # the period of the gap (the latest with both groups)
 
     @property
     def migrants_worse(self) -> bool | None:
@@ -94,7 +95,11 @@ class _Obs:
 
 
 def _observations(
-    session: Session, city_id: int, indicator_id: int, hidden: frozenset[int]
+    session: Session,
+    city_id: int,
+    indicator_id: int,
+    hidden: frozenset[int],
+    periods: set[int] | None,
 ) -> tuple[list[_Obs], bool]:
     rows = session.execute(
         select(
@@ -119,7 +124,7 @@ def _observations(
             models.Observation.age_group == TOTAL,
         )
     ).all()
-    found = [_Obs(*row) for row in rows]
+    found = [_Obs(*row) for row in rows if periods is None or row[3] in periods]
     visible = [o for o in found if o.status != "suppressed" and o.value is not None]
     withheld = len(visible) != len(found)
     public = [o for o in visible if o.id not in hidden]
@@ -137,6 +142,23 @@ def _pooled(cells: list[_Obs]) -> float | None:
     return sum(c.value or 0.0 for c in values) / len(values)
 
 
+def published_periods(session: Session, city_id: int) -> set[int] | None:
+    """Periods the web publishes for a city (published marker runs and indicator layers);
+    ``None`` (every period) while nothing is published yet, the analyst's view."""
+    from inclusive_cities.store.web_models import PublishedLayer
+
+    runs = session.scalars(
+        select(models.MarkerRun.period_id).where(
+            models.MarkerRun.city_id == city_id, models.MarkerRun.published.is_(True)
+        )
+    )
+    layers = session.scalars(
+        select(PublishedLayer.period_id).where(PublishedLayer.city_id == city_id)
+    )
+    found = set(runs) | set(layers)
+    return found or None
+
+
 class _Store:
     """What the evidence of one workshop reads, loaded once."""
 
@@ -146,6 +168,7 @@ class _Store:
         self.session = session
         self.city_id = city_id
         self.hidden = hidden_observation_ids(session, city_id) if protect else frozenset()
+        self.periods = published_periods(session, city_id) if protect else None
         units = session.execute(
             select(
                 models.SpatialUnit.id,
@@ -169,7 +192,7 @@ class _Store:
         if code not in self._cache:
             indicator = self.indicators.get(code)
             self._cache[code] = (
-                _observations(self.session, self.city_id, indicator.id, self.hidden)
+                _observations(self.session, self.city_id, indicator.id, self.hidden, self.periods)
                 if indicator is not None
                 else ([], False)
             )
@@ -215,9 +238,15 @@ def evidence_for(store: _Store, indicator_code: str, unit_code: str) -> dict[str
     if total is not None and total.status == "estimated" and total.ci_low is not None:
         out |= _survey_gap(store, indicator_code, unit_id, total)
         return out
-    here = [c for c in mine if c.period == period]
+    groups = [c for c in mine if c.nationality != TOTAL]
+    both = {c.period_order for c in groups if c.nationality == HOST} & {
+        c.period_order for c in groups if c.nationality != HOST
+    }
+    same = [c.period_order for c in period_cells if c.unit_id == unit_id]
+    chosen = same[0] if same and same[0] in both else max(both, default=None)
+    here = [c for c in groups if c.period_order == chosen]
     host = [c for c in here if c.nationality == HOST]
-    migrants = [c for c in here if c.nationality not in (HOST, TOTAL)]
+    migrants = [c for c in here if c.nationality != HOST]
     if host and migrants:
         host_value, migrant_value = _pooled(host), _pooled(migrants)
         if host_value is not None and migrant_value is not None:
@@ -226,6 +255,7 @@ def evidence_for(store: _Store, indicator_code: str, unit_code: str) -> dict[str
                 "migrant_value": migrant_value,
                 "gap": migrant_value - host_value,
                 "gap_source": "census",
+                "gap_period": here[0].period,
             }
             ses = [c.se for c in host + migrants]
             if len(host) == 1 and len(migrants) == 1 and all(s is not None for s in ses):
@@ -254,6 +284,7 @@ def _survey_gap(store: _Store, code: str, unit_id: int, survey: _Obs) -> dict[st
         "gap_ci_low": (survey.ci_low or 0.0) - value,
         "gap_ci_high": (survey.ci_high or 0.0) - value,
         "gap_source": "survey",
+        "gap_period": survey.period,
     }
 
 
