@@ -154,6 +154,46 @@ def test_computed_indicators_are_queries_and_typed_actuals_for_them_are_refused(
     assert "Ciudades objetivo con un Marcador de Inclusión Urbana publicado: 0 de 3" in early.lines
 
 
+def test_workshops_and_plan_projects_are_counted_in_their_period(tmp_path: Path) -> None:
+    """Workshops held on 2025-02-10, 2025-09-01 and 2026-01-15: one in 2025-S1, two in 2025.
+    Plan items: done ending 2025-05-31, done without an end date, done ending 2026-03-01,
+    approved: 2 done by the end of 2025-S1 and 3 by the end of 2026."""
+    from inclusive_cities.store.plan_models import TerritorialPlan, TerritorialPlanItem
+    from inclusive_cities.store.workshop_models import Workshop
+
+    engine = build(f"sqlite:///{tmp_path}/w.db", results_only_cities=False)
+    with transaction(engine) as session:
+        city_id = session.scalar(select(models.City.id).where(models.City.code == "TST"))
+        for code, day in [
+            ("T-1", date(2025, 2, 10)),
+            ("T-2", date(2025, 9, 1)),
+            ("T-3", date(2026, 1, 15)),
+        ]:
+            session.add(Workshop(city_id=city_id, code=code, held_on=day))
+        plan = TerritorialPlan(city_id=city_id, code="PIT", period="2025-2026")
+        session.add(plan)
+        session.flush()
+        for code, status, end in [
+            ("P1", "done", date(2025, 5, 31)),
+            ("P2", "done", None),
+            ("P3", "done", date(2026, 3, 1)),
+            ("P4", "approved", None),
+        ]:
+            session.add(
+                TerritorialPlanItem(
+                    plan_id=plan.id, code=code, type="housing", status=status, end_date=end
+                )
+            )
+    counts = {}
+    for period in ("2025-S1", "2025", "2026"):
+        report = monitoring.results(engine, period=period)
+        counts[period] = (
+            report.row("workshops_held", city="TST", country="COL").actual,
+            report.row("projects_done", city="TST", country="COL").actual,
+        )
+    assert counts == {"2025-S1": (1, 2), "2025": (2, 2), "2026": (1, 3)}
+
+
 def test_template_round_trip_with_missing_codes_and_one_line_errors(
     engine: Engine, tmp_path: Path
 ) -> None:
