@@ -393,3 +393,20 @@ def test_cli_lists_draws_shows_and_refuses_in_one_line(
     assert err.strip().count("\n") == 0 and "sin-codigo.xlsx, hoja 'Taller', fila 2" in err
     code, _out, err = run("workshop", "show", "999")
     assert code == 1 and "No existe el taller 999" in err
+
+
+def test_record_in_english_has_english_headings(imported: tuple[Engine, int]) -> None:
+    from inclusive_cities.reports.workshop_report import render_workshop_html
+
+    engine, workshop_id = imported
+    page = render_workshop_html(engine, workshop_id, "en")
+    for heading in (
+        "Co-creation workshop record",
+        "Problem tree",
+        "Systematisation matrix",
+        "Evidence beside each claim",
+        "withheld (fewer than 10)",
+        "data:image/svg+xml;base64,",
+    ):
+        assert heading in page, heading
+    assert "Árbol de problemas" not in page
