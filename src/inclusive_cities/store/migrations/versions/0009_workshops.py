@@ -25,7 +25,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _child(table: str, *columns: sa.Column, checks: Sequence[sa.CheckConstraint] = ()) -> None:
+def _child(
+    table: str, *columns: sa.Column | sa.Constraint, checks: Sequence[sa.CheckConstraint] = ()
+) -> None:
     """A table that belongs to one workshop (deleted with it)."""
     op.create_table(
         table,
