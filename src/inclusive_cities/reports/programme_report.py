@@ -95,10 +95,10 @@ class ResultRow:
     def progress_text(self) -> str:
         share = self.progress
         if self.actual is None:
-            return _("no result yet")
+            return _("no result yet", self.language)
         if share is None:
-            return _("no target set")
-        return _("{percent} % of the target").format(
+            return _("no target set", self.language)
+        return _("{percent} % of the target", self.language).format(
             percent=format_number(100 * share, 0, self.language)
         )
 
@@ -150,7 +150,9 @@ class Knowledge:
 
     @property
     def ci_text(self) -> str:
-        return _("95 % interval {low}–{high} %, {n} people assessed ({method})").format(
+        return _(
+            "95 % interval {low}–{high} %, {n} people assessed ({method})", self.language
+        ).format(
             low=format_number(100 * self.low, 0, self.language),
             high=format_number(100 * self.high, 0, self.language),
             n=format_number(self.n, 0, self.language),
@@ -653,15 +655,17 @@ def _knowledge(
         return None
     if _small_count_hidden(found.assessed):
         return None
-    return Knowledge(found.share, found.low, found.high, found.assessed, _method(found), language)
+    return Knowledge(
+        found.share, found.low, found.high, found.assessed, _method(found, language), language
+    )
 
 
-def _method(found: Any) -> str:
+def _method(found: Any, language: str) -> str:
     """How the interval was made, in words a donor reads."""
     if found.method == "wilson-design-effect":
-        return _("Wilson interval widened for {sessions} sessions (design effect {deff})").format(
-            sessions=found.sessions, deff=format_number(found.design_effect, 2, current_language())
-        )
+        return _(
+            "Wilson interval widened for {sessions} sessions (design effect {deff})", language
+        ).format(sessions=found.sessions, deff=format_number(found.design_effect, 2, language))
     return str(found.method)
 
 
