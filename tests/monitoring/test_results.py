@@ -228,6 +228,12 @@ def test_template_round_trip_with_missing_codes_and_one_line_errors(
     assert str(error.value).startswith("plantilla.xlsx, row 4, column 'sexo', value 'x'")
     assert "\n" not in str(error.value)
     assert stored(engine) == before + 3
+    # --city names the observatory's city: TST is the store city behind target city TST
+    store_file = write_template(engine, tmp_path / "tst.xlsx", lang="en", city="TST", period="2025")
+    fill(store_file, [[TYPED, "", "", "2025", "target", "", "", "", "", 1000]], sheet="values")
+    assert import_template(engine, store_file, city="TST").cities == {"TST"}
+    with pytest.raises(monitoring.MonitoringError, match="NOPE of the observatory"):
+        import_template(engine, store_file, city="NOPE")
     # another city's row in a file imported for MED is refused
     rows[2][5] = ""
     fill(path, rows)

@@ -9,6 +9,7 @@ file again replaces the same cells (re-import safe). Missing-value codes (empty,
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -338,11 +339,9 @@ def _number(value: object) -> float:
 
 
 def _new_batch(session: Session, path: Path, kind: str, user: str) -> models.ImportBatch:
-    from inclusive_cities.ingest.common import sha256_file
-
-    batch = models.ImportBatch(
-        kind=kind, file_name=path.name, sha256=sha256_file(path), imported_by=user
-    )
+    # hashed here: importing the ingest package would load GeoPandas for one checksum
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    batch = models.ImportBatch(kind=kind, file_name=path.name, sha256=digest, imported_by=user)
     session.add(batch)
     session.flush()
     return batch
