@@ -369,3 +369,23 @@ def test_the_shipped_template_filled_imports(engine: Engine, tmp_path: Path, lan
     stored = list_proposals(engine, "TST").set_index("code").loc["PV-T"]
     assert stored["item"] == "T-1" and stored["supporters"] == 12
     assert len(proposal_headers) == len(proposal)
+
+
+def test_gpkg_in_metres_is_read_in_longitude_latitude(engine: Engine, tmp_path: Path) -> None:
+    park = shapely.box(-72.497, 7.903, -72.493, 7.907)
+    frame = gpd.GeoDataFrame(
+        {"codigo": ["G1", "G2"], "tipo": ["espacio_publico", "centro"], "costo": [10.0, -999.0]},
+        geometry=[park, shapely.Point(-72.475, 7.915)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:32618")  # UTM 18N: metres, as a planner's GIS saves it
+    path = tmp_path / "sitios.gpkg"
+    frame.iloc[:1].to_file(path, layer="sitios", driver="GPKG")
+    create_plan(engine, "TST", "2031", code="GPK")
+    assert import_plan(engine, "TST", "GPK", path) == 1
+    site = load_plan(engine, "TST", "GPK").items["geometry"].iloc[0]
+    assert site.geom_type == "Polygon"
+    assert site.bounds == pytest.approx(park.bounds, abs=1e-7)
+    bad = tmp_path / "malo.gpkg"
+    frame.to_file(bad, layer="sitios", driver="GPKG")
+    with pytest.raises(PlanError, match=r"malo\.gpkg, row 2, column 'cost': '-999"):
+        import_plan(engine, "TST", "GPK", bad)

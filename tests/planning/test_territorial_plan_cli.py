@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from inclusive_cities.cli import main
+from inclusive_cities.planning.designs import add_photo, read_photo, save_design
 from inclusive_cities.planning.plan_io import import_plan
 from inclusive_cities.planning.proposals import import_proposals, list_proposals
 from inclusive_cities.planning.territorial_plan import create_plan, load_plan
@@ -133,3 +134,7 @@ def test_the_same_plan_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     )
     assert import_proposals(engine, "TST", proposals) == 1
     assert list_proposals(engine, "TST")["outcome"].tolist() == ["not_adopted"]
+    save_design(engine, "TST", {"code": "DP", "plan": "PIT", "item": "P01", "options": []})
+    png = tiny_png()
+    photo = add_photo(engine, "TST", "DP", png, stage="after", file_name="despues.png")
+    assert read_photo(engine, photo) == (png, "image/png", "despues.png")
