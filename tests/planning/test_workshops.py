@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
 from inclusive_cities.planning.problem_tree import tree_layout, tree_svg
-from inclusive_cities.planning.workshop_evidence import claim_evidence
+from inclusive_cities.planning.workshop_evidence import _Store, claim_evidence, evidence_for
 from inclusive_cities.planning.workshop_import import WorkshopFileError, import_workshop
 from inclusive_cities.planning.workshop_templates import write_template
 from inclusive_cities.planning.workshops import (
@@ -213,7 +213,16 @@ def test_evidence_beside_each_claim_is_computed_from_the_store(
     assert crowd.city_value == pytest.approx(27.5)
     assert (crowd.host_value, crowd.migrant_value, crowd.gap) == (22.0, 34.0, 12.0)
     assert (crowd.gap_ci_low, crowd.gap_ci_high, crowd.gap_source) == (None, None, "census")
-    assert crowd.gap_period == "2025"
+    assert crowd.gap_period == "2025" and not crowd.gap_withheld
+    with transaction(engine) as session:
+        city_id = session.scalar(select(models.City.id).where(models.City.code == CITY))
+        next_door = evidence_for(_Store(session, city_id, True), "overcrowding", "0102")
+    # 0102's Venezuelan figure is suppressed: no gap, and the record says it is withheld
+    assert (next_door["unit_value"], next_door["gap"], next_door["gap_withheld"]) == (
+        18.0,
+        None,
+        True,
+    )
     assert crowd.migrants_worse is True  # overcrowding: lower is better
     health = by_claim[("matrix", "D-01", "mig_health_affiliation")]
     # survey layer: 55 [45.2, 64.8] against the census host share 80 in 0101:

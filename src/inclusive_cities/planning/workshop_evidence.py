@@ -69,6 +69,7 @@ class Evidence:
     gap_source: str  # "census", "survey" or ""
     withheld: bool  # a figure exists but disclosure control withholds it
     gap_period: str = ""  # the period of the gap (the latest with both groups)
+    gap_withheld: bool = False  # figures by nationality exist but are withheld
 
     @property
     def migrants_worse(self) -> bool | None:
@@ -100,7 +101,7 @@ def _observations(
     indicator_id: int,
     hidden: frozenset[int],
     periods: set[int] | None,
-) -> tuple[list[_Obs], bool]:
+) -> tuple[list[_Obs], set[tuple[int, str]]]:
     rows = session.execute(
         select(
             models.Observation.id,
@@ -125,10 +126,11 @@ def _observations(
         )
     ).all()
     found = [_Obs(*row) for row in rows if periods is None or row[3] in periods]
-    visible = [o for o in found if o.status != "suppressed" and o.value is not None]
-    withheld = len(visible) != len(found)
-    public = [o for o in visible if o.id not in hidden]
-    return public, withheld or len(public) != len(visible)
+    public = [
+        o for o in found if o.status != "suppressed" and o.value is not None and o.id not in hidden
+    ]
+    shown = {o.id for o in public}
+    return public, {(o.unit_id, o.nationality) for o in found if o.id not in shown}
 
 
 def _pooled(cells: list[_Obs]) -> float | None:
@@ -186,15 +188,15 @@ class _Store:
             i.code: i
             for i in session.scalars(select(models.Indicator))  # the catalogue is small
         }
-        self._cache: dict[str, tuple[list[_Obs], bool]] = {}
+        self._cache: dict[str, tuple[list[_Obs], set[tuple[int, str]]]] = {}
 
-    def cells(self, code: str) -> tuple[list[_Obs], bool]:
+    def cells(self, code: str) -> tuple[list[_Obs], set[tuple[int, str]]]:
         if code not in self._cache:
             indicator = self.indicators.get(code)
             self._cache[code] = (
                 _observations(self.session, self.city_id, indicator.id, self.hidden, self.periods)
                 if indicator is not None
-                else ([], False)
+                else ([], set())
             )
         return self._cache[code]
 
@@ -231,12 +233,14 @@ def evidence_for(store: _Store, indicator_code: str, unit_code: str) -> dict[str
         "gap_ci_low": None,
         "gap_ci_high": None,
         "gap_source": "",
-        "withheld": withheld and unit_id is not None and total is None,
+        "withheld": total is None and (unit_id, TOTAL) in withheld,
+        "gap_withheld": any(u == unit_id and n != TOTAL for u, n in withheld),
     }
     if unit_id is None:
         return out
     if total is not None and total.status == "estimated" and total.ci_low is not None:
         out |= _survey_gap(store, indicator_code, unit_id, total)
+        out["gap_withheld"] = out["gap"] is None and out["gap_withheld"]
         return out
     groups = [c for c in mine if c.nationality != TOTAL]
     both = {c.period_order for c in groups if c.nationality == HOST} & {
@@ -261,6 +265,8 @@ def evidence_for(store: _Store, indicator_code: str, unit_code: str) -> dict[str
             if len(host) == 1 and len(migrants) == 1 and all(s is not None for s in ses):
                 half = 1.959964 * math.sqrt(sum((s or 0.0) ** 2 for s in ses))
                 out |= {"gap_ci_low": out["gap"] - half, "gap_ci_high": out["gap"] + half}  # type: ignore[operator]
+    if out["gap"] is not None:
+        out["gap_withheld"] = False
     return out
 
 

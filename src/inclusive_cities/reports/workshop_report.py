@@ -120,7 +120,7 @@ def evidence_rows(evidence: list[Evidence]) -> list[list[str]]:
             f"{e.unit_code} {e.unit_name}".strip() or "—",
             _("withheld") if e.withheld else _number(e.unit_value),
             _number(e.city_value),
-            _number(e.gap),
+            _("withheld") if e.gap_withheld else _number(e.gap),
             _interval(e.gap_ci_low, e.gap_ci_high),
             sources.get(e.gap_source, e.gap_source),
         ]
