@@ -176,6 +176,15 @@ def test_centres_page_lists_the_network_and_its_principles(client: TestClient) -
     assert one(doc, "//a[@id='ogc-link']").get("href") == "/ogc/collections/centres/items"
 
 
+def test_donor_report_is_served_in_the_page_language(client: TestClient) -> None:
+    answer = client.get("/programme/report.html?lang=en")
+    assert answer.status_code == 200
+    assert 'filename="programme-results-en.html"' in answer.headers["content-disposition"]
+    body = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.text))
+    assert "Programme results" in body and "950 48 % of the target" in body  # as on the page
+    assert client.get("/programme/report.docx").status_code == 404
+
+
 def login(client: TestClient, email: str, password: str) -> str:
     """Log in through the form; the CSRF token from the staff page."""
     answer = client.post(
@@ -297,12 +306,3 @@ def test_officer_uploads_the_template(programme: ProgrammeCity, tmp_path: Path) 
         )
         assert wrong.status_code == 400
         assert "notas.txt: upload the programme results template (.xlsx)." in wrong.text
-
-
-def test_donor_report_is_served_in_the_page_language(client: TestClient) -> None:
-    answer = client.get("/programme/report.html?lang=en")
-    assert answer.status_code == 200
-    assert 'filename="programme-results-en.html"' in answer.headers["content-disposition"]
-    body = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.text))
-    assert "Programme results" in body and "950 48 % of the target" in body
-    assert client.get("/programme/report.docx").status_code == 404
