@@ -65,7 +65,7 @@ def list_command(
         console.print(_("{city} has no plan yet: create one with 'plan create'.").format(city=city))
         return
     table = Table(
-        _("Code"), _("Name"), _("Period"), _("Projects"), _("Cost"), _("Done"), _("Published")
+        _("Code"), _("Name"), _("Period"), _("Projects"), _("Cost"), _("Executed"), _("Published")
     )
     for p in plans:
         table.add_row(

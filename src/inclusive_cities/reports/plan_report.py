@@ -49,7 +49,7 @@ def status_label(status: str) -> str:
         "proposed": _("Proposed"),
         "approved": _("Approved"),
         "under_way": _("Under way"),
-        "done": _("Done"),
+        "done": _("Executed"),
     }.get(status, status)
 
 
@@ -345,7 +345,7 @@ def build_document(engine: Engine, city: str, plan_code: str, language: str) -> 
         [
             KeyFigure(_("Projects"), format_number(info.items, 0)),
             KeyFigure(_("Total cost"), money(info.cost)),
-            KeyFigure(_("Done"), format_number(by_status["done"], 0)),
+            KeyFigure(_("Executed"), format_number(by_status["done"], 0)),
             KeyFigure(_("Under way"), format_number(by_status["under_way"], 0)),
         ]
     )
