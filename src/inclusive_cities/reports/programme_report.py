@@ -218,7 +218,12 @@ def trend_chart(history: list[ResultRow], language: str) -> Any:
     import pandas as pd
 
     points = _progress_frame(history)
-    if len({p["period"] for p in points}) < 2:
+    periods: dict[str, set[str]] = {}
+    for point in points:
+        periods.setdefault(point["indicator"], set()).add(point["period"])
+    # a line needs two periods: an indicator measured once has no course to show
+    points = [p for p in points if len(periods[p["indicator"]]) >= 2]
+    if not points:
         return None
     frame = pd.DataFrame(points)
     top = max(110.0, float(frame["percent"].max()) + 10)
@@ -233,7 +238,9 @@ def trend_chart(history: list[ResultRow], language: str) -> Any:
                 scale=alt.Scale(domain=[0, top]),
             ),
             color=alt.Color(
-                "indicator:N", title=_("Indicator"), legend=alt.Legend(orient="bottom", columns=2)
+                "indicator:N",
+                title=_("Indicator"),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=360),
             ),
             tooltip=[
                 alt.Tooltip("indicator:N", title=_("Indicator")),
@@ -792,8 +799,12 @@ def city_view(engine: Engine, key: str, language: str) -> CityView:
     target_id = _target_city_id(engine, key)
     if target_id is not None:
         for code, label, audience in (
-            ("public_servants_trained", _("Public servants trained"), "public_servants"),
-            ("community_trained", _("Community members trained"), "community"),
+            (
+                "public_servants_trained",
+                _("Public servants trained, all periods"),
+                "public_servants",
+            ),
+            ("community_trained", _("Community members trained, all periods"), "community"),
         ):
             count = trainings.people_trained(engine, audience=audience, target_city_id=target_id)
             if count:
