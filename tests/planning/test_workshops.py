@@ -419,3 +419,29 @@ def test_record_in_english_has_english_headings(imported: tuple[Engine, int]) ->
     ):
         assert heading in page, heading
     assert "Árbol de problemas" not in page
+
+
+def test_export_and_reimport_gives_the_same_workshop(
+    imported: tuple[Engine, int], folder: Path
+) -> None:
+    from inclusive_cities.planning.workshop_templates import write_filled_template
+
+    engine, _id = imported
+    with transaction(engine) as session:
+        before = find_workshop(session, CITY, "TALLER-01")
+    for lang in ("en", "es"):
+        path = write_filled_template(folder / f"export-{lang}.xlsx", before, lang)
+        import_workshop(engine, path, CITY)
+        with transaction(engine) as session:
+            after = find_workshop(session, CITY, "TALLER-01")
+        assert (after.nodes, after.matrix, after.participants) == (
+            before.nodes,
+            before.matrix,
+            before.participants,
+        )
+        assert (after.title, after.held_on, after.unit_code, after.areas) == (
+            before.title,
+            before.held_on,
+            before.unit_code,
+            before.areas,
+        )

@@ -211,6 +211,23 @@ def record(
         console.print(_("Record written: {path}").format(path=result.path), markup=False)
 
 
+@workshop_app.command("export")
+def export(
+    workshop_id: int = typer.Argument(..., metavar="ID", help="Workshop id."),
+    out: Path = typer.Option(..., "--out", "-o", help="XLSX file to write."),
+    lang: str = typer.Option(None, "--lang", help="Language of the template: es or en."),
+) -> None:
+    """Write a stored workshop back into the template, to correct it and import it again."""
+    from inclusive_cities.planning.workshop_templates import write_filled_template
+    from inclusive_cities.planning.workshops import load_workshop
+    from inclusive_cities.store import transaction
+
+    with transaction(_engine()) as session:
+        workshop = load_workshop(session, workshop_id)
+    path = write_filled_template(out, workshop, lang or current_language())
+    console.print(_("Template written: {path}").format(path=path), markup=False)
+
+
 @workshop_app.command("demo")
 def demo(
     city: str = typer.Option("DEMO", "--city", help="City code."),

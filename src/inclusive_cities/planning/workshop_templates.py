@@ -148,6 +148,7 @@ SEX_WORDS: dict[str, set[str]] = {
     "F": _words("f", "mujer", "mujeres", "femenino", "female", "woman", "women"),
     "M": _words("m", "h", "hombre", "hombres", "masculino", "male", "man", "men"),
     "other": _words("other", "otro", "otra", "no binario", "non-binary", "x"),
+    "unknown": _words("unknown", "desconocido", "no registrado", "not recorded"),
 }
 NATIONALITY_WORDS: dict[str, set[str]] = {
     "host": _words("host", "acogida", "comunidad de acogida", "host community", "colombiana"),
