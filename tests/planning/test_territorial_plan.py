@@ -340,6 +340,8 @@ def test_design_with_checked_photos(engine: Engine, tmp_path: Path) -> None:
         save_design(
             engine, "TST", {"code": "DP-2", "options": [{"code": "A"}], "chosen_option": "C"}
         )
+    with pytest.raises(PlanError, match="no workshop 'T9'"):
+        save_design(engine, "TST", {"code": "DP-3", "workshop_codes": ["T1", "T9"]})
     (design,) = list_designs(engine, "TST", plan="PIT")
     assert design.item == "P01" and design.chosen_option == "B"
     assert design.geometry is not None and design.geometry.equals(space)

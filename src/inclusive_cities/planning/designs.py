@@ -29,6 +29,7 @@ from inclusive_cities.store.plan_models import (
     TerritorialPlan,
     TerritorialPlanItem,
 )
+from inclusive_cities.store.workshop_models import Workshop
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,19 @@ def save_design(engine: Engine, city: str, fields: Mapping[str, Any]) -> str:
     workshops = [str(w).strip() for w in fields.get("workshop_codes") or [] if str(w).strip()]
     with transaction(engine) as session:
         cid = city_id(session, city)
+        held = set(
+            session.scalars(
+                select(Workshop.code).where(Workshop.city_id == cid, Workshop.code.in_(workshops))
+            )
+        )
+        for workshop in workshops:
+            if workshop not in held:
+                raise PlanError(
+                    _(
+                        "{city} has no workshop '{code}': import it first with "
+                        "'inclusive-cities workshop import'."
+                    ).format(city=city, code=workshop)
+                )
         item_id = None
         if fields.get("item"):
             plan = plan_row(session, city, str(fields.get("plan") or ""))
