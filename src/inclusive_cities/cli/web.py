@@ -96,6 +96,9 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=False,  # the app believes X-Forwarded-* from trusted proxies only
+        # longer than a reverse proxy's or a busy client's pause between two requests on one
+        # connection: closing it just as the next request leaves is a "connection reset"
+        timeout_keep_alive=75,
         **options,  # type: ignore[arg-type]
     )
 

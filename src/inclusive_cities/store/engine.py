@@ -61,7 +61,11 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        # as many connections as a web worker has request threads (anyio's 40), so a busy
+        # worker queues requests for threads instead of failing them on a 30 s pool timeout
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=120
+        )
     raise StoreError(
         _(
             "Database {backend!r} is not supported: use sqlite:///PATH or postgresql://USER@HOST/DB."
