@@ -445,3 +445,13 @@ def test_export_and_reimport_gives_the_same_workshop(
             before.unit_code,
             before.areas,
         )
+
+
+def test_a_file_that_is_not_xlsx_is_refused_in_one_line(
+    imported: tuple[Engine, int], folder: Path
+) -> None:
+    engine, _id = imported
+    text = folder / "taller.csv"
+    text.write_text("codigo;titulo\nTALLER-09;Taller\n", encoding="utf-8")
+    with pytest.raises(WorkshopFileError, match=r"^taller\.csv is not an XLSX workbook"):
+        import_workshop(engine, text, CITY)

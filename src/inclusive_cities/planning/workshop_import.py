@@ -669,7 +669,14 @@ def is_kobo_export(path: Path) -> bool:
     """A KoBo export has a first sheet with the form's field names and ``_index``/``_uuid``."""
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True)
+    try:
+        book = load_workbook(path, read_only=True)
+    except Exception as error:  # openpyxl raises several types for a non-XLSX file
+        raise WorkshopFileError(
+            _("{file} is not an XLSX workbook ({reason}): save it as .xlsx.").format(
+                file=path.name, reason=type(error).__name__
+            )
+        ) from error
     try:
         first = book.worksheets[0]
         header = next(first.iter_rows(max_row=1, values_only=True), ())
