@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from inclusive_cities.cli import main
 from inclusive_cities.planning.designs import add_photo, read_photo, save_design
 from inclusive_cities.planning.plan_io import import_plan
 from inclusive_cities.planning.proposals import import_proposals, list_proposals
-from inclusive_cities.planning.territorial_plan import create_plan, load_plan
+from inclusive_cities.planning.territorial_plan import create_plan, load_plan, set_published
 from inclusive_cities.store import connect
+from inclusive_cities.web import create_app
 from tests.planning.test_territorial_plan import HEADERS_ES, ROWS_ES, tiny_png, write_xlsx
-from tests.web.conftest import build_city
+from tests.web.conftest import build_city, specs
 
 
 @dataclass
@@ -138,3 +140,7 @@ def test_the_same_plan_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     png = tiny_png()
     photo = add_photo(engine, "TST", "DP", png, stage="after", file_name="despues.png")
     assert read_photo(engine, photo) == (png, "image/png", "despues.png")
+    set_published(engine, "TST", "PIT")
+    with TestClient(create_app(postgres_url, specs=specs)) as client:
+        body = client.get("/ogc/collections/plan-tst-pit/items").json()
+    assert sorted(f["id"] for f in body["features"]) == ["P01", "P02"]  # P03 has no site
