@@ -364,8 +364,8 @@
     }
     second.resize();
     var draw = function () {
-      fetch(url(key)).then(function (r) { return r.json(); }).then(function (geo) {
-        if (second.getSource("units")) { second.getSource("units").setData(geo); } else {
+      fetch(window.ObservatoryTiles ? ObservatoryTiles.layerUrl(url(key)) : url(key)).then(function (r) { return r.json(); }).then(function (geo) {
+        if (window.ObservatoryTiles) { ObservatoryTiles.draw(second, geo); } else if (second.getSource("units")) { second.getSource("units").setData(geo); } else {
           second.addSource("units", { type: "geojson", data: geo });
           second.addLayer({ id: "units-fill", type: "fill", source: "units", paint: {
             "fill-color": ["get", "colour"], "fill-opacity": 0.85 } });

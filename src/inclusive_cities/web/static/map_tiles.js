@@ -48,9 +48,12 @@ window.ObservatoryTiles = (function () {
 
   // Units of the tiles loaded now (each once: a unit cut by a tile edge is in two tiles), at
   // most LIST of them, which is all the unit list shows; geometry is decoded only when read.
-  var LIST = 3000;
+  // Below zoom 12 the tiles in view hold tens of thousands of units: reading them all takes
+  // the browser a second and an arbitrary 3,000 of them help nobody, so the list waits for
+  // a closer view.
+  var LIST = 3000, LIST_ZOOM = 12;
   function features(map) {
-    if (!map.getSource("units")) { return []; }
+    if (!map.getSource("units") || map.getZoom() < LIST_ZOOM) { return []; }
     var seen = {};
     var out = [];
     var found = map.querySourceFeatures("units", { sourceLayer: LAYER });
