@@ -88,6 +88,9 @@ def import_entrepreneurs_in(session: Session, path: Path | str) -> ImportResult:
     rows = read_rows(path, entrepreneur_fields(), ENTREPRENEURS_SHEET, session)
     batch = new_batch(session, "delivery_entrepreneurs", path, rows)
     seen: dict[tuple[object, str], int] = {}
+    stored: dict[tuple[object, str], DeliveryEntrepreneur] = {
+        (p.target_city_id, p.code): p for p in session.scalars(select(DeliveryEntrepreneur))
+    }
     for record, number in zip(rows.records, rows.numbers, strict=True):
         key = (record["target_city"], str(record["code"]))
         if key in seen:
@@ -123,12 +126,7 @@ def import_entrepreneurs_in(session: Session, path: Path | str) -> ImportResult:
             "open_12m": record["open_12m"],
             "batch_id": batch.id,
         }
-        existing = session.scalar(
-            select(DeliveryEntrepreneur).where(
-                DeliveryEntrepreneur.target_city_id == key[0],
-                DeliveryEntrepreneur.code == key[1],
-            )
-        )
+        existing = stored.get(key)
         if existing is None:
             session.add(DeliveryEntrepreneur(target_city_id=key[0], code=key[1], **values))
             created += 1
@@ -136,7 +134,7 @@ def import_entrepreneurs_in(session: Session, path: Path | str) -> ImportResult:
             for name, value in values.items():
                 setattr(existing, name, value)
             updated += 1
-        session.flush()
+    session.flush()
     return ImportResult("entrepreneurs", created, updated, batch.id)
 
 

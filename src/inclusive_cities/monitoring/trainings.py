@@ -189,6 +189,10 @@ def import_trainings_in(
 def _import_participants(session: Session, path: Path | str) -> None:
     rows = read_rows(path, participant_fields(), PARTICIPANTS_SHEET, session)
     sessions = {t.code: t for t in session.scalars(select(DeliveryTraining))}
+    stored = {
+        (p.training_id, p.participant): p for p in session.scalars(select(DeliveryParticipant))
+    }
+    seen: dict[tuple[int, str], int] = {}
     for record, number in zip(rows.records, rows.numbers, strict=True):
         training = sessions.get(str(record["training"]))
         if training is None:
@@ -216,22 +220,25 @@ def _import_participants(session: Session, path: Path | str) -> None:
             "pre_score": record["pre_score"],
             "post_score": record["post_score"],
         }
-        existing = session.scalar(
-            select(DeliveryParticipant).where(
-                DeliveryParticipant.training_id == training.id,
-                DeliveryParticipant.participant == str(record["participant"]),
+        pair = (training.id, str(record["participant"]))
+        if pair in seen:
+            raise problem(
+                rows.file,
+                number,
+                rows.column("participant"),
+                pair[1],
+                _("is listed twice for this session (also row {other}); keep one.").format(
+                    other=seen[pair]
+                ),
             )
-        )
+        seen[pair] = number
+        existing = stored.get(pair)
         if existing is None:
-            session.add(
-                DeliveryParticipant(
-                    training_id=training.id, participant=str(record["participant"]), **values
-                )
-            )
+            session.add(DeliveryParticipant(training_id=pair[0], participant=pair[1], **values))
         else:
-            for key, value in values.items():
-                setattr(existing, key, value)
-        session.flush()
+            for name, value in values.items():
+                setattr(existing, name, value)
+    session.flush()
 
 
 def people_trained(
