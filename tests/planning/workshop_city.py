@@ -72,7 +72,8 @@ def build_city(url: str) -> Engine:
                 parent_id=units[parent].id,
             )
             session.add(units[code])
-        periods = {p: models.Period(code=p, label=p) for p in ("2024", "2025")}
+        # 2025 imported before 2024: ids do not say which period is the latest
+        periods = {p: models.Period(code=p, label=p) for p in ("2025", "2024")}
         session.add_all(periods.values())
         indicators = {}
         for code, area, dimension, unit, direction in INDICATORS:

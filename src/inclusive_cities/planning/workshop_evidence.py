@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,6 +103,7 @@ def _observations(
     indicator_id: int,
     hidden: frozenset[int],
     periods: set[int] | None,
+    order: dict[int, int],
 ) -> tuple[list[_Obs], set[tuple[int, str]]]:
     rows = session.execute(
         select(
@@ -125,7 +128,11 @@ def _observations(
             models.Observation.age_group == TOTAL,
         )
     ).all()
-    found = [_Obs(*row) for row in rows if periods is None or row[3] in periods]
+    found = [
+        _Obs(row[0], row[1], row[2], order.get(row[3], row[3]), *row[4:])
+        for row in rows
+        if periods is None or row[3] in periods
+    ]
     public = [
         o for o in found if o.status != "suppressed" and o.value is not None and o.id not in hidden
     ]
@@ -142,6 +149,21 @@ def _pooled(cells: list[_Obs]) -> float | None:
         total = sum(c.n or 0 for c in values)
         return sum((c.value or 0.0) * (c.n or 0) for c in values) / total
     return sum(c.value or 0.0 for c in values) / len(values)
+
+
+def period_order(session: Session) -> dict[int, int]:
+    """Rank of every period in time (start date, else the year its code starts with): ids
+    follow the order periods were imported in, not the order they happened in."""
+    rows = session.execute(
+        select(models.Period.id, models.Period.code, models.Period.start_date)
+    ).all()
+
+    def when(row: Any) -> tuple[date, str]:
+        year = row.code[:4]
+        start = row.start_date or (date(int(year), 1, 1) if year.isdigit() else date.min)
+        return start, row.code
+
+    return {row.id: rank for rank, row in enumerate(sorted(rows, key=when))}
 
 
 def published_periods(session: Session, city_id: int) -> set[int] | None:
@@ -171,6 +193,7 @@ class _Store:
         self.city_id = city_id
         self.hidden = hidden_observation_ids(session, city_id) if protect else frozenset()
         self.periods = published_periods(session, city_id) if protect else None
+        self.order = period_order(session)
         units = session.execute(
             select(
                 models.SpatialUnit.id,
@@ -194,7 +217,9 @@ class _Store:
         if code not in self._cache:
             indicator = self.indicators.get(code)
             self._cache[code] = (
-                _observations(self.session, self.city_id, indicator.id, self.hidden, self.periods)
+                _observations(
+                    self.session, self.city_id, indicator.id, self.hidden, self.periods, self.order
+                )
                 if indicator is not None
                 else ([], set())
             )
