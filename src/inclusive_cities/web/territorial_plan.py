@@ -596,39 +596,51 @@ def origins(session: Session, city: models.City, item: dict[str, Any]) -> list[d
 
 
 def priority(
-    request: Request, session: Session, city: models.City, item: dict[str, Any]
+    request: Request,
+    session: Session,
+    city: models.City,
+    item: dict[str, Any],
+    who: auth.Identity | None,
 ) -> tuple[dict[str, Any] | None, str]:
-    """The project's benefit and rank among the city's candidates, and the need of its
-    neighbourhoods, by issue #16's functions on the latest published marker run."""
-    from inclusive_cities.planning import load_projects, load_run, project_benefits
+    """The need of the project's neighbourhoods (their marker, as the public map shows it, so
+    withheld scores stay withheld) and, for staff, its benefit and rank among the city's
+    projects by issue #16's functions on the latest published marker run."""
+    import numpy as np
 
     lang = language(request)
     try:
         run = planner._pick_run(planner._runs(session, city, published_only=True), None)["run"]
     except NotFound:
         return None, _("There is no published marker run to score the project on.")
-    engine = web(request).engine
-    run_data = data.CACHE.get(
-        ("planning-run", city.code, run.id), lambda: load_run(engine, city.code, run.id)
-    )
-    scores = run_data.units.set_index(run_data.units["unit_code"].astype(str))
-    root = run_data.spec.tree.code
-    from inclusive_cities.planning.places import node_scores
-
-    index = node_scores(run_data)[root]
-    index.index = scores.index
-    inside = [c for c in item["unit_codes"] if c in index.index]
-    if not inside and not item["project_code"]:
+    scores = data.run_scores(session, run.id)
+    spec = data.spec_for(web(request).specs, scores)
+    root = spec.root.code if spec.root else ""
+    table = data.unit_table(session, city.id)
+    column = scores.column(root) if root in scores.nodes else np.full(len(scores.unit_ids), np.nan)
+    by_code = {
+        table.codes[table.index[int(unit)]]: float(value)
+        for unit, value in zip(scores.unit_ids, column, strict=True)
+    }
+    inside = [by_code[c] for c in item["unit_codes"] if c in by_code]
+    if not inside:
         return None, _("The project names no neighbourhood the marker covers.")
-    result: dict[str, Any] = {"run": run.id, "benefit": "—", "rank": "", "need": "—"}
-    if inside:
-        mean = float(index.loc[inside].mean())
+    result: dict[str, Any] = {"run": run.id, "benefit": None, "rank": "", "need": "—"}
+    if any(np.isnan(v) for v in inside):
+        result["need_note"] = _("Withheld by disclosure control in one of its neighbourhoods.")
+    else:
+        mean = sum(inside) / len(inside)
         result["need"] = number((100 - mean) / 100, 2)
         result["need_note"] = _("Marker of its neighbourhoods: {score} of 100").format(
             score=number(mean)
         )
     code = item["project_code"]
-    if code:
+    if who is not None and code:
+        from inclusive_cities.planning import load_projects, load_run, project_benefits
+
+        engine = web(request).engine
+        run_data = data.CACHE.get(
+            ("planning-run", city.code, run.id), lambda: load_run(engine, city.code, run.id)
+        )
         projects = load_projects(engine, city.code, False)
         if len(projects) and code in set(projects["code"].astype(str)):
             frame = project_benefits(projects, run_data)
@@ -733,7 +745,7 @@ def project_page(
     item = _item(rows, code)
     names = target_names(request, session, row)
     item = {**item, "targets": item["targets"], "target_names": item["targets"]}
-    score, score_missing = priority(request, session, row, item)
+    score, score_missing = priority(request, session, row, item, who)
     measured, impact_missing = impact(request, session, row, item)
     plan_designs = designs(request, session, row, chosen, item["code"])
     extra = [d for d in plan_designs if d["geometry"] is not None]

@@ -140,38 +140,41 @@ def kind_plurals() -> dict[str, str]:
     }
 
 
-def area_names(request: Request, session: Session, city_id: int, lang: str) -> dict[str, str]:
-    """Marker node codes (areas, dimensions) → names, from the specs of the city's latest
-    marker runs as they were stored (a workshop's areas are the marker's)."""
+def run_spec(request: Request, run: models.MarkerRun) -> Any:
+    """A run's spec without reading its scores: the recipe it stored, else the spec by name
+    (reading scores would run disclosure control over the whole city just to name areas)."""
     from inclusive_cities.web import data
 
-    runs = session.scalars(
-        select(models.MarkerRun.id)
-        .where(models.MarkerRun.city_id == city_id)
-        .order_by(models.MarkerRun.id.desc())
-        .limit(3)
-    ).all()
+    return data.stored_spec(run) or web(request).specs(run.spec_code)
+
+
+def _latest_runs(session: Session, city_id: int, limit: int) -> list[models.MarkerRun]:
+    return list(
+        session.scalars(
+            select(models.MarkerRun)
+            .where(models.MarkerRun.city_id == city_id)
+            .order_by(models.MarkerRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def area_names(request: Request, session: Session, city_id: int, lang: str) -> dict[str, str]:
+    """Marker node codes (areas, dimensions) → names, from the specs of the city's latest
+    marker runs (a workshop's areas are the marker's)."""
     names: dict[str, str] = {}
-    for run_id in runs:
-        spec = data.spec_for(web(request).specs, data.run_scores(session, run_id))
-        for node in spec.nodes:
+    for run in _latest_runs(session, city_id, 3):
+        spec = run_spec(request, run)
+        for node in spec.nodes if spec is not None else []:
             names.setdefault(node.code, node.name(lang))
     return names
 
 
 def marker_areas(request: Request, session: Session, city_id: int, lang: str) -> list[Any]:
     """(code, name) of the areas of the city's latest marker run: what a workshop is about."""
-    from inclusive_cities.web import data
-
-    run = session.scalar(
-        select(models.MarkerRun.id)
-        .where(models.MarkerRun.city_id == city_id)
-        .order_by(models.MarkerRun.id.desc())
-    )
-    if run is None:
-        return []
-    spec = data.spec_for(web(request).specs, data.run_scores(session, run))
-    return [(node.code, node.name(lang)) for node in spec.areas()]
+    runs = _latest_runs(session, city_id, 1)
+    spec = run_spec(request, runs[0]) if runs else None
+    return [(node.code, node.name(lang)) for node in spec.areas()] if spec is not None else []
 
 
 def indicator_names(session: Session, lang: str) -> dict[str, str]:
@@ -344,7 +347,15 @@ def evidence_view(item: Any, lang: str, units: dict[str, str]) -> dict[str, Any]
             text += " · " + _("survey")
         elif item.gap_source == "census":
             text += " · " + _("census")
+        gap_period = getattr(item, "gap_period", "")
+        if gap_period and gap_period != getattr(item, "period", ""):
+            text += " · " + _("period {period}").format(period=gap_period)
         view["gap"] = text
+    elif getattr(item, "gap_withheld", False):
+        view["gap"] = _(
+            "The gap between host people and refugees and migrants here is withheld "
+            "(disclosure control)."
+        )
     return view
 
 
