@@ -21,12 +21,12 @@ from inclusive_cities.i18n import use_language
 from inclusive_cities.reports import ReportError
 from inclusive_cities.reports.programme_report import programme_report, render_programme_html
 from inclusive_cities.store import connect
-from tests.web.programme_city import ProgrammeCity, build_programme
+from tests.web.programme_city import ProgrammeCity, programme_copy
 
 
 @pytest.fixture(scope="module")
 def programme(tmp_path_factory: pytest.TempPathFactory) -> ProgrammeCity:
-    return build_programme(f"sqlite:///{tmp_path_factory.mktemp('report') / 'p.db'}")
+    return programme_copy(tmp_path_factory, "report")
 
 
 def plain(html: str) -> str:

@@ -10,13 +10,18 @@ its "cities with a published marker" figure is computed live; Medellín (Colombi
 from __future__ import annotations
 
 import csv
+import shutil
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from inclusive_cities import monitoring
 from inclusive_cities.store import init_database, transaction
+from inclusive_cities.web.data import CACHE, MAP_CACHE
 from tests.web.conftest import build_city
 
 PROGRAMME = "inclusive_cities"
@@ -124,6 +129,22 @@ OFFICER_PASSWORD = "clave-del-oficial-2026"
 @dataclass
 class ProgrammeCity:
     url: str
+
+
+def programme_copy(factory: pytest.TempPathFactory, name: str) -> ProgrammeCity:
+    """A fresh copy of the programme store: built once per test run (a few seconds of CPU),
+    then copied for each module, which may change its copy as it likes."""
+    template = factory.getbasetemp() / "programme-template" / "p.db"
+    if not template.exists():
+        template.parent.mkdir(parents=True, exist_ok=True)
+        build_programme(f"sqlite:///{template}")
+        with closing(sqlite3.connect(template)) as connection:  # WAL pages into the file
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = factory.mktemp(name) / "p.db"
+    shutil.copyfile(template, target)
+    CACHE.clear()  # the web's caches must not answer for another store
+    MAP_CACHE.clear()
+    return ProgrammeCity(f"sqlite:///{target}")
 
 
 def build_programme(url: str) -> ProgrammeCity:

@@ -24,7 +24,7 @@ from tests.web.programme_city import (
     OFFICER,
     OFFICER_PASSWORD,
     ProgrammeCity,
-    build_programme,
+    programme_copy,
 )
 
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -35,7 +35,7 @@ CAMPAIGNS = "people_reached_campaigns"
 
 @pytest.fixture(scope="module")
 def programme(tmp_path_factory: pytest.TempPathFactory) -> ProgrammeCity:
-    built = build_programme(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'p.db'}")
+    built = programme_copy(tmp_path_factory, "browser")
     with transaction(connect(built.url)) as session:
         officer = auth.create_user(session, OFFICER, "programme", OFFICER_PASSWORD)
         session.flush()

@@ -31,7 +31,7 @@ from tests.web.programme_city import (
     OFFICER,
     OFFICER_PASSWORD,
     ProgrammeCity,
-    build_programme,
+    programme_copy,
 )
 
 ADMIN = "admin@example.org"
@@ -52,7 +52,7 @@ def add_users(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def programme(tmp_path_factory: pytest.TempPathFactory) -> ProgrammeCity:
-    built = build_programme(f"sqlite:///{tmp_path_factory.mktemp('programme') / 'p.db'}")
+    built = programme_copy(tmp_path_factory, "programme")
     add_users(built.url)
     return built
 
