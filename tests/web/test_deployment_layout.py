@@ -252,5 +252,13 @@ def test_upload_runs_on_the_job_worker_and_a_killed_worker_changes_nothing(
         assert _observations(layout.url, "noise_db") == []
         page = client.get(f"/admin/jobs/{big}").text
         assert "2 veces" in page
+
+        # 5. with every job worker stopped, a queued job says what to start
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
+        waiting = _upload(client, csrf, "verde2.csv", "codigo,green_m2\n01003,2\n")
+        step = str(_job(client, waiting)["step"])
+        assert "ningún trabajador" in step and "inclusive-cities worker" in step, step
     finally:
         client.close()

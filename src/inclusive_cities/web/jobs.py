@@ -133,9 +133,24 @@ def run_table_import(
 
 
 def live_state(job: Job) -> tuple[str, int, int | None]:
-    """Step, done and total of a job, from this process when it is running here."""
+    """Step, done and total of a job, from this process when it is running here; a job
+    waiting in the queue while no job worker is alive says so, and what to start."""
+    from sqlalchemy.orm import object_session
+
+    from inclusive_cities.web import queue
+
     if job.status in ("queued", "running") and job.id in LIVE:
         return LIVE[job.id]
+    session = object_session(job)
+    if job.status == "queued" and session is not None and queue.no_live_worker(session):
+        return (
+            _(
+                "Queued, but no job worker is running: start 'inclusive-cities worker' with "
+                "this database (docs/deployment.md)."
+            ),
+            job.done,
+            job.total,
+        )
     return job.step, job.done, job.total
 
 

@@ -18,7 +18,8 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -81,6 +82,21 @@ def _register(app: procrastinate.App, database_url: str) -> None:
         jobs.execute(engines[0], job_id)
 
     app.task(name=TASK_NAME, queue=QUEUE)(run_job)
+
+
+def no_live_worker(session: Session, within: float = 60.0) -> bool:
+    """Whether this site queues jobs and no job worker has sent a heartbeat for ``within``
+    seconds (serve installs the queue's tables before it queues anything)."""
+    if not uses_queue(session.get_bind()):  # type: ignore[arg-type]
+        return False
+    alive = session.execute(
+        text(
+            "SELECT count(*) FROM procrastinate_workers "
+            "WHERE last_heartbeat > now() - make_interval(secs => :within)"
+        ),
+        {"within": within},
+    ).scalar()
+    return not alive
 
 
 def install_schema(database_url: str) -> None:
@@ -181,6 +197,8 @@ async def recover_stalled(
                     payload.content = None
             handled.append((job_id, "failed"))
         log.warning("job %s of a stalled worker: %s", job_id, handled[-1][1])
+    # dead workers leave the list, so the job page can tell when none is alive
+    await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=stalled_after)
     return handled
 
 
