@@ -1,11 +1,13 @@
-"""CLI start-up (issue #21): wall time and peak memory of ``inclusive-cities --version``,
-``--help`` and a subcommand's ``--help``, beside a bare ``python -c pass`` (the floor), plus
-the heavy packages each one imports.
+"""CLI start-up (issue #21): wall time, CPU time (user + system) and peak memory of
+``inclusive-cities --version``, ``--help`` and a group's and a subcommand's ``--help``, beside a
+bare ``python -c pass`` (the floor), plus the heavy packages each one imports. On a loaded
+machine the CPU time is the steadier figure: wall time includes waiting for a core.
 
 Every test that spawns the CLI and every step of the demo build pays this start-up, so it is
 measured as a whole process (interpreter, imports, parsing, printing), not as an import.
 
 Run: .venv/bin/python benchmarks/bench_cli_startup.py --repeat 10
+(an older checkout for "before": ``PYTHONPATH=<exported copy>/src`` in front of the command)
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ CASES: dict[str, list[str]] = {
     "python -c pass (floor)": [sys.executable, "-c", "pass"],
     "inclusive-cities --version": [str(BIN), "--version"],
     "inclusive-cities --help": [str(BIN), "--help"],
+    "inclusive-cities indicators --help": [str(BIN), "indicators", "--help"],
     "inclusive-cities marker build --help": [str(BIN), "marker", "build", "--help"],
 }
 
 
-def run_once(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one run of ``command``."""
+def run_once(command: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one run of ``command``."""
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
@@ -50,7 +53,7 @@ def run_once(command: list[str]) -> tuple[float, float]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{' '.join(command)} exited with {child.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def heavy_imports(argv: list[str]) -> list[str]:
@@ -74,15 +77,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'command':40} {'median s':>9} {'min s':>7} {'peak MiB':>9}  heavy imports")
+    print(
+        f"{'command':40} {'wall med s':>10} {'CPU med s':>9} {'CPU min s':>9} {'peak MiB':>9}"
+        "  heavy imports"
+    )
     for name, command in CASES.items():
         run_once(command)  # warm the file cache
         runs = [run_once(command) for _ in range(args.repeat)]
-        walls = [wall for wall, _ in runs]
+        walls = [wall for wall, _, _ in runs]
+        cpus = [cpu for _, cpu, _ in runs]
         heavy = "" if command[0] == sys.executable else ",".join(heavy_imports(command[1:]))
         print(
-            f"{name:40} {statistics.median(walls):9.3f} {min(walls):7.3f} "
-            f"{max(rss for _, rss in runs):9.0f}  {heavy or '-'}"
+            f"{name:40} {statistics.median(walls):10.3f} {statistics.median(cpus):9.3f} "
+            f"{min(cpus):9.3f} {max(rss for _, _, rss in runs):9.0f}  {heavy or '-'}"
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -34,6 +34,7 @@ HEAVY = (
     "weasyprint",
     "openpyxl",
     "highspy",
+    "pydantic",  # Typer 0.29 coerces option values with it: see cli/startup.py
     "inclusive_cities.store",
 )
 
