@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, insert, select
 
-from inclusive_cities.store import connect, models, transaction
+from inclusive_cities.store import connect, init_database, models, transaction
 from inclusive_cities.store.scale_models import JobPayload
 from inclusive_cities.web import auth
 from tests.postgres_cluster import ThrowawayPostgres
@@ -58,8 +58,22 @@ def _start_worker(layout: Layout) -> subprocess.Popen[bytes]:
 @pytest.fixture(scope="module")
 def layout() -> Iterator[Layout]:
     server = ThrowawayPostgres().start()
+    started: list[subprocess.Popen[bytes]] = []  # stopped even when the set-up fails
     try:
         url = server.create_database()
+        init_database(url)  # the processes start while the city is written
+        port = free_port()
+        env = {**os.environ, "INCLUSIVE_CITIES_DATABASE_URL": url}
+        web = subprocess.Popen(
+            [*CLI, "serve", "--workers", "2", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        layout = Layout(url=url, base=f"http://127.0.0.1:{port}", env=env, web=web, workers=[])
+        layout.workers += [_start_worker(layout), _start_worker(layout)]
+        started += [web, *layout.workers]
         build_city(url)
         engine = connect(url)
         with transaction(engine) as session:
@@ -79,17 +93,6 @@ def layout() -> Iterator[Layout]:
             )
             auth.create_user(session, ANALYST[0], "analyst", ANALYST[1])
         engine.dispose()
-        port = free_port()
-        env = {**os.environ, "INCLUSIVE_CITIES_DATABASE_URL": url}
-        web = subprocess.Popen(
-            [*CLI, "serve", "--workers", "2", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        layout = Layout(url=url, base=f"http://127.0.0.1:{port}", env=env, web=web, workers=[])
-        layout.workers += [_start_worker(layout), _start_worker(layout)]
         base = layout.base
         deadline = time.monotonic() + 120  # a loaded machine imports slowly
         while True:
@@ -102,15 +105,16 @@ def layout() -> Iterator[Layout]:
             assert time.monotonic() < deadline, "the web workers did not start"
             time.sleep(0.2)
         yield layout
-        for process in [web, *layout.workers]:
+        started += layout.workers[2:]
+    finally:
+        for process in started:
             process.terminate()
-        for process in [web, *layout.workers]:
+        for process in started:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    finally:
         server.stop()
 
 
