@@ -21,9 +21,7 @@ class JobPayload(Base):
 
     __tablename__ = "job_payloads"
 
-    job_id: Mapped[int] = mapped_column(
-        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
-    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     options: Mapped[dict] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8), default="es")
     file_name: Mapped[str] = mapped_column(Text, default="")
