@@ -188,6 +188,10 @@ def project_rows(items: pd.DataFrame, units: dict[str, str], lang: str) -> list[
 def _dates_text(start: date | None, end: date | None, lang: str) -> str:
     if start is None and end is None:
         return _("No dates yet")
+    if end is None:
+        return _("from {start}").format(start=date_text(start, lang))
+    if start is None:
+        return _("until {end}").format(end=date_text(end, lang))
     return f"{date_text(start, lang)} – {date_text(end, lang)}"
 
 
@@ -301,7 +305,11 @@ def open_solutions(
 
 
 def proposal_rows(
-    request: Request, session: Session, city: models.City, item: str | None = None
+    request: Request,
+    session: Session,
+    city: models.City,
+    item: str | None = None,
+    names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Proposals of published plans (or not yet in a plan); ``item`` keeps those it became."""
     from inclusive_cities.planning.proposals import list_proposals
@@ -325,7 +333,11 @@ def proposal_rows(
                 "outcome_label": outcomes.get(str(p.get("outcome")), str(p.get("outcome"))),
                 "reason": str(p.get("reason") or ""),
                 "project": (
-                    {"code": linked, "name": linked, "plan": str(p.get("plan") or "")}
+                    {
+                        "code": linked,
+                        "name": (names or {}).get(linked, linked),
+                        "plan": str(p.get("plan") or ""),
+                    }
                     if linked
                     else None
                 ),
@@ -383,7 +395,9 @@ def map_config(
         )
         projects["bbox"] = [float(b) for b in bounds]
     basemap = web(request).basemap
+    scored = sum(1 for f in units["features"] if f["properties"].get("score") is not None)
     return {
+        "withheld": bool(units["features"]) and scored == 0,
         "config": {
             "cityName": city.name,
             "lang": lang,
@@ -484,11 +498,12 @@ def plan_page(request: Request, session: DB, city: str, plan: str | None = None)
             for key, label in status_labels().items()
         ],
         levels=geo["levels"],
+        marker_withheld=geo["withheld"],
         timeline=timeline(rows, lang),
         budget=budget_blocks(request, session, row, full),
         projects=rows,
         open_solutions=open_list,
-        proposals=proposal_rows(request, session, row),
+        proposals=proposal_rows(request, session, row, names={r["code"]: r["name"] for r in rows}),
         config=geo["config"],
     )
 
