@@ -18,6 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from tests.web.live import ROOT, live_server
 from tests.web.planning_city import EMAIL, PASSWORD
 from tests.web.workshop_city import (
+    B1_A1,
+    CITY_A1,
     MATRIX,
     PLAN,
     TREE,
@@ -104,7 +106,10 @@ def test_facilitator_uploads_a_workshop_and_sees_it_beside_the_evidence(
     assert centre and effect and cause and effect["y"] < centre["y"] < cause["y"]
     assert page.locator("table.matrix").count() == 2
     evidence = page.locator('tr[data-code="D-01"] .ev[data-indicator="a1"]')
-    assert "La Esperanza:" in evidence.locator(".ev-text").inner_text()
+    # B1's a1 (20) against the plain mean of the six barrios (53.3): tests/web/workshop_city.py
+    assert evidence.locator(".ev-text").inner_text() == (
+        f"La Esperanza: {B1_A1:.1f} % · toda la ciudad: {CITY_A1:.1f} %".replace(".", ",")
+    )
     assert evidence.locator(".ev-bar").count() == 2
     assert page.locator("#participants-total").inner_text() == "43"
     shot(page, "workshops-02-workshop-es")

@@ -283,3 +283,71 @@ def test_staff_correct_a_workshop_and_the_plan(
         f"/admin/cities/PLN/plan/{PLAN}/publish", data={"published": "1", "csrf_token": token}
     )
     assert 'id="no-plan"' not in client.get("/cities/PLN/plan").text
+
+
+def test_project_sited_by_a_point_with_a_participatory_design(
+    city: WorkshopCity, client: TestClient
+) -> None:
+    """A project imported with only a point (no unit codes) is placed in the barrio that holds
+    it (B3, the third square of the first row: 4.60-4.61°N, 74.08-74.07°W, marker (60 + 70) /
+    2 = 65); its participatory design shows the options, the chosen one and the photos."""
+    import shapely
+    from PIL import Image
+
+    from inclusive_cities.planning.designs import add_photo, save_design
+    from inclusive_cities.planning.territorial_plan import save_item
+
+    engine = connect(city.url)
+    save_item(
+        engine,
+        "PLN",
+        PLAN,
+        {
+            "code": "PQ-1",
+            "name": "Parque El Progreso",
+            "type": "public_space",
+            "status": "proposed",
+            "cost": 90000,
+            "geometry": shapely.Point(-74.075, 4.605),
+        },
+    )
+    save_design(
+        engine,
+        "PLN",
+        {
+            "code": "DP-1",
+            "name": "Parque El Progreso",
+            "plan": PLAN,
+            "item": "PQ-1",
+            "geometry": shapely.box(-74.078, 4.603, -74.072, 4.607),
+            "workshop_codes": [WORKSHOP],
+            "options": [
+                {"code": "A", "title": "Cancha y juegos"},
+                {"code": "B", "title": "Huerta y bancas", "description": "Sombra"},
+            ],
+            "chosen_option": "B",
+        },
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (30, 120, 60)).save(buffer, format="PNG")
+    photo_id = add_photo(
+        engine,
+        "PLN",
+        "DP-1",
+        buffer.getvalue(),
+        stage="before",
+        caption="El lote hoy",
+        file_name="antes.png",
+    )
+    engine.dispose()
+    html = client.get("/cities/PLN/plan/projects/PQ-1?lang=es").text
+    facts = html[html.index('id="project-facts"') :]
+    assert "El Progreso" in facts[: facts.index("</dl>")]
+    assert "Marcador de sus barrios: 65,0 de 100" in html
+    design = html[html.index('data-code="DP-1"') :]
+    assert '<li class="chosen"><strong>Huerta y bancas</strong>' in design
+    assert f'src="/cities/PLN/plan/photos/{photo_id}"' in design and "El lote hoy" in design
+    photo = client.get(f"/cities/PLN/plan/photos/{photo_id}")
+    assert photo.headers["content-type"] == "image/png"
+    assert photo.content == buffer.getvalue()
+    assert client.get(f"/cities/PLN/plan/photos/{photo_id + 1}").status_code == 404

@@ -522,6 +522,34 @@ def proposals_page(request: Request, session: DB, city: str) -> Response:
     )
 
 
+def units_at_site(session: Session, city: models.City, item: dict[str, Any]) -> list[str]:
+    """The neighbourhoods a project's own site lies in (a project imported with a point or
+    polygon and no unit codes), at the level of the city's latest published marker run."""
+    from sqlalchemy import select
+
+    geometry = item.get("geometry")
+    if isinstance(geometry, bytes | bytearray):
+        geometry = shapely.from_wkb(bytes(geometry))
+    if not isinstance(geometry, shapely.Geometry) or geometry.is_empty:
+        return []
+    try:
+        run = planner._pick_run(planner._runs(session, city, published_only=True), None)["run"]
+    except NotFound:
+        return []
+    rows = session.execute(
+        select(models.SpatialUnit.code, models.SpatialUnit.geometry).where(
+            models.SpatialUnit.city_id == city.id,
+            models.SpatialUnit.level_id == run.level_id,
+            models.SpatialUnit.geometry.is_not(None),
+        )
+    ).all()
+    probe = geometry.representative_point() if geometry.geom_type != "Point" else geometry
+    inside = [code for code, wkb in rows if shapely.from_wkb(wkb).intersects(geometry)]
+    if geometry.geom_type == "Point":
+        inside = [code for code, wkb in rows if shapely.from_wkb(wkb).covers(probe)]
+    return sorted(inside)
+
+
 def _item(rows: list[dict[str, Any]], code: str) -> dict[str, Any]:
     for r in rows:
         if r["code"] == code:
@@ -758,6 +786,9 @@ def project_page(
     units = unit_names(session, row.id)
     rows = project_rows(full.items, units, lang)
     item = _item(rows, code)
+    if not item["unit_codes"]:
+        item = {**item, "unit_codes": units_at_site(session, row, item)}
+        item["units_text"] = ", ".join(units.get(c, c) for c in item["unit_codes"])
     names = target_names(request, session, row)
     item = {**item, "targets": item["targets"], "target_names": item["targets"]}
     score, score_missing = priority(request, session, row, item, who)
