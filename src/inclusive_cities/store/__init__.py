@@ -8,17 +8,67 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from inclusive_cities.errors import StoreError
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models, workshop_models  # noqa: F401  (workshop tables)
 from inclusive_cities.store.engine import make_engine, normalise_url, transaction
-from inclusive_cities.store.schema import current_revision, downgrade, head_revision, upgrade
+
+# Alembic (≈0.3-0.5 s to import) is loaded only to migrate. Every command and web process
+# checks the schema version first (``require_current``): that reads the one stamped row and
+# the migration files' own ``revision``/``down_revision`` lines (issue #21: CLI start-up).
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*['\"]?(\w+)", re.M)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` in one transaction (Alembic)."""
+    from inclusive_cities.store.schema import upgrade as alembic_upgrade
+
+    alembic_upgrade(engine, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema down to ``revision`` (Alembic; can delete data)."""
+    from inclusive_cities.store.schema import downgrade as alembic_downgrade
+
+    alembic_downgrade(engine, revision)
+
+
+@cache
+def head_revision() -> str:
+    """The newest migration: the one revision no other migration names as its parent."""
+    versions = Path(__file__).with_name("migrations") / "versions"
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("[0-9]*.py"):
+        for kind, name in _REVISION_LINE.findall(path.read_text("utf-8")):
+            (revisions if kind == "revision" else parents).add(name)
+    heads = revisions - parents
+    if len(heads) == 1:
+        return heads.pop()
+    from inclusive_cities.store.schema import head_revision as alembic_head  # let Alembic say
+
+    return alembic_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema version stamped in the database (``None`` before ``init``)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    if len(rows) > 1:  # branches: never made by this project, Alembic explains
+        from inclusive_cities.store.schema import current_revision as alembic_current
+
+        return alembic_current(engine)
+    return str(rows[0][0]) if rows else None
 
 
 def describe_url(url: str) -> str:
