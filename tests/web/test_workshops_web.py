@@ -7,6 +7,7 @@ The city is ``tests/web/workshop_city.py``; expected figures are worked out ther
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,6 +169,12 @@ def test_project_page_evidence_origins_priority_and_impact(client: TestClient) -
     evidence = evidence[: evidence.index("</table>")]
     assert f'<td class="num">{number_es(B1_A1)}</td>' in evidence
     assert f"{number_es(GAP)} %" in evidence
+    # the site map opens on P7's barrios B1 (0.01° square at 74.10°W, 4.60°N) and B5 (the
+    # square diagonally up and right of it)
+    found = re.search(r'id="plan-config">(.*?)</script>', html, re.S)
+    assert found is not None
+    config = json.loads(found.group(1))
+    assert config["fit"] == pytest.approx([-74.1, 4.6, -74.08, 4.62])
     assert client.get("/cities/PLN/plan/projects/NOPE").status_code == 404
 
 

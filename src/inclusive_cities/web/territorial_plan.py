@@ -795,16 +795,17 @@ def project_page(
     measured, impact_missing = impact(request, session, row, item)
     plan_designs = designs(request, session, row, chosen, item["code"])
     extra = [d for d in plan_designs if d["geometry"] is not None]
+    shapes = [item] + [
+        {**item, "code": d["code"], "name": d["name"], "geometry": d["geometry"]} for d in extra
+    ]
     geo = map_config(
         request,
         session,
         row,
-        [item]
-        + [
-            {**item, "code": d["code"], "name": d["name"], "geometry": d["geometry"]} for d in extra
-        ],
+        shapes,
         chosen.code,
         fit_units=False,
+        fit=_around(session, row, shapes),
     )
     return page(
         request,
