@@ -295,7 +295,7 @@
     if (grid && $("classification").value === "levels") { $("classification").value = "quantiles"; }
     if (analysis) { $("locality").value = ""; $("compare").value = ""; }
     var layerUrl = window.ObservatoryTiles ? ObservatoryTiles.layerUrl(url()) : url();  // big: tiles
-    var request = analysis && !grid ? analysisGeo(key) : fetch(layerUrl).then(function (r) {
+    var request = analysis && !grid ? analysisGeo(key) : (window.ObservatoryTiles ? ObservatoryTiles.get(layerUrl) : fetch(layerUrl)).then(function (r) {
       if (!r.ok) { return r.json().then(function (e) { throw new Error(e.description); }); }
       return r.json();
     });

@@ -70,5 +70,30 @@ window.ObservatoryTiles = (function () {
       get geometry() { return f.geometry; } };
   }
 
-  return { layerUrl: layerUrl, draw: draw, features: features, sourceLayer: LAYER };
+  // The first layer is asked for while MapLibre starts, not after it: the URL is built from
+  // the page's form as map.js builds it, and map.js takes the answer when its URL is the same.
+  var early = null;
+  function prefetch() {
+    var cfgNode = document.getElementById("map-config");
+    var select = document.getElementById("layer");
+    if (!cfgNode || !select || !window.fetch) { return; }
+    var cfg = JSON.parse(cfgNode.textContent);
+    var wanted = new URLSearchParams(location.search).get("layer");
+    var layer = wanted && select.querySelector("option[value='" + wanted.replace(/'/g, "") + "']") ? wanted : select.value;
+    if (!layer || layer.indexOf("ogc:") === 0) { return; }
+    var q = new URLSearchParams({ layer: layer, period: document.getElementById("period").value,
+      classification: document.getElementById("classification").value, zoom: "12", lang: cfg.lang });
+    var compare = document.getElementById("compare");
+    if (compare && compare.value) { q.set("compare", compare.value); }
+    var url = layerUrl("/api/cities/" + encodeURIComponent(cfg.city) + "/map?" + q.toString());
+    early = { url: url, response: fetch(url) };
+  }
+  function get(url) {
+    if (early && early.url === url) { var response = early.response; early = null; return response; }
+    early = null;
+    return fetch(url);
+  }
+  prefetch();
+
+  return { layerUrl: layerUrl, draw: draw, features: features, sourceLayer: LAYER, get: get };
 })();
