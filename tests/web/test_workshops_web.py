@@ -358,3 +358,50 @@ def test_project_sited_by_a_point_with_a_participatory_design(
     assert photo.headers["content-type"] == "image/png"
     assert photo.content == buffer.getvalue()
     assert client.get(f"/cities/PLN/plan/photos/{photo_id + 1}").status_code == 404
+
+
+def test_staff_start_a_workshop_by_hand_and_upload_the_plan_back(
+    staff: tuple[TestClient, str], client: TestClient
+) -> None:
+    browser, token = staff
+    created = browser.post(
+        "/admin/cities/PLN/workshops",
+        data={
+            "code": "TALLER-02",
+            "title": "Taller de empleo",
+            "held_on": "2025-05-02",
+            "csrf_token": token,
+        },
+    )
+    assert created.status_code == 200 and "Editar el taller TALLER-02" in created.text
+    fields = browser.post(
+        "/admin/cities/PLN/workshops/TALLER-02",
+        data={
+            "title": "Taller de empleo en Los Pinos",
+            "held_on": "2025-05-02",
+            "unit_code": "B5",
+            "areas": ["B"],
+            "facilitators": "Marta Ruiz",
+            "csrf_token": token,
+        },
+    )
+    assert "Se guardó el taller." in fields.text
+    listing = client.get("/cities/PLN/workshops?lang=es").text
+    assert "Taller de empleo en Los Pinos" in listing and "2/5/2025" in listing
+    again = browser.post(
+        "/admin/cities/PLN/workshops",
+        data={"code": "TALLER-02", "csrf_token": token},
+    )
+    assert again.status_code == 400 and "Ya existe un taller TALLER-02" in again.text
+    # the plan's own GeoPackage goes back in unchanged: same projects, same budget
+    gpkg = client.get(f"/cities/PLN/plan/{PLAN}/plan.gpkg").content
+    before = client.get(f"/cities/PLN/plan?plan={PLAN}&lang=es").text
+    budget = re.search(r'<dd id="fig-budget">([^<]+)</dd>', before)
+    upload = browser.post(
+        f"/admin/cities/PLN/plan/{PLAN}/upload",
+        data={"what": "projects", "csrf_token": token},
+        files={"file": ("plan.gpkg", gpkg, "application/geopackage+sqlite3")},
+    )
+    assert upload.status_code == 200 and "plan.gpkg importado" in upload.text
+    after = client.get(f"/cities/PLN/plan?plan={PLAN}&lang=es").text
+    assert budget is not None and f'<dd id="fig-budget">{budget.group(1)}</dd>' in after
