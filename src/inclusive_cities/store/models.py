@@ -509,5 +509,5 @@ class GovernanceInitiative(Base):
     )
 
 
-from inclusive_cities.store import plan_models  # noqa: E402,F401  (plan tables join the metadata)
-from inclusive_cities.store import delivery_models  # noqa: E402,F401  (programme deliveries)
+# The plan and programme-delivery tables join the metadata (their modules import Base from here).
+from inclusive_cities.store import delivery_models, plan_models  # noqa: E402,F401

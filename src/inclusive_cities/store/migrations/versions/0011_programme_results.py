@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # See 0002: importing the models keeps Base.metadata complete for schema comparisons.
-import inclusive_cities.store.monitoring_models  # noqa: F401
+import inclusive_cities.store.monitoring_models
 import inclusive_cities.store.web_models  # noqa: F401
 
 revision: str = "0011"
