@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +43,9 @@ CASES: dict[str, list[str]] = {
     "inclusive-cities indicators --help": [str(BIN), "indicators", "--help"],
     "inclusive-cities marker build --help": [str(BIN), "marker", "build", "--help"],
 }
+# a command that opens the store: every one checks the schema version first
+DB_URL = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-cli-')) / 'observatory.db'}"
+CASES["inclusive-cities db current (a store)"] = [str(BIN), "-d", DB_URL, "db", "current"]
 
 
 def run_once(command: list[str]) -> tuple[float, float, float]:
@@ -76,6 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
+    subprocess.run([str(BIN), "-d", DB_URL, "init"], check=True, capture_output=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"{'command':40} {'wall med s':>10} {'CPU med s':>9} {'CPU min s':>9} {'peak MiB':>9}"
