@@ -173,8 +173,14 @@ def test_published_layers_answer_304_until_republished(
     again = client.get(url, headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == tag
+    # in English: tiles' tags name the language; other tags are digests of the bytes, so a
+    # 304 comes only when the English bytes are the same (the items of a marker run)
+    english = client.get(url, headers={"cookie": "lang=en"})
     other_language = client.get(url, headers={"If-None-Match": tag, "cookie": "lang=en"})
-    assert other_language.status_code == 200
+    same = english.content == first.content and "/tiles/" not in url
+    assert other_language.status_code == (304 if same else 200)
+    if url == "/ogc/collections":  # titles are translated
+        assert other_language.status_code == 200
     with transaction(connect(city.url)) as s:  # publish the draft run, as `publish` does
         s.execute(
             update(models.MarkerRun)

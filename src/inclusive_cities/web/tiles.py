@@ -116,9 +116,15 @@ def _etag_matches(header: str, tag: str) -> bool:
 class PublishedCache:
     """ETag and Cache-Control on published layers; ``If-None-Match`` answered with 304.
 
-    The ETag is a digest of :func:`published_version`, the path, the query, the language and
-    the content coding, computed before the route runs, so a 304 builds nothing. Re-publishing
-    (or importing, or replacing units) changes the version and therefore every ETag.
+    Tiles (``/tiles/...``): the ETag is a digest of :func:`published_version`, the path, the
+    query, the language and the content coding, computed before the route runs (which reuses
+    the version), so a 304 builds nothing. Re-publishing, importing or replacing units changes
+    the version and therefore every ETag.
+
+    OGC collections and items, map layers and downloads are already served from caches keyed
+    on the publication's fingerprint, at two or three small queries a request that their tests
+    hold them to: their ETag is a digest of the bytes sent, so it needs no query of its own
+    and changes exactly when what a client would receive changes.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -132,39 +138,78 @@ class PublishedCache:
         ):
             await self.app(scope, receive, send)
             return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        asked = headers.get("if-none-match", "")
+        if not scope["path"].startswith("/tiles/"):
+            await self.app(scope, receive, _tag_by_content(send, asked))
+            return
         engine = scope["app"].state.web.engine
         version = await run_in_threadpool(_engine_version, engine)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
         language = scope.get("state", {}).get("language", DEFAULT_LANGUAGE)
         coding = "gzip" if "gzip" in headers.get("accept-encoding", "") else ""
         key = "\n".join([version, scope["path"], query, language, coding])
         tag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
         scope.setdefault("state", {})[VERSION_STATE] = version  # the routes need not ask again
-        pinned = scope["path"].startswith("/tiles/") and f"v={version}" in query.split("&")
-        cache_control = IMMUTABLE if pinned else REVALIDATE
-        common = [
-            (b"etag", tag.encode()),
-            (b"cache-control", cache_control.encode()),
-        ]
-        if _etag_matches(headers.get("if-none-match", ""), tag):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": [*common, (b"vary", b"Accept-Encoding, Cookie")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
+        pinned = f"v={version}" in query.split("&")
+        common = _cache_headers(tag, IMMUTABLE if pinned else REVALIDATE)
+        if _etag_matches(asked, tag):
+            await _not_modified(send, common)
             return
 
         async def send_with_tag(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"vary"]
-                message["headers"] = [*kept, *common, (b"vary", b"Accept-Encoding, Cookie")]
+                message["headers"] = [*kept, *common]
             await send(message)
 
         await self.app(scope, receive, send_with_tag)
+
+
+def _cache_headers(tag: str, cache_control: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"etag", tag.encode()),
+        (b"cache-control", cache_control.encode()),
+        (b"vary", b"Accept-Encoding, Cookie"),
+    ]
+
+
+async def _not_modified(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _tag_by_content(send: Send, asked: str) -> Send:
+    """A ``send`` that holds a 200 response until its last byte, tags it with a digest of
+    its bytes, and sends 304 instead when the client already has them."""
+    start: Message = {}
+    chunks: list[bytes] = []
+
+    async def tagged(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            if message["status"] != 200:
+                await send(message)
+                return
+            start = message
+            return
+        if not start or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        common = _cache_headers(tag, REVALIDATE)
+        if _etag_matches(asked, tag):
+            await _not_modified(send, common)
+            return
+        kept = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"vary"]
+        await send({**start, "headers": [*kept, *common]})
+        await send({"type": "http.response.body", "body": body})
+
+    return tagged
 
 
 # -- tiles -------------------------------------------------------------------------------------
