@@ -224,46 +224,6 @@ def test_cli_publish_and_withdraw(fresh_city: City) -> None:
     assert codes == ["piped_water", "population", "refugee_migrant_share", "school_attendance_srv"]
 
 
-def test_serve_command_runs_several_workers(city: City) -> None:
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    from tests.web.live import ROOT, free_port
-
-    port = free_port()
-    command = [
-        sys.executable,
-        "-c",
-        "from inclusive_cities.cli import main; main()",
-        "--database",
-        city.url,
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/cities", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
-        assert response.json()[0]["code"] == "TST"
-        # the specs of the test city are not built in: pages fall back to node codes
-        assert "VIV" in httpx.get(f"http://127.0.0.1:{port}/cities/TST", timeout=10).text
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 def test_rank_intervals_of_the_run_are_shown(fresh_city: City, fresh_client: TestClient) -> None:
     """A run built with an uncertainty analysis shows each unit's 5-95 % rank interval."""
     engine = connect(fresh_city.url)
