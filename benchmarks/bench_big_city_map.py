@@ -201,6 +201,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--paths", default="GeoJSON,vector tiles", help="comma-separated: GeoJSON, vector tiles"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_big_city_"))
     started = time.perf_counter()
@@ -209,6 +212,8 @@ def main() -> None:
     os.environ["INCLUSIVE_CITIES_BASEMAP_URL"] = "none"  # no outside tile host in the timing
     results = {}
     for name, threshold in (("GeoJSON", str(10**9)), ("vector tiles", "5000")):
+        if name not in args.paths.split(","):
+            continue
         os.environ["INCLUSIVE_CITIES_WEB_TILE_THRESHOLD"] = threshold
         print(name, flush=True)
         with live_server(url, factory="inclusive_cities.web:create_app") as base:
@@ -225,6 +230,8 @@ def main() -> None:
             f"{r['bytes'] / 1e6:.2f} MB ({r['layer_bytes'] / 1e6:.2f} MB) | "
             f"{r['repeat_bytes'] / 1e3:.1f} kB |"
         )
+    if len(results) < 2:
+        return
     g, t = results["GeoJSON"], results["vector tiles"]
     print(
         f"\nGeoJSON / tiles: time {g['median'] / t['median']:.1f}x, "  # type: ignore[operator]

@@ -24,6 +24,10 @@ EXTENT = 4096
 """Tile units per tile side (the specification's default)."""
 SNAP = 4.0
 """Grid (tile units) vertices snap to below the deepest zoom: half a pixel of a 512-px tile."""
+TINY = 24.0
+"""Tile units (three pixels of a 512-px tile) below which, at coalesced zooms, a polygon is sent
+as its bounding rectangle: nobody sees the shape of a three-pixel block, the browser triangulates
+half the vertices."""
 BUFFER = 64
 """Tile units drawn beyond each edge, so outlines do not show seams between tiles."""
 HALF_WORLD = math.pi * 6378137.0
@@ -73,6 +77,12 @@ class TileLayer:
     pairs: np.ndarray
     value_fields: list[bytes] = field(default_factory=list)
     key_fields: bytes = b""
+    coalesce_below: int = 0
+    """Below this zoom a tile holds one MultiPolygon per group (see :meth:`coalesced`)."""
+    groups: np.ndarray | None = None
+    """Each feature's group (index into ``classes``'s features) at coalesced zooms."""
+    classes: TileLayer | None = None
+    """The groups' own tags (the properties the groups share), one feature per group."""
 
     def __post_init__(self) -> None:
         # encoded once per layer: a tile only joins the fields of the values it uses
@@ -107,6 +117,40 @@ class TileLayer:
             pairs=np.asarray(pairs, dtype=np.int64),
         )
 
+    def coalesced(self, keys: tuple[str, ...], below: int) -> TileLayer:
+        """This layer, sending below zoom ``below`` one MultiPolygon per distinct value of
+        ``keys`` per tile (tippecanoe's coalescing) instead of one feature per unit.
+
+        Why: at a city's overview zoom a block is a pixel or two; all a reader sees there is
+        its fill colour, and a browser draws 50,000 one-pixel features several times slower
+        than a hundred multipolygons holding the same rings. The group features carry only
+        ``keys`` (e.g. class, colour, label, locality: what the legend and the locality
+        filter read), values every unit of the group shares and already carries, so nothing
+        is published that the per-unit features do not publish. Feature ids of groups are
+        1, 2, ... (the group's number), not unit ids.
+        """
+        found: dict[tuple[Any, ...], int] = {}
+        rows: list[dict[str, Any]] = []
+        groups = np.empty(len(self.ids), dtype=np.int64)
+        for i in range(len(self.ids)):
+            start, end = self.pair_offsets[i], self.pair_offsets[i + 1]
+            own = {
+                self.keys[k]: self.values[v]
+                for k, v in self.pairs[start:end].reshape(-1, 2).tolist()
+                if self.keys[k] in keys
+            }
+            signature = tuple(own.get(k) for k in keys)
+            if signature not in found:
+                found[signature] = len(rows)
+                rows.append(own)
+            groups[i] = found[signature]
+        self.groups = groups
+        self.classes = TileLayer.build(
+            self.name, np.arange(1, len(rows) + 1), np.zeros(0, dtype=object), rows
+        )
+        self.coalesce_below = below
+        return self
+
     def encode(self, z: int, x: int, y: int, max_zoom: int = 16) -> bytes:
         """The tile z/x/y as MVT bytes (empty when no feature falls in it); at ``max_zoom``,
         the deepest a client asks for before over-zooming, at full precision."""
@@ -130,6 +174,13 @@ class TileLayer:
         # below the deepest zoom, vertices snap to half a screen pixel of a 512-px tile (4 units):
         # nothing visible moves, and the browser has far fewer vertices to triangulate
         snap = 1.0 if z >= max_zoom else SNAP
+        coalesce = z < self.coalesce_below and self.classes is not None
+        if coalesce:  # a block under three pixels is drawn as its rectangle: 4 vertices, not 8+
+            box = shapely.bounds(geoms)
+            tiny = np.flatnonzero(
+                ((box[:, 2] - box[:, 0]) * scale < TINY) & ((box[:, 3] - box[:, 1]) * scale < TINY)
+            )
+            geoms[tiny] = shapely.box(*box[tiny].T)
         detailed = np.flatnonzero(shapely.get_num_coordinates(geoms) > 16)
         geoms[detailed] = shapely.simplify(geoms[detailed], snap / scale, preserve_topology=True)
 
@@ -138,10 +189,31 @@ class TileLayer:
             return np.round(tile / snap) * snap
 
         geoms = shapely.transform(geoms, to_tile)
+        if coalesce and self.groups is not None:
+            return self._coalesced_message(geoms, self.groups[hit])
         keep, commands, command_offsets = _polygon_commands(geoms)
         if not len(keep):
             return b""
         return self._message(hit[keep], commands, command_offsets)
+
+    def _coalesced_message(self, geoms: np.ndarray, groups: np.ndarray) -> bytes:
+        """One MultiPolygon feature per group of the tile's (clipped, snapped) geometries."""
+        assert self.classes is not None
+        # clipping can leave collections of polygons, lines and points: only polygons are drawn
+        pieces, owner = shapely.get_parts(geoms, return_index=True)
+        parts, piece = shapely.get_parts(pieces, return_index=True)
+        polygons = shapely.get_type_id(parts) == 3
+        parts, part_group = parts[polygons], groups[owner[piece[polygons]]]
+        if not len(parts):
+            return b""
+        order = np.argsort(part_group, kind="stable")
+        parts, part_group = parts[order], part_group[order]
+        used, index = np.unique(part_group, return_inverse=True)
+        merged = shapely.multipolygons(parts, indices=index)
+        keep, commands, command_offsets = _polygon_commands(np.asarray(merged))
+        if not len(keep):
+            return b""
+        return self.classes._message(used[keep], commands, command_offsets)
 
     def _message(self, rows: np.ndarray, commands: np.ndarray, offsets: np.ndarray) -> bytes:
         starts, ends = self.pair_offsets[rows], self.pair_offsets[rows + 1]

@@ -24,8 +24,10 @@ import gzip
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
+import threading
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -34,17 +36,20 @@ import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inclusive_cities.i18n import DEFAULT_LANGUAGE
+from inclusive_cities.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.store import models
 from inclusive_cities.web import data, services
 from inclusive_cities.web.app import context, language_of, session_scope
 from inclusive_cities.web.errors import NotFound
-from inclusive_cities.web.mvt import TileLayer
+from inclusive_cities.web.mvt import HALF_WORLD, TileLayer
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/tiles", tags=["Vector tiles"])
 DB = Annotated[Session, Depends(session_scope)]
@@ -53,6 +58,14 @@ MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 16
 """Deepest zoom tiles are cut at; MapLibre over-zooms them beyond (blocks need no more)."""
 LAYER_NAME = "units"
+DETAIL_ZOOM = 12
+"""From this zoom the explorer's tiles hold one feature per unit with all its properties (a
+block is ~5 px wide, worth a click, and the unit list reads them); below it, one MultiPolygon
+per class and locality per tile (:meth:`TileLayer.coalesced`): a block is a pixel or two and
+its colour is all anyone sees, and the browser draws the overview several times faster."""
+COALESCE_KEYS = ("cls", "colour", "label", "loc", "loc_name")
+"""What the coalesced features carry: what the legend filter, the locality filter and the
+hover read at overview zooms. Every unit of a group carries the same values itself."""
 DEFAULT_THRESHOLD = 5000
 """Above this many features the explorer draws tiles instead of one GeoJSON document."""
 TILE_CACHE = data._Cache(size=512)
@@ -131,6 +144,9 @@ class PublishedCache:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, _warm_after_startup(scope, send))
+            return
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
@@ -224,12 +240,17 @@ def _tile_response(request: Request, key: Any, z: int, x: int, y: int, layer: An
                 z=z, x=x, y=y, last=2**z - 1
             )
         )
-    packed = TILE_CACHE.get(
-        (key, z, x, y), lambda: gzip.compress(layer().encode(z, x, y, MAX_ZOOM), 5)
-    )
+    packed = _cut(key, z, x, y, layer)
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(packed, media_type=MVT, headers={"content-encoding": "gzip"})
     return Response(gzip.decompress(packed), media_type=MVT)
+
+
+def _cut(key: Any, z: int, x: int, y: int, layer: Any) -> bytes:
+    """The gzip bytes of tile z/x/y, cut once per layer version (then from memory)."""
+    return TILE_CACHE.get(
+        (key, z, x, y), lambda: gzip.compress(layer().encode(z, x, y, MAX_ZOOM), 5)
+    )
 
 
 def ogc_layer(request: Request, session: Session, collection_id: str) -> tuple[Any, TileLayer]:
@@ -370,7 +391,10 @@ def map_layer(request: Request, session: Session, city_id: int, body: str) -> Ma
             stored = data.level_geometries(session, city_id, level)
             position = {int(u): i for i, u in enumerate(stored.unit_ids)}
             geoms = stored.geoms[[position[int(u)] for u in ids]]
-        return MapLayer(head, len(features), TileLayer.build(LAYER_NAME, ids, geoms, props))
+        tiles = TileLayer.build(LAYER_NAME, ids, geoms, props)
+        if head.get("kind") != "interpolation":  # grid cells are few and large: kept whole
+            tiles.coalesced(COALESCE_KEYS, DETAIL_ZOOM)
+        return MapLayer(head, len(features), tiles)
 
     return data.MAP_CACHE.get(("mvt-map", hash(body), len(body)), build)
 
@@ -415,6 +439,7 @@ def map_layer_json(
         "sourceLayer": LAYER_NAME,
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
+        "detailZoom": DETAIL_ZOOM if parsed.layer and parsed.layer.classes else 0,
         "features": [],
     }
     return Response(data.dumps(body_out), media_type="application/geo+json")
@@ -450,3 +475,101 @@ def map_tile(
         return parsed.layer
 
     return _tile_response(request, key, z, x, y, build)
+
+
+# -- warming the big layers at start-up -------------------------------------------------------
+
+
+def _warm_after_startup(scope: Scope, send: Send) -> Send:
+    """A lifespan ``send`` that, once the application has started, warms the big layers in a
+    background thread (the server answers requests meanwhile; a request for a layer being
+    built waits for that one build instead of starting another)."""
+
+    async def sending(message: Message) -> None:
+        await send(message)
+        if message["type"] == "lifespan.startup.complete" and hasattr(scope["app"], "state"):
+            web = getattr(scope["app"].state, "web", None)
+            if web is not None and os.environ.get("INCLUSIVE_CITIES_WEB_TILE_WARM") != "0":
+                threading.Thread(
+                    target=warm, args=(scope["app"],), name="tiles-warm", daemon=True
+                ).start()
+
+    return sending
+
+
+def warm(app: Any) -> int:
+    """Build the map explorer's opening layer of every city above :func:`tile_threshold`
+    units (latest published period, first layer, both languages) and cut its overview tiles,
+    so the first visitor after a start does not wait the ~10 s that building a 50,000-block
+    layer takes. Returns the number of tiles cut. Errors are logged, never raised: warming
+    is an optimisation, the first request would build the same layer."""
+    cut = 0
+    try:
+        with data.engine_session(app.state.web.engine) as session:
+            sizes = session.execute(
+                select(models.SpatialUnit.city_id, func.count()).group_by(
+                    models.SpatialUnit.city_id, models.SpatialUnit.level_id
+                )
+            ).all()
+            threshold = tile_threshold()
+            big = sorted({city_id for city_id, count in sizes if count > threshold})
+            for city_id in big:
+                cut += _warm_city(app, session, city_id)
+    except Exception:  # a failed warm-up only means a slower first visit
+        log.warning("Warming the vector tile layers failed", exc_info=True)
+    return cut
+
+
+def _warm_city(app: Any, session: Session, city_id: int) -> int:
+    from starlette.requests import Request as StarletteRequest
+
+    city = session.get(models.City, city_id)
+    if city is None or not services.published_periods(session, city_id):
+        return 0
+    period = services.pick_period(session, city_id, None)
+    version = published_version(session)
+    cut = 0
+    for language in sorted(SUPPORTED_LANGUAGES, key=lambda code: code != DEFAULT_LANGUAGE):
+        request = StarletteRequest(
+            {"type": "http", "app": app, "headers": [], "state": {"language": language}}
+        )
+        options = services.layer_options(session, app.state.web.specs, city_id, period.id, language)
+        if not options or options[0].key.startswith("ogc:"):
+            continue
+        layer_key = options[0].key
+        _id, body = _map_body(
+            request, session, city.code, layer_key, period.code, None, "levels", 5
+        )
+        parsed = map_layer(request, session, city_id, body)
+        tiles = parsed.layer
+        if tiles is None or parsed.count <= tile_threshold():
+            continue
+        key = ("map", city.code, layer_key, period.code, None, "levels", 5, language, version)
+        for z, x, y in _overview_tiles(tiles.bounds):
+            _cut(key, z, x, y, lambda built=tiles: built)
+            cut += 1
+    return cut
+
+
+def _overview_tiles(
+    bounds: np.ndarray, most: int = 16, zooms: int = 3
+) -> list[tuple[int, int, int]]:
+    """Tiles over the layer's extent (Web Mercator bounds) at the ``zooms`` deepest zooms
+    below :data:`DETAIL_ZOOM` where the extent spans at most ``most`` tiles: the zooms a
+    city opens at on a phone, a laptop or a wide screen (further out, one tile holds the
+    whole city and costs a second to cut for a view nobody opens with)."""
+    if not len(bounds):
+        return []
+    minx, miny = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
+    maxx, maxy = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
+    out: list[tuple[int, int, int]] = []
+    for z in range(DETAIL_ZOOM):
+        size = 2 * HALF_WORLD / 2**z
+        last = 2**z - 1
+        x0, x1 = (int(min(last, max(0, (v + HALF_WORLD) // size))) for v in (minx, maxx))
+        y0, y1 = (int(min(last, max(0, (HALF_WORLD - v) // size))) for v in (maxy, miny))
+        if (x1 - x0 + 1) * (y1 - y0 + 1) > most:
+            break
+        out += [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+    deepest = max((z for z, _x, _y in out), default=0)
+    return [t for t in out if t[0] > deepest - zooms]

@@ -391,6 +391,7 @@
       var p = e.features[0].properties;
       var what = state.data && state.data.classesOnly ? esc(p.label) : esc(fmt(p.value)) + " · " + esc(p.label);
       var head = esc(p.name);
+      if (p.code === undefined) { head = esc(p.loc_name || ""); what = esc(p.label); }  // overview tiles: one feature per class
       if (state.data && state.data.kind === "interpolation") {
         head = esc(state.data.valueName);
         what = esc(fmt(p.value)) + " " + esc(state.data.unit || "") + "<br>" + esc(analysisText.cell) + " " + esc(p.code);
@@ -405,6 +406,8 @@
     map.on("mouseleave", "units-fill", function () { map.getCanvas().style.cursor = ""; popup.remove(); });
     map.on("click", "units-fill", function (e) {
       var id = e.features[0].id;
+      // overview tiles hold classes, not units: a click zooms to where units can be picked
+      if (state.tiled && e.features[0].properties.code === undefined) { map.easeTo({ center: e.lngLat, zoom: state.data.detailZoom || 12 }); return; }
       var f = state.tiled ? e.features[0] : state.data.features.find(function (x) { return x.id === id; });
       if (f) { showDetails(f); $("unit-list").value = String(id); }
     });
