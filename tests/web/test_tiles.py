@@ -15,12 +15,13 @@ from urllib.parse import parse_qsl
 
 import mapbox_vector_tile
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from inclusive_cities.i18n import use_language
 from inclusive_cities.store import connect, models, transaction
-from inclusive_cities.web import create_app
+from inclusive_cities.web import create_app, tiles
 from tests.web.conftest import SUPPRESSED_N, City, build_city, specs
 
 SCHOOL = "tst-school-attendance-srv-2024"
@@ -136,6 +137,86 @@ def test_map_layer_is_geojson_when_small_and_tiles_when_large(
     assert {f["properties"]["label"] for f in tiled.values()} <= {
         item["label"] for item in geojson["legend"]
     }
+
+
+GROUP_KEYS = {"cls", "colour", "label", "loc", "loc_name"}
+"""What a coalesced (overview) feature may carry: the class and the locality, nothing else."""
+
+
+def test_overview_tiles_coalesce_blocks_by_class_and_locality(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below zoom 12 a tile holds one MultiPolygon per class and locality: the centre of
+    every block lies in the feature of its own class and locality (point in polygon in tile
+    units, by the slippy-map formula), and no feature carries a code, name or value. From
+    zoom 12 the features are the blocks again, with all their properties. Two quantile
+    classes split the index scores 35-85 (conftest.block_score) into locality 01's three
+    blocks (lower half) and locality 02's three: two groups of three blocks."""
+    monkeypatch.setenv("INCLUSIVE_CITIES_WEB_TILE_THRESHOLD", "5")
+    params = {"layer": "node:UIM", "period": "2024", "lang": "en"}
+    params.update({"classification": "quantiles", "k": "2"})
+    geojson = client.get("/api/cities/TST/map", params=params).json()
+    large = client.get("/tiles/map/TST/layer.json", params=params).json()
+    assert large["detailZoom"] == 12
+    path, query = large["tiles"][0].split("?")
+    tile_params = dict(parse_qsl(query))
+    for z in (9, 11):
+        decoded: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for x, y in covering_tiles(z):
+            response = client.get(path.format(z=z, x=x, y=y), params=tile_params)
+            decoded[(x, y)] = decode(response.content)
+        groups = {
+            tuple(sorted(without_nulls({k: f["properties"][k] for k in GROUP_KEYS}).items()))
+            for f in geojson["features"]
+        }
+        assert len(groups) == 2
+        if z == 9:  # one tile holds the city: one feature per group, three blocks in each
+            (features,) = decoded.values()
+            assert sorted(len(f["geometry"]["coordinates"]) for f in features) == [3, 3]
+            assert {f["geometry"]["type"] for f in features} == {"MultiPolygon"}
+        for features in decoded.values():
+            assert len(features) <= len(groups)
+            for feature in features:
+                assert set(feature["properties"]) <= GROUP_KEYS
+        for block in geojson["features"]:
+            centre = shapely.centroid(shapely.geometry.shape(block["geometry"]))
+            fx, fy = tile_xy(centre.x, centre.y, z)
+            tile = (int(fx), int(fy))
+            point = shapely.Point((fx - tile[0]) * 4096, (fy - tile[1]) * 4096)
+            holding = [
+                f["properties"]
+                for f in decoded[tile]
+                if shapely.geometry.shape(f["geometry"]).covers(point)
+            ]
+            expected = without_nulls({k: block["properties"][k] for k in GROUP_KEYS})
+            assert holding == [expected]
+    detailed = tile_features(client, path, 12, **tile_params)
+    assert sorted(detailed) == sorted(f["id"] for f in geojson["features"])
+    for feature in geojson["features"]:
+        assert detailed[feature["id"]]["properties"] == without_nulls(feature["properties"])
+
+
+def test_start_up_warms_the_opening_layer_and_its_overview_tiles(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a server does after start: the opening layer of a city above the threshold is
+    built in both languages and its tiles cut at the three deepest overview zooms (9-11 for
+    the test city: the six blocks span at most 16 tiles up to zoom 11), so the first visit
+    finds them cut."""
+    monkeypatch.setenv("INCLUSIVE_CITIES_WEB_TILE_THRESHOLD", "5")
+    tiles.TILE_CACHE.clear()
+    expected = sum(len(covering_tiles(z)) for z in (9, 10, 11))
+    assert tiles.warm(client.app) == 2 * expected
+    assert tiles.warm(client.app) == 2 * expected  # cut once: the second time all are hits
+    cached = len(tiles.TILE_CACHE._items)
+    assert cached == 2 * expected
+    params = {"layer": "node:UIM", "period": "2024", "lang": "en"}
+    large = client.get("/tiles/map/TST/layer.json", params=params).json()
+    path, query = large["tiles"][0].split("?")
+    x, y = covering_tiles(11)[0]
+    response = client.get(path.format(z=11, x=x, y=y), params=dict(parse_qsl(query)))
+    assert response.status_code == 200 and decode(response.content)
+    assert len(tiles.TILE_CACHE._items) == cached  # served from the warmed cache
 
 
 def test_tile_outside_the_zoom_grid_is_a_one_line_404(client: TestClient) -> None:

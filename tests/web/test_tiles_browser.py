@@ -94,3 +94,31 @@ def test_a_large_layer_is_drawn_from_tiles(page: Page, server: str) -> None:
     assert "02003" in details and "85" in details
     # the unit list holds the units of the tiles in view
     page.wait_for_function("document.querySelectorAll('#unit-list option').length >= 5")
+
+
+def test_overview_zooms_draw_classes_and_a_click_zooms_to_the_blocks(page: Page) -> None:
+    """At zoom 10 the tiles hold one feature per class and locality (no block codes): the
+    blocks keep their colours, the hover names the class, and a click zooms in to zoom 12,
+    where blocks can be picked."""
+    page.evaluate("window.observatoryMap.jumpTo({ center: [-72.485, 7.91], zoom: 10 })")
+    page.wait_for_function(
+        "window.observatoryMap.loaded() && window.observatoryMap.areTilesLoaded()"
+    )
+    page.wait_for_function(
+        "window.observatoryMap.queryRenderedFeatures({ layers: ['units-fill'] }).length > 0"
+    )
+    rendered = page.evaluate(
+        "window.observatoryMap.queryRenderedFeatures({ layers: ['units-fill'] })"
+        ".map(f => f.properties)"
+    )
+    assert all("code" not in p and "value" not in p and p["cls"] for p in rendered)
+    point = page.evaluate(
+        "(() => { const p = window.observatoryMap.project([-72.475, 7.915]);"
+        " const r = window.observatoryMap.getCanvas().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; })()"
+    )
+    page.mouse.move(point[0], point[1])
+    page.wait_for_selector(".maplibregl-popup")
+    assert page.locator(".maplibregl-popup").inner_text().strip()
+    page.mouse.click(point[0], point[1])
+    page.wait_for_function("window.observatoryMap.getZoom() > 11.99")
