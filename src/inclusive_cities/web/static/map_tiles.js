@@ -70,6 +70,39 @@ window.ObservatoryTiles = (function () {
       get geometry() { return f.geometry; } };
   }
 
+  // Once layer.json says the layer is tiled, the tiles of the opening view are asked for at
+  // once, while MapLibre starts: their URLs carry the publication's version (immutable, kept
+  // by the browser), so MapLibre's own requests for them are answered from the HTTP cache.
+  // The view is the one map.js fits to the layer's bbox (padding 20), computed as MapLibre
+  // does: Web Mercator, 512-px tiles, tile zoom = floor(zoom).
+  function prefetchTiles(geo) {
+    var box = document.getElementById("map");
+    if (!geo.tiles || !geo.tiles.length || !geo.bbox || !box || !box.clientWidth) { return; }
+    var w = box.clientWidth, h = box.clientHeight, pad = 20;
+    var mx = function (lon) { return (lon + 180) / 360; };
+    var my = function (lat) {
+      var s = Math.sin(lat * Math.PI / 180);
+      return 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+    };
+    var x0 = mx(geo.bbox[0]), x1 = mx(geo.bbox[2]), y0 = my(geo.bbox[3]), y1 = my(geo.bbox[1]);
+    if (!(x1 > x0 && y1 > y0)) { return; }
+    var zoom = Math.log2(Math.min((w - 2 * pad) / ((x1 - x0) * 512), (h - 2 * pad) / ((y1 - y0) * 512)));
+    var z = Math.max(0, Math.min(geo.maxzoom || 16, Math.floor(zoom)));
+    var n = Math.pow(2, z), world = 512 * Math.pow(2, zoom);
+    var cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, hw = w / 2 / world, hh = h / 2 / world;
+    var tiles = [];
+    for (var x = Math.floor((cx - hw) * n); x <= Math.floor((cx + hw) * n); x++) {
+      for (var y = Math.floor((cy - hh) * n); y <= Math.floor((cy + hh) * n); y++) {
+        if (x >= 0 && y >= 0 && x < n && y < n) { tiles.push([z, x, y]); }
+      }
+    }
+    if (tiles.length > 16) { return; }
+    tiles.forEach(function (t) {
+      fetch(absolute(geo.tiles[0]).replace("{z}", t[0]).replace("{x}", t[1]).replace("{y}", t[2]))
+        .catch(function () { /* MapLibre asks again */ });
+    });
+  }
+
   // The first layer is asked for while MapLibre starts, not after it: the URL is built from
   // the page's form as map.js builds it, and map.js takes the answer when its URL is the same.
   var early = null;
@@ -87,6 +120,9 @@ window.ObservatoryTiles = (function () {
     if (compare && compare.value) { q.set("compare", compare.value); }
     var url = layerUrl("/api/cities/" + encodeURIComponent(cfg.city) + "/map?" + q.toString());
     early = { url: url, response: fetch(url) };
+    // (this callback is registered before map.js's, so it clones the body before map.js reads it)
+    early.response.then(function (r) { return r.ok ? r.clone().json() : {}; })
+      .then(prefetchTiles).catch(function () { /* the map draws without it */ });
   }
   function get(url) {
     if (early && early.url === url) { var response = early.response; early = null; return response; }
