@@ -188,6 +188,8 @@ def dashboard(request: Request, session: DB) -> Response:
     who = identity(request, session)
     if who is None:
         return RedirectResponse("/admin/login", status_code=303)
+    if who.role == "programme":  # its only staff page is its cities' programme results
+        return RedirectResponse("/admin/programme", status_code=303)
     return _dashboard(request, session, who)
 
 

@@ -45,6 +45,7 @@ from inclusive_cities.web.workshops import (
     number,
     page,
     staff,
+    staff_or_login,
     unit_names,
     web,
 )
@@ -66,7 +67,7 @@ def status_labels() -> dict[str, str]:
         "proposed": _("Proposed"),
         "approved": _("Approved"),
         "under_way": _("Under way"),
-        "done": _("Done"),
+        "done": _("Executed"),
     }
 
 
@@ -313,6 +314,7 @@ def proposal_rows(
 ) -> list[dict[str, Any]]:
     """Proposals of published plans (or not yet in a plan); ``item`` keeps those it became."""
     from inclusive_cities.planning.proposals import list_proposals
+    from inclusive_cities.reports.plan_report import supporters_text  # same rule as the report
 
     units = unit_names(session, city.id)
     outcomes = outcome_labels()
@@ -328,7 +330,7 @@ def proposal_rows(
                 "title": str(p.get("title") or p["code"]),
                 "description": str(p.get("description") or ""),
                 "unit": units.get(str(p.get("unit_code") or ""), str(p.get("unit_code") or "")),
-                "supporters": format_number(int(p.get("supporters") or 0), 0, language_now()),
+                "supporters": supporters_text(int(p.get("supporters") or 0)),
                 "outcome": str(p.get("outcome") or "pending"),
                 "outcome_label": outcomes.get(str(p.get("outcome")), str(p.get("outcome"))),
                 "reason": str(p.get("reason") or ""),
@@ -562,6 +564,31 @@ def target_names(request: Request, session: Session, city: models.City) -> dict[
     return {**indicator_names(session, lang), **area_names(request, session, city.id, lang)}
 
 
+def node_indicators(request: Request, session: Session, city_id: int) -> dict[str, list[str]]:
+    """Marker node code (area, dimension) → the indicator codes under it, from the specs of
+    the city's latest marker runs: a project may target an area rather than an indicator."""
+    from inclusive_cities.web.workshops import _latest_runs, run_spec
+
+    found: dict[str, list[str]] = {}
+    for run in _latest_runs(session, city_id, 3):
+        spec = run_spec(request, run)
+        nodes = spec.nodes if spec is not None else []
+        children: dict[str, list[Any]] = {}
+        for node in nodes:
+            children.setdefault(node.parent or "", []).append(node)
+
+        def below(code: str, children: dict[str, list[Any]] = children) -> list[str]:
+            codes = []
+            for child in children.get(code, []):
+                codes.extend([child.code] if child.is_indicator else below(child.code))
+            return codes
+
+        for node in nodes:
+            if not node.is_indicator:
+                found.setdefault(node.code, below(node.code))
+    return found
+
+
 def project_evidence(
     request: Request, session: Session, city: models.City, item: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -573,7 +600,12 @@ def project_evidence(
     lang = language(request)
     units = unit_names(session, city.id)
     known = indicator_names(session, lang)
-    indicators = [t for t in item["targets"] if t in known]
+    under = node_indicators(request, session, city.id)
+    indicators: list[str] = []
+    for target in item["targets"]:  # an area or dimension stands for the indicators under it
+        for code in [target] if target in known else under.get(target, []):
+            if code in known and code not in indicators:
+                indicators.append(code)
     if not indicators or not item["unit_codes"]:
         return []
     # the project read as one claim of a workshop held in its neighbourhoods: the workshop
@@ -893,7 +925,7 @@ def plan_download(request: Request, session: DB, city: str, plan: str, name: str
 
 
 def _staff_or_login(request: Request, session: Session) -> auth.Identity | None:
-    return staff(request, session)
+    return staff_or_login(request, session)
 
 
 def _plan_admin(

@@ -194,7 +194,20 @@ def unit_names(session: Session, city_id: int) -> dict[str, str]:
 
 
 def staff(request: Request, session: Session) -> auth.Identity | None:
-    return auth.identity(request, session)
+    """The analyst or admin looking at a page, or None: a ``programme`` account is not staff
+    of workshops or plans (it sees what the public sees)."""
+    who = auth.identity(request, session)
+    if who is not None and who.role == "programme":
+        return None
+    return who
+
+
+def staff_or_login(request: Request, session: Session) -> auth.Identity | None:
+    """For staff pages' GETs: None (send to login) when nobody is logged in; a ``programme``
+    account is refused with 403 exactly as ``auth.require_user`` refuses its POSTs."""
+    if auth.identity(request, session) is None:
+        return None
+    return auth.require_user(request, session)
 
 
 def audit(request: Request, who: auth.Identity, action: str, target: str, **details: Any) -> None:
@@ -627,7 +640,7 @@ def _admin_page(
 @router.get("/admin/cities/{city}/workshops")
 def admin_workshops(request: Request, session: DB, city: str) -> Response:
     """Upload a filled-in template, start a workshop by hand, or pick one to correct."""
-    who = staff(request, session)
+    who = staff_or_login(request, session)
     if who is None:
         return login_redirect()
     return _admin_page(request, session, who, services.city_by_code(session, city))
@@ -770,7 +783,7 @@ def _edit_page(
 
 @router.get("/admin/cities/{city}/workshops/{code}")
 def edit_workshop(request: Request, session: DB, city: str, code: str) -> Response:
-    who = staff(request, session)
+    who = staff_or_login(request, session)
     if who is None:
         return login_redirect()
     return _edit_page(request, session, who, services.city_by_code(session, city), code)
