@@ -20,7 +20,7 @@ from inclusive_cities.i18n import use_language
 from inclusive_cities.store import connect
 from inclusive_cities.web import create_app
 from tests.web.conftest import specs
-from tests.web.planning_city import EMAIL, NAMES, PASSWORD
+from tests.web.planning_city import BARRIOS, EMAIL, NAMES, PASSWORD
 from tests.web.workshop_city import (
     B1_A1,
     CITY_A1,
@@ -405,3 +405,73 @@ def test_staff_start_a_workshop_by_hand_and_upload_the_plan_back(
     assert upload.status_code == 200 and "plan.gpkg importado" in upload.text
     after = client.get(f"/cities/PLN/plan?plan={PLAN}&lang=es").text
     assert budget is not None and f'<dd id="fig-budget">{budget.group(1)}</dd>' in after
+
+
+def test_fix_round_disclosure_roles_codes_statuses_and_area_evidence(
+    city: WorkshopCity, client: TestClient
+) -> None:
+    """Findings of the demo walk-through: a proposal's 7 supporters are published as "fewer
+    than 10" (the report's rule, docs/disclosure.md); a ``programme`` account may not open the
+    staff pages; a solution is named with its workshop; one word per status; a project aimed
+    at an area shows the evidence of that area's indicators."""
+    from inclusive_cities.planning.proposals import save_proposal
+    from inclusive_cities.planning.territorial_plan import add_project
+    from inclusive_cities.store import transaction
+    from inclusive_cities.web import auth
+
+    engine = connect(city.url)
+    for code, title, supporters in (
+        ("PV-07", "Mural contra la xenofobia", "7"),
+        ("PV-12", "Cancha de microfútbol", "12"),
+    ):
+        save_proposal(
+            engine,
+            "PLN",
+            {"code": code, "title": title, "unit_code": "B2", "supporters": supporters},
+        )
+    # P3 (barrio B2) aims at area B (Health), whose only indicator is b1 (planning_city.py)
+    add_project(engine, "PLN", PLAN, "P3", status="done", targets=["B"])
+    with transaction(engine) as session:
+        auth.create_user(session, "programa@example.org", "programme", PASSWORD)
+    engine.dispose()
+
+    for path in ("/cities/PLN/plan?lang=es", "/cities/PLN/plan/proposals?lang=es"):
+        html = client.get(path).text
+        row = html[html.index('data-code="PV-07"') :]
+        row = row[: row.index("</tr>")]
+        assert '<td class="num">menos de 10</td>' in row and ">7<" not in row
+        row = html[html.index('data-code="PV-12"') :]
+        assert '<td class="num">12</td>' in row[: row.index("</tr>")]
+
+    plan = client.get("/cities/PLN/plan?lang=es").text
+    assert f"{WORKSHOP} · S-01" in plan  # P7's solution, in the projects table
+    open_table = plan[plan.index('id="open-solutions"') :]
+    assert f"{WORKSHOP} · S-02" in open_table[: open_table.index("</table>")]
+    assert "Ejecutado" in plan and "Listo" not in plan
+
+    project = client.get("/cities/PLN/plan/projects/P3?lang=es").text
+    evidence = project[project.index('id="project-evidence"') :]
+    evidence = evidence[: evidence.index("</table>")]
+    b2_b1 = BARRIOS["B2"][2]  # b1 in San José: 50
+    city_b1 = sum(b[2] for b in BARRIOS.values()) / len(BARRIOS)  # plain mean: 51.7
+    assert 'data-indicator="b1"' in evidence and "San José" in evidence
+    assert f'<td class="num">{number_es(b2_b1)}</td>' in evidence
+    assert f'<td class="num">{number_es(city_b1)}</td>' in evidence
+
+    with TestClient(create_app(city.url, specs=specs)) as programme:
+        login = programme.post(
+            "/admin/login", data={"email": "programa@example.org", "password": PASSWORD}
+        )
+        assert login.status_code == 200
+        index = programme.get("/admin", follow_redirects=False)
+        assert index.status_code == 303 and index.headers["location"] == "/admin/programme"
+        for path in (
+            "/admin/cities/PLN/workshops",
+            f"/admin/cities/PLN/workshops/{WORKSHOP}",
+            "/admin/cities/PLN/plan",
+            f"/admin/cities/PLN/plan/{PLAN}",
+        ):
+            assert programme.get(path, follow_redirects=False).status_code == 403, path
+        public = programme.get("/cities/PLN/plan?lang=es").text
+        assert 'id="edit-project"' not in public and "/admin/cities/PLN/plan" not in public
+    use_language("es")
