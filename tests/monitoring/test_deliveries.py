@@ -500,3 +500,78 @@ def test_workbook_import_and_estimate_on_postgresql(postgres_url: str, tmp_path:
     found = improved_knowledge(engine)
     assert (found.assessed, found.improved) == (20, 14)
     assert people_trained(engine) == 20
+
+
+def test_a_share_of_few_people_is_not_published_and_the_programme_pools(engine: Engine) -> None:
+    """Finding F2-2/6: the share over fewer than 10 assessed people would give the hidden
+    count away (9 of 9 = 100 %), so it is None; the programme's figure pools every person."""
+    from inclusive_cities.monitoring.registry import programme_level
+
+    year = window("2025")
+    pooled = programme_level("improved_knowledge_share")
+    assert pooled is not None
+    with Session(engine) as session:
+        cuc = session.scalar(select(TargetCity).where(TargetCity.code == "CUC"))
+        assert cuc is not None
+        # only CUC has assessed public servants: 14 of 20, pooled by hand
+        assert pooled(session, year) == 70.0
+    with transaction(engine) as session:
+        t2 = session.scalar(select(DeliveryTraining).where(DeliveryTraining.code == "T2"))
+        t1 = session.scalar(select(DeliveryTraining).where(DeliveryTraining.code == "T1"))
+        assert t1 is not None and t2 is not None
+        for p in session.scalars(
+            select(DeliveryParticipant).where(DeliveryParticipant.training_id == t2.id)
+        ):
+            session.delete(p)
+        p10 = session.scalar(
+            select(DeliveryParticipant).where(
+                DeliveryParticipant.training_id == t1.id, DeliveryParticipant.participant == "p10"
+            )
+        )
+        assert p10 is not None
+        session.delete(p10)
+    with Session(engine) as session:
+        cuc = session.scalar(select(TargetCity).where(TargetCity.code == "CUC"))
+        assert cuc is not None
+        assert computed("improved_knowledge_share")(session, cuc, year) is None  # 9 of 9
+        assert pooled(session, year) is None
+
+
+def test_a_share_goes_where_its_count_is_withheld() -> None:
+    """Finding F2-2, as an attacker: no published share may sit beside a withheld count of
+    the people it is taken over, in a city or in its country's mean of cities."""
+    from types import SimpleNamespace
+
+    from inclusive_cities.monitoring.results import ResultRow, _protect
+
+    indicators = [
+        SimpleNamespace(code="public_servants_trained", unit="people"),
+        SimpleNamespace(code="improved_knowledge_share", unit="%"),
+    ]
+
+    def row(code: str, country: str, city: str, actual: float) -> ResultRow:
+        return ResultRow(code, city, country, "2025", None, None, actual, True)
+
+    trained = {"AAA": 9.0, "BBB": 30.0, "CCC": 40.0}  # AAA under 10, one more goes with it
+    shares = {"AAA": 88.9, "BBB": 90.0, "CCC": 85.0}
+    cities = [row("public_servants_trained", "COL", c, n) for c, n in trained.items()]
+    cities += [row("improved_knowledge_share", "COL", c, s) for c, s in shares.items()]
+    countries = [
+        row("public_servants_trained", "COL", "", 79.0),
+        row("improved_knowledge_share", "COL", "", sum(shares.values()) / 3),
+    ]
+    headline = [
+        row("public_servants_trained", "", "", 79.0),
+        row("improved_knowledge_share", "", "", 87.0),
+    ]
+    cities, countries, headline = _protect(indicators, cities, countries, headline)  # type: ignore[arg-type]
+    hidden_counts = {
+        r.city for r in cities if r.indicator == "public_servants_trained" and r.withheld
+    }
+    assert "AAA" in hidden_counts and len(hidden_counts) == 2  # primary and one secondary
+    for r in cities:
+        if r.indicator == "improved_knowledge_share":
+            assert r.withheld == (r.city in hidden_counts)
+            assert (r.actual is None) == (r.city in hidden_counts)
+    share_country = next(r for r in countries if r.indicator == "improved_knowledge_share")
+    assert share_country.withheld and share_country.actual is None

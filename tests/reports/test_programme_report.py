@@ -50,7 +50,7 @@ def test_html_report_in_english(programme: ProgrammeCity) -> None:
     assert "Inclusion and integration that respect diversity 2 of 4 50 %" in text
     # Medellín's 3 trained public servants are below the disclosure threshold
     medellin = text[text.index("Medellín (Colombia)") :]
-    assert re.search(r"Public servants trained ● — — hidden", medellin)
+    assert re.search(r"Public servants trained ● — — withheld", medellin)
 
 
 def test_pdf_report_in_spanish_through_the_cli(programme: ProgrammeCity, tmp_path: Path) -> None:

@@ -148,7 +148,7 @@ def test_city_page_shows_results_over_time_and_deliveries(client: TestClient) ->
 def test_small_counts_are_hidden_on_a_city_page(client: TestClient) -> None:
     doc = page(client, "/programme/cities/MED?lang=es")
     deliveries = {d.get("data-code"): text(d) for d in doc.xpath("//dl[@id='city-deliveries']/div")}
-    assert "oculto" in deliveries["public_servants_trained"]
+    assert "reservado" in deliveries["public_servants_trained"]
     assert "3" not in deliveries["public_servants_trained"]
     assert "improved_knowledge" not in deliveries
 

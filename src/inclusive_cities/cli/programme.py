@@ -34,6 +34,20 @@ def _lang(value: str | None) -> str:
     return value if value in ("es", "en") else current_language()
 
 
+def _unit(unit: str) -> str:
+    """The unit in the reader's language (the framework keeps it in English)."""
+    names = {
+        "cities": _("cities"),
+        "people": _("people"),
+        "neighbourhoods": _("neighbourhoods"),
+        "policies": _("policies"),
+        "workshops": _("workshops"),
+        "projects": _("projects"),
+        "centres": _("centres"),
+    }
+    return names.get(unit, unit)
+
+
 def _figure(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
@@ -206,7 +220,7 @@ def results_command(
         programme=report.programme.name, period=report.period
     )
     table = Table(
-        _("Indicator"), _("Baseline"), _("Target"), _("Actual"), _("Progress"), title=title
+        _("Indicator"), _("Baseline"), _("Target value"), _("Actual"), _("Progress"), title=title
     )
     names = {c.code: c.name for c in report.cities}
     if city is not None:
@@ -229,7 +243,7 @@ def results_command(
             actual += " *"
         progress = "—" if row.progress is None else format_number(100 * row.progress, 0) + " %"
         table.add_row(
-            f"{info.name} ({info.unit})",
+            f"{info.name} ({_unit(info.unit)})",
             _figure(row.baseline, info.unit),
             _figure(row.target, info.unit),
             actual,

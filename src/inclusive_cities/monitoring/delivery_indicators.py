@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.monitoring.periods import Window
-from inclusive_cities.monitoring.registry import register_computed
+from inclusive_cities.monitoring.registry import register_computed, register_programme_level
 from inclusive_cities.monitoring.trainings import wilson_with_design_effect
 from inclusive_cities.store.delivery_models import (
     DeliveryCentre,
@@ -74,11 +74,28 @@ def community_trained(session: Session, city: TargetCity, window: Window) -> flo
 def improved_knowledge_share(session: Session, city: TargetCity, window: Window) -> float | None:
     """Per cent of assessed public servants whose post score beat their pre score (the point
     estimate; :func:`inclusive_cities.monitoring.trainings.improved_knowledge` gives its CI)."""
+    return _improved_share(session, window, city.id)
+
+
+@register_programme_level("improved_knowledge_share")
+def improved_knowledge_share_programme(session: Session, window: Window) -> float | None:
+    """The programme's share pooled over every assessed public servant (the estimate the
+    deliveries section gives with its CI), not a mean of the cities' shares."""
+    return _improved_share(session, window, None)
+
+
+def _improved_share(session: Session, window: Window, city_id: int | None) -> float | None:
+    """Per cent improved among assessed public servants; None under the disclosure threshold
+    (a share of fewer people than a publishable count would give them away)."""
+    from inclusive_cities.disclosure import Rules, control_enabled
+
     rows = session.execute(
         select(DeliveryTraining.id, DeliveryParticipant.pre_score, DeliveryParticipant.post_score)
         .join(DeliveryTraining, DeliveryParticipant.training_id == DeliveryTraining.id)
         .where(
-            DeliveryTraining.target_city_id == city.id,
+            DeliveryTraining.target_city_id == city_id
+            if city_id is not None
+            else DeliveryTraining.target_city_id.is_not(None),
             DeliveryTraining.audience == "public_servants",
             DeliveryTraining.held_on >= window.start,
             DeliveryTraining.held_on <= window.end,
@@ -86,7 +103,7 @@ def improved_knowledge_share(session: Session, city: TargetCity, window: Window)
             DeliveryParticipant.post_score.is_not(None),
         )
     ).all()
-    if not rows:
+    if control_enabled() and len(rows) < Rules().threshold:
         return None
     by_session: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for training, pre, post in rows:
@@ -139,6 +156,19 @@ def centres_in_network(session: Session, city: TargetCity, window: Window) -> fl
             select(func.count(DeliveryCentre.id)).where(
                 DeliveryCentre.target_city_id == city.id, DeliveryCentre.status == "active"
             )
+        )
+        or 0
+    )
+
+
+@register_programme_level("centres_in_network")
+def centres_in_network_programme(session: Session, window: Window) -> float | None:
+    """Active centres of the whole network, linked to a target city or not."""
+    if not session.scalar(select(func.count(DeliveryCentre.id))):
+        return None
+    return float(
+        session.scalar(
+            select(func.count(DeliveryCentre.id)).where(DeliveryCentre.status == "active")
         )
         or 0
     )

@@ -49,6 +49,27 @@ def register_computed(
     return decorate
 
 
+ProgrammeFunction = Callable[[Session, Window], float | None]
+
+_PROGRAMME: dict[str, ProgrammeFunction] = {}
+
+
+def register_programme_level(code: str) -> Callable[[ProgrammeFunction], ProgrammeFunction]:
+    """Decorator: the programme-level value of ``code`` is a query of its own, not an
+    aggregate of the target cities (a pooled share, the whole centres network)."""
+
+    def decorate(function: ProgrammeFunction) -> ProgrammeFunction:
+        _PROGRAMME[code] = function
+        return function
+
+    return decorate
+
+
+def programme_level(code: str) -> ProgrammeFunction | None:
+    """The programme-level function of ``code``, or None when the headline aggregates cities."""
+    return _PROGRAMME.get(code)
+
+
 def computed(code: str) -> ComputedFunction:
     """The function of a computed indicator (raises MonitoringError for an unknown code)."""
     return computed_indicator(code).function

@@ -21,7 +21,11 @@ from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
 from inclusive_cities.monitoring.periods import Window, window
 from inclusive_cities.monitoring.protect import is_people, withheld_cells
-from inclusive_cities.monitoring.registry import computed_indicator, is_registered
+from inclusive_cities.monitoring.registry import (
+    computed_indicator,
+    is_registered,
+    programme_level,
+)
 from inclusive_cities.monitoring.values import get_programme, typed_actual_allowed
 from inclusive_cities.store import models, transaction
 from inclusive_cities.store.models import TOTAL
@@ -250,6 +254,12 @@ def _aggregate(
     )
 
 
+#: Shares whose denominator is (part of) a count of people: withheld wherever that count is.
+SHARE_OF: dict[str, tuple[str, ...]] = {
+    "improved_knowledge_share": ("public_servants_trained", "people_trained"),
+}
+
+
 def _protect(
     indicators: list[ProgrammeIndicator],
     city_rows: list[ResultRow],
@@ -273,6 +283,18 @@ def _protect(
         for (_i, row), flag in zip(frame.iterrows(), flags, strict=True):
             if flag:
                 hidden.add((code, str(row["country"]), str(row["city"])))
+
+    # A share is a quantity too: where the count of the people it is taken over is withheld,
+    # the share is withheld with it (8 of 9 shown as 88.9 % would give the hidden count away).
+    for share, counts in SHARE_OF.items():
+        for code, country, city in list(hidden):
+            if code in counts:
+                hidden.add((share, country, city))
+        # A country's share is the mean of its cities': with one city withheld, the others
+        # and the mean would give it back, so the country's share goes too.
+        for code, country, city in list(hidden):
+            if code == share and city != TOTAL and country != TOTAL:
+                hidden.add((share, country, TOTAL))
 
     def mark(row: ResultRow) -> ResultRow:
         key = (row.indicator, row.country or TOTAL, row.city or TOTAL)
@@ -378,7 +400,11 @@ def _compute(
             by_country.append(
                 _aggregate(ind, [r for r in rows if r.country == country], "", country)
             )
-        headline.append(_aggregate(ind, rows, "", ""))
+        head = _aggregate(ind, rows, "", "")
+        whole = programme_level(ind.computed) if ind.computed else None
+        if whole is not None:
+            head = replace(head, actual=whole(session, span), computed=True)
+        headline.append(head)
     city_rows, by_country, headline = _protect(loaded.indicators, city_rows, by_country, headline)
     if cities is not None:
         city_rows = [r for r in city_rows if r.city == cities]

@@ -302,7 +302,7 @@ def _result_table(rows: list[ResultRow], caption: str, source: str) -> Table:
                 r.name + (" ●" if r.computed else ""),
                 r.baseline_text,
                 r.target_text,
-                _("hidden") if r.suppressed else r.actual_text,
+                _("withheld") if r.suppressed else r.actual_text,
                 "" if r.suppressed else r.progress_text,
             ]
             for r in rows
