@@ -139,6 +139,13 @@ def test_computed_indicators_are_queries_and_typed_actuals_for_them_are_refused(
             monitoring.set_value(
                 session, "inclusive_cities", "cities_with_marker", "TST", "2025", "actual", 0
             )
+        # F2-11: a per-city yes/no indicator is 0 or 1, people are whole, shares 0-100
+        with pytest.raises(monitoring.MonitoringError, match=r"must be 1 \(yes\) or 0 \(no\)"):
+            monitoring.set_value(
+                session, "inclusive_cities", "cities_with_marker", "MED", "2025", "actual", 5
+            )
+        with pytest.raises(monitoring.MonitoringError, match="whole number of people"):
+            monitoring.set_value(session, "inclusive_cities", TYPED, "MED", "2025", "actual", 2.5)
     report = monitoring.results(engine, period="2025", lang="en")
     tst = report.row("cities_with_marker", city="TST", country="COL")
     assert (tst.actual, tst.computed, tst.target, tst.progress) == (1.0, True, 1.0, 1.0)

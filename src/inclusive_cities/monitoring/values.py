@@ -17,6 +17,7 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
 from inclusive_cities.monitoring.periods import normalise_period
+from inclusive_cities.monitoring.protect import is_people
 from inclusive_cities.monitoring.registry import computed_indicator, is_registered
 from inclusive_cities.store import models
 from inclusive_cities.store.models import TOTAL, utcnow
@@ -207,6 +208,19 @@ def set_value(
             _("The value {value} of {indicator} for {city} is out of range.").format(
                 value=value, indicator=indicator.code, city=city.name
             )
+        )
+    if indicator.aggregation == "count_cities" and float(value) not in (0.0, 1.0):
+        raise MonitoringError(
+            _(
+                "The value {value} of {indicator} for {city} must be 1 (yes) or 0 (no): the "
+                "indicator counts cities, one per city."
+            ).format(value=value, indicator=indicator.code, city=city.name)
+        )
+    if is_people(indicator.unit) and not float(value).is_integer():
+        raise MonitoringError(
+            _(
+                "The value {value} of {indicator} for {city} must be a whole number of people."
+            ).format(value=value, indicator=indicator.code, city=city.name)
         )
     if kind == "actual" and not typed_actual_allowed(indicator, city):
         raise MonitoringError(
