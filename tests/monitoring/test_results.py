@@ -607,3 +607,8 @@ def test_demo_programme_gives_the_programmes_headline_lines(tmp_path: Path) -> N
     lines = {line.code: (line.n, line.m) for line in report.lines}
     assert lines == {"cities_with_marker": (6, 9), "cities_with_mobility_profile": (8, 9)}
     assert report.row("policies_supported").target == 4 * 2 + 5 * 1
+    # F2-7: the demo's workshops are held in 2024-S2, so their target is set there, not in 2025
+    assert report.row("workshops_held", city="TST", country="COL").target is None
+    held = monitoring.results(engine, period="2024-S2", lang="en")
+    assert "2024-S2" in held.periods
+    assert held.row("workshops_held", city="TST", country="COL").target == 2
