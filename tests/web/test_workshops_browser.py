@@ -86,6 +86,12 @@ def test_facilitator_uploads_a_workshop_and_sees_it_beside_the_evidence(
     page.wait_for_url(server + "/admin")
     page.goto(server + "/admin/cities/PLN/workshops")
     assert page.locator("html").get_attribute("lang") == "es"
+    # every staff card holds its text: nothing wider than the box (demo walk-through)
+    for card in ("#workshop-upload", "#workshop-new"):
+        overflow = page.evaluate(
+            f"(e => e.scrollWidth - e.clientWidth)(document.querySelector('{card}'))"
+        )
+        assert overflow <= 1, card
     page.set_input_files("#workshop-file", str(filled))
     page.click("#workshop-upload button[type=submit]")
     page.wait_for_url(f"{server}/admin/cities/PLN/workshops/{WORKSHOP}?imported=1")
