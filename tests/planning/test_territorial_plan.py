@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import openpyxl
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import Engine, select
@@ -224,17 +225,19 @@ def test_bad_rows_name_file_row_column_and_value(engine: Engine, tmp_path: Path)
     bad = [list(r) for r in ROWS_ES]
     bad[2][3] = "casi listo"
     path = write_xlsx(tmp_path / "malo.xlsx", HEADERS_ES, bad, "Proyectos")
-    with pytest.raises(PlanError, match=r"malo\.xlsx, row 4, column 'status': 'casi listo'"):
+    with pytest.raises(
+        PlanError, match=r"malo\.xlsx, row 4, column 'Estado': 'casi listo'.*proposed, approved"
+    ):
         import_plan(engine, "TST", "PIT", path)
     bad = [list(r) for r in ROWS_ES]
     bad[0][8] = "99999"
     bad[1][4] = "cien"  # the first bad row stops the import before the store is touched
     path = write_xlsx(tmp_path / "malo2.xlsx", HEADERS_ES, bad, "Proyectos")
-    with pytest.raises(PlanError, match=r"row 3, column 'cost': 'cien'"):
+    with pytest.raises(PlanError, match=r"row 3, column 'Costo': 'cien'"):
         import_plan(engine, "TST", "PIT", path)
     bad[1][4] = 10
     path = write_xlsx(tmp_path / "malo3.xlsx", HEADERS_ES, bad, "Proyectos")
-    with pytest.raises(PlanError, match=r"row 2, column 'unit_codes': '99999'"):
+    with pytest.raises(PlanError, match=r"row 2, column 'Unidades': '99999'"):
         import_plan(engine, "TST", "PIT", path)
     after = load_plan(engine, "TST", "PIT").items
     assert after["cost"].tolist() == before["cost"].tolist()
@@ -296,7 +299,7 @@ def test_proposals_and_what_became_of_them(engine: Engine, tmp_path: Path) -> No
     assert table.loc["PV-3", "supporters"] == 0
     rows[1][5] = ""
     bad = write_xlsx(tmp_path / "p2.xlsx", headers, rows, "Propuestas")
-    with pytest.raises(PlanError, match=r"p2\.xlsx, row 3, column 'reason'"):
+    with pytest.raises(PlanError, match=r"p2\.xlsx, row 3, column 'Motivo'"):
         import_proposals(engine, "TST", bad)
     with pytest.raises(PlanError, match="item"):
         save_proposal(engine, "TST", {"code": "PV-9", "title": "x", "outcome": "adopted"})
@@ -389,5 +392,39 @@ def test_gpkg_in_metres_is_read_in_longitude_latitude(engine: Engine, tmp_path: 
     assert site.bounds == pytest.approx(park.bounds, abs=1e-7)
     bad = tmp_path / "malo.gpkg"
     frame.to_file(bad, layer="sitios", driver="GPKG")
-    with pytest.raises(PlanError, match=r"malo\.gpkg, row 2, column 'cost': '-999"):
+    with pytest.raises(PlanError, match=r"malo\.gpkg, row 2, column 'costo': '-999"):
         import_plan(engine, "TST", "GPK", bad)
+
+
+def test_budget_by_area_counts_indicator_targets_under_their_area() -> None:
+    """Finding 8: an indicator target is budgeted under its marker area, not beside it."""
+    items = pd.DataFrame(
+        {
+            "targets": [["crime_rate_per_100k"], ["EPUB", "public_space_m2_per_inhab"], []],
+            "cost": [100.0, 60.0, 40.0],
+        }
+    )
+    items.attrs["target_areas"] = {
+        "crime_rate_per_100k": "SEG",
+        "public_space_m2_per_inhab": "EPUB",
+        "V_CAL": "VIV",
+    }
+    table = budget_by(items, "target").set_index("key")
+    # the second project targets one area twice over: all its 60 go to EPUB, none split off
+    assert table["cost"].to_dict() == {"SEG": 100.0, "EPUB": 60.0, "": 40.0}
+    assert table.loc["EPUB", "share"] == pytest.approx(60 / 200)
+
+
+def test_status_words_follow_the_language() -> None:
+    """Finding 15: the error lists the statuses as a Spanish-speaking planner writes them."""
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.planning.territorial_plan import clean_item
+
+    previous = use_language("es")
+    try:
+        with pytest.raises(PlanError, match="propuesto, aprobado, en_ejecucion, ejecutado"):
+            clean_item({"code": "P1", "type": "housing", "status": "casi listo"})
+        item = clean_item({"code": "P1", "type": "housing", "status": "en_ejecucion"})
+        assert item["status"] == "under_way"
+    finally:
+        use_language(previous)

@@ -69,7 +69,7 @@ def test_a_planner_builds_publishes_and_reports_a_plan(
     failed = run(*db, "--lang", "es", "plan", "import", str(bad), "--city", "TST", "--plan", "PIT")
     assert failed.returncode == 1
     assert failed.stderr.strip().count("\n") == 0
-    assert "malo.xlsx, fila 2, columna 'cost': '-5' no es un costo" in failed.stderr
+    assert "malo.xlsx, fila 2, columna 'Costo': '-5' no es un costo" in failed.stderr
     proposals = write_xlsx(
         tmp_path / "propuestas.xlsx",
         ["Código", "Barrio", "Título", "Apoyos", "Resultado", "Proyecto"],

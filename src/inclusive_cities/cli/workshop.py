@@ -99,9 +99,15 @@ def list_command(city: str = typer.Option(..., "--city", help="City code.")) -> 
     if not rows:
         console.print(_("City {city} has no workshop yet.").format(city=city), markup=False)
         raise typer.Exit(1)
-    table = Table(
-        _("Id"), _("Code"), _("Date"), _("Unit"), _("Title"), _("Nodes"), _("Matrix rows")
-    )
+    table = Table()
+    # Codes, dates and unit codes are identifiers: never cut them ("TALLER-2024…"); titles wrap.
+    table.add_column(_("Id"), no_wrap=True)
+    table.add_column(_("Code"), no_wrap=True, min_width=max(len(r.code) for r in rows))
+    table.add_column(_("Date"), no_wrap=True, min_width=10)
+    table.add_column(_("Unit"), no_wrap=True)
+    table.add_column(_("Title"), min_width=16)
+    table.add_column(_("Nodes"), justify="right")
+    table.add_column(_("Matrix rows"), justify="right")
     for row in rows:
         table.add_row(
             str(row.id),

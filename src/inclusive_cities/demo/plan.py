@@ -24,6 +24,7 @@ from inclusive_cities.planning.territorial_plan import (
     load_plan,
     save_item,
     set_published,
+    target_areas,
 )
 from inclusive_cities.store import models, transaction
 
@@ -46,6 +47,20 @@ TYPE_AREAS = {
     "social_cohesion": "EPUB",
 }
 """The marker area a project type answers when its targets are indicators, not areas."""
+
+
+def _plausible(targets: list[str], kind: str, area_of: dict[str, str]) -> list[str]:
+    """Targets a project of this type can answer: those in its type's area, else the area.
+
+    The candidate projects' targets are drawn for the optimiser; shown in the plan, a health
+    centre "targeting" crime reads as nonsense.
+    """
+    area = TYPE_AREAS.get(kind)
+    if area is None:
+        return targets
+    kept = [t for t in targets if area_of.get(t, t) == area]
+    return kept or [area]
+
 
 PROPOSALS = (
     (
@@ -124,6 +139,7 @@ def build_demo_plan(engine: Engine, city: str = "DEMO") -> DemoPlan:
             )
         }
         solutions = city_solutions(session, cid)
+        area_of = target_areas(session)
         executed = [c for c in candidates if c.start_date is not None][:6]
         waiting = [c for c in candidates if c.start_date is None]
         planned = waiting[::4][:9]
@@ -136,7 +152,7 @@ def build_demo_plan(engine: Engine, city: str = "DEMO") -> DemoPlan:
                 "name": c.name,
                 "type": c.type,
                 "cost": c.cost,
-                "targets": list(c.targets or []),
+                "targets": _plausible(list(c.targets or []), c.type, area_of),
                 "unit_codes": list(c.unit_codes or []),
                 "geometry": None if c.geometry is None else shapely.from_wkb(c.geometry),
                 "start": c.start_date,

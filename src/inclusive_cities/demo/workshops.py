@@ -117,7 +117,7 @@ def housing_workshop(unit: str, name: str) -> WorkshopData:
     rows: list[Row] = [
         ("D-01", "VIV", "demand", "Mejorar las viviendas sin que suban los arriendos",
          ["overcrowding"], ["S-01", "S-02"]),
-        ("C-01", "VIV", "cause", "Subarriendo informal de piezas", ["rent_burden"], ["S-02"]),
+        ("C-05", "VIV", "cause", "Subarriendo informal de piezas", ["rent_burden"], ["S-02"]),
         ("A-01", "VIV", "asset", "Junta de acción comunal activa y maestros de obra del barrio",
          [], []),
         ("X-01", "VIV", "differential", "Las familias migrantes viven más hacinadas que las de "
@@ -146,7 +146,7 @@ def housing_workshop(unit: str, name: str) -> WorkshopData:
                 ("M", "30-59", "refugee_migrant", "residente", 6),
                 ("F", "30-59", "host", "residente", 10),
                 ("M", "30-59", "host", "residente", 7),
-                ("F", "60+", "host", "lider comunitario", 3),
+                ("F", "60+", "host", "líder comunitario", 3),
                 ("M", "30-59", "host", "funcionario", 2),
             ]
         ),
@@ -175,7 +175,7 @@ def public_space_workshop(unit: str, name: str) -> WorkshopData:
     rows: list[Row] = [
         ("D-01", "EPUB", "demand", "Un parque iluminado y seguro para las familias",
          ["public_space_m2_per_inhab"], ["S-01", "S-02"]),
-        ("C-01", "EPUB", "cause", "Falta de mantenimiento del parque", [], ["S-01"]),
+        ("C-05", "EPUB", "cause", "Falta de mantenimiento del parque", [], ["S-01"]),
         ("A-01", "EPUB", "asset", "Colectivo juvenil de muralistas del barrio", [], []),
         ("S-01", "EPUB", "solution", "Recuperación participativa del parque con murales", [], []),
         ("S-02", "EPUB", "solution", "Urbanismo táctico en la calle de acceso al parque", [], []),
@@ -202,7 +202,7 @@ def public_space_workshop(unit: str, name: str) -> WorkshopData:
                 ("M", "18-29", "host", "joven muralista", 6),
                 ("F", "30-59", "refugee_migrant", "emprendedora", 12),
                 ("M", "30-59", "refugee_migrant", "residente", 5),
-                ("F", "30-59", "host", "lider comunitario", 4),
+                ("F", "30-59", "host", "líder comunitario", 4),
                 ("M", "30-59", "host", "funcionario", 3),
             ]
         ),

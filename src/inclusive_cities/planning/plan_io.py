@@ -8,7 +8,7 @@ re-run: a project is identified by its code, so importing the same file twice ch
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ class Rows:
     first_row: int
     """The row number of the first record as the user sees it (2 in a workbook: after the
     header; 1 in a GeoPackage: its first feature)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Canonical column name → the header as the file spells it (errors name the latter)."""
 
     def fail(self, position: int) -> Callable[[str, object, str], PlanError]:
         def build(column: str, value: object, what: str) -> PlanError:
@@ -114,7 +116,7 @@ class Rows:
                 _("{file}, row {row}, column '{column}': '{value}' {what}").format(
                     file=self.file,
                     row=position + self.first_row,
-                    column=column,
+                    column=self.headers.get(column, column),
                     value="" if _blank(value) else str(value),
                     what=what,
                 )
@@ -197,7 +199,8 @@ def read_rows(
             record["geometry"] = geometry[i]
         record["_row"] = i
         records.append(record)
-    return Rows(file=path.name, records=records, first_row=first)
+    spelled = {canonical: str(original) for original, canonical in renamed.items()}
+    return Rows(file=path.name, records=records, first_row=first, headers=spelled)
 
 
 def import_plan(

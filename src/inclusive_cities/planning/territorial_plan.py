@@ -53,6 +53,7 @@ __all__ = [
     "load_plan",
     "save_item",
     "set_published",
+    "target_areas",
     "unanswered_solutions",
 ]
 
@@ -94,6 +95,24 @@ _STATUS_ALIASES = {
     "complete": "done",
     "hecho": "done",
 }
+
+
+_STATUS_WORDS_ES = {
+    "proposed": "propuesto",
+    "approved": "aprobado",
+    "under_way": "en_ejecucion",
+    "done": "ejecutado",
+}
+"""The Spanish word a planner writes for each status (all of ``_STATUS_ALIASES`` are read)."""
+
+
+def status_words() -> str:
+    """The statuses as the user writes them, in the current language, for error messages."""
+    from inclusive_cities.i18n import current_language
+
+    if current_language() == "es":
+        return ", ".join(_STATUS_WORDS_ES[s] for s in ITEM_STATUSES)
+    return ", ".join(ITEM_STATUSES)
 
 
 class PlanError(PlanningError):
@@ -290,8 +309,26 @@ def load_plan(engine: Engine, city: str, plan: str) -> Plan:
             .order_by(TerritorialPlanItem.code)
         ).all()
         frame = pd.DataFrame([_item_record(i) for i in items], columns=ITEM_COLUMNS)
+        frame.attrs["target_areas"] = target_areas(session)
         info = _info(session, city, row)
     return Plan(info=info, items=frame)
+
+
+def target_areas(session: Session) -> dict[str, str]:
+    """Indicator and dimension codes → the marker area they belong to (from the catalogue).
+
+    A project may target an area, a dimension or an indicator; the budget by thematic area
+    counts each under its area, so "crimes per 100,000" falls under its area, not beside it.
+    """
+    out: dict[str, str] = {}
+    for code, area, dimension in session.execute(
+        select(models.Indicator.code, models.Indicator.area, models.Indicator.dimension)
+    ):
+        if area:
+            out[str(code)] = str(area)
+            if dimension:
+                out.setdefault(str(dimension), str(area))
+    return out
 
 
 def _choice(value: object, allowed: tuple[str, ...], aliases: Mapping[str, str]) -> str | None:
@@ -364,7 +401,10 @@ def clean_item(raw: Mapping[str, Any], fail: Fail = _simple_fail) -> dict[str, A
         raise fail(
             "status",
             status_value,
-            _("is not a status: use one of {statuses}.").format(statuses=", ".join(ITEM_STATUSES)),
+            _(
+                "is not a status: write one of {statuses} (Spanish and English words are both "
+                "read)."
+            ).format(statuses=status_words()),
         )
     cost_value = raw.get("cost")
     cost = 0.0 if _blank(cost_value) else _number(cost_value)
@@ -518,7 +558,9 @@ def budget_by(items: pd.DataFrame, by: str) -> pd.DataFrame:
     """Cost and number of projects per status, type, funding source or targeted area.
 
     By ``target`` an item's cost is split equally over the areas it targets (an item with no
-    target counts under ""), so the column still sums to the plan's total.
+    target counts under ""), so the column still sums to the plan's total; indicator and
+    dimension targets count under their area (``items.attrs["target_areas"]``, set by
+    :func:`load_plan`).
     """
     columns = ["key", "projects", "cost", "share"]
     if by not in ("status", "type", "funding_source", "target"):
@@ -530,9 +572,10 @@ def budget_by(items: pd.DataFrame, by: str) -> pd.DataFrame:
     if items.empty:
         return pd.DataFrame(columns=columns)
     if by == "target":
+        area_of: Mapping[str, str] = items.attrs.get("target_areas") or {}
         rows: list[dict[str, Any]] = []
         for targets, cost in zip(items["targets"], items["cost"], strict=True):
-            keys = list(targets) or [""]
+            keys = list(dict.fromkeys(area_of.get(t, t) for t in targets)) or [""]
             rows.extend({"key": k, "cost": float(cost) / len(keys), "n": 1} for k in keys)
         long = pd.DataFrame(rows)
     else:

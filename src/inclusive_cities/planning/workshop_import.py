@@ -159,6 +159,22 @@ def _word(value: object, words: dict[str, set[str]]) -> str | None:
     return next((code for code, known in words.items() if key in known), None)
 
 
+def unknown_unit_hint(code: str, known: set[str]) -> str:
+    """What to write instead of an unknown unit code: the closest codes of the city.
+
+    No command lists a city's unit codes, so the message itself names the likely ones.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(code, sorted(known), n=5, cutoff=0.5)
+    if not close:  # codes of another shape: show a few, so the user sees the format
+        close = sorted(known)[:5]
+    return _(
+        "is not a unit code of the city ({count} units): closest codes {codes}; "
+        "correct it or leave the cell empty."
+    ).format(count=len(known), codes=", ".join(close) or "—")
+
+
 class Reader:
     """Turns cells into a :class:`WorkshopData`, checking links against the store."""
 
@@ -176,13 +192,7 @@ class Reader:
         for width in sorted(self.vocabulary.widths):
             if code.isdigit() and code.zfill(width) in known:
                 return code.zfill(width)
-        raise where.fail(
-            value,
-            _(
-                "is not a unit code of the city: use the codes of the store's units "
-                "(`inclusive-cities info`) or leave the cell empty."
-            ),
-        )
+        raise where.fail(value, unknown_unit_hint(code, known))
 
     def units(self, value: object, where: Where) -> list[str]:
         return [self.unit(code, where) for code in split_codes(value)]
@@ -379,9 +389,14 @@ def finish_tree(nodes: list[TreeNode], rows: list[int], where: list[Where]) -> N
             )
 
 
-def finish_matrix(rows: list[MatrixRow], where: list[Where]) -> None:
-    """Give codes (S-01 for solutions…) to rows without one and check proposed solutions."""
-    taken = {r.code for r in rows if r.code}
+def finish_matrix(
+    rows: list[MatrixRow], where: list[Where], tree_codes: frozenset[str] = frozenset()
+) -> None:
+    """Give codes (S-01 for solutions…) to rows without one and check proposed solutions.
+
+    A generated code skips the tree's codes too: a code names one claim within a workshop.
+    """
+    taken = {r.code for r in rows if r.code} | set(tree_codes)
     counters: dict[str, int] = {}
     for row in rows:
         if row.code:
@@ -535,7 +550,11 @@ def read_template(path: Path, reader: Reader) -> WorkshopData:
         _sheet(book, "matrix", file), matrix_columns, ("area", "kind", "text"), file
     )
     data.matrix = [reader.matrix_row(cells, w, i) for i, (_n, cells, w) in enumerate(matrix_rows)]
-    finish_matrix(data.matrix, [w["solutions"] for _n, _c, w in matrix_rows])
+    finish_matrix(
+        data.matrix,
+        [w["solutions"] for _n, _c, w in matrix_rows],
+        frozenset(n.code for n in data.nodes),
+    )
     return data
 
 
@@ -630,7 +649,11 @@ def read_kobo_export(path: Path, reader: Reader, form: Path | None = None) -> li
             reader.matrix_row(cells, _wheres(file, "matrix", n, cells, "row_"), i)
             for i, (n, cells) in enumerate(rows)
         ]
-        finish_matrix(data.matrix, [Where(file, "matrix", n, "row_solutions") for n, _c in rows])
+        finish_matrix(
+            data.matrix,
+            [Where(file, "matrix", n, "row_solutions") for n, _c in rows],
+            frozenset(n.code for n in data.nodes),
+        )
         out.append(data)
     if not out:
         raise WorkshopFileError(_("{file} has no workshop submissions.").format(file=file))
