@@ -115,6 +115,7 @@ def test_public_page_shows_results_against_targets_in_spanish(client: TestClient
     knowledge = text(one(doc, "//*[@id='knowledge']"))
     assert "93 %" in knowledge and "15 personas evaluadas" in knowledge
     assert text(one(doc, "//*[@id='centres-count']//dd")) == "3"  # C4 is still in preparation
+    assert "toda la red" in text(one(doc, "//*[@id='centres-count']/dt"))
     stages = {d.get("data-stage"): text(one(d, "dd")) for d in doc.xpath("//div[@data-stage]")}
     assert stages == {"drafted": "1", "adopted": "2"}  # PL2 drafted; PL1, PL3 adopted
     assert [a.get("data-city") for a in doc.xpath("//a[@data-city]")] == ["TST", "MED", "QTO"]
@@ -168,6 +169,10 @@ def test_centres_page_lists_the_network_and_its_principles(client: TestClient) -
         "C3",
     ]  # by country, then city, then name
     assert "4 centros en 2 países" in text(one(doc, "//p[@class='lead']"))
+    # F2-5/14: the active ones (C4 is in preparation) are the figure /programme counts
+    assert "(3 activos hoy" in text(one(doc, "//p[@class='lead']"))
+    statuses = [text(td) for td in doc.xpath("//table[@id='centres-table']/tbody/tr/td[4]")]
+    assert statuses.count("activo") == 3
     # inclusion and diversity scored 4, 3, 2, 1: two of four centres at 3 or more
     scores = [c[8][0] for c in CENTRES]
     assert scores == [4, 3, 2, 1]

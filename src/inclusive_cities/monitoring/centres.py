@@ -93,7 +93,7 @@ def principle_label(code: str, lang: str = "en") -> str:
 def status_label(status: str, lang: str = "en") -> str:
     """A centre's status as readers see it."""
     return {
-        "active": _("active", lang),
+        "active": _("active (centre)", lang),
         "in_preparation": _("in preparation", lang),
         "closed": _("closed", lang),
     }.get(status, status)

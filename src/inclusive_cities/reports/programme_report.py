@@ -887,6 +887,7 @@ def centres_view(engine: Engine, language: str, name: str | None = None) -> Cent
             "country": country_name(r.country, language),
             "services": ", ".join(r.services),
             "status": centre_records.status_label(r.status, language),
+            "status_code": r.status,
         }
         for r in records
     ]

@@ -184,6 +184,7 @@ def centres_page(request: Request) -> Response:
         centres=centres.centres,
         principles=centres.principles,
         country_count=centres.countries,
+        active_count=sum(1 for c in centres.centres if c.get("status_code") == "active"),
         map_config=map_config,
         ogc_url=ogc_url,
     )
