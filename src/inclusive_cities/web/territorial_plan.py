@@ -578,7 +578,7 @@ def node_indicators(request: Request, session: Session, city_id: int) -> dict[st
             children.setdefault(node.parent or "", []).append(node)
 
         def below(code: str, children: dict[str, list[Any]] = children) -> list[str]:
-            codes = []
+            codes: list[str] = []
             for child in children.get(code, []):
                 codes.extend([child.code] if child.is_indicator else below(child.code))
             return codes
