@@ -152,6 +152,11 @@ def test_small_counts_are_hidden_on_a_city_page(client: TestClient) -> None:
     assert "reservado" in deliveries["public_servants_trained"]
     assert "3" not in deliveries["public_servants_trained"]
     assert "improved_knowledge" not in deliveries
+    # F2-2: MED's 3 assessed people give no share anywhere on its page (3 of 3 = 100 %)
+    shares = doc.xpath("//div[@data-indicator='improved_knowledge_share']")
+    assert all(s.get("data-actual") == "" and "%" not in text(one(s, ".//p")) for s in shares)
+    withheld = [text(p) for p in doc.xpath("//p[contains(@class, 'suppressed')]")]
+    assert withheld and all(t.startswith("Reservado para proteger") for t in withheld)
 
 
 def test_unknown_city_is_a_404(client: TestClient) -> None:
