@@ -108,7 +108,7 @@ def test_import_reads_what_the_facilitator_wrote(imported: tuple[Engine, int]) -
     groups = {(p.sex, p.age_group, p.nationality, p.role): p.count for p in w.participants}
     assert groups == {
         ("F", "18-29", "host", "residente"): 12,
-        ("M", "30-59", "refugee_migrant", "lider"): 4,
+        ("M", "30-59", "refugee_migrant", "líder"): 4,
         ("F", "30-59", "refugee_migrant", "residente"): 7,
         ("M", "18-29", "host", "residente"): 9,
         ("unknown", "60+", "host", "residente"): 3,
@@ -149,7 +149,7 @@ def test_participants_are_published_through_disclosure_control(
         ("age_group", "60+"): None,
         ("nationality", "host"): 24,
         ("nationality", "refugee_migrant"): 11,
-        ("role", "lider"): None,
+        ("role", "líder"): None,
         ("role", "residente"): None,
     }
 
@@ -455,3 +455,32 @@ def test_a_file_that_is_not_xlsx_is_refused_in_one_line(
     text.write_text("codigo;titulo\nTALLER-09;Taller\n", encoding="utf-8")
     with pytest.raises(WorkshopFileError, match=r"^taller\.csv is not an XLSX workbook"):
         import_workshop(engine, text, CITY)
+
+
+def test_roles_kept_as_typed_and_known_ones_translated() -> None:
+    """Finding 16: accents survive the import; the usual roles read in the page's language."""
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.planning.workshop_import import Reader, Vocabulary, Where
+    from inclusive_cities.planning.workshops import role_label
+
+    reader = Reader(Vocabulary(units=set(), indicators=set(), areas=set(), dimensions=set()))
+    where = {k: Where("t.xlsx", "Taller", 9, k) for k in ("sex", "nationality", "count")}
+    cells = {"sex": "F", "nationality": "acogida", "role": " Líder  comunitario ", "count": 3}
+    person = reader.participant(cells, where)
+    assert person.role == "líder comunitario"
+    previous = use_language("en")
+    try:
+        assert role_label(person.role) == "community leader"
+        assert role_label("lideresa juvenil") == "lideresa juvenil"  # unknown: as typed
+        use_language("es")
+        assert role_label("lider comunitario") == "líder comunitario"
+    finally:
+        use_language(previous)
+
+
+def test_unknown_unit_names_the_closest_codes() -> None:
+    """Finding 20: no command lists unit codes, so the message names the likely ones."""
+    from inclusive_cities.planning.workshop_import import unknown_unit_hint
+
+    hint = unknown_unit_hint("0401", {"04009", "04010", "05018", "99001"})
+    assert "04010" in hint and "(4 " in hint and "info" not in hint

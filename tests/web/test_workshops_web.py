@@ -112,7 +112,8 @@ def test_participants_only_through_disclosure_control(client: TestClient) -> Non
     assert f'<dd id="participants-total">{TOTAL_PEOPLE}</dd>' in html
     for shown in ("Mujeres: 26", "Hombres: 17", "18-29: 20", "30-44: 23"):
         assert shown in table
-    assert "resident: reservado" in table and "leader: reservado" in table
+    # roles typed in English ("resident", "leader") read in the page's language (finding 16)
+    assert "residente: reservado" in table and "líder comunitario: reservado" in table
     assert ": 6<" not in table and ": 37<" not in table and "43" not in table
 
 

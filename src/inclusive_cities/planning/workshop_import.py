@@ -294,7 +294,8 @@ class Reader:
             sex=sex or UNKNOWN,
             age_group=text_of(cells.get("age_group")) or UNKNOWN,
             nationality=nationality,
-            role=normalise(text_of(cells.get("role"))) or UNKNOWN,
+            # accents as typed ("líder"), case and spaces folded so the groups add up
+            role=" ".join(text_of(cells.get("role")).lower().split()) or UNKNOWN,
             count=self.count(cells.get("count"), where["count"]),
         )
 
@@ -578,7 +579,7 @@ def _participants(
     out = []
     for number, cells, where in rows:
         person = reader.participant(cells, where)
-        group = (person.sex, person.age_group, person.nationality, person.role)
+        group = (person.sex, person.age_group, person.nationality, normalise(person.role))
         if group in seen:
             raise where["count"].fail(
                 cells.get("count"),

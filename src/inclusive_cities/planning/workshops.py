@@ -37,6 +37,37 @@ MIN_PUBLISHED_COUNT = 10
 CODE_PREFIX = {"demand": "D", "cause": "C", "asset": "A", "differential": "X", "solution": "S"}
 """Prefix of the codes given to matrix rows that arrive without one (solutions: S-01, …)."""
 
+
+def _role_key(text: str) -> str:
+    """A role folded for matching only: lower case, no accents, single spaces."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.strip().lower())
+    return " ".join("".join(c for c in folded if not unicodedata.combining(c)).split())
+
+
+def role_label(role: str) -> str:
+    """A participant role in the current language when it is a known one, else as typed.
+
+    Facilitators write roles freely ("líder comunitario", "Residente"); the store keeps their
+    text and the pages translate the usual ones.
+    """
+    known = {
+        "residente": _("resident"),
+        "resident": _("resident"),
+        "lider comunitario": _("community leader"),
+        "lideresa comunitaria": _("community leader"),
+        "community leader": _("community leader"),
+        "lider": _("community leader"),
+        "leader": _("community leader"),
+        "funcionario": _("public official"),
+        "funcionaria": _("public official"),
+        "official": _("public official"),
+        "public official": _("public official"),
+    }
+    return known.get(_role_key(role), role)
+
+
 __all__ = [
     "MATRIX_KINDS",
     "NODE_KINDS",
@@ -54,6 +85,7 @@ __all__ = [
     "list_workshops",
     "load_workshop",
     "published_participants",
+    "role_label",
     "save_workshop",
 ]
 

@@ -24,6 +24,7 @@ from inclusive_cities.planning.workshops import (
     WorkshopData,
     load_workshop,
     published_participants,
+    role_label,
 )
 from inclusive_cities.reports.document import Document, Figure, KeyFigure, Section, Table
 from inclusive_cities.reports.errors import ReportError
@@ -86,6 +87,8 @@ def _category(dimension: str, category: str, language: str) -> str:
         return nationality_names(language).get(category, category)
     if dimension == "sex":
         return {"F": _("Female"), "M": _("Male"), "other": _("Other")}.get(category, category)
+    if dimension == "role":
+        return role_label(category)
     return category
 
 

@@ -255,7 +255,7 @@ def place_text(workshop: Any, units: dict[str, str]) -> str:
 def participants_view(session: Session, workshop_id: int) -> dict[str, Any]:
     """The disclosure-controlled participant counts as a table: one row per dimension, one
     cell per category; withheld cells read "<10 or withheld" (never a number)."""
-    from inclusive_cities.planning.workshops import published_participants
+    from inclusive_cities.planning.workshops import published_participants, role_label
 
     table = published_participants(session, workshop_id)
     categories = category_labels()
@@ -277,7 +277,7 @@ def participants_view(session: Session, workshop_id: int) -> dict[str, Any]:
                 {
                     "label": label,
                     "cells": [
-                        {**v, "text": f"{categories.get(str(c), str(c))}: {v['text']}"}
+                        {**v, "text": f"{categories.get(str(c), role_label(str(c)))}: {v['text']}"}
                         for v, c in zip(values, part["category"], strict=True)
                     ],
                 }
