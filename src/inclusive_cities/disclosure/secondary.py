@@ -162,13 +162,7 @@ def _solve(
             else:
                 # siblings absorb the rise: a hidden total alone would pass it up the tree
                 others = {column[o]: value[column[o]] for o in relation.parts if o != key}
-                # siblings that are all zero absorb nothing (a row of zeros made the whole
-                # component infeasible, and then all of it was hidden): the total must go
-                if (
-                    relation.kind == "linked"
-                    or len(relation.parts) == 1
-                    or not any(others.values())
-                ):
+                if relation.kind == "linked" or len(relation.parts) == 1:
                     others[column[relation.total]] = big
                 add(others, min(reach, float(sum(others.values())) or reach))
     for cut in cuts:
