@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from inclusive_cities.i18n import use_language
 from inclusive_cities.store import connect
 from inclusive_cities.web import create_app
+from inclusive_cities.web.data import CACHE
 from tests.web.conftest import specs
 from tests.web.planning_city import BARRIOS, EMAIL, NAMES, PASSWORD
 from tests.web.workshop_city import (
@@ -51,6 +52,9 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> WorkshopCity:
 
 @pytest.fixture(scope="module")
 def client(city: WorkshopCity) -> Iterator[TestClient]:
+    # the web's caches are keyed by fingerprints of one store (a server serves one); other
+    # modules' test cities in this process may share those fingerprints
+    CACHE.clear()
     with TestClient(create_app(city.url, specs=specs)) as client:
         yield client
     use_language("es")
@@ -59,6 +63,7 @@ def client(city: WorkshopCity) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def staff(city: WorkshopCity) -> Iterator[tuple[TestClient, str]]:
     """A second client logged in through the real login form, with its CSRF token."""
+    CACHE.clear()
     with TestClient(create_app(city.url, specs=specs)) as client:
         answer = client.post("/admin/login", data={"email": EMAIL, "password": PASSWORD})
         assert answer.status_code == 200, answer.text[-500:]
