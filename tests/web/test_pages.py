@@ -16,11 +16,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from inclusive_cities.cli import main
+from inclusive_cities.cli.web_messages import all_messages, missing
 from inclusive_cities.i18n import catalogue
 from inclusive_cities.store import connect, init_database, models, transaction
 from inclusive_cities.store.web_models import PublishedLayer, User
 from inclusive_cities.web import auth
-from inclusive_cities.web.messages import all_messages, missing, template_messages
+from inclusive_cities.web.messages import template_messages
 from tests.web.conftest import City
 
 PAGES = [
