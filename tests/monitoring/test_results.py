@@ -396,6 +396,20 @@ def test_exports_hxl_and_iati_carry_the_results(engine: Engine, tmp_path: Path) 
         and r[columns.index("period")] == "2025"
     )
     assert qto[columns.index("actual")] == "40"
+    assert qto[columns.index("disaggregation")] == ""
+    assert lines[1][-2:] == ["#meta+disaggregation", "#meta+category"]
+    # the typed breakdown by sex (MED, 2025: 700 women, from the template) follows its total
+    women = [
+        r
+        for r in lines[2:]
+        if r[columns.index("city")] == "MED"
+        and r[columns.index("period")] == "2025"
+        and r[columns.index("disaggregation")] == "sex"
+        and r[columns.index("category")] == "female"
+    ]
+    assert [r[columns.index("actual")] for r in women] == ["700"]
+    assert women[0][columns.index("target")] == ""
+    assert women[0][columns.index("country")] == "COL"
     path = export(engine, "iati", tmp_path / "iati.xml")
     assert validate_iati(path) == []
     from lxml import etree

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -77,6 +78,8 @@ HXL_COLUMNS: list[tuple[str, str, str]] = [
     ("actual", "#reached", "actual"),
     ("computed", "#meta+computed", "computed"),
     ("withheld", "#meta+withheld", "withheld"),
+    ("disaggregation", "#meta+disaggregation", "disaggregation"),
+    ("category", "#meta+category", "category"),
 ]
 """(column, HXL hashtag, field): the hashtag row follows the header row (HXL 1.1)."""
 
@@ -212,28 +215,97 @@ def export_xlsx(reports: list[ProgrammeResults], out: Path, lang: str) -> Path:
     return out
 
 
-def export_hxl(reports: list[ProgrammeResults], out: Path) -> Path:
-    """CSV with a header row and an HXL hashtag row, so HDX and HXL tools read it."""
+def export_hxl(
+    reports: list[ProgrammeResults], out: Path, breakdowns: Breakdowns | None = None
+) -> Path:
+    """CSV with a header row and an HXL hashtag row, so HDX and HXL tools read it.
+
+    Each total row is followed by its typed breakdowns (sex, age, nationality…), one row per
+    category with ``#meta+disaggregation`` and ``#meta+category`` set, in long form: HXL's
+    wide attributes (``#reached+f``) cannot hold nationalities or the framework's own
+    categories. Breakdowns come already through disclosure control."""
     frame = _frame(reports)
     out.parent.mkdir(parents=True, exist_ok=True)
+    records = frame.to_dict("records") if not frame.empty else []
+    extra: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        key = (str(record["indicator"]), str(record["period"]))
+        if key in extra or key not in (breakdowns or {}):
+            continue
+        extra[key] = []
+        for city, dimension, category, value in (breakdowns or {})[key]:
+            row = {k: record.get(k) for k in _HXL_SHARED}
+            whole = city == "_T"
+            row.update(
+                country=None if whole else _country_of(records, city),
+                adm1=None,
+                city=None if whole else city,
+                city_name=None if whole else _city_name_of(records, city),
+                actual=value,
+                disaggregation=dimension,
+                category=category,
+            )
+            extra[key].append(row)
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([name for name, _tag, _f in HXL_COLUMNS])
         writer.writerow([tag for _name, tag, _f in HXL_COLUMNS])
-        for record in frame.to_dict("records") if not frame.empty else []:
-            row = []
-            for _name, _tag, key in HXL_COLUMNS:
-                value = record.get(key)
-                if value is None or (isinstance(value, float) and pd.isna(value)):
-                    row.append("")
-                elif isinstance(value, bool):
-                    row.append("1" if value else "0")
-                elif isinstance(value, float):
-                    row.append(f"{value:g}")
-                else:
-                    row.append(str(value))
-            writer.writerow(row)
+        written: set[tuple[str, str]] = set()
+        for index, record in enumerate(records):
+            writer.writerow(_hxl_row(record))
+            key = (str(record["indicator"]), str(record["period"]))
+            following = records[index + 1] if index + 1 < len(records) else None
+            last_of_key = (
+                following is None
+                or (
+                    str(following["indicator"]),
+                    str(following["period"]),
+                )
+                != key
+            )
+            if last_of_key and key not in written:
+                written.add(key)
+                for row in extra.get(key, []):
+                    writer.writerow(_hxl_row(row))
     return out
+
+
+_HXL_SHARED = (
+    "programme_name",
+    "sector",
+    "output",
+    "indicator",
+    "indicator_name",
+    "unit",
+    "period",
+    "start",
+    "end",
+    "computed",
+)
+"""Fields a breakdown row shares with its indicator's total rows."""
+
+
+def _country_of(records: list[dict[str, Any]], city: str) -> str | None:
+    return next((r.get("country") for r in records if r.get("city") == city), None)
+
+
+def _city_name_of(records: list[dict[str, Any]], city: str) -> str | None:
+    return next((r.get("city_name") for r in records if r.get("city") == city), None)
+
+
+def _hxl_row(record: dict[str, Any]) -> list[str]:
+    row = []
+    for _name, _tag, key in HXL_COLUMNS:
+        value = record.get(key)
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            row.append("")
+        elif isinstance(value, bool):
+            row.append("1" if value else "0")
+        elif isinstance(value, float):
+            row.append(f"{value:g}")
+        else:
+            row.append(str(value))
+    return row
 
 
 def _iso2(country: str) -> str:
@@ -484,4 +556,4 @@ def export(
     reports = all_periods(engine, programme, lang)
     if fmt == "xlsx":
         return export_xlsx(reports, out, lang)
-    return export_hxl(reports, out)
+    return export_hxl(reports, out, _breakdowns(engine, programme, reports))
