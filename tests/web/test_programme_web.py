@@ -316,3 +316,38 @@ def test_officer_uploads_the_template(programme: ProgrammeCity, tmp_path: Path) 
         )
         assert wrong.status_code == 400
         assert "notas.txt: upload the programme results template (.xlsx)." in wrong.text
+
+
+def test_admin_adds_a_programme_account_linked_to_its_cities(programme: ProgrammeCity) -> None:
+    """The admin form ticks the target cities; the new account then edits only those."""
+    with TestClient(create_app(programme.url, specs=specs)) as admin:
+        admin.post("/admin/login", data={"email": ADMIN, "password": ADMIN_PASSWORD})
+        doc = page(admin, "/admin?lang=en")
+        csrf = str(
+            one(doc, "//form[@action='/admin/users']/input[@name='csrf_token']").get("value")
+        )
+        offered = doc.xpath("//fieldset[@id='new-programme-cities']//input/@value")
+        assert offered == ["MED", "QTO", "TST"]
+        account = {
+            "email": "oficial.med@example.org",
+            "role": "programme",
+            "password": "clave-del-oficial-med",
+            "csrf_token": csrf,
+        }
+        none_ticked = admin.post("/admin/users?lang=en", data=account)
+        assert "Tick at least one target city" in none_ticked.text
+        created = admin.post("/admin/users?lang=es", data={**account, "programme_city": ["MED"]})
+        assert created.status_code == 200
+        assert "Cuenta creada para oficial.med@example.org" in created.text
+        row = one(
+            lxml.html.fromstring(created.text),
+            "//table[@id='users']//tr[td='oficial.med@example.org']",
+        )
+        assert "programme (MED)" in text(row)
+    with TestClient(create_app(programme.url, specs=specs)) as officer:
+        officer.post(
+            "/admin/login",
+            data={"email": "oficial.med@example.org", "password": "clave-del-oficial-med"},
+        )
+        doc = page(officer, "/admin/programme?lang=en")
+        assert [o.get("value") for o in doc.xpath("//select[@id='city']/option")] == ["MED"]

@@ -18,7 +18,8 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import AuditEntry, Job, PublishedLayer, User
 from inclusive_cities.web import auth, jobs
-from inclusive_cities.web.app import (
+from inclusive_cities.web.errors import BadRequest, NotFound, WebError
+from inclusive_cities.web.site import (
     MAX_ROW_ID,
     RowId,
     client_address,
@@ -28,7 +29,6 @@ from inclusive_cities.web.app import (
     served_over_https,
     session_scope,
 )
-from inclusive_cities.web.errors import BadRequest, NotFound, WebError
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -162,8 +162,12 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
             }
         )
     users = list(session.scalars(select(User).order_by(User.email))) if who.is_admin else []
+    user_cities, target_cities = _programme_cities(session) if who.is_admin else ({}, [])
     audit_rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
-    job_rows = list(session.scalars(select(Job).order_by(Job.id.desc()).limit(20)))
+    # report jobs (issue #20) are followed on their own pages, not among imports and builds
+    job_rows = list(
+        session.scalars(select(Job).where(Job.kind != "report").order_by(Job.id.desc()).limit(20))
+    )
     tokens = auth.visible_tokens(session, who)
     return render(
         request,
@@ -173,6 +177,8 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
         runs=run_rows,
         layers=layer_rows,
         users=users,
+        user_cities=user_cities,
+        target_cities=target_cities,
         audit=audit_rows,
         jobs=job_rows,
         tokens=tokens,
@@ -340,6 +346,25 @@ def revoke_token(
     )
 
 
+def _programme_cities(session: Session) -> tuple[dict[int, list[str]], list[tuple[str, str]]]:
+    """Which target cities each programme account edits, and every target city (code, name)
+    the add-user form offers."""
+    from inclusive_cities.store.monitoring_models import TargetCity, UserCity
+
+    linked: dict[int, list[str]] = {}
+    for user_id, code in session.execute(
+        select(UserCity.user_id, UserCity.city_code).order_by(UserCity.city_code)
+    ):
+        linked.setdefault(user_id, []).append(code)
+    offered = {
+        code: name
+        for code, name in session.execute(
+            select(TargetCity.code, TargetCity.name).order_by(TargetCity.code)
+        )
+    }
+    return linked, sorted(offered.items())
+
+
 @router.post("/admin/users")
 def add_user(
     request: Request,
@@ -348,12 +373,30 @@ def add_user(
     role: Annotated[str, Form(max_length=16)],
     password: Annotated[str, Form(max_length=1000)],
     name: Annotated[str, Form(max_length=200)] = "",
+    programme_city: Annotated[list[str] | None, Form(max_length=64)] = None,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     who = require_user(request, session, csrf_token)
     require_admin(who)
+    # a programme account edits only the target cities ticked for it (others: refused)
+    wanted = sorted(set(programme_city or [])) if role == "programme" else []
+    if role == "programme" and not wanted:
+        return _dashboard(
+            request,
+            session,
+            who,
+            error=_("Tick at least one target city that this programme account may edit."),
+        )
     try:
         user = auth.create_user(session, email, role, password, name)
+        if wanted:
+            from inclusive_cities.monitoring.errors import MonitoringError
+            from inclusive_cities.monitoring.values import assign_cities
+
+            try:
+                assign_cities(session, user, wanted)
+            except MonitoringError as error:
+                raise WebError(str(error)) from error
     except WebError as error:
         session.rollback()
         return _dashboard(request, session, who, error=str(error))
@@ -363,7 +406,7 @@ def add_user(
         user=who.email,
         target=user.email,
         client=_client(request),
-        details={"role": role},
+        details={"role": role, "cities": wanted} if wanted else {"role": role},
     )
     session.commit()
     return _dashboard(
