@@ -29,6 +29,8 @@ from inclusive_cities.monitoring.delivery_import import (
     parse_rows,
     problem,
     read_rows,
+    unique_codes,
+    upsert_by_code,
 )
 from inclusive_cities.store import transaction
 from inclusive_cities.store.delivery_models import PRINCIPLES, DeliveryCentre
@@ -170,18 +172,7 @@ def import_centres_in(session: Session, path: Path | str) -> ImportResult:
         rows = read_rows(path, centre_fields(), CENTRES_SHEET, session)
     batch = new_batch(session, "delivery_centres", path, rows)
     cities = {c.id: c for c in session.scalars(select(TargetCity))}
-    seen: dict[str, int] = {}
-    for record, number in zip(rows.records, rows.numbers, strict=True):
-        code = str(record["code"])
-        if code in seen:
-            raise problem(
-                rows.file,
-                number,
-                rows.column("code"),
-                code,
-                _("is used twice (also row {other}); keep one.").format(other=seen[code]),
-            )
-        seen[code] = number
+    for record, number, code in unique_codes(rows):
         lon, lat = float(record["lon"]), float(record["lat"])  # type: ignore[arg-type]
         if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon == 0 and lat == 0):
             raise problem(
@@ -236,13 +227,9 @@ def import_centres_in(session: Session, path: Path | str) -> ImportResult:
             "batch_id": batch.id,
             "updated_at": utcnow(),
         }
-        existing = session.scalar(select(DeliveryCentre).where(DeliveryCentre.code == code))
-        if existing is None:
-            session.add(DeliveryCentre(code=code, **values))
+        if upsert_by_code(session, DeliveryCentre, code, values):
             created += 1
         else:
-            for key, value in values.items():
-                setattr(existing, key, value)
             updated += 1
         session.flush()
     return ImportResult("centres", created, updated, batch.id)

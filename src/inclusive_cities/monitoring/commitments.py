@@ -22,6 +22,8 @@ from inclusive_cities.monitoring.delivery_import import (
     new_batch,
     problem,
     read_rows,
+    unique_codes,
+    upsert_by_code,
 )
 from inclusive_cities.store import transaction
 from inclusive_cities.store.delivery_models import COMMITMENT_STATUSES, DeliveryCommitment
@@ -72,18 +74,7 @@ def import_commitments_in(session: Session, path: Path | str) -> ImportResult:
     created = updated = 0
     rows = read_rows(path, commitment_fields(), COMMITMENTS_SHEET, session)
     batch = new_batch(session, "delivery_commitments", path, rows)
-    seen: dict[str, int] = {}
-    for record, number in zip(rows.records, rows.numbers, strict=True):
-        code = str(record["code"])
-        if code in seen:
-            raise problem(
-                rows.file,
-                number,
-                rows.column("code"),
-                code,
-                _("is used twice (also row {other}); keep one.").format(other=seen[code]),
-            )
-        seen[code] = number
+    for record, number, code in unique_codes(rows):
         status = record["status"] or "agreed"
         if status == "fulfilled" and not record["evidence"]:
             raise problem(
@@ -117,13 +108,9 @@ def import_commitments_in(session: Session, path: Path | str) -> ImportResult:
             "evidence": record["evidence"] or "",
             "batch_id": batch.id,
         }
-        existing = session.scalar(select(DeliveryCommitment).where(DeliveryCommitment.code == code))
-        if existing is None:
-            session.add(DeliveryCommitment(code=code, **values))
+        if upsert_by_code(session, DeliveryCommitment, code, values):
             created += 1
         else:
-            for key, value in values.items():
-                setattr(existing, key, value)
             updated += 1
         session.flush()
     return ImportResult("commitments", created, updated, batch.id)

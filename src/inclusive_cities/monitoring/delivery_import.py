@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -408,6 +409,36 @@ def parse_rows(
         if column is not None:
             names[column.key] = name
     return Rows(file, records, numbers, len(cells_by_row), names)
+
+
+def unique_codes(rows: Rows) -> Iterator[tuple[dict[str, object], int, str]]:
+    """Each record with its row number and code; a code used twice is refused, naming both
+    rows (a re-import updates by code, so a repeat within one file would hide a record)."""
+    seen: dict[str, int] = {}
+    for record, number in zip(rows.records, rows.numbers, strict=True):
+        code = str(record["code"])
+        if code in seen:
+            raise problem(
+                rows.file,
+                number,
+                rows.column("code"),
+                code,
+                _("is used twice (also row {other}); keep one.").format(other=seen[code]),
+            )
+        seen[code] = number
+        yield record, number, code
+
+
+def upsert_by_code(session: Session, model: type[Any], code: str, values: dict[str, Any]) -> bool:
+    """Create the record of this code or update it in place (re-importing a file is safe);
+    True when it was created."""
+    existing = session.scalar(select(model).where(model.code == code))
+    if existing is None:
+        session.add(model(code=code, **values))
+        return True
+    for key, value in values.items():
+        setattr(existing, key, value)
+    return False
 
 
 def new_batch(session: Session, kind: str, path: Path | str, rows: Rows) -> models.ImportBatch:

@@ -24,6 +24,8 @@ from inclusive_cities.monitoring.delivery_import import (
     new_batch,
     problem,
     read_rows,
+    unique_codes,
+    upsert_by_code,
 )
 from inclusive_cities.store import transaction
 from inclusive_cities.store.delivery_models import POLICY_STAGES, DeliveryPolicy
@@ -97,18 +99,7 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
     rows = read_rows(path, policy_fields(), POLICIES_SHEET, session)
     batch = new_batch(session, "delivery_policies", path, rows)
     countries = {c.id: c.country for c in session.scalars(select(TargetCity))}
-    seen: dict[str, int] = {}
-    for record, number in zip(rows.records, rows.numbers, strict=True):
-        code = str(record["code"])
-        if code in seen:
-            raise problem(
-                rows.file,
-                number,
-                rows.column("code"),
-                code,
-                _("is used twice (also row {other}); keep one.").format(other=seen[code]),
-            )
-        seen[code] = number
+    for record, number, code in unique_codes(rows):
         country = str(record["country"] or "").upper()
         city = record["target_city"]
         if not country and isinstance(city, int):
@@ -167,13 +158,9 @@ def import_policies_in(session: Session, path: Path | str) -> ImportResult:
             "marker_areas": record["marker_areas"] or [],
             "batch_id": batch.id,
         }
-        existing = session.scalar(select(DeliveryPolicy).where(DeliveryPolicy.code == code))
-        if existing is None:
-            session.add(DeliveryPolicy(code=code, **values))
+        if upsert_by_code(session, DeliveryPolicy, code, values):
             created += 1
         else:
-            for key, value in values.items():
-                setattr(existing, key, value)
             updated += 1
         session.flush()
     return ImportResult("policies", created, updated, batch.id)

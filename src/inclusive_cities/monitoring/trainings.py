@@ -28,6 +28,8 @@ from inclusive_cities.monitoring.delivery_import import (
     new_batch,
     problem,
     read_rows,
+    unique_codes,
+    upsert_by_code,
 )
 from inclusive_cities.store import transaction
 from inclusive_cities.store.delivery_models import (
@@ -145,18 +147,7 @@ def import_trainings_in(
     created = updated = 0
     rows = read_rows(path, training_fields(), TRAININGS_SHEET, session)
     batch = new_batch(session, "delivery_trainings", path, rows)
-    seen: dict[str, int] = {}
-    for record, number in zip(rows.records, rows.numbers, strict=True):
-        code = str(record["code"])
-        if code in seen:
-            raise problem(
-                rows.file,
-                number,
-                rows.column("code"),
-                code,
-                _("is used twice (also row {other}); keep one.").format(other=seen[code]),
-            )
-        seen[code] = number
+    for record, number, code in unique_codes(rows):
         values = {
             "target_city_id": record["target_city"],
             "topic": record["topic"],
@@ -171,13 +162,9 @@ def import_trainings_in(
             raise problem(
                 rows.file, number, rows.column("hours"), str(hours), _("must be more than 0.")
             )
-        existing = session.scalar(select(DeliveryTraining).where(DeliveryTraining.code == code))
-        if existing is None:
-            session.add(DeliveryTraining(code=code, **values))
+        if upsert_by_code(session, DeliveryTraining, code, values):
             created += 1
         else:
-            for key, value in values.items():
-                setattr(existing, key, value)
             updated += 1
     session.flush()
     source = participants if participants is not None else path
