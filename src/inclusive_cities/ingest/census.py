@@ -339,6 +339,7 @@ class CensusReader:
         self.work_dir = work_dir
         self.unit_codes = unit_codes
         self.household_ids = household_ids
+        self.memory_limit = memory_limit
         self.staged = ""  # the staged rows with their file row numbers, once staged
         self.converted: Path | None = None
         self.con = duckdb.connect()
@@ -400,7 +401,11 @@ class CensusReader:
     def stage_file(self, progress: ProgressCallback) -> None:
         """Pass 1: stream the source into the staging Parquet with values and problems."""
         source = self._source()
-        present = set(self.columns(source))
+        self.check_columns(set(self.columns(source)))
+        self._stage(source, progress)
+
+    def check_columns(self, present: set[str]) -> None:
+        """Every column the profile reads is in the file (else one error naming them)."""
         plain = [m for m in self.profile.mappings if not m.compose]
         missing = [m.source for m in plain if m.source not in present]
         if missing:
@@ -431,6 +436,8 @@ class CensusReader:
                         present=", ".join(sorted(present))[:400],
                     )
                 )
+
+    def _stage(self, source: str, progress: ProgressCallback) -> None:
         raws: list[str] = []
         helpers: list[str] = []
         values: list[str] = []
@@ -819,12 +826,15 @@ def import_census(
     threads: int | None = None,
     before_commit: Callable[[], Any] | None = None,
     missing: Sequence[str] = (),
+    arrow: bool = True,
 ) -> ImportReport:
     """Validate census microdata and store them as canonical Parquet with an import batch.
 
     ``record`` is households or persons (import households first: persons are checked
     against them). ``before_commit`` is called inside the transaction after the file is
     in place (used by tests to interrupt an import at its most delicate moment).
+    ``arrow=False`` runs the DuckDB reader even on a CSV file the Arrow pass covers
+    (``census_arrow``; used by tests and benchmarks to compare the two).
     """
     timer = Timer()
     progress = progress or quiet_progress
@@ -879,19 +889,23 @@ def import_census(
             if Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
                 households = Path(hh[-1].details["parquet"])  # type: ignore[index]
     final.parent.mkdir(parents=True, exist_ok=True)
-    reader = CensusReader(
-        path,
-        mapping_profile,
-        final.parent,
-        unit_codes=units,
-        household_ids=households,
-        memory_limit=memory_limit,
-        threads=threads,
+    from inclusive_cities.ingest.census_arrow import ArrowCensusReader, ArrowPassUnavailable
+
+    options: dict[str, Any] = dict(
+        unit_codes=units, household_ids=households, memory_limit=memory_limit, threads=threads
+    )
+    reader: CensusReader = (ArrowCensusReader if arrow else CensusReader)(
+        path, mapping_profile, final.parent, **options
     )
     tmp = final.with_name(f".{record}.{os.getpid()}.{uuid.uuid4().hex}.tmp.parquet")
     version = version_path(final)
     try:
-        reader.stage_file(progress)
+        try:
+            reader.stage_file(progress)
+        except ArrowPassUnavailable:  # a file or profile only the DuckDB reader covers
+            reader.close()
+            reader = CensusReader(path, mapping_profile, final.parent, **options)
+            reader.stage_file(progress)
         reader.duplicates()
         read, bad, matched, unmatched = reader.counts()
         if read == 0:
