@@ -17,8 +17,8 @@ from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web import data, services
-from inclusive_cities.web.app import Offset, RowId, context, language_of, session_scope
 from inclusive_cities.web.errors import NotFound
+from inclusive_cities.web.site import Offset, RowId, context, language_of, session_scope
 
 router = APIRouter(prefix="/api", tags=["observatory"])
 DB = Annotated[Session, Depends(session_scope)]

@@ -22,8 +22,8 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.spatial.layers import LayerInfo, source_direction, source_name
 from inclusive_cities.store import models
 from inclusive_cities.web import data, exports, feature_collections, services
-from inclusive_cities.web.app import context, language_of, public_root, session_scope
 from inclusive_cities.web.errors import BadRequest, NotFound
+from inclusive_cities.web.site import context, language_of, public_root, session_scope
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 DB = Annotated[Session, Depends(session_scope)]

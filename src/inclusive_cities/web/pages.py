@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.web import charts, data, exports, services
-from inclusive_cities.web.app import context, language_of, render, session_scope
 from inclusive_cities.web.errors import NotFound
+from inclusive_cities.web.site import context, language_of, render, session_scope
 from inclusive_cities.web.specview import SpecView
 
 router = APIRouter(include_in_schema=False)

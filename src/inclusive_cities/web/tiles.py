@@ -45,9 +45,9 @@ from inclusive_cities.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.web import data, services
-from inclusive_cities.web.app import context, language_of, session_scope
 from inclusive_cities.web.errors import NotFound
 from inclusive_cities.web.mvt import HALF_WORLD, TileLayer
+from inclusive_cities.web.site import context, language_of, session_scope
 
 log = logging.getLogger(__name__)
 
