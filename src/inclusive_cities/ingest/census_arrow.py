@@ -80,6 +80,8 @@ class ArrowCensusReader(CensusReader):
     """Same checks, problems, rejects and canonical file as :class:`CensusReader`, for CSV."""
 
     block_bytes = BLOCK_BYTES
+    spill_bytes: int | None = None
+    """Checked rows held in memory before they go to the spill file (None: half the limit)."""
 
     def stage_file(self, progress: ProgressCallback) -> None:
         """Pass 1: read and check every block; keep the good rows and the problems."""
@@ -90,7 +92,7 @@ class ArrowCensusReader(CensusReader):
         self._spill: ipc.RecordBatchStreamWriter | None = None
         self._spill_path = self.work_dir / f".{self.record}.{os.getpid()}.{uuid.uuid4().hex}.arrows"
         self._held = 0
-        self._budget = _memory_bytes(self.memory_limit) // 2
+        self._budget = self.spill_bytes or _memory_bytes(self.memory_limit) // 2
         self._ids: list[pa.Array] = []
         self._problems: list[pa.Table] = []
         self._null_counts = dict.fromkeys(self._names, 0)
@@ -252,11 +254,11 @@ class ArrowCensusReader(CensusReader):
         self._ids.append(values[key])
         columns = [values[i] for i in range(len(mappings))]
         table = pa.RecordBatch.from_arrays([*columns, rows], names=[*self._names, "_row"])
+        for name in self._names:  # over every row, the bad ones too (see write_valid)
+            self._null_counts[name] += table.column(name).null_count
         if bad is not None:
             table = table.filter(pc.invert(bad))
         units = self._unit_counts(table)
-        for name in self._names:
-            self._null_counts[name] += table.column(name).null_count
         self._hold(_Block(table, units))
 
     def _check_dictionaries(
@@ -572,19 +574,15 @@ class ArrowCensusReader(CensusReader):
         step = _("Writing canonical Parquet")
         progress(step, 0, 100)
         repeated = pa.array(sorted(getattr(self, "_repeated", ())), pa.int64())
-        nulls = dict(self._null_counts)
-        if len(repeated):
-            nulls = dict.fromkeys(self._names, 0)
-            for batch in self._held_batches():
-                kept = batch.filter(pc.invert(pc.is_in(batch.column("_row"), repeated)))
-                for name in self._names:
-                    nulls[name] += kept.column(name).null_count
+        # DuckDB writes a column as 'required' when its statistics say the checked rows (all
+        # of them, the rejected ones too) hold no missing value; so does this file
+        nulls = self._null_counts
         fields = []
         for i, name in enumerate(self._names):
             kind = self._types[i]
             if kind == pa.string() and i in self._coded:
                 kind = pa.dictionary(pa.int32(), pa.string())
-            fields.append(pa.field(name, kind, nullable=not clean or nulls[name] > 0))
+            fields.append(pa.field(name, kind, nullable=nulls[name] > 0))
         schema = pa.schema(fields, metadata={"source_sha256": sha, "record": self.record})
         writer = pq.ParquetWriter(
             str(target), schema, compression="zstd", store_schema=False, write_statistics=True
