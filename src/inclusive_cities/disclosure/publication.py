@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inclusive_cities.cache import CACHE, observations_fingerprint, units_fingerprint
 from inclusive_cities.disclosure.attacks import differencing
 from inclusive_cities.disclosure.model import Cell, Key, Relation, build_relations
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules, control_enabled
@@ -207,8 +208,6 @@ def protection(session: Session, city_id: int, rules: Rules | None = None) -> Pr
     once (its audit needs it) and every web worker started later reads it in a second instead
     of solving again on its first request.
     """
-    from inclusive_cities.web import data
-
     rules = rules or Rules()
     enabled = control_enabled()
     key = (
@@ -216,8 +215,8 @@ def protection(session: Session, city_id: int, rules: Rules | None = None) -> Pr
         city_id,
         enabled,
         repr(rules),
-        data.observations_fingerprint(session),
-        data.units_fingerprint(session, city_id),
+        observations_fingerprint(session),
+        units_fingerprint(session, city_id),
         session.scalar(select(func.max(models.MarkerRun.id))),
         str(session.get_bind().engine.url),
     )
@@ -238,7 +237,7 @@ def protection(session: Session, city_id: int, rules: Rules | None = None) -> Pr
         _store(stored, city_id, result)
         return result
 
-    return data.CACHE.get(key, build)
+    return CACHE.get(key, build)
 
 
 def _stored_path(key: tuple[Any, ...]) -> Path | None:
@@ -274,9 +273,7 @@ def hidden_observation_ids(session: Session, city_id: int) -> frozenset[int]:
 
 def state_token(session: Session) -> tuple[Any, ...]:
     """Part of every cache key of served figures: the control switch and the data."""
-    from inclusive_cities.web import data
-
-    return (control_enabled(), data.observations_fingerprint(session))
+    return (control_enabled(), observations_fingerprint(session))
 
 
 def hidden_scores(

@@ -13,16 +13,19 @@ import hashlib
 import json
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import shapely
 from sqlalchemy import Engine, String, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from inclusive_cities.cache import CACHE as CACHE
+from inclusive_cities.cache import MAP_CACHE as MAP_CACHE
+from inclusive_cities.cache import Cache as _Cache  # noqa: F401  (web/tiles.py makes its own)
+from inclusive_cities.cache import observations_fingerprint as observations_fingerprint
+from inclusive_cities.cache import units_fingerprint as units_fingerprint
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web.specview import SpecProvider, SpecView, fallback_spec, from_marker_spec
@@ -39,52 +42,6 @@ MIGRANT_SHARE_CODES = (
     "pct_venezuelan",
 )
 """Indicator codes the overview reads population and refugee/migrant share from."""
-
-T = TypeVar("T")
-
-
-class _Cache:
-    """A small thread-safe LRU for derived, immutable data; one build per key at a time."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._building: dict[Hashable, threading.Lock] = {}
-        self._size = size
-
-    def _lookup(self, key: Hashable) -> tuple[bool, Any]:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return True, self._items[key]
-            return False, None
-
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        found, value = self._lookup(key)
-        if found:
-            return value  # type: ignore[no-any-return]
-        with self._lock:
-            key_lock = self._building.setdefault(key, threading.Lock())
-        with key_lock:  # concurrent requests for the same key wait for one build
-            found, value = self._lookup(key)
-            if found:
-                return value  # type: ignore[no-any-return]
-            value = build()
-            with self._lock:
-                self._items[key] = value
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
-                self._building.pop(key, None)
-        return value  # type: ignore[no-any-return]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-CACHE = _Cache()
-MAP_CACHE = _Cache(size=12)
-"""Whole map layers are large (tens of MB for 100k units): keep only a few."""
 
 
 def public_observation_filter() -> Any:
@@ -319,24 +276,6 @@ class UnitTable:
 
     def row(self, unit_id: int) -> int:
         return self.index[unit_id]
-
-
-def units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
-    """Changes whenever units are added or replaced anywhere (imports add new ids and a new
-    batch); both maxima are read from indexes, so this costs microseconds at 100k+ units."""
-    # two scalar subqueries: SQLite answers each lone max() from an index, not both at once
-    row = session.execute(
-        select(
-            select(func.max(models.SpatialUnit.id)).scalar_subquery(),
-            select(func.max(models.SpatialUnit.batch_id)).scalar_subquery(),
-        )
-    ).one()
-    return (city_id, *row)
-
-
-def observations_fingerprint(session: Session) -> Any:
-    """Changes whenever observations are imported or replaced (new rows get new ids)."""
-    return session.scalar(select(func.max(models.Observation.id)))
 
 
 def unit_table(session: Session, city_id: int) -> UnitTable:
