@@ -38,7 +38,7 @@ from inclusive_cities.cli import survey as survey_cli
 from inclusive_cities.cli import workshop as workshop_cli
 from inclusive_cities.cli.app import app, environment_setting, state, version_line
 from inclusive_cities.cli.help_i18n import language_from_argv, localise, usage_message
-from inclusive_cities.cli.startup import light_text_options
+from inclusive_cities.cli.startup import light_text_options, only_what_runs
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n import use_language
@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     use_language(language_from_argv(arguments) or environment_setting("lang"))
     try:
-        command = light_text_options(localise(typer.main.get_command(app)))
+        tree = typer.main.get_command(only_what_runs(app, arguments))
+        command = light_text_options(localise(tree))
         result = command.main(args=arguments, prog_name="inclusive-cities", standalone_mode=False)
     except typer.Exit as stop:
         sys.exit(stop.exit_code)

@@ -11,6 +11,7 @@ anything else still goes through Typer's own coercion.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +72,75 @@ def light_text_options(command: Any) -> Any:
                 descriptor=descriptor,
             )
     return command
+
+
+# the root callback's options that take a value (``-dURL`` and ``--lang=en`` carry theirs)
+_VALUE_OPTIONS = frozenset({"--database", "-d", "--lang"})
+_FLAG_OPTIONS = frozenset({"--verbose", "-v", "--quiet", "-q", "--version", "--help"})
+
+
+def _first_command(arguments: list[str]) -> str | None:
+    """The command or group named first on the command line, after the root options; ``""``
+    when there is none (the top-level help), ``None`` when the line is not understood here
+    (Click then parses it against the whole tree, and reports what is wrong)."""
+    position = 0
+    while position < len(arguments):
+        argument = arguments[position]
+        if argument in _VALUE_OPTIONS:
+            position += 2
+        elif argument in _FLAG_OPTIONS or argument.startswith(("--database=", "--lang=")):
+            position += 1
+        elif argument.startswith("-d") and not argument.startswith("--"):
+            position += 1  # -dsqlite:///…
+        elif argument.startswith("-"):
+            return None  # -vq, a typo …: the whole tree
+        else:
+            return argument
+    return ""
+
+
+def _shell(typer_instance: Any) -> Any:
+    """A copy of a group's Typer without its commands: enough for the group's line in the
+    top-level help (its name and help), without building its commands' parameters."""
+    shell = copy.copy(typer_instance)
+    shell.registered_commands = []
+    shell.registered_groups = []
+    return shell
+
+
+def _shell_info(info: Any) -> Any:
+    shell = copy.copy(info)
+    shell.typer_instance = _shell(info.typer_instance)
+    return shell
+
+
+def only_what_runs(app: Any, arguments: list[str]) -> Any:
+    """The part of the command tree that ``arguments`` can reach (issue #21: CLI start-up).
+
+    Typer builds every command's Click parameters from its signature before parsing, about
+    a hundred commands, though one line runs one of them. The root's callback and options
+    are kept; of its commands and groups only the one named first is kept whole; the
+    top-level help keeps every group as a shell (name and help, no commands). A line this
+    cannot read, or a name that is not a command, gets the whole tree, so Click's messages
+    (unknown command, suggestions) are the ones it always gave.
+    """
+    from typer.main import get_command_name
+
+    first = _first_command(arguments)
+    if first is None or not all(isinstance(info.name, str) for info in app.registered_groups):
+        return app
+    pruned = copy.copy(app)
+    if first == "":
+        pruned.registered_groups = [_shell_info(info) for info in app.registered_groups]
+        return pruned
+    groups = [info for info in app.registered_groups if info.name == first]
+    commands = [
+        info
+        for info in app.registered_commands
+        if (info.name or get_command_name(info.callback.__name__)) == first
+    ]
+    if len(groups) + len(commands) != 1:
+        return app
+    pruned.registered_groups = groups
+    pruned.registered_commands = commands
+    return pruned
