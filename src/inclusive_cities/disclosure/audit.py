@@ -26,8 +26,14 @@ from inclusive_cities.disclosure.errors import DisclosureError
 from inclusive_cities.disclosure.model import Key, Published, describe
 from inclusive_cities.disclosure.publication import protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
+from inclusive_cities.disclosure.served import (
+    indicator_observations,
+    published_observations,
+    run_scores,
+)
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.progress import ProgressCallback, quiet_progress
+from inclusive_cities.specview import stored_spec
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 
@@ -99,9 +105,6 @@ class AuditReport:
 
 def published_figures(session: Session, city: models.City) -> Published:
     """Values and n of every observation the API, pages, maps and downloads serve."""
-    from inclusive_cities.web import api, data
-    from inclusive_cities.web.errors import NotFound
-
     ids = {
         code: uid
         for uid, code in session.execute(
@@ -114,25 +117,13 @@ def published_figures(session: Session, city: models.City) -> Published:
     counts: dict[Key, int] = {}
     offset = 0
     while True:
-        try:
-            page = api.list_observations(
-                session,
-                city.code,
-                indicator=None,
-                period=None,
-                unit=None,
-                limit=PAGE,
-                offset=offset,
-            )
-        except NotFound:
-            page = []
-        for row in page:
-            groups = (row.sex, row.age_group, row.nationality)
-            key: Key = (row.indicator, ids[row.unit], row.period, *groups)
-            if row.value is not None:
-                values[key] = float(row.value)
-                if row.n is not None:
-                    counts[key] = int(row.n)
+        page = published_observations(session, city.id, limit=PAGE, offset=offset)  # the API's
+        for o, indicator, unit, period, _measure in page:
+            key: Key = (indicator, ids[unit], period.code, o.sex, o.age_group, o.nationality)
+            if o.value is not None:
+                values[key] = float(o.value)
+                if o.n is not None:
+                    counts[key] = int(o.n)
         if len(page) < PAGE:
             break
         offset += PAGE
@@ -145,7 +136,7 @@ def published_figures(session: Session, city: models.City) -> Published:
     ).all()
     wanted = {(i, p) for i, p in layers}
     for run in _published_runs(session, city.id):
-        spec = data.stored_spec(run)
+        spec = stored_spec(run)
         for node in spec.indicators() if spec else []:
             indicator = session.scalar(
                 select(models.Indicator.id).where(models.Indicator.code == node.code)
@@ -156,7 +147,7 @@ def published_figures(session: Session, city: models.City) -> Published:
         code = session.get(models.Indicator, indicator_id)
         period = session.get(models.Period, period_id)
         assert code is not None and period is not None
-        for o in data.indicator_observations(session, indicator_id, period_id, city.id):
+        for o in indicator_observations(session, indicator_id, period_id, city.id):
             if o.value is None:
                 continue
             key = (code.code, o.unit_id, period.code, TOTAL, TOTAL, TOTAL)
@@ -178,18 +169,16 @@ def _published_runs(session: Session, city_id: int) -> list[models.MarkerRun]:
 
 def published_scores(session: Session, city: models.City) -> tuple[list[ScoreCell], dict[int, str]]:
     """Every score the API serves for the city's published runs, with the page's goalposts."""
-    from inclusive_cities.web import data
-
     cells: list[ScoreCell] = []
     periods: dict[int, str] = {}
     for run in _published_runs(session, city.id):
         period = session.get(models.Period, run.period_id)
         assert period is not None
         periods[run.id] = period.code
-        spec = data.stored_spec(run)
+        spec = stored_spec(run)
         nodes = {n.code: n for n in spec.nodes} if spec else {}
         scale = (spec.scale_lower, spec.scale_upper) if spec else (0.0, 100.0)
-        served = data.run_scores(session, run.id)  # what the API, maps and rankings serve
+        served = run_scores(session, run.id)  # what the API, maps and rankings serve
         for j, code in enumerate(served.nodes):
             node = nodes.get(code)
             cells.extend(

@@ -24,6 +24,7 @@ from inclusive_cities.disclosure.attacks import differencing
 from inclusive_cities.disclosure.model import Cell, Key, Relation, build_relations
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import protect, published_view
+from inclusive_cities.specview import stored_spec
 from inclusive_cities.store import models
 
 MAX_PASSES = 4
@@ -313,10 +314,8 @@ def mask_scores(session: Session, run: models.MarkerRun, scores: Any) -> None:
     """Withhold, in place, the scores of a run that would disclose a hidden cell."""
     if not control_enabled() or len(scores.unit_ids) == 0:
         return
-    from inclusive_cities.web import data
-
     period = session.scalar(select(models.Period.code).where(models.Period.id == run.period_id))
-    spec = data.stored_spec(run)
+    spec = stored_spec(run)
     parent_of: dict[str, str | None] = {}
     if spec is not None:
         parent_of = {n.code: n.parent for n in spec.nodes}

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inclusive_cities.disclosure.served import published_observations
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
-from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web import data, services
 from inclusive_cities.web.errors import NotFound
 from inclusive_cities.web.site import Offset, RowId, context, language_of, session_scope
@@ -262,36 +262,15 @@ def list_observations(
     offset: Offset = 0,
 ) -> list[ObservationOut]:
     row = _published_city(session, city)
-    query = (
-        select(
-            models.Observation,
-            models.Indicator.code,
-            models.SpatialUnit.code,
-            models.Period,
-            models.Indicator.unit,
-        )
-        .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
-        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
-        .join(models.Period, models.Period.id == models.Observation.period_id)
-        .join(
-            PublishedLayer,
-            (PublishedLayer.indicator_id == models.Observation.indicator_id)
-            & (PublishedLayer.period_id == models.Observation.period_id)
-            & (PublishedLayer.city_id == row.id),
-        )
-        .where(models.SpatialUnit.city_id == row.id, data.public_observation_filter())
+    rows = published_observations(
+        session,
+        row.id,
+        indicator=indicator,
+        period=period,
+        unit=unit,
+        limit=limit,
+        offset=offset,
     )
-    if indicator is not None:
-        query = query.where(models.Indicator.code == indicator)
-    if period is not None:
-        query = query.where(models.Period.code == period)
-    if unit is not None:
-        query = query.where(models.SpatialUnit.code == unit)
-    rows = session.execute(query.order_by(models.Observation.id).limit(limit).offset(offset)).all()
-    from inclusive_cities.disclosure import hidden_observation_ids
-
-    withheld = hidden_observation_ids(session, row.id)  # cells that give a small one away
-    rows = [r for r in rows if r[0].id not in withheld]
     return [
         ObservationOut(
             indicator=code,

@@ -2,7 +2,8 @@
 
 Only published, disclosure-safe figures leave this module: marker runs whose ``published``
 flag is set, indicator layers an analyst published, and observations that are neither
-suppressed nor based on fewer than :data:`MIN_CELL` respondents. Heavy, immutable pieces
+suppressed nor based on fewer than :data:`MIN_CELL` respondents (that read model is
+:mod:`inclusive_cities.disclosure.served`, re-exported here). Heavy, immutable pieces
 (unit geometries, serialised features) are cached in-process under a fingerprint of the
 rows they come from, so stateless workers stay correct when the database changes.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, String, and_, func, or_, select, true
+from sqlalchemy import Engine, String, func, select, true
 from sqlalchemy.orm import Session
 
 from inclusive_cities.cache import CACHE as CACHE
@@ -26,12 +27,19 @@ from inclusive_cities.cache import MAP_CACHE as MAP_CACHE
 from inclusive_cities.cache import Cache as _Cache  # noqa: F401  (web/tiles.py makes its own)
 from inclusive_cities.cache import observations_fingerprint as observations_fingerprint
 from inclusive_cities.cache import units_fingerprint as units_fingerprint
+from inclusive_cities.disclosure.served import MIN_CELL as MIN_CELL
+from inclusive_cities.disclosure.served import PublicObservation as PublicObservation
+from inclusive_cities.disclosure.served import RunScores as RunScores
+from inclusive_cities.disclosure.served import indicator_observations as indicator_observations
+from inclusive_cities.disclosure.served import (
+    public_observation_filter as public_observation_filter,
+)
+from inclusive_cities.disclosure.served import run_scores as run_scores
+from inclusive_cities.disclosure.served import safe_observation as safe_observation
+from inclusive_cities.specview import stored_spec as stored_spec
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
-from inclusive_cities.web.specview import SpecProvider, SpecView, fallback_spec, from_marker_spec
-
-MIN_CELL = 10
-"""Smallest unweighted n a published figure may rest on (METHODOLOGY §3, disclosure control)."""
+from inclusive_cities.web.specview import SpecProvider, SpecView, fallback_spec
 
 POPULATION_CODES = ("population", "pop_total", "persons", "total_population")
 MIGRANT_SHARE_CODES = (
@@ -42,15 +50,6 @@ MIGRANT_SHARE_CODES = (
     "pct_venezuelan",
 )
 """Indicator codes the overview reads population and refugee/migrant share from."""
-
-
-def public_observation_filter() -> Any:
-    """SQL condition for disclosure-safe observations: not suppressed, n unknown or >= 10."""
-    return and_(
-        models.Observation.status != "suppressed",
-        models.Observation.value.is_not(None),
-        or_(models.Observation.n.is_(None), models.Observation.n >= MIN_CELL),
-    )
 
 
 def slug(text: str) -> str:
@@ -368,144 +367,6 @@ def level_geometries(session: Session, city_id: int, level_id: int | None) -> Ge
 # -- scores and observations --------------------------------------------------------------
 
 
-@dataclass
-class RunScores:
-    """A marker run's scores as unit rows x node columns, plus the root's level and rank."""
-
-    run: models.MarkerRun
-    unit_ids: np.ndarray
-    nodes: list[str]
-    scores: np.ndarray
-    levels: dict[str, list[str | None]]
-    ranks: dict[str, list[int | None]]
-
-    def column(self, node: str) -> np.ndarray:
-        return self.scores[:, self.nodes.index(node)]
-
-
-def run_scores(session: Session, run_id: int) -> RunScores:
-    """Scores of a run (cached: a run's scores never change once written)."""
-    count = session.scalar(
-        select(func.count(models.MarkerScore.id)).where(models.MarkerScore.run_id == run_id)
-    )
-
-    def build() -> RunScores:
-        run = session.get(models.MarkerRun, run_id)
-        assert run is not None
-        # column-wise: a 100k-unit run has ~6M score rows, far too many for a Python loop
-        result = session.connection().execute(  # Core, not ORM: no per-row entity work
-            select(
-                models.MarkerScore.unit_id,
-                models.MarkerScore.node_code,
-                models.MarkerScore.score,
-                models.MarkerScore.level,
-                models.MarkerScore.rank,
-            ).where(models.MarkerScore.run_id == run_id)
-        )
-        columns = list(zip(*result.fetchall(), strict=True)) or [(), (), (), (), ()]
-        unit_col = np.asarray(columns[0], dtype=np.int64)
-        node_col = np.asarray(columns[1], dtype=object)
-        score_col = np.asarray([np.nan if v is None else v for v in columns[2]], dtype=float)
-        level_col = np.asarray(columns[3], dtype=object)
-        rank_col = np.asarray(columns[4], dtype=object)
-        unit_values, rows_at = np.unique(unit_col, return_inverse=True)
-        nodes = sorted(set(node_col.tolist()))
-        node_at = np.searchsorted(np.asarray(nodes, dtype=object), node_col)
-        scores = np.full((len(unit_values), len(nodes)), np.nan)
-        scores[rows_at, node_at] = score_col
-        levels: dict[str, list[str | None]] = {}
-        ranks: dict[str, list[int | None]] = {}
-        for j, node in enumerate(nodes):
-            level_grid = np.full(len(unit_values), None, dtype=object)
-            rank_grid = np.full(len(unit_values), None, dtype=object)
-            mine = node_at == j
-            level_grid[rows_at[mine]] = level_col[mine]
-            rank_grid[rows_at[mine]] = rank_col[mine]
-            levels[node] = level_grid.tolist()
-            ranks[node] = rank_grid.tolist()
-        unit_ids = unit_values
-        served = RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
-        from inclusive_cities.disclosure import mask_scores
-
-        mask_scores(session, run, served)  # scores normalised from a withheld cell
-        session.expunge(run)
-        return served
-
-    from inclusive_cities.disclosure import state_token
-
-    return CACHE.get(("scores", run_id, count, state_token(session)), build)
-
-
-@dataclass(frozen=True)
-class PublicObservation:
-    unit_id: int
-    value: float | None
-    n: int | None
-    standard_error: float | None
-    ci_low: float | None
-    ci_high: float | None
-    status: str
-    source: str
-
-
-def safe_observation(row: Any, withheld: bool = False) -> PublicObservation:
-    """The public face of one observation: a suppressed or small cell shows no figures;
-    ``withheld`` is disclosure control's verdict (a cell that would give a small one away)."""
-    hidden = (
-        withheld
-        or row.status == "suppressed"
-        or row.value is None
-        or (row.n is not None and row.n < MIN_CELL)
-    )
-    if hidden:
-        return PublicObservation(
-            row.unit_id, None, None, None, None, None, "suppressed", row.source
-        )
-    return PublicObservation(
-        row.unit_id,
-        row.value,
-        row.n,
-        row.standard_error,
-        row.ci_low,
-        row.ci_high,
-        row.status,
-        row.source,
-    )
-
-
-def indicator_observations(
-    session: Session, indicator_id: int, period_id: int, city_id: int
-) -> list[PublicObservation]:
-    """Totals (all sexes, ages, nationalities) of one indicator, made disclosure-safe."""
-    rows = session.execute(
-        select(
-            models.Observation.id,
-            models.Observation.unit_id,
-            models.Observation.value,
-            models.Observation.n,
-            models.Observation.standard_error,
-            models.Observation.ci_low,
-            models.Observation.ci_high,
-            models.Observation.status,
-            models.Observation.source,
-        )
-        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
-        .where(
-            models.Observation.indicator_id == indicator_id,
-            models.Observation.period_id == period_id,
-            models.SpatialUnit.city_id == city_id,
-            models.Observation.sex == models.TOTAL,
-            models.Observation.age_group == models.TOTAL,
-            models.Observation.nationality == models.TOTAL,
-        )
-        .order_by(models.Observation.unit_id)
-    ).all()
-    from inclusive_cities.disclosure import hidden_observation_ids
-
-    withheld = hidden_observation_ids(session, city_id)
-    return [safe_observation(r, r.id in withheld) for r in rows]
-
-
 def unit_values_by_code(
     session: Session, codes: tuple[str, ...], period_id: int, city_id: int
 ) -> tuple[dict[int, float], models.Indicator | None]:
@@ -531,26 +392,6 @@ def spec_for(provider: SpecProvider, scores: RunScores) -> SpecView:
         or provider(scores.run.spec_code)
         or fallback_spec(scores.run.spec_code, scores.nodes)
     )
-
-
-def stored_spec(run: models.MarkerRun) -> SpecView | None:
-    """The spec saved in the run's parameters by the marker engine (the exact recipe)."""
-    recipe = (run.parameters or {}).get("spec")
-    if not isinstance(recipe, dict):
-        return None
-
-    def build() -> SpecView | None:
-        try:
-            from inclusive_cities.marker import MarkerSpec  # type: ignore[attr-defined]
-
-            derived = (run.parameters or {}).get("derived_weights")
-            return from_marker_spec(
-                MarkerSpec.model_validate(recipe), derived if isinstance(derived, dict) else None
-            )
-        except Exception:  # an older or foreign recipe: fall back to the spec by name
-            return None
-
-    return CACHE.get(("stored-spec", run.id, run.spec_hash), build)
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray | None) -> float | None:

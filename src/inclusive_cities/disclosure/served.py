@@ -1,0 +1,208 @@
+"""What the public is served: the disclosure-safe read model behind pages, API, maps and downloads.
+
+Only published, disclosure-safe figures leave here: observations that are neither suppressed nor
+based on fewer than :data:`MIN_CELL` respondents nor withheld by disclosure control, and marker
+scores with those normalised from a withheld cell masked. The web serves exactly these (``web.data``
+and ``web.api`` re-export and call them), and :func:`inclusive_cities.disclosure.audit` attacks
+exactly these, which is why they live in the disclosure domain and not in the web.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from inclusive_cities.cache import CACHE
+from inclusive_cities.disclosure.publication import hidden_observation_ids, mask_scores, state_token
+from inclusive_cities.store import models
+from inclusive_cities.store.web_models import PublishedLayer
+
+MIN_CELL = 10
+"""Smallest unweighted n a published figure may rest on (METHODOLOGY §3, disclosure control)."""
+
+
+def public_observation_filter() -> Any:
+    """SQL condition for disclosure-safe observations: not suppressed, n unknown or >= 10."""
+    return and_(
+        models.Observation.status != "suppressed",
+        models.Observation.value.is_not(None),
+        or_(models.Observation.n.is_(None), models.Observation.n >= MIN_CELL),
+    )
+
+
+@dataclass
+class RunScores:
+    """A marker run's scores as unit rows x node columns, plus the root's level and rank."""
+
+    run: models.MarkerRun
+    unit_ids: np.ndarray
+    nodes: list[str]
+    scores: np.ndarray
+    levels: dict[str, list[str | None]]
+    ranks: dict[str, list[int | None]]
+
+    def column(self, node: str) -> np.ndarray:
+        return self.scores[:, self.nodes.index(node)]
+
+
+def run_scores(session: Session, run_id: int) -> RunScores:
+    """Scores of a run (cached: a run's scores never change once written)."""
+    count = session.scalar(
+        select(func.count(models.MarkerScore.id)).where(models.MarkerScore.run_id == run_id)
+    )
+
+    def build() -> RunScores:
+        run = session.get(models.MarkerRun, run_id)
+        assert run is not None
+        # column-wise: a 100k-unit run has ~6M score rows, far too many for a Python loop
+        result = session.connection().execute(  # Core, not ORM: no per-row entity work
+            select(
+                models.MarkerScore.unit_id,
+                models.MarkerScore.node_code,
+                models.MarkerScore.score,
+                models.MarkerScore.level,
+                models.MarkerScore.rank,
+            ).where(models.MarkerScore.run_id == run_id)
+        )
+        columns = list(zip(*result.fetchall(), strict=True)) or [(), (), (), (), ()]
+        unit_col = np.asarray(columns[0], dtype=np.int64)
+        node_col = np.asarray(columns[1], dtype=object)
+        score_col = np.asarray([np.nan if v is None else v for v in columns[2]], dtype=float)
+        level_col = np.asarray(columns[3], dtype=object)
+        rank_col = np.asarray(columns[4], dtype=object)
+        unit_values, rows_at = np.unique(unit_col, return_inverse=True)
+        nodes = sorted(set(node_col.tolist()))
+        node_at = np.searchsorted(np.asarray(nodes, dtype=object), node_col)
+        scores = np.full((len(unit_values), len(nodes)), np.nan)
+        scores[rows_at, node_at] = score_col
+        levels: dict[str, list[str | None]] = {}
+        ranks: dict[str, list[int | None]] = {}
+        for j, node in enumerate(nodes):
+            level_grid = np.full(len(unit_values), None, dtype=object)
+            rank_grid = np.full(len(unit_values), None, dtype=object)
+            mine = node_at == j
+            level_grid[rows_at[mine]] = level_col[mine]
+            rank_grid[rows_at[mine]] = rank_col[mine]
+            levels[node] = level_grid.tolist()
+            ranks[node] = rank_grid.tolist()
+        unit_ids = unit_values
+        served = RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
+        mask_scores(session, run, served)  # scores normalised from a withheld cell
+        session.expunge(run)
+        return served
+
+    return CACHE.get(("scores", run_id, count, state_token(session)), build)
+
+
+@dataclass(frozen=True)
+class PublicObservation:
+    unit_id: int
+    value: float | None
+    n: int | None
+    standard_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    status: str
+    source: str
+
+
+def safe_observation(row: Any, withheld: bool = False) -> PublicObservation:
+    """The public face of one observation: a suppressed or small cell shows no figures;
+    ``withheld`` is disclosure control's verdict (a cell that would give a small one away)."""
+    hidden = (
+        withheld
+        or row.status == "suppressed"
+        or row.value is None
+        or (row.n is not None and row.n < MIN_CELL)
+    )
+    if hidden:
+        return PublicObservation(
+            row.unit_id, None, None, None, None, None, "suppressed", row.source
+        )
+    return PublicObservation(
+        row.unit_id,
+        row.value,
+        row.n,
+        row.standard_error,
+        row.ci_low,
+        row.ci_high,
+        row.status,
+        row.source,
+    )
+
+
+def indicator_observations(
+    session: Session, indicator_id: int, period_id: int, city_id: int
+) -> list[PublicObservation]:
+    """Totals (all sexes, ages, nationalities) of one indicator, made disclosure-safe."""
+    rows = session.execute(
+        select(
+            models.Observation.id,
+            models.Observation.unit_id,
+            models.Observation.value,
+            models.Observation.n,
+            models.Observation.standard_error,
+            models.Observation.ci_low,
+            models.Observation.ci_high,
+            models.Observation.status,
+            models.Observation.source,
+        )
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .where(
+            models.Observation.indicator_id == indicator_id,
+            models.Observation.period_id == period_id,
+            models.SpatialUnit.city_id == city_id,
+            models.Observation.sex == models.TOTAL,
+            models.Observation.age_group == models.TOTAL,
+            models.Observation.nationality == models.TOTAL,
+        )
+        .order_by(models.Observation.unit_id)
+    ).all()
+    withheld = hidden_observation_ids(session, city_id)
+    return [safe_observation(r, r.id in withheld) for r in rows]
+
+
+def published_observations(
+    session: Session,
+    city_id: int,
+    *,
+    indicator: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[Any]:
+    """Rows ``(observation, indicator code, unit code, period, measure)`` of the city's published
+    layers that the API serves, ``limit`` from ``offset`` in id order (``/api/observations``)."""
+    query = (
+        select(
+            models.Observation,
+            models.Indicator.code,
+            models.SpatialUnit.code,
+            models.Period,
+            models.Indicator.unit,
+        )
+        .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .join(models.Period, models.Period.id == models.Observation.period_id)
+        .join(
+            PublishedLayer,
+            (PublishedLayer.indicator_id == models.Observation.indicator_id)
+            & (PublishedLayer.period_id == models.Observation.period_id)
+            & (PublishedLayer.city_id == city_id),
+        )
+        .where(models.SpatialUnit.city_id == city_id, public_observation_filter())
+    )
+    if indicator is not None:
+        query = query.where(models.Indicator.code == indicator)
+    if period is not None:
+        query = query.where(models.Period.code == period)
+    if unit is not None:
+        query = query.where(models.SpatialUnit.code == unit)
+    rows = session.execute(query.order_by(models.Observation.id).limit(limit).offset(offset)).all()
+    withheld = hidden_observation_ids(session, city_id)  # cells that give a small one away
+    return [r for r in rows if r[0].id not in withheld]
