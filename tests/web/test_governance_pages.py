@@ -171,7 +171,8 @@ def test_downloads_report_and_workbook(page: Page, server: str, tmp_path: Path) 
     assert page.locator("h1.cover-title").inner_text() == "Migration governance assessment"
     assert "City ahead" in page.locator("#domains").inner_text()
     page.goto(server + "/cities/TST/governance?lang=es")
-    with page.expect_download() as info:
+    # the report job's page downloads the file once made (issue #20)
+    with page.expect_download(timeout=180_000) as info:
         page.click("#report-pdf")
     pdf = tmp_path / "report.pdf"
     info.value.save_as(pdf)

@@ -148,7 +148,8 @@ def test_planner_adds_a_project_and_downloads_the_report(page: Page, server: str
     assert page.locator('#open-solutions tr[data-code="S-02"]').count() == 1
     shot(page, "workshops-04-plan-es")
 
-    with page.expect_download() as info:
+    # the report job's page downloads the file once made (issue #20)
+    with page.expect_download(timeout=180_000) as info:
         page.click("#report-pdf")
     path = Path(info.value.path())
     assert path.read_bytes().startswith(b"%PDF")

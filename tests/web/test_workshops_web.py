@@ -22,6 +22,7 @@ from inclusive_cities.web import create_app
 from inclusive_cities.web.data import CACHE
 from tests.web.conftest import specs
 from tests.web.planning_city import BARRIOS, EMAIL, NAMES, PASSWORD
+from tests.web.reports import fetch_report
 from tests.web.workshop_city import (
     B1_A1,
     CITY_A1,
@@ -134,7 +135,7 @@ def test_workshop_pages_in_english_and_the_list(client: TestClient) -> None:
 
 
 def test_workshop_downloads(client: TestClient) -> None:
-    pdf = client.get(f"/cities/PLN/workshops/{WORKSHOP}/record.pdf")
+    pdf = fetch_report(client, f"/cities/PLN/workshops/{WORKSHOP}/record.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     xlsx = client.get(f"/cities/PLN/workshops/{WORKSHOP}/record.xlsx?lang=en")
     assert xlsx.status_code == 200

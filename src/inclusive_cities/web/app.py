@@ -187,4 +187,7 @@ def create_app(
     from inclusive_cities.web import programme
 
     app.include_router(programme.router)
+    from inclusive_cities.web import report_jobs
+
+    app.include_router(report_jobs.router)
     return app

@@ -308,7 +308,7 @@ def governance_report_download(
 ) -> Response:
     """The report "Migration governance assessment" as PDF or HTML in the page's language."""
     from inclusive_cities.reports.errors import ReportError
-    from inclusive_cities.reports.governance_report import governance_report, render_governance_html
+    from inclusive_cities.reports.governance_report import render_governance_html
 
     language = _language(request)
     if fmt not in ("pdf", "html"):
@@ -328,26 +328,11 @@ def governance_report_download(
         return HTMLResponse(
             page, headers={"Content-Disposition": f'inline; filename="{name}.html"'}
         )
-    folder = Path(tempfile.mkdtemp(prefix="ic-governance-"))
-    try:
-        written = governance_report(
-            _ctx(request).engine,
-            row.code,
-            folder / "report.pdf",
-            language,
-            _assessment_id(assessment),
-        )
-        content = written.path.read_bytes()
-    except ReportError as error:
-        raise NotFound(str(error)) from None
-    finally:
-        use_language(language)
-        shutil.rmtree(folder, ignore_errors=True)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
-    )
+    from inclusive_cities.web.report_jobs import report_response
+
+    # rendered by a job (issue #20); this answers with the file or the job's page
+    options = {"city": row.code, "assessment": _assessment_id(assessment)}
+    return report_response(request, "governance", options, public=True, file_name=f"{name}.pdf")
 
 
 @router.get("/governance/assessments/{assessment_id}.xlsx")

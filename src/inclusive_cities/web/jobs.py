@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import gettext as _
@@ -185,37 +186,57 @@ def submit(
 ) -> int:
     """Write job ``kind`` and its input to the database and hand it to a runner: the job
     workers' queue when this process uses it, else a thread here. Returns the job's id."""
-    from inclusive_cities.web import queue
+    with transaction(engine) as session:
+        job_id = create(session, kind, label, options, user, language, content)
+    dispatch(engine, job_id, kind)
+    return job_id
 
+
+def create(
+    session: Session,
+    kind: str,
+    label: str,
+    options: dict[str, Any],
+    user: str,
+    language: str,
+    content: bytes | None = None,
+) -> int:
+    """Write job ``kind`` and its input in ``session`` (a caller may add its own rows in the
+    same transaction); :func:`dispatch` it once committed. Returns the job's id."""
     if kind not in RUNNERS:
         raise ValueError(f"unknown job kind {kind}")
-    with transaction(engine) as session:
-        job = Job(kind=kind, file_name=label, created_by=user, step=_("Queued"))
-        session.add(job)
-        session.flush()
-        job_id = job.id
-        session.add(
-            JobPayload(
-                job_id=job_id,
-                options=options,
-                language=language,
-                file_name=label if content is not None else "",
-                content=content,
-            )
+    job = Job(kind=kind, file_name=label, created_by=user, step=_("Queued"))
+    session.add(job)
+    session.flush()
+    session.add(
+        JobPayload(
+            job_id=job.id,
+            options=options,
+            language=language,
+            file_name=label if content is not None else "",
+            content=content,
         )
+    )
+    return int(job.id)
+
+
+def dispatch(engine: Engine, job_id: int, kind: str) -> None:
+    """Hand a committed job to the job workers' queue, or to a thread of this process."""
+    from inclusive_cities.web import queue
+
     if queue.uses_queue(engine):
         queue.defer(engine, job_id)
     else:
         threading.Thread(
             target=execute, args=(engine, job_id), name=f"{kind}-job-{job_id}", daemon=True
         ).start()
-    return job_id
 
 
 RUNNERS = {
     "table": "inclusive_cities.web.jobs:run_table_import",
     "build": "inclusive_cities.web.jobs:run_build",
     "governance": "inclusive_cities.web.governance:run_governance_import",
+    "report": "inclusive_cities.web.report_jobs:run_report",
 }
 """What runs each kind of job: ``module:function`` taking (engine, job id, [file path,]
 options, language); a kind whose payload has no file gets no path."""

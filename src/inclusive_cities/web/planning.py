@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import DEFAULT_LANGUAGE, use_language
@@ -840,17 +840,41 @@ def selection_pdf(
     """The selection as a printed report for a council (same figures as the page)."""
     if _who(request, session) is None:
         return _login_redirect()
-    from inclusive_cities.reports.planning_report import selection_report
+    from inclusive_cities.web.report_jobs import report_response
 
-    language = _language(request)
+    _language(request)
     inputs = _inputs(request, session, city, run, budget, migrant, host)
-    plan = _plan(request, session, inputs)
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "selection.pdf"
-        selection_report(_web(request).engine, inputs.city.code, plan, out, language=language)
-        return _download(
-            out, f"{inputs.city.code.lower()}-selection-{inputs.budget:.0f}.pdf", "application/pdf"
+    # solved and rendered by a job (issue #20), from the same choice as the page's
+    return report_response(
+        request,
+        "selection",
+        {"city": inputs.city.code, "path": request.url.path, "query": inputs.query()},
+        public=False,
+        file_name=f"{inputs.city.code.lower()}-selection-{inputs.budget:.0f}.pdf",
+        user=str(getattr(_who(request, session), "email", "")),
+    )
+
+
+def selection_pdf_job(engine: Engine, options: dict[str, Any], language: str, out: Path) -> None:
+    """The report job of :func:`selection_pdf`: the page's choice comes back from its query
+    parameters, and is solved and rendered in the job worker."""
+    from inclusive_cities.reports.planning_report import selection_report
+    from inclusive_cities.web.report_jobs import offline_request
+
+    query: dict[str, str] = options["query"]
+    request = offline_request(engine, options["path"], query, language)
+    with _web(request).session() as session:
+        inputs = _inputs(
+            request,
+            session,
+            options["city"],
+            int(query["run"]),
+            float(query["budget"]),
+            float(query["migrant"]) if "migrant" in query else None,
+            float(query["host"]) if "host" in query else None,
         )
+        plan = _plan(request, session, inputs)
+    selection_report(engine, inputs.city.code, plan, out, language=language)
 
 
 @router.get("/cities/{city}/planner/places")
@@ -1103,13 +1127,20 @@ class ImpactView:
 
 
 def impact_view(
-    request: Request, session: Session, city_code: str, project: str, outcome: str, method: str
+    request: Request,
+    session: Session,
+    city_code: str,
+    project: str,
+    outcome: str,
+    method: str,
+    staff: bool | None = None,
 ) -> ImpactView | RedirectResponse:
-    """The impact of one started project, or the login page when it is not public."""
+    """The impact of one started project, or the login page when it is not public;
+    ``staff`` given: as that audience saw it (a report job has no browser session)."""
     from inclusive_cities.planning.impact import ImpactError
 
     row = services.city_by_code(session, city_code)
-    staff = _who(request, session) is not None
+    staff = _who(request, session) is not None if staff is None else staff
     run = _impact_run(session, row)
     runs = _latest_runs(session, row, run.spec_code, run.level_id)
     public = _public_impact(runs)
@@ -1291,6 +1322,39 @@ def impact_xlsx(
         )
 
 
+def impact_pdf_job(engine: Engine, options: dict[str, Any], language: str, out: Path) -> None:
+    """The report job of :func:`impact_pdf`, shown to the audience that asked for it."""
+    from inclusive_cities.reports.planning_report import impact_report
+    from inclusive_cities.web.report_jobs import NoLongerPublic, offline_request
+
+    request = offline_request(engine, options["path"], {}, language)
+    with _web(request).session() as session:
+        view = impact_view(
+            request,
+            session,
+            options["city"],
+            options["project"],
+            options["outcome"],
+            options["method"],
+            staff=not options["public"],
+        )
+    if isinstance(view, RedirectResponse):
+        raise NoLongerPublic(options["project"])
+    periods = sorted(view.runs)
+    impact_report(
+        engine,
+        view.city.code,
+        view.result,
+        out,
+        language=language,
+        project=view.project,
+        units=view.units,
+        level_id=view.run.level_id,
+        periods=periods,
+        start_period=_start_period(view.project, periods),
+    )
+
+
 @router.get("/cities/{city}/impact/{project}/impact.pdf")
 def impact_pdf(
     request: Request,
@@ -1301,27 +1365,24 @@ def impact_pdf(
     method: Annotated[str, Query(max_length=16)] = "did",
 ) -> Response:
     """The impact as a printed report section, with the same charts and maps as the page."""
-    from inclusive_cities.reports.planning_report import impact_report
+    from inclusive_cities.web.report_jobs import report_response
 
-    language = _language(request)
+    _language(request)
     view = impact_view(request, session, city, project, outcome, method)
     if isinstance(view, RedirectResponse):
         return view
-    periods = sorted(view.runs)
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "impact.pdf"
-        impact_report(
-            _web(request).engine,
-            view.city.code,
-            view.result,
-            out,
-            language=language,
-            project=view.project,
-            units=view.units,
-            level_id=view.run.level_id,
-            periods=periods,
-            start_period=_start_period(view.project, periods),
-        )
-        return _download(
-            out, f"{view.city.code.lower()}-impact-{project.lower()}.pdf", "application/pdf"
-        )
+    # rendered by a job (issue #20); staff see what the staff page shows, the public theirs
+    options = {
+        "city": view.city.code,
+        "path": request.url.path,
+        "project": project,
+        "outcome": outcome,
+        "method": method,
+    }
+    return report_response(
+        request,
+        "impact",
+        options,
+        public=not view.staff,
+        file_name=f"{view.city.code.lower()}-impact-{project.lower()}.pdf",
+    )

@@ -193,7 +193,7 @@ def centres_page(request: Request) -> Response:
 @router.get("/programme/report.{fmt}")
 def programme_report_download(request: Request, fmt: str) -> Response:
     """The donor report as PDF or HTML in the page's language."""
-    from inclusive_cities.reports.programme_report import programme_report, render_programme_html
+    from inclusive_cities.reports.programme_report import render_programme_html
 
     language = _language(request)
     if fmt not in ("pdf", "html"):
@@ -208,18 +208,10 @@ def programme_report_download(request: Request, fmt: str) -> Response:
         return HTMLResponse(
             page, headers={"Content-Disposition": f'inline; filename="{name}.html"'}
         )
-    folder = Path(tempfile.mkdtemp(prefix="ic-programme-"))
-    try:
-        written = programme_report(engine, folder / "report.pdf", language)
-        content = written.path.read_bytes()
-    finally:
-        use_language(language)
-        shutil.rmtree(folder, ignore_errors=True)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
-    )
+    from inclusive_cities.web.report_jobs import report_response
+
+    # rendered by a job (issue #20); this answers with the file or the job's page
+    return report_response(request, "programme", {}, public=True, file_name=f"{name}.pdf")
 
 
 # -- staff entry -----------------------------------------------------------------------------

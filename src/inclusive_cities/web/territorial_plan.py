@@ -900,6 +900,18 @@ def plan_download(request: Request, session: DB, city: str, plan: str, name: str
         raise NotFound(_("This page does not exist."))
     row, _who, chosen = _visible(request, session, city, plan)
     suffix = name.rpartition(".")[2]
+    if name == "report.pdf":  # rendered by a job (issue #20): the file or the job's page
+        from inclusive_cities.web.report_jobs import report_response
+
+        stem = "-".join([_("plan"), row.code.lower(), chosen.code.lower(), lang])
+        return report_response(
+            request,
+            "plan",
+            {"city": row.code, "plan": chosen.code},
+            public=_who is None,
+            file_name=f"{stem}.pdf",
+            user=str(getattr(_who, "email", "")),
+        )
     with tempfile.TemporaryDirectory(prefix="ic-plan-") as folder:
         out = Path(folder) / f"out.{suffix}"
         try:

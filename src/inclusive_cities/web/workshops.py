@@ -577,6 +577,17 @@ def record_download(request: Request, session: DB, city: str, code: str, fmt: st
         raise NotFound(_("This page does not exist."))
     row = services.city_by_code(session, city)
     workshop = _workshop_or_404(session, row.code, code)
+    if fmt == "pdf":  # rendered by a job (issue #20): the file or the job's page
+        from inclusive_cities.web.report_jobs import report_response
+
+        stem = "-".join([_("workshop"), row.code.lower(), workshop.code.lower(), lang])
+        return report_response(
+            request,
+            "workshop",
+            {"workshop": int(workshop.id)},
+            public=True,
+            file_name=f"{stem}.pdf",
+        )
     with tempfile.TemporaryDirectory(prefix="ic-workshop-") as folder:
         out = Path(folder) / f"record.{fmt}"
         try:
