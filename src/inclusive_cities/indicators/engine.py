@@ -211,7 +211,9 @@ def _assemble(blocks: Sequence[_Block]) -> pd.DataFrame:
             columns[name] = _repeated([TOTAL] * len(blocks), lengths)
             continue
         labels = [
-            b.groups if b.disaggregation == name else np.full(len(b.value), TOTAL, dtype=object)
+            b.groups
+            if b.disaggregation == name and b.groups is not None
+            else np.full(len(b.value), TOTAL, dtype=object)
             for b in blocks
         ]
         columns[name] = pd.Series(np.concatenate(labels), dtype="str")

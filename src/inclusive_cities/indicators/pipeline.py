@@ -388,7 +388,7 @@ def compute_city(
     report.batches = batches
     values = result.values
     present = values["value"].notna().to_numpy()
-    codes = pd.Categorical(values["indicator"], categories=result.computed).codes
+    codes = np.asarray(pd.Categorical(values["indicator"], categories=result.computed).codes)
     written = np.bincount(codes[present], minlength=len(result.computed))
     suppressed = np.bincount(codes[~present], minlength=len(result.computed))
     for i, code in enumerate(result.computed):

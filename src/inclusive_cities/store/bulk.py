@@ -15,11 +15,12 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, FromClause, Table
+from sqlalchemy import CheckConstraint, Connection, FromClause, Table
 from sqlalchemy.orm import Session
 
 CHUNK = 50_000
 SQLITE_CACHE_KIB = 131_072  # 128 MiB, only while a bulk insert runs
+CHECK_AFTER = 1_000  # from this many rows, SQLite CHECK constraints are verified after the insert
 
 
 def python_column(values: Any) -> list[Any]:
@@ -87,10 +88,19 @@ def bulk_insert(
         before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
         connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     dropped = _drop_indexes(connection, table, total) if sqlite and rebuild_indexes else []
+    checks = _checks(table) if sqlite and total >= CHECK_AFTER else {}
+    if checks:  # checked once after the insert, in one statement (see _verify_checks)
+        last = connection.exec_driver_sql(f"SELECT max(rowid) FROM {table.name}").scalar()
+        connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
     try:
         while block := list(islice(rows, chunk)):
             connection.exec_driver_sql(statement, block)
+        if checks:
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+            _verify_checks(connection, table, checks, int(last or 0))
     finally:
+        if checks:
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
         for create in dropped:
             connection.exec_driver_sql(create)
         if sqlite:
@@ -98,6 +108,42 @@ def bulk_insert(
                 f"PRAGMA cache_size = {int(before if before is not None else -2000)}"
             )
     return total
+
+
+def _checks(table: Table) -> dict[str, str]:
+    """The table's CHECK constraints (name → SQL expression), from the model."""
+    return {
+        str(constraint.name): str(constraint.sqltext)
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+
+
+def _verify_checks(
+    connection: Connection, table: Table, checks: Mapping[str, str], after: int
+) -> None:
+    """Raise SQLite's own ``CHECK constraint failed`` error if a row inserted after rowid
+    ``after`` breaks a CHECK constraint.
+
+    SQLite evaluates an ``x IN ('a', 'b', …)`` CHECK by building a temporary table of the list
+    for every row an ``executemany`` inserts: for the 432,000 observations of the medium demo
+    that was 2 of the insert's 3.7 s CPU. One ``SELECT`` over the new rows builds it once."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    names = list(checks)
+    tests = [f"({checks[name]}) IS 0" for name in names]  # CHECK fails on false, not NULL
+    broken = connection.exec_driver_sql(
+        f"SELECT {', '.join(tests)} FROM {table.name} WHERE rowid > ? AND "
+        f"({' OR '.join(tests)}) LIMIT 1",
+        (after,),
+    ).first()
+    if broken is None:
+        return
+    name = next(name for name, failed in zip(names, broken, strict=True) if failed)
+    error = sqlite3.IntegrityError(f"CHECK constraint failed: {name}")
+    raise DBAPIError.instance(f"INSERT INTO {table.name}", None, error, sqlite3.Error)
 
 
 def _drop_indexes(connection: Connection, table: Table, adding: int) -> list[str]:

@@ -1,0 +1,107 @@
+"""Big bulk inserts take SQLite's fast paths (indexes rebuilt once, CHECK constraints verified
+in one statement after the rows) without losing what the schema guarantees: a row breaking a
+CHECK constraint is refused with the constraint's name and nothing of the insert stays; the
+indexes are back, identical, afterwards. Both engines (PostgreSQL uses COPY)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from inclusive_cities.store import init_database, models, transaction
+from inclusive_cities.store.bulk import CHECK_AFTER, bulk_insert
+
+ROWS = CHECK_AFTER + 500  # above the threshold: the checks run after the insert
+
+
+@pytest.fixture
+def one_unit(db_url: str):
+    """A city with one block, one indicator and one period; returns (engine, ids)."""
+    engine = init_database(db_url)
+    with transaction(engine) as session:
+        city = models.City(code="CHK", name="Checks", is_synthetic=True)
+        session.add(city)
+        session.flush()
+        level = models.UnitLevel(city_id=city.id, code="manzana", depth=0)
+        period = models.Period(code="2018")
+        indicator = models.Indicator(code="tasa", name_es="Tasa", name_en="Rate")
+        session.add_all([level, period, indicator])
+        session.flush()
+        unit = models.SpatialUnit(city_id=city.id, level_id=level.id, code="11001-0007")
+        session.add(unit)
+        session.flush()
+        ids = (indicator.id, unit.id, period.id)
+    return engine, ids
+
+
+def _rows(ids: tuple[int, int, int], status: list[str], value: list[float | None]) -> dict:
+    indicator, unit, period = ids
+    count = len(status)
+    return {
+        "indicator_id": [indicator] * count,
+        "unit_id": [unit] * count,
+        "period_id": [period] * count,
+        "sex": [f"g{i:05d}" for i in range(count)],  # one key per row
+        "value": value,
+        "n": [i % 7 for i in range(count)],
+        "status": status,
+        "source": ["censo 2018, lote 3"] * count,
+    }
+
+
+def _count(engine) -> int:
+    with transaction(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(models.Observation)) or 0)
+
+
+def test_a_row_breaking_a_check_refuses_the_whole_insert(one_unit):
+    engine, ids = one_unit
+    for bad_status, bad_value, constraint in [
+        ("bogus", 1.0, "ck_observations_status"),
+        ("computed", None, "ck_observations_value_present"),
+    ]:
+        status = ["computed"] * ROWS
+        value: list[float | None] = [0.5 * i for i in range(ROWS)]
+        status[ROWS - 3], value[ROWS - 3] = bad_status, bad_value  # one bad row near the end
+        with pytest.raises(IntegrityError, match=constraint), transaction(engine) as session:
+            rows = _rows(ids, status, value)
+            bulk_insert(session, models.Observation.__table__, rows, rebuild_indexes=True)
+        assert _count(engine) == 0
+    with engine.connect() as connection:  # the checks are on again for later statements
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA ignore_check_constraints").scalar() == 0
+
+
+def test_a_big_insert_stores_every_row_and_keeps_the_indexes(one_unit):
+    engine, ids = one_unit
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        before = connection.execute(text(indexes)).all() if sqlite else []
+    status = ["suppressed" if i % 10 == 0 else "computed" for i in range(ROWS)]
+    value = [None if i % 10 == 0 else 0.25 * i for i in range(ROWS)]
+    with transaction(engine) as session:
+        written = bulk_insert(
+            session, models.Observation.__table__, _rows(ids, status, value), rebuild_indexes=True
+        )
+    assert written == ROWS
+    with transaction(engine) as session:
+        stored = session.execute(
+            select(
+                models.Observation.sex,
+                models.Observation.value,
+                models.Observation.n,
+                models.Observation.status,
+                models.Observation.nationality,
+            )
+        ).all()
+    assert len(stored) == ROWS
+    by_key = {row[0]: row[1:] for row in stored}
+    # row 1234: computed, value 0.25 × 1234 = 308.5, n = 1234 mod 7 = 2, default nationality
+    assert by_key["g01234"] == (308.5, 2, "computed", "_T")
+    assert by_key["g01230"] == (None, 5, "suppressed", "_T")  # 1230 mod 7 = 5
+    assert sum(1 for row in stored if row[3] == "suppressed") == (ROWS + 9) // 10
+    if sqlite:
+        with engine.connect() as connection:
+            assert connection.execute(text(indexes)).all() == before
