@@ -1,4 +1,4 @@
-"""Census import: our streamed DuckDB importer against the pyarrow floor (and pandas + to_sql).
+"""Census import: our streamed importer against the pyarrow floor (and pandas + to_sql).
 
 Every side loads the demo city's persons file (≈5M rows for --size large). Ours maps codes,
 validates every value, checks units and households, and writes canonical Parquet. The floor
@@ -6,7 +6,8 @@ validates every value, checks units and households, and writes canonical Parquet
 cores; the three identifier columns read as text, as our canonical file keeps them) and
 ``pyarrow.parquet.write_table`` with the same compression as ours (zstd), validating nothing.
 The older baseline, ``pandas.read_csv`` + ``DataFrame.to_sql`` into SQLite (``--sides
-ours,floor,pandas``), parses with pandas defaults and inserts rows one by one.
+ours,floor,pandas``), parses with pandas defaults and inserts rows one by one. ``duckdb`` is our
+import through its DuckDB reader (``arrow=False``), the path of CSV files before issue #21.
 CPU time (user + system, all threads) is the figure to compare on a shared machine.
 Boundaries and households are imported once beforehand (not timed); each timed run is a fresh
 process on a copy of that database, so that its peak memory (max RSS) is its own.
@@ -50,7 +51,7 @@ shutil.copy(work / "setup.db", work / "run.db")
 engine = connect(f"sqlite:///{work / 'run.db'}")
 started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
 report = import_census(engine, city / "census_persons.csv", record="persons", city="DEMO",
-                       period="2024", data_dir=work / "run")
+                       period="2024", data_dir=work / "run", arrow=ARROW)
 seconds = time.perf_counter() - started
 end = resource.getrusage(resource.RUSAGE_SELF)
 cpu_s = end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime
@@ -117,10 +118,15 @@ def main() -> None:
     parser.add_argument("--city", type=Path, help="an existing 'demo generate' directory")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--sides", default="ours,floor", help="comma-separated: ours, floor, pandas"
+        "--sides", default="ours,floor", help="comma-separated: ours, duckdb, floor, pandas"
     )
     args = parser.parse_args()
-    scripts = {"ours": OURS, "floor": FLOOR, "pandas": BASELINE}
+    scripts = {
+        "ours": OURS.replace("arrow=ARROW", "arrow=True"),
+        "duckdb": OURS.replace("arrow=ARROW", "arrow=False"),
+        "floor": FLOOR,
+        "pandas": BASELINE,
+    }
     sides = [side.strip() for side in args.sides.split(",")]
     city = args.city
     if city is None:

@@ -889,8 +889,6 @@ def import_census(
             if Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
                 households = Path(hh[-1].details["parquet"])  # type: ignore[index]
     final.parent.mkdir(parents=True, exist_ok=True)
-    from inclusive_cities.ingest.census_arrow import ArrowCensusReader, ArrowPassUnavailable
-
     options: dict[str, Any] = dict(
         unit_codes=units, household_ids=households, memory_limit=memory_limit, threads=threads
     )
@@ -1015,3 +1013,11 @@ def _point_fixed_name(
     with store.transaction(engine) as session:
         active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
         _settle_versions(final, active[-1] if active else None, kind, session, city_id)
+
+
+# the Arrow pass builds on this module's SQL and reader, and import_census uses it: imported
+# last, once the names it takes from here exist (at call time it would cost the import)
+from inclusive_cities.ingest.census_arrow import (  # noqa: E402
+    ArrowCensusReader,
+    ArrowPassUnavailable,
+)

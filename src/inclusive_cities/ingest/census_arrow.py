@@ -48,8 +48,9 @@ from inclusive_cities.ingest.census import (
 )
 from inclusive_cities.ingest.common import ProgressCallback
 
-BLOCK_BYTES = 16 << 20
-"""CSV bytes per block (≈ 330,000 rows of the demo's persons file)."""
+BLOCK_BYTES = 64 << 20
+"""CSV bytes per block (≈ 1.3 million rows of the demo's persons file): fewer blocks, fewer
+queries on dictionaries and hash tables of the households' identifiers built."""
 ROW_GROUP_ROWS = 122_880
 """Rows per Parquet row group, as DuckDB writes them."""
 IDENTIFIERS = frozenset(ID_COLUMNS.values())
@@ -94,6 +95,8 @@ class ArrowCensusReader(CensusReader):
         self._held = 0
         self._budget = self.spill_bytes or _memory_bytes(self.memory_limit) // 2
         self._ids: list[pa.Array] = []
+        self._ascending = True  # identifiers strictly ascending so far: no duplicates
+        self._last_id: str | None = None
         self._problems: list[pa.Table] = []
         self._null_counts = dict.fromkeys(self._names, 0)
         self.read = 0
@@ -189,7 +192,7 @@ class ArrowCensusReader(CensusReader):
         self._households: pa.Array | None = None
         if self.household_ids is not None and self.record == "persons":
             table = pq.read_table(self.household_ids, columns=["household_id"])
-            self._households = pc.unique(table.column(0).combine_chunks().drop_null())
+            self._households = table.column(0).combine_chunks().drop_null()
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         mappings = self.profile.mappings
@@ -241,6 +244,9 @@ class ArrowCensusReader(CensusReader):
                 values[i] = self._take(value, indices)
                 if problem.null_count < len(problem):
                     code = pc.take(problem, indices)
+                    empty = problem[len(problem) - 1]  # the code of an empty cell
+                    if empty.is_valid and indices.null_count:
+                        code = pc.fill_null(code, empty)
                     if code.null_count < n:
                         problems.append((i, code, pc.take(raw, indices)))
         for i in self._plain:
@@ -252,6 +258,8 @@ class ArrowCensusReader(CensusReader):
         bad = self._problem_rows(values, problems, rows)
         key = self._names.index(ID_COLUMNS[self.record])
         self._ids.append(values[key])
+        if self._ascending:
+            self._ascending = self._still_ascending(values[key])
         columns = [values[i] for i in range(len(mappings))]
         table = pa.RecordBatch.from_arrays([*columns, rows], names=[*self._names, "_row"])
         for name in self._names:  # over every row, the bad ones too (see write_valid)
@@ -260,6 +268,19 @@ class ArrowCensusReader(CensusReader):
             table = table.filter(pc.invert(bad))
         units = self._unit_counts(table)
         self._hold(_Block(table, units))
+
+    def _still_ascending(self, ids: pa.Array) -> bool:
+        """Whether the identifiers read so far are strictly ascending (most census files are
+        sorted by identifier), which rules out duplicates without hashing them."""
+        ids = ids.drop_null()
+        if len(ids) == 0:
+            return True
+        if self._last_id is not None and not ids[0].as_py() > self._last_id:
+            return False
+        self._last_id = ids[-1].as_py()
+        if len(ids) < 2:
+            return True
+        return bool(pc.all(pc.less(ids[:-1], ids[1:])).as_py())
 
     def _check_dictionaries(
         self, columns: dict[int, pa.DictionaryArray]
@@ -275,7 +296,7 @@ class ArrowCensusReader(CensusReader):
             size = len(column.dictionary)
             text = column.dictionary.cast(pa.string())
             table[f"v{i}"] = pa.concat_arrays([text, pa.nulls(longest - size, pa.string())])
-            indices[i] = pc.fill_null(column.indices, size)
+            indices[i] = column.indices  # an empty cell (null) stands for the last entry
         self.con.register("dictionaries", pa.table(table))
         try:
             result = self.con.sql(self._dictionary_sql).to_arrow_table()
@@ -294,10 +315,14 @@ class ArrowCensusReader(CensusReader):
 
     def _take(self, value: pa.Array, indices: pa.Array) -> pa.Array:
         """Rows' values from the distinct texts' values: text stays dictionary-encoded (one
-        entry per distinct value, as the Parquet writer stores it), other types plain."""
+        entry per distinct value, as the Parquet writer stores it), other types plain. An
+        empty cell's value (the last entry) is always missing, as a null index gives."""
+        value = value[: len(value) - 1]
         if not pa.types.is_string(value.type):
             return pc.take(value, indices)
         encoded = pc.dictionary_encode(value)
+        if len(encoded.dictionary) == len(value) and encoded.indices.null_count == 0:
+            return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)  # one to one
         return pa.DictionaryArray.from_arrays(pc.take(encoded.indices, indices), encoded.dictionary)
 
     def _check_identifier(
@@ -372,10 +397,7 @@ class ArrowCensusReader(CensusReader):
         if self._households is not None:
             i, source = names["household_id"]
             households = values[i]
-            orphan = pc.and_(
-                pc.is_valid(households),
-                pc.invert(pc.is_in(households, value_set=self._households)),
-            )
+            orphan = self._orphans(households)
             extra.append((orphan, "orphan", source, households))
         for mask, kind, source, value in extra:
             if not pc.any(mask).as_py():
@@ -410,6 +432,21 @@ class ArrowCensusReader(CensusReader):
         ).filter(bad)
         self._problems.append(table)
         return bad
+
+    def _orphans(self, households: pa.Array) -> pa.Array:
+        """Rows whose household is not among the imported ones. A household's persons are
+        usually consecutive: only the first row of each run is looked up."""
+        n = len(households)
+        if n < 2:
+            heads = np.zeros(n, dtype=np.int64)
+        else:
+            changed = pc.fill_null(pc.not_equal(households[1:], households[:-1]), True)
+            heads = np.concatenate([[0], np.flatnonzero(changed.to_numpy(False)) + 1])
+        first = households.take(pa.array(heads))
+        found = pc.is_in(first, value_set=self._households).to_numpy(False)
+        valid = pc.is_valid(first).to_numpy(False)
+        runs = np.diff(np.append(heads, n))
+        return pa.array(np.repeat(valid & ~found, runs))
 
     def _unit_counts(self, table: pa.RecordBatch) -> dict[str, int]:
         if "unit_code" not in self._names:
@@ -469,7 +506,7 @@ class ArrowCensusReader(CensusReader):
         )
         self._dups: pa.Table | None = None
         self.duplicated = 0
-        if len(ids) == 0:
+        if len(ids) == 0 or self._ascending:
             return
         encoded = pc.dictionary_encode(ids.combine_chunks())
         if len(encoded.dictionary) == len(ids) - ids.null_count:
@@ -585,7 +622,14 @@ class ArrowCensusReader(CensusReader):
             fields.append(pa.field(name, kind, nullable=nulls[name] > 0))
         schema = pa.schema(fields, metadata={"source_sha256": sha, "record": self.record})
         writer = pq.ParquetWriter(
-            str(target), schema, compression="zstd", store_schema=False, write_statistics=True
+            str(target),
+            schema,
+            compression="zstd",
+            store_schema=False,
+            write_statistics=True,
+            # identifiers are (nearly) all distinct: a dictionary would be dropped for plain
+            # encoding once past its page size, after hashing them all
+            use_dictionary=[name for name in self._names if name not in IDENTIFIERS],
         )
         # without the Arrow schema (the file is the same as DuckDB's), the key/value pairs
         # go into the Parquet footer themselves
