@@ -8,6 +8,7 @@ still filter by class and show a block's details on click.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -122,3 +123,30 @@ def test_overview_zooms_draw_classes_and_a_click_zooms_to_the_blocks(page: Page)
     assert page.locator(".maplibregl-popup").inner_text().strip()
     page.mouse.click(point[0], point[1])
     page.wait_for_function("window.observatoryMap.getZoom() > 11.99")
+
+
+def test_the_first_layer_does_not_wait_for_the_ogc_collection_list(page: Page, server: str) -> None:
+    """The opening layer is drawn as soon as MapLibre's style is ready: the list of published
+    OGC collections (which only adds cluster and grid layers to the menu) never answers here,
+    and the blocks are drawn all the same. A tiled fill has no antialiased outline (a second
+    pass over every ring that software WebGL pays for in each frame)."""
+    pending = page.context.new_page()
+    asked: list[str] = []
+    # the handler neither fulfils nor continues: the request stays open for the page's life
+    pending.route(re.compile(r"/ogc/collections\?"), lambda route: asked.append(route.request.url))
+    try:
+        pending.goto(server + "/cities/TST/map?lang=en")
+        pending.wait_for_selector("body[data-map-ready='node:UIM']")
+        pending.wait_for_function(
+            "window.observatoryMap.loaded() && window.observatoryMap.areTilesLoaded()"
+        )
+        pending.wait_for_function(f"Object.keys({RENDERED}).length === 6")
+        assert asked  # it was asked for, and has not answered
+        assert (
+            pending.evaluate(
+                "window.observatoryMap.getPaintProperty('units-fill', 'fill-antialias')"
+            )
+            is False
+        )
+    finally:
+        pending.close()

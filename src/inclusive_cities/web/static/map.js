@@ -384,8 +384,13 @@
     if (second.loaded()) { draw(); } else { second.once("load", draw); }
   }
 
-  map.on("load", function () {
-    addAnalysisOptions().then(load);
+  // The layer is added as soon as the style is ready, not at MapLibre's "load", which waits
+  // for the first frame: with software WebGL that frame compiles shaders for half a second,
+  // and the tiles could be fetched and parsed meanwhile. Only a published cluster or grid
+  // layer asked for by the URL waits for the OGC collection list that adds its option.
+  function start() {
+    var listed = addAnalysisOptions();
+    if ((params.get("layer") || "").indexOf(ANALYSIS) === 0) { listed.then(load); } else { load(); }
     map.on("mousemove", "units-fill", function (e) {
       map.getCanvas().style.cursor = "pointer";
       var p = e.features[0].properties;
@@ -415,7 +420,8 @@
     map.on("zoomend", function () {
       if (state.fitted && !state.tiled && bucket() !== state.bucket && layerSelect.value.indexOf(ANALYSIS) !== 0) { load(); }
     });
-  });
+  }
+  if (map.isStyleLoaded()) { start(); } else { map.once("style.load", start); }
   ["layer", "compare", "classification"].forEach(function (id) {
     $(id).addEventListener("change", function () { state.hidden = {}; load(); if (second && $("layer2").value) { loadSecond(); } });
   });

@@ -15,8 +15,11 @@ window.ObservatoryTiles = (function () {
 
   function addLayers(map, tiled) {
     var from = tiled ? { "source-layer": LAYER } : {};
+    // a tiled layer's fill has no antialiased outline: a second pass over every ring's edges
+    // that software WebGL pays for in each frame (blocks at city zoom are a pixel or two; from
+    // street zoom on the white outlines cover the edges)
     map.addLayer(Object.assign({ id: "units-fill", type: "fill", source: "units", paint: {
-      "fill-color": ["get", "colour"], "fill-opacity": 0.85 } }, from));
+      "fill-color": ["get", "colour"], "fill-opacity": 0.85, "fill-antialias": !tiled } }, from));
     // outlines of tens of thousands of blocks are a grey haze at city zoom, and cost as much
     // to draw as the blocks: a tiled layer shows them from street zoom on
     if (tiled) { from.minzoom = 13; }
