@@ -11,6 +11,7 @@ import csv
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 from inclusive_cities.ingest import IngestError, census_arrow, import_census
 from inclusive_cities.ingest.census_arrow import ArrowCensusReader
 from inclusive_cities.store import connect
-from tests.ingest.conftest import PERSON_COLUMNS, households_file, person
+from tests.ingest.conftest import PERSON_COLUMNS, household, households_file, person
 
 UNITS = [("01001", "H1"), ("01002", "H2"), ("02001", "H3")]
 ROWS = 300
@@ -220,3 +221,145 @@ def test_malformed_row_gives_the_duckdb_message(tmp_path: Path, city: Engine) ->
         messages.append(str(caught.value))
     assert messages[0] == messages[1] and "p.csv" in messages[0]
     assert census_arrow.ArrowPassUnavailable.__doc__
+
+
+TEXTS = [
+    None,
+    "",
+    " ",
+    "1",
+    "2",
+    "9",
+    "1.0",
+    "1.00",
+    ".0",
+    "01",
+    " 1 ",
+    "\t1",
+    "+1",
+    "-1",
+    "-0",
+    "0",
+    "1.",
+    ".5",
+    "2.5",
+    "30",
+    "120",
+    "121",
+    "-5",
+    "1e1",
+    "1E+2",
+    "1e400",
+    "abc",
+    "999",
+    "-999",
+    "1,5",
+    "1.234,5",
+    "true",
+    "TRUE",
+    "False",
+    "yes",
+    "male",
+    "female",
+    "host",
+    "Ñ",
+    "1\u00a0",
+    "inf",
+    "nan",
+    "1_000",
+    "0x10",
+    "12345678901234567890",
+]
+
+
+@pytest.mark.parametrize(
+    ("variable", "codes", "decimal", "missing"),
+    [
+        ("age", {}, ".", ("", "999")),
+        ("monthly_income", {}, ",", ("",)),
+        ("monthly_rent", {}, ".", ()),
+        ("internet", {}, ".", ("",)),
+        ("sex", {}, ".", ("",)),
+        ("sex", {"1": "male", "2": "female"}, ".", ("",)),
+        ("health_insurance", {"1": True, "2": False, "9": None}, ".", ("",)),
+        ("person_id", {}, ".", ("", "-999")),
+    ],
+)
+def test_python_checks_agree_with_the_sql(
+    variable: str, codes: dict[str, object], decimal: str, missing: tuple[str, ...]
+) -> None:
+    """Every text the Python checks decide gets the value, problem and trimmed text the SQL
+    of the DuckDB reader gives it; plain texts are decided in Python."""
+    import duckdb
+    import pyarrow as pa
+
+    from inclusive_cities.ingest.census import _column_sql, _sql_type
+    from inclusive_cities.ingest.variables import Mapping, canonical_variables
+
+    record = (
+        "households" if variable in ("monthly_income", "monthly_rent", "internet") else "persons"
+    )
+    mapping = Mapping("X", canonical_variables()[record][variable], codes=codes)
+    check = census_arrow.python_check(mapping, decimal, missing)
+    assert check is not None
+    helpers, value, problem = _column_sql(0, mapping, decimal, missing)
+    con = duckdb.connect()
+    con.register("t", pa.table({"v": pa.array(TEXTS, pa.string())}))
+    sql = (
+        f"SELECT CAST({value} AS {_sql_type(mapping.variable.type)}), {problem}, r0 FROM "
+        f"(SELECT r0, {', '.join(helpers)} FROM (SELECT trim(v) AS r0 FROM t))"
+    )
+    expected = con.sql(sql).fetchall()
+    decided = 0
+    for text, want in zip(TEXTS, expected, strict=True):
+        got = check(text)
+        if got is None:
+            continue
+        decided += 1
+        assert got == want, (text, got, want)
+        assert type(got[0]) is type(want[0]), (text, got, want)
+    plain = [
+        t
+        for t in TEXTS
+        if t is None or (t.isascii() and t.strip(" ").lstrip("+-").replace(".", "").isdigit())
+    ]
+    assert decided >= len(plain) - 3
+
+
+def test_orphans_of_zero_padded_households(tmp_path: Path, city: Engine) -> None:
+    """Digit-only household keys of one width are compared as integers: '00000009' is an
+    orphan, '0000001' (one digit short) too, although both would be 9 and 1 as numbers."""
+    data = tmp_path / "data"
+    households = [household(u, f"{k + 1:08d}") for k, (u, _h) in enumerate(UNITS)]
+    import_census(
+        city,
+        households_file(tmp_path / "hh.csv", households),
+        record="households",
+        city="TST",
+        period="2024",
+        data_dir=data,
+    )
+    rows = [person(UNITS[k % 3][0], f"{k % 3 + 1:08d}", f"P{k:03d}") for k in range(12)]
+    rows[4][1] = "00000009"
+    expected = [(6, "00000009")]
+    for change in (None, "0000001"):  # every key 8 digits wide (integers), then not (text)
+        if change:
+            rows[7][1] = change
+            expected.append((9, change))
+        source = tmp_path / "p.csv"
+        with source.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([PERSON_COLUMNS, *rows])
+        report = import_census(
+            city,
+            source,
+            record="persons",
+            city="TST",
+            period="2024",
+            data_dir=data,
+            accept_valid=True,
+            dry_run=True,
+        )
+        assert [(p.row, p.value) for p in report.problems] == expected
+    assert census_arrow._digit_keys(pa.array(["007", "010"])) is not None
+    assert census_arrow._digit_keys(pa.array(["007", "10"])) is None
+    assert census_arrow._digit_keys(pa.array(["0a7"])) is None

@@ -342,20 +342,31 @@ class CensusReader:
         self.memory_limit = memory_limit
         self.staged = ""  # the staged rows with their file row numbers, once staged
         self.converted: Path | None = None
-        self.con = duckdb.connect()
-        self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
-        self.con.execute("SET preserve_insertion_order = true")
-        self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
+        self.threads = threads
+        self._con: duckdb.DuckDBPyConnection | None = None
         self.spill = work_dir / f".{self.record}.{os.getpid()}.{uuid.uuid4().hex}.spill"
-        self.con.execute(f"SET temp_directory = {literal(self.spill)}")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
         self.header_offset = 1
         self.unit = "row"
 
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, opened when first needed (opening costs ≈ 30 ms of CPU,
+        which a clean file through the Arrow pass never needs to pay)."""
+        if self._con is None:
+            con = duckdb.connect()
+            con.execute(f"SET memory_limit = {literal(self.memory_limit)}")
+            con.execute("SET preserve_insertion_order = true")
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
+            con.execute(f"SET temp_directory = {literal(self.spill)}")
+            if self.threads:
+                con.execute(f"SET threads = {int(self.threads)}")
+            self._con = con
+        return self._con
+
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
         shutil.rmtree(self.spill, ignore_errors=True)
         if self.converted is not None:
             with suppress(FileNotFoundError):

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import math
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from inclusive_cities.ingest.census import (
     _sql_type,
 )
 from inclusive_cities.ingest.common import ProgressCallback
+from inclusive_cities.ingest.variables import Mapping
 
 BLOCK_BYTES = 64 << 20
 """CSV bytes per block (≈ 1.3 million rows of the demo's persons file): fewer blocks, fewer
@@ -55,6 +57,84 @@ ROW_GROUP_ROWS = 122_880
 """Rows per Parquet row group, as DuckDB writes them."""
 IDENTIFIERS = frozenset(ID_COLUMNS.values())
 ARROW_TYPES = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+
+
+PYTHON_TEXTS = 20_000
+"""Distinct texts of a column in a block beyond which DuckDB checks them faster than Python."""
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+Result = tuple[object, str | None, str | None]
+
+
+def python_check(
+    mapping: Mapping, decimal: str, missing: tuple[str, ...]
+) -> Callable[[str | None], Result | None] | None:
+    """The checks of ``_column_sql`` for one text, in Python: (value, problem, trimmed text),
+    or None for a text whose treatment only DuckDB can say for sure (non-ASCII: trim() and
+    lower() on Unicode; a number in a form other than plain decimal: 'inf', '1_000', …).
+    None for a mapping it does not cover (codes onto numbers)."""
+    variable = mapping.variable
+    kind = variable.type
+    codes = mapping.codes
+    if codes and kind not in ("boolean", "category", "string"):
+        return None
+    absent = set(missing) if missing else {""}
+    allowed = set(variable.values or ())
+    low, high = variable.low, variable.high
+
+    def check(text: str | None) -> Result | None:
+        if text is None:
+            r = None
+        elif not text.isascii():
+            return None
+        else:
+            r = text.strip(" ")
+        if r is None or r in absent:
+            return None, ("required" if variable.required else None), r
+        value: object = None
+        problem: str | None = None
+        if codes:
+            k = r[:-2] if r.endswith(".0") else r
+            if k in codes:
+                target = codes[k]
+                value = (
+                    None if target is None else bool(target) if kind == "boolean" else str(target)
+                )
+            else:
+                problem = "code"
+        elif kind in ("integer", "number"):
+            number = r.replace(".", "").replace(",", ".") if decimal == "," else r
+            if not NUMBER.fullmatch(number):
+                return None
+            n = float(number)
+            if abs(n) >= 2.0**62:  # near BIGINT's edge: DuckDB's cast decides
+                return None
+            if not math.isfinite(n):
+                problem = "number"
+            elif kind == "integer" and n != math.floor(n):
+                problem = "integer"
+            elif (low is not None and n < low) or (high is not None and n > high):
+                problem = "range"
+            value = round(n) if kind == "integer" else n
+            if kind == "integer" and problem == "integer":
+                return None  # DuckDB's rounding of a fraction: its own rule
+        elif kind == "boolean":
+            lowered = r.lower()
+            if lowered in ("true", "1"):
+                value = True
+            elif lowered in ("false", "0"):
+                value = False
+            else:
+                problem = "code"
+        elif kind == "category":
+            if r in allowed:
+                value = r
+            else:
+                problem = "code"
+        else:
+            value = r
+        return value, problem, r
+
+    return check
 
 
 class ArrowPassUnavailable(Exception):
@@ -180,6 +260,15 @@ class ArrowCensusReader(CensusReader):
                 f"CAST({value} AS {_sql_type(mapping.variable.type)}) AS c{i}, "
                 f"{problem} AS p{i}, r{i}"
             )
+        self._python_checks = {
+            i: check
+            for i in self._coded
+            if (
+                check := python_check(
+                    mappings[i], self.profile.decimal, self.profile.missing + mappings[i].missing
+                )
+            )
+        }
         self._dictionary_sql = (
             f"SELECT {', '.join(values)} FROM (SELECT {', '.join(helpers)} "
             f"FROM (SELECT {', '.join(raws)} FROM dictionaries) a) b"
@@ -190,9 +279,11 @@ class ArrowCensusReader(CensusReader):
         if self.unit_codes is not None:
             self._unit_set = pa.array(sorted(set(self.unit_codes)), type=pa.string())
         self._households: pa.Array | None = None
+        self._household_keys: tuple[pa.Array, int] | None = None
         if self.household_ids is not None and self.record == "persons":
             table = pq.read_table(self.household_ids, columns=["household_id"])
             self._households = table.column(0).combine_chunks().drop_null()
+            self._household_keys = _digit_keys(self._households)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         mappings = self.profile.mappings
@@ -285,10 +376,39 @@ class ArrowCensusReader(CensusReader):
     def _check_dictionaries(
         self, columns: dict[int, pa.DictionaryArray]
     ) -> dict[int, tuple[pa.Array, pa.Array, pa.Array, pa.Array]]:
-        """Run the profile's SQL on each column's distinct texts (one query for all columns).
+        """Check each column's distinct texts: in Python where the text is one the SQL of
+        ``_column_sql`` is sure to treat alike (ASCII, a plain decimal number), else with
+        that SQL in DuckDB (a column with one such text, or too many texts for Python).
 
         Returns per mapping (value, problem code, trimmed text) per distinct text, the last
         entry standing for an empty cell, and the rows' indices into them."""
+        out = {}
+        rest = {}
+        for i, column in columns.items():
+            check = self._python_checks.get(i)
+            texts = [*column.dictionary.to_pylist(), None] if check else []
+            if not check or len(texts) > PYTHON_TEXTS:
+                rest[i] = column
+                continue
+            results = [check(text) for text in texts]
+            if any(result is None for result in results):
+                rest[i] = column
+                continue
+            values, problems, raws = zip(*results, strict=True)  # type: ignore[misc]
+            out[i] = (
+                pa.array(values, self._types[i]),
+                pa.array(problems, pa.string()),
+                pa.array(raws, pa.string()),
+                column.indices,  # an empty cell (null) stands for the last entry
+            )
+        if rest:
+            out.update(self._check_dictionaries_sql(rest))
+        return out
+
+    def _check_dictionaries_sql(
+        self, columns: dict[int, pa.DictionaryArray]
+    ) -> dict[int, tuple[pa.Array, pa.Array, pa.Array, pa.Array]]:
+        """Run the profile's SQL on each column's distinct texts (one query for all columns)."""
         longest = max(len(c.dictionary) for c in columns.values()) + 1
         table = {}
         indices = {}
@@ -297,6 +417,8 @@ class ArrowCensusReader(CensusReader):
             text = column.dictionary.cast(pa.string())
             table[f"v{i}"] = pa.concat_arrays([text, pa.nulls(longest - size, pa.string())])
             indices[i] = column.indices  # an empty cell (null) stands for the last entry
+        for i in self._coded:  # the columns checked in Python: empty here
+            table.setdefault(f"v{i}", pa.nulls(longest, pa.string()))
         self.con.register("dictionaries", pa.table(table))
         try:
             result = self.con.sql(self._dictionary_sql).to_arrow_table()
@@ -443,7 +565,15 @@ class ArrowCensusReader(CensusReader):
             changed = pc.fill_null(pc.not_equal(households[1:], households[:-1]), True)
             heads = np.concatenate([[0], np.flatnonzero(changed.to_numpy(False)) + 1])
         first = households.take(pa.array(heads))
-        found = pc.is_in(first, value_set=self._households).to_numpy(False)
+        keys = _digit_keys(first.drop_null()) if first.null_count == 0 else None
+        if (
+            keys is not None
+            and self._household_keys is not None
+            and keys[1] == (self._household_keys[1])
+        ):
+            found = pc.is_in(keys[0], value_set=self._household_keys[0]).to_numpy(False)
+        else:
+            found = pc.is_in(first, value_set=self._households).to_numpy(False)
         valid = pc.is_valid(first).to_numpy(False)
         runs = np.diff(np.append(heads, n))
         return pa.array(np.repeat(valid & ~found, runs))
@@ -666,3 +796,22 @@ def _needs_trim(column: pa.Array) -> bool:
         return False
     first, last = data[starts], data[ends - 1]
     return bool(((first == 0x20) | (first >= 0x80) | (last == 0x20) | (last >= 0x80)).any())
+
+
+def _digit_keys(texts: pa.Array) -> tuple[pa.Array, int] | None:
+    """Texts that are all digits of one same width (zero-padded codes, as census keys
+    usually are) as integers, with that width: two such texts are equal exactly when their
+    integers are, and integers hash several times faster than text. None otherwise."""
+    if len(texts) == 0 or texts.null_count:
+        return None
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    widths = np.diff(offsets)
+    width = int(widths[0])
+    if not 0 < width <= 18 or not (widths == width).all():
+        return None
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if not ((data >= 0x30) & (data <= 0x39)).all():
+        return None
+    return pc.cast(texts, pa.int64()), width
