@@ -30,7 +30,7 @@ def _units(node: object) -> set[str]:
 
 def shipped_units() -> set[str]:
     files = [
-        PACKAGE / "indicators" / "catalogue.yaml",
+        PACKAGE / "catalogue" / "catalogue.yaml",
         *(PACKAGE / "marker" / "specs").glob("*.yaml"),
     ]
     units: set[str] = set()

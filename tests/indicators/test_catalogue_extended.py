@@ -218,7 +218,7 @@ def test_shipped_survey_entries_read_questions_of_the_demo_form() -> None:
 
 
 def test_shipped_catalogue_file_lines_are_in_messages(tmp_path) -> None:
-    text = files("inclusive_cities.indicators").joinpath("catalogue.yaml").read_text("utf-8")
+    text = files("inclusive_cities.catalogue").joinpath("catalogue.yaml").read_text("utf-8")
     shipped = yaml.safe_load(text)
     entry = dict(shipped["indicators"]["mig_documentation"], statistic="ratio")
     path = tmp_path / "mine.yaml"

@@ -1,9 +1,6 @@
-"""The indicators domain's error: a catalogue or input problem the user can fix."""
+"""The indicators domain's error: a catalogue or input problem the user can fix (defined with
+the catalogue, which raises it too)."""
 
-from __future__ import annotations
+from inclusive_cities.catalogue.errors import IndicatorError
 
-from inclusive_cities.errors import InclusiveCitiesError
-
-
-class IndicatorError(InclusiveCitiesError):
-    """A catalogue entry, an expression or an input table cannot be used as it is."""
+__all__ = ["IndicatorError"]

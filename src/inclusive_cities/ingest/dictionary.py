@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
+from inclusive_cities.catalogue import Catalogue, plausible_bounds
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.indicators.catalogue import Catalogue, plausible_bounds
 from inclusive_cities.ingest.common import IngestError, require_file
 from inclusive_cities.ingest.tabular import parse_number, read_text_table
 

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities import store
+from inclusive_cities.catalogue import load_catalogue
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.indicators.catalogue import load_catalogue
 from inclusive_cities.ingest.checks import Value, context_warnings, implausible_values
 from inclusive_cities.ingest.common import (
     ImportReport,

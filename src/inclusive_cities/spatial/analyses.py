@@ -42,7 +42,7 @@ class ClusterResult:
 def _known_indicator(engine: Engine, code: str) -> None:
     """Refuse codes neither stored nor in the catalogue (a catalogue entry not computed yet
     gets the "no values" message, which says how to compute it)."""
-    from inclusive_cities.indicators.catalogue import load_catalogue
+    from inclusive_cities.catalogue import load_catalogue
 
     with store.transaction(engine) as session:
         if session.scalar(select(models.Indicator.id).where(models.Indicator.code == code)):
@@ -60,7 +60,7 @@ def _known_indicator(engine: Engine, code: str) -> None:
 def _indicator_about(engine: Engine, code: str) -> dict[str, Any]:
     """An indicator's names (es, en) and direction, as a cluster layer records them: the stored
     row's, else (a name left as the code, or no row) the catalogue's."""
-    from inclusive_cities.indicators.catalogue import load_catalogue
+    from inclusive_cities.catalogue import load_catalogue
 
     with store.transaction(engine) as session:
         row = session.scalar(select(models.Indicator).where(models.Indicator.code == code))
@@ -314,7 +314,7 @@ def variable_kinds(
 ) -> tuple[list[str], list[str]]:
     """Split ``codes`` into counts and rates: explicit choices first, else the catalogue's
     aggregation (``count`` is a count; shares, means, medians and ratios are rates)."""
-    from inclusive_cities.indicators.catalogue import load_catalogue
+    from inclusive_cities.catalogue import load_catalogue
 
     both = set(extensive) & set(intensive)
     if both:
