@@ -216,7 +216,7 @@ def audit(
             )
         )
     progress(_("Working out the protection"), 0, 6)
-    state = protection(session, city.id, rules)
+    state = protection(session, city.id, rules).complete(session, rules)
     truth = state.truth
     progress(_("Reading the published figures"), 1, 6)
     published = published_figures(session, city)

@@ -28,6 +28,8 @@ from inclusive_cities.specview import stored_spec
 from inclusive_cities.store import models
 
 MAX_PASSES = 4
+FORMAT = 2
+"""Version of the stored protection's layout (part of its key: an older file is not read)."""
 
 
 @dataclass
@@ -44,6 +46,30 @@ class Protection:
     protected: set[Key] = field(default_factory=set)
     hidden: set[Key] = field(default_factory=set)
     hidden_ids: frozenset[int] = frozenset()
+    scores: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """(indicator, period) -> (units with a total figure, units whose figure is hidden):
+    what :func:`hidden_scores` reads, kept apart so the web never needs ``truth``."""
+    city_id: int | None = None
+    stored_ids: dict[str, np.ndarray] | None = None
+    """Read from the data folder: the key sets as observation ids, until :meth:`complete`."""
+
+    def complete(self, session: Session, rules: Rules | None = None) -> Protection:
+        """Fill ``truth``, ``relations`` and the key sets of a protection read from disk (the
+        audit needs them; the web's reads do not, so loading the file stays cheap)."""
+        if self.stored_ids is None or self.city_id is None:
+            return self
+        truth, parents, codes = load_truth(session, self.city_id)
+        key_of = {int(c.id): k for k, c in truth.items() if c.id is not None}
+        sets = {
+            name: {key_of[int(i)] for i in ids if int(i) in key_of}
+            for name, ids in self.stored_ids.items()
+        }
+        self.truth, self.parents, self.unit_codes = truth, parents, codes
+        self.relations = build_relations(truth, parents, rules or Rules())
+        self.baseline, self.primary = sets["baseline"], sets["primary"]
+        self.protected, self.hidden = sets["protected"], sets["hidden"]
+        self.stored_ids = None
+        return self
 
     def reason(self, key: Key) -> str:
         if key in self.baseline:
@@ -157,6 +183,7 @@ def compute(
     result = Protection(enabled, truth, relations, codes, parents, baseline, primary, protected)
     if not enabled:
         result.hidden = set(baseline)
+        result.scores = score_index(truth, result.hidden)
         return result
     hidden = set(primary) | dependants(truth, primary, rules)
     changed: set[Key] | None = None
@@ -168,10 +195,33 @@ def compute(
         hidden |= more
         changed = more
     result.hidden = close(truth, relations, hidden, rules)
+    # what the closure added is withheld too (it was computed, then left out of the ids)
     result.hidden_ids = frozenset(
-        int(truth[k].id or 0) for k in hidden - baseline if truth[k].id is not None
+        int(truth[k].id or 0) for k in result.hidden - baseline if truth[k].id is not None
     )
+    result.scores = score_index(truth, result.hidden)
     return result
+
+
+def score_index(
+    truth: dict[Key, Cell], hidden: set[Key]
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Per (indicator, period): the units holding a total figure and those hidden among them."""
+    present: dict[tuple[str, str], list[int]] = {}
+    withheld: dict[tuple[str, str], list[int]] = {}
+    for key, cell in truth.items():
+        if key[3:] != (TOTAL, TOTAL, TOTAL):
+            continue
+        present.setdefault((key[0], key[2]), []).append(key[1])
+        if cell.value is not None and key in hidden:
+            withheld.setdefault((key[0], key[2]), []).append(key[1])
+    return {
+        group: (
+            np.unique(np.array(units, dtype=np.int64)),
+            np.unique(np.array(withheld.get(group, []), dtype=np.int64)),
+        )
+        for group, units in present.items()
+    }
 
 
 def close(
@@ -205,9 +255,10 @@ def protection(session: Session, city_id: int, rules: Rules | None = None) -> Pr
     """The city's protection under the current store contents (cached in memory and on disk).
 
     Solving it takes seconds on a small city and minutes on a medium one, so the result is
-    also kept in the data folder under a key of the store's contents: ``publish`` computes it
-    once (its audit needs it) and every web worker started later reads it in a second instead
-    of solving again on its first request.
+    also kept in the data folder under a key of the store's contents (not its address: a
+    copied store reads it too), the software version and the file layout: ``publish``
+    computes it once (its audit needs it) and every web worker started later reads the
+    hidden ids from it instead of solving again on its first request.
     """
     rules = rules or Rules()
     enabled = control_enabled()
@@ -223,46 +274,125 @@ def protection(session: Session, city_id: int, rules: Rules | None = None) -> Pr
     )
 
     def build() -> Protection:
-        stored = _stored_path(key)
-        if stored is not None and stored.exists():
-            try:
-                with stored.open("rb") as handle:
-                    # written by this software in its own data folder (see _store)
-                    loaded = pickle.load(handle)
-                if isinstance(loaded, Protection):
-                    return loaded
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-                pass  # a damaged or older file: solve again and replace it
+        stored = _stored_path(city_id, contents_key(session, city_id, rules, enabled))
+        loaded = _load(stored)
+        if loaded is not None:
+            return loaded
         truth, parents, codes = load_truth(session, city_id)
         result = compute(truth, parents, codes, rules, enabled)
+        result.city_id = city_id
         _store(stored, city_id, result)
         return result
 
     return CACHE.get(key, build)
 
 
-def _stored_path(key: tuple[Any, ...]) -> Path | None:
+def contents_key(session: Session, city_id: int, rules: Rules, enabled: bool) -> tuple[Any, ...]:
+    """What the protection depends on, read from the store's contents in one pass each:
+    the city's observations (ids, values, n, groups, statuses), its units and the indicators."""
+    from inclusive_cities import __version__
+
+    o, u, i = models.Observation, models.SpatialUnit, models.Indicator
+    observations = session.execute(
+        select(
+            func.count(),
+            func.max(o.id),
+            func.sum(o.id),
+            func.sum(o.value),
+            func.sum(o.n),
+            func.sum(o.standard_error),
+            func.sum(o.indicator_id * 7 + o.period_id * 13 + o.unit_id),
+            func.sum(
+                func.length(o.status)
+                + func.length(o.sex) * 3
+                + func.length(o.age_group) * 5
+                + func.length(o.nationality) * 11
+            ),
+        )
+        .join(u, u.id == o.unit_id)
+        .where(u.city_id == city_id)
+    ).one()
+    units = session.execute(
+        select(func.count(), func.sum(u.id), func.sum(u.parent_id), func.max(u.id)).where(
+            u.city_id == city_id
+        )
+    ).one()
+    indicators = session.execute(
+        select(func.count(), func.max(i.id), func.sum(func.length(i.code) + func.length(i.unit)))
+    ).one()
+    digest = tuple(
+        None if v is None else f"{float(v):.12g}" for v in (*observations, *units, *indicators)
+    )
+    return ("disclosure", FORMAT, __version__, city_id, enabled, repr(rules), digest)
+
+
+def _stored_path(city_id: int, key: tuple[Any, ...]) -> Path | None:
     from inclusive_cities.config import get_settings
 
     folder = Path(get_settings().data_dir) / "disclosure"
     digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]
-    return folder / f"protection-{key[1]}-{digest}.pickle"
+    return folder / f"protection-{city_id}-{digest}.pickle"
+
+
+def _ids(truth: dict[Key, Cell], keys: set[Key]) -> np.ndarray:
+    ids = (truth[k].id for k in keys)
+    return np.array(sorted(int(i) for i in ids if i is not None), dtype=np.int64)
 
 
 def _store(path: Path | None, city_id: int, result: Protection) -> None:
-    """Write atomically; a read-only data folder only costs the next process a new solve."""
+    """Write atomically; a read-only data folder only costs the next process a new solve.
+
+    Only what the web reads is kept (ids and the score index as arrays, no ``truth``): the
+    medium demo's file went from 56 MB of objects to a few MB that load in milliseconds.
+    """
     if path is None:
         return
+    stored = {
+        "format": FORMAT,
+        "enabled": result.enabled,
+        "city_id": city_id,
+        "hidden_ids": np.array(sorted(result.hidden_ids), dtype=np.int64),
+        "scores": result.scores,
+        "ids": {
+            name: _ids(result.truth, getattr(result, name))
+            for name in ("baseline", "primary", "protected", "hidden")
+        },
+    }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob(f"protection-{city_id}-*.pickle"):
             old.unlink(missing_ok=True)  # earlier states of this city's data
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         with partial.open("wb") as handle:
-            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(partial, path)
     except OSError:
         return
+
+
+def _load(path: Path | None) -> Protection | None:
+    """The stored protection, or None when missing, damaged or of another layout."""
+    if path is None or not path.exists():
+        return None
+    try:
+        with path.open("rb") as handle:
+            # written by this software in its own data folder (see _store)
+            stored = pickle.load(handle)
+        if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+            return None
+        return Protection(
+            bool(stored["enabled"]),
+            {},
+            [],
+            {},
+            {},
+            hidden_ids=frozenset(int(i) for i in stored["hidden_ids"]),
+            scores=stored["scores"],
+            city_id=int(stored["city_id"]),
+            stored_ids=dict(stored["ids"]),
+        )
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError):
+        return None  # a damaged file: solve again and replace it
 
 
 def hidden_observation_ids(session: Session, city_id: int) -> frozenset[int]:
@@ -286,22 +416,22 @@ def hidden_scores(
 ) -> np.ndarray:
     """Which (unit, node) scores to withhold: those normalised from a hidden cell, and
     every node above them (a mean of children gives a lone hidden child back)."""
-    mask = np.zeros((len(unit_ids), len(nodes)), dtype=bool)
+    units = np.asarray(unit_ids, dtype=np.int64)
+    mask = np.zeros((len(units), len(nodes)), dtype=bool)
     column = {n: j for j, n in enumerate(nodes)}
-    for i, unit in enumerate(unit_ids):
-        for node in nodes:
-            key: Key = (node, int(unit), period, TOTAL, TOTAL, TOTAL)
-            cell = protection_.truth.get(key)
-            if cell is None or cell.value is None or key not in protection_.hidden:
-                continue
-            current: str | None = node
-            while current is not None and current in column:
-                mask[i, column[current]] = True
-                current = parent_of.get(current)
-            if node not in parent_of:  # no tree known: every aggregate node goes too
-                for other, j in column.items():
-                    if (other, int(unit), period, TOTAL, TOTAL, TOTAL) not in protection_.truth:
-                        mask[i, j] = True
+    empty = np.zeros(0, dtype=np.int64)
+    for node in nodes:
+        rows = np.isin(units, protection_.scores.get((node, period), (empty, empty))[1])
+        if not rows.any():
+            continue
+        current: str | None = node
+        while current is not None and current in column:
+            mask[rows, column[current]] = True
+            current = parent_of.get(current)
+        if node not in parent_of:  # no tree known: every aggregate node goes too
+            for other, j in column.items():
+                present = protection_.scores.get((other, period), (empty, empty))[0]
+                mask[rows & ~np.isin(units, present), j] = True
     roots = [j for n, j in column.items() if parent_of.get(n, "") is None]
     for j in roots:  # one hidden root beside a published city score is a lone child
         hidden_rows = np.flatnonzero(mask[:, j])

@@ -18,6 +18,7 @@ component solved again, as in the Benders scheme of the exact method.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -29,6 +30,8 @@ from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
 from inclusive_cities.disclosure.rules import Rules
 
 MAX_ROUNDS = 4
+MAX_RINGS = 4
+log = logging.getLogger(__name__)
 
 
 def published_view(truth: dict[Key, Cell], hidden: set[Key]) -> Published:
@@ -91,10 +94,29 @@ def protect(
             if around:
                 cuts[member_of[key]].append(around & components[member_of[key]])
             pending.add(member_of[key])
-    # the cuts did not converge: hide every relation around what is still disclosed
-    for key in failing:
-        for m in lines_of.get(key, ()):
-            result |= set(m)
+    # the cuts did not converge: hide the relations around what is still disclosed, one
+    # ring at a time, checking again after each (never a whole component for one cell)
+    for _ring in range(MAX_RINGS):
+        log.warning(
+            "secondary suppression: %d cells still narrowed after %d rounds (e.g. %s); "
+            "hiding the relations around them",
+            len(failing),
+            MAX_ROUNDS,
+            sorted(failing)[:3],
+        )
+        for key in failing:
+            for m in lines_of.get(key, ()):
+                result |= set(m)
+        touched = {k for key in failing if key in member_of for k in components[member_of[key]]}
+        mine = [r for r in relations if r.total in touched or any(p in touched for p in r.parts)]
+        view = published_view(truth, result)
+        failing = {f.key for f in lp_intervals(truth, view, mine, protected & touched, rules)}
+        failing |= {f.key for f in differencing(truth, view, mine, rules)}
+        if not failing:
+            return result
+        failing = {
+            h for key in failing for m in lines_of.get(key, ()) for h in m if h in result
+        } | failing
     return result
 
 
@@ -118,6 +140,49 @@ def _components(lines: list[tuple[Key, ...]]) -> list[frozenset[Key]]:
     return [frozenset(g) for g in groups.values()]
 
 
+def requirements(
+    rows: list[tuple[Relation, tuple[Key, ...]]],
+    value: dict[Key, float],
+    protected: set[Key],
+    rules: Rules,
+) -> dict[Key, float]:
+    """How far up each cell must be able to move: protected cells and the totals carrying them.
+
+    A protected part whose siblings cannot absorb its range (their values add up to less,
+    e.g. 2 other-foreign people beside 0 Venezuelans and 0 hosts in a block) can only rise
+    with its total, so the total must be hidden and inherits the same range in its own
+    relations, transitively up the hierarchy (sdcTable / τ-ARGUS). Linked cells (the same
+    quantity in two tables) share their requirement both ways.
+    """
+    part_of: dict[Key, list[tuple[Relation, tuple[Key, ...]]]] = defaultdict(list)
+    linked: dict[Key, list[Key]] = defaultdict(list)
+    for relation, members in rows:
+        if relation.quantity != "count":
+            continue
+        if relation.kind == "linked" or len(relation.parts) == 1:
+            for key in members:
+                linked[key].extend(o for o in members if o != key)
+            continue
+        for key in members:
+            if key != relation.total:
+                part_of[key].append((relation, members))
+    need = {k: rules.protection_range(value[k]) for k in protected if k in value}
+    queue = list(need)
+    while queue:
+        key = queue.pop()
+        reach = need[key]
+        heirs = list(linked.get(key, ()))
+        for relation, members in part_of.get(key, ()):
+            siblings = sum(value[o] for o in members if o not in (key, relation.total))
+            if siblings < reach and relation.total in value:
+                heirs.append(relation.total)
+        for heir in heirs:
+            if need.get(heir, 0.0) < reach:
+                need[heir] = reach
+                queue.append(heir)
+    return need
+
+
 def _solve(
     keys: frozenset[Key],
     rows: list[tuple[Relation, tuple[Key, ...]]],
@@ -134,7 +199,6 @@ def _solve(
     cost = 1.0 + np.array(
         [float(truth[k].n or 0) if k in means else value[i] for i, k in enumerate(order)]
     )
-    big = float(value.sum()) + 1.0
     matrix: list[np.ndarray] = []
     lower: list[float] = []
 
@@ -145,6 +209,8 @@ def _solve(
         matrix.append(row)
         lower.append(bound)
 
+    values = {k: float(value[i]) for k, i in column.items()}
+    need = requirements(rows, values, protected & keys, rules)
     for relation, members in rows:
         for key in members:
             coefficients = {column[o]: 1.0 for o in members if o != key}
@@ -153,22 +219,30 @@ def _solve(
         if relation.quantity != "count":
             continue
         for key in members:
-            if key not in protected:
+            reach = need.get(key)
+            if reach is None:
                 continue
-            reach = rules.protection_range(value[column[key]])
             if key == relation.total:
-                others = {column[o]: value[column[o]] for o in members if o != key}
-                add(others, min(value[column[key]], reach))
-            else:
-                # siblings absorb the rise: a hidden total alone would pass it up the tree
-                others = {column[o]: value[column[o]] for o in relation.parts if o != key}
-                if relation.kind == "linked" or len(relation.parts) == 1:
-                    others[column[relation.total]] = big
-                add(others, min(reach, float(sum(others.values())) or reach))
+                # it falls as far as its hidden parts can (parts never go below 0)
+                down = min(values[key], reach)
+                add({column[o]: min(values[o], down) for o in members if o != key}, down)
+                continue
+            # it rises as far as its hidden siblings can fall; where they cannot carry the
+            # whole range the total rises with it (and inherited the range: see requirements)
+            others = {
+                column[o]: min(values[o], reach) for o in members if o not in (key, relation.total)
+            }
+            if (
+                relation.kind == "linked"
+                or len(relation.parts) == 1
+                or sum(values[o] for o in members if o not in (key, relation.total)) < reach
+            ):
+                others[column[relation.total]] = reach
+            add(others, reach)
     for cut in cuts:
         if cut:
             add({column[k]: 1.0 for k in cut if k in column}, 1.0)
-    low_bounds = np.array([1.0 if k in fixed else 0.0 for k in order])
+    low_bounds = np.array([1.0 if k in fixed or k in need else 0.0 for k in order])
     result = milp(
         cost,
         constraints=[LinearConstraint(np.array(matrix), np.array(lower), np.inf)] if matrix else [],
@@ -176,6 +250,16 @@ def _solve(
         bounds=Bounds(low_bounds, np.ones(len(order))),
         options={"time_limit": 20.0, "mip_rel_gap": 0.02},
     )
-    if result.x is None:  # infeasible only if a cut cannot be met: hide the component
-        return set(order)
+    if result.x is None:
+        # hiding every cell is always feasible, so only the time limit gets here: hide the
+        # relations around the cells needing protection (the check then says what is left)
+        log.warning(
+            "secondary suppression: no pattern within the time limit for a component of "
+            "%d cells (%s); hiding the relations around its %d protected cells",
+            len(order),
+            result.message,
+            len(need),
+        )
+        around = {k for _r, members in rows if need.keys() & set(members) for k in members}
+        return set(fixed & keys) | set(need) | around
     return {k for k, y in zip(order, result.x, strict=True) if y > 0.5}
