@@ -100,3 +100,70 @@ def test_every_help_imports_nothing_heavy(tmp_path: Path, language: str) -> None
     assert all(usage in text for _, text in result["codes"])
     assert result["heavy"] == [], FIX
     assert list(tmp_path.iterdir()) == []
+
+
+# The same command lines against the whole tree and against the part of it the line names
+# (cli/startup.py: only_what_runs): the output must not change, whatever the line.
+SAME = """
+import contextlib, io, json, sys
+import inclusive_cities.cli as cli
+outputs = []
+for whole in (True, False):
+    if whole:
+        cli.only_what_runs = lambda app, arguments: app
+    else:
+        from inclusive_cities.cli.startup import only_what_runs
+        cli.only_what_runs = only_what_runs
+    for argv in json.loads(sys.argv[1]):
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+            try:
+                cli.main(argv)
+            except SystemExit as stop:
+                text.write(f"exit {stop.code}")
+        outputs.append(text.getvalue())
+print(json.dumps(outputs))
+"""
+
+
+def test_building_only_the_named_command_changes_no_output(tmp_path: Path) -> None:
+    lines = [
+        [],
+        ["--help"],
+        ["-q", "--lang", "en", "--help"],
+        ["--lang=en", "marker", "--help"],
+        ["-d", "sqlite:///nowhere.db", "marker", "build", "--help"],
+        ["-dsqlite:///nowhere.db", "report", "governance", "--help"],
+        ["info", "--help"],
+        ["markr"],  # unknown: Click suggests 'marker' from the whole tree
+        ["marker", "biuld"],
+        ["-vq", "survey", "--help"],
+        ["--lang", "en", "marker", "build", "--cty", "X"],
+    ]
+    env = {**os.environ, "COLUMNS": "100", "INCLUSIVE_CITIES_LANG": "es"}
+    done = subprocess.run(
+        [sys.executable, "-c", SAME, json.dumps(lines)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    )
+    outputs = json.loads(done.stdout)
+    whole, pruned = outputs[: len(lines)], outputs[len(lines) :]
+    assert [a == b for a, b in zip(whole, pruned, strict=True)] == [True] * len(lines)
+    assert "¿Quiso decir 'marker'?" in whole[7]
+    assert "--period" in whole[4] and "Uso: inclusive-cities marker build" in whole[4]
+    assert "No such option: --cty. Did you mean --city?" in whole[10]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_first_command_skips_the_root_options() -> None:
+    from inclusive_cities.cli.startup import _first_command
+
+    assert _first_command([]) == ""
+    assert _first_command(["--lang", "en", "-q", "--help"]) == ""
+    assert _first_command(["-d", "sqlite:///x.db", "marker", "build"]) == "marker"
+    assert _first_command(["--database=sqlite:///x.db", "--lang=es", "info"]) == "info"
+    assert _first_command(["-dsqlite:///x.db", "-v", "publish", "--city", "DEMO"]) == "publish"
+    assert _first_command(["-vq", "info"]) is None  # combined flags: the whole tree
