@@ -11,15 +11,36 @@ with the same number of uvicorn workers on loopback; an asyncio client keeps
 ``--concurrency`` requests in flight for ``--seconds`` per case and reports throughput and
 p50/p95 latency. Requests: items pages of 100 features at random offsets, and the whole
 layer (our map endpoint at zoom 12 vs pygeoapi items with a limit covering every feature).
+
+    .venv/bin/python benchmarks/bench_web.py --demo /tmp/dv3/demo [--work /tmp/bench-web-demo]
+        [--rounds 3] [--seconds 10] [--concurrency 16] [--workers 2]
+
+The fair mode (issue #21): a COPY of a demo store (every published layer, 133 collections on
+the medium demo) served by our app, and the very same collections (their OGC items, written
+table by table into one GeoPackage, with the extents we publish) served by pygeoapi, both
+running at once with the same number of workers. Rounds alternate the two servers (ours first
+in odd rounds, pygeoapi first in even ones) under the same client and concurrency, for two
+cases: 100-feature pages of the largest block layer, and ``/collections``. Each side's medians
+over rounds are printed with the ratio, and the servers' CPU time (user+system of every worker
+process) per request, which a shared machine disturbs less than throughput.
+
+pygeoapi never enters the project's environment: the script creates its own venv
+(``benchmarks/.venv-pygeoapi``: pygeoapi 0.21, starlette, uvicorn, pysqlite3-binary) on first
+use. The GeoPackage provider needs mod_spatialite (Debian: ``apt-get install
+libsqlite3-mod-spatialite``). ``--work`` keeps the copy between runs: disclosure control's
+protection of the city, solved on the first request (minutes on the medium demo), is stored
+in the copy's data folder under the store's URL and read back by later runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -147,11 +168,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(args: list[str], env: dict[str, str], probe: str, cwd: Path) -> Iterator[str]:
+def serve(
+    args: list[str], env: dict[str, str], probe: str, cwd: Path, python: str = sys.executable
+) -> Iterator[str]:
+    with serve_process(args, env, probe, cwd, python) as (base, _process):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    args: list[str], env: dict[str, str], probe: str, cwd: Path, python: str = sys.executable
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A uvicorn server on a free loopback port, once ``probe`` answers 200."""
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable,
+            python,
             "-m",
             "uvicorn",
             *args,
@@ -169,17 +201,17 @@ def serve(args: list[str], env: dict[str, str], probe: str, cwd: Path) -> Iterat
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 1800  # a first request may solve disclosure control
         while True:
             try:
-                if httpx.get(base + probe, timeout=5).status_code == 200:
+                if httpx.get(base + probe, timeout=1800).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(process.stderr.read().decode()[-2000:] if process.stderr else "")
             time.sleep(0.2)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -241,6 +273,42 @@ async def load(urls: list[str], concurrency: int, seconds: float) -> dict[str, f
 
 
 PATCH = "import sys, pysqlite3\nsys.modules['sqlite3'] = pysqlite3\n"
+PYGEOAPI_VENV = ROOT / "benchmarks" / ".venv-pygeoapi"
+PYGEOAPI_PACKAGES = ["pygeoapi==0.21.0", "starlette", "uvicorn", "pysqlite3-binary"]
+
+
+def pygeoapi_python() -> str | None:
+    """The benchmark's own Python with pygeoapi (created with pip on first use), or None."""
+    python = PYGEOAPI_VENV / "bin" / "python"
+    check = [str(python), "-c", PATCH + "import pygeoapi, starlette, uvicorn"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return str(python)
+    print(f"creating {PYGEOAPI_VENV} with {' '.join(PYGEOAPI_PACKAGES)} ...", flush=True)
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
+    (PYGEOAPI_VENV / ".gitignore").write_text("*\n", encoding="utf-8")  # never committed
+    pip = [str(python), "-m", "pip", "install", "-q", *PYGEOAPI_PACKAGES]
+    if subprocess.run(pip).returncode != 0 or subprocess.run(check).returncode != 0:
+        return None
+    return str(python)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and all its descendants (uvicorn's workers), from /proc."""
+    total = 0.0
+    pending = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def pygeoapi_config(folder: Path, gpkg: Path, layer: str, units: int) -> Path:
@@ -288,6 +356,185 @@ resources:
     return config
 
 
+def demo_pygeoapi_config(
+    folder: Path, gpkg: Path, tables: dict[str, tuple[str, list[float]]], max_items: int
+) -> Path:
+    """One pygeoapi resource per collection (table name -> (our id, our published bbox))."""
+    resources = []
+    for table, (cid, bbox) in tables.items():
+        resources.append(
+            f"""  {table}:
+    type: collection
+    title: {cid}
+    description: {cid}
+    keywords: [demo]
+    extents:
+      spatial: {{bbox: {list(bbox)}, crs: http://www.opengis.net/def/crs/OGC/1.3/CRS84}}
+    providers:
+      - type: feature
+        name: SQLiteGPKG
+        data: {gpkg}
+        id_field: fid
+        table: {table}
+"""
+        )
+    config = pygeoapi_config(folder, gpkg, "unused", max_items)
+    text = config.read_text(encoding="utf-8")
+    text = text[: text.index("resources:")] + "resources:\n" + "".join(resources)
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def export_collections(base: str, gpkg: Path) -> tuple[dict[str, tuple[str, list[float]]], str]:
+    """Every collection we serve, written as one table each (c000, c001, ...) from our own
+    OGC items; returns the tables and the id of the largest layer."""
+    import geopandas as gpd
+
+    listing = httpx.get(f"{base}/ogc/collections", timeout=1800).json()["collections"]
+    tables: dict[str, tuple[str, list[float]]] = {}
+    sizes: dict[str, int] = {}
+    for i, doc in enumerate(listing):
+        cid = doc["id"]
+        body = httpx.get(f"{base}/ogc/collections/{cid}/items?limit=10000", timeout=1800).json()
+        features = body["features"]
+        sizes[cid] = len(features)
+        if not features:
+            continue
+        frame = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+        frame.insert(0, "feature_id", [str(f["id"]) for f in features])
+        frame = frame.rename(columns=lambda c: c if c == "geometry" else c.replace("-", "_"))
+        table = f"c{i:03d}"
+        pyogrio.write_dataframe(frame, gpkg, layer=table, driver="GPKG")
+        bbox = doc.get("extent", {}).get("spatial", {}).get("bbox", [[-180, -90, 180, 90]])[0]
+        tables[table] = (cid, bbox)
+    return tables, max(sizes, key=lambda c: sizes[c])
+
+
+def demo_mode(args: argparse.Namespace) -> None:
+    """Our server and pygeoapi on every published layer of a demo store, alternated."""
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench-web-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    source = Path(args.demo)
+    if not (work / "observatory.db").exists():
+        shutil.copyfile(source / "observatory.db", work / "observatory.db")
+        if (source / "observatory-data").exists():
+            shutil.copytree(source / "observatory-data", work / "observatory-data")
+    url = f"sqlite:///{work / 'observatory.db'}"
+    env = {
+        "INCLUSIVE_CITIES_DATABASE_URL": url,
+        "INCLUSIVE_CITIES_DATA_DIR": str(work / "observatory-data"),
+    }
+    workers = ["--workers", str(args.workers), "--timeout-worker-healthcheck", "1800"]
+    python = pygeoapi_python()
+    if python is None:
+        raise SystemExit("pygeoapi could not be installed in its own venv: see the pip output")
+    gpkg = work / "collections.gpkg"
+    started = time.perf_counter()
+    with serve_process(
+        ["--factory", "inclusive_cities.web.app:create_app", *workers], env, "/ogc", ROOT
+    ) as (ours, our_process):
+        if not gpkg.exists() or not (work / "tables.json").exists():
+            tables, largest = export_collections(ours, work / "partial.gpkg")
+            (work / "partial.gpkg").rename(gpkg)
+            (work / "tables.json").write_text(json.dumps([tables, largest]), encoding="utf-8")
+        else:
+            tables, largest = json.loads((work / "tables.json").read_text(encoding="utf-8"))
+        print(
+            f"{len(tables)} collections with features; largest {largest}; "
+            f"ready in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        table_of = {cid: table for table, (cid, _bbox) in tables.items()}
+        size = httpx.get(f"{ours}/ogc/collections/{largest}/items?limit=1", timeout=1800).json()[
+            "numberMatched"
+        ]
+        config = demo_pygeoapi_config(work, gpkg, tables, size + 10)
+        openapi = work / "openapi.yml"
+        penv = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
+        (work / "pygeoapi_app.py").write_text(PATCH + "from pygeoapi.starlette_app import APP\n")
+        subprocess.run(
+            [
+                python,
+                "-c",
+                PATCH + "from pygeoapi.__init__ import cli; cli()",
+                "openapi",
+                "generate",
+                str(config),
+                "--output-file",
+                str(openapi),
+            ],
+            env={**os.environ, **penv},
+            check=True,
+            capture_output=True,
+        )
+        theirs_table = table_of[largest]
+        with serve_process(
+            ["pygeoapi_app:APP", *workers],
+            penv,
+            f"/collections/{theirs_table}/items?f=json&limit=1",
+            work,
+            python,
+        ) as (theirs, their_process):
+            offsets = range(0, max(1, size - 100), max(1, size // 200))
+            cases = {
+                "items, 100 features/page": {
+                    "ours": [
+                        f"{ours}/ogc/collections/{largest}/items?limit=100&offset={o}"
+                        for o in offsets
+                    ],
+                    "pygeoapi": [
+                        f"{theirs}/collections/{theirs_table}/items?f=json&limit=100&offset={o}"
+                        for o in offsets
+                    ],
+                },
+                "/collections": {
+                    "ours": [f"{ours}/ogc/collections"],
+                    "pygeoapi": [f"{theirs}/collections?f=json"],
+                },
+            }
+            processes = {"ours": our_process, "pygeoapi": their_process}
+            runs: dict[str, dict[str, list[dict[str, float]]]] = {
+                case: {"ours": [], "pygeoapi": []} for case in cases
+            }
+            for round_ in range(args.rounds):
+                order = ["ours", "pygeoapi"] if round_ % 2 == 0 else ["pygeoapi", "ours"]
+                for case, urls in cases.items():
+                    for side in order:
+                        before = cpu_seconds(processes[side].pid)
+                        figures = asyncio.run(load(urls[side], args.concurrency, args.seconds))
+                        spent = cpu_seconds(processes[side].pid) - before
+                        # the warm-up's requests are in the CPU delta too: per request of the
+                        # window it is an upper bound, the same for both sides
+                        figures["cpu_ms"] = 1000 * spent / max(1, figures["requests"])
+                        runs[case][side].append(figures)
+                        print(f"round {round_ + 1}, {case}, {side}: {figures}", flush=True)
+    load_average = os.getloadavg()
+    print(
+        f"\ndemo={args.demo} collections={len(tables)} largest={largest} ({size} features) "
+        f"workers={args.workers} concurrency={args.concurrency} seconds={args.seconds} "
+        f"rounds={args.rounds} load average={load_average[0]:.1f}"
+    )
+    print(
+        "| case | ours req/s | ours p50 / p95 ms | ours CPU ms/req | pygeoapi req/s "
+        "| pygeoapi p50 / p95 ms | pygeoapi CPU ms/req | throughput ratio | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for case, sides in runs.items():
+        med = {
+            side: {k: statistics.median(r[k] for r in sides[side]) for k in sides[side][0]}
+            for side in sides
+        }
+        o, t = med["ours"], med["pygeoapi"]
+        print(
+            f"| {case} | {o['rps']:.1f} | {o['p50']:.0f} / {o['p95']:.0f} | {o['cpu_ms']:.1f} "
+            f"| {t['rps']:.1f} | {t['p50']:.0f} / {t['p95']:.0f} | {t['cpu_ms']:.1f} "
+            f"| {o['rps'] / t['rps']:.1f}× | {t['cpu_ms'] / o['cpu_ms']:.1f}× |"
+        )
+        errors = {side: sum(r["errors"] for r in sides[side]) for side in sides}
+        if any(errors.values()):
+            print(f"warning: non-200 responses in {case}: {errors}")
+
+
 def report(name: str, ours: dict[str, float], theirs: dict[str, float] | None) -> str:
     line = f"| {name} | {ours['rps']:.0f} | {ours['p50']:.0f} | {ours['p95']:.0f} | "
     if theirs is None:
@@ -304,7 +551,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--demo", help="a demo folder (observatory.db): the fair mode")
+    parser.add_argument("--work", help="folder for the demo's copy, kept between runs")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.demo:
+        demo_mode(args)
+        return
     folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
     url = f"sqlite:///{folder / 'bench.db'}"
     started = time.perf_counter()
@@ -335,14 +588,8 @@ def main() -> None:
             "ours": asyncio.run(load(whole, min(4, args.concurrency), args.seconds))
         }
         print("ours, whole layer:", results["layer"]["ours"], flush=True)
-    try:
-        import pygeoapi  # noqa: F401
-        import pysqlite3  # noqa: F401
-
-        have_pygeoapi = True
-    except ImportError:
-        have_pygeoapi = False
-    if have_pygeoapi:
+    python = pygeoapi_python()  # pygeoapi runs from its own venv, never the project's
+    if python is not None:
         config = pygeoapi_config(folder, gpkg, "bench", args.units)
         openapi = folder / "openapi.yml"
         penv = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
@@ -351,7 +598,7 @@ def main() -> None:
         (folder / "pygeoapi_app.py").write_text(PATCH + "from pygeoapi.starlette_app import APP\n")
         subprocess.run(
             [
-                sys.executable,
+                python,
                 "-c",
                 PATCH + "from pygeoapi.__init__ import cli; cli()",
                 "openapi",
@@ -366,7 +613,11 @@ def main() -> None:
         )
         try:
             with serve(
-                ["pygeoapi_app:APP", *workers], penv, "/collections/bench/items?limit=1", folder
+                ["pygeoapi_app:APP", *workers],
+                penv,
+                "/collections/bench/items?limit=1",
+                folder,
+                python,
             ) as base:
                 pages = [
                     f"{base}/collections/bench/items?f=json&limit=100&offset={o}"
@@ -385,7 +636,7 @@ def main() -> None:
         except RuntimeError as error:
             print("pygeoapi did not start:", str(error).strip().splitlines()[-1:])
     else:
-        print("pygeoapi or pysqlite3 is not installed in this venv: only our figures are printed")
+        print("pygeoapi could not be installed in its own venv: only our figures are printed")
     print(
         f"\nunits={args.units} workers={args.workers} concurrency={args.concurrency} "
         f"(whole-layer case: {min(4, args.concurrency)}) seconds={args.seconds}"

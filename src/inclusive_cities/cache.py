@@ -65,6 +65,17 @@ MAP_CACHE = Cache(size=12)
 """Whole map layers are large (tens of MB for 100k units): keep only a few."""
 
 
+def store_key(session: Session) -> str:
+    """Which store a session reads: its engine's URL (password hidden; an in-memory SQLite
+    database is the engine itself). Part of every fingerprint below, so two stores served by
+    one process (two test cities in one worker) never share a cached value."""
+    engine = session.get_bind().engine  # a Connection's or the Engine itself
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return f"sqlite-memory-{id(engine)}"
+    return str(url.render_as_string(hide_password=True))
+
+
 def units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
     """Changes whenever units are added or replaced anywhere (imports add new ids and a new
     batch); both maxima are read from indexes, so this costs microseconds at 100k+ units."""
@@ -75,9 +86,9 @@ def units_fingerprint(session: Session, city_id: int) -> tuple[Any, ...]:
             select(func.max(models.SpatialUnit.batch_id)).scalar_subquery(),
         )
     ).one()
-    return (city_id, *row)
+    return (city_id, store_key(session), *row)
 
 
-def observations_fingerprint(session: Session) -> Any:
+def observations_fingerprint(session: Session) -> tuple[str, Any]:
     """Changes whenever observations are imported or replaced (new rows get new ids)."""
-    return session.scalar(select(func.max(models.Observation.id)))
+    return (store_key(session), session.scalar(select(func.max(models.Observation.id))))

@@ -26,6 +26,7 @@ from inclusive_cities.cache import CACHE as CACHE
 from inclusive_cities.cache import MAP_CACHE as MAP_CACHE
 from inclusive_cities.cache import Cache as _Cache  # noqa: F401  (web/tiles.py makes its own)
 from inclusive_cities.cache import observations_fingerprint as observations_fingerprint
+from inclusive_cities.cache import store_key as store_key
 from inclusive_cities.cache import units_fingerprint as units_fingerprint
 from inclusive_cities.disclosure.served import MIN_CELL as MIN_CELL
 from inclusive_cities.disclosure.served import PublicObservation as PublicObservation
@@ -145,8 +146,12 @@ def publication_fingerprint(session: Session) -> str:
             text = text + "~" + func.coalesce(column.cast(String), "")
         parts.append(select(func.aggregate_strings(text, "|")).where(condition).scalar_subquery())
     parts.append(select(func.max(models.Observation.id)).scalar_subquery())
+    # the units' maxima (as in units_fingerprint): the collections' extents come from them
+    parts.append(select(func.max(models.SpatialUnit.id)).scalar_subquery())
+    parts.append(select(func.max(models.SpatialUnit.batch_id)).scalar_subquery())
     row = session.execute(select(*parts)).one()  # one round trip
-    return hashlib.blake2b(repr(tuple(row)).encode(), digest_size=16).hexdigest()
+    text = repr((store_key(session), *row))  # two stores in one process never share it
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def published_collections(session: Session, city_id: int | None = None) -> list[Collection]:

@@ -76,7 +76,14 @@ def feature_table(
     else:
         stamp = ("layer", data.observations_fingerprint(session))
     units = data.unit_table(session, collection.city_id)
-    key = ("table", collection.id, stamp, len(units.codes), units.codes[-1] if units.codes else "")
+    key = (
+        "table",
+        data.store_key(session),
+        collection.id,
+        stamp,
+        len(units.codes),
+        units.codes[-1] if units.codes else "",
+    )
 
     def build() -> FeatureTable:
         spec = None

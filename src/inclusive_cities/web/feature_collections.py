@@ -101,7 +101,7 @@ def sources() -> list[FeatureSource]:
 
 def fingerprint(session: Session) -> str:
     """One digest of every source's fingerprint, for the OGC collection list's cache key."""
-    parts = [f"{s.name}={s.fingerprint(session)}" for s in sources()]
+    parts = [data.store_key(session)] + [f"{s.name}={s.fingerprint(session)}" for s in sources()]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -192,7 +192,13 @@ def collection_doc(
 def feature_table(session: Session, collection: data.Collection) -> exports.FeatureTable:
     """A collection's features as the OGC endpoints page and filter them (cached)."""
     source = _source(collection)
-    key = ("feature-source-table", source.name, collection.id, source.fingerprint(session))
+    key = (
+        "feature-source-table",
+        data.store_key(session),
+        source.name,
+        collection.id,
+        source.fingerprint(session),
+    )
     return data.CACHE.get(key, lambda: _build_table(session, source, collection))
 
 
