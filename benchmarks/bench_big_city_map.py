@@ -180,7 +180,8 @@ def body(request: object) -> int:
 
 def tree_cpu(root: int) -> float:
     """CPU seconds (user + system) of the processes under ``root``: the browser, the
-    Playwright driver and the servers; read from /proc (Linux)."""
+    Playwright driver and the servers, with their ended children (a closed context's
+    renderer); read from /proc (Linux)."""
     tick = os.sysconf("SC_CLK_TCK")
     children: dict[int, list[tuple[int, float]]] = {}
     for name in os.listdir("/proc"):
@@ -191,7 +192,7 @@ def tree_cpu(root: int) -> float:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        own = (int(fields[11]) + int(fields[12])) / tick
+        own = sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
         children.setdefault(int(fields[1]), []).append((int(name), own))
     total, stack = 0.0, [root]
     while stack:

@@ -74,8 +74,12 @@
     var loc = $("locality").value;
     if (loc) { parts.push(["==", ["get", "loc"], loc]); }
     var filter = parts.length > 1 ? parts : null;
-    map.setFilter("units-fill", filter);
-    map.setFilter("units-line", filter);
+    // MapLibre re-parses every tile of the source on any setFilter call that is not equal to
+    // the layer's filter, and a new layer's "no filter" (undefined) is not equal to null: for
+    // a tiled layer that parsed the opening tiles twice
+    ["units-fill", "units-line"].forEach(function (id) {
+      if (JSON.stringify(map.getFilter(id) || null) !== JSON.stringify(filter)) { map.setFilter(id, filter); }
+    });
     fillUnitList();
   }
 
