@@ -74,9 +74,9 @@
     var loc = $("locality").value;
     if (loc) { parts.push(["==", ["get", "loc"], loc]); }
     var filter = parts.length > 1 ? parts : null;
-    // MapLibre re-parses every tile of the source on any setFilter call that is not equal to
-    // the layer's filter, and a new layer's "no filter" (undefined) is not equal to null: for
-    // a tiled layer that parsed the opening tiles twice
+    // MapLibre reloads every tile of the source on a setFilter whose value is not equal to the
+    // layer's filter (a new layer's "no filter", undefined, is not equal to null): a filter
+    // that did not change reloads nothing
     ["units-fill", "units-line"].forEach(function (id) {
       if (JSON.stringify(map.getFilter(id) || null) !== JSON.stringify(filter)) { map.setFilter(id, filter); }
     });
