@@ -10,8 +10,8 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
+from inclusive_cities.analyses import cluster_layer, interpolate_layer, read_target
 from inclusive_cities.spatial import SpatialError
-from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer, read_target
 from inclusive_cities.spatial.layers import (
     higher_is_better,
     list_layers,

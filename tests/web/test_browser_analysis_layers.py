@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from inclusive_cities.spatial.analyses import cluster_layer
+from inclusive_cities.analyses import cluster_layer
 from inclusive_cities.store import connect, models, transaction
 from tests.web.conftest import City
 from tests.web.live import live_server

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from inclusive_cities.analyses import interpolate_layer
 from inclusive_cities.i18n import use_language
-from inclusive_cities.spatial.analyses import interpolate_layer
 from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.web import create_app, services
 from inclusive_cities.web.data import CACHE, MAP_CACHE

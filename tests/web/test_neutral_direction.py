@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
-from inclusive_cities.spatial.analyses import cluster_layer
+from inclusive_cities.analyses import cluster_layer
 from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.store.web_models import PublishedLayer
 from inclusive_cities.web import create_app

@@ -12,7 +12,7 @@ import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer
+from inclusive_cities.analyses import cluster_layer, interpolate_layer
 from inclusive_cities.spatial.layers import read_layer
 from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.web import create_app

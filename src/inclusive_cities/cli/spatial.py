@@ -313,7 +313,7 @@ def clusters(
     """Local Moran's I and Gi* hot and cold spots of a stored indicator or marker score
     (FDR-adjusted), stored as a layer."""
     from inclusive_cities import store
-    from inclusive_cities.spatial.analyses import cluster_layer
+    from inclusive_cities.analyses import cluster_layer
 
     _check_out(out, (".gpkg",))
     with progress_bar(_("Clusters")) as progress:
@@ -502,8 +502,8 @@ def interpolate(
 ) -> None:
     """Move indicators to an H3 grid or another geography, keeping totals."""
     from inclusive_cities import store
+    from inclusive_cities.analyses import interpolate_layer, read_target
     from inclusive_cities.spatial import SpatialError
-    from inclusive_cities.spatial.analyses import interpolate_layer, read_target
 
     _check_out(out, (".gpkg", ".csv"))
     if (h3 is None) == (to is None):

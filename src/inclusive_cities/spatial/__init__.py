@@ -1,9 +1,9 @@
-"""Spatial analysis: GeoDataFrames in, DataFrames out, no store needed — plus
-:func:`cluster_layer` and :func:`interpolate_layer`, which read a city from the store and
-keep their results there as analysis layers (:func:`list_layers`, :func:`read_layer`).
+"""Spatial analysis: GeoDataFrames in, DataFrames out, no store needed — plus the analysis layers
+kept in the store (:func:`list_layers`, :func:`read_layer`). Running an analysis on a stored city
+(``cluster_layer``, ``interpolate_layer``) is :mod:`inclusive_cities.analyses`.
 
 >>> from inclusive_cities.spatial import accessibility, diversity, segregation, clusters
->>> from inclusive_cities.spatial import interpolate, cluster_layer, interpolate_layer
+>>> from inclusive_cities.spatial import interpolate
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from inclusive_cities.spatial.accessibility import (
     street_graph,
     two_step_fca,
 )
-from inclusive_cities.spatial.analyses import cluster_layer, interpolate_layer
 from inclusive_cities.spatial.clusters import benjamini_hochberg, clusters
 from inclusive_cities.spatial.diversity import diversity
 from inclusive_cities.spatial.errors import SpatialError
@@ -34,13 +33,11 @@ __all__ = [
     "accessibility",
     "area_table",
     "benjamini_hochberg",
-    "cluster_layer",
     "clusters",
     "diversity",
     "facilities_within",
     "h3_grid",
     "interpolate",
-    "interpolate_layer",
     "intersection_density",
     "list_layers",
     "nearest_distances",

@@ -2,7 +2,10 @@
 indicators moved to another geography — computed, checked and (optionally) kept as layers.
 
 The CLI and the web call these; they read units and values with
-:func:`inclusive_cities.indicators.pipeline.unit_layer` and write with :mod:`.layers`.
+:func:`inclusive_cities.indicators.pipeline.unit_layer` and write with
+:mod:`inclusive_cities.spatial.layers`. They sit above both ``spatial`` (whose methods they run)
+and ``indicators`` (whose stored values they read), which is why they are not in ``spatial``:
+``indicators`` computes with ``spatial``'s methods (``.importlinter``).
 """
 
 from __future__ import annotations
