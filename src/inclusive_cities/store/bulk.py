@@ -9,7 +9,7 @@ connection, so the rows commit or roll back with everything else the transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, cast
 
@@ -57,8 +57,9 @@ def bulk_insert(
     chunk: int = CHUNK,
     rebuild_indexes: bool = False,
 ) -> int:
-    """Insert the rows given column-wise (``{column: values}``, equal lengths, Python values;
-    see :func:`python_column`) into ``table``; returns the number of rows written.
+    """Insert the rows given column-wise (``{column: values}``, equal lengths: lists of Python
+    values, or NumPy / pandas arrays converted a chunk at a time with :func:`python_column`)
+    into ``table``; returns the number of rows written.
 
     ``rebuild_indexes`` (SQLite): when the rows outnumber those already in the table, its
     plain indexes are dropped before the insert and rebuilt after it, in the same transaction
@@ -75,7 +76,7 @@ def bulk_insert(
     if total == 0:
         return 0
     # tuples are made one chunk at a time: the whole table of tuples would double the memory
-    rows = zip(*(columns[name] for name in names), strict=True)
+    rows = _rows(columns, names, total, chunk)
     if connection.dialect.name == "postgresql":
         _copy(connection, table, names, rows)
         return total
@@ -108,6 +109,28 @@ def bulk_insert(
                 f"PRAGMA cache_size = {int(before if before is not None else -2000)}"
             )
     return total
+
+
+def _rows(
+    columns: Mapping[str, Sequence[Any]], names: list[str], total: int, chunk: int
+) -> Iterator[tuple[Any, ...]]:
+    """The rows as tuples. Columns given as lists are used as they are; arrays (NumPy,
+    pandas) are turned into Python values one chunk at a time (:func:`python_column`), so a
+    table of millions of rows never exists as Python objects all at once."""
+    if all(isinstance(columns[name], list) for name in names):
+        yield from zip(*(columns[name] for name in names), strict=True)
+        return
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        yield from zip(
+            *(
+                values[start:stop]
+                if isinstance(values := columns[name], list)
+                else python_column(values[start:stop])
+                for name in names
+            ),
+            strict=True,
+        )
 
 
 def _checks(table: Table) -> dict[str, str]:
