@@ -5,6 +5,8 @@ indexes are back, identical, afterwards. Both engines (PostgreSQL uses COPY)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -81,10 +83,14 @@ def test_a_big_insert_stores_every_row_and_keeps_the_indexes(one_unit):
         before = connection.execute(text(indexes)).all() if sqlite else []
     status = ["suppressed" if i % 10 == 0 else "computed" for i in range(ROWS)]
     value = [None if i % 10 == 0 else 0.25 * i for i in range(ROWS)]
+    rows = _rows(ids, status, value)
+    # arrays are turned into Python values chunk by chunk (NaN and <NA> become NULL)
+    rows["value"] = np.array([np.nan if v is None else v for v in value])
+    rows["n"] = pd.array(rows["n"], dtype="Int64")
+    rows["status"] = np.array(status, dtype=object)
     with transaction(engine) as session:
-        written = bulk_insert(
-            session, models.Observation.__table__, _rows(ids, status, value), rebuild_indexes=True
-        )
+        table = models.Observation.__table__
+        written = bulk_insert(session, table, rows, chunk=400, rebuild_indexes=True)
     assert written == ROWS
     with transaction(engine) as session:
         stored = session.execute(
