@@ -97,5 +97,37 @@ def load(
     )
 
 
+@demo_app.command("build")
+def build(
+    directory: Path = typer.Argument(
+        ..., help="Directory of the demo observatory (made if missing)."
+    ),
+    size: str = typer.Option(
+        "medium", "--size", help="small (~20k people), medium (~500k) or large (~5M)."
+    ),
+) -> None:
+    """Build the whole demo observatory in one process: city, store, markers, reports."""
+    import os
+
+    from inclusive_cities.demo import PUBLIC_SIZES, DemoError
+    from inclusive_cities.demo.build import build_demo
+
+    if size not in PUBLIC_SIZES:
+        raise DemoError(
+            _("Unknown demo city size '{size}': use one of {choices}.").format(
+                size=size, choices=", ".join(PUBLIC_SIZES)
+            )
+        )
+    os.environ["INCLUSIVE_CITIES_DATA_DIR"] = str(directory.resolve() / "observatory-data")
+    database = state.database or f"sqlite:///{directory.resolve() / 'observatory.db'}"
+    report = build_demo(directory, size, database, language=state.language, quiet=state.quiet)
+    console.print(report.table(), markup=False)
+    console.print(
+        _("Built the demo observatory in {directory} in {seconds:.1f} s.").format(
+            directory=directory, seconds=report.wall
+        )
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(demo_app, name="demo")
