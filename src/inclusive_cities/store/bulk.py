@@ -10,7 +10,7 @@ connection, so the rows commit or roll back with everything else the transaction
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, cast
 
 import numpy as np
@@ -116,13 +116,14 @@ def _rows(
 ) -> Iterator[tuple[Any, ...]]:
     """The rows as tuples. Columns given as lists are used as they are; arrays (NumPy,
     pandas) are turned into Python values one chunk at a time (:func:`python_column`), so a
-    table of millions of rows never exists as Python objects all at once."""
+    table of millions of rows never exists as Python objects all at once. (Rows are chained
+    in C: a generator yielding each row cost 0.5 s CPU per 270,000 rows.)"""
     if all(isinstance(columns[name], list) for name in names):
-        yield from zip(*(columns[name] for name in names), strict=True)
-        return
-    for start in range(0, total, chunk):
+        return zip(*(columns[name] for name in names), strict=True)
+
+    def part(start: int) -> Iterator[tuple[Any, ...]]:
         stop = min(start + chunk, total)
-        yield from zip(
+        return zip(
             *(
                 values[start:stop]
                 if isinstance(values := columns[name], list)
@@ -131,6 +132,8 @@ def _rows(
             ),
             strict=True,
         )
+
+    return chain.from_iterable(part(start) for start in range(0, total, chunk))
 
 
 def _checks(table: Table) -> dict[str, str]:
