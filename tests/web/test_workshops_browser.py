@@ -157,6 +157,9 @@ def test_planner_adds_a_project_and_downloads_the_report(page: Page, server: str
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Plan de intervención territorial Villa Plan" in " ".join(text.split())
+    assert page.locator("#report-status strong").inner_text() == "El informe está listo."
+    page.click("#report-back")  # the job's page links back to the page that asked
+    page.wait_for_url(f"{server}/cities/PLN/plan?plan={PLAN}")
 
     page.click('#plan-projects a[href$="/P7"]')
     page.wait_for_url(server + "/cities/PLN/plan/projects/P7")
