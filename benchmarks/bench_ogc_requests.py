@@ -128,10 +128,10 @@ def main() -> None:
     for name in CASES:
         cells = []
         for side in results:
-            queries = results[side][0][name]["queries"]  # type: ignore[index]
+            queries = results[side][-1][name]["queries"]  # type: ignore[index]
             cells.append(
-                f"{queries}, {med(side, name, 'median_ms')} / {med(side, name, 'p95_ms')}, "
-                f"{med(side, name, 'cpu_ms')}, {1000 / med(side, name, 'median_ms'):.1f}"
+                f"{queries}, {med(side, name, 'median_ms'):.1f} / {med(side, name, 'p95_ms'):.1f}, "
+                f"{med(side, name, 'cpu_ms'):.1f}, {1000 / med(side, name, 'median_ms'):.1f}"
             )
         ratio = ""
         if "before" in results:

@@ -420,6 +420,7 @@ def demo_mode(args: argparse.Namespace) -> None:
         if (source / "observatory-data").exists():
             shutil.copytree(source / "observatory-data", work / "observatory-data")
     url = f"sqlite:///{work / 'observatory.db'}"
+    init_database(url).dispose()  # a demo built by an older version: its schema upgraded
     env = {
         "INCLUSIVE_CITIES_DATABASE_URL": url,
         "INCLUSIVE_CITIES_DATA_DIR": str(work / "observatory-data"),

@@ -252,6 +252,12 @@ def test_a_listed_request_reads_only_the_fingerprints(client: TestClient) -> Non
     with counted() as statements:
         assert client.get("/ogc/collections/uio-agua-red-2022").status_code == 200
     assert len(statements) <= 3, statements
+    for layer in ("uio-agua-red-2022", "uio-uim-test-2022"):
+        page = f"/ogc/collections/{layer}/items?limit=2&offset=1"
+        client.get(page)
+        with counted() as statements:
+            assert client.get(page).json()["numberReturned"] == 2
+        assert len(statements) == 1, statements  # the publication digest, nothing else
 
 
 def test_a_publish_and_a_withdrawal_show_on_the_next_request(

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inclusive_cities.disclosure.rules import control_enabled
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.spatial.layers import LayerInfo, source_direction, source_name
@@ -141,12 +142,12 @@ def collection_docs(request: Request, session: Session, language: str) -> Collec
         language,
         base,
         id(context(request).specs),
-        data.publication_fingerprint(session),
+        _publication(session, request),
         feature_collections.fingerprint(session),
     )
 
     def build() -> CollectionDocs:
-        listed = _all_collections(session)
+        listed = _all_collections(session, request)
         listed += feature_collections.collections(session, {c.id for c in listed})
         docs = [_collection_doc(request, session, c, language) for c in listed]
         body = {
@@ -373,9 +374,22 @@ def _analysis_collections(session: Session, taken: set[str]) -> list[data.Collec
     return out
 
 
-def _all_collections(session: Session) -> list[data.Collection]:
+def _publication(session: Session, request: Request | None = None) -> str:
+    """The publication digest (one statement), read once per request however many lookups
+    of the request need it."""
+    if request is not None:
+        cached = getattr(request.state, "ogc_publication", None)
+        if isinstance(cached, str):
+            return cached
+    fingerprint = data.publication_fingerprint(session)
+    if request is not None:
+        request.state.ogc_publication = fingerprint
+    return fingerprint
+
+
+def _all_collections(session: Session, request: Request | None = None) -> list[data.Collection]:
     """Every published collection, built once per publish (and language), not per request."""
-    key = ("ogc-collections", current_language(), data.publication_fingerprint(session))
+    key = ("ogc-collections", current_language(), _publication(session, request))
 
     def build() -> list[data.Collection]:
         published = data.published_collections(session)
@@ -388,7 +402,18 @@ def _table(request: Request, session: Session, collection: data.Collection) -> e
     if collection.kind == feature_collections.KIND:
         return feature_collections.feature_table(session, collection)
     if collection.kind != "analysis":
-        return exports.feature_table(session, context(request).specs, collection)
+        # under the request's publication digest (it covers the observations, the units and
+        # the store), so a page needs no statement beyond it; disclosure's switch is in the key
+        # because the served scores depend on it
+        specs = context(request).specs
+        key: tuple[object, ...] = (
+            "ogc-table",
+            _publication(session, request),
+            id(specs),
+            control_enabled(),
+            collection.id,
+        )
+        return data.CACHE.get(key, lambda: exports.feature_table(session, specs, collection))
     assert collection.run_id is not None
     layer_id = collection.run_id
     key = ("analysis-table", data.store_key(session), collection.id, layer_id, collection.spec_code)
@@ -443,8 +468,9 @@ def _analysis_table(
     )
 
 
-def _find(session: Session, collection_id: str) -> data.Collection:
-    found = next((c for c in _all_collections(session) if c.id == collection_id), None)
+def _find(session: Session, collection_id: str, request: Request | None = None) -> data.Collection:
+    listed = _all_collections(session, request)
+    found = next((c for c in listed if c.id == collection_id), None)
     if found is None:  # not a layer: a registered source's collection (plans, centres, ...)
         found = feature_collections.find(session, collection_id)
     if found is None:
@@ -463,7 +489,7 @@ def collection(request: Request, session: DB, collection_id: str) -> Response:
 @router.get("/collections/{collection_id}/schema", summary="JSON Schema of the features")
 def schema(request: Request, session: DB, collection_id: str) -> Response:
     """Property types, so clients (GDAL, QGIS) need not guess them from the first page."""
-    found = _find(session, collection_id)
+    found = _find(session, collection_id, request)
     table = _table(request, session, found)
     integers = {"rank", "n"}
     properties = {
@@ -537,7 +563,7 @@ def items(
     offset: Annotated[int, Query(ge=0)] = 0,
     bbox: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    found = _find(session, collection_id)
+    found = _find(session, collection_id, request)
     table = _table(request, session, found)
     limit = min(limit, MAX_LIMIT)
     selected = np.ones(len(table.fids), dtype=bool)
@@ -601,7 +627,7 @@ def items(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def item(request: Request, session: DB, collection_id: str, fid: str) -> Response:
-    found = _find(session, collection_id)
+    found = _find(session, collection_id, request)
     table = _table(request, session, found)
     try:
         i = table.fids.index(fid)
