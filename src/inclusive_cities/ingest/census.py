@@ -55,9 +55,9 @@ from inclusive_cities.ingest.variables import Mapping, Profile, load_profile, no
 from inclusive_cities.store import models
 
 PROBLEM_LIST_LIMIT = 1000
-ID_COLUMNS = {"households": "household_id", "persons": "person_id"}
-STAT_SUFFIXES = (".dta", ".sav", ".zsav")
-PARQUET_SUFFIXES = (".parquet",)
+ID_COLUMNS: dict[str, str] = {"households": "household_id", "persons": "person_id"}
+STAT_SUFFIXES: tuple[str, ...] = (".dta", ".sav", ".zsav")
+PARQUET_SUFFIXES: tuple[str, ...] = (".parquet",)
 
 
 def microdata_path(data_dir: Path | str, city: str, period: str, record: str) -> Path:
