@@ -128,33 +128,71 @@ class CollectionDocs:
     body: str
 
 
+def _layer_docs(request: Request, session: Session, language: str) -> dict[str, dict[str, Any]]:
+    """The published layers' documents, under the publication digest alone (one statement)."""
+    key = (
+        "ogc-layer-docs",
+        language,
+        _base(request),
+        id(context(request).specs),
+        _publication(session, request),
+    )
+
+    def build() -> dict[str, dict[str, Any]]:
+        listed = _all_collections(session, request)
+        return {c.id: _collection_doc(request, session, c, language) for c in listed}
+
+    return data.CACHE.get(key, build)
+
+
+def _feature_docs(
+    request: Request, session: Session, language: str, sources: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """The registered sources' documents (plans, centres), under the sources' digests."""
+    sources = sources or feature_collections.fingerprint(session)
+    key = ("ogc-feature-docs", language, _base(request), sources)
+
+    def build() -> dict[str, dict[str, Any]]:
+        listed = feature_collections.collections(session, set())
+        return {c.id: _collection_doc(request, session, c, language) for c in listed}
+
+    return data.CACHE.get(key, build)
+
+
 def collection_docs(request: Request, session: Session, language: str) -> CollectionDocs:
     """The collection documents, built once per publish, language and public URL.
 
     Extents come from every layer's geometries and titles from specs and analysis layers:
     about 140 statements on the medium demo. They change only when a publication, a name, the
-    units or a registered source's rows do, which the key's digests (one statement for the
-    layers, one per registered source) see on the next request in every worker.
+    units or a registered source's rows do, which the keys' digests (one statement for the
+    layers, one per registered source) see on the next request in every worker. A source's
+    collection whose id a layer has taken is not listed (the layer is served under it).
     """
-    base = _base(request)
+    sources = feature_collections.fingerprint(session)
     key = (
-        "ogc-collection-docs",
+        "ogc-collections-body",
         language,
-        base,
+        _base(request),
         id(context(request).specs),
         _publication(session, request),
-        feature_collections.fingerprint(session),
+        sources,
     )
 
     def build() -> CollectionDocs:
-        listed = _all_collections(session, request)
-        listed += feature_collections.collections(session, {c.id for c in listed})
-        docs = [_collection_doc(request, session, c, language) for c in listed]
+        layers = _layer_docs(request, session, language)
+        features = _feature_docs(request, session, language, sources)
+        docs = {**layers, **{k: v for k, v in features.items() if k not in layers}}
         body = {
-            "links": [{"href": base + "/collections", "rel": "self", "type": "application/json"}],
-            "collections": docs,
+            "links": [
+                {
+                    "href": _base(request) + "/collections",
+                    "rel": "self",
+                    "type": "application/json",
+                }
+            ],
+            "collections": list(docs.values()),
         }
-        return CollectionDocs({doc["id"]: doc for doc in docs}, data.dumps(body))
+        return CollectionDocs(docs, data.dumps(body))
 
     return data.CACHE.get(key, build)
 
@@ -480,7 +518,10 @@ def _find(session: Session, collection_id: str, request: Request | None = None) 
 
 @router.get("/collections/{collection_id}", summary="One published layer")
 def collection(request: Request, session: DB, collection_id: str) -> Response:
-    doc = collection_docs(request, session, language_of(request)).by_id.get(collection_id)
+    language = language_of(request)
+    doc = _layer_docs(request, session, language).get(collection_id)
+    if doc is None:  # not a layer: a registered source's collection (plans, centres, ...)
+        doc = _feature_docs(request, session, language).get(collection_id)
     if doc is None:
         raise NotFound(_("There is no published collection {id}.").format(id=collection_id[:80]))
     return _json(doc)
