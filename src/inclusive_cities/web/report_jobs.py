@@ -22,10 +22,11 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -42,14 +43,23 @@ from inclusive_cities.store.web_models import Job
 from inclusive_cities.web import auth, jobs
 from inclusive_cities.web.errors import NotFound
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages, not the public API
+JobId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 KEEP_DAYS = float(os.environ.get("INCLUSIVE_CITIES_REPORT_DAYS", "7"))
 """Days a made report is served again before it is made afresh (it also goes when the
 store changes)."""
 REFRESH_SECONDS = 2
-NOT_IN_FINGERPRINT = {"jobs", "job_payloads", "report_files", "web_sessions", "api_tokens"}
-"""Tables whose rows do not change what a report says (a report job adds to them)."""
+NOT_IN_FINGERPRINT = {
+    "jobs",
+    "job_payloads",
+    "report_files",
+    "web_sessions",
+    "api_tokens",
+    "users",
+    "user_cities",
+}
+"""Tables whose rows do not change what a report says (accounts; a report job adds to jobs)."""
 QUIET_ACTIONS = ("login", "login_failed", "login_blocked", "logout", "create_token")
 """Audit entries that change no figure (every web edit of the store is audited)."""
 _CONTEXTS: dict[str, Any] = {}
@@ -404,7 +414,7 @@ def state(job: Job, row: ReportFile) -> dict[str, Any]:
 
 
 @router.get("/reports/{job_id}")
-def report_status_page(request: Request, job_id: int) -> Response:
+def report_status_page(request: Request, job_id: JobId) -> Response:
     """ "Preparing the report…": refreshes itself until the file is ready, then downloads it."""
     from inclusive_cities.web.site import context, language_of, render
 
@@ -428,7 +438,7 @@ def report_status_page(request: Request, job_id: int) -> Response:
 
 
 @router.get("/reports/{job_id}/status.json")
-def report_status_json(request: Request, job_id: int) -> Response:
+def report_status_json(request: Request, job_id: JobId) -> Response:
     """The same state for scripts: status, step, progress and, once done, the file's URL."""
     from inclusive_cities.web.site import context, language_of
 
@@ -441,7 +451,7 @@ def report_status_json(request: Request, job_id: int) -> Response:
 
 
 @router.get("/reports/{job_id}/file")
-def report_file(request: Request, job_id: int) -> Response:
+def report_file(request: Request, job_id: JobId) -> Response:
     """The report's bytes, from whichever job worker made them."""
     from inclusive_cities.web.site import context, language_of
 
