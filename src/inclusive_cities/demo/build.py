@@ -151,7 +151,9 @@ def build_demo(
         echo(f"$ inclusive-cities {' '.join(line)}")
         wall, cpu = time.perf_counter(), _cpu_self()
         run_line(database, line, quiet, language)
-        report.steps.append(StepTime(" ".join(line), time.perf_counter() - wall, _cpu_self() - cpu))
+        step = StepTime(" ".join(line), time.perf_counter() - wall, _cpu_self() - cpu)
+        report.steps.append(step)
+        echo(f"  ({step.wall:.1f} s, CPU {step.cpu:.1f} s)")  # a build stopped midway still tells
 
     city_done = city / f"{size}.done"
     if not city_done.exists():
