@@ -17,7 +17,7 @@ layer (our map endpoint at zoom 12 vs pygeoapi items with a limit covering every
 
 The fair mode (issue #21): a COPY of a demo store (every published layer, 133 collections on
 the medium demo) served by our app, and the very same collections (their OGC items, written
-table by table into one GeoPackage, with the extents we publish) served by pygeoapi, both
+one GeoPackage per collection, with the extents we publish) served by pygeoapi, both
 running at once with the same number of workers. Rounds alternate the two servers (ours first
 in odd rounds, pygeoapi first in even ones) under the same client and concurrency, for two
 cases: 100-feature pages of the largest block layer, and ``/collections``. Each side's medians
@@ -357,9 +357,11 @@ resources:
 
 
 def demo_pygeoapi_config(
-    folder: Path, gpkg: Path, tables: dict[str, tuple[str, list[float]]], max_items: int
+    folder: Path, layers: Path, tables: dict[str, tuple[str, list[float]]], max_items: int
 ) -> Path:
-    """One pygeoapi resource per collection (table name -> (our id, our published bbox))."""
+    """One pygeoapi resource per collection (table name -> (our id, our published bbox)), each
+    in its own GeoPackage: with all tables in one file, the provider's AutoGPKGStart writes a
+    virtual table for every table of the file on every connection (minutes per request)."""
     resources = []
     for table, (cid, bbox) in tables.items():
         resources.append(
@@ -373,20 +375,20 @@ def demo_pygeoapi_config(
     providers:
       - type: feature
         name: SQLiteGPKG
-        data: {gpkg}
+        data: {layers / f"{table}.gpkg"}
         id_field: fid
         table: {table}
 """
         )
-    config = pygeoapi_config(folder, gpkg, "unused", max_items)
+    config = pygeoapi_config(folder, layers, "unused", max_items)
     text = config.read_text(encoding="utf-8")
     text = text[: text.index("resources:")] + "resources:\n" + "".join(resources)
     config.write_text(text, encoding="utf-8")
     return config
 
 
-def export_collections(base: str, gpkg: Path) -> tuple[dict[str, tuple[str, list[float]]], str]:
-    """Every collection we serve, written as one table each (c000, c001, ...) from our own
+def export_collections(base: str, layers: Path) -> tuple[dict[str, tuple[str, list[float]]], str]:
+    """Every collection we serve, written as one GeoPackage each (c000.gpkg, ...) from our own
     OGC items; returns the tables and the id of the largest layer."""
     import geopandas as gpd
 
@@ -404,7 +406,8 @@ def export_collections(base: str, gpkg: Path) -> tuple[dict[str, tuple[str, list
         frame.insert(0, "feature_id", [str(f["id"]) for f in features])
         frame = frame.rename(columns=lambda c: c if c == "geometry" else c.replace("-", "_"))
         table = f"c{i:03d}"
-        pyogrio.write_dataframe(frame, gpkg, layer=table, driver="GPKG")
+        layers.mkdir(parents=True, exist_ok=True)
+        pyogrio.write_dataframe(frame, layers / f"{table}.gpkg", layer=table, driver="GPKG")
         bbox = doc.get("extent", {}).get("spatial", {}).get("bbox", [[-180, -90, 180, 90]])[0]
         tables[table] = (cid, bbox)
     return tables, max(sizes, key=lambda c: sizes[c])
@@ -429,14 +432,14 @@ def demo_mode(args: argparse.Namespace) -> None:
     python = pygeoapi_python()
     if python is None:
         raise SystemExit("pygeoapi could not be installed in its own venv: see the pip output")
-    gpkg = work / "collections.gpkg"
+    layers = work / "layers"
     started = time.perf_counter()
     with serve_process(
         ["--factory", "inclusive_cities.web.app:create_app", *workers], env, "/ogc", ROOT
     ) as (ours, our_process):
-        if not gpkg.exists() or not (work / "tables.json").exists():
-            tables, largest = export_collections(ours, work / "partial.gpkg")
-            (work / "partial.gpkg").rename(gpkg)
+        if not (work / "tables.json").exists():
+            shutil.rmtree(layers, ignore_errors=True)
+            tables, largest = export_collections(ours, layers)
             (work / "tables.json").write_text(json.dumps([tables, largest]), encoding="utf-8")
         else:
             tables, largest = json.loads((work / "tables.json").read_text(encoding="utf-8"))
@@ -449,7 +452,7 @@ def demo_mode(args: argparse.Namespace) -> None:
         size = httpx.get(f"{ours}/ogc/collections/{largest}/items?limit=1", timeout=1800).json()[
             "numberMatched"
         ]
-        config = demo_pygeoapi_config(work, gpkg, tables, size + 10)
+        config = demo_pygeoapi_config(work, layers, tables, size + 10)
         openapi = work / "openapi.yml"
         penv = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
         (work / "pygeoapi_app.py").write_text(PATCH + "from pygeoapi.starlette_app import APP\n")
