@@ -15,7 +15,7 @@ layer (our map endpoint at zoom 12 vs pygeoapi items with a limit covering every
     .venv/bin/python benchmarks/bench_web.py --demo /tmp/dv3/demo [--work /tmp/bench-web-demo]
         [--rounds 3] [--seconds 10] [--concurrency 16] [--workers 2]
 
-The fair mode (issue #21): a COPY of a demo store (every published layer, 133 collections on
+The fair mode (issue #21): a COPY of a demo store (every published layer, 135 collections on
 the medium demo) served by our app, and the very same collections (their OGC items, written
 one GeoPackage per collection, with the extents we publish) served by pygeoapi, both
 running at once with the same number of workers. Rounds alternate the two servers (ours first
