@@ -4,7 +4,7 @@
 # (uim-basic at three levels, uim-extended at barrio level), the planner's projects and plan,
 # workshops, the Human Mobility Profiles, a second period, publish, clusters, the programme.
 # The command lines themselves (each one an 'inclusive-cities …' line an analyst can type)
-# are in src/inclusive_cities/demo/build.py: 'demo build' runs them in one process, so the
+# are in src/inclusive_cities/cli/demo_build.py: 'demo build' runs them in one process, so the
 # interpreter and its imports start once, not 24 times (issue #21), and prints each step's time.
 # Usage: scripts/build-demo.sh DIR SIZE DATABASE_URL [--serve]
 set -euo pipefail

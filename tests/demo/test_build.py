@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from inclusive_cities.cli import main
+from inclusive_cities.cli.demo_build import _stale, run_line
 from inclusive_cities.demo import DemoError
-from inclusive_cities.demo.build import _stale, run_line
 from inclusive_cities.i18n import use_language
 
 

@@ -109,8 +109,8 @@ def build(
     """Build the whole demo observatory in one process: city, store, markers, reports."""
     import os
 
+    from inclusive_cities.cli.demo_build import build_demo
     from inclusive_cities.demo import PUBLIC_SIZES, DemoError
-    from inclusive_cities.demo.build import build_demo
 
     if size not in PUBLIC_SIZES:
         raise DemoError(

@@ -11,7 +11,7 @@ second process beside the store's writer, on the second core:
   (they read the generated city and the loaded census, which nothing later changes);
 * the Spanish and the English profile are rendered at the same time (both only read).
 
-    >>> from inclusive_cities.demo.build import build_demo
+    >>> from inclusive_cities.cli.demo_build import build_demo
     >>> build_demo("demo-data", "small", "sqlite:///demo-data/observatory.db")  # doctest: +SKIP
 """
 
@@ -99,7 +99,7 @@ class _Beside:
         if language:
             env["INCLUSIVE_CITIES_LANG"] = language
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "inclusive_cities.demo.build", database, json.dumps(lines)],
+            [sys.executable, "-m", "inclusive_cities.cli.demo_build", database, json.dumps(lines)],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
@@ -249,7 +249,7 @@ def build_demo(
 
 
 def _main(arguments: list[str]) -> None:
-    """The second process: ``python -m inclusive_cities.demo.build DATABASE LINES_JSON``."""
+    """The second process: ``python -m inclusive_cities.cli.demo_build DATABASE LINES_JSON``."""
     database, lines = arguments[0], json.loads(arguments[1])
     try:
         for line in lines:
