@@ -103,6 +103,16 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail(_("Interrupted: nothing was changed by the unfinished step."), 1)
     except Exception as error:
+        from inclusive_cities.store.busy import is_busy
+
+        if is_busy(error):
+            _fail(
+                _(
+                    "The database is busy with another operation (a publish or an import still "
+                    "running): nothing was changed; wait until it ends and run the command again."
+                ),
+                1,
+            )
         _fail(
             _(
                 "Unexpected error ({kind}: {detail}). Run again with --verbose and report it."

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inclusive_cities import __version__
@@ -149,6 +150,24 @@ def create_app(
     @app.exception_handler(WebError)
     async def web_error(request: Request, error: WebError) -> Any:
         return _error(request, 400, str(error))
+
+    @app.exception_handler(OperationalError)
+    async def store_error(request: Request, error: OperationalError) -> Any:
+        from inclusive_cities.store.busy import is_busy
+
+        if not is_busy(error):
+            raise error
+        # SQLite's one writer is busy (a publish or an import): a moment to wait, not a bug
+        response = _error(
+            request,
+            503,
+            gettext(
+                "The observatory is being updated (another operation is writing to its "
+                "database). Try again in a few minutes."
+            ),
+        )
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Any:
