@@ -104,3 +104,30 @@ def test_a_copied_store_reads_it_and_a_changed_one_does_not(
                 assert protection(session, 1).hidden_ids == first.hidden_ids
     finally:
         data.CACHE.clear()
+
+
+def test_publish_solves_the_protection_without_the_write_lock(
+    small: SmallCity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The solve (minutes on a medium city) runs before publish's write transaction: with
+    another connection holding SQLite's write lock, it still completes and stores the file,
+    and the audit inside the transaction then finds it in memory."""
+    from inclusive_cities.cli.web import _solve_protection_first
+
+    monkeypatch.setenv("INCLUSIVE_CITIES_DATA_DIR", str(tmp_path / "data"))
+    holder = sqlite3.connect(small.url.removeprefix("sqlite:///"), timeout=0.1)
+    try:
+        data.CACHE.clear()
+        holder.execute("BEGIN IMMEDIATE")  # a writer that would block any other write
+        with control(True):
+            _solve_protection_first(connect(small.url), "DSC")
+        holder.rollback()
+        assert len(stored(tmp_path / "data")) == 1
+        solved = list(data.CACHE._items.values())
+        assert len(solved) == 1
+        with control(True), Session(connect(small.url)) as session:
+            # what the audit in the transaction asks for is that object: no second solve
+            assert protection(session, 1) is solved[0]
+    finally:
+        holder.close()
+        data.CACHE.clear()

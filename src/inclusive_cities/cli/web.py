@@ -16,6 +16,7 @@ from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from inclusive_cities.store import models
@@ -250,6 +251,8 @@ def publish(
 
     engine = store.connect(state.database_url)
     store.require_current(engine)
+    if not withdraw:
+        _solve_protection_first(engine, city)
     with store.transaction(engine) as session:
         row = session.scalar(select(models.City).where(models.City.code == city))
         if row is None:
@@ -382,6 +385,36 @@ def publish(
         from inclusive_cities.marker.errors import MarkerError
 
         raise MarkerError(" ".join(refused))
+
+
+def _solve_protection_first(engine: Engine, city: str) -> None:
+    """Solve (or read) the city's disclosure protection before taking the write lock.
+
+    It only reads the store, its key does not depend on what is published, and on a medium
+    city it takes minutes: solved inside the publishing transaction, it held SQLite's one
+    write lock all that time, so every upload, login and report request failed meanwhile.
+    The audit in the transaction then finds it in the cache."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session as ReadSession
+
+    from inclusive_cities.disclosure import control_enabled
+    from inclusive_cities.disclosure.publication import protection
+    from inclusive_cities.store import models
+
+    if not control_enabled():
+        return
+    with ReadSession(engine) as reading:
+        city_id = reading.scalar(select(models.City.id).where(models.City.code == city))
+        if city_id is None:
+            return  # the transaction below says the city does not exist
+        if not state.quiet:
+            Console(stderr=True, highlight=False).print(
+                _(
+                    "Disclosure control of {city}: solving which figures to withhold (minutes "
+                    "on a large city; the observatory stays usable meanwhile)…"
+                ).format(city=city)
+            )
+        protection(reading, city_id)
 
 
 def _has_index_values(session: Session, marker_run: models.MarkerRun) -> bool:
