@@ -105,7 +105,7 @@ def protect(
     # the cuts did not converge: hide the relations around what is still disclosed, one
     # ring at a time, checking again after each (never a whole component for one cell)
     for _ring in range(MAX_RINGS):
-        log.warning(
+        log.info(
             "secondary suppression: %d cells still narrowed after %d rounds (e.g. %s); "
             "hiding the relations around them",
             len(failing),
@@ -268,7 +268,7 @@ def _solve(
     if result.x is None:
         # hiding every cell is always feasible, so only the time limit gets here: hide the
         # relations around the cells needing protection (the check then says what is left)
-        log.warning(
+        log.info(
             "secondary suppression: no pattern within the time limit for a component of "
             "%d cells (%s); hiding the relations around its %d protected cells",
             len(order),
