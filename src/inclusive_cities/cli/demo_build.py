@@ -11,8 +11,11 @@ second process beside the store's writer, on the second core:
   (they read the generated city and the loaded census, which nothing later changes);
 * the Spanish and the English profile are rendered at the same time (both only read).
 
-    >>> from inclusive_cities.cli.demo_build import build_demo
-    >>> build_demo("demo-data", "small", "sqlite:///demo-data/observatory.db")  # doctest: +SKIP
+From Python (a whole build takes about a minute on the small city, so this is an example to
+run, not a doctest; ``tests/demo/test_build.py`` covers the runner)::
+
+    from inclusive_cities.cli.demo_build import build_demo
+    report = build_demo("demo-data", "small", "sqlite:///demo-data/observatory.db")
 """
 
 from __future__ import annotations
