@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import sys
 
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
-
-from inclusive_cities.i18n import LOCALES_DIR, SUPPORTED_LANGUAGES, catalogue
-from inclusive_cities.i18n.catalogues import extract_messages
+from inclusive_cities.i18n import SUPPORTED_LANGUAGES, catalogue
+from inclusive_cities.i18n.catalogues import extract_messages, write_domain
 from inclusive_cities.web.messages import DOMAIN, WEB_DIR, template_messages
 
 CLI_FILE = WEB_DIR.parent / "cli" / "web.py"
@@ -46,23 +43,8 @@ def missing(language: str) -> dict[str, str]:
 
 
 def update() -> None:
-    messages = all_messages()
-    for language in SUPPORTED_LANGUAGES:
-        target = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        existing = Catalog(locale=language, domain=DOMAIN)
-        if target.exists():
-            with target.open("rb") as handle:
-                existing = read_po(handle, locale=language, domain=DOMAIN)
-        updated = Catalog(locale=language, domain=DOMAIN, project="inclusive-cities")
-        for message in sorted(messages):
-            old = existing.get(message)
-            text = old.string if old is not None and old.string else ""
-            if language == "en" and not text:
-                text = message
-            updated.add(message, text)
-        with target.open("wb") as handle:
-            write_po(handle, updated, width=100, omit_header=False, sort_output=True)
+    """Make the web domain's catalogues hold exactly the web's messages (translations kept)."""
+    write_domain(DOMAIN, all_messages())
 
 
 def main(argv: list[str]) -> int:
