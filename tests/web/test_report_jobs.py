@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from inclusive_cities.store import connect, init_database, models, transaction
 from inclusive_cities.store.report_models import ReportFile
@@ -57,13 +57,16 @@ def report_rows(url: str) -> list[tuple[int, str | None, bool]]:
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-def governed_city(url: str, folder: Path) -> str:
-    """A city with the governance assessments of tests/reports/governance_city.py and nothing
-    else: the governance report needs no units or marker runs."""
-    engine = init_database(url)
+def add_city(engine: Engine, folder: Path) -> None:
+    """The city TST with the governance assessments of tests/reports/governance_city.py and
+    nothing else: the governance report needs no units or marker runs."""
     with transaction(engine) as session:
         session.add(models.City(code="TST", name="Ciudad Prueba", country="COL"))
     add_governance(engine, folder)
+
+
+def governed_city(url: str, folder: Path) -> str:
+    add_city(init_database(url), folder)
     return url
 
 
@@ -156,21 +159,24 @@ def _worker(url: str, *options: str) -> subprocess.Popen[bytes]:
 def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
     """Kill the test's workers (a graceful stop would first finish the report in hand)."""
     for worker in workers:
-        worker.kill()
-        worker.wait(timeout=30)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=30)
 
 
 @pytest.mark.postgres
 def test_a_job_worker_makes_it_on_postgresql_and_a_killed_one_leaves_a_reason(
-    tmp_path: Path,
+    postgres_server: ThrowawayPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = ThrowawayPostgres().start()
     workers: list[subprocess.Popen[bytes]] = []
-    os.environ[RUNNER_SETTING] = "queue"  # as 'serve' on PostgreSQL: jobs go to the workers
+    monkeypatch.setenv(RUNNER_SETTING, "queue")  # as 'serve' on PostgreSQL: to the workers
     try:
-        url = governed_city(server.create_database(), tmp_path)
+        url = postgres_server.create_database()
+        engine = init_database(url)
         install_schema(url)  # as 'serve' does before the web workers queue anything
+        # the worker starts (imports, connects) while the city's governance is imported
         workers.append(_worker(url, "--heartbeat", "1"))
+        add_city(engine, tmp_path)
         with TestClient(create_app(url, specs=specs)) as client:
             # 1. the job worker makes the report; any web worker serves the stored bytes
             answer = client.get(REPORT + "?lang=es", follow_redirects=False)
@@ -186,16 +192,18 @@ def test_a_job_worker_makes_it_on_postgresql_and_a_killed_one_leaves_a_reason(
             while client.get(f"/reports/{job_id}/status.json").json()["status"] != "running":
                 assert time.monotonic() < deadline, "the job worker did not take the report"
                 time.sleep(0.05)
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait(timeout=10)
+            # the job is taken: the second worker starts during the first one's silence
             workers.append(
                 _worker(url, "--heartbeat", "0.5", "--stalled-after", "2", "--attempts", "1")
             )
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait(timeout=10)
             state = wait_report(client, job_id)
             assert state["status"] == "failed", state
             assert "stopped during this job 1 times" in state["step"], state
             page = client.get(f"/reports/{job_id}?lang=en").text
             assert "The report could not be made." in page
+            _stop(workers)  # the retry below only needs its job queued, not rendered
             # 3. asking again makes a new job (the failed one gives its key up)
             retry = client.get(REPORT + "?lang=en", follow_redirects=False)
             assert report_job(retry.headers["location"]) not in (job_id, done_id)
@@ -206,6 +214,4 @@ def test_a_job_worker_makes_it_on_postgresql_and_a_killed_one_leaves_a_reason(
             assert payload is not None and payload.queue_job_id is not None  # the queue ran it
             assert session.get(ReportFile, job_id).key is None  # type: ignore[union-attr]
     finally:
-        os.environ.pop(RUNNER_SETTING, None)
         _stop(workers)
-        server.stop()
