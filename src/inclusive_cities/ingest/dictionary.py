@@ -87,9 +87,12 @@ def _number(value: object, where: str, key: str) -> float | None:
     return number
 
 
-def _entry(raw: Mapping[str, Any], where: str) -> ColumnMeta:
-    from inclusive_cities.ingest.tables import normalise_code
+def normalise_code(text: str) -> str:
+    """An indicator code from a column name: lower case, runs of other characters as ``_``."""
+    return re.sub(r"[^0-9a-z_]+", "_", text.strip().lower()).strip("_")
 
+
+def _entry(raw: Mapping[str, Any], where: str) -> ColumnMeta:
     unknown = sorted(str(k) for k in raw if str(k) not in DICTIONARY_FIELDS)
     if unknown:
         raise IngestError(

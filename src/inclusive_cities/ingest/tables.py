@@ -37,7 +37,12 @@ from inclusive_cities.ingest.common import (
     sha256_file,
     write_rejects,
 )
-from inclusive_cities.ingest.dictionary import ColumnMeta, column_meta, read_dictionary
+from inclusive_cities.ingest.dictionary import (
+    ColumnMeta,
+    column_meta,
+    normalise_code,
+    read_dictionary,
+)
 from inclusive_cities.ingest.tabular import (
     TextTable,
     looks_like_decimal_comma,
@@ -97,10 +102,6 @@ class ParsedTable:
     read: int
     metas: dict[str, ColumnMeta]
     missing_cells: int
-
-
-def normalise_code(text: str) -> str:
-    return re.sub(r"[^0-9a-z_]+", "_", text.strip().lower()).strip("_")
 
 
 def _index(header: list[str], wanted: str | None, names: tuple[str, ...]) -> int | None:

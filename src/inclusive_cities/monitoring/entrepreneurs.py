@@ -25,7 +25,7 @@ from inclusive_cities.monitoring.delivery_import import (
     problem,
     read_rows,
 )
-from inclusive_cities.monitoring.trainings import NATIONALITY_NAMES, SEX_NAMES
+from inclusive_cities.monitoring.people import NATIONALITY_NAMES, SEX_NAMES, protect_counts
 from inclusive_cities.store import transaction
 from inclusive_cities.store.delivery_models import DeliveryEntrepreneur
 from inclusive_cities.store.monitoring_models import TargetCity
@@ -136,26 +136,6 @@ def import_entrepreneurs_in(session: Session, path: Path | str) -> ImportResult:
             updated += 1
     session.flush()
     return ImportResult("entrepreneurs", created, updated, batch.id)
-
-
-def protect_counts(cells: dict[str, int], rules: Rules | None = None) -> dict[str, int | None]:
-    """Counts of people safe to publish beside their total: a cell of 1 to threshold-1 people
-    is hidden (None), and when only one cell of the partition is hidden the next smallest is
-    hidden too, so the total minus the others cannot give it back (docs/disclosure.md)."""
-    if not control_enabled():
-        return dict(cells)
-    threshold = (rules or Rules()).threshold
-    shown: dict[str, int | None] = dict(cells)
-    hidden = [key for key, count in cells.items() if 0 < count < threshold]
-    for key in hidden:
-        shown[key] = None
-    if len(hidden) == 1:
-        others = sorted(
-            (count, key) for key, count in cells.items() if key not in hidden and count > 0
-        )
-        if others:
-            shown[others[0][1]] = None
-    return shown
 
 
 @dataclass(frozen=True)

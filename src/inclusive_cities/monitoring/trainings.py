@@ -31,6 +31,7 @@ from inclusive_cities.monitoring.delivery_import import (
     unique_codes,
     upsert_by_code,
 )
+from inclusive_cities.monitoring.people import NATIONALITY_NAMES, SEX_NAMES, protect_counts
 from inclusive_cities.store import transaction
 from inclusive_cities.store.delivery_models import (
     AUDIENCES,
@@ -56,26 +57,6 @@ AUDIENCE_NAMES: dict[str, tuple[str, ...]] = {
     "public_servants": ("servidores públicos", "funcionarios", "public servants", "officials"),
     "community": ("comunidad", "community"),
 }
-SEX_NAMES: dict[str, tuple[str, ...]] = {
-    "female": ("mujer", "f", "femenino", "woman"),
-    "male": ("hombre", "m", "masculino", "man"),
-    "other": ("otro", "otra", "no binario"),
-    "unknown": ("sin dato", "desconocido", "prefiere no decir"),
-}
-NATIONALITY_NAMES: dict[str, tuple[str, ...]] = {
-    "host": ("comunidad de acogida", "acogida", "nacional", "host community"),
-    "refugee_migrant": (
-        "refugiado o migrante",
-        "refugiada o migrante",
-        "migrante",
-        "refugiado",
-        "refugee",
-        "migrant",
-        "refugee or migrant",
-    ),
-    "unknown": ("sin dato", "desconocida", "desconocido"),
-}
-
 TRAININGS_SHEET = Sheet(en="trainings", es="capacitaciones")
 PARTICIPANTS_SHEET = Sheet(en="participants", es="participantes")
 
@@ -374,7 +355,6 @@ def published_trainings_by_topic(
     """:func:`trainings_by_topic` as a public page may show it: a topic's people under the
     disclosure threshold are withheld (None), and its breakdowns go through ``protect_counts``."""
     from inclusive_cities.disclosure import Rules, control_enabled
-    from inclusive_cities.monitoring.entrepreneurs import protect_counts
 
     threshold = Rules().threshold if control_enabled() else 0
     return [

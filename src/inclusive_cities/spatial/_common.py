@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -116,3 +116,33 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> N
                     layer=name, column=column, known=", ".join(map(str, frame.columns))
                 )
             )
+
+
+def in_metres(
+    units: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    crs: object,
+    type_column: str | None,
+    other_name: str = "facility",
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Units and another layer in one projected CRS (``crs``, else the units' own if projected,
+    else their UTM zone), after checking they share a CRS and the type column exists."""
+    same_crs(units, facilities, "unit", other_name)
+    if type_column is not None:
+        require_columns(facilities, [type_column], other_name)
+    target = (
+        crs if crs is not None else (None if units.crs.is_projected else units.estimate_utm_crs())
+    )
+    return (
+        projected(units, target, "unit"),  # type: ignore[arg-type]
+        projected(facilities, target, other_name),  # type: ignore[arg-type]
+    )
+
+
+def facility_types(
+    facilities: gpd.GeoDataFrame, type_column: str, types: Iterable[str] | None
+) -> list[str]:
+    """The facility types to measure: those asked for, else every type present, sorted."""
+    if types is None:
+        return sorted(map(str, facilities[type_column].dropna().unique()))
+    return [str(t) for t in types]

@@ -20,11 +20,11 @@ from scipy.spatial import cKDTree
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.spatial._common import (
+    facility_types,
+    in_metres,
     points_of,
     population,
-    projected,
     require_columns,
-    same_crs,
 )
 from inclusive_cities.spatial.errors import SpatialError
 from inclusive_cities.spatial.network import network_distances, street_graph
@@ -43,33 +43,6 @@ __all__ = [
 ]
 
 
-def _prepare(
-    units: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
-    crs: object,
-    type_column: str | None,
-    other_name: str = "facility",
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    same_crs(units, facilities, "unit", other_name)
-    if type_column is not None:
-        require_columns(facilities, [type_column], other_name)
-    target = (
-        crs if crs is not None else (None if units.crs.is_projected else units.estimate_utm_crs())
-    )
-    return (
-        projected(units, target, "unit"),  # type: ignore[arg-type]
-        projected(facilities, target, other_name),  # type: ignore[arg-type]
-    )
-
-
-def _types(
-    facilities: gpd.GeoDataFrame, type_column: str, types: Iterable[str] | None
-) -> list[str]:
-    if types is None:
-        return sorted(map(str, facilities[type_column].dropna().unique()))
-    return [str(t) for t in types]
-
-
 def nearest_distances(
     units: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -82,14 +55,14 @@ def nearest_distances(
     Point facilities go through a KD-tree; polygons (parks, plazas) are measured to their
     nearest edge with an STRtree, so a big park counts from its border, not its centre.
     """
-    units_p, facilities_p = _prepare(units, facilities, crs, type_column)
+    units_p, facilities_p = in_metres(units, facilities, crs, type_column)
     origins = points_of(units_p)
     geometry = facilities_p.geometry.values
     are_points = bool(np.all(shapely.get_type_id(geometry) == 0)) if len(geometry) else True
     destinations = points_of(facilities_p) if len(facilities_p) else np.empty((0, 2))
     kinds = facilities_p[type_column].astype(str).to_numpy()
     out = {}
-    for kind in _types(facilities_p, type_column, types):
+    for kind in facility_types(facilities_p, type_column, types):
         mask = kinds == kind
         if not mask.any():
             out[kind] = np.full(len(origins), np.nan)
@@ -117,7 +90,7 @@ def facilities_within(
     crs: object = None,
 ) -> pd.Series:
     """How many facilities (of ``types``) lie within ``radius_m`` of each unit."""
-    units_p, facilities_p = _prepare(units, facilities, crs, type_column)
+    units_p, facilities_p = in_metres(units, facilities, crs, type_column)
     origins = points_of(units_p)
     mask = np.ones(len(facilities_p), dtype=bool)
     if types is not None:
@@ -202,7 +175,7 @@ def two_step_fca(
 
     weights = population(units, population_column, "unit")
     require_columns(supply, [capacity_column], "supply")
-    units_p, supply_p = _prepare(units, supply, crs, None, "supply")
+    units_p, supply_p = in_metres(units, supply, crs, None, "supply")
     origins = shapely.points(points_of(units_p))
     targets = supply_p.geometry.values if polygons else shapely.points(points_of(supply_p))
     tree = shapely.STRtree(targets)
@@ -238,7 +211,7 @@ def public_space_per_inhabitant(
 ) -> pd.Series:
     """m² of public space per inhabitant within walking distance: a 2SFCA whose supply is
     each space's area, shared among the residents within ``threshold_m`` of its edge."""
-    units_p, spaces_p = _prepare(units, spaces, crs, None, "public space")
+    units_p, spaces_p = in_metres(units, spaces, crs, None, "public space")
     spaces_p = spaces_p.assign(_area_m2=spaces_p.geometry.area)
     if len(units_p) != len(units):
         raise SpatialError(_("Units were lost while projecting."))
@@ -257,7 +230,7 @@ def population_in_zones(
     """Residents of each unit living inside ``zones``, assuming people spread evenly over
     the unit (population × share of the unit's area inside the zones)."""
     weights = population(units, population_column, "unit")
-    units_p, zones_p = _prepare(units, zones, crs, None, "zone")
+    units_p, zones_p = in_metres(units, zones, crs, None, "zone")
     if len(zones_p) == 0:
         return pd.Series(0.0, index=units.index)
     union = shapely.union_all(shapely.make_valid(zones_p.geometry.values))
@@ -295,7 +268,7 @@ def intersection_density(
 ) -> pd.DataFrame:
     """Per unit: street intersections (nodes where 3 or more segments meet), area in km² and
     intersections per km²."""
-    units_p, streets_p = _prepare(units, streets, crs, None, "street")
+    units_p, streets_p = in_metres(units, streets, crs, None, "street")
     nodes = street_nodes(streets_p)
     nodes = nodes[nodes["degree"] >= 3]
     points = (

@@ -34,7 +34,13 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.spatial._common import points_of, projected, same_crs
+from inclusive_cities.spatial._common import (
+    facility_types,
+    in_metres,
+    points_of,
+    projected,
+    same_crs,
+)
 from inclusive_cities.spatial.errors import SpatialError
 
 OSM_SUFFIXES = (".pbf", ".osm")
@@ -482,9 +488,7 @@ def network_distances(
     city: that is an error, not a silent straight line.
     ``backend`` is ``"networkx"``, ``"pandana"`` or ``"auto"`` (:func:`choose_backend`).
     """
-    from inclusive_cities.spatial.accessibility import _prepare, _types
-
-    units_p, facilities_p = _prepare(units, facilities, crs, type_column)
+    units_p, facilities_p = in_metres(units, facilities, crs, type_column)
     same_crs(units, streets, "unit", "street")
     graph = _graph_of(streets, CRS.from_user_input(units_p.crs))
     if len(graph.nodes) == 0:
@@ -524,7 +528,7 @@ def network_distances(
     facility_node = main[np.asarray(facility_node, dtype="int64")]
     kinds = facilities_p[type_column].astype(str).to_numpy()
     out = {}
-    for kind in _types(facilities_p, type_column, types):
+    for kind in facility_types(facilities_p, type_column, types):
         chosen = np.flatnonzero(kinds == kind)
         if len(chosen) == 0:
             out[kind] = np.full(len(units_p), np.nan)

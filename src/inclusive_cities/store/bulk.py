@@ -10,6 +10,7 @@ connection, so the rows commit or roll back with everything else the transaction
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from itertools import chain, islice
 from typing import Any, cast
 
@@ -45,8 +46,11 @@ def python_column(values: Any) -> list[Any]:
             return [None if v != v else v for v in listed]
         return listed
     if array.dtype.kind == "O":
-        listed = array.tolist()
-        return [None if (isinstance(v, float) and v != v) else v for v in listed]
+        missing = pd.isna(array)  # None, NaN and NA, tested in C
+        if missing.any():
+            array = array.copy()
+            array[missing] = None
+        return array.tolist()
     return array.tolist()
 
 
@@ -172,11 +176,44 @@ def _verify_checks(
     raise DBAPIError.instance(f"INSERT INTO {table.name}", None, error, sqlite3.Error)
 
 
-def _drop_indexes(connection: Connection, table: Table, adding: int) -> list[str]:
-    """Drop the table's named (non-unique-constraint) SQLite indexes if ``adding`` rows are at
-    least as many as the table holds; return the statements that recreate them."""
+@contextmanager
+def plain_indexes_dropped(
+    target: Session | Connection, table: FromClause, adding: int, removing: int = 0
+) -> Iterator[bool]:
+    """SQLite: while the block runs, drop the table's plain indexes when the rows it will
+    delete (``removing``) and insert (``adding``) outnumber those that stay; recreate them
+    at the end, in the same transaction. Yields whether they were dropped.
+
+    Replacing the medium demo's 432,000 observations deleted each row from four B-trees and
+    then inserted it into four again; with the three plain indexes gone the delete costs
+    half (≈0.5 s CPU less) and the insert loses a B-tree insert per row per index, for one
+    sort per index at the end. The unique constraint's index stays (it is the constraint).
+    Nothing happens on other databases or for small changes."""
+    connection = target.connection() if isinstance(target, Session) else target
+    dropped: list[str] = []
+    if connection.dialect.name == "sqlite":
+        dropped = _drop_indexes(connection, cast(Table, table), adding + removing, removing)
+    try:
+        yield bool(dropped)
+    except BaseException:
+        # the caller's rollback brings them back (DDL is transactional in SQLite); recreating
+        # them here too keeps them if it commits anyway, without hiding the first error
+        with suppress(Exception):
+            for create in dropped:
+                connection.exec_driver_sql(create)
+        raise
+    for create in dropped:
+        connection.exec_driver_sql(create)
+
+
+def _drop_indexes(
+    connection: Connection, table: Table, changing: int, removing: int = 0
+) -> list[str]:
+    """Drop the table's named (non-unique-constraint) SQLite indexes if ``changing`` rows
+    (inserted and deleted) are at least as many as the rows that stay (the table's rows less
+    ``removing``); return the statements that recreate them."""
     existing = connection.exec_driver_sql(f"SELECT count(*) FROM {table.name}").scalar() or 0
-    if adding < existing:
+    if changing < existing - removing:
         return []
     found = connection.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 import inclusive_cities.store.monitoring_models  # noqa: F401  (programme_target_cities joins the metadata)
-from inclusive_cities.store.models import Base, utcnow
+from inclusive_cities.store.base import Base, utcnow
 
 TOPICS = (
     "human_mobility",

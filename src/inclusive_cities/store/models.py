@@ -11,7 +11,7 @@ Change these models only together with a new Alembic migration in
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -23,20 +23,13 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from inclusive_cities.store.base import TOTAL, Base, utcnow
 
 OBSERVATION_STATUSES = ("observed", "computed", "imputed", "estimated", "suppressed")
 DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral", "unknown")
@@ -45,16 +38,6 @@ of Venezuelans) that are neither better nor worse when higher; ``unknown`` for a
 column nobody has declared yet (shown like ``neutral``, refused by a marker spec)."""
 NEVER_JUDGED = ("neutral", "unknown")
 """Directions that are never judged good or bad: neutral colours, no performance levels."""
-TOTAL = "_T"
-"""Disaggregation key meaning "all" (the SDMX convention), so that unique constraints hold."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class ImportBatch(Base):
@@ -509,5 +492,6 @@ class GovernanceInitiative(Base):
     )
 
 
-# The plan and programme-delivery tables join the metadata (their modules import Base from here).
+# The plan and programme-delivery tables join the metadata (their modules import Base from
+# store.base, so this is not a cycle).
 from inclusive_cities.store import delivery_models, plan_models  # noqa: E402,F401

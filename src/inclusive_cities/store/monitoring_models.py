@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inclusive_cities.store.models import TOTAL, Base, utcnow
+from inclusive_cities.store.base import TOTAL, Base, utcnow
 
 RESULT_LEVELS = ("outcome", "output")
 VALUE_KINDS = ("baseline", "target", "actual")

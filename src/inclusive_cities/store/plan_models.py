@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inclusive_cities.store.models import Base, utcnow
+from inclusive_cities.store.base import Base, utcnow
 
 ITEM_STATUSES = ("proposed", "approved", "under_way", "done")
 """Where a project of a plan stands; ``done`` is what programme results count."""

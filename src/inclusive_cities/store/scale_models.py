@@ -13,7 +13,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 import inclusive_cities.store.web_models  # noqa: F401  (the jobs table this one refers to)
-from inclusive_cities.store.models import Base, utcnow
+from inclusive_cities.store.base import Base, utcnow
 
 
 class JobPayload(Base):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inclusive_cities.store.models import Base, utcnow
+from inclusive_cities.store.base import Base, utcnow
 
 ROLES = ("analyst", "admin", "programme")
 """Roles that log in; the public needs no account."""

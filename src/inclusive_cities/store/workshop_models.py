@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inclusive_cities.store.models import Base, utcnow
+from inclusive_cities.store.base import Base, utcnow
 
 NODE_KINDS = ("central", "cause", "effect")
 """A problem tree: one central problem, causes (and sub-causes) below, effects above."""
