@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_cities.store import init_database, models, transaction
-from inclusive_cities.store.bulk import CHECK_AFTER, bulk_insert
+from inclusive_cities.store.bulk import CHECK_AFTER, bulk_insert, plain_indexes_dropped
 
 ROWS = CHECK_AFTER + 500  # above the threshold: the checks run after the insert
 
@@ -108,6 +108,46 @@ def test_a_big_insert_stores_every_row_and_keeps_the_indexes(one_unit):
     assert by_key["g01234"] == (308.5, 2, "computed", "_T")
     assert by_key["g01230"] == (None, 5, "suppressed", "_T")  # 1230 mod 7 = 5
     assert sum(1 for row in stored if row[3] == "suppressed") == (ROWS + 9) // 10
+    if sqlite:
+        with engine.connect() as connection:
+            assert connection.execute(text(indexes)).all() == before
+
+
+def test_replacing_most_rows_drops_the_plain_indexes_and_brings_them_back(one_unit):
+    """Deleting the earlier rows and inserting new ones inside ``plain_indexes_dropped``:
+    the new values are stored, the indexes are the same afterwards, and they stay when the
+    change is small beside the table."""
+    engine, ids = one_unit
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    table = models.Observation.__table__
+    status = ["computed"] * ROWS
+    with transaction(engine) as session:
+        bulk_insert(session, table, _rows(ids, status, [1.5 * i for i in range(ROWS)]))
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        before = connection.execute(text(indexes)).all() if sqlite else []
+    # 1,500 rows out and 1,500 in, none staying: rebuilding pays
+    with (
+        transaction(engine) as session,
+        plain_indexes_dropped(session, table, adding=ROWS, removing=ROWS) as dropped,
+    ):
+        assert dropped is sqlite
+        if sqlite:
+            mine = (
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observations'"
+            )
+            inside = session.connection().execute(text(mine)).scalars().all()
+            assert inside == ["sqlite_autoindex_observations_1"]  # the unique constraint's
+        session.execute(text("DELETE FROM observations"))
+        bulk_insert(session, table, _rows(ids, status, [2.0 * i for i in range(ROWS)]))
+    with transaction(engine) as session:
+        query = select(models.Observation.sex, models.Observation.value)
+        stored = {sex: value for sex, value in session.execute(query)}
+        # 10 rows changing beside 1,500 staying: the indexes stay
+        with plain_indexes_dropped(session, table, adding=10) as dropped:
+            assert dropped is False
+    assert len(stored) == ROWS
+    assert stored["g00321"] == 642.0  # 2.0 × 321, the new value
     if sqlite:
         with engine.connect() as connection:
             assert connection.execute(text(indexes)).all() == before

@@ -10,6 +10,7 @@ replacing earlier computed values of the same indicators, all in one transaction
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from inclusive_cities.indicators.engine import Inputs, Level, compute, step_coun
 from inclusive_cities.indicators.errors import IndicatorError
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
-from inclusive_cities.store.bulk import bulk_insert
+from inclusive_cities.store.bulk import bulk_insert, plain_indexes_dropped
 
 CENSUS_KINDS = {"person": "census_persons", "household": "census_households"}
 LAYER_KINDS = ("environment", "layers", "environment_layers")
@@ -468,17 +469,59 @@ def _write(
         ).one()
         ids = _indicator_rows(session, [catalogue[code] for code in computed])
         units = np.unique(values["unit_id"].to_numpy(dtype="int64")).tolist()
-        for start in range(0, len(units), 500):
-            session.execute(
-                delete(models.Observation).where(
-                    models.Observation.indicator_id.in_(list(ids.values())),
-                    models.Observation.period_id == period_row.id,
-                    models.Observation.unit_id.in_(units[start : start + 500]),
-                    models.Observation.status.in_(("computed", "suppressed")),
-                )
+        table = models.Observation.__table__
+        removing = _earlier_count(session, list(ids.values()), period_row.id, units)
+        with plain_indexes_dropped(session, table, adding=len(values), removing=removing):
+            _delete_earlier(session, list(ids.values()), period_row.id, units)
+            _insert(
+                session,
+                _observation_rows(values, computed, catalogue, ids, period_row.id, batches),
             )
-        _insert(
-            session, _observation_rows(values, computed, catalogue, ids, period_row.id, batches)
+
+
+# earlier values of the indicators being written, in one statement on SQLite: the unit and
+# indicator ids come as JSON arrays (a statement per 500 units walked the unit index again)
+_EARLIER_SQLITE = (
+    "FROM observations WHERE indicator_id IN (SELECT value FROM json_each(?)) "
+    "AND period_id = ? AND unit_id IN (SELECT value FROM json_each(?)) "
+    "AND status IN ('computed', 'suppressed')"
+)
+
+
+def _earlier_count(
+    session: Session, indicators: list[int], period_id: int, units: list[int]
+) -> int:
+    """How many earlier computed values :func:`_delete_earlier` will remove (SQLite only:
+    it decides whether rebuilding the indexes pays; elsewhere 0)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return 0
+    found = connection.exec_driver_sql(
+        f"SELECT count(*) {_EARLIER_SQLITE}",
+        (json.dumps(indicators), period_id, json.dumps(units)),
+    ).scalar()
+    return int(found or 0)
+
+
+def _delete_earlier(
+    session: Session, indicators: list[int], period_id: int, units: list[int]
+) -> None:
+    """Delete the earlier computed and suppressed values of these indicators, period and
+    units (observed, imputed and estimated values stay)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            f"DELETE {_EARLIER_SQLITE}", (json.dumps(indicators), period_id, json.dumps(units))
+        )
+        return
+    for start in range(0, len(units), 500):
+        session.execute(
+            delete(models.Observation).where(
+                models.Observation.indicator_id.in_(indicators),
+                models.Observation.period_id == period_id,
+                models.Observation.unit_id.in_(units[start : start + 500]),
+                models.Observation.status.in_(("computed", "suppressed")),
+            )
         )
 
 
@@ -547,7 +590,6 @@ def _insert(session: object, columns: Mapping[str, Any]) -> None:
         session,  # type: ignore[arg-type]
         models.Observation.__table__,
         {name: columns[name] for name in OBSERVATION_COLUMNS},
-        rebuild_indexes=True,
     )
 
 
