@@ -152,9 +152,9 @@ def read_round(path: str | Path) -> pd.DataFrame:
             )
         )
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        sheets = pd.ExcelFile(path).sheet_names
-        sheet = "data" if "data" in sheets else sheets[0]
-        return pd.read_excel(path, sheet_name=sheet, dtype=str)
+        with pd.ExcelFile(path, engine="calamine") as book:
+            sheet = "data" if "data" in book.sheet_names else book.sheet_names[0]
+            return pd.read_excel(book, sheet_name=sheet, dtype=str)
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
