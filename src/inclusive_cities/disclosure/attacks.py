@@ -497,3 +497,125 @@ def _system(
 
 def _names(keys: Iterable[Key]) -> tuple[Key, ...]:
     return tuple(keys)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """``sum(weights[c] x hidden_c) >= need``: every pattern protecting ``target`` meets it.
+
+    A Benders cut of Fischetti and Salazar's exact method, read off the attacker's LP dual:
+    the published cells with a weight are the ones that pin the target's interval, and the
+    pattern must hide enough of them (weighted by how far each would let the target move).
+    """
+
+    target: Key
+    weights: dict[Key, float]
+    need: float
+
+
+def protection_cuts(
+    truth: dict[Key, Cell],
+    published: Published,
+    relations: Iterable[Relation],
+    findings: Iterable[Finding],
+    rules: Rules,
+) -> list[Cut]:
+    """One cut per side on which a narrowed protected cell (an ``LP_INTERVAL`` finding) fails.
+
+    With deviations ``z = y - truth``, a hidden count may fall to 0 (``z_c >= -a_c``) and rise
+    without bound; a published one is fixed (``z_c = 0``). For ANY row prices ``pi`` of the
+    relations ``M z = delta``, weak duality bounds the attacker's best move of the target:
+    ``max t z_p <= pi.delta + sum_c hidden_c (g+_c x inf + g-_c x a_c)`` with
+    ``g = t e_p - M' pi``. Protection needs ``max t z_p >= need`` (``range`` up,
+    ``min(value, range)`` down), so ``sum_c min(w_c, need') hidden_c >= need'`` holds for every
+    protecting pattern (the cap is valid because ``hidden_c`` is 0 or 1). The prices are the
+    LP's optimal duals, so the current pattern violates it. Validity does not depend on their
+    accuracy (only the cut's strength does); the attacker's LP still checks the result.
+    """
+    counts = [r for r in relations if r.quantity == "count"]
+    hidden_in: dict[Key, list[int]] = defaultdict(list)
+    for index, relation in enumerate(counts):
+        for key in relation.members:
+            if _hidden(key, truth, published):
+                hidden_in[key].append(index)
+    systems: dict[Key, _Dual] = {}
+    out: list[Cut] = []
+    for finding in findings:
+        target = finding.key
+        if finding.attack != LP_INTERVAL or target not in hidden_in:
+            continue
+        value = abs(float(truth[target].value or 0.0))
+        reach = rules.protection_range(value)
+        tol = 1e-6 * max(1.0, value)
+        sides = []
+        if finding.high < value + reach - tol:
+            sides.append((1.0, reach))
+        if finding.low > max(0.0, value - reach) + tol:
+            sides.append((-1.0, min(value, reach)))
+        if not sides:
+            continue
+        if target not in systems:
+            dual = _Dual(_component(target, counts, hidden_in), counts, truth, published)
+            for key in dual.keys:
+                systems[key] = dual
+        for side, need in sides:
+            cut = systems[target].cut(target, side, need)
+            if cut is not None:
+                out.append(cut)
+    return out
+
+
+class _Dual:
+    """The attacker's LP of one component, with every member (published too) as a column."""
+
+    def __init__(
+        self,
+        component: tuple[list[Key], list[int]],
+        relations: list[Relation],
+        truth: dict[Key, Cell],
+        published: Published,
+    ) -> None:
+        self.keys, a_eq, b_eq = _system(component, relations, truth, published)
+        self.attacker = Attacker(a_eq, b_eq)
+        _keys, rows = component
+        cells: dict[Key, int] = {}
+        row_of, col_of, sign_of = [], [], []
+        for r, index in enumerate(rows):
+            relation = relations[index]
+            for key in relation.members:
+                cell = truth.get(key)
+                if cell is None or cell.value is None:
+                    continue  # the attacker reads it as 0: a constant, not a cell to hide
+                row_of.append(r)
+                col_of.append(cells.setdefault(key, len(cells)))
+                sign_of.append(1.0 if key == relation.total else -1.0)
+        self.cells = list(cells)
+        self.full = sparse.csr_matrix((sign_of, (row_of, col_of)), shape=(len(rows), len(cells)))
+        self.value = np.array([abs(float(truth[k].value or 0.0)) for k in self.cells])
+        self.residual = self.full @ np.array([float(truth[k].value or 0.0) for k in self.cells])
+        self.where = cells
+
+    def cut(self, target: Key, side: float, need: float) -> Cut | None:
+        """The Benders cut of ``target`` on ``side`` (1: it must rise by ``need``; -1: fall)."""
+        column = self.keys.index(target)
+        cost = np.zeros(self.attacker.size)
+        cost[column] = -side
+        highs = self.attacker.highs
+        highs.changeColsCost(self.attacker.size, self.attacker.columns, cost)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None  # unbounded on this side: nothing to cut
+        prices = np.asarray(highs.getSolution().row_dual)
+        full_cost = np.zeros(len(self.cells))
+        full_cost[self.where[target]] = -side
+        reduced = full_cost - self.full.T @ prices  # HiGHS: col_dual = c - A' row_dual
+        need_left = need - float(prices @ self.residual)
+        if need_left <= 1e-9:
+            return None
+        eps = 1e-7
+        weight = np.where(
+            reduced < -eps, need_left, np.where(reduced > eps, reduced * self.value, 0.0)
+        )
+        weight = np.minimum(weight, need_left)
+        chosen = np.flatnonzero(weight > 1e-9 * max(1.0, need_left))
+        return Cut(target, {self.cells[i]: float(weight[i]) for i in chosen}, need_left)

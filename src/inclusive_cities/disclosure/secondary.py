@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from inclusive_cities.disclosure.attacks import differencing, lp_intervals
+from inclusive_cities.disclosure.attacks import differencing, lp_intervals, protection_cuts
 from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
 from inclusive_cities.disclosure.rules import Rules
 
@@ -64,7 +64,7 @@ def protect(
     live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
     components = _components([m for _r, m in live])
     result = set(hidden)
-    cuts: dict[int, list[frozenset[Key]]] = defaultdict(list)
+    cuts: dict[int, list[tuple[dict[Key, float], float]]] = defaultdict(list)
     member_of: dict[Key, int] = {k: i for i, comp in enumerate(components) for k in comp}
     pending = {member_of[k] for k in (hidden if changed is None else changed) if k in member_of}
     lines_of: dict[Key, list[tuple[Key, ...]]] = defaultdict(list)
@@ -89,18 +89,31 @@ def protect(
         touched = {k for index in pending for k in components[index]}
         mine = [r for r in relations if r.total in touched or any(p in touched for p in r.parts)]
         targets = protected & touched if narrowed is None else protected & touched & narrowed
-        narrowed = {f.key for f in lp_intervals(truth, view, mine, targets, rules)}
+        found = lp_intervals(truth, view, mine, targets, rules)
+        narrowed = {f.key for f in found}
         failing = narrowed | {f.key for f in differencing(truth, view, mine, rules)}
         if not failing:
             return result
         pending = set()
-        for key in failing:
+        # the attacker's dual names the published cells that pin each narrowed interval
+        cut_for: set[Key] = set()
+        for cut in protection_cuts(truth, view, mine, found, rules):
+            index = member_of.get(cut.target)
+            if index is None:
+                continue
+            weights = {k: w for k, w in cut.weights.items() if k in components[index]}
+            cuts[index].append((weights, cut.need))
+            cut_for.add(cut.target)
+            pending.add(index)
+        for key in failing - cut_for:  # given away by subtraction: hide one more near it
             near = {h for m in lines_of.get(key, ()) for h in m if h in result}
             around = frozenset(k for h in near for m in lines_of.get(h, ()) for k in m) - result
             if key not in member_of:
                 continue
             if around:
-                cuts[member_of[key]].append(around & components[member_of[key]])
+                cuts[member_of[key]].append(
+                    ({k: 1.0 for k in around & components[member_of[key]]}, 1.0)
+                )
             pending.add(member_of[key])
     # the cuts did not converge: hide the relations around what is still disclosed, one
     # ring at a time, checking again after each (never a whole component for one cell)
@@ -198,7 +211,7 @@ def _solve(
     truth: dict[Key, Cell],
     fixed: set[Key],
     protected: set[Key],
-    cuts: Iterable[frozenset[Key]],
+    cuts: Iterable[tuple[dict[Key, float], float]],
     rules: Rules,
 ) -> set[Key]:
     order = sorted(keys)
@@ -249,9 +262,9 @@ def _solve(
             ):
                 others[column[relation.total]] = reach
             add(others, reach)
-    for cut in cuts:
-        if cut:
-            add({column[k]: 1.0 for k in cut if k in column}, 1.0)
+    for weights, bound in cuts:
+        if weights:
+            add({column[k]: w for k, w in weights.items() if k in column}, bound)
     where = np.array(list(entries), dtype=np.int64).reshape(-1, 2)
     matrix = sparse.csr_array(
         (np.array(list(entries.values())), (where[:, 0], where[:, 1])),
