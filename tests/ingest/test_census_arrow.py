@@ -171,8 +171,18 @@ def test_clean_file_spilled_beyond_memory_limit(
     monkeypatch.setattr(ArrowCensusReader, "block_bytes", 2048)
     monkeypatch.setattr(ArrowCensusReader, "_hold", watch)
     monkeypatch.setattr(ArrowCensusReader, "spill_bytes", 4096)
+    monkeypatch.setattr(ArrowCensusReader, "row_group_rows", 64)
     report = import_census(city, source, record="persons", city="TST", period="2024", data_dir=data)
     assert spilled and not spilled[0].exists()  # used, then removed
+    # row groups of 64 rows across blocks of ≈ 40: 300 = 4 × 64 + 44
+    metadata = pq.ParquetFile(report.details["parquet"]).metadata
+    assert [metadata.row_group(k).num_rows for k in range(metadata.num_row_groups)] == [
+        64,
+        64,
+        64,
+        64,
+        44,
+    ]
     table = pq.read_table(report.details["parquet"])
     assert table.column("person_id").to_pylist() == [f"P{k:04d}" for k in range(ROWS)]
     assert table.column("labour_status").to_pylist()[:4] == [

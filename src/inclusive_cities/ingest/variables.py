@@ -12,6 +12,10 @@ import yaml
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.ingest.common import IngestError
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it: the same safe constructors, parsing the
+canonical variables and a profile in ≈ a tenth of the pure-Python parser's CPU (issue #21)."""
+
 VARIABLES_FILE = Path(__file__).with_name("canonical_variables.yaml")
 PROFILES_DIR = Path(__file__).with_name("profiles")
 RECORDS = {"households": "household", "persons": "person"}
@@ -32,7 +36,7 @@ class Variable:
 @cache
 def canonical_variables() -> dict[str, dict[str, Variable]]:
     """record ("households"/"persons") -> variable name -> definition."""
-    data = yaml.safe_load(VARIABLES_FILE.read_text(encoding="utf-8"))
+    data = yaml.load(VARIABLES_FILE.read_text(encoding="utf-8"), Loader=SafeLoader)
     result: dict[str, dict[str, Variable]] = {}
     for record, key in RECORDS.items():
         result[record] = {}
@@ -124,7 +128,7 @@ def load_profile(name_or_path: str | Path, record: str) -> Profile:
     record = normalise_record(record)
     path = profile_path(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
     except yaml.YAMLError as error:
         raise IngestError(
             _("Census profile {file} is not valid YAML: {reason}").format(
