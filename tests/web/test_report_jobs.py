@@ -137,7 +137,7 @@ def test_a_failed_report_shows_its_reason_and_asking_again_retries(
     reason = "Assessment 987654 is not a local assessment of Ciudad Prueba."
     assert (state["status"], state["step"]) == ("failed", reason)
     page = client.get(f"/reports/{job_id}?lang=en").text
-    assert "The report could not be made." in page and reason in page
+    assert "The report could not be prepared." in page and reason in page
     assert 'http-equiv="refresh"' not in page
     assert client.get(f"/reports/{job_id}/file", follow_redirects=False).status_code == 303
     retry = client.get(REPORT + "?assessment=987654&lang=en", follow_redirects=False)
@@ -202,7 +202,7 @@ def test_a_job_worker_makes_it_on_postgresql_and_a_killed_one_leaves_a_reason(
             assert state["status"] == "failed", state
             assert "stopped during this job 1 times" in state["step"], state
             page = client.get(f"/reports/{job_id}?lang=en").text
-            assert "The report could not be made." in page
+            assert "The report could not be prepared." in page
             _stop(workers)  # the retry below only needs its job queued, not rendered
             # 3. asking again makes a new job (the failed one gives its key up)
             retry = client.get(REPORT + "?lang=en", follow_redirects=False)

@@ -425,13 +425,16 @@ def report_status_page(request: Request, job_id: JobId) -> Response:
             return _login()
         job, row = found
         info = state(job, row)
-        back = row.back_url
+        back, file_name, city = row.back_url, row.file_name, (row.options or {}).get("city")
     return render(
         request,
         "report_job.html",
         title=kind_labels().get(info["kind"], info["kind"]),
         job=info,
         back_url=back,
+        # a report asked for from a bookmark has no page to go back to: its city's, then
+        city_url=f"/cities/{quote(str(city))}?lang={language}" if city else "",
+        file_name=file_name,
         file_url=f"{info['file']}?lang={language}" if info["file"] else "",
         refresh=REFRESH_SECONDS,
     )
