@@ -8,7 +8,7 @@ table of values plus, for every catalogue entry it could not compute, the reason
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
@@ -365,11 +365,17 @@ def step_count(catalogue: Catalogue) -> int:
 
 
 def compute(
-    inputs: Inputs, catalogue: Catalogue, progress: ProgressCallback | None = None
+    inputs: Inputs,
+    catalogue: Catalogue,
+    progress: ProgressCallback | None = None,
+    on_values: Callable[[pd.DataFrame, list[str]], None] | None = None,
 ) -> Result:
     """Every catalogue indicator the inputs allow, at the base level and above.
 
     ``progress(step, done, total)`` hears of each of :func:`step_count` steps as it starts.
+    ``on_values(values, codes)`` receives the values of each part as soon as it is done (the
+    person census indicators, the household ones, then the spatial ones), so that a caller
+    can store them while the rest is computed; ``Result.values`` is those parts together.
     """
     progress = progress or quiet_progress
     total = step_count(catalogue)
@@ -382,6 +388,8 @@ def compute(
         )
     rows: list[_Block] = []
     computed: list[str] = []
+    parts: list[pd.DataFrame] = []
+    done = first = 0  # rows and codes already handed over as a part
     skipped: dict[str, str] = {}
     areas = None
     metric: Inputs | None = None
@@ -425,6 +433,8 @@ def compute(
             continue
         rows += _microdata(table, usable, inputs, catalogue, areas)
         computed += [s.code for s in usable]
+        parts.append(_part(rows[done:], computed[first:], on_values))
+        done, first = len(rows), len(computed)
     for spec in catalogue:
         if spec.record in ("table", "survey"):
             if spec.code in inputs.observed:
@@ -455,20 +465,36 @@ def compute(
         )
         rows += _spatial_rows(spec, metric, units)
         computed.append(spec.code)
+    parts.append(_part(rows[done:], computed[first:], on_values))
     present = {block.indicator for block in rows if not np.isnan(block.value).all()}
     for code in list(computed):
         if code not in present:
             computed.remove(code)
             skipped[code] = _("no unit has enough records (all values suppressed)")
-    kept = set(computed)
-    values = _assemble([block for block in rows if block.indicator in kept])
+    found = [part for part in parts if len(part)]
+    values = pd.concat(found, ignore_index=True) if found else _assemble([])[OUTPUT_COLUMNS]
     return Result(
-        values=values[OUTPUT_COLUMNS],
+        values=values,
         computed=computed,
         skipped=skipped,
         unknown_units=unknown,
         observed=observed,
     )
+
+
+def _part(
+    blocks: Sequence[_Block],
+    codes: list[str],
+    on_values: Callable[[pd.DataFrame, list[str]], None] | None,
+) -> pd.DataFrame:
+    """The long table of one finished part (its indicators with at least one value, in
+    their order), handed to ``on_values`` if there is anything to hand."""
+    present = {block.indicator for block in blocks if not np.isnan(block.value).all()}
+    kept = [code for code in codes if code in present]
+    values = _assemble([block for block in blocks if block.indicator in present])[OUTPUT_COLUMNS]
+    if on_values is not None and kept:
+        on_values(values, kept)
+    return values
 
 
 def require_indicator_inputs(catalogue: Catalogue) -> None:

@@ -11,6 +11,8 @@ replacing earlier computed values of the same indicators, all in one transaction
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -370,7 +372,25 @@ def compute_city(
         observed=observed,
         network=network,
     )
-    result = compute(inputs, catalogue, lambda step, done, _total: progress(step, done + 1, total))
+    batches = {record: batch for record, (_path, batch) in census.items() if batch is not None}
+    if facility_batch is not None:
+        batches["facilities"] = facility_batch
+    if boundary_batch is not None:
+        batches["boundaries"] = boundary_batch
+    # each finished part of the values (person census, household census, spatial) is stored
+    # while the engine computes the next one
+    writer = None if dry_run else _Writer(engine, catalogue, unit_ids, wanted, period, batches)
+    try:
+        result = compute(
+            inputs,
+            catalogue,
+            lambda step, done, _total: progress(step, done + 1, total),
+            on_values=writer.put if writer is not None else None,
+        )
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     progress(_("Storing indicators"), total - 1, total)
     if len(wanted) < len(levels):
         result.values = result.values[result.values["level"].isin(wanted)].reset_index(drop=True)
@@ -382,11 +402,6 @@ def compute_city(
         unknown_units=result.unknown_units,
         observed=result.observed,
     )
-    batches = {record: batch for record, (_path, batch) in census.items() if batch is not None}
-    if facility_batch is not None:
-        batches["facilities"] = facility_batch
-    if boundary_batch is not None:
-        batches["boundaries"] = boundary_batch
     report.batches = batches
     values = result.values
     present = values["value"].notna().to_numpy()
@@ -396,10 +411,11 @@ def compute_city(
     for i, code in enumerate(result.computed):
         report.written[code] = int(written[i])
         report.suppressed[code] = int(suppressed[i])
+    if writer is not None:
+        writer.finish()
     if dry_run or not result.computed:
         progress(_("Indicators computed"), total, total)
         return report
-    _write(engine, catalogue, result.computed, values, unit_ids, period, batches)
     if report.observed:
         with store.transaction(engine) as session:
             _describe_imported(session, [catalogue[code] for code in report.observed])
@@ -448,35 +464,112 @@ def _provenance(spec: IndicatorSpec, batches: Mapping[str, int]) -> tuple[str, i
     return text, main
 
 
-def _write(
-    engine: Engine,
-    catalogue: Catalogue,
-    computed: list[str],
-    values: pd.DataFrame,
-    unit_ids: Mapping[tuple[str, str], int],
-    period: str,
-    batches: Mapping[str, int],
-) -> None:
-    # the store's unit id of each (level, unit code), looked up column-wise
-    known = pd.MultiIndex.from_tuples(list(unit_ids) or [("", "")])
-    found = known.get_indexer(pd.MultiIndex.from_arrays([values["level"], values["unit_code"]]))
-    ids_of = np.fromiter(unit_ids.values(), dtype="int64", count=len(unit_ids))
-    found = np.where(found < len(ids_of), found, -1)
-    values = values[found >= 0].assign(unit_id=ids_of[found[found >= 0]])
-    with store.transaction(engine) as session:
-        period_row = session.scalars(
-            select(models.Period).where(models.Period.code == period)
-        ).one()
-        ids = _indicator_rows(session, [catalogue[code] for code in computed])
-        units = np.unique(values["unit_id"].to_numpy(dtype="int64")).tolist()
+class _Aborted(Exception):
+    """The engine failed: the writer rolls back what it stored."""
+
+
+_ABORT = object()
+
+
+class _Writer:
+    """Stores the engine's values part by part in one transaction, on its own thread and
+    connection while the engine computes the next part (SQLite and psycopg release the GIL
+    while they write; DuckDB and Shapely while they compute). The earlier computed values
+    of each part's indicators for the city's units at the computed levels are replaced.
+
+    An in-memory SQLite database is one connection per thread, so there the parts are
+    kept and stored after the engine, on the caller's thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalogue: Catalogue,
+        unit_ids: Mapping[tuple[str, str], int],
+        levels: list[str],
+        period: str,
+        batches: Mapping[str, int],
+    ) -> None:
+        self.engine, self.catalogue, self.period, self.batches = engine, catalogue, period, batches
+        self.levels = levels
+        self.unit_keys = pd.MultiIndex.from_tuples(list(unit_ids) or [("", "")])
+        self.unit_values = np.fromiter(unit_ids.values(), dtype="int64", count=len(unit_ids))
+        self.units = sorted({uid for (level, _code), uid in unit_ids.items() if level in levels})
+        self.parts: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        database = engine.url.database or ""
+        memory = engine.dialect.name == "sqlite" and (
+            database in ("", ":memory:") or "mode=memory" in database
+        )
+        self.thread = (
+            None
+            if memory
+            else threading.Thread(target=self._run, name="indicators-writer", daemon=True)
+        )
+        if self.thread is not None:
+            self.thread.start()
+
+    def put(self, values: pd.DataFrame, codes: list[str]) -> None:
+        self.parts.put((values, codes))
+
+    def finish(self) -> None:
+        """Wait until every part is stored and committed; raise the writer's error."""
+        self.parts.put(None)
+        if self.thread is None:
+            self._store()
+            return
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        """Roll back what was stored (the engine failed)."""
+        self.parts.put(_ABORT)
+        if self.thread is not None:
+            self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            self._store()
+        except BaseException as error:  # handed to finish() on the caller's thread
+            self.error = error
+
+    def _store(self) -> None:
+        first = self.parts.get()
+        if first is None or first is _ABORT:
+            return
         table = models.Observation.__table__
-        removing = _earlier_count(session, list(ids.values()), period_row.id, units)
-        with plain_indexes_dropped(session, table, adding=len(values), removing=removing):
-            _delete_earlier(session, list(ids.values()), period_row.id, units)
-            _insert(
-                session,
-                _observation_rows(values, computed, catalogue, ids, period_row.id, batches),
-            )
+        with store.transaction(self.engine) as session:
+            period_id = session.scalars(
+                select(models.Period.id).where(models.Period.code == self.period)
+            ).one()
+            known = session.scalars(
+                select(models.Indicator.id).where(
+                    models.Indicator.code.in_([spec.code for spec in self.catalogue])
+                )
+            ).all()
+            removing = _earlier_count(session, list(known), period_id, self.units)
+            adding = len(first[0])  # the first part: about as many rows as the others
+            with plain_indexes_dropped(session, table, adding=adding, removing=removing):
+                part = first
+                while part is not None:
+                    if part is _ABORT:
+                        raise _Aborted
+                    self._write(session, period_id, *part)
+                    part = self.parts.get()
+
+    def _write(self, session: Session, period_id: int, values: pd.DataFrame, codes: list[str]):
+        """Replace the earlier values of the part's indicators by its rows."""
+        values = values[values["level"].isin(self.levels)]
+        # the store's unit id of each (level, unit code), looked up column-wise
+        found = self.unit_keys.get_indexer(
+            pd.MultiIndex.from_arrays([values["level"], values["unit_code"]])
+        )
+        found = np.where(found < len(self.unit_values), found, -1)
+        values = values[found >= 0].assign(unit_id=self.unit_values[found[found >= 0]])
+        ids = _indicator_rows(session, [self.catalogue[code] for code in codes])
+        _delete_earlier(session, list(ids.values()), period_id, self.units)
+        rows = _observation_rows(values, codes, self.catalogue, ids, period_id, self.batches)
+        _insert(session, rows)
 
 
 # earlier values of the indicators being written, in one statement on SQLite: the unit and
