@@ -345,3 +345,18 @@ def test_a_coarser_base_level_is_computed_from_the_blocks(observatory) -> None:
         part = [r for r in households if r["unit_code"].startswith(unit)]
         expected, _n = city.household_reference("piped_water", part)
         assert barrio[("piped_water", unit)] == pytest.approx(expected)
+
+
+def test_a_run_failing_after_the_census_keeps_the_earlier_values(observatory, capsys) -> None:
+    """The census values are stored while the spatial indicators compute; when one of those
+    fails (a street network that does not cover the city), the run's transaction is rolled
+    back: the values of the earlier run stay, each one as it was."""
+    url, layers = observatory
+    compute(url, "--layers", str(layers))
+    first = sorted(observations(url), key=str)
+    assert {"internet", "dist_school_m"} <= {row[0] for row in first}
+    with pytest.raises(SystemExit) as stop:
+        compute(url, "--layers", str(layers), "--network", "vias")
+    assert stop.value.code == 1
+    assert "does not cover the city" in capsys.readouterr().err
+    assert sorted(observations(url), key=str) == first
