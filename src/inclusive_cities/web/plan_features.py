@@ -32,19 +32,26 @@ class PlanProjects:
 
     def fingerprint(self, session: Session) -> str:
         plan, item = TerritorialPlan, TerritorialPlanItem
-        rows = session.execute(
-            select(
-                plan.id,
-                plan.code,
-                plan.name,
-                plan.period,
-                plan.published,
-                plan.updated_at,
-                func.count(item.id),
-            )
-            .outerjoin(item, item.plan_id == plan.id)
-            .group_by(plan.id, plan.code, plan.name, plan.period, plan.published, plan.updated_at)
-            .order_by(plan.id)
+        # asked on every OGC request: compiled once (data.fixed_query), not rebuilt each time
+        rows = data.fixed_query(
+            session,
+            "plan-projects-fingerprint",
+            lambda: (
+                select(
+                    plan.id,
+                    plan.code,
+                    plan.name,
+                    plan.period,
+                    plan.published,
+                    plan.updated_at,
+                    func.count(item.id),
+                )
+                .outerjoin(item, item.plan_id == plan.id)
+                .group_by(
+                    plan.id, plan.code, plan.name, plan.period, plan.published, plan.updated_at
+                )
+                .order_by(plan.id)
+            ),
         ).all()
         return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.centres import COLLECTION_ID, centre_properties, list_centres
 from inclusive_cities.store.delivery_models import DeliveryCentre
+from inclusive_cities.web import data
 from inclusive_cities.web.feature_collections import Feature, FeatureCollectionInfo, register
 
 
@@ -25,10 +26,15 @@ class ProgrammeCentres:
     name = "programme-centres"
 
     def fingerprint(self, session: Session) -> str:
-        rows = session.execute(
-            select(DeliveryCentre.id, DeliveryCentre.updated_at).order_by(DeliveryCentre.id)
+        # asked on every OGC request: compiled once (data.fixed_query), not rebuilt each time
+        rows = data.fixed_query(
+            session,
+            "programme-centres-fingerprint",
+            lambda: select(DeliveryCentre.id, DeliveryCentre.updated_at).order_by(
+                DeliveryCentre.id
+            ),
         ).all()
-        return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
 
     def collections(self, session: Session) -> list[FeatureCollectionInfo]:
         if session.scalar(select(DeliveryCentre.id).limit(1)) is None:
