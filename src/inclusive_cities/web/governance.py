@@ -16,19 +16,22 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inclusive_cities.i18n import DEFAULT_LANGUAGE, format_number, use_language
+from inclusive_cities.i18n import format_number, use_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.store.models import utcnow
 from inclusive_cities.web import auth, jobs
 from inclusive_cities.web.errors import NotFound, WebError
+from inclusive_cities.web.site import context as _ctx
+from inclusive_cities.web.site import language_of as _language
+from inclusive_cities.web.site import render as _render
+from inclusive_cities.web.staff_forms import Upload, audit
 
 router = APIRouter(include_in_schema=False)
 """The admin session cookie (set by ``web/admin.py`` at login)."""
@@ -38,40 +41,6 @@ KINDS = ("good_practice", "initiative")
 
 
 # -- the app's shared pieces, read from its state (no import of web.app) ---------------------
-
-
-def _ctx(request: Request) -> Any:
-    return request.app.state.web
-
-
-def _language(request: Request) -> str:
-    language = str(request.scope.get("state", {}).get("language", DEFAULT_LANGUAGE))
-    use_language(language)
-    return language
-
-
-def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
-    """A page in the site's layout, with the same values ``web.app.render`` gives every page."""
-    ctx = _ctx(request)
-    language = _language(request)
-    query = dict(request.query_params)
-    query.pop("lang", None)
-    other = "en" if language == "es" else "es"
-    html = ctx.templates.get_template(template).render(
-        request=request,
-        lang=language,
-        other_lang=other,
-        switch_url=request.url.path + "?" + urlencode({**query, "lang": other}),
-        basemap=ctx.basemap,
-        has_assets=ctx.has_assets,
-        has_docs_assets=ctx.has_docs_assets,
-        **values,
-    )
-    return HTMLResponse(html, status_code=status_code)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _city(session: Session, code: str) -> models.City:
@@ -527,28 +496,17 @@ async def upload_assessment(
         code = validate_identifier("city", code) if kind == "city" else code.upper()[:3]
     except IdentifierError as error:
         raise WebError(str(error)) from error
-    name = file.filename or ""
-    if not name.lower().endswith(UPLOAD_SUFFIXES):
-        raise WebError(
-            _(
-                "{name}: upload the assessment template (.xlsx) or a KoBo export (.xlsx, .csv)."
-            ).format(name=name[:100])
-        )
-    content = await file.read(jobs.MAX_UPLOAD_BYTES + 1)
-    if len(content) > jobs.MAX_UPLOAD_BYTES:
-        raise WebError(_("The file is larger than 200 MB: import it with the command line."))
+    upload = await Upload.read(file, jobs.MAX_UPLOAD_BYTES)
+    upload.check(
+        UPLOAD_SUFFIXES,
+        _("{name}: upload the assessment template (.xlsx) or a KoBo export (.xlsx, .csv)."),
+        _("The file is larger than 200 MB: import it with the command line."),
+    )
     options = {"city": code} if kind == "city" else {"country": code}
-    job_id = start_governance_import(ctx.engine, name, content, options, who.email, language)
-    with ctx.session() as session:
-        auth.audit(
-            session,
-            "governance_upload",
-            user=who.email,
-            target=f"job:{job_id}",
-            client=_client(request),
-            details={"file": name[:200], **options},
-        )
-        session.commit()
+    job_id = start_governance_import(
+        ctx.engine, upload.name, upload.content, options, who.email, language
+    )
+    audit(request, who, "governance_upload", f"job:{job_id}", file=upload.name[:200], **options)
     return RedirectResponse(f"/admin/jobs/{job_id}", status_code=303)
 
 
@@ -641,16 +599,14 @@ def save_answer(
         )
     except GovernanceError as error:
         return _edit_page(request, who, number, status_code=400, error=str(error))
-    with ctx.session() as session:
-        auth.audit(
-            session,
-            "governance_answer",
-            user=who.email,
-            target=f"governance_assessment:{number}",
-            client=_client(request),
-            details={"question": question, "answer": answer},
-        )
-        session.commit()
+    audit(
+        request,
+        who,
+        "governance_answer",
+        f"governance_assessment:{number}",
+        question=question,
+        answer=answer,
+    )
     return _edit_page(
         request,
         who,

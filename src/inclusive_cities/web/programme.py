@@ -23,45 +23,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from inclusive_cities.i18n import DEFAULT_LANGUAGE, use_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n import use_language
 from inclusive_cities.store import transaction
 from inclusive_cities.web import auth
 from inclusive_cities.web.errors import NotFound, WebError
+from inclusive_cities.web.site import context as _ctx
+from inclusive_cities.web.site import language_of as _language
+from inclusive_cities.web.site import render as _render
+from inclusive_cities.web.staff_forms import Upload, audit
 
 router = APIRouter(include_in_schema=False)
 MAX_TEMPLATE_BYTES = 20 * 1024 * 1024
 """A filled-in results template is a few kilobytes; anything this large is not one."""
-
-
-def _ctx(request: Request) -> Any:
-    return request.app.state.web
-
-
-def _language(request: Request) -> str:
-    language = str(request.scope.get("state", {}).get("language", DEFAULT_LANGUAGE))
-    use_language(language)
-    return language
-
-
-def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
-    """A page in the site's layout, with the same values ``web.app.render`` gives every page."""
-    ctx = _ctx(request)
-    language = _language(request)
-    query = dict(request.query_params)
-    query.pop("lang", None)
-    other = "en" if language == "es" else "es"
-    html = ctx.templates.get_template(template).render(
-        request=request,
-        lang=language,
-        other_lang=other,
-        switch_url=request.url.path + "?" + urlencode({**query, "lang": other}),
-        basemap=ctx.basemap,
-        has_assets=ctx.has_assets,
-        has_docs_assets=ctx.has_docs_assets,
-        **values,
-    )
-    return HTMLResponse(html, status_code=status_code)
 
 
 def _basemap(request: Request) -> dict[str, str] | None:
@@ -69,10 +43,6 @@ def _basemap(request: Request) -> dict[str, str] | None:
     if basemap is None:
         return None
     return {"url": basemap.url, "attribution": basemap.attribution}
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _programme(request: Request, language: str) -> Any:
@@ -360,16 +330,7 @@ def save_result(
             )
     except MonitoringError as error:
         return _staff_page(request, who, status_code=400, error=str(error), chosen=chosen)
-    with ctx.session() as session:
-        auth.audit(
-            session,
-            "programme_value",
-            user=who.email,
-            target=f"programme_city:{city}",
-            client=_client(request),
-            details={**chosen, "value": number},
-        )
-        session.commit()
+    audit(request, who, "programme_value", f"programme_city:{city}", **{**chosen, "value": number})
     return _staff_page(
         request,
         who,
@@ -396,49 +357,24 @@ async def upload_results(
     with ctx.session() as session:
         who = auth.require_user(request, session, csrf_token)
     _may_edit(request, who, city)
-    name = Path(file.filename or "").name
-    if not name.lower().endswith(".xlsx"):
-        return _staff_page(
-            request,
-            who,
-            status_code=400,
-            error=_("{name}: upload the programme results template (.xlsx).").format(
-                name=name[:100] or "?"
-            ),
-        )
-    content = await file.read(MAX_TEMPLATE_BYTES + 1)
-    if len(content) > MAX_TEMPLATE_BYTES:
-        return _staff_page(
-            request,
-            who,
-            status_code=400,
-            error=_("The file is larger than 20 MB: import it with the command line."),
-        )
-    folder = Path(tempfile.mkdtemp(prefix="ic-programme-upload-"))
+    upload = await Upload.read(file, MAX_TEMPLATE_BYTES)
     try:
-        path = folder / name
-        path.write_bytes(content)
-        summary = import_template(
-            ctx.engine, path, programme=pr.PROGRAMME, target_city=city, user=who.email
+        upload.check(
+            (".xlsx",),
+            _("{name}: upload the programme results template (.xlsx)."),
+            _("The file is larger than 20 MB: import it with the command line."),
         )
-    except MonitoringError as error:
+        with upload.saved("ic-programme-upload-") as path:
+            summary = import_template(
+                ctx.engine, path, programme=pr.PROGRAMME, target_city=city, user=who.email
+            )
+    except (WebError, MonitoringError) as error:
         return _staff_page(request, who, status_code=400, error=str(error))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    with ctx.session() as session:
-        auth.audit(
-            session,
-            "programme_upload",
-            user=who.email,
-            target=f"programme_city:{city}",
-            client=_client(request),
-            details={"file": name[:200]},
-        )
-        session.commit()
+    audit(request, who, "programme_upload", f"programme_city:{city}", file=upload.name[:200])
     return _staff_page(
         request,
         who,
-        message=_("{name} imported.").format(name=name),
+        message=_("{name} imported.").format(name=upload.name),
         lines=summary.lines(),
         chosen={"city": city},
     )

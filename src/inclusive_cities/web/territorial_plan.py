@@ -31,11 +31,11 @@ from inclusive_cities.store import models
 from inclusive_cities.web import auth, data, services
 from inclusive_cities.web import planning as planner
 from inclusive_cities.web.errors import NotFound, WebError
+from inclusive_cities.web.staff_forms import Upload, audit
 from inclusive_cities.web.workshops import (
     DB,
     XLSX,
     area_names,
-    audit,
     date_text,
     download,
     evidence_view,
@@ -1227,22 +1227,17 @@ async def admin_upload(
     from inclusive_cities.planning.plan_io import import_plan
     from inclusive_cities.planning.proposals import import_proposals
 
-    name = Path(file.filename or "").name
-    content = await file.read(MAX_PLAN_UPLOAD + 1)
+    upload = await Upload.read(file, MAX_PLAN_UPLOAD)
     suffixes = (".xlsx",) if what == "proposals" else (".gpkg", ".xlsx")
 
     def action(row: models.City) -> None:
-        if not name.lower().endswith(suffixes):
-            raise WebError(
-                _("{name}: upload a {kinds} file.").format(
-                    name=name[:100] or "?", kinds=" / ".join(suffixes)
-                )
-            )
-        if len(content) > MAX_PLAN_UPLOAD:
-            raise WebError(_("The file is larger than 50 MB: import it with the command line."))
-        with tempfile.TemporaryDirectory(prefix="ic-plan-") as folder:
-            path = Path(folder) / name
-            path.write_bytes(content)
+        upload.check(
+            suffixes,
+            _("{name}: upload a {kinds} file."),
+            _("The file is larger than 50 MB: import it with the command line."),
+            kinds=" / ".join(suffixes),
+        )
+        with upload.saved("ic-plan-") as path:
             if what == "proposals":
                 import_proposals(web(request).engine, row.code, path)
             else:
@@ -1256,7 +1251,7 @@ async def admin_upload(
             plan,
             csrf_token,
             action,
-            _("{name} imported.").format(name=name[:100]),
+            _("{name} imported.").format(name=upload.name[:100]),
             "plan_upload",
         )
 

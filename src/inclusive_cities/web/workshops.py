@@ -16,20 +16,24 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
-from inclusive_cities.i18n import DEFAULT_LANGUAGE, format_number, use_language
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 from inclusive_cities.web import auth, services
 from inclusive_cities.web.errors import NotFound, WebError
+from inclusive_cities.web.site import context as web
+from inclusive_cities.web.site import language_of as language
+from inclusive_cities.web.site import render as page
+from inclusive_cities.web.staff_forms import Upload, audit
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,46 +46,12 @@ NODE_KINDS = ("central", "cause", "effect")
 # -- plumbing shared with the plan pages ------------------------------------------------------
 
 
-def web(request: Request) -> Any:
-    return request.app.state.web
-
-
 def db(request: Request) -> Iterator[Session]:
     with web(request).session() as session:
         yield session
 
 
 DB = Annotated[Session, Depends(db)]
-
-
-def language(request: Request) -> str:
-    chosen = str(request.scope.get("state", {}).get("language", DEFAULT_LANGUAGE))
-    use_language(chosen)
-    return chosen
-
-
-def page(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    """A page in the site's layout with what ``base.html`` expects (as ``web.app.render``)."""
-    ctx = web(request)
-    lang = language(request)
-    query = dict(request.query_params)
-    query.pop("lang", None)
-    other = "en" if lang == "es" else "es"
-    html = ctx.templates.get_template(template).render(
-        request=request,
-        lang=lang,
-        other_lang=other,
-        switch_url=request.url.path + "?" + urlencode({**query, "lang": other}),
-        basemap=ctx.basemap,
-        has_assets=ctx.has_assets,
-        has_docs_assets=ctx.has_docs_assets,
-        **values,
-    )
-    return HTMLResponse(html, status_code=status_code)
-
-
-def client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def login_redirect() -> RedirectResponse:
@@ -208,14 +178,6 @@ def staff_or_login(request: Request, session: Session) -> auth.Identity | None:
     if auth.identity(request, session) is None:
         return None
     return auth.require_user(request, session)
-
-
-def audit(request: Request, who: auth.Identity, action: str, target: str, **details: Any) -> None:
-    with web(request).session() as session:
-        auth.audit(
-            session, action, user=who.email, target=target, client=client(request), details=details
-        )
-        session.commit()
 
 
 def safe_svg(svg: str) -> Markup:
@@ -671,36 +633,22 @@ async def upload_workshop(
     with ctx.session() as session:
         who = auth.require_user(request, session, csrf_token)
         row = services.city_by_code(session, city)
-    name = Path(file.filename or "").name
-    if not name.lower().endswith(".xlsx"):
-        with ctx.session() as session:
-            return _admin_page(
-                request,
-                session,
-                who,
-                row,
-                error=_("{name}: upload the workshop template filled in (.xlsx).").format(
-                    name=name[:100] or "?"
-                ),
-            )
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(content) > MAX_UPLOAD_BYTES:
-        with ctx.session() as session:
-            return _admin_page(
-                request, session, who, row, error=_("The file is larger than 20 MB.")
-            )
-    with tempfile.TemporaryDirectory(prefix="ic-workshop-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
-        try:
+    upload = await Upload.read(file, MAX_UPLOAD_BYTES)
+    try:
+        upload.check(
+            (".xlsx",),
+            _("{name}: upload the workshop template filled in (.xlsx)."),
+            _("The file is larger than 20 MB."),
+        )
+        with upload.saved("ic-workshop-") as path:
             summary = import_workshop(ctx.engine, path, row.code)
-        except InclusiveCitiesError as error:
-            language(request)
-            with ctx.session() as session:
-                return _admin_page(request, session, who, row, error=str(error))
+    except InclusiveCitiesError as error:
+        language(request)
+        with ctx.session() as session:
+            return _admin_page(request, session, who, row, error=str(error))
     language(request)
     codes = ",".join(summary.codes)
-    audit(request, who, "workshop_upload", f"workshop:{row.code}:{codes}", file=name[:200])
+    audit(request, who, "workshop_upload", f"workshop:{row.code}:{codes}", file=upload.name[:200])
     if len(summary.codes) != 1:  # a KoBo export may hold several workshops
         return RedirectResponse(f"/cities/{row.code}/workshops", status_code=303)
     return RedirectResponse(
