@@ -115,26 +115,7 @@ def build_run(
                     city=city, level=level_row.code
                 )
             )
-        rows = (
-            _core(session)
-            .execute(
-                select(models.SpatialUnit.code, models.Indicator.code, models.Observation.value)
-                .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
-                .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
-                .where(
-                    models.SpatialUnit.city_id == city_row.id,
-                    models.SpatialUnit.level_id == level_row.id,
-                    models.Observation.period_id == period_row.id,
-                    models.Observation.status != "suppressed",
-                    models.Observation.sex == models.TOTAL,
-                    models.Observation.age_group == models.TOTAL,
-                    models.Observation.nationality == models.TOTAL,
-                    models.Indicator.code.in_(wanted),
-                )
-            )
-            .all()
-        )
-        long = _frame(rows, ["unit_code", "indicator", "value"])
+        long = _level_values(session, city_row, period_row, level_row, wanted, units)
         inherited: dict[str, str] = {}
         aggregated: dict[str, str] = {}
         observed = set(long["indicator"].unique())  # once, over distinct codes (not per row)
@@ -329,6 +310,63 @@ def _core(session: Session) -> Any:
     """The session's connection: plain Core rows for big reads (the ORM's row loading cost
     ~1 s CPU for the 168,000 observations of a medium city's blocks)."""
     return session.connection()
+
+
+def _level_values(
+    session: Session,
+    city: models.City,
+    period: models.Period,
+    level: models.UnitLevel,
+    codes: list[str],
+    units: Sequence[Sequence[Any]],
+) -> pd.DataFrame:
+    """unit_code, indicator, value: the published whole-population values of ``codes`` for
+    the level's ``units`` (id, code).
+
+    Ids, not codes, are read and named afterwards: with the indicator ids the query walks
+    only their rows of the period index (not the period's 440,000 on the medium demo), and
+    the driver's plain tuples of numbers become one NumPy array (the medium demo's 172,807
+    rows: ≈0.3 s CPU less than rows of strings made into a DataFrame)."""
+    query = select(models.Indicator.id, models.Indicator.code).where(
+        models.Indicator.code.in_(codes)
+    )
+    indicators = {int(i): str(code) for i, code in session.execute(query)}
+    result = _core(session).execute(
+        select(
+            models.Observation.unit_id, models.Observation.indicator_id, models.Observation.value
+        )
+        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .where(
+            models.SpatialUnit.city_id == city.id,
+            models.SpatialUnit.level_id == level.id,
+            models.Observation.period_id == period.id,
+            models.Observation.status != "suppressed",
+            models.Observation.sex == models.TOTAL,
+            models.Observation.age_group == models.TOTAL,
+            models.Observation.nationality == models.TOTAL,
+            models.Observation.indicator_id.in_(list(indicators)),
+        )
+    )
+    try:
+        rows = result.cursor.fetchall()  # the driver's tuples: no Row object per row
+    finally:
+        result.close()
+    table = np.array(rows, dtype="float64").reshape(-1, 3)  # ids are exact below 2**53
+    unit_ids = np.array([unit_id for unit_id, _code in units], dtype="int64")
+    unit_codes = np.array([code for _id, code in units], dtype=object)
+    order = np.argsort(unit_ids)
+    where = order[np.searchsorted(unit_ids, table[:, 0].astype("int64"), sorter=order)]
+    indicator_ids = np.array(list(indicators), dtype="int64")
+    indicator_codes = np.array(list(indicators.values()), dtype=object)
+    sorter = np.argsort(indicator_ids)
+    which = sorter[np.searchsorted(indicator_ids, table[:, 1].astype("int64"), sorter=sorter)]
+    return pd.DataFrame(
+        {
+            "unit_code": pd.Series(unit_codes[where], dtype="str"),
+            "indicator": pd.Series(indicator_codes[which], dtype="str"),
+            "value": table[:, 2],
+        }
+    )
 
 
 def _frame(rows: Sequence[Sequence[object]], columns: list[str]) -> pd.DataFrame:
