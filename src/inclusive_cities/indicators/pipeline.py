@@ -14,6 +14,7 @@ import json
 import queue
 import threading
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -534,11 +535,10 @@ class _Writer:
             self.error = error
 
     def _store(self) -> None:
-        first = self.parts.get()
-        if first is None or first is _ABORT:
-            return
         table = models.Observation.__table__
         with store.transaction(self.engine) as session:
+            # while the engine computes the first part: the earlier values are counted and,
+            # when they are most of the table (a re-run), the plain indexes dropped now
             period_id = session.scalars(
                 select(models.Period.id).where(models.Period.code == self.period)
             ).one()
@@ -548,14 +548,24 @@ class _Writer:
                 )
             ).all()
             removing = _earlier_count(session, list(known), period_id, self.units)
-            adding = len(first[0])  # the first part: about as many rows as the others
-            with plain_indexes_dropped(session, table, adding=adding, removing=removing):
-                part = first
-                while part is not None:
-                    if part is _ABORT:
-                        raise _Aborted
-                    self._write(session, period_id, *part)
-                    part = self.parts.get()
+            # a re-run writes about as many values as it replaces
+            with plain_indexes_dropped(session, table, adding=removing, removing=removing) as early:
+                part = self.parts.get()
+                if part is None:
+                    return
+                later = (
+                    nullcontext(True)
+                    if early or part is _ABORT
+                    else plain_indexes_dropped(
+                        session, table, adding=len(part[0]), removing=removing
+                    )
+                )
+                with later:
+                    while part is not None:
+                        if part is _ABORT:
+                            raise _Aborted
+                        self._write(session, period_id, *part)
+                        part = self.parts.get()
 
     def _write(self, session: Session, period_id: int, values: pd.DataFrame, codes: list[str]):
         """Replace the earlier values of the part's indicators by its rows."""
