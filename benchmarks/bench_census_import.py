@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -149,8 +150,8 @@ def main() -> None:
             results[name].append(result)
             print(
                 f"run {number + 1} {name:8}: {result['rows']:,.0f} rows in "
-                f"{result['seconds']:.1f} s (CPU {result['cpu_s']:.1f} s), "
-                f"peak {result['peak_mb']:.0f} MB",
+                f"{result['seconds']:.2f} s (CPU {result['cpu_s']:.2f} s), "
+                f"peak {result['peak_mb']:.0f} MB, load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     shutil.rmtree(work, ignore_errors=True)
@@ -172,7 +173,7 @@ def main() -> None:
     )
     for name, item in summary.items():
         print(
-            f"{name:10}{item['rows']:>12,.0f}{item['seconds']:>10.1f}{item['cpu_s']:>8.2f}"
+            f"{name:10}{item['rows']:>12,.0f}{item['seconds']:>10.2f}{item['cpu_s']:>8.2f}"
             f"{item['rows_per_s']:>12,.0f}{item['rows_per_cpu_s']:>12,.0f}"
             f"{item['peak_mb']:>10.0f}"
         )
