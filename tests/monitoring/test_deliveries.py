@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from inclusive_cities.cli import app
+from inclusive_cities.disclosure import control
 from inclusive_cities.monitoring import computed, window
 from inclusive_cities.monitoring.centres import (
     centres_geojson,
@@ -250,6 +251,12 @@ def test_computed_indicators_answer_from_the_records(engine: Engine) -> None:
         assert (
             computed("improved_knowledge_share")(session, cities["CUC"], window("2025-S2")) is None
         )
+        # nobody assessed in the window: no share with disclosure control off too (an audit's
+        # --without-control run divided by zero here)
+        with control(False):
+            assert (
+                computed("improved_knowledge_share")(session, cities["CUC"], window("2024")) is None
+            )
 
 
 def test_entrepreneurs_follow_up_and_protected_counts(engine: Engine, tmp_path: Path) -> None:

@@ -103,8 +103,8 @@ def _improved_share(session: Session, window: Window, city_id: int | None) -> fl
             DeliveryParticipant.post_score.is_not(None),
         )
     ).all()
-    if control_enabled() and len(rows) < Rules().threshold:
-        return None
+    if not rows or (control_enabled() and len(rows) < Rules().threshold):
+        return None  # nobody assessed in the window: no share (not a division by zero)
     by_session: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for training, pre, post in rows:
         by_session[training][0] += int(post is not None and pre is not None and post > pre)
