@@ -412,12 +412,22 @@ def _whole_population_values(
     level_ids: list[int],
     codes: list[str],
 ) -> pd.DataFrame:
-    """unit_id, indicator, value: published (not suppressed) whole-population values."""
-    return _frame(
+    """unit_id, indicator, value: published (not suppressed) whole-population values.
+
+    Filtered by indicator id, not by a join on the code: SQLite then walks the period index
+    for those indicators only, not for the period's every row."""
+    query = select(models.Indicator.id, models.Indicator.code).where(
+        models.Indicator.code.in_(codes)
+    )
+    names = {int(i): str(code) for i, code in session.execute(query)}
+    rows = (
         _core(session)
         .execute(
-            select(models.Observation.unit_id, models.Indicator.code, models.Observation.value)
-            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            select(
+                models.Observation.unit_id,
+                models.Observation.indicator_id,
+                models.Observation.value,
+            )
             .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
             .where(
                 models.SpatialUnit.city_id == city.id,
@@ -428,10 +438,13 @@ def _whole_population_values(
                 models.Observation.sex == models.TOTAL,
                 models.Observation.age_group == models.TOTAL,
                 models.Observation.nationality == models.TOTAL,
-                models.Indicator.code.in_(codes),
+                models.Observation.indicator_id.in_(list(names)),
             )
         )
-        .all(),
+        .all()
+    )
+    return _frame(
+        [(unit_id, names[indicator], value) for unit_id, indicator, value in rows],
         ["unit_id", "indicator", "value"],
     )
 
