@@ -2,9 +2,9 @@
 
 Counts of people (unit ``people``) are published only through the observatory's suppression
 of long tables with margins (:func:`inclusive_cities.surveys.disclosure.suppress`): a cell
-under the disclosure rules' threshold (10) is withheld (primary), and one more cell of the
-same line is withheld when a single hidden cell could be recovered from its margin
-(secondary). Cities nest in countries, so the country totals and the programme total are the
+of 1 to 9 people (under the disclosure rules' threshold, 10) is withheld (primary; 0 names
+nobody and is published), and more cells of the same line are withheld until no hidden cell
+can be recovered from its margin or narrowed below its protection range (secondary). Cities nest in countries, so the country totals and the programme total are the
 margins. Cities, centres and policies are not people and are published as they are.
 """
 
@@ -33,5 +33,6 @@ def withheld_cells(table: pd.DataFrame, dims: Sequence[str], value: str = "value
     frame = table.reset_index(drop=True)
     counts = frame[[*dims, value]].rename(columns={value: "n"})
     counts["n"] = pd.to_numeric(counts["n"], errors="coerce").round()
-    out = suppress(counts, list(dims), n="n", min_n=Rules().threshold, total=TOTAL)
+    # a count of 0 people names nobody: published, not withheld (nor marked "reserved")
+    out = suppress(counts, list(dims), n="n", min_n=Rules().threshold, total=TOTAL, hide_zero=False)
     return pd.Series((out["status"] == "suppressed").to_numpy(), index=table.index)

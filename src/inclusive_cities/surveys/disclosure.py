@@ -30,13 +30,16 @@ def suppress(
     n: str = "n",
     min_n: int = DEFAULT_MIN_N,
     total: str = TOTAL,
+    hide_zero: bool = True,
 ) -> pd.DataFrame:
     """Primary and secondary suppression of a long table with margins.
 
     ``table`` has one row per cell; ``dims`` are its classification columns, where margin
     rows carry ``total`` (``"_T"``). Returns a copy with a ``status`` column
     (``estimated``/``suppressed``), a ``suppression`` column (primary/secondary/"") and
-    value columns emptied where suppressed.
+    value columns emptied where suppressed. ``hide_zero=False`` publishes cells whose ``n``
+    is 0: right where ``n`` is itself the figure (0 people trained names nobody), not for
+    estimates, which have no value without respondents.
     """
     dims = list(dims)
     missing = [c for c in [*dims, n] if c not in table.columns]
@@ -48,7 +51,7 @@ def suppress(
         )
     out = table.reset_index(drop=True).copy()
     counts = pd.to_numeric(out[n], errors="coerce").fillna(0).to_numpy()
-    hidden = counts < min_n
+    hidden = (counts < min_n) if hide_zero else ((counts > 0) & (counts < min_n))
     reason = np.where(hidden, "primary", "").astype(object)
     lines = _lines(out, dims, total)
     changed = True
