@@ -140,6 +140,12 @@ def boundaries(
     crs: str = typer.Option(None, "--crs", help="CRS of files that lack one (EPSG:CODE)."),
     override_crs: bool = OVERRIDE_CRS,
     synthetic: bool = typer.Option(False, "--synthetic", help="Mark the city as synthetic data."),
+    attribution: str = typer.Option(
+        None, "--attribution", help="Who made the boundaries, as downloads must credit them."
+    ),
+    licence: str = typer.Option(
+        None, "--licence", help="Licence of the boundaries (e.g. ODbL-1.0), shown on downloads."
+    ),
     accept_valid: bool = ACCEPT_VALID,
     reject_file: Path = REJECT_FILE,
     dry_run: bool = DRY_RUN,
@@ -182,6 +188,8 @@ def boundaries(
             dry_run=dry_run,
             reject_path=reject_file,
             progress=progress,
+            attribution=attribution,
+            licence=licence,
         )
     _print(report)
 

@@ -489,11 +489,16 @@ def import_boundaries(
     dry_run: bool = False,
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
+    attribution: str | None = None,
+    licence: str | None = None,
 ) -> ImportReport:
     """Import one or more levels of spatial units for ``city`` in one transaction.
 
     ``crs`` is the CRS of files that declare none; a file declaring another one is refused
     unless ``override_crs`` (its declaration is wrong and ``crs`` replaces it).
+    ``attribution`` and ``licence`` are the boundaries' own terms (e.g. "© OpenStreetMap
+    contributors", "ODbL-1.0"): every download of the city's layers carries them, since
+    the observatory's licence for its figures does not cover someone else's geometry.
     """
     timer = Timer()
     progress = progress or quiet_progress
@@ -570,7 +575,12 @@ def import_boundaries(
             period_id=None,
             scope=scope,
             replaced=replaced,
-            details={"levels": report.details["levels"], "repairs": len(report.repairs)},
+            details={
+                "levels": report.details["levels"],
+                "repairs": len(report.repairs),
+                **({"attribution": attribution.strip()} if attribution else {}),
+                **({"licence": licence.strip()} if licence else {}),
+            },
         )
         parent_ids: dict[str, int] = dict(top_parents or {})
         for number, (result, level) in enumerate(zip(results, level_rows, strict=True), start=1):
@@ -671,3 +681,25 @@ def _store_level(
             )
         ).all()
     )
+
+
+def boundary_terms(session: Session, city_id: int) -> list[str]:
+    """The attribution and licence of the city's active boundaries, one text per import that
+    declared them (``import boundaries --attribution … --licence …``), oldest first."""
+    batches = session.scalars(
+        select(models.ImportBatch)
+        .where(
+            models.ImportBatch.city_id == city_id,
+            models.ImportBatch.kind == "boundaries",
+            models.ImportBatch.status == "active",
+        )
+        .order_by(models.ImportBatch.id)
+    )
+    terms: list[str] = []
+    for batch in batches:
+        details = batch.details or {}
+        parts = [str(details[k]) for k in ("attribution", "licence") if details.get(k)]
+        text = " — ".join(parts)
+        if text and text not in terms:
+            terms.append(text)
+    return terms

@@ -258,9 +258,18 @@ def download(request: Request, session: DB, filename: str) -> Response:
     collection = data.find_collection(session, match.group(1)) if match else None
     if match is None or collection is None:
         raise NotFound(_("There is no published file called {name}.").format(name=filename))
+    from inclusive_cities.ingest.boundaries import boundary_terms
+
     fmt = match.group(2)
     table = exports.feature_table(session, ctx.specs, collection)
-    body = exports.render(table, fmt, language, ctx.settings.data_licence)
+    licence = ctx.settings.data_licence
+    city_id = session.scalar(select(models.City.id).where(models.City.code == collection.city_code))
+    terms = boundary_terms(session, city_id) if city_id is not None else []
+    if terms:  # the figures are ours; the geometry is under its makers' terms
+        licence = _("{licence} (figures); boundaries: {terms}").format(
+            licence=licence, terms="; ".join(terms)
+        )
+    body = exports.render(table, fmt, language, licence)
     return Response(
         body,
         media_type=exports.FORMATS[fmt],

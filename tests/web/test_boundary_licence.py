@@ -1,0 +1,65 @@
+"""Boundaries made by others keep their makers' terms on every download (ODbL is not CC BY)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from inclusive_cities.cli import main
+from inclusive_cities.ingest.boundaries import boundary_terms
+from inclusive_cities.store import connect, models, transaction
+from tests.ingest.test_boundaries import QUITO
+from tests.web.conftest import City
+
+OSM = "© OpenStreetMap contributors"
+
+
+def _run(*arguments: str) -> None:
+    try:
+        main(list(arguments))
+    except SystemExit as stop:
+        assert stop.code in (None, 0), arguments
+
+
+def test_import_boundaries_records_their_attribution_and_licence(tmp_path: Path) -> None:
+    """The real Quito parroquias (OpenStreetMap geometry, SOURCE.md): the import keeps who made
+    them and under which licence; a re-import that declares nothing replaces them."""
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    common = ["-d", url, "--quiet", "import", "boundaries", str(QUITO), "--city", "UIO"]
+    level = ["--level", "parroquia", "--code-column", "parroquia", "--country", "ECU"]
+    _run("-d", url, "--quiet", "init")
+    _run(*common, *level, "--attribution", OSM, "--licence", "ODbL-1.0", "--accept-valid")
+    engine = connect(url)
+    with transaction(engine) as session:
+        city = session.scalar(select(models.City.id).where(models.City.code == "UIO"))
+        assert city is not None
+        assert boundary_terms(session, city) == [f"{OSM} — ODbL-1.0"]
+
+
+def test_a_download_names_the_boundaries_licence_beside_the_figures(
+    fresh_city: City, fresh_client: TestClient
+) -> None:
+    engine = connect(fresh_city.url)
+    with transaction(engine) as session:
+        city = session.scalar(select(models.City).where(models.City.code == "TST"))
+        assert city is not None
+        session.add(
+            models.ImportBatch(
+                kind="boundaries",
+                file_name="parroquias.geojson",
+                sha256="0" * 64,
+                city_id=city.id,
+                details={"scope": ["level:manzana"], "attribution": OSM, "licence": "ODbL-1.0"},
+            )
+        )
+    book = load_workbook(io.BytesIO(fresh_client.get("/downloads/tst-uim-test-2024.xlsx").content))
+    meta = {row[0].value: row[1].value for row in book["metadatos"].iter_rows(min_row=2)}
+    assert meta["Licencia"] == f"CC BY 4.0 (cifras); límites: {OSM} — ODbL-1.0"
+    english = fresh_client.get("/downloads/tst-uim-test-2024.xlsx", params={"lang": "en"})
+    book = load_workbook(io.BytesIO(english.content))
+    meta = {row[0].value: row[1].value for row in book["metadata"].iter_rows(min_row=2)}
+    assert meta["Licence"] == f"CC BY 4.0 (figures); boundaries: {OSM} — ODbL-1.0"
