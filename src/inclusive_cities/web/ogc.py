@@ -7,6 +7,7 @@ served from pre-serialised features, so paging and bbox filters only slice and j
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -472,14 +473,19 @@ def _analysis_table(
     fids: list[str] = []
     props: list[dict[str, Any]] = []
     features: list[str] = []
+    # whole columns as Python values, not frame[c].iat[i] per cell (a pandas lookup each:
+    # ≈ 60 % of the first /ogc/collections' build on the medium demo, issue #21)
+    cells: dict[str, list[Any]] = {}
+    for c in values:
+        if c in numeric:
+            floats = frame[c].to_numpy(dtype=float).tolist()
+            cells[c] = [None if math.isnan(v) else round(v, 6) for v in floats]
+        else:
+            cells[c] = [None if v is None else str(v) for v in frame[c].tolist()]
     for i, code in enumerate(frame["code"].astype(str)):
         row: dict[str, Any] = {"code": code, "period": collection.period_code}
         for c in values:
-            value = frame[c].iat[i]
-            if c in numeric:
-                row[c] = None if value is None or np.isnan(value) else round(float(value), 6)
-            else:
-                row[c] = None if value is None else str(value)
+            row[c] = cells[c][i]
         fids.append(code)
         props.append(row)
         features.append(
