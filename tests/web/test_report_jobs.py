@@ -94,10 +94,15 @@ def test_the_old_url_starts_one_job_whose_page_offers_the_pdf(
     assert 'http-equiv="refresh"' in page  # refreshes itself (no script needed)
     state = wait_report(client, job_id)
     assert state["status"] == "done", state
-    # done: the page says so in the visitor's language and sends the browser to the file
+    # done: the page says so and sends the browser to the file
+    page = client.get(f"/reports/{job_id}?lang=es").text
+    assert "El informe está listo." in page
+    assert f'content="0;url=/reports/{job_id}/file?lang=es"' in page
+    # in the other language (its language switch) it says which language the file is in and
+    # does not download it again
     page = client.get(f"/reports/{job_id}?lang=en").text
-    assert "The report is ready." in page
-    assert f'content="0;url=/reports/{job_id}/file?lang=en"' in page
+    assert "The report is ready." in page and "This report is in Spanish." in page
+    assert 'http-equiv="refresh"' not in page
     pdf = client.get(f"/reports/{job_id}/file")
     assert pdf.content.startswith(b"%PDF") and len(pdf.content) == state["bytes"]
     assert "evaluacion-gobernanza-TST-es.pdf" in pdf.headers["content-disposition"]

@@ -136,8 +136,18 @@ def test_a_planner_downloads_the_plan_report_in_spanish_then_english(
     text = pdf_text(path)
     assert "Territorial Intervention Plan" in text
     assert f"2 projects costing {TOTAL:,} in total" in text  # 650,000
-    page.click("#lang-switch")  # back to Spanish for the next test
+    # the language switch on the made report's page: Spanish words, no second download of
+    # the English file (the page says which language it is in)
+    downloads: list[object] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.click("#lang-switch")
     page.wait_for_selector("html[lang='es']")
+    assert page.locator("#report-language").inner_text() == (
+        "Este informe está en inglés. Para tenerlo en otro idioma, pídalo de nuevo desde su "
+        "página en ese idioma."
+    )
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0 and downloads == []
+    shot(page, "report-job-02-en-file-es-page")
 
 
 def test_a_report_that_cannot_be_made_says_why_in_one_translated_line(

@@ -426,6 +426,7 @@ def report_status_page(request: Request, job_id: JobId) -> Response:
         job, row = found
         info = state(job, row)
         back, file_name, city = row.back_url, row.file_name, (row.options or {}).get("city")
+        made_in = row.language
     return render(
         request,
         "report_job.html",
@@ -436,6 +437,14 @@ def report_status_page(request: Request, job_id: JobId) -> Response:
         city_url=f"/cities/{quote(str(city))}?lang={language}" if city else "",
         file_name=file_name,
         file_url=f"{info['file']}?lang={language}" if info["file"] else "",
+        # the language switch of a made report's page must not download it again: the file
+        # is in the language it was asked in, which the page then says
+        auto_download=made_in == language,
+        other_language=""
+        if made_in == language
+        else (
+            _("This report is in English.") if made_in == "en" else _("This report is in Spanish.")
+        ),
         refresh=REFRESH_SECONDS,
     )
 
