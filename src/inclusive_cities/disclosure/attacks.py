@@ -97,9 +97,14 @@ def differencing(
     For means the attacker works on ``value x n`` (the group's total) and on ``n``, which
     add up as counts do; a hidden member's ``n`` comes out of the same relation.
     """
+    from inclusive_cities.disclosure.derived import upstream_differencing
+
     out: list[Finding] = []
     for relation in relations:
         hidden = [k for k in relation.members if _hidden(k, truth, published)]
+        if not hidden:  # its lone hidden member may have been suppressed upstream
+            out.extend(upstream_differencing(truth, published, relation, rules))
+            continue
         if len(hidden) != 1:
             continue
         target = hidden[0]

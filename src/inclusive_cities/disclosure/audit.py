@@ -22,10 +22,12 @@ from inclusive_cities.disclosure.attacks import (
     normalised_inverse,
     share_times_total,
 )
+from inclusive_cities.disclosure.derived import entropy_inversion
 from inclusive_cities.disclosure.errors import DisclosureError
 from inclusive_cities.disclosure.model import Key, Published, describe
-from inclusive_cities.disclosure.publication import protection
+from inclusive_cities.disclosure.publication import Protection, protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
+from inclusive_cities.disclosure.secondary import published_view
 from inclusive_cities.disclosure.served import (
     indicator_observations,
     published_observations,
@@ -235,8 +237,9 @@ def audit(
     findings += differencing(truth, published, state.relations, rules)
     progress(_("Attack: inverting normalised scores"), 4, 6)
     findings += normalised_inverse(truth, published, scores, periods, rules)
+    findings += entropy_inversion(truth, published, rules)
     progress(_("Attack: linear programming intervals"), 5, 6)
-    findings += lp_intervals(truth, published, state.relations, protected, rules)
+    findings += lp_intervals(truth, published, state.relations, unproven(state, published), rules)
     # a cell the public cannot read only because no route serves it (a nationality row that
     # equals its total, say) was never withheld: working it out discloses nothing
     withheld = state.hidden | state.baseline
@@ -250,6 +253,25 @@ def audit(
     report.seconds = time.perf_counter() - started
     progress(_("Audit finished"), 6, 6)
     return report
+
+
+def unproven(state: Protection, published: Published) -> set[Key]:
+    """The protected hidden cells the LP attack must still try.
+
+    All of them, unless everything public is also public in the pattern the solve of this
+    process attacked (same cells, same values: the public sees no more than the solver's
+    attacker did). Then the cells that solve proved protected stay protected (hiding more
+    only widens an LP interval) and only the others are attacked: at publish time, right
+    after the solve, that halves the work on a medium city. An audit in a new process has no
+    such proof (it is never stored) and attacks every cell.
+    """
+    protected = {k for k in state.protected if k not in published.values}
+    if not state.verified:
+        return protected
+    solved = published_view(state.truth, state.hidden | state.baseline).values
+    if any(solved.get(k) != v for k, v in published.values.items()):
+        return protected
+    return protected - state.verified
 
 
 def refuse_if_disclosive(

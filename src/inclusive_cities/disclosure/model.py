@@ -75,10 +75,14 @@ def build_relations(
             quantity[code] = "count"
         elif rules.is_mean(code, cell.unit) and cell.n is not None:
             quantity[code] = "mean"
-        else:
-            continue
-        by_unit[(code, key[1], key[2])][(key[3], key[4], key[5])] = key
-        by_group[(code, key[2], key[3], key[4], key[5])][key[1]] = key
+    for key, cell in cells.items():
+        # a cell suppressed upstream (value NULL) is still a member of its relations, as a
+        # hidden one: left out, ``_T = host + venezuelan(suppressed)`` would look like a
+        # relation with nothing hidden and its published members would give its n back
+        if key[0] not in quantity or (cell.value is None and cell.n == 0):
+            continue  # an empty cell (n = 0) discloses no one
+        by_unit[(key[0], key[1], key[2])][(key[3], key[4], key[5])] = key
+        by_group[(key[0], key[2], key[3], key[4], key[5])][key[1]] = key
     for (code, _unit, _period), groups in by_unit.items():
         total = groups.get((TOTAL, TOTAL, TOTAL))
         if total is None:

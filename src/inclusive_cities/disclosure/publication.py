@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.cache import CACHE, observations_fingerprint, units_fingerprint
 from inclusive_cities.disclosure.attacks import differencing
+from inclusive_cities.disclosure.derived import derived_dependants
 from inclusive_cities.disclosure.model import Cell, Key, Relation, build_relations
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules, control_enabled
-from inclusive_cities.disclosure.secondary import protect, published_view
+from inclusive_cities.disclosure.secondary import protect_verified, published_view
 from inclusive_cities.specview import stored_spec
 from inclusive_cities.store import models
 
 MAX_PASSES = 4
-FORMAT = 2
+FORMAT = 3
 """Version of the stored protection's layout (part of its key: an older file is not read)."""
 
 
@@ -52,6 +53,11 @@ class Protection:
     city_id: int | None = None
     stored_ids: dict[str, np.ndarray] | None = None
     """Read from the data folder: the key sets as observation ids, until :meth:`complete`."""
+    verified: frozenset[Key] = frozenset()
+    """Protected cells this process's solve attacked with the LP and found protected, each
+    against a subset of ``hidden`` over the same relations: hiding more only widens an LP
+    interval, so the audit of the same pattern need not attack them again. Never stored (an
+    audit in another process attacks everything)."""
 
     def complete(self, session: Session, rules: Rules | None = None) -> Protection:
         """Fill ``truth``, ``relations`` and the key sets of a protection read from disk (the
@@ -167,7 +173,7 @@ def dependants(truth: dict[Key, Cell], hidden: set[Key], rules: Rules) -> set[Ke
             continue
         if cell.n in counts.get(key[1:], ()):
             out.add(key)
-    return out
+    return out | derived_dependants(truth, hidden | out, rules)  # entropy of hidden counts
 
 
 def compute(
@@ -187,14 +193,17 @@ def compute(
         return result
     hidden = set(primary) | dependants(truth, primary, rules)
     changed: set[Key] | None = None
+    verified: set[Key] = set()
     for _pass in range(MAX_PASSES):
-        hidden = protect(truth, relations, hidden, protected, rules, changed)
+        hidden, proven = protect_verified(truth, relations, hidden, protected, rules, changed)
+        verified |= proven
         more = dependants(truth, hidden, rules) - hidden
         if not more:
             break
         hidden |= more
         changed = more
     result.hidden = close(truth, relations, hidden, rules)
+    result.verified = frozenset(verified)
     # what the closure added is withheld too (it was computed, then left out of the ids)
     result.hidden_ids = frozenset(
         int(truth[k].id or 0) for k in result.hidden - baseline if truth[k].id is not None

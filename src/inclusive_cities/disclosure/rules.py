@@ -35,7 +35,13 @@ BASE_COUNTS = frozenset({"population", "pop_total", "persons", "total_population
 MEAN_UNITS = frozenset({"%", "years", "años"})
 """Units of group means and rates: ``value x n`` adds up over a partition of the group."""
 
-SENSITIVE_PATTERN = re.compile(r"venezuel|migra|refug|asylum|displaced|foreign", re.IGNORECASE)
+SENSITIVE_PATTERN = re.compile(
+    r"venezuel|venezolan|migra|migrant|refug|asylum|asilo|displaced|desplazad|foreign|extranjer"
+    r"|apatrid|stateless|retornad|returnee",
+    re.IGNORECASE,
+)
+"""Refugee and migrant quantities by their code, in English and Spanish stems (``Población
+venezolana`` imports as ``poblacion_venezolana``; ``inmigrante`` matches ``migra``)."""
 
 SHARES: dict[str, tuple[str, str]] = {
     "venezuelan_share": ("venezuelan_population", "population"),

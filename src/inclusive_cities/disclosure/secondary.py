@@ -44,21 +44,22 @@ def published_view(truth: dict[Key, Cell], hidden: set[Key]) -> Published:
     return Published(values, counts)
 
 
-def protect(
+def protect_verified(
     truth: dict[Key, Cell],
     relations: list[Relation],
     hidden: set[Key],
     protected: set[Key],
     rules: Rules,
     changed: set[Key] | None = None,
-) -> set[Key]:
-    """The cheapest hidden set containing ``hidden`` that the attacker cannot break.
+) -> tuple[set[Key], set[Key]]:
+    """The cheapest hidden set containing ``hidden`` that the attacker cannot break, and
+    the protected cells its LP attack proved protected (see :func:`protect`).
 
     With ``changed``, only the linked components holding those cells are solved and
     attacked again (components share no relation, so the others keep their pattern).
     """
     lines = [
-        tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
+        tuple(k for k in r.members if truth.get(k) is not None)  # value NULL: hidden upstream
         for r in relations
     ]
     live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
@@ -80,6 +81,7 @@ def protect(
     # attacked again, over their whole components' relations. On the medium demo this is the
     # difference between ~15 minutes of LPs and a few.
     narrowed: set[Key] | None = None
+    verified: set[Key] = set()  # attacked and not narrowed, against a subset of the result
     for _round in range(MAX_ROUNDS):
         for index in pending:
             keys = components[index]
@@ -91,9 +93,19 @@ def protect(
         targets = protected & touched if narrowed is None else protected & touched & narrowed
         found = lp_intervals(truth, view, mine, targets, rules)
         narrowed = {f.key for f in found}
+        verified |= targets - narrowed
         failing = narrowed | {f.key for f in differencing(truth, view, mine, rules)}
+        log.debug(
+            "secondary suppression, round %d: %d components solved, %d cells hidden, "
+            "%d targets attacked, %d still narrowed",
+            _round + 1,
+            len(pending),
+            len(result),
+            len(targets),
+            len(failing),
+        )
         if not failing:
-            return result
+            return result, verified
         pending = set()
         # the attacker's dual names the published cells that pin each narrowed interval
         cut_for: set[Key] = set()
@@ -133,13 +145,26 @@ def protect(
         view = published_view(truth, result)
         targets = protected & touched & (narrowed if narrowed is not None else touched)
         narrowed = {f.key for f in lp_intervals(truth, view, mine, targets, rules)}
+        verified |= targets - narrowed
         failing = narrowed | {f.key for f in differencing(truth, view, mine, rules)}
         if not failing:
-            return result
+            return result, verified
         failing = {
             h for key in failing for m in lines_of.get(key, ()) for h in m if h in result
         } | failing
-    return result
+    return result, verified
+
+
+def protect(
+    truth: dict[Key, Cell],
+    relations: list[Relation],
+    hidden: set[Key],
+    protected: set[Key],
+    rules: Rules,
+    changed: set[Key] | None = None,
+) -> set[Key]:
+    """The cheapest hidden set containing ``hidden`` that the attacker cannot break."""
+    return protect_verified(truth, relations, hidden, protected, rules, changed)[0]
 
 
 def _components(lines: list[tuple[Key, ...]]) -> list[frozenset[Key]]:

@@ -1,0 +1,198 @@
+"""Figures derived from a partition's counts, and cells suppressed before disclosure control.
+
+Two leaks the additive relations of :mod:`model` do not see on their own:
+
+* an index computed from a partition's counts (the Shannon entropy of the host, Venezuelan
+  and other-foreign shares) is published with ``n`` = the population: with the published
+  counts of the other groups it inverts to the hidden ones. Which indices are built from
+  which partition is read from the indicator catalogue (``aggregation: entropy`` and the
+  variable its ``groups`` test), so a new diversity index is covered without a code change;
+* a cell stored 'suppressed' upstream (``indicators compute``'s or the survey's own
+  minimum n: value NULL, ``n`` kept or NULL) is as hidden as any other. When it is the only
+  hidden member of a relation, the published members give back its ``n`` (and for a mean,
+  its value), so the attack reports it, comparing ``n`` when the value is unknown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from functools import lru_cache
+
+import numpy as np
+
+from inclusive_cities.disclosure.attacks import Finding
+from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
+from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules
+
+ENTROPY_INVERSION = "entropy of a partition's counts"
+UPSTREAM_DIFFERENCE = "n by subtraction (cell suppressed upstream)"
+POSITION = {"sex": 3, "age": 4, "age_group": 4, "nationality": 5}
+"""Variable a catalogue entry's groups test -> position of that dimension in a :data:`Key`."""
+ROUNDING = 5e-5
+"""Half the last published digit of a 0-1 index (downloads print 4 decimals)."""
+MAX_ENUMERATION = 200_000
+"""Largest remainder the entropy attack enumerates (a split of two unknown counts)."""
+
+
+@lru_cache(maxsize=1)
+def partition_indices() -> dict[str, tuple[int, tuple[str, ...]]]:
+    """Indicator code -> (dimension position, group labels) for every catalogue index that is
+    computed from the counts of a partition by sex, age group or nationality."""
+    from inclusive_cities.catalogue import load_catalogue
+
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for code, spec in load_catalogue().indicators.items():
+        if spec.aggregation != "entropy" or not spec.groups:
+            continue
+        read = set().union(*(expression.columns for _label, expression in spec.groups))
+        positions = {POSITION[name] for name in read if name in POSITION}
+        if len(positions) == 1:
+            out[code] = (positions.pop(), tuple(label for label, _e in spec.groups))
+    return out
+
+
+def _hidden_groups(hidden: Iterable[Key], rules: Rules) -> set[tuple[int, str, int]]:
+    """(unit, period, dimension) of every hidden base-count cell of one group of a partition
+    (the total's own count too, as position 0: the index's ``n``)."""
+    out: set[tuple[int, str, int]] = set()
+    linked = {first: nationality for first, _second, nationality in rules.linked}
+    for key in hidden:
+        if key[0] in BASE_COUNTS:
+            groups = [i for i in (3, 4, 5) if key[i] != TOTAL]
+            if not groups:
+                out.add((key[1], key[2], 0))
+            elif len(groups) == 1:
+                out.add((key[1], key[2], groups[0]))
+        elif key[0] in linked and key[3:] == (TOTAL, TOTAL, TOTAL):
+            out.add((key[1], key[2], 5))
+    return out
+
+
+def derived_dependants(
+    truth: dict[Key, Cell],
+    hidden: set[Key],
+    rules: Rules,
+    indices: dict[str, tuple[int, tuple[str, ...]]] | None = None,
+) -> set[Key]:
+    """Partition indices (entropy) of a unit whose group counts are hidden: hide them too."""
+    indices = partition_indices() if indices is None else indices
+    if not indices:
+        return set()
+    groups = _hidden_groups(hidden, rules)
+    return {
+        key
+        for key in truth
+        if key[0] in indices
+        and key not in hidden
+        and ((key[1], key[2], indices[key[0]][0]) in groups or (key[1], key[2], 0) in groups)
+    }
+
+
+def normalised_entropy(counts: np.ndarray) -> np.ndarray:
+    """Shannon entropy of each row's shares / ln(k), as ``indicators compute`` writes it."""
+    counts = np.asarray(counts, dtype="float64")
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.where(total > 0, counts / total, 0.0)
+        logs = np.where(shares > 0, np.log(shares), 0.0)
+    k = counts.shape[1]
+    return -(shares * logs).sum(axis=1) / math.log(k) if k > 1 else np.zeros(len(counts))
+
+
+def entropy_inversion(
+    truth: dict[Key, Cell],
+    published: Published,
+    rules: Rules,
+    indices: dict[str, tuple[int, tuple[str, ...]]] | None = None,
+) -> list[Finding]:
+    """The attacker's inversion of a published partition index.
+
+    Given the index (to its published 4 decimals), its ``n`` (or the published total count)
+    and the published counts of all but two groups, every split of the remainder between
+    the two hidden groups is tried; a hidden count left with at most two candidate values
+    (or candidates narrower than its protection range) that include the truth is recovered.
+    """
+    indices = partition_indices() if indices is None else indices
+    out: list[Finding] = []
+    bases = sorted(BASE_COUNTS)
+    for key, index in published.values.items():
+        spec = indices.get(key[0])
+        if spec is None or key[3:] != (TOTAL, TOTAL, TOTAL):
+            continue
+        position, labels = spec
+        for base in bases:
+            total_key = (base, *key[1:])
+            total = published.counts.get(key, published.values.get(total_key))
+            if total is None:
+                continue
+            cells = []
+            for label in labels:
+                groups = [TOTAL, TOTAL, TOTAL]
+                groups[position - 3] = label
+                cells.append((base, key[1], key[2], *groups))
+            if not any(c in truth for c in cells):
+                continue
+            unknown = [i for i, c in enumerate(cells) if not published.has(c)]
+            known = sum(published.values[c] for c in cells if published.has(c))
+            rest = round(float(total) - known)
+            if len(unknown) != 2 or not 0 <= rest <= MAX_ENUMERATION:
+                break
+            split = np.zeros((rest + 1, len(cells)))
+            for i, c in enumerate(cells):
+                if published.has(c):
+                    split[:, i] = published.values[c]
+            split[:, unknown[0]] = np.arange(rest + 1)
+            split[:, unknown[1]] = rest - np.arange(rest + 1)
+            fits = np.abs(normalised_entropy(split) - index) <= ROUNDING + 1e-9
+            for i in unknown:
+                target = cells[i]
+                cell = truth.get(target)
+                if cell is None or cell.value is None or not fits.any():
+                    continue
+                candidates = np.unique(split[fits, i])
+                low, high = float(candidates.min()), float(candidates.max())
+                value = float(cell.value)
+                near = np.any(np.abs(candidates - value) <= rules.tolerance)
+                narrow = len(candidates) <= 2 or high - low < rules.protection_range(value)
+                if near and narrow:
+                    via = (key, *(c for c in cells if published.has(c)))
+                    out.append(Finding(target, ENTROPY_INVERSION, value, low, high, via))
+            break
+    return out
+
+
+def upstream_differencing(
+    truth: dict[Key, Cell], published: Published, relation: Relation, rules: Rules
+) -> list[Finding]:
+    """A relation whose only hidden member was suppressed upstream (value NULL) gives its
+    ``n`` back (means: ``n`` adds up over the relation; counts: the value itself).
+
+    With the true ``n`` stored, the attacker's figure is checked against it; a survey cell
+    stores no ``n``, and then the subtraction is reported as it comes out (the relation
+    holds by construction of the estimates' domains)."""
+    missing = [k for k in relation.members if upstream_hidden(k, truth, published)]
+    if len(missing) != 1 or any(
+        k in truth and truth[k].value is not None and not published.has(k) for k in relation.members
+    ):
+        return []
+    target = missing[0]
+    others = [k for k in relation.members if k != target]
+    sign = {k: (1.0 if k == relation.total else -1.0) for k in relation.members}
+    if relation.quantity == "count":
+        guess = -sum(sign[k] * published.values.get(k, 0.0) for k in others) / sign[target]
+    else:
+        if any(k in published.values and k not in published.counts for k in others):
+            return []
+        guess = -sum(sign[k] * published.counts.get(k, 0) for k in others) / sign[target]
+    truth_n = truth[target].n
+    if guess <= 0 or (truth_n is not None and not rules.recovered(guess, float(truth_n))):
+        return []
+    value = float(truth_n) if truth_n is not None else guess
+    return [Finding(target, UPSTREAM_DIFFERENCE, value, guess, guess, tuple(others))]
+
+
+def upstream_hidden(key: Key, truth: dict[Key, Cell], published: Published) -> bool:
+    """Suppressed before disclosure control (value NULL) and about someone (``n`` not 0)."""
+    cell = truth.get(key)
+    return cell is not None and cell.value is None and cell.n != 0 and not published.has(key)
