@@ -13,6 +13,8 @@ the process, DuckDB's threads included); the tables give medians.
   Python's ``sqlite3`` ``executemany`` in one transaction (the store's PRAGMAs).
 - indicators compute: ``compute_city`` for the whole city (computed values removed first,
   so it is a first computation).
+- indicators replace: the same on the store as it is (its 432,000 computed values are
+  replaced: the usual re-run, what ``indicators compute`` on the demo store does).
 - indicators floor: ``compute_city(dry_run=True)`` (the engine and its reads) + the same
   observation rows written with ``sqlite3`` ``executemany`` in one transaction.
 
@@ -74,7 +76,7 @@ def _worker(kind: str, db: Path, args: argparse.Namespace) -> dict[str, float]:
     from inclusive_cities import store
 
     url = f"sqlite:///{db}"
-    if kind.startswith("indicators"):
+    if kind.startswith("indicators") and kind != "indicators-replace":
         plain = sqlite3.connect(db)
         plain.execute(f"DELETE FROM observations WHERE {COMPUTED}")
         plain.commit()
@@ -117,7 +119,7 @@ def _worker(kind: str, db: Path, args: argparse.Namespace) -> dict[str, float]:
             "write_wall": write.wall,
             "rows": len(rows),
         }
-    elif kind == "indicators-compute":
+    elif kind in ("indicators-compute", "indicators-replace"):
         from inclusive_cities.indicators.pipeline import compute_city
 
         with Clock() as clock:
@@ -182,19 +184,23 @@ def main() -> None:
     parser.add_argument("--data-dir", default="observatory-data")
     parser.add_argument("--before", default=None, help="src folder of an older version")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=("marker", "indicators"), default=None)
+    parser.add_argument(
+        "--only", choices=("marker", "indicators", "indicators-replace"), default=None
+    )
     parser.add_argument("--worker", default=None)
     parser.add_argument("--db", type=Path, default=None)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args.worker, args.db, args)))
         return
-    groups = [g for g in ("marker", "indicators") if args.only in (None, g)]
+    groups = [g for g in ("marker", "indicators", "indicators-replace") if args.only in (None, g)]
     for group in groups:
-        versions = [("after", f"{group}-{'build' if group == 'marker' else 'compute'}", None)]
+        main_kind = {"marker": "marker-build", "indicators": "indicators-compute"}.get(group, group)
+        versions = [("after", main_kind, None)]
         if args.before:
             versions.append(("before", versions[0][1], args.before))
-        versions.append(("floor", f"{group}-floor", None))
+        # the floor of a replacement is that of a first computation (the delete is extra)
+        versions.append(("floor", f"{group.split('-')[0]}-floor", None))
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _k, _s in versions}
         for _round in range(args.repeats):
             for name, kind, source in versions:
