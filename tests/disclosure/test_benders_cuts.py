@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from inclusive_cities.disclosure.attacks import LP_INTERVAL, Finding, protection_cuts
+from inclusive_cities.disclosure.attacks import LP_INTERVAL, Finding, lp_intervals, protection_cuts
+from inclusive_cities.disclosure.audit import unproven
 from inclusive_cities.disclosure.model import Cell, Key, build_relations
 from inclusive_cities.disclosure.publication import compute
 from inclusive_cities.disclosure.rules import TOTAL, Rules
@@ -152,3 +153,24 @@ def test_compute_ends_with_a_pattern_the_attacker_cannot_narrow(
         assert sum(k in result.hidden for k in (total, *parts)) != 1, total
     # and not everything was hidden to get there
     assert len(result.hidden) < len(values) - 3
+
+
+def test_the_audit_skips_only_what_the_solve_proved_on_the_same_public_figures(
+    city: tuple[dict[Key, int], dict[Key, Cell]],
+) -> None:
+    """publish audits right after solving: the cells the solve attacked and found protected
+    are not attacked again, but only while the public sees no more than the solver's attacker."""
+    values, truth = city
+    state = compute(truth, PARENTS, {i: u for u, i in UNITS.items()}, Rules())
+    target = pop("B1", "venezuelan")
+    assert state.verified == {target}
+    assert unproven(state, published_view(truth, state.hidden)) == set()
+    # one more figure served than the solve assumed (a hidden one of the pattern): the proof
+    # does not apply, every protected cell is attacked, and the attacker finds B1 narrowed
+    leaky = state.hidden - {pop("B3", "venezuelan"), pop("B3", "host")}
+    served = published_view(truth, leaky)
+    assert unproven(state, served) == {target}
+    relations = build_relations(truth, PARENTS, Rules())
+    found = lp_intervals(truth, served, relations, unproven(state, served), Rules())
+    assert [f.key for f in found] == [target]
+    assert not protects(values, leaky, target)  # linprog agrees: B1 is narrowed

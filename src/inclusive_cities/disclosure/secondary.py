@@ -110,13 +110,13 @@ def protect_verified(
         # the attacker's dual names the published cells that pin each narrowed interval
         cut_for: set[Key] = set()
         for cut in protection_cuts(truth, view, mine, found, rules):
-            index = member_of.get(cut.target)
-            if index is None:
+            owner = member_of.get(cut.target)
+            if owner is None:
                 continue
-            weights = {k: w for k, w in cut.weights.items() if k in components[index]}
-            cuts[index].append((weights, cut.need))
+            weights = {k: w for k, w in cut.weights.items() if k in components[owner]}
+            cuts[owner].append((weights, cut.need))
             cut_for.add(cut.target)
-            pending.add(index)
+            pending.add(owner)
         for key in failing - cut_for:  # given away by subtraction: hide one more near it
             near = {h for m in lines_of.get(key, ()) for h in m if h in result}
             around = frozenset(k for h in near for m in lines_of.get(h, ()) for k in m) - result
