@@ -225,6 +225,7 @@ def table(
     Columns in the indicator catalogue keep its names, unit and direction; describe the
     others with --dictionary, or their direction stays unknown (never judged good or bad)."""
     from inclusive_cities.ingest import import_table
+    from inclusive_cities.ingest.dictionary import split_missing_codes
     from inclusive_cities.ingest.identifiers import validate_identifier
 
     validate_identifier("city", city)
@@ -233,6 +234,7 @@ def table(
 
     if decimal not in (None, ".", ","):
         raise UsageError(_("--decimal must be . or , (not {value}).").format(value=decimal))
+    numbers, texts = split_missing_codes(missing, "--missing")
     with progress_bar() as progress:
         report = import_table(
             _engine(),
@@ -248,8 +250,9 @@ def table(
             period_column=period_column,
             indicator_columns=parse_pairs(column, "--column") or None,
             hxl_map=parse_pairs(hxl_map, "--hxl-map"),
-            missing=missing_codes(missing),
+            missing=numbers,
             dictionary=dictionary,
+            missing_text=texts,
             source=source,
             accept_valid=accept_valid,
             dry_run=dry_run,

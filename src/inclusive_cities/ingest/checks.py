@@ -62,6 +62,34 @@ class Value:
     unit_code: str
     period: str
     value: float
+    text: str = ""
+    """The cell as written (how a count with a thousands dot is quoted back)."""
+
+
+MIN_SCALE_VALUES = 3
+"""Values a column needs before its scale (0-1 for %, km for m) is judged."""
+SUBPOPULATIONS = {
+    "venezuelan_population": "population",
+    "population_refugees": "population_total",
+    "population_migrants": "population_total",
+    "population_idps": "population_total",
+}
+"""Catalogue and HXL counts of a group -> the count of everyone they are part of."""
+TOTAL_POPULATION_CODES = frozenset(
+    {
+        "population",
+        "population_total",
+        "total_population",
+        "poblacion",
+        "poblacion_total",
+        "pob_total",
+    }
+)
+_GROUP_NAME = re.compile(
+    r"venezol|venezuel|migra|refug|extranjer|foreign|desplazad|idp|asyl|asil|hombres|mujeres|"
+    r"(^|_)(men|women|male|female)(_|$)"
+)
+_THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
 
 
 def _shown(value: float) -> str:
@@ -99,7 +127,8 @@ def implausible_values(
         for item in items:
             if (low is None or item.value >= low) and (high is None or item.value <= high):
                 continue
-            unit = _(" ({unit})").format(unit=meta.unit) if meta.unit else ""
+            named = f"({meta.unit})" in code or f"({meta.unit})" in item.column
+            unit = _(" ({unit})").format(unit=meta.unit) if meta.unit and not named else ""
             reason = _(
                 "{code}{unit} must be {range}; fix the value or leave the cell empty."
             ).format(code=code, unit=unit, range=_range_text(low, high))
@@ -258,3 +287,155 @@ def _density_warning(
             limit=number(round(MAX_DENSITY_PER_KM2)),
         ),
     )
+
+
+def is_count_unit(meta: ColumnMeta) -> bool:
+    """A unit that counts people, households or things: its values are whole numbers."""
+    return meta.unit.strip().lower() in COUNT_UNITS
+
+
+def count_problems(
+    values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str, decimal: str
+) -> tuple[list[Problem], list[Problem]]:
+    """Problems for counts that are not whole (24.251 people is 24,251 written with a
+    thousands dot) and for a group larger than the population it belongs to; a warning for
+    an undeclared count-like column whose decimals all look like thousands."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    by_code: dict[str, list[Value]] = defaultdict(list)
+    for item in values:
+        by_code[item.code].append(item)
+    for code, items in by_code.items():
+        meta = metas[code]
+        if is_count_unit(meta):
+            for item in items:
+                if float(item.value).is_integer():
+                    continue
+                problems.append(
+                    Problem(
+                        file,
+                        item.row,
+                        item.column,
+                        item.text or _shown(item.value),
+                        _thousands_reason(code, meta.unit, item.text, decimal),
+                    )
+                )
+        elif decimal == "." and not meta.unit and _COUNT_NAME.search(code):
+            dotted = [i for i in items if not float(i.value).is_integer()]
+            if dotted and all(_THOUSANDS_DOT.match(i.text) for i in dotted):
+                warnings.append(
+                    Problem(
+                        file,
+                        None,
+                        dotted[0].column,
+                        dotted[0].text,
+                        _(
+                            "{count} values of this count-like column (e.g. {value}) have exactly "
+                            "3 digits after the dot: if they are thousands, run again with "
+                            "--locale es; they were read as {read}."
+                        ).format(
+                            count=number(len(dotted)),
+                            value=dotted[0].text,
+                            read=_shown(dotted[0].value),
+                        ),
+                    )
+                )
+    problems.extend(_group_above_total(values, file))
+    return problems, warnings
+
+
+def _thousands_reason(code: str, unit: str, text: str, decimal: str) -> str:
+    reason = _("{code} is a count ({unit}) and must be a whole number").format(code=code, unit=unit)
+    if decimal == "." and _THOUSANDS_DOT.match(text):
+        return reason + _(
+            "; this looks like a thousands separator: run again with --locale es (or --decimal ,)."
+        )
+    return reason + _(": fix the value or leave the cell empty.")
+
+
+def _is_group(code: str) -> bool:
+    return code in SUBPOPULATIONS or bool(
+        _POPULATION_NAME.search(code) and _GROUP_NAME.search(code)
+    )
+
+
+def _group_above_total(values: Sequence[Value], file: str) -> list[Problem]:
+    """A count of Venezuelans (or refugees, or women) above the unit's population in the same
+    row of the same file is impossible: one of the two columns is misread."""
+    problems: list[Problem] = []
+    cells: dict[tuple[str, str], dict[str, Value]] = defaultdict(dict)
+    for item in values:
+        cells[(item.unit_code, item.period)][item.code] = item
+    for by_code in cells.values():
+        totals = [v for c, v in by_code.items() if c in TOTAL_POPULATION_CODES]
+        for code, item in by_code.items():
+            if not _is_group(code):
+                continue
+            wanted = SUBPOPULATIONS.get(code)
+            total = by_code.get(wanted) if wanted else None
+            total = total or next(iter(totals), None)
+            if total is None or item.value <= total.value:
+                continue
+            problems.append(
+                Problem(
+                    file,
+                    item.row,
+                    item.column,
+                    item.text or _shown(item.value),
+                    _(
+                        "{code} ({value}) is above {total_code} ({total}) of unit {unit}: a group "
+                        "cannot outnumber the population it belongs to; check both columns (a "
+                        "thousands separator read as a decimal mark?)."
+                    ).format(
+                        code=code,
+                        value=item.text or _shown(item.value),
+                        total_code=total.code,
+                        total=total.text or _shown(total.value),
+                        unit=item.unit_code,
+                    ),
+                )
+            )
+    return problems
+
+
+def scale_warnings(
+    values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str
+) -> list[Problem]:
+    """Warnings for a column on the wrong scale for its unit: a % column whose values are
+    all 0-1 (shares, not percentages), a metres column whose values are all a few units with
+    decimals (kilometres). Imported as they are, they would be scored 100 or 1000 times off."""
+    warnings: list[Problem] = []
+    by_code: dict[str, list[Value]] = defaultdict(list)
+    for item in values:
+        by_code[item.code].append(item)
+    for code, items in by_code.items():
+        unit = metas[code].unit.strip().lower()
+        numbers = [i.value for i in items]
+        if len(numbers) < MIN_SCALE_VALUES:
+            continue
+        fractional = sum(1 for v in numbers if not float(v).is_integer())
+        high = max(numbers)
+        if unit == "%" and min(numbers) >= 0 and high <= 1 and fractional:
+            reason = _(
+                "every value of {code} is between 0 and 1 (highest {high}) although its unit is "
+                "%: they are probably shares; multiply them by 100 (0.256 -> 25.6) and import "
+                "again."
+            )
+        elif unit == "m" and min(numbers) >= 0 and high <= 50 and 2 * fractional >= len(numbers):
+            reason = _(
+                "every value of {code} is at most {high} with decimals although its unit is "
+                "metres: they are probably kilometres; multiply them by 1000 (1.65 -> 1650) and "
+                "import again."
+            )
+        else:
+            continue
+        warnings.append(
+            Problem(
+                file,
+                None,
+                items[0].column,
+                items[0].text or _shown(items[0].value),
+                reason.format(code=code, high=_shown(high)),
+            )
+        )
+    return warnings

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,25 @@ from inclusive_cities.ingest.tabular import parse_number, read_text_table
 DICTIONARY_FIELDS = ("code", "name_es", "name_en", "unit", "direction", "min", "max", "missing")
 DICTIONARY_DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral", "unknown")
 _SPLIT = re.compile(r"[|;\s]+")
+_UNIT_SYNONYMS = {
+    "%": ("porcentaje", "porcentajes", "por ciento", "percent", "percentage", "pct"),
+    "m": ("metros", "metro", "metres", "meters", "metre", "meter", "mts", "mt"),
+    "km": ("kilómetros", "kilometros", "kilometres", "kilometers", "kms"),
+    "personas": ("persona", "person", "habitante"),
+    "hogares": ("hogar", "household"),
+    "viviendas": ("vivienda", "dwelling"),
+    "years": ("años", "anos", "año", "year", "yrs"),
+    "min": ("minutos", "minuto", "mins"),
+    "0-1": ("0 a 1", "0–1", "índice 0-1", "indice 0-1"),
+}
+_SPANISH_DIRECTIONS = {
+    "mayor es mejor": "higher_is_better",
+    "menor es mejor": "lower_is_better",
+    "neutro": "neutral",
+    "desconocido": "unknown",
+    "desconocida": "unknown",
+}
+_UNIT_CANONICAL = {name: unit for unit, names in _UNIT_SYNONYMS.items() for name in names}
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,8 @@ class ColumnMeta:
     missing: tuple[float, ...] = ()
     origin: str = ""
     """Where the meaning comes from: "catalogue", "dictionary" or "" (nowhere: unknown)."""
+    missing_text: tuple[str, ...] = ()
+    """Text cells meaning "no data" (NS/NR, "..", "*"), compared without case."""
 
     def bounds(self) -> tuple[float | None, float | None]:
         """Plausible range: the declared min/max, else what the unit allows (0-100 for %)."""
@@ -50,6 +72,32 @@ class ColumnMeta:
             self.minimum if self.minimum is not None else low,
             self.maximum if self.maximum is not None else high,
         )
+
+
+def canonical_unit(text: str) -> str:
+    """The catalogue's spelling of a unit written in Spanish or in full ("porcentaje", "metros",
+    "años"), so that the same range checks apply whatever language the dictionary uses."""
+    key = " ".join(text.strip().lower().split())
+    return _UNIT_CANONICAL.get(key, text.strip())
+
+
+def split_missing_codes(
+    values: Iterable[object], where: str
+) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """Missing-value codes as numbers (999, -999) and as text (NS/NR, "..", "*"): statistical
+    offices write both, and a text code left undeclared rejects every row holding it."""
+    codes: list[float] = []
+    texts: list[str] = []
+    for value in values:
+        for part in _SPLIT.split(str(value).strip()):
+            if not part:
+                continue
+            number = parse_number(part, ".")
+            if number is None:
+                texts.append(part)
+            else:
+                codes.append(number)
+    return tuple(dict.fromkeys(codes)), tuple(dict.fromkeys(t.lower() for t in texts))
 
 
 def parse_missing_codes(values: Iterable[object], where: str) -> tuple[float, ...]:
@@ -88,8 +136,11 @@ def _number(value: object, where: str, key: str) -> float | None:
 
 
 def normalise_code(text: str) -> str:
-    """An indicator code from a column name: lower case, runs of other characters as ``_``."""
-    return re.sub(r"[^0-9a-z_]+", "_", text.strip().lower()).strip("_")
+    """An indicator code from a column name: lower case, accents dropped ("Población" ->
+    "poblacion", not "poblaci_n"), runs of other characters as ``_``."""
+    plain = unicodedata.normalize("NFKD", text.strip().lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[^0-9a-z_]+", "_", plain).strip("_")
 
 
 def _entry(raw: Mapping[str, Any], where: str) -> ColumnMeta:
@@ -108,6 +159,7 @@ def _entry(raw: Mapping[str, Any], where: str) -> ColumnMeta:
             ).format(where=where)
         )
     direction = str(raw.get("direction") or "unknown").strip().lower()
+    direction = _SPANISH_DIRECTIONS.get(" ".join(direction.split()), direction)
     if direction not in DICTIONARY_DIRECTIONS:
         raise IngestError(
             _("{where}, code {code}: direction '{value}' is not one of {allowed}.").format(
@@ -116,16 +168,18 @@ def _entry(raw: Mapping[str, Any], where: str) -> ColumnMeta:
         )
     missing = raw.get("missing")
     codes = missing if isinstance(missing, list) else [] if missing is None else [missing]
+    numbers, texts = split_missing_codes(codes, where)
     meta = ColumnMeta(
         code=code,
         name_es=str(raw.get("name_es") or "").strip(),
         name_en=str(raw.get("name_en") or "").strip(),
-        unit=str(raw.get("unit") or "").strip(),
+        unit=canonical_unit(str(raw.get("unit") or "")),
         direction=direction,
         minimum=_number(raw.get("min"), where, "min"),
         maximum=_number(raw.get("max"), where, "max"),
-        missing=parse_missing_codes(codes, where),
+        missing=numbers,
         origin="dictionary",
+        missing_text=texts,
     )
     if meta.minimum is not None and meta.maximum is not None and meta.minimum > meta.maximum:
         raise IngestError(
@@ -162,7 +216,10 @@ def read_dictionary(path: Path | str) -> dict[str, ColumnMeta]:
                     "direction, min, max, missing), or a mapping of code to those fields."
                 ).format(file=path.name)
             )
-        entries = [(f"{path.name}, entry {i}", e) for i, e in enumerate(data, start=1)]
+        entries = [
+            (_("{file}, entry {n}").format(file=path.name, n=i), e)
+            for i, e in enumerate(data, start=1)
+        ]
     else:
         table = read_text_table(path)
         header = [h.strip().lower() for h in table.header]
@@ -173,7 +230,10 @@ def read_dictionary(path: Path | str) -> dict[str, ColumnMeta]:
                 )
             )
         entries = [
-            (f"{table.file}, row {n}", dict(zip(header, cells, strict=True)))
+            (
+                _("{file}, row {n}").format(file=table.file, n=n),
+                dict(zip(header, cells, strict=True)),
+            )
             for n, cells in zip(table.row_numbers, table.rows, strict=True)
         ]
     found: dict[str, ColumnMeta] = {}
@@ -190,12 +250,21 @@ def read_dictionary(path: Path | str) -> dict[str, ColumnMeta]:
 
 
 def column_meta(
-    code: str, catalogue: Catalogue, dictionary: Mapping[str, ColumnMeta], missing: Sequence[float]
+    code: str,
+    catalogue: Catalogue,
+    dictionary: Mapping[str, ColumnMeta],
+    missing: Sequence[float],
+    missing_text: Sequence[str] = (),
 ) -> ColumnMeta:
     """The meaning of one column: the catalogue's names, unit and direction for its codes,
     the dictionary's for the others (and its range and codes for both), else unknown."""
     declared = dictionary.get(code)
     codes = tuple(dict.fromkeys([*missing, *(declared.missing if declared else ())]))
+    texts = tuple(
+        dict.fromkeys(
+            [*(t.lower() for t in missing_text), *(declared.missing_text if declared else ())]
+        )
+    )
     if code in catalogue:
         spec = catalogue[code]
         return ColumnMeta(
@@ -208,10 +277,11 @@ def column_meta(
             maximum=declared.maximum if declared else None,
             missing=codes,
             origin="catalogue",
+            missing_text=texts,
         )
     if declared is not None:
-        return replace(declared, missing=codes)
-    return ColumnMeta(code=code, missing=codes)
+        return replace(declared, missing=codes, missing_text=texts)
+    return ColumnMeta(code=code, missing=codes, missing_text=texts)
 
 
 def is_code_like(value: float) -> bool:

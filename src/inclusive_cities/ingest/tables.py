@@ -18,8 +18,15 @@ from sqlalchemy.orm import Session
 from inclusive_cities import store
 from inclusive_cities.catalogue import load_catalogue
 from inclusive_cities.i18n import gettext as _
-from inclusive_cities.ingest.checks import Value, context_warnings, implausible_values
+from inclusive_cities.ingest.checks import (
+    Value,
+    context_warnings,
+    count_problems,
+    implausible_values,
+    scale_warnings,
+)
 from inclusive_cities.ingest.common import (
+    ImportRejected,
     ImportReport,
     IngestError,
     Problem,
@@ -46,8 +53,10 @@ from inclusive_cities.ingest.dictionary import (
 from inclusive_cities.ingest.tabular import (
     TextTable,
     looks_like_decimal_comma,
+    lost_leading_zeros,
     parse_number,
     read_text_table,
+    zero_stripped,
 )
 from inclusive_cities.store import models
 
@@ -77,6 +86,9 @@ class TableLayout:
     value: int | None = None
     wide: dict[int, str] = field(default_factory=dict)
     """Column index -> indicator code (wide tables)."""
+    guessed: bool = False
+    """The wide columns were taken from the header (not named with --column or HXL), so a
+    column of names or notes may be among them."""
 
 
 @dataclass
@@ -89,6 +101,8 @@ class ObservationRow:
     value: float
     unit_column: str = ""
     """Header of the unit-code column (messages about the unit name it, not the value's)."""
+    text: str = ""
+    """The cell as written (24.251 is quoted back as such, not as 24.251 read as a float)."""
 
 
 @dataclass
@@ -209,7 +223,7 @@ def detect_layout(
         for index, name in enumerate(lower):
             if index not in (unit, period) and name not in IGNORED_NAMES:
                 wide[index] = normalise_code(name)
-    return TableLayout(unit, period, wide=wide)
+    return TableLayout(unit, period, wide=wide, guessed=not indicator_columns)
 
 
 def table_observations(
@@ -219,6 +233,7 @@ def table_observations(
     period: str | None,
     decimal: str,
     missing_for: Callable[[str], Sequence[float]] = lambda _code: (),
+    missing_text_for: Callable[[str], Sequence[str]] = lambda _code: (),
 ) -> tuple[list[ObservationRow], list[Problem], int, int]:
     """Parse every value; returns observations, problems, the number of rows read and the
     number of cells left empty because they hold a missing-value code (``missing_for``)."""
@@ -288,16 +303,23 @@ def table_observations(
             text = cells[index]
             if not text.strip():
                 continue
+            if text.strip().lower() in missing_text_for(code):
+                missing_cells += 1
+                continue
             value = parse_number(text, decimal)
             if value is None:
-                hint = (
-                    _(
+                if decimal == "." and looks_like_decimal_comma(text):
+                    hint = _(
                         "it looks like a decimal comma: declare it with --decimal , (or --locale "
                         "es)."
                     )
-                    if decimal == "." and looks_like_decimal_comma(text)
-                    else _("write a number (e.g. 12.5) or leave the cell empty.")
-                )
+                elif not any(c.isdigit() for c in text):
+                    hint = _(
+                        "write a number or leave the cell empty; if '{value}' means 'no data', "
+                        "declare it with --missing '{value}' (or in the dictionary's 'missing')."
+                    ).format(value=text.strip())
+                else:
+                    hint = _("write a number (e.g. 12.5) or leave the cell empty.")
                 problems.append(
                     Problem(
                         table.file,
@@ -331,10 +353,64 @@ def table_observations(
             seen[key] = number
             rows.append(
                 ObservationRow(
-                    number, header[index], unit_code, code, row_period, value, header[layout.unit]
+                    number,
+                    header[index],
+                    unit_code,
+                    code,
+                    row_period,
+                    value,
+                    header[layout.unit],
+                    text,
                 )
             )
     return rows, problems, len(table.rows), missing_cells
+
+
+def _is_number_like(text: str, decimal: str) -> bool:
+    """A cell that is, or nearly is, a number (a decimal comma not declared still counts)."""
+    return (
+        parse_number(text, decimal) is not None
+        or parse_number(text, "," if decimal == "." else ".") is not None
+    )
+
+
+def _leave_out_text_columns(
+    table: TextTable, layout: TableLayout, decimal: str, meta: Callable[[str], ColumnMeta]
+) -> list[Problem]:
+    """Leave out, with a one-line note each, the columns of a wide table taken from its header
+    that hold no number at all (names, notes): rejecting every row for them helps nobody.
+    When no column would be left, none is left out (the rejection then names the cells)."""
+    if not layout.guessed or layout.indicator is not None:
+        return []
+    notes: list[Problem] = []
+    text_columns: list[int] = []
+    for index, code in layout.wide.items():
+        missing = meta(code).missing_text
+        cells = [
+            cells[index]
+            for cells in table.rows
+            if cells[index].strip() and cells[index].strip().lower() not in missing
+        ]
+        if not cells or any(_is_number_like(c, decimal) for c in cells):
+            continue
+        text_columns.append(index)
+        notes.append(
+            Problem(
+                table.file,
+                None,
+                table.header[index],
+                cells[0],
+                _(
+                    "the column holds text, not numbers: left out; to choose the columns to "
+                    "import, name each with --column COLUMN=CODE."
+                ),
+            )
+        )
+    if len(text_columns) == len(layout.wide):
+        return []
+    for index in text_columns:
+        del layout.wide[index]
+    return notes
 
 
 def parse_indicator_table(
@@ -351,6 +427,7 @@ def parse_indicator_table(
     hxl_map: dict[str, str] | None = None,
     missing: Sequence[float] = (),
     dictionary: Mapping[str, ColumnMeta] | None = None,
+    missing_text: Sequence[str] = (),
 ) -> ParsedTable:
     """Read, parse and check an indicator table without touching the store: cells equal to a
     missing-value code (``missing``, or the dictionary's per column) are left empty, values
@@ -384,17 +461,29 @@ def parse_indicator_table(
 
     def meta(code: str) -> ColumnMeta:
         if code not in metas:
-            metas[code] = column_meta(code, catalogue, declared, missing)
+            metas[code] = column_meta(code, catalogue, declared, missing, missing_text)
         return metas[code]
 
+    skipped = _leave_out_text_columns(table, layout, mark, meta)
     rows, problems, read, missing_cells = table_observations(
-        table, layout, period=period, decimal=mark, missing_for=lambda code: meta(code).missing
+        table,
+        layout,
+        period=period,
+        decimal=mark,
+        missing_for=lambda code: meta(code).missing,
+        missing_text_for=lambda code: meta(code).missing_text,
     )
-    values = [Value(r.row, r.column, r.indicator, r.unit_code, r.period, r.value) for r in rows]
-    implausible, warnings = implausible_values(
-        values, {r.indicator: meta(r.indicator) for r in rows}, table.file
-    )
+    values = [
+        Value(r.row, r.column, r.indicator, r.unit_code, r.period, r.value, r.text) for r in rows
+    ]
+    used = {r.indicator: meta(r.indicator) for r in rows}
+    implausible, warnings = implausible_values(values, used, table.file)
+    warnings[:0] = skipped
     problems.extend(implausible)
+    counts, count_warnings = count_problems(values, used, table.file, mark)
+    problems.extend(counts)
+    warnings.extend(count_warnings)
+    warnings.extend(scale_warnings(values, used, table.file))
     columns = {r.indicator: r.column for r in rows}
     for code, column in columns.items():
         said = declared.get(code)
@@ -467,6 +556,7 @@ def import_table(
     hxl_map: dict[str, str] | None = None,
     missing: Sequence[float] = (),
     dictionary: Path | str | None = None,
+    missing_text: Sequence[str] = (),
     source: str = "",
     accept_valid: bool = False,
     dry_run: bool = False,
@@ -475,8 +565,9 @@ def import_table(
 ) -> ImportReport:
     """Import an indicator table for ``city`` as observed observations, in one transaction.
 
-    ``missing``: cell values that mean "no data" (999, -999) in every column; ``dictionary``:
-    a data dictionary file giving each column's names, unit, direction, range and codes."""
+    ``missing``: cell values that mean "no data" (999, -999) in every column, and
+    ``missing_text`` the text ones (NS/NR); ``dictionary``: a data dictionary file giving each
+    column's names, unit, direction, range and codes."""
     timer = Timer()
     progress = progress or quiet_progress
     path = require_file(path)
@@ -487,6 +578,8 @@ def import_table(
         "missing": sorted(float(m) for m in missing),
         "dictionary": sha256_file(Path(dictionary)) if dictionary is not None else "",
     }
+    if missing_text:
+        reading["missing_text"] = sorted(t.lower() for t in missing_text)
     progress(_("Reading {file}").format(file=path.name), 0, None)
     parsed = parse_indicator_table(
         path,
@@ -501,6 +594,7 @@ def import_table(
         hxl_map=hxl_map,
         missing=missing,
         dictionary=declared,
+        missing_text=missing_text,
     )
     table, rows, problems = parsed.table, parsed.rows, parsed.problems
     report.file = table.file
@@ -525,6 +619,7 @@ def import_table(
         if rows and not units:
             raise IngestError(_no_unit_matches(session, city_row, level, rows, table.file))
         reported: set[int] = set()
+        stripped = zero_stripped(_city_codes(session, city_row, level)) if unmatched else {}
         for row in rows:
             if row.unit_code in unmatched and row.row not in reported:
                 reported.add(row.row)
@@ -537,7 +632,8 @@ def import_table(
                         _(
                             "unit code not found in city {city}: check the code or "
                             "import the boundaries first."
-                        ).format(city=city),
+                        ).format(city=city)
+                        + _zeros_hint([row.unit_code], stripped),
                     )
                 )
         rows = [r for r in rows if r.unit_code not in unmatched]
@@ -550,6 +646,8 @@ def import_table(
         report.rows_rejected = len(bad_rows)
         report.rows_accepted = len({r.row for r in rows})
         report.details["observations"] = len(rows)
+        if accept_valid and problems and not rows:
+            raise ImportRejected(_nothing_valid(report), report)
         enforce(report, accept_valid)
         report.warnings.extend(
             context_warnings(
@@ -628,6 +726,37 @@ def _read_alike(batch: models.ImportBatch, reading: dict[str, object]) -> bool:
     return bool(before == reading)
 
 
+def _nothing_valid(report: ImportReport) -> str:
+    """With --accept-valid and every row rejected: the first reasons, and no advice to use
+    the option already given."""
+    first = "; ".join(str(p).rstrip(".") for p in report.problems[:3])
+    return _(
+        "{file}: all {read} rows were rejected, nothing was imported: {first}. Fix the file "
+        "(or choose the columns with --column) and run again."
+    ).format(file=report.file, read=report.rows_read, first=first)
+
+
+def _city_codes(session: Session, city: models.City, level: str | None) -> list[str]:
+    query = select(models.SpatialUnit.code).where(models.SpatialUnit.city_id == city.id)
+    if level is not None:
+        query = query.join(
+            models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id
+        ).where(models.UnitLevel.code == level)
+    return list(session.scalars(query))
+
+
+def _zeros_hint(codes: Sequence[str], stripped: Mapping[str, str]) -> str:
+    """ " The city has 0050: the file lost the codes' leading zeros" when it is so."""
+    for code in codes:
+        found = lost_leading_zeros(code, stripped)
+        if found is not None:
+            return " " + _(
+                "The city has {found} for {code}: the file lost the codes' leading zeros (a "
+                "spreadsheet read them as numbers); format the column as text and export again."
+            ).format(found=found, code=code)
+    return ""
+
+
 def _city_levels(session: Session, city: models.City) -> list[str]:
     return list(
         session.scalars(
@@ -647,18 +776,22 @@ def _no_unit_matches(
 ) -> str:
     """One line instead of one "not found" per row when no code matches at all."""
     codes = sorted({r.unit_code for r in rows})
-    return _(
-        "{file}: none of the {count} unit codes in column '{column}' (e.g. {examples}) is a "
-        "unit of city {city}{at} (levels: {levels}): check the codes and --level, or import "
-        "the boundaries first."
-    ).format(
-        file=file,
-        count=len(codes),
-        column=rows[0].unit_column,
-        examples=", ".join(codes[:3]),
-        city=city.code,
-        at=_(" at level {level}").format(level=level) if level else "",
-        levels=", ".join(_city_levels(session, city)) or "-",
+    hint = _zeros_hint(codes, zero_stripped(_city_codes(session, city, level)))
+    return (
+        _(
+            "{file}: none of the {count} unit codes in column '{column}' (e.g. {examples}) is a "
+            "unit of city {city}{at} (levels: {levels}): check the codes and --level, or import "
+            "the boundaries first."
+        ).format(
+            file=file,
+            count=len(codes),
+            column=rows[0].unit_column,
+            examples=", ".join(codes[:3]),
+            city=city.code,
+            at=_(" at level {level}").format(level=level) if level else "",
+            levels=", ".join(_city_levels(session, city)) or "-",
+        )
+        + hint
     )
 
 

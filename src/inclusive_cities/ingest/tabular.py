@@ -12,6 +12,7 @@ import math
 import os
 import re
 import zipfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -396,6 +397,24 @@ def _finite(value: float) -> float | None:
 
 def looks_like_decimal_comma(text: str) -> bool:
     return bool(re.match(r"^[+-]?\d+,\d+\s*%?$", text.strip()))
+
+
+def zero_stripped(known: Iterable[str]) -> dict[str, str]:
+    """Known numeric codes by their form without leading zeros (``"50"`` -> ``"0050"``)."""
+    return {k.lstrip("0"): k for k in sorted(known, reverse=True) if k.isdigit()}
+
+
+def lost_leading_zeros(code: str, known: Iterable[str] | Mapping[str, str]) -> str | None:
+    """The known code that ``code`` is once leading zeros are put back (``50`` -> ``0050``),
+    or None. Spreadsheets read codes as numbers and drop their zeros; every importer that
+    matches codes names (or restores) the code it probably meant with this. ``known``: the
+    codes, or :func:`zero_stripped` of them when asking about many codes."""
+    text = str(code).strip()
+    if not text.isdigit():
+        return None
+    index = known if isinstance(known, Mapping) else zero_stripped(known)
+    found = index.get(text.lstrip("0"))
+    return found if found is not None and found != text else None
 
 
 def require_data_file(path: Path | str) -> Path:
