@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -107,7 +107,6 @@ class Vocabulary:
     indicators: set[str]
     areas: set[str]
     dimensions: set[str]
-    widths: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, session: Session, city: models.City) -> Vocabulary:
@@ -124,7 +123,6 @@ class Vocabulary:
             indicators={c for c, _a, _d in catalogue},
             areas={a for _c, a, _d in catalogue if a},
             dimensions={d for _c, _a, d in catalogue if d},
-            widths={len(u) for u in units},
         )
 
 
@@ -188,10 +186,12 @@ class Reader:
         known = self.vocabulary.units
         if code in known:
             return code
+        from inclusive_cities.ingest.tabular import lost_leading_zeros
+
         # a spreadsheet that read 01001 as the number 1001
-        for width in sorted(self.vocabulary.widths):
-            if code.isdigit() and code.zfill(width) in known:
-                return code.zfill(width)
+        restored = lost_leading_zeros(code, known)
+        if restored is not None:
+            return restored
         raise where.fail(value, unknown_unit_hint(code, known))
 
     def units(self, value: object, where: Where) -> list[str]:

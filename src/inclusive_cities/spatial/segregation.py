@@ -513,16 +513,18 @@ def attach_polygons(
                 known=", ".join(str(c) for c in frame.columns if c != frame.geometry.name),
             )
         )
+    from inclusive_cities.ingest.tabular import lost_leading_zeros
+
     codes = _unit_codes(frame[name], list(range(2, len(frame) + 2)), path.name, name)
     lookup = dict(zip(codes, frame.geometry, strict=True))
     rows = counts.units.attrs.get("rows", {})
     for unit in counts.units.index:
         if unit in lookup:
             continue
-        similar = [c for c in codes if c.lstrip("0") == str(unit).lstrip("0")]
+        similar = lost_leading_zeros(str(unit), codes)
         hint = (
             _(" It has {similar}: one of the files lost the codes' leading zeros.").format(
-                similar=similar[0]
+                similar=similar
             )
             if similar
             else ""
