@@ -17,18 +17,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
 from inclusive_cities.planning.territorial_plan import add_project
 from inclusive_cities.store import connect, models, transaction
 from tests.reports.governance_city import add_governance
-from tests.web.live import ROOT, live_server
+from tests.web.browser import browser_context, checked_page, shot
+from tests.web.live import live_server
 from tests.web.planning_city import PROJECTS, STARTED
 from tests.web.workshop_city import PLAN, build_workshop_city
 
-ARTIFACTS = ROOT / "test-artifacts" / "web"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 COSTS = {row[0]: row[3] for row in PROJECTS + STARTED}
 TOTAL = COSTS["P7"] + COSTS["P2"]  # 650,000
 MISSING = 987654
@@ -54,33 +52,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    yield context
-    context.close()
+def context() -> Iterator[BrowserContext]:
+    with browser_context() as context:
+        yield context
 
 
 @pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    page.close()
-    assert errors == []
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with checked_page(context) as page:
+        yield page
 
 
 def pdf_text(path: Path) -> str:
