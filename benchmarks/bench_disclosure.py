@@ -115,11 +115,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=Path("/tmp/lead/md"))
     parser.add_argument("--before", type=Path, help="src of the old commit (git archive)")
+    parser.add_argument(
+        "--after", type=Path, default=ROOT / "src", help="src of the new code (default: here)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-disclosure"))
     parser.add_argument("--sides", default="before,after")
     args = parser.parse_args()
-    sides = {"before": args.before, "after": ROOT / "src"}
+    sides = {"before": args.before, "after": args.after}
     chosen = [s for s in args.sides.split(",") if s]
     results: list[dict[str, object]] = []
     for round_ in range(args.rounds):
