@@ -44,9 +44,24 @@ class RunScores:
     scores: np.ndarray
     levels: dict[str, list[str | None]]
     ranks: dict[str, list[int | None]]
+    withheld: np.ndarray | None = None
+    """units x nodes: True where a score exists but disclosure control withholds it (the
+    public is told so, not that there is no data)."""
 
     def column(self, node: str) -> np.ndarray:
         return self.scores[:, self.nodes.index(node)]
+
+    def present(self, node: str) -> np.ndarray:
+        """Units with a score at ``node``, published or withheld for confidentiality."""
+        known = ~np.isnan(self.column(node))
+        if self.withheld is not None:
+            known |= self.withheld[:, self.nodes.index(node)]
+        return known
+
+    def is_withheld(self, node: str) -> np.ndarray:
+        if self.withheld is None or node not in self.nodes:
+            return np.zeros(len(self.unit_ids), dtype=bool)
+        return self.withheld[:, self.nodes.index(node)]
 
 
 def run_scores(session: Session, run_id: int) -> RunScores:
@@ -91,11 +106,39 @@ def run_scores(session: Session, run_id: int) -> RunScores:
             ranks[node] = rank_grid.tolist()
         unit_ids = unit_values
         served = RunScores(run, unit_ids.astype(np.int64), nodes, scores, levels, ranks)
+        stored = ~np.isnan(served.scores)
         mask_scores(session, run, served)  # scores normalised from a withheld cell
+        served.withheld = stored & np.isnan(served.scores)
+        rank_among_published(served)
         session.expunge(run)
         return served
 
     return CACHE.get(("scores", run_id, count, state_token(session)), build)
+
+
+def rank_among_published(scores: RunScores) -> None:
+    """Ranks among the units whose score is published, in place.
+
+    A rank among all units, withheld ones included, places each withheld score between its
+    visible neighbours (the gaps in 6, 11, 13 …). The stored ranks are "min" ranks (ties
+    share the lowest), so a published unit's new rank is 1 + the number of published units
+    ranked strictly better."""
+    if scores.withheld is None or not scores.withheld.any():
+        return
+    for j, node in enumerate(scores.nodes):
+        if not scores.withheld[:, j].any():
+            continue
+        ranks = scores.ranks[node]
+        shown = sorted(
+            r for i, r in enumerate(ranks) if r is not None and not scores.withheld[i, j]
+        )
+        order = np.asarray(shown, dtype=np.int64)
+        scores.ranks[node] = [
+            None
+            if r is None or scores.withheld[i, j]
+            else int(np.searchsorted(order, r, side="left")) + 1
+            for i, r in enumerate(ranks)
+        ]
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,8 @@ def run_coverage(scores: data.RunScores, spec: SpecView) -> Coverage:
         return Coverage([], np.ones(n), [[] for _i in range(n)])
     present = np.column_stack(
         [
-            ~np.isnan(scores.column(a.code)) if a.code in scores.nodes else np.zeros(n, bool)
-            for a in areas
+            scores.present(a.code) if a.code in scores.nodes else np.zeros(n, bool)
+            for a in areas  # a score withheld for confidentiality is not missing data
         ]
     )
     codes = np.asarray([a.code for a in areas], dtype=object)
@@ -657,6 +657,7 @@ class Overview:
     unit_count: int
     partial_units: int = 0
     missing_areas: list[str] = field(default_factory=list)
+    distribution_note: str = ""
 
 
 def format_number(value: float, digits: int, language: str) -> str:
@@ -694,6 +695,67 @@ def _one_level(
         depth = dict(session.execute(select(models.UnitLevel.id, models.UnitLevel.depth)).all())
         chosen = min(set(levels.values()), key=lambda level: depth.get(level, 0))
     return {unit: value for unit, value in values.items() if levels.get(unit) == chosen}
+
+
+@dataclass(frozen=True)
+class PublishedTotal:
+    """A city-wide sum made only of published figures, and whether it covers the whole city."""
+
+    value: float
+    complete: bool
+
+
+class UnitCover:
+    """Sums of published unit figures over the unit tree, so a headline is never a silent part.
+
+    A unit whose own figure is withheld is covered by its children when all of them are
+    (recursively); every sum is then of published figures only, so it gives nothing away
+    that the public pages do not already show."""
+
+    def __init__(self, session: Session, city_id: int, values: dict[int, float]) -> None:
+        rows = session.execute(
+            select(models.SpatialUnit.id, models.SpatialUnit.parent_id).where(
+                models.SpatialUnit.city_id == city_id
+            )
+        ).all()
+        ids = {unit for unit, _parent in rows}
+        self.children: dict[int, list[int]] = {}
+        self.tops: list[int] = []
+        for unit, parent in rows:
+            if parent is None or parent not in ids:
+                self.tops.append(unit)
+            else:
+                self.children.setdefault(parent, []).append(unit)
+        self.values = values
+        self._memo: dict[int, tuple[float, bool]] = {}
+
+    def unit(self, unit_id: int) -> tuple[float, bool]:
+        """(sum of the published figures under the unit, True when they cover all of it)."""
+        if unit_id in self._memo:
+            return self._memo[unit_id]
+        if unit_id in self.values:
+            found = (float(self.values[unit_id]), True)
+        else:
+            total, complete = 0.0, bool(self.children.get(unit_id))
+            for child in self.children.get(unit_id, []):
+                value, whole = self.unit(child)
+                total += value
+                complete = complete and whole
+            found = (total, complete)
+        self._memo[unit_id] = found
+        return found
+
+    def city(self) -> PublishedTotal | None:
+        """The city's total, or None when no figure is published at all."""
+        if not self.values:
+            return None
+        parts = [self.unit(top) for top in self.tops]
+        return PublishedTotal(sum(v for v, _w in parts), all(w for _v, w in parts))
+
+    def complete_value(self, unit_id: int) -> float:
+        """The unit's published total, NaN when part of it is withheld."""
+        value, whole = self.unit(unit_id)
+        return value if whole else float("nan")
 
 
 def human_source(
@@ -786,6 +848,9 @@ def overview(
     partial_units = 0
     missing_areas: list[str] = []
     total_population = None
+    distribution_note = ""
+    # a withheld figure is replaced by its published children, never silently dropped
+    pop_cover = UnitCover(session, city.id, population) if population else None
     # counts are stored at every level (blocks, neighbourhoods, localities): add up one level
     population = _one_level(session, population, run)
     shares = _one_level(session, shares, run)
@@ -797,7 +862,12 @@ def overview(
         partial_units = int((coverage.share < 1).sum())
         missing_codes = {code for codes in coverage.missing for code in codes}
         missing_areas = [a.name(language) for a in coverage.areas if a.code in missing_codes]
-        weights = np.array([population.get(int(u), np.nan) for u in scores.unit_ids])
+        weights = np.array(
+            [
+                pop_cover.complete_value(int(u)) if pop_cover is not None else np.nan
+                for u in scores.unit_ids
+            ]
+        )
         use_weights = weights if population and not np.isnan(weights).all() else None
         root = spec.root
         root_code = root.code if root else scores.nodes[0]
@@ -822,6 +892,7 @@ def overview(
             root_scores = scores.column(root_code)
             codes = scores.levels[root_code]
             total = 0.0
+            unweighted = 0
             counts: dict[str, float] = {}
             for i, value in enumerate(root_scores):
                 code = codes[i]
@@ -830,7 +901,10 @@ def overview(
                     code = found.code if found else None
                 if code is None:
                     continue
-                w = 1.0 if use_weights is None else float(np.nan_to_num(use_weights[i]))
+                if use_weights is not None and np.isnan(use_weights[i]):
+                    unweighted += 1
+                    continue
+                w = 1.0 if use_weights is None else float(use_weights[i])
                 counts[code] = counts.get(code, 0.0) + w
                 total += w
             for lv in sorted(spec.levels, key=lambda x: -x.min):
@@ -844,6 +918,11 @@ def overview(
                         "share": (100 * amount / total) if total else 0.0,
                     }
                 )
+            if unweighted:
+                distribution_note = _(
+                    "Population of the units whose population is published: {count} of {total}"
+                    " units are left out because their population is withheld."
+                ).format(count=unweighted, total=unit_count)
         figures.append(
             Figure(
                 _("Spatial units scored"),
@@ -852,30 +931,46 @@ def overview(
                 run.created_at.date().isoformat(),
             )
         )
-    if population:
-        total_population = float(sum(population.values()))
+    city_population = pop_cover.city() if pop_cover is not None else None
+    if city_population is not None:
+        total_population = city_population.value
         figures.insert(
             0,
             Figure(
-                _("Population"),
+                _("Population")
+                if city_population.complete
+                else _("Population of the published units"),
                 format_number(total_population, 0, language),
                 human_source(session, pop_indicator, period, city.id),
                 _period_date(period),
             ),
         )
     share = None
-    if shares:
+    share_complete = False
+    if shares and city_population is not None and city_population.complete:
+        count_total = _published_count_total(session, share_indicator, period.id, city.id)
+        if count_total is not None and count_total.complete and city_population.value > 0:
+            share = 100 * count_total.value / city_population.value
+            share_complete = True
+    if shares and share is None:
         if population:
             common = [u for u in shares if u in population]
             weight = sum(population[u] for u in common)
             share = sum(shares[u] * population[u] for u in common) / weight if weight else None
+            share_complete = bool(
+                city_population is not None
+                and city_population.complete
+                and set(common) == _level_units(session, city.id, next(iter(shares)))
+            )
         else:
             share = float(np.mean(list(shares.values())))
         if share is not None:
             figures.insert(
                 1 if population else 0,
                 Figure(
-                    _("Refugee and migrant population"),
+                    _("Refugee and migrant population")
+                    if share_complete
+                    else _("Refugee and migrant population in the published units"),
                     format_number(share, 1, language) + " %",
                     human_source(session, share_indicator, period, city.id),
                     _period_date(period),
@@ -897,7 +992,36 @@ def overview(
         unit_count=unit_count,
         partial_units=partial_units,
         missing_areas=missing_areas,
+        distribution_note=distribution_note,
     )
+
+
+def _level_units(session: Session, city_id: int, unit_id: int) -> set[int]:
+    """Every unit of the city at the level of ``unit_id``."""
+    level = select(models.SpatialUnit.level_id).where(models.SpatialUnit.id == unit_id)
+    return set(
+        session.scalars(
+            select(models.SpatialUnit.id).where(
+                models.SpatialUnit.city_id == city_id,
+                models.SpatialUnit.level_id == level.scalar_subquery(),
+            )
+        )
+    )
+
+
+def _published_count_total(
+    session: Session, share: models.Indicator | None, period_id: int, city_id: int
+) -> PublishedTotal | None:
+    """The city total of the count a share is a percentage of (venezuelan_population for
+    venezuelan_share), from published figures only."""
+    from inclusive_cities.disclosure.rules import SHARES
+
+    if share is None or share.code not in SHARES:
+        return None
+    counts, _indicator = data.unit_values_by_code(
+        session, (SHARES[share.code][0],), period_id, city_id
+    )
+    return UnitCover(session, city_id, counts).city() if counts else None
 
 
 def find_unit(session: Session, city_id: int, code: str) -> models.SpatialUnit:
@@ -936,6 +1060,8 @@ class Profile:
     trend: list[dict[str, Any]]
     coverage: float | None = None
     missing_areas: list[str] = field(default_factory=list)
+    withheld: bool = False
+    """The unit's index exists but is withheld for confidentiality (not "no data")."""
 
     @property
     def partial(self) -> str:
@@ -986,6 +1112,7 @@ def unit_profile(
     node_scores: dict[str, float] = {}
     coverage: float | None = None
     missing_areas: list[str] = []
+    withheld: set[str] = set()
     if run is not None:
         scores = data.run_scores(session, run.id)
         spec = data.spec_for(provider, scores)
@@ -996,6 +1123,8 @@ def unit_profile(
             for j, node in enumerate(scores.nodes):
                 if not np.isnan(scores.scores[i, j]):
                     node_scores[node] = float(scores.scores[i, j])
+                elif scores.is_withheld(node)[i]:
+                    withheld.add(node)
             root = spec.root
             if root is not None and root.code in scores.nodes:
                 score = node_scores.get(root.code)
@@ -1010,9 +1139,14 @@ def unit_profile(
                 "code": node.code,
                 "name": node.name(language),
                 "score": value,
-                "level": found.label(language) if found else _("No data"),
+                "level": (
+                    _("Withheld for confidentiality")
+                    if node.code in withheld
+                    else (found.label(language) if found else _("No data"))
+                ),
                 "colour": found.colour if found else NO_DATA_COLOUR,
                 "parent": node.parent,
+                "withheld": node.code in withheld,
             }
 
         areas = [describe(n) for n in spec.areas()]
@@ -1024,7 +1158,8 @@ def unit_profile(
     weaknesses = list(reversed(ranked[-3:])) if len(ranked) > 3 else []
     indicators, survey = _unit_observations(session, unit, period, spec, node_scores, language)
     trend = _trend(session, provider, city.id, unit.id, language)
-    interval = rank_intervals(run).get(unit.code)
+    root_withheld = bool(spec and spec.root and spec.root.code in withheld)
+    interval = None if root_withheld else rank_intervals(run).get(unit.code)
     return Profile(
         unit=unit,
         level_name=level_name,
@@ -1045,6 +1180,7 @@ def unit_profile(
         trend=trend,
         coverage=coverage,
         missing_areas=missing_areas,
+        withheld=root_withheld,
     )
 
 
@@ -1266,6 +1402,7 @@ def rankings(
         value = scores.column(root)[i]
         code = scores.levels[root][i]
         found = spec.level(code) or spec.level_for(None if np.isnan(value) else float(value))
+        withheld = bool(scores.is_withheld(root)[i])
         row = {
             "code": units.codes[r],
             "name": units.names[r],
@@ -1273,8 +1410,13 @@ def rankings(
             "locality_code": units.locality_code[r],
             "score": None if np.isnan(value) else round(float(value), 2),
             "rank": scores.ranks[root][i],
-            "rank_interval": intervals.get(units.codes[r]),
-            "level": found.label(language) if found else _("No data"),
+            "rank_interval": None if withheld else intervals.get(units.codes[r]),
+            "withheld": withheld,
+            "level": (
+                _("Withheld for confidentiality")
+                if withheld
+                else (found.label(language) if found else _("No data"))
+            ),
             "level_code": found.code if found else "",
             "colour": found.colour if found else NO_DATA_COLOUR,
             "coverage": round(float(coverage.share[i]), 4),
