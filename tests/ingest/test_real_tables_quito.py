@@ -238,7 +238,7 @@ def test_text_columns_are_left_out_and_ns_nr_is_a_missing_code(
     city: Engine, tmp_path: Path
 ) -> None:
     path = census_file(tmp_path / "censo.csv")
-    options = dict(city="TST", period="2010", locale="es", unit_column="Código")
+    options = dict(city="TST", period="2010", locale="es")  # "Código": the unit column
     message = assert_rejected(
         city,
         lambda: import_table(city, path, **options),  # type: ignore[arg-type]

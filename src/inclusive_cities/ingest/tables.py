@@ -119,9 +119,12 @@ class ParsedTable:
 
 
 def _index(header: list[str], wanted: str | None, names: tuple[str, ...]) -> int | None:
+    """The column named ``wanted``, else the first with one of the usual ``names``, accents
+    and spaces aside ("Código parroquia" is a unit code column, "Año" a period column)."""
     lower = [h.lower() for h in header]
     if wanted is not None:
         return lower.index(wanted.lower()) if wanted.lower() in lower else None
+    lower = [normalise_code(h) for h in header]
     for name in names:
         if name in lower:
             return lower.index(name)

@@ -450,6 +450,29 @@ def valid_codes(city: str, period: str, period_required: bool = False) -> tuple[
         raise WebError(str(error)) from error
 
 
+def table_reading(locale: str, missing: str) -> dict[str, Any]:
+    """The upload form's number convention and missing-value codes as import options (only
+    those given, so a plain upload's options stay as they were)."""
+    from inclusive_cities.ingest.dictionary import split_missing_codes
+    from inclusive_cities.ingest.tables import LOCALE_DECIMAL
+
+    options: dict[str, Any] = {}
+    if locale:
+        if locale not in LOCALE_DECIMAL:
+            raise WebError(
+                _("Number format '{value}' is not one of {known}.").format(
+                    value=locale, known=", ".join(LOCALE_DECIMAL)
+                )
+            )
+        options["locale"] = locale
+    numbers, texts = split_missing_codes([missing], "missing")
+    if numbers:
+        options["missing"] = list(numbers)
+    if texts:
+        options["missing_text"] = list(texts)
+    return options
+
+
 @router.post("/admin/uploads")
 async def upload(
     request: Request,
@@ -459,9 +482,12 @@ async def upload(
     source: Annotated[str, Form(max_length=200)] = "",
     accept_valid: Annotated[str, Form(max_length=5)] = "",
     csrf_token: Annotated[str, Form()] = "",
+    locale: Annotated[str, Form(max_length=5)] = "",
+    missing: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Upload an indicator table (CSV/XLSX, HXL tags understood); it is imported in the
-    background with the same validation as ``inclusive-cities import table``."""
+    background with the same validation as ``inclusive-cities import table`` (``locale``
+    and ``missing`` are its --locale and --missing)."""
     ctx = context(request)
     language = language_of(request)
     with ctx.session() as session:
@@ -481,6 +507,7 @@ async def upload(
         "source": source,
         "accept_valid": accept_valid == "on",
     }
+    options.update(table_reading(locale, missing))
     job_id = jobs.start_table_import(ctx.engine, name, content, options, who.email, language)
     with ctx.session() as session:
         auth.audit(

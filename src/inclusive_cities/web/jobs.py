@@ -91,6 +91,10 @@ def _report_dict(report: Any, rejected: bool = False) -> dict[str, Any]:
             {"where": p.where(), "column": p.column, "value": str(p.value)[:80], "reason": p.reason}
             for p in list(report.problems)[:50]
         ],
+        "warnings": [
+            {"where": p.where(), "column": p.column, "value": str(p.value)[:80], "reason": p.reason}
+            for p in list(report.warnings)[:50]
+        ],
         "rows_accepted": report.rows_accepted,
         "rows_rejected": report.rows_rejected,
     }
