@@ -122,15 +122,15 @@ def entropy_inversion(
             continue
         position, labels = spec
         for base in bases:
-            total_key = (base, *key[1:])
+            total_key: Key = (base, key[1], key[2], TOTAL, TOTAL, TOTAL)
             total = published.counts.get(key, published.values.get(total_key))
             if total is None:
                 continue
-            cells = []
+            cells: list[Key] = []
             for label in labels:
                 groups = [TOTAL, TOTAL, TOTAL]
                 groups[position - 3] = label
-                cells.append((base, key[1], key[2], *groups))
+                cells.append((base, key[1], key[2], groups[0], groups[1], groups[2]))
             if not any(c in truth for c in cells):
                 continue
             unknown = [i for i, c in enumerate(cells) if not published.has(c)]
