@@ -205,7 +205,7 @@ def test_a_job_worker_makes_it_on_postgresql_and_a_killed_one_leaves_a_reason(
             workers[0].wait(timeout=10)
             state = wait_report(client, job_id)
             assert state["status"] == "failed", state
-            assert "stopped during this job 1 times" in state["step"], state
+            assert "The server stopped while doing this (attempts: 1;" in state["step"], state
             page = client.get(f"/reports/{job_id}?lang=en").text
             assert "The report could not be prepared." in page
             _stop(workers)  # the retry below only needs its job queued, not rendered

@@ -328,10 +328,20 @@ def build_document(engine: Engine, city: str, plan_code: str, language: str) -> 
     if synthetic:
         summary.note(t["synthetic_note"])
     by_status = {s: int((items["status"] == s).sum()) for s in STATUS_COLOURS}
+    # the plan's name often holds the city's ("Plan de intervención territorial Villa Plan"):
+    # quoted, with the city and period after it, it never reads "the plan Plan … of Villa Plan"
+    one = info.items == 1
     summary.p(
-        _(
-            "The plan {plan} of {city} for {period} holds {n} projects costing {cost} in total: "
-            "{done} done, {under_way} under way, {approved} approved and {proposed} proposed."
+        (
+            _(
+                "“{plan}” ({city}, {period}) holds {n} project costing {cost}: "
+                "{done} done, {under_way} under way, {approved} approved and {proposed} proposed."
+            )
+            if one
+            else _(
+                "“{plan}” ({city}, {period}) holds {n} projects costing {cost} in total: "
+                "{done} done, {under_way} under way, {approved} approved and {proposed} proposed."
+            )
         ).format(
             plan=info.name or info.code,
             city=city_name,
@@ -424,8 +434,7 @@ def build_document(engine: Engine, city: str, plan_code: str, language: str) -> 
         table = budget_by(items, by)
         if table.empty:
             continue
-        budget.h3(heading)
-        budget.table(
+        budget.table(  # the table's caption is its heading (an h3 too said it twice)
             Table(
                 ["", _("Projects"), _("Cost"), _("Share")],
                 [

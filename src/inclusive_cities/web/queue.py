@@ -185,9 +185,10 @@ async def recover_stalled(
                 job_id,
                 status="failed",
                 step=_(
-                    "The job worker stopped during this job {attempts} times (killed or out of "
-                    "memory); nothing of it was kept. Run it with the command line or give the "
-                    "workers more memory."
+                    "The server stopped while doing this (attempts: {attempts}; killed or out of "
+                    "memory) and kept nothing of it. Try again later; if it happens again, ask "
+                    "the observatory's technical team to give the job workers more memory or to "
+                    "run it from the command line."
                 ).format(attempts=attempts),
                 finished_at=utcnow(),
             )
