@@ -49,7 +49,11 @@ def _governance(path: Path | None):
     from inclusive_cities.reports import ReportError
 
     try:
-        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_excel(path)
+        frame = (
+            pd.read_csv(path)
+            if path.suffix.lower() == ".csv"
+            else pd.read_excel(path, engine="openpyxl")
+        )
     except (OSError, ValueError) as error:
         raise ReportError(
             _("Cannot read the governance assessment {path} ({reason}).").format(

@@ -148,7 +148,7 @@ def read_rows(
             names = {_plain(n): n for n in workbook.sheetnames}
             workbook.close()
             sheet = next((names[s] for s in sheets if s in names), 0)
-            table = pd.read_excel(path, sheet_name=sheet, dtype=object)
+            table = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
             first = 2
         elif suffix == ".gpkg":
             import geopandas as gpd

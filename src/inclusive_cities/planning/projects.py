@@ -220,7 +220,7 @@ def _read_table(path: Path, layer: str | None) -> tuple[pd.DataFrame, Any, int]:
         )
     try:
         if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, sheet_name=0, dtype=object), None, 1
+            return pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl"), None, 1
         if suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False), None, 1
         if suffix == ".gpkg":
