@@ -9,6 +9,7 @@ exactly that SQL with no parameters, and that the list's conditional GET still s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -91,3 +92,23 @@ def test_the_list_answers_304_until_a_publish_changes_it(fresh_city: City) -> No
         listed = {c["id"] for c in changed.json()["collections"]}
         before = {c["id"] for c in first.json()["collections"]}
         assert len(listed - before) == 1 and before <= listed
+
+
+def test_with_a_public_url_the_list_is_built_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, fresh_city: City
+) -> None:
+    monkeypatch.setenv("INCLUSIVE_CITIES_PUBLIC_URL", "https://observatorio.example.org")
+    with TestClient(create_app(fresh_city.url, specs=specs)) as client:
+        for thread in threading.enumerate():
+            if thread.name in ("ogc-warm", "tiles-warm"):
+                thread.join(60)
+        with sent() as statements:
+            english = client.get("/ogc/collections", params={"lang": "en"}).json()
+            spanish = client.get("/ogc/collections", params={"lang": "es"}).json()
+    assert len(statements) <= 6, statements  # the digests only: no document built
+    assert english["links"][0]["href"] == "https://observatorio.example.org/ogc/collections"
+    # each language's documents were built in that language by the start-up thread
+    english_doc = next(c for c in english["collections"] if c["id"] == "tst-uim-test-2024")
+    spanish_doc = next(c for c in spanish["collections"] if c["id"] == "tst-uim-test-2024")
+    assert english_doc["description"].startswith("Synthetic demonstration data. Period")
+    assert spanish_doc["description"].startswith("Datos sintéticos de demostración.")

@@ -493,8 +493,17 @@ def _warm_after_startup(scope: Scope, send: Send) -> Send:
                 threading.Thread(
                     target=warm, args=(scope["app"],), name="tiles-warm", daemon=True
                 ).start()
+                threading.Thread(
+                    target=_warm_ogc, args=(scope["app"],), name="ogc-warm", daemon=True
+                ).start()
 
     return sending
+
+
+def _warm_ogc(app: Any) -> None:
+    from inclusive_cities.web import ogc  # the OGC routes import this module
+
+    ogc.warm(app)
 
 
 def warm(app: Any) -> int:
