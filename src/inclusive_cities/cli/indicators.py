@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -128,6 +129,7 @@ def compute(
         )
     if as_json:
         typer.echo(json.dumps(report.__dict__, ensure_ascii=False, indent=2))
+        _refuse_if_nothing_computed(engine, report, city, period)
         return
     table = Table(_("Indicator"), _("Values"), _("Suppressed"), show_header=True)
     for code, count in report.written.items():
@@ -166,6 +168,54 @@ def compute(
             markup=False,
             soft_wrap=True,
         )
+    _refuse_if_nothing_computed(engine, report, city, period)
+
+
+def _refuse_if_nothing_computed(engine: Any, report: Any, city: str, period: str) -> None:
+    """A run that computed no indicator did nothing useful: exit 1 with the reason and the
+    command to run next (imported tables need no computing: they are published as they are)."""
+    if report.written:
+        return
+    from collections import Counter
+
+    from inclusive_cities.indicators.errors import IndicatorError
+
+    reasons = Counter(report.skipped.values()).most_common(1)
+    reason = reasons[0][0] if reasons else _("no indicator asked for")
+    if report.observed or _imported_values(engine, city, period):
+        step = _(
+            "imported indicators need no computing: publish them with "
+            "inclusive-cities publish --city {city} --layers"
+        ).format(city=city)
+    else:
+        step = _(
+            "import the census first (inclusive-cities import census FILE --record persons "
+            "--city {city} --period {period}) or give the layers it needs (--layers)"
+        ).format(city=city, period=period)
+    raise IndicatorError(
+        _(
+            "No indicator was computed for {city}, period {period} (most often: {reason}); {step}."
+        ).format(city=city, period=period, reason=reason, step=step)
+    )
+
+
+def _imported_values(engine: Any, city: str, period: str) -> bool:
+    """Whether the city holds values for the period (imported tables), computed or not."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from inclusive_cities.store import models
+
+    with Session(engine) as session:
+        found = session.scalar(
+            select(models.Observation.id)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .join(models.City, models.City.id == models.SpatialUnit.city_id)
+            .join(models.Period, models.Period.id == models.Observation.period_id)
+            .where(models.City.code == city, models.Period.code == period)
+            .limit(1)
+        )
+    return found is not None
 
 
 def register(app: typer.Typer) -> None:

@@ -265,12 +265,21 @@ def publish(
                 .distinct()
             )
         )
+        if layers and not withdraw:
+            # indicator layers need no marker run: a city of imported tables publishes them too
+            periods += [p for p in _observed_periods(session, row.id) if p not in periods]
         if period is not None:
             periods = [p for p in periods if p.code == period]
             if not periods:
                 raise NotFound(
-                    _("Period {code} has no marker run for this city.").format(code=period)
+                    (
+                        _("Period {code} has no marker run and no observations in {city}.")
+                        if layers
+                        else _("Period {code} has no marker run for this city.")
+                    ).format(code=period, city=city)
                 )
+        if not periods and not withdraw:
+            raise NotFound(_nothing_to_publish(city, layers))
         if run is not None:
             chosen = [session.get(models.MarkerRun, run)]
             if chosen[0] is None or chosen[0].city_id != row.id:
@@ -381,10 +390,46 @@ def publish(
         else _("Published {runs} and {layers} of {city}.")
     )
     console.print(message.format(runs=runs_text, layers=layers_text, city=city))
+    if not withdraw and not refused and count_runs == 0 and count_layers == 0 and not layers:
+        raise NotFound(_nothing_to_publish(city, layers))
     if refused:
         from inclusive_cities.marker.errors import MarkerError
 
         raise MarkerError(" ".join(refused))
+
+
+def _observed_periods(session: Session, city_id: int) -> list[models.Period]:
+    """Periods holding observations of the city's units."""
+    from sqlalchemy import select
+
+    from inclusive_cities.store import models
+
+    return list(
+        session.scalars(
+            select(models.Period).where(
+                models.Period.id.in_(
+                    select(models.Observation.period_id)
+                    .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+                    .where(models.SpatialUnit.city_id == city_id)
+                    .distinct()
+                )
+            )
+        )
+    )
+
+
+def _nothing_to_publish(city: str, layers: bool) -> str:
+    """Why a publish did nothing, and the command to run first."""
+    if layers:
+        return _(
+            "{city} has no marker run and no observations, so nothing was published: import "
+            "data first (inclusive-cities import table FILE --city {city} ...) or compute it "
+            "(inclusive-cities indicators compute --city {city} --period PERIOD)."
+        ).format(city=city)
+    return _(
+        "{city} has no marker run, so nothing was published: run inclusive-cities marker build "
+        "--city {city} --period PERIOD first, or add --layers to publish its indicator layers."
+    ).format(city=city)
 
 
 def _solve_protection_first(engine: Engine, city: str) -> None:
