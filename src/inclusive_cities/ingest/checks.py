@@ -363,13 +363,19 @@ def _group_above_total(values: Sequence[Value], file: str) -> list[Problem]:
     """A count of Venezuelans (or refugees, or women) above the unit's population in the same
     row of the same file is impossible: one of the two columns is misread."""
     problems: list[Problem] = []
+    codes = {item.code for item in values}
+    groups = {code for code in codes if _is_group(code)}
+    wanted = groups | (codes & TOTAL_POPULATION_CODES)
+    if not groups or wanted == groups:
+        return problems
     cells: dict[tuple[str, str], dict[str, Value]] = defaultdict(dict)
     for item in values:
-        cells[(item.unit_code, item.period)][item.code] = item
+        if item.code in wanted:
+            cells[(item.unit_code, item.period)][item.code] = item
     for by_code in cells.values():
         totals = [v for c, v in by_code.items() if c in TOTAL_POPULATION_CODES]
         for code, item in by_code.items():
-            if not _is_group(code):
+            if code not in groups:
                 continue
             wanted = SUBPOPULATIONS.get(code)
             total = by_code.get(wanted) if wanted else None

@@ -7,6 +7,7 @@ column is which; an unknown tag is an error (untagged columns are ignored, as in
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities import store
-from inclusive_cities.catalogue import load_catalogue
+from inclusive_cities.catalogue import Catalogue, load_catalogue
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.ingest.checks import (
     Value,
@@ -116,6 +117,13 @@ class ParsedTable:
     read: int
     metas: dict[str, ColumnMeta]
     missing_cells: int
+
+
+@functools.cache
+def shipped_catalogue() -> Catalogue:
+    """The shipped indicator catalogue, parsed once per process: its YAML took more CPU than
+    checking a 5,000-row table (the file is part of the package and does not change)."""
+    return load_catalogue()
 
 
 def _index(header: list[str], wanted: str | None, names: tuple[str, ...]) -> int | None:
@@ -454,7 +462,7 @@ def parse_indicator_table(
             )
         )
     mark = decimal or LOCALE_DECIMAL.get((locale or "").split("_")[0].lower(), ".")
-    catalogue = load_catalogue()
+    catalogue = shipped_catalogue()
     metas: dict[str, ColumnMeta] = {}
     declared = dict(dictionary or {})
     for index, code in layout.wide.items():  # an entry may name the column as the file does
@@ -845,7 +853,8 @@ def _indicator_ids(
         for row in session.scalars(select(models.Indicator).where(models.Indicator.code.in_(codes)))
     }
     found: dict[str, int] = {}
-    catalogue = load_catalogue() if any(m.origin == "catalogue" for m in metas.values()) else None
+    in_catalogue = any(m.origin == "catalogue" for m in metas.values())
+    catalogue = shipped_catalogue() if in_catalogue else None
     for code in sorted(codes):
         meta = metas.get(code) or ColumnMeta(code=code)
         row = stored.get(code)
