@@ -42,9 +42,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     parishes.to_file(folder / "p.gpkg", driver="GPKG")
     table = folder / "censo.csv"
-    table.write_text(
-        "codigo;hacinamiento\n0050;10,4\n0051;15,1\n0052;-999\n", encoding="latin-1"
-    )
+    table.write_text("codigo;hacinamiento\n0050;10,4\n0051;15,1\n0052;-999\n", encoding="latin-1")
     db = f"sqlite:///{folder / 'o.db'}"
     for args in (
         ["init"],
@@ -64,7 +62,7 @@ def test_publish_without_marker_run_says_what_to_run(
 ) -> None:
     """No --layers and no marker run: nothing could be published, so exit 1 naming marker
     build and --layers (before, "Published 0 marker runs and 0 indicator layers", exit 0)."""
-    code, out, err = call(capsys, "--database", f"sqlite:///{store}", "--lang", "es",
+    code, _out, err = call(capsys, "--database", f"sqlite:///{store}", "--lang", "es",
                           "publish", "--city", "QUI")  # fmt: skip
     assert code == 1
     assert "QUI no tiene ningún cálculo del marcador" in err

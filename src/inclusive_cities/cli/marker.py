@@ -120,16 +120,23 @@ def compute_command(
         "--missing",
         help="A cell value that means 'no data' (e.g. 999, -999); repeat for several codes.",
     ),
+    dictionary: Path = typer.Option(
+        None,
+        "--dictionary",
+        help="Data dictionary (CSV or YAML: code, name_es, name_en, unit, direction, min, "
+        "max, missing).",
+    ),
 ) -> None:
     """Score every unit of a table on every node of a spec, without a database.
 
     Example: inclusive-cities marker compute --spec uim-basic --data blocks.csv --out uim.csv
     """
     from inclusive_cities.cli.ingest import missing_codes
+    from inclusive_cities.ingest.dictionary import read_dictionary
     from inclusive_cities.marker import compute, load_spec
     from inclusive_cities.marker.build import no_index_reason
     from inclusive_cities.marker.errors import MarkerDataError
-    from inclusive_cities.marker.io import read_table, write_table
+    from inclusive_cities.marker.io import column_metas, localised_frame, read_table, write_table
 
     spec = load_spec(spec_name)
     _warn_unsorted(spec)
@@ -139,9 +146,13 @@ def compute_command(
         *(i.denominator.column for i in spec.indicators() if i.denominator),
         *([population_column] if population_column else []),
     ]
+    metas = column_metas(spec, read_dictionary(dictionary) if dictionary else {}, population_column)
+    values = table.numeric(needed, missing=missing_codes(missing), metas=metas)
+    # the checks import table makes: 999 in a % column is refused, not scored
+    screened = table.screen(values, metas, id_column)
     result = compute(
         spec,
-        table.numeric(needed, missing=missing_codes(missing)),
+        values,
         id_column=id_column,
         population_column=population_column,
         missing_columns="ignore" if allow_missing else "error",
@@ -157,7 +168,9 @@ def compute_command(
                 "marker spec init --data {file} --out my-spec.yaml"
             ).format(file=data, spec=spec.code, why=no_index_reason(result, absent))
         )
-    write_table(result.to_frame(id_column), out, id_column, units)
+    language = current_language()
+    frame = result.to_frame(id_column)
+    write_table(localised_frame(frame, spec, language), out, id_column, units)
     score = result.city_score
     shown = "-" if score != score else f"{score:.1f}"  # NaN when no unit has an index score
     console.print(
@@ -165,6 +178,34 @@ def compute_command(
             units=len(result.ids), spec=spec.code, score=shown, path=out
         )
     )
+    for warning in screened:
+        console.print(warning, style="yellow", markup=False, soft_wrap=True)
+    scored = frame["coverage"].notna() & frame[spec.tree.code].notna()
+    partial = frame[scored & (frame["coverage"] < 1)]
+    if len(partial):
+        area_names = {node.code: node.name.text(language) for node in spec.tree.children}
+        console.print(
+            _(
+                "{count} of {total} units have a partial index (some areas without data: "
+                "{areas}); their rank is among all units, so compare them with care (see the "
+                "coverage column)."
+            ).format(
+                count=len(partial),
+                total=int(scored.sum()),
+                areas=", ".join(
+                    sorted(
+                        {
+                            area_names.get(a, a)
+                            for text in partial["missing_areas"]
+                            for a in _areas(text)
+                        }
+                    )
+                ),
+            ),
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
     if absent:
         console.print(
             _("No column for: {codes}.").format(codes=", ".join(absent)),
@@ -355,6 +396,11 @@ def spec_init(
         markup=False,
         soft_wrap=True,
     )
+
+
+def _areas(text: object) -> list[str]:
+    """Area codes of a missing_areas cell ("SAL;EDU" or empty)."""
+    return [a.strip() for a in str(text or "").replace(",", ";").split(";") if a.strip()]
 
 
 def _warn_unsorted(spec: MarkerSpec) -> None:
