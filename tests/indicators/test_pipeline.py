@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import func, select
 
 from inclusive_cities.cli import main
+from inclusive_cities.indicators import pipeline
 from inclusive_cities.indicators.pipeline import compute_city
 from inclusive_cities.store import init_database, models, transaction
 from tests.indicators import city
@@ -360,3 +361,15 @@ def test_a_run_failing_after_the_census_keeps_the_earlier_values(observatory, ca
     assert stop.value.code == 1
     assert "does not cover the city" in capsys.readouterr().err
     assert sorted(observations(url), key=str) == first
+
+
+def test_storing_after_the_engine_stores_the_same_values(observatory, monkeypatch) -> None:
+    """Without the writer thread (values stored on the caller's thread after the engine),
+    a re-run replaces the values with the same ones the threaded run stored."""
+    url, layers = observatory
+    compute(url, "--layers", str(layers))
+    threaded = sorted(observations(url), key=str)
+    monkeypatch.setattr(pipeline, "WRITE_ON_A_THREAD", False)
+    compute(url, "--layers", str(layers))
+    assert sorted(observations(url), key=str) == threaded
+    assert len(threaded) > 100
