@@ -251,6 +251,10 @@ def test_text_columns_are_left_out_and_ns_nr_is_a_missing_code(
     assert report.rows_accepted == 3 and report.details["missing_cells"] == 1
     left_out = [w.column for w in report.warnings if "holds text" in w.reason]
     assert left_out == ["Parroquia", "Observaciones"]
+    suggested = [str(w) for w in report.warnings if "looks like the catalogue's" in w.reason]
+    assert any("(--column 'Población venezolana=venezuelan_population')" in n for n in suggested), (
+        suggested
+    )
     assert stored(city, "hogares_con_internet") == {"01001": 20.3, "02001": 35.4}
     assert stored(city, "poblacion_total") == {"01001": 24251.0, "01002": 31106.0, "02001": 1901.0}
 

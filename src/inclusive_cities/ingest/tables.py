@@ -24,6 +24,7 @@ from inclusive_cities.ingest.checks import (
     context_warnings,
     count_problems,
     implausible_values,
+    is_population_column,
     scale_warnings,
 )
 from inclusive_cities.ingest.common import (
@@ -424,6 +425,40 @@ def _leave_out_text_columns(
     return notes
 
 
+_CATALOGUE_LOOKALIKES = ((re.compile(r"venezol|venezuel"), "venezuelan_population"),)
+
+
+def _catalogue_suggestions(
+    metas: Mapping[str, ColumnMeta], columns: Mapping[str, str], file: str
+) -> list[Problem]:
+    """A note for a column that looks like a catalogue count under another name ("Población
+    venezolana"): only under the catalogue's code does the profile count it and does
+    disclosure control treat it as a count of a protected group."""
+    notes: list[Problem] = []
+    for code, meta in metas.items():
+        if meta.origin == "catalogue":
+            continue
+        target = next((t for pattern, t in _CATALOGUE_LOOKALIKES if pattern.search(code)), None)
+        if target is None or target in metas:
+            continue
+        if not (is_population_column(meta, columns[code]) or meta.unit in ("personas", "count")):
+            continue
+        notes.append(
+            Problem(
+                file,
+                None,
+                columns[code],
+                code,
+                _(
+                    "this looks like the catalogue's {target}: import it as such (--column "
+                    "'{column}={target}') so that profiles count it and disclosure control "
+                    "protects it as a count of people."
+                ).format(target=target, column=columns[code]),
+            )
+        )
+    return notes
+
+
 def parse_indicator_table(
     path: Path | str,
     *,
@@ -495,6 +530,7 @@ def parse_indicator_table(
     problems.extend(counts)
     warnings.extend(count_warnings)
     warnings.extend(scale_warnings(values, used, table.file))
+    warnings.extend(_catalogue_suggestions(used, {r.indicator: r.column for r in rows}, table.file))
     columns = {r.indicator: r.column for r in rows}
     for code, column in columns.items():
         said = declared.get(code)
