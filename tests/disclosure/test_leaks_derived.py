@@ -28,7 +28,7 @@ from inclusive_cities.disclosure.model import Cell, Key, build_relations
 from inclusive_cities.disclosure.publication import compute
 from inclusive_cities.disclosure.rules import TOTAL, Rules
 from inclusive_cities.disclosure.secondary import published_view
-from inclusive_cities.disclosure.served import published_observations
+from inclusive_cities.disclosure.served import every_published_observation, published_observations
 from inclusive_cities.ingest.tables import import_table
 from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.store.web_models import PublishedLayer
@@ -225,3 +225,25 @@ def test_an_imported_spanish_column_of_venezuelans_is_withheld_below_the_thresho
     assert (small.units["B1"], 7.0) in served
     assert ("B1", 7.0) not in public
     assert report.findings == []
+
+
+def test_the_audit_reads_every_page_of_published_rows(tmp_path: Path) -> None:
+    """Pages of 2 stored rows: where control withholds one, the page comes back with 1 row,
+    and a reader stopping at the first short page would miss the rest (the audit on the
+    medium demo saw 123,721 of the figures the API serves)."""
+    small = build(f"sqlite:///{tmp_path / 'dsc.db'}")
+    with transaction(connect(small.url)) as s:
+        city_id = s.scalar(select(models.City.id).where(models.City.code == "DSC"))
+        assert city_id is not None
+        everything = [r[0].id for r in published_observations(s, city_id, limit=1000)]
+        paged = [r[0].id for r in every_published_observation(s, city_id, page=2)]
+        first_short = []
+        offset = 0
+        while True:
+            rows = published_observations(s, city_id, limit=2, offset=offset)
+            first_short += [r[0].id for r in rows]
+            if len(rows) < 2:
+                break
+            offset += 2
+    assert paged == everything
+    assert len(first_short) < len(everything)

@@ -29,8 +29,8 @@ from inclusive_cities.disclosure.publication import Protection, protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import published_view
 from inclusive_cities.disclosure.served import (
+    every_published_observation,
     indicator_observations,
-    published_observations,
     run_scores,
 )
 from inclusive_cities.i18n import gettext as _
@@ -117,18 +117,15 @@ def published_figures(session: Session, city: models.City) -> Published:
     }
     values: dict[Key, float] = {}
     counts: dict[Key, int] = {}
-    offset = 0
-    while True:
-        page = published_observations(session, city.id, limit=PAGE, offset=offset)  # the API's
-        for o, indicator, unit, period, _measure in page:
-            key: Key = (indicator, ids[unit], period.code, o.sex, o.age_group, o.nationality)
-            if o.value is not None:
-                values[key] = float(o.value)
-                if o.n is not None:
-                    counts[key] = int(o.n)
-        if len(page) < PAGE:
-            break
-        offset += PAGE
+    # the API's rows, every page (a page comes back short where control withholds rows)
+    for o, indicator, unit, period, _measure in every_published_observation(
+        session, city.id, PAGE
+    ):
+        key: Key = (indicator, ids[unit], period.code, o.sex, o.age_group, o.nationality)
+        if o.value is not None:
+            values[key] = float(o.value)
+            if o.n is not None:
+                counts[key] = int(o.n)
     # totals behind pages, maps, OGC collections and downloads; unit pages also show the
     # indicators of a published run's spec whether or not their layer is published
     layers = session.execute(
