@@ -141,7 +141,7 @@ def test_every_numeric_column_with_its_observed_range_and_place(city):
     assert draft.command == (
         "inclusive-cities marker compute --spec my-spec.yaml --data "
         f"{city['data']} --id-column codigo_manzana --missing 999 --missing 9999 "
-        "--population-column population --out scores.csv"
+        f"--population-column population --dictionary {city['dict']} --out scores.csv"
     )
 
 
@@ -197,7 +197,9 @@ def test_the_finished_draft_scores_the_table(city, tmp_path):
 
 
 def test_a_yaml_dictionary_gives_the_same_draft(city):
-    assert _draft(city, "yaml").text == _draft(city, "dict").text
+    # the same but for the dictionary the printed score command names
+    yaml_text = _draft(city, "yaml").text.replace(str(city["yaml"]), str(city["dict"]))
+    assert yaml_text == _draft(city, "dict").text
 
 
 def test_cli_writes_the_draft_and_will_not_overwrite_it(city, cli):
@@ -248,6 +250,8 @@ def test_compute_warns_while_the_unsorted_node_is_there(city, cli):
         "999",
         "--missing",
         "9999",
+        "--dictionary",  # its -999 of ingreso (COP, never negative): refused without it
+        str(city["dict"]),
         "--out",
         str(city["dir"] / "scores.csv"),
     )
@@ -266,16 +270,22 @@ def test_a_table_without_numeric_columns_is_refused(tmp_path):
 
 
 def test_an_undeclared_code_in_a_share_is_pointed_out(city):
-    """Without --missing, 999 in a % column would become a goalpost of 999 %."""
+    """Without --missing, 999 in a % column would become a goalpost of 999 %: a 9…9 far
+    outside a column's other values (the heuristic import table warns with) is left out of
+    the range, said in the spec, and passed to the score command as --missing."""
     draft = init_spec(city["data"], dictionary=city["dict"])
-    # internet (catalogue, %) and desempleo (dictionary, %, max 100) hold 999; distances
-    # may be any size and computador has no unit, so their 9999 cannot be judged
-    assert draft.implausible == ["internet", "desempleo"]
-    assert (
-        "# 999 is outside what this column can hold (0–100): if it means 'no data', run "
-        "spec init again with --missing 999" in draft.text
-    )
-    assert (
-        _indicators(yaml.safe_load(draft.text)["tree"])["internet"]["normalisation"]["upper"] == 999
-    )
+    # internet 999 among 45-80.5, desempleo 999 among 4-20, distances 9999 among 80-2600,
+    # computador 9999 among 20-60
+    assert draft.code_values == {
+        "internet": [999.0],
+        "dist_health_m": [9999.0],
+        "desempleo": [999.0],
+        "computador": [9999.0],
+    }
+    assert draft.implausible == []
+    assert "# read as missing, not as values: 999 (undeclared codes;" in draft.text
+    indicators = _indicators(yaml.safe_load(draft.text)["tree"])
+    assert indicators["internet"]["normalisation"]["upper"] == 80.5
+    assert indicators["dist_health_m"]["normalisation"]["upper"] == 2600
+    assert "--missing 999 --missing 9999" in draft.command
     assert _draft(city).implausible == []

@@ -131,8 +131,7 @@ def compute_command(
 
     Example: inclusive-cities marker compute --spec uim-basic --data blocks.csv --out uim.csv
     """
-    from inclusive_cities.cli.ingest import missing_codes
-    from inclusive_cities.ingest.dictionary import read_dictionary
+    from inclusive_cities.ingest.dictionary import read_dictionary, split_missing_codes
     from inclusive_cities.marker import compute, load_spec
     from inclusive_cities.marker.build import no_index_reason
     from inclusive_cities.marker.errors import MarkerDataError
@@ -146,8 +145,11 @@ def compute_command(
         *(i.denominator.column for i in spec.indicators() if i.denominator),
         *([population_column] if population_column else []),
     ]
-    metas = column_metas(spec, read_dictionary(dictionary) if dictionary else {}, population_column)
-    values = table.numeric(needed, missing=missing_codes(missing), metas=metas)
+    codes, texts = split_missing_codes(missing, "--missing")
+    metas = column_metas(
+        spec, read_dictionary(dictionary) if dictionary else {}, population_column, texts
+    )
+    values = table.numeric(needed, missing=codes, metas=metas)
     # the checks import table makes: 999 in a % column is refused, not scored
     screened = table.screen(values, metas, id_column)
     result = compute(
@@ -322,9 +324,11 @@ def spec_init(
     Example: inclusive-cities marker spec init --data blocks.csv --dictionary dict.csv
     --missing 999 --out my-spec.yaml
     """
-    from inclusive_cities.cli.ingest import missing_codes
+    from inclusive_cities.ingest.dictionary import split_missing_codes
     from inclusive_cities.marker.errors import MarkerError
     from inclusive_cities.marker.spec_init import UNSORTED, init_spec
+
+    codes, texts = split_missing_codes(missing, "--missing")
 
     if out.exists() and not force:
         raise MarkerError(
@@ -335,7 +339,8 @@ def spec_init(
     draft = init_spec(
         data,
         dictionary=dictionary,
-        missing=missing_codes(missing),
+        missing=codes,
+        missing_text=texts,
         id_column=id_column,
         code=code or out.stem,
         spec_path=str(out),
@@ -362,6 +367,31 @@ def spec_init(
         markup=False,
         soft_wrap=True,
     )
+    for name, reason in draft.reasons.items():
+        console.print(
+            _("Left out: {column} ({reason}).").format(column=name, reason=reason),
+            markup=False,
+            soft_wrap=True,
+        )
+    for name, found in draft.text_codes.items():
+        console.print(
+            _("{column}: text cells {values} read as missing; the column is kept.").format(
+                column=name, values=", ".join(f"'{t}'" for t in found)
+            ),
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
+    for name, values in draft.code_values.items():
+        console.print(
+            _(
+                "{column}: {values} is far outside the other values: read as missing, not as a "
+                "goalpost (the score command below passes --missing)."
+            ).format(column=name, values=", ".join(f"{v:g}" for v in values)),
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
     if draft.unknown_direction:
         console.print(
             _(

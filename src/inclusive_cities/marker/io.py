@@ -271,17 +271,24 @@ def _write_geopackage(frame: pd.DataFrame, path: Path, id_column: str, units: Pa
 
 
 def column_metas(
-    spec: MarkerSpec, dictionary: Mapping[str, ColumnMeta], population_column: str | None = None
+    spec: MarkerSpec,
+    dictionary: Mapping[str, ColumnMeta],
+    population_column: str | None = None,
+    texts: Sequence[str] = (),
 ) -> dict[str, ColumnMeta]:
     """What each column a spec reads may hold: its unit (from the spec: % is 0-100, metres
     never negative), and a data dictionary's range and missing-value codes, matched by the
-    column's name as ``import table`` matches it ("Hacinamiento (%)" -> hacinamiento)."""
+    column's name as ``import table`` matches it ("Hacinamiento (%)" -> hacinamiento).
+    ``texts`` are text cells meaning "no data" in every column (--missing NS/NR)."""
     from dataclasses import replace
 
     from inclusive_cities.ingest.dictionary import ColumnMeta, canonical_unit, normalise_code
 
     def declared(column: str) -> ColumnMeta | None:
-        return dictionary.get(column) or dictionary.get(normalise_code(column))
+        found = dictionary.get(column) or dictionary.get(normalise_code(column))
+        if found is None or not texts:
+            return found
+        return replace(found, missing_text=(*found.missing_text, *texts))
 
     metas: dict[str, ColumnMeta] = {}
     for item in spec.indicators():
@@ -291,13 +298,15 @@ def column_metas(
         metas[item.code] = (
             replace(found, code=item.code, unit=found.unit or unit)
             if found
-            else ColumnMeta(code=item.code, unit=unit)
+            else ColumnMeta(code=item.code, unit=unit, missing_text=tuple(texts))
         )
         if item.denominator and item.denominator.column not in metas:
             column = item.denominator.column
-            metas[column] = declared(column) or ColumnMeta(code=column, unit="count")
+            metas[column] = declared(column) or ColumnMeta(
+                code=column, unit="count", missing_text=tuple(texts)
+            )
     if population_column:
         metas[population_column] = declared(population_column) or ColumnMeta(
-            code=population_column, unit="personas"
+            code=population_column, unit="personas", missing_text=tuple(texts)
         )
     return metas

@@ -13,6 +13,7 @@ the comments are the instructions (docs/marker-specs.md walks through one).
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,14 @@ import numpy as np
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.indicators.catalogue import Catalogue, load_catalogue
-from inclusive_cities.ingest.dictionary import ColumnMeta, column_meta, read_dictionary
+from inclusive_cities.ingest.dictionary import (
+    ColumnMeta,
+    column_meta,
+    looks_like_code,
+    read_dictionary,
+)
 from inclusive_cities.ingest.tables import IGNORED_NAMES, PERIOD_NAMES, UNIT_NAMES, normalise_code
+from inclusive_cities.ingest.tabular import parse_number
 from inclusive_cities.marker.errors import MarkerDataError, MarkerError
 from inclusive_cities.marker.io import UnitTable, read_table
 from inclusive_cities.marker.spec import Goalposts, MarkerSpec, Node, load_spec
@@ -33,6 +40,8 @@ UNSORTED = "UNSORTED"
 PUBLISHED_TREE = "uim-basic"
 POPULATION_NAMES = ("population", "poblacion", "personas")
 _CODE_PREFIXES = ("codigo_", "cod_", "code_")
+MAX_TEXT_CODES = 3
+"""Distinct text values a numeric column may hold and still be numeric (NS/NR, "..", "*")."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,10 @@ class Column:
     upper: float | None
     area: str = ""
     dimension: str = ""
+    codes: tuple[float, ...] = ()
+    """Undeclared 9…9 values left out of the range (read as missing)."""
+    texts: tuple[str, ...] = ()
+    """Text cells read as missing (NS/NR)."""
 
     @property
     def constant(self) -> bool:
@@ -75,6 +88,12 @@ class SpecDraft:
     implausible: list[str] = field(default_factory=list)
     """Columns whose observed range holds a value their unit rules out (an undeclared code)."""
     left_out: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Column left out -> why (printed, so that no column vanishes without a word)."""
+    text_codes: dict[str, list[str]] = field(default_factory=dict)
+    """Column -> its text cells read as missing (NS/NR)."""
+    code_values: dict[str, list[float]] = field(default_factory=dict)
+    """Column -> undeclared 9…9 values far outside its other values, kept out of the range."""
 
 
 def init_spec(
@@ -82,6 +101,7 @@ def init_spec(
     *,
     dictionary: Path | None = None,
     missing: Sequence[float] = (),
+    missing_text: Sequence[str] = (),
     id_column: str | None = None,
     code: str = "my-spec",
     spec_path: str = "my-spec.yaml",
@@ -101,18 +121,31 @@ def init_spec(
     columns: list[Column] = []
     left_out: list[tuple[str, str]] = []
     population: str | None = None
+    text_codes: dict[str, list[str]] = {}
+    code_values: dict[str, list[float]] = {}
     for name in header:
         reason = _skipped(name, identifier)
         if reason:
             left_out.append((name, reason))
             continue
-        meta = column_meta(normalise_code(name), catalogue, declared, missing)
+        meta = column_meta(normalise_code(name), catalogue, declared, missing, missing_text)
         try:
-            values = _numbers(table, name, meta.missing)
+            values = _numbers(table, name, meta.missing, meta.missing_text)
         except MarkerDataError:
-            left_out.append((name, _("not numeric")))
-            continue
+            texts = _text_codes(table, name)
+            if not texts:
+                left_out.append((name, _("not numeric")))
+                continue
+            # a numeric column with a few NS/NR cells: those cells are missing, the column stays
+            text_codes[name] = texts
+            values = _numbers(table, name, meta.missing, (*meta.missing_text, *texts))
         observed = values[~np.isnan(values)]
+        numbers = observed.tolist()
+        codes = sorted({v for v in numbers if looks_like_code(v, numbers)})
+        if codes:
+            # an undeclared 999 would become a goalpost and push every real value to one end
+            code_values[name] = codes
+            observed = observed[~np.isin(observed, codes)]
         if observed.size == 0:
             left_out.append((name, _("no value besides missing-value codes")))
             continue
@@ -134,6 +167,8 @@ def init_spec(
                 upper=float(observed.max()),
                 area=area,
                 dimension=dimension,
+                codes=tuple(code_values.get(name, ())),
+                texts=tuple(text_codes.get(name, ())),
             )
         )
     if not columns:
@@ -147,8 +182,22 @@ def init_spec(
                 left=", ".join(f"{n} ({r})" for n, r in left_out) or "-",
             )
         )
-    command = compute_command(spec_path, str(data), identifier, missing, population)
-    text = _render(table, tree, columns, left_out, identifier, code, missing, declared, command)
+    found = sorted({c for codes in code_values.values() for c in codes} - set(missing))
+    texts = list(
+        dict.fromkeys(t for ts in text_codes.values() for t in ts if t.lower() not in missing_text)
+    )
+    command = compute_command(
+        spec_path,
+        str(data),
+        identifier,
+        [*missing, *found],
+        population,
+        texts,
+        str(dictionary) if dictionary is not None else None,
+    )
+    text = _render(
+        table, tree, columns, left_out, identifier, code, [*missing, *found], declared, command
+    )
     return SpecDraft(
         text=text,
         command=command,
@@ -157,7 +206,21 @@ def init_spec(
         unknown_direction=[c.name for c in columns if c.meta.direction == "unknown"],
         implausible=[c.name for c in columns if c.implausible() is not None],
         left_out=[name for name, _reason in left_out],
+        reasons=dict(left_out),
+        text_codes=text_codes,
+        code_values=code_values,
     )
+
+
+def _text_codes(table: UnitTable, column: str) -> list[str]:
+    """The text cells of a column that is otherwise numbers (NS/NR, "..", "*"), or [] when
+    the column is text (names, notes): at most a few distinct texts, fewer cells than numbers."""
+    cells = [str(v).strip() for v in table.frame[column] if v is not None and str(v).strip()]
+    texts = [c for c in cells if parse_number(c, table.decimal) is None]
+    distinct = list(dict.fromkeys(texts))
+    if not texts or len(distinct) > MAX_TEXT_CODES or 2 * len(texts) >= len(cells):
+        return []
+    return distinct
 
 
 def compute_command(
@@ -166,26 +229,34 @@ def compute_command(
     identifier: str,
     missing: Sequence[float],
     population: str | None,
+    texts: Sequence[str] = (),
+    dictionary: str | None = None,
 ) -> str:
     """``inclusive-cities marker compute …`` with the options this table needs (files named
-    as the user named them)."""
+    as the user named them, quoted for a shell when they hold spaces)."""
+    q = shlex.quote
     parts = [
         "inclusive-cities marker compute",
-        f"--spec {spec_path}",
-        f"--data {data_path}",
-        *([f"--id-column {identifier}"] if identifier != "unit_code" else []),
-        *(f"--missing {_scalar(c)}" for c in missing),
-        *([f"--population-column {population}"] if population else []),
+        f"--spec {q(spec_path)}",
+        f"--data {q(data_path)}",
+        *([f"--id-column {q(identifier)}"] if identifier != "unit_code" else []),
+        *(f"--missing {q(_scalar(c))}" for c in missing),
+        *(f"--missing {q(t)}" for t in texts),
+        *([f"--population-column {q(population)}"] if population else []),
+        *([f"--dictionary {q(dictionary)}"] if dictionary else []),
         "--out scores.csv",
     ]
     return " ".join(parts)
 
 
-def _numbers(table: UnitTable, column: str, missing: Sequence[float]) -> np.ndarray:
+def _numbers(
+    table: UnitTable, column: str, missing: Sequence[float], texts: Sequence[str] = ()
+) -> np.ndarray:
     """One column as numbers, parsed as ``marker compute`` parses it (without copying the
     whole table once per column)."""
     alone = UnitTable(table.frame[[column]], table.file, table.row_numbers, table.decimal)
-    return alone.numeric([column], missing=missing)[column].to_numpy(dtype=float)
+    metas = {column: ColumnMeta(code=column, missing_text=tuple(texts))} if texts else None
+    return alone.numeric([column], missing=missing, metas=metas)[column].to_numpy(dtype=float)
 
 
 def _id_column(header: list[str], wanted: str | None, file: str) -> str:
@@ -498,6 +569,16 @@ def _indicator_lines(
     ]
     if note:
         lines.append(note)
+    if column.codes or column.texts:
+        lines.append(
+            _comment(
+                _(
+                    "read as missing, not as values: {values} (undeclared codes; the score "
+                    "command passes them with --missing)"
+                ).format(values=", ".join([*(_scalar(c) for c in column.codes), *column.texts])),
+                f"{indent}    ",
+            )
+        )
     implausible = column.implausible()
     if implausible is not None:
         lines.append(
