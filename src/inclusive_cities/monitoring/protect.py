@@ -4,8 +4,9 @@ Counts of people (unit ``people``) are published only through the observatory's 
 of long tables with margins (:func:`inclusive_cities.surveys.disclosure.suppress`): a cell
 of 1 to 9 people (under the disclosure rules' threshold, 10) is withheld (primary; 0 names
 nobody and is published), and more cells of the same line are withheld until no hidden cell
-can be recovered from its margin or narrowed below its protection range (secondary). Cities nest in countries, so the country totals and the programme total are the
-margins. Cities, centres and policies are not people and are published as they are.
+can be recovered from its margin or narrowed below its protection range (secondary). Cities
+nest in countries, so the country totals and the programme total are the margins. Cities,
+centres and policies are not people and are published as they are.
 """
 
 from __future__ import annotations
