@@ -377,8 +377,8 @@ def _group_above_total(values: Sequence[Value], file: str) -> list[Problem]:
         for code, item in by_code.items():
             if code not in groups:
                 continue
-            wanted = SUBPOPULATIONS.get(code)
-            total = by_code.get(wanted) if wanted else None
+            parent = SUBPOPULATIONS.get(code)
+            total = by_code.get(parent) if parent else None
             total = total or next(iter(totals), None)
             if total is None or item.value <= total.value:
                 continue
