@@ -93,7 +93,11 @@ def _category(dimension: str, category: str, language: str) -> str:
 
 
 def participant_rows(frame: pd.DataFrame, language: str) -> list[list[str]]:
-    """Published participant counts as table rows ('withheld' where suppressed)."""
+    """Published participant counts as table rows ('withheld' where suppressed).
+
+    A hidden count is not labelled "fewer than 10": disclosure control also hides counts of
+    10 or more so that a small one cannot be worked out, and telling the two apart would say
+    which hidden counts are the small ones. The table's caption explains both."""
     dimensions = {
         "total": _("Total"),
         "sex": _("Sex"),
@@ -105,9 +109,7 @@ def participant_rows(frame: pd.DataFrame, language: str) -> list[list[str]]:
         [
             dimensions.get(row.dimension, row.dimension),
             _category(row.dimension, row.category, language),
-            _("withheld (fewer than 10)")
-            if row.status == "suppressed"
-            else format_number(int(row.count), 0),
+            _("withheld") if row.status == "suppressed" else format_number(int(row.count), 0),
         ]
         for row in frame.itertuples()
     ]
@@ -180,7 +182,10 @@ def build_document(view: _View, language: str, today: date | None = None) -> Doc
         Table(
             columns=[_("Split by"), _("Group"), _("Participants")],
             rows=participant_rows(view.participants, language),
-            caption=_("Participants (counts under 10 withheld by disclosure control)"),
+            caption=_(
+                "Participants (counts of fewer than 10 people, and any count that would let "
+                "them be worked out, are withheld)"
+            ),
             source=source,
             numeric=[False, False, True],
             small=True,
