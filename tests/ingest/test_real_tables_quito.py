@@ -74,7 +74,7 @@ def test_thousands_dot_in_a_count_is_refused_and_locale_es_reads_it(
         city,
         lambda: import_table(city, path, unit_column="Código", **options),  # type: ignore[arg-type]
         "miles.csv, row 2, column 'Población total', value '24.251'",
-        "population is a count (personas) and must be a whole number",
+        "population counts personas and every decimal value of the column has exactly 3 digits",
         "looks like a thousands separator: run again with --locale es",
     )
     assert "value '673'" in message  # 673 Venezuelans beside "31.106" people: named too
@@ -82,6 +82,16 @@ def test_thousands_dot_in_a_count_is_refused_and_locale_es_reads_it(
     assert report.rows_accepted == 3 and not report.problems
     assert stored(city, "population") == {"01001": 24251.0, "01002": 31106.0, "02001": 1901.0}
     assert stored(city, "venezuelan_population") == {"01001": 1286.0, "01002": 673.0, "02001": 67.0}
+    estimates = latin1(  # projected counts with decimals are estimates, not thousands
+        tmp_path / "proyeccion.csv",
+        "codigo;population;households",
+        "01001;1861.138455;585.744438",
+        "01002;940.5;300.25",
+        "02001;12.125;4",
+    )
+    report = import_table(city, estimates, city="TST", level="barrio", period="2030")
+    assert report.rows_accepted == 3 and not report.problems
+    assert stored(city, "households") == {"01001": 585.744438, "01002": 300.25, "02001": 4.0}
 
 
 def test_a_group_above_its_population_is_refused(city: Engine, tmp_path: Path) -> None:

@@ -290,16 +290,17 @@ def _density_warning(
 
 
 def is_count_unit(meta: ColumnMeta) -> bool:
-    """A unit that counts people, households or things: its values are whole numbers."""
-    return meta.unit.strip().lower() in COUNT_UNITS
+    """A unit that counts people, households or dwellings (whole numbers, unless estimated)."""
+    return meta.unit.strip().lower() in COUNT_UNITS - {"count"}
 
 
 def count_problems(
     values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str, decimal: str
 ) -> tuple[list[Problem], list[Problem]]:
-    """Problems for counts that are not whole (24.251 people is 24,251 written with a
-    thousands dot) and for a group larger than the population it belongs to; a warning for
-    an undeclared count-like column whose decimals all look like thousands."""
+    """Problems for counts of people or households whose every decimal value has exactly
+    three digits after the dot (24.251 people is 24,251 written with a thousands dot; an
+    estimate such as 1861.138455 is not refused), and for a group larger than the population
+    it belongs to; a warning for an undeclared count-like column of such values."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     by_code: dict[str, list[Value]] = defaultdict(list)
@@ -307,50 +308,44 @@ def count_problems(
         by_code[item.code].append(item)
     for code, items in by_code.items():
         meta = metas[code]
+        dotted = [i for i in items if not float(i.value).is_integer()]
+        if decimal != "." or not dotted or not all(_THOUSANDS_DOT.match(i.text) for i in dotted):
+            continue
         if is_count_unit(meta):
-            for item in items:
-                if float(item.value).is_integer():
-                    continue
-                problems.append(
-                    Problem(
-                        file,
-                        item.row,
-                        item.column,
-                        item.text or _shown(item.value),
-                        _thousands_reason(code, meta.unit, item.text, decimal),
-                    )
+            problems.extend(
+                Problem(
+                    file,
+                    item.row,
+                    item.column,
+                    item.text,
+                    _(
+                        "{code} counts {unit} and every decimal value of the column has exactly "
+                        "3 digits after the dot: this looks like a thousands separator: run "
+                        "again with --locale es (or --decimal ,)."
+                    ).format(code=code, unit=meta.unit),
                 )
-        elif decimal == "." and not meta.unit and _COUNT_NAME.search(code):
-            dotted = [i for i in items if not float(i.value).is_integer()]
-            if dotted and all(_THOUSANDS_DOT.match(i.text) for i in dotted):
-                warnings.append(
-                    Problem(
-                        file,
-                        None,
-                        dotted[0].column,
-                        dotted[0].text,
-                        _(
-                            "{count} values of this count-like column (e.g. {value}) have exactly "
-                            "3 digits after the dot: if they are thousands, run again with "
-                            "--locale es; they were read as {read}."
-                        ).format(
-                            count=number(len(dotted)),
-                            value=dotted[0].text,
-                            read=_shown(dotted[0].value),
-                        ),
-                    )
+                for item in dotted
+            )
+        elif not meta.unit and _COUNT_NAME.search(code):
+            warnings.append(
+                Problem(
+                    file,
+                    None,
+                    dotted[0].column,
+                    dotted[0].text,
+                    _(
+                        "{count} values of this count-like column (e.g. {value}) have exactly "
+                        "3 digits after the dot: if they are thousands, run again with "
+                        "--locale es; they were read as {read}."
+                    ).format(
+                        count=number(len(dotted)),
+                        value=dotted[0].text,
+                        read=_shown(dotted[0].value),
+                    ),
                 )
+            )
     problems.extend(_group_above_total(values, file))
     return problems, warnings
-
-
-def _thousands_reason(code: str, unit: str, text: str, decimal: str) -> str:
-    reason = _("{code} is a count ({unit}) and must be a whole number").format(code=code, unit=unit)
-    if decimal == "." and _THOUSANDS_DOT.match(text):
-        return reason + _(
-            "; this looks like a thousands separator: run again with --locale es (or --decimal ,)."
-        )
-    return reason + _(": fix the value or leave the cell empty.")
 
 
 def _is_group(code: str) -> bool:
