@@ -128,6 +128,12 @@ def run_coverage(scores: data.RunScores, spec: SpecView) -> Coverage:
     return Coverage(areas, present.mean(axis=1), missing)
 
 
+def source_text(text: str | None) -> str:
+    """A goalpost's source in the reader's language: the built-in specs' sources are in the
+    catalogue (realdata_commands.po); a city's own text is shown as its author wrote it."""
+    return _(text) if text else ""
+
+
 def partial_text(missing: list[str]) -> str:
     """ "partial: housing without data" for a unit whose index lacks some areas."""
     return _("partial: {areas} without data").format(areas=", ".join(missing))
@@ -1266,8 +1272,9 @@ def _unit_observations(
                 "direction": indicator.direction,
                 "lower": lower,
                 "upper": upper,
-                "benchmark_source": indicator.benchmark_source
-                or (node.benchmark_source if node else ""),
+                "benchmark_source": source_text(
+                    indicator.benchmark_source or (node.benchmark_source if node else "")
+                ),
                 "normalised": normalised,
                 "level": found.label(language) if found else "",
                 "colour": found.colour if found else NO_DATA_COLOUR,
@@ -1297,7 +1304,7 @@ def _missing_indicators(
             "direction": node.direction,
             "lower": node.benchmark_lower,
             "upper": node.benchmark_upper,
-            "benchmark_source": node.benchmark_source,
+            "benchmark_source": source_text(node.benchmark_source),
             "normalised": None,
             "level": "",
             "colour": NO_DATA_COLOUR,
