@@ -11,18 +11,26 @@ and (c) lead ``compute`` to a pattern the attacker cannot narrow.
 
 from __future__ import annotations
 
+import importlib
 import itertools
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy.optimize import linprog
+from sqlalchemy import update
 
+from inclusive_cities.cli import main
 from inclusive_cities.disclosure.attacks import LP_INTERVAL, Finding, lp_intervals, protection_cuts
 from inclusive_cities.disclosure.audit import unproven
 from inclusive_cities.disclosure.model import Cell, Key, build_relations
 from inclusive_cities.disclosure.publication import compute
 from inclusive_cities.disclosure.rules import TOTAL, Rules
 from inclusive_cities.disclosure.secondary import published_view
+from inclusive_cities.store import connect, models, transaction
+from inclusive_cities.web.data import CACHE
+from tests.disclosure.conftest import SmallCity
 
 UNITS = {"N1": 1, "B1": 2, "B2": 3, "B3": 4, "B4": 5}
 PARENTS = {1: None, 2: 1, 3: 1, 4: 1, 5: 1}
@@ -174,3 +182,30 @@ def test_the_audit_skips_only_what_the_solve_proved_on_the_same_public_figures(
     found = lp_intervals(truth, served, relations, unproven(state, served), Rules())
     assert [f.key for f in found] == [target]
     assert not protects(values, leaky, target)  # linprog agrees: B1 is narrowed
+
+
+def test_publish_audits_again_only_what_its_own_solve_did_not_prove(
+    small: SmallCity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real ``publish`` of the small city: its audit's LP attack gets only the protected
+    cells the solve of the same process did not prove (none here); a later ``disclosure
+    audit`` (a new solve read from the data folder, no proof) attacks them all."""
+    monkeypatch.setenv("INCLUSIVE_CITIES_DATA_DIR", str(tmp_path / "data"))
+    audit_module = importlib.import_module("inclusive_cities.disclosure.audit")
+    attacked: list[set[Key]] = []
+    real = audit_module.lp_intervals
+
+    def recording(*args: Any) -> Any:
+        attacked.append(set(args[3]))
+        return real(*args)
+
+    monkeypatch.setattr(audit_module, "lp_intervals", recording)
+    with transaction(connect(small.url)) as session:
+        session.execute(update(models.MarkerRun).values(published=False))
+    CACHE.clear()
+    main(["-d", small.url, "--lang", "en", "publish", "--city", "DSC", "--layers"])
+    CACHE.clear()  # as in a new process: the stored protection, without the solve's proof
+    main(["-d", small.url, "--lang", "en", "disclosure", "audit", "--city", "DSC"])  # 0 found
+    at_publish, later = attacked
+    assert later  # the small city has protected hidden counts (B1's one Venezuelan …)
+    assert at_publish == set()
