@@ -59,7 +59,11 @@ def protect_verified(
     attacked again (components share no relation, so the others keep their pattern).
     """
     lines = [
-        tuple(k for k in r.members if truth.get(k) is not None)  # value NULL: hidden upstream
+        # cells suppressed upstream (value NULL) are not the solver's to choose: the closure
+        # (publication.close) hides one more member beside each one that stands alone. As
+        # fixed members here they joined each rate's tables into components too large to
+        # solve in time, and the fallback then hid whole relations, city-wide
+        tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
         for r in relations
     ]
     live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
@@ -94,7 +98,9 @@ def protect_verified(
         found = lp_intervals(truth, view, mine, targets, rules)
         narrowed = {f.key for f in found}
         verified |= targets - narrowed
-        failing = narrowed | {f.key for f in differencing(truth, view, mine, rules)}
+        failing = narrowed | {
+            f.key for f in differencing(truth, view, mine, rules) if truth[f.key].value is not None
+        }  # those suppressed upstream are the closure's (see ``lines``)
         log.debug(
             "secondary suppression, round %d: %d components solved, %d cells hidden, "
             "%d targets attacked, %d still narrowed",
@@ -146,7 +152,9 @@ def protect_verified(
         targets = protected & touched & (narrowed if narrowed is not None else touched)
         narrowed = {f.key for f in lp_intervals(truth, view, mine, targets, rules)}
         verified |= targets - narrowed
-        failing = narrowed | {f.key for f in differencing(truth, view, mine, rules)}
+        failing = narrowed | {
+            f.key for f in differencing(truth, view, mine, rules) if truth[f.key].value is not None
+        }  # those suppressed upstream are the closure's (see ``lines``)
         if not failing:
             return result, verified
         failing = {
