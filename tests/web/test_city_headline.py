@@ -45,10 +45,28 @@ def _withhold(url: str, unit_code: str) -> None:
     MAP_CACHE.clear()
 
 
-def _served(url: str) -> dict[str, float]:
-    """unit code -> population as the public is served it (after disclosure control)."""
+def _add_counts(url: str) -> None:
+    """Venezuelans per block, share × population: 10, 22, 36, 52, 70, 90."""
+    with transaction(connect(url)) as s:
+        indicator = models.Indicator(
+            code="venezuelan_population", name_es="Población venezolana",
+            name_en="Venezuelan population", unit="personas", source="Censo de prueba",
+        )  # fmt: skip
+        s.add(indicator)
+        s.flush()
+        period = s.scalar(select(models.Period.id).where(models.Period.code == "2024"))
+        for code, people in BLOCKS.items():
+            unit = s.scalar(select(models.SpatialUnit.id).where(models.SpatialUnit.code == code))
+            value = round(people * SHARES[code] / 100)
+            s.add(models.Observation(indicator_id=indicator.id, unit_id=unit,
+                                     period_id=period, value=float(value)))  # fmt: skip
+
+
+def _served(url: str, code: str = "population") -> dict[str, float]:
+    """unit code -> the indicator's values as the public is served them (after disclosure
+    control)."""
     with Session(connect(url)) as s:
-        pop = s.scalar(select(models.Indicator.id).where(models.Indicator.code == "population"))
+        pop = s.scalar(select(models.Indicator.id).where(models.Indicator.code == code))
         period = s.scalar(select(models.Period.id).where(models.Period.code == "2024"))
         codes = dict(s.execute(select(models.SpatialUnit.id, models.SpatialUnit.code)).all())
         assert pop is not None and period is not None
@@ -68,6 +86,7 @@ def _figures(client: TestClient, language: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     built = build_city(f"sqlite:///{Path(tmp_path_factory.mktemp('headline')) / 'h.db'}")
+    _add_counts(built.url)
     _withhold(built.url, "02002")
     _withhold(built.url, "02003")
     return built.url
@@ -88,10 +107,15 @@ def test_withheld_blocks_do_not_shrink_the_city_population(client: TestClient, u
     assert served.get("01") == 600 and served.get("02") == 1500
     visible = {c: v for c, v in served.items() if c in BLOCKS}
     assert set(visible) == {"01001", "01002", "01003", "02001"}
-    share = sum(SHARES[c] * v for c, v in visible.items()) / sum(visible.values())
+    counts = _served(url, "venezuelan_population")
     es = _figures(client, "es")
     assert es["Población"] == "2.100"
-    label = "Población refugiada y migrante en las unidades publicadas"
+    if set(counts) == set(BLOCKS):  # every block's count published: the city's own share
+        share = 100 * sum(counts.values()) / 2100
+        label = "Población refugiada y migrante"
+    else:  # else the share of the blocks whose figures are published, and it says so
+        share = sum(SHARES[c] * v for c, v in visible.items()) / sum(visible.values())
+        label = "Población refugiada y migrante en las unidades publicadas"
     assert es[label] == f"{share:.1f}".replace(".", ",") + " %"
     en = _figures(client, "en")
     assert en["Population"] == "2,100"

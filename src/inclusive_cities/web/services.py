@@ -913,7 +913,7 @@ def overview(
                 w = 1.0 if use_weights is None else float(use_weights[i])
                 counts[code] = counts.get(code, 0.0) + w
                 total += w
-            for lv in sorted(spec.levels, key=lambda x: -x.min):
+            for lv in sorted(spec.levels, key=lambda x: -x.min) if total else []:
                 amount = counts.get(lv.code, 0.0)
                 distribution.append(
                     {
@@ -953,11 +953,15 @@ def overview(
         )
     share = None
     share_complete = False
-    if shares and city_population is not None and city_population.complete:
-        count_total = _published_count_total(session, share_indicator, period.id, city.id)
-        if count_total is not None and count_total.complete and city_population.value > 0:
+    share_source = share_indicator
+    if city_population is not None and city_population.complete and city_population.value > 0:
+        count_total, count_indicator = _published_count_total(
+            session, share_indicator, period.id, city.id
+        )
+        if count_total is not None and count_total.complete:
             share = 100 * count_total.value / city_population.value
             share_complete = True
+            share_source = share_indicator or count_indicator
     if shares and share is None:
         if population:
             common = [u for u in shares if u in population]
@@ -970,18 +974,18 @@ def overview(
             )
         else:
             share = float(np.mean(list(shares.values())))
-        if share is not None:
-            figures.insert(
-                1 if population else 0,
-                Figure(
-                    _("Refugee and migrant population")
-                    if share_complete
-                    else _("Refugee and migrant population in the published units"),
-                    format_number(share, 1, language) + " %",
-                    human_source(session, share_indicator, period, city.id),
-                    _period_date(period),
-                ),
-            )
+    if share is not None:
+        figures.insert(
+            1 if city_population is not None else 0,
+            Figure(
+                _("Refugee and migrant population")
+                if share_complete
+                else _("Refugee and migrant population in the published units"),
+                format_number(share, 1, language) + " %",
+                human_source(session, share_source, period, city.id),
+                _period_date(period),
+            ),
+        )
     return Overview(
         city=city,
         period=period,
@@ -1017,17 +1021,16 @@ def _level_units(session: Session, city_id: int, unit_id: int) -> set[int]:
 
 def _published_count_total(
     session: Session, share: models.Indicator | None, period_id: int, city_id: int
-) -> PublishedTotal | None:
+) -> tuple[PublishedTotal | None, models.Indicator | None]:
     """The city total of the count a share is a percentage of (venezuelan_population for
-    venezuelan_share), from published figures only."""
+    venezuelan_share, also when no share is published), from published figures only."""
     from inclusive_cities.disclosure.rules import SHARES
 
-    if share is None or share.code not in SHARES:
-        return None
-    counts, _indicator = data.unit_values_by_code(
-        session, (SHARES[share.code][0],), period_id, city_id
-    )
-    return UnitCover(session, city_id, counts).city() if counts else None
+    if share is not None and share.code not in SHARES:
+        return None, None
+    code = SHARES[share.code if share is not None else data.MIGRANT_SHARE_CODES[0]][0]
+    counts, indicator = data.unit_values_by_code(session, (code,), period_id, city_id)
+    return (UnitCover(session, city_id, counts).city() if counts else None), indicator
 
 
 def find_unit(session: Session, city_id: int, code: str) -> models.SpatialUnit:
