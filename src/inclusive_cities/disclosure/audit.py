@@ -118,9 +118,7 @@ def published_figures(session: Session, city: models.City) -> Published:
     values: dict[Key, float] = {}
     counts: dict[Key, int] = {}
     # the API's rows, every page (a page comes back short where control withholds rows)
-    for o, indicator, unit, period, _measure in every_published_observation(
-        session, city.id, PAGE
-    ):
+    for o, indicator, unit, period, _measure in every_published_observation(session, city.id, PAGE):
         key: Key = (indicator, ids[unit], period.code, o.sex, o.age_group, o.nationality)
         if o.value is not None:
             values[key] = float(o.value)

@@ -252,9 +252,7 @@ def published_observations(
     return [r for r in rows if r[0].id not in withheld]
 
 
-def every_published_observation(
-    session: Session, city_id: int, page: int = 50000
-) -> Iterator[Any]:
+def every_published_observation(session: Session, city_id: int, page: int = 50000) -> Iterator[Any]:
     """Every row :func:`published_observations` serves, page after page.
 
     Its ``limit``/``offset`` count stored rows before disclosure control withholds some, so a
