@@ -17,7 +17,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
+from inclusive_cities.disclosure.model import Cell, Finding, Key, Published, Relation
 from inclusive_cities.disclosure.rules import TOTAL, Rules
 
 SHARE_TIMES_TOTAL = "share × total"
@@ -28,22 +28,6 @@ LINKED_TABLE = "linked table"
 NORMALISED_INVERSE = "inverse of normalised score"
 LP_INTERVAL = "LP interval"
 DEPENDENCY = "published figure computed from a hidden one"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One hidden cell an attacker recovers (or narrows below its protection range)."""
-
-    key: Key
-    attack: str
-    truth: float
-    low: float
-    high: float
-    via: tuple[Key | str, ...]
-
-    @property
-    def exact(self) -> bool:
-        return self.low == self.high
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from inclusive_cities.disclosure.attacks import Finding
-from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
+from inclusive_cities.disclosure.model import Cell, Finding, Key, Published, Relation
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules
 
 ENTROPY_INVERSION = "entropy of a partition's counts"

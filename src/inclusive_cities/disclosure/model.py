@@ -59,6 +59,22 @@ class Published:
         return key in self.values
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One hidden cell an attacker recovers (or narrows below its protection range)."""
+
+    key: Key
+    attack: str
+    truth: float
+    low: float
+    high: float
+    via: tuple[Key | str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+
 def build_relations(
     cells: dict[Key, Cell], parents: dict[int, int | None], rules: Rules
 ) -> list[Relation]:
