@@ -251,11 +251,11 @@ def test_upload_runs_on_the_job_worker_and_a_killed_worker_changes_nothing(
         # 4. … the last one marks it failed, with the reason, and the store is still unchanged
         failed = _wait(client, big, lambda b: b["status"] not in ("running", "queued"))
         assert failed["status"] == "failed", failed
-        assert "2 veces" in str(failed["step"]) and "sin memoria" in str(failed["step"]), failed
+        assert "intentos: 2" in str(failed["step"]) and "sin memoria" in str(failed["step"]), failed
         assert _count_observations(layout.url) == before
         assert _observations(layout.url, "noise_db") == []
         page = client.get(f"/admin/jobs/{big}").text
-        assert "2 veces" in page
+        assert "intentos: 2" in page
 
         # 5. with every job worker stopped, a queued job says what to start
         for worker in workers:
