@@ -149,3 +149,30 @@ def test_gdal_bbox_filter_reaches_the_server(server: str, city: City) -> None:
         PAGE_SIZE=1,
     )
     assert sorted(frame["code"]) == ["01001", "01002"]
+
+
+def test_an_indicator_collection_says_its_unit_and_direction(
+    client: TestClient, city: City
+) -> None:
+    """GIS clients read a bare ``value`` field: the unit and which end is good come with the
+    collection (its description) and the schema (OGC API - Features Part 5 ``x-ogc-unit``)."""
+    with transaction(connect(city.url)) as session:
+        indicator = session.scalar(
+            select(models.Indicator).where(models.Indicator.code == "piped_water")
+        )
+        assert indicator is not None
+        unit, direction = indicator.unit, indicator.direction
+    assert unit and direction == "higher_is_better"
+    base = "/ogc/collections/tst-piped-water-2024"
+    english = client.get(base, params={"lang": "en"}).json()["description"]
+    assert english.endswith(f"Unit: {unit}; higher is better.")
+    spanish = client.get(base, params={"lang": "es"}).json()["description"]
+    assert spanish.endswith(f"Unidad: {unit}; más es mejor.")
+    schema = client.get(base + "/schema", params={"lang": "en"}).json()
+    assert schema["properties"]["properties"]["properties"]["value"] == {
+        "type": "number",
+        "x-ogc-unit": unit,
+        "description": "higher is better",
+    }
+    marker = client.get("/ogc/collections/tst-uim-test-2024", params={"lang": "en"}).json()
+    assert "Unit:" not in marker["description"]  # scores of a marker run: 0-100, no unit

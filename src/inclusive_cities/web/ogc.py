@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from inclusive_cities.disclosure.rules import control_enabled
 from inclusive_cities.i18n import SUPPORTED_LANGUAGES, current_language, use_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.spatial.layers import LayerInfo, source_direction, source_name
 from inclusive_cities.store import models
 from inclusive_cities.web import data, exports, feature_collections, services
@@ -107,7 +108,8 @@ def _collection_doc(
         "title": collection.title(language, spec),
         "description": (_("Synthetic demonstration data.") + " " if collection.synthetic else "")
         + _("Period {period}.").format(period=collection.period_label)
-        + (" " + collection.source if collection.kind == "analysis" else ""),
+        + (" " + collection.source if collection.kind == "analysis" else "")
+        + _measure_note(session, collection),
         "itemType": "feature",
         "crs": [CRS84],
         "links": [
@@ -121,6 +123,36 @@ def _collection_doc(
     if collection.kind == "analysis":
         doc["analysis"] = _analysis_member(session, collection, language)
     return doc
+
+
+def _indicator_measure(session: Session, collection: data.Collection) -> tuple[str, str]:
+    """An indicator layer's (unit, direction) from the catalogue; ('', '') for other layers."""
+    if collection.kind != "indicator" or collection.indicator_id is None:
+        return "", ""
+    row = session.execute(
+        select(models.Indicator.unit, models.Indicator.direction).where(
+            models.Indicator.id == collection.indicator_id
+        )
+    ).first()
+    return ("", "") if row is None else (row.unit or "", row.direction or "")
+
+
+def _direction_text(direction: str) -> str:
+    if direction == "higher_is_better":
+        return _("higher is better")
+    if direction == "lower_is_better":
+        return _("lower is better")
+    return ""  # neutral, unknown: never judged
+
+
+def _measure_note(session: Session, collection: data.Collection) -> str:
+    """ " Unit: m; lower is better." for an indicator layer: a GIS client shows the collection's
+    description, and a bare ``value`` field says neither (the downloads' metadata does)."""
+    unit, direction = _indicator_measure(session, collection)
+    parts = [_("Unit: {unit}").format(unit=unit_label(unit))] if unit else []
+    if _direction_text(direction):
+        parts.append(_direction_text(direction))
+    return (" " + "; ".join(parts) + ".") if parts else ""
 
 
 @dataclass(frozen=True)
@@ -577,6 +609,11 @@ def schema(request: Request, session: DB, collection_id: str) -> Response:
         }
         for name in table.columns
     }
+    unit, direction = _indicator_measure(session, found)
+    if "value" in properties and unit:  # OGC API - Features - Part 5 (schemas): x-ogc-unit
+        properties["value"]["x-ogc-unit"] = unit
+    if "value" in properties and _direction_text(direction):
+        properties["value"]["description"] = _direction_text(direction)
     body = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": _base(request) + f"/collections/{found.id}/schema",
