@@ -9,6 +9,7 @@ the top when lower is better).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -134,3 +135,5 @@ def test_spanish_output_reads_in_spanish(
     assert rows[2][8] == "Servicios"
     assert "3 de 4 unidades tienen un índice parcial" in stdout
     assert "Salud, Servicios, Vivienda" in stdout
+    # the city score with a decimal comma, as Spanish writes it ("52,4", not "52.4")
+    assert re.search(r"puntaje de la ciudad \d+,\d\.", " ".join(stdout.split())), stdout

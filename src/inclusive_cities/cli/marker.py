@@ -13,7 +13,7 @@ from rich.tree import Tree
 
 from inclusive_cities.cli.app import state
 from inclusive_cities.cli.progress import progress_bar
-from inclusive_cities.i18n import current_language
+from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -174,7 +174,8 @@ def compute_command(
     frame = result.to_frame(id_column)
     write_table(localised_frame(frame, spec, language), out, id_column, units)
     score = result.city_score
-    shown = "-" if score != score else f"{score:.1f}"  # NaN when no unit has an index score
+    # NaN when no unit has an index score; "52,4" in Spanish
+    shown = "-" if score != score else format_number(score, 1)
     console.print(
         _("Scored {units} units on {spec}: city score {score}. Wrote {path}.").format(
             units=len(result.ids), spec=spec.code, score=shown, path=out
@@ -256,7 +257,7 @@ def build(
             seed=seed,
             progress=progress,
         )
-    shown = "-" if summary.city_score is None else f"{summary.city_score:.1f}"
+    shown = "-" if summary.city_score is None else format_number(summary.city_score, 1)
     console.print(
         _(
             "Stored marker run {run} for {city} {period}: {units} units, {rows} scores, city "
