@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +104,18 @@ def _range_text(low: float | None, high: float | None) -> str:
     return _("at most {high}").format(high=_shown(high or 0.0))
 
 
+def _by_column(
+    values: Sequence[Value], metas: Mapping[str, ColumnMeta]
+) -> Iterator[tuple[str, ColumnMeta, list[Value]]]:
+    """Each column's values with its description, columns in the order they first appear:
+    the per-column checks all judge a column as a whole."""
+    by_code: dict[str, list[Value]] = defaultdict(list)
+    for item in values:
+        by_code[item.code].append(item)
+    for code, items in by_code.items():
+        yield code, metas[code], items
+
+
 def implausible_values(
     values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str
 ) -> tuple[list[Problem], list[Problem]]:
@@ -112,11 +124,7 @@ def implausible_values(
     nobody declared that hold a 9…9 code far outside their other values."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    by_code: dict[str, list[Value]] = defaultdict(list)
-    for item in values:
-        by_code[item.code].append(item)
-    for code, items in by_code.items():
-        meta = metas[code]
+    for code, meta, items in _by_column(values, metas):
         numbers = [i.value for i in items]
         low, high = meta.bounds()
         if low is None and high is None:
@@ -303,11 +311,7 @@ def count_problems(
     it belongs to; a warning for an undeclared count-like column of such values."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    by_code: dict[str, list[Value]] = defaultdict(list)
-    for item in values:
-        by_code[item.code].append(item)
-    for code, items in by_code.items():
-        meta = metas[code]
+    for code, meta, items in _by_column(values, metas):
         dotted = [i for i in items if not float(i.value).is_integer()]
         if decimal != "." or not dotted or not all(_THOUSANDS_DOT.match(i.text) for i in dotted):
             continue
@@ -406,11 +410,8 @@ def scale_warnings(
     all 0-1 (shares, not percentages), a metres column whose values are all a few units with
     decimals (kilometres). Imported as they are, they would be scored 100 or 1000 times off."""
     warnings: list[Problem] = []
-    by_code: dict[str, list[Value]] = defaultdict(list)
-    for item in values:
-        by_code[item.code].append(item)
-    for code, items in by_code.items():
-        unit = metas[code].unit.strip().lower()
+    for code, meta, items in _by_column(values, metas):
+        unit = meta.unit.strip().lower()
         numbers = [i.value for i in items]
         if len(numbers) < MIN_SCALE_VALUES:
             continue
