@@ -221,6 +221,11 @@ class Catalogue:
         return [spec for spec in self.indicators.values() if spec.record == record]
 
 
+# libyaml's safe loader when PyYAML has it: the same values and lines, parsed in C (the
+# shipped catalogue: 0.15 s of CPU in pure Python, 0.01 s in C, on every command reading it)
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def canonical_columns() -> dict[str, dict[str, Any]]:
     """Canonical census variables by record type (from ingest/canonical_variables.yaml)."""
     text = (
@@ -228,7 +233,7 @@ def canonical_columns() -> dict[str, dict[str, Any]]:
         .joinpath("canonical_variables.yaml")
         .read_text(encoding="utf-8")
     )
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_YAML)
     return {record: dict(columns) for record, columns in data.items()}
 
 
@@ -539,7 +544,7 @@ def _names_in(text: str, where: str) -> set[str]:
 def _entry_lines(text: str) -> dict[tuple[str, str | None], int]:
     """1-based lines of every ``indicators`` entry (key None) and of each of its fields."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_YAML)
     except yaml.YAMLError:
         return {}
     found: dict[tuple[str, str | None], int] = {}
@@ -591,7 +596,7 @@ def _load_file(
     text: str, file: str, catalogue: Catalogue, columns: dict[str, dict[str, Any]]
 ) -> None:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML)
     except yaml.YAMLError as error:
         raise IndicatorError(
             _("{file} is not valid YAML ({reason}): fix it.").format(
