@@ -46,6 +46,22 @@ _SPANISH_DIRECTIONS = {
     "desconocida": "unknown",
 }
 _UNIT_CANONICAL = {name: unit for unit, names in _UNIT_SYNONYMS.items() for name in names}
+DICTIONARY_ALIASES = {
+    "column": "code",
+    "columna": "code",
+    "variable": "code",
+    "label": "name_es",
+    "etiqueta": "name_es",
+    "nombre": "name_es",
+    "unidad": "unit",
+    "direccion": "direction",
+    "sentido": "direction",
+    "minimo": "min",
+    "maximo": "max",
+    "faltantes": "missing",
+}
+"""Headers analysts write in a dictionary exported from Excel or KoBo (``column``, ``label``,
+``unidad``, ``Dirección``), read as the dictionary's fields."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +238,9 @@ def read_dictionary(path: Path | str) -> dict[str, ColumnMeta]:
         ]
     else:
         table = read_text_table(path)
-        header = [h.strip().lower() for h in table.header]
+        header = [
+            DICTIONARY_ALIASES.get(normalise_code(h), h.strip().lower()) for h in table.header
+        ]
         if "code" not in header:
             raise IngestError(
                 _("{file}: the dictionary has no 'code' column (columns: {columns}).").format(
@@ -236,6 +254,14 @@ def read_dictionary(path: Path | str) -> dict[str, ColumnMeta]:
             )
             for n, cells in zip(table.row_numbers, table.rows, strict=True)
         ]
+    return dictionary_from_entries(entries)
+
+
+def dictionary_from_entries(
+    entries: Sequence[tuple[str, Mapping[str, Any]]],
+) -> dict[str, ColumnMeta]:
+    """Column meanings from entries given as data, each with where it was written (a file's
+    row, a web form's column): the same checks as a dictionary file's."""
     found: dict[str, ColumnMeta] = {}
     for where, raw in entries:
         meta = _entry(raw, where)
@@ -247,6 +273,21 @@ def read_dictionary(path: Path | str) -> dict[str, ColumnMeta]:
             )
         found[meta.code] = meta
     return found
+
+
+def meta_entry(meta: ColumnMeta) -> dict[str, str]:
+    """A column's meaning as a dictionary entry (text fields), to pass it on as data."""
+    missing = [*(repr(m) for m in meta.missing), *meta.missing_text]
+    return {
+        "code": meta.code,
+        "name_es": meta.name_es,
+        "name_en": meta.name_en,
+        "unit": meta.unit,
+        "direction": meta.direction,
+        "min": "" if meta.minimum is None else repr(meta.minimum),
+        "max": "" if meta.maximum is None else repr(meta.maximum),
+        "missing": "|".join(missing),
+    }
 
 
 def column_meta(

@@ -49,6 +49,7 @@ from inclusive_cities.ingest.common import (
 from inclusive_cities.ingest.dictionary import (
     ColumnMeta,
     column_meta,
+    dictionary_from_entries,
     normalise_code,
     read_dictionary,
 )
@@ -604,6 +605,7 @@ def import_table(
     missing: Sequence[float] = (),
     dictionary: Path | str | None = None,
     missing_text: Sequence[str] = (),
+    dictionary_entries: Sequence[Mapping[str, str]] = (),
     source: str = "",
     accept_valid: bool = False,
     dry_run: bool = False,
@@ -614,19 +616,38 @@ def import_table(
 
     ``missing``: cell values that mean "no data" (999, -999) in every column, and
     ``missing_text`` the text ones (NS/NR); ``dictionary``: a data dictionary file giving each
-    column's names, unit, direction, range and codes."""
+    column's names, unit, direction, range and codes; ``dictionary_entries``: entries given
+    as data (the web form's units and directions), over the file's."""
     timer = Timer()
     progress = progress or quiet_progress
     path = require_file(path)
     store.require_current(engine)
     report = ImportReport(kind="table", file=path.name, sha256=sha256_file(path))
     declared = read_dictionary(dictionary) if dictionary is not None else {}
+    declared.update(
+        dictionary_from_entries(
+            [
+                (_("{file}, column {code}").format(file=path.name, code=e.get("code", "?")), e)
+                for e in dictionary_entries
+            ]
+        )
+    )
     reading: dict[str, object] = {
         "missing": sorted(float(m) for m in missing),
         "dictionary": sha256_file(Path(dictionary)) if dictionary is not None else "",
     }
     if missing_text:
         reading["missing_text"] = sorted(t.lower() for t in missing_text)
+    chosen = {  # how the file was read: the same file read otherwise is another import
+        "entries": [dict(sorted(e.items())) for e in dictionary_entries],
+        "columns": dict(sorted((indicator_columns or {}).items())),
+        "unit_column": unit_column,
+        "period_column": period_column,
+        "period": period,
+        "level": level,
+        "decimal": decimal or locale,
+    }
+    reading.update({k: v for k, v in chosen.items() if v})
     progress(_("Reading {file}").format(file=path.name), 0, None)
     parsed = parse_indicator_table(
         path,

@@ -29,6 +29,7 @@ from inclusive_cities.web.site import (
     served_over_https,
     session_scope,
 )
+from inclusive_cities.web.table_upload import imported_indicators, table_reading, valid_codes
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -437,42 +438,6 @@ def user_action(
     return RedirectResponse("/admin", status_code=303)
 
 
-def valid_codes(city: str, period: str, period_required: bool = False) -> tuple[str, str]:
-    """City and period codes as the importers accept them: a code such as
-    ``2024</script>`` would create a period that every page then has to show."""
-    from inclusive_cities.ingest.identifiers import IdentifierError, validate_identifier
-
-    try:
-        return validate_identifier("city", city), (
-            validate_identifier("period", period) if period or period_required else ""
-        )
-    except IdentifierError as error:
-        raise WebError(str(error)) from error
-
-
-def table_reading(locale: str, missing: str) -> dict[str, Any]:
-    """The upload form's number convention and missing-value codes as import options (only
-    those given, so a plain upload's options stay as they were)."""
-    from inclusive_cities.ingest.dictionary import split_missing_codes
-    from inclusive_cities.ingest.tables import LOCALE_DECIMAL
-
-    options: dict[str, Any] = {}
-    if locale:
-        if locale not in LOCALE_DECIMAL:
-            raise WebError(
-                _("Number format '{value}' is not one of {known}.").format(
-                    value=locale, known=", ".join(LOCALE_DECIMAL)
-                )
-            )
-        options["locale"] = locale
-    numbers, texts = split_missing_codes([missing], "missing")
-    if numbers:
-        options["missing"] = list(numbers)
-    if texts:
-        options["missing_text"] = list(texts)
-    return options
-
-
 @router.post("/admin/uploads")
 async def upload(
     request: Request,
@@ -578,6 +543,7 @@ def job_page(request: Request, session: DB, job_id: RowId) -> Response:
         return RedirectResponse("/admin/login", status_code=303)
     job = _job(session, request, job_id)
     step, done, total = jobs.live_state(job)
+    batch = (job.report or {}).get("batch_id") if job.kind == "table" else None
     return render(
         request,
         "admin/job.html",
@@ -587,6 +553,7 @@ def job_page(request: Request, session: DB, job_id: RowId) -> Response:
         done=done,
         total=total,
         elapsed=jobs.elapsed_seconds(job),
+        imported=imported_indicators(session, batch) if job.status == "done" else [],
     )
 
 

@@ -190,6 +190,9 @@ def create_app(
     app.include_router(ogc.router)
     app.include_router(admin.router)
     app.include_router(admin.api_router)
+    from inclusive_cities.web import table_upload
+
+    app.include_router(table_upload.router)
     from inclusive_cities.web import planning
 
     app.include_router(planning.router)

@@ -97,6 +97,7 @@ def _report_dict(report: Any, rejected: bool = False) -> dict[str, Any]:
         ],
         "rows_accepted": report.rows_accepted,
         "rows_rejected": report.rows_rejected,
+        "batch_id": report.batch_id,
     }
 
 
