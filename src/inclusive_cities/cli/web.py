@@ -390,6 +390,11 @@ def publish(
         else _("Published {runs} and {layers} of {city}.")
     )
     console.print(message.format(runs=runs_text, layers=layers_text, city=city))
+    if not withdraw and count_runs:  # rank intervals among the published units only
+        from inclusive_cities.disclosure.rank_intervals import store_city_rank_intervals
+
+        for note in store_city_rank_intervals(engine, city):
+            console.print(note)
     if not withdraw and not refused and count_runs == 0 and count_layers == 0 and not layers:
         raise NotFound(_nothing_to_publish(city, layers))
     if refused:

@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
+from inclusive_cities.disclosure.rank_intervals import PublicRankIntervals, public_rank_intervals
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
@@ -661,9 +662,12 @@ class Overview:
     population: float | None
     migrant_share: float | None
     unit_count: int
+    """Units whose index the public sees (withheld ones are not counted)."""
     partial_units: int = 0
     missing_areas: list[str] = field(default_factory=list)
     distribution_note: str = ""
+    scored_count: int = 0
+    """Units with an index, published or withheld for confidentiality."""
 
 
 def format_number(value: float, digits: int, language: str) -> str:
@@ -851,6 +855,7 @@ def overview(
     areas: list[dict[str, Any]] = []
     distribution: list[dict[str, Any]] = []
     unit_count = 0
+    scored_count = 0
     partial_units = 0
     missing_areas: list[str] = []
     total_population = None
@@ -863,10 +868,20 @@ def overview(
     if run is not None:
         scores = data.run_scores(session, run.id)
         spec = data.spec_for(provider, scores)
-        unit_count = len(scores.unit_ids)
+        root = spec.root
+        root_code = root.code if root else scores.nodes[0]
+        # the headline counts what the public sees: units whose index is published, not
+        # every unit scored (on the medium demo 80 of 162; the rest are withheld)
+        shown = (
+            ~np.isnan(scores.column(root_code))
+            if root_code in scores.nodes
+            else np.zeros(len(scores.unit_ids), bool)
+        )
+        unit_count = int(shown.sum())
+        scored_count = int(scores.present(root_code).sum()) if root_code in scores.nodes else 0
         coverage = run_coverage(scores, spec)
-        partial_units = int((coverage.share < 1).sum())
-        missing_codes = {code for codes in coverage.missing for code in codes}
+        partial_units = int((coverage.share[shown] < 1).sum())
+        missing_codes = {code for i in np.flatnonzero(shown) for code in coverage.missing[i]}
         missing_areas = [a.name(language) for a in coverage.areas if a.code in missing_codes]
         weights = np.array(
             [
@@ -875,8 +890,6 @@ def overview(
             ]
         )
         use_weights = weights if population and not np.isnan(weights).all() else None
-        root = spec.root
-        root_code = root.code if root else scores.nodes[0]
         score = run.city_score
         if score is None and root_code in scores.nodes:
             score = data.weighted_mean(scores.column(root_code), use_weights)
@@ -931,8 +944,15 @@ def overview(
                 ).format(count=unweighted, total=unit_count)
         figures.append(
             Figure(
-                _("Spatial units scored"),
-                format_number(unit_count, 0, language),
+                _("Spatial units with a published index"),
+                (
+                    _("{count} of {total}").format(
+                        count=format_number(unit_count, 0, language),
+                        total=format_number(scored_count, 0, language),
+                    )
+                    if scored_count > unit_count
+                    else format_number(unit_count, 0, language)
+                ),
                 spec.name(language),
                 run.created_at.date().isoformat(),
             )
@@ -1003,6 +1023,7 @@ def overview(
         partial_units=partial_units,
         missing_areas=missing_areas,
         distribution_note=distribution_note,
+        scored_count=scored_count,
     )
 
 
@@ -1071,6 +1092,8 @@ class Profile:
     missing_areas: list[str] = field(default_factory=list)
     withheld: bool = False
     """The unit's index exists but is withheld for confidentiality (not "no data")."""
+    rank_interval_note: str = ""
+    """Why no rank interval is shown beside a published rank ("" when one is, or none exists)."""
 
     @property
     def partial(self) -> str:
@@ -1081,14 +1104,6 @@ class Profile:
     def scored_areas(self) -> list[dict[str, Any]]:
         """Areas with a score: the radar draws these and leaves a missing one out."""
         return [a for a in self.areas if a["score"] is not None]
-
-
-def rank_intervals(run: models.MarkerRun | None) -> dict[str, tuple[int, int]]:
-    """unit code -> 5-95 % rank interval, when the run kept its uncertainty analysis."""
-    raw = (run.parameters or {}).get("rank_intervals") if run is not None else None
-    if not isinstance(raw, dict):
-        return {}
-    return {str(code): (int(low), int(high)) for code, (low, high) in raw.items()}
 
 
 def unit_profile(
@@ -1122,9 +1137,13 @@ def unit_profile(
     coverage: float | None = None
     missing_areas: list[str] = []
     withheld: set[str] = set()
+    public_intervals = PublicRankIntervals()
     if run is not None:
         scores = data.run_scores(session, run.id)
         spec = data.spec_for(provider, scores)
+        public_intervals = public_rank_intervals(
+            session, run, scores, spec.root.code if spec.root else None
+        )
         where = np.flatnonzero(scores.unit_ids == unit.id)
         if len(where):
             i = int(where[0])
@@ -1168,7 +1187,15 @@ def unit_profile(
     indicators, survey = _unit_observations(session, unit, period, spec, node_scores, language)
     trend = _trend(session, provider, city.id, unit.id, language)
     root_withheld = bool(spec and spec.root and spec.root.code in withheld)
-    interval = None if root_withheld else rank_intervals(run).get(unit.code)
+    interval = None if root_withheld else public_intervals.intervals.get(unit.id)
+    interval_note = ""
+    if interval is None and rank is not None and run is not None:
+        interval_note = public_intervals.note() if public_intervals.reason else ""
+        if unit.id in public_intervals.outside:
+            interval_note = _(
+                "No rank interval: this unit's rank lies outside the range of 90 % of the Monte "
+                "Carlo runs."
+            )
     return Profile(
         unit=unit,
         level_name=level_name,
@@ -1190,6 +1217,7 @@ def unit_profile(
         coverage=coverage,
         missing_areas=missing_areas,
         withheld=root_withheld,
+        rank_interval_note=interval_note,
     )
 
 
@@ -1367,6 +1395,10 @@ class Rankings:
     total: int
     localities: list[tuple[str, str]]
     has_locality: bool = True
+    interval_note: str = ""
+    """Why rank intervals are missing (withheld units not yet left out of them), else ""."""
+    published: int = 0
+    """Units with a published index among ``total``."""
 
 
 def rankings(
@@ -1405,7 +1437,8 @@ def rankings(
         )
     rows = []
     locs: dict[str, str] = {}
-    intervals = rank_intervals(run)
+    public_intervals = public_rank_intervals(session, run, scores, root)
+    intervals = public_intervals.intervals
     for i, unit_id in enumerate(scores.unit_ids):
         r = units.row(int(unit_id))
         locs[units.locality_code[r]] = units.locality_name[r]
@@ -1420,7 +1453,7 @@ def rankings(
             "locality_code": units.locality_code[r],
             "score": None if np.isnan(value) else round(float(value), 2),
             "rank": scores.ranks[root][i],
-            "rank_interval": None if withheld else intervals.get(units.codes[r]),
+            "rank_interval": None if withheld else intervals.get(int(unit_id)),
             "withheld": withheld,
             "level": (
                 _("Withheld for confidentiality")
@@ -1455,4 +1488,15 @@ def rankings(
         rows.sort(key=lambda r: r[sort] is None)
     columns = [{"code": a.code, "name": a.name(language)} for a in areas]
     localities = sorted(locs.items(), key=lambda x: x[1]) if with_locality else []
-    return Rankings(run, spec, period, columns, rows, len(rows), localities, with_locality)
+    return Rankings(
+        run,
+        spec,
+        period,
+        columns,
+        rows,
+        len(rows),
+        localities,
+        with_locality,
+        public_intervals.note(),
+        sum(1 for r in rows if r["score"] is not None),
+    )
