@@ -15,6 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.disclosure.attacks import (
+    LINKED_TABLE,
+    LP_INTERVAL,
+    NORMALISED_INVERSE,
+    PARENT_MINUS_CHILDREN,
+    SHARE_TIMES_TOTAL,
+    SUM_OF_PARTS,
+    TOTAL_MINUS_PARTS,
     Finding,
     ScoreCell,
     differencing,
@@ -22,7 +29,13 @@ from inclusive_cities.disclosure.attacks import (
     normalised_inverse,
     share_times_total,
 )
-from inclusive_cities.disclosure.derived import entropy_inversion
+from inclusive_cities.disclosure.derived import (
+    COMBINED_DIFFERENCE,
+    ENTROPY_INVERSION,
+    UPSTREAM_DIFFERENCE,
+    combined_differencing,
+    entropy_inversion,
+)
 from inclusive_cities.disclosure.errors import DisclosureError
 from inclusive_cities.disclosure.model import Key, Published, describe
 from inclusive_cities.disclosure.publication import Protection, protection
@@ -40,6 +53,7 @@ from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 
 PAGE = 50000
+BELOW_THRESHOLD = "published below the threshold"
 
 
 @dataclass
@@ -85,7 +99,7 @@ class AuditReport:
         """The whole audit as the CLI prints it and the admin area shows it."""
         lines = [self.line(f) for f in self.findings] + [self.summary()]
         lines += [
-            _("  {attack}: {count} cells").format(attack=attack, count=count)
+            _("  {attack}: {count} cells").format(attack=attack_name(attack), count=count)
             for attack, count in self.by_attack().items()
         ]
         return "\n".join(lines)
@@ -95,7 +109,7 @@ class AuditReport:
         recovered = f"{finding.low:g}" if finding.exact else f"[{finding.low:g}, {finding.high:g}]"
         return _("{cell}: {attack} gives {recovered} (true value {truth:g}) from {via}").format(
             cell=describe(finding.key, self.unit_codes),
-            attack=finding.attack,
+            attack=attack_name(finding.attack),
             recovered=recovered,
             truth=finding.truth,
             via=", ".join(
@@ -103,6 +117,24 @@ class AuditReport:
             )
             + (" …" if len(finding.via) > 4 else ""),
         )
+
+
+def attack_name(attack: str) -> str:
+    """An attack as the reader's language names it (findings keep the English identifier)."""
+    names = {
+        SHARE_TIMES_TOTAL: _("share × total"),
+        TOTAL_MINUS_PARTS: _("total − parts"),
+        SUM_OF_PARTS: _("sum of parts"),
+        PARENT_MINUS_CHILDREN: _("parent − visible children"),
+        LINKED_TABLE: _("linked table"),
+        NORMALISED_INVERSE: _("inverse of normalised score"),
+        LP_INTERVAL: _("LP interval"),
+        ENTROPY_INVERSION: _("entropy of a partition's counts"),
+        UPSTREAM_DIFFERENCE: _("n by subtraction (cell suppressed upstream)"),
+        COMBINED_DIFFERENCE: _("sum of hidden groups by subtraction"),
+        BELOW_THRESHOLD: _("published below the threshold"),
+    }
+    return names.get(attack, attack)
 
 
 def published_figures(session: Session, city: models.City) -> Published:
@@ -222,25 +254,33 @@ def audit(
     report.published_figures = len(published.values)
     report.published_scores = sum(1 for s in scores if s.score is not None)
     report.hidden_cells = sum(
-        1 for k, c in truth.items() if c.value is not None and k not in published.values
+        1
+        for k, c in truth.items()
+        if c.value is not None and not c.virtual and k not in published.values
     )
-    protected = {k for k in state.protected if k not in published.values}
+    # combined cells (the sum of a block's small migrant groups) are withheld by construction,
+    # whatever a stored protection of an older layout says
+    combined = {k for k, c in truth.items() if c.virtual}
+    owed = {k for k in combined if rules.is_count(k[0], truth[k].unit)}
+    protected = {k for k in state.protected | owed if k not in published.values}
     report.protected_cells = len(protected)
     progress(_("Attack: share times total"), 2, 6)
     findings = share_times_total(truth, published, rules)
     progress(_("Attack: differencing"), 3, 6)
     findings += differencing(truth, published, state.relations, rules)
+    findings += combined_differencing(truth, published, state.relations, rules)
     progress(_("Attack: inverting normalised scores"), 4, 6)
     findings += normalised_inverse(truth, published, scores, periods, rules)
     findings += entropy_inversion(truth, published, rules)
     progress(_("Attack: linear programming intervals"), 5, 6)
-    findings += lp_intervals(truth, published, state.relations, unproven(state, published), rules)
+    targets = unproven(state, published) | (owed - state.verified)
+    findings += lp_intervals(truth, published, state.relations, targets, rules)
     # a cell the public cannot read only because no route serves it (a nationality row that
     # equals its total, say) was never withheld: working it out discloses nothing
-    withheld = state.hidden | state.baseline
+    withheld = state.hidden | state.baseline | combined
     findings = [f for f in findings if f.key in withheld]
     findings += [
-        Finding(k, "published below the threshold", float(truth[k].value or 0), 0, 0, ())
+        Finding(k, BELOW_THRESHOLD, float(truth[k].value or 0), 0, 0, ())
         for k in state.protected
         if k in published.values
     ]

@@ -7,6 +7,9 @@ Two leaks the additive relations of :mod:`model` do not see on their own:
   counts of the other groups it inverts to the hidden ones. Which indices are built from
   which partition is read from the indicator catalogue (``aggregation: entropy`` and the
   variable its ``groups`` test), so a new diversity index is covered without a code change;
+* the SUM of a relation's hidden sensitive members (the Venezuelan and other-foreign rows of
+  a block: total - host) is exact when everything else in the relation is published, and a
+  count of 1-9 migrants (for a rate, its ``n``) is as disclosive as a cell of 1-9;
 * a cell stored 'suppressed' upstream (``indicators compute``'s or the survey's own
   minimum n: value NULL, ``n`` kept or NULL) is as hidden as any other. When it is the only
   hidden member of a relation, the published members give back its ``n`` (and for a mean,
@@ -21,11 +24,20 @@ from functools import lru_cache
 
 import numpy as np
 
-from inclusive_cities.disclosure.model import Cell, Finding, Key, Published, Relation
+from inclusive_cities.disclosure.model import (
+    COMBINED,
+    DIMENSIONS,
+    Cell,
+    Finding,
+    Key,
+    Published,
+    Relation,
+)
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules
 
 ENTROPY_INVERSION = "entropy of a partition's counts"
 UPSTREAM_DIFFERENCE = "n by subtraction (cell suppressed upstream)"
+COMBINED_DIFFERENCE = "sum of hidden groups by subtraction"
 POSITION = {"sex": 3, "age": 4, "age_group": 4, "nationality": 5}
 """Variable a catalogue entry's groups test -> position of that dimension in a :data:`Key`."""
 ROUNDING = 5e-5
@@ -195,3 +207,68 @@ def upstream_hidden(key: Key, truth: dict[Key, Cell], published: Published) -> b
     """Suppressed before disclosure control (value NULL) and about someone (``n`` not 0)."""
     cell = truth.get(key)
     return cell is not None and cell.value is None and cell.n != 0 and not published.has(key)
+
+
+def combined_differencing(
+    truth: dict[Key, Cell], published: Published, relations: Iterable[Relation], rules: Rules
+) -> list[Finding]:
+    """The attacker's total minus the published parts, when two or more parts are hidden.
+
+    What comes out is the sum of the hidden parts: for counts their people, for means their
+    ``n`` (the published ``n`` of the total and of the other parts). When every hidden part is
+    a sensitive group and the sum is 1 .. threshold - 1 people, the attacker has a small group
+    ("5 migrants live in this block", "3 Venezuelans in these two blocks") and it is reported
+    as a finding on the combined cell (its ``a+b`` key) or, across units, on the first hidden
+    unit, with the published members it came from.
+    """
+    out: list[Finding] = []
+    for relation in relations:
+        if relation.kind in (COMBINED, "linked") or not published.has(relation.total):
+            continue
+        hidden = [
+            k
+            for k in relation.parts
+            if _hidden(k, truth, published) or upstream_hidden(k, truth, published)
+        ]
+        if len(hidden) < 2:
+            continue
+        shown = [k for k in relation.parts if k not in hidden]
+        if any(k in truth and not published.has(k) for k in shown):
+            continue
+        if not all(rules.is_sensitive(k[0], k[5], truth[k].survey) for k in hidden):
+            continue
+        members = [relation.total, *shown]
+        if relation.quantity == "count":
+            if any(truth[k].value is None for k in hidden):
+                continue
+            guess = published.values[relation.total] - sum(published.values[k] for k in shown)
+            people = sum(float(truth[k].value or 0.0) for k in hidden)
+        else:
+            if any(k not in published.counts for k in members) or any(
+                truth[k].n is None for k in hidden
+            ):
+                continue
+            guess = published.counts[relation.total] - sum(published.counts[k] for k in shown)
+            people = sum(float(truth[k].n or 0) for k in hidden)
+        if not 1 <= people < rules.threshold or not rules.recovered(guess, people):
+            continue
+        target = _combined_key(relation, hidden, truth)
+        out.append(Finding(target, COMBINED_DIFFERENCE, people, guess, guess, (*hidden, *members)))
+    return out
+
+
+def _combined_key(relation: Relation, hidden: list[Key], truth: dict[Key, Cell]) -> Key:
+    """The combined cell of these hidden groups if the model holds one, else the first."""
+    if relation.kind in DIMENSIONS:
+        position = 3 + DIMENSIONS.index(relation.kind)
+        base = list(relation.total)
+        base[position] = "+".join(sorted(k[position] for k in hidden))
+        key: Key = (base[0], int(base[1]), base[2], base[3], base[4], base[5])
+        if key in truth:
+            return key
+    return sorted(hidden)[0]
+
+
+def _hidden(key: Key, truth: dict[Key, Cell], published: Published) -> bool:
+    cell = truth.get(key)
+    return cell is not None and cell.value is not None and not published.has(key)

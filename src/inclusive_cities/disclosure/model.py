@@ -28,6 +28,8 @@ class Cell:
     unit: str = ""
     survey: bool = False
     id: int | None = None
+    virtual: bool = False
+    """A combined quantity (see :func:`combined_cells`): never stored, never published."""
 
     @property
     def indicator(self) -> str:
@@ -79,6 +81,8 @@ def build_relations(
     cells: dict[Key, Cell], parents: dict[int, int | None], rules: Rules
 ) -> list[Relation]:
     """Every additive relation among the cells: groups -> total, units -> parent, linked."""
+    for stale in [k for k, c in cells.items() if c.virtual]:
+        del cells[stale]  # built again below from the stored figures
     relations: list[Relation] = []
     by_unit: dict[tuple[str, int, str], dict[tuple[str, str, str], Key]] = defaultdict(dict)
     by_group: dict[tuple[str, str, str, str, str], dict[int, Key]] = defaultdict(dict)
@@ -132,7 +136,90 @@ def build_relations(
                 relations.append(
                     Relation(groups[(TOTAL, TOTAL, TOTAL)], (other,), "linked", "count")
                 )
-    return relations
+    return relations + combined_cells(cells, relations, rules)
+
+
+COMBINED = "combined"
+"""Kind of the relations that define a combined quantity and place it in its table."""
+
+
+def always_hidden(cell: Cell, rules: Rules) -> bool:
+    """Hidden whatever the pattern: the web's threshold rule, or a small sensitive count."""
+    if cell.value is None or (cell.n is not None and cell.n < rules.threshold):
+        return True
+    code, nationality = cell.key[0], cell.key[5]
+    return (
+        rules.is_count(code, cell.unit)
+        and rules.is_sensitive(code, nationality, cell.survey)
+        and cell.value < rules.threshold
+    )
+
+
+def combined_cells(
+    cells: dict[Key, Cell], relations: list[Relation], rules: Rules
+) -> list[Relation]:
+    """The sum of a relation's small sensitive groups, as a cell of its own (added to ``cells``).
+
+    Where the Venezuelan and the other-foreign rows of a block are both hidden, the published
+    total minus the published host row gives their SUM: "5 migrants live here" (for a rate, its
+    ``n``). That sum is a count of a sensitive group like any other, so it is protected like
+    one. For every group relation whose always-hidden sensitive parts P (two or more with
+    someone in them, not all the parts) add up to 1 .. threshold - 1 people, a virtual cell
+    ``V`` (labelled ``a+b`` in the varying dimension) joins the model with two relations:
+    ``V = sum(P)`` and ``total = (parts - P) + V``. The solver then hides another member
+    around it and keeps its range exactly as for a stored count, and the attacker's LP bounds
+    ``V``, i.e. ``sum(P)``. ``V`` has no observation id (a negative one) and is always hidden.
+    """
+    out: list[Relation] = []
+    made: list[Cell] = []
+    for relation in relations:
+        if relation.kind not in DIMENSIONS or len(relation.parts) < 3:
+            continue
+        position = 3 + DIMENSIONS.index(relation.kind)
+        members = [cells[k] for k in relation.parts if k in cells]
+        group = [
+            c
+            for c in members
+            if rules.is_sensitive(c.key[0], c.key[5], c.survey) and always_hidden(c, rules)
+        ]
+        if len(group) < 2 or len(group) == len(relation.parts):
+            continue
+        if relation.quantity == "count":
+            if any(c.value is None for c in group):
+                continue
+            people = [float(c.value or 0.0) for c in group]
+        else:
+            if any(c.n is None for c in group):
+                continue
+            people = [float(c.n or 0) for c in group]
+        total = sum(people)
+        if sum(1 for p in people if p > 0) < 2 or not 1 <= total < rules.threshold:
+            continue
+        if relation.quantity == "count":
+            value: float | None = total
+            n = None if any(c.n is None for c in group) else sum(int(c.n or 0) for c in group)
+        else:
+            n = int(total)
+            known = all(c.value is not None for c in group)
+            # unknown when a member was suppressed upstream: never read as a figure (NaN)
+            value = (
+                sum(float(c.value or 0.0) * float(c.n or 0) for c in group) / total
+                if known
+                else float("nan")
+            )
+        label = "+".join(sorted(c.key[position] for c in group))
+        base = list(relation.total)
+        base[position] = label
+        key: Key = (base[0], int(base[1]), base[2], base[3], base[4], base[5])
+        cell = Cell(key, value, n, group[0].unit, any(c.survey for c in group), None, True)
+        made.append(cell)
+        rest = tuple(k for k in relation.parts if k not in {c.key for c in group})
+        out.append(Relation(key, tuple(c.key for c in group), COMBINED, relation.quantity))
+        out.append(Relation(relation.total, (*rest, key), COMBINED, relation.quantity))
+    for number, cell in enumerate(sorted(made, key=lambda c: c.key)):
+        cell.id = -(number + 1)  # stable: the stored protection names it by this id
+        cells[cell.key] = cell
+    return out
 
 
 def describe(key: Key, unit_codes: dict[int, str]) -> str:

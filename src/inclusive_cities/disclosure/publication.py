@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.cache import CACHE, observations_fingerprint, units_fingerprint
 from inclusive_cities.disclosure.attacks import differencing
-from inclusive_cities.disclosure.derived import derived_dependants
+from inclusive_cities.disclosure.derived import combined_differencing, derived_dependants
 from inclusive_cities.disclosure.model import Cell, Key, Relation, build_relations
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import protect_verified, published_view
@@ -29,7 +29,7 @@ from inclusive_cities.specview import stored_spec
 from inclusive_cities.store import models
 
 MAX_PASSES = 4
-FORMAT = 3
+FORMAT = 4
 """Version of the stored protection's layout (part of its key: an older file is not read)."""
 
 
@@ -65,13 +65,14 @@ class Protection:
         if self.stored_ids is None or self.city_id is None:
             return self
         truth, parents, codes = load_truth(session, self.city_id)
+        # first: it adds the combined cells, stored under their own (negative) ids
+        self.relations = build_relations(truth, parents, rules or Rules())
         key_of = {int(c.id): k for k, c in truth.items() if c.id is not None}
         sets = {
             name: {key_of[int(i)] for i in ids if int(i) in key_of}
             for name, ids in self.stored_ids.items()
         }
         self.truth, self.parents, self.unit_codes = truth, parents, codes
-        self.relations = build_relations(truth, parents, rules or Rules())
         self.baseline, self.primary = sets["baseline"], sets["primary"]
         self.protected, self.hidden = sets["protected"], sets["hidden"]
         self.stored_ids = None
@@ -249,7 +250,11 @@ def close(
     hidden = set(hidden)
     while True:
         more = dependants(truth, hidden, rules) - hidden
-        for finding in differencing(truth, published_view(truth, hidden), relations, rules):
+        view = published_view(truth, hidden)
+        # the sum of hidden groups too (across blocks: the combined cells cover the groups)
+        for finding in differencing(truth, view, relations, rules) + combined_differencing(
+            truth, view, relations, rules
+        ):
             visible = [
                 k for k in finding.via if isinstance(k, tuple) and k not in hidden and k in truth
             ]

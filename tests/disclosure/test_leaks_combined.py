@@ -1,0 +1,169 @@
+"""The sum of a block's small migrant groups is a quantity to protect, not only each group.
+
+Where a block's Venezuelan and other-foreign rows are both hidden, the published total minus
+the published host row is their sum: 3 + 2 = "5 migrants live here" (for a rate, its ``n``).
+Each figure expected below is worked out here from the table (by hand, or with
+``scipy.optimize.linprog`` on equations written from the table's layout), never read from the
+code under test; every test fails on the protection that guarded single cells only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+
+from inclusive_cities.disclosure.attacks import LP_INTERVAL, lp_intervals
+from inclusive_cities.disclosure.derived import COMBINED_DIFFERENCE, combined_differencing
+from inclusive_cities.disclosure.model import Cell, Key, build_relations
+from inclusive_cities.disclosure.publication import compute
+from inclusive_cities.disclosure.rules import TOTAL, Rules
+from inclusive_cities.disclosure.secondary import published_view
+
+RULES = Rules()
+GROUPS = ("host", "venezuelan", "other_foreign")
+MIGRANTS = "other_foreign+venezuelan"
+
+
+def key(code: str, nationality: str = TOTAL, unit: int = 1) -> Key:
+    return (code, unit, "2024", TOTAL, TOTAL, nationality)
+
+
+def rate_block() -> dict[Key, Cell]:
+    """Employment in one block: 40 hosts (30 employed), 3 Venezuelans (2), 2 others (1).
+    The total is 33 of 45; the two migrant rows rest on 3 and 2 people (web rule: hidden)."""
+    rows = {
+        TOTAL: (100.0 * 33 / 45, 45),
+        "host": (100.0 * 30 / 40, 40),
+        "venezuelan": (100.0 * 2 / 3, 3),
+        "other_foreign": (100.0 * 1 / 2, 2),
+    }
+    return {
+        key("employment_rate", g): Cell(key("employment_rate", g), v, n, "%")
+        for g, (v, n) in rows.items()
+    }
+
+
+def test_total_minus_host_gives_the_migrants_of_a_rate_and_is_withheld() -> None:
+    truth = rate_block()
+    relations = build_relations(truth, {1: None}, RULES)
+    # the old pattern: the web rule hides the two small rows, nothing else
+    old = published_view(
+        truth, {key("employment_rate", "venezuelan"), key("employment_rate", "other_foreign")}
+    )
+    # by hand: n 45 - 40 = 5 migrants, (33 - 30) / 5 = 60 % of them employed
+    assert old.counts[key("employment_rate")] - old.counts[key("employment_rate", "host")] == 5
+    found = combined_differencing(truth, old, relations, RULES)
+    assert [(f.key, f.attack, f.low, f.truth) for f in found] == [
+        (key("employment_rate", MIGRANTS), COMBINED_DIFFERENCE, 5.0, 5.0)
+    ]
+    assert truth[key("employment_rate", MIGRANTS)].value == 100.0 * 3 / 5
+
+    hidden = compute(truth, {1: None}, {1: "B1"}, RULES).hidden
+    shown = published_view(truth, hidden)
+    # the total or the host row goes with them, so 45 - 40 cannot be done
+    assert not (shown.has(key("employment_rate")) and shown.has(key("employment_rate", "host")))
+    assert (
+        combined_differencing(truth, shown, build_relations(truth, {1: None}, RULES), RULES) == []
+    )
+
+
+UNITS = {"N1": 1, "B2": 2, "B3": 3}
+PARENTS = {1: None, 2: 1, 3: 1}
+# block: (host, venezuelan, other foreign); B3's 3 + 6 = 9 migrants are the small sum
+BLOCKS = {"B2": (2, 12, 8), "B3": (59, 3, 6)}
+
+
+def pop(unit: str, nationality: str = TOTAL) -> Key:
+    return key("population", nationality, UNITS[unit])
+
+
+def population() -> dict[Key, int]:
+    values: dict[Key, int] = {}
+    for block, counts in BLOCKS.items():
+        for group, count in zip(GROUPS, counts, strict=True):
+            values[pop(block, group)] = count
+        values[pop(block)] = sum(counts)
+    for group in (*GROUPS, TOTAL):
+        values[pop("N1", group)] = sum(values[pop(b, group)] for b in BLOCKS)
+    return values
+
+
+def equations() -> list[tuple[Key, list[Key]]]:
+    """Every additive relation the public knows, written by hand from the table's layout."""
+    out = [(pop(u), [pop(u, g) for g in GROUPS]) for u in UNITS]
+    for group in (*GROUPS, TOTAL):
+        out.append((pop("N1", group), [pop(b, group) for b in BLOCKS]))
+    return out
+
+
+def interval(values: dict[Key, int], hidden: set[Key], targets: list[Key]) -> tuple[float, float]:
+    """The attacker's smallest and largest sum of ``targets`` (scipy's linprog)."""
+    unknowns = sorted(hidden)
+    column = {k: i for i, k in enumerate(unknowns)}
+    rows, rhs = [], []
+    for total, parts in equations():
+        row = np.zeros(len(unknowns))
+        known = 0.0
+        for cell, sign in [(total, 1.0)] + [(p, -1.0) for p in parts]:
+            if cell in column:
+                row[column[cell]] += sign
+            else:
+                known += sign * values[cell]
+        if row.any():
+            rows.append(row)
+            rhs.append(-known)
+    cost = np.zeros(len(unknowns))
+    for target in targets:
+        cost[column[target]] = 1.0
+    low = linprog(cost, A_eq=rows, b_eq=rhs, bounds=(0, None))
+    high = linprog(-cost, A_eq=rows, b_eq=rhs, bounds=(0, None))
+    assert low.status == 0
+    return float(low.fun), (float("inf") if high.status == 3 else -float(high.fun))
+
+
+def test_the_migrants_of_a_block_keep_their_range_as_a_sum() -> None:
+    values = population()
+    truth = {k: Cell(k, float(v), v, "personas") for k, v in values.items()}
+    state = compute(truth, PARENTS, {v: k for k, v in UNITS.items()}, RULES)
+    hidden = {k for k in state.hidden if k in values}
+    migrants = [pop("B3", "venezuelan"), pop("B3", "other_foreign")]
+    assert set(migrants) <= hidden
+    # 9 migrants need +- max(10, 0.9): the attacker must not exclude 0 nor 19
+    low, high = interval(values, hidden, migrants)
+    assert low <= 1e-6 and high >= 9 + 10 - 1e-6
+    for cell in migrants:  # and each group keeps its own range (floored at 0)
+        low, high = interval(values, hidden, [cell])
+        assert low <= 1e-6 and high >= values[cell] + 10 - 1e-6
+    # the combined cell is modelled, always hidden, and the audit's LP sees the same interval
+    combined = pop("B3", MIGRANTS)
+    assert combined in state.protected and combined in state.hidden
+    assert truth[combined].virtual and truth[combined].value == 9.0
+    shown = published_view(state.truth, state.hidden)
+    assert lp_intervals(state.truth, shown, state.relations, [combined], RULES) == []
+
+
+def test_the_audit_narrows_the_sum_that_single_cells_left_open() -> None:
+    """The pattern that protected single cells only: N1's and both blocks' migrant rows and
+    both blocks' host rows hidden; published N1's 61 hosts and 90 people, B2's 22, B3's 68.
+
+    By hand: host(B2) + host(B3) = 61 and host(B2) <= 22 (its block), so host(B3) is in
+    [39, 61] and B3's migrants, 68 - host(B3), in [7, 29]: "at least 7 migrants live in B3"
+    (truth 9, which needs 0 .. 19), while each group alone can still be 0 or 13 / 16."""
+    values = population()
+    truth = {k: Cell(k, float(v), v, "personas") for k, v in values.items()}
+    relations = build_relations(truth, PARENTS, RULES)
+    old = {pop(u, g) for u in ("B2", "B3") for g in GROUPS} | {
+        pop("N1", "venezuelan"),
+        pop("N1", "other_foreign"),
+    }
+    assert (values[pop("N1", "host")], values[pop("N1")]) == (61, 90)
+    for cell in (pop("B3", "venezuelan"), pop("B3", "other_foreign")):
+        low, high = interval(values, old, [cell])
+        assert low <= 1e-6 and high >= values[cell] + 10 - 1e-6
+    low, high = interval(values, old, [pop("B3", "venezuelan"), pop("B3", "other_foreign")])
+    assert (round(low, 6), round(high, 6)) == (68 - 61, 68 - (61 - 22))
+    shown = published_view(truth, old | {pop("B3", MIGRANTS)})  # never published
+    found = lp_intervals(truth, shown, relations, [pop("B3", MIGRANTS)], RULES)
+    assert [(f.key, f.attack, round(f.low, 6), round(f.high, 6)) for f in found] == [
+        (pop("B3", MIGRANTS), LP_INTERVAL, 7.0, 29.0)
+    ]
