@@ -12,9 +12,12 @@ centres and policies are not people and are published as they are.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
 
 import pandas as pd
 
+from inclusive_cities.disclosure.model import Key
 from inclusive_cities.disclosure.rules import Rules, control_enabled
 from inclusive_cities.store.models import TOTAL
 
@@ -37,3 +40,122 @@ def withheld_cells(table: pd.DataFrame, dims: Sequence[str], value: str = "value
     # a count of 0 people names nobody: published, not withheld (nor marked "reserved")
     out = suppress(counts, list(dims), n="n", min_n=Rules().threshold, total=TOTAL, hide_zero=False)
     return pd.Series((out["status"] == "suppressed").to_numpy(), index=table.index)
+
+
+# -- the programme's counts as one linked table: places x periods ----------------------------
+
+Place = tuple[str, str]
+"""(country, city), ``_T`` for a margin: (``_T``, ``_T``) is the whole programme."""
+
+ALL_PERIODS = TOTAL
+"""The period code of a count over every period (a city's "all periods" delivery line)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of time a count covers: a reporting period, all periods, or a virtual piece."""
+
+    key: str
+    start: date
+    end: date
+    published: bool = True
+
+
+@dataclass
+class PeopleTable:
+    """One indicator's counts of people for every place and span, and how its spans add up.
+
+    ``real`` holds the figures as pages print them; ``model`` the additive figures the
+    attacker is assumed to know (a flow's period is the sum of its pieces even when one person
+    came twice: the overlap is treated as known, which only makes the attacker stronger).
+    ``time`` lists per city ``(total span, part spans)``; the places add up in every span.
+    """
+
+    code: str
+    real: dict[tuple[Place, str], float] = field(default_factory=dict)
+    model: dict[tuple[Place, str], float] = field(default_factory=dict)
+    virtual: set[str] = field(default_factory=set)
+    time: dict[Place, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+
+
+def _key(code: str, place: Place, span: str) -> Key:
+    return ("programme:" + code, 0, span, place[0], place[1], "")
+
+
+def withheld_programme_cells(tables: list[PeopleTable]) -> set[tuple[str, str, str, str]]:
+    """(indicator, country, city, span) of every published count of people to withhold.
+
+    Every table is protected as one linked set of relations (cities add up to their country
+    and countries to the programme in every span; a span adds up from its parts in every
+    place), with the disclosure domain's secondary suppression (a MILP checked by its LP
+    attacker): no withheld count of 1-9 comes back, exactly or to within its protection
+    range, by adding and subtracting what is published, whichever page, report or export
+    prints it.
+    """
+    if not control_enabled():
+        return set()
+    from inclusive_cities.disclosure.model import Cell, Relation
+    from inclusive_cities.disclosure.secondary import protect
+
+    rules = Rules()
+    truth: dict[Key, Cell] = {}
+    relations: list[Relation] = []
+    hidden: set[Key] = set()
+    protected: set[Key] = set()
+    for table in tables:
+        for (place, span), value in table.model.items():
+            key = _key(table.code, place, span)
+            truth[key] = Cell(key, float(value), round(value), "count")
+            real = table.real.get((place, span), value)
+            virtual = span in table.virtual or (place[1] == TOTAL and span == ALL_PERIODS)
+            small = 0 < round(real) < rules.threshold or 0 < round(value) < rules.threshold
+            if virtual or (0 < round(real) < rules.threshold):
+                hidden.add(key)
+            if small:
+                protected.add(key)
+        spans = {span for _place, span in table.model}
+        places = {place for place, _span in table.model}
+        for span in spans:
+            countries = sorted({p[0] for p in places if p[0] != TOTAL})
+            for country in countries:
+                cities = [
+                    _key(table.code, p, span)
+                    for p in sorted(places)
+                    if p[0] == country and p[1] != TOTAL and (p, span) in table.model
+                ]
+                margin = ((country, TOTAL), span)
+                if cities and margin in table.model:
+                    relations.append(
+                        Relation(_key(table.code, margin[0], span), tuple(cities), "place", "count")
+                    )
+            parts = tuple(
+                _key(table.code, (c, TOTAL), span)
+                for c in countries
+                if ((c, TOTAL), span) in table.model
+            )
+            if parts and ((TOTAL, TOTAL), span) in table.model:
+                relations.append(
+                    Relation(_key(table.code, (TOTAL, TOTAL), span), parts, "place", "count")
+                )
+        for place, sums in table.time.items():
+            for total, members in sums:
+                relations.append(
+                    Relation(
+                        _key(table.code, place, total),
+                        tuple(_key(table.code, place, m) for m in members),
+                        "period",
+                        "count",
+                    )
+                )
+    if not protected:
+        return set()
+    chosen = protect(truth, relations, hidden, protected, rules)
+    virtual_keys = {
+        _key(t.code, place, span)
+        for t in tables
+        for place, span in t.model
+        if span in t.virtual or (place[1] == TOTAL and span == ALL_PERIODS)
+    }
+    return {
+        (key[0].removeprefix("programme:"), key[3], key[4], key[2]) for key in chosen - virtual_keys
+    }

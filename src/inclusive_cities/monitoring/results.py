@@ -8,8 +8,9 @@ returned, so every page, report and export that uses this module publishes prote
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -20,7 +21,13 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
 from inclusive_cities.monitoring.periods import Window, window
-from inclusive_cities.monitoring.protect import is_people, withheld_cells
+from inclusive_cities.monitoring.protect import (
+    ALL_PERIODS,
+    PeopleTable,
+    is_people,
+    withheld_cells,
+    withheld_programme_cells,
+)
 from inclusive_cities.monitoring.registry import (
     computed_indicator,
     is_registered,
@@ -122,6 +129,12 @@ class ProgrammeResults:
     by_country: list[ResultRow] = field(default_factory=list)
     headline: list[ResultRow] = field(default_factory=list)
     lines: list[CoverageLine] = field(default_factory=list)
+    all_periods: list[ResultRow] = field(default_factory=list)
+    """Each city's flows of people over every period (period ``_T``), disclosure-controlled
+    together with the periods (the city pages' "all periods" lines)."""
+    protection: tuple[set[tuple[str, str, str, str]], list[PeopleTable]] | None = field(
+        default=None, repr=False
+    )
 
     def indicator(self, code: str) -> IndicatorInfo:
         return next(i for i in self.indicators if i.code == code)
@@ -261,28 +274,15 @@ SHARE_OF: dict[str, tuple[str, ...]] = {
 
 
 def _protect(
-    indicators: list[ProgrammeIndicator],
     city_rows: list[ResultRow],
     countries: list[ResultRow],
     headline: list[ResultRow],
+    withheld: set[tuple[str, str, str, str]],
+    period: str,
 ) -> tuple[list[ResultRow], list[ResultRow], list[ResultRow]]:
-    """Withhold small counts of people (actuals) with their margins (countries, programme)."""
-    people = {i.code for i in indicators if is_people(i.unit)}
-    hidden: set[tuple[str, str, str]] = set()
-    for code in people:
-        frame = pd.DataFrame(
-            [(r.country, r.city, r.actual) for r in city_rows if r.indicator == code]
-            + [(r.country, TOTAL, r.actual) for r in countries if r.indicator == code]
-            + [(TOTAL, TOTAL, r.actual) for r in headline if r.indicator == code],
-            columns=["country", "city", "value"],
-        )
-        frame = frame[frame["value"].notna()].reset_index(drop=True)
-        if frame.empty:
-            continue
-        flags = withheld_cells(frame, ["country", "city"])
-        for (_i, row), flag in zip(frame.iterrows(), flags, strict=True):
-            if flag:
-                hidden.add((code, str(row["country"]), str(row["city"])))
+    """Withhold the counts of people the programme-wide protection chose (``withheld``:
+    indicator, country, city, period, see :func:`_withheld`), and the shares taken over them."""
+    hidden = {(code, country, city) for code, country, city, span in withheld if span == period}
 
     # A share is a quantity too: where the count of the people it is taken over is withheld,
     # the share is withheld with it (8 of 9 shown as 88.9 % would give the hidden count away).
@@ -303,6 +303,151 @@ def _protect(
     return [mark(r) for r in city_rows], [mark(r) for r in countries], [mark(r) for r in headline]
 
 
+FLOW_RULES = frozenset({"people_trained", "public_servants_trained", "community_trained"})
+"""Computed counts of people over the period's own sessions (flows: a period is the sum of its
+parts); the other computed counts stand at the period's end (stocks: a later period is an
+earlier one plus the people added in between)."""
+
+_DAY = timedelta(days=1)
+
+
+def _pieces(spans: dict[str, Window]) -> list[Window]:
+    """The smallest stretches of time the periods are made of, with what lies before and after
+    them (a flow's "all periods" also counts sessions outside every reporting period)."""
+    if not spans:
+        return [Window(date.min, date.max, "piece:all")]
+    cuts = sorted({s.start for s in spans.values()} | {s.end + _DAY for s in spans.values()})
+    named = {(s.start, s.end): code for code, s in spans.items()}
+    pieces = [Window(date.min, cuts[0] - _DAY, "piece:before")]
+    for start, stop in itertools.pairwise(cuts):
+        end = stop - _DAY
+        pieces.append(Window(start, end, named.get((start, end), f"piece:{start}/{end}")))
+    pieces.append(Window(cuts[-1], date.max, "piece:after"))
+    return pieces
+
+
+def _flow_city(
+    session: Session,
+    indicator: ProgrammeIndicator,
+    place: tuple[str, str],
+    city: TargetCity,
+    real: dict[str, float],
+    spans: dict[str, Window],
+    table: PeopleTable,
+) -> None:
+    """A flow's periods as sums of pieces of time (the pieces counted from the records)."""
+    function = computed_indicator(str(indicator.computed)).function
+    pieces = _pieces(spans)
+    counts = {piece.code: function(session, city, piece) for piece in pieces}
+    if any(v is None for v in counts.values()):
+        return  # no records for this city: nothing is published for it
+    for code, value in counts.items():
+        table.model[(place, code)] = float(value or 0)
+        if code.startswith("piece:"):
+            table.virtual.add(code)
+    sums = table.time.setdefault(place, [])
+    for code, span in spans.items():
+        if code in real:
+            table.real[(place, code)] = real[code]
+        inside = [p.code for p in pieces if span.start <= p.start and p.end <= span.end]
+        if inside != [code]:
+            table.model[(place, code)] = sum(table.model[(place, p)] for p in inside)
+            sums.append((code, tuple(inside)))
+    everything = function(session, city, Window(date.min, date.max, ALL_PERIODS))
+    table.real[(place, ALL_PERIODS)] = float(everything or 0)
+    table.model[(place, ALL_PERIODS)] = sum(table.model[(place, p.code)] for p in pieces)
+    sums.append((ALL_PERIODS, tuple(p.code for p in pieces)))
+
+
+def _stock_city(
+    place: tuple[str, str], real: dict[str, float], spans: dict[str, Window], table: PeopleTable
+) -> None:
+    """A stock at each period's end: equal at equal ends, and a later end is an earlier one
+    plus the people added in between (a count of its own, never published)."""
+    ordered = sorted(real, key=lambda p: (spans[p].end, p))
+    sums = table.time.setdefault(place, [])
+    for code in ordered:
+        table.real[(place, code)] = table.model[(place, code)] = real[code]
+    for earlier, later in itertools.pairwise(ordered):
+        if spans[earlier].end == spans[later].end:
+            sums.append((later, (earlier,)))
+            continue
+        added = real[later] - real[earlier]
+        if added < 0:
+            continue
+        piece = f"piece:{earlier}/{later}"
+        table.model[(place, piece)] = added
+        table.virtual.add(piece)
+        sums.append((later, (earlier, piece)))
+
+
+def _typed_city(
+    place: tuple[str, str], real: dict[str, float], spans: dict[str, Window], table: PeopleTable
+) -> None:
+    """Typed counts: a period holding shorter ones is their sum plus the rest (a count of its
+    own, never published); figures that do not add up (the rest below 0) tie nothing."""
+    sums = table.time.setdefault(place, [])
+    for code in real:
+        table.real[(place, code)] = table.model[(place, code)] = real[code]
+
+    def within(inner: str, outer: str) -> bool:
+        a, b = spans[inner], spans[outer]
+        return inner != outer and b.start <= a.start and a.end <= b.end
+
+    for code in real:
+        inside = [q for q in real if within(q, code)]
+        children = [q for q in inside if not any(within(q, other) for other in inside)]
+        if not children:
+            continue
+        rest = real[code] - sum(real[q] for q in children)
+        if rest < 0:
+            continue
+        parts = tuple(children)
+        if rest > 0:
+            piece = f"piece:{code}-rest"
+            table.model[(place, piece)] = rest
+            table.virtual.add(piece)
+            parts = (*parts, piece)
+        sums.append((code, parts))
+
+
+def _margins(table: PeopleTable) -> None:
+    """Countries and the programme as the sums of their cities, in every span."""
+    for source in (table.model, table.real):
+        cities = [(place, span, v) for (place, span), v in source.items() if place[1] != TOTAL]
+        for (country, _city), span, value in cities:
+            for margin in ((country, TOTAL), (TOTAL, TOTAL)):
+                source[(margin, span)] = source.get((margin, span), 0.0) + value
+
+
+def _people_tables(session: Session, loaded: _Loaded, periods: list[str]) -> list[PeopleTable]:
+    """Every count of people the pages, reports and exports may print, for every place and
+    period (and a flow's all-periods total), with how they add up."""
+    spans = {p: window(p) for p in periods}
+    tables = []
+    for ind in loaded.indicators:
+        if not is_people(ind.unit):
+            continue
+        table = PeopleTable(ind.code)
+        live = bool(ind.computed) and is_registered(str(ind.computed))
+        for city in loaded.cities:
+            place = (city.country, city.code)
+            real = {}
+            for code, span in spans.items():
+                value, _computed = _actual(session, ind, city, span, loaded.values)
+                if value is not None:
+                    real[code] = float(value)
+            if live and ind.computed in FLOW_RULES:
+                _flow_city(session, ind, place, city, real, spans, table)
+            elif live:
+                _stock_city(place, real, spans, table)
+            else:
+                _typed_city(place, real, spans, table)
+        _margins(table)
+        tables.append(table)
+    return tables
+
+
 def _coverage_lines(
     indicators: list[IndicatorInfo], headline: list[ResultRow], cities: int, lang: str
 ) -> list[CoverageLine]:
@@ -321,8 +466,48 @@ def _coverage_lines(
     return lines
 
 
+def _withheld(
+    session: Session, loaded: _Loaded, periods: list[str]
+) -> tuple[set[tuple[str, str, str, str]], list[PeopleTable]]:
+    """The counts of people to withhold across every period at once (a period's table alone
+    leaves its count to be recovered from the all-periods total or another period)."""
+    tables = _people_tables(session, loaded, periods)
+    return withheld_programme_cells(tables), tables
+
+
+def _all_periods_rows(
+    tables: list[PeopleTable], withheld: set[tuple[str, str, str, str]]
+) -> list[ResultRow]:
+    """Each city's flows over all periods (the "all periods" delivery lines), protected."""
+    rows = []
+    for table in tables:
+        for (place, span), value in table.real.items():
+            if span != ALL_PERIODS or place[1] == TOTAL:
+                continue
+            hidden = (table.code, place[0], place[1], span) in withheld
+            rows.append(
+                ResultRow(
+                    indicator=table.code,
+                    city=place[1],
+                    country=place[0],
+                    period=ALL_PERIODS,
+                    baseline=None,
+                    target=None,
+                    actual=None if hidden else value,
+                    computed=True,
+                    withheld=hidden,
+                )
+            )
+    return rows
+
+
 def _compute(
-    session: Session, programme_code: str, period: str | None, lang: str, cities: str | None
+    session: Session,
+    programme_code: str,
+    period: str | None,
+    lang: str,
+    cities: str | None,
+    protection: tuple[set[tuple[str, str, str, str]], list[PeopleTable]] | None = None,
 ) -> ProgrammeResults:
     programme = get_programme(session, programme_code)
     loaded = _load(session, programme.id)
@@ -405,9 +590,14 @@ def _compute(
         if whole is not None:
             head = replace(head, actual=whole(session, span), computed=True)
         headline.append(head)
-    city_rows, by_country, headline = _protect(loaded.indicators, city_rows, by_country, headline)
+    if protection is None:
+        protection = _withheld(session, loaded, periods)
+    withheld, tables = protection
+    city_rows, by_country, headline = _protect(city_rows, by_country, headline, withheld, chosen)
+    totals = _all_periods_rows(tables, withheld)
     if cities is not None:
         city_rows = [r for r in city_rows if r.city == cities]
+        totals = [r for r in totals if r.city == cities]
     return ProgrammeResults(
         programme=ProgrammeInfo(
             programme.code,
@@ -426,6 +616,8 @@ def _compute(
         by_country=by_country,
         headline=headline,
         lines=_coverage_lines(infos, headline, len(loaded.cities), lang),
+        all_periods=totals,
+        protection=protection,
     )
 
 
@@ -450,7 +642,9 @@ def history(engine: Engine, programme: str, city_code: str, lang: str = "es") ->
             find_target_city(session, get_programme(session, programme), city_code)
         rows: list[ResultRow] = []
         for period in first.periods:
-            rows.extend(_compute(session, programme, period, lang, city_code).city_rows)
+            rows.extend(
+                _compute(session, programme, period, lang, city_code, first.protection).city_rows
+            )
         return rows
 
 

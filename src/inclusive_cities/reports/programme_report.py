@@ -782,7 +782,6 @@ def _target_city_id(engine: Engine, code: str) -> int | None:
 def city_view(engine: Engine, key: str, language: str) -> CityView:
     """One target city's latest results, its results over time and what was delivered there."""
     from inclusive_cities import monitoring
-    from inclusive_cities.monitoring import trainings
 
     rep = _results(engine, language)
     city = next((c for c in rep.cities if c.code == key), None)
@@ -798,22 +797,21 @@ def city_view(engine: Engine, key: str, language: str) -> CityView:
     deliveries: list[dict[str, Any]] = []
     target_id = _target_city_id(engine, key)
     if target_id is not None:
-        for code, label, audience in (
-            (
-                "public_servants_trained",
-                _("Public servants trained, all periods"),
-                "public_servants",
-            ),
-            ("community_trained", _("Community members trained, all periods"), "community"),
+        for code, label in (
+            ("public_servants_trained", _("Public servants trained, all periods")),
+            ("community_trained", _("Community members trained, all periods")),
         ):
-            count = trainings.people_trained(engine, audience=audience, target_city_id=target_id)
-            if count:
+            # protected with the periods it sums (issue F5): never read raw here
+            total = next(
+                (r for r in rep.all_periods if r.indicator == code and r.city == key), None
+            )
+            if total is not None and (total.withheld or total.actual):
                 deliveries.append(
                     {
                         "code": code,
                         "label": label,
-                        "value": format_number(count, 0, language),
-                        "suppressed": _small_count_hidden(count),
+                        "value": format_number(total.actual or 0, 0, language),
+                        "suppressed": total.withheld,
                         "note": "",
                     }
                 )
