@@ -13,6 +13,7 @@ from sqlalchemy import Engine, or_, select
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.reports.errors import ReportError
+from inclusive_cities.reports.withheld import withhold_observations, withhold_scores
 from inclusive_cities.store import models, transaction
 
 
@@ -117,6 +118,7 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
                 models.Observation.standard_error,
                 models.Observation.status,
                 models.Observation.source,
+                models.Observation.id,
             )
             .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
             .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
@@ -129,7 +131,7 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
             )
         ).all()
         observations = _frame(
-            obs_rows,
+            [r[:-1] for r in obs_rows],
             [
                 "indicator",
                 "unit_id",
@@ -142,6 +144,10 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
                 "status",
                 "source",
             ],
+        )
+        # a report is a publication: it prints what the web serves (docs/disclosure-derived.md)
+        observations = withhold_observations(
+            session, city.id, [int(r[-1]) for r in obs_rows], observations
         )
         ind_rows = session.execute(
             select(
@@ -186,7 +192,7 @@ def load_city_data(engine: Engine, city_code: str, period_code: str) -> CityData
                     models.MarkerScore.imputed,
                 ).where(models.MarkerScore.run_id == run.id)
             ).all()
-            scores = _frame(score_rows, list(scores.columns))
+            scores = withhold_scores(session, run.id, _frame(score_rows, list(scores.columns)))
         return CityData(
             city_code=city.code,
             city_name=city.name,

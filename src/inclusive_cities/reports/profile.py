@@ -25,7 +25,61 @@ from inclusive_cities.reports.maps import level_map
 from inclusive_cities.reports.markerdata import MarkerView, marker_view
 from inclusive_cities.reports.recommendations import Recommendation, recommend
 from inclusive_cities.reports.rights import RIGHTS, gaps
+from inclusive_cities.reports.withheld import WITHHELD
 from inclusive_cities.store.models import TOTAL
+
+WITHHELD_LEVEL = "withheld"
+"""Level code a report's maps give a unit whose score is withheld for confidentiality."""
+WITHHELD_COLOUR = "#bdbdbd"
+
+
+def withheld_text() -> str:
+    """What a report prints in place of a score withheld for confidentiality (as the web)."""
+    return _("Withheld for confidentiality")
+
+
+def mark_withheld(view: MarkerView, scores: pd.DataFrame, units: pd.DataFrame) -> bool:
+    """Flag, in place, the units whose score of each node is withheld (``withheld_<node>``
+    columns and ``withheld`` for the index) and drop rank intervals that do not fit ranks
+    among the published units.
+
+    Stored intervals are ranks among every scored unit: beside ranks among the published
+    ones they place each withheld unit between its neighbours, so a report shows none when
+    any index is withheld (the web serves intervals recomputed among published units)."""
+    flags = scores[scores[WITHHELD]] if WITHHELD in scores else scores.iloc[0:0]
+    # a unit whose every score is withheld has none left to pivot: it is still scored
+    absent = units[units["unit_id"].isin(set(flags["unit_id"]) - set(view.units["unit_id"]))].copy()
+    if len(absent):
+        view.units = pd.concat([view.units, absent], ignore_index=False)
+        view.units = view.units.sort_values(["rank", "code"], na_position="last")
+    for node in [view.root, *view.areas]:
+        hidden = set(flags.loc[flags["node_code"] == node, "unit_id"])
+        view.units[f"withheld_{node}"] = view.units["unit_id"].isin(hidden)
+    view.units["withheld"] = view.units[f"withheld_{view.root}"]
+    if view.areas:  # a withheld area has data: it is not what makes an index partial
+        present = pd.DataFrame(
+            {
+                a: (view.units[a].notna() if a in view.units else False)
+                | view.units[f"withheld_{a}"]
+                for a in view.areas
+            },
+            index=view.units.index,
+        )
+        view.units["coverage"] = present.mean(axis=1)
+        view.units["missing_areas"] = [
+            "; ".join(a for a in view.areas if not row[a]) for row in present.to_dict("records")
+        ]
+    dropped = bool(view.units["withheld"].any() and view.rank_low is not None)
+    if view.units["withheld"].any():
+        view.rank_low = view.rank_high = None
+    return dropped
+
+
+def published_count(view: MarkerView) -> int:
+    """Units whose index is published (ranks and "of N" count these only)."""
+    if "withheld" not in view.units:
+        return int(view.units["score"].notna().sum())
+    return int((~view.units["withheld"] & view.units["score"].notna()).sum())
 
 
 @dataclass
@@ -131,6 +185,9 @@ class ProfileBuilder:
         self.t = labels()
         self.survey = _survey(hfs, data.city_code)
         self.marker: MarkerView | None = marker_view(data, language, rank_intervals)
+        self.intervals_withheld = False
+        if self.marker is not None:
+            self.intervals_withheld = mark_withheld(self.marker, data.scores, data.units)
         self.gaps = gaps(data.observations, data.units, data.indicators)
         self.governance = governance
         self.recommendations_path = recommendations
@@ -797,7 +854,14 @@ class ProfileBuilder:
         annex["rights_gaps"] = self.gaps
         if self.marker is not None:
             columns = ["code", "name", "score", "level", "rank", *self.marker.areas]
-            annex["marker_units"] = pd.DataFrame(self.marker.units[columns])
+            units = pd.DataFrame(self.marker.units[columns])
+            # withheld scores are already empty; the note says why, not "no data"
+            withheld = [
+                [a for a in [self.marker.root, *self.marker.areas] if row[f"withheld_{a}"]]
+                for row in self.marker.units.to_dict("records")
+            ]
+            units["note"] = [f"{withheld_text()}: {', '.join(w)}" if w else "" for w in withheld]
+            annex["marker_units"] = units
         annex["recommendations"] = pd.DataFrame(
             [(r.id, r.topic, r.priority, r.text_es, r.text_en) for r in self.recommendations],
             columns=["id", "topic", "priority", "text_es", "text_en"],
@@ -847,9 +911,16 @@ def add_marker_blocks(section: Section, builder: ProfileBuilder, weakest: int = 
     parents = builder.data.units[builder.data.units["unit_id"].isin(view.units["parent_id"])]
     if 0 < len(parents) < len(view.units):
         outline = parents
+    shown_levels = view.units["level"].where(~view.units["withheld"], WITHHELD_LEVEL)
     section.figure(
         Figure(
-            level_map(view.units, "level", view.levels, t["no_data"], outline=outline),
+            level_map(
+                view.units.assign(level=shown_levels),
+                "level",
+                [*view.levels, (WITHHELD_LEVEL, withheld_text(), WITHHELD_COLOUR)],
+                t["no_data"],
+                outline=outline,
+            ),
             t["fig_map"].format(index=view.names.get(view.root, view.root)),
             builder._marker_source(),
             wide=True,
@@ -886,9 +957,13 @@ def add_marker_blocks(section: Section, builder: ProfileBuilder, weakest: int = 
                 "–" if pd.isna(low) else f"{fmt.number(low, lang)}–{fmt.number(high, lang)}"
             )
         rows.append(cells)
-    caption = t["tab_weakest"].format(count=len(ranked), total=fmt.number(len(view.units), lang))
-    if not has_interval:
+    published = published_count(view)
+    caption = t["tab_weakest"].format(count=len(ranked), total=fmt.number(published, lang))
+    withheld = int(view.units["withheld"].sum())
+    if not has_interval and not builder.intervals_withheld:
         caption += " " + t["no_rank_interval"]
+    if withheld:
+        caption += " " + withheld_note(withheld, lang, builder.intervals_withheld)
     section.table(
         Table(
             columns,
@@ -898,6 +973,21 @@ def add_marker_blocks(section: Section, builder: ProfileBuilder, weakest: int = 
             numeric=[True, False, True, False, True][: len(columns)],
         )
     )
+
+
+def withheld_note(count: int, lang: str, intervals: bool = False) -> str:
+    """The sentence under a ranking when some units' index is withheld (and why the run's
+    rank intervals, computed among every unit, are not shown)."""
+    note = _(
+        "Units whose index is withheld for confidentiality (it would reveal small groups of "
+        "people): {count}. They are not ranked, and ranks count published units only."
+    ).format(count=fmt.number(count, lang))
+    if intervals:
+        note += " " + _(
+            "Rank intervals are not shown: the run computed them among every unit, "
+            "withheld ones included."
+        )
+    return note
 
 
 def build_profile(

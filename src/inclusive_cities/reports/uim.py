@@ -15,7 +15,16 @@ from inclusive_cities.reports import fmt
 from inclusive_cities.reports.data import CityData
 from inclusive_cities.reports.document import Block, Document, Figure, Section, Table
 from inclusive_cities.reports.maps import LocatorMaps, level_map
-from inclusive_cities.reports.profile import Built, ProfileBuilder, add_marker_blocks
+from inclusive_cities.reports.profile import (
+    WITHHELD_COLOUR,
+    WITHHELD_LEVEL,
+    Built,
+    ProfileBuilder,
+    add_marker_blocks,
+    published_count,
+    withheld_note,
+    withheld_text,
+)
 from inclusive_cities.store.models import TOTAL
 
 
@@ -44,6 +53,17 @@ def build_marker_report(
                 }
                 for code, label, colour in view.levels
             ]
+            + (
+                [
+                    {
+                        "label": withheld_text(),
+                        "score": 100 * view.units["withheld"].sum() / max(len(view.units), 1),
+                        "colour": WITHHELD_COLOUR,
+                    }
+                ]
+                if view.units["withheld"].any()
+                else []
+            )
         )
         chart = charts.area_scores(shares, value_title=_("Share of units (%)"))
         areas.figure(
@@ -59,12 +79,14 @@ def build_marker_report(
                     _("No unit has a score for {area}.").format(area=view.names.get(code, code))
                 )
                 continue
-            frame = view.units.assign(area_level=view.units[code].map(view.level_of))
+            area_level = view.units[code].map(view.level_of)
+            frame = view.units.assign(
+                area_level=area_level.where(~view.units[f"withheld_{code}"], WITHHELD_LEVEL)
+            )
+            levels = [*view.levels, (WITHHELD_LEVEL, withheld_text(), WITHHELD_COLOUR)]
             areas.figure(
                 Figure(
-                    level_map(
-                        frame, "area_level", view.levels, t["no_data"], size=(5.0, 4.2), dpi=110
-                    ),
+                    level_map(frame, "area_level", levels, t["no_data"], size=(5.0, 4.2), dpi=110),
                     t["fig_area_map"].format(area=view.names.get(code, code)),
                     builder._marker_source(),
                 )
@@ -96,6 +118,13 @@ def build_marker_report(
             )
         )
         ranking.p(", ".join(f"{a}: {view.names.get(a, a)}" for a in view.areas))
+        hidden_areas = sum(int(view.units[f"withheld_{a}"].sum()) for a in view.areas)
+        if view.units["withheld"].any() or hidden_areas:
+            ranking.p(
+                withheld_note(
+                    int(view.units["withheld"].sum()), language, builder.intervals_withheld
+                )
+            )
         partial = view.units[view.units["coverage"] < 1]
         if len(partial):  # say which indices stand on fewer areas than the spec has
             missing = {a for codes in partial["missing_areas"] for a in str(codes).split("; ")}
@@ -144,10 +173,13 @@ def _sheet_html(
     lang = builder.lang
     e = html.escape
     parent = builder.data.units.set_index("unit_id")["name"].get(unit["parent_id"], "")
+    withheld = bool(unit.get("withheld", False))
     rank_text = (
-        fmt.number(unit["rank"], lang)
+        withheld_text()
+        if withheld
+        else fmt.number(unit["rank"], lang)
         + " "
-        + t["of_units"].format(total=fmt.number(len(view.units), lang))
+        + t["of_units"].format(total=fmt.number(published_count(view), lang))
     )
     if (
         view.rank_low is not None
@@ -156,7 +188,7 @@ def _sheet_html(
     ):
         rank_text += f" ({t['rank_interval']}: {fmt.number(view.rank_low.get(unit.name), lang)}"
         rank_text += f"–{fmt.number(view.rank_high.get(unit.name), lang)})"
-    colour = view.level_colour(unit["level"])
+    colour = WITHHELD_COLOUR if withheld else view.level_colour(unit["level"])
     area_rows = "".join(
         _area_row(
             view.names.get(a, a),
@@ -164,6 +196,7 @@ def _sheet_html(
             city_means.get(a),
             view.level_colour(view.level_of(unit.get(a))),
             lang,
+            bool(unit.get(f"withheld_{a}", False)),
         )
         for a in view.areas
     )
@@ -217,9 +250,9 @@ def _sheet_html(
         f"<div class='sheet-parent'>{e(str(unit['code']))}"
         f"{' · ' + e(t['factsheet_parent']) + ' ' + e(str(parent)) if parent else ''}</div></div>"
         f"</div><div class='sheet-cols'><div>"
-        f"<div class='sheet-score'>{fmt.number(unit['score'], lang, 1)}</div>"
+        f"<div class='sheet-score'>{'' if withheld else fmt.number(unit['score'], lang, 1)}</div>"
         f"<span class='level-chip' style='background:{colour}'>"
-        f"{e(view.level_label(unit['level']))}</span>{partial}"
+        f"{e(withheld_text() if withheld else view.level_label(unit['level']))}</span>{partial}"
         f"<p>{e(t['rank'])}: {e(rank_text)}</p></div>"
         f"<div><figure><img src='{locate(unit['unit_id'])}' "
         f"alt='{e(t['factsheet_position'])}'><figcaption>{e(t['factsheet_position'])}"
@@ -233,9 +266,17 @@ def _sheet_html(
     )
 
 
-def _area_row(name: str, score: float | None, mean: float | None, colour: str, lang: str) -> str:
-    """One area: the unit's score, the city mean and a bar (the mean as a tick)."""
-    known = score is not None and not pd.isna(score)
+def _area_row(
+    name: str,
+    score: float | None,
+    mean: float | None,
+    colour: str,
+    lang: str,
+    withheld: bool = False,
+) -> str:
+    """One area: the unit's score, the city mean and a bar (the mean as a tick); a score
+    withheld for confidentiality says so instead of "no data"."""
+    known = score is not None and not pd.isna(score) and not withheld
     difference = score - mean if score is not None and known and mean is not None else None
     bar = (
         f"<div class='bar'><span style='width:{score:.1f}%;background:{colour}'></span>"
@@ -245,6 +286,8 @@ def _area_row(name: str, score: float | None, mean: float | None, colour: str, l
         else ""
     )
     shown = fmt.number(score, lang, 1) if known else html.escape(_("no data"))
+    if withheld:
+        shown = html.escape(withheld_text())
     return (
         f"<tr><td>{html.escape(name)}</td><td class='num'>{shown}</td>"
         f"<td class='num'>{fmt.number(mean, lang, 1)}</td>"
