@@ -23,8 +23,10 @@ from inclusive_cities.indicators.errors import IndicatorError
 from inclusive_cities.indicators.expressions import compile_expression, parse
 from inclusive_cities.indicators.microdata import (
     UNIT,
-    finish,
+    areas_of,
+    finish_arrays,
     microdata_parts,
+    part_arrays,
     part_names,
     sum_parts,
 )
@@ -152,20 +154,12 @@ def _long(
 ) -> list[_Block]:
     units = parts[UNIT].astype(str).to_numpy(dtype=object)
     groups = parts["group"].astype(str).to_numpy(dtype=object) if disaggregation else None
+    columns = part_arrays(parts, [name for spec in specs for name in part_names(spec)])
+    area = areas_of(parts, areas_km2) if any(s.aggregation == "per_km2" for s in specs) else None
     out = []
     for spec in specs:
-        done = finish(parts, spec, areas_km2)
-        out.append(
-            _Block(
-                spec.code,
-                level,
-                units,
-                done["value"].to_numpy(dtype="float64"),
-                done["n"].to_numpy(dtype="float64"),
-                disaggregation,
-                groups,
-            )
-        )
+        value, n = finish_arrays(columns, spec, area)
+        out.append(_Block(spec.code, level, units, value, n, disaggregation, groups))
     return out
 
 

@@ -145,42 +145,66 @@ def finish(
     parts: pd.DataFrame, spec: IndicatorSpec, areas_km2: pd.Series | None = None
 ) -> pd.DataFrame:
     """Values and sizes from parts: columns ``value`` (NaN when suppressed) and ``n``."""
+    area = areas_of(parts, areas_km2) if spec.aggregation == "per_km2" else None
+    value, n = finish_arrays(part_arrays(parts, part_names(spec)), spec, area)
+    return pd.DataFrame({"value": value, "n": n}, index=parts.index)
+
+
+def part_arrays(parts: pd.DataFrame, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """The parts' columns as float64 arrays (NaN where missing), once for every indicator
+    that uses them: :func:`finish_arrays` is then NumPy only (pandas per indicator, level
+    and group cost ≈ 0.3 s CPU on the medium demo city)."""
+    return {
+        name: parts[name].to_numpy(dtype="float64", na_value=np.nan)
+        for name in dict.fromkeys(names)
+    }
+
+
+def areas_of(parts: pd.DataFrame, areas_km2: pd.Series | None) -> np.ndarray:
+    """Each row's unit area (km²), NaN when unknown."""
+    if areas_km2 is None:
+        return np.full(len(parts), np.nan)
+    return areas_km2.reindex(parts[UNIT]).to_numpy(dtype="float64")
+
+
+def finish_arrays(
+    columns: Mapping[str, np.ndarray], spec: IndicatorSpec, area: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`finish` on arrays: ``(value, n)``, value NaN when suppressed. ``columns`` holds
+    the spec's parts as float64 (:func:`part_arrays`); ``area`` the units' km² (per_km2)."""
     names = part_names(spec)
-    frame = parts[names].astype("float64").fillna(0.0)
-    if spec.aggregation == "median":
-        frame[names[0]] = parts[names[0]].astype("float64")
+    filled = {name: np.where(np.isnan(columns[name]), 0.0, columns[name]) for name in names}
     agg = spec.aggregation
     with np.errstate(divide="ignore", invalid="ignore"):
         if agg in ("share", "per_1000", "ratio", "mean"):
-            num, den = frame[names[0]], frame[names[1]]
+            num, den = filled[names[0]], filled[names[1]]
             scale = {"share": 100.0, "per_1000": 1000.0}.get(agg, 1.0) * spec.scale
             value = scale * num / den
             n = den
             valid = den > 0
         elif agg == "median":
-            value, n = frame[names[0]], frame[names[1]]
+            value, n = columns[names[0]], filled[names[1]]
             valid = n > 0
         elif agg == "gap":
-            a_sum, a_n, b_sum, b_n = (frame[name] for name in names)
-            value = (a_sum / a_n - b_sum / b_n).abs()
+            a_sum, a_n, b_sum, b_n = (filled[name] for name in names)
+            value = np.abs(a_sum / a_n - b_sum / b_n)
             n = a_n + b_n
             valid = (a_n > 0) & (b_n > 0) & (np.minimum(a_n, b_n) >= spec.min_denominator)
         elif agg == "entropy":
-            counts = frame[names].to_numpy()
-            n = pd.Series(counts.sum(axis=1), index=frame.index)
-            value = pd.Series(normalised_entropy(counts), index=frame.index)
+            counts = np.column_stack([filled[name] for name in names])
+            n = counts.sum(axis=1)
+            value = normalised_entropy(counts)
             valid = n > 0
         elif agg == "count":
-            value = n = frame[names[0]]
-            valid = pd.Series(True, index=frame.index)
+            value = n = filled[names[0]]
+            valid = np.ones(len(n), dtype=bool)
         else:  # per_km2
-            area = areas_km2.reindex(parts[UNIT]).to_numpy() if areas_km2 is not None else np.nan
-            value = frame[names[0]] / pd.Series(area, index=frame.index)
-            n = frame[names[0]]
-            valid = pd.Series(np.isfinite(area) & (area > 0), index=frame.index)
+            area = np.full(len(filled[names[0]]), np.nan) if area is None else area
+            value = filled[names[0]] / area
+            n = filled[names[0]]
+            valid = np.isfinite(area) & (area > 0)
     keep = valid & (n >= spec.min_denominator)
-    out = pd.DataFrame({"value": value.where(keep), "n": n})
-    return out
+    return np.where(keep, value, np.nan), np.array(n, dtype="float64")
 
 
 def normalised_entropy(counts: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from inclusive_cities.indicators.engine import Inputs, Level, compute, step_coun
 from inclusive_cities.indicators.errors import IndicatorError
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
-from inclusive_cities.store.bulk import bulk_insert, plain_indexes_dropped
+from inclusive_cities.store.bulk import bulk_insert, keys_checked_by_value, plain_indexes_dropped
 
 CENSUS_KINDS = {"person": "census_persons", "household": "census_households"}
 LAYER_KINDS = ("environment", "layers", "environment_layers")
@@ -157,13 +157,13 @@ def _units(session: object, city: models.City, levels: list[models.UnitLevel]):
                 step[child] = node
         current = step
         hierarchy.append(Level(level.code, mapping))
+    level_codes = {lv.id: lv.code for lv in levels}
     unit_ids = {
-        (level_code, code): int(uid)
+        (level_codes[level_id], code): int(uid)
         for uid, code, level_id in zip(
             frame["id"], frame["code"].astype(str), frame["level_id"], strict=True
         )
-        for level_code in [next((lv.code for lv in levels if lv.id == level_id), None)]
-        if level_code is not None
+        if level_id in level_codes
     }
     boundary_batch = base["batch_id"].dropna()
     return (
@@ -541,7 +541,9 @@ class _Writer:
 
     def _store(self) -> None:
         table = models.Observation.__table__
-        with store.transaction(self.engine) as session:
+        # the transaction deletes and inserts observations only (nothing cascades from them):
+        # their foreign keys are checked per distinct value (see keys_checked_by_value)
+        with keys_checked_by_value(self.engine) as session:
             # while the engine computes the first part: the earlier values are counted and,
             # when they are most of the table (a re-run), the plain indexes dropped now
             period_id = session.scalars(
