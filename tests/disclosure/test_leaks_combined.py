@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
-from inclusive_cities.disclosure.attacks import LP_INTERVAL, lp_intervals
+from inclusive_cities.disclosure.attacks import LP_INTERVAL, differencing, lp_intervals
 from inclusive_cities.disclosure.derived import COMBINED_DIFFERENCE, combined_differencing
 from inclusive_cities.disclosure.model import Cell, Key, build_relations
 from inclusive_cities.disclosure.publication import compute
@@ -167,3 +167,97 @@ def test_the_audit_narrows_the_sum_that_single_cells_left_open() -> None:
     assert [(f.key, f.attack, round(f.low, 6), round(f.high, 6)) for f in found] == [
         (pop("B3", MIGRANTS), LP_INTERVAL, 7.0, 29.0)
     ]
+
+
+# Barrio 01001 of the medium demo (H5's trial): Venezuelans by age 0-14, 15-24, 25-64, 65+
+AGES = {"0-14": 26, "15-24": 22, "25-64": 65, "65+": 5}
+VEN = sum(AGES.values())  # 118
+SEXES = {"female": 66, "male": VEN - 66}
+POP = {"host": 1557, "venezuelan": VEN, "other_foreign": 3}
+
+
+def ven(age: str = TOTAL, sex: str = TOTAL) -> Key:
+    return ("venezuelan_population", 1, "2024", sex, age, TOTAL)
+
+
+def barrio() -> dict[Key, Cell]:
+    """Counts as stored, and two rates by nationality whose n is an age band of Venezuelans:
+    employment (15-64: 22 + 65 = 87) and years of schooling (25+: 65 + 5 = 70)."""
+    counts: dict[Key, float] = {ven(): VEN}
+    counts.update({ven(age): c for age, c in AGES.items()})
+    counts.update({ven(sex=sex): c for sex, c in SEXES.items()})
+    counts.update({key("population", g): c for g, c in POP.items()})
+    counts[key("population")] = sum(POP.values())
+    truth = {k: Cell(k, float(v), int(v), "personas") for k, v in counts.items()}
+    for code, value, n in (("employment_rate", 55.0, 87), ("years_schooling_25plus", 9.5, 70)):
+        truth[key(code, "venezuelan")] = Cell(key(code, "venezuelan"), value, n, "%")
+    return truth
+
+
+def band_equations(shown: set[Key]) -> tuple[list[dict[Key, float]], list[float]]:
+    """What the public knows, written by hand: the tables' sums, and each published rate's n
+    as the sum of its age band."""
+    rows: list[dict[Key, float]] = [
+        {ven(): 1.0, **{ven(a): -1.0 for a in AGES}},
+        {ven(): 1.0, **{ven(sex=s): -1.0 for s in SEXES}},
+        {key("population"): 1.0, **{key("population", g): -1.0 for g in POP}},
+        {ven(): 1.0, key("population", "venezuelan"): -1.0},
+    ]
+    rhs = [0.0] * 4
+    for code, band in (
+        ("employment_rate", ("15-24", "25-64")),
+        ("years_schooling_25plus", ("25-64", "65+")),
+    ):
+        if key(code, "venezuelan") in shown:
+            rows.append({ven(a): 1.0 for a in band})
+            rhs.append(float(sum(AGES[a] for a in band)))
+    return rows, rhs
+
+
+def bounds(truth: dict[Key, Cell], shown: set[Key], target: Key) -> tuple[float, float]:
+    """Smallest and largest value of ``target`` over the hand-written equations (linprog)."""
+    rows, rhs = band_equations(shown)
+    unknowns = sorted({k for row in rows for k in row if k not in shown})
+    column = {k: i for i, k in enumerate(unknowns)}
+    a_eq, b_eq = [], []
+    for row, value in zip(rows, rhs, strict=True):
+        line = np.zeros(len(unknowns))
+        for cell, sign in row.items():
+            if cell in column:
+                line[column[cell]] += sign
+            else:
+                value -= sign * float(truth[cell].value or 0.0)
+        a_eq.append(line)
+        b_eq.append(value)
+    cost = np.zeros(len(unknowns))
+    cost[column[target]] = 1.0
+    low = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
+    high = linprog(-cost, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
+    return float(low.fun), (float("inf") if high.status == 3 else -float(high.fun))
+
+
+def test_the_n_of_a_rate_by_nationality_is_an_age_band_and_is_protected() -> None:
+    truth = barrio()
+    relations = build_relations(truth, {1: None}, RULES)
+    # as published on the medium demo: the small ones and what the old solver hid beside them
+    old = {ven(), ven("15-24"), ven("65+"), ven(sex="male")} | {
+        key("population", "venezuelan"),
+        key("population", "other_foreign"),
+    }
+    shown = {k for k in truth if k not in old and not truth[k].virtual}
+    # by hand: 70 - 65 = 5 Venezuelans aged 65+, 87 - 65 = 22 aged 15-24
+    assert bounds(truth, shown, ven("65+")) == (5.0, 5.0)
+    assert bounds(truth, shown, ven("15-24")) == (22.0, 22.0)
+    view = published_view(truth, old | {k for k, c in truth.items() if c.virtual and c.of is None})
+    found = {(f.key, f.low) for f in differencing(truth, view, relations, RULES)}
+    assert {(ven("65+"), 5.0), (ven("15-24"), 22.0)} <= found
+
+    state = compute(truth, {1: None}, {1: "B1"}, RULES)
+    shown = {k for k in truth if k not in state.hidden and not truth[k].virtual}
+    for cell in (ven("65+"), key("population", "other_foreign")):  # 5 and 3: +- 10 each
+        low, high = bounds(truth, shown, cell)
+        assert low <= 1e-6 and high >= float(truth[cell].value or 0) + 10 - 1e-6, cell
+    for cell in (ven(), ven("15-24"), ven(sex="male")):  # hidden beside them: not exact
+        if cell not in shown:
+            low, high = bounds(truth, shown, cell)
+            assert high - low > 1e-6, cell

@@ -37,7 +37,7 @@ from inclusive_cities.disclosure.derived import (
     entropy_inversion,
 )
 from inclusive_cities.disclosure.errors import DisclosureError
-from inclusive_cities.disclosure.model import Key, Published, describe
+from inclusive_cities.disclosure.model import Key, Published, always_hidden, describe
 from inclusive_cities.disclosure.publication import Protection, protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import published_view
@@ -249,6 +249,9 @@ def audit(
     truth = state.truth
     progress(_("Reading the published figures"), 1, 6)
     published = published_figures(session, city)
+    for key, cell in truth.items():  # a rate's n is served with it: its cell is public too
+        if cell.of is not None and cell.of in published.counts:
+            published.values[key] = float(published.counts[cell.of])
     scores, periods = published_scores(session, city)
     report = AuditReport(city.code, control_enabled(), unit_codes=state.unit_codes)
     report.published_figures = len(published.values)
@@ -259,9 +262,18 @@ def audit(
         if c.value is not None and not c.virtual and k not in published.values
     )
     # combined cells (the sum of a block's small migrant groups) are withheld by construction,
-    # whatever a stored protection of an older layout says
-    combined = {k for k, c in truth.items() if c.virtual}
-    owed = {k for k in combined if rules.is_count(k[0], truth[k].unit)}
+    # whatever a stored protection of an older layout says; a rate's n is withheld with its
+    # rate, and owed a range of its own only when it is a small sensitive count
+    combined = {k for k, c in truth.items() if c.virtual and c.of is None}
+    small_n = {
+        k
+        for k, c in truth.items()
+        if c.of is not None
+        and k not in published.values
+        and always_hidden(c, rules)
+        and (c.value or 0) >= 1
+    }
+    owed = {k for k in combined if rules.is_count(k[0], truth[k].unit)} | small_n
     protected = {k for k in state.protected | owed if k not in published.values}
     report.protected_cells = len(protected)
     progress(_("Attack: share times total"), 2, 6)
@@ -277,8 +289,12 @@ def audit(
     findings += lp_intervals(truth, published, state.relations, targets, rules)
     # a cell the public cannot read only because no route serves it (a nationality row that
     # equals its total, say) was never withheld: working it out discloses nothing
-    withheld = state.hidden | state.baseline | combined
-    findings = [f for f in findings if f.key in withheld]
+    withheld = state.hidden | state.baseline | combined | small_n
+    # the n of a hidden rate that its published age groups give back discloses no one (it is
+    # the public sum of public counts); only a small sensitive one is a finding
+    findings = [
+        f for f in findings if f.key in withheld and (truth[f.key].of is None or f.key in small_n)
+    ]
     findings += [
         Finding(k, BELOW_THRESHOLD, float(truth[k].value or 0), 0, 0, ())
         for k in state.protected

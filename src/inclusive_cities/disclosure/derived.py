@@ -32,6 +32,7 @@ from inclusive_cities.disclosure.model import (
     Key,
     Published,
     Relation,
+    relabel,
 )
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules
 
@@ -86,12 +87,16 @@ def derived_dependants(
     rules: Rules,
     indices: dict[str, tuple[int, tuple[str, ...]]] | None = None,
 ) -> set[Key]:
-    """Partition indices (entropy) of a unit whose group counts are hidden: hide them too."""
+    """Partition indices (entropy) of a unit whose group counts are hidden: hide them too;
+    and a rate with the cell of its ``n`` (either one hidden hides the other)."""
+    from inclusive_cities.disclosure.bands import synchronised
+
+    together = synchronised(truth, hidden)  # a rate and its n (as a cell) go together
     indices = partition_indices() if indices is None else indices
     if not indices:
-        return set()
+        return together
     groups = _hidden_groups(hidden, rules)
-    return {
+    return together | {
         key
         for key in truth
         if key[0] in indices
@@ -261,9 +266,7 @@ def _combined_key(relation: Relation, hidden: list[Key], truth: dict[Key, Cell])
     """The combined cell of these hidden groups if the model holds one, else the first."""
     if relation.kind in DIMENSIONS:
         position = 3 + DIMENSIONS.index(relation.kind)
-        base = list(relation.total)
-        base[position] = "+".join(sorted(k[position] for k in hidden))
-        key: Key = (base[0], int(base[1]), base[2], base[3], base[4], base[5])
+        key = relabel(relation.total, position, "+".join(sorted(str(k[position]) for k in hidden)))
         if key in truth:
             return key
     return sorted(hidden)[0]

@@ -30,6 +30,8 @@ class Cell:
     id: int | None = None
     virtual: bool = False
     """A combined quantity (see :func:`combined_cells`): never stored, never published."""
+    of: Key | None = None
+    """For the ``n`` of a rate as a cell (:mod:`bands`): the rate it is served with."""
 
     @property
     def indicator(self) -> str:
@@ -136,7 +138,13 @@ def build_relations(
                 relations.append(
                     Relation(groups[(TOTAL, TOTAL, TOTAL)], (other,), "linked", "count")
                 )
-    return relations + combined_cells(cells, relations, rules)
+    from inclusive_cities.disclosure.bands import band_cells
+
+    relations = relations + combined_cells(cells, relations, rules) + band_cells(cells, rules)
+    virtual = sorted(k for k, c in cells.items() if c.virtual)
+    for number, key in enumerate(virtual):
+        cells[key].id = -(number + 1)  # stable: the stored protection names it by this id
+    return relations
 
 
 COMBINED = "combined"
@@ -207,19 +215,23 @@ def combined_cells(
                 if known
                 else float("nan")
             )
-        label = "+".join(sorted(c.key[position] for c in group))
-        base = list(relation.total)
-        base[position] = label
-        key: Key = (base[0], int(base[1]), base[2], base[3], base[4], base[5])
+        key = relabel(
+            relation.total, position, "+".join(sorted(str(c.key[position]) for c in group))
+        )
         cell = Cell(key, value, n, group[0].unit, any(c.survey for c in group), None, True)
         made.append(cell)
         rest = tuple(k for k in relation.parts if k not in {c.key for c in group})
         out.append(Relation(key, tuple(c.key for c in group), COMBINED, relation.quantity))
         out.append(Relation(relation.total, (*rest, key), COMBINED, relation.quantity))
-    for number, cell in enumerate(sorted(made, key=lambda c: c.key)):
-        cell.id = -(number + 1)  # stable: the stored protection names it by this id
-        cells[cell.key] = cell
+    cells.update((cell.key, cell) for cell in made)
     return out
+
+
+def relabel(key: Key, position: int, label: str) -> Key:
+    """``key`` with the group at ``position`` (3 sex, 4 age group, 5 nationality) replaced."""
+    groups = [key[3], key[4], key[5]]
+    groups[position - 3] = label
+    return (key[0], key[1], key[2], groups[0], groups[1], groups[2])
 
 
 def describe(key: Key, unit_codes: dict[int, str]) -> str:

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from inclusive_cities.cache import CACHE, observations_fingerprint, units_fingerprint
 from inclusive_cities.disclosure.attacks import differencing
 from inclusive_cities.disclosure.derived import combined_differencing, derived_dependants
-from inclusive_cities.disclosure.model import Cell, Key, Relation, build_relations
+from inclusive_cities.disclosure.model import (
+    Cell,
+    Key,
+    Relation,
+    always_hidden,
+    build_relations,
+)
 from inclusive_cities.disclosure.rules import BASE_COUNTS, TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import protect_verified, published_view
 from inclusive_cities.specview import stored_spec
@@ -255,6 +261,8 @@ def close(
         for finding in differencing(truth, view, relations, rules) + combined_differencing(
             truth, view, relations, rules
         ):
+            if truth[finding.key].of is not None and not always_hidden(truth[finding.key], rules):
+                continue  # the n of a hidden rate, given by public counts: nothing secret
             visible = [
                 k for k in finding.via if isinstance(k, tuple) and k not in hidden and k in truth
             ]
