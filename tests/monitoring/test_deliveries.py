@@ -547,14 +547,8 @@ def test_a_share_of_few_people_is_not_published_and_the_programme_pools(engine: 
 def test_a_share_goes_where_its_count_is_withheld() -> None:
     """Finding F2-2, as an attacker: no published share may sit beside a withheld count of
     the people it is taken over, in a city or in its country's mean of cities."""
-    from types import SimpleNamespace
-
-    from inclusive_cities.monitoring.results import ResultRow, _protect
-
-    indicators = [
-        SimpleNamespace(code="public_servants_trained", unit="people"),
-        SimpleNamespace(code="improved_knowledge_share", unit="%"),
-    ]
+    from inclusive_cities.monitoring.protect import PeopleTable, withheld_programme_cells
+    from inclusive_cities.monitoring.results import ResultRow, _margins, _protect
 
     def row(code: str, country: str, city: str, actual: float) -> ResultRow:
         return ResultRow(code, city, country, "2025", None, None, actual, True)
@@ -571,7 +565,12 @@ def test_a_share_goes_where_its_count_is_withheld() -> None:
         row("public_servants_trained", "", "", 79.0),
         row("improved_knowledge_share", "", "", 87.0),
     ]
-    cities, countries, headline = _protect(indicators, cities, countries, headline)  # type: ignore[arg-type]
+    table = PeopleTable("public_servants_trained")
+    for city, count in trained.items():
+        table.real[(("COL", city), "2025")] = table.model[(("COL", city), "2025")] = count
+    _margins(table)
+    withheld = withheld_programme_cells([table])
+    cities, countries, headline = _protect(cities, countries, headline, withheld, "2025")
     hidden_counts = {
         r.city for r in cities if r.indicator == "public_servants_trained" and r.withheld
     }

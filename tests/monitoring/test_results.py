@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 
 from inclusive_cities import monitoring
 from inclusive_cities.cli import app
+from inclusive_cities.monitoring.computed_store import PROFILE_ACTION
 from inclusive_cities.monitoring.entry import import_5w, import_template, write_template
 from inclusive_cities.monitoring.exports import export, validate_iati
 from inclusive_cities.store import init_database, models, transaction
 from inclusive_cities.store.monitoring_models import IndicatorValue
-from inclusive_cities.store.web_models import PublishedLayer
+from inclusive_cities.store.web_models import AuditEntry, PublishedLayer
 
 TYPED = "people_reached_campaigns"
 
@@ -73,6 +74,10 @@ def build(url: str, results_only_cities: bool = True) -> Engine:
         )
         session.add(
             PublishedLayer(city_id=city.id, period_id=period.id, indicator_id=venezuelan.id)
+        )
+        # its Human Mobility Profile of 2024 was written (what `report profile` records)
+        session.add(
+            AuditEntry(action=PROFILE_ACTION, target="city:TST", details={"period": "2024"})
         )
         programme = monitoring.install_framework(session, monitoring.load_framework())
         monitoring.add_target_city(
@@ -608,7 +613,7 @@ def test_disaggregated_people_counts_leave_no_cell_recoverable(engine: Engine) -
 
 
 def test_demo_programme_gives_the_programmes_headline_lines(tmp_path: Path) -> None:
-    """Nine target cities: the store city TST (marker and mobility layer published, so both
+    """Nine target cities: the store city TST (marker published and profile written, so both
     computed answers are 1) and eight results-only cities typed with 5 markers and 7 profiles
     in 2025-S2: 6 of 9 and 8 of 9, the programme's own figures."""
     from inclusive_cities.demo.programme import build_demo_programme

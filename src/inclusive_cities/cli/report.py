@@ -182,6 +182,10 @@ def profile(
             progress=progress,
             **options,
         )
+    from inclusive_cities.monitoring.computed_store import record_profile
+
+    # the programme's "cities with a mobility profile" counts written profiles (trial F3)
+    record_profile(_engine(), city, period, language, str(result.pdf or result.html))
     _print_result(result)
 
 

@@ -2,8 +2,9 @@
 
 * ``marker_published``: 1 when the city has a published Urban Inclusion Marker run for a
   period that ended by the end of the reporting period, else 0;
-* ``mobility_profile_published``: 1 when a human-mobility layer (an indicator about refugees
-  and migrants, the disclosure rules' vocabulary) is published for such a period, else 0;
+* ``mobility_profile_published``: 1 when a Human Mobility Profile report was written for the
+  city for such a period (``report profile`` records it with :func:`record_profile`), else 0;
+  a published human-mobility map layer is not a profile;
 * ``neighbourhoods_covered``: neighbourhoods (the level after the first) with data by then;
 * ``workshops_held``: co-creation workshops held within the reporting period;
 * ``projects_done``: items of the city's territorial intervention plans done by then.
@@ -13,15 +14,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
-from inclusive_cities.disclosure.rules import SENSITIVE_PATTERN
 from inclusive_cities.monitoring.periods import Window
 from inclusive_cities.monitoring.registry import register_computed
 from inclusive_cities.store import models
 from inclusive_cities.store.monitoring_models import TargetCity
-from inclusive_cities.store.web_models import PublishedLayer
+from inclusive_cities.store.web_models import AuditEntry
 
 
 def _period_end(period: models.Period) -> date:
@@ -52,17 +52,40 @@ def marker_published(session: Session, city: TargetCity, window: Window) -> floa
     return 1.0 if found else 0.0
 
 
+PROFILE_ACTION = "report_profile"
+"""The audit-log action that records a Human Mobility Profile written for a city."""
+
+
+def record_profile(engine: Engine, city: str, period: str, language: str, file: str) -> None:
+    """Note in the store that the city's Human Mobility Profile for ``period`` was written
+    (the programme's "cities with a mobility profile" is then computed, not typed)."""
+    from inclusive_cities.store import transaction
+
+    with transaction(engine) as session:
+        session.add(
+            AuditEntry(
+                action=PROFILE_ACTION,
+                target=f"city:{city}",
+                user_email="",
+                client="cli",
+                details={"period": period, "language": language, "file": file},
+            )
+        )
+
+
 @register_computed("mobility_profile_published")
 def mobility_profile_published(session: Session, city: TargetCity, window: Window) -> float | None:
     if city.city_id is None:
         return None
-    periods = _periods_by(session, window.end)
-    codes = session.scalars(
-        select(models.Indicator.code)
-        .join(PublishedLayer, PublishedLayer.indicator_id == models.Indicator.id)
-        .where(PublishedLayer.city_id == city.city_id, PublishedLayer.period_id.in_(periods))
+    code = session.scalar(select(models.City.code).where(models.City.id == city.city_id))
+    ends = {p.code: _period_end(p) for p in session.scalars(select(models.Period))}
+    details = session.scalars(
+        select(AuditEntry.details).where(
+            AuditEntry.action == PROFILE_ACTION, AuditEntry.target == f"city:{code}"
+        )
     ).all()
-    return 1.0 if any(SENSITIVE_PATTERN.search(code) for code in codes) else 0.0
+    written = [ends.get(str(d.get("period")), date.max) for d in details if isinstance(d, dict)]
+    return 1.0 if any(end <= window.end for end in written) else 0.0
 
 
 @register_computed("neighbourhoods_covered")

@@ -95,7 +95,13 @@ class ResultRow:
     target: float | None
     actual: float | None
     computed: bool
+    """The figure is computed from the store's records: for a country or the programme, every
+    city figure behind it is (``live`` and ``reported`` say how many of each there are)."""
     withheld: bool = False
+    live: int = 0
+    """City figures behind this one that were computed from the store's records."""
+    reported: int = 0
+    """City figures behind this one that the programme's teams typed in."""
 
     @property
     def progress(self) -> float | None:
@@ -255,6 +261,8 @@ def _aggregate(
     indicator: ProgrammeIndicator, rows: list[ResultRow], city: str, country: str
 ) -> ResultRow:
     agg = indicator.aggregation
+    live = sum(r.live for r in rows)
+    reported = sum(r.reported for r in rows)
     return ResultRow(
         indicator=indicator.code,
         city=city,
@@ -263,7 +271,9 @@ def _aggregate(
         baseline=_combine(agg, [r.baseline for r in rows]),
         target=_combine(agg, [r.target for r in rows]),
         actual=_combine(agg, [r.actual for r in rows]),
-        computed=any(r.computed for r in rows),
+        computed=live > 0 and reported == 0,
+        live=live,
+        reported=reported,
     )
 
 
@@ -496,6 +506,7 @@ def _all_periods_rows(
                     actual=None if hidden else value,
                     computed=True,
                     withheld=hidden,
+                    live=1,
                 )
             )
     return rows
@@ -564,6 +575,9 @@ def _compute(
     for ind in loaded.indicators:
         for city in loaded.cities:
             actual, is_computed = _actual(session, ind, city, span, loaded.values)
+            # "live" is said of a figure computed from the records, not of an indicator that
+            # has a rule: a typed figure, or no figure at all, is not live (trial F3)
+            live = is_computed and actual is not None
             city_rows.append(
                 ResultRow(
                     indicator=ind.code,
@@ -573,7 +587,9 @@ def _compute(
                     baseline=_latest(loaded.values, ind.id, city.id, "baseline", span.end),
                     target=_target(loaded.values, ind.id, city.id, chosen),
                     actual=actual,
-                    computed=is_computed,
+                    computed=live,
+                    live=int(live),
+                    reported=int(actual is not None and not is_computed),
                 )
             )
     countries = sorted({c.country for c in loaded.cities})
@@ -588,7 +604,9 @@ def _compute(
         head = _aggregate(ind, rows, "", "")
         whole = programme_level(ind.computed) if ind.computed else None
         if whole is not None:
-            head = replace(head, actual=whole(session, span), computed=True)
+            value = whole(session, span)
+            found = value is not None
+            head = replace(head, actual=value, computed=found, live=int(found), reported=0)
         headline.append(head)
     if protection is None:
         protection = _withheld(session, loaded, periods)
@@ -730,6 +748,8 @@ def results_frame(report: ProgrammeResults) -> pd.DataFrame:
                 "actual": row.actual,
                 "progress": row.progress,
                 "computed": row.computed,
+                "live_cities": row.live,
+                "reported_cities": row.reported,
                 "withheld": row.withheld,
             }
         )

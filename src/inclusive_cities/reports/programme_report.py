@@ -56,6 +56,31 @@ class ResultRow:
     actual: float | None
     suppressed: bool = False
     language: str = "es"
+    live: int = 0
+    """Cities whose figure behind this one is computed from the store (the rest typed in)."""
+    reported: int = 0
+
+    @property
+    def live_text(self) -> str:
+        """ "live" when every figure behind this one is computed from the store, the split
+        when only some are ("1 live + 5 reported"), else nothing."""
+        if self.computed:
+            return _("live", self.language)
+        if not self.live:
+            return ""
+        return _("{live} live + {reported} reported", self.language).format(
+            live=format_number(self.live, 0, self.language),
+            reported=format_number(self.reported, 0, self.language),
+        )
+
+    @property
+    def live_title(self) -> str:
+        """What the split says, for the badge's tooltip."""
+        return _(
+            "Some cities' figures are computed from the observatory's own records; the others "
+            "are reported by the programme's teams",
+            self.language,
+        )
 
     @property
     def progress(self) -> float | None:
@@ -299,7 +324,7 @@ def _result_table(rows: list[ResultRow], caption: str, source: str) -> Table:
         [_("Indicator"), _("Baseline"), _("Target value"), _("Result"), _("Progress")],
         [
             [
-                r.name + (" ●" if r.computed else ""),
+                r.name + (" ●" if r.computed else f" (● {r.live_text})" if r.live else ""),
                 r.baseline_text,
                 r.target_text,
                 _("withheld") if r.suppressed else r.actual_text,
@@ -372,7 +397,21 @@ def build_document(view: ProgrammeView, language: str, today: date | None = None
         figures.append(KeyFigure(_("Centres in the network"), str(view.centres)))
     summary.key_figures(figures)
     if view.have_lines:
-        summary.items([("●", f"{line.n} / {line.m} — {line.text}") for line in view.have_lines])
+        live = {r.code: r for r in view.headline}
+        summary.items(
+            [
+                (
+                    "●" if live[line.code].computed else "–",
+                    f"{line.n} / {line.m} — {line.text}"
+                    + (
+                        f" ({live[line.code].live_text})"
+                        if live[line.code].live and not live[line.code].computed
+                        else ""
+                    ),
+                )
+                for line in view.have_lines
+            ]
+        )
     doc.sections.append(summary)
 
     results = Section("results", _("Results against targets"), new_page=True)
@@ -631,6 +670,8 @@ def _rows(rows: list[Any], names: dict[str, Any], language: str) -> list[ResultR
                 actual=None if row.withheld else row.actual,
                 suppressed=bool(row.withheld),
                 language=language,
+                live=int(getattr(row, "live", 0)),
+                reported=int(getattr(row, "reported", 0)),
             )
         )
     return out
