@@ -16,8 +16,8 @@ from inclusive_cities.marker.engine import MarkerResult, _classify, _rank, compu
 from inclusive_cities.marker.errors import MarkerError
 from inclusive_cities.marker.spec import MarkerSpec, Node
 from inclusive_cities.progress import ProgressCallback, quiet_progress
-from inclusive_cities.store import models, transaction
-from inclusive_cities.store.bulk import bulk_insert, python_column
+from inclusive_cities.store import models
+from inclusive_cities.store.bulk import bulk_insert, keys_checked_by_value, python_column
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,10 @@ def build_run(
     progress(_("Reading the observations"), 0, steps)
     codes = spec.indicator_codes
     wanted = [*codes, population_indicator]
-    with transaction(engine) as session:
+    # the transaction reads, then inserts the run (its city, period and level were just read
+    # in it) and its scores, whose keys bulk_insert checks per distinct value; nothing is
+    # deleted, so nothing relies on cascades (see keys_checked_by_value)
+    with keys_checked_by_value(engine) as session:
         city_row, period_row, level_row = _lookup(session, city, period, level)
         units = session.execute(
             select(models.SpatialUnit.id, models.SpatialUnit.code).where(
