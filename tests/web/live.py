@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -64,3 +65,29 @@ def live_server(database_url: str, factory: str = "tests.web.server_app:app") ->
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def thread_server(app: Any) -> Iterator[str]:
+    """A real uvicorn server for ``app`` in a thread of the test process, on a free loopback
+    port: the app's modules are already imported here, so it starts in a fraction of a
+    second where a child process spends seconds of CPU importing them again. Use it when
+    the test needs no second process (jobs then run in threads of this one)."""
+    import threading
+
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

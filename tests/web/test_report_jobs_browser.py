@@ -1,7 +1,8 @@
 """A planner asks for a PDF report in a real browser (Chromium via Playwright, uvicorn, SQLite):
 the link's job page says "Preparando el informe…", then the browser downloads the PDF; the
 same in English; and a report that cannot be made shows one translated line, not a traceback.
-One server and one browser for the module; screenshots go to test-artifacts/web/.
+One server (uvicorn in a thread of the test process) and one browser for the module;
+screenshots go to test-artifacts/web/.
 
 The figure checked in the PDFs is the plan's total cost, by hand from tests/web/planning_city.py:
 P7 (350,000, under way) + P2 (300,000, adopted here) = 650,000. The failing report is the
@@ -21,9 +22,11 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from inclusive_cities.planning.territorial_plan import add_project
 from inclusive_cities.store import connect, models, transaction
+from inclusive_cities.web import create_app
 from tests.reports.governance_city import add_governance
 from tests.web.browser import browser_context, checked_page, shot
-from tests.web.live import live_server
+from tests.web.conftest import specs
+from tests.web.live import thread_server
 from tests.web.planning_city import PROJECTS, STARTED
 from tests.web.workshop_city import PLAN, build_workshop_city
 
@@ -47,7 +50,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # no basemap: its tiles live on the internet, which this machine cannot reach
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INCLUSIVE_CITIES_BASEMAP_URL", "none")
-        with live_server(city.url) as base:
+        # in a thread of this process: a child process spent ~3 s of CPU (15 s on a loaded
+        # machine) importing the app again; the report jobs run in its threads either way
+        with thread_server(create_app(city.url, specs=specs)) as base:
             yield base
 
 
