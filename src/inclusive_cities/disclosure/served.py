@@ -210,26 +210,17 @@ def indicator_observations(
     return [safe_observation(r, r.id in withheld) for r in rows]
 
 
-def published_observations(
-    session: Session,
+def _published_rows_query(
+    columns: Any,
     city_id: int,
-    *,
-    indicator: str | None = None,
-    period: str | None = None,
-    unit: str | None = None,
-    limit: int = 1000,
-    offset: int = 0,
-) -> list[Any]:
-    """Rows ``(observation, indicator code, unit code, period, measure)`` of the city's published
-    layers that the API serves, ``limit`` from ``offset`` in id order (``/api/observations``)."""
+    indicator: str | None,
+    period: str | None,
+    unit: str | None,
+) -> Any:
+    """The rows of the city's published layers that pass the web's own rule, filtered as asked
+    (``columns`` selected); disclosure control's withheld cells are removed by the caller."""
     query = (
-        select(
-            models.Observation,
-            models.Indicator.code,
-            models.SpatialUnit.code,
-            models.Period,
-            models.Indicator.unit,
-        )
+        select(*columns)
         .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
         .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
         .join(models.Period, models.Period.id == models.Observation.period_id)
@@ -247,42 +238,117 @@ def published_observations(
         query = query.where(models.Period.code == period)
     if unit is not None:
         query = query.where(models.SpatialUnit.code == unit)
-    rows = session.execute(query.order_by(models.Observation.id).limit(limit).offset(offset)).all()
-    withheld = hidden_observation_ids(session, city_id)  # cells that give a small one away
-    return [r for r in rows if r[0].id not in withheld]
+    return query
+
+
+def _layers_token(session: Session, city_id: int) -> tuple[Any, ...]:
+    """Changes whenever a layer of the city is published or withdrawn."""
+    return tuple(
+        session.execute(
+            select(func.count(PublishedLayer.id), func.max(PublishedLayer.id)).where(
+                PublishedLayer.city_id == city_id
+            )
+        ).one()
+    )
+
+
+def published_observation_ids(
+    session: Session,
+    city_id: int,
+    *,
+    indicator: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+) -> np.ndarray:
+    """Ids of every observation the API serves, in id order, disclosure control applied.
+
+    Paging counts these, not stored rows: a page of stored rows from which control then
+    withholds some came back short while more followed, and the API's clients (and the
+    audit) stopped there. Cached per data, publication and protection state."""
+    hidden = hidden_observation_ids(session, city_id)
+    key = (
+        "published-ids",
+        city_id,
+        indicator,
+        period,
+        unit,
+        state_token(session),
+        _layers_token(session, city_id),
+        len(hidden),
+        hash(hidden),
+    )
+
+    def build() -> np.ndarray:
+        query = _published_rows_query(
+            [models.Observation.id], city_id, indicator, period, unit
+        ).order_by(models.Observation.id)
+        ids = np.fromiter(session.execute(query).scalars(), dtype=np.int64)
+        if hidden:
+            ids = ids[~np.isin(ids, np.fromiter(hidden, dtype=np.int64, count=len(hidden)))]
+        ids.setflags(write=False)
+        return ids
+
+    return CACHE.get(key, build)
+
+
+def published_observation_count(
+    session: Session,
+    city_id: int,
+    *,
+    indicator: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+) -> int:
+    """How many rows :func:`published_observations` serves over all pages (numberMatched)."""
+    return len(
+        published_observation_ids(session, city_id, indicator=indicator, period=period, unit=unit)
+    )
+
+
+def published_observations(
+    session: Session,
+    city_id: int,
+    *,
+    indicator: str | None = None,
+    period: str | None = None,
+    unit: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[Any]:
+    """Rows ``(observation, indicator code, unit code, period, measure)`` of the city's published
+    layers that the API serves, ``limit`` from ``offset`` in id order (``/api/observations``).
+
+    ``limit`` and ``offset`` count served rows: every page is full but the last."""
+    ids = published_observation_ids(
+        session, city_id, indicator=indicator, period=period, unit=unit
+    )[offset : offset + limit]
+    if not len(ids):
+        return []
+    # one id range read through the primary key; withheld rows inside it are dropped below
+    query = _published_rows_query(
+        [
+            models.Observation,
+            models.Indicator.code,
+            models.SpatialUnit.code,
+            models.Period,
+            models.Indicator.unit,
+        ],
+        city_id,
+        indicator,
+        period,
+        unit,
+    ).where(models.Observation.id.between(int(ids[0]), int(ids[-1])))
+    rows = session.execute(query.order_by(models.Observation.id)).all()
+    wanted = set(ids.tolist())
+    return [r for r in rows if r[0].id in wanted]
 
 
 def every_published_observation(session: Session, city_id: int, page: int = 50000) -> Iterator[Any]:
-    """Every row :func:`published_observations` serves, page after page.
-
-    Its ``limit``/``offset`` count stored rows before disclosure control withholds some, so a
-    page can come back short while more follow: the audit stopped at the first short page
-    and never saw most of the medium demo's published figures. Here the end is the first
-    page of stored rows that is empty."""
+    """Every row :func:`published_observations` serves, page after page (the audit's reader)."""
     offset = 0
     while True:
         rows = published_observations(session, city_id, limit=page, offset=offset)
         yield from rows
-        offset += page
-        if not rows and session.scalar(_stored_rows_after(city_id, offset - page)) == 0:
+        if len(rows) < page:
             return
-
-
-def _stored_rows_after(city_id: int, offset: int) -> Any:
-    """How many published-layer rows of the city pass the web's own rule beyond ``offset``."""
-    query = (
-        select(models.Observation.id)
-        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
-        .join(
-            PublishedLayer,
-            (PublishedLayer.indicator_id == models.Observation.indicator_id)
-            & (PublishedLayer.period_id == models.Observation.period_id)
-            & (PublishedLayer.city_id == city_id),
-        )
-        .where(models.SpatialUnit.city_id == city_id, public_observation_filter())
-        .order_by(models.Observation.id)
-        .offset(offset)
-        .limit(1)
-        .subquery()
-    )
-    return select(func.count()).select_from(query)
+        offset += page

@@ -12,7 +12,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from inclusive_cities.disclosure.served import published_observations
+from inclusive_cities.disclosure.served import (
+    published_observation_count,
+    published_observations,
+)
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
@@ -253,6 +256,8 @@ def list_indicators(session: DB) -> list[IndicatorOut]:
     summary="Published observations (never suppressed values or cells with n < 10)",
 )
 def list_observations(
+    request: Request,
+    response: Response,
     session: DB,
     city: str,
     indicator: Code | None = None,
@@ -262,6 +267,14 @@ def list_observations(
     offset: Offset = 0,
 ) -> list[ObservationOut]:
     row = _published_city(session, city)
+    # how many rows all pages hold, and where the next page is (RFC 8288 Link)
+    matched = published_observation_count(
+        session, row.id, indicator=indicator, period=period, unit=unit
+    )
+    response.headers["X-Total-Count"] = str(matched)
+    if offset + limit < matched:
+        following = request.url.include_query_params(offset=offset + limit, limit=limit)
+        response.headers["Link"] = f'<{following}>; rel="next"'
     rows = published_observations(
         session,
         row.id,
