@@ -163,6 +163,11 @@ def marker_view(
         bounds = source.set_index("code")
         rank_low = units["code"].map(bounds["rank_p05"])
         rank_high = units["code"].map(bounds["rank_p95"])
+        # never an interval that leaves out the rank printed beside it (intervals ranked among
+        # other units than the report's ranks: withheld ones, or an older run)
+        rank = pd.to_numeric(units["rank"], errors="coerce")
+        outside = (rank < rank_low) | (rank > rank_high)
+        rank_low, rank_high = rank_low.mask(outside), rank_high.mask(outside)
     return MarkerView(
         data.run,
         root,
