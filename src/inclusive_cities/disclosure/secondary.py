@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 
 import numpy as np
 from scipy import sparse
@@ -32,6 +31,10 @@ from inclusive_cities.disclosure.rules import Rules
 
 MAX_ROUNDS = 4
 MAX_RINGS = 4
+MIP_OPTIONS = {"node_limit": 2000, "time_limit": 600.0, "mip_rel_gap": 0.02}
+"""HiGHS stops on its node count, so the pattern is the same on an idle or a loaded machine
+(a time limit made it depend on the load). The time limit is only a guard for inputs far
+larger than a city's: on the medium demo no solve comes near it."""
 log = logging.getLogger(__name__)
 
 
@@ -86,21 +89,22 @@ def protect_verified(
     # difference between ~15 minutes of LPs and a few.
     narrowed: set[Key] | None = None
     verified: set[Key] = set()  # attacked and not narrowed, against a subset of the result
+    problems: dict[int, _Problem] = {}
     for _round in range(MAX_ROUNDS):
         for index in pending:
             keys = components[index]
-            chosen = _solve(keys, rows_of[index], truth, result, protected, cuts[index], rules)
-            result |= chosen
+            if index not in problems:
+                problems[index] = _Problem(keys, rows_of[index], truth, protected, rules)
+            result |= problems[index].solve(result, cuts[index])
         view = published_view(truth, result)
         touched = {k for index in pending for k in components[index]}
-        mine = [r for r in relations if r.total in touched or any(p in touched for p in r.parts)]
+        # the whole list, not the relations around ``touched``: an attacker's component never
+        # leaves the solver's, so the answers are the same, and the list's layout is reused
         targets = protected & touched if narrowed is None else protected & touched & narrowed
-        found = lp_intervals(truth, view, mine, targets, rules)
+        found = lp_intervals(truth, view, relations, targets, rules)
         narrowed = {f.key for f in found}
         verified |= targets - narrowed
-        failing = narrowed | {
-            f.key for f in differencing(truth, view, mine, rules) if truth[f.key].value is not None
-        }  # those suppressed upstream are the closure's (see ``lines``)
+        failing = narrowed | _given_away(truth, view, relations, touched, rules)
         log.debug(
             "secondary suppression, round %d: %d components solved, %d cells hidden, "
             "%d targets attacked, %d still narrowed",
@@ -115,7 +119,7 @@ def protect_verified(
         pending = set()
         # the attacker's dual names the published cells that pin each narrowed interval
         cut_for: set[Key] = set()
-        for cut in protection_cuts(truth, view, mine, found, rules):
+        for cut in protection_cuts(truth, view, relations, found, rules):
             owner = member_of.get(cut.target)
             if owner is None:
                 continue
@@ -147,20 +151,33 @@ def protect_verified(
             for m in lines_of.get(key, ()):
                 result |= set(m)
         touched = {k for key in failing if key in member_of for k in components[member_of[key]]}
-        mine = [r for r in relations if r.total in touched or any(p in touched for p in r.parts)]
         view = published_view(truth, result)
         targets = protected & touched & (narrowed if narrowed is not None else touched)
-        narrowed = {f.key for f in lp_intervals(truth, view, mine, targets, rules)}
+        narrowed = {f.key for f in lp_intervals(truth, view, relations, targets, rules)}
         verified |= targets - narrowed
-        failing = narrowed | {
-            f.key for f in differencing(truth, view, mine, rules) if truth[f.key].value is not None
-        }  # those suppressed upstream are the closure's (see ``lines``)
+        failing = narrowed | _given_away(truth, view, relations, touched, rules)
         if not failing:
             return result, verified
         failing = {
             h for key in failing for m in lines_of.get(key, ()) for h in m if h in result
         } | failing
     return result, verified
+
+
+def _given_away(
+    truth: dict[Key, Cell],
+    view: Published,
+    relations: list[Relation],
+    touched: set[Key],
+    rules: Rules,
+) -> set[Key]:
+    """Cells of ``touched`` that come back by subtraction. Those suppressed upstream are the
+    closure's (see ``lines`` in :func:`protect_verified`)."""
+    return {
+        f.key
+        for f in differencing(truth, view, relations, rules)
+        if f.key in touched and truth[f.key].value is not None
+    }
 
 
 def protect(
@@ -238,89 +255,144 @@ def requirements(
     return need
 
 
-def _solve(
-    keys: frozenset[Key],
-    rows: list[tuple[Relation, tuple[Key, ...]]],
-    truth: dict[Key, Cell],
-    fixed: set[Key],
-    protected: set[Key],
-    cuts: Iterable[tuple[dict[Key, float], float]],
-    rules: Rules,
-) -> set[Key]:
-    order = sorted(keys)
-    column = {k: i for i, k in enumerate(order)}
-    value = np.array([abs(float(truth[k].value or 0.0)) for k in order])
-    means = {k for relation, members in rows if relation.quantity == "mean" for k in members}
-    cost = 1.0 + np.array(
-        [float(truth[k].n or 0) if k in means else value[i] for i, k in enumerate(order)]
-    )
-    # sparse rows: a component of the medium demo has ~8,000 cells and ~15,000 rows (dense,
-    # 1 GB and most of the solve's time spent building it)
-    entries: dict[tuple[int, int], float] = {}
-    lower: list[float] = []
+class _Problem:
+    """The MIP of one linked component: its fixed rows built once, solved once per round.
 
-    def add(coefficients: dict[int, float], bound: float) -> None:
-        row = len(lower)
-        for i, c in coefficients.items():
-            entries[row, i] = entries.get((row, i), 0.0) + c
-        lower.append(bound)
+    The rows of the relations and of the protection ranges depend only on the component's
+    cells, their values and which of them are protected, not on the pattern, so they are
+    built once (with numpy, not row by row: on the medium demo that Python loop was a third
+    of ``publish``) and every round only appends its cuts and raises the lower bounds of
+    what is already hidden.
+    """
 
-    values = {k: float(value[i]) for k, i in column.items()}
-    need = requirements(rows, values, protected & keys, rules)
-    for relation, members in rows:
-        for key in members:
-            coefficients = {column[o]: 1.0 for o in members if o != key}
-            coefficients[column[key]] = coefficients.get(column[key], 0.0) - 1.0
-            add(coefficients, 0.0)
-        if relation.quantity != "count":
-            continue
-        for key in members:
-            reach = need.get(key)
-            if reach is None:
-                continue
-            if key == relation.total:
-                # it falls as far as its hidden parts can (parts never go below 0)
-                down = min(values[key], reach)
-                add({column[o]: min(values[o], down) for o in members if o != key}, down)
-                continue
-            # it rises as far as its hidden siblings can fall; where they cannot carry the
-            # whole range the total rises with it (and inherited the range: see requirements)
-            others = {
-                column[o]: min(values[o], reach) for o in members if o not in (key, relation.total)
-            }
-            if (
-                relation.kind == "linked"
-                or len(relation.parts) == 1
-                or sum(values[o] for o in members if o not in (key, relation.total)) < reach
-            ):
-                others[column[relation.total]] = reach
-            add(others, reach)
-    for weights, bound in cuts:
-        if weights:
-            add({column[k]: w for k, w in weights.items() if k in column}, bound)
-    where = np.array(list(entries), dtype=np.int64).reshape(-1, 2)
-    matrix = sparse.csr_array(
-        (np.array(list(entries.values())), (where[:, 0], where[:, 1])),
-        shape=(len(lower), len(order)),
-    )
-    low_bounds = np.array([1.0 if k in fixed or k in need else 0.0 for k in order])
-    result = milp(
-        cost,
-        constraints=[LinearConstraint(matrix, np.array(lower), np.inf)] if lower else [],
-        integrality=np.ones(len(order)),
-        bounds=Bounds(low_bounds, np.ones(len(order))),
-        options={"time_limit": 20.0, "mip_rel_gap": 0.02},
-    )
-    if result.x is None:
-        # hiding every cell is always feasible, so only the time limit gets here: hide the
-        # relations around the cells needing protection (the check then says what is left)
-        log.info(
-            "secondary suppression: no pattern within the time limit for a component of "
-            "%d cells (%s); hiding the relations around its %d protected cells",
-            len(order),
-            result.message,
-            len(need),
+    def __init__(
+        self,
+        keys: frozenset[Key],
+        rows: list[tuple[Relation, tuple[Key, ...]]],
+        truth: dict[Key, Cell],
+        protected: set[Key],
+        rules: Rules,
+    ) -> None:
+        self.order = sorted(keys)
+        self.column = {k: i for i, k in enumerate(self.order)}
+        column = self.column
+        value = np.array([abs(float(truth[k].value or 0.0)) for k in self.order])
+        means = {k for relation, members in rows if relation.quantity == "mean" for k in members}
+        self.cost = 1.0 + np.array(
+            [float(truth[k].n or 0) if k in means else value[i] for i, k in enumerate(self.order)]
         )
-        around = {k for _r, members in rows if need.keys() & set(members) for k in members}
-        return set(fixed & keys) | set(need) | around
-    return {k for k, y in zip(order, result.x, strict=True) if y > 0.5}
+        values = dict(zip(self.order, value.tolist(), strict=True))
+        self.need = requirements(rows, values, protected & keys, rules)
+        self.rows = rows
+        groups = [[column[k] for k in members] for _relation, members in rows]
+        row_of, col_of, data = _relation_rows(groups)
+        lower: list[float] = [0.0] * (int(row_of.max()) + 1 if len(row_of) else 0)
+        extra_rows: list[int] = []
+        extra_cols: list[int] = []
+        extra_data: list[float] = []
+
+        def add(columns: list[int], coefficients: list[float], bound: float) -> None:
+            extra_rows.extend([len(lower)] * len(columns))
+            extra_cols.extend(columns)
+            extra_data.extend(coefficients)
+            lower.append(bound)
+
+        for (relation, members), cols in zip(rows, groups, strict=True):
+            if relation.quantity != "count":
+                continue
+            for position, key in enumerate(members):
+                reach = self.need.get(key)
+                if reach is None:
+                    continue
+                others = [c for i, c in enumerate(cols) if i != position]
+                if key == relation.total:
+                    # it falls as far as its hidden parts can (parts never go below 0)
+                    down = min(values[key], reach)
+                    add(others, [min(float(value[c]), down) for c in others], down)
+                    continue
+                # it rises as far as its hidden siblings can fall; where they cannot carry
+                # the whole range the total rises with it (it inherited the range: see
+                # requirements)
+                total = column.get(relation.total)
+                siblings = [c for c in others if c != total]
+                coefficients = [min(float(value[c]), reach) for c in siblings]
+                if total is not None and (
+                    relation.kind == "linked"
+                    or len(relation.parts) == 1
+                    or float(value[siblings].sum()) < reach
+                ):
+                    siblings.append(total)
+                    coefficients.append(reach)
+                add(siblings, coefficients, reach)
+        self.base = sparse.csr_array(
+            (
+                np.concatenate([data, np.array(extra_data)]),
+                (
+                    np.concatenate([row_of, np.array(extra_rows, dtype=np.int64)]),
+                    np.concatenate([col_of, np.array(extra_cols, dtype=np.int64)]),
+                ),
+            ),
+            shape=(len(lower), len(self.order)),
+        )
+        self.base.sum_duplicates()
+        self.lower = np.array(lower)
+
+    def solve(self, fixed: set[Key], cuts: list[tuple[dict[Key, float], float]]) -> set[Key]:
+        """The cheapest pattern hiding ``fixed`` (within this component) and every cut."""
+        column, size = self.column, len(self.order)
+        cut_rows, cut_cols, cut_data, cut_lower = [], [], [], []
+        for weights, bound in cuts:
+            entries = sorted((column[k], w) for k, w in weights.items() if k in column)
+            if not entries:
+                continue
+            cut_rows.extend([len(cut_lower)] * len(entries))
+            cut_cols.extend(c for c, _w in entries)
+            cut_data.extend(w for _c, w in entries)
+            cut_lower.append(bound)
+        matrix = sparse.vstack(
+            [
+                self.base,
+                sparse.csr_array((cut_data, (cut_rows, cut_cols)), shape=(len(cut_lower), size)),
+            ],
+            format="csr",
+        )
+        lower = np.concatenate([self.lower, np.array(cut_lower)])
+        low_bounds = np.array([1.0 if k in fixed or k in self.need else 0.0 for k in self.order])
+        result = milp(
+            self.cost,
+            constraints=[LinearConstraint(matrix, lower, np.inf)] if len(lower) else [],
+            integrality=np.ones(size),
+            bounds=Bounds(low_bounds, np.ones(size)),
+            options=MIP_OPTIONS,
+        )
+        if result.x is None:
+            # hiding every cell is always feasible, so only the node limit gets here: hide
+            # the relations around the cells needing protection (the check then says what
+            # is left)
+            log.info(
+                "secondary suppression: no pattern within the node limit for a component of "
+                "%d cells (%s); hiding the relations around its %d protected cells",
+                size,
+                result.message,
+                len(self.need),
+            )
+            around = {
+                k for _r, members in self.rows if self.need.keys() & set(members) for k in members
+            }
+            return {k for k in self.order if k in fixed} | set(self.need) | around
+        return {k for k, y in zip(self.order, result.x, strict=True) if y > 0.5}
+
+
+def _relation_rows(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, coefficient) of "no relation with a single hidden member": for each
+    member ``k`` of each relation, ``sum(y_others) - y_k >= 0``, one row per membership."""
+    sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+    columns = np.fromiter((c for g in groups for c in g), dtype=np.int64, count=int(sizes.sum()))
+    starts = np.cumsum(sizes) - sizes
+    width = np.repeat(sizes, sizes)  # size of the relation each membership row belongs to
+    first = np.repeat(starts, sizes)  # where that relation's members start
+    rows = np.repeat(np.arange(len(columns)), width)
+    within = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
+    position = np.repeat(first, width) + within
+    data = np.where(position == rows, -1.0, 1.0)
+    return rows, columns[position], data
