@@ -134,6 +134,12 @@ def test_codes_that_lost_their_zeros_fail_with_the_command_lines_one_line_error(
     assert "perdió los ceros a la izquierda" in str(body["step"])
     assert "Censo manzanas.csv" in str(body["step"])
     assert stored(city, "hogares_con_internet") == {}
+    action, values = mapping_form(client.get(stage(client, csrf, table(lost_zeros=True))).text)
+    english = wait_for_job(client, confirm(client, action + "?lang=en", values))
+    assert "The city has 01001 for 1001: the file lost the codes' leading zeros" in str(
+        english["step"]
+    )
+    client.get("/admin?lang=es")
 
 
 def test_mapped_import_stores_the_values_units_and_directions(
@@ -232,11 +238,11 @@ def test_a_wrong_mapping_is_said_on_the_page_in_both_languages(
     english = client.get(address + "?lang=en").text
     assert "Indicator value" in english and "Map the columns of Censo manzanas.csv" in english
     bad = client.post(
-        f"{address}/dictionary",
+        f"{address}/dictionary?lang=en",
         data={"csrf_token": csrf},
         files={"dictionary": ("d.csv", b"column,unidad,direction\nx,%,sideways\n", "text/csv")},
     )
     assert bad.status_code == 400 and "sideways" in bad.text and "d.csv, row 2" in bad.text
     other = client.get(address.replace(address[-5:], "AAAAA"))
     assert other.status_code == 404
-    client.cookies.set("lang", "es")
+    client.get("/admin?lang=es")
