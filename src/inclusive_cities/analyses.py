@@ -104,11 +104,25 @@ def base_level(engine: Engine, city: str) -> str:
 def _suppressed(
     engine: Engine, city: str, period: str, level: str, codes: Sequence[str]
 ) -> dict[str, set[str]]:
-    """Unit codes whose all-groups value of each indicator is suppressed: disclosure control
-    withheld them, so no analysis (and no layer published from it) may rest on them."""
+    """Unit codes whose all-groups value of each indicator the web does not serve: suppressed,
+    resting on fewer than 10 people, or withheld by disclosure control. No analysis (and no
+    layer published from it) may rest on them: a layer linear in a withheld value gives it
+    back (docs/disclosure-derived.md)."""
+    from inclusive_cities.disclosure.publication import hidden_observation_ids
+    from inclusive_cities.disclosure.served import MIN_CELL
+
     with store.transaction(engine) as session:
+        city_id = session.scalar(select(models.City.id).where(models.City.code == city))
+        hidden = hidden_observation_ids(session, city_id) if city_id is not None else frozenset()
         rows = session.execute(
-            select(models.Indicator.code, models.SpatialUnit.code)
+            select(
+                models.Indicator.code,
+                models.SpatialUnit.code,
+                models.Observation.id,
+                models.Observation.status,
+                models.Observation.value,
+                models.Observation.n,
+            )
             .join(models.Observation, models.Observation.indicator_id == models.Indicator.id)
             .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
             .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
@@ -119,15 +133,16 @@ def _suppressed(
                 models.City.code == city,
                 models.Period.code == period,
                 models.UnitLevel.code == level,
-                models.Observation.status == "suppressed",
                 models.Observation.sex == models.TOTAL,
                 models.Observation.age_group == models.TOTAL,
                 models.Observation.nationality == models.TOTAL,
             )
         ).all()
     found: dict[str, set[str]] = {}
-    for code, unit in rows:
-        found.setdefault(str(code), set()).add(str(unit))
+    for code, unit, observation, status, value, n in rows:
+        small = n is not None and n < MIN_CELL
+        if status == "suppressed" or value is None or small or observation in hidden:
+            found.setdefault(str(code), set()).add(str(unit))
     return found
 
 
@@ -141,7 +156,12 @@ def _indicator_values(
     for code in codes:
         _known_indicator(engine, code)
     frame = unit_layer(engine, city, period, level, list(codes))
-    for code, units in _suppressed(engine, city, period, level, codes).items():
+    # the census population a layer moves or weights by is withheld where the stored one is
+    served = [
+        *codes,
+        *(["population"] if "population" in frame and "population" not in codes else []),
+    ]
+    for code, units in _suppressed(engine, city, period, level, served).items():
         frame.loc[frame.index.isin(units), code] = np.nan
     for code in codes:
         if frame[code].notna().sum() == 0:
@@ -153,6 +173,31 @@ def _indicator_values(
                 ).format(indicator=code, city=city, period=period, level=level)
             )
     return frame
+
+
+def _published_scores(
+    engine: Engine, run_id: int, node: str, values: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """``values`` (a run's scores of ``node`` by unit code) with the scores the web withholds
+    emptied: clusters rest on what the public may see. A withheld block score (normalised from
+    a hidden count) would otherwise colour its block hot or cold (trial finding F4)."""
+    from inclusive_cities.disclosure.served import run_scores
+
+    with store.transaction(engine) as session:
+        served = run_scores(session, run_id)
+        if served.withheld is None or node not in served.nodes:
+            return values
+        code_of = dict(
+            session.execute(
+                select(models.SpatialUnit.id, models.SpatialUnit.code).where(
+                    models.SpatialUnit.city_id == served.run.city_id
+                )
+            ).all()
+        )
+        hidden = {str(code_of[int(i)]) for i in served.unit_ids[served.is_withheld(node)]}
+    out = values.copy()
+    out.loc[out.index.isin(hidden), node] = np.nan
+    return out
 
 
 def cluster_layer(
@@ -207,6 +252,7 @@ def cluster_layer(
     run_spec = ""
     if run is not None:
         values, about = layers.marker_scores(engine, run, score)
+        values = _published_scores(engine, run, about["node"], values)
         for name, given in (("city", city), ("period", period), ("level", level)):
             if given is not None and given != about[name]:
                 raise SpatialError(

@@ -28,7 +28,28 @@ from inclusive_cities.spatial.errors import SpatialError
 from inclusive_cities.store import models
 
 CLUSTER_COLUMNS = ("moran_i", "moran_p", "moran_class", "gi_z", "gi_p", "gi_class")
-"""What a clusters layer publishes per unit: statistics and classes, never the input value."""
+"""What a clusters layer stores per unit: statistics and classes, never the input value."""
+PUBLIC_CLUSTER_COLUMNS = ("moran_p", "moran_class", "gi_p", "gi_class")
+"""What a published clusters layer serves: classes and p-value bands.
+
+``gi_z`` and ``moran_i`` are not served: Gi* with row-standardised weights is linear in the
+analysed values (``gi_z = a + b·W*y``), so solving that system from the published geometry
+gave back every block's UIM score, published nowhere (trial finding F4: correlation 0.9997);
+the local Moran's I of a unit is the product of its deviation and its neighbours'. Exact
+pseudo p-values with the published seed bound each statistic between two permutation
+order statistics, so they are served as bands (:data:`P_BANDS`)."""
+P_BANDS = (0.001, 0.01, 0.05, 1.0)
+"""A served p-value is the smallest of these at or above the computed one (p ≤ band)."""
+
+
+def p_band(values: Sequence[float | None]) -> list[float | None]:
+    """Each p-value replaced by the upper end of its band (:data:`P_BANDS`)."""
+    bands = np.asarray(P_BANDS)
+    out: list[float | None] = []
+    for value in values:
+        number = _number(value)
+        out.append(None if number is None else float(bands[np.searchsorted(bands, number - 1e-12)]))
+    return out
 
 
 def _software_version() -> str:
@@ -348,8 +369,12 @@ def _frame(session: Session, layer: models.AnalysisLayer, public: bool) -> gpd.G
         geometry = [wkb.get(f.unit_id or -1) for f in features]
         if not public:
             data["value"] = [f.value for f in features]
-        for column in CLUSTER_COLUMNS:
-            data[column] = [getattr(f, column) for f in features]
+            for column in CLUSTER_COLUMNS:
+                data[column] = [getattr(f, column) for f in features]
+        else:
+            for column in PUBLIC_CLUSTER_COLUMNS:
+                stored = [getattr(f, column) for f in features]
+                data[column] = p_band(stored) if column.endswith("_p") else stored
     else:
         geometry = [f.geometry for f in features]
         names = list(dict.fromkeys(k for f in features for k in (f.attributes or {})))
@@ -363,7 +388,8 @@ def _frame(session: Session, layer: models.AnalysisLayer, public: bool) -> gpd.G
 
 
 def layer_frame(session: Session, layer_id: int, public: bool = True) -> gpd.GeoDataFrame:
-    """The features of a layer in EPSG:4326; ``public`` leaves out the analysed values."""
+    """The features of a layer in EPSG:4326; ``public`` leaves out the analysed values and,
+    for clusters, the statistics they can be solved back from (:data:`PUBLIC_CLUSTER_COLUMNS`)."""
     layer = session.get(models.AnalysisLayer, layer_id)
     if layer is None:
         raise SpatialError(_("There is no stored layer '{layer}'.").format(layer=layer_id))

@@ -134,7 +134,8 @@
     var classRow = "<dt>" + esc(cfg.text["class"]) + "</dt><dd><span class=\"swatch\" style=\"background:" + esc(p.colour) + "\"></span>" + esc(p.label) + "</dd>";
     // a cluster's class is what a reader needs; its statistic comes second
     $("details").innerHTML = "<h3>" + heading + "</h3>" +
-      "<dl>" + (state.data.classesOnly ? classRow + valueRow : valueRow + classRow) +
+      // a published cluster layer serves no statistic (it would give the values back): class only
+      "<dl>" + (state.data.classesOnly ? classRow + (p.value == null ? "" : valueRow) : valueRow + classRow) +
       (p.loc_name ? "<dt>" + esc(cfg.text.locality) + "</dt><dd>" + esc(p.loc_name) + "</dd>" : "") + "</dl>" +
       (state.data.kind === "interpolation" ? '<p class="hint">' + esc(state.data.source) + "</p>" :
         '<p><a class="button" id="profile-link" href="' + esc(href) + '">' + esc(cfg.text.profile) + "</a></p>");
