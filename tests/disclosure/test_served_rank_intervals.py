@@ -15,6 +15,7 @@ would say where the withheld blocks are. Among published blocks: [1, 1], [2, 2],
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy import select
 
 from inclusive_cities.disclosure.rank_intervals import (
     PENDING,
+    compute_in_background,
     public_rank_intervals,
     rank_intervals_among,
     store_city_rank_intervals,
@@ -157,6 +159,21 @@ def test_stored_intervals_count_withheld_units_and_are_not_served(city: City) ->
     assert found.reason == PENDING and found.withheld == 2
     assert found.intervals == {}
     assert "2 of them withheld" in found.note()
+
+
+def test_a_page_that_finds_them_pending_has_them_computed(city: City) -> None:
+    """A run published on the web (or new data) leaves them pending: the first page that
+    notices starts one background computation, and later pages serve its result."""
+    engine = init_database(city.url)
+    with transaction(engine) as s:
+        found = public_rank_intervals(s, s.get(models.MarkerRun, city.run))
+    assert found.reason == PENDING
+    compute_in_background(engine, city.run, found)
+    compute_in_background(engine, city.run, found)  # the second page joins the first
+    workers = [t for t in threading.enumerate() if t.name == f"rank-intervals-{city.run}"]
+    assert len(workers) == 1
+    workers[0].join(timeout=60)
+    assert public_view(city) == PUBLIC
 
 
 def test_publish_computes_intervals_among_published_units(city: City) -> None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,12 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
 
 FORMAT = 1
+LOG = logging.getLogger(__name__)
+_RUNNING: set[tuple[int, str]] = set()
+_FAILED: dict[tuple[int, str], str] = {}
+"""(run id, withheld digest) being computed in the background, or found impossible, in this
+process (runs published on the web, or withheld units changed by new data)."""
+_LOCK = threading.Lock()
 PENDING = "pending"
 """Some units are withheld and the intervals among the published ones were not computed for
 this state of the data (publishing the run computes them)."""
@@ -52,9 +60,9 @@ class PublicRankIntervals:
         """The sentence a page shows where intervals are missing, in the reader's language."""
         if self.reason == PENDING:
             return _(
-                "Rank intervals are not shown: they were computed among every scored unit, "
-                "{count} of them withheld for confidentiality, and not yet among the published "
-                "units only (publishing the run again computes them)."
+                "Rank intervals are not shown yet: they were computed among every scored unit, "
+                "{count} of them withheld for confidentiality, and are being computed again "
+                "among the published units only (reload the page in a minute)."
             ).format(count=self.withheld)
         if self.reason == CHANGED:
             return _(
@@ -121,9 +129,11 @@ def public_rank_intervals(
     root = root if root in scores.nodes else root_node(run, scores)
     withheld = scores.is_withheld(root)
     if withheld.any():
-        stored = _load(_path(run.id, _digest(run, scores.unit_ids[withheld])))
+        digest = _digest(run, scores.unit_ids[withheld])
+        stored = _load(_path(run.id, digest))
         if stored is None:
-            return PublicRankIntervals(reason=PENDING, withheld=int(withheld.sum()))
+            reason = _FAILED.get((run.id, digest), PENDING)
+            return PublicRankIntervals(reason=reason, withheld=int(withheld.sum()))
         raw = stored
     ids = _unit_codes(session, scores.unit_ids)
     rank_of = {
@@ -169,6 +179,42 @@ def _save(path: Path, run_id: int, intervals: dict[str, list[int]]) -> None:
         os.replace(partial, path)
     except OSError:
         return  # a read-only data folder: the pages say the intervals are pending
+
+
+def compute_in_background(engine: Any, run_id: int, found: PublicRankIntervals) -> None:
+    """Start computing a run's public intervals in a thread when ``found`` says they are
+    pending (a run published on the web, or new data that changed the withheld units); one
+    thread per run and state in this process, and the pages say so meanwhile."""
+    if found.reason != PENDING:
+        return
+    from inclusive_cities.store import transaction
+
+    with transaction(engine) as session:
+        run = session.get(models.MarkerRun, run_id)
+        scores = run_scores(session, run_id)
+        if run is None:
+            return
+        root = root_node(run, scores)
+        key = (run_id, _digest(run, scores.unit_ids[scores.is_withheld(root)]))
+    with _LOCK:
+        if key in _RUNNING or key in _FAILED:
+            return
+        _RUNNING.add(key)
+
+    def work() -> None:
+        try:
+            with transaction(engine) as session:
+                reason = store_public_rank_intervals(session, run_id)
+            if reason:
+                _FAILED[key] = reason
+        except Exception:  # a background thread has nobody to tell but the log
+            LOG.exception("rank intervals of marker run %s", run_id)
+            _FAILED[key] = CHANGED
+        finally:
+            with _LOCK:
+                _RUNNING.discard(key)
+
+    threading.Thread(target=work, name=f"rank-intervals-{run_id}", daemon=True).start()
 
 
 def store_public_rank_intervals(session: Session, run_id: int) -> str:

@@ -9,7 +9,11 @@ import numpy as np
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
-from inclusive_cities.disclosure.rank_intervals import PublicRankIntervals, public_rank_intervals
+from inclusive_cities.disclosure.rank_intervals import (
+    PublicRankIntervals,
+    compute_in_background,
+    public_rank_intervals,
+)
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
@@ -1144,6 +1148,7 @@ def unit_profile(
         public_intervals = public_rank_intervals(
             session, run, scores, spec.root.code if spec.root else None
         )
+        compute_in_background(session.get_bind().engine, run.id, public_intervals)
         where = np.flatnonzero(scores.unit_ids == unit.id)
         if len(where):
             i = int(where[0])
@@ -1438,6 +1443,7 @@ def rankings(
     rows = []
     locs: dict[str, str] = {}
     public_intervals = public_rank_intervals(session, run, scores, root)
+    compute_in_background(session.get_bind().engine, run.id, public_intervals)
     intervals = public_intervals.intervals
     for i, unit_id in enumerate(scores.unit_ids):
         r = units.row(int(unit_id))
