@@ -246,3 +246,65 @@ def test_a_wrong_mapping_is_said_on_the_page_in_both_languages(
     other = client.get(address.replace(address[-5:], "AAAAA"))
     assert other.status_code == 404
     client.get("/admin?lang=es")
+
+
+LONG = (
+    "Código;Año;Variable;Dato\r\n"
+    "01001;2022;Acceso a internet;20,5\r\n"
+    "01001;2022;tiempo_al_centro;35\r\n"
+    "02001;2022;Acceso a internet;NS/NR\r\n"
+    "02001;2022;tiempo_al_centro;50\r\n"
+).encode()
+
+
+def test_a_long_table_is_mapped_by_its_code_and_value_columns(
+    web: tuple[City, TestClient, str],
+) -> None:
+    city, client, csrf = web
+    files = {
+        "file": ("largo.csv", LONG, "text/csv"),
+        "dictionary": (
+            "dic.csv",
+            b"variable,unidad,sentido\ntiempo_al_centro,minutos,menor es mejor\n",
+            "text/csv",
+        ),
+    }
+    response = client.post(
+        "/admin/uploads/preview", data={"city": "TST", "csrf_token": csrf}, files=files
+    )
+    action, values = mapping_form(response.text)
+    assert [values[f"role_{i}"] for i in range(4)] == ["unit", "period", "ignore", "indicator"]
+    values["role_2"], values["role_3"] = "code_column", "value_column"
+    assert values["missing"] == "NS/NR" and values["locale"] == "es"
+    job = confirm(client, action, values)
+    assert wait_for_job(client, job)["status"] == "done"
+    with transaction(connect(city.url)) as session:
+        found = {
+            (code, unit_code): (value, unit, direction)
+            for code, unit_code, value, unit, direction in session.execute(
+                select(
+                    models.Indicator.code,
+                    models.SpatialUnit.code,
+                    models.Observation.value,
+                    models.Indicator.unit,
+                    models.Indicator.direction,
+                )
+                .join(models.Observation, models.Observation.indicator_id == models.Indicator.id)
+                .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+                .join(models.Period, models.Period.id == models.Observation.period_id)
+                .where(models.Period.code == "2022")
+            )
+        }
+    assert found == {
+        ("acceso_a_internet", "01001"): (20.5, "", "unknown"),
+        ("tiempo_al_centro", "01001"): (35.0, "min", "lower_is_better"),
+        ("tiempo_al_centro", "02001"): (50.0, "min", "lower_is_better"),
+    }
+    assert client.get(action.removesuffix("/import")).status_code == 404  # imported: gone
+    response = client.post(
+        "/admin/uploads/preview", data={"city": "TST", "csrf_token": csrf}, files=files
+    )
+    action, values = mapping_form(response.text)
+    values["role_2"] = "code_column"  # half long, half wide: said, not guessed
+    response = client.post(action, data=values)
+    assert response.status_code == 400 and "Una tabla larga tiene una columna" in response.text

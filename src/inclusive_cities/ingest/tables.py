@@ -194,8 +194,11 @@ def detect_layout(
     period_column: str | None = None,
     indicator_columns: dict[str, str] | None = None,
     hxl_map: dict[str, str] | None = None,
+    indicator_column: str | None = None,
+    value_column: str | None = None,
 ) -> TableLayout:
-    """Roles of the columns: HXL first, then options, then usual names."""
+    """Roles of the columns: HXL first, then options, then usual names (a long table's
+    indicator-code and value columns may be named with ``indicator_column``/``value_column``)."""
     if table.hxl is not None and not unit_column:
         return layout_from_hxl(table, {**DEFAULT_HXL_MAP, **(hxl_map or {})})
     unit = _index(table.header, unit_column, UNIT_NAMES)
@@ -217,8 +220,8 @@ def detect_layout(
                 file=table.file, column=period_column
             )
         )
-    indicator = _index(table.header, None, INDICATOR_NAMES)
-    value = _index(table.header, None, VALUE_NAMES)
+    indicator = _index(table.header, indicator_column, INDICATOR_NAMES)
+    value = _index(table.header, value_column, VALUE_NAMES)
     if indicator is not None and value is not None and not indicator_columns:
         return TableLayout(unit, period, indicator, value)
     wide: dict[int, str] = {}
@@ -475,6 +478,8 @@ def parse_indicator_table(
     missing: Sequence[float] = (),
     dictionary: Mapping[str, ColumnMeta] | None = None,
     missing_text: Sequence[str] = (),
+    indicator_column: str | None = None,
+    value_column: str | None = None,
 ) -> ParsedTable:
     """Read, parse and check an indicator table without touching the store: cells equal to a
     missing-value code (``missing``, or the dictionary's per column) are left empty, values
@@ -490,6 +495,8 @@ def parse_indicator_table(
         period_column=period_column,
         indicator_columns=indicator_columns,
         hxl_map=hxl_map,
+        indicator_column=indicator_column,
+        value_column=value_column,
     )
     if layout.period is None and not period:
         raise IngestError(
@@ -606,6 +613,8 @@ def import_table(
     dictionary: Path | str | None = None,
     missing_text: Sequence[str] = (),
     dictionary_entries: Sequence[Mapping[str, str]] = (),
+    indicator_column: str | None = None,
+    value_column: str | None = None,
     source: str = "",
     accept_valid: bool = False,
     dry_run: bool = False,
@@ -643,6 +652,8 @@ def import_table(
         "columns": dict(sorted((indicator_columns or {}).items())),
         "unit_column": unit_column,
         "period_column": period_column,
+        "indicator_column": indicator_column,
+        "value_column": value_column,
         "period": period,
         "level": level,
         "decimal": decimal or locale,
@@ -663,6 +674,8 @@ def import_table(
         missing=missing,
         dictionary=declared,
         missing_text=missing_text,
+        indicator_column=indicator_column,
+        value_column=value_column,
     )
     table, rows, problems = parsed.table, parsed.rows, parsed.problems
     report.file = table.file

@@ -38,7 +38,9 @@ from inclusive_cities.web.staff_forms import Upload, audit
 
 router = APIRouter(include_in_schema=False)
 
-ROLES = ("unit", "period", "indicator", "ignore")
+ROLES = ("unit", "period", "indicator", "code_column", "value_column", "ignore")
+"""A column's role: a wide table has a column per indicator; a long one a column of
+indicator codes and a column of values."""
 DIRECTIONS = ("unknown", "higher_is_better", "lower_is_better", "neutral")
 UNITS = ("%", "m", "km", "min", "years", "personas", "hogares", "viviendas", "0-1")
 """Units offered beside the indicator (any other may be typed)."""
@@ -95,6 +97,8 @@ def role_labels() -> dict[str, str]:
         "unit": _("Unit code"),
         "period": _("Period (year)"),
         "indicator": _("Indicator value"),
+        "code_column": _("Indicator codes (long table)"),
+        "value_column": _("Values (long table)"),
         "ignore": _("Ignore"),
     }
 
@@ -254,6 +258,8 @@ def _guess_roles(table: Any) -> tuple[dict[int, str], dict[int, str]]:
     roles[layout.unit] = "unit"
     if layout.period is not None:
         roles[layout.period] = "period"
+    if layout.indicator is not None and layout.value is not None:
+        roles[layout.indicator], roles[layout.value] = "code_column", "value_column"
     for index, code in layout.wide.items():
         roles[index] = "indicator"
         codes[index] = code
@@ -384,7 +390,7 @@ def preview(session: Session, staged: Staged) -> Preview:
     )
     levels = _levels(session, city, file_codes)
     best = max(levels, key=lambda lv: (lv.matched, len(lv.zeros)), default=None)
-    value_columns = [c.index for c in columns if c.role == "indicator"]
+    value_columns = [c.index for c in columns if c.role in ("indicator", "value_column")]
     return Preview(
         file=table.file,
         rows=len(table.rows),
@@ -544,7 +550,16 @@ def import_options(staged: Staged, header: list[str]) -> dict[str, Any]:
         )
     if len(by_role["period"]) > 1:
         raise WebError(_("Choose at most one column as the period."))
-    if not by_role["indicator"]:
+    long = bool(by_role["code_column"] or by_role["value_column"])
+    pairs = (len(by_role["code_column"]), len(by_role["value_column"]))
+    if long and (pairs != (1, 1) or by_role["indicator"]):
+        raise WebError(
+            _(
+                "A long table has one column of indicator codes and one of values, and no "
+                "indicator value columns: choose one of each, or map a wide table's columns."
+            )
+        )
+    if not long and not by_role["indicator"]:
         raise WebError(_("Choose at least one column as an indicator value."))
     if not by_role["period"] and not settings.get("period"):
         raise WebError(_("The table has no period column: give the period (e.g. 2024)."))
@@ -582,6 +597,8 @@ def import_options(staged: Staged, header: list[str]) -> dict[str, Any]:
             entry["direction"] = column["direction"]
         if len(entry) > 2 or meta is not None or entry.get("direction") != "unknown":
             entries.append(entry)
+    if long:  # the codes are in the cells: the dictionary, if any, says what they mean
+        entries = [meta_entry(meta) for meta in declared.values()]
     options: dict[str, Any] = {
         "city": settings["city"],
         "period": None if by_role["period"] else settings["period"],
@@ -589,7 +606,9 @@ def import_options(staged: Staged, header: list[str]) -> dict[str, Any]:
         "accept_valid": bool(settings.get("accept_valid")),
         "unit_column": header[by_role["unit"][0]],
         "period_column": header[by_role["period"][0]] if by_role["period"] else None,
-        "indicator_columns": indicator_columns,
+        "indicator_columns": indicator_columns or None,
+        "indicator_column": header[by_role["code_column"][0]] if long else None,
+        "value_column": header[by_role["value_column"][0]] if long else None,
         "level": settings.get("level") or None,
         "dictionary_entries": entries,
     }
