@@ -138,3 +138,18 @@ def test_marker_report_and_fact_sheet_say_withheld(city: tuple[Engine, Path]) ->
     areas = re.findall(r"<tr><td>[^<]+</td><td class='num'>([^<]*)</td>", sheet)[:5]
     assert areas == ["Withheld for confidentiality"] * 5
     assert f">{written(55.5, 'en')}<" not in sheet
+
+
+def test_the_plan_report_map_leaves_a_withheld_score_grey(city: tuple[Engine, Path]) -> None:
+    """The plan report colours units by their index (a continuous scale prints the score)."""
+    from inclusive_cities.reports.plan_report import marker_layer
+
+    engine, _out = city
+    with transaction(engine) as s:
+        s.execute(update(models.MarkerRun).values(published=True))
+    CACHE.clear()
+    layer = marker_layer(engine, "TST")
+    assert layer is not None
+    scores = sorted(layer.units["score"].dropna().tolist())
+    assert scores == sorted(BARRIOS[c][2] for c in PUBLISHED_RANKS)
+    assert int(layer.units["score"].isna().sum()) == 1

@@ -33,6 +33,7 @@ from inclusive_cities.i18n import current_language, format_number, use_language
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.reports.document import Document, Figure, KeyFigure, Section, Table
 from inclusive_cities.reports.errors import ReportError
+from inclusive_cities.reports.withheld import withheld_pairs
 from inclusive_cities.store import models
 
 POPULATION_CODES = ("population", "pop_total", "persons", "total_population")
@@ -295,8 +296,10 @@ def city_evidence(
                 models.MarkerScore.node_code, models.MarkerScore.unit_id, models.MarkerScore.score
             ).where(models.MarkerScore.run_id == run.id, models.MarkerScore.node_code.in_(codes))
         ).all()
+        # a mean over every unit beside the published scores gives a lone withheld one back
+        hidden = withheld_pairs(session, run.id)
         for node, unit, value in rows:
-            if value is not None:
+            if value is not None and (str(node), int(unit)) not in hidden:
                 by_node.setdefault(node, {})[int(unit)] = float(value)
         units = sorted({unit for values in by_node.values() for unit in values})
         weights = _weights(session, run, units) if units else {}

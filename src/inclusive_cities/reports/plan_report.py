@@ -34,6 +34,7 @@ from inclusive_cities.planning.territorial_plan import (
 )
 from inclusive_cities.reports.document import Document, Figure, KeyFigure, Section, Table
 from inclusive_cities.reports.errors import ReportError
+from inclusive_cities.reports.withheld import withhold_scores
 from inclusive_cities.store import models, transaction
 
 STATUS_COLOURS = {
@@ -109,14 +110,24 @@ def marker_layer(engine: Engine, city: str) -> MarkerLayer | None:
         period = session.get(models.Period, run.period_id)
         rows = session.execute(
             select(
-                models.SpatialUnit.geometry, models.MarkerScore.score, models.MarkerScore.node_code
+                models.SpatialUnit.geometry,
+                models.MarkerScore.score,
+                models.MarkerScore.node_code,
+                models.MarkerScore.unit_id,
             )
             .join(models.SpatialUnit, models.SpatialUnit.id == models.MarkerScore.unit_id)
             .where(models.MarkerScore.run_id == run.id)
         ).all()
-    if not rows:
-        return None
-    frame = pd.DataFrame(rows, columns=["geometry", "score", "node"])
+        if not rows:
+            return None
+        # the map's colours print the scores: those the web withholds are left grey
+        frame = withhold_scores(
+            session,
+            run.id,
+            pd.DataFrame(rows, columns=["geometry", "score", "node_code", "unit_id"]).assign(
+                level=None, rank=None
+            ),
+        ).rename(columns={"node_code": "node"})
     # the index is the node no other node of the run sits under: the most frequent root code
     roots = [n for n in frame["node"].unique() if "_" not in n and n.isupper()]
     node = "UIM" if "UIM" in set(frame["node"]) else (roots[0] if roots else frame["node"].iloc[0])

@@ -55,6 +55,15 @@ def withhold_scores(session: Session, run_id: int, scores: pd.DataFrame) -> pd.D
     return out
 
 
+def withheld_pairs(session: Session, run_id: int) -> set[tuple[str, int]]:
+    """(node, unit id) of every score of a run the web withholds (means leave them out)."""
+    served = run_scores(session, run_id)
+    if served.withheld is None:
+        return set()
+    rows, cols = np.nonzero(served.withheld)
+    return {(served.nodes[j], int(served.unit_ids[i])) for i, j in zip(rows, cols, strict=True)}
+
+
 def withhold_observations(
     session: Session, city_id: int, ids: Sequence[int], observations: pd.DataFrame
 ) -> pd.DataFrame:
