@@ -3,6 +3,7 @@ projects, the written workbook read back, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +225,7 @@ def test_bad_file_is_one_line_and_leaves_the_store_as_it_was(
     assert result.returncode == 1
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1
-    assert "bad.xlsx, row 2, column 'cost': 'mucho' is not a cost" in message
+    assert "bad.xlsx, row 2, column 'Costo': 'mucho' is not a cost" in message  # its header
     assert len(load_projects(city.engine, "TINY")) == 5
     # without --projects the stored ones are used; Norte's only project (P3) costs 150,000
     rules = tmp_path / "norte.yaml"
@@ -453,3 +454,56 @@ def test_unmeetable_share_exits_1_and_every_locality_is_named(
     assert limits["Mínimo invertido en cada localidad"] == 1000
     assert limits["Mínimo de proyectos en cada localidad"] == 1
     assert not any("*" in str(name) for name in limits)
+
+
+def test_budget_and_costs_as_spanish_speakers_write_them(
+    city: TinyCity, tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    """Trial F6: '--budget 600.000' planned with 600 and exited 0 with nothing chosen; a cost of
+    '250.000,50' was refused. Both are read as written; a budget nothing fits exits 1."""
+    projects = write_projects(tmp_path / "p.xlsx", cost_p1="120.000,50")
+    table = {}
+    for budget in ("400.000", "400000"):
+        out = tmp_path / f"s-{budget}.xlsx"
+        result = run(
+            "--database", city.url, "--lang", "es", "plan", "prioritise", "--city", "TINY",
+            "--run", str(city.run_id), "--projects", str(projects), "--budget", budget,
+            "--out", str(out), "--robust", "0",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        said = " ".join(result.stdout.split())  # rich wraps lines
+        assert "de 400.000:" in said and re.search(r"brecha \d+,\d %", said), said[-600:]
+        rows = list(openpyxl.load_workbook(out)["Selección"].values)
+        table[budget] = {row[0]: row for row in rows[1:]}
+    assert table["400.000"] == table["400000"]
+    costs = {code: row[list(rows[0]).index("Costo")] for code, row in table["400000"].items()}
+    assert costs["P1"] == 120000.5
+    result = run(
+        "--database", city.url, "--lang", "es", "plan", "prioritise", "--city", "TINY",
+        "--run", str(city.run_id), "--projects", str(projects), "--budget", "5.000",
+        "--out", str(tmp_path / "none.xlsx"), "--robust", "0",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Ningún proyecto cabe en un presupuesto de 5.000: el más barato cuesta 60.000" in (
+        " ".join(result.stderr.split())
+    )
+    result = run(
+        "--database", city.url, "plan", "prioritise", "--city", "TINY", "--run",
+        str(city.run_id), "--projects", str(projects), "--budget", "mucho",
+        "--out", str(tmp_path / "x.xlsx"),
+    )  # fmt: skip
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "--budget 'mucho' is not an amount of money" in said
+
+
+def test_coordinates_are_never_read_with_thousands_separators(tmp_path: Path) -> None:
+    """Quito lies at latitude -0.180: read as a thousands group it became -180 (refused)."""
+    from inclusive_cities.planning.projects import read_projects
+
+    sheet = tmp_path / "quito.csv"
+    sheet.write_text(
+        "codigo;tipo;costo;efecto;longitud;latitud\nQ1;vivienda;250.000,50;0,2;-78,512;-0.180\n"
+    )
+    row = read_projects(sheet).iloc[0]
+    assert row["cost"] == 250000.5 and row["effect"] == 0.2
+    assert (row["geometry"].x, row["geometry"].y) == (-78.512, -0.18)

@@ -20,6 +20,7 @@ from inclusive_cities.planning.impact import (
     callaway_santanna,
     did,
     impact_to_xlsx,
+    load_panel,
     match_units,
     measure_impact,
     survey_did,
@@ -120,7 +121,10 @@ def _two_by_two() -> pd.DataFrame:
 
 def test_two_by_two_did_with_cluster_se_matches_hand_computation() -> None:
     panel = _two_by_two()
-    result = did(panel, unit="Barrio ID", time="año", outcome="tasa", treated="T", post="P")
+    result = did(
+        panel, unit="Barrio ID", time="año", outcome="tasa", treated="T", post="P",
+        inference="cluster",
+    )  # fmt: skip
     # changes: treated 5, 4.5, 6 (mean 5.1667); comparison 1, 1.5, 0 (mean 0.8333)
     assert result.estimate == pytest.approx(5.1667 - 0.8333, abs=1e-4)
     # cluster-robust (by unit) SE = HC0 SE of the change regression x G/(G-1):
@@ -326,6 +330,52 @@ def test_did_recovers_the_injected_effect_and_finds_none_elsewhere(
         assert result.ci_low <= 0 <= result.ci_high, (code, result)
         assert not result.significant
         assert "not significant" in result.verdict()
+
+
+def test_one_intervention_unit_gets_placebo_inference_not_a_cluster_se(
+    one_period_later: tuple[Engine, dict],
+) -> None:
+    """Trial F7: with one treated barrio the cluster SE (0.028) called noise significant on an
+    indicator nothing touched. Placebo inference: each comparison barrio in turn as the treated
+    one, computed here by hand from the panel's changes."""
+    engine, truth = one_period_later
+    code = "school_attendance"
+    assert code in truth["untouched"]
+    treated = sorted(truth["treated"])[0]
+    units = pd.DataFrame({"unit": [treated], "start_period": ["2025"]})
+    result = measure_impact(engine, "TST", code, method="did", match=None, units=units)
+    panel = load_panel(engine, "TST", code)
+    wide = panel.pivot(index="unit", columns="period", values="y")
+    change = (wide["2025"] - wide["2024"]).dropna()
+    pool = change.drop(sorted(truth["treated"]), errors="ignore")
+    assert result.estimate == pytest.approx(change[treated] - pool.mean(), abs=1e-9)
+    placebos = np.array([pool[j] - pool.drop(j).mean() for j in pool.index])
+    p_value = (1 + np.sum(np.abs(placebos) >= abs(result.estimate))) / (1 + len(placebos))
+    assert result.details == {**result.details, "inference": "placebo", "placebos": len(pool)}
+    assert result.p_value == pytest.approx(p_value)
+    assert result.se == pytest.approx(np.std(placebos, ddof=1))
+    low, high = np.quantile(placebos, [0.025, 0.975])
+    assert (result.ci_low, result.ci_high) == pytest.approx(
+        (result.estimate - high, result.estimate - low)
+    )
+    assert not result.significant
+    assert any("Conley and Taber" in note for note in result.caveats())
+
+
+def test_intervention_units_not_in_the_city_are_named(
+    one_period_later: tuple[Engine, dict],
+) -> None:
+    """Trial F7: a code that lost its leading zero and one that does not exist were dropped
+    silently; the user's file is now refused, naming both."""
+    engine, truth = one_period_later
+    treated = sorted(truth["treated"])[0]
+    units = pd.DataFrame(
+        {"unit": [treated, str(int(treated)), "99999"], "start_period": ["2025"] * 3}
+    )
+    with pytest.raises(ImpactError) as caught:
+        measure_impact(engine, "TST", "school_attendance", method="did", match=None, units=units)
+    message = str(caught.value)
+    assert "99999" in message and f"{int(treated)} ({treated}?)" in message
 
 
 def test_did_matching_improves_balance(one_period_later: tuple[Engine, dict]) -> None:

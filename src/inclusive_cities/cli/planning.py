@@ -183,7 +183,9 @@ def import_command(
 def prioritise_command(
     city: str = typer.Option(..., "--city", help="City code in the observatory."),
     run: str = typer.Option(..., "--run", help="Marker run id, or a spec code for its latest run."),
-    budget: float = typer.Option(..., "--budget", help="Money available, e.g. 2500000."),
+    budget_text: str = typer.Option(
+        ..., "--budget", help="Money available, e.g. 2500000 or 2.500.000."
+    ),
     out: Path = typer.Option(..., "--out", help="Workbook to write (.xlsx)."),
     projects: Path = typer.Option(
         None, "--projects", help="Candidate projects (.xlsx or .gpkg); default: those stored."
@@ -203,8 +205,17 @@ def prioritise_command(
     proyectos.gpkg --budget 2500000 --constraints c.yaml --out seleccion.xlsx
     """
     from inclusive_cities.planning.output import type_label, write_selection_xlsx
+    from inclusive_cities.planning.projects import parse_amount
     from inclusive_cities.planning.selection import Constraints, load_constraints, prioritise
 
+    budget = parse_amount(budget_text)
+    if budget is None or budget <= 0:
+        raise UsageError(
+            _(
+                "--budget '{value}' is not an amount of money: write it as 2500000 or "
+                "2.500.000 (a dot or comma before the last three digits groups thousands)."
+            ).format(value=budget_text)
+        )
     rules = load_constraints(constraints, budget) if constraints else Constraints(budget=budget)
     with progress_bar(_("Selecting the projects")) as progress:
         plan = prioritise(
@@ -243,7 +254,7 @@ def prioritise_command(
             budget=format_number(rules.budget, 0),
             benefit=format_number(selection.benefit, 1),
             greedy=format_number(selection.greedy_benefit, 1),
-            gap=f"{selection.gap:.1%}",
+            gap=format_number(selection.gap * 100, 1) + " %",
             path=out,
         )
     )
@@ -260,6 +271,18 @@ def prioritise_command(
         console.print(
             _("The greedy choice misses: {constraints}.").format(
                 constraints="; ".join(selection.greedy_violations)
+            )
+        )
+    if not selection.chosen:
+        from inclusive_cities.planning.errors import PlanningError
+
+        raise PlanningError(
+            _(
+                "No project fits in a budget of {budget}: the cheapest costs {cheapest}. Check "
+                "--budget (2500000 or 2.500.000) and the costs in the projects file."
+            ).format(
+                budget=format_number(rules.budget, 0),
+                cheapest=format_number(float(plan.selection.table["cost"].min()), 0),
             )
         )
 

@@ -45,6 +45,11 @@ MATCHING: tuple[str, ...] = ("nearest", "mahalanobis")
 MARKER = "marker"
 LEVEL = 0.95
 PLACEBO_FIT = 5.0
+# Below this many intervention units, errors clustered by unit say nothing about the treated
+# units' own noise (Conley and Taber 2011; MacKinnon and Webb 2017): use placebo inference.
+FEW_TREATED = 10
+PLACEBO_DRAWS = 1999
+Inference = Literal["auto", "cluster", "placebo"]
 
 
 class ImpactError(PlanningError):
@@ -71,9 +76,9 @@ class ImpactResult:
 
     @property
     def significant(self) -> bool:
-        """At the 5 % level: the 95 % interval leaves out zero (for the synthetic control,
-        the placebo p-value is below 0.05)."""
-        if self.method == "synth":
+        """At the 5 % level: the 95 % interval leaves out zero (for the synthetic control and
+        placebo inference, the placebo p-value is below 0.05)."""
+        if self.method == "synth" or self.details.get("inference") == "placebo":
             return bool(self.p_value < 1 - LEVEL)
         return bool(self.ci_low > 0 or self.ci_high < 0)
 
@@ -127,8 +132,17 @@ class ImpactResult:
                     "mislead when effects differ between start groups; compare with --method cs."
                 )
             )
+        if self.details.get("inference") == "placebo":
+            notes.append(
+                _(
+                    "Only {n} intervention units: errors clustered by unit cannot measure their "
+                    "own noise, so the precision comes from {m} placebos (comparison units given "
+                    "the intervention's dates, Conley and Taber 2011)."
+                ).format(n=self.n_treated, m=self.details["placebos"])
+            )
         placebos = self.details.get("placebos")
-        if self.method == "synth" and placebos is not None and 1 / (placebos + 1) >= 1 - LEVEL:
+        by_placebo = self.method == "synth" or self.details.get("inference") == "placebo"
+        if by_placebo and placebos is not None and 1 / (placebos + 1) >= 1 - LEVEL:
             notes.append(
                 _(
                     "Only {n} comparison units could serve as placebos: the smallest p-value "
@@ -295,6 +309,7 @@ def did(
     treated: str = "treated",
     post: str = "post",
     outcome_name: str | None = None,
+    inference: Inference = "auto",
 ) -> ImpactResult:
     """Two-way fixed-effects difference-in-differences with SEs clustered by unit.
 
@@ -302,7 +317,11 @@ def did(
     from the start on; the effect is the coefficient of treated × post after unit and
     period effects are swept out. Only units observed in every period are used (a
     balanced panel makes the double demeaning exact); the inference uses Student t with
-    G - 1 degrees of freedom (G clusters)."""
+    G - 1 degrees of freedom (G clusters).
+
+    With fewer than ``FEW_TREATED`` intervention units (``inference="auto"``) the cluster
+    SE is too small (it cannot see the treated units' own noise), so the CI and p-value
+    come from placebos instead: :func:`placebo_inference`."""
     import statsmodels.api as sm
 
     _require_columns(panel, [unit, time, outcome, treated, post], "panel")
@@ -352,6 +371,10 @@ def did(
         n_obs=len(data),
         df=n_treated + n_comparison - 1,
     )
+    if inference == "placebo" or (inference == "auto" and n_treated < FEW_TREATED):
+        placebo_inference(
+            result, data, unit=unit, time=time, outcome=outcome, treated=treated, post=post
+        )
     trend = (
         data.assign(group=np.where(data[treated].astype(bool), "treated", "comparison"))
         .groupby([time, "group"], sort=True)[outcome]
@@ -361,6 +384,75 @@ def did(
     )
     result.tables["trend"] = trend
     return result
+
+
+def _twfe_slope(y_swept: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The two-way fixed-effects slope for each treatment matrix of ``d`` (draws × units ×
+    periods) on a balanced panel whose outcome is already double-demeaned."""
+    d_swept = d - d.mean(axis=2, keepdims=True) - d.mean(axis=1, keepdims=True)
+    d_swept += d.mean(axis=(1, 2), keepdims=True)
+    return np.einsum("up,dup->d", y_swept, d) / np.einsum("dup,dup->d", d_swept, d_swept)
+
+
+def placebo_inference(
+    result: ImpactResult,
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated: str,
+    post: str,
+    draws: int = PLACEBO_DRAWS,
+    seed: int = 20110101,
+) -> None:
+    """Replace a DiD result's CI and p-value with ones from placebos (Conley and Taber 2011).
+
+    Each placebo gives the intervention units' treatment dates to as many comparison units
+    and estimates the same regression among comparison units only: what the estimator
+    returns when nothing happened. Every such choice is used when there are at most
+    ``draws`` of them, otherwise ``draws`` seeded random ones. The p-value is the share of
+    placebos at least as large (in absolute value) as the estimate, counting the estimate
+    itself; the 95 % CI is the estimate minus the placebos' 97.5 and 2.5 percentiles; the
+    SE is their standard deviation."""
+    from itertools import combinations
+    from math import comb
+
+    wide_y = data.pivot(index=unit, columns=time, values=outcome).astype(float)
+    wide_d = data.pivot(index=unit, columns=time, values=post).astype(float)
+    is_treated = data.groupby(unit)[treated].first().astype(bool)
+    treated_rows = wide_d.loc[is_treated[is_treated].index].to_numpy()
+    controls = wide_y.loc[is_treated[~is_treated].index].to_numpy()
+    k, pool = treated_rows.shape[0], controls.shape[0]
+    if pool < k:
+        return
+    y_swept = controls - controls.mean(axis=1, keepdims=True) - controls.mean(axis=0)
+    y_swept += controls.mean()
+    if comb(pool, k) <= draws:
+        choices = np.array(list(combinations(range(pool), k)), dtype=np.int64)
+    else:
+        rng = np.random.default_rng(seed)
+        choices = np.array([rng.choice(pool, size=k, replace=False) for _ in range(draws)])
+    estimates = np.empty(len(choices))
+    for start in range(0, len(choices), 256):
+        chunk = choices[start : start + 256]
+        d = np.zeros((len(chunk), pool, controls.shape[1]))
+        for position in range(k):
+            d[np.arange(len(chunk)), chunk[:, position], :] = treated_rows[position]
+        estimates[start : start + len(chunk)] = _twfe_slope(y_swept, d)
+    estimates = estimates[np.isfinite(estimates)]
+    if estimates.size == 0:
+        return
+    effect = result.estimate
+    low, high = np.quantile(estimates, [(1 - LEVEL) / 2, 0.5 + LEVEL / 2])
+    result.ci_low, result.ci_high = float(effect - high), float(effect - low)
+    result.se = float(np.std(estimates, ddof=1)) if estimates.size > 1 else float("nan")
+    result.p_value = float(
+        (1 + np.sum(np.abs(estimates) >= abs(effect) - 1e-12)) / (1 + estimates.size)
+    )
+    result.details["inference"] = "placebo"
+    result.details["placebos"] = int(estimates.size)
+    result.tables["placebo"] = pd.DataFrame({"estimate": estimates})
 
 
 def callaway_santanna(
@@ -1296,6 +1388,9 @@ def measure_impact(
     orders = dict(zip(panel["period"], panel["order"], strict=False))
     first_treated = _start_orders(engine, starts, orders)
     unknown = sorted(set(first_treated) - set(panel["unit"]))
+    if unknown and units is not None:
+        # the user's own list: a code dropped silently would change what is measured
+        raise ImpactError(_unknown_units_message(unknown, set(panel["unit"]), label, panel))
     if unknown and len(unknown) == len(first_treated):
         raise ImpactError(
             _(
@@ -1406,6 +1501,27 @@ def measure_impact(
     result.details["level"] = panel.attrs["level"]
     progress(_("Writing the tables of the result"), 3, 3)
     return result
+
+
+def _unknown_units_message(
+    unknown: Sequence[str], known: set[str], label: str, panel: pd.DataFrame
+) -> str:
+    """Name each listed unit without values, suggesting the code it lost its zeros from."""
+    padded = {code.lstrip("0"): code for code in known}
+    named = [
+        f"{code} ({padded[code.lstrip('0')]}?)" if code.lstrip("0") in padded else code
+        for code in unknown
+    ]
+    return _(
+        "The units file lists {n} units with no values of {outcome} at level '{level}': {units}. "
+        "Correct the codes (a code in parentheses is one that exists with leading zeros; keep "
+        "the code column as text in Excel), or remove those rows."
+    ).format(
+        n=len(unknown),
+        outcome=label,
+        level=panel.attrs["level"],
+        units=", ".join(named[:20]) + (", …" if len(named) > 20 else ""),
+    )
 
 
 def _unit_table(

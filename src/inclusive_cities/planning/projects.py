@@ -155,21 +155,23 @@ class _Rows:
     def __init__(self, path: Path, header_rows: int) -> None:
         self.file = path.name
         self.offset = header_rows + 1
+        self.headers: dict[str, str] = {}  # our column name -> the file's own header
 
     def fail(self, position: int, column: str, value: object, what: str) -> ProjectsFileError:
         return ProjectsFileError(
             _("{file}, row {row}, column '{column}': '{value}' {what}").format(
                 file=self.file,
                 row=position + self.offset,
-                column=column,
+                column=self.headers.get(column, column),
                 value="" if _blank(value) else str(value),
                 what=what,
             )
         )
 
 
-def _number(text: object) -> float | None:
-    """A number from a cell: 2500000, '2.500.000', '2 500 000', '$ 250,5' -> float."""
+def parse_amount(text: object) -> float | None:
+    """An amount as people write it: 2500000, '2.500.000', '2 500 000', '$ 250,5',
+    '250.000,50', '1,200,000.50' -> float; None when it is not a number."""
     if _blank(text):
         return None
     if isinstance(text, bool):
@@ -177,14 +179,27 @@ def _number(text: object) -> float | None:
     if isinstance(text, int | float | np.integer | np.floating):
         return float(text)
     cleaned = re.sub(r"[\s$€_]", "", str(text))
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+", cleaned):
-        cleaned = cleaned.replace(".", "")
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", cleaned):
+        cleaned = cleaned.replace(".", "").replace(",", ".")
     elif re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
         cleaned = cleaned.replace(",", "")
     elif cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
     try:
         return float(cleaned)
+    except ValueError:
+        return None
+
+
+def parse_degrees(text: object) -> float | None:
+    """A coordinate: never read with thousands separators (Quito's latitude is -0.180, not
+    -180); a decimal comma is accepted."""
+    if _blank(text) or isinstance(text, bool):
+        return None
+    if isinstance(text, int | float | np.integer | np.floating):
+        return float(text)
+    try:
+        return float(str(text).strip().replace(",", "."))
     except ValueError:
         return None
 
@@ -222,7 +237,11 @@ def _read_table(path: Path, layer: str | None) -> tuple[pd.DataFrame, Any, int]:
         if suffix in (".xlsx", ".xlsm"):
             return pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl"), None, 1
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False), None, 1
+            # the project's CSV reader: ';' from a Spanish Excel, Latin-1, a BOM
+            from inclusive_cities.ingest.tabular import read_csv_text
+
+            text = read_csv_text(path)
+            return pd.DataFrame(text.rows, columns=text.header, dtype=str), None, 1
         if suffix == ".gpkg":
             import geopandas as gpd
 
@@ -262,6 +281,7 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
     for column in table.columns:
         plain = _plain(str(column))
         renamed[str(column)] = _COLUMN_ALIASES.get(plain, plain)
+        rows.headers.setdefault(renamed[str(column)], str(column))
     table = table.rename(columns=renamed)
     table = table.loc[:, ~table.columns.duplicated()]
     for required in ("code", "type", "cost", "effect"):
@@ -311,7 +331,7 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
                     types=", ".join(PROJECT_TYPES)
                 ),
             )
-        cost = _number(row.get("cost"))
+        cost = parse_amount(row.get("cost"))
         if cost is None or not np.isfinite(cost) or cost < 0:
             raise rows.fail(
                 position,
@@ -321,7 +341,7 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
             )
         effect_text = row.get("effect")
         percent = isinstance(effect_text, str) and effect_text.strip().endswith("%")
-        effect = _number(str(effect_text).strip().rstrip("%") if percent else effect_text)
+        effect = parse_amount(str(effect_text).strip().rstrip("%") if percent else effect_text)
         if percent and effect is not None:
             effect /= 100.0
         if effect is None or not 0 <= effect <= 1:
@@ -334,7 +354,7 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
                     "between 0 and 1 (e.g. 0.15 or 15%)."
                 ),
             )
-        catchment = _number(row.get("catchment_m"))
+        catchment = parse_amount(row.get("catchment_m"))
         if not _blank(row.get("catchment_m")) and (catchment is None or catchment <= 0):
             raise rows.fail(
                 position,
@@ -354,8 +374,8 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
         site = geometry.iloc[position] if geometry is not None else None
         if site is not None and (site.is_empty or not shapely.is_valid(site)):
             site = shapely.make_valid(site) if not site.is_empty else None
-        longitude = _number(row.get("longitude"))
-        latitude = _number(row.get("latitude"))
+        longitude = parse_degrees(row.get("longitude"))
+        latitude = parse_degrees(row.get("latitude"))
         if site is None and (longitude is not None or latitude is not None):
             for column, value, limit in (("longitude", longitude, 180), ("latitude", latitude, 90)):
                 if value is None or not -limit <= value <= limit:

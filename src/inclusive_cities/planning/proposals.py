@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.planning.plan_io import Rows, read_rows
-from inclusive_cities.planning.projects import _blank, _date, _number, _plain
+from inclusive_cities.planning.projects import _blank, _date, _plain, parse_amount
 from inclusive_cities.planning.territorial_plan import (
     Fail,
     PlanError,
@@ -102,7 +102,7 @@ def clean_proposal(raw: Mapping[str, Any], fail: Fail = _simple_fail) -> dict[st
     if not title:
         raise fail("title", raw.get("title"), _("is empty: say what the community proposes."))
     supporters_value = raw.get("supporters")
-    supporters = 0.0 if _blank(supporters_value) else _number(supporters_value)
+    supporters = 0.0 if _blank(supporters_value) else parse_amount(supporters_value)
     if supporters is None or supporters < 0 or supporters != int(supporters):
         raise fail("supporters", supporters_value, _("is not a number of people: write 0 or more."))
     outcome_value = raw.get("outcome")

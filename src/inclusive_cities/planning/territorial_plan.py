@@ -28,8 +28,9 @@ from inclusive_cities.planning.projects import (
     _blank,
     _codes,
     _date,
-    _number,
     _plain,
+    parse_amount,
+    parse_degrees,
 )
 from inclusive_cities.store import models, transaction
 from inclusive_cities.store.models import utcnow
@@ -348,7 +349,7 @@ def _geometry(raw: Mapping[str, Any], fail: Fail) -> BaseGeometry | None:
                 "geometry", site, _("is not WKT: write POINT (lon lat) or POLYGON ((...)).")
             ) from None
     if _blank(site) or site is None:
-        lon, lat = _number(raw.get("longitude")), _number(raw.get("latitude"))
+        lon, lat = parse_degrees(raw.get("longitude")), parse_degrees(raw.get("latitude"))
         if lon is None and lat is None:
             return None
         if lon is None or lat is None:
@@ -407,7 +408,7 @@ def clean_item(raw: Mapping[str, Any], fail: Fail = _simple_fail) -> dict[str, A
             ).format(statuses=status_words()),
         )
     cost_value = raw.get("cost")
-    cost = 0.0 if _blank(cost_value) else _number(cost_value)
+    cost = 0.0 if _blank(cost_value) else parse_amount(cost_value)
     if cost is None or cost < 0 or cost != cost:
         raise fail("cost", cost_value, _("is not a cost: write a number of 0 or more."))
     dates: dict[str, date | None] = {}
