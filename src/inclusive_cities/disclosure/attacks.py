@@ -7,6 +7,7 @@ the true value, so a finding is a real recovery, never a guess.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import defaultdict
@@ -283,11 +284,13 @@ def lp_intervals(
 ) -> list[Finding]:
     """Protected hidden counts whose LP interval does not reach ``value ± range``.
 
-    The range's lower end is floored at 0 (counts are never negative). Two LPs per linked
-    component first look for feasible tables that carry many targets to the ends of their
-    ranges at once (:func:`_screen`): a feasible table is a proof that the attacker cannot
-    exclude those values, so only the targets left unproven need their own pair of LPs. On
-    the medium demo city this is the difference between minutes and hours.
+    The range's lower end is floored at 0 (counts are never negative). One HiGHS model per
+    linked component, warm-started from solve to solve: every solution it finds is a table
+    consistent with what is published, so each target it carries to an end of its range is
+    proven protected on that side without an LP of its own. Batch LPs first push the targets
+    up (or down) together; each target still unproven then gets its own LP per side, whose
+    table again proves the others it happens to carry. On the medium demo city that saves
+    most of the per-cell LPs.
     """
     relations = relations if isinstance(relations, list) else list(relations)
     wanted: dict[Key, tuple[float, float]] = {}
@@ -298,111 +301,97 @@ def lp_intervals(
         assert value is not None
         reach = rules.protection_range(value)
         wanted[target] = (max(0.0, value - reach), value + reach)
-    unproven = _screen(truth, published, relations, wanted)
+    hidden_in = _hidden_in(relations, truth, published)
     out: list[Finding] = []
-    for target, (low, high, size) in lp_bounds(truth, published, relations, unproven).items():
-        value = truth[target].value
-        assert value is not None
-        floor, cap = wanted[target]
-        tol = 1e-6 * max(1.0, value)
-        if low > floor + tol or high < cap - tol:
-            via = (f"{size} unknowns linked by published additive relations",)
-            out.append(Finding(target, LP_INTERVAL, value, low, high, via))
+    done: set[Key] = set()
+    for target in wanted:
+        if target in done or target not in hidden_in:
+            continue  # in no relation: (0, inf), never narrowed
+        keys, a_eq, b_eq = _system(
+            _component(target, relations, hidden_in), relations, truth, published
+        )
+        done.update(keys)
+        mine = [k for k in keys if k in wanted]
+        values = {k: float(truth[k].value or 0.0) for k in mine}
+        proof = _Proof(Attacker(a_eq, b_eq), keys, mine, wanted, values)
+        for key, (low, high) in proof.narrowed().items():
+            value = truth[key].value
+            assert value is not None
+            via = (f"{len(keys)} unknowns linked by published additive relations",)
+            out.append(Finding(key, LP_INTERVAL, value, low, high, via))
     return out
 
 
-def _screen(
-    truth: dict[Key, Cell],
-    published: Published,
-    relations: list[Relation],
-    wanted: dict[Key, tuple[float, float]],
-) -> set[Key]:
-    """The targets that no batch LP could carry to both ends of their range.
+class _Proof:
+    """Which targets of one component the attacker narrows, with as few LPs as it can."""
 
-    Per linked component: maximise the sum of the targets, each capped at its upper end, and
-    minimise it, each floored at its lower end. Every solution is a table consistent with what
-    is published, so a target that reaches its cap (or its floor) in it is proven to be
-    protected on that side. Rounds repeat on what is left while they prove something.
-    """
-    counts = relations if isinstance(relations, list) else list(relations)
-    hidden_in = _hidden_in(counts, truth, published)
-    left: set[Key] = set()
-    done: set[Key] = set()
-    for target in wanted:
-        if target in done:
-            continue
-        if target not in hidden_in:
-            left.add(target)  # in no relation: lp_bounds says (0, inf) at once
-            continue
-        component = _component(target, counts, hidden_in)
-        keys, a_eq, b_eq = _system(component, counts, truth, published)
-        done.update(keys)
-        mine = [k for k in keys if k in wanted]
-        column = {k: i for i, k in enumerate(keys)}
+    def __init__(
+        self,
+        attacker: Attacker,
+        keys: list[Key],
+        targets: list[Key],
+        wanted: dict[Key, tuple[float, float]],
+        value: dict[Key, float],
+    ) -> None:
+        self.attacker, self.targets = attacker, targets
+        position = {k: i for i, k in enumerate(keys)}
+        self.columns = np.array([position[k] for k in targets], dtype=np.int32)
+        self.floor = np.array([wanted[k][0] for k in targets])
+        self.cap = np.array([wanted[k][1] for k in targets])
+        # a table within HiGHS's feasibility tolerance of an end reaches it (as before)
+        self.slack = 1e-7 * np.maximum(1.0, self.cap)
+        self.tol = 1e-6 * np.maximum(1.0, np.array([abs(value[k]) for k in targets]))
+        self.up = np.zeros(len(targets), bool)  # proven: some table puts it at its cap
+        self.down = np.zeros(len(targets), bool)  # proven: some table puts it at its floor
+
+    def _prove(self, solution: np.ndarray) -> None:
+        values = solution[self.columns]
+        self.up |= values >= self.cap - self.slack
+        self.down |= values <= self.floor + self.slack
+
+    def narrowed(self) -> dict[Key, tuple[float, float]]:
+        """Target -> (low, high) of every target narrowed on at least one side."""
         for side in (1.0, -1.0):
-            todo = list(mine)
-            for _round in range(4):
-                if not todo:
+            for _round in range(MAX_SCREENS):
+                todo = np.flatnonzero(~(self.up if side > 0 else self.down))
+                if not len(todo):
                     break
-                solution = _batch(a_eq, b_eq, [column[k] for k in todo], todo, wanted, side)
+                before = int(self.up.sum() + self.down.sum())
+                ends = self.cap[todo] if side > 0 else self.floor[todo]
+                solution = self.attacker.batch(self.columns[todo], ends, side)
                 if solution is None:
                     break
-                proven = [
-                    k
-                    for k in todo
-                    if (
-                        solution[column[k]] >= wanted[k][1] - 1e-7 * max(1.0, wanted[k][1])
-                        if side > 0
-                        else solution[column[k]] <= wanted[k][0] + 1e-7 * max(1.0, wanted[k][1])
-                    )
-                ]
-                if not proven:
+                self._prove(solution)
+                if int(self.up.sum() + self.down.sum()) == before:
                     break
-                todo = [k for k in todo if k not in set(proven)]
-            left.update(todo)
-    return left
+        ends_of: dict[int, list[float]] = {}
+        for i in range(len(self.targets)):
+            for side, proven in ((-1.0, self.down), (1.0, self.up)):
+                if proven[i]:
+                    continue
+                optimum, solution = self.attacker.optimum(int(self.columns[i]), side)
+                if solution is not None:
+                    self._prove(solution)
+                if optimum is None:
+                    optimum = 0.0 if side < 0 else float("inf")
+                ends_of.setdefault(i, [math.nan, math.nan])[int(side > 0)] = optimum
+        out: dict[Key, tuple[float, float]] = {}
+        for i, (low, high) in ends_of.items():
+            short_down = not math.isnan(low) and low > self.floor[i] + self.tol[i]
+            short_up = not math.isnan(high) and high < self.cap[i] - self.tol[i]
+            if short_down or short_up:
+                # narrowed: the attacker's exact interval (a side proven by another
+                # target's table has no optimum of its own yet)
+                exact = self.attacker.bounds(int(self.columns[i]))
+                out[self.targets[i]] = (
+                    exact[0] if math.isnan(low) else low,
+                    exact[1] if math.isnan(high) else high,
+                )
+        return out
 
 
-def _batch(
-    a_eq: sparse.csr_matrix,
-    b_eq: np.ndarray,
-    columns: list[int],
-    keys: list[Key],
-    wanted: dict[Key, tuple[float, float]],
-    side: float,
-) -> np.ndarray | None:
-    """One LP over a component: push the given targets up (side 1) or down (side -1)."""
-    size = a_eq.shape[1]
-    lower = np.zeros(size)
-    upper = np.full(size, highspy.kHighsInf)
-    cost = np.zeros(size)
-    for col, key in zip(columns, keys, strict=True):
-        floor, cap = wanted[key]
-        if side > 0:
-            upper[col] = cap
-            cost[col] = -1.0
-        else:
-            lower[col] = floor
-            cost[col] = 1.0
-    solver = _highs()
-    model = highspy.HighsLp()
-    model.num_col_ = size
-    model.num_row_ = a_eq.shape[0]
-    model.col_cost_ = cost
-    model.col_lower_ = lower
-    model.col_upper_ = upper
-    model.row_lower_ = b_eq
-    model.row_upper_ = b_eq
-    matrix = sparse.csc_matrix(a_eq)
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = matrix.indptr
-    model.a_matrix_.index_ = matrix.indices
-    model.a_matrix_.value_ = matrix.data
-    solver.passModel(model)
-    solver.run()
-    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.asarray(solver.getSolution().col_value)
+MAX_SCREENS = 8
+"""Batch LPs per side and component, while each proves something more."""
 
 
 def lp_bounds(
@@ -467,17 +456,47 @@ class Attacker:
         self.columns = np.arange(self.size, dtype=np.int32)
 
     def _optimum(self, index: int, sign: float) -> float | None:
+        return self.optimum(index, sign)[0]
+
+    def optimum(self, index: int, side: float) -> tuple[float | None, np.ndarray | None]:
+        """Smallest (side -1) or largest (side 1) value of one unknown, and the table that
+        attains it (None, None when unbounded or infeasible)."""
         cost = np.zeros(self.size)
-        cost[index] = sign
+        cost[index] = -side
         self.highs.changeColsCost(self.size, self.columns, cost)
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        return float(self.highs.getInfo().objective_function_value) * sign
+            return None, None
+        value = -float(self.highs.getInfo().objective_function_value) * side
+        return value, np.asarray(self.highs.getSolution().col_value)
+
+    def batch(self, columns: np.ndarray, ends: np.ndarray, side: float) -> np.ndarray | None:
+        """One table pushing the given unknowns up to (side 1) or down to (side -1) their
+        ends at once, each bounded there; the bounds are restored afterwards."""
+        cost = np.zeros(self.size)
+        cost[columns] = -side
+        lower = np.zeros(len(columns))
+        upper = np.full(len(columns), highspy.kHighsInf)
+        if side > 0:
+            upper = np.asarray(ends, dtype=float)
+        else:
+            lower = np.asarray(ends, dtype=float)
+        self.highs.changeColsCost(self.size, self.columns, cost)
+        self.highs.changeColsBounds(len(columns), columns.astype(np.int32), lower, upper)
+        self.highs.run()
+        ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        solution = np.asarray(self.highs.getSolution().col_value) if ok else None
+        self.highs.changeColsBounds(
+            len(columns),
+            columns.astype(np.int32),
+            np.zeros(len(columns)),
+            np.full(len(columns), highspy.kHighsInf),
+        )
+        return solution
 
     def bounds(self, index: int) -> tuple[float, float]:
-        low = self._optimum(index, 1.0)
-        high = self._optimum(index, -1.0)
+        low = self.optimum(index, -1.0)[0]
+        high = self.optimum(index, 1.0)[0]
         return (0.0 if low is None else low), (float("inf") if high is None else high)
 
 
