@@ -340,7 +340,10 @@ class _Problem:
     def solve(self, fixed: set[Key], cuts: list[tuple[dict[Key, float], float]]) -> set[Key]:
         """The cheapest pattern hiding ``fixed`` (within this component) and every cut."""
         column, size = self.column, len(self.order)
-        cut_rows, cut_cols, cut_data, cut_lower = [], [], [], []
+        cut_rows: list[int] = []
+        cut_cols: list[int] = []
+        cut_data: list[float] = []
+        cut_lower: list[float] = []
         for weights, bound in cuts:
             entries = sorted((column[k], w) for k, w in weights.items() if k in column)
             if not entries:
