@@ -215,8 +215,13 @@ def test_public_space_falls_back_to_facility_points() -> None:
     assert got == expected and got["02002"] == 0.0
 
 
-def test_jobs_reachable_counts_commerce_and_employment_within_1km(result) -> None:
+def test_jobs_reachable_is_the_share_of_the_citys_commerce_and_employment_within_1km(
+    result,
+) -> None:
+    """Trial F8: scored as a % while computed as a count (834 establishments scored 100)."""
     facilities = city.facilities()
+    chosen = int(facilities["type"].isin(["commerce", "employment_service"]).sum())
+    assert chosen == 3
     per_block = {}
     for block, (x, y) in CENTRES.items():
         per_block[block] = float(
@@ -229,6 +234,7 @@ def test_jobs_reachable_counts_commerce_and_employment_within_1km(result) -> Non
     # two shops near the first blocks; the employment service (900, 900) is 1,202 m from
     # block 01001 and 212 m from block 02002
     assert per_block == {"01001": 2.0, "01002": 2.0, "02001": 2.0, "02002": 1.0}
+    per_block = {block: 100.0 * count / chosen for block, count in per_block.items()}
     for block, expected in per_block.items():
         assert close(value(result, "jobs_reachable", "manzana", block)[0], expected)
     for barrio, expected in barrio_weighted(per_block).items():

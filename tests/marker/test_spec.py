@@ -328,3 +328,25 @@ def test_neutral_direction_is_refused_for_a_marker_indicator(tmp_path):
         assert "\n" not in str(caught.value)
     finally:
         use_language("en")
+
+
+def _unit_kind(unit: str) -> str:
+    """Units as the specs and the catalogue spell them, reduced to what they measure."""
+    text = unit.replace("²", "2").replace("per km2", "1/km2").replace("per 100,000", "per 100k")
+    return "%" if text.startswith("%") else text
+
+
+def test_every_built_in_spec_scores_an_indicator_in_the_unit_it_is_computed_in() -> None:
+    """Trial F8: jobs_reachable was computed as a count and scored as a %, goalposts 0-100,
+    so 834 establishments scored 100 and 31.9 scored 31.9. The spec's unit and direction are
+    the catalogue's, for every indicator of every built-in spec."""
+    from inclusive_cities.catalogue.definitions import load_catalogue
+
+    catalogue = load_catalogue().indicators
+    for name in builtin_specs():
+        for node in load_spec(name).indicators():
+            entry = catalogue[node.code]
+            assert (_unit_kind(node.unit), node.direction) == (
+                _unit_kind(entry.unit),
+                entry.direction,
+            ), (name, node.code)

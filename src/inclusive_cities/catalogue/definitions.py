@@ -42,6 +42,7 @@ SPATIAL_METHODS = (
     "nearest_distance",
     "within",
     "reachable_count",
+    "reachable_share",
     "public_space_fca",
     "population_in_zone",
     "intersection_density",
@@ -341,7 +342,10 @@ def _entry(
                     where=at("facility_types")
                 )
             )
-        if method in ("within", "reachable_count") and common["threshold_m"] is None:
+        if (
+            method in ("within", "reachable_count", "reachable_share")
+            and common["threshold_m"] is None
+        ):
             raise IndicatorError(
                 _("{where}: method {method} needs 'threshold_m'.").format(
                     where=at("method"), method=method

@@ -253,10 +253,13 @@ def _spatial(
         else:
             facilities = inputs.facilities
             chosen = facilities[facilities["type"].isin(spec.facility_types)]  # type: ignore[index]
-        if spec.method == "reachable_count":
+        if spec.method in ("reachable_count", "reachable_share"):
             count = spatial.facilities_within(
                 units, chosen, float(spec.threshold_m or 0), types=None, crs=inputs.crs
             ).to_numpy(dtype="float64")
+            if spec.method == "reachable_share":
+                # a share of the city's facilities: the same scale in a small and a large city
+                return pop * count, pop * max(len(chosen), 1), 100.0
             return pop * count, pop, 1.0
         merged = chosen.assign(type="_chosen")
         if inputs.network is not None:
