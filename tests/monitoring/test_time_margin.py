@@ -51,9 +51,7 @@ def _files(folder: Path) -> tuple[Path, Path]:
         for half, (day, count) in enumerate(zip(("2025-03-10", "2025-09-15"), counts, strict=True)):
             code = f"{city}{half}"
             sessions.append(f"{code},{city},protección,servidores públicos,{day},999")
-            people += [
-                f"{code},{city}-{half}-{i:02d},mujer,migrante,999,999" for i in range(count)
-            ]
+            people += [f"{code},{city}-{half}-{i:02d},mujer,migrante,999,999" for i in range(count)]
     (folder / "sesiones.csv").write_text("\n".join(sessions) + "\n", encoding="utf-8")
     (folder / "personas.csv").write_text("\n".join(people) + "\n", encoding="utf-8")
     return folder / "sesiones.csv", folder / "personas.csv"
@@ -77,7 +75,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return engine
 
 
-def _published(engine: Engine) -> dict[tuple[str, str, str, str], float | None]:
+@pytest.fixture(scope="module")
+def published(engine: Engine) -> dict[tuple[str, str, str, str], float | None]:
     """Every count of the two indicators any page, report or export prints (None: withheld),
     keyed by (indicator, country, city, period), T for a margin or all periods."""
     out: dict[tuple[str, str, str, str], float | None] = {}
@@ -150,8 +149,9 @@ def _intervals(
     return bounds
 
 
-def test_a_withheld_period_does_not_come_back_from_all_periods_or_the_year(engine: Engine) -> None:
-    published = _published(engine)
+def test_a_withheld_period_does_not_come_back_from_all_periods_or_the_year(
+    published: dict[tuple[str, str, str, str], float | None],
+) -> None:
     # the two small counts are withheld where they are printed ...
     assert published[(SERVANTS, "COL", "BAQ", "2025-S1")] is None
     assert published[(TYPED, "COL", "MED", "2025-S1")] is None
@@ -171,8 +171,10 @@ def test_a_withheld_period_does_not_come_back_from_all_periods_or_the_year(engin
         assert high >= truth + 10 - 1e-6, (key, low, high)
 
 
-def test_what_is_published_is_the_truth(engine: Engine) -> None:
+def test_what_is_published_is_the_truth(
+    published: dict[tuple[str, str, str, str], float | None],
+) -> None:
     """Withholding never changes a printed figure: each one is the hand-made count."""
-    for (code, _country, city, period), value in _published(engine).items():
+    for (code, _country, city, period), value in published.items():
         if value is not None and city != T:
             assert value == _truth(code, city, period), (code, city, period)

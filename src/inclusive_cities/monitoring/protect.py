@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 import pandas as pd
 
@@ -51,16 +50,6 @@ ALL_PERIODS = TOTAL
 """The period code of a count over every period (a city's "all periods" delivery line)."""
 
 
-@dataclass(frozen=True)
-class Span:
-    """A stretch of time a count covers: a reporting period, all periods, or a virtual piece."""
-
-    key: str
-    start: date
-    end: date
-    published: bool = True
-
-
 @dataclass
 class PeopleTable:
     """One indicator's counts of people for every place and span, and how its spans add up.
@@ -94,6 +83,12 @@ def withheld_programme_cells(tables: list[PeopleTable]) -> set[tuple[str, str, s
     """
     if not control_enabled():
         return set()
+    # no relation ties one indicator to another: each is solved on its own (together, the
+    # solver's attacker rounds hid cells of indicators with nothing to protect)
+    return {cell for table in tables for cell in _withheld_in(table)}
+
+
+def _withheld_in(table: PeopleTable) -> set[tuple[str, str, str, str]]:
     from inclusive_cities.disclosure.model import Cell, Relation
     from inclusive_cities.disclosure.secondary import protect
 
@@ -102,59 +97,52 @@ def withheld_programme_cells(tables: list[PeopleTable]) -> set[tuple[str, str, s
     relations: list[Relation] = []
     hidden: set[Key] = set()
     protected: set[Key] = set()
-    for table in tables:
-        for (place, span), value in table.model.items():
-            key = _key(table.code, place, span)
-            truth[key] = Cell(key, float(value), round(value), "count")
-            real = table.real.get((place, span), value)
-            virtual = span in table.virtual or (place[1] == TOTAL and span == ALL_PERIODS)
-            small = 0 < round(real) < rules.threshold or 0 < round(value) < rules.threshold
-            if virtual or (0 < round(real) < rules.threshold):
-                hidden.add(key)
-            if small:
-                protected.add(key)
-        spans = {span for _place, span in table.model}
-        places = {place for place, _span in table.model}
-        for span in spans:
-            countries = sorted({p[0] for p in places if p[0] != TOTAL})
-            for country in countries:
-                cities = [
-                    _key(table.code, p, span)
-                    for p in sorted(places)
-                    if p[0] == country and p[1] != TOTAL and (p, span) in table.model
-                ]
-                margin = ((country, TOTAL), span)
-                if cities and margin in table.model:
-                    relations.append(
-                        Relation(_key(table.code, margin[0], span), tuple(cities), "place", "count")
-                    )
-            parts = tuple(
-                _key(table.code, (c, TOTAL), span)
-                for c in countries
-                if ((c, TOTAL), span) in table.model
+
+    def relate(total: Key, parts: tuple[Key, ...], kind: str) -> None:
+        # a 0 is published (it names nobody) and is a constant of every sum it is in
+        members = tuple(k for k in parts if k in truth)
+        if total in truth and members:
+            relations.append(Relation(total, members, kind, "count"))
+
+    for (place, span), value in table.model.items():
+        real = table.real.get((place, span), value)
+        if round(value) == 0 and round(real) == 0:
+            continue
+        key = _key(table.code, place, span)
+        truth[key] = Cell(key, float(value), round(value), "count")
+        virtual = span in table.virtual or (place[1] == TOTAL and span == ALL_PERIODS)
+        small = 0 < round(real) < rules.threshold or 0 < round(value) < rules.threshold
+        if virtual or (0 < round(real) < rules.threshold):
+            hidden.add(key)
+        if small:
+            protected.add(key)
+    spans = {span for _place, span in table.model}
+    places = {place for place, _span in table.model}
+    countries = sorted({p[0] for p in places if p[0] != TOTAL})
+    for span in spans:
+        for country in countries:
+            cities = tuple(
+                _key(table.code, p, span)
+                for p in sorted(places)
+                if p[0] == country and p[1] != TOTAL and (p, span) in table.model
             )
-            if parts and ((TOTAL, TOTAL), span) in table.model:
-                relations.append(
-                    Relation(_key(table.code, (TOTAL, TOTAL), span), parts, "place", "count")
-                )
-        for place, sums in table.time.items():
-            for total, members in sums:
-                relations.append(
-                    Relation(
-                        _key(table.code, place, total),
-                        tuple(_key(table.code, place, m) for m in members),
-                        "period",
-                        "count",
-                    )
-                )
+            relate(_key(table.code, (country, TOTAL), span), cities, "place")
+        parts = tuple(_key(table.code, (c, TOTAL), span) for c in countries)
+        relate(_key(table.code, (TOTAL, TOTAL), span), parts, "place")
+    for place, sums in table.time.items():
+        for total, members in sums:
+            relate(
+                _key(table.code, place, total),
+                tuple(_key(table.code, place, m) for m in members),
+                "period",
+            )
     if not protected:
         return set()
     chosen = protect(truth, relations, hidden, protected, rules)
     virtual_keys = {
-        _key(t.code, place, span)
-        for t in tables
-        for place, span in t.model
-        if span in t.virtual or (place[1] == TOTAL and span == ALL_PERIODS)
+        _key(table.code, place, span)
+        for place, span in table.model
+        if span in table.virtual or (place[1] == TOTAL and span == ALL_PERIODS)
     }
     return {
         (key[0].removeprefix("programme:"), key[3], key[4], key[2]) for key in chosen - virtual_keys
