@@ -335,6 +335,13 @@ def _cluster_about(layer: LayerInfo, direction: str | None) -> str:
             alpha=_decimal(parameters.get("alpha")),
         )
     )
+    parts.append(  # docs/disclosure-derived.md: Gi* and Moran's I give the values back
+        _(
+            "Each unit carries its classes and the band of its p-values (p ≤ 0.001, 0.01, "
+            "0.05 or 1); the statistics are not published, since the analysed values could be "
+            "solved back from them."
+        )
+    )
     return " ".join(parts)
 
 
