@@ -44,6 +44,8 @@ indicator codes and a column of values."""
 DIRECTIONS = ("unknown", "higher_is_better", "lower_is_better", "neutral")
 UNITS = ("%", "m", "km", "min", "years", "personas", "hogares", "viviendas", "0-1")
 """Units offered beside the indicator (any other may be typed)."""
+MAX_FORM_FIELDS = 20_000
+"""Fields the mapping form may send: seven per column, and census tables have hundreds."""
 KEEP_SECONDS = 24 * 3600
 TOKEN_LENGTH = 43
 SAMPLES = 3
@@ -619,7 +621,7 @@ def import_options(staged: Staged, header: list[str]) -> dict[str, Any]:
 @router.post("/admin/uploads/{token}/import")
 async def confirm_import(request: Request, token: str) -> Response:
     """Second step: import the staged table with the mapping, as a background job."""
-    form = await request.form()
+    form = await request.form(max_fields=MAX_FORM_FIELDS)
     csrf = str(form.get("csrf_token") or "")
     who = _who(request, csrf)
     staged = staged_upload(token, who)
