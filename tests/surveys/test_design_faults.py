@@ -56,3 +56,18 @@ def test_design_naming_a_missing_weight_column_is_refused_at_import(tmp_path: Pa
             sources=[survey.form, survey.data], data_dir=tmp_path / "data",
         )  # fmt: skip
     assert snapshot(engine) == before and files_under(tmp_path) == files
+
+
+def test_weights_with_a_decimal_comma_say_so() -> None:
+    """Trial F9: a weight column exported as text '46,8571' was refused as 'not a number'
+    with no word about the comma."""
+    import pandas as pd
+
+    from inclusive_cities.surveys.design import check_design
+
+    data = pd.DataFrame({"peso": ["46,8571", "12.5", "3"], "y": [1, 2, 3]})
+    with pytest.raises(SurveyError) as caught:
+        check_design(data, Design(weight="peso"), "export.xlsx")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "rows 0" in message and "decimal comma ('46,8571')" in message

@@ -193,3 +193,28 @@ def test_select_multiple_given_only_as_one_hot_columns(tmp_path):
     assert "choice list necesidad" in problems["necesidades/agua"]
     assert "0 or 1" in problems["necesidades/empleo"]
     assert result.issues.set_index("column").loc["necesidades/empleo", "row"] == 3
+
+
+def test_forbidden_values_are_no_answer_and_repeated_sentinels_are_named(tmp_path):
+    """Trial F9: -999 incomes broke the form's own constraint ('. >= 0') and 999 ones looked
+    like data; both entered the estimates (stratum mean 960,272.8 instead of 969,695.5)."""
+    form = write_form(tmp_path / "form.xlsx")
+    main = pd.concat([_base_main()] * 2, ignore_index=True)
+    main["_index"] = range(1, len(main) + 1)
+    main["hogar/ingreso"] = [900000, -999, 999, 999, 1000, -999]
+    members = pd.DataFrame({"sexo": ["F"], "edad": [30], "_index": [1], "_parent_index": [1]})
+    data = _write_export(tmp_path / "data.xlsx", main, members)
+    result = read_kobo(form, data)
+    # the form forbids negatives: those answers are no answer; 999 stays (it is allowed)
+    assert result.main["ingreso"].isna().tolist() == [False, True, False, False, False, True]
+    assert result.main["ingreso"].sum() == 900000 + 999 + 999 + 1000
+    issues = result.issues
+    named = issues[(issues["column"] == "ingreso") & (issues["value"].astype(str) == "999")]
+    assert named["problem"].str.contains("--missing 999").tolist() == [True]
+    assert named["problem"].str.startswith("2 answers are 999").tolist() == [True]
+    broken = issues[issues["problem"].str.contains("read as no answer")]
+    assert broken["row"].tolist() == [3, 7]
+    # with the code declared, nothing is left to warn about and the mean is the real one
+    declared = read_kobo(form, data, missing=["999", "-999"])
+    assert declared.main["ingreso"].mean() == (900000 + 1000) / 2
+    assert not declared.issues["problem"].str.contains("--missing").any()

@@ -259,11 +259,22 @@ def check_design(data: pd.DataFrame, design: Design, source: str = "data") -> No
         values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
         bad_missing = ~np.isfinite(values)
         if bad_missing.any():
+            text = data[column].astype("string").str.strip()
+            comma = text[bad_missing].str.fullmatch(r"-?\d+,\d+").fillna(False)
+            hint = (
+                _(
+                    " They are written with a decimal comma ('{value}'): store the column as "
+                    "numbers in Excel, or write them with a dot."
+                ).format(value=text[bad_missing][comma].iloc[0])
+                if comma.any()
+                else ""
+            )
             raise SurveyError(
                 _(
                     "Weight column '{column}' in {source} is missing or not a number in rows "
                     "{rows}: give every respondent a positive weight."
                 ).format(column=column, source=source, rows=_rows(bad_missing, data.index))
+                + hint
             )
         if column == design.weight and (values <= 0).any():
             raise SurveyError(

@@ -458,6 +458,32 @@ def _without_codes(
     return frame
 
 
+SENTINELS = (99.0, 999.0, 9999.0, 99999.0, -9.0, -99.0, -999.0, -9999.0, 888.0, 8888.0)
+"""Numbers questionnaires use for "don't know / no answer" (999, -999, 9999, ...)."""
+
+
+def _warn_sentinels(
+    numbers: pd.Series, question: str, file: str, sheet: str, issues: _Issues
+) -> None:
+    """One warning per question where a no-answer code looks like data: the same sentinel in
+    several answers is far likelier to be a code than a value, and an estimate would use it."""
+    counts = numbers[numbers.isin(SENTINELS)].value_counts()
+    for value, count in counts.items():
+        if count >= 2:
+            code = format(float(value), "g")
+            issues.add(
+                file,
+                sheet,
+                "",
+                question,
+                code,
+                _(
+                    "{count} answers are {code}, a code questionnaires use for 'no answer': they "
+                    "are read as numbers; if they mean no answer, import again with --missing {code}"
+                ).format(count=count, code=code),
+            )
+
+
 def _clean_table(
     frame: pd.DataFrame,
     form: Form,
@@ -532,21 +558,27 @@ def _clean_table(
             numbers = pd.to_numeric(values, errors="coerce")
             for idx in frame.index[filled & numbers.isna()]:
                 issues.add(file, sheet, int(excel_row[idx]), q.name, values[idx], _("not a number"))
-            out[q.name] = numbers
             if q.constraint:
+                broken = []
                 for idx in frame.index[numbers.notna()]:
                     ok = _constraint_check(q.constraint, float(numbers[idx]))
                     if ok is False:
+                        broken.append(idx)
                         issues.add(
                             file,
                             sheet,
                             int(excel_row[idx]),
                             q.name,
                             values[idx],
-                            _("violates the constraint {constraint}").format(
-                                constraint=q.constraint
-                            ),
+                            _(
+                                "violates the constraint {constraint}: read as no answer "
+                                "(KoBo refuses such answers, so it is a code or an edit)"
+                            ).format(constraint=q.constraint),
                         )
+                # a value the form itself forbids never enters an estimate
+                numbers = numbers.mask(numbers.index.isin(broken))
+            _warn_sentinels(numbers, q.name, file, sheet, issues)
+            out[q.name] = numbers
         elif q.base_type == "geopoint":
             parts = values.fillna("").astype(str).str.split(expand=True)
             lat = pd.to_numeric(parts[0], errors="coerce") if 0 in parts else np.nan
