@@ -478,8 +478,9 @@ def _warn_sentinels(
                 question,
                 code,
                 _(
-                    "{count} answers are {code}, a code questionnaires use for 'no answer': they "
-                    "are read as numbers; if they mean no answer, import again with --missing {code}"
+                    "{count} answers are {code}, a code questionnaires use for 'no answer': "
+                    "they are read as numbers; if they mean no answer, import again with "
+                    "--missing {code}"
                 ).format(count=count, code=code),
             )
 
