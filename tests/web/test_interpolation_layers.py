@@ -174,6 +174,15 @@ def test_overview_sources_in_plain_words(fresh_city: City) -> None:
         assert services.human_source(s, water, period, city.id) == (
             "Imported file indicadores_barrio.csv"
         )
+        # the source the analyst declared with --source is what a planner reads (trial F10)
+        for o in s.scalars(
+            select(models.Observation).where(models.Observation.indicator_id == water.id)
+        ):
+            o.source = "INEC, censo 2010"
+        use_language("es")
+        assert services.human_source(s, water, period, city.id) == (
+            "INEC, censo 2010 (archivo indicadores_barrio.csv)"
+        )
     CACHE.clear()
     MAP_CACHE.clear()
     with TestClient(create_app(fresh_city.url, specs=specs)) as client:

@@ -772,6 +772,12 @@ class UnitCover:
         return value if whole else float("nan")
 
 
+def _named_source(source: object, file_name: str) -> bool:
+    """A source a person wrote at import, rather than the file name or our own provenance."""
+    text = str(source or "").strip()
+    return bool(text) and text != file_name and "inclusive-cities" not in text
+
+
 def human_source(
     session: Session,
     indicator: models.Indicator | None,
@@ -818,6 +824,9 @@ def human_source(
         elif kind == "survey" or str(source).startswith("survey:"):
             name = (details or {}).get("survey") or str(source).partition(":")[2] or file_name
             text = _("Survey {name}").format(name=name)
+        elif kind and status != "computed" and _named_source(source, file_name):
+            # the source the analyst declared (--source "INEC, censo 2010"), not the file
+            text = _("{source} (file {file})").format(source=source, file=file_name)
         elif kind:
             text = (
                 _("{file}, computed by the observatory")
