@@ -21,7 +21,7 @@ from inclusive_cities.disclosure.served import (
 )
 from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.web import create_app
-from tests.disclosure.conftest import SmallCity
+from tests.disclosure.conftest import SmallCity, build
 
 
 def expected_ids(small: SmallCity) -> tuple[list[int], frozenset[int]]:
@@ -41,8 +41,10 @@ def expected_ids(small: SmallCity) -> tuple[list[int], frozenset[int]]:
 
 
 def test_every_page_is_full_but_the_last_and_their_union_is_what_is_published(
-    small: SmallCity,
+    db_url: str,
 ) -> None:
+    """On SQLite and PostgreSQL."""
+    small = build(db_url)
     expected, hidden = expected_ids(small)
     with transaction(connect(small.url)) as s:
         city_id = s.scalar(select(models.City.id).where(models.City.code == "DSC"))
