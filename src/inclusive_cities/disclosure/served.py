@@ -17,13 +17,16 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from inclusive_cities.cache import CACHE
+from inclusive_cities.cache import CACHE, Cache
 from inclusive_cities.disclosure.publication import hidden_observation_ids, mask_scores, state_token
 from inclusive_cities.store import models
 from inclusive_cities.store.web_models import PublishedLayer
 
 MIN_CELL = 10
 """Smallest unweighted n a published figure may rest on (METHODOLOGY §3, disclosure control)."""
+PAGE_IDS = Cache(size=16)
+"""Served ids per city and filter: their own small cache, so a client paging through many
+units' filters cannot push the protection or run scores out of the shared one."""
 
 
 def public_observation_filter() -> Any:
@@ -288,7 +291,7 @@ def published_observation_ids(
         ids.setflags(write=False)
         return ids
 
-    return CACHE.get(key, build)
+    return PAGE_IDS.get(key, build)
 
 
 def published_observation_count(
