@@ -38,6 +38,14 @@ def test_import_boundaries_records_their_attribution_and_licence(tmp_path: Path)
         city = session.scalar(select(models.City.id).where(models.City.code == "UIO"))
         assert city is not None
         assert boundary_terms(session, city) == [f"{OSM} — ODbL-1.0"]
+    # an attribution alone is not a licence (trial F10: "Datos Abiertos Quito" read as one)
+    other = f"sqlite:///{tmp_path / 'o.db'}"
+    _run("-d", other, "--quiet", "init")
+    _run("-d", other, *common[2:], *level, "--attribution", "Datos Abiertos Quito", "--accept-valid")
+    with transaction(connect(other)) as session:
+        city = session.scalar(select(models.City.id).where(models.City.code == "UIO"))
+        assert city is not None
+        assert boundary_terms(session, city) == ["Datos Abiertos Quito — licence not declared"]
 
 
 def test_a_download_names_the_boundaries_licence_beside_the_figures(

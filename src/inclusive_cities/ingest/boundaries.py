@@ -699,6 +699,9 @@ def boundary_terms(session: Session, city_id: int) -> list[str]:
     for batch in batches:
         details = batch.details or {}
         parts = [str(details[k]) for k in ("attribution", "licence") if details.get(k)]
+        if details.get("attribution") and not details.get("licence"):
+            # an attribution is not a licence: never let it read as one (trial F10)
+            parts.append(_("licence not declared"))
         text = " — ".join(parts)
         if text and text not in terms:
             terms.append(text)
