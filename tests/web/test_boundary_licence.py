@@ -41,7 +41,8 @@ def test_import_boundaries_records_their_attribution_and_licence(tmp_path: Path)
     # an attribution alone is not a licence (trial F10: "Datos Abiertos Quito" read as one)
     other = f"sqlite:///{tmp_path / 'o.db'}"
     _run("-d", other, "--quiet", "init")
-    _run("-d", other, *common[2:], *level, "--attribution", "Datos Abiertos Quito", "--accept-valid")
+    quito = ("--attribution", "Datos Abiertos Quito", "--accept-valid")
+    _run("-d", other, *common[2:], *level, *quito)
     with transaction(connect(other)) as session:
         city = session.scalar(select(models.City.id).where(models.City.code == "UIO"))
         assert city is not None
