@@ -72,8 +72,8 @@ class PublicRankIntervals:
             )
         if self.outside:
             return _(
-                "{count} units have no rank interval: their rank lies outside the range of "
-                "90 % of the Monte Carlo runs."
+                "Units without a rank interval: {count} (their rank lies outside the range "
+                "of 90 % of the Monte Carlo runs)."
             ).format(count=len(self.outside))
         return ""
 
