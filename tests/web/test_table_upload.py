@@ -227,6 +227,8 @@ def test_a_wrong_mapping_is_said_on_the_page_in_both_languages(
     _city, client, csrf = web
     address = stage(client, csrf, table(), dictionary=False)
     action, values = mapping_form(client.get(address).text)
+    forged = {k: v for k, v in values.items() if k != "csrf_token"}
+    assert client.post(action, data=forged).status_code == 403  # a form from elsewhere
     values["role_1"] = "unit"  # two unit columns
     response = client.post(action, data=values)
     assert response.status_code == 400
