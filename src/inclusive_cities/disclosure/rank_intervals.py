@@ -99,13 +99,20 @@ def _path(run_id: int, digest: str) -> Path:
     return Path(get_settings().data_dir) / "disclosure" / f"rank-intervals-{run_id}-{digest}.json"
 
 
-def _unit_codes(session: Session, unit_ids: np.ndarray) -> dict[str, int]:
-    rows = session.execute(
-        select(models.SpatialUnit.code, models.SpatialUnit.id).where(
-            models.SpatialUnit.id.in_([int(u) for u in unit_ids])
+def _unit_codes(session: Session, run: models.MarkerRun, unit_ids: np.ndarray) -> dict[str, int]:
+    """code -> id of the run's units (read by level, not by a list of ids: a national run's
+    100,000 ids are more than SQLite takes as parameters)."""
+    query = select(models.SpatialUnit.code, models.SpatialUnit.id)
+    if run.level_id is not None:
+        query = query.where(
+            models.SpatialUnit.city_id == run.city_id,
+            models.SpatialUnit.level_id == run.level_id,
         )
-    ).all()
-    return {str(code): int(uid) for code, uid in rows}
+    else:  # a run that kept no level: its units by id
+        query = query.where(models.SpatialUnit.id.in_([int(u) for u in unit_ids]))
+    rows = session.execute(query).all()
+    wanted = set(unit_ids.tolist())
+    return {str(code): int(uid) for code, uid in rows if int(uid) in wanted}
 
 
 def public_rank_intervals(
@@ -135,7 +142,7 @@ def public_rank_intervals(
             reason = _FAILED.get((run.id, digest), PENDING)
             return PublicRankIntervals(reason=reason, withheld=int(withheld.sum()))
         raw = stored
-    ids = _unit_codes(session, scores.unit_ids)
+    ids = _unit_codes(session, run, scores.unit_ids)
     rank_of = {
         int(u): r for u, r in zip(scores.unit_ids, scores.ranks[root], strict=True) if r is not None
     }
@@ -238,7 +245,7 @@ def store_public_rank_intervals(session: Session, run_id: int) -> str:
     path = _path(run.id, _digest(run, scores.unit_ids[withheld]))
     if _load(path) is not None:
         return ""  # already computed for these withheld units
-    codes = {uid: code for code, uid in _unit_codes(session, scores.unit_ids).items()}
+    codes = {uid: code for code, uid in _unit_codes(session, run, scores.unit_ids).items()}
     hidden_codes = {codes[int(u)] for u in scores.unit_ids[withheld]}
     intervals = rank_intervals_among(session, run, hidden_codes)
     if intervals is None:
