@@ -148,7 +148,9 @@ def test_city_page_shows_results_over_time_and_deliveries(client: TestClient) ->
     assert "reservado" in deliveries["public_servants_trained"]
     assert "13" not in deliveries["public_servants_trained"]
     assert rows[("public_servants_trained", "2026")][-1] == "reservado"
-    assert "92 %" in deliveries["improved_knowledge"]
+    # TST's 12 people assessed would give MED's 3 back from the programme's 15 (15 - 12): the
+    # estimate goes with MED's, and the programme's pooled one stays (see the public page)
+    assert "improved_knowledge" not in deliveries
 
 
 def test_small_counts_are_hidden_on_a_city_page(client: TestClient) -> None:

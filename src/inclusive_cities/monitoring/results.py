@@ -650,10 +650,17 @@ def results(
         return _compute(session, programme, period, lang, None)
 
 
-def history(engine: Engine, programme: str, city_code: str, lang: str = "es") -> list[ResultRow]:
-    """One city's results in every period that has values (for charts over time)."""
+def history(
+    engine: Engine,
+    programme: str,
+    city_code: str,
+    lang: str = "es",
+    protection: tuple[set[tuple[str, str, str, str]], list[PeopleTable]] | None = None,
+) -> list[ResultRow]:
+    """One city's results in every period that has values (for charts over time);
+    ``protection``: that of a :func:`results` just read (it covers every period)."""
     with transaction(engine) as session:
-        first = _compute(session, programme, None, lang, city_code)
+        first = _compute(session, programme, None, lang, city_code, protection)
         if not any(c.code == city_code for c in first.cities):
             from inclusive_cities.monitoring.values import find_target_city
 

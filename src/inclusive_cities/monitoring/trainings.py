@@ -301,6 +301,42 @@ def improved_knowledge(
     )
 
 
+def published_knowledge(
+    engine: Engine, *, audience: str | None = "public_servants"
+) -> dict[int | None, KnowledgeEstimate]:
+    """:func:`improved_knowledge` per target city (by id) and for the programme (``None``) as
+    the public pages may print them: an estimate is left out when its people assessed are
+    under the disclosure threshold, and with it as many others as its line needs, since the
+    programme's people assessed (and improved) are the sum of its cities'."""
+    import pandas as pd
+
+    from inclusive_cities.monitoring.protect import withheld_cells
+    from inclusive_cities.store.models import TOTAL
+
+    with engine.connect() as connection:
+        cities = [
+            int(i)
+            for i in connection.execute(
+                select(DeliveryTraining.target_city_id)
+                .where(DeliveryTraining.target_city_id.is_not(None))
+                .distinct()
+            ).scalars()
+        ]
+    found: dict[int | None, KnowledgeEstimate] = {
+        city: improved_knowledge(engine, audience=audience, target_city_id=city) for city in cities
+    }
+    found[None] = improved_knowledge(engine, audience=audience)
+    keys = [k for k, v in found.items() if v.assessed]
+    table = pd.DataFrame(
+        {
+            "city": [TOTAL if k is None else str(k) for k in keys],
+            "value": [found[k].assessed for k in keys],
+        }
+    )
+    hidden = withheld_cells(table, ["city"]).to_numpy() if keys else []
+    return {k: found[k] for k, gone in zip(keys, hidden, strict=True) if not gone}
+
+
 @dataclass(frozen=True)
 class TopicRow:
     """Sessions and people trained for one topic and audience, by sex and nationality."""

@@ -698,10 +698,10 @@ def _knowledge(
 ) -> Knowledge | None:
     from inclusive_cities.monitoring import trainings
 
-    found = trainings.improved_knowledge(engine, target_city_id=target_city_id)
-    if found.share is None or found.low is None or found.high is None:
-        return None
-    if _small_count_hidden(found.assessed):
+    # withheld with the others of its line (the programme's people assessed are the sum of
+    # its cities'): a city's small count must not come back as the programme's minus theirs
+    found = trainings.published_knowledge(engine).get(target_city_id)
+    if found is None or found.share is None or found.low is None or found.high is None:
         return None
     return Knowledge(
         found.share, found.low, found.high, found.assessed, _method(found, language), language
@@ -830,7 +830,7 @@ def city_view(engine: Engine, key: str, language: str) -> CityView:
         raise ReportError(_("{name} is not a target city of the programme.").format(name=key[:64]))
     names = {i.code: i for i in rep.indicators}
     try:
-        history = monitoring.history(engine, PROGRAMME, key, language)
+        history = monitoring.history(engine, PROGRAMME, key, language, rep.protection)
     except monitoring.MonitoringError as error:
         raise ReportError(str(error)) from None
     rows = _rows(history, names, language)
