@@ -23,6 +23,9 @@ from inclusive_cities.web.errors import BadRequest, NotFound
 from inclusive_cities.web.specview import SpecProvider, SpecView
 
 NO_DATA_COLOUR = "#bdbdbd"
+WITHHELD_COLOUR = "#6b6b8a"
+"""A withheld figure is not a missing one: its own class, darker than "no data" and off
+every data palette, so a planner never reads half the city as without data."""
 RDYLGN = {
     3: ["#fc8d59", "#ffffbf", "#91cf60"],
     4: ["#d7191c", "#fdae61", "#a6d96a", "#1a9641"],
@@ -254,6 +257,7 @@ class LayerValues:
     unit: str = ""
     source: str = ""
     partial: list[str] | None = None  # per unit: "partial: housing without data", or ""
+    withheld: np.ndarray | None = None  # per unit: disclosure control withheld the figure
 
 
 def layer_values(
@@ -288,6 +292,7 @@ def layer_values(
             unit=f"/ {spec.scale_upper:g}",  # a score, not the raw value: "80 / 100", not "80 m"
             source=spec.name(language),
             partial=[partial_text(names) if names else "" for names in partial],
+            withheld=scores.is_withheld(code),
         )
     if kind == "ind":
         row = session.execute(
@@ -323,6 +328,7 @@ def layer_values(
             direction=row.direction,
             unit=unit_label(row.unit),
             source=human_source(session, row, session.get(models.Period, period_id), city_id),
+            withheld=np.array([o.status == "suppressed" for o in observations], dtype=bool),
         )
     raise BadRequest(_("Layer {layer} is not valid: use node:CODE or ind:CODE.").format(layer=key))
 
@@ -354,6 +360,7 @@ def classify(
     direction: str = "higher_is_better",
     change: bool = False,
     categorical: bool = False,
+    withheld: np.ndarray | None = None,
 ) -> Classes:
     """Classes for a choropleth: performance levels, quantiles, natural breaks or change.
 
@@ -463,8 +470,18 @@ def classify(
         {"code": codes[i], "colour": colours[i], "label": labels[i], "count": int(counts[i])}
         for i in range(len(colours))
     ]
-    missing = int((index < 0).sum())
+    hidden = np.zeros(n, dtype=bool) if withheld is None else (withheld & ~present)
+    missing = int(((index < 0) & ~hidden).sum())
     legend.append({"code": "na", "colour": NO_DATA_COLOUR, "label": _("No data"), "count": missing})
+    if hidden.any():
+        legend.append(
+            {
+                "code": "withheld",
+                "colour": WITHHELD_COLOUR,
+                "label": _("Withheld for confidentiality"),
+                "count": int(hidden.sum()),
+            }
+        )
     return Classes(index=index, colours=colours, labels=labels, codes=codes, legend=legend)
 
 
@@ -552,10 +569,22 @@ def _map_layer_json(
         if layer.level_codes is not None
         else None
     )
+    withheld = np.array(
+        [
+            bool(layer.withheld[position[int(u)]])
+            if layer.withheld is not None and int(u) in position
+            else False
+            for u in geoms.unit_ids
+        ],
+        dtype=bool,
+    )
     change = compare is not None
     if change:
         assert compare is not None
         before = layer_values(session, provider, city.id, compare.id, key, language)
+        if before.withheld is not None:  # a change from a withheld figure is withheld too
+            was = {int(u): bool(w) for u, w in zip(before.unit_ids, before.withheld, strict=True)}
+            withheld |= np.array([was.get(int(u), False) for u in geoms.unit_ids], dtype=bool)
         before_at = {int(u): v for u, v in zip(before.unit_ids, before.values, strict=True)}
         values = values - np.array(
             [before_at.get(int(u), np.nan) for u in geoms.unit_ids], dtype=float
@@ -578,6 +607,7 @@ def _map_layer_json(
         direction=layer.direction,
         change=change,
         categorical=layer.kind == "cluster" and not change,
+        withheld=withheld,
     )
     geometry = geoms.json_at(zoom)
     parts = []
@@ -596,6 +626,9 @@ def _map_layer_json(
             "colour": classes.colours[cls] if cls >= 0 else NO_DATA_COLOUR,
             "label": classes.labels[cls] if cls >= 0 else _("No data"),
         }
+        if cls < 0 and withheld[i]:
+            props["cls"], props["colour"] = "withheld", WITHHELD_COLOUR
+            props["label"] = _("Withheld for confidentiality")
         note = (
             layer.partial[position[int(unit_id)]]
             if layer.partial and int(unit_id) in position

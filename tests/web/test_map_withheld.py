@@ -1,0 +1,60 @@
+"""On the map, a withheld score is its own class, never "No data" (trial F15: 82 of 162
+barrios were grey "Sin datos" while the unit page said "Reservado por confidencialidad")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from inclusive_cities.store import init_database, models, transaction
+from inclusive_cities.web import create_app
+from inclusive_cities.web.data import CACHE, MAP_CACHE
+from inclusive_cities.web.services import NO_DATA_COLOUR, WITHHELD_COLOUR, classify
+from tests.disclosure.test_served_rank_intervals import SMALL, VALUES, build
+
+
+def test_classify_counts_withheld_apart_from_no_data() -> None:
+    values = np.array([10.0, np.nan, 30.0, np.nan, 50.0])
+    withheld = np.array([False, True, False, False, False])
+    classes = classify(values, "quantiles", 3, "en", withheld=withheld)
+    legend = {item["code"]: (item["label"], item["count"]) for item in classes.legend}
+    assert legend["na"] == ("No data", 1)
+    assert legend["withheld"] == ("Withheld for confidentiality", 1)
+    assert (classes.index < 0).tolist() == [False, True, False, True, False]
+
+
+def test_the_map_of_the_index_says_withheld_in_both_languages(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("INCLUSIVE_CITIES_DATA_DIR", str(tmp_path / "data"))
+    city = build(tmp_path, VALUES, SMALL)
+    engine = init_database(city.url)
+    with transaction(engine) as s:
+        for position, unit in enumerate(
+            s.scalars(select(models.SpatialUnit).order_by(models.SpatialUnit.code))
+        ):
+            square = shapely.box(-74 + position * 0.01, 4.6, -73.99 + position * 0.01, 4.61)
+            unit.geometry = shapely.to_wkb(square)
+            unit.min_x, unit.min_y, unit.max_x, unit.max_y = square.bounds
+    CACHE.clear()
+    MAP_CACHE.clear()
+    with TestClient(create_app(city.url), base_url="http://localhost") as client:
+        for language, label in (("es", "Reservado por confidencialidad"),
+                                ("en", "Withheld for confidentiality")):  # fmt: skip
+            reply = client.get(
+                "/api/cities/RKI/map", params={"layer": "node:IDX", "period": "2024",
+                                               "lang": language},
+            )  # fmt: skip
+            assert reply.status_code == 200, reply.text
+            body = reply.json()
+            by_code = {f["properties"]["code"]: f["properties"] for f in body["features"]}
+            assert {c for c, p in by_code.items() if p["cls"] == "withheld"} == SMALL
+            for code in SMALL:
+                assert by_code[code]["value"] is None
+                assert by_code[code]["label"] == label
+                assert by_code[code]["colour"] == WITHHELD_COLOUR != NO_DATA_COLOUR
+            legend = {item["code"]: item for item in body["legend"]}
+            assert legend["withheld"]["count"] == 2 and legend["withheld"]["label"] == label
+            assert legend["na"]["count"] == 0
