@@ -58,3 +58,18 @@ def test_the_map_of_the_index_says_withheld_in_both_languages(tmp_path: Path, mo
             legend = {item["code"]: item for item in body["legend"]}
             assert legend["withheld"]["count"] == 2 and legend["withheld"]["label"] == label
             assert legend["na"]["count"] == 0
+
+
+def test_breakdowns_read_as_words_in_the_page_language() -> None:
+    """Trial F11: the unit page printed 'Tasa de desempleo other_foreign'."""
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.web.services import group_label
+
+    use_language("es")
+    spanish = [group_label(c) for c in ("other_foreign", "venezuelan", "female", "25-64", "65+")]
+    assert spanish == [
+        "Otras nacionalidades", "Venezolanos", "Mujeres", "de 25 a 64 años", "de 65 años y más"
+    ]  # fmt: skip
+    use_language("en")
+    assert group_label("other_foreign") == "Other nationalities"
+    assert group_label("15-24") == "aged 15 to 24"

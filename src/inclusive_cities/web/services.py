@@ -1268,6 +1268,27 @@ def unit_profile(
     )
 
 
+def group_label(code: str) -> str:
+    """A breakdown's code (``other_foreign``, ``female``, ``25-64``) in the page's language."""
+    words = {
+        "female": _("Women"),
+        "F": _("Women"),
+        "male": _("Men"),
+        "M": _("Men"),
+        "host": _("Host population"),
+        "venezuelan": _("Venezuelans"),
+        "other_foreign": _("Other nationalities"),
+    }
+    if code in words:
+        return words[code]
+    if code.endswith("+"):
+        return _("aged {low} and over").format(low=code[:-1])
+    low, dash, high = code.partition("-")
+    if dash and low.isdigit() and high.isdigit():
+        return _("aged {low} to {high}").format(low=low, high=high)
+    return code
+
+
 def _unit_observations(
     session: Session,
     unit: models.SpatialUnit,
@@ -1303,7 +1324,7 @@ def _unit_observations(
         safe = data.safe_observation(observation, observation.id in withheld)
         name = indicator.name_es if language == "es" else indicator.name_en
         groups = [
-            g
+            group_label(g)
             for g in (observation.sex, observation.age_group, observation.nationality)
             if g != models.TOTAL
         ]
