@@ -2,7 +2,8 @@
 # Build the demo observatory from nothing, the way an analyst would, with the public CLI:
 # generate the synthetic city, import it, compute indicators, survey layers and the markers
 # (uim-basic at three levels, uim-extended at barrio level), the planner's projects and plan,
-# workshops, the Human Mobility Profiles, a second period, publish, clusters, the programme.
+# workshops, a second period, publish, then clusters, the programme and the Human Mobility
+# Profiles (after publish: they withhold what the web withholds).
 # The command lines themselves (each one an 'inclusive-cities …' line an analyst can type)
 # are in src/inclusive_cities/cli/demo_build.py: 'demo build' runs them in one process, so the
 # interpreter and its imports start once, not 24 times (issue #21), and prints each step's time.

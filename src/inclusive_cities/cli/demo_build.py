@@ -9,9 +9,9 @@ second process beside the store's writer, on the second core:
 
 * the survey, planner and mobility files are generated while the indicators are computed
   (they read the generated city and the loaded census, which nothing later changes);
-* the Spanish and the English profile are rendered while the writer builds the second
-  period and the plan and publishes (they only read the 2024 barrio run, which is the
-  published one either way).
+* the Spanish and the English profile are rendered after 'publish', while the writer finds
+  the clusters and builds the programme (they read the 2024 barrio run and withhold what
+  the web withholds, from the protection 'publish' stored).
 
 From Python (a whole build takes about a minute on the small city, so this is an example to
 run, not a doctest; ``tests/demo/test_build.py`` covers the runner)::
@@ -230,10 +230,6 @@ def build_demo(
          "--out", str(folder / "reports" / f"perfil-movilidad-humana-DEMO-2024-{lang}.pdf"))
         for lang in ("es", "en")
     ]  # fmt: skip
-    # both profiles only read the store (the 2024 barrio run, published or not, is the one
-    # they take): rendered one after the other on the second core while the writer goes on
-    # with the second period, the plan and 'publish'
-    profile_process = _Beside(database, profiles, language)
     # a second period (2025) in which some barrios received projects with a known effect,
     # and its barrio marker, so 'plan impact' has something to measure; built before
     # 'publish', so the disclosure protection publish stores covers the store as served
@@ -243,6 +239,11 @@ def build_demo(
         "--level", "barrio")  # fmt: skip
     run("plan", "demo-plan", "--city", "DEMO")  # ~15 projects, 5 proposals, 1 design
     run("publish", "--city", "DEMO", "--period", "2024", "--layers")
+    # both profiles only read the store: rendered one after the other on the second core
+    # while the writer goes on with the clusters and the programme. After 'publish': a report
+    # withholds what the web withholds, read from the protection publish stored (started
+    # earlier, each solved its own protection of a store that was still changing)
+    profile_process = _Beside(database, profiles, language)
     # where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a map layer
     run("spatial", "clusters", "--city", "DEMO", "--period", "2024", "--marker", "uim-basic",
         "--level", "manzana", "--publish")  # fmt: skip
