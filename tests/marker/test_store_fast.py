@@ -151,3 +151,24 @@ def test_replacing_most_rows_drops_the_plain_indexes_and_brings_them_back(one_un
     if sqlite:
         with engine.connect() as connection:
             assert connection.execute(text(indexes)).all() == before
+
+
+def test_indexes_dropped_first_in_a_transaction_come_back_on_rollback(one_unit):
+    """Python's sqlite3 begins its transaction only before a DML statement: a DROP INDEX sent
+    first used to commit at once, so a process killed before the end left the table without
+    its indexes. The drop is now inside the transaction; a rollback (what a killed process
+    gets) restores them, without the except-path that recreates them."""
+    engine, ids = one_unit
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    table = models.Observation.__table__
+    with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            return  # PostgreSQL never drops them
+        before = connection.execute(text(indexes)).scalars().all()
+        connection.commit()
+        drop = plain_indexes_dropped(connection, table, adding=ROWS)
+        assert drop.__enter__() is True  # a first computation: nothing to delete beforehand
+        connection.rollback()  # the process dies here: no __exit__, no recreation
+    with engine.connect() as connection:
+        assert connection.execute(text(indexes)).scalars().all() == before
+        assert len(before) > 1

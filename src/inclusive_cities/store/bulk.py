@@ -335,6 +335,11 @@ def _drop_indexes(
         "AND sql IS NOT NULL",
         (table.name,),
     ).all()
+    if found:
+        # Python's sqlite3 opens its transaction only before a DML statement: a DROP INDEX
+        # sent first would commit at once, and a crash before the end would lose the
+        # indexes. A statement that changes nothing opens it, so the drop rolls back too.
+        connection.exec_driver_sql(f'DELETE FROM "{table.name}" WHERE 0')
     for name, _sql in found:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     return [str(sql) for _name, sql in found]
