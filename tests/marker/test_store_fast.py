@@ -158,7 +158,7 @@ def test_indexes_dropped_first_in_a_transaction_come_back_on_rollback(one_unit):
     first used to commit at once, so a process killed before the end left the table without
     its indexes. The drop is now inside the transaction; a rollback (what a killed process
     gets) restores them, without the except-path that recreates them."""
-    engine, ids = one_unit
+    engine, _ids = one_unit
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"
     table = models.Observation.__table__
     with engine.connect() as connection:
