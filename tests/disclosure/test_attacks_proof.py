@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from inclusive_cities.disclosure.attacks import lp_intervals
+from inclusive_cities.disclosure.attacks import _kept_prices, lp_intervals, protection_cuts
 from inclusive_cities.disclosure.model import Cell, Key, build_relations
 from inclusive_cities.disclosure.rules import TOTAL, Rules
 from inclusive_cities.disclosure.secondary import published_view
@@ -135,3 +135,39 @@ def test_every_pattern_checks_something_narrowed_and_something_protected() -> No
         protected += not (down or up)
         one_side += down != up
     assert narrowed and protected and one_side
+
+
+def test_cuts_from_the_kept_prices_hold_for_every_protecting_pattern() -> None:
+    """protection_cuts reads its prices from lp_intervals' own narrowing LPs (no LP again).
+    Each cut must exclude the narrowed pattern and hold for every pattern that protects its
+    cell (docs/disclosure.md), here every superset with up to two more cells of the blocks
+    around it, by linprog."""
+    values = table()
+    truth = {
+        k: Cell(k, float(v), v, "personas", False, i) for i, (k, v) in enumerate(values.items())
+    }
+    hidden = PATTERNS[0]
+    relations = build_relations(truth, PARENTS, Rules())
+    view = published_view(truth, hidden)
+    protected = {k for k in SMALL if k in hidden}
+    found = lp_intervals(truth, view, relations, protected, Rules())
+    assert found
+    for finding in found:  # the prices of the side that failed were kept
+        side = 1.0 if finding.high < finding.truth + 10 - 1e-6 else -1.0
+        assert _kept_prices(relations, view, finding.key, side) is not None
+    cuts = protection_cuts(truth, view, relations, found, Rules())
+    assert {c.target for c in cuts} == {f.key for f in found}
+    near = {UNITS[u] for u in ("N", "B1", "B2", "B3")}  # where a protecting pattern can look
+    others = sorted(k for k in set(values) - hidden if k[1] in near)
+    checked = 0
+    for cut in cuts:
+        assert sum(cut.weights.get(k, 0.0) for k in hidden) < cut.need - 1e-6
+        value = values[cut.target]
+        for size in range(3):
+            for extra in itertools.combinations(others, size):
+                pattern = hidden | set(extra)
+                low, high = linprog_interval(values, pattern, cut.target)
+                if low <= max(0.0, value - 10) + 1e-6 and high >= value + 10 - 1e-6:
+                    checked += 1
+                    assert sum(cut.weights.get(k, 0.0) for k in pattern) >= cut.need - 1e-6
+    assert checked >= 3  # the check is not empty

@@ -13,6 +13,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -304,6 +305,8 @@ def lp_intervals(
     hidden_in = _hidden_in(relations, truth, published)
     out: list[Finding] = []
     done: set[Key] = set()
+    prices: dict[tuple[Key, float], Any] = {}
+    _keep_prices(relations, published, prices)
     for target in wanted:
         if target in done or target not in hidden_in:
             continue  # in no relation: (0, inf), never narrowed
@@ -314,7 +317,9 @@ def lp_intervals(
         mine = [k for k in keys if k in wanted]
         values = {k: float(truth[k].value or 0.0) for k in mine}
         proof = _Proof(Attacker(a_eq, b_eq), keys, mine, wanted, values)
-        for key, (low, high) in proof.narrowed().items():
+        narrowed = proof.narrowed()
+        prices.update(proof.prices)
+        for key, (low, high) in narrowed.items():
             value = truth[key].value
             assert value is not None
             via = (f"{len(keys)} unknowns linked by published additive relations",)
@@ -341,6 +346,7 @@ class _Proof:
         # a table within HiGHS's feasibility tolerance of an end reaches it (as before)
         self.slack = 1e-7 * np.maximum(1.0, self.cap)
         self.tol = 1e-6 * np.maximum(1.0, np.array([abs(value[k]) for k in targets]))
+        self.prices: dict[tuple[Key, float], tuple[int, np.ndarray, np.ndarray]] = {}
         self.up = np.zeros(len(targets), bool)  # proven: some table puts it at its cap
         self.down = np.zeros(len(targets), bool)  # proven: some table puts it at its floor
 
@@ -372,6 +378,15 @@ class _Proof:
                 optimum, solution = self.attacker.optimum(int(self.columns[i]), side)
                 if solution is not None:
                     self._prove(solution)
+                    short = (
+                        optimum > self.floor[i] + self.tol[i]
+                        if side < 0
+                        else optimum < self.cap[i] - self.tol[i]
+                    )
+                    if short:  # its dual gives the cut (protection_cuts): kept, sparse
+                        duals = np.asarray(self.attacker.highs.getSolution().row_dual)
+                        where = np.flatnonzero(duals)
+                        self.prices[(self.targets[i], side)] = (len(duals), where, duals[where])
                 if optimum is None:
                     optimum = 0.0 if side < 0 else float("inf")
                 ends_of.setdefault(i, [math.nan, math.nan])[int(side > 0)] = optimum
@@ -630,10 +645,39 @@ def protection_cuts(
             for key in dual.keys:
                 systems[key] = dual
         for side, need in sides:
-            cut = systems[target].cut(target, side, need)
+            cut = systems[target].cut(
+                target, side, need, _kept_prices(relations, published, target, side)
+            )
             if cut is not None:
                 out.append(cut)
     return out
+
+
+_KEPT: dict[str, Any] = {}
+"""The row prices of the last ``lp_intervals``' narrowing LPs: ``protection_cuts`` on the same
+relations and public figures reads its cuts from them instead of solving each LP again (on the
+medium demo those repeated LPs were most of a cut round)."""
+
+
+def _keep_prices(
+    relations: list[Relation], published: Published, prices: dict[tuple[Key, float], Any]
+) -> None:
+    _KEPT.clear()
+    _KEPT.update(relations=relations, published=published, prices=prices)
+
+
+def _kept_prices(
+    relations: Iterable[Relation], published: Published, target: Key, side: float
+) -> np.ndarray | None:
+    if _KEPT.get("relations") is not relations or _KEPT.get("published") is not published:
+        return None
+    kept = _KEPT["prices"].get((target, side))
+    if kept is None:
+        return None
+    size, where, values = kept
+    prices = np.zeros(size)
+    prices[where] = values
+    return prices
 
 
 class _Dual:
@@ -646,9 +690,14 @@ class _Dual:
         truth: dict[Key, Cell],
         published: Published,
     ) -> None:
-        self.keys, a_eq, b_eq = _system(component, relations, truth, published)
-        self.position = {k: i for i, k in enumerate(self.keys)}
-        self.attacker = Attacker(a_eq, b_eq)
+        self.component, self.relations, self.truth, self.published = (
+            component,
+            relations,
+            truth,
+            published,
+        )
+        self.keys = component[0]
+        self.attacker: Attacker | None = None  # built only when no prices were kept
         _keys, rows = component
         cells: dict[Key, int] = {}
         row_of, col_of, sign_of = [], [], []
@@ -667,17 +716,26 @@ class _Dual:
         self.residual = self.full @ np.array([float(truth[k].value or 0.0) for k in self.cells])
         self.where = cells
 
-    def cut(self, target: Key, side: float, need: float) -> Cut | None:
-        """The Benders cut of ``target`` on ``side`` (1: it must rise by ``need``; -1: fall)."""
-        column = self.position[target]
-        cost = np.zeros(self.attacker.size)
-        cost[column] = -side
-        highs = self.attacker.highs
-        highs.changeColsCost(self.attacker.size, self.attacker.columns, cost)
-        highs.run()
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None  # unbounded on this side: nothing to cut
-        prices = np.asarray(highs.getSolution().row_dual)
+    def prices(self, target: Key, side: float) -> np.ndarray | None:
+        """Row prices of the attacker's LP moving ``target`` to ``side`` (None: unbounded)."""
+        if self.attacker is None:
+            keys, a_eq, b_eq = _system(self.component, self.relations, self.truth, self.published)
+            self.position = {k: i for i, k in enumerate(keys)}
+            self.attacker = Attacker(a_eq, b_eq)
+        optimum, _table = self.attacker.optimum(self.position[target], side)
+        if optimum is None:
+            return None
+        return np.asarray(self.attacker.highs.getSolution().row_dual)
+
+    def cut(
+        self, target: Key, side: float, need: float, prices: np.ndarray | None = None
+    ) -> Cut | None:
+        """The Benders cut of ``target`` on ``side`` (1: it must rise by ``need``; -1: fall),
+        from the given row prices or from an LP solved for them."""
+        if prices is None or len(prices) != self.full.shape[0]:
+            prices = self.prices(target, side)
+            if prices is None:
+                return None  # unbounded on this side: nothing to cut
         full_cost = np.zeros(len(self.cells))
         full_cost[self.where[target]] = -side
         reduced = full_cost - self.full.T @ prices  # HiGHS: col_dual = c - A' row_dual
