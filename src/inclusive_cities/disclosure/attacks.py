@@ -282,8 +282,13 @@ def lp_intervals(
     relations: Iterable[Relation],
     protected: Iterable[Key],
     rules: Rules,
+    exact: bool = True,
 ) -> list[Finding]:
     """Protected hidden counts whose LP interval does not reach ``value ± range``.
+
+    With ``exact`` False (the solver's rounds, which only need to know which side fails), a
+    narrowed cell's side that another table already proved reports its end of the range
+    instead of costing one more LP for the attacker's exact end.
 
     The range's lower end is floored at 0 (counts are never negative). One HiGHS model per
     linked component, warm-started from solve to solve: every solution it finds is a table
@@ -317,7 +322,7 @@ def lp_intervals(
         mine = [k for k in keys if k in wanted]
         values = {k: float(truth[k].value or 0.0) for k in mine}
         proof = _Proof(Attacker(a_eq, b_eq), keys, mine, wanted, values)
-        narrowed = proof.narrowed()
+        narrowed = proof.narrowed(exact)
         prices.update(proof.prices)
         for key, (low, high) in narrowed.items():
             value = truth[key].value
@@ -355,7 +360,7 @@ class _Proof:
         self.up |= values >= self.cap - self.slack
         self.down |= values <= self.floor + self.slack
 
-    def narrowed(self) -> dict[Key, tuple[float, float]]:
+    def narrowed(self, exact: bool = True) -> dict[Key, tuple[float, float]]:
         """Target -> (low, high) of every target narrowed on at least one side."""
         for side in (1.0, -1.0):
             for _round in range(MAX_SCREENS):
@@ -395,14 +400,20 @@ class _Proof:
             short_down = not math.isnan(low) and low > self.floor[i] + self.tol[i]
             short_up = not math.isnan(high) and high < self.cap[i] - self.tol[i]
             if short_down or short_up:
-                # narrowed: the attacker's exact interval (a side proven by another
-                # target's table has no optimum of its own yet)
-                exact = self.attacker.bounds(int(self.columns[i]))
-                out[self.targets[i]] = (
-                    exact[0] if math.isnan(low) else low,
-                    exact[1] if math.isnan(high) else high,
-                )
+                # narrowed. A side proven by another target's table has no optimum of its
+                # own: its end of the range is reported (the attacker reaches at least that
+                # far) unless the exact interval is asked for (the audit prints it)
+                column = int(self.columns[i])
+                if math.isnan(low):
+                    low = self._exact(column, -1.0) if exact else float(self.floor[i])
+                if math.isnan(high):
+                    high = self._exact(column, 1.0) if exact else float(self.cap[i])
+                out[self.targets[i]] = (low, high)
         return out
+
+    def _exact(self, column: int, side: float) -> float:
+        optimum = self.attacker.optimum(column, side)[0]
+        return (0.0 if side < 0 else float("inf")) if optimum is None else optimum
 
 
 MAX_SCREENS = 8

@@ -101,7 +101,7 @@ def protect_verified(
         # the whole list, not the relations around ``touched``: an attacker's component never
         # leaves the solver's, so the answers are the same, and the list's layout is reused
         targets = protected & touched if narrowed is None else protected & touched & narrowed
-        found = lp_intervals(truth, view, relations, targets, rules)
+        found = lp_intervals(truth, view, relations, targets, rules, exact=False)
         narrowed = {f.key for f in found}
         verified |= targets - narrowed
         failing = narrowed | _given_away(truth, view, relations, touched, rules)
@@ -153,7 +153,9 @@ def protect_verified(
         touched = {k for key in failing if key in member_of for k in components[member_of[key]]}
         view = published_view(truth, result)
         targets = protected & touched & (narrowed if narrowed is not None else touched)
-        narrowed = {f.key for f in lp_intervals(truth, view, relations, targets, rules)}
+        narrowed = {
+            f.key for f in lp_intervals(truth, view, relations, targets, rules, exact=False)
+        }
         verified |= targets - narrowed
         failing = narrowed | _given_away(truth, view, relations, touched, rules)
         if not failing:
