@@ -119,7 +119,7 @@ def _export(path: Path, round_code: str, renamed: bool, seed: int) -> pd.DataFra
                 )
     truth = pd.DataFrame(rows)
     truth.loc[[3, 50], "age"] = [999, -999]  # refused: the questionnaire's missing codes
-    truth.loc[7, "age"] = 130  # breaks the form's constraint: reported, kept
+    truth.loc[7, "age"] = 130  # breaks the form's constraint: reported, read as no answer
     truth["destination"] = np.where(truth["intention"] == "stay", truth["city"], "PER")
     sex, intention = ("genero", "intencion") if renamed else ("sex", "intention")
     export = pd.DataFrame(
@@ -219,11 +219,12 @@ def test_kobo_rounds_import_and_give_the_hfs_figures(
     regular = w[truth["regular_status"] == "regular"].sum() / w.sum()
     row = figures.loc[("R1", NATIONAL, "regular_status", "regular")]
     assert row["estimate"] == pytest.approx(regular) and row["n"] == 120
-    # the codes 999 and -999 are no age: left out of the age shares' denominator
-    answered = ~truth["age"].isin([999, -999])
+    # the codes 999 and -999 are no age, nor is 130 (the form allows 0-110): left out of the
+    # age shares' denominator
+    answered = ~truth["age"].isin([999, -999]) & truth["age"].between(0, 110)
     young = answered & truth["age"].between(15, 24)
     row = figures.loc[("R1", NATIONAL, "age_group", "15-24")]
-    assert row["n"] == 118
+    assert row["n"] == 117
     assert row["estimate"] == pytest.approx(w[young].sum() / w[answered].sum())
     # a select_multiple answer: each need is a share of all respondents
     in_demo = truth["city"] == "DEMO"

@@ -358,6 +358,18 @@ def trends(summary: pd.DataFrame, geography: str = NATIONAL) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def hide_a_second(table: pd.DataFrame) -> pd.DataFrame:
+    """A table with one hidden cell gives it back as the domain's total less the others:
+    hide the smallest other cell too (its estimate and n). ``n`` becomes a nullable int."""
+    out = table.copy()
+    if len(out) > 1 and int(out["suppressed"].sum()) == 1:
+        second = out.loc[~out["suppressed"], "n"].astype(float).idxmin()
+        out.loc[second, [*VALUES, "n"]] = None
+        out.loc[second, "suppressed"] = True
+    out["n"] = out["n"].astype("Int64")
+    return out
+
+
 def flows(
     data: pd.DataFrame,
     round_code: str | None = None,
@@ -407,9 +419,11 @@ def flows(
                 "origin": o,
                 "destination": d,
                 **{v: None if hidden else _number(cell[v]) for v in VALUES},
-                "n": int(cell["n"]),
+                # a hidden cell's n is the small count suppression hides (one household going
+                # home), and with estimate / n of the others it gives the estimate back
+                "n": None if hidden else int(cell["n"]),
                 "suppressed": hidden,
             }
         )
-    out = pd.DataFrame(rows)
+    out = hide_a_second(pd.DataFrame(rows))
     return out.sort_values(["suppressed", "estimate"], ascending=[True, False], ignore_index=True)
