@@ -24,8 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from inclusive_cities.i18n import current_language, use_language
 from inclusive_cities.i18n import gettext as _
@@ -141,6 +145,16 @@ def _write(
         options.setdefault("annex_name", annex_path.name if annex_path else "–")
     steps = 4 if annex_path is not None else 3
     page, built = _html(engine, kind, city, period, language, progress, steps, **options)
+    if kind == "profile" and not _about_migrants(built.annex):
+        # an empty profile would still count as "published" for the programme (trial F14)
+        raise ReportError(
+            _(
+                "No figure about refugees and migrants for {city} in {period}: no survey round "
+                "(--hfs or --hfs-survey), no indicator by nationality and no flows. Import a "
+                "survey round or compute the census indicators by nationality first; no "
+                "profile was written."
+            ).format(city=city, period=period)
+        )
     result = ReportResult(None, None, None, None, built.recommendations, built.timings)
     started = time.perf_counter()
     progress(_("Writing {file}").format(file=out.name), 2, steps)
@@ -174,6 +188,13 @@ def _write(
     result.timings = built.timings
     progress(_("Report written"), steps, steps)
     return result
+
+
+def _about_migrants(annex: dict[str, pd.DataFrame]) -> bool:
+    """Whether a profile's tables hold any figure about refugees and migrants."""
+    return any(
+        name in annex and not annex[name].empty for name in ("hfs_figures", "rights_gaps", "flows")
+    )
 
 
 def profile(
