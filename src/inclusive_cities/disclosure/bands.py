@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 
-from inclusive_cities.disclosure.model import Cell, Key, Relation
+from inclusive_cities.disclosure.cells import Cell, Key, Relation
 from inclusive_cities.disclosure.rules import TOTAL, Rules
 
 BAND = "age band"
