@@ -86,7 +86,10 @@ def answer_text(framework: Framework, question: QuestionResult, lang: str) -> st
     if question.answer == "scale" and question.scale_value is not None:
         scale = framework.question(question.code).scale
         high = format_number(scale.max, 0, lang) if scale else "?"
-        return f"{format_number(question.scale_value, 0, lang)} / {high}"
+        value = float(question.scale_value)
+        # a half point (3,5 between 3 and 4) is an answer too: never round it to 4
+        digits = 0 if value.is_integer() else 2 if (value * 10) % 1 else 1
+        return f"{format_number(value, digits, lang)} / {high}"
     if not question.answer:
         return "-"
     word = answer_word(question.answer, lang)

@@ -609,7 +609,7 @@ def api_unpublish(request: Request, session: DB, run_id: RowId) -> PublishOut:
 @router.get("/admin/disclosure/{city}")
 def disclosure_audit(request: Request, session: DB, city: str) -> Response:
     """Read-only: the disclosure audit of a city as it is published now (plain text)."""
-    if identity(request, session) is None:
+    if auth.staff_or_login(request, session) is None:
         return RedirectResponse("/admin/login", status_code=303)
     from inclusive_cities.disclosure import DisclosureError, audit
 

@@ -274,6 +274,49 @@ def require_user(request: Request, session: Session, csrf: str | None = None) ->
     return who
 
 
+STAFF_ROLES = ("analyst", "admin")
+"""The roles of the staff area (planner, imports, workshops, plans, governance, audits); a
+``programme`` account enters only ``PROGRAMME_PATHS``, whatever cities it is linked to."""
+
+
+def staff(request: Request, session: Session) -> Identity | None:
+    """The analyst or admin looking at a page, else None: a ``programme`` account sees what
+    the public sees on public pages that show staff extras."""
+    who = identity(request, session)
+    if who is None or who.role not in STAFF_ROLES:
+        return None
+    return who
+
+
+def refuse_non_staff(who: Identity) -> Identity:
+    """403 for an account that is not staff (a ``programme`` account outside its pages)."""
+    if who.role not in STAFF_ROLES:
+        raise HTTPException(
+            403, _("A programme account may only enter its cities' programme results.")
+        )
+    return who
+
+
+def require_staff(request: Request, session: Session, csrf: str | None = None) -> Identity:
+    """For staff-only answers (API, POST): 401 when nobody is logged in, 403 for a
+    ``programme`` account, else the analyst or admin (CSRF checked as ``require_user``)."""
+    who = identity(request, session)
+    if who is None:
+        raise HTTPException(401, _("Log in to use the admin area."))
+    refuse_non_staff(who)
+    return require_user(request, session, csrf)
+
+
+def staff_or_login(request: Request, session: Session) -> Identity | None:
+    """For staff pages' GETs: None (send to login) when nobody is logged in, 403 for a
+    ``programme`` account, else the analyst or admin. Call it before reading the store, so
+    a refused account learns nothing of what exists."""
+    who = identity(request, session)
+    if who is None:
+        return None
+    return refuse_non_staff(who)
+
+
 def can_edit_city(identity: Identity | None, city_code: str, session: Session) -> bool:
     """Whether this account may edit a programme target city's records: admins and analysts
     any city, ``programme`` staff only the cities linked to their account."""

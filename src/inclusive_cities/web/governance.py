@@ -393,7 +393,7 @@ def _admin_page(
 def admin_governance(request: Request) -> Response:
     """Upload an assessment; list the stored ones, each with its answers to edit."""
     with _ctx(request).session() as session:
-        who = auth.identity(request, session)
+        who = auth.staff_or_login(request, session)
         if who is None:
             return RedirectResponse("/admin/login", status_code=303)
         return _admin_page(request, session, who)
@@ -564,7 +564,7 @@ def _edit_page(
 @router.get("/admin/governance/assessments/{assessment_id}")
 def edit_assessment(request: Request, assessment_id: int) -> Response:
     with _ctx(request).session() as session:
-        who = auth.identity(request, session)
+        who = auth.staff_or_login(request, session)
     if who is None:
         return RedirectResponse("/admin/login", status_code=303)
     return _edit_page(request, who, _assessment_id(str(assessment_id)) or 0)

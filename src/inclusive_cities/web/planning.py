@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -85,15 +85,14 @@ def _page(request: Request, template: str, **values: Any) -> HTMLResponse:
 
 
 def _who(request: Request, session: Session) -> auth.Identity | None:
-    """The logged-in analyst or admin (cookie session or API token), else None."""
-    return auth.identity(request, session)
+    """The logged-in analyst or admin (cookie session or API token), else None: a
+    ``programme`` account is not planning staff and sees what the public sees."""
+    return auth.staff(request, session)
 
 
 def _require_staff(request: Request, session: Session) -> auth.Identity:
-    who = _who(request, session)
-    if who is None:
-        raise HTTPException(401, _("Log in to use the admin area."))
-    return who
+    """401 for nobody, 403 for a ``programme`` account (the planner is for staff)."""
+    return auth.require_staff(request, session)
 
 
 def _login_redirect() -> RedirectResponse:
@@ -610,7 +609,7 @@ def planner_page(
     budget: Annotated[float | None, Query(ge=0, le=MAX_BUDGET)] = None,
 ) -> Response:
     """The investment planner (staff only): budget, weights, map, curve, table, downloads."""
-    if _who(request, session) is None:
+    if auth.staff_or_login(request, session) is None:
         return _login_redirect()
     language = _language(request)
     row = services.city_by_code(session, city)
@@ -810,7 +809,7 @@ def selection_xlsx(
     host: Share = None,
 ) -> Response:
     """The selection as a workbook in the user's language (the CLI's --out, same sheets)."""
-    if _who(request, session) is None:
+    if auth.staff_or_login(request, session) is None:
         return _login_redirect()
     from inclusive_cities.planning.output import write_selection_xlsx
 
@@ -838,7 +837,7 @@ def selection_pdf(
     host: Share = None,
 ) -> Response:
     """The selection as a printed report for a council (same figures as the page)."""
-    if _who(request, session) is None:
+    if auth.staff_or_login(request, session) is None:
         return _login_redirect()
     from inclusive_cities.web.report_jobs import report_response
 
@@ -886,7 +885,7 @@ def places_page(
     k: Annotated[int, Query(ge=1, le=1000)] = K_DEFAULT,
 ) -> Response:
     """Which units are the most excluded, and how sure we are (staff only)."""
-    if _who(request, session) is None:
+    if auth.staff_or_login(request, session) is None:
         return _login_redirect()
     _language(request)
     row = services.city_by_code(session, city)

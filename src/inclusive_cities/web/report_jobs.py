@@ -388,7 +388,7 @@ def _visible(request: Request, session: Session, job_id: int) -> tuple[Job, Repo
     row = session.get(ReportFile, job_id)
     if job is None or row is None:
         raise NotFound(_("There is no report {id}.").format(id=job_id))
-    if not row.public and auth.identity(request, session) is None:
+    if not row.public and auth.staff_or_login(request, session) is None:
         return None
     return job, row
 

@@ -163,21 +163,10 @@ def unit_names(session: Session, city_id: int) -> dict[str, str]:
     return {code: name or code for code, name in rows}
 
 
-def staff(request: Request, session: Session) -> auth.Identity | None:
-    """The analyst or admin looking at a page, or None: a ``programme`` account is not staff
-    of workshops or plans (it sees what the public sees)."""
-    who = auth.identity(request, session)
-    if who is not None and who.role == "programme":
-        return None
-    return who
-
-
-def staff_or_login(request: Request, session: Session) -> auth.Identity | None:
-    """For staff pages' GETs: None (send to login) when nobody is logged in; a ``programme``
-    account is refused with 403 exactly as ``auth.require_user`` refuses its POSTs."""
-    if auth.identity(request, session) is None:
-        return None
-    return auth.require_user(request, session)
+staff = auth.staff
+"""The analyst or admin looking at a page, else None (``programme`` sees the public view)."""
+staff_or_login = auth.staff_or_login
+"""For staff pages' GETs: None (send to login), 403 for ``programme``, else staff."""
 
 
 def safe_svg(svg: str) -> Markup:
