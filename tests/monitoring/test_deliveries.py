@@ -581,3 +581,41 @@ def test_a_share_goes_where_its_count_is_withheld() -> None:
             assert (r.actual is None) == (r.city in hidden_counts)
     share_country = next(r for r in countries if r.indicator == "improved_knowledge_share")
     assert share_country.withheld and share_country.actual is None
+
+
+def test_a_countrys_share_pools_its_cities_people(engine: Engine) -> None:
+    """Trial F13: Colombia's improved-knowledge share was the mean of the cities shown
+    (91.5 %), leaving out cities with fewer than 10 assessed; pooled it is 50 of 54. Here T2's
+    people move to a second Colombian city: the country's share stays the pooled 14 of 20."""
+    from inclusive_cities.monitoring.delivery_indicators import (
+        assessed_public_servants,
+        improved_knowledge_share_among,
+    )
+
+    year = window("2025")
+    with transaction(engine) as session:
+        programme = session.scalar(select(TargetCity.programme_id))
+        baq = TargetCity(programme_id=programme, code="BAQ", name="Barranquilla", country="COL")
+        session.add(baq)
+        session.flush()
+        t2 = session.scalar(select(DeliveryTraining).where(DeliveryTraining.code == "T2"))
+        assert t2 is not None
+        t2.target_city_id = baq.id
+    with Session(engine) as session:
+        cities = {c.code: c.id for c in session.scalars(select(TargetCity))}
+        rows = session.execute(
+            select(DeliveryTraining.target_city_id, DeliveryParticipant.pre_score,
+                   DeliveryParticipant.post_score)
+            .join(DeliveryTraining, DeliveryParticipant.training_id == DeliveryTraining.id)
+            .where(DeliveryParticipant.pre_score.is_not(None),
+                   DeliveryParticipant.post_score.is_not(None))
+        ).all()  # fmt: skip
+        by_city = {
+            code: [post > pre for city, pre, post in rows if city == cities[code]]
+            for code in ("CUC", "BAQ")
+        }
+        assert sum(map(len, by_city.values())) == 20 and sum(map(sum, by_city.values())) == 14
+        colombia = [cities["CUC"], cities["BAQ"]]
+        assert improved_knowledge_share_among(session, year, colombia) == 70.0
+        assert assessed_public_servants(session, year, colombia) == 20
+        assert assessed_public_servants(session, year, [cities["BAQ"]]) == len(by_city["BAQ"])

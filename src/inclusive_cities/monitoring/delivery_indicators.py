@@ -11,9 +11,11 @@ for every city (``needs_store_city=False``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from inclusive_cities.monitoring.periods import Window
 from inclusive_cities.monitoring.registry import register_computed, register_programme_level
@@ -84,25 +86,56 @@ def improved_knowledge_share_programme(session: Session, window: Window) -> floa
     return _improved_share(session, window, None)
 
 
-def _improved_share(session: Session, window: Window, city_id: int | None) -> float | None:
+def improved_knowledge_share_among(
+    session: Session, window: Window, city_ids: Collection[int]
+) -> float | None:
+    """A country's share, pooled over the assessed public servants of its target cities as
+    the programme's is (trial F13: the mean of the cities shown left half of them out)."""
+    return _improved_share(session, window, city_ids)
+
+
+def assessed_public_servants(session: Session, window: Window, city_ids: Collection[int]) -> int:
+    """How many public servants of these target cities have both scores in the window."""
+    return len(_assessed(session, window, city_ids))
+
+
+def _assessed(
+    session: Session, window: Window, city_id: int | Collection[int] | None
+) -> list[tuple[int, float | None, float | None]]:
+    place: ColumnElement[bool]
+    if city_id is None:
+        place = DeliveryTraining.target_city_id.is_not(None)
+    elif isinstance(city_id, int):
+        place = DeliveryTraining.target_city_id == city_id
+    else:
+        place = DeliveryTraining.target_city_id.in_(list(city_id))
+    return [
+        (int(training), pre, post)
+        for training, pre, post in session.execute(
+            select(
+                DeliveryTraining.id, DeliveryParticipant.pre_score, DeliveryParticipant.post_score
+            )
+            .join(DeliveryTraining, DeliveryParticipant.training_id == DeliveryTraining.id)
+            .where(
+                place,
+                DeliveryTraining.audience == "public_servants",
+                DeliveryTraining.held_on >= window.start,
+                DeliveryTraining.held_on <= window.end,
+                DeliveryParticipant.pre_score.is_not(None),
+                DeliveryParticipant.post_score.is_not(None),
+            )
+        ).all()
+    ]
+
+
+def _improved_share(
+    session: Session, window: Window, city_id: int | Collection[int] | None
+) -> float | None:
     """Per cent improved among assessed public servants; None under the disclosure threshold
     (a share of fewer people than a publishable count would give them away)."""
     from inclusive_cities.disclosure import Rules, control_enabled
 
-    rows = session.execute(
-        select(DeliveryTraining.id, DeliveryParticipant.pre_score, DeliveryParticipant.post_score)
-        .join(DeliveryTraining, DeliveryParticipant.training_id == DeliveryTraining.id)
-        .where(
-            DeliveryTraining.target_city_id == city_id
-            if city_id is not None
-            else DeliveryTraining.target_city_id.is_not(None),
-            DeliveryTraining.audience == "public_servants",
-            DeliveryTraining.held_on >= window.start,
-            DeliveryTraining.held_on <= window.end,
-            DeliveryParticipant.pre_score.is_not(None),
-            DeliveryParticipant.post_score.is_not(None),
-        )
-    ).all()
+    rows = _assessed(session, window, city_id)
     if not rows or (control_enabled() and len(rows) < Rules().threshold):
         return None  # nobody assessed in the window: no share (not a division by zero)
     by_session: dict[int, list[int]] = defaultdict(lambda: [0, 0])

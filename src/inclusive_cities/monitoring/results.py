@@ -277,6 +277,50 @@ def _aggregate(
     )
 
 
+def _pooled_country(
+    session: Session, span: Window, row: ResultRow, loaded: _Loaded, country: str
+) -> ResultRow:
+    """A country's improved-knowledge share pooled over its cities' assessed public servants,
+    as the programme's is; withheld when the cities whose own share is not shown (fewer than
+    the threshold assessed) hold fewer than the threshold together, since the country's
+    figure less the shown cities' would then give their small group away."""
+    from inclusive_cities.disclosure import Rules, control_enabled
+    from inclusive_cities.monitoring.delivery_indicators import (
+        assessed_public_servants,
+        improved_knowledge_share_among,
+    )
+
+    ids = [c.id for c in loaded.cities if c.country == country]
+    value = improved_knowledge_share_among(session, span, ids)
+    threshold = Rules().threshold
+    small = [
+        n for n in (assessed_public_servants(session, span, [i]) for i in ids) if 0 < n < threshold
+    ]
+    if value is not None and control_enabled() and small and sum(small) < threshold:
+        return replace(row, actual=None, withheld=True)
+    found = value is not None
+    return replace(row, actual=value, computed=found, live=int(found), reported=0)
+
+
+def _small_share_withheld(
+    session: Session, span: Window, row: ResultRow, loaded: _Loaded
+) -> ResultRow:
+    """A city's share over 1-9 assessed people is withheld ("reservado"), not "no result
+    yet": the result exists (trial F13)."""
+    from inclusive_cities.disclosure import Rules, control_enabled
+    from inclusive_cities.monitoring.delivery_indicators import assessed_public_servants
+
+    pooled = {i.code for i in loaded.indicators if i.computed == "improved_knowledge_share"}
+    if row.indicator not in pooled or row.actual is not None or row.withheld:
+        return row
+    if not control_enabled():
+        return row
+    ids = [c.id for c in loaded.cities if c.code == row.city]
+    if 0 < assessed_public_servants(session, span, ids) < Rules().threshold:
+        return replace(row, withheld=True)
+    return row
+
+
 #: Shares whose denominator is (part of) a count of people: withheld wherever that count is.
 SHARE_OF: dict[str, tuple[str, ...]] = {
     "improved_knowledge_share": ("public_servants_trained", "people_trained"),
@@ -598,9 +642,10 @@ def _compute(
     for ind in loaded.indicators:
         rows = [r for r in city_rows if r.indicator == ind.code]
         for country in countries:
-            by_country.append(
-                _aggregate(ind, [r for r in rows if r.country == country], "", country)
-            )
+            row = _aggregate(ind, [r for r in rows if r.country == country], "", country)
+            if ind.computed == "improved_knowledge_share":
+                row = _pooled_country(session, span, row, loaded, country)
+            by_country.append(row)
         head = _aggregate(ind, rows, "", "")
         whole = programme_level(ind.computed) if ind.computed else None
         if whole is not None:
@@ -612,6 +657,7 @@ def _compute(
         protection = _withheld(session, loaded, periods)
     withheld, tables = protection
     city_rows, by_country, headline = _protect(city_rows, by_country, headline, withheld, chosen)
+    city_rows = [_small_share_withheld(session, span, r, loaded) for r in city_rows]
     totals = _all_periods_rows(tables, withheld)
     if cities is not None:
         city_rows = [r for r in city_rows if r.city == cities]
