@@ -73,3 +73,22 @@ def test_breakdowns_read_as_words_in_the_page_language() -> None:
     use_language("en")
     assert group_label("other_foreign") == "Other nationalities"
     assert group_label("15-24") == "aged 15 to 24"
+
+
+def test_workshop_evidence_writes_units_as_every_page_does() -> None:
+    """Trial F11: a Spanish workshop page read '0,0 m2/inhab' and '2.007,4 per 100k'."""
+    from types import SimpleNamespace
+
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.web.workshops import evidence_view
+
+    item = SimpleNamespace(
+        unit_code="01001", indicator="crime_rate_per_100k", indicator_name="Delitos",
+        unit_of_measure="per 100k", withheld=False, unit_value=2007.4, city_value=1500.0,
+        gap=None, gap_withheld=False, period="2024",
+    )  # fmt: skip
+    use_language("es")
+    summary = evidence_view(item, "es", {"01001": "Santa Mónica"})["summary"]
+    assert summary == (
+        "Santa Mónica: 2.007,4 por 100.000 hab. · toda la ciudad: 1.500,0 por 100.000 hab."
+    )

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
 from inclusive_cities.web import auth, services
 from inclusive_cities.web.errors import NotFound, WebError
@@ -267,7 +268,8 @@ def evidence_view(item: Any, lang: str, units: dict[str, str]) -> dict[str, Any]
     scale), the gap between hosts and refugees and migrants with its 95 % interval."""
     unit_name = units.get(item.unit_code or "", item.unit_code or _("the neighbourhood"))
     measure = getattr(item, "unit_of_measure", "") or ""
-    suffix = f" {measure}" if measure and measure not in ("", "ratio") else ""
+    # the unit as every other page writes it ("m² por habitante", not "m2/inhab"; trial F11)
+    suffix = f" {unit_label(measure)}" if measure and measure not in ("", "ratio") else ""
     view: dict[str, Any] = {
         "code": item.indicator,
         "indicator": item.indicator_name or item.indicator,
