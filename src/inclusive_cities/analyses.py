@@ -285,7 +285,16 @@ def cluster_layer(
         described = _indicator_about(engine, indicator)
     assert city is not None and period is not None and level is not None
     values = values[values[column].notna()]
-    if 5 <= len(values) <= k:  # fewer than 5 units: clusters() says so
+    if len(values) < 5:
+        # published values only: disclosure control may withhold almost every block's score
+        raise SpatialError(
+            _(
+                "Only {count} units of level '{level}' have a published value of '{column}' "
+                "(disclosure control withholds the others): clusters need at least 5; use a "
+                "coarser level."
+            ).format(count=len(values), level=level, column=column)
+        )
+    if len(values) <= k:
         raise SpatialError(
             _(
                 "Only {count} units of level '{level}' have values of '{column}': use --k below "

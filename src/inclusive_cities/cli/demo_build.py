@@ -244,9 +244,11 @@ def build_demo(
     # withholds what the web withholds, read from the protection publish stored (started
     # earlier, each solved its own protection of a store that was still changing)
     profile_process = _Beside(database, profiles, language)
-    # where blocks of low (and high) inclusion cluster: Local Moran and Gi*, a map layer
+    # where neighbourhoods of low (and high) inclusion cluster: Local Moran and Gi*, a map
+    # layer, on the published barrio scores (disclosure control withholds nearly every
+    # block's index, and a cluster layer rests only on what the web serves)
     run("spatial", "clusters", "--city", "DEMO", "--period", "2024", "--marker", "uim-basic",
-        "--level", "manzana", "--publish")  # fmt: skip
+        "--level", "barrio", "--k", "4", "--publish")  # fmt: skip
     run("programme", "demo", "--city", "DEMO")  # 9 target cities (DEMO computed live)
     run("programme", "deliveries", "demo", "--out", str(folder / "programme"))
     report.steps += profile_process.wait()
