@@ -261,3 +261,42 @@ def test_the_n_of_a_rate_by_nationality_is_an_age_band_and_is_protected() -> Non
         if cell not in shown:
             low, high = bounds(truth, shown, cell)
             assert high - low > 1e-6, cell
+
+
+def test_an_age_group_with_nobody_counts_zero_in_its_band() -> None:
+    """Medium demo block 100160020: no Venezuelan aged 65+ (no row at all). The band of
+    years of schooling (25+) was left out for the missing row, yet the public reads it:
+    30 - 14 - n(employment) 16 = 0 aged 65+, so n(schooling) 11 = aged 25-64 and 15-24 = 5.
+    The band now counts the missing group as 0, and the solver protects the 5."""
+    from inclusive_cities.disclosure.bands import BAND
+
+    counts = {ven(): 30, ven("0-14"): 14, ven("15-24"): 5, ven("25-64"): 11}
+    counts |= {ven(sex="female"): 16, ven(sex="male"): 14}
+    truth = {k: Cell(k, float(v), int(v), "personas") for k, v in counts.items()}
+    for code, value, n in (("employment_rate", 56.25, 16), ("years_schooling_25plus", 7.7, 11)):
+        truth[key(code, "venezuelan")] = Cell(key(code, "venezuelan"), value, n, "%")
+    relations = build_relations(dict(truth), {1: None}, RULES)
+    bands = {r.total[0]: r.parts for r in relations if r.kind == BAND}
+    assert bands == {
+        "n(employment_rate)": (ven("15-24"), ven("25-64")),
+        "n(years_schooling_25plus)": (ven("25-64"),),
+    }
+    state = compute(truth, {1: None}, {1: "B1"}, RULES)
+    shown = {k for k in truth if k not in state.hidden and not truth[k].virtual}
+    # what the public knows, by hand: x = (0-14, 15-24, 25-64, total, female, male)
+    order = [ven("0-14"), ven("15-24"), ven("25-64"), ven(), ven(sex="female"), ven(sex="male")]
+    rows = [[1, 1, 1, -1, 0, 0], [0, 0, 0, 1, -1, -1]]
+    rhs = [0.0, 0.0]
+    if key("employment_rate", "venezuelan") in shown:
+        rows.append([0, 1, 1, 0, 0, 0])
+        rhs.append(16.0)
+    if key("years_schooling_25plus", "venezuelan") in shown:
+        rows.append([0, 0, 1, 0, 0, 0])
+        rhs.append(11.0)
+    bounds = [(counts[c], counts[c]) if c in shown else (0, None) for c in order]
+    target = np.zeros(len(order))
+    target[1] = 1.0
+    low = linprog(target, A_eq=rows, b_eq=rhs, bounds=bounds).fun
+    high = -linprog(-target, A_eq=rows, b_eq=rhs, bounds=bounds).fun
+    assert ven("15-24") in state.hidden
+    assert low <= 1e-6 and high >= 5 + 10 - 1e-6, (low, high)

@@ -130,8 +130,14 @@ def band_cells(
         if count is None or cell.n is None or cell.n <= 0:
             continue
         labels, exact = spans[code]
-        parts = tuple((count, unit, period, TOTAL, label, TOTAL) for label in labels)
-        if any(p not in cells or cells[p].value is None for p in parts):
+        band = [(count, unit, period, TOTAL, label, TOTAL) for label in labels]
+        if any(p in cells and cells[p].value is None for p in band):
+            continue
+        # an age group with nobody in it has no row: it counts 0, as in the count's own
+        # group relation (total = the groups present), and the attacker reads it so (a block's
+        # 65+ = 30 - 14 - n(employment) = 0 gave its 15-24 = 5 back)
+        parts = tuple(p for p in band if p in cells)
+        if not parts:
             continue
         if not exact and abs(sum(float(cells[p].value or 0.0) for p in parts) - cell.n) > 1e-9:
             continue  # answers missing here: n is below the band's count, not equal to it
