@@ -161,9 +161,18 @@ def _indicator_values(
         *codes,
         *(["population"] if "population" in frame and "population" not in codes else []),
     ]
+    stored = {code: int(frame[code].notna().sum()) for code in codes}
     for code, units in _suppressed(engine, city, period, level, served).items():
         frame.loc[frame.index.isin(units), code] = np.nan
     for code in codes:
+        if stored[code] and frame[code].notna().sum() == 0:
+            raise SpatialError(
+                _(
+                    "Every value of '{indicator}' at level '{level}' is withheld (fewer than 10 "
+                    "people, or disclosure control): an analysis rests only on what the web "
+                    "serves; choose a coarser level."
+                ).format(indicator=code, level=level)
+            )
         if frame[code].notna().sum() == 0:
             raise SpatialError(
                 _(
@@ -285,8 +294,9 @@ def cluster_layer(
         described = _indicator_about(engine, indicator)
     assert city is not None and period is not None and level is not None
     values = values[values[column].notna()]
-    if len(values) < 5:
-        # published values only: disclosure control may withhold almost every block's score
+    if len(values) == 0:
+        # published values only: disclosure control may withhold every block's score (with 1-4
+        # left, clusters() says it needs 5)
         raise SpatialError(
             _(
                 "Only {count} units of level '{level}' have a published value of '{column}' "

@@ -59,8 +59,11 @@ def test_clusters_need_enough_units(tmp_path, capsys) -> None:
                 "internet",
             ]
         )
+    # the tiny city's blocks rest on fewer than 10 people each: nothing the web serves
     assert capsys.readouterr().err.strip() == (
-        "Error: Column 'internet' needs at least 5 units with differing values to find clusters."
+        "Error: Every value of 'internet' at level 'manzana' is withheld (fewer than 10 people, "
+        "or disclosure control): an analysis rests only on what the web serves; choose a "
+        "coarser level."
     )
     with pytest.raises(SystemExit):
         main(
