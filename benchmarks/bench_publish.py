@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
-import time
 from pathlib import Path
+
+from bench_disclosure import fresh, timed  # the same copy-without-protection and timer
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -47,36 +47,6 @@ with Session(engine) as s:
             out[f"run {run.id} UIM"] = [int(np.sum(~np.isnan(column))), len(column)]
 print(out)
 """
-
-
-def fresh(source: Path, into: Path) -> tuple[Path, Path]:
-    """A copy of the store and its data folder, without the stored protection."""
-    if into.exists():
-        shutil.rmtree(into)
-    into.mkdir(parents=True)
-    shutil.copy2(source / "observatory.db", into / "observatory.db")
-    shutil.copytree(
-        source / "observatory-data",
-        into / "observatory-data",
-        ignore=shutil.ignore_patterns("protection-*.pickle"),
-    )
-    return into / "observatory.db", into / "observatory-data"
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(CPU s of the child: user + system, wall s, its output's last line)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, text=True
-    )
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{output[-3000:]}")
-    last = [line for line in output.splitlines() if line.strip()][-1:] or [""]
-    return usage.ru_utime + usage.ru_stime, wall, last[0]
 
 
 def one(side: str, src: Path, source: Path, work: Path, audit: bool) -> dict[str, object]:
