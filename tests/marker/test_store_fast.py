@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from inclusive_cities.store import init_database, models, transaction
+from inclusive_cities.store import models, transaction
 from inclusive_cities.store.bulk import CHECK_AFTER, bulk_insert, plain_indexes_dropped
+from tests.store_fixtures import city_with_blocks
 
 ROWS = CHECK_AFTER + 500  # above the threshold: the checks run after the insert
 
@@ -20,21 +21,8 @@ ROWS = CHECK_AFTER + 500  # above the threshold: the checks run after the insert
 @pytest.fixture
 def one_unit(db_url: str):
     """A city with one block, one indicator and one period; returns (engine, ids)."""
-    engine = init_database(db_url)
-    with transaction(engine) as session:
-        city = models.City(code="CHK", name="Checks", is_synthetic=True)
-        session.add(city)
-        session.flush()
-        level = models.UnitLevel(city_id=city.id, code="manzana", depth=0)
-        period = models.Period(code="2018")
-        indicator = models.Indicator(code="tasa", name_es="Tasa", name_en="Rate")
-        session.add_all([level, period, indicator])
-        session.flush()
-        unit = models.SpatialUnit(city_id=city.id, level_id=level.id, code="11001-0007")
-        session.add(unit)
-        session.flush()
-        ids = (indicator.id, unit.id, period.id)
-    return engine, ids
+    engine, ids = city_with_blocks(db_url, "CHK", ("11001-0007",))
+    return engine, (ids["indicator"], ids["units"][0], ids["period"])
 
 
 def _rows(ids: tuple[int, int, int], status: list[str], value: list[float | None]) -> dict:

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from inclusive_cities.store import init_database, models, transaction
+from inclusive_cities.store import models, transaction
 from inclusive_cities.store.bulk import bulk_insert, keys_checked_by_value
+from tests.store_fixtures import city_with_blocks
 
 ROWS = 1_500
 FK = r"(?i)foreign key"  # SQLite: FOREIGN KEY constraint failed; PostgreSQL: ... foreign key ...
@@ -20,24 +21,7 @@ FK = r"(?i)foreign key"  # SQLite: FOREIGN KEY constraint failed; PostgreSQL: ..
 @pytest.fixture
 def two_units(db_url: str):
     """A city with two blocks, one indicator, one period; returns (engine, ids)."""
-    engine = init_database(db_url)
-    with transaction(engine) as session:
-        city = models.City(code="FKC", name="Claves", is_synthetic=True)
-        session.add(city)
-        session.flush()
-        level = models.UnitLevel(city_id=city.id, code="manzana", depth=0)
-        period = models.Period(code="2018")
-        indicator = models.Indicator(code="tasa", name_es="Tasa", name_en="Rate")
-        session.add_all([level, period, indicator])
-        session.flush()
-        units = [
-            models.SpatialUnit(city_id=city.id, level_id=level.id, code=code)
-            for code in ("11001-0007", "11001-0999")
-        ]
-        session.add_all(units)
-        session.flush()
-        ids = {"indicator": indicator.id, "period": period.id, "units": [u.id for u in units]}
-    return engine, ids
+    return city_with_blocks(db_url, "FKC", ("11001-0007", "11001-0999"))
 
 
 def _rows(ids: dict, unit_ids: list[int], batch_ids: list[int | None]) -> dict:
