@@ -475,3 +475,23 @@ def test_dictionary_cannot_turn_a_catalogue_direction_round(blocks: Engine, tmp_
         "value '3500'",
         "dist_health_m (m) must be between 0 and 3000",
     )
+
+
+def test_a_rate_out_of_range_names_its_unit_in_the_readers_language(
+    blocks: Engine, tmp_path: Path
+) -> None:
+    """The unit in the message is the one pages show ("por 100.000 hab."), not the
+    catalogue's code ("per 100k")."""
+    rows = block_rows()
+    for i, row in enumerate(rows):
+        row["crime_rate_per_100k"] = "-12" if i == 3 else str(40 + i)
+    path = write_table(tmp_path / "manzanas.csv", rows)
+    use_language("es")
+    message = assert_rejected(
+        blocks,
+        lambda: import_table(blocks, path, city="RSC", period="2018"),
+        "crime_rate_per_100k",
+        "'-12'",
+        "(por 100.000 hab.)",
+    )
+    assert "per 100k" not in message

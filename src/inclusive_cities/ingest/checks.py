@@ -18,6 +18,7 @@ from babel.numbers import format_decimal
 
 from inclusive_cities.i18n import current_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.ingest.common import Problem, number
 from inclusive_cities.ingest.dictionary import ColumnMeta, is_code_like, looks_like_code
 
@@ -136,7 +137,8 @@ def implausible_values(
             if (low is None or item.value >= low) and (high is None or item.value <= high):
                 continue
             named = f"({meta.unit})" in code or f"({meta.unit})" in item.column
-            unit = _(" ({unit})").format(unit=meta.unit) if meta.unit and not named else ""
+            shown = unit_label(meta.unit)
+            unit = _(" ({unit})").format(unit=shown) if meta.unit and not named else ""
             reason = _(
                 "{code}{unit} must be {range}; fix the value or leave the cell empty."
             ).format(code=code, unit=unit, range=_range_text(low, high))
