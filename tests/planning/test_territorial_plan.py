@@ -428,3 +428,53 @@ def test_status_words_follow_the_language() -> None:
         assert item["status"] == "under_way"
     finally:
         use_language(previous)
+
+
+def test_a_spanish_export_reads_in_spanish_and_imports_back(engine: Engine, tmp_path: Path) -> None:
+    """A planner opening plan.xlsx in Excel reads 'Espacio público' and 'En ejecución', not the
+    codes; the budget sheets have Spanish headers; the same file imports back unchanged."""
+    plan = load_plan(engine, "TST", "PIT").items
+    xlsx = export_plan(engine, "TST", "PIT", tmp_path / "plan.xlsx", language="es")
+    projects = pd.read_excel(xlsx, sheet_name="proyectos", engine="openpyxl")
+    spanish = {
+        "public_space": "Espacio público",
+        "housing": "Vivienda",
+        "services": "Servicios",
+        "centre": "Centro",
+        "economic": "Económico",
+        "social_cohesion": "Cohesión social",
+    }
+    statuses = {
+        "proposed": "Propuesto",
+        "approved": "Aprobado",
+        "under_way": "En ejecución",
+        "done": "Ejecutado",
+    }
+    by_code = plan.set_index("code")
+    for row in projects.itertuples():
+        assert row.tipo == spanish[by_code.loc[row.codigo, "type"]]
+        assert row.estado == statuses[by_code.loc[row.codigo, "status"]]
+    budget = pd.read_excel(xlsx, sheet_name="presupuesto por estado", engine="openpyxl")
+    assert list(budget.columns) == ["Estado", "Proyectos", "Costo", "Participación"]
+    expected = plan.groupby("status")["cost"].sum()
+    for row in budget.itertuples():
+        code = next(k for k, v in statuses.items() if v == row.Estado)
+        assert row.Costo == pytest.approx(expected[code])
+    by_type = pd.read_excel(xlsx, sheet_name="presupuesto por tipo", engine="openpyxl")
+    assert set(by_type["Tipo"]) == {spanish[t] for t in plan["type"]}
+    create_plan(engine, "TST", "2030-2033", code="COPY")
+    assert import_plan(engine, "TST", "COPY", xlsx) == len(plan)
+    copy = load_plan(engine, "TST", "COPY").items.set_index("code")
+    assert copy["type"].to_dict() == by_code["type"].to_dict()
+    assert copy["status"].to_dict() == by_code["status"].to_dict()
+    english = export_plan(engine, "TST", "PIT", tmp_path / "plan-en.xlsx", language="en")
+    assert set(pd.read_excel(english, sheet_name="projects", engine="openpyxl")["status"]) <= {
+        "Proposed",
+        "Approved",
+        "Under way",
+        "Executed",
+    }
+    create_plan(engine, "TST", "2034-2037", code="COPY2")
+    import_plan(engine, "TST", "COPY2", english)
+    again = load_plan(engine, "TST", "COPY2").items.set_index("code")
+    assert again["status"].to_dict() == by_code["status"].to_dict()

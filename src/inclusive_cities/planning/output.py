@@ -14,15 +14,15 @@ from inclusive_cities.planning.places import PlacesResult
 from inclusive_cities.planning.selection import EVERY_LOCALITY, PlanResult
 
 
-def type_label(kind: str) -> str:
-    """A project type in the current language."""
+def type_label(kind: str, language: str | None = None) -> str:
+    """A project type in ``language`` (default: the current one); importers read it back."""
     labels = {
-        "public_space": _("Public space"),
-        "housing": _("Housing"),
-        "services": _("Services"),
-        "centre": _("Centre"),
-        "economic": _("Economic"),
-        "social_cohesion": _("Social cohesion"),
+        "public_space": _("Public space", language),
+        "housing": _("Housing", language),
+        "services": _("Services", language),
+        "centre": _("Centre", language),
+        "economic": _("Economic", language),
+        "social_cohesion": _("Social cohesion", language),
     }
     return labels.get(kind, kind)
 

@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import Engine, delete
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.planning.output import type_label
 from inclusive_cities.planning.projects import _blank, _plain
 from inclusive_cities.planning.territorial_plan import (
     ITEM_COLUMNS,
@@ -26,6 +27,7 @@ from inclusive_cities.planning.territorial_plan import (
     clean_item,
     load_plan,
     plan_row,
+    status_label,
     store_item,
 )
 from inclusive_cities.store import transaction
@@ -252,8 +254,11 @@ def import_plan(
 
 
 def _flat(items: pd.DataFrame, language: str) -> pd.DataFrame:
-    """Items as a flat table: lists joined with '; ', dates ISO, headers in ``language``."""
+    """Items as a flat table: lists joined with '; ', dates ISO, headers, types and statuses
+    in ``language`` (``import_plan`` reads the words back as the codes)."""
     table = items.drop(columns=["geometry"]).copy()
+    table["type"] = [type_label(str(t), language) for t in table["type"]]
+    table["status"] = [status_label(str(s), language) for s in table["status"]]
     for column in ("unit_codes", "targets", "solution_codes"):
         table[column] = ["; ".join(v) for v in table[column]]
     for column in ("start_date", "end_date"):
@@ -261,6 +266,20 @@ def _flat(items: pd.DataFrame, language: str) -> pd.DataFrame:
     if language == "es":
         table = table.rename(columns=SPANISH_HEADERS)
     return table
+
+
+def _budget_sheet(items: pd.DataFrame, by: str, language: str) -> pd.DataFrame:
+    """``budget_by`` as a reader sees it: statuses or types and headers in ``language``."""
+    table = budget_by(items, by)
+    label = status_label if by == "status" else type_label
+    table["key"] = [label(str(k), language) for k in table["key"]]
+    headers = {
+        "key": _("Status", language) if by == "status" else _("Type", language),
+        "projects": _("Projects", language),
+        "cost": _("Cost", language),
+        "share": _("Share", language),
+    }
+    return table.rename(columns=headers)
 
 
 def export_plan(
@@ -292,8 +311,8 @@ def export_plan(
         table[SPANISH_HEADERS["geometry"] if language == "es" else "geometry"] = wkt
         sheets = {
             ("proyectos" if language == "es" else "projects"): table,
-            (_("budget by status", language)): budget_by(items, "status"),
-            (_("budget by type", language)): budget_by(items, "type"),
+            (_("budget by status", language)): _budget_sheet(items, "status", language),
+            (_("budget by type", language)): _budget_sheet(items, "type", language),
         }
         with pd.ExcelWriter(out, engine="openpyxl") as writer:
             for name, frame in sheets.items():

@@ -54,6 +54,7 @@ __all__ = [
     "load_plan",
     "save_item",
     "set_published",
+    "status_label",
     "target_areas",
     "unanswered_solutions",
 ]
@@ -93,6 +94,7 @@ _STATUS_ALIASES = {
     "finalizado": "done",
     "finalizada": "done",
     "completed": "done",
+    "executed": "done",
     "complete": "done",
     "hecho": "done",
 }
@@ -114,6 +116,17 @@ def status_words() -> str:
     if current_language() == "es":
         return ", ".join(_STATUS_WORDS_ES[s] for s in ITEM_STATUSES)
     return ", ".join(ITEM_STATUSES)
+
+
+def status_label(status: str, language: str | None = None) -> str:
+    """A status as pages and exported workbooks show it; importing reads it back."""
+    labels = {
+        "proposed": _("Proposed", language),
+        "approved": _("Approved", language),
+        "under_way": _("Under way", language),
+        "done": _("Executed", language),
+    }
+    return labels.get(status, status)
 
 
 class PlanError(PlanningError):

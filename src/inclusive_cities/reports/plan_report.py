@@ -30,6 +30,7 @@ from inclusive_cities.planning.territorial_plan import (
     Plan,
     budget_by,
     load_plan,
+    status_label,
     unanswered_solutions,
 )
 from inclusive_cities.reports.document import Document, Figure, KeyFigure, Section, Table
@@ -43,15 +44,6 @@ STATUS_COLOURS = {
     "under_way": "#ff7f0e",
     "done": "#2ca02c",
 }
-
-
-def status_label(status: str) -> str:
-    return {
-        "proposed": _("Proposed"),
-        "approved": _("Approved"),
-        "under_way": _("Under way"),
-        "done": _("Executed"),
-    }.get(status, status)
 
 
 def type_label(kind: str) -> str:

@@ -28,6 +28,7 @@ from inclusive_cities.errors import InclusiveCitiesError
 from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.store import models
+from inclusive_cities.store.plan_models import ITEM_STATUSES
 from inclusive_cities.web import auth, data, services
 from inclusive_cities.web import planning as planner
 from inclusive_cities.web.errors import NotFound, WebError
@@ -63,12 +64,9 @@ MAX_PLAN_UPLOAD = 50 * 1024 * 1024
 
 
 def status_labels() -> dict[str, str]:
-    return {
-        "proposed": _("Proposed"),
-        "approved": _("Approved"),
-        "under_way": _("Under way"),
-        "done": _("Executed"),
-    }
+    from inclusive_cities.planning.territorial_plan import status_label
+
+    return {status: status_label(status) for status in ITEM_STATUSES}
 
 
 def outcome_labels() -> dict[str, str]:
