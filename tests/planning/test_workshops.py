@@ -488,3 +488,19 @@ def test_unknown_unit_names_the_closest_codes() -> None:
 
     hint = unknown_unit_hint("0401", {"04009", "04010", "05018", "99001"})
     assert "04010" in hint and "(4 " in hint and "info" not in hint
+
+
+def test_an_unknown_unit_like_no_code_shows_the_city_codes_shape_not_closest() -> None:
+    """A code like none of the city's ('99999') is not told 'closest codes 01, 01001…': it is
+    shown codes of its own length, or one code of each length the city uses."""
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.planning.workshop_import import unknown_unit_hint
+
+    city = {"01", "02", "01001", "01002", "02001", "010010001", "010010002"}
+    hint = unknown_unit_hint("99999", city)
+    assert "closest" not in hint
+    assert "01001, 01002, 02001" in hint and "010010001" not in hint
+    other = unknown_unit_hint("ABCDEFGHIJKLMNOP", city)
+    assert "01, 01001, 010010001" in other
+    use_language("es")
+    assert "ninguno se le parece" in unknown_unit_hint("99999", city)

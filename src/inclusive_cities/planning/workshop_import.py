@@ -165,12 +165,21 @@ def unknown_unit_hint(code: str, known: set[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(code, sorted(known), n=5, cutoff=0.5)
-    if not close:  # codes of another shape: show a few, so the user sees the format
-        close = sorted(known)[:5]
+    if close:
+        return _(
+            "is not a unit code of the city ({count} units): closest codes {codes}; "
+            "correct it or leave the cell empty."
+        ).format(count=len(known), codes=", ".join(close))
+    # nothing alike: show what the city's codes look like, of the same length first
+    same = sorted(k for k in known if len(k) == len(code))[:3]
+    shapes: dict[int, str] = {}
+    for known_code in sorted(known):
+        shapes.setdefault(len(known_code), known_code)
+    examples = same or [shapes[n] for n in sorted(shapes)][:3]
     return _(
-        "is not a unit code of the city ({count} units): closest codes {codes}; "
-        "correct it or leave the cell empty."
-    ).format(count=len(known), codes=", ".join(close) or "—")
+        "is not a unit code of the city ({count} units) and none is like it: the city's "
+        "codes look like {codes}; correct it or leave the cell empty."
+    ).format(count=len(known), codes=", ".join(examples) or "—")
 
 
 class Reader:
