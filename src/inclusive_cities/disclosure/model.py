@@ -8,6 +8,7 @@ other foreign = all), so the attacker uses exactly the ones the protector protec
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from inclusive_cities.disclosure.cells import DIMENSIONS as DIMENSIONS
 from inclusive_cities.disclosure.cells import Cell as Cell
@@ -103,7 +104,10 @@ def always_hidden(cell: Cell, rules: Rules) -> bool:
 
 
 def combined_cells(
-    cells: dict[Key, Cell], relations: list[Relation], rules: Rules
+    cells: dict[Key, Cell],
+    relations: list[Relation],
+    rules: Rules,
+    name: Callable[[Relation, list[Cell]], Key] | None = None,
 ) -> list[Relation]:
     """The sum of a relation's small sensitive groups, as a cell of its own (added to ``cells``).
 
@@ -116,13 +120,17 @@ def combined_cells(
     ``V = sum(P)`` and ``total = (parts - P) + V``. The solver then hides another member
     around it and keeps its range exactly as for a stored count, and the attacker's LP bounds
     ``V``, i.e. ``sum(P)``. ``V`` has no observation id (a negative one) and is always hidden.
+
+    ``name(relation, group)`` keys ``V`` for tables outside the census model (a survey or
+    programme table's lines, whatever their kind): every relation of three or more parts is
+    then considered, not only the census's group relations.
     """
     out: list[Relation] = []
     made: list[Cell] = []
     for relation in relations:
-        if relation.kind not in DIMENSIONS or len(relation.parts) < 3:
+        if len(relation.parts) < 3 or (name is None and relation.kind not in DIMENSIONS):
             continue
-        position = 3 + DIMENSIONS.index(relation.kind)
+        position = 3 + DIMENSIONS.index(relation.kind) if name is None else 0
         members = [cells[k] for k in relation.parts if k in cells]
         group = [
             c
@@ -154,8 +162,12 @@ def combined_cells(
                 if known
                 else float("nan")
             )
-        key = relabel(
-            relation.total, position, "+".join(sorted(str(c.key[position]) for c in group))
+        key = (
+            name(relation, group)
+            if name is not None
+            else relabel(
+                relation.total, position, "+".join(sorted(str(c.key[position]) for c in group))
+            )
         )
         cell = Cell(key, value, n, group[0].unit, any(c.survey for c in group), None, True)
         made.append(cell)

@@ -120,8 +120,18 @@ def _protected_ranges(
     protected = {key(r) for r in range(len(counts)) if hidden[r] and 1 <= counts[r] < min_n}
     if not protected:
         return []
-    chosen = protect(truth, relations, primary, protected, Rules(threshold=min_n))
-    return sorted(k[1] for k in chosen - primary)
+    # the sum of a line's small hidden cells (its margin minus the published rest: "7 of the
+    # respondents are migrants") is a count of its own, kept to its range like a cell
+    from itertools import count
+
+    from inclusive_cities.disclosure.model import combined_cells
+
+    made = count(1)
+    rules = Rules(threshold=min_n)
+    sums = combined_cells(truth, relations, rules, lambda _r, _g: key(-next(made)))
+    virtual = {k for k, c in truth.items() if c.virtual}
+    chosen = protect(truth, relations + sums, primary | virtual, protected | virtual, rules)
+    return sorted(k[1] for k in chosen - primary - virtual)
 
 
 def _is_margin(table: pd.DataFrame, row: int, dims: list[str], total: str) -> bool:
