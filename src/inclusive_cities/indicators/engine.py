@@ -8,7 +8,10 @@ table of values plus, for every catalogue entry it could not compute, the reason
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
@@ -89,9 +92,10 @@ def _microdata(
     specs: list[IndicatorSpec],
     inputs: Inputs,
     catalogue: Catalogue,
-    areas_km2: pd.Series | None,
+    areas: Callable[[], pd.Series | None],
 ) -> list[_Block]:
-    """Long rows for ``specs`` at every level."""
+    """Long rows for ``specs`` at every level. ``areas()`` gives the base units' km² (it
+    may wait for the spatial thread, which projects the units while the census runs)."""
     base = microdata_parts(table, specs, age_groups=catalogue.age_groups)
     frames: dict[str | None, pd.DataFrame] = {None: base.execute()}
     for name in ("sex", "age_group", "nationality"):
@@ -100,6 +104,7 @@ def _microdata(
             frames[name] = microdata_parts(
                 table, chosen, disaggregation=name, age_groups=catalogue.age_groups
             ).execute()
+    areas_km2 = areas()
     known = set(inputs.units.index) if inputs.units is not None else None
     rows: list[_Block] = []
     medians = [s for s in specs if s.aggregation == "median"]
@@ -375,31 +380,45 @@ def compute(
     can store them while the rest is computed; ``Result.values`` is those parts together.
     """
     progress = progress or quiet_progress
-    total = step_count(catalogue)
-    step = 0
     if inputs.network is not None and inputs.network not in inputs.layers:
         raise IndicatorError(
             _(
                 "There is no street layer '{layer}' for network distances: the layers are {known}."
             ).format(layer=inputs.network, known=", ".join(inputs.layers) or "-")
         )
+    population = _population(inputs.persons) if inputs.persons is not None else None
+    # the units' projection and the facility and layer indicators run on a thread of their
+    # own while the census is aggregated here (see _SpatialThread)
+    spatial = _SpatialThread(inputs, catalogue, population) if inputs.units is not None else None
+    try:
+        return _compute(inputs, catalogue, progress, on_values, population, spatial)
+    finally:
+        if spatial is not None:
+            spatial.stop()
+
+
+def _no_areas() -> None:
+    return None
+
+
+def _compute(
+    inputs: Inputs,
+    catalogue: Catalogue,
+    progress: ProgressCallback,
+    on_values: Callable[[pd.DataFrame, list[str]], None] | None,
+    population: pd.Series | None,
+    spatial: _SpatialThread | None,
+) -> Result:
+    """:func:`compute` once the population is counted and the spatial thread started."""
+    total = step_count(catalogue)
+    step = 0
     rows: list[_Block] = []
     computed: list[str] = []
     parts: list[pd.DataFrame] = []
     done = first = 0  # rows and codes already handed over as a part
     skipped: dict[str, str] = {}
-    areas = None
-    metric: Inputs | None = None
-    units_p = None
-    if inputs.units is not None:
-        from inclusive_cities.spatial._common import projected
-
-        units_p = projected(inputs.units, inputs.crs, "unit")
-        areas = pd.Series(
-            units_p.geometry.area.to_numpy() / 1e6, index=inputs.units.index.astype(str)
-        )
     observed: dict[str, str] = {}
-    population = _population(inputs.persons) if inputs.persons is not None else None
+    areas = spatial.areas if spatial is not None else _no_areas
     unknown = 0
     for record, table in (("person", inputs.persons), ("household", inputs.households)):
         progress(census_step(record), step, total)
@@ -418,7 +437,7 @@ def compute(
                 skipped[spec.code] = _("the census {record} file has no column {column}").format(
                     record=record, column=missing[0]
                 )
-            elif spec.aggregation == "per_km2" and areas is None:
+            elif spec.aggregation == "per_km2" and spatial is None:
                 skipped[spec.code] = _("no boundaries to measure areas")
             else:
                 usable.append(spec)
@@ -448,20 +467,17 @@ def compute(
             continue
         progress(indicator_step(spec.code), step, total)
         step += 1
-        reason = _spatial_missing(spec, inputs, population)
+        if spatial is None:
+            skipped[spec.code] = _("no boundaries of the base level")
+            continue
+        reason, blocks = spatial.result(spec.code)
         if reason:
             skipped[spec.code] = reason
             continue
-        if metric is None:
-            metric = _metric(inputs, units_p, catalogue)
-        units = metric.units.copy()  # type: ignore[union-attr]
-        units["population"] = (
-            population.reindex(units.index.astype(str)).fillna(0.0).to_numpy()
-            if population is not None
-            else 0.0
-        )
-        rows += _spatial_rows(spec, metric, units)
+        rows += blocks
         computed.append(spec.code)
+    if spatial is not None:
+        spatial.areas()  # a failed projection is an error even without census or spatial entries
     parts.append(_part(rows[done:], computed[first:], on_values))
     present = {block.indicator for block in rows if not np.isnan(block.value).all()}
     for code in list(computed):
@@ -477,6 +493,86 @@ def compute(
         unknown_units=unknown,
         observed=observed,
     )
+
+
+class _SpatialThread:
+    """Projects the base units and computes the facility and layer indicators, in catalogue
+    order, on a thread of its own: the caller aggregates the census meanwhile, and DuckDB
+    releases the GIL while it runs, so the imports, projections and KD-trees of the spatial
+    part use the second core (issue #21). Results are taken in catalogue order, so the values,
+    the skipped reasons and the first error are the ones a sequential run gives."""
+
+    def __init__(self, inputs: Inputs, catalogue: Catalogue, population: pd.Series | None):
+        self.inputs, self.catalogue, self.population = inputs, catalogue, population
+        self.projection: Future[tuple[gpd.GeoDataFrame, pd.Series]] = Future()
+        self.results: dict[str, Future[tuple[str | None, list[_Block]]]] = {
+            spec.code: Future() for spec in catalogue if spec.record in SPATIAL_RECORDS
+        }
+        self.stopping = threading.Event()
+        # the language of the messages (skip reasons) is a context variable: same context
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(
+            target=context.run, args=(self._run,), name="indicators-spatial", daemon=True
+        )
+        self.thread.start()
+
+    def areas(self) -> pd.Series:
+        """The base units' areas in km² (waits for the projection; raises its error)."""
+        return self.projection.result()[1]
+
+    def result(self, code: str) -> tuple[str | None, list[_Block]]:
+        """Why ``code`` is skipped (or None) and its rows; raises the error it met."""
+        self.projection.result()
+        return self.results[code].result()
+
+    def stop(self) -> None:
+        """Let the thread end after the indicator it is computing, and wait for it."""
+        self.stopping.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        inputs = self.inputs
+        pending = list(self.results.values())
+        try:
+            from inclusive_cities.spatial._common import projected
+
+            units_p = projected(inputs.units, inputs.crs, "unit")  # type: ignore[arg-type]
+            areas = pd.Series(
+                units_p.geometry.area.to_numpy() / 1e6,
+                index=inputs.units.index.astype(str),  # type: ignore[union-attr]
+            )
+        except BaseException as error:  # handed to the caller's thread
+            self.projection.set_exception(error)
+            for future in pending:
+                future.cancel()
+            return
+        self.projection.set_result((units_p, areas))
+        metric: Inputs | None = None
+        for spec in self.catalogue:
+            if spec.record not in SPATIAL_RECORDS:
+                continue
+            future = self.results[spec.code]
+            if self.stopping.is_set():
+                break
+            try:
+                reason = _spatial_missing(spec, inputs, self.population)
+                if reason:
+                    future.set_result((reason, []))
+                    continue
+                if metric is None:
+                    metric = _metric(inputs, units_p, self.catalogue)
+                units = metric.units.copy()  # type: ignore[union-attr]
+                units["population"] = (
+                    self.population.reindex(units.index.astype(str)).fillna(0.0).to_numpy()
+                    if self.population is not None
+                    else 0.0
+                )
+                future.set_result((None, _spatial_rows(spec, metric, units)))
+            except BaseException as error:  # the caller raises it where a sequential run would
+                future.set_exception(error)
+                break
+        for future in pending:
+            future.cancel()  # those not reached (a no-op for finished ones)
 
 
 def _part(
