@@ -24,30 +24,32 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from inclusive_cities import store
 from inclusive_cities.config import get_settings
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.ingest.common import (
+    BatchRow,
     ImportReport,
     IngestError,
     Problem,
     ProgressCallback,
     Timer,
+    active_batch_rows,
+    city_id_of,
     default_reject_path,
     enforce,
-    find_city,
-    get_or_create_period,
-    open_batch,
-    overlapping_batches,
+    period_id_of,
     quiet_progress,
-    same_file_batch,
+    register_batch,
+    same_file_batch_row,
     sha256_file,
+    smallest_level_id,
 )
 from inclusive_cities.ingest.identifiers import validate_identifier
 from inclusive_cities.ingest.tabular import decode, require_data_file
@@ -736,7 +738,7 @@ def problem_reason(
 
 
 def _settle_versions(
-    final: Path, active: models.ImportBatch | None, kind: str, session: Any, city_id: int
+    final: Path, active: BatchRow | None, kind: str, connection: Connection, city_id: int
 ) -> None:
     """Point the fixed name at the committed file and remove files no active batch names.
 
@@ -746,13 +748,14 @@ def _settle_versions(
     if not final.parent.is_dir():
         return
     record = final.name.removesuffix(".parquet")
+    batches = cast(Table, models.ImportBatch.__table__)
     kept = {
-        Path(str((batch.details or {}).get("parquet", ""))).name
-        for batch in session.scalars(
-            select(models.ImportBatch).where(
-                models.ImportBatch.kind == kind,
-                models.ImportBatch.city_id == city_id,
-                models.ImportBatch.status == "active",
+        Path(str((details or {}).get("parquet", ""))).name
+        for details in connection.scalars(
+            select(batches.c.details).where(
+                batches.c.kind == kind,
+                batches.c.city_id == city_id,
+                batches.c.status == "active",
             )
         )
     }
@@ -865,29 +868,30 @@ def import_census(
         _clean_stale(final.parent, record)
     progress(_("Hashing {file}").format(file=path.name), 0, None)
     report.sha256 = sha256_file(path)
-    with store.transaction(engine) as session:
-        city_row = find_city(session, city, path.name)
-        city_id = city_row.id
-        active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
-        _settle_versions(final, active[-1] if active else None, kind, session, city_id)
-        previous = same_file_batch(
-            session, kind, city_id, report.sha256, scope=[f"{record}@{period}"]
+    # Core statements on one transaction: no ORM (see common.BatchRow)
+    with engine.begin() as connection:
+        city_id = city_id_of(connection, city, path.name)
+        active = active_batch_rows(connection, kind, city_id, [f"{record}@{period}"])
+        _settle_versions(final, active[-1] if active else None, kind, connection, city_id)
+        previous = same_file_batch_row(
+            connection, kind, city_id, report.sha256, scope=[f"{record}@{period}"]
         )
         if previous is not None and not dry_run:
             report.status, report.batch_id = "unchanged", previous.id
             report.details = dict(previous.details or {})
             report.seconds = timer.seconds()
             return report
-        level = _smallest_level(session, city_row, path.name)
+        level_id = smallest_level_id(connection, city_id, city, path.name)
+        spatial_units = cast(Table, models.SpatialUnit.__table__)
         units = list(
-            session.scalars(
-                select(models.SpatialUnit.code).where(models.SpatialUnit.level_id == level.id)
+            connection.scalars(
+                select(spatial_units.c.code).where(spatial_units.c.level_id == level_id)
             )
         )
         households = None
         if record == "persons":
-            hh = overlapping_batches(
-                session, "census_households", city_id, [f"households@{period}"]
+            hh = active_batch_rows(
+                connection, "census_households", city_id, [f"households@{period}"]
             )
             if not hh:
                 raise IngestError(
@@ -897,8 +901,9 @@ def import_census(
                         "are checked against it)."
                     ).format(file=path.name, city=city, period=period)
                 )
-            if Path(hh[-1].details.get("parquet", "")).exists():  # type: ignore[union-attr]
-                households = Path(hh[-1].details["parquet"])  # type: ignore[index]
+            parquet = str((hh[-1].details or {}).get("parquet", ""))
+            if parquet and Path(parquet).exists():
+                households = Path(parquet)
     final.parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = dict(
         unit_codes=units, household_ids=households, memory_limit=memory_limit, threads=threads
@@ -967,12 +972,6 @@ def _remove_empty_folders(folder: Path, root: Path) -> None:
         folder = folder.parent
 
 
-def _smallest_level(session: Any, city: models.City, file: str) -> models.UnitLevel:
-    from inclusive_cities.ingest.common import smallest_level
-
-    return smallest_level(session, city, file)
-
-
 def _commit(
     engine: Engine,
     report: ImportReport,
@@ -992,15 +991,15 @@ def _commit(
     with _IN_FLIGHT_LOCK:
         _IN_FLIGHT.add(version.name)
     try:
-        with store.transaction(engine) as session:
-            period_row = get_or_create_period(session, period)
+        with engine.begin() as connection:
+            period_id = period_id_of(connection, period)
             scope = [f"{record}@{period}"]
-            replaced = overlapping_batches(session, report.kind, city_id, scope)
-            open_batch(
-                session,
+            replaced = active_batch_rows(connection, report.kind, city_id, scope)
+            register_batch(
+                connection,
                 report,
                 city_id=city_id,
-                period_id=period_row.id,
+                period_id=period_id,
                 scope=scope,
                 replaced=replaced,
                 details=dict(report.details),
@@ -1021,9 +1020,9 @@ def _point_fixed_name(
     engine: Engine, final: Path, kind: str, city_id: int, record: str, period: str
 ) -> None:
     """After the commit: the fixed name links to the new file, replaced files go."""
-    with store.transaction(engine) as session:
-        active = overlapping_batches(session, kind, city_id, [f"{record}@{period}"])
-        _settle_versions(final, active[-1] if active else None, kind, session, city_id)
+    with engine.begin() as connection:
+        active = active_batch_rows(connection, kind, city_id, [f"{record}@{period}"])
+        _settle_versions(final, active[-1] if active else None, kind, connection, city_id)
 
 
 # the Arrow pass builds on this module's SQL and reader, and import_census uses it: imported
