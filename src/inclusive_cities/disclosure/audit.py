@@ -29,6 +29,7 @@ from inclusive_cities.disclosure.attacks import (
     normalised_inverse,
     share_times_total,
 )
+from inclusive_cities.disclosure.bands import band_bounds, rate_bands
 from inclusive_cities.disclosure.derived import (
     COMBINED_DIFFERENCE,
     ENTROPY_INVERSION,
@@ -37,7 +38,14 @@ from inclusive_cities.disclosure.derived import (
     entropy_inversion,
 )
 from inclusive_cities.disclosure.errors import DisclosureError
-from inclusive_cities.disclosure.model import Key, Published, always_hidden, describe
+from inclusive_cities.disclosure.model import (
+    Cell,
+    Key,
+    Published,
+    Relation,
+    always_hidden,
+    describe,
+)
 from inclusive_cities.disclosure.publication import Protection, protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
 from inclusive_cities.disclosure.secondary import published_view
@@ -286,7 +294,7 @@ def audit(
     findings += entropy_inversion(truth, published, rules)
     progress(_("Attack: linear programming intervals"), 5, 6)
     targets = unproven(state, published) | (owed - state.verified)
-    findings += lp_intervals(truth, published, state.relations, targets, rules)
+    findings += lp_attack(truth, published, state.relations, targets, protected, rules)
     # a cell the public cannot read only because no route serves it (a nationality row that
     # equals its total, say) was never withheld: working it out discloses nothing
     withheld = state.hidden | state.baseline | combined | small_n
@@ -304,6 +312,60 @@ def audit(
     report.seconds = time.perf_counter() - started
     progress(_("Audit finished"), 6, 6)
     return report
+
+
+def lp_attack(
+    truth: dict[Key, Cell],
+    published: Published,
+    relations: list[Relation],
+    targets: set[Key],
+    protected: set[Key],
+    rules: Rules,
+) -> list[Finding]:
+    """The LP interval attack, with the inequalities the model leaves out added.
+
+    A rate whose ``n`` is at most its band's count (``neet_youth``: those who answered) gives
+    the attacker ``band >= n`` (:func:`bands.band_bounds`): rows the solver never saw, so every
+    protected cell linked to such a row is attacked again, whatever the solve proved.
+    """
+    cells, bounds = band_bounds(truth, rate_bands())
+    if not bounds:
+        return lp_intervals(truth, published, relations, targets, rules)
+    every = {**truth, **cells}
+    seen = Published(dict(published.values), published.counts)
+    for key, cell in cells.items():  # a rate's n is served with it
+        if cell.of is not None and cell.of in published.counts:
+            seen.values[key] = float(published.counts[cell.of])
+    rows = relations + bounds
+    linked = _linked(rows, every, seen, {k for r in bounds for k in r.members})
+    return lp_intervals(every, seen, rows, targets | (protected & linked), rules)
+
+
+def _linked(
+    relations: list[Relation], truth: dict[Key, Cell], published: Published, seeds: set[Key]
+) -> set[Key]:
+    """The hidden cells joined to ``seeds`` through count relations' hidden members."""
+    parent: dict[Key, Key] = {}
+
+    def find(key: Key) -> Key:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for relation in relations:
+        if relation.quantity != "count":
+            continue
+        hidden = [
+            k
+            for k in relation.members
+            if k in truth and truth[k].value is not None and k not in published.values
+        ]
+        for other in hidden[1:]:
+            parent[find(other)] = find(hidden[0])
+    roots = {find(k) for k in seeds if k in parent}
+    return {k for k in parent if find(k) in roots}
 
 
 def unproven(state: Protection, published: Published) -> set[Key]:

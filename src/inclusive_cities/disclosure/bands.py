@@ -161,3 +161,53 @@ def synchronised(truth: dict[Key, Cell], hidden: set[Key]) -> set[Key]:
         elif key in hidden and cell.of not in hidden:
             out.add(cell.of)
     return out
+
+
+BOUND = "age band bound"
+"""Kind of the attacker's rows ``band = n(rate) + slack``: ``n`` is at most its band's count."""
+
+
+def band_bounds(
+    cells: dict[Key, Cell],
+    bands: tuple[dict[str, tuple[tuple[str, ...], bool]], dict[str, str]] | None = None,
+) -> tuple[dict[Key, Cell], list[Relation]]:
+    """The inequality ``n(rate) <= sum of its band`` where the rate also requires answers.
+
+    ``neet_youth[venezuelan]`` rests on the Venezuelans aged 15-24 who answered: its published
+    ``n`` bounds their hidden count from below (and, through the tables, other cells from
+    above). Where ``n`` equals the band's count :func:`band_cells` already states it as an
+    equality; elsewhere the attacker's LP gets it as ``band = n + s`` with a slack ``s >= 0``
+    that is never published (for a band of several age groups, through their sum ``B``).
+    Returned apart (new cells, relations), never added to the model: only the audit's LP
+    attacks with them, since the slack is no figure to protect.
+    """
+    spans, counts = rate_bands() if bands is None else bands
+    made: dict[Key, Cell] = {}
+    out: list[Relation] = []
+    for key, cell in cells.items():
+        code, unit, period, sex, age, nationality = key
+        if code not in spans or spans[code][1] or sex != TOTAL or age != TOTAL or cell.virtual:
+            continue
+        count = counts.get(nationality)
+        target: Key = (f"n({code})", unit, period, TOTAL, TOTAL, nationality)
+        if count is None or cell.n is None or cell.n <= 0 or target in cells:
+            continue  # no band, or already the equality n = band
+        band = [(count, unit, period, TOTAL, label, TOTAL) for label in spans[code][0]]
+        parts = tuple(p for p in band if p in cells)
+        if not parts or any(cells[p].value is None for p in parts):
+            continue
+        people = sum(float(cells[p].value or 0.0) for p in parts)
+        if people < cell.n:
+            continue  # counted otherwise (not a subset of the band): no inequality to state
+        made[target] = Cell(
+            target, float(cell.n), cell.n, "personas", cell.survey, None, True, of=key
+        )
+        slack: Key = (f"slack({code})", unit, period, TOTAL, TOTAL, nationality)
+        made[slack] = Cell(slack, people - cell.n, None, "personas", cell.survey, None, True)
+        whole = parts[0]
+        if len(parts) > 1:
+            whole = (f"band({code})", unit, period, TOTAL, TOTAL, nationality)
+            made[whole] = Cell(whole, people, None, "personas", cell.survey, None, True)
+            out.append(Relation(whole, parts, BOUND, "count"))
+        out.append(Relation(whole, (target, slack), BOUND, "count"))
+    return made, out

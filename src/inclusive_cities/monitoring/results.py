@@ -25,6 +25,7 @@ from inclusive_cities.monitoring.protect import (
     ALL_PERIODS,
     PeopleTable,
     is_people,
+    read_breakdowns,
     withheld_cells,
     withheld_programme_cells,
 )
@@ -497,6 +498,8 @@ def _people_tables(session: Session, loaded: _Loaded, periods: list[str]) -> lis
                 _stock_city(place, real, spans, table)
             else:
                 _typed_city(place, real, spans, table)
+                # its breakdowns are published too (IATI, HXL): protected with the totals
+                table.breakdowns.update(read_breakdowns(session, ind.id, city.id, place, spans))
         _margins(table)
         tables.append(table)
     return tables
@@ -761,6 +764,9 @@ def disaggregated(
         ).all()
         records = [(cities[r.target_city_id], getattr(r, dimension), r.value) for r in rows]
         people = is_people(ind.unit)
+        joint = (
+            _breakdown_protection(session, prog.id, ind.code, code, dimension) if people else None
+        )
     frame = pd.DataFrame(records, columns=["city", "category", "value"])
     if frame.empty:
         return frame.assign(withheld=pd.Series(dtype=bool))
@@ -773,9 +779,36 @@ def disaggregated(
         else pd.DataFrame(columns=["city", "category", "value"])
     )
     table = pd.concat([frame, margins, grand], ignore_index=True)
-    table["withheld"] = withheld_cells(table, ["city", "category"]) if people else False
+    table["withheld"] = (
+        withheld_cells(table, ["city", "category"]) if people and joint is None else False
+    )
+    if joint is not None:
+        # a typed breakdown is solved with the pages' totals (a city total withheld there as
+        # a partner must not come back as the sum of its published split)
+        withheld, split = joint
+        table["withheld"] = [
+            (dimension, city, code, category) in split
+            if category != TOTAL
+            else any(w[2] == city and w[3] == code for w in withheld)
+            for city, category in zip(table["city"], table["category"], strict=True)
+        ]
     table.loc[table["withheld"], "value"] = None
     return table.sort_values(["city", "category"]).reset_index(drop=True)
+
+
+def _breakdown_protection(
+    session: Session, programme_id: int, indicator: str, period: str, dimension: str
+) -> tuple[set[tuple[str, str, str, str]], set[tuple[str, str, str, str]]] | None:
+    """(withheld totals, withheld breakdown cells) of one indicator's joint protection; None
+    where its breakdowns by ``dimension`` are not part of it (a live indicator's)."""
+    loaded = _load(session, programme_id)
+    loaded = replace(loaded, indicators=[i for i in loaded.indicators if i.code == indicator])
+    periods = sorted({*loaded.periods, period}, key=lambda p: (window(p).end, p))
+    withheld, tables = _withheld(session, loaded, periods)
+    found = next((t for t in tables if t.code == indicator), None)
+    if found is None or not any(k[0] == dimension for k in found.breakdowns):
+        return None
+    return withheld, found.withheld_breakdowns
 
 
 def results_frame(report: ProgrammeResults) -> pd.DataFrame:
