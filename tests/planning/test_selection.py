@@ -429,3 +429,39 @@ def test_shares_met_only_by_choosing_nothing_are_infeasible() -> None:
     assert ok["feasible"].all()
     # from 0 to 5: B (7); from 5 to 6: A (10): 3 per unit, 3e6 per million
     assert ok["marginal_benefit_per_million"].iloc[2] == pytest.approx(3e6)
+
+
+def test_constraints_written_as_a_spanish_planner_writes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Trial #3 F1/F2: '200.000' in the YAML is two hundred thousand (it was read as 200 and the
+    plan went ahead); a cap keyed 'Espacio público' caps public_space (it was dropped); an
+    unknown type or locality is refused by name; 'sur' is 'Sur'; '7,5 %' is a share."""
+    path = tmp_path / "restricciones.yaml"
+    path.write_text(
+        "budget: '700.000'\nmin_per_locality: {Sur: '200.000', Norte: '$ 1,250,000'}\n"
+        "min_migrant_share: '7,5 %'\nmax_per_type: {espacio público: 0, Centro: 1}\n",
+        encoding="utf-8",
+    )
+    loaded = load_constraints(path)
+    assert loaded.budget == 700_000
+    assert loaded.min_per_locality == {"Sur": 200_000.0, "Norte": 1_250_000.0}
+    assert loaded.min_migrant_share == pytest.approx(0.075)
+    assert loaded.max_per_type == {"public_space": 0, "centre": 1}
+    path.write_text("budget: 1000\nmax_per_type: {parques: 1}\n", encoding="utf-8")
+    with pytest.raises(PlanningError, match=r"'parques' is not a project type; use public_space"):
+        load_constraints(path)
+    path.write_text("budget: 1000\nmin_projects_per_locality: {Sur: '1,5'}\n", encoding="utf-8")
+    with pytest.raises(PlanningError, match=r"'Sur': '1,5' is not a number"):
+        load_constraints(path)
+    table = frame(
+        [
+            {"code": "A", "cost": 100.0, "benefit": 5.0, "type": "public_space", "locality": "Sur"},
+            {"code": "B", "cost": 100.0, "benefit": 4.0, "type": "centre", "locality": "Norte"},
+            {"code": "C", "cost": 100.0, "benefit": 1.0, "type": "services", "locality": "Norte"},
+        ]
+    )
+    capped = Constraints(budget=300, max_per_type={"public_space": 0})
+    assert sorted(select_projects(table, capped).chosen) == ["B", "C"]
+    lower = Constraints(budget=100, min_projects_per_locality={"sur": 1})
+    assert select_projects(table, lower).chosen == ["A"]
+    with pytest.raises(PlanningError, match=r"locality 'Nortee'.*localities are Norte, Sur"):
+        select_projects(table, Constraints(budget=300, min_per_locality={"Nortee": 100}))

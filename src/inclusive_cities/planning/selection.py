@@ -29,6 +29,7 @@ from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.planning.errors import InfeasibleError, PlanningError
 from inclusive_cities.planning.places import PlacesResult, RunData, node_scores, replicate_scores
+from inclusive_cities.planning.projects import _TYPE_ALIASES, PROJECT_TYPES, _plain, parse_amount
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 
 EVERY_LOCALITY = "*"
@@ -123,14 +124,15 @@ def load_constraints(path: Path | str, budget: float | None = None) -> Constrain
     def share(key: str) -> float:
         value = data.get(key, 0.0)
         text = str(value).strip()
-        try:
-            return float(text.rstrip("%")) / 100.0 if text.endswith("%") else float(text)
-        except ValueError:
+        percent = text.endswith("%")
+        number = parse_amount(text.rstrip("%").strip())
+        if number is None or isinstance(value, bool):
             raise PlanningError(
                 _("{file}, '{key}': '{value}' is not a share; write 0.3 or 30%.").format(
                     file=path.name, key=key, value=value
                 )
             ) from None
+        return number / 100.0 if percent else number
 
     def mapping(key: str, kind: type) -> dict[str, Any]:
         value = data.get(key) or {}
@@ -142,14 +144,29 @@ def load_constraints(path: Path | str, budget: float | None = None) -> Constrain
             )
         out: dict[str, Any] = {}
         for name, amount in value.items():
-            try:
-                out[str(name)] = kind(amount)
-            except (TypeError, ValueError):
+            # money as people write it ('200.000', '$ 1,200,000'), never 200.000 -> 200
+            number = None if isinstance(amount, bool) else parse_amount(amount)
+            if number is None or (kind is int and not float(number).is_integer()):
                 raise PlanningError(
                     _("{file}, '{key}', '{name}': '{value}' is not a number.").format(
                         file=path.name, key=key, name=name, value=amount
                     )
                 ) from None
+            out[str(name)] = kind(number)
+        return out
+
+    def types(key: str) -> dict[str, int]:
+        """Caps by type, keyed as the projects file may write types ('Espacio público')."""
+        out: dict[str, int] = {}
+        for name, cap in mapping(key, int).items():
+            kind = _TYPE_ALIASES.get(_plain(name), _plain(name))
+            if kind not in PROJECT_TYPES:
+                raise PlanningError(
+                    _("{file}, '{key}': '{name}' is not a project type; use {types}.").format(
+                        file=path.name, key=key, name=name, types=", ".join(PROJECT_TYPES)
+                    )
+                )
+            out[kind] = cap
         return out
 
     chosen_budget = budget if budget is not None else data.get("budget")
@@ -158,15 +175,26 @@ def load_constraints(path: Path | str, budget: float | None = None) -> Constrain
             _("{file}: no budget; give --budget or a 'budget' entry.").format(file=path.name)
         )
     return Constraints(
-        budget=float(chosen_budget),
+        budget=_budget(chosen_budget, path.name),
         min_per_locality=mapping("min_per_locality", float),
         min_projects_per_locality=mapping("min_projects_per_locality", int),
         min_migrant_share=share("min_migrant_share"),
         min_host_share=share("min_host_share"),
-        max_per_type=mapping("max_per_type", int),
+        max_per_type=types("max_per_type"),
         dependencies=bool(data.get("dependencies", True)),
         exclusions=bool(data.get("exclusions", True)),
     )
+
+
+def _budget(value: object, file: str) -> float:
+    number = None if isinstance(value, bool) else parse_amount(value)
+    if number is None:
+        raise PlanningError(
+            _("{file}, 'budget': '{value}' is not an amount; write 600000 or 600.000.").format(
+                file=file, value=value
+            )
+        )
+    return number
 
 
 # --------------------------------------------------------------------------------------
@@ -340,12 +368,26 @@ class _Group:
 
 
 def _localities(frame: pd.DataFrame, wanted: Mapping[str, Any]) -> dict[str, Any]:
-    """Locality -> minimum, expanding the '*' entry to every locality of the projects."""
+    """Locality -> minimum, expanding the '*' entry to every locality of the projects. A key
+    is matched without case or accents ('sur' is 'Sur'); one matching no project's locality
+    is refused, naming them (a typo must not read as an impossible minimum)."""
     present = sorted({str(x) for x in frame["locality"] if str(x)})
+    folded = {_plain(p): p for p in present}
     out: dict[str, Any] = {}
     if EVERY_LOCALITY in wanted:
         out.update({locality: wanted[EVERY_LOCALITY] for locality in present})
-    out.update({k: v for k, v in wanted.items() if k != EVERY_LOCALITY})
+    for key, minimum in wanted.items():
+        if key == EVERY_LOCALITY:
+            continue
+        locality = key if key in present else folded.get(_plain(key))
+        if locality is None:
+            raise PlanningError(
+                _(
+                    "The constraints name locality '{key}', which no candidate project is in; "
+                    "the projects' localities are {localities}."
+                ).format(key=key, localities=", ".join(present) or "-")
+            )
+        out[locality] = minimum
     return out
 
 
