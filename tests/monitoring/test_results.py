@@ -387,6 +387,42 @@ def test_5w_export_adds_rows_of_a_month_and_is_safe_to_re_import(
         import_5w(engine, bad)
 
 
+def test_5w_counts_with_thousands_separators_are_thousands(engine: Engine, tmp_path: Path) -> None:
+    """Trial #3 F3: an English 5W export writes "2,000" people; it was read as 2.0 and the
+    month's actual came out 852 instead of 2,850. A fraction of a person is refused by cell."""
+    path = tmp_path / "5w_thousands.csv"
+    path.write_text(
+        "Month,Admin2,Indicator,New beneficiaries of the month,Women above 18,Men above 18\n"
+        f'2025-07,Quito,{TYPED},"2,000","1,000","1,000"\n'
+        f"July 2025,Quito,{TYPED},850,400,450\n"
+        f'2025-07,Quito,{TYPED},"1.250","600","650"\n',
+        encoding="utf-8",
+    )
+    import_5w(engine, path)
+    with transaction(engine) as session:
+        cells = {
+            (v.sex, v.age_group): v.value
+            for v in session.scalars(
+                select(IndicatorValue).where(
+                    IndicatorValue.period == "2025-07", IndicatorValue.nationality == "_T"
+                )
+            )
+        }
+    assert cells[("_T", "_T")] == 2000 + 850 + 1250
+    assert cells[("female", "_T")] == 1000 + 400 + 600
+    bad = tmp_path / "5w_fraction.csv"
+    bad.write_text(
+        f'Month,Admin2,Indicator,New beneficiaries of the month\n2025-08,Quito,{TYPED},"12,5"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        monitoring.MonitoringError,
+        match=re.escape("5w_fraction.csv, row 2, column 'New beneficiaries of the month'"),
+    ) as caught:
+        import_5w(engine, bad)
+    assert "whole number" in str(caught.value)
+
+
 def test_exports_hxl_and_iati_carry_the_results(engine: Engine, tmp_path: Path) -> None:
     hxl = export(engine, "hxl", tmp_path / "results.csv")
     with hxl.open(encoding="utf-8") as handle:

@@ -338,6 +338,35 @@ def _number(value: object) -> float:
         raise MonitoringError(_("it is not a number: type digits only.")) from None
 
 
+def _count(value: object) -> float:
+    """A count of people as exports write it: 2000, '2,000' (English), '2.000' (Spanish) or
+    '2 000'. The separator between groups of three digits is never a decimal point here (a
+    count has none), so '2,000' is two thousand; a fraction is refused, not rounded."""
+    if isinstance(value, bool):
+        raise MonitoringError(_("it is not a number: type digits only."))
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = re.sub(r"\s", "", str(value))
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+|\d{1,3}(,\d{3})+", text):
+            text = text.replace(".", "").replace(",", "")
+        elif re.fullmatch(r"\d+[.,]0+", text):
+            text = re.split(r"[.,]", text)[0]
+        if not re.fullmatch(r"-?\d+", text):
+            raise MonitoringError(
+                _(
+                    "a count of people is a whole number: write 1250 (or 1.250 or 1,250 for "
+                    "thousands)."
+                )
+            )
+        number = float(text)
+    if not number.is_integer():
+        raise MonitoringError(
+            _("a count of people is a whole number: write 1250 (or 1.250 or 1,250 for thousands).")
+        )
+    return number
+
+
 def _new_batch(session: Session, path: Path, kind: str, user: str) -> models.ImportBatch:
     # hashed here: importing the ingest package would load GeoPandas for one checksum
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -826,7 +855,7 @@ def import_5w(
                     raw = row.get(headers[field_key])
                     if _is_missing(raw, missing):
                         continue
-                    figures[field_key] = _number(raw)
+                    figures[field_key] = _count(raw)
                     if figures[field_key] < 0:
                         raise MonitoringError(_("a count cannot be negative."))
             except MonitoringError as error:
