@@ -17,6 +17,10 @@ the process, DuckDB's threads included); the tables give medians.
   replaced: the usual re-run, what ``indicators compute`` on the demo store does).
 - indicators floor: ``compute_city(dry_run=True)`` (the engine and its reads) + the same
   observation rows written with ``sqlite3`` ``executemany`` in one transaction.
+- ``--only indicators-cli`` / ``indicators-cli-replace``: the whole command a user types,
+  ``inclusive-cities -d sqlite:///copy indicators compute --city DEMO --period 2024`` (start-up
+  and imports included), first computation / replacing; wall, and CPU as user + system of
+  the child process (``getrusage(RUSAGE_CHILDREN)``); the load average is printed with each run.
 
 Usage (the medium demo city, built with scripts/build-demo.sh up to ``marker build``):
     .venv/bin/python benchmarks/bench_store_writes.py /tmp/h8demo/o.base.db \\
@@ -159,6 +163,39 @@ def _worker(kind: str, db: Path, args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
+def _cli(kind: str, db: Path, args: argparse.Namespace, env: dict[str, str]) -> dict[str, float]:
+    """``inclusive-cities … indicators compute`` as a user runs it, in a child process."""
+    if kind == "indicators-cli":
+        plain = sqlite3.connect(db)
+        plain.execute(f"DELETE FROM observations WHERE {COMPUTED}")
+        plain.commit()
+        plain.close()
+    env["INCLUSIVE_CITIES_DATA_DIR"] = args.data_dir
+    command = [
+        sys.executable, "-c",
+        "import sys; from inclusive_cities.cli import main; sys.argv[0] = 'inclusive-cities'; "
+        "sys.exit(main())",
+        "-d", f"sqlite:///{db}", "indicators", "compute", "--city", args.city,
+        "--period", args.period,
+    ]  # fmt: skip
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    plain = sqlite3.connect(db)
+    rows = plain.execute(f"SELECT count(*) FROM observations WHERE {COMPUTED}").fetchone()
+    plain.close()
+    return {
+        "wall": wall,
+        "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+        "rows": rows[0],
+        "peak_mib": after.ru_maxrss / 1024,  # the largest child so far
+        "load": load,
+    }
+
+
 def _run(kind: str, args: argparse.Namespace, source: str | None) -> dict[str, float]:
     """One measurement in a fresh process on a fresh copy of the database."""
     with tempfile.TemporaryDirectory(prefix="bench-writes-") as folder:
@@ -167,6 +204,8 @@ def _run(kind: str, args: argparse.Namespace, source: str | None) -> dict[str, f
         env = dict(os.environ)
         if source:
             env["PYTHONPATH"] = source
+        if kind.startswith("indicators-cli"):
+            return _cli(kind, db, args, env)
         command = [sys.executable, __file__, str(args.database), "--worker", kind, "--db", str(db)]
         for option in ("city", "period", "level", "spec", "data_dir"):
             command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
@@ -185,7 +224,10 @@ def main() -> None:
     parser.add_argument("--before", default=None, help="src folder of an older version")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--only", choices=("marker", "indicators", "indicators-replace"), default=None
+        "--only",
+        choices=("marker", "indicators", "indicators-replace", "indicators-cli"),
+        default=None,
+        help="indicators-cli: the CLI command, first computation and replacing",
     )
     parser.add_argument("--worker", default=None)
     parser.add_argument("--db", type=Path, default=None)
@@ -194,6 +236,8 @@ def main() -> None:
         print(json.dumps(_worker(args.worker, args.db, args)))
         return
     groups = [g for g in ("marker", "indicators", "indicators-replace") if args.only in (None, g)]
+    if args.only == "indicators-cli":
+        groups = ["indicators-cli", "indicators-cli-replace"]
     for group in groups:
         main_kind = {"marker": "marker-build", "indicators": "indicators-compute"}.get(group, group)
         versions = [("after", main_kind, None)]
@@ -201,11 +245,16 @@ def main() -> None:
             versions.append(("before", versions[0][1], args.before))
         # the floor of a replacement is that of a first computation (the delete is extra)
         versions.append(("floor", f"{group.split('-')[0]}-floor", None))
+        if group.startswith("indicators-cli"):
+            versions = [(name, group, source) for name, _k, source in versions if name != "floor"]
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _k, _s in versions}
         for _round in range(args.repeats):
             for name, kind, source in versions:
                 runs[name].append(_run(kind, args, source))
                 print(group, name, json.dumps(runs[name][-1]), flush=True)
+        if "floor" not in runs:  # the CLI: after against before
+            _ratios(group, runs)
+            continue
         floor = statistics.median(r["wall"] for r in runs["floor"])
         floor_cpu = statistics.median(r["cpu"] for r in runs["floor"])
         print(f"\n{group}: median of {args.repeats} (wall s, CPU s, peak MiB, wall / floor)")
@@ -217,6 +266,26 @@ def main() -> None:
                 f"  {name:7s} {wall:7.2f} {cpu:7.2f} {peak:7.0f}  {wall / floor:5.2f}× "
                 f"(CPU {cpu / floor_cpu:4.2f}×), rows {int(found[0]['rows'])}"
             )
+
+
+def _ratios(group: str, runs: dict[str, list[dict[str, float]]]) -> None:
+    """Medians of the CLI runs, before / after."""
+    medians = {
+        name: {key: statistics.median(r[key] for r in found) for key in ("wall", "cpu")}
+        for name, found in runs.items()
+    }
+    loads = [r["load"] for found in runs.values() for r in found]
+    print(f"\n{group}: medians of {len(runs['after'])}, load {min(loads):.1f}-{max(loads):.1f}")
+    for name, found in runs.items():
+        print(
+            f"  {name:7s} wall {medians[name]['wall']:6.2f} s  CPU {medians[name]['cpu']:6.2f} s"
+            f"  peak {max(r['peak_mib'] for r in found):5.0f} MiB  rows {int(found[0]['rows'])}"
+        )
+    if "before" in medians:
+        print(
+            f"  before / after: wall {medians['before']['wall'] / medians['after']['wall']:.2f}×"
+            f", CPU {medians['before']['cpu'] / medians['after']['cpu']:.2f}×"
+        )
 
 
 if __name__ == "__main__":

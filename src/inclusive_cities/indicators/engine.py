@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import geopandas as gpd
 import ibis
@@ -68,6 +69,9 @@ class Inputs:
     """Codes of table indicators already in the store as observations → where from."""
     network: str | None = None
     """Name of a line layer in ``layers``: distances to facilities along it, not straight."""
+    layer_files: Sequence[Path | str] = ()
+    """Vector files whose layers join ``layers`` (read by the spatial thread, while the
+    census is aggregated: :func:`read_layers`)."""
 
 
 @dataclass
@@ -78,6 +82,17 @@ class Result:
     unknown_units: int = 0
     observed: dict[str, str] = field(default_factory=dict)
     """Table indicators already in the store as imported observations → where from."""
+
+
+def read_layers(paths: Iterable[Path | str]) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer of the given vector files, by layer name (in EPSG:4326)."""
+    from inclusive_cities.ingest.vector import list_layers, read_vector
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for path in paths:
+        for name in list_layers(path):
+            layers[name] = read_vector(path, layer=name).to_crs("EPSG:4326")
+    return layers
 
 
 def _population(persons: ir.Table) -> pd.Series:
@@ -477,7 +492,7 @@ def _compute(
         rows += blocks
         computed.append(spec.code)
     if spatial is not None:
-        spatial.areas()  # a failed projection is an error even without census or spatial entries
+        spatial.check()  # a failed projection or layer file is an error even without entries
     parts.append(_part(rows[done:], computed[first:], on_values))
     present = {block.indicator for block in rows if not np.isnan(block.value).all()}
     for code in list(computed):
@@ -509,6 +524,7 @@ class _SpatialThread:
             spec.code: Future() for spec in catalogue if spec.record in SPATIAL_RECORDS
         }
         self.stopping = threading.Event()
+        self.failed: BaseException | None = None
         # the language of the messages (skip reasons) is a context variable: same context
         context = contextvars.copy_context()
         self.thread = threading.Thread(
@@ -524,6 +540,12 @@ class _SpatialThread:
         """Why ``code`` is skipped (or None) and its rows; raises the error it met."""
         self.projection.result()
         return self.results[code].result()
+
+    def check(self) -> None:
+        """Raise the error of the units' projection or of reading the layer files."""
+        self.projection.result()
+        if self.failed is not None:
+            raise self.failed
 
     def stop(self) -> None:
         """Let the thread end after the indicator it is computing, and wait for it."""
@@ -547,6 +569,15 @@ class _SpatialThread:
                 future.cancel()
             return
         self.projection.set_result((units_p, areas))
+        try:
+            if inputs.layer_files:
+                files = read_layers(inputs.layer_files)
+                inputs = replace(inputs, layers={**files, **inputs.layers}, layer_files=())
+        except BaseException as error:  # raised by the first spatial entry, or by check()
+            self.failed = error
+            for future in pending:
+                future.set_exception(error)
+            return
         metric: Inputs | None = None
         for spec in self.catalogue:
             if spec.record not in SPATIAL_RECORDS:

@@ -10,6 +10,7 @@ replacing earlier computed values of the same indicators, all in one transaction
 
 from __future__ import annotations
 
+import contextvars
 import json
 import queue
 import threading
@@ -32,7 +33,7 @@ from inclusive_cities.config import get_settings
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.indicators.backends import DEFAULT_ENGINE, check_engine, read_census
 from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec, load_catalogue
-from inclusive_cities.indicators.engine import Inputs, Level, compute, step_count
+from inclusive_cities.indicators.engine import Inputs, Level, compute, read_layers, step_count
 from inclusive_cities.indicators.errors import IndicatorError
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
@@ -231,17 +232,6 @@ def _facilities(session: object, city: models.City) -> tuple[gpd.GeoDataFrame | 
     return points, (int(batch.iloc[0]) if len(batch) else None)
 
 
-def read_layers(paths: Iterable[Path | str]) -> dict[str, gpd.GeoDataFrame]:
-    """Every layer of the given vector files, by layer name (in EPSG:4326)."""
-    from inclusive_cities.ingest.vector import list_layers, read_vector
-
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    for path in paths:
-        for name in list_layers(path):
-            layers[name] = read_vector(path, layer=name).to_crs("EPSG:4326")
-    return layers
-
-
 def _layer_batches(session: object, city: models.City) -> list[Path]:
     batches = session.scalars(  # type: ignore[attr-defined]
         select(models.ImportBatch).where(
@@ -355,12 +345,14 @@ def compute_city(
         observed = _observed(session, catalogue, city_row, period_row)
         crs = city_row.projected_crs
     tables = read_census(backend, {record: path for record, (path, _batch) in census.items()})
-    environment = read_layers(layer_paths)
+    # the layer files are read by the engine's spatial thread while the census is aggregated
+    environment: dict[str, gpd.GeoDataFrame] = {}
     if network is not None:
         # --network is a street file (.osm.pbf, .osm, .gpkg …) or an environment layer name
         from inclusive_cities.spatial.network import network_layer
 
-        network, environment = network_layer(network, environment, "EPSG:4326")
+        network, environment = network_layer(network, read_layers(layer_paths), "EPSG:4326")
+        layer_paths = []
     inputs = Inputs(
         persons=tables.get("person"),
         households=tables.get("household"),
@@ -372,6 +364,7 @@ def compute_city(
         crs=crs or None,
         observed=observed,
         network=network,
+        layer_files=layer_paths,
     )
     batches = {record: batch for record, (_path, batch) in census.items() if batch is not None}
     if facility_batch is not None:
@@ -510,7 +503,13 @@ class _Writer:
         self.thread = (
             None
             if memory or not WRITE_ON_A_THREAD
-            else threading.Thread(target=self._run, name="indicators-writer", daemon=True)
+            # in the caller's context: the sources it stores are in the command's language
+            else threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(self._run,),
+                name="indicators-writer",
+                daemon=True,
+            )
         )
         if self.thread is not None:
             self.thread.start()
