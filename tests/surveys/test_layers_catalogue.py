@@ -239,3 +239,34 @@ def test_calibrated_weights_are_the_ones_the_layers_use(tmp_path) -> None:
     assert got["01001"] == pytest.approx(100 * barrio_1)
     assert got["01002"] == pytest.approx(100 * barrio_2)
     assert got["01001"] != pytest.approx(100 * 30 / 60)  # the uncalibrated share
+
+
+def test_a_unit_sampled_in_one_psu_is_not_published_with_a_ci_of_zero_width() -> None:
+    """Trial #3 F4: all of a barrio's respondents in ONE sampled block. For a mean, the
+    domain's linearised values sum to 0 inside that block, so the first-stage variance is
+    exactly 0 and the CI was published (±3 points where ±12 is honest). Such a domain is now
+    flagged (n_psu 1, few_psu, unreliable) and its layer cell withheld."""
+    from inclusive_cities.surveys.estimation import estimate
+
+    persons = _persons()
+    persons["block"] = ["A1"] * 9 + ["B1", "B2", "B1", "B2", "B1", "B2"]
+    design = Design(weight="w", psu="block")
+    persons["_y"] = (
+        (persons["trabaja"] == "si")
+        .astype(float)
+        .where(persons["edad"].between(15, 64) & persons["trabaja"].notna())
+    )
+    direct = estimate(persons, design, "_y", "mean", by="unit_code").set_index("unit_code")
+    assert direct.loc["A", "se"] == pytest.approx(0.0, abs=1e-12)  # the misleading zero
+    assert direct.loc["A", "n_psu"] == 1 and bool(direct.loc["A", "few_psu"])
+    assert bool(direct.loc["A", "unreliable"])
+    assert direct.loc["B", "n_psu"] == 2 and not bool(direct.loc["B", "few_psu"])
+    spec = catalogue_from_text(CATALOGUE)["employed"]
+    table = compute_layer(
+        {"persons": persons.drop(columns="_y")}, design, spec, ["A", "B"], {"A": "A", "B": "B"}, 1
+    ).set_index(["unit", "sex"])
+    for sex in (TOTAL, "F", "M"):
+        assert table.loc[("A", sex), "status"] == "suppressed"
+        assert pd.isna(table.loc[("A", sex), "estimate"])
+    assert table.loc[("B", TOTAL), "status"] == "estimated"
+    assert table.loc[("B", TOTAL), "estimate"] == pytest.approx(100 * 80 / 100)

@@ -396,8 +396,10 @@ def estimate(
 
     Returns one row per domain (and per category for proportions) with the ``by`` columns,
     ``category`` (proportions), ``estimate, se, ci_low, ci_high, cv, deff, n`` and the
-    quality flags ``unreliable`` (CV > 30%) and ``low_n`` (fewer than ``design.min_n``
-    respondents). Missing answers are outside the domain; their PSUs still count.
+    quality flags ``unreliable`` (CV > 30%, or ``few_psu``), ``low_n`` (fewer than
+    ``design.min_n`` respondents), ``n_psu`` and ``few_psu`` (fewer than :data:`MIN_PSU`
+    sampled PSUs in the domain: its SE cannot see the variation between PSUs). Missing
+    answers are outside the domain; their PSUs still count.
 
     ``interval="t"`` takes the CI's quantile from Student's t on the design's degrees of
     freedom (PSUs minus strata, at least 1) instead of the normal, as R's
@@ -446,12 +448,31 @@ def estimate(
     n_unweighted = np.bincount(dom[dom >= 0], minlength=n_domains)
 
     if statistic == "quantile":
-        return _quantiles(data, design, st, y[:, 0], dom, labels, n_unweighted, quantile, z_value)
+        out = _quantiles(data, design, st, y[:, 0], dom, labels, n_unweighted, quantile, z_value)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = _estimate_moments(
+                data, design, st, statistic, y, x, dom, labels, categories, n_unweighted, z_value
+            )
+    return _flag_psus(out, st, dom, n_domains)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return _estimate_moments(
-            data, design, st, statistic, y, x, dom, labels, categories, n_unweighted, z_value
-        )
+
+MIN_PSU = 2
+"""Sampled PSUs a domain needs for its sampling error to be estimated at all."""
+
+
+def _flag_psus(out: pd.DataFrame, st: _Structure, dom: np.ndarray, n_domains: int) -> pd.DataFrame:
+    """``n_psu`` (PSUs with a respondent in the domain) and ``few_psu``: a domain inside one
+    sampled PSU has a first-stage variance of exactly 0, so its SE misses the variation between
+    PSUs (the main one) and its CI is far too narrow; such estimates are also ``unreliable``."""
+    inside = dom >= 0
+    keys = np.unique(st.psu[inside].astype(np.int64) * max(n_domains, 1) + dom[inside])
+    n_psu = np.bincount(keys % max(n_domains, 1), minlength=n_domains) if n_domains else keys
+    repeat = len(out) // n_domains if n_domains else 0
+    out["n_psu"] = np.tile(n_psu, repeat) if repeat else np.zeros(len(out), dtype=np.int64)
+    out["few_psu"] = out["n_psu"] < MIN_PSU
+    out["unreliable"] = out["unreliable"] | out["few_psu"]
+    return out
 
 
 def _estimate_moments(

@@ -27,7 +27,7 @@ from inclusive_cities.store.models import TOTAL
 from inclusive_cities.surveys.design import Design
 from inclusive_cities.surveys.disclosure import suppress
 from inclusive_cities.surveys.errors import SurveyError
-from inclusive_cities.surveys.estimation import CV_UNRELIABLE, estimate
+from inclusive_cities.surveys.estimation import CV_UNRELIABLE, MIN_PSU, estimate
 from inclusive_cities.surveys.sae import benchmark, fay_herriot
 
 PERSONS, HOUSEHOLDS = "persons", "households"
@@ -294,6 +294,11 @@ def compute_layer(
         table[column] = table[column] * scale
     threshold = max(int(min_n), int(np.ceil(indicator.min_denominator)))
     table = suppress(table, ["sex"], min_n=threshold)
+    # a unit's estimate from a single sampled PSU (e.g. one block of 7 households) has no
+    # estimable sampling error: its CI would be far too narrow, so it is not published
+    # (a Fay-Herriot estimate borrows strength from the other units and is kept)
+    single = (table["method"] == "direct") & (table["n_psu"].fillna(0) < MIN_PSU)
+    table.loc[single, "status"] = "suppressed"
     table.loc[table["cv"].isna() & (table["status"] != "suppressed"), "status"] = "suppressed"
     table.loc[table["status"] == "suppressed", ["estimate", "se", "ci_low", "ci_high"]] = np.nan
     return table.rename(columns={"_unit": "unit"})
