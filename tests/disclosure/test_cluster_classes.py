@@ -95,3 +95,47 @@ def test_changing_a_withheld_value_changes_no_class(town: tuple[str, int]) -> No
     assert (moved["gi_class"] != values["gi_class"]).any() or (
         moved["moran_class"] != values["moran_class"]
     ).any()
+
+
+def test_the_audit_names_a_layer_computed_before_its_input_was_withheld(tmp_path: Path) -> None:
+    """A layer computed while r0c0's household count was served, then that count rests on 6
+    people (new data): the layer still colours r0c0 by it. The audit names that input (and
+    ``publish`` refuses); computing the layer again leaves r0c0 out and the audit is clean."""
+    from inclusive_cities.disclosure.audit import CLUSTER_INPUT, audit
+
+    url = grid.build(f"sqlite:///{tmp_path / 'grid.db'}", tmp_path)
+    engine = connect(url)
+
+    def stale() -> list[tuple[str, str, float]]:
+        with transaction(engine) as s:
+            report = audit(s, "GRD")
+        return [
+            (f.key[0], report.unit_codes[f.key[1]], f.truth)
+            for f in report.findings
+            if f.attack == CLUSTER_INPUT
+        ]
+
+    def cluster() -> None:
+        cluster_layer(
+            engine,
+            city="GRD",
+            period="2024",
+            indicator="households",
+            permutations=99,
+            publish=True,
+        )
+
+    cluster()
+    assert stale() == []
+    with transaction(engine) as s:
+        row = s.scalar(
+            select(models.Observation)
+            .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+            .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+            .where(models.SpatialUnit.code == "r0c0", models.Indicator.code == "households")
+        )
+        assert row is not None
+        row.n = 6
+    assert stale() == [("households", "r0c0", grid.households(0, 0))]
+    cluster()  # computed again: r0c0 left out
+    assert stale() == []

@@ -62,6 +62,7 @@ from inclusive_cities.store.web_models import PublishedLayer
 
 PAGE = 50000
 BELOW_THRESHOLD = "published below the threshold"
+CLUSTER_INPUT = "a published cluster layer rests on it"
 
 
 @dataclass
@@ -141,6 +142,7 @@ def attack_name(attack: str) -> str:
         UPSTREAM_DIFFERENCE: _("n by subtraction (cell suppressed upstream)"),
         COMBINED_DIFFERENCE: _("sum of hidden groups by subtraction"),
         BELOW_THRESHOLD: _("published below the threshold"),
+        CLUSTER_INPUT: _("a published cluster layer rests on it"),
     }
     return names.get(attack, attack)
 
@@ -308,6 +310,7 @@ def audit(
         for k in state.protected
         if k in published.values
     ]
+    findings += cluster_inputs(session, city)
     report.findings = sorted(findings, key=lambda f: (f.key, f.attack))
     report.seconds = time.perf_counter() - started
     progress(_("Audit finished"), 6, 6)
@@ -366,6 +369,67 @@ def _linked(
             parent[find(other)] = find(hidden[0])
     roots = {find(k) for k in seeds if k in parent}
     return {k for k in parent if find(k) in roots}
+
+
+def cluster_inputs(session: Session, city: models.City) -> list[Finding]:
+    """Every figure a published cluster layer was computed from that the web withholds now.
+
+    A layer's classes and p bands are a function of its inputs, so they disclose nothing
+    beyond what is published as long as every input is a served figure (the analysis leaves
+    out the withheld ones). A layer computed before a later solve withheld more (new data, new
+    rules) breaks that: its blocks stay coloured hot or cold by scores no page shows. Such a
+    layer must be computed again (``spatial clusters``) or withdrawn.
+    """
+    out: list[Finding] = []
+    layers = session.scalars(
+        select(models.AnalysisLayer).where(
+            models.AnalysisLayer.city_id == city.id,
+            models.AnalysisLayer.published.is_(True),
+            models.AnalysisLayer.kind == "clusters",
+        )
+    )
+    for layer in layers:
+        period = session.get(models.Period, layer.period_id)
+        assert period is not None
+        served: dict[int, float] = {}
+        if layer.marker_run_id is not None:
+            code = layer.source.split(":", 1)[-1]
+            scores = run_scores(session, layer.marker_run_id)
+            if code in scores.nodes:
+                column = scores.scores[:, scores.nodes.index(code)]
+                served = {
+                    int(u): float(v)
+                    for u, v in zip(scores.unit_ids, column, strict=True)
+                    if not np.isnan(v)
+                }
+        else:
+            code = layer.source
+            indicator = session.scalar(
+                select(models.Indicator.id).where(models.Indicator.code == code)
+            )
+            if indicator is not None:
+                served = {
+                    int(o.unit_id): float(o.value)
+                    for o in indicator_observations(session, indicator, layer.period_id, city.id)
+                    if o.value is not None
+                }
+        features = session.execute(
+            select(models.AnalysisFeature.unit_id, models.AnalysisFeature.value).where(
+                models.AnalysisFeature.layer_id == layer.id,
+                models.AnalysisFeature.value.is_not(None),
+                models.AnalysisFeature.unit_id.is_not(None),
+            )
+        ).all()
+        for unit, value in features:
+            shown = served.get(int(unit))
+            if shown is None or abs(shown - float(value)) > 1e-6 * max(1.0, abs(float(value))):
+                key: Key = (code, int(unit), period.code, TOTAL, TOTAL, TOTAL)
+                out.append(
+                    Finding(
+                        key, CLUSTER_INPUT, float(value), float(value), float(value), (layer.name,)
+                    )
+                )
+    return out
 
 
 def unproven(state: Protection, published: Published) -> set[Key]:
