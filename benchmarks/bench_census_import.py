@@ -14,6 +14,8 @@ process on a copy of that database, so that its peak memory (max RSS) is its own
 
     .venv/bin/python benchmarks/bench_census_import.py --size large --repeat 3
     .venv/bin/python benchmarks/bench_census_import.py --size medium --sides ours,floor,pandas
+    .venv/bin/python benchmarks/bench_census_import.py --city DIR --repeat 5 \
+        --sides ours,before,floor --before /tmp/old/src
 """
 
 from __future__ import annotations
@@ -101,12 +103,16 @@ print(json.dumps({"rows": len(frame), "seconds": seconds, "cpu_s": cpu_s, "peak_
 """
 
 
-def run(script: str, city: Path, work: Path) -> dict[str, float]:
+def run(script: str, city: Path, work: Path, source: Path | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if source is not None:  # an older version's src folder (side "before")
+        env["PYTHONPATH"] = str(source)
     done = subprocess.run(
         [sys.executable, "-c", script, str(city), str(work)],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     lines = done.stdout.strip().splitlines()
     return json.loads(lines[-1]) if lines else {}
@@ -119,7 +125,15 @@ def main() -> None:
     parser.add_argument("--city", type=Path, help="an existing 'demo generate' directory")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--sides", default="ours,floor", help="comma-separated: ours, duckdb, floor, pandas"
+        "--sides",
+        default="ours,floor",
+        help="comma-separated: ours, duckdb, floor, pandas, before (needs --before)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="src folder of an older version (git worktree add DIR <commit>; DIR/src): "
+        "side 'before' runs our import with it",
     )
     args = parser.parse_args()
     scripts = {
@@ -127,6 +141,7 @@ def main() -> None:
         "duckdb": OURS.replace("arrow=ARROW", "arrow=False"),
         "floor": FLOOR,
         "pandas": BASELINE,
+        "before": OURS.replace("arrow=ARROW", "arrow=True"),
     }
     sides = [side.strip() for side in args.sides.split(",")]
     city = args.city
@@ -146,7 +161,7 @@ def main() -> None:
             script = scripts[name]
             for stale in work.glob("baseline.db*"):
                 stale.unlink()
-            result = run(script, city, work)
+            result = run(script, city, work, args.before if name == "before" else None)
             results[name].append(result)
             print(
                 f"run {number + 1} {name:8}: {result['rows']:,.0f} rows in "

@@ -883,11 +883,13 @@ def import_census(
             return report
         level_id = smallest_level_id(connection, city_id, city, path.name)
         spatial_units = cast(Table, models.SpatialUnit.__table__)
-        units = list(
-            connection.scalars(
-                select(spatial_units.c.code).where(spatial_units.c.level_id == level_id)
-            )
+        found = connection.execute(
+            select(spatial_units.c.code).where(spatial_units.c.level_id == level_id)
         )
+        try:  # the driver's tuples in one fetch, no Row object per unit
+            units = [code for (code,) in found.cursor.fetchall()]
+        finally:
+            found.close()
         households = None
         if record == "persons":
             hh = active_batch_rows(
