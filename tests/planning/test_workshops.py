@@ -504,3 +504,47 @@ def test_an_unknown_unit_like_no_code_shows_the_city_codes_shape_not_closest() -
     assert "01, 01001, 010010001" in other
     use_language("es")
     assert "ninguno se le parece" in unknown_unit_hint("99999", city)
+
+
+def test_evidence_units_are_written_as_pages_write_them_in_spanish() -> None:
+    """Trial #3 F7: the record's Evidencia sheet (and the PDF) wrote 'per 100k' and
+    'm2/inhab' after the Spanish indicator names; pages write 'por 100.000 hab.'."""
+    from dataclasses import replace
+
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.planning.workshop_evidence import Evidence
+    from inclusive_cities.reports.workshop_report import evidence_rows
+
+    base = Evidence(
+        "tree",
+        "C-01",
+        "cause",
+        "Inseguridad",
+        "crime_rate_per_100k",
+        "Delitos por 100.000 habitantes",
+        "per 100k",
+        "lower_is_better",
+        "01001",
+        "Centro",
+        "2024",
+        120.0,
+        80.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "",
+        False,
+    )
+    rows = [base, replace(base, indicator_name="Espacio público", unit_of_measure="m2/inhab")]
+    rows.append(replace(base, indicator_name="Razón", unit_of_measure="ratio"))
+    use_language("es")
+    shown = [row[1] for row in evidence_rows(rows)]
+    assert shown == [
+        "Delitos por 100.000 habitantes (por 100.000 hab.)",
+        "Espacio público (m² por hab.)",
+        "Razón",
+    ]

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from inclusive_cities.i18n import current_language, format_number, use_language
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.planning.problem_tree import tree_svg
 from inclusive_cities.planning.workshop_evidence import Evidence, claim_evidence
 from inclusive_cities.planning.workshop_templates import kind_names, nationality_names
@@ -115,13 +116,21 @@ def participant_rows(frame: pd.DataFrame, language: str) -> list[list[str]]:
     ]
 
 
+def _with_unit(name: str, measure: str | None) -> str:
+    """The indicator with its unit as every page writes it ('por 100.000 hab.', not the
+    catalogue's 'per 100k'); a plain ratio has no unit to show."""
+    if not measure or measure == "ratio":
+        return name
+    return f"{name} ({unit_label(measure)})"
+
+
 def evidence_rows(evidence: list[Evidence]) -> list[list[str]]:
     """One row per claim × indicator: the neighbourhood, the city, the differential."""
     sources = {"census": _("census"), "survey": _("survey"), "": "—"}
     return [
         [
             f"{e.claim_code}: {e.claim_text}",
-            f"{e.indicator_name} ({e.unit_of_measure})" if e.unit_of_measure else e.indicator_name,
+            _with_unit(e.indicator_name, e.unit_of_measure),
             f"{e.unit_code} {e.unit_name}".strip() or "—",
             _("withheld") if e.withheld else _number(e.unit_value),
             _number(e.city_value),
