@@ -163,6 +163,14 @@ def test_downloads_name_scores_and_carry_coverage(client: TestClient, tmp_path: 
         "B4": 1.0,
     }
     assert dict(zip(frame["code"], frame["missing_areas"], strict=True))["B1"] == "VIV"
+    # an imported table has no n, SE or CI on any unit: the fields stay numbers, not text
+    # (trial #3 F9: a QGIS join or style on n broke between downloads)
+    crime_gpkg = tmp_path / "crime.gpkg"
+    crime_gpkg.write_bytes(client.get("/downloads/rdc-crime-rate-2024.gpkg").content)
+    info = pyogrio.read_info(crime_gpkg, layer="rdc-crime-rate-2024")
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert types["n"] == "int64" and types["value"] == "float64"
+    assert types["standard_error"] == types["ci_low"] == types["ci_high"] == "float64"
 
 
 def test_unit_page_says_partial_and_lists_missing_indicators(client: TestClient) -> None:

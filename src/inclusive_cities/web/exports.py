@@ -184,8 +184,18 @@ def feature_table(
     return data.CACHE.get(key, build)
 
 
+INTEGER_COLUMNS = frozenset({"n", "rank"})
+"""Counts and ranks: whole numbers (nullable) in typed downloads."""
+
+
 def to_frame(table: FeatureTable) -> gpd.GeoDataFrame:
+    """The layer as a GeoDataFrame whose numeric columns are typed even when every value is
+    empty: a GeoPackage field must not turn into text because no unit has a standard error
+    (a QGIS join or style on ``n`` would break between downloads)."""
     frame = pd.DataFrame(table.props, columns=table.columns)
+    for column in table.numeric & set(frame.columns):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        frame[column] = values.astype("Int64" if column in INTEGER_COLUMNS else "float64")
     return gpd.GeoDataFrame(frame, geometry=list(table.geoms), crs="EPSG:4326")
 
 
