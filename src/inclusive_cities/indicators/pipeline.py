@@ -283,24 +283,30 @@ def _observed(
     return found
 
 
-def _indicator_rows(session: Session, specs: Iterable[IndicatorSpec]) -> dict[str, int]:
-    ids: dict[str, int] = {}
+def _indicator_rows(
+    session: Session,
+    specs: Iterable[IndicatorSpec],
+    known: Mapping[str, models.Indicator] | None = None,
+) -> dict[str, int]:
+    """The indicators' ids, their rows created or described from the catalogue (one flush).
+    ``known``: rows already read (the writer reads them all at once while it waits)."""
+    rows: dict[str, models.Indicator] = {}
     for spec in specs:
-        row = session.scalars(
+        row = (known or {}).get(spec.code) or session.scalars(
             select(models.Indicator).where(models.Indicator.code == spec.code)
-        ).first()  # type: ignore[attr-defined]
+        ).first()
         if row is None:
             row = models.Indicator(code=spec.code, name_es=spec.name_es, name_en=spec.name_en)
-            session.add(row)  # type: ignore[attr-defined]
+            session.add(row)
         row.area = row.area or spec.area
         row.dimension = row.dimension or spec.dimension
         row.unit = row.unit or spec.unit
         row.direction = spec.direction
         row.formula = spec.formula()
         row.source = row.source or "inclusive-cities indicators compute"
-        session.flush()  # type: ignore[attr-defined]
-        ids[spec.code] = row.id
-    return ids
+        rows[spec.code] = row
+    session.flush()
+    return {code: row.id for code, row in rows.items()}
 
 
 def compute_city(
@@ -495,6 +501,7 @@ class _Writer:
         self.units = sorted({uid for (level, _code), uid in unit_ids.items() if level in levels})
         self.parts: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.replacing = True
+        self.known: dict[str, models.Indicator] = {}
         self.error: BaseException | None = None
         database = engine.url.database or ""
         memory = engine.dialect.name == "sqlite" and (
@@ -549,12 +556,17 @@ class _Writer:
             period_id = session.scalars(
                 select(models.Period.id).where(models.Period.code == self.period)
             ).one()
-            known = session.scalars(
-                select(models.Indicator.id).where(
-                    models.Indicator.code.in_([spec.code for spec in self.catalogue])
+            # the catalogue's indicator rows, read once while the engine computes
+            self.known = {
+                row.code: row
+                for row in session.scalars(
+                    select(models.Indicator).where(
+                        models.Indicator.code.in_([spec.code for spec in self.catalogue])
+                    )
                 )
-            ).all()
-            removing = _earlier_count(session, list(known), period_id, self.units)
+            }
+            known = [row.id for row in self.known.values()]
+            removing = _earlier_count(session, known, period_id, self.units)
             # nothing to replace (SQLite counted none): the delete of each part is skipped
             self.replacing = removing > 0 or session.connection().dialect.name != "sqlite"
             # a re-run writes about as many values as it replaces
@@ -585,7 +597,7 @@ class _Writer:
         )
         found = np.where(found < len(self.unit_values), found, -1)
         values = values[found >= 0].assign(unit_id=self.unit_values[found[found >= 0]])
-        ids = _indicator_rows(session, [self.catalogue[code] for code in codes])
+        ids = _indicator_rows(session, [self.catalogue[code] for code in codes], self.known)
         if self.replacing:
             _delete_earlier(session, list(ids.values()), period_id, self.units)
         rows = _observation_rows(values, codes, self.catalogue, ids, period_id, self.batches)
