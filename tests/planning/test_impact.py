@@ -360,6 +360,21 @@ def test_one_intervention_unit_gets_placebo_inference_not_a_cluster_se(
     )
     assert not result.significant
     assert any("Conley and Taber" in note for note in result.caveats())
+    # trial #3 F6b: the assumptions follow the inference used, not "clustered by unit"
+    assert "placebos" in result.assumptions() and "clustered" not in result.assumptions()
+    from inclusive_cities.i18n import use_language
+
+    try:
+        use_language("es")
+        spanish = result.assumptions()
+        assert "placebos" in spanish and "Conley y Taber" in spanish
+        assert "agrupan" not in spanish and "cluster" not in spanish
+    finally:
+        use_language("en")
+    # with many intervention units the cluster SE stays, and says so
+    many = measure_impact(engine, "TST", code, method="did", match=None)
+    assert many.n_treated == 12 and "inference" not in many.details
+    assert many.assumptions().endswith("Standard errors are clustered by unit.")
 
 
 def test_intervention_units_not_in_the_city_are_named(
@@ -660,15 +675,17 @@ def test_one_project_is_never_compared_with_another_projects_units(tmp_path: Pat
     result = measure_impact(engine, "TST", "health_insurance", project=first, match=None)
     assert result.n_treated == 1 and result.n_comparison == 38
     assert result.estimate == pytest.approx(expected)
-    for method, match in (("did", "nearest"), ("cs", None), ("synth", None)):
+    for method, match in (("did", "nearest"), ("cs", None)):
         result = measure_impact(
             engine, "TST", "health_insurance", project=first, method=method, match=match
         )
         units = result.tables["units"]
         assert "00002" not in set(units["unit"]), method
-        if method == "synth":
-            assert "00002" not in set(result.tables["placebo"]["unit"])
-            assert result.details["donors"] == 38
+    # one period before the start: the synthetic control's fit would check nothing (F6a)
+    with pytest.raises(ImpactError) as refused:
+        measure_impact(engine, "TST", "health_insurance", project=first, method="synth")
+    assert "at least 5 periods" in str(refused.value) and "there are 1 (2024)" in str(refused.value)
+    assert "--method did" in str(refused.value)
 
 
 def test_a_project_without_start_date_is_named(tmp_path: Path) -> None:
@@ -733,15 +750,15 @@ def test_wording_for_officials() -> None:
 def test_synthetic_control_with_two_donors_says_its_p_value_cannot_be_small(
     tmp_path: Path,
 ) -> None:
-    periods = list(range(1, 7))
+    periods = list(range(1, 8))
     rows = []
     for unit, base in (("A", 10.0), ("B", 9.0), ("C", 11.5)):
         for t in periods:
-            effect = 5.0 if unit == "A" and t >= 5 else 0.0
+            effect = 5.0 if unit == "A" and t >= 6 else 0.0
             rows.append({"unit": unit, "period": t, "y": base + 0.3 * t + 0.1 * (t % 2) + effect})
     result = synthetic_control(
         pd.DataFrame(rows), unit="unit", time="period", outcome="y",
-        treated_unit="A", treatment_time=5,
+        treated_unit="A", treatment_time=6,
     )  # fmt: skip
     # two donors, both kept as placebos: p is a rank among 3 gaps, at least 1/3
     assert result.details["placebos"] == 2
@@ -800,3 +817,30 @@ def test_public_impact_list_gives_the_locality_of_executed_projects(tmp_path: Pa
     # 00001 lies in Norte; 00003 has no parent: it is its own top unit
     localities = sorted(row[2] for row in cells.values())
     assert localities == ["Barrio 3", "Norte"]
+
+
+def test_synthetic_control_refuses_a_short_pre_period() -> None:
+    """Trial #3 F6a: with one pre-period, 2 of 113 donors matched every barrio exactly
+    (pre-RMSPE 1e-10) and the text said the mix "followed" the area. By hand: A = 10 lies
+    between B = 9 and C = 11.5, so 0.6 B + 0.4 C fits period 1 exactly, whatever A does."""
+    rows = [
+        {"unit": u, "period": t, "y": y}
+        for u, values in (("A", (10.0, 20.0)), ("B", (9.0, 9.5)), ("C", (11.5, 11.0)))
+        for t, y in zip((1, 2), values, strict=True)
+    ]
+    with pytest.raises(ImpactError) as refused:
+        synthetic_control(
+            pd.DataFrame(rows), unit="unit", time="period", outcome="y",
+            treated_unit="A", treatment_time=2,
+        )  # fmt: skip
+    message = str(refused.value)
+    assert "at least 5 periods of y before the start and there are 1 (1)" in message
+    assert "--method did" in message and "\n" not in message
+    # the floor is a parameter: at 1 the (vacuous) exact fit is what comes out
+    result = synthetic_control(
+        pd.DataFrame(rows), unit="unit", time="period", outcome="y",
+        treated_unit="A", treatment_time=2, min_pre_periods=1, placebo=False,
+    )  # fmt: skip
+    weights = result.tables["weights"].set_index("unit")["weight"]
+    assert weights["B"] == pytest.approx(0.6, abs=1e-6) and weights["C"] == pytest.approx(0.4)
+    assert result.estimate == pytest.approx(20.0 - (0.6 * 9.5 + 0.4 * 11.0), abs=1e-5)

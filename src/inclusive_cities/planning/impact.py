@@ -49,6 +49,13 @@ PLACEBO_FIT = 5.0
 # units' own noise (Conley and Taber 2011; MacKinnon and Webb 2017): use placebo inference.
 FEW_TREATED = 10
 PLACEBO_DRAWS = 1999
+# The synthetic control's only check is its fit before the start, and a mix of T0 + 1 donors
+# can match any T0 pre-period values inside the donors' range exactly (Carathéodory): with
+# one pre-period any two donors around the treated value "fit" (trial #3 F6). Abadie (2021,
+# JEL 59(2), "Using synthetic controls") advises against the method with a short
+# pre-period; its classic uses have 15-30 (Abadie et al. 2003, 2010, 2015). Five is a
+# floor below which the fit is hardly a check at all, not a recommendation.
+MIN_SYNTH_PRE = 5
 Inference = Literal["auto", "cluster", "placebo"]
 
 
@@ -160,7 +167,18 @@ class ImpactResult:
                 "Difference-in-differences compares how the intervention units changed with how "
                 "the comparison units changed over the same periods. It assumes both would have "
                 "followed parallel paths without the projects, and that the projects did not "
-                "affect the comparison units. Standard errors are clustered by unit."
+                "affect the comparison units."
+            )
+            + " "
+            + (
+                _(
+                    "The interval and p-value come from placebos: the same estimate with "
+                    "comparison units given the intervention units' dates (Conley and Taber "
+                    "2011), which assumes the comparison units' changes are like the "
+                    "intervention units' would have been."
+                )
+                if self.details.get("inference") == "placebo"
+                else _("Standard errors are clustered by unit.")
             ),
             "cs": _(
                 "Callaway and Sant'Anna's estimator compares each group of units that started in "
@@ -625,8 +643,12 @@ def synthetic_control(
     placebo: bool = True,
     optim_method: str = "Nelder-Mead",
     outcome_name: str | None = None,
+    min_pre_periods: int = MIN_SYNTH_PRE,
 ) -> ImpactResult:
     """Synthetic control for one treated unit (pysyncon), with in-space placebos.
+
+    Refused with fewer than ``min_pre_periods`` periods before the start: the fit before
+    the start is then exact for almost any treated value and checks nothing.
 
     Without predictors, the pre-period outcomes themselves are matched with equal weight
     (one exact quadratic program); with predictors, the predictor weights V are chosen to
@@ -650,6 +672,10 @@ def synthetic_control(
                 "The synthetic control needs periods before and after the start "
                 "({start}) with values of {outcome}."
             ).format(start=treatment_time, outcome=outcome_name or outcome)
+        )
+    if len(pre) < min_pre_periods:
+        raise ImpactError(
+            _too_few_pre_periods(outcome_name or outcome, [str(t) for t in pre], min_pre_periods)
         )
     pool = (
         [str(c) for c in controls]
@@ -763,6 +789,16 @@ def synthetic_control(
     if placebo and len(kept) > 2:
         result.details["placebos"] = len(kept) - 1
     return result
+
+
+def _too_few_pre_periods(outcome: str, pre: Sequence[str], needed: int) -> str:
+    """One line: the pre-periods found, why they are too few, and the method to use."""
+    return _(
+        "The synthetic control needs at least {needed} periods of {outcome} before the start "
+        "and there are {n} ({periods}): with so few, a mix of comparison units matches them "
+        "exactly whatever happened, so its fit checks nothing. Use --method did (placebo "
+        "inference for few intervention units), or import more earlier periods."
+    ).format(needed=needed, outcome=outcome, n=len(pre), periods=", ".join(pre) or "-")
 
 
 def survey_did(
@@ -1471,6 +1507,14 @@ def measure_impact(
                 ).format(n=len(treated_units))
             )
         treated_unit = treated_units[0]
+        pre_codes = [
+            str(code)
+            for code in panel.sort_values("order")["period"].unique()
+            if orders[code] < first_treated[treated_unit]
+        ]
+        if len(pre_codes) < MIN_SYNTH_PRE:
+            # named by their codes (2024), not the orders the estimator works on
+            raise ImpactError(_too_few_pre_periods(label, pre_codes, MIN_SYNTH_PRE))
         result = synthetic_control(
             panel[panel["unit"].isin({treated_unit} | set(comparison_pool))],
             unit="unit",
