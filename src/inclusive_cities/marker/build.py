@@ -672,9 +672,9 @@ def _rank_intervals(
 
 def _score_columns(
     run_id: int, result: MarkerResult, unit_ids: dict[str, int], spec: MarkerSpec
-) -> dict[str, list[object]]:
-    """The score rows, column by column as plain Python values (one row per unit and node,
-    then per unit and indicator), ready for :func:`~inclusive_cities.store.bulk.bulk_insert`.
+) -> dict[str, Any]:
+    """The score rows, column by column (one row per unit and node, then per unit and
+    indicator), ready for :func:`~inclusive_cities.store.bulk.bulk_insert`.
 
     All parts at once as units × parts matrices: levels and ranks as the engine's
     ``_classify`` and ``_rank`` give them (cut points; 1 = best, ties share the lowest rank),
@@ -718,8 +718,10 @@ def _score_columns(
     levels = _levels_of(scores, present, spec)
     ranks = _ranks_of(scores, present)
     return {
-        "run_id": [run_id] * (len(parts) * count),
-        "unit_id": np.repeat(ids[order], len(parts)).tolist(),
+        # NumPy keys: bulk_insert finds their distinct values (its foreign key check) without
+        # a Python object per row, and makes Python values a chunk at a time
+        "run_id": np.full(len(parts) * count, run_id, dtype=np.int64),
+        "unit_id": np.repeat(ids[order], len(parts)),
         "node_code": parts * count,
         "score": _nullable(scores.ravel(), ~present.ravel()),
         "level": levels.ravel().tolist(),
