@@ -76,23 +76,45 @@ def share_times_total(truth: dict[Key, Cell], published: Published, rules: Rules
 
 
 def differencing(
-    truth: dict[Key, Cell], published: Published, relations: Iterable[Relation], rules: Rules
+    truth: dict[Key, Cell],
+    published: Published,
+    relations: Iterable[Relation],
+    rules: Rules,
+    among: Iterable[int] | None = None,
 ) -> list[Finding]:
     """A relation with exactly one hidden member gives it away by subtraction or addition.
 
     For means the attacker works on ``value x n`` (the group's total) and on ``n``, which
-    add up as counts do; a hidden member's ``n`` comes out of the same relation.
+    add up as counts do; a hidden member's ``n`` comes out of the same relation. ``among``:
+    only these relations (indices into ``relations``), counted member by member (the
+    closure's later passes look at the few relations a pass touched).
     """
     from inclusive_cities.disclosure.derived import upstream_differencing
 
     relations = relations if isinstance(relations, list) else list(relations)
-    hidden_count, upstream_count = _layout(relations, truth).counts(published)
+    if among is None:
+        # only a relation with one hidden member, or none and one suppressed upstream, can
+        # give anything away: counted for every relation at once, the rest is never looked at
+        hidden_count, upstream_count = _layout(relations, truth).counts(published)
+        chosen = np.flatnonzero(
+            (hidden_count == 1) | ((hidden_count == 0) & (upstream_count == 1))
+        ).tolist()
+    else:
+        hidden_count, upstream_count = np.zeros(len(relations), np.int64), None
+        chosen = []
+        for index in among:
+            members = relations[index].members
+            count = sum(_hidden(k, truth, published) for k in members)
+            upstream = sum(
+                truth[k].value is None and truth[k].n != 0 and k not in published.values
+                for k in members
+                if k in truth
+            )
+            hidden_count[index] = count
+            if count == 1 or (count == 0 and upstream == 1):
+                chosen.append(index)
     out: list[Finding] = []
-    # only a relation with one hidden member, or none and one suppressed upstream, can give
-    # anything away: counted for every relation at once, the rest is never looked at
-    for index in np.flatnonzero(
-        (hidden_count == 1) | ((hidden_count == 0) & (upstream_count == 1))
-    ):
+    for index in chosen:
         relation = relations[index]
         if hidden_count[index] == 0:  # its lone hidden member was suppressed upstream
             out.extend(upstream_differencing(truth, published, relation, rules))
@@ -307,6 +329,8 @@ def lp_intervals(
         assert value is not None
         reach = rules.protection_range(value)
         wanted[target] = (max(0.0, value - reach), value + reach)
+    if not wanted:
+        return []
     hidden_in = _hidden_in(relations, truth, published)
     out: list[Finding] = []
     done: set[Key] = set()
@@ -459,6 +483,10 @@ def interval(index: int, a_eq: np.ndarray, b_eq: np.ndarray) -> tuple[float, flo
     return Attacker(a_eq, b_eq).bounds(index)
 
 
+PRIMAL, DUAL = 4, 1
+"""HiGHS's simplex strategies: ``simplex_strategy`` 4 and 1."""
+
+
 class Attacker:
     """One HiGHS model per linked component, re-solved per cell with a new objective."""
 
@@ -480,6 +508,13 @@ class Attacker:
         model.a_matrix_.value_ = matrix.data
         self.highs.passModel(model)
         self.columns = np.arange(self.size, dtype=np.int32)
+        self.strategy = -1
+
+    def _run(self, strategy: int) -> None:
+        if strategy != self.strategy:
+            self.highs.setOptionValue("simplex_strategy", strategy)
+            self.strategy = strategy
+        self.highs.run()
 
     def _optimum(self, index: int, sign: float) -> float | None:
         return self.optimum(index, sign)[0]
@@ -490,7 +525,7 @@ class Attacker:
         cost = np.zeros(self.size)
         cost[index] = -side
         self.highs.changeColsCost(self.size, self.columns, cost)
-        self.highs.run()
+        self._run(PRIMAL)
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None, None
         value = -float(self.highs.getInfo().objective_function_value) * side
@@ -509,7 +544,7 @@ class Attacker:
             lower = np.asarray(ends, dtype=float)
         self.highs.changeColsCost(self.size, self.columns, cost)
         self.highs.changeColsBounds(len(columns), columns.astype(np.int32), lower, upper)
-        self.highs.run()
+        self._run(DUAL)
         ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
         solution = np.asarray(self.highs.getSolution().col_value) if ok else None
         self.highs.changeColsBounds(

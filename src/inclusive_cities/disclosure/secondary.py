@@ -29,7 +29,7 @@ from inclusive_cities.disclosure.attacks import differencing, lp_intervals, prot
 from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
 from inclusive_cities.disclosure.rules import Rules
 
-MAX_ROUNDS = 4
+MAX_ROUNDS = 8
 MAX_RINGS = 4
 MIP_OPTIONS = {"node_limit": 2000, "time_limit": 600.0, "mip_rel_gap": 0.02}
 """HiGHS stops on its node count, so the pattern is the same on an idle or a loaded machine
@@ -54,33 +54,22 @@ def protect_verified(
     protected: set[Key],
     rules: Rules,
     changed: set[Key] | None = None,
+    proven: set[Key] | frozenset[Key] = frozenset(),
 ) -> tuple[set[Key], set[Key]]:
     """The cheapest hidden set containing ``hidden`` that the attacker cannot break, and
     the protected cells its LP attack proved protected (see :func:`protect`).
 
     With ``changed``, only the linked components holding those cells are solved and
     attacked again (components share no relation, so the others keep their pattern).
+    ``proven``: protected cells an earlier call proved against a subset of ``hidden`` over
+    the same relations; they are not attacked again (hiding more only widens an interval).
     """
-    lines = [
-        # cells suppressed upstream (value NULL) are not the solver's to choose: the closure
-        # (publication.close) hides one more member beside each one that stands alone. As
-        # fixed members here they joined each rate's tables into components too large to
-        # solve in time, and the fallback then hid whole relations, city-wide
-        tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
-        for r in relations
-    ]
-    live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
-    components = _components([m for _r, m in live])
+    shape = _structure(truth, relations, protected, rules)
+    components, member_of = shape.components, shape.member_of
+    lines_of, rows_of, problems = shape.lines_of, shape.rows_of, shape.problems
     result = set(hidden)
     cuts: dict[int, list[tuple[dict[Key, float], float]]] = defaultdict(list)
-    member_of: dict[Key, int] = {k: i for i, comp in enumerate(components) for k in comp}
     pending = {member_of[k] for k in (hidden if changed is None else changed) if k in member_of}
-    lines_of: dict[Key, list[tuple[Key, ...]]] = defaultdict(list)
-    rows_of: dict[int, list[tuple[Relation, tuple[Key, ...]]]] = defaultdict(list)
-    for relation, members in live:
-        rows_of[member_of[members[0]]].append((relation, members))
-        for key in members:
-            lines_of[key].append(members)
     # The hidden set only grows (each solve fixes what is already hidden, each ring adds),
     # and hiding a cell only widens the attacker's intervals (a published value becomes a
     # variable: every table that was feasible still is). So a protected cell that passed
@@ -89,7 +78,6 @@ def protect_verified(
     # difference between ~15 minutes of LPs and a few.
     narrowed: set[Key] | None = None
     verified: set[Key] = set()  # attacked and not narrowed, against a subset of the result
-    problems: dict[int, _Problem] = {}
     for _round in range(MAX_ROUNDS):
         for index in pending:
             keys = components[index]
@@ -100,7 +88,9 @@ def protect_verified(
         touched = {k for index in pending for k in components[index]}
         # the whole list, not the relations around ``touched``: an attacker's component never
         # leaves the solver's, so the answers are the same, and the list's layout is reused
-        targets = protected & touched if narrowed is None else protected & touched & narrowed
+        targets = (
+            (protected & touched) - proven if narrowed is None else protected & touched & narrowed
+        )
         found = lp_intervals(truth, view, relations, targets, rules, exact=False)
         narrowed = {f.key for f in found}
         verified |= targets - narrowed
@@ -164,6 +154,70 @@ def protect_verified(
             h for key in failing for m in lines_of.get(key, ()) for h in m if h in result
         } | failing
     return result, verified
+
+
+class _Structure:
+    """The solver's view of the relations: linked components, each cell's lines and each
+    component's MIP. It depends only on the cells, the relations and which cells are
+    protected, not on the pattern, so ``compute``'s passes share it (each pass rebuilt it:
+    components and MIP rows were a tenth of the solve on the medium demo)."""
+
+    def __init__(
+        self,
+        truth: dict[Key, Cell],
+        relations: list[Relation],
+        protected: set[Key],
+        rules: Rules,
+    ) -> None:
+        self.truth, self.relations, self.protected, self.rules = truth, relations, protected, rules
+        self.size = (len(truth), len(relations), len(protected))
+        lines = [
+            # cells suppressed upstream (value NULL) are not the solver's to choose: the
+            # closure (publication.close) hides one more member beside each one that stands
+            # alone. As fixed members here they joined each rate's tables into components too
+            # large to solve in time, and the fallback then hid whole relations, city-wide
+            tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
+            for r in relations
+        ]
+        live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
+        self.components = _components([m for _r, m in live])
+        self.member_of: dict[Key, int] = {
+            k: i for i, comp in enumerate(self.components) for k in comp
+        }
+        self.lines_of: dict[Key, list[tuple[Key, ...]]] = defaultdict(list)
+        self.rows_of: dict[int, list[tuple[Relation, tuple[Key, ...]]]] = defaultdict(list)
+        for relation, members in live:
+            self.rows_of[self.member_of[members[0]]].append((relation, members))
+            for key in members:
+                self.lines_of[key].append(members)
+        self.problems: dict[int, _Problem] = {}
+
+    def fits(
+        self,
+        truth: dict[Key, Cell],
+        relations: list[Relation],
+        protected: set[Key],
+        rules: Rules,
+    ) -> bool:
+        return (
+            self.truth is truth
+            and self.relations is relations
+            and self.protected is protected
+            and self.rules is rules
+            and self.size == (len(truth), len(relations), len(protected))
+        )
+
+
+_STRUCTURES: list[_Structure] = []
+
+
+def _structure(
+    truth: dict[Key, Cell], relations: list[Relation], protected: set[Key], rules: Rules
+) -> _Structure:
+    """The structure of these very lists (the last one is kept for the next pass)."""
+    if not (_STRUCTURES and _STRUCTURES[0].fits(truth, relations, protected, rules)):
+        _STRUCTURES[:] = [_Structure(truth, relations, protected, rules)]
+    return _STRUCTURES[0]
 
 
 def _given_away(
