@@ -495,3 +495,41 @@ def test_a_rate_out_of_range_names_its_unit_in_the_readers_language(
         "(por 100.000 hab.)",
     )
     assert "per 100k" not in message
+
+
+def test_a_name_used_as_code_spelled_with_accents_is_named_as_the_city_writes_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Trial #3 F9: Quito's parroquias are keyed by name; 'Zámbiza' in the table against
+    'Zambiza' in the boundaries was refused with no hint of what the city calls it."""
+    names = ["Zambiza", "Cumbayá", "Nayón"]
+    frame = gpd.GeoDataFrame(
+        {"parroquia": names},
+        geometry=[shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(3)],
+        crs=UTM,
+    )
+    boundaries = tmp_path / "parroquias.gpkg"
+    frame.to_file(boundaries, layer="parroquia", driver="GPKG")
+    import_boundaries(
+        engine,
+        boundaries,
+        [LevelSpec("parroquia", layer="parroquia", code_column="parroquia")],
+        city="UIO",
+    )
+    table = tmp_path / "poblacion.csv"
+    table.write_text("parroquia,poblacion\nZámbiza,4500\nCumbayá,31000\nNayón,15600\n")
+    assert_rejected(
+        engine,
+        lambda: import_table(engine, table, city="UIO", period="2010", unit_column="parroquia"),
+        "row 2",
+        "'Zámbiza'",
+        "The city writes it 'Zambiza'",
+    )
+    shouting = tmp_path / "mayusculas.csv"
+    shouting.write_text("parroquia,poblacion\nZAMBIZA,4500\nCUMBAYÁ,31000\n")
+    assert_rejected(
+        engine,
+        lambda: import_table(engine, shouting, city="UIO", period="2010", unit_column="parroquia"),
+        "none of the 2 unit codes",
+        "The city writes it 'Cumbayá'",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -700,7 +701,9 @@ def import_table(
         if rows and not units:
             raise IngestError(_no_unit_matches(session, city_row, level, rows, table.file))
         reported: set[int] = set()
-        stripped = zero_stripped(_city_codes(session, city_row, level)) if unmatched else {}
+        known_codes = _city_codes(session, city_row, level) if unmatched else []
+        stripped = zero_stripped(known_codes)
+        spelled = _folded(known_codes)
         for row in rows:
             if row.unit_code in unmatched and row.row not in reported:
                 reported.add(row.row)
@@ -714,7 +717,10 @@ def import_table(
                             "unit code not found in city {city}: check the code or "
                             "import the boundaries first."
                         ).format(city=city)
-                        + _zeros_hint([row.unit_code], stripped),
+                        + (
+                            _zeros_hint([row.unit_code], stripped)
+                            or _spelling_hint(row.unit_code, spelled)
+                        ),
                     )
                 )
         rows = [r for r in rows if r.unit_code not in unmatched]
@@ -838,6 +844,28 @@ def _zeros_hint(codes: Sequence[str], stripped: Mapping[str, str]) -> str:
     return ""
 
 
+def _fold(text: str) -> str:
+    """Lower case, no accents, single spaces: 'Zámbiza' and 'ZAMBIZA ' read alike."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(plain.lower().split())
+
+
+def _folded(codes: Sequence[str]) -> dict[str, str]:
+    return {_fold(c): c for c in sorted(codes, reverse=True)}
+
+
+def _spelling_hint(code: str, folded: Mapping[str, str]) -> str:
+    """ " The city writes it 'Zambiza'" when the code differs only in accents, case or spaces
+    (names used as codes are typed by hand)."""
+    found = folded.get(_fold(code))
+    if found is None or found == code:
+        return ""
+    return " " + _(
+        "The city writes it '{found}' (accents, capitals or spaces differ): write it so in the "
+        "file."
+    ).format(found=found)
+
+
 def _city_levels(session: Session, city: models.City) -> list[str]:
     return list(
         session.scalars(
@@ -857,7 +885,11 @@ def _no_unit_matches(
 ) -> str:
     """One line instead of one "not found" per row when no code matches at all."""
     codes = sorted({r.unit_code for r in rows})
-    hint = _zeros_hint(codes, zero_stripped(_city_codes(session, city, level)))
+    known = _city_codes(session, city, level)
+    folded = _folded(known)
+    hint = _zeros_hint(codes, zero_stripped(known)) or next(
+        (h for h in (_spelling_hint(c, folded) for c in codes) if h), ""
+    )
     return (
         _(
             "{file}: none of the {count} unit codes in column '{column}' (e.g. {examples}) is a "
