@@ -160,12 +160,13 @@ def import_command(
         _(
             "Stored {count} candidate projects of {file} for {city} at level '{level}': "
             "{host} host and {migrant} refugee and migrant residents in the projects' "
-            "catchments, counted once."
+            "catchments, counted once (population of period {period})."
         ).format(
             count=summary.projects,
             file=summary.file,
             city=city,
             level=summary.level,
+            period=summary.period,
             host=format_number(summary.beneficiaries_host, 0),
             migrant=format_number(summary.beneficiaries_migrant, 0),
         )
@@ -260,9 +261,11 @@ def prioritise_command(
     )
     console.print(
         _(
-            "People the chosen projects reach, each neighbourhood's residents counted once: "
-            "{host} host residents and {migrant} refugees and migrants."
+            "People the chosen projects reach, each neighbourhood's residents counted once "
+            "(population of period {period}, the marker run's): {host} host residents and "
+            "{migrant} refugees and migrants."
         ).format(
+            period=plan.places.run.period,
             host=format_number(selection.people_host, 0),
             migrant=format_number(selection.people_migrant, 0),
         )

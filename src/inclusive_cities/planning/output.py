@@ -224,6 +224,7 @@ def constraints_frame(plan: PlanResult) -> pd.DataFrame:
         (_("Benefit to hosts"), round(s.benefit_host, 2)),
         (_("Host residents reached (each counted once)"), round(s.people_host)),
         (_("Refugees and migrants reached (each counted once)"), round(s.people_migrant)),
+        (_("Population counts of period"), run.period),
         (_("Benefit (greedy)"), round(s.greedy_benefit, 2)),
         (_("Cost (greedy)"), s.greedy_cost),
         (_("Gap between exact and greedy"), round(s.gap, 4)),

@@ -133,6 +133,9 @@ class ImportSummary:
     replaced: int
     kept: int = 0
     """Projects already under way (started on or before today) kept from earlier imports."""
+    period: str = ""
+    """The period whose population counts gave the beneficiaries (said with every count:
+    ``plan prioritise`` counts its marker run's period, trial #3 F8)."""
 
 
 def _plain(text: str) -> str:
@@ -304,6 +307,9 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for position, row in enumerate(table.to_dict("records")):
+        site_given = geometry is not None and not _blank_site(geometry.iloc[position])
+        if not site_given and all(_blank(value) for value in row.values()):
+            continue  # a fully blank spreadsheet row between projects (trial #3 F8)
         code_value = row.get("code")
         if isinstance(code_value, float) and not np.isnan(code_value) and code_value.is_integer():
             code_value = int(code_value)
@@ -428,19 +434,30 @@ def read_projects(path: Path | str, layer: str | None = None) -> pd.DataFrame:
                 "_row": position,
             }
         )
+    if not records:
+        raise ProjectsFileError(
+            _("{file} has no projects: add one row per candidate project.").format(file=path.name)
+        )
     frame = pd.DataFrame(records)
     for column in ("depends_on", "excludes"):
-        for position, (code, others) in enumerate(zip(frame["code"], frame[column], strict=True)):
+        for position, code, others in zip(frame["_row"], frame["code"], frame[column], strict=True):
             for other in others:
                 if other == code or other not in seen:
                     raise rows.fail(
-                        position,
+                        int(position),
                         column,
                         other,
                         _("is not another project of this file: use the codes of column 'code'."),
                     )
     _check_cycles(frame, rows)
+    # the file's own headers ('Unidades'), so that later messages name what the user wrote
+    frame.attrs["headers"] = dict(rows.headers)
     return frame
+
+
+def _blank_site(site: object) -> bool:
+    """No geometry in a GeoPackage row (None, NaN or an empty shape)."""
+    return site is None or _blank(site) or bool(getattr(site, "is_empty", False))
 
 
 def _check_cycles(frame: pd.DataFrame, rows: _Rows) -> None:
@@ -452,7 +469,7 @@ def _check_cycles(frame: pd.DataFrame, rows: _Rows) -> None:
         if state.get(code) == 2:
             return
         if state.get(code) == 1:
-            position = int(frame.index[frame["code"] == code][0])
+            position = int(frame.loc[frame["code"] == code, "_row"].iloc[0])
             raise rows.fail(
                 position,
                 "depends_on",
@@ -639,6 +656,7 @@ def _period_population(engine: Engine, city: str, level: str, period: str | None
                 ).format(city=city, level=level, period=period or "-")
             )
         frame = _population(session, period_row.id, [u[0] for u in units], "population")
+        frame.attrs["period"] = str(period_row.code)
     frame.index = [str(code) for _id, code in units]
     return frame
 
@@ -664,16 +682,26 @@ def import_projects(
     path = Path(path)
     frame = read_projects(path, layer)
     units, level_code = level_units(engine, city, level)
+    from inclusive_cities.ingest.tabular import lost_leading_zeros, zero_stripped
+
     rows = _Rows(path, 0 if path.suffix.lower() == ".gpkg" else 1)
+    rows.headers.update(frame.attrs.get("headers", {}))
     known = set(units.index)
+    stripped = zero_stripped(known)
     for position, codes in enumerate(frame["unit_codes"]):
         for code in codes or []:
             if code not in known:
+                padded = lost_leading_zeros(code, stripped)
                 raise rows.fail(
                     int(frame["_row"].iloc[position]),
                     "units",
                     code,
                     _(
+                        "is not a unit of level '{level}' in {city}: the city has {padded}, the "
+                        "file lost the code's leading zeros (keep the column as text in Excel)."
+                    ).format(level=level_code, city=city, padded=padded)
+                    if padded
+                    else _(
                         "is not a unit of level '{level}' in {city}: use codes such as {examples}."
                     ).format(level=level_code, city=city, examples=", ".join(sorted(known)[:3])),
                 )
@@ -781,6 +809,7 @@ def import_projects(
         beneficiaries_migrant=migrant_total,
         replaced=int(replaced or 0),
         kept=kept,
+        period=str(population.attrs.get("period", period or "")),
     )
 
 
