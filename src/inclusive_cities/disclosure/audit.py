@@ -420,15 +420,12 @@ def cluster_inputs(session: Session, city: models.City) -> list[Finding]:
                 models.AnalysisFeature.unit_id.is_not(None),
             )
         ).all()
-        for unit, value in features:
-            shown = served.get(int(unit))
-            if shown is None or abs(shown - float(value)) > 1e-6 * max(1.0, abs(float(value))):
-                key: Key = (code, int(unit), period.code, TOTAL, TOTAL, TOTAL)
-                out.append(
-                    Finding(
-                        key, CLUSTER_INPUT, float(value), float(value), float(value), (layer.name,)
-                    )
-                )
+        for unit_id, stored in features:
+            unit, value = int(unit_id or 0), float(stored or 0.0)  # both NOT NULL here
+            shown = served.get(unit)
+            if shown is None or abs(shown - value) > 1e-6 * max(1.0, abs(value)):
+                key: Key = (code, unit, period.code, TOTAL, TOTAL, TOTAL)
+                out.append(Finding(key, CLUSTER_INPUT, value, value, value, (layer.name,)))
     return out
 
 
