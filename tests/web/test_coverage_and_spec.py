@@ -342,3 +342,41 @@ def test_trend_axis_follows_the_specs_scale() -> None:
     use_language("es")
     assert spec["encoding"]["y"]["scale"]["domain"] == [0.0, 1.0]
     assert spec["encoding"]["y"]["title"] == "Score (0–1)"
+
+
+def test_a_unit_with_no_value_keeps_its_boundary_in_downloads_and_ogc(real: RealCity) -> None:
+    """Trial #3 F9: block B1's overcrowding was never stored (a missing-value code in the
+    source). Its layer left B1 out, so a GIS user lost the polygon; it is now there, empty."""
+    from sqlalchemy import delete, select
+
+    from inclusive_cities.store import models, transaction
+    from inclusive_cities.store.web_models import PublishedLayer
+    from inclusive_cities.web.data import CACHE, MAP_CACHE
+
+    engine = connect(real.url)
+    with transaction(engine) as s:
+        indicator = s.scalar(
+            select(models.Indicator.id).where(models.Indicator.code == "overcrowding")
+        )
+        layer = PublishedLayer(
+            city_id=s.scalar(select(models.City.id)),
+            period_id=s.scalar(select(models.Period.id)),
+            indicator_id=indicator,
+        )
+        s.add(layer)
+    CACHE.clear()
+    MAP_CACHE.clear()
+    try:
+        with TestClient(create_app(real.url)) as web:
+            geo = web.get("/downloads/rdc-overcrowding-2024.geojson").json()
+            by_code = {f["properties"]["code"]: f["properties"] for f in geo["features"]}
+            assert set(by_code) == {"B1", "B2", "B3", "B4"}
+            assert by_code["B1"]["value"] is None and by_code["B1"]["status"] == "missing"
+            assert by_code["B2"]["value"] == VALUES["overcrowding"]["B2"]
+            items = web.get("/ogc/collections/rdc-overcrowding-2024/items").json()
+            assert items["numberMatched"] == 4
+    finally:
+        with transaction(engine) as s:
+            s.execute(delete(PublishedLayer).where(PublishedLayer.indicator_id == indicator))
+        CACHE.clear()
+        MAP_CACHE.clear()

@@ -135,6 +135,12 @@ def feature_table(
                 }
             level_id = collection.level_id
         geoms = data.level_geometries(session, collection.city_id, level_id)
+        if collection.kind != "marker" and by_unit:
+            # a unit with no value (a missing-value code in the source) keeps its boundary,
+            # empty: a GIS user must not lose the polygon (trial #3 F9)
+            empty = dict.fromkeys(next(iter(by_unit.values())), None) | {"status": "missing"}
+            for unit_id in geoms.unit_ids.tolist():
+                by_unit.setdefault(int(unit_id), dict(empty))
         keep = np.array([int(u) in by_unit for u in geoms.unit_ids], dtype=bool)
         unit_ids = geoms.unit_ids[keep]
         full_json = np.asarray(geoms.json_at(None), dtype=object)[keep]
