@@ -100,3 +100,24 @@ def test_a_lone_hidden_block_count_takes_the_smallest_members_with_it() -> None:
     closed = close(truth, relations, {pop("B5", "venezuelan")}, Rules())
     assert {pop("B5", "host"), pop("B4", "venezuelan")} <= closed
     assert pop("B3") not in closed and pop("N") not in closed
+
+
+@pytest.mark.parametrize("start", range(len(STARTS)))
+def test_differencing_among_some_relations_finds_what_the_full_count_finds_there(
+    start: int,
+) -> None:
+    """``differencing(..., among=...)`` counts members one by one over the relations named;
+    over all of them it finds exactly what the one numpy pass over every relation finds, and
+    over a part, that part's findings."""
+    truth, relations = city()
+    rules = Rules()
+    view = published_view(truth, STARTS[start])
+    every = differencing(truth, view, relations, rules)
+    assert every  # each start gives something away
+    assert differencing(truth, view, relations, rules, range(len(relations))) == every
+    some = [i for i, r in enumerate(relations) if r.kind == "geography"]
+    found = differencing(truth, view, relations, rules, some)
+    by_hand = [
+        f for f in every if any(set(f.via) | {f.key} == set(relations[i].members) for i in some)
+    ]
+    assert found == by_hand

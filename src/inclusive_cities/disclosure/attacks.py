@@ -188,7 +188,40 @@ _LAYOUTS: list[_Layout] = []
 def _hidden_in(
     relations: list[Relation], truth: dict[Key, Cell], published: Published
 ) -> dict[Key, list[int]]:
-    """Hidden cell -> the count relations holding it (indices into ``relations``, ascending)."""
+    """Hidden cell -> the count relations holding it (indices into ``relations``, ascending).
+
+    The last answer is kept: the solver's rounds ask ``lp_intervals`` then
+    ``protection_cuts`` about the very same view (half a second each on the medium demo)."""
+    if _HIDDEN_IN:
+        last = _HIDDEN_IN[0]
+        if (
+            last.relations is relations
+            and last.truth is truth
+            and last.published is published
+            and last.size == (len(relations), len(truth), len(published.values))
+        ):
+            return last.hidden_in
+    _HIDDEN_IN[:] = [_HiddenIn(relations, truth, published)]
+    return _HIDDEN_IN[0].hidden_in
+
+
+class _HiddenIn:
+    """One answer of :func:`_hidden_in` with what it was asked about."""
+
+    def __init__(
+        self, relations: list[Relation], truth: dict[Key, Cell], published: Published
+    ) -> None:
+        self.relations, self.truth, self.published = relations, truth, published
+        self.size = (len(relations), len(truth), len(published.values))
+        self.hidden_in = _count_relations_holding(relations, truth, published)
+
+
+_HIDDEN_IN: list[_HiddenIn] = []
+
+
+def _count_relations_holding(
+    relations: list[Relation], truth: dict[Key, Cell], published: Published
+) -> dict[Key, list[int]]:
     layout = _layout(relations, truth)
     where = np.flatnonzero(layout.hidden(published)[layout.members] & layout.counted)
     hidden_in: dict[Key, list[int]] = defaultdict(list)
