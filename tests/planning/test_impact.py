@@ -333,7 +333,7 @@ def test_did_recovers_the_injected_effect_and_finds_none_elsewhere(
 
 
 def test_one_intervention_unit_gets_placebo_inference_not_a_cluster_se(
-    one_period_later: tuple[Engine, dict],
+    one_period_later: tuple[Engine, dict], tmp_path: Path
 ) -> None:
     """Trial F7: with one treated barrio the cluster SE (0.028) called noise significant on an
     indicator nothing touched. Placebo inference: each comparison barrio in turn as the treated
@@ -371,6 +371,12 @@ def test_one_intervention_unit_gets_placebo_inference_not_a_cluster_se(
         assert "agrupan" not in spanish and "cluster" not in spanish
     finally:
         use_language("en")
+    # the workbook's first sheet carries the same text
+    impact_to_xlsx(result, tmp_path / "placebo.xlsx")
+    sheet = pd.read_excel(
+        tmp_path / "placebo.xlsx", sheet_name="Impact", engine="openpyxl"
+    ).set_index("Item")
+    assert sheet.loc["Assumptions", "Value"] == result.assumptions()
     # with many intervention units the cluster SE stays, and says so
     many = measure_impact(engine, "TST", code, method="did", match=None)
     assert many.n_treated == 12 and "inference" not in many.details

@@ -1551,11 +1551,11 @@ def _unknown_units_message(
     unknown: Sequence[str], known: set[str], label: str, panel: pd.DataFrame
 ) -> str:
     """Name each listed unit without values, suggesting the code it lost its zeros from."""
-    padded = {code.lstrip("0"): code for code in known}
-    named = [
-        f"{code} ({padded[code.lstrip('0')]}?)" if code.lstrip("0") in padded else code
-        for code in unknown
-    ]
+    from inclusive_cities.ingest.tabular import lost_leading_zeros, zero_stripped
+
+    stripped = zero_stripped(known)
+    padded = {code: lost_leading_zeros(code, stripped) for code in unknown}
+    named = [f"{code} ({padded[code]}?)" if padded[code] else code for code in unknown]
     return _(
         "The units file lists {n} units with no values of {outcome} at level '{level}': {units}. "
         "Correct the codes (a code in parentheses is one that exists with leading zeros; keep "
