@@ -667,3 +667,30 @@ def test_demo_programme_gives_the_programmes_headline_lines(tmp_path: Path) -> N
     held = monitoring.results(engine, period="2024-S2", lang="en")
     assert "2024-S2" in held.periods
     assert held.row("workshops_held", city="TST", country="COL").target == 2
+
+
+def test_a_per_cent_typed_in_excel_is_read_as_the_per_cent_it_shows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Trial #3 F10: '85 %' typed in Excel is stored as 0.85 in a cell formatted 0%; it was
+    imported as 0.85 % and the programme's target fell from 85 % to 75.7 %."""
+    path = write_template(engine, tmp_path / "metas.xlsx", lang="es", city="MED", period="2027")
+    fill(path, [["improved_knowledge_share", "", "", "2027", "meta", "", "", "", "", 0.85]])
+    book = load_workbook(path)
+    book["valores"].cell(2, 10).number_format = "0%"
+    book.save(path)
+    import_template(engine, path, target_city="MED")
+    csv_file = tmp_path / "metas.csv"
+    csv_file.write_text(
+        "indicador,ciudad,periodo,tipo,valor\nimproved_knowledge_share,MED,2028,meta,90 %\n",
+        encoding="utf-8",
+    )
+    import_template(engine, csv_file)
+    with transaction(engine) as session:
+        targets = {
+            v.period: v.value
+            for v in session.scalars(
+                select(IndicatorValue).where(IndicatorValue.period.in_(["2027", "2028"]))
+            )
+        }
+    assert targets == {"2027": pytest.approx(85.0), "2028": pytest.approx(90.0)}

@@ -291,7 +291,7 @@ def _read_table(
         wanted = {_plain(s) for s in sheet_names}
         chosen = next((ws for ws in book.worksheets if _plain(ws.title) in wanted), None)
         chosen = chosen or book.worksheets[0]
-        rows = [list(r) for r in chosen.iter_rows(values_only=True)]
+        rows = [[_cell_value(c) for c in r] for r in chosen.iter_rows()]
         book.close()
     else:
         raise MonitoringError(_("{file} is neither an XLSX nor a CSV file.").format(file=path.name))
@@ -324,10 +324,20 @@ def _header_map(file: str, headers: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def _cell_value(cell: Any) -> Any:
+    """A cell as the person who typed it sees it: Excel stores "85 %" typed in a per-cent
+    cell as 0.85, which is read back as "85%" (0.85 would be 0.85 %, a target off by 100)."""
+    value = cell.value
+    number_format = str(getattr(cell, "number_format", "") or "")
+    if isinstance(value, int | float) and not isinstance(value, bool) and "%" in number_format:
+        return f"{value * 100:.10g}%"
+    return value
+
+
 def _number(value: object) -> float:
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip().replace(" ", "")
+    text = str(value).strip().replace(" ", "").replace("\u00a0", "").removesuffix("%")
     if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", text):
         text = text.replace(".", "").replace(",", ".")
     else:
