@@ -171,6 +171,11 @@ def test_downloads_name_scores_and_carry_coverage(client: TestClient, tmp_path: 
     types = dict(zip(info["fields"], info["dtypes"], strict=True))
     assert types["n"] == "int64" and types["value"] == "float64"
     assert types["standard_error"] == types["ci_low"] == types["ci_high"] == "float64"
+    # GeoPackage 1.2, which GDAL 3.6 (QGIS LTR) opens without a version warning
+    import sqlite3
+
+    with sqlite3.connect(crime_gpkg) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 10200
 
 
 def test_unit_page_says_partial_and_lists_missing_indicators(client: TestClient) -> None:

@@ -352,8 +352,16 @@ def render(table: FeatureTable, fmt: str, language: str, licence: str) -> bytes:
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "layer.gpkg"
-            frame.to_file(path, layer=table.collection.id, driver="GPKG")
             import pyogrio
+
+            # GeoPackage 1.2: GDAL 3.6 (QGIS LTR) warns on every 1.4 file it opens
+            pyogrio.write_dataframe(
+                frame,
+                path,
+                layer=table.collection.id,
+                driver="GPKG",
+                dataset_options={"VERSION": "1.2"},
+            )
 
             pyogrio.write_dataframe(meta, path, layer="metadata", driver="GPKG", append=False)
             return path.read_bytes()
