@@ -9,6 +9,7 @@ returned, so every page, report and export that uses this module publishes prote
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -285,22 +286,36 @@ def _pooled_country(
     as the programme's is; withheld when the cities whose own share is not shown (fewer than
     the threshold assessed) hold fewer than the threshold together, since the country's
     figure less the shown cities' would then give their small group away."""
-    from inclusive_cities.disclosure import Rules, control_enabled
-    from inclusive_cities.monitoring.delivery_indicators import (
-        assessed_public_servants,
-        improved_knowledge_share_among,
-    )
+    from inclusive_cities.monitoring.delivery_indicators import improved_knowledge_share_among
 
     ids = [c.id for c in loaded.cities if c.country == country]
     value = improved_knowledge_share_among(session, span, ids)
+    if value is not None and _few_hidden(session, span, ids):
+        return replace(row, actual=None, withheld=True)
+    found = value is not None
+    return replace(row, actual=value, computed=found, live=int(found), reported=0)
+
+
+def _few_hidden(session: Session, span: Window, ids: list[int]) -> bool:
+    """Whether the cities whose own share is not shown (1-9 assessed) hold fewer than the
+    threshold assessed together (a pooled share over these cities would give them away)."""
+    from inclusive_cities.disclosure import Rules, control_enabled
+    from inclusive_cities.monitoring.delivery_indicators import assessed_public_servants
+
     threshold = Rules().threshold
     small = [
         n for n in (assessed_public_servants(session, span, [i]) for i in ids) if 0 < n < threshold
     ]
-    if value is not None and control_enabled() and small and sum(small) < threshold:
-        return replace(row, actual=None, withheld=True)
-    found = value is not None
-    return replace(row, actual=value, computed=found, live=int(found), reported=0)
+    return control_enabled() and bool(small) and sum(small) < threshold
+
+
+def _whole_per_cent(row: ResultRow) -> ResultRow:
+    """A share of people in whole per cent, as the pages print it, for every output: with more
+    digits it names its fraction (95.5556 % is 43 of 45, trial #3 F5), and its ``progress``
+    against the target would carry the digits the share no longer has."""
+    if row.indicator not in SHARE_OF or row.actual is None:
+        return row
+    return replace(row, actual=float(math.floor(row.actual + 0.5)))
 
 
 def _small_share_withheld(
@@ -326,6 +341,11 @@ def _small_share_withheld(
 SHARE_OF: dict[str, tuple[str, ...]] = {
     "improved_knowledge_share": ("public_servants_trained", "people_trained"),
 }
+
+ASSESSED = "assessed"
+"""The code of the all-periods knowledge lines in :attr:`ProgrammeResults.all_periods` (the
+public servants assessed before and after a training over every period, per city and for the
+programme, ``actual`` None where the line is withheld)."""
 
 
 def _protect(
@@ -529,7 +549,73 @@ def _withheld(
     """The counts of people to withhold across every period at once (a period's table alone
     leaves its count to be recovered from the all-periods total or another period)."""
     tables = _people_tables(session, loaded, periods)
-    return withheld_programme_cells(tables), tables
+    withheld = withheld_programme_cells(tables)
+    knowledge, lines = _knowledge_withheld(session, loaded, periods, withheld)
+    return withheld | knowledge, [*tables, *([lines] if lines else [])]
+
+
+def _knowledge_withheld(
+    session: Session,
+    loaded: _Loaded,
+    periods: list[str],
+    withheld: set[tuple[str, str, str, str]],
+) -> tuple[set[tuple[str, str, str, str]], PeopleTable | None]:
+    """The improved-knowledge shares to withhold beyond a period's own 1-9 assessed, and the
+    all-periods knowledge lines (the :data:`ASSESSED` table: per city and the programme).
+
+    A share over a span is the pooled improved and assessed people of its pieces of time; a
+    piece whose own share is not shown (1-9 assessed, or withheld with its trained count) comes
+    back from a longer span's share less its other pieces (trial #3 F5: "all periods 93 %, 29
+    assessed" less 2025-S1's 90 % of at most 21 trained gave 2025-S2's withheld 9 of 9). So
+    a city's share over a span of several pieces (a year of two semesters, all periods) is
+    withheld when any of its pieces is such; and the programme's all-periods line, which
+    less the cities shown gives the cities withheld, when they are fewer than two or hold
+    fewer than the threshold assessed in such pieces together."""
+    from inclusive_cities.disclosure import Rules, control_enabled
+    from inclusive_cities.monitoring.delivery_indicators import assessed_public_servants
+
+    shares = [i.code for i in loaded.indicators if i.computed == "improved_knowledge_share"]
+    if not shares:
+        return set(), None
+    threshold = Rules().threshold if control_enabled() else 0
+    spans = {p: window(p) for p in periods}
+    pieces = _pieces(spans)
+    every = [*spans.items(), (ALL_PERIODS, Window(date.min, date.max, ALL_PERIODS))]
+    counts_of = {c for share in shares for c in (share, *SHARE_OF.get(share, ()))}
+    table = PeopleTable(ASSESSED)
+    out: set[tuple[str, str, str, str]] = set()
+    gone, small = 0, 0
+    for city in loaded.cities:
+        counts = {p.code: assessed_public_servants(session, p, [city.id]) for p in pieces}
+        if not sum(counts.values()):
+            continue
+        table.real[((city.country, city.code), ALL_PERIODS)] = float(sum(counts.values()))
+
+        # pieces whose own share is not shown: 1-9 assessed, or withheld with its count
+        bad = {
+            code
+            for code, count in counts.items()
+            if count
+            and (
+                count < threshold
+                or any((c, city.country, city.code, code) in withheld for c in counts_of)
+            )
+        }
+        for code, span in every:
+            inside = {p.code for p in pieces if span.start <= p.start and p.end <= span.end}
+            if not (bad & inside) or inside == {code} or not threshold:
+                continue
+            if code == ALL_PERIODS:
+                out.add((ASSESSED, city.country, city.code, ALL_PERIODS))
+                gone += 1
+                small += sum(counts[p] for p in bad)
+            else:
+                out.update((share, city.country, city.code, code) for share in shares)
+    if table.real:
+        table.real[((TOTAL, TOTAL), ALL_PERIODS)] = sum(table.real.values())
+        if gone and (gone < 2 or small < threshold):
+            out.add((ASSESSED, TOTAL, TOTAL, ALL_PERIODS))
+    return out, table
 
 
 def _all_periods_rows(
@@ -539,6 +625,26 @@ def _all_periods_rows(
     rows = []
     for table in tables:
         for (place, span), value in table.real.items():
+            if table.code == ASSESSED:
+                # the people assessed over all periods behind a city's (and the programme's)
+                # knowledge line: that line is printed only where this count is not withheld
+                hidden = (ASSESSED, place[0], place[1], ALL_PERIODS) in withheld
+                whole = place == (TOTAL, TOTAL)
+                rows.append(
+                    ResultRow(
+                        indicator=ASSESSED,
+                        city="" if whole else place[1],
+                        country="" if whole else place[0],
+                        period=ALL_PERIODS,
+                        baseline=None,
+                        target=None,
+                        actual=None if hidden else value,
+                        computed=True,
+                        withheld=hidden,
+                        live=1,
+                    )
+                )
+                continue
             if span != ALL_PERIODS or place[1] == TOTAL:
                 continue
             hidden = (table.code, place[0], place[1], span) in withheld
@@ -655,12 +761,19 @@ def _compute(
             value = whole(session, span)
             found = value is not None
             head = replace(head, actual=value, computed=found, live=int(found), reported=0)
+            # the programme's pooled share less the cities shown, as a country's
+            pooled = found and ind.computed == "improved_knowledge_share"
+            if pooled and _few_hidden(session, span, [c.id for c in loaded.cities]):
+                head = replace(head, actual=None, withheld=True)
         headline.append(head)
     if protection is None:
         protection = _withheld(session, loaded, periods)
     withheld, tables = protection
     city_rows, by_country, headline = _protect(city_rows, by_country, headline, withheld, chosen)
     city_rows = [_small_share_withheld(session, span, r, loaded) for r in city_rows]
+    city_rows, by_country, headline = (
+        [_whole_per_cent(r) for r in rows] for rows in (city_rows, by_country, headline)
+    )
     totals = _all_periods_rows(tables, withheld)
     if cities is not None:
         city_rows = [r for r in city_rows if r.city == cities]

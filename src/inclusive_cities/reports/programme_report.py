@@ -694,13 +694,13 @@ def _small_count_hidden(count: int | None) -> bool:
 
 
 def _knowledge(
-    engine: Engine, language: str, target_city_id: int | None = None
+    engine: Engine, language: str, rep: Any, target_city_id: int | None = None
 ) -> Knowledge | None:
     from inclusive_cities.monitoring import trainings
 
-    # withheld with the others of its line (the programme's people assessed are the sum of
-    # its cities'): a city's small count must not come back as the programme's minus theirs
-    found = trainings.published_knowledge(engine).get(target_city_id)
+    # published only where the people assessed over all periods are (protected with every
+    # period, country and the programme, trial #3 F5): never read raw here
+    found = trainings.published_knowledge(engine, rep).get(target_city_id)
     if found is None or found.share is None or found.low is None or found.high is None:
         return None
     return Knowledge(
@@ -784,7 +784,7 @@ def programme_view(engine: Engine, language: str) -> ProgrammeView:
         headline=headline,
         countries=countries,
         have_lines=_have_lines(rep, headline),
-        knowledge=_knowledge(engine, language),
+        knowledge=_knowledge(engine, language, rep),
         policies=_policies(engine, language),
         centres=centre_records.centres_in_network(engine),
         synthetic=synthetic,
@@ -823,6 +823,7 @@ def _target_city_id(engine: Engine, code: str) -> int | None:
 def city_view(engine: Engine, key: str, language: str) -> CityView:
     """One target city's latest results, its results over time and what was delivered there."""
     from inclusive_cities import monitoring
+    from inclusive_cities.monitoring.results import ASSESSED
 
     rep = _results(engine, language)
     city = next((c for c in rep.cities if c.code == key), None)
@@ -856,15 +857,18 @@ def city_view(engine: Engine, key: str, language: str) -> CityView:
                         "note": "",
                     }
                 )
-        knowledge = _knowledge(engine, language, target_id)
-        if knowledge is not None:
+        knowledge = _knowledge(engine, language, rep, target_id)
+        assessed = next(
+            (r for r in rep.all_periods if r.indicator == ASSESSED and r.city == key), None
+        )
+        if knowledge is not None or (assessed is not None and assessed.withheld):
             deliveries.append(
                 {
                     "code": "improved_knowledge",
                     "label": _("Trained people reporting improved knowledge"),
-                    "value": knowledge.share_text,
-                    "suppressed": False,
-                    "note": knowledge.ci_text,
+                    "value": knowledge.share_text if knowledge else "",
+                    "suppressed": knowledge is None,
+                    "note": knowledge.ci_text if knowledge else "",
                 }
             )
     return CityView(
