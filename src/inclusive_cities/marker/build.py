@@ -157,7 +157,7 @@ def build_run(
         rows = _level_rows(session, city_row, period_row, level_row, wanted, units)
         inherited: dict[str, str] = {}
         aggregated: dict[str, str] = {}
-        observed = set(rows.codes[np.unique(rows.indicator)].tolist())  # distinct codes
+        observed = set(rows.present().tolist())  # distinct codes, not per row
         lacking = [c for c in codes if c not in observed]
         borrowed: list[pd.DataFrame] = []
         if lacking:
@@ -358,6 +358,11 @@ class LevelRows:
     value: np.ndarray
     codes: np.ndarray
 
+    def present(self) -> np.ndarray:
+        """The codes of the indicators with at least one row."""
+        counts = np.bincount(self.indicator, minlength=len(self.codes))
+        return self.codes[np.flatnonzero(counts)]  # type: ignore[no-any-return]
+
 
 def _level_values(
     session: Session,
@@ -440,7 +445,7 @@ def _wide(
     order = sorted(range(len(unit_codes)), key=unit_codes.__getitem__)
     position = np.empty(len(unit_codes), dtype=np.int64)
     position[np.array(order, dtype=np.int64)] = np.arange(len(unit_codes))
-    present = rows.codes[np.unique(rows.indicator)].tolist()
+    present = rows.present().tolist()
     extra_codes = [str(code) for frame in borrowed for code in frame["indicator"].unique()]
     columns = sorted({*present, *extra_codes})
     column_of = {code: j for j, code in enumerate(columns)}
@@ -450,11 +455,16 @@ def _wide(
         where = np.array([column_of.get(str(code), -1) for code in rows.codes], dtype=np.int64)
         matrix[position[rows.unit], where[rows.indicator]] = rows.value
     if borrowed:
-        sorted_codes = pd.Index([unit_codes[i] for i in order])
+        row_of = {unit_codes[i]: k for k, i in enumerate(order)}
         for frame in borrowed:
-            at = sorted_codes.get_indexer(frame["unit_code"].astype(str))
+            # plain objects, not pandas strings (iterating those costs ≈1 µs a value)
+            at = np.array(
+                [row_of.get(str(code), -1) for code in frame["unit_code"].to_numpy(object)],
+                dtype=np.int64,
+            )
             keep = at >= 0
-            js = np.array([column_of[str(c)] for c in frame["indicator"]], dtype=np.int64)
+            indices, names = pd.factorize(frame["indicator"].to_numpy(object))
+            js = np.array([column_of[str(name)] for name in names], dtype=np.int64)[indices]
             matrix[at[keep], js[keep]] = frame["value"].to_numpy(dtype=float)[keep]
     wide = pd.DataFrame(matrix, columns=pd.Index(columns, dtype="str", name="indicator"))
     wide.insert(0, "unit_code", pd.array([unit_codes[i] for i in order], dtype="str"))
