@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import chain
 from pathlib import Path
 
 PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
@@ -54,12 +55,10 @@ def _write(db: Path, rows: list[tuple], per: int) -> float:
     else:
         whole = len(rows) // per * per
         many = head + ", ".join([one] * per)
+        flat = list(chain.from_iterable(rows[:whole]))  # row-major values, flattened in C
+        step = per * len(COLUMNS)
         connection.executemany(
-            many,
-            (
-                tuple(value for row in rows[at : at + per] for value in row)
-                for at in range(0, whole, per)
-            ),
+            many, [tuple(flat[at : at + step]) for at in range(0, len(flat), step)]
         )
         if whole < len(rows):
             connection.executemany(head + one, rows[whole:])
