@@ -72,3 +72,68 @@ def test_a_download_names_the_boundaries_licence_beside_the_figures(
     book = load_workbook(io.BytesIO(english.content))
     meta = {row[0].value: row[1].value for row in book["metadata"].iter_rows(min_row=2)}
     assert meta["Licence"] == f"CC BY 4.0 (figures); boundaries: {OSM} — ODbL-1.0"
+
+
+def test_figures_imported_under_their_makers_licence_say_so_on_downloads(tmp_path: Path) -> None:
+    """Trial #3 F9: INEC's census figures were labelled with the observatory's default
+    'CC BY 4.0 (cifras)' because `import table` had no way to declare their licence."""
+    import pyogrio
+
+    from inclusive_cities.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    _run("-d", url, "--quiet", "init")
+    _run(
+        "-d",
+        url,
+        "--quiet",
+        "import",
+        "boundaries",
+        str(QUITO),
+        "--city",
+        "UIO",
+        "--level",
+        "parroquia",
+        "--code-column",
+        "parroquia",
+        "--country",
+        "ECU",
+        "--attribution",
+        OSM,
+        "--licence",
+        "ODbL-1.0",
+        "--accept-valid",
+    )
+    names = sorted(pyogrio.read_dataframe(QUITO, read_geometry=False)["parroquia"].dropna())[:3]
+    table = tmp_path / "poblacion.csv"
+    table.write_text(
+        "parroquia,poblacion_total\n" + "".join(f"{n},{1000 + i}\n" for i, n in enumerate(names)),
+        encoding="utf-8",
+    )
+    _run(
+        "-d",
+        url,
+        "--quiet",
+        "import",
+        "table",
+        str(table),
+        "--city",
+        "UIO",
+        "--period",
+        "2010",
+        "--unit-column",
+        "parroquia",
+        "--source",
+        "INEC, censo 2010",
+        "--licence",
+        "INEC: uso libre citando la fuente",
+    )
+    _run("-d", url, "--quiet", "publish", "--city", "UIO", "--period", "2010", "--layers")
+    with TestClient(create_app(url)) as client:
+        listing = client.get("/ogc/collections", params={"f": "json"}).json()
+        layer = next(c["id"] for c in listing["collections"] if "poblacion" in c["id"])
+        book = load_workbook(io.BytesIO(client.get(f"/downloads/{layer}.xlsx").content))
+    meta = {row[0].value: row[1].value for row in book["metadatos"].iter_rows(min_row=2)}
+    assert meta["Licencia"] == (
+        f"INEC, censo 2010 — INEC: uso libre citando la fuente (cifras); límites: {OSM} — ODbL-1.0"
+    )

@@ -216,6 +216,9 @@ def table(
         "max, missing.",
     ),
     source: str = typer.Option("", "--source", help="Source to record with each value."),
+    licence: str = typer.Option(
+        "", "--licence", help="Licence of the figures (e.g. CC-BY-4.0), shown on downloads."
+    ),
     accept_valid: bool = ACCEPT_VALID,
     reject_file: Path = REJECT_FILE,
     dry_run: bool = DRY_RUN,
@@ -254,6 +257,7 @@ def table(
             dictionary=dictionary,
             missing_text=texts,
             source=source,
+            licence=licence,
             accept_valid=accept_valid,
             dry_run=dry_run,
             reject_path=reject_file,

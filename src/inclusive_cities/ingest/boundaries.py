@@ -706,3 +706,33 @@ def boundary_terms(session: Session, city_id: int) -> list[str]:
         if text and text not in terms:
             terms.append(text)
     return terms
+
+
+def figure_terms(session: Session, indicator_id: int, period_id: int, city_id: int) -> list[str]:
+    """The licences declared with the imports of one layer's figures (``import table
+    --licence``), each with its source: downloads name them instead of the default."""
+    batches = session.scalars(
+        select(models.ImportBatch)
+        .where(
+            models.ImportBatch.id.in_(
+                select(models.Observation.batch_id)
+                .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+                .where(
+                    models.Observation.indicator_id == indicator_id,
+                    models.Observation.period_id == period_id,
+                    models.SpatialUnit.city_id == city_id,
+                )
+                .distinct()
+            )
+        )
+        .order_by(models.ImportBatch.id)
+    )
+    terms: list[str] = []
+    for batch in batches:
+        details = batch.details or {}
+        if not details.get("licence"):
+            continue
+        text = " — ".join(str(details[k]) for k in ("source", "licence") if details.get(k))
+        if text not in terms:
+            terms.append(text)
+    return terms

@@ -617,12 +617,16 @@ def import_table(
     indicator_column: str | None = None,
     value_column: str | None = None,
     source: str = "",
+    licence: str = "",
     accept_valid: bool = False,
     dry_run: bool = False,
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import an indicator table for ``city`` as observed observations, in one transaction.
+
+    ``licence`` (e.g. the statistical office's terms) is kept with the import and named on
+    every download of its figures instead of the observatory's default licence.
 
     ``missing``: cell values that mean "no data" (999, -999) in every column, and
     ``missing_text`` the text ones (NS/NR); ``dictionary``: a data dictionary file giving each
@@ -756,6 +760,10 @@ def import_table(
             code: get_or_create_period(session, code).id for code in {r.period for r in rows}
         }
         single = next(iter(periods.values())) if len(periods) == 1 else None
+        if licence.strip():
+            report.details["licence"] = licence.strip()
+        if source.strip():
+            report.details["source"] = source.strip()
         batch = open_batch(
             session,
             report,

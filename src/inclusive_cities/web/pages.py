@@ -258,12 +258,16 @@ def download(request: Request, session: DB, filename: str) -> Response:
     collection = data.find_collection(session, match.group(1)) if match else None
     if match is None or collection is None:
         raise NotFound(_("There is no published file called {name}.").format(name=filename))
-    from inclusive_cities.ingest.boundaries import boundary_terms
+    from inclusive_cities.ingest.boundaries import boundary_terms, figure_terms
 
     fmt = match.group(2)
     table = exports.feature_table(session, ctx.specs, collection)
     licence = ctx.settings.data_licence
     city_id = session.scalar(select(models.City.id).where(models.City.code == collection.city_code))
+    if collection.indicator_id is not None and city_id is not None:
+        # figures imported under their maker's licence (import table --licence) say so
+        declared = figure_terms(session, collection.indicator_id, collection.period_id, city_id)
+        licence = "; ".join(declared) or licence
     terms = boundary_terms(session, city_id) if city_id is not None else []
     if terms:  # the figures are ours; the geometry is under its makers' terms
         licence = _("{licence} (figures); boundaries: {terms}").format(
