@@ -662,6 +662,11 @@ def test_demo_programme_gives_the_programmes_headline_lines(tmp_path: Path) -> N
     lines = {line.code: (line.n, line.m) for line in report.lines}
     assert lines == {"cities_with_marker": (6, 9), "cities_with_mobility_profile": (8, 9)}
     assert report.row("policies_supported").target == 4 * 2 + 5 * 1
+    # trial #3 F11: people trained are counted per period (the period's own sessions), so
+    # their target is per period too: 15 a half-year per city, not the year's 30 in S2
+    assert report.row("public_servants_trained").target == 9 * 15
+    assert report.row("community_trained").target == 9 * 30
+    assert report.row("entrepreneurs_supported").target == 9 * 40  # a count at the period's end
     # F2-7: the demo's workshops are held in 2024-S2, so their target is set there, not in 2025
     assert report.row("workshops_held", city="TST", country="COL").target is None
     held = monitoring.results(engine, period="2024-S2", lang="en")

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, func, select
 from inclusive_cities import monitoring
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.entry import import_template, write_template
+from inclusive_cities.monitoring.results import FLOW_RULES
 from inclusive_cities.store import models, transaction
 from inclusive_cities.store.monitoring_models import IndicatorValue, ProgrammeIndicator
 
@@ -132,7 +133,10 @@ def build_demo_programme(engine: Engine, city: str = "DEMO", seed: int = 0) -> D
             for indicator, yearly in targets.items():
                 rows.append([indicator, "", target, "2024", "linea_base", "", "", "", "", 0])
                 for period in PERIODS:
-                    share = 0.5 if period.endswith("S1") else 1.0
+                    # people trained are counted over each period's own sessions (flows,
+                    # monitoring.results.FLOW_RULES): half the year's target in each half;
+                    # the other counts stand at the period's end, so S2's target is the year's
+                    share = 0.5 if period.endswith("S1") or indicator in FLOW_RULES else 1.0
                     target_value = (
                         yearly if indicator == "improved_knowledge_share" else round(yearly * share)
                     )
