@@ -169,6 +169,23 @@ def test_the_withheld_share_does_not_come_back_from_the_all_periods_line(
     assert improved == set(range(10)), sorted(improved)
 
 
+def test_the_margins_do_not_give_the_city_line_back(published: dict[str, object]) -> None:
+    """The same attack through the margins: the programme's all-periods line less the other
+    cities' (110 - 27 - 25 - 29 = 29 assessed, 94 - 22 - 21 - 24 = 27 improved) would be VDR's
+    line again, so with VDR's the only line withheld the programme's goes too; and Colombia's
+    and the programme's pooled 2025-S2 shares, over VDR's 9 and people whose own shares are
+    printed, are withheld (the country's less the shown cities' would name VDR's 9)."""
+    lines = published["lines"]
+    shares = published["shares"]
+    assert lines["VDR"] is None  # type: ignore[index]
+    assert all(lines[c] is not None for c in ("CUC", "LIM", "CAL"))  # type: ignore[index]
+    assert "_T" not in lines  # type: ignore[operator]
+    assert shares[("COL", "2025-S2")] is None  # type: ignore[index]
+    assert shares[("_T", "2025-S2")] is None  # type: ignore[index]
+    # the first semester, where nobody is under 10, is printed at every level
+    assert all(shares[(p, "2025-S1")] is not None for p in ("VDR", "COL", "PER", "_T"))  # type: ignore[index]
+
+
 def test_no_printed_share_names_its_fraction(engine: Engine, published: dict[str, object]) -> None:
     """Shares leave the exports in whole per cent, as the pages print them, and so does their
     progress against the target (the XLSX's column): 85 x progress is the whole per cent."""
