@@ -696,11 +696,11 @@ def _small_count_hidden(count: int | None) -> bool:
 def _knowledge(
     engine: Engine, language: str, rep: Any, target_city_id: int | None = None
 ) -> Knowledge | None:
-    from inclusive_cities.monitoring import trainings
+    from inclusive_cities.monitoring.results import published_knowledge
 
     # published only where the people assessed over all periods are (protected with every
     # period, country and the programme, trial #3 F5): never read raw here
-    found = trainings.published_knowledge(engine, rep).get(target_city_id)
+    found = published_knowledge(engine, rep).get(target_city_id)
     if found is None or found.share is None or found.low is None or found.high is None:
         return None
     return Knowledge(
