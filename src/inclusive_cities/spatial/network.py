@@ -22,10 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -42,6 +41,9 @@ from inclusive_cities.spatial._common import (
     same_crs,
 )
 from inclusive_cities.spatial.errors import SpatialError
+
+if TYPE_CHECKING:  # networkx (≈0.1 s to import) is loaded where a graph is built
+    import networkx as nx
 
 OSM_SUFFIXES = (".pbf", ".osm")
 
@@ -275,6 +277,8 @@ class StreetGraph:
 
     def networkx(self) -> nx.Graph:
         if "networkx" not in self._engines:
+            import networkx as nx
+
             graph = nx.Graph()
             graph.add_nodes_from(range(len(self.nodes)))
             graph.add_weighted_edges_from(
@@ -420,6 +424,8 @@ def nearest_networkx(graph: StreetGraph, targets: np.ndarray, offsets: np.ndarra
     g.add_weighted_edges_from(
         (source, node, gap) for node, gap in zip(nodes.tolist(), gaps.tolist(), strict=True)
     )
+    import networkx as nx
+
     try:
         lengths = nx.single_source_dijkstra_path_length(g, source, weight="weight")
     finally:
