@@ -48,7 +48,7 @@ from inclusive_cities.disclosure.model import (
 )
 from inclusive_cities.disclosure.publication import Protection, protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
-from inclusive_cities.disclosure.secondary import published_view
+from inclusive_cities.disclosure.secondary import _components, published_view
 from inclusive_cities.disclosure.served import (
     every_published_observation,
     indicator_observations,
@@ -348,27 +348,18 @@ def _linked(
     relations: list[Relation], truth: dict[Key, Cell], published: Published, seeds: set[Key]
 ) -> set[Key]:
     """The hidden cells joined to ``seeds`` through count relations' hidden members."""
-    parent: dict[Key, Key] = {}
-
-    def find(key: Key) -> Key:
-        parent.setdefault(key, key)
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
+    lines = []
     for relation in relations:
         if relation.quantity != "count":
             continue
-        hidden = [
+        hidden = tuple(
             k
             for k in relation.members
             if k in truth and truth[k].value is not None and k not in published.values
-        ]
-        for other in hidden[1:]:
-            parent[find(other)] = find(hidden[0])
-    roots = {find(k) for k in seeds if k in parent}
-    return {k for k in parent if find(k) in roots}
+        )
+        if hidden:
+            lines.append(hidden)
+    return {k for group in _components(lines) if group & seeds for k in group}
 
 
 def cluster_inputs(session: Session, city: models.City) -> list[Finding]:

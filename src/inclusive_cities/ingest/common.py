@@ -306,6 +306,31 @@ def overlapping_batches(
     return found
 
 
+def _batch_values(
+    report: ImportReport,
+    city_id: int | None,
+    period_id: int | None,
+    scope: Iterable[str],
+    replaced: Sequence[Any],
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The new batch row's columns, the same through the ORM and through Core."""
+    return {
+        "kind": report.kind,
+        "file_name": report.file,
+        "sha256": report.sha256,
+        "city_id": city_id,
+        "period_id": period_id,
+        "rows_read": report.rows_read,
+        "rows_accepted": report.rows_accepted,
+        "rows_rejected": report.rows_rejected,
+        "imported_by": os.environ.get("USER", ""),
+        "status": "active",
+        "replaces_id": replaced[-1].id if replaced else None,
+        "details": {"scope": sorted(set(scope)), **(details or {})},
+    }
+
+
 def open_batch(
     session: Session,
     report: ImportReport,
@@ -318,18 +343,7 @@ def open_batch(
 ) -> models.ImportBatch:
     """Create the batch for this import and retire the batches it replaces."""
     batch = models.ImportBatch(
-        kind=report.kind,
-        file_name=report.file,
-        sha256=report.sha256,
-        city_id=city_id,
-        period_id=period_id,
-        rows_read=report.rows_read,
-        rows_accepted=report.rows_accepted,
-        rows_rejected=report.rows_rejected,
-        imported_by=os.environ.get("USER", ""),
-        status="active",
-        replaces_id=replaced[-1].id if replaced else None,
-        details={"scope": sorted(set(scope)), **(details or {})},
+        **_batch_values(report, city_id, period_id, scope, replaced, details)
     )
     session.add(batch)
     for old in replaced:
@@ -480,18 +494,7 @@ def register_batch(
     """:func:`open_batch`: the batch row of this import, the batches it replaces retired."""
     inserted = connection.execute(
         insert(BATCHES).values(
-            kind=report.kind,
-            file_name=report.file,
-            sha256=report.sha256,
-            city_id=city_id,
-            period_id=period_id,
-            rows_read=report.rows_read,
-            rows_accepted=report.rows_accepted,
-            rows_rejected=report.rows_rejected,
-            imported_by=os.environ.get("USER", ""),
-            status="active",
-            replaces_id=replaced[-1].id if replaced else None,
-            details={"scope": sorted(set(scope)), **(details or {})},
+            **_batch_values(report, city_id, period_id, scope, replaced, details)
         )
     )
     if replaced:
