@@ -631,39 +631,32 @@ def _all_periods_rows(
                 # knowledge line: that line is printed only where this count is not withheld
                 hidden = (ASSESSED, place[0], place[1], ALL_PERIODS) in withheld
                 whole = place == (TOTAL, TOTAL)
-                rows.append(
-                    ResultRow(
-                        indicator=ASSESSED,
-                        city="" if whole else place[1],
-                        country="" if whole else place[0],
-                        period=ALL_PERIODS,
-                        baseline=None,
-                        target=None,
-                        actual=None if hidden else value,
-                        computed=True,
-                        withheld=hidden,
-                        live=1,
-                    )
-                )
+                where = ("", "") if whole else (place[0], place[1])
+                rows.append(_all_periods_row(ASSESSED, *where, value, hidden))
                 continue
             if span != ALL_PERIODS or place[1] == TOTAL:
                 continue
             hidden = (table.code, place[0], place[1], span) in withheld
-            rows.append(
-                ResultRow(
-                    indicator=table.code,
-                    city=place[1],
-                    country=place[0],
-                    period=ALL_PERIODS,
-                    baseline=None,
-                    target=None,
-                    actual=None if hidden else value,
-                    computed=True,
-                    withheld=hidden,
-                    live=1,
-                )
-            )
+            rows.append(_all_periods_row(table.code, place[0], place[1], value, hidden))
     return rows
+
+
+def _all_periods_row(
+    indicator: str, country: str, city: str, value: float, hidden: bool
+) -> ResultRow:
+    """A computed count over every period, empty where the protection withholds it."""
+    return ResultRow(
+        indicator=indicator,
+        city=city,
+        country=country,
+        period=ALL_PERIODS,
+        baseline=None,
+        target=None,
+        actual=None if hidden else value,
+        computed=True,
+        withheld=hidden,
+        live=1,
+    )
 
 
 def _compute(
