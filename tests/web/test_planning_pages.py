@@ -174,6 +174,9 @@ def test_planner_solves_again_as_the_budget_moves(page: Page, server: str) -> No
     # host and Venezuelan residents of B1 (P1, P4: 800 + 200) and B5 (P4: 300 + 300), each
     # counted once however many chosen projects reach them (issue #16)
     assert page.locator("#sum-people").inner_text() == "1.600"
+    # whose residents: the marker run's period (trial #3 F8: prioritise says it, the page too)
+    split = page.locator("#sum-split").inner_text()
+    assert "(población del periodo 2024, el de la corrida del marcador)" in split
     answer = page.request.get(server + "/api/planning/PLN/solve?budget=1000000").json()
     for row in answer["projects"]:
         assert row["benefit"] == pytest.approx(hand_benefits()[row["code"]])

@@ -342,6 +342,11 @@ def _money(value: float, language: str) -> str:
     return f"{CURRENCY} {services.format_number(value, 0, language)}"
 
 
+def _period_label(run: dict[str, Any]) -> str:
+    period = run.get("period")
+    return str(getattr(period, "label", None) or getattr(period, "code", "") or "")
+
+
 def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
     """The selection for the planner's choice as JSON: totals and every project (the curve
     comes from :func:`curve_json`, asked for after, so the table never waits for it)."""
@@ -418,6 +423,8 @@ def solve(request: Request, session: Session, inputs: Inputs) -> dict[str, Any]:
         "people": host + migrant,
         "host": host,
         "migrant": migrant,
+        # the residents counted are those of the run's period (plan prioritise says the same)
+        "population_period": _period_label(inputs.run),
         "projects": rows,
         "seconds": round(seconds, 4),
         "error": error,
@@ -640,7 +647,10 @@ def planner_page(
                 "yes": _("Yes"),
                 "no": _("No"),
                 "countOf": _("{count} of {total}"),
-                "split": _("{host} host · {migrant} refugees and migrants"),
+                "split": _(
+                    "{host} host · {migrant} refugees and migrants (population of {period}, "
+                    "the marker run's)"
+                ),
             },
         }
     return _page(

@@ -106,7 +106,8 @@
     $("sum-count").textContent = cfg.text.countOf.replace("{count}", num(r.count)).replace("{total}", num(r.projects.length));
     $("sum-cost").textContent = money(r.spent);
     $("sum-people").textContent = num(r.people);
-    $("sum-split").textContent = cfg.text.split.replace("{host}", num(r.host)).replace("{migrant}", num(r.migrant));
+    $("sum-split").textContent = cfg.text.split.replace("{host}", num(r.host)).replace("{migrant}", num(r.migrant))
+      .replace("{period}", r.population_period || "");
     $("sum-benefit").textContent = num(r.benefit, 1);
     $("sum-greedy").textContent = r.greedy_text || "";
   }
