@@ -29,12 +29,12 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from itertools import chain
 from pathlib import Path
+
+from bench_store_writes import run_worker  # the same child-process scaffolding
 
 PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 COLUMNS = ["run_id", "unit_id", "node_code", "score", "level", "rank", "coverage", "imputed"]
@@ -109,11 +109,7 @@ def _run(side: str, args: argparse.Namespace) -> dict[str, float]:
         env = dict(os.environ)
         if side == "before":
             env["PYTHONPATH"] = str(args.before)
-        command = [sys.executable, __file__, str(args.database), "--worker", side, "--db", str(db)]
-        for option in ("city", "period", "level", "spec", "data_dir"):
-            command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        return run_worker(__file__, side, db, args, env)
 
 
 def main() -> None:

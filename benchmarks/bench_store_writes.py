@@ -206,11 +206,19 @@ def _run(kind: str, args: argparse.Namespace, source: str | None) -> dict[str, f
             env["PYTHONPATH"] = source
         if kind.startswith("indicators-cli"):
             return _cli(kind, db, args, env)
-        command = [sys.executable, __file__, str(args.database), "--worker", kind, "--db", str(db)]
-        for option in ("city", "period", "level", "spec", "data_dir"):
-            command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        return run_worker(__file__, kind, db, args, env)
+
+
+def run_worker(
+    script: str, kind: str, db: Path, args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, float]:
+    """Run ``script --worker kind`` on ``db`` in a child process (the same city, period, level,
+    spec and data folder as this run) and return the JSON of its last line."""
+    command = [sys.executable, script, str(args.database), "--worker", kind, "--db", str(db)]
+    for option in ("city", "period", "level", "spec", "data_dir"):
+        command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
