@@ -24,11 +24,11 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, select
 
 from inclusive_cities import store
 from inclusive_cities.config import get_settings
@@ -54,7 +54,7 @@ from inclusive_cities.ingest.common import (
 from inclusive_cities.ingest.identifiers import validate_identifier
 from inclusive_cities.ingest.tabular import decode, require_data_file
 from inclusive_cities.ingest.variables import Mapping, Profile, load_profile, normalise_record
-from inclusive_cities.store import models
+from inclusive_cities.store.tables import BATCHES, UNITS
 
 PROBLEM_LIST_LIMIT = 1000
 ID_COLUMNS: dict[str, str] = {"households": "household_id", "persons": "person_id"}
@@ -748,14 +748,13 @@ def _settle_versions(
     if not final.parent.is_dir():
         return
     record = final.name.removesuffix(".parquet")
-    batches = cast(Table, models.ImportBatch.__table__)
     kept = {
         Path(str((details or {}).get("parquet", ""))).name
         for details in connection.scalars(
-            select(batches.c.details).where(
-                batches.c.kind == kind,
-                batches.c.city_id == city_id,
-                batches.c.status == "active",
+            select(BATCHES.c.details).where(
+                BATCHES.c.kind == kind,
+                BATCHES.c.city_id == city_id,
+                BATCHES.c.status == "active",
             )
         )
     }
@@ -882,10 +881,7 @@ def import_census(
             report.seconds = timer.seconds()
             return report
         level_id = smallest_level_id(connection, city_id, city, path.name)
-        spatial_units = cast(Table, models.SpatialUnit.__table__)
-        found = connection.execute(
-            select(spatial_units.c.code).where(spatial_units.c.level_id == level_id)
-        )
+        found = connection.execute(select(UNITS.c.code).where(UNITS.c.level_id == level_id))
         try:  # the driver's tuples in one fetch, no Row object per unit
             units = [code for (code,) in found.cursor.fetchall()]
         finally:

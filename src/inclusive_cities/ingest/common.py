@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Table, insert, select, update
+from sqlalchemy import Connection, CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
@@ -25,6 +25,7 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.progress import ProgressCallback as ProgressCallback  # re-exported
 from inclusive_cities.progress import quiet_progress as quiet_progress
 from inclusive_cities.store import models
+from inclusive_cities.store.tables import BATCHES, CITIES, LEVELS, PERIODS
 
 MAX_LISTED_PROBLEMS = 5
 
@@ -394,11 +395,6 @@ def smallest_level(session: Session, city: models.City, file: str) -> models.Uni
 # For importers whose only store work is a few lookups and one batch row (the census): the
 # process's first ORM query configures every mapped class (≈0.03 s CPU, a tenth of the
 # medium demo's whole persons import), which plain table statements never do.
-
-BATCHES = cast(Table, models.ImportBatch.__table__)
-CITIES = cast(Table, models.City.__table__)
-PERIODS = cast(Table, models.Period.__table__)
-LEVELS = cast(Table, models.UnitLevel.__table__)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.i18n import gettext as _
@@ -18,6 +18,15 @@ from inclusive_cities.marker.spec import MarkerSpec, Node
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.store import models
 from inclusive_cities.store.bulk import bulk_insert, keys_checked_by_value, python_column
+from inclusive_cities.store.tables import (
+    CITIES,
+    INDICATORS,
+    LEVELS,
+    OBSERVATIONS,
+    PERIODS,
+    RUNS,
+    UNITS,
+)
 
 
 class Keyed(Protocol):
@@ -31,16 +40,6 @@ class Level(Keyed, Protocol):
     """A unit level (ORM object or Core row)."""
 
     depth: int
-
-
-# the tables, for Core queries (see _lookup)
-CITIES = cast(Table, models.City.__table__)
-PERIODS = cast(Table, models.Period.__table__)
-LEVELS = cast(Table, models.UnitLevel.__table__)
-UNITS = cast(Table, models.SpatialUnit.__table__)
-INDICATORS = cast(Table, models.Indicator.__table__)
-OBSERVATIONS = cast(Table, models.Observation.__table__)
-RUNS = cast(Table, models.MarkerRun.__table__)
 
 
 @dataclass(frozen=True)
