@@ -36,11 +36,13 @@ def audit_command(
 
     from inclusive_cities import store
     from inclusive_cities.disclosure import audit, control
+    from inclusive_cities.disclosure.secondary import parallel_solves
 
     engine = store.connect(state.database_url)
     store.require_current(engine)
     with (
         control(not without_control),
+        parallel_solves(),  # a protection not stored yet is solved on both cores
         Session(engine) as session,
         progress_bar(_("Disclosure audit")) as progress,
     ):

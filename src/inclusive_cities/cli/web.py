@@ -449,6 +449,7 @@ def _solve_protection_first(engine: Engine, city: str) -> None:
 
     from inclusive_cities.disclosure import control_enabled
     from inclusive_cities.disclosure.publication import protection
+    from inclusive_cities.disclosure.secondary import parallel_solves
     from inclusive_cities.store import models
 
     if not control_enabled():
@@ -464,7 +465,8 @@ def _solve_protection_first(engine: Engine, city: str) -> None:
                     "on a large city; the observatory stays usable meanwhile)…"
                 ).format(city=city)
             )
-        protection(reading, city_id)
+        with parallel_solves():  # the solve's components on both cores (not the web's)
+            protection(reading, city_id)
 
 
 def _has_index_values(session: Session, marker_run: models.MarkerRun) -> bool:

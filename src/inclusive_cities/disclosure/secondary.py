@@ -19,7 +19,13 @@ component solved again, as in the Benders scheme of the exact method.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import traceback
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -38,12 +44,19 @@ larger than a city's: on the medium demo no solve comes near it."""
 log = logging.getLogger(__name__)
 
 
-def published_view(truth: dict[Key, Cell], hidden: set[Key]) -> Published:
-    """What the public would read if exactly ``hidden`` were withheld."""
-    values = {
-        k: float(c.value) for k, c in truth.items() if c.value is not None and k not in hidden
-    }
-    counts = {k: int(c.n) for k, c in truth.items() if c.n is not None and k in values}
+def published_view(
+    truth: dict[Key, Cell], hidden: set[Key], keys: Iterable[Key] | None = None
+) -> Published:
+    """What the public would read if exactly ``hidden`` were withheld (of ``keys`` only,
+    when given: the solver's rounds attack a few components, not the whole city)."""
+    cells = truth.items() if keys is None else ((k, truth[k]) for k in keys if k in truth)
+    values: dict[Key, float] = {}
+    counts: dict[Key, int] = {}
+    for k, c in cells:
+        if c.value is not None and k not in hidden:
+            values[k] = float(c.value)
+            if c.n is not None:
+                counts[k] = int(c.n)
     return Published(values, counts)
 
 
@@ -63,97 +76,240 @@ def protect_verified(
     attacked again (components share no relation, so the others keep their pattern).
     ``proven``: protected cells an earlier call proved against a subset of ``hidden`` over
     the same relations; they are not attacked again (hiding more only widens an interval).
+
+    Components never interact (no relation, so no attack, spans two), so inside
+    :func:`parallel_solves` they are shared out among processes: each runs the same rounds
+    on its own components and the union is the set one process finds.
     """
     shape = _structure(truth, relations, protected, rules)
-    components, member_of = shape.components, shape.member_of
-    lines_of, rows_of, problems = shape.lines_of, shape.rows_of, shape.problems
-    result = set(hidden)
-    cuts: dict[int, list[tuple[dict[Key, float], float]]] = defaultdict(list)
-    pending = {member_of[k] for k in (hidden if changed is None else changed) if k in member_of}
-    # The hidden set only grows (each solve fixes what is already hidden, each ring adds),
-    # and hiding a cell only widens the attacker's intervals (a published value becomes a
-    # variable: every table that was feasible still is). So a protected cell that passed
-    # the attacker's LP keeps passing: after the first check only the cells that failed are
-    # attacked again, over their whole components' relations. On the medium demo this is the
-    # difference between ~15 minutes of LPs and a few.
-    narrowed: set[Key] | None = None
-    verified: set[Key] = set()  # attacked and not narrowed, against a subset of the result
-    for _round in range(MAX_ROUNDS):
-        for index in pending:
-            keys = components[index]
-            if index not in problems:
-                problems[index] = _Problem(keys, rows_of[index], truth, protected, rules)
-            result |= problems[index].solve(result, cuts[index])
-        view = published_view(truth, result)
-        touched = {k for index in pending for k in components[index]}
-        # the whole list, not the relations around ``touched``: an attacker's component never
-        # leaves the solver's, so the answers are the same, and the list's layout is reused
-        targets = (
-            (protected & touched) - proven if narrowed is None else protected & touched & narrowed
-        )
-        found = lp_intervals(truth, view, relations, targets, rules, exact=False)
-        narrowed = {f.key for f in found}
-        verified |= targets - narrowed
-        failing = narrowed | _given_away(truth, view, relations, touched, rules)
-        log.debug(
-            "secondary suppression, round %d: %d components solved, %d cells hidden, "
-            "%d targets attacked, %d still narrowed",
-            _round + 1,
-            len(pending),
-            len(result),
-            len(targets),
-            len(failing),
-        )
-        if not failing:
-            return result, verified
-        pending = set()
-        # the attacker's dual names the published cells that pin each narrowed interval
-        cut_for: set[Key] = set()
-        for cut in protection_cuts(truth, view, relations, found, rules):
-            owner = member_of.get(cut.target)
-            if owner is None:
-                continue
-            weights = {k: w for k, w in cut.weights.items() if k in components[owner]}
-            cuts[owner].append((weights, cut.need))
-            cut_for.add(cut.target)
-            pending.add(owner)
-        for key in failing - cut_for:  # given away by subtraction: hide one more near it
-            near = {h for m in lines_of.get(key, ()) for h in m if h in result}
-            around = frozenset(k for h in near for m in lines_of.get(h, ()) for k in m) - result
-            if key not in member_of:
-                continue
-            if around:
-                cuts[member_of[key]].append(
-                    ({k: 1.0 for k in around & components[member_of[key]]}, 1.0)
-                )
-            pending.add(member_of[key])
-    # the cuts did not converge: hide the relations around what is still disclosed, one
-    # ring at a time, checking again after each (never a whole component for one cell)
-    for _ring in range(MAX_RINGS):
-        log.info(
-            "secondary suppression: %d cells still narrowed after %d rounds (e.g. %s); "
-            "hiding the relations around them",
-            len(failing),
-            MAX_ROUNDS,
-            sorted(failing)[:3],
-        )
-        for key in failing:
-            for m in lines_of.get(key, ()):
-                result |= set(m)
-        touched = {k for key in failing if key in member_of for k in components[member_of[key]]}
-        view = published_view(truth, result)
-        targets = protected & touched & (narrowed if narrowed is not None else touched)
-        narrowed = {
-            f.key for f in lp_intervals(truth, view, relations, targets, rules, exact=False)
-        }
-        verified |= targets - narrowed
-        failing = narrowed | _given_away(truth, view, relations, touched, rules)
-        if not failing:
-            return result, verified
-        failing = {
-            h for key in failing for m in lines_of.get(key, ()) for h in m if h in result
-        } | failing
-    return result, verified
+    member_of = shape.member_of
+    pending = sorted(
+        {member_of[k] for k in (hidden if changed is None else changed) if k in member_of}
+    )
+    groups = _assign(pending, shape, _workers())
+    if len(groups) < 2:
+        return _Search(shape, hidden, proven).run(pending)
+    return _in_processes(shape, hidden, proven, groups)
+
+
+class _Search:
+    """The rounds of MIP, attack and cuts over some components of one structure.
+
+    Each round reads only the relations of the components it solves and a public view of
+    their members (an attack on a component never reads past its relations), so a round of
+    eleven components does not rebuild the view and layout of the whole city."""
+
+    def __init__(self, shape: _Structure, hidden: set[Key], proven: Iterable[Key]) -> None:
+        self.shape, self.proven = shape, frozenset(proven)
+        self.result = set(hidden)
+        self.verified: set[Key] = set()
+        self.cuts: dict[int, list[tuple[dict[Key, float], float]]] = defaultdict(list)
+
+    def run(self, pending: Iterable[int]) -> tuple[set[Key], set[Key]]:
+        shape, result, cuts = self.shape, self.result, self.cuts
+        truth, protected, rules = shape.truth, shape.protected, shape.rules
+        components, member_of, lines_of = shape.components, shape.member_of, shape.lines_of
+        pending = set(pending)
+        # The hidden set only grows (each solve fixes what is already hidden, each ring adds),
+        # and hiding a cell only widens the attacker's intervals (a published value becomes a
+        # variable: every table that was feasible still is). So a protected cell that passed
+        # the attacker's LP keeps passing: after the first check only the cells that failed
+        # are attacked again, over their whole components' relations. On the medium demo this
+        # is the difference between ~15 minutes of LPs and a few.
+        narrowed: set[Key] | None = None
+        failing: set[Key] = set()
+        for _round in range(MAX_ROUNDS):
+            if not pending:
+                return result, self.verified
+            for index in sorted(pending):
+                result |= shape.problem(index).solve(result, cuts[index])
+            touched = {k for index in pending for k in components[index]}
+            relations, view = self._local(pending)
+            targets = (
+                (protected & touched) - self.proven
+                if narrowed is None
+                else protected & touched & narrowed
+            )
+            found = lp_intervals(truth, view, relations, targets, rules, exact=False)
+            narrowed = {f.key for f in found}
+            self.verified |= targets - narrowed
+            failing = narrowed | _given_away(truth, view, relations, touched, rules)
+            log.debug(
+                "secondary suppression, round %d: %d components solved, %d cells hidden, "
+                "%d targets attacked, %d still narrowed",
+                _round + 1,
+                len(pending),
+                len(result),
+                len(targets),
+                len(failing),
+            )
+            if not failing:
+                return result, self.verified
+            pending = set()
+            # the attacker's dual names the published cells that pin each narrowed interval
+            cut_for: set[Key] = set()
+            for cut in protection_cuts(truth, view, relations, found, rules):
+                owner = member_of.get(cut.target)
+                if owner is None:
+                    continue
+                weights = {k: w for k, w in cut.weights.items() if k in components[owner]}
+                cuts[owner].append((weights, cut.need))
+                cut_for.add(cut.target)
+                pending.add(owner)
+            for key in failing - cut_for:  # given away by subtraction: hide one more near it
+                near = {h for m in lines_of.get(key, ()) for h in m if h in result}
+                around = frozenset(k for h in near for m in lines_of.get(h, ()) for k in m) - result
+                if key not in member_of:
+                    continue
+                if around:
+                    cuts[member_of[key]].append(
+                        ({k: 1.0 for k in around & components[member_of[key]]}, 1.0)
+                    )
+                pending.add(member_of[key])
+        return self._rings(failing, narrowed)
+
+    def _rings(self, failing: set[Key], narrowed: set[Key] | None) -> tuple[set[Key], set[Key]]:
+        """The cuts did not converge: hide the relations around what is still disclosed, one
+        ring at a time, checking again after each (never a whole component for one cell)."""
+        shape, result = self.shape, self.result
+        truth, protected, rules = shape.truth, shape.protected, shape.rules
+        components, member_of, lines_of = shape.components, shape.member_of, shape.lines_of
+        for _ring in range(MAX_RINGS):
+            log.info(
+                "secondary suppression: %d cells still narrowed after %d rounds (e.g. %s); "
+                "hiding the relations around them",
+                len(failing),
+                MAX_ROUNDS,
+                sorted(failing)[:3],
+            )
+            for key in failing:
+                for m in lines_of.get(key, ()):
+                    result |= set(m)
+            owners = {member_of[key] for key in failing if key in member_of}
+            touched = {k for index in owners for k in components[index]}
+            relations, view = self._local(owners)
+            targets = protected & touched & (narrowed if narrowed is not None else touched)
+            narrowed = {
+                f.key for f in lp_intervals(truth, view, relations, targets, rules, exact=False)
+            }
+            self.verified |= targets - narrowed
+            failing = narrowed | _given_away(truth, view, relations, touched, rules)
+            if not failing:
+                return result, self.verified
+            failing = {
+                h for key in failing for m in lines_of.get(key, ()) for h in m if h in result
+            } | failing
+        return result, self.verified
+
+    def _local(self, owners: Iterable[int]) -> tuple[list[Relation], Published]:
+        """The relations of these components (in the order of the whole list, so every LP
+        reads its rows in the same order) and what the public reads of their members."""
+        shape = self.shape
+        numbers = sorted(i for index in owners for i in shape.relations_of[index])
+        relations = [shape.relations[i] for i in numbers]
+        members = {k for r in relations for k in r.members}
+        return relations, published_view(shape.truth, self.result, members)
+
+
+MIN_PARALLEL_CELLS = 5000
+"""Below this many cells to solve a second process costs more (fork, result through a pipe)
+than it saves: the small city of the tests and most of ``compute``'s later passes stay in one."""
+WORKERS_VARIABLE = "INCLUSIVE_CITIES_SOLVER_WORKERS"
+_ALLOWED: list[int] = [1]
+
+
+@contextmanager
+def parallel_solves(workers: int | None = None) -> Iterator[int]:
+    """Let the solves inside share components among ``workers`` processes (forked).
+
+    Only commands that solve a city's protection on purpose (``publish``, ``disclosure
+    audit``) enter this: a web worker that solves lazily on a request keeps to one process.
+    ``workers`` None: the ``INCLUSIVE_CITIES_SOLVER_WORKERS`` variable, else up to 2 (the
+    CPUs the process may use). Without ``fork`` (Windows, macOS's default) it stays 1."""
+    if workers is None:
+        chosen = os.environ.get(WORKERS_VARIABLE, "").strip()
+        workers = int(chosen) if chosen else min(2, os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
+    saved = _ALLOWED[0]
+    _ALLOWED[0] = max(1, workers)
+    try:
+        yield _ALLOWED[0]
+    finally:
+        _ALLOWED[0] = saved
+
+
+def _workers() -> int:
+    return _ALLOWED[0]
+
+
+def _assign(pending: list[int], shape: _Structure, workers: int) -> list[list[int]]:
+    """Components shared out by size, largest first to the least loaded (a fixed rule: the
+    same inputs give the same groups). One group when a second process would not pay."""
+    sizes = {index: len(shape.components[index]) for index in pending}
+    if workers < 2 or sum(sizes.values()) < MIN_PARALLEL_CELLS or len(pending) < 2:
+        return [pending] if pending else []
+    groups: list[list[int]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for index in sorted(pending, key=lambda i: (-sizes[i], i)):
+        lightest = load.index(min(load))
+        groups[lightest].append(index)
+        load[lightest] += sizes[index]
+    return [sorted(g) for g in groups if g]
+
+
+def _in_processes(
+    shape: _Structure, hidden: set[Key], proven: Iterable[Key], groups: list[list[int]]
+) -> tuple[set[Key], set[Key]]:
+    """The first group in this process, each other one in a forked child (it inherits the
+    truth, the relations and the structure); a child sends back only the cells it added."""
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[Any, Any]] = []
+    answered = False
+    try:
+        for group in groups[1:]:
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_child, args=(writer, shape, hidden, proven, group), daemon=True
+            )
+            child.start()
+            writer.close()
+            children.append((child, reader))
+        result, verified = _Search(shape, hidden, proven).run(groups[0])
+        for child, reader in children:
+            try:
+                status, added, theirs = reader.recv()
+            except EOFError:
+                raise RuntimeError(
+                    f"a secondary suppression worker ended without an answer "
+                    f"(exit code {child.exitcode})"
+                ) from None
+            if status != "ok":
+                raise RuntimeError(f"a secondary suppression worker failed:\n{added}")
+            result |= added
+            verified |= theirs
+        answered = True
+        return result, verified
+    finally:
+        for child, reader in children:  # on an error here, the others stop at once
+            reader.close()
+            child.join(timeout=10 if answered else 0)
+            if child.is_alive():
+                child.terminate()
+                child.join()
+
+
+def _child(
+    writer: Any, shape: _Structure, hidden: set[Key], proven: Iterable[Key], group: list[int]
+) -> None:
+    """One worker's rounds; what it adds (or its traceback) goes back through the pipe."""
+    try:
+        result, verified = _Search(shape, hidden, proven).run(group)
+        writer.send(("ok", result - hidden, verified))
+    except BaseException:
+        writer.send(("error", traceback.format_exc(), set()))
+    finally:
+        writer.close()
 
 
 class _Structure:
@@ -190,7 +346,22 @@ class _Structure:
             self.rows_of[self.member_of[members[0]]].append((relation, members))
             for key in members:
                 self.lines_of[key].append(members)
+        # every relation holding a member of a component (a relation holds at most one
+        # component's cells: two valued members make it live, so they are linked)
+        self.relations_of: dict[int, list[int]] = defaultdict(list)
+        for number, members in enumerate(lines):
+            owner = next((self.member_of[k] for k in members if k in self.member_of), None)
+            if owner is not None:
+                self.relations_of[owner].append(number)
         self.problems: dict[int, _Problem] = {}
+
+    def problem(self, index: int) -> _Problem:
+        """The MIP of one component, built on first use and kept for later rounds and passes."""
+        if index not in self.problems:
+            self.problems[index] = _Problem(
+                self.components[index], self.rows_of[index], self.truth, self.protected, self.rules
+            )
+        return self.problems[index]
 
     def fits(
         self,
@@ -417,6 +588,11 @@ class _Problem:
         )
         lower = np.concatenate([self.lower, np.array(cut_lower)])
         low_bounds = np.array([1.0 if k in fixed or k in self.need else 0.0 for k in self.order])
+        if _satisfies(matrix, low_bounds, lower):
+            # every cell it hides is fixed and any other costs more than nothing: the MIP's
+            # only optimum (the later passes re-solve components their dependants did not
+            # change, and most rounds' cuts are met by what an earlier solve hid)
+            return {k for k, y in zip(self.order, low_bounds.tolist(), strict=True) if y}
         result = milp(
             self.cost,
             constraints=[LinearConstraint(matrix, lower, np.inf)] if len(lower) else [],
@@ -440,6 +616,14 @@ class _Problem:
             }
             return {k for k in self.order if k in fixed} | set(self.need) | around
         return {k for k, y in zip(self.order, result.x, strict=True) if y > 0.5}
+
+
+def _satisfies(matrix: sparse.csr_array, pattern: np.ndarray, lower: np.ndarray) -> bool:
+    """``matrix @ pattern >= lower`` in every row (to well within HiGHS's tolerance)."""
+    if not len(lower):
+        return True
+    slack = matrix @ pattern - lower
+    return bool(np.all(slack >= -1e-9 * np.maximum(1.0, np.abs(lower))))
 
 
 def _relation_rows(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
