@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from inclusive_cities.cli import main
-from inclusive_cities.indicators import compute_city
+from inclusive_cities.indicators import compute_city, load_catalogue
 from inclusive_cities.ingest import IngestError
 from inclusive_cities.store import init_database
 from tests.indicators.test_pipeline import build, compute
@@ -93,3 +93,73 @@ def test_a_missing_layer_file_is_an_error_and_nothing_is_stored(town, tmp_path) 
     with pytest.raises(IngestError, match=r"no-such-layers\.gpkg does not exist"):
         compute_city(init_database(url), "TST", "2024", codes=["internet"], layers=[missing])
     assert rows(url) == []
+
+
+def computed_rows(url: str) -> dict[str, list[tuple]]:
+    """The stored computed rows (id first) by indicator code."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        found = connection.execute(
+            "SELECT i.code, o.id, o.unit_id, o.sex, o.age_group, o.nationality, o.value, o.n "
+            "FROM observations o JOIN indicators i ON i.id = o.indicator_id "
+            f"WHERE o.{COMPUTED} ORDER BY o.id"
+        ).fetchall()
+    by_code: dict[str, list[tuple]] = {}
+    for code, *row in found:
+        by_code.setdefault(code, []).append(tuple(row))
+    return by_code
+
+
+def test_a_rerun_deletes_the_person_values_ahead_and_stores_the_same_rows(town, tmp_path) -> None:
+    """A re-run deletes the person indicators' earlier values while the engine computes them
+    (pipeline._Writer._delete_ahead): the stored values are those of the first run, and the
+    ids those of deleting each part's values just before storing it, whose new rows then take
+    the ids after the highest id left (the household and spatial rows of the first run)."""
+    url = copy(town, tmp_path)
+    compute(url, "--layers", str(town[1]))
+    first = computed_rows(url)
+    compute(url, "--layers", str(town[1]))
+    second = computed_rows(url)
+    assert set(second) == set(first)
+    for code, rows_ in first.items():  # same values, new ids
+        assert [r[1:] for r in second[code]] == [r[1:] for r in rows_]
+    # parts in catalogue order (person, household, spatial), each stored after the highest
+    # id still there: the first run's spatial rows while the person rows are written
+    records = {spec.code: spec.record for spec in load_catalogue()}
+    highest = max(r[0] for rows_ in first.values() for r in rows_)
+    ids: dict[str, list[int]] = {"person": [], "household": [], "facility": []}
+    for code, rows_ in second.items():
+        # facility and layer indicators come in the last part
+        ids[records[code] if records[code] in ids else "facility"] += [r[0] for r in rows_]
+    ids = {part: sorted(found) for part, found in ids.items()}
+    assert ids["person"][0] == highest + 1
+    stored = ids["person"] + ids["household"] + ids["facility"]
+    assert stored == list(range(highest + 1, highest + 1 + len(stored)))
+
+
+def test_a_rerun_keeps_the_values_of_an_indicator_it_no_longer_computes(town, tmp_path) -> None:
+    """The earlier values deleted ahead are those of every person indicator of the
+    catalogue; when the part comes without one of them (here all its values fall below a
+    raised minimum, so none is written), the delete is undone and that indicator's earlier
+    values stay, ids included, as a run storing each part after the engine keeps them."""
+    url = copy(town, tmp_path)
+    compute(url)
+    first = computed_rows(url)
+    raised = tmp_path / "raised.yaml"
+    raised.write_text(
+        "indicators:\n"
+        "  health_insurance:\n"
+        "    name: {es: Personas afiliadas a salud, en: Persons with health insurance}\n"
+        "    record: person\n"
+        "    aggregation: share\n"
+        "    numerator: health_insurance\n"
+        "    denominator: not_null(health_insurance)\n"
+        "    min_denominator: 1000000\n",
+        encoding="utf-8",
+    )
+    compute(url, "--catalogue", str(raised))
+    second = computed_rows(url)
+    assert second["health_insurance"] == first["health_insurance"]
+    assert len(first["health_insurance"]) > 10
+    for code in ("population", "venezuelan_share"):
+        assert [r[1:] for r in second[code]] == [r[1:] for r in first[code]]
+        assert min(r[0] for r in second[code]) > max(r[0] for r in first[code])

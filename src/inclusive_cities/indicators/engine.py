@@ -28,6 +28,7 @@ from inclusive_cities.indicators.expressions import compile_expression, parse
 from inclusive_cities.indicators.microdata import (
     UNIT,
     areas_of,
+    fetch_parts,
     finish_arrays,
     microdata_parts,
     part_arrays,
@@ -111,21 +112,23 @@ def _microdata(
 ) -> list[_Block]:
     """Long rows for ``specs`` at every level. ``areas()`` gives the base units' km² (it
     may wait for the spatial thread, which projects the units while the census runs)."""
+    # records of units the city does not have are left out
+    known = inputs.units.index.astype(str) if inputs.units is not None else None
     base = microdata_parts(table, specs, age_groups=catalogue.age_groups)
-    frames: dict[str | None, pd.DataFrame] = {None: base.execute()}
+    frames: dict[str | None, pd.DataFrame] = {None: fetch_parts(base, known)}
     for name in ("sex", "age_group", "nationality"):
         chosen = [s for s in specs if name in s.disaggregations]
         if chosen:
-            frames[name] = microdata_parts(
-                table, chosen, disaggregation=name, age_groups=catalogue.age_groups
-            ).execute()
+            frames[name] = fetch_parts(
+                microdata_parts(
+                    table, chosen, disaggregation=name, age_groups=catalogue.age_groups
+                ),
+                known,
+            )
     areas_km2 = areas()
-    known = set(inputs.units.index) if inputs.units is not None else None
     rows: list[_Block] = []
     medians = [s for s in specs if s.aggregation == "median"]
     for disaggregation, parts in frames.items():
-        if known is not None:
-            parts = parts[parts[UNIT].isin(known)]
         chosen = [s for s in specs if disaggregation is None or disaggregation in s.disaggregations]
         rows += _long(parts, chosen, inputs.base_level, disaggregation, areas_km2)
         for level in inputs.levels:

@@ -141,6 +141,23 @@ def microdata_parts(
     return result
 
 
+def fetch_parts(expression: ir.Table, units: Iterable[str] | None = None) -> pd.DataFrame:
+    """Run an aggregation and return its rows, keeping only ``units`` (codes) if given.
+
+    The rows come as Arrow and are filtered and turned into pandas there: Ibis's own
+    conversion checked every one of the hundreds of part columns in Python (and left nullable
+    integer sums as Python objects, summed one by one up the hierarchy), and pandas' ``isin``
+    on Arrow strings made a Python string per row (≈1 s of the medium demo's main thread)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = expression.to_pyarrow()
+    if units is not None:
+        codes = pc.cast(table[UNIT], pa.string())
+        table = table.filter(pc.is_in(codes, value_set=pa.array(list(units), pa.string())))
+    return table.to_pandas()
+
+
 def finish(
     parts: pd.DataFrame, spec: IndicatorSpec, areas_km2: pd.Series | None = None
 ) -> pd.DataFrame:
@@ -227,8 +244,11 @@ def sum_parts(
     Children without a parent in ``parent_of`` are dropped.
     """
     columns = [c for c in columns if not c.endswith("__median")]
-    frame = parts.copy()
-    frame[UNIT] = frame[UNIT].map(parent_of)
+    keys = [UNIT] + (["group"] if "group" in parts.columns else [])
+    # the parent of each row looked up through a hash index (``Series.map`` with a dict
+    # called Python once per row of Arrow strings)
+    lookup = pd.Series(list(parent_of.values()), index=list(parent_of.keys()), dtype=object)
+    parents = lookup.reindex(parts[UNIT].to_numpy(dtype=object)).to_numpy()
+    frame = parts[keys[1:] + columns].assign(**{UNIT: parents})
     frame = frame[frame[UNIT].notna()]
-    keys = [UNIT] + (["group"] if "group" in frame.columns else [])
     return frame.groupby(keys, sort=True)[columns].sum(min_count=1).reset_index()

@@ -469,6 +469,9 @@ WRITE_ON_A_THREAD = True
 caller's thread; same values, ≈0.2 s CPU less, no overlap). See benchmarks/README.md."""
 
 
+_AHEAD = "earlier_values_ahead"
+
+
 class _Aborted(Exception):
     """The engine failed: the writer rolls back what it stored."""
 
@@ -501,6 +504,8 @@ class _Writer:
         self.units = sorted({uid for (level, _code), uid in unit_ids.items() if level in levels})
         self.parts: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.replacing = True
+        self.deleted: frozenset[int] = frozenset()
+        """Indicator ids whose earlier values the next part need not delete (done ahead)."""
         self.known: dict[str, models.Indicator] = {}
         self.error: BaseException | None = None
         database = engine.url.database or ""
@@ -571,7 +576,10 @@ class _Writer:
             self.replacing = removing > 0 or session.connection().dialect.name != "sqlite"
             # a re-run writes about as many values as it replaces
             with plain_indexes_dropped(session, table, adding=removing, removing=removing) as early:
+                ahead = self._delete_ahead(session, period_id) if early else None
                 part = self.parts.get()
+                if ahead is not None:
+                    self._settle_ahead(session, ahead, part)
                 if part is None:
                     return
                 later = (
@@ -588,6 +596,45 @@ class _Writer:
                         self._write(session, period_id, *part)
                         part = self.parts.get()
 
+    def _delete_ahead(self, session: Session, period_id: int) -> frozenset[int] | None:
+        """SQLite, a re-run (the plain indexes dropped early): while the engine computes the
+        first part (the first census record type of the catalogue), delete the earlier values
+        of that record's indicators in a savepoint; :meth:`_settle_ahead` keeps the delete if
+        the part holds the same indicators, else undoes it. Returns the ids deleted.
+
+        The first part's delete is then off the way between the engine and the insert
+        (≈0.4 s of SQLite on the medium demo). Only the first part's: the next parts' rows
+        take ids after the rows stored before them, which depend on which rows still exist."""
+        record = next(
+            (r for r in CENSUS_KINDS if any(spec.record == r for spec in self.catalogue)), None
+        )
+        ids = frozenset(
+            self.known[spec.code].id
+            for spec in self.catalogue
+            if spec.record == record and spec.code in self.known
+        )
+        if not ids:
+            return None
+        connection = session.connection()
+        # Python's sqlite3 opens its transaction before a change only: a SAVEPOINT sent first
+        # would open one it does not know of (see store.bulk._drop_indexes)
+        connection.exec_driver_sql('DELETE FROM "observations" WHERE 0')
+        connection.exec_driver_sql(f"SAVEPOINT {_AHEAD}")
+        _delete_earlier(session, sorted(ids), period_id, self.units)
+        return ids
+
+    def _settle_ahead(self, session: Session, ahead: frozenset[int], part: Any) -> None:
+        """Keep the delete of :meth:`_delete_ahead` if ``part`` replaces exactly those
+        indicators (then its own delete is skipped), else roll it back."""
+        connection = session.connection()
+        codes = part[1] if isinstance(part, tuple) else []
+        replaced = frozenset(self.known[code].id for code in codes if code in self.known)
+        if replaced == ahead:
+            self.deleted = ahead
+        else:
+            connection.exec_driver_sql(f"ROLLBACK TO {_AHEAD}")
+        connection.exec_driver_sql(f"RELEASE {_AHEAD}")
+
     def _write(self, session: Session, period_id: int, values: pd.DataFrame, codes: list[str]):
         """Replace the earlier values of the part's indicators by its rows."""
         values = values[values["level"].isin(self.levels)]
@@ -598,8 +645,9 @@ class _Writer:
         found = np.where(found < len(self.unit_values), found, -1)
         values = values[found >= 0].assign(unit_id=self.unit_values[found[found >= 0]])
         ids = _indicator_rows(session, [self.catalogue[code] for code in codes], self.known)
-        if self.replacing:
+        if self.replacing and not self.deleted:
             _delete_earlier(session, list(ids.values()), period_id, self.units)
+        self.deleted = frozenset()  # deleted ahead: the first part's only
         rows = _observation_rows(values, codes, self.catalogue, ids, period_id, self.batches)
         _insert(session, rows)
 
