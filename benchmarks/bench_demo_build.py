@@ -10,6 +10,14 @@ once, it is the same code on both sides). CPU time is user + system of the build
 process it started. ``--check`` compares the row count of every table of the two stores.
 
 Run: .venv/bin/python benchmarks/bench_demo_build.py --size small --rounds 2 --check
+
+``--before-code SRC`` compares two schedules of ``demo build`` instead: "before" runs the
+current script against the ``src`` of another checkout (e.g. ``git archive`` of an older
+commit), "after" against ``--code``; each side's per-step table is printed, the steps
+beside the writer marked ‖.
+
+    .venv/bin/python benchmarks/bench_demo_build.py --size medium --rounds 2 \
+        --before-code /tmp/base/src --code /tmp/after/src
 """
 
 from __future__ import annotations
@@ -88,10 +96,17 @@ def main() -> None:
     parser.add_argument("--before", default="ec7ca5f", help="commit of the old build script")
     parser.add_argument("--code", type=Path, default=ROOT / "src", help="the src both sides run")
     parser.add_argument("--check", action="store_true", help="compare the stores' row counts")
+    parser.add_argument(
+        "--before-code", type=Path, help="src of the 'before' side (current script on both)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-demo-build-"))
-    before = old_script(export(args.before, work / "before"))
     env = {**os.environ, "PYTHONPATH": str(args.code.resolve())}
+    if args.before_code is None:
+        before = old_script(export(args.before, work / "before"))
+    else:
+        before = ROOT / "scripts" / "build-demo.sh"
+        print(f"before: demo build of {args.before_code}; after: demo build of {args.code}")
     env.pop("INCLUSIVE_CITIES_DATABASE_URL", None)
     city = work / "city"
     wall, cpu, _ = run(
@@ -110,10 +125,14 @@ def main() -> None:
             log = work / f"{side}-{round_}.steps"
             script = before if side == "before" else ROOT / "scripts" / "build-demo.sh"
             side_env = {**env, "STEP_LOG": str(log)}
+            if side == "before" and args.before_code is not None:
+                side_env["PYTHONPATH"] = str(args.before_code.resolve())
+            load = os.getloadavg()[0]
             wall, cpu, output = run(["bash", str(script), str(target), args.size], side_env)
             totals[side].append((wall, cpu))
-            print(f"round {round_ + 1} {side:6}: wall {wall:6.1f} s, CPU {cpu:6.1f} s", flush=True)
-            if side == "before":
+            print(f"round {round_ + 1} {side:6}: wall {wall:6.1f} s, CPU {cpu:6.1f} s "
+                  f"(load {load:.2f} at start)", flush=True)  # fmt: skip
+            if side == "before" and args.before_code is None:
                 steps[side] = log.read_text().splitlines()
             else:
                 steps[side] = [
