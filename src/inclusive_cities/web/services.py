@@ -228,7 +228,11 @@ def layer_options(
 
 
 def indicator_kind(session: Session, indicator: models.Indicator, period_id: int) -> str:
-    """'cluster' for cluster labels, 'survey' for design-based estimates, else 'indicator'."""
+    """'cluster' for cluster labels, 'survey' for design-based estimates, else 'indicator'.
+
+    Only an estimate makes a survey layer: a census layer with cells withheld for disclosure
+    (status 'suppressed') is still a census layer (trial #4 F8: filed under "survey layers",
+    it told a planner that unemployment came from the survey of migrants)."""
     if "cluster" in indicator.code.lower() or indicator.area.lower() == "cluster":
         return "cluster"
     estimated = session.scalar(
@@ -236,7 +240,8 @@ def indicator_kind(session: Session, indicator: models.Indicator, period_id: int
         .where(
             models.Observation.indicator_id == indicator.id,
             models.Observation.period_id == period_id,
-            models.Observation.status.in_(("estimated", "suppressed")),
+            (models.Observation.status == "estimated")
+            | models.Observation.standard_error.is_not(None),
         )
         .limit(1)
     )
