@@ -213,6 +213,15 @@ def _repeated(labels: Sequence[str], lengths: np.ndarray) -> pd.Series:
     return pd.Series(pd.array(array.cast(pa.large_string()), dtype="str"))
 
 
+def _strings(values: np.ndarray) -> pd.Series:
+    """An object array of strings as a string column, converted by Arrow in one pass
+    (pandas checks and converts each value: ≈2.5× the CPU for the 430,000 unit codes of the
+    medium demo)."""
+    import pyarrow as pa
+
+    return pd.Series(pd.array(pa.array(values, pa.large_string()), dtype="str"))
+
+
 def _assemble(blocks: Sequence[_Block]) -> pd.DataFrame:
     """The long table (:data:`OUTPUT_COLUMNS`) of all blocks, in their order."""
     if not blocks:
@@ -221,7 +230,7 @@ def _assemble(blocks: Sequence[_Block]) -> pd.DataFrame:
     columns: dict[str, object] = {
         "indicator": _repeated([b.indicator for b in blocks], lengths),
         "level": _repeated([b.level for b in blocks], lengths),
-        UNIT: pd.Series(np.concatenate([b.units for b in blocks]), dtype="str"),
+        UNIT: _strings(np.concatenate([b.units for b in blocks])),
     }
     for name in ("sex", "age_group", "nationality"):
         if not any(b.disaggregation == name for b in blocks):
@@ -233,7 +242,7 @@ def _assemble(blocks: Sequence[_Block]) -> pd.DataFrame:
             else np.full(len(b.value), TOTAL, dtype=object)
             for b in blocks
         ]
-        columns[name] = pd.Series(np.concatenate(labels), dtype="str")
+        columns[name] = _strings(np.concatenate(labels))
     columns["value"] = np.concatenate([b.value for b in blocks])
     columns["n"] = np.concatenate([b.n for b in blocks])
     return pd.DataFrame(columns)

@@ -140,9 +140,12 @@ def _units(session: object, city: models.City, levels: list[models.UnitLevel]):
     units = gpd.GeoDataFrame(
         {"code": base["code"].astype(str).to_numpy()}, geometry=geometry, crs="EPSG:4326"
     ).set_index("code")
-    code_of = dict(zip(frame["id"], frame["code"].astype(str), strict=True))
-    parent_of_id = dict(zip(frame["id"], frame["parent_id"], strict=True))
-    level_of_id = dict(zip(frame["id"], frame["level_id"], strict=True))
+    # plain Python values once (iterating Arrow strings made a Python object per unit, twice)
+    ids, codes = frame["id"].tolist(), frame["code"].astype(str).to_numpy(dtype=object).tolist()
+    level_ids = frame["level_id"].tolist()
+    code_of = dict(zip(ids, codes, strict=True))
+    parent_of_id = dict(zip(ids, frame["parent_id"].tolist(), strict=True))
+    level_of_id = dict(zip(ids, level_ids, strict=True))
     hierarchy: list[Level] = []
     current = {int(i): int(i) for i in base["id"]}  # base id -> ancestor id at this step
     for level in levels[1:]:
@@ -161,9 +164,7 @@ def _units(session: object, city: models.City, levels: list[models.UnitLevel]):
     level_codes = {lv.id: lv.code for lv in levels}
     unit_ids = {
         (level_codes[level_id], code): int(uid)
-        for uid, code, level_id in zip(
-            frame["id"], frame["code"].astype(str), frame["level_id"], strict=True
-        )
+        for uid, code, level_id in zip(ids, codes, level_ids, strict=True)
         if level_id in level_codes
     }
     boundary_batch = base["batch_id"].dropna()
