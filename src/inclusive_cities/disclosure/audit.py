@@ -48,11 +48,12 @@ from inclusive_cities.disclosure.model import (
 )
 from inclusive_cities.disclosure.publication import Protection, protection
 from inclusive_cities.disclosure.rules import TOTAL, Rules, control_enabled
-from inclusive_cities.disclosure.secondary import _components, published_view
+from inclusive_cities.disclosure.secondary import _components
 from inclusive_cities.disclosure.served import (
-    every_published_observation,
     indicator_observations,
+    published_columns,
     run_scores,
+    served_totals,
 )
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.progress import ProgressCallback, quiet_progress
@@ -148,51 +149,49 @@ def attack_name(attack: str) -> str:
 
 
 def published_figures(session: Session, city: models.City) -> Published:
-    """Values and n of every observation the API, pages, maps and downloads serve."""
-    ids = {
-        code: uid
-        for uid, code in session.execute(
-            select(models.SpatialUnit.id, models.SpatialUnit.code).where(
-                models.SpatialUnit.city_id == city.id
-            )
-        ).all()
+    """Values and n of every observation the API, pages, maps and downloads serve.
+
+    Read in two queries through the served read model: the API's rows (every page of
+    :func:`served.published_observations` at once) and the totals behind pages, maps, OGC
+    collections and downloads (:func:`served.indicator_observations` of every published
+    layer and spec indicator)."""
+    codes = {
+        int(i): str(c)
+        for i, c in session.execute(select(models.Indicator.id, models.Indicator.code))
+    }
+    periods = {
+        int(i): str(c) for i, c in session.execute(select(models.Period.id, models.Period.code))
     }
     values: dict[Key, float] = {}
     counts: dict[Key, int] = {}
-    # the API's rows, every page (a page comes back short where control withholds rows)
-    for o, indicator, unit, period, _measure in every_published_observation(session, city.id, PAGE):
-        key: Key = (indicator, ids[unit], period.code, o.sex, o.age_group, o.nationality)
-        if o.value is not None:
-            values[key] = float(o.value)
-            if o.n is not None:
-                counts[key] = int(o.n)
-    # totals behind pages, maps, OGC collections and downloads; unit pages also show the
-    # indicators of a published run's spec whether or not their layer is published
+    for indicator, unit, period, sex, age, nationality, value, n in published_columns(
+        session, city.id
+    ):
+        key: Key = (codes[indicator], unit, periods[period], sex, age, nationality)
+        values[key] = value
+        if n is not None:
+            counts[key] = int(n)
+    # unit pages also show the indicators of a published run's spec whether or not their
+    # layer is published
     layers = session.execute(
         select(PublishedLayer.indicator_id, PublishedLayer.period_id).where(
             PublishedLayer.city_id == city.id
         )
     ).all()
-    wanted = {(i, p) for i, p in layers}
+    wanted = {(int(i), int(p)) for i, p in layers}
     for run in _published_runs(session, city.id):
         spec = stored_spec(run)
         for node in spec.indicators() if spec else []:
-            indicator = session.scalar(
+            shown = session.scalar(
                 select(models.Indicator.id).where(models.Indicator.code == node.code)
             )
-            if indicator is not None:
-                wanted.add((indicator, run.period_id))
-    for indicator_id, period_id in sorted(wanted):
-        code = session.get(models.Indicator, indicator_id)
-        period = session.get(models.Period, period_id)
-        assert code is not None and period is not None
-        for o in indicator_observations(session, indicator_id, period_id, city.id):
-            if o.value is None:
-                continue
-            key = (code.code, o.unit_id, period.code, TOTAL, TOTAL, TOTAL)
-            values[key] = float(o.value)
-            if o.n is not None:
-                counts[key] = int(o.n)
+            if shown is not None:
+                wanted.add((int(shown), int(run.period_id)))
+    for indicator_id, period_id, unit, value, n in served_totals(session, city.id, wanted):
+        key = (codes[indicator_id], unit, periods[period_id], TOTAL, TOTAL, TOTAL)
+        values[key] = value
+        if n is not None:
+            counts[key] = int(n)
     return Published(values, counts)
 
 
@@ -259,30 +258,29 @@ def audit(
     truth = state.truth
     progress(_("Reading the published figures"), 1, 6)
     published = published_figures(session, city)
-    for key, cell in truth.items():  # a rate's n is served with it: its cell is public too
-        if cell.of is not None and cell.of in published.counts:
-            published.values[key] = float(published.counts[cell.of])
+    values, counts = published.values, published.counts
+    # one walk over the model: a rate's n is served with it (its cell is public too); combined
+    # cells (the sum of a block's small migrant groups) are withheld by construction, whatever
+    # a stored protection of an older layout says; a rate's n is withheld with its rate, and
+    # owed a range of its own only when it is a small sensitive count
+    combined: set[Key] = set()
+    small_n: set[Key] = set()
+    hidden_cells = 0
+    for key, cell in truth.items():
+        if cell.of is not None:
+            if cell.of in counts:
+                values[key] = float(counts[cell.of])
+            elif key not in values and always_hidden(cell, rules) and (cell.value or 0) >= 1:
+                small_n.add(key)
+        elif cell.virtual:
+            combined.add(key)
+        if not cell.virtual and cell.value is not None and key not in values:
+            hidden_cells += 1
     scores, periods = published_scores(session, city)
     report = AuditReport(city.code, control_enabled(), unit_codes=state.unit_codes)
     report.published_figures = len(published.values)
     report.published_scores = sum(1 for s in scores if s.score is not None)
-    report.hidden_cells = sum(
-        1
-        for k, c in truth.items()
-        if c.value is not None and not c.virtual and k not in published.values
-    )
-    # combined cells (the sum of a block's small migrant groups) are withheld by construction,
-    # whatever a stored protection of an older layout says; a rate's n is withheld with its
-    # rate, and owed a range of its own only when it is a small sensitive count
-    combined = {k for k, c in truth.items() if c.virtual and c.of is None}
-    small_n = {
-        k
-        for k, c in truth.items()
-        if c.of is not None
-        and k not in published.values
-        and always_hidden(c, rules)
-        and (c.value or 0) >= 1
-    }
+    report.hidden_cells = hidden_cells
     owed = {k for k in combined if rules.is_count(k[0], truth[k].unit)} | small_n
     protected = {k for k in state.protected | owed if k not in published.values}
     report.protected_cells = len(protected)
@@ -433,9 +431,19 @@ def unproven(state: Protection, published: Published) -> set[Key]:
     protected = {k for k in state.protected if k not in published.values}
     if not state.verified:
         return protected
-    solved = published_view(state.truth, state.hidden | state.baseline).values
-    if any(solved.get(k) != v for k, v in published.values.items()):
-        return protected
+    # each public value must be one the solver's view showed: a cell with a value, neither
+    # hidden nor withheld by the web's rule, read as it is (the view, key by key)
+    truth, hidden, baseline = state.truth, state.hidden, state.baseline
+    for key, value in published.values.items():
+        cell = truth.get(key)
+        if (
+            cell is None
+            or cell.value is None
+            or key in hidden
+            or key in baseline
+            or float(cell.value) != value
+        ):
+            return protected
     return protected - state.verified
 
 

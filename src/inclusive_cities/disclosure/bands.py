@@ -150,16 +150,20 @@ def band_cells(
     return out
 
 
-def synchronised(truth: dict[Key, Cell], hidden: set[Key]) -> set[Key]:
-    """A rate's ``n`` cell and the rate itself are hidden together (what the web serves)."""
+def synchronised(
+    truth: dict[Key, Cell], hidden: set[Key], rated: list[tuple[Key, Key]] | None = None
+) -> set[Key]:
+    """A rate's ``n`` cell and the rate itself are hidden together (what the web serves).
+
+    ``rated``: every (``n`` cell, its rate) of ``truth``, when the caller has them listed."""
+    if rated is None:
+        rated = [(key, cell.of) for key, cell in truth.items() if cell.of is not None]
     out: set[Key] = set()
-    for key, cell in truth.items():
-        if cell.of is None:
-            continue
-        if cell.of in hidden and key not in hidden:
+    for key, rate in rated:
+        if rate in hidden and key not in hidden:
             out.add(key)
-        elif key in hidden and cell.of not in hidden:
-            out.add(cell.of)
+        elif key in hidden and rate not in hidden:
+            out.add(rate)
     return out
 
 

@@ -29,46 +29,57 @@ def build_relations(
     by_unit: dict[tuple[str, int, str], dict[tuple[str, str, str], Key]] = defaultdict(dict)
     by_group: dict[tuple[str, str, str, str, str], dict[int, Key]] = defaultdict(dict)
     quantity: dict[str, str] = {}
+    kinds: dict[tuple[str, str], str] = {}  # (code, unit) -> "count", "mean" or ""
     for key, cell in cells.items():
         if cell.value is None:
             continue
-        code = key[0]
-        if rules.is_count(code, cell.unit):
-            quantity[code] = "count"
-        elif rules.is_mean(code, cell.unit) and cell.n is not None:
-            quantity[code] = "mean"
+        kind = kinds.get((key[0], cell.unit))
+        if kind is None:
+            kind = kinds[(key[0], cell.unit)] = _kind(key[0], cell.unit, rules)
+        if kind == "count" or (kind == "mean" and cell.n is not None):
+            quantity[key[0]] = kind
     for key, cell in cells.items():
         # a cell suppressed upstream (value NULL) is still a member of its relations, as a
         # hidden one: left out, ``_T = host + venezuelan(suppressed)`` would look like a
         # relation with nothing hidden and its published members would give its n back
         if key[0] not in quantity or (cell.value is None and cell.n == 0):
             continue  # an empty cell (n = 0) discloses no one
-        by_unit[(key[0], key[1], key[2])][(key[3], key[4], key[5])] = key
-        by_group[(key[0], key[2], key[3], key[4], key[5])][key[1]] = key
+        code, unit, period, sex, age, nationality = key
+        by_unit[(code, unit, period)][(sex, age, nationality)] = key
+        by_group[(code, period, sex, age, nationality)][unit] = key
     for (code, _unit, _period), groups in by_unit.items():
         total = groups.get((TOTAL, TOTAL, TOTAL))
         if total is None:
             continue
-        for position, dimension in enumerate(DIMENSIONS):
-            parts = tuple(
-                key
-                for group, key in sorted(groups.items())
-                if group[position] != TOTAL
-                and all(g == TOTAL for i, g in enumerate(group) if i != position)
-            )
+        # the groups that vary in exactly one dimension, by dimension, in group order
+        lines: tuple[list[Key], list[Key], list[Key]] = ([], [], [])
+        for (sex, age, nationality), key in sorted(groups.items()):
+            if age == TOTAL and nationality == TOTAL:
+                if sex != TOTAL:
+                    lines[0].append(key)
+            elif sex == TOTAL and nationality == TOTAL:
+                lines[1].append(key)
+            elif sex == TOTAL and age == TOTAL:
+                lines[2].append(key)
+        for dimension, parts in zip(DIMENSIONS, lines, strict=True):
             if parts:
-                relations.append(Relation(total, parts, dimension, quantity[code]))
+                relations.append(Relation(total, tuple(parts), dimension, quantity[code]))
     children: dict[int, list[int]] = defaultdict(list)
     for unit, parent in parents.items():
         if parent is not None:
             children[parent].append(unit)
+    kids = [(parent, sorted(units)) for parent, units in children.items()]
+    order = {parent: number for number, (parent, _units) in enumerate(kids)}
     for (code, *_rest), units in by_group.items():
-        for parent, kids in children.items():
-            if parent not in units:
-                continue
-            parts = tuple(units[k] for k in sorted(kids) if k in units)
-            if parts:
-                relations.append(Relation(units[parent], parts, "geography", quantity[code]))
+        # the parents present, in the order of ``children`` (from the smaller side)
+        if len(units) < len(kids):
+            present = [kids[i] for i in sorted(order[u] for u in units if u in order)]
+        else:
+            present = [(parent, k) for parent, k in kids if parent in units]
+        for parent, members in present:
+            below = tuple(units[k] for k in members if k in units)
+            if below:
+                relations.append(Relation(units[parent], below, "geography", quantity[code]))
     for first, second, nationality in rules.linked:
         for (code, unit, period), groups in by_unit.items():
             if code != first or (TOTAL, TOTAL, TOTAL) not in groups:
@@ -85,6 +96,13 @@ def build_relations(
     for number, key in enumerate(virtual):
         cells[key].id = -(number + 1)  # stable: the stored protection names it by this id
     return relations
+
+
+def _kind(code: str, unit: str, rules: Rules) -> str:
+    """What a figure of this indicator and unit adds up as: "count", "mean" or ""."""
+    if rules.is_count(code, unit):
+        return "count"
+    return "mean" if rules.is_mean(code, unit) else ""
 
 
 COMBINED = "combined"

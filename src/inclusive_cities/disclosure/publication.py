@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,11 @@ from sqlalchemy.orm import Session
 
 from inclusive_cities.cache import CACHE, observations_fingerprint, units_fingerprint
 from inclusive_cities.disclosure.attacks import differencing
-from inclusive_cities.disclosure.derived import combined_differencing, derived_dependants
+from inclusive_cities.disclosure.derived import (
+    DerivedIndex,
+    combined_differencing,
+    derived_dependants,
+)
 from inclusive_cities.disclosure.model import (
     Cell,
     Key,
@@ -103,34 +108,41 @@ def load_truth(
     ).all()
     parents = {int(u.id): (None if u.parent_id is None else int(u.parent_id)) for u in units}
     codes = {int(u.id): u.code for u in units}
-    rows = session.execute(
+    o, i = models.Observation, models.Indicator
+    indicators = {
+        int(r[0]): (str(r[1]), str(r[2] or ""))
+        for r in session.execute(select(i.id, i.code, i.unit))
+    }
+    periods = {
+        int(r[0]): str(r[1]) for r in session.execute(select(models.Period.id, models.Period.code))
+    }
+    # Core rows, the codes looked up above: joining them into 470,000 rows of the medium
+    # demo doubled the read. The join on the units stays: it sets the order of ``truth``,
+    # and with it the order of the relations the solver is given
+    rows = session.connection().execute(
         select(
-            models.Observation.id,
-            models.Indicator.code,
-            models.Indicator.unit,
-            models.Observation.unit_id,
-            models.Period.code,
-            models.Observation.sex,
-            models.Observation.age_group,
-            models.Observation.nationality,
-            models.Observation.value,
-            models.Observation.n,
-            models.Observation.status,
-            models.Observation.standard_error,
+            o.id,
+            o.indicator_id,
+            o.unit_id,
+            o.period_id,
+            o.sex,
+            o.age_group,
+            o.nationality,
+            o.value,
+            o.n,
+            o.status,
+            o.standard_error,
         )
-        .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
-        .join(models.Period, models.Period.id == models.Observation.period_id)
-        .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+        .join(models.SpatialUnit, models.SpatialUnit.id == o.unit_id)
         .where(models.SpatialUnit.city_id == city_id)
-    ).all()
+    )
     truth: dict[Key, Cell] = {}
-    for r in rows:
-        key: Key = (r[1], int(r[3]), r[4], r[5], r[6], r[7])
-        survey = r[10] == "estimated" or r[11] is not None
-        suppressed = r[10] == "suppressed"
-        truth[key] = Cell(key, r[8], r[9], r[2] or "", survey or suppressed, int(r[0]))
-        if suppressed:
-            truth[key].survey = True
+    for row_id, indicator, unit_id, period, sex, age, nationality, value, n, status, error in rows:
+        code, unit = indicators[indicator]
+        key: Key = (code, unit_id, periods[period], sex, age, nationality)
+        # estimated from the survey, or suppressed upstream: sensitive either way
+        survey = status == "estimated" or error is not None or status == "suppressed"
+        truth[key] = Cell(key, value, n, unit, survey, row_id)
     return truth, parents, codes
 
 
@@ -140,22 +152,36 @@ def web_rule(cell: Cell, threshold: int) -> bool:
 
 
 def primary_cells(truth: dict[Key, Cell], rules: Rules) -> tuple[set[Key], set[Key], set[Key]]:
-    """(withheld by the web's own rule, primary under the rule set, counts needing range)."""
-    baseline = {k for k, c in truth.items() if web_rule(c, rules.threshold)}
-    primary = set(baseline)
+    """(withheld by the web's own rule, primary under the rule set, counts needing range).
+
+    An empty cell discloses no one (and cannot be protected by suppression when its margins
+    are empty too): ranges are owed to counts of 1 .. threshold - 1."""
+    baseline: set[Key] = set()
+    primary: set[Key] = set()
+    protected: set[Key] = set()
+    threshold = rules.threshold
+    counting: dict[tuple[str, str], bool] = {}
+    sensitive: dict[tuple[str, str, bool], bool] = {}
     for key, cell in truth.items():
-        if (
-            cell.value is not None
-            and rules.is_count(key[0], cell.unit)
-            and rules.is_sensitive(key[0], key[5], cell.survey)
-            and cell.value < rules.threshold
-        ):
-            primary.add(key)
-    # an empty cell discloses no one (and cannot be protected by suppression when its
-    # margins are empty too): ranges are owed to counts of 1 .. threshold - 1
-    protected = {
-        k for k in primary if (truth[k].value or 0) >= 1 and rules.is_count(k[0], truth[k].unit)
-    }
+        kind = (key[0], cell.unit)
+        count = counting.get(kind)
+        if count is None:
+            count = counting[kind] = rules.is_count(*kind)
+        value = cell.value
+        if web_rule(cell, threshold):
+            baseline.add(key)
+        elif not count or value is None or value >= threshold:
+            continue
+        else:
+            group = (key[0], key[5], cell.survey)
+            small = sensitive.get(group)
+            if small is None:
+                small = sensitive[group] = rules.is_sensitive(*group)
+            if not small:
+                continue
+        primary.add(key)
+        if count and (value or 0) >= 1:
+            protected.add(key)
     return baseline, primary, protected
 
 
@@ -165,21 +191,21 @@ def dependants(
     """Figures computed from hidden quantities: shares of them, rates whose n is one
     (``index``: :class:`DependencyIndex` of this very ``truth``, shared by repeated calls)."""
     index = index or DependencyIndex(truth, rules)
-    out = {
-        key
-        for key, count, total in index.shares
-        if key not in hidden and (count in hidden or total in hidden)
-    }
+    shares = index.shares
+    out = {share for key in hidden for share in shares.get(key, ())}
+    out.difference_update(hidden)
     counts: dict[tuple[Any, ...], set[int]] = {}
     for key in hidden:  # a rate's n is the number of people of its group in its unit
-        cell = truth[key]
-        if cell.value is not None and key[0] in BASE_COUNTS:
-            counts.setdefault(key[1:], set()).add(round(cell.value))
+        if key[0] in BASE_COUNTS:
+            value = truth[key].value
+            if value is not None:
+                counts.setdefault(key[1:], set()).add(round(value))
     for group, values in counts.items():
         for key, n in index.rates.get(group, ()):
             if n in values and key not in hidden:
                 out.add(key)
-    return out | derived_dependants(truth, hidden | out, rules)  # entropy of hidden counts
+    # entropy of hidden counts
+    return out | derived_dependants(truth, hidden | out, rules, index=index.derived)
 
 
 class DependencyIndex:
@@ -187,14 +213,27 @@ class DependencyIndex:
     times per solve and walked all 470,000 figures twice each time on the medium demo)."""
 
     def __init__(self, truth: dict[Key, Cell], rules: Rules) -> None:
-        self.shares: list[tuple[Key, Key, Key]] = []
+        self.shares: dict[Key, list[Key]] = {}
+        """count or total -> the shares computed from it (looked up per hidden cell)."""
         self.rates: dict[tuple[Any, ...], list[tuple[Key, int]]] = {}
+        kinds: dict[tuple[str, str], bool] = {}
         for key, cell in truth.items():
             pair = rules.shares.get(key[0])
             if pair is not None:
-                self.shares.append((key, (pair[0], *key[1:]), (pair[1], *key[1:])))
-            if cell.n is not None and not rules.is_count(key[0], cell.unit):
-                self.rates.setdefault(key[1:], []).append((key, cell.n))
+                rest = key[1:]
+                count: Key = (pair[0], *rest)
+                total: Key = (pair[1], *rest)
+                self.shares.setdefault(count, []).append(key)
+                if total != count:
+                    self.shares.setdefault(total, []).append(key)
+            if cell.n is not None:
+                kind = (key[0], cell.unit)
+                is_count = kinds.get(kind)
+                if is_count is None:
+                    is_count = kinds[kind] = rules.is_count(*kind)
+                if not is_count:
+                    self.rates.setdefault(key[1:], []).append((key, cell.n))
+        self.derived = DerivedIndex(truth)
 
 
 def compute(
@@ -242,12 +281,14 @@ def score_index(
     """Per (indicator, period): the units holding a total figure and those hidden among them."""
     present: dict[tuple[str, str], list[int]] = {}
     withheld: dict[tuple[str, str], list[int]] = {}
+    totals = (TOTAL, TOTAL, TOTAL)
     for key, cell in truth.items():
-        if key[3:] != (TOTAL, TOTAL, TOTAL):
+        if key[3] != TOTAL or key[3:] != totals:
             continue
-        present.setdefault((key[0], key[2]), []).append(key[1])
+        group = (key[0], key[2])
+        present.setdefault(group, []).append(key[1])
         if cell.value is not None and key in hidden:
-            withheld.setdefault((key[0], key[2]), []).append(key[1])
+            withheld.setdefault(group, []).append(key[1])
     return {
         group: (
             np.unique(np.array(units, dtype=np.int64)),
@@ -282,7 +323,7 @@ def close(
     hidden = set(hidden)
     index = index or DependencyIndex(truth, rules)
     view = published_view(truth, hidden)
-    holding: dict[Key, list[int]] = {}
+    holding: dict[Key, list[int]] = {}  # built on the second pass (most closures end first)
     among: list[int] | None = None  # every relation on the first pass
     new = hidden
     while True:
@@ -311,10 +352,19 @@ def close(
             view.values.pop(key, None)
             view.counts.pop(key, None)
         if not holding:
-            for number, relation in enumerate(relations):
-                for key in relation.members:
-                    holding.setdefault(key, []).append(number)
+            holding = relations_holding(relations)
         among = sorted({i for k in more for i in holding.get(k, ())})
+
+
+def relations_holding(relations: list[Relation]) -> dict[Key, list[int]]:
+    """Cell -> the numbers of the relations it is a member of (1.9 million memberships on the
+    medium demo: a list per cell, appended to without building the member tuples)."""
+    holding: defaultdict[Key, list[int]] = defaultdict(list)
+    for number, relation in enumerate(relations):
+        holding[relation.total].append(number)
+        for key in relation.parts:
+            holding[key].append(number)
+    return holding
 
 
 def protection(session: Session, city_id: int, rules: Rules | None = None) -> Protection:
