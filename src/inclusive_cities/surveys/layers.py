@@ -11,19 +11,21 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.indicators.catalogue import Catalogue, IndicatorSpec, load_catalogue
 from inclusive_cities.indicators.expressions import Expression
 from inclusive_cities.store import models, transaction
 from inclusive_cities.store.models import TOTAL
+from inclusive_cities.store.tables import OBSERVATIONS
 from inclusive_cities.surveys.design import Design
 from inclusive_cities.surveys.disclosure import suppress
 from inclusive_cities.surveys.errors import SurveyError
@@ -78,10 +80,13 @@ def missing_questions(indicator: IndicatorSpec, frames: dict[str, pd.DataFrame])
     return None
 
 
-def evaluate(data: pd.DataFrame, expressions: dict[str, Expression]) -> pd.DataFrame:
+def evaluate(
+    data: pd.DataFrame, expressions: dict[str, Expression], connection: Any = None
+) -> pd.DataFrame:
     """Catalogue expressions over survey records, with the same compiler (Ibis on DuckDB) as
     the census indicators, so a condition means the same thing in both; rows keep ``data``'s
-    order and index. A null comparison stays null."""
+    order and index. A null comparison stays null. ``connection``: an Ibis DuckDB connection
+    to reuse (opening one costs more than a survey entry's query)."""
     import ibis
     import pyarrow as pa
 
@@ -95,17 +100,29 @@ def evaluate(data: pd.DataFrame, expressions: dict[str, Expression]) -> pd.DataF
         table["_row"],
         **{key: compile_expression(expression, table) for key, expression in expressions.items()},
     )
-    connection = ibis.duckdb.connect()
-    try:
+    if connection is not None:
         arrow = connection.to_pyarrow(query)
-    finally:
-        connection.disconnect()
+    else:
+        with _duckdb() as own:
+            arrow = own.to_pyarrow(query)
     result = pd.DataFrame(
         {name: arrow[name].to_pandas(types_mapper=pd.ArrowDtype) for name in arrow.column_names}
     )
     result = result.sort_values("_row").drop(columns="_row")
     result.index = data.index
     return result
+
+
+@contextmanager
+def _duckdb() -> Iterator[Any]:
+    """An in-memory Ibis DuckDB connection, closed after use."""
+    import ibis
+
+    connection = ibis.duckdb.connect()
+    try:
+        yield connection
+    finally:
+        connection.disconnect()
 
 
 def _plain(column: pd.Series) -> pd.Series:
@@ -236,6 +253,7 @@ def compute_layer(
     unit_of: dict[str, str],
     min_n: int,
     covariates: pd.DataFrame | None = None,
+    connection: Any = None,
 ) -> pd.DataFrame:
     """One survey entry for every unit (and by sex), after disclosure control.
 
@@ -260,7 +278,7 @@ def compute_layer(
     data["_unit"] = (
         data["unit_code"].astype("string").map(unit_of) if "unit_code" in data else pd.NA
     )
-    values = evaluate(data, _expressions(indicator))
+    values = evaluate(data, _expressions(indicator), connection)
     among = (
         values["_among"].astype("boolean").fillna(False).astype(bool)
         if "_among" in values
@@ -420,23 +438,25 @@ def write_layers(
     results = []
     skipped: dict[str, str] = {}
     usable: list[IndicatorSpec] = []
-    for indicator in chosen:
-        reason = missing_questions(indicator, frames)
-        if reason:
-            skipped[indicator.code] = reason
-            continue
-        usable.append(indicator)
-        results.append(
-            compute_layer(
-                frames,
-                designs[indicator.survey_table],  # the persons' raked design when calibrated
-                indicator,
-                units,
-                unit_of,
-                threshold,
-                covariates,
-            ).assign(indicator=indicator.code)
-        )
+    with _duckdb() as connection:  # one for every entry
+        for indicator in chosen:
+            reason = missing_questions(indicator, frames)
+            if reason:
+                skipped[indicator.code] = reason
+                continue
+            usable.append(indicator)
+            results.append(
+                compute_layer(
+                    frames,
+                    designs[indicator.survey_table],  # the persons' raked design if calibrated
+                    indicator,
+                    units,
+                    unit_of,
+                    threshold,
+                    covariates,
+                    connection,
+                ).assign(indicator=indicator.code)
+            )
     if not results:
         raise SurveyError(
             _(
@@ -474,22 +494,27 @@ def write_layers(
                 models.Observation.unit_id.in_(list(unit_ids.values())),
             )
         )
+        rows = []
         for record in summary.itertuples(index=False):
             suppressed = record.status == "suppressed"
-            session.add(
-                models.Observation(
-                    indicator_id=ids[record.indicator],
-                    unit_id=unit_ids[record.unit],
-                    period_id=period_row.id,
-                    sex=record.sex,
-                    value=None if suppressed else float(record.estimate),
-                    n=None if suppressed else int(record.n),
-                    standard_error=None if suppressed else float(record.se),
-                    ci_low=None if suppressed else float(record.ci_low),
-                    ci_high=None if suppressed else float(record.ci_high),
-                    status="suppressed" if suppressed else "estimated",
-                    source=source,
-                    batch_id=batch_id,
-                )
+            rows.append(
+                {
+                    "indicator_id": ids[record.indicator],
+                    "unit_id": unit_ids[record.unit],
+                    "period_id": period_row.id,
+                    "sex": record.sex,
+                    "age_group": TOTAL,
+                    "nationality": TOTAL,
+                    "value": None if suppressed else float(record.estimate),
+                    "n": None if suppressed else int(record.n),
+                    "standard_error": None if suppressed else float(record.se),
+                    "ci_low": None if suppressed else float(record.ci_low),
+                    "ci_high": None if suppressed else float(record.ci_high),
+                    "status": "suppressed" if suppressed else "estimated",
+                    "source": source,
+                    "batch_id": batch_id,
+                }
             )
+        if rows:  # one executemany, in the rows' order (ids as the ORM gave them)
+            session.execute(insert(OBSERVATIONS), rows)
     return summary
