@@ -333,6 +333,7 @@ def _normalise_columns(frame: pd.DataFrame, form: Form) -> pd.DataFrame:
 class _Issues:
     def __init__(self) -> None:
         self.rows: list[dict[str, object]] = []
+        self.codes: list[_Code] = []  # no-answer codes read as numbers: the import is refused
 
     def add(
         self,
@@ -458,19 +459,62 @@ def _without_codes(
     return frame
 
 
-SENTINELS = (99.0, 999.0, 9999.0, 99999.0, -9.0, -99.0, -999.0, -9999.0, 888.0, 8888.0)
-"""Numbers questionnaires use for "don't know / no answer" (999, -999, 9999, ...)."""
+SENTINELS = (
+    *(77.0, 88.0, 98.0, 99.0, 888.0, 999.0, 8888.0, 9999.0, 99999.0),
+    *(-1.0, -9.0, -99.0, -999.0, -9999.0),
+)
+"""Numbers questionnaires use for "don't know / no answer / refused" (88 no sabe, 99 no
+responde, 98, 77, 999, -999, -1 ...)."""
+
+
+@dataclass(frozen=True)
+class _Code:
+    """A no-answer code read as a number where it cannot be one (see :func:`_warn_sentinels`)."""
+
+    file: str
+    sheet: str
+    row: int
+    question: str
+    code: str
+    count: int
+    low: float
+    high: float
 
 
 def _warn_sentinels(
-    numbers: pd.Series, question: str, file: str, sheet: str, issues: _Issues
+    numbers: pd.Series,
+    question: str,
+    file: str,
+    sheet: str,
+    issues: _Issues,
+    excel_row: pd.Series | None = None,
+    bounded: bool = False,
 ) -> None:
     """One warning per question where a no-answer code looks like data: the same sentinel in
-    several answers is far likelier to be a code than a value, and an estimate would use it."""
-    counts = numbers[numbers.isin(SENTINELS)].value_counts()
+    several answers is far likelier to be a code than a value, and an estimate would use it.
+
+    Where it also lies far outside every other answer (99 people in a household where no other
+    household has more than 14), it cannot be a value: the import is refused (trial #4 F12:
+    30 households of 88 and 30 of 99 people doubled the profile's population, exit 0). A form
+    whose constraint sets an upper bound (``. <= 120``) that the value meets has said it is
+    one: then it is only a warning.
+    """
+    sentinel = numbers.isin(SENTINELS)
+    counts = numbers[sentinel].value_counts()
+    others = numbers[~sentinel & numbers.notna()]
     for value, count in counts.items():
         if count >= 2:
             code = format(float(value), "g")
+            outside = len(others) >= 5 and (
+                float(value) > 2 * max(float(others.max()), 0.5)
+                if float(value) > 0
+                else float(value) < 0 <= float(others.min())
+            )
+            if outside and not (bounded and float(value) > 0) and excel_row is not None:
+                first = numbers.index[numbers == value][0]
+                row = int(excel_row[first])
+                low, high = float(others.min()), float(others.max())
+                issues.codes.append(_Code(file, sheet, row, question, code, int(count), low, high))
             issues.add(
                 file,
                 sheet,
@@ -578,7 +622,9 @@ def _clean_table(
                         )
                 # a value the form itself forbids never enters an estimate
                 numbers = numbers.mask(numbers.index.isin(broken))
-            _warn_sentinels(numbers, q.name, file, sheet, issues)
+            _warn_sentinels(
+                numbers, q.name, file, sheet, issues, excel_row, bounded="<" in (q.constraint or "")
+            )
             out[q.name] = numbers
         elif q.base_type == "geopoint":
             parts = values.fillna("").astype(str).str.split(expand=True)
@@ -658,7 +704,33 @@ def read_kobo(
         tables[repeat] = _link_repeat(
             sheets[sheet], tables["main"], form, repeat, file, sheet, issues, missing
         )
+    if issues.codes:
+        raise _codes_error(issues.codes)
     return SurveyImport(form=form, tables=tables, issues=issues.frame())
+
+
+def _codes_error(codes: list[_Code]) -> SurveyError:
+    """One line naming the first code found and the flags that import every one of them."""
+    first = codes[0]
+    flags = " ".join(f"--missing {c}" for c in sorted({c.code for c in codes}, key=float))
+    return SurveyError(
+        _(
+            "{file}, sheet '{sheet}', row {row}, column '{column}': value {code} is in {count} "
+            "answers, while the other answers run from {low} to {high}: it is a 'no answer' "
+            "code, not a value, and would enter every estimate. Import again with {flags} (if "
+            "they are real answers, give the question an upper bound in the form, e.g. . <= 120)."
+        ).format(
+            file=first.file,
+            sheet=first.sheet,
+            row=first.row,
+            column=first.question,
+            code=first.code,
+            count=first.count,
+            low=format(first.low, "g"),
+            high=format(first.high, "g"),
+            flags=flags,
+        )
+    )
 
 
 def _match_sheet(repeat: str, names: list[str]) -> str | None:
