@@ -25,7 +25,8 @@ the process, DuckDB's threads included); the tables give medians.
 Usage (the medium demo city, built with scripts/build-demo.sh up to ``marker build``):
     .venv/bin/python benchmarks/bench_store_writes.py /tmp/h8demo/o.base.db \\
         --data-dir /tmp/h8demo/observatory-data --before /tmp/h8/before/src --repeats 3
-``--before`` is the ``src`` folder of an older version (``git archive <commit> src``).
+``--before`` is the ``src`` folder of an older version (``git archive <commit> src``);
+``--after`` that of the version measured as "after" (default: the installed one).
 """
 
 from __future__ import annotations
@@ -230,6 +231,12 @@ def main() -> None:
     parser.add_argument("--spec", default="uim-basic")
     parser.add_argument("--data-dir", default="observatory-data")
     parser.add_argument("--before", default=None, help="src folder of an older version")
+    parser.add_argument(
+        "--after",
+        default=None,
+        help="src folder of the version measured as 'after' (default: the installed one; a "
+        "worktree keeps the measured code fixed while the tree is edited)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--only",
@@ -248,7 +255,7 @@ def main() -> None:
         groups = ["indicators-cli", "indicators-cli-replace"]
     for group in groups:
         main_kind = {"marker": "marker-build", "indicators": "indicators-compute"}.get(group, group)
-        versions = [("after", main_kind, None)]
+        versions = [("after", main_kind, args.after)]
         if args.before:
             versions.append(("before", versions[0][1], args.before))
         # the floor of a replacement is that of a first computation (the delete is extra)
