@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from inclusive_cities.disclosure.attacks import differencing, lp_intervals, protection_cuts
 from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
@@ -327,39 +328,88 @@ class _Structure:
     ) -> None:
         self.truth, self.relations, self.protected, self.rules = truth, relations, protected, rules
         self.size = (len(truth), len(relations), len(protected))
-        lines = [
-            # cells suppressed upstream (value NULL) are not the solver's to choose: the
-            # closure (publication.close) hides one more member beside each one that stands
-            # alone. As fixed members here they joined each rate's tables into components too
-            # large to solve in time, and the fallback then hid whole relations, city-wide
-            tuple(k for k in r.members if truth.get(k) is not None and truth[k].value is not None)
-            for r in relations
+        # cells suppressed upstream (value NULL) are not the solver's to choose: the closure
+        # (publication.close) hides one more member beside each one that stands alone. As
+        # fixed members here they joined each rate's tables into components too large to
+        # solve in time, and the fallback then hid whole relations, city-wide. So a relation's
+        # line is its valued members, and it is live (a MIP row, a link) with two or more.
+        # Laid out as arrays of cell numbers (a Python union-find over 144,000 relations was
+        # most of the 5.6 s this took on the medium demo, before any process could share it)
+        keys = list(truth)
+        number = {k: i for i, k in enumerate(keys)}
+        valued = np.fromiter((c.value is not None for c in truth.values()), bool, len(keys))
+        sizes = np.fromiter((len(r.parts) + 1 for r in relations), np.int64, len(relations))
+        flat = np.fromiter(
+            (number.get(k, -1) for r in relations for k in r.members), np.int64, int(sizes.sum())
+        )
+        owner = np.repeat(np.arange(len(relations)), sizes)
+        kept = flat >= 0
+        kept[kept] = valued[flat[kept]]  # a valued member of its relation
+        self.live = np.bincount(owner[kept], minlength=len(relations)) > 1
+        on_line = kept & self.live[owner]
+        cells, rows = flat[on_line], owner[on_line]  # grouped by relation, ascending
+        label = _linked(cells, rows, len(keys))
+        members = np.unique(cells)
+        names = np.unique(label[members], return_inverse=True)[1]
+        component_of = np.full(len(keys), -1, np.int64)
+        component_of[members] = names
+        order = np.argsort(names, kind="stable")
+        bounds = np.flatnonzero(np.diff(names[order])) + 1
+        self.components = [
+            frozenset(keys[i] for i in chunk.tolist()) for chunk in np.split(members[order], bounds)
         ]
-        live = [(r, m) for r, m in zip(relations, lines, strict=True) if len(m) > 1]
-        self.components = _components([m for _r, m in live])
-        self.member_of: dict[Key, int] = {
-            k: i for i, comp in enumerate(self.components) for k in comp
+        self.member_of: dict[Key, int] = dict(
+            zip([keys[i] for i in members.tolist()], names.tolist(), strict=True)
+        )
+        # every relation holding a valued member of a component (a relation holds at most
+        # one component's cells: two valued members make it live, so they are linked), in
+        # ascending order within each component
+        inside = kept.copy()
+        inside[inside] = component_of[flat[inside]] >= 0
+        holder, held = component_of[flat[inside]], owner[inside]  # relations ascending
+        by_holder = np.argsort(holder, kind="stable")
+        holder, held = holder[by_holder], held[by_holder]
+        first = np.r_[True, (holder[1:] != holder[:-1]) | (held[1:] != held[:-1])]
+        holder, held = holder[first], held[first]
+        splits = np.flatnonzero(np.diff(holder)) + 1
+        self.relations_of: dict[int, list[int]] = {
+            int(group[0]): rows_of.tolist()
+            for group, rows_of in zip(np.split(holder, splits), np.split(held, splits), strict=True)
+            if len(group)
         }
-        self.lines_of: dict[Key, list[tuple[Key, ...]]] = defaultdict(list)
-        self.rows_of: dict[int, list[tuple[Relation, tuple[Key, ...]]]] = defaultdict(list)
-        for relation, members in live:
-            self.rows_of[self.member_of[members[0]]].append((relation, members))
-            for key in members:
-                self.lines_of[key].append(members)
-        # every relation holding a member of a component (a relation holds at most one
-        # component's cells: two valued members make it live, so they are linked)
-        self.relations_of: dict[int, list[int]] = defaultdict(list)
-        for number, members in enumerate(lines):
-            owner = next((self.member_of[k] for k in members if k in self.member_of), None)
-            if owner is not None:
-                self.relations_of[owner].append(number)
+        # each cell's live relations, ascending (a CSR over cell numbers)
+        by_cell = np.argsort(cells, kind="stable")
+        self._cell_rows = rows[by_cell]
+        self._cell_start = np.searchsorted(cells[by_cell], np.arange(len(keys) + 1))
+        self._number = number
+        self._kept_lines: dict[int, tuple[Key, ...]] = {}
+        self.lines_of = _Lines(self)
         self.problems: dict[int, _Problem] = {}
+
+    def line(self, index: int) -> tuple[Key, ...]:
+        """The valued members of relation ``index`` (built once, on first use)."""
+        line = self._kept_lines.get(index)
+        if line is None:
+            truth = self.truth
+            line = self._kept_lines[index] = tuple(
+                k
+                for k in self.relations[index].members
+                if k in truth and truth[k].value is not None
+            )
+        return line
+
+    def rows_of(self, index: int) -> list[tuple[Relation, tuple[Key, ...]]]:
+        """The live relations of one component with their lines, in the relations' order."""
+        live = self.live
+        return [
+            (self.relations[i], self.line(i)) for i in self.relations_of.get(index, ()) if live[i]
+        ]
 
     def problem(self, index: int) -> _Problem:
         """The MIP of one component, built on first use and kept for later rounds and passes."""
         if index not in self.problems:
             self.problems[index] = _Problem(
-                self.components[index], self.rows_of[index], self.truth, self.protected, self.rules
+                self.components[index], self.rows_of(index), self.truth, self.protected, self.rules
             )
         return self.problems[index]
 
@@ -377,6 +427,37 @@ class _Structure:
             and self.rules is rules
             and self.size == (len(truth), len(relations), len(protected))
         )
+
+
+class _Lines:
+    """Cell -> the lines of the live relations holding it (``lines_of.get(key, ())``), read
+    from the structure's arrays when asked: the rounds ask about a few narrowed cells."""
+
+    def __init__(self, shape: _Structure) -> None:
+        self.shape = shape
+
+    def get(self, key: Key, default: tuple[()] = ()) -> list[tuple[Key, ...]] | tuple[()]:
+        shape = self.shape
+        cell = shape._number.get(key)
+        if cell is None:
+            return default
+        start, end = shape._cell_start[cell], shape._cell_start[cell + 1]
+        if start == end:
+            return default
+        return [shape.line(i) for i in shape._cell_rows[start:end].tolist()]
+
+
+def _linked(cells: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Connected-component label of every cell number, linking each relation's cells to
+    its first (``cells`` grouped by ``rows``)."""
+    if not len(cells):
+        return np.arange(size)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    first = np.repeat(cells[starts], np.diff(np.r_[starts, len(cells)]))
+    graph = sparse.coo_array(
+        (np.ones(len(cells), np.int8), (cells, first)), shape=(size, size)
+    ).tocsr()
+    return connected_components(graph, directed=False)[1]
 
 
 _STRUCTURES: list[_Structure] = []
