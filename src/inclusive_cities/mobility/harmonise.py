@@ -49,6 +49,7 @@ from inclusive_cities.mobility.schema import (
     MULTIPLE,
     OPTIONAL,
 )
+from inclusive_cities.surveys.dates import read_dates
 from inclusive_cities.surveys.design import Design
 
 
@@ -243,7 +244,7 @@ def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> p
             )
         whole = "Int64" if numbers.isna().any() else int
         data[column] = numbers.astype(float if column == "weight" else whole)
-    arrival = pd.to_datetime(data["arrival_date"], errors="coerce")
+    arrival = read_dates(data["arrival_date"])
     if arrival.isna().any():
         row = int(np.flatnonzero(arrival.isna().to_numpy())[0])
         raise _fail_value(
@@ -252,7 +253,7 @@ def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> p
             "arrival_date",
             row + 2,
             data["arrival_date"].iloc[row],
-            _("is not a date (use YYYY-MM-DD)"),
+            _("is not a date (write YYYY-MM-DD or DD/MM/YYYY, day first)"),
         )
     data["arrival_date"] = arrival.dt.date
     data["round"] = spec.code

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from inclusive_cities.i18n import gettext as _
+from inclusive_cities.surveys.dates import read_dates
 from inclusive_cities.surveys.errors import SurveyError
 
 META_COLUMNS = {
@@ -626,6 +627,19 @@ def _clean_table(
                 numbers, q.name, file, sheet, issues, excel_row, bounded="<" in (q.constraint or "")
             )
             out[q.name] = numbers
+        elif q.base_type == "date":
+            dates = read_dates(values)
+            for idx in frame.index[filled & dates.isna()]:
+                issues.add(
+                    file,
+                    sheet,
+                    int(excel_row[idx]),
+                    q.name,
+                    values[idx],
+                    _("is not a date (write YYYY-MM-DD or DD/MM/YYYY, day first)"),
+                )
+            # one way of writing them from here on (29/02/2020 and 2020-02-29 alike)
+            out[q.name] = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), values)
         elif q.base_type == "geopoint":
             parts = values.fillna("").astype(str).str.split(expand=True)
             lat = pd.to_numeric(parts[0], errors="coerce") if 0 in parts else np.nan
