@@ -46,7 +46,9 @@ from inclusive_cities.mobility.schema import (
     ARRIVAL_BANDS,
     CHOICES,
     MANDATORY,
+    MAY_BE_UNANSWERED,
     MULTIPLE,
+    NO_ANSWER,
     OPTIONAL,
 )
 from inclusive_cities.surveys.dates import read_dates
@@ -205,12 +207,17 @@ def harmonise_round(frame: pd.DataFrame, spec: RoundSpec, source: str = "") -> p
             )
         else:
             data[column] = data[column].map(lambda v, codes=codes: codes.get(v, v))
+    for column in MAY_BE_UNANSWERED:
+        if column in data.columns:
+            # "no sabe" / "no responde" (88, 99, NS/NR ...) is no answer, not a fourth intention
+            declined = data[column].astype("string").str.strip().str.lower().isin(NO_ANSWER)
+            data[column] = data[column].mask(declined.fillna(False).to_numpy(dtype=bool))
     for column, allowed in CHOICES.items():
         if column not in data.columns:
             continue
         for row, value in enumerate(data[column], start=2):
             if value is None or pd.isna(value) or value == "":
-                if column in MULTIPLE:
+                if column in MULTIPLE or column in MAY_BE_UNANSWERED:
                     continue
                 raise _fail_value(spec, source, column, row, "", _("is empty; it is mandatory"))
             tokens = str(value).split() if column in MULTIPLE else [str(value)]

@@ -41,6 +41,18 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "needs": ("food", "shelter", "health", "work", "education", "protection"),
 }
 MULTIPLE = ("needs", "transit_countries")
+MAY_BE_UNANSWERED = ("intention", "regular_status", "documentation", "route")
+"""Single choices a respondent may decline ("no sabe", "no responde"): left out of that topic's
+shares (whose ``n`` counts those who answered), never a reason to refuse the round."""
+NO_ANSWER = frozenset(
+    {
+        *("88", "99", "98", "77", "-1", "999", "-999", "888", "9999"),
+        *("ns", "nr", "ns/nr", "nsnr", "no sabe", "no responde", "no sabe/no responde"),
+        *("no_sabe", "no_responde", "dont_know", "don't know", "do_not_know"),
+        *("refused", "no_answer", "no answer", "prefer_not", "prefer_not_to_say", "na", "n/a"),
+    }
+)
+"""How questionnaires code a declined answer in a choice list (lower case)."""
 AGE_GROUPS = (
     ("0-14", 0, 14),
     ("15-24", 15, 24),
