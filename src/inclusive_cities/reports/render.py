@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from functools import cache
 from pathlib import Path
@@ -43,14 +44,41 @@ def _css_string(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in " ·,.-()–" else f"\\{ord(ch):x} " for ch in text)
 
 
+_INLINE_IMAGE = re.compile(r"data:(image/(?:png|jpeg));base64,([A-Za-z0-9+/=]+)")
+_IMAGE_SCHEME = "report-image:"
+
+
+def _lifted_images(html: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The page with each inline (base64) image replaced by a short ``report-image:N``
+    reference, and the images (type, bytes). WeasyPrint's HTML parser reads a page's ~1 MB
+    of base64 text character by character; the images themselves are the same bytes."""
+    images: list[tuple[str, bytes]] = []
+
+    def lift(match: re.Match[str]) -> str:
+        images.append((match[1], base64.b64decode(match[2])))
+        return f"{_IMAGE_SCHEME}{len(images) - 1}"
+
+    return _INLINE_IMAGE.sub(lift, html), images
+
+
 def to_pdf(html: str, out: str | Path) -> int:
     """Lay out the HTML as pages, write the PDF and return its number of pages."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    page, images = _lifted_images(html)
+
+    class _Images(URLFetcher):  # the lifted images by number, anything else as WeasyPrint does
+        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+            if url.startswith(_IMAGE_SCHEME):
+                kind, data = images[int(url[len(_IMAGE_SCHEME) :])]
+                return URLFetcherResponse(url, data, {"Content-Type": kind})
+            return super().fetch(url, headers)
 
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        laid_out = HTML(string=html, base_url=str(TEMPLATES)).render()
+        laid_out = HTML(string=page, base_url=str(TEMPLATES), url_fetcher=_Images()).render()
         laid_out.write_pdf(out)
     except OSError as error:
         raise ReportError(
