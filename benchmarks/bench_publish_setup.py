@@ -14,8 +14,13 @@ Inputs: a published copy of the medium demo (``--store``: folder with ``observat
 ``observatory-data``, its stored protection kept, read only) and the hidden set ``close``
 starts from (``--closing``: the pattern ``compute`` hands to ``close``, a pickled sorted list).
 
+``--audit`` times ``disclosure audit --city DEMO`` on the store instead (the stored
+protection is read, so this is the audit's own work: reading, model, attacks).
+
 Run: .venv/bin/python benchmarks/bench_publish_setup.py --store /tmp/h2/md \\
         --closing /tmp/h2/preclose.pickle --before /tmp/h2/base/src --rounds 3
+     .venv/bin/python benchmarks/bench_publish_setup.py --store /tmp/h2/md \\
+        --closing /tmp/h2/preclose.pickle --before /tmp/h2/base/src --rounds 3 --audit
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from bench_disclosure import timed  # CPU of the child through os.wait4
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -108,6 +115,32 @@ def one(src: Path, store: Path, closing: Path) -> dict[str, dict[str, object]]:
     return result
 
 
+def audit(src: Path, store: Path) -> tuple[float, float, str]:
+    """``disclosure audit --city DEMO`` on the store with one side's code: (CPU s, wall s,
+    its summary line). The stored protection is read, not solved: the audit's own work."""
+    env = dict(os.environ, PYTHONPATH=str(src))
+    env["INCLUSIVE_CITIES_DATA_DIR"] = str(store / "observatory-data")
+    cli = [str(PYTHON), "-c", "import sys; from inclusive_cities.cli import main; sys.exit(main())"]
+    database = ["-d", f"sqlite:///{store / 'observatory.db'}"]
+    return timed([*cli, *database, "disclosure", "audit", "--city", "DEMO"], env)
+
+
+def compare_audits(sides: dict[str, Path], store: Path, rounds: int) -> None:
+    """Medians of the standalone audit's CPU and wall time, sides alternated."""
+    seen: dict[str, list[tuple[float, float, str]]] = {side: [] for side in sides}
+    for number in range(rounds):
+        order = list(sides) if number % 2 == 0 else list(reversed(sides))
+        for side in order:
+            seen[side].append(audit(sides[side], store))
+            cpu, wall, line = seen[side][-1]
+            load = os.getloadavg()[0]
+            print(f"audit {side}: cpu {cpu:.1f} s wall {wall:.1f} s load {load:.2f}: {line}")
+    for side, runs in seen.items():
+        cpu = statistics.median(r[0] for r in runs)
+        wall = statistics.median(r[1] for r in runs)
+        print(f"audit {side}: median cpu {cpu:.1f} s, wall {wall:.1f} s over {len(runs)} runs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
@@ -115,8 +148,14 @@ def main() -> None:
     parser.add_argument("--before", type=Path, required=True, help="src of the old commit")
     parser.add_argument("--after", type=Path, default=ROOT / "src")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--audit", action="store_true", help="time the standalone audit command instead"
+    )
     args = parser.parse_args()
     sides = {"before": args.before, "after": args.after}
+    if args.audit:
+        compare_audits(sides, args.store, args.rounds)
+        return
     runs: dict[str, list[dict[str, dict[str, object]]]] = {side: [] for side in sides}
     for number in range(args.rounds):
         order = list(sides) if number % 2 == 0 else list(reversed(sides))

@@ -39,6 +39,7 @@ from inclusive_cities.disclosure.model import (
 )
 from inclusive_cities.disclosure.publication import (
     DependencyIndex,
+    Memberships,
     close,
     dependants,
     load_truth,
@@ -362,6 +363,26 @@ def test_some_patterns_give_sums_of_hidden_groups_away() -> None:
                 old_combined_differencing(truth, published_view(truth, hidden), relations, RULES)
             )
     assert found > 0
+
+
+def test_memberships_name_the_relations_holding_each_cell() -> None:
+    truth = city(3)
+    outside: Key = ("not_stored", 4, "2024", TOTAL, TOTAL, TOTAL)  # numbered on the way
+    relations = [
+        *build_relations(truth, PARENTS, RULES),
+        Relation(outside, (("population", 4, "2024", TOTAL, TOTAL, TOTAL),), "linked", "count"),
+    ]
+    holding = Memberships(truth, relations)
+    draw = random.Random(3)
+    alone: Key = ("mig_regular_status", 4, "2024", TOTAL, TOTAL, "venezuelan")  # in none
+    for size in (0, 1, 3, 30, 200):
+        keys = set(draw.sample(sorted(truth), size)) | {outside, alone}
+        expected = sorted(
+            {number for number, r in enumerate(relations) if any(k in keys for k in r.members)}
+        )
+        assert holding.among(keys) == expected
+    assert holding.among({alone}) == []
+    assert holding.among({outside}) == [len(relations) - 1]
 
 
 def old_published_figures(session: Session, city_id: int) -> Published:
