@@ -530,6 +530,61 @@ def _warn_sentinels(
             )
 
 
+def _names_for_labels(
+    values: pd.Series,
+    choices: dict[str, str],
+    question: Question,
+    file: str,
+    sheet: str,
+    issues: _Issues,
+    multiple: bool = False,
+) -> pd.Series:
+    """Answers exported as the choices' labels ("Mujer", "Quedarse": KoBo's export option
+    "labels") read as the names the form gives them, when every answer that is not a name is
+    exactly one choice's label; one warning says so (trial #4 F14: the import stored 8,971
+    "not in the choice list" warnings with exit 0, and every estimate then refused). A
+    select_multiple answer is its labels joined by spaces: read only when no label has one."""
+    text = values.astype("string").str.strip()
+    known = set(choices)
+    if multiple:
+        strange = text.notna() & ~text.fillna("").str.split().map(lambda t: set(t) <= known)
+    else:
+        strange = text.notna() & ~text.isin(list(known))
+    if not strange.any():
+        return values
+    by_label: dict[str, str] = {}
+    for name, label in choices.items():
+        key = str(label).strip().casefold()
+        by_label[key] = name if key not in by_label else ""  # "" marks a label used twice
+    if multiple and any(" " in key for key in by_label):
+        return values  # "Seguir el viaje Salud" cannot be split back into labels
+
+    def name_of(answer: str) -> object:
+        if not multiple:
+            return by_label.get(answer.casefold()) or pd.NA
+        found = [by_label.get(t.casefold()) or (t if t in known else "") for t in answer.split()]
+        return " ".join(found) if all(found) else pd.NA
+
+    names = text[strange].map(name_of)
+    if names.isna().any():
+        return values  # not (only) labels: each unknown code is named by the caller
+    example = str(text[strange].iloc[0])
+    issues.add(
+        file,
+        sheet,
+        "",
+        question.name,
+        example,
+        _(
+            "{count} answers are the choices' labels ('{label}'), not their names: read as the "
+            "names of list {list} ('{name}'); export the data with XML values next time"
+        ).format(
+            count=int(strange.sum()), label=example, list=question.list_name, name=names.iloc[0]
+        ),
+    )
+    return values.mask(strange.to_numpy(dtype=bool), names.reindex(values.index))
+
+
 def _clean_table(
     frame: pd.DataFrame,
     form: Form,
@@ -558,6 +613,8 @@ def _clean_table(
         filled = values.notna()
         if q.base_type == "select_one" and q.list_name in form.choices:
             allowed = set(form.choices[q.list_name])
+            values = _names_for_labels(values, form.choices[q.list_name], q, file, sheet, issues)
+            out[q.name] = values
             bad = filled & ~values.astype(str).isin(allowed)
             for idx in frame.index[bad]:
                 issues.add(
@@ -570,6 +627,10 @@ def _clean_table(
                 )
         elif q.base_type == "select_multiple" and q.list_name in form.choices:
             allowed = set(form.choices[q.list_name])
+            values = _names_for_labels(
+                values, form.choices[q.list_name], q, file, sheet, issues, multiple=True
+            )
+            out[q.name] = values
             tokens = values.fillna("").astype(str).str.split()
             for option in form.choices[q.list_name]:
                 column = f"{q.name}/{option}"
