@@ -52,3 +52,14 @@ def unit_label(unit: str | None) -> str:
     text = (unit or "").strip()
     found = _table().get(text.lower().replace("–", "-"))
     return found() if found is not None else text
+
+
+COUNT_UNITS = frozenset(
+    {"count", "persons", "personas", "people", "households", "hogares", "dwellings", "viviendas"}
+)
+
+
+def unit_digits(unit: str | None, default: int = 2) -> int:
+    """Decimals a figure in this unit is printed with: none for counts of people, households
+    or things ("3.191 personas", not "3.191,00": trial #4 F1), else ``default``."""
+    return 0 if (unit or "").strip().lower() in COUNT_UNITS else default
