@@ -27,20 +27,20 @@ def test_a_held_process_cancelled_before_release_runs_nothing(tmp_path: Path) ->
 def test_released_lines_run_at_once_and_print_in_line_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lines = [("survey", "--help"), ("report", "--help"), ("init",)]
+    lines = [("survey", "--help"), ("marker", "--help"), ("init",)]
     held = _Beside(_url(tmp_path), lines, "en", held=True)
     held.release()
     [step] = held.wait()
-    assert step.beside and step.line == "survey --help ; report --help ; init"
+    assert step.beside and step.line == "survey --help ; marker --help ; init"
     out = capsys.readouterr().out
     survey_help = out.index("inclusive-cities survey")
-    report_help = out.index("inclusive-cities report")
-    assert survey_help < report_help  # the first line's output first, whichever ended first
+    marker_help = out.index("inclusive-cities marker")
+    assert survey_help < marker_help  # the first line's output first, whichever ended first
     assert (tmp_path / "observatory.db").exists()  # 'init' ran in its own copy
 
 
 def test_a_failing_forked_line_stops_the_build(tmp_path: Path) -> None:
-    lines = [("marker", "show", "no-such-spec"), ("report", "--help")]
+    lines = [("marker", "show", "no-such-spec"), ("survey", "--help")]
     held = _Beside(_url(tmp_path), lines, "es", held=True)
     held.release()
     use_language("es")
@@ -48,5 +48,5 @@ def test_a_failing_forked_line_stops_the_build(tmp_path: Path) -> None:
         held.wait()
     assert str(stopped.value) == (
         "La construcción de la demostración se detuvo en 'inclusive-cities marker show "
-        "no-such-spec | report --help' (código de salida 1)."
+        "no-such-spec | survey --help' (código de salida 1)."
     )
