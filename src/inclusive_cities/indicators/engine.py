@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,6 +33,7 @@ from inclusive_cities.indicators.microdata import (
     fetch_parts,
     finish_arrays,
     microdata_parts,
+    parent_lookup,
     part_arrays,
     part_names,
     sum_parts,
@@ -50,6 +52,12 @@ class Level:
 
     code: str
     parent_of: Mapping[str, str]
+
+    @cached_property
+    def parents(self) -> pd.Series:
+        """``parent_of`` as :func:`parent_lookup` gives it, made once (read when first
+        summed: change ``parent_of`` before, not after)."""
+        return parent_lookup(self.parent_of)
 
 
 @dataclass
@@ -134,7 +142,7 @@ def _microdata(
         rows += _long(parts, chosen, inputs.base_level, disaggregation, areas_km2)
         for level in inputs.levels:
             columns = [c for s in chosen for c in part_names(s)]
-            summed = sum_parts(parts, level.parent_of, columns)
+            summed = sum_parts(parts, level.parents, columns)
             level_medians = [s for s in medians if s in chosen]
             if level_medians:
                 mapping = ibis.memtable(
@@ -202,48 +210,55 @@ class _Block:
     groups: np.ndarray | None = None
 
 
-def _repeated(labels: Sequence[str], lengths: np.ndarray) -> pd.Series:
-    """One label per block repeated over its rows, as a string column (via an Arrow
-    dictionary: no Python string per row)."""
+def _column(pieces: Sequence[np.ndarray | str], lengths: Sequence[int]) -> pd.Series:
+    """A string column from one piece per block: an array of strings (one per row) or one
+    string repeated over the block's rows. Built as an Arrow dictionary whose values are each
+    distinct piece once (the unit codes of one level and group are one array shared by every
+    indicator's block): no Python object per row, each string converted once."""
     import pyarrow as pa
 
-    categories = list(dict.fromkeys(labels))
-    index = {label: i for i, label in enumerate(categories)}
-    codes = np.repeat(np.array([index[label] for label in labels], dtype="int32"), lengths)
-    array = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(categories, pa.string()))
+    starts: dict[object, int] = {}  # piece (its identity for arrays) -> its first code
+    values: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    size = 0
+    for piece, length in zip(pieces, lengths, strict=True):
+        repeated = isinstance(piece, str)
+        key = piece if repeated else id(piece)
+        start = starts.get(key)
+        if start is None:
+            start = starts[key] = size
+            values.append(np.array([piece], dtype=object) if repeated else np.asarray(piece))
+            size += len(values[-1])
+        codes.append(
+            np.full(length, start, dtype="int32")
+            if repeated
+            else np.arange(start, start + length, dtype="int32")
+        )
+    array = pa.DictionaryArray.from_arrays(
+        pa.array(np.concatenate(codes) if codes else np.zeros(0, dtype="int32")),
+        pa.array(np.concatenate(values) if values else [], pa.large_string()),
+    )
     return pd.Series(pd.array(array.cast(pa.large_string()), dtype="str"))
-
-
-def _strings(values: np.ndarray) -> pd.Series:
-    """An object array of strings as a string column, converted by Arrow in one pass
-    (pandas checks and converts each value: ≈2.5× the CPU for the 430,000 unit codes of the
-    medium demo)."""
-    import pyarrow as pa
-
-    return pd.Series(pd.array(pa.array(values, pa.large_string()), dtype="str"))
 
 
 def _assemble(blocks: Sequence[_Block]) -> pd.DataFrame:
     """The long table (:data:`OUTPUT_COLUMNS`) of all blocks, in their order."""
     if not blocks:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
-    lengths = np.array([len(block.value) for block in blocks], dtype="int64")
+    lengths = [len(block.value) for block in blocks]
     columns: dict[str, object] = {
-        "indicator": _repeated([b.indicator for b in blocks], lengths),
-        "level": _repeated([b.level for b in blocks], lengths),
-        UNIT: _strings(np.concatenate([b.units for b in blocks])),
+        "indicator": _column([b.indicator for b in blocks], lengths),
+        "level": _column([b.level for b in blocks], lengths),
+        UNIT: _column([b.units for b in blocks], lengths),
     }
     for name in ("sex", "age_group", "nationality"):
-        if not any(b.disaggregation == name for b in blocks):
-            columns[name] = _repeated([TOTAL] * len(blocks), lengths)
-            continue
-        labels = [
-            b.groups
-            if b.disaggregation == name and b.groups is not None
-            else np.full(len(b.value), TOTAL, dtype=object)
-            for b in blocks
-        ]
-        columns[name] = _strings(np.concatenate(labels))
+        columns[name] = _column(
+            [
+                b.groups if b.disaggregation == name and b.groups is not None else TOTAL
+                for b in blocks
+            ],
+            lengths,
+        )
     columns["value"] = np.concatenate([b.value for b in blocks])
     columns["n"] = np.concatenate([b.n for b in blocks])
     return pd.DataFrame(columns)
@@ -344,7 +359,7 @@ def _spatial_rows(
     parts = pd.DataFrame({UNIT: units.index.astype(str), "num": num, "den": den})
     frames = [(inputs.base_level, parts)]
     for level in inputs.levels:
-        frames.append((level.code, sum_parts(parts, level.parent_of, ["num", "den"])))
+        frames.append((level.code, sum_parts(parts, level.parents, ["num", "den"])))
     out = []
     for level_code, frame in frames:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -236,18 +236,25 @@ def normalised_entropy(counts: np.ndarray) -> np.ndarray:
     return entropy / math.log(k) if k > 1 else np.zeros(len(counts))
 
 
+def parent_lookup(parent_of: Mapping[str, str] | pd.Series) -> pd.Series:
+    """Child code → parent code as a Series: its index hashes the children once for every
+    :func:`sum_parts` given it (``Series.map`` with a dict called Python once per row)."""
+    if isinstance(parent_of, pd.Series):
+        return parent_of
+    return pd.Series(list(parent_of.values()), index=list(parent_of.keys()), dtype=object)
+
+
 def sum_parts(
-    parts: pd.DataFrame, parent_of: Mapping[str, str], columns: Iterable[str]
+    parts: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series, columns: Iterable[str]
 ) -> pd.DataFrame:
     """Parts of the parents: the children's additive parts summed (medians excluded).
 
-    Children without a parent in ``parent_of`` are dropped.
+    Children without a parent in ``parent_of`` (a mapping, or :func:`parent_lookup`) are
+    dropped.
     """
     columns = [c for c in columns if not c.endswith("__median")]
     keys = [UNIT] + (["group"] if "group" in parts.columns else [])
-    # the parent of each row looked up through a hash index (``Series.map`` with a dict
-    # called Python once per row of Arrow strings)
-    lookup = pd.Series(list(parent_of.values()), index=list(parent_of.keys()), dtype=object)
+    lookup = parent_lookup(parent_of)
     parents = lookup.reindex(parts[UNIT].to_numpy(dtype=object)).to_numpy()
     frame = parts[keys[1:] + columns].assign(**{UNIT: parents})
     frame = frame[frame[UNIT].notna()]
