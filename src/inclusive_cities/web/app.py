@@ -6,6 +6,7 @@ uvicorn can run several workers against one database.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -81,6 +82,23 @@ __all__ = [  # the site's pieces stay importable from here
     "session_scope",
     "wants_json",
 ]
+
+
+def _standard_detail(status: int) -> str | None:
+    """What an error page says for the statuses the framework raises on its own, in the
+    page's language (a 405 page read "Method Not Allowed" under a Spanish title: F10)."""
+    return {
+        400: lambda: gettext("The request could not be understood."),
+        401: lambda: gettext("Sign in to open this page."),
+        403: lambda: gettext("Your account may not open this page."),
+        404: lambda: gettext("This page does not exist."),
+        405: lambda: gettext(
+            "This address receives a form; it cannot be opened on its own. Go back to the page "
+            "that has the form."
+        ),
+        413: lambda: gettext("The file is too large."),
+        429: lambda: gettext("Too many requests: wait a moment and try again."),
+    }.get(status, lambda: None)()
 
 
 def create_app(
@@ -172,8 +190,8 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Any:
         detail = error.detail if isinstance(error.detail, str) else gettext("Error")
-        if error.status_code == 404 and detail == "Not Found":
-            detail = gettext("This page does not exist.")
+        if detail == HTTPStatus(error.status_code).phrase:  # Starlette's words are English
+            detail = _standard_detail(error.status_code) or detail
         response = _error(request, error.status_code, detail)
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
