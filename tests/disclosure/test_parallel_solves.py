@@ -193,3 +193,16 @@ def test_a_pattern_that_misses_a_row_is_solved() -> None:
     pattern = np.array([1.0 if k in fixed else 0.0 for k in problem.order])
     assert not _satisfies(problem.base, pattern, problem.lower)
     assert problem.solve(fixed, []) == by_hand(problem, fixed) == fixed | {key("other_foreign")}
+
+
+def test_no_live_relation_leaves_nothing_to_solve() -> None:
+    """A relation with one valued member links nothing: no component, nothing added."""
+    truth = block(3, 100, 20)
+    for group in ("host", "other_foreign", TOTAL):
+        truth[key(group)].value = None  # suppressed upstream: not the solver's to choose
+    relations = build_relations(truth, {1: None}, Rules())
+    shape = _structure(truth, relations, {key("venezuelan")}, Rules())
+    assert shape.components == [] and shape.relations_of == {}
+    assert shape.lines_of.get(key("venezuelan")) == ()
+    hidden = {key("venezuelan")}
+    assert protect_verified(truth, relations, hidden, {key("venezuelan")}, Rules())[0] == hidden

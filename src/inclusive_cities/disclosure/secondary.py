@@ -356,7 +356,9 @@ class _Structure:
         order = np.argsort(names, kind="stable")
         bounds = np.flatnonzero(np.diff(names[order])) + 1
         self.components = [
-            frozenset(keys[i] for i in chunk.tolist()) for chunk in np.split(members[order], bounds)
+            frozenset(keys[i] for i in chunk.tolist())
+            for chunk in np.split(members[order], bounds)
+            if len(chunk)  # none at all when no relation is live
         ]
         self.member_of: dict[Key, int] = dict(
             zip([keys[i] for i in members.tolist()], names.tolist(), strict=True)
@@ -369,7 +371,8 @@ class _Structure:
         holder, held = component_of[flat[inside]], owner[inside]  # relations ascending
         by_holder = np.argsort(holder, kind="stable")
         holder, held = holder[by_holder], held[by_holder]
-        first = np.r_[True, (holder[1:] != holder[:-1]) | (held[1:] != held[:-1])]
+        first = np.ones(len(holder), bool)
+        first[1:] = (holder[1:] != holder[:-1]) | (held[1:] != held[:-1])
         holder, held = holder[first], held[first]
         splits = np.flatnonzero(np.diff(holder)) + 1
         self.relations_of: dict[int, list[int]] = {
