@@ -118,15 +118,26 @@ def _dashboard(request: Request, session: Session, who: auth.Identity, **extra: 
         .join(models.Period, models.Period.id == models.MarkerRun.period_id)
         .order_by(models.City.code, models.Period.code, models.MarkerRun.id)
     ).all()
+    levels = {level.id: level for level in session.scalars(select(models.UnitLevel))}
     run_rows = []
     for run, city, period in runs:
         spec = ctx.specs(run.spec_code)
+        level = levels.get(run.level_id) if run.level_id is not None else None
+        uncertainty = (run.parameters or {}).get("uncertainty") or {}
+        replicates = uncertainty.get("replicates") if isinstance(uncertainty, dict) else None
         run_rows.append(
             {
                 "run": run,
                 "city": city,
                 "period": period,
                 "spec": spec.name(language) if spec else run.spec_code,
+                # three runs of one marker and period differ only in their level (F4)
+                "level": (
+                    ((level.name_es if language == "es" else level.name_en) or level.code)
+                    if level is not None
+                    else "—"
+                ),
+                "replicates": replicates,
             }
         )
     published = {
