@@ -92,3 +92,37 @@ def test_workshop_evidence_writes_units_as_every_page_does() -> None:
     assert summary == (
         "Santa Mónica: 2.007,4 por 100.000 hab. · toda la ciudad: 1.500,0 por 100.000 hab."
     )
+
+
+def test_the_plan_maps_say_withheld_too(tmp_path: Path, monkeypatch) -> None:
+    """The planner's and the plans' maps colour units by the same served scores: a withheld
+    one is "Reservado por confidencialidad" there too, not "Sin datos" (trial #4 F18)."""
+    from starlette.requests import Request
+
+    from inclusive_cities.web.planning import units_layer
+
+    monkeypatch.setenv("INCLUSIVE_CITIES_DATA_DIR", str(tmp_path / "data"))
+    city = build(tmp_path, VALUES, SMALL)
+    engine = init_database(city.url)
+    with transaction(engine) as s:
+        for position, unit in enumerate(
+            s.scalars(select(models.SpatialUnit).order_by(models.SpatialUnit.code))
+        ):
+            square = shapely.box(-74 + position * 0.01, 4.6, -73.99 + position * 0.01, 4.61)
+            unit.geometry = shapely.to_wkb(square)
+            unit.min_x, unit.min_y, unit.max_x, unit.max_y = square.bounds
+    CACHE.clear()
+    MAP_CACHE.clear()
+    with TestClient(create_app(city.url)) as client:
+        request = Request({"type": "http", "app": client.app, "state": {"language": "es"}})
+        with transaction(engine) as s:
+            town = s.scalar(select(models.City).where(models.City.code == "RKI"))
+            run = s.scalar(select(models.MarkerRun).where(models.MarkerRun.published.is_(True)))
+            assert town is not None and run is not None
+            layer = units_layer(request, s, town, run)
+    by_code = {f["properties"]["code"]: f["properties"] for f in layer["features"]}
+    assert {c for c, p in by_code.items() if p["withheld"]} == SMALL
+    for code in SMALL:
+        assert by_code[code]["level"] == "Reservado por confidencialidad"
+        assert by_code[code]["colour"] == WITHHELD_COLOUR
+    assert all(p["level"] != "Sin datos" for p in by_code.values())

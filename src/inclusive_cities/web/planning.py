@@ -505,6 +505,9 @@ def _round(value: Any) -> float:
 # -- map layers ----------------------------------------------------------------------------
 
 
+NO_DATA = "#d9d9d9"
+
+
 def _feature_collection(features: list[dict[str, Any]], bounds: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if features and bounds is not None and np.all(np.isfinite(bounds)):
@@ -524,12 +527,17 @@ def units_layer(
     table = data.unit_table(session, city.id)
     at = {int(u): i for i, u in enumerate(scores.unit_ids)}
     column = scores.column(root) if root in scores.nodes else np.full(len(scores.unit_ids), np.nan)
+    withheld = scores.is_withheld(root)
     features = []
     for unit_id, geometry in zip(geometries.unit_ids, geometries.json_at(12), strict=True):
         row = at.get(int(unit_id))
         score = None if row is None or np.isnan(column[row]) else float(column[row])
         level = spec.level_for(score)
         index = table.index[int(unit_id)]
+        label, colour = (level.label(language), level.colour) if level else (_("No data"), NO_DATA)
+        if level is None and row is not None and withheld[row]:
+            # withheld by disclosure control, not missing: said as the map explorer says it
+            label, colour = _("Withheld for confidentiality"), services.WITHHELD_COLOUR
         features.append(
             {
                 "type": "Feature",
@@ -538,8 +546,9 @@ def units_layer(
                     "code": table.codes[index],
                     "name": table.names[index],
                     "score": score,
-                    "level": level.label(language) if level else _("No data"),
-                    "colour": level.colour if level else "#d9d9d9",
+                    "level": label,
+                    "colour": colour,
+                    "withheld": bool(row is not None and withheld[row] and level is None),
                 },
             }
         )
@@ -626,7 +635,13 @@ def planner_page(
     step = _nice_step(total)
     spec = data.spec_for(_web(request).specs, data.run_scores(session, inputs.run["id"]))
     config: dict[str, Any] = {}
+    levels = [{"label": lv.label(language), "colour": lv.colour} for lv in spec.levels]
     if len(projects):
+        units = units_layer(request, session, row, inputs.run["run"])
+        if any(f["properties"]["withheld"] for f in units["features"]):
+            levels.append(
+                {"label": _("Withheld for confidentiality"), "colour": services.WITHHELD_COLOUR}
+            )
         config = {
             "city": row.code,
             "cityName": row.name,
@@ -638,7 +653,7 @@ def planner_page(
             "xlsxUrl": f"/cities/{row.code}/planner/selection.xlsx",
             "pdfUrl": f"/cities/{row.code}/planner/selection.pdf",
             "basemap": dataclasses.asdict(_web(request).basemap) if _web(request).basemap else None,
-            "units": units_layer(request, session, row, inputs.run["run"]),
+            "units": units,
             "projects": project_points(projects, session, row),
             "text": {
                 "chosen": _("Chosen"),
@@ -668,7 +683,7 @@ def planner_page(
         budget_step=step,
         budget_text=_money(inputs.budget, language),
         total_text=_money(total, language),
-        levels=[{"label": lv.label(language), "colour": lv.colour} for lv in spec.levels],
+        levels=levels,
         xlsx_url=f"/cities/{row.code}/planner/selection.xlsx?" + urlencode(inputs.query()),
         pdf_url=f"/cities/{row.code}/planner/selection.pdf?" + urlencode(inputs.query()),
         config=json.dumps(config),

@@ -396,6 +396,12 @@ def map_config(
         projects["bbox"] = [float(b) for b in bounds]
     basemap = web(request).basemap
     scored = sum(1 for f in units["features"] if f["properties"].get("score") is not None)
+    hidden = sum(1 for f in units["features"] if f["properties"].get("withheld"))
+    if hidden:  # the grey of withheld units has its own line in the legend (trial #4 F7, F18)
+        levels = [
+            *levels,
+            {"label": _("Withheld for confidentiality"), "colour": services.WITHHELD_COLOUR},
+        ]
     return {
         "withheld": bool(units["features"]) and scored == 0,
         "config": {
