@@ -298,9 +298,7 @@ def generate_demo_survey(
     one_hot = [c for c in export.columns if c.startswith("necesidades/")]
     export = export[[*main_columns, *one_hot, "_index"]]
     export = export.rename(columns={c: f"hogar/{c}" for c in one_hot})
-    with pd.ExcelWriter(data_path, engine="openpyxl") as writer:
-        export.to_excel(writer, sheet_name=FORM_ID[:31], index=False)
-        persons.to_excel(writer, sheet_name="miembros", index=False)
+    write_values(data_path, {FORM_ID[:31]: export, "miembros": persons})
     design_path.write_text(
         "# Synthetic demo survey: stratified (localidad) two-stage design: blocks drawn by\n"
         "# simple random sampling in each stratum, then households in each block (the\n"
@@ -312,6 +310,27 @@ def generate_demo_survey(
         encoding="utf-8",
     )
     return DemoSurvey(form_path, data_path, design_path, len(main), len(persons))
+
+
+def write_values(path: Path, sheets: dict[str, pd.DataFrame]) -> Path:
+    """An XLSX workbook of plain values, one sheet per frame (header row, then its rows; a
+    missing value is an empty cell), as a KoBo export is. openpyxl's write-only workbook:
+    the same cells as ``DataFrame.to_excel`` in less than half the time (it styles no
+    cell), ~2 s less for the medium demo's 15,000 rows."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append([str(column) for column in frame.columns])
+        columns = [
+            frame[column].astype(object).where(frame[column].notna(), None).tolist()
+            for column in frame.columns
+        ]
+        for row in zip(*columns, strict=True):
+            sheet.append(row)
+    book.save(path)
+    return path
 
 
 def _logistic(value: float) -> float:
