@@ -108,7 +108,7 @@ def test_cli(hfs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             str(out),
         ]
     )
-    assert "Trend of intention: DEMO" in capsys.readouterr().out
+    assert "Trend of Intention in the next 6 months: DEMO" in capsys.readouterr().out
     assert {"change", "p_value"} <= set(pd.read_csv(out).columns)
     with pytest.raises(SystemExit) as stop:
         main(

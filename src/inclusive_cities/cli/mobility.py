@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inclusive_cities.i18n import format_number
+from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -115,9 +115,60 @@ def _headers() -> dict[str, str]:
     }
 
 
-def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
+SHARE_TOPICS = frozenset(
+    {"intention", "regular_status", "documentation", "route", "need", "sex", "age_group"}
+    | {"arrival_band", "origin_country", "origin_state", "transit", "pyramid"}
+)
+"""Topics whose estimates are shares (printed as per cent); the others are totals or means."""
+
+
+def _place(geography: str) -> str:
+    """A geography as the title says it: the nation's code ("_national") in words."""
+    return _("the whole country") if geography == "_national" else geography
+
+
+def _topic_name(topic: str) -> str:
+    names = {
+        "stock_persons": _("Refugees and migrants (persons)"),
+        "stock_households": _("Refugee and migrant households"),
+        "household_size": _("Household size (mean)"),
+        "months_since_arrival": _("Months since arrival (mean)"),
+        "intention": _("Intention in the next 6 months"),
+        "regular_status": _("Migratory status"),
+        "need": _("Declared needs"),
+    }
+    return names.get(topic, topic)
+
+
+def _cell(column: str, value: object, topic: str | None) -> str:
+    """One cell as a planner reads it, in the session's language: shares in per cent,
+    totals whole, means with one decimal, answers and topics by name (trial #4 F16)."""
     import pandas as pd
 
+    from inclusive_cities.mobility.schema import choice_label, country_name
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if column == "topic":
+        return _topic_name(str(value))
+    if column == "category" and topic is not None:
+        if str(value) in ("total", "mean"):
+            return ""
+        return choice_label("needs" if topic == "need" else topic, str(value))
+    if column in ("origin", "destination"):
+        return country_name(str(value), current_language())
+    if column == "n":
+        return format_number(float(value))  # type: ignore[arg-type]
+    if column == "p_value":
+        return format_number(float(value), 3)  # type: ignore[arg-type]
+    if isinstance(value, float):
+        if topic in SHARE_TOPICS:
+            return format_number(100 * value, 1) + " %"
+        return format_number(value, 1 if topic in ("household_size", "months_since_arrival") else 0)
+    return str(value)
+
+
+def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
     table = Table(title=title)
     headers = _headers()
     for column in columns:
@@ -127,15 +178,9 @@ def _show(frame: pd.DataFrame, columns: list[str], title: str) -> None:
             if column in ("round", "topic", "category", "origin", "destination")
             else "right",
         )
-    for row in frame[columns].itertuples(index=False):
-        table.add_row(
-            *[
-                ""
-                if v is None or (not isinstance(v, str) and pd.isna(v))
-                else (f"{v:,.3f}" if isinstance(v, float) else str(v))
-                for v in row
-            ]
-        )
+    topics = frame["topic"].astype(str).tolist() if "topic" in frame else [None] * len(frame)
+    for topic, row in zip(topics, frame[columns].itertuples(index=False), strict=True):
+        table.add_row(*[_cell(c, v, topic) for c, v in zip(columns, row, strict=True)])
     console.print(table)
 
 
@@ -200,7 +245,7 @@ def summary(
     _show(
         part,
         ["round", "topic", "category", "estimate", "ci_low", "ci_high", "n"],
-        _("High-frequency survey: {geography}").format(geography=geography),
+        _("High-frequency survey: {geography}").format(geography=_place(geography)),
     )
     _write(frame, out)
 
@@ -243,7 +288,9 @@ def trends_command(
     _show(
         part,
         ["category", "round", "estimate", "ci_low", "ci_high", "change", "p_value"],
-        _("Trend of {topic}: {geography}").format(topic=topic, geography=geography),
+        _("Trend of {topic}: {geography}").format(
+            topic=_topic_name(topic), geography=_place(geography)
+        ),
     )
     _write(table, out)
 
