@@ -18,6 +18,7 @@ component solved again, as in the Benders scheme of the exact method.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -267,6 +268,10 @@ def _in_processes(
     context = multiprocessing.get_context("fork")
     children: list[tuple[Any, Any]] = []
     answered = False
+    # what exists now (the truth, the relations, the structure) is left out of the collector's
+    # passes: a child's collections would otherwise touch every object and copy the whole
+    # heap page by page (Python's documented advice for fork without exec)
+    gc.freeze()
     try:
         for group in groups[1:]:
             reader, writer = context.Pipe(duplex=False)
@@ -298,6 +303,7 @@ def _in_processes(
             if child.is_alive():
                 child.terminate()
                 child.join()
+        gc.unfreeze()
 
 
 def _child(
