@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, delete, insert, select
+from sqlalchemy import Engine, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities import store
@@ -754,8 +754,14 @@ def import_table(
             report.status = "dry_run"
             report.seconds = timer.seconds()
             return report
-        scope = sorted({f"{r.indicator}@{r.period}" for r in rows})
-        replaced = overlapping_batches(session, "table", city_row.id, scope)
+        level_of = _level_codes(session, {units[r.unit_code] for r in rows})
+        # what this file covers: an indicator, a period and a level (a file of barrios never
+        # replaces one of localities: trial #4 F20, where each upload deleted the last one's
+        # rows at any level, and the census values those had overwritten never came back)
+        scope = sorted({_scope(r, level_of[units[r.unit_code]]) for r in rows})
+        overlapping = overlapping_batches(session, "table", city_row.id, scope)
+        replaced = [b for b in overlapping if set((b.details or {}).get("scope", [])) <= set(scope)]
+        partly = [b for b in overlapping if b not in replaced]
         periods = {
             code: get_or_create_period(session, code).id for code in {r.period for r in rows}
         }
@@ -779,12 +785,20 @@ def import_table(
             source or table.file,
             {r.indicator: parsed.metas[r.indicator] for r in rows},
         )
+        report.warnings.extend(
+            _dropped_units(session, replaced, {units[r.unit_code] for r in rows})
+        )
         if replaced:
             session.execute(
                 delete(models.Observation).where(
                     models.Observation.batch_id.in_([b.id for b in replaced])
                 )
             )
+        for old in partly:  # an earlier file with more in it keeps what this one does not cover
+            _drop_scope(session, old, set(scope), indicators, periods)
+        report.warnings.extend(
+            _overwritten(session, rows, units, indicators, periods, table.file, source)
+        )
         _replace_values(session, rows, units, indicators, periods)
         values = [
             {
@@ -993,6 +1007,139 @@ def _indicator_ids(
         session.flush()
         found[code] = row.id
     return found
+
+
+def _scope(row: ObservationRow, level: str) -> str:
+    return f"{row.indicator}@{row.period}@{level}"
+
+
+def _level_codes(session: Session, unit_ids: set[int]) -> dict[int, str]:
+    """Each unit's level code."""
+    out: dict[int, str] = {}
+    ids = sorted(unit_ids)
+    for start in range(0, len(ids), 900):
+        for unit_id, code in session.execute(
+            select(models.SpatialUnit.id, models.UnitLevel.code)
+            .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+            .where(models.SpatialUnit.id.in_(ids[start : start + 900]))
+        ):
+            out[int(unit_id)] = str(code)
+    return out
+
+
+def _drop_scope(
+    session: Session,
+    old: models.ImportBatch,
+    scope: set[str],
+    indicators: dict[str, int],
+    periods: dict[str, int],
+) -> None:
+    """Delete an earlier batch's rows for the scope entries this file covers; the batch stays
+    active for the rest of its scope."""
+    details = dict(old.details or {})
+    kept = [entry for entry in details.get("scope", []) if entry not in scope]
+    for entry in sorted(set(details.get("scope", [])) & scope):
+        if entry.count("@") != 2 or entry.split("@")[0] not in indicators:
+            continue
+        code, period, level = entry.split("@")
+        level_units = (
+            select(models.SpatialUnit.id)
+            .join(models.UnitLevel, models.UnitLevel.id == models.SpatialUnit.level_id)
+            .where(models.UnitLevel.code == level, models.SpatialUnit.city_id == old.city_id)
+        )
+        session.execute(
+            delete(models.Observation).where(
+                models.Observation.batch_id == old.id,
+                models.Observation.indicator_id == indicators[code],
+                models.Observation.period_id == periods[period],
+                models.Observation.unit_id.in_(level_units),
+            )
+        )
+    details["scope"] = kept
+    old.details = details
+
+
+def _dropped_units(
+    session: Session, earlier: list[models.ImportBatch], covered: set[int]
+) -> list[Problem]:
+    """A warning for each earlier file whose values for units this file does not have are
+    removed with it (a corrected file replaces the earlier one of the same indicator, period
+    and level; a file meant to add a few units would otherwise delete the others unsaid)."""
+    warnings = []
+    for old in earlier:
+        units = set(
+            session.scalars(
+                select(models.Observation.unit_id).where(models.Observation.batch_id == old.id)
+            )
+        )
+        gone = len(units - covered)
+        if gone:
+            warnings.append(
+                Problem(
+                    old.file_name,
+                    None,
+                    "",
+                    str(gone),
+                    _(
+                        "this file replaces {file} (import {batch}): its values for {count} "
+                        "units that this file does not have are removed. To add units to it "
+                        "instead, import one file with all of them."
+                    ).format(file=old.file_name, batch=old.id, count=gone),
+                )
+            )
+    return warnings
+
+
+def _overwritten(
+    session: Session,
+    rows: list[ObservationRow],
+    units: dict[str, int],
+    indicators: dict[str, int],
+    periods: dict[str, int],
+    file: str,
+    source: str,
+) -> list[Problem]:
+    """A warning for each indicator whose values computed by the observatory (from the census,
+    the facilities ...) this file replaces: they are not kept, and a later file that leaves
+    those units out leaves them empty until the indicators are computed again (trial #4 F20:
+    census values replaced without a word)."""
+    warnings: list[Problem] = []
+    for code in sorted({r.indicator for r in rows}):
+        for period in sorted({r.period for r in rows if r.indicator == code}):
+            unit_ids = sorted(
+                {units[r.unit_code] for r in rows if (r.indicator, r.period) == (code, period)}
+            )
+            count = 0
+            for start in range(0, len(unit_ids), 900):
+                count += int(
+                    session.scalar(
+                        select(func.count(models.Observation.id)).where(
+                            models.Observation.indicator_id == indicators[code],
+                            models.Observation.period_id == periods[period],
+                            models.Observation.sex == models.TOTAL,
+                            models.Observation.age_group == models.TOTAL,
+                            models.Observation.nationality == models.TOTAL,
+                            models.Observation.status.in_(("computed", "suppressed")),
+                            models.Observation.unit_id.in_(unit_ids[start : start + 900]),
+                        )
+                    )
+                    or 0
+                )
+            if count:
+                warnings.append(
+                    Problem(
+                        file,
+                        None,
+                        code,
+                        period,
+                        _(
+                            "replaces {count} values of {code} ({period}) that the observatory "
+                            "computed from the census or the maps with the file's ({source}); "
+                            "to go back to the computed ones, run 'indicators compute' again."
+                        ).format(count=count, code=code, period=period, source=source or file),
+                    )
+                )
+    return warnings
 
 
 def _replace_values(
