@@ -154,6 +154,11 @@ def test_mapped_import_stores_the_values_units_and_directions(
     assert wait_for_job(client, job)["status"] == "done"
     assert stored(city, "hogares_con_internet") == {"01001": 20.3, "01003": 35.4, "02001": 41.0}
     assert stored(city, "distancia_al_colegio") == {"01001": 1.25, "01002": 0.8, "02001": 2.1}
+    with transaction(connect(city.url)) as session:  # who replaced data is on record (F20)
+        by = session.scalars(
+            select(models.ImportBatch.imported_by).where(models.ImportBatch.kind == "table")
+        ).all()
+    assert by and set(by) == {ANALYST[0]}
     assert stored(city, "proporcion_con_agua") == {
         "01001": 0.91,
         "01002": 0.75,

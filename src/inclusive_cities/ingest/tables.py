@@ -622,8 +622,11 @@ def import_table(
     dry_run: bool = False,
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
+    imported_by: str = "",
 ) -> ImportReport:
     """Import an indicator table for ``city`` as observed observations, in one transaction.
+
+    ``imported_by``: who imports it (the web account; the shell's user otherwise).
 
     ``licence`` (e.g. the statistical office's terms) is kept with the import and named on
     every download of its figures instead of the observatory's default licence.
@@ -779,6 +782,8 @@ def import_table(
             replaced=replaced,
             details=dict(report.details),
         )
+        if imported_by:  # a web upload: the account, not the server process's user (F20)
+            batch.imported_by = imported_by
         indicators = _indicator_ids(
             session,
             {r.indicator for r in rows},

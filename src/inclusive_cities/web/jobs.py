@@ -111,8 +111,11 @@ def run_table_import(
     _update(engine, job_id, status="running", step=_("Starting"), done=0, total=None)
     steps: list[dict[str, Any]] = []
     progress = _progress(engine, job_id, steps)
+    with transaction(engine) as session:
+        job = session.get(Job, job_id)
+        user = job.created_by if job is not None else ""
     try:
-        report = import_table(engine, path, progress=progress, **options)
+        report = import_table(engine, path, progress=progress, imported_by=user or "", **options)
     except ImportRejected as error:
         _update(
             engine,
