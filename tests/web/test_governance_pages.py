@@ -325,7 +325,9 @@ def test_spanish_page_has_no_english_labels(governed: tuple[City, Governance, Pa
     select = html.split('<select id="assessment"', 1)[1].split("</select>", 1)[0]
     options = [text.strip() for text in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
     # the admin test may have added a later one: every option is a date and the level
-    assert options[-2:] == ["2024-03-15 · local", "2022-06-30 · local"]
-    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} · local", text) for text in options)
+    # dates as a Spanish reader writes them, never ISO inside the page (trial #4 F5)
+    assert options[-2:] == ["15/3/2024 · local", "30/6/2022 · local"]
+    assert all(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4} · local", text) for text in options)
+    assert "2024-03-15" not in html.split("<main", 1)[-1].replace('value="', "")
     assert "SYNTHETIC" not in html
     assert "Colombia (nacional)" in html and "COL (nacional)" not in html

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from contextvars import ContextVar
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -131,6 +132,16 @@ def format_number(value: float, digits: int = 0, language: str | None = None) ->
     return text
 
 
+def format_day(value: date | None, language: str | None = None) -> str:
+    """A date as people write it: 30/6/2024 in Spanish, 30 Jun 2024 in English (never the
+    ISO form inside a sentence: trial #4 F5)."""
+    if value is None:
+        return "—"
+    if (language or current_language()) == "es":
+        return f"{value.day}/{value.month}/{value.year}"
+    return f"{value.day} {value.strftime('%b')} {value.year}"
+
+
 _ = gettext
 
 __all__ = [
@@ -140,6 +151,7 @@ __all__ = [
     "catalogue",
     "current_language",
     "detect_language",
+    "format_day",
     "format_number",
     "gettext",
     "normalise_language",

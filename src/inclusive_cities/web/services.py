@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1392,9 +1393,7 @@ def _unit_observations(
                 "digits": unit_digits(indicator.unit),
                 "source": SOURCES.get(
                     (indicator.id, period.id, unit.city_id, language, stamp),
-                    lambda indicator=indicator: human_source(
-                        session, indicator, period, unit.city_id
-                    ),
+                    functools.partial(human_source, session, indicator, period, unit.city_id),
                 ),
                 "suppressed": safe.status == "suppressed",
                 "missing": safe.value is None and safe.status != "suppressed",

@@ -32,6 +32,7 @@ from inclusive_cities.config import Basemap
 from inclusive_cities.i18n import (
     DEFAULT_LANGUAGE,
     current_language,
+    format_day,
     gettext,
     normalise_language,
     use_language,
@@ -373,6 +374,7 @@ def make_templates() -> Environment:
         return format_number(value, digits, current_language())
 
     env.filters["number"] = number
+    env.filters["day"] = lambda value: format_day(value, current_language())
     env.filters["script_json"] = script_json
     env.filters["unit"] = _unit_label
     return env

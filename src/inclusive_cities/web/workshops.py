@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
-from inclusive_cities.i18n import format_number
+from inclusive_cities.i18n import format_day, format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.i18n.units import unit_label
 from inclusive_cities.store import models
@@ -69,11 +69,7 @@ def download(content: bytes, filename: str, media_type: str) -> Response:
 
 def date_text(value: date | None, lang: str) -> str:
     """A date as people write it: 14/3/2026 in Spanish, 14 Mar 2026 in English."""
-    if value is None:
-        return "—"
-    if lang == "es":
-        return f"{value.day}/{value.month}/{value.year}"
-    return value.strftime("%-d %b %Y")
+    return format_day(value, lang)
 
 
 def number(value: float | None, digits: int = 1) -> str:
