@@ -332,6 +332,8 @@ def test_setup_gives_what_the_old_functions_gave(seed: int) -> None:
         expected = old_dependants(truth, hidden, RULES)
         assert dependants(truth, hidden, RULES, index) == expected
         assert dependants(truth, hidden, RULES) == expected
+        for few in ({k} for k in sorted(hidden)[::7]):  # fewer hidden cells than shares' inputs
+            assert dependants(truth, few, RULES, index) == old_dependants(truth, few, RULES)
         view = published_view(truth, hidden)
         found = combined_differencing(truth, view, relations, RULES)
         assert all(f.attack == COMBINED_DIFFERENCE for f in found)

@@ -249,6 +249,14 @@ def combined_differencing(
     """
     out: list[Finding] = []
     values = published.values
+    known: dict[tuple[str, str, bool], bool] = {}
+
+    def sensitive(key: Key, survey: bool) -> bool:
+        group = (key[0], key[5], survey)
+        if group not in known:
+            known[group] = rules.is_sensitive(*group)
+        return known[group]
+
     for relation in relations:
         if relation.kind in (COMBINED, "linked") or relation.total not in values:
             continue
@@ -262,13 +270,13 @@ def combined_differencing(
             for k in missing
             if (cell := truth.get(k)) is not None and (cell.value is not None or cell.n != 0)
         ]
-        if len(hidden) < 2:
+        if len(hidden) < 2 or not all(sensitive(k, truth[k].survey) for k in hidden):
             continue
-        shown = [k for k in relation.parts if k not in hidden]
-        if any(k in truth and k not in values for k in shown):
+        apart = set(hidden)
+        # an unpublished part that is not hidden (an empty cell of the model) spoils the sum
+        if len(missing) > len(hidden) and any(k in truth for k in missing if k not in apart):
             continue
-        if not all(rules.is_sensitive(k[0], k[5], truth[k].survey) for k in hidden):
-            continue
+        shown = [k for k in relation.parts if k not in apart]
         members = [relation.total, *shown]
         if relation.quantity == "count":
             if any(truth[k].value is None for k in hidden):

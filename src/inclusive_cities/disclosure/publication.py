@@ -193,7 +193,10 @@ def dependants(
     (``index``: :class:`DependencyIndex` of this very ``truth``, shared by repeated calls)."""
     index = index or DependencyIndex(truth, rules)
     shares = index.shares
-    out = {share for key in hidden for share in shares.get(key, ())}
+    if len(hidden) > len(shares):  # from the smaller side: the same shares either way
+        out = {share for key, made in shares.items() if key in hidden for share in made}
+    else:
+        out = {share for key in hidden for share in shares.get(key, ())}
     out.difference_update(hidden)
     counts: dict[tuple[Any, ...], set[int]] = {}
     for key in hidden:  # a rate's n is the number of people of its group in its unit
