@@ -95,7 +95,7 @@ def test_public_programme_page_in_spanish_and_english(page: Page, server: str) -
         "actual": "950.0",
         "percent": "48",
         "width": "48%",
-        "figures": "950 de 2.000 · 48 % de la meta",
+        "figures": "950 de 2.000 en 2026 · 48 % de la meta",
     }
     assert bar(page, "[data-country='COL']", CAMPAIGNS)["percent"] == "57"  # 800 / 1,400
     assert bar(page, "[data-country='ECU']", CAMPAIGNS)["percent"] == "25"  # 150 / 600
@@ -106,7 +106,9 @@ def test_public_programme_page_in_spanish_and_english(page: Page, server: str) -
     page.click("#lang-switch")
     page.wait_for_selector("html[lang='en']")
     page.wait_for_selector("body[data-map-ready='true']")
-    assert bar(page, "#headline", CAMPAIGNS)["figures"] == "950 of 2,000 · 48 % of the target"
+    assert (
+        bar(page, "#headline", CAMPAIGNS)["figures"] == "950 of 2,000 in 2026 · 48 % of the target"
+    )
     assert "Urban Inclusion Marker" in page.locator("#have-lines").inner_text()
     page.click("a[data-city='QTO']")
     page.wait_for_selector("h1:has-text('Quito')")
@@ -158,4 +160,6 @@ def test_officer_uploads_the_template_and_the_public_page_changes(
     page.wait_for_selector("body[data-map-ready='true']")
     # Quito now 420 of 600 (70 %); the programme 700 + 100 + 420 = 1,220 of 2,000 (61 %)
     assert bar(page, "[data-country='ECU']", CAMPAIGNS)["percent"] == "70"
-    assert bar(page, "#headline", CAMPAIGNS)["figures"] == "1.220 de 2.000 · 61 % de la meta"
+    assert (
+        bar(page, "#headline", CAMPAIGNS)["figures"] == "1.220 de 2.000 en 2026 · 61 % de la meta"
+    )

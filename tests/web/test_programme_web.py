@@ -100,7 +100,7 @@ def test_public_page_shows_results_against_targets_in_spanish(client: TestClient
     campaigns = bar(doc, HEADLINE, "people_reached_campaigns")
     assert campaigns.get("data-actual") == "950.0" and campaigns.get("data-target") == "2000.0"
     assert progress(campaigns) == "48"
-    assert figures(campaigns) == "950 de 2.000 · 48 % de la meta"
+    assert figures(campaigns) == "950 de 2.000 en 2026 · 48 % de la meta"
     assert not campaigns.xpath(LIVE)  # typed by the teams, not computed
     marker = bar(doc, HEADLINE, "cities_with_marker")
     assert marker.xpath(LIVE)  # computed from the store's published runs
@@ -111,7 +111,7 @@ def test_public_page_shows_results_against_targets_in_spanish(client: TestClient
     colombia = bar(doc, "//div[@data-country='COL']", "people_reached_campaigns")
     assert progress(colombia) == "57"
     ecuador = bar(doc, ECUADOR, "people_reached_campaigns")
-    assert figures(ecuador) == "150 de 600 · 25 % de la meta"
+    assert figures(ecuador) == "150 de 600 en 2026 · 25 % de la meta"
     knowledge = text(one(doc, "//*[@id='knowledge']"))
     assert "93 %" in knowledge and "15 personas evaluadas" in knowledge
     assert text(one(doc, "//*[@id='centres-count']//dd")) == "3"  # C4 is still in preparation
@@ -125,7 +125,7 @@ def test_public_page_in_english(client: TestClient) -> None:
     doc = page(client, "/programme?lang=en")
     assert doc.get("lang") == "en"
     campaigns = bar(doc, HEADLINE, "people_reached_campaigns")
-    assert figures(campaigns) == "950 of 2,000 · 48 % of the target"
+    assert figures(campaigns) == "950 of 2,000 in 2026 · 48 % of the target"
     assert "Urban Inclusion Marker" in text(one(doc, "//ul[@id='have-lines']"))
     assert "93 %" in text(one(doc, "//*[@id='knowledge']"))
 
