@@ -86,3 +86,28 @@ def test_a_file_replaces_only_its_own_level_and_says_what_it_replaces(
             )
         ).all()
     assert sorted(active) == sorted([b.batch_id, c.batch_id])
+
+
+def test_a_rejection_says_the_example_and_the_way_out_of_its_reader(
+    city: Engine, tmp_path: Path
+) -> None:
+    """A file written with decimal commas gets its example with a comma, and the upload page
+    names its checkbox, not the command line's --accept-valid (trial #4 F21)."""
+    import pytest
+
+    from inclusive_cities.i18n import use_language
+    from inclusive_cities.ingest import ImportRejected
+    from inclusive_cities.web.jobs import _for_the_web
+
+    path = _file(tmp_path / "d.csv", '01001,"1,5"', "01002,12 personas")
+    use_language("es")
+    try:
+        with pytest.raises(ImportRejected) as rejected:
+            import_table(city, path, city="TST", period="2024", decimal=",")
+        message = str(rejected.value)
+        assert "p. ej. 12,5" in message and "--accept-valid" in message
+        page = _for_the_web(message)
+        assert "--accept-valid" not in page
+        assert "«Importar las filas válidas aunque algunas se rechacen» marcado" in page
+    finally:
+        use_language("en")

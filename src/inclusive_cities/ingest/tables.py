@@ -335,8 +335,10 @@ def table_observations(
                         "write a number or leave the cell empty; if '{value}' means 'no data', "
                         "declare it with --missing '{value}' (or in the dictionary's 'missing')."
                     ).format(value=text.strip())
-                else:
-                    hint = _("write a number (e.g. 12.5) or leave the cell empty.")
+                else:  # the example in the file's own way of writing decimals (F21)
+                    hint = _("write a number (e.g. {example}) or leave the cell empty.").format(
+                        example="12,5" if decimal == "," else "12.5"
+                    )
                 problems.append(
                     Problem(
                         table.file,

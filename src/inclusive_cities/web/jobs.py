@@ -101,6 +101,20 @@ def _report_dict(report: Any, rejected: bool = False) -> dict[str, Any]:
     }
 
 
+def _for_the_web(message: str) -> str:
+    """The importer's one-line error as the upload page says it: its checkbox, not the
+    command line's --accept-valid (trial #4 F21)."""
+    command = _(
+        "Fix the file, or run again with --accept-valid to import the valid rows and write "
+        "the rejected ones to a reject file."
+    )
+    page = _(
+        "Fix the file, or upload it again with 'Import the valid rows even if some are "
+        "rejected' ticked."
+    )
+    return message.replace(command, page)
+
+
 def run_table_import(
     engine: Engine, job_id: int, path: Path, options: dict[str, Any], language: str
 ) -> None:
@@ -121,7 +135,7 @@ def run_table_import(
             engine,
             job_id,
             status="failed",
-            step=str(error),
+            step=_for_the_web(str(error)),
             report={**_report_dict(error.report, rejected=True), "steps": steps},
             finished_at=utcnow(),
         )
