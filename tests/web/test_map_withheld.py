@@ -4,17 +4,34 @@ barrios were grey "Sin datos" while the unit page said "Reservado por confidenci
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from inclusive_cities.store import init_database, models, transaction
 from inclusive_cities.web import create_app
 from inclusive_cities.web.data import CACHE, MAP_CACHE
 from inclusive_cities.web.services import NO_DATA_COLOUR, WITHHELD_COLOUR, classify
 from tests.disclosure.test_served_rank_intervals import SMALL, VALUES, build
+
+
+def _mapped_city(tmp_path: Path) -> tuple[Any, Engine]:
+    """The rank-interval city with a square for each unit (so maps can draw it)."""
+    city = build(tmp_path, VALUES, SMALL)
+    engine = init_database(city.url)
+    with transaction(engine) as s:
+        for position, unit in enumerate(
+            s.scalars(select(models.SpatialUnit).order_by(models.SpatialUnit.code))
+        ):
+            square = shapely.box(-74 + position * 0.01, 4.6, -73.99 + position * 0.01, 4.61)
+            unit.geometry = shapely.to_wkb(square)
+            unit.min_x, unit.min_y, unit.max_x, unit.max_y = square.bounds
+    CACHE.clear()
+    MAP_CACHE.clear()
+    return city, engine
 
 
 def test_classify_counts_withheld_apart_from_no_data() -> None:
@@ -29,17 +46,7 @@ def test_classify_counts_withheld_apart_from_no_data() -> None:
 
 def test_the_map_of_the_index_says_withheld_in_both_languages(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("INCLUSIVE_CITIES_DATA_DIR", str(tmp_path / "data"))
-    city = build(tmp_path, VALUES, SMALL)
-    engine = init_database(city.url)
-    with transaction(engine) as s:
-        for position, unit in enumerate(
-            s.scalars(select(models.SpatialUnit).order_by(models.SpatialUnit.code))
-        ):
-            square = shapely.box(-74 + position * 0.01, 4.6, -73.99 + position * 0.01, 4.61)
-            unit.geometry = shapely.to_wkb(square)
-            unit.min_x, unit.min_y, unit.max_x, unit.max_y = square.bounds
-    CACHE.clear()
-    MAP_CACHE.clear()
+    city, _engine = _mapped_city(tmp_path)
     with TestClient(create_app(city.url), base_url="http://localhost") as client:
         for language, label in (("es", "Reservado por confidencialidad"),
                                 ("en", "Withheld for confidentiality")):  # fmt: skip
@@ -102,17 +109,7 @@ def test_the_plan_maps_say_withheld_too(tmp_path: Path, monkeypatch) -> None:
     from inclusive_cities.web.planning import units_layer
 
     monkeypatch.setenv("INCLUSIVE_CITIES_DATA_DIR", str(tmp_path / "data"))
-    city = build(tmp_path, VALUES, SMALL)
-    engine = init_database(city.url)
-    with transaction(engine) as s:
-        for position, unit in enumerate(
-            s.scalars(select(models.SpatialUnit).order_by(models.SpatialUnit.code))
-        ):
-            square = shapely.box(-74 + position * 0.01, 4.6, -73.99 + position * 0.01, 4.61)
-            unit.geometry = shapely.to_wkb(square)
-            unit.min_x, unit.min_y, unit.max_x, unit.max_y = square.bounds
-    CACHE.clear()
-    MAP_CACHE.clear()
+    city, engine = _mapped_city(tmp_path)
     with TestClient(create_app(city.url)) as client:
         request = Request({"type": "http", "app": client.app, "state": {"language": "es"}})
         with transaction(engine) as s:

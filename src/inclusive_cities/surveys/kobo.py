@@ -354,6 +354,20 @@ class _Issues:
             )
         )
 
+    def where(
+        self,
+        file: str,
+        sheet: str,
+        excel_row: pd.Series,
+        column: str,
+        values: pd.Series,
+        mask: pd.Series,
+        problem: str,
+    ) -> None:
+        """One issue per row of ``mask``, naming the row as a spreadsheet shows it."""
+        for idx in values.index[mask]:
+            self.add(file, sheet, int(excel_row[idx]), column, values[idx], problem)
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=ISSUE_COLUMNS)
 
@@ -616,15 +630,8 @@ def _clean_table(
             values = _names_for_labels(values, form.choices[q.list_name], q, file, sheet, issues)
             out[q.name] = values
             bad = filled & ~values.astype(str).isin(allowed)
-            for idx in frame.index[bad]:
-                issues.add(
-                    file,
-                    sheet,
-                    int(excel_row[idx]),
-                    q.name,
-                    values[idx],
-                    _("code not in the form's choice list {list}").format(list=q.list_name),
-                )
+            problem = _("code not in the form's choice list {list}").format(list=q.list_name)
+            issues.where(file, sheet, excel_row, q.name, values, bad, problem)
         elif q.base_type == "select_multiple" and q.list_name in form.choices:
             allowed = set(form.choices[q.list_name])
             values = _names_for_labels(
@@ -663,8 +670,8 @@ def _clean_table(
                     )
         elif q.base_type in ("integer", "decimal"):
             numbers = pd.to_numeric(values, errors="coerce")
-            for idx in frame.index[filled & numbers.isna()]:
-                issues.add(file, sheet, int(excel_row[idx]), q.name, values[idx], _("not a number"))
+            bad = filled & numbers.isna()
+            issues.where(file, sheet, excel_row, q.name, values, bad, _("not a number"))
             if q.constraint:
                 broken = []
                 for idx in frame.index[numbers.notna()]:
@@ -690,15 +697,8 @@ def _clean_table(
             out[q.name] = numbers
         elif q.base_type == "date":
             dates = read_dates(values)
-            for idx in frame.index[filled & dates.isna()]:
-                issues.add(
-                    file,
-                    sheet,
-                    int(excel_row[idx]),
-                    q.name,
-                    values[idx],
-                    _("is not a date (write YYYY-MM-DD or DD/MM/YYYY, day first)"),
-                )
+            problem = _("is not a date (write YYYY-MM-DD or DD/MM/YYYY, day first)")
+            issues.where(file, sheet, excel_row, q.name, values, filled & dates.isna(), problem)
             # one way of writing them from here on (29/02/2020 and 2020-02-29 alike)
             out[q.name] = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), values)
         elif q.base_type == "geopoint":
