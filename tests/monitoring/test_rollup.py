@@ -225,3 +225,39 @@ def test_an_unknown_accumulation_is_refused_by_name(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("per_period", "acumulado"), encoding="utf-8")
     with pytest.raises(MonitoringError, match="accumulation acumulado: use per_period"):
         load_framework(path)
+
+
+def test_a_monthly_5w_export_answers_for_its_quarter_in_the_cli(tmp_path: Path) -> None:
+    """End to end with the shipped framework (people reached: per period): three months of a
+    5W export, then ``programme results --period 2025-Q1`` prints their sum for the city."""
+    from typer.testing import CliRunner
+
+    from inclusive_cities.cli import app
+    from inclusive_cities.monitoring.entry import import_5w
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = init_database(url)
+    with transaction(engine) as session:
+        programme = monitoring.install_framework(session, load_framework())
+        monitoring.add_target_city(session, programme, "QTO", "Quito", "ECU")
+    lines = ["Month;Admin2;Indicator;New beneficiaries of the month"]
+    lines += ["2025-01;Quito;people_reached_campaigns;1.200"]  # thousands, as 5W exports write
+    lines += [
+        "2025-02;Quito;people_reached_campaigns;340",
+        "marzo 2025;Quito;people_reached_campaigns;95",
+    ]
+    path = tmp_path / "5w.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import_5w(engine, path)
+    result = CliRunner().invoke(
+        app,
+        ["-d", url, "--lang", "en", "programme", "results", "--period", "2025-Q1"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "People reached by" in line)
+    assert "1,635" in row  # 1,200 + 340 + 95 (the headline: the programme's one city)
+    months = monitoring.results(engine, "inclusive_cities", "2025-02", "en")
+    assert (
+        next(r.actual for r in months.city_rows if r.indicator == "people_reached_campaigns") == 340
+    )
