@@ -93,7 +93,7 @@ def published(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[
     export's shares (as printed), and each city's and the programme's all-periods line."""
     trained: dict[tuple[str, str], float | None] = {}
     shares: dict[tuple[str, str], Printed | None] = {}
-    for period in PERIODS:
+    for period in monitoring.results(engine, PROGRAMME).periods:  # every period published
         report = monitoring.results(engine, PROGRAMME, period)
         for row in report.city_rows:
             if row.indicator == SERVANTS:
@@ -134,7 +134,8 @@ def _fits(improved: int, assessed: int, printed: Printed | None) -> bool:
 
 def _city_attack(published: dict[str, object], city: str) -> set[tuple[int, int, int, int]]:
     """Every (assessed S1, improved S1, assessed S2, improved S2) the city's printed figures
-    allow, with assessed at most the trained count (the attacker's bound; 60 where withheld)."""
+    allow (the semesters', the year's and the all-periods line), with assessed at most the
+    trained count (the attacker's bound; 60 where withheld)."""
     trained = published["trained"]
     shares = published["shares"]
     line = published["lines"].get(city)  # type: ignore[attr-defined]
@@ -145,10 +146,14 @@ def _city_attack(published: dict[str, object], city: str) -> set[tuple[int, int,
         each.append(
             [(a, i) for a in range(bound + 1) for i in range(a + 1) if _fits(i, a, printed)]
         )
+    year = shares.get((city, "2025"))  # type: ignore[attr-defined]
+    year_trained = trained.get((city, "2025"))  # type: ignore[attr-defined]
     return {
         (a1, i1, a2, i2)
         for (a1, i1), (a2, i2) in itertools.product(*each)
-        if line is None or (a1 + a2 == line[1] and _fits(i1 + i2, a1 + a2, line[0]))
+        if (line is None or (a1 + a2 == line[1] and _fits(i1 + i2, a1 + a2, line[0])))
+        and _fits(i1 + i2, a1 + a2, year)  # the year's share: its two semesters'
+        and (year_trained is None or a1 + a2 <= year_trained)
     }
 
 
@@ -200,14 +205,25 @@ def test_no_printed_share_names_its_fraction(engine: Engine, published: dict[str
         assert 85 * progress == pytest.approx(actual)
 
 
+def _made(place: str, period: str) -> tuple[int, int, int]:
+    """The hand-made (trained, assessed, improved) of a semester, or of the year (their sums:
+    the framework counts people trained per period, so the year is a period of its own)."""
+    inside = [i for i, p in enumerate(PERIODS) if p.startswith(period)]
+    assert inside, period
+    rows = [PEOPLE[place][i] for i in inside]
+    return (sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows))
+
+
 def test_what_is_published_is_the_truth(published: dict[str, object]) -> None:
     """Withholding never changes a printed figure: each one is the hand-made count or share."""
+    periods = {period for _city, period in published["trained"]}  # type: ignore[attr-defined]
+    assert periods == {*PERIODS, "2025"}  # the year: the sum of its semesters
     for (city, period), value in published["trained"].items():  # type: ignore[attr-defined]
         if value is not None:
-            assert value == PEOPLE[city][PERIODS.index(period)][0]
+            assert value == _made(city, period)[0]
     for (place, period), printed in published["shares"].items():  # type: ignore[attr-defined]
         if printed is not None and place in PEOPLE:
-            _t, assessed, improved = PEOPLE[place][PERIODS.index(period)]
+            _t, assessed, improved = _made(place, period)
             assert printed[0] == round(100 * improved / assessed)
     for city, line in published["lines"].items():  # type: ignore[attr-defined]
         if line is not None and city in PEOPLE:

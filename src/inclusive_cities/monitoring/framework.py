@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.store.monitoring_models import (
+    ACCUMULATIONS,
     AGGREGATIONS,
     Programme,
     ProgrammeIndicator,
@@ -43,6 +44,7 @@ class IndicatorSpec:
     verification_en: str
     computed: str
     sector: str
+    accumulation: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,14 @@ def _indicator(entry: dict[str, Any], result: str, where: str, categories: dict)
                 where=here, value=measure
             )
         )
+    accumulation = str(entry.get("accumulation") or "").strip()
+    if accumulation not in ACCUMULATIONS:
+        raise MonitoringError(
+            _(
+                "The results framework {where} has accumulation {value}: use per_period (a "
+                "semester is the sum of its months) or cumulative (a semester is its last month)."
+            ).format(where=here, value=accumulation)
+        )
     dims = tuple(str(d) for d in entry.get("disaggregations", []) or [])
     for dim in dims:
         if dim not in DISAGGREGATIONS or dim not in categories:
@@ -132,6 +142,7 @@ def _indicator(entry: dict[str, Any], result: str, where: str, categories: dict)
         verification_en=_text(entry, "verification_en", here, required=False),
         computed=_text(entry, "computed", here, required=False),
         sector=_text(entry, "sector", here, required=False),
+        accumulation=accumulation,
     )
 
 
@@ -260,6 +271,7 @@ def install_framework(session: Session, framework: Framework) -> Programme:
         row.result_id = results[ispec.result].id
         row.name_es, row.name_en = ispec.name_es, ispec.name_en
         row.unit, row.measure, row.aggregation = ispec.unit, ispec.measure, ispec.aggregation
+        row.accumulation = ispec.accumulation
         row.disaggregations = list(ispec.disaggregations)
         row.verification_es, row.verification_en = ispec.verification_es, ispec.verification_en
         row.computed, row.sector, row.position = ispec.computed, ispec.sector, position

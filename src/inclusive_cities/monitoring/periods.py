@@ -66,3 +66,57 @@ def normalise_period(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return window(str(value)).code
+
+
+def enclosing(code: str) -> list[str]:
+    """The quarter, semester and year holding a period (a month has all three, a quarter the
+    last two, a semester its year, a year none): the spans its figures can roll up to."""
+    span = window(code)
+    year = span.start.year
+    candidates = [
+        f"{year}-Q{(span.start.month - 1) // 3 + 1}",
+        f"{year}-S{1 if span.start.month <= 6 else 2}",
+        str(year),
+    ]
+    out = []
+    for candidate in candidates:
+        outer = window(candidate)
+        if candidate != span.code and outer.start <= span.start and span.end <= outer.end:
+            out.append(candidate)
+    return out
+
+
+def rolled_up(figures: dict[str, float], span: Window, accumulation: str) -> float | None:
+    """One indicator's figure for ``span`` from the figures of the periods entered (period code
+    -> value, one city and kind), when the span itself was not entered.
+
+    ``per_period``: the sum of the longest entered periods inside the span, when they cover it
+    day for day (six months, or two quarters, make a semester; five months make nothing: an
+    incomplete sum would read as a shortfall). ``cumulative``: the figure of a period inside
+    the span that ends on its last day (the running total then). Anything else: None (an
+    undeclared indicator is never rolled up: summing running totals counts people twice).
+    """
+    exact = figures.get(span.code)
+    if exact is not None or accumulation not in ("per_period", "cumulative"):
+        return exact
+    inside = {
+        code: window(code)
+        for code in figures
+        if code != span.code and span.start <= window(code).start and window(code).end <= span.end
+    }
+    if accumulation == "cumulative":
+        at_end = sorted((w.start, code) for code, w in inside.items() if w.end == span.end)
+        return figures[at_end[-1][1]] if at_end else None
+    longest = sorted(
+        (w.start, w.end, code)
+        for code, w in inside.items()
+        if not any(o != w and o.start <= w.start and w.end <= o.end for o in inside.values())
+    )
+    day = span.start
+    for start, end, _code in longest:
+        if start != day:
+            return None
+        day = date.fromordinal(end.toordinal() + 1)
+    if not longest or day != date.fromordinal(span.end.toordinal() + 1):
+        return None
+    return float(sum(figures[code] for _s, _e, code in longest))

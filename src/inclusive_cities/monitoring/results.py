@@ -21,7 +21,7 @@ from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
-from inclusive_cities.monitoring.periods import Window, window
+from inclusive_cities.monitoring.periods import Window, enclosing, rolled_up, window
 from inclusive_cities.monitoring.protect import (
     ALL_PERIODS,
     PeopleTable,
@@ -166,6 +166,8 @@ class _Loaded:
     cities: list[TargetCity]
     values: dict[tuple[int, int, str, str], float]
     periods: list[str]
+    series: dict[tuple[int, int, str], dict[str, float]] = field(default_factory=dict)
+    """(indicator, city, kind) -> period -> value: what :func:`rolled_up` reads."""
 
 
 def _load(session: Session, programme_id: int) -> _Loaded:
@@ -195,8 +197,22 @@ def _load(session: Session, programme_id: int) -> _Loaded:
         )
     ):
         values[(row.indicator_id, row.target_city_id, row.kind, row.period)] = row.value
-    periods = sorted({key[3] for key in values}, key=lambda p: (window(p).end, p))
-    return _Loaded(indicators, cities, values, periods)
+    series: dict[tuple[int, int, str], dict[str, float]] = {}
+    for (ind, city, kind, period), value in values.items():
+        series.setdefault((ind, city, kind), {})[period] = value
+    codes = {key[3] for key in values}
+    # the quarters, semesters and years a declared indicator's figures roll up to are periods
+    # of their own (in the pages' choice and in the protection, which covers every period
+    # at once, so a semester's sum is protected together with its months)
+    declared = {i.id: i.accumulation for i in indicators if i.accumulation}
+    for (ind, _city, _kind), figures in series.items():
+        if ind not in declared:
+            continue
+        for outer in {o for code in figures for o in enclosing(code)} - codes:
+            if rolled_up(figures, window(outer), declared[ind]) is not None:
+                codes.add(outer)
+    periods = sorted(codes, key=lambda p: (window(p).end, p))
+    return _Loaded(indicators, cities, values, periods, series)
 
 
 def _latest(
@@ -211,14 +227,24 @@ def _latest(
 
 
 def _target(
-    values: dict[tuple[int, int, str, str], float], ind: int, city: int, period: str
+    values: dict[tuple[int, int, str, str], float],
+    ind: int,
+    city: int,
+    period: str,
+    loaded: _Loaded | None = None,
+    accumulation: str = "",
 ) -> float | None:
-    """The period's own target, else the target of the shortest period that contains it
-    (a yearly target for a semester)."""
+    """The period's own target. Else, for an indicator counted per period, the sum of the
+    targets that make it up (a year's is its semesters'), never a longer period's (a year's
+    target against a semester's actual reads as a shortfall); for a cumulative one, the
+    target of a period containing it that ends when it ends (the year's for its second
+    semester); for an undeclared one, the target of the shortest period containing it."""
     exact = values.get((ind, city, "target", period))
     if exact is not None:
         return exact
     span = window(period)
+    if accumulation == "per_period" and loaded is not None:
+        return rolled_up(loaded.series.get((ind, city, "target"), {}), span, accumulation)
     enclosing = [
         (window(p).end - window(p).start, v)
         for (i, c, k, p), v in values.items()
@@ -227,6 +253,7 @@ def _target(
         and k == "target"
         and window(p).start <= span.start
         and window(p).end >= span.end
+        and (accumulation != "cumulative" or window(p).end == span.end)
     ]
     return min(enclosing)[1] if enclosing else None
 
@@ -237,13 +264,17 @@ def _actual(
     city: TargetCity,
     span: Window,
     values: dict[tuple[int, int, str, str], float],
+    series: dict[tuple[int, int, str], dict[str, float]] | None = None,
 ) -> tuple[float | None, bool]:
     if indicator.computed and is_registered(indicator.computed):
         value = computed_indicator(indicator.computed).function(session, city, span)
         if value is not None:
             return float(value), True
     if typed_actual_allowed(indicator, city):
-        return values.get((indicator.id, city.id, "actual", span.code)), False
+        figures = series.get((indicator.id, city.id, "actual"), {}) if series else {}
+        if not figures:
+            return values.get((indicator.id, city.id, "actual", span.code)), False
+        return rolled_up(figures, span, indicator.accumulation), False
     return None, bool(indicator.computed)
 
 
@@ -510,7 +541,7 @@ def _people_tables(session: Session, loaded: _Loaded, periods: list[str]) -> lis
             place = (city.country, city.code)
             real = {}
             for code, span in spans.items():
-                value, _computed = _actual(session, ind, city, span, loaded.values)
+                value, _computed = _actual(session, ind, city, span, loaded.values, loaded.series)
                 if value is not None:
                     real[code] = float(value)
             if live and ind.computed in FLOW_RULES:
@@ -721,7 +752,7 @@ def _compute(
     city_rows: list[ResultRow] = []
     for ind in loaded.indicators:
         for city in loaded.cities:
-            actual, is_computed = _actual(session, ind, city, span, loaded.values)
+            actual, is_computed = _actual(session, ind, city, span, loaded.values, loaded.series)
             # "live" is said of a figure computed from the records, not of an indicator that
             # has a rule: a typed figure, or no figure at all, is not live (trial F3)
             live = is_computed and actual is not None
@@ -732,7 +763,9 @@ def _compute(
                     country=city.country,
                     period=chosen,
                     baseline=_latest(loaded.values, ind.id, city.id, "baseline", span.end),
-                    target=_target(loaded.values, ind.id, city.id, chosen),
+                    target=_target(
+                        loaded.values, ind.id, city.id, chosen, loaded, ind.accumulation
+                    ),
                     actual=actual,
                     computed=live,
                     live=int(live),

@@ -32,6 +32,11 @@ from inclusive_cities.store.base import TOTAL, Base, utcnow
 RESULT_LEVELS = ("outcome", "output")
 VALUE_KINDS = ("baseline", "target", "actual")
 AGGREGATIONS = ("sum", "count_cities", "mean", "max")
+ACCUMULATIONS = ("", "per_period", "cumulative")
+"""How an indicator's figures add up over time: ``per_period`` (each period counts what happened
+in it: a semester is the sum of its months), ``cumulative`` (each figure is the running total at
+the period's end: a semester is its last month), or "" (not declared: nothing is rolled up,
+since summing cumulative months would count people several times)."""
 """How a country's or the programme's figure comes from its cities' figures."""
 
 
@@ -111,6 +116,7 @@ class ProgrammeIndicator(Base):
     unit: Mapped[str] = mapped_column(String(40), default="")
     measure: Mapped[str] = mapped_column(String(16), default="unit")
     aggregation: Mapped[str] = mapped_column(String(16), default="sum")
+    accumulation: Mapped[str] = mapped_column(String(16), default="", server_default="")
     disaggregations: Mapped[list | None] = mapped_column(JSON)
     verification_es: Mapped[str] = mapped_column(Text, default="")
     verification_en: Mapped[str] = mapped_column(Text, default="")
@@ -181,6 +187,7 @@ class UserCity(Base):
 
 
 __all__ = [
+    "ACCUMULATIONS",
     "AGGREGATIONS",
     "RESULT_LEVELS",
     "VALUE_KINDS",
