@@ -89,6 +89,20 @@ def test_public_programme_page_in_spanish_and_english(page: Page, server: str) -
     assert page.locator("html").get_attribute("lang") == "es"
     page.wait_for_selector("body[data-map-ready='true']")
     assert page.locator("body").get_attribute("data-features") == "3"  # the target cities
+    # names never cover each other (trial #4 F6); these three are far apart: all shown
+    assert page.locator("body").get_attribute("data-labels-shown") == "3"
+    overlaps = page.evaluate(
+        """() => {
+          const r = [...document.querySelectorAll('.pg-map-label')]
+            .filter(t => t.style.visibility !== 'hidden').map(t => t.getBoundingClientRect());
+          let n = 0;
+          for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+            if (r[i].left < r[j].right && r[i].right > r[j].left &&
+                r[i].top < r[j].bottom && r[i].bottom > r[j].top) n++;
+          return n;
+        }"""
+    )
+    assert overlaps == 0
     headline = bar(page, "#headline", CAMPAIGNS)
     # 950 of 2,000 people reached: 47.5 % rounds to 48
     assert headline == {

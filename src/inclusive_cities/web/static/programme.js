@@ -67,6 +67,7 @@
       "circle-radius": cfg.radius || 7,
       "circle-color": cfg.colour || "#004f8a",
       "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+    var labels = [];
     if (cfg.labels) {
       // names drawn as HTML markers: the style has no glyph server to draw text with
       data.features.forEach(function (f) {
@@ -75,12 +76,30 @@
         tag.textContent = f.properties.name;
         new maplibregl.Marker({ element: tag, anchor: "left", offset: [9, 0] })
           .setLngLat(f.geometry.coordinates).addTo(map);
+        labels.push(tag);
       });
     }
+    // a name that would cover one already drawn is hidden until zooming in makes room (the
+    // point, its popup and the list beside the map still name it): overlapping names were
+    // unreadable (trial #4 F6)
+    function declutter() {
+      var placed = [];
+      labels.forEach(function (tag) {
+        tag.style.visibility = "visible";
+        var r = tag.getBoundingClientRect();
+        var clash = placed.some(function (q) {
+          return r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top;
+        });
+        if (clash) { tag.style.visibility = "hidden"; } else { placed.push(r); }
+      });
+      document.body.setAttribute("data-labels-shown", String(placed.length));
+    }
+    map.on("moveend", declutter);
     var b = bounds(data.features);
     if (b) {
       map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 60, maxZoom: 7, duration: 0 });
     }
+    declutter();
     map.on("mousemove", "points", function (e) {
       map.getCanvas().style.cursor = "pointer";
       popup.setLngLat(e.features[0].geometry.coordinates).setHTML(popupHtml(e.features[0].properties)).addTo(map);
