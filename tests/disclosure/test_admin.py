@@ -29,8 +29,12 @@ def test_admin_page_shows_the_audit_after_login(small: SmallCity) -> None:
         )
         page = client.get("/admin/disclosure/DSC")
         assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")  # a page, not plain text
         assert "DSC: se revisaron 14 cifras publicadas" in page.text  # Spanish by default
         assert "0 recuperables" in page.text
+        summary = re.search(r'id="audit-summary"[^>]*>([^<]*)<', page.text)
+        assert summary and re.search(r"\(\d+,\d s\)", summary.group(1))  # 0,4 s, not 0.4
+        assert "Nada de lo reservado se puede deducir" in page.text
         assert client.get("/admin/disclosure/NOPE").status_code == 404
 
 

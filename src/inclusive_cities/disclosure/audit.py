@@ -55,6 +55,7 @@ from inclusive_cities.disclosure.served import (
     run_scores,
     served_totals,
 )
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.progress import ProgressCallback, quiet_progress
 from inclusive_cities.specview import stored_spec
@@ -94,15 +95,15 @@ class AuditReport:
         """One line: what was checked and how many cells come back."""
         return _(
             "{city}: {figures} published figures and {scores} scores checked; {hidden} hidden "
-            "cells, {protected} needing protection; {found} recoverable ({seconds:.1f} s)."
-        ).format(
+            "cells, {protected} needing protection; {found} recoverable ({seconds} s)."
+        ).format(  # numbers as the reader's language writes them (261.528; 19,1 s: F11)
             city=self.city,
-            figures=self.published_figures,
-            scores=self.published_scores,
-            hidden=self.hidden_cells,
-            protected=self.protected_cells,
-            found=len(self.cells),
-            seconds=self.seconds,
+            figures=format_number(self.published_figures),
+            scores=format_number(self.published_scores),
+            hidden=format_number(self.hidden_cells),
+            protected=format_number(self.protected_cells),
+            found=format_number(len(self.cells)),
+            seconds=format_number(self.seconds, 1),
         )
 
     def text(self) -> str:

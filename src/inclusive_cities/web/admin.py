@@ -619,13 +619,22 @@ def api_unpublish(request: Request, session: DB, run_id: RowId) -> PublishOut:
 
 @router.get("/admin/disclosure/{city}")
 def disclosure_audit(request: Request, session: DB, city: str) -> Response:
-    """Read-only: the disclosure audit of a city as it is published now (plain text)."""
+    """Read-only: the disclosure audit of a city as it is published now, as a page of the
+    analysts' area in their language (it was plain text with English numbers: F11)."""
     if auth.staff_or_login(request, session) is None:
         return RedirectResponse("/admin/login", status_code=303)
     from inclusive_cities.disclosure import DisclosureError, audit
 
+    language_of(request)
     try:
         report = audit(session, city)
     except DisclosureError as error:
         raise NotFound(str(error)) from error
-    return Response(report.text(), media_type="text/plain; charset=utf-8")
+    return render(
+        request,
+        "admin/disclosure.html",
+        city=city,
+        summary=report.summary(),
+        found=len(report.cells),
+        lines="\n".join(report.line(f) for f in report.findings),
+    )
