@@ -122,6 +122,9 @@ def test_profile_pdf_prints_withheld_and_ranks_among_published(
     assert "No se muestran intervalos de posición" in text
     assert f"5 {BARRIOS['B6'][0]} (B6) {written(36.1, 'es')}" in text
     assert f"({HIDDEN})" not in text
+    # the share of weak units is of the five published, and says so (trial #4 F19)
+    flat = " ".join(text.split())
+    assert "El marcador cubre 6 unidades" in flat and "5 de ellas con un nivel publicado" in flat
 
 
 def test_marker_report_and_fact_sheet_say_withheld(city: tuple[Engine, Path]) -> None:

@@ -895,14 +895,25 @@ def add_marker_blocks(section: Section, builder: ProfileBuilder, weakest: int = 
         "level_name_es" if lang == "es" else "level_name_en",
     ]
     unit_word = level_name.iloc[0] if len(level_name) and level_name.iloc[0] else t["units"]
-    section.p(
+    shown = int(view.units["level"].notna().sum())
+    sentence = (
         _(
             "The city scores {score} out of 100 ({level}). The marker covers {count} units "
             "({unit_word}); {weak} of them perform at a weak or very weak level."
-        ).format(
+        )
+        if shown == len(view.units)
+        else _(  # the share is of the units whose level is published (trial #4 F19)
+            "The city scores {score} out of 100 ({level}). The marker covers {count} units "
+            "({unit_word}), {shown} of them with a published level; {weak} of those perform "
+            "at a weak or very weak level."
+        )
+    )
+    section.p(
+        sentence.format(
             score=fmt.number(score, lang, 1),
             level=view.level_label(level),
             count=fmt.number(len(view.units), lang),
+            shown=fmt.number(shown, lang),
             unit_word=unit_word.lower(),
             weak=fmt.percent(weak, lang, 0),
         )
