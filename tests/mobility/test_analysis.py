@@ -80,6 +80,8 @@ def test_flows_add_up_to_the_households(hfs: pd.DataFrame) -> None:
         (part["origin_country"] == "VEN") & (part["intention"] == "stay"), "weight"
     ].sum()
     assert stayers["estimate"].iloc[0] == pytest.approx(expected)
+    # a total of households has no design effect to print (the annex read "inf": F19)
+    assert table["deff"].isna().all()
     suppressed = flows(hfs, round_code="R3", city="DEMO")
     hidden = suppressed[suppressed["suppressed"]]
     assert len(hidden) > 1

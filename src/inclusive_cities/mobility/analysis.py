@@ -419,6 +419,9 @@ def flows(
                 "origin": o,
                 "destination": d,
                 **{v: None if hidden else _number(cell[v]) for v in VALUES},
+                # a total of households has no design effect (against simple random sampling
+                # its variance is infinite), as the totals of summarise() say: not "inf" (F19)
+                "deff": None,
                 # a hidden cell's n is the small count suppression hides (one household going
                 # home), and with estimate / n of the others it gives the estimate back
                 "n": None if hidden else int(cell["n"]),
