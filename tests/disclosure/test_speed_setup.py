@@ -21,7 +21,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inclusive_cities.disclosure import control
-from inclusive_cities.disclosure.attacks import differencing
 from inclusive_cities.disclosure.audit import published_figures
 from inclusive_cities.disclosure.derived import (
     COMBINED_DIFFERENCE,
@@ -34,7 +33,6 @@ from inclusive_cities.disclosure.model import (
     Key,
     Published,
     Relation,
-    always_hidden,
     build_relations,
 )
 from inclusive_cities.disclosure.publication import (
@@ -55,6 +53,7 @@ from inclusive_cities.disclosure.served import (
 from inclusive_cities.store import connect, models, transaction
 from inclusive_cities.store.web_models import PublishedLayer
 from tests.disclosure.conftest import SmallCity
+from tests.disclosure.test_publication_close import full_passes
 
 RULES = Rules()
 NATIONALITIES = ("host", "venezuelan", "other_foreign")
@@ -286,24 +285,7 @@ def old_combined_differencing(
 
 def full_closure(truth: dict[Key, Cell], relations: list[Relation], hidden: set[Key]) -> set[Key]:
     """``close`` as full passes with the old functions (see test_publication_close)."""
-    hidden = set(hidden)
-    while True:
-        more = old_dependants(truth, hidden, RULES) - hidden
-        view = published_view(truth, hidden)
-        findings = differencing(truth, view, relations, RULES) + combined_differencing(
-            truth, view, relations, RULES
-        )
-        for finding in findings:
-            if truth[finding.key].of is not None and not always_hidden(truth[finding.key], RULES):
-                continue
-            visible = [
-                k for k in finding.via if isinstance(k, tuple) and k not in hidden and k in truth
-            ]
-            if visible:
-                more.add(min(visible, key=lambda k: abs(truth[k].value or 0.0)))
-        if not more:
-            return hidden
-        hidden |= more
+    return full_passes(truth, relations, hidden, RULES, old_dependants)
 
 
 def hidden_sets(truth: dict[Key, Cell], seed: int) -> list[set[Key]]:
