@@ -106,7 +106,7 @@ def test_a_rejection_says_the_example_and_the_way_out_of_its_reader(
             import_table(city, path, city="TST", period="2024", decimal=",")
         message = str(rejected.value)
         assert "p. ej. 12,5" in message and "--accept-valid" in message
-        page = _for_the_web(message)
+        page = _for_the_web(rejected.value)
         assert "--accept-valid" not in page
         assert "«Importar las filas válidas aunque algunas se rechacen» marcado" in page
     finally:

@@ -184,20 +184,29 @@ def require_file(path: Path | str) -> Path:
     return path
 
 
-def rejection_message(report: ImportReport) -> str:
+def rejection_message(report: ImportReport, way_out: str | None = None) -> str:
+    """The one-line refusal of a file with rejected rows. ``way_out``: what to do next, as the
+    reader's tool says it (the command line's --accept-valid by default; the upload page
+    names its checkbox)."""
     first = "; ".join(str(p).rstrip(".") for p in report.problems[:MAX_LISTED_PROBLEMS])
     more = len(report.problems) - MAX_LISTED_PROBLEMS
     extra = _(" (and {count} more)").format(count=more) if more > 0 else ""
-    return _(
-        "{file}: {rejected} of {read} rows rejected, nothing was imported. {first}{extra}. "
-        "Fix the file, or run again with --accept-valid to import the valid rows and write "
-        "the rejected ones to a reject file."
-    ).format(
-        file=report.file,
-        rejected=number(report.rows_rejected),
-        read=number(report.rows_read),
-        first=first,
-        extra=extra,
+    head = _("{file}: {rejected} of {read} rows rejected, nothing was imported. {first}{extra}.")
+    if way_out is None:
+        way_out = _(
+            "Fix the file, or run again with --accept-valid to import the valid rows and write "
+            "the rejected ones to a reject file."
+        )
+    return (
+        head.format(
+            file=report.file,
+            rejected=number(report.rows_rejected),
+            read=number(report.rows_read),
+            first=first,
+            extra=extra,
+        )
+        + " "
+        + way_out
     )
 
 

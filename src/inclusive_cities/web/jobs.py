@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from inclusive_cities.store import transaction
 from inclusive_cities.store.models import utcnow
 from inclusive_cities.store.scale_models import JobPayload
 from inclusive_cities.store.web_models import Job
+
+if TYPE_CHECKING:
+    from inclusive_cities.ingest import ImportRejected
 
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".txt", ".tsv")
 LIVE: dict[int, tuple[str, int, int | None]] = {}
@@ -101,18 +104,19 @@ def _report_dict(report: Any, rejected: bool = False) -> dict[str, Any]:
     }
 
 
-def _for_the_web(message: str) -> str:
-    """The importer's one-line error as the upload page says it: its checkbox, not the
+def _for_the_web(error: ImportRejected) -> str:
+    """The importer's one-line refusal as the upload page says it: its checkbox, not the
     command line's --accept-valid (trial #4 F21)."""
-    command = _(
-        "Fix the file, or run again with --accept-valid to import the valid rows and write "
-        "the rejected ones to a reject file."
-    )
-    page = _(
+    from inclusive_cities.ingest.common import rejection_message
+
+    message = str(error)
+    if message != rejection_message(error.report):
+        return message  # a refusal of another kind: nothing of the command line in it
+    way_out = _(
         "Fix the file, or upload it again with 'Import the valid rows even if some are "
         "rejected' ticked."
     )
-    return message.replace(command, page)
+    return rejection_message(error.report, way_out)
 
 
 def run_table_import(
@@ -135,7 +139,7 @@ def run_table_import(
             engine,
             job_id,
             status="failed",
-            step=_for_the_web(str(error)),
+            step=_for_the_web(error),
             report={**_report_dict(error.report, rejected=True), "steps": steps},
             finished_at=utcnow(),
         )
