@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from inclusive_cities.cli import main
+from inclusive_cities.store import models
 from tests.ingest.conftest import households_file, write_levels
 
 EXECUTABLE = str(Path(sys.executable).with_name("inclusive-cities"))
@@ -91,3 +92,46 @@ def test_rejected_file_is_one_line_on_stderr(city: Engine, sqlite_url: str, tmp_
     assert (
         "t.csv, row 2, column 'a', value '1,5'" in failed.stderr and "--decimal ," in failed.stderr
     )
+
+
+def test_kilometres_in_a_metres_column_are_refused_in_spanish_until_accepted(
+    city: Engine, sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A statistics office's export (``;``, Latin-1, decimal commas, a names column and a notes
+    column) whose distances are in kilometres under the catalogue's metres code: exit 1,
+    one Spanish line naming file, row, column and value and both ways out (trial #4 F17)."""
+    table = tmp_path / "distancias.csv"
+    table.write_bytes(
+        (
+            "Código;Parroquia;dist_school_m;Observaciones\r\n"
+            "01001;Zámbiza;1,2;revisar\r\n"
+            "01002;Nayón;0,75;\r\n"
+            "02001;Calderón;3,45;nueva\r\n"
+        ).encode("cp1252")
+    )
+    args = ["--database", sqlite_url, "--lang", "es", "import", "table", str(table)]
+    args += ["--city", "TST", "--period", "2024", "--locale", "es"]
+    code, out, err = call(capsys, *args)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "distancias.csv: no se importó nada." in err
+    assert "distancias.csv, fila 4, columna 'dist_school_m', valor '3,45'" in err
+    assert "son kilómetros; multiplíquelos por 1000 en el archivo (1,65 -> 1650)" in err
+    assert "vuelva a ejecutar con --accept-units" in err
+    assert distances(city) == {}
+    code, out, err = call(capsys, *args, "--accept-units")
+    assert code == 0, err
+    assert "filas leídas 3, aceptadas 3, rechazadas 0" in out and "kilómetros" in out
+    assert distances(city) == {"01001": 1.2, "01002": 0.75, "02001": 3.45}
+
+
+def distances(engine: Engine) -> dict[str, float]:
+    with engine.connect() as connection:
+        return dict(
+            connection.execute(
+                select(models.SpatialUnit.code, models.Observation.value)
+                .join(models.Observation, models.Observation.unit_id == models.SpatialUnit.id)
+                .join(models.Indicator, models.Indicator.id == models.Observation.indicator_id)
+                .where(models.Indicator.code == "dist_school_m")
+            ).all()
+        )

@@ -131,7 +131,10 @@ def test_undeclared_count_column_with_thousands_dots_is_flagged(
 # -- items 3, 4: scale and Spanish units ----------------------------------------------------
 
 
-def test_shares_as_fractions_and_kilometres_are_flagged(city: Engine, tmp_path: Path) -> None:
+def test_shares_as_fractions_and_kilometres_are_refused(city: Engine, tmp_path: Path) -> None:
+    """Stored as they are, 0,2 in a % column and 2,3 in a metres column would be scored 100
+    and 1000 times off: the file is refused (trial #4 F17), naming the row holding each
+    column's highest value, until it is converted or the user says the values are right."""
     fractions = latin1(
         tmp_path / "frac.csv",
         "codigo;unemployment_rate;dist_health_m",
@@ -139,17 +142,30 @@ def test_shares_as_fractions_and_kilometres_are_flagged(city: Engine, tmp_path: 
         "01002;0,2;0,8",
         "02001;0,05;2,3",
     )
-    report = import_table(city, fractions, city="TST", period="2022", locale="es", dry_run=True)
+    options = dict(city="TST", period="2022", locale="es")
+    use_language("en")
+    assert_rejected(
+        city,
+        lambda: import_table(city, fractions, **options),  # type: ignore[arg-type]
+        "frac.csv: nothing was imported.",
+        "frac.csv, row 3, column 'unemployment_rate', value '0,2': every value of "
+        "unemployment_rate is between 0 and 1 (highest 0,2)",
+        "multiply them by 100 in the file (0,256 -> 25,6)",
+        "frac.csv, row 4, column 'dist_health_m', value '2,3': every value of dist_health_m is "
+        "at most 2,3 with decimals",
+        "probably kilometres; multiply them by 1000 in the file (1,65 -> 1650)",
+        "If the values are right as they are, run again with --accept-units.",
+    )
+    assert_rejected(  # a dry run validates the same way
+        city,
+        lambda: import_table(city, fractions, dry_run=True, **options),  # type: ignore[arg-type]
+        "--accept-units",
+    )
+    report = import_table(city, fractions, accept_units=True, **options)  # type: ignore[arg-type]
     notes = [str(w) for w in report.warnings]
-    assert any(
-        "every value of unemployment_rate is between 0 and 1 (highest 0.2)" in n
-        and "multiply them by 100" in n
-        for n in notes
-    ), notes
-    assert any(
-        "every value of dist_health_m is at most 2.3" in n and "probably kilometres" in n
-        for n in notes
-    ), notes
+    assert any("probably shares" in n for n in notes) and any("kilometres" in n for n in notes)
+    assert stored(city, "unemployment_rate") == {"01001": 0.126, "01002": 0.2, "02001": 0.05}
+    assert stored(city, "dist_health_m") == {"01001": 1.65, "01002": 0.8, "02001": 2.3}
     right = latin1(
         tmp_path / "right.csv",
         "codigo;unemployment_rate;dist_health_m",
@@ -157,7 +173,7 @@ def test_shares_as_fractions_and_kilometres_are_flagged(city: Engine, tmp_path: 
         "01002;20;800",
         "02001;5;2300",
     )
-    report = import_table(city, right, city="TST", period="2022", locale="es", dry_run=True)
+    report = import_table(city, right, dry_run=True, **options)  # type: ignore[arg-type]
     assert report.warnings == []
 
 

@@ -150,6 +150,26 @@ def test_mapped_import_stores_the_values_units_and_directions(
     action, values = mapping_form(page)
     assert values["level"] == "manzana"
     values["unit_5"], values["label_5"] = "%", "Hogares con agua"  # typed by the analyst
+    # 1,25 m from a school and 0,91 % with water: kilometres and shares, refused (F17)
+    refused = wait_for_job(client, confirm(client, action, values))
+    assert refused["status"] == "failed"
+    step = str(refused["step"])
+    assert "\n" not in step and "Censo manzanas.csv: no se importó nada." in step
+    assert "Censo manzanas.csv, fila 5, columna 'Distancia al colegio', valor '2,1'" in step
+    assert "multiplíquelos por 1000 en el archivo (1,65 -> 1650)" in step
+    assert "Censo manzanas.csv, fila 2, columna 'Proporción con agua', valor '0,91'" in step
+    assert "multiplíquelos por 100 en el archivo (0,256 -> 25,6)" in step
+    assert "«Importar los valores tal como están aunque su escala no parezca la de su unidad»" in (
+        step
+    )
+    assert "--accept-units" not in step
+    assert stored(city, "distancia_al_colegio") == {} and stored(city, "hogares_con_internet") == {}
+    page = client.get(stage(client, csrf, table())).text
+    box = lxml.html.fromstring(page).xpath("//input[@name='accept_units']/..")[0]
+    assert "Importar los valores tal como están aunque" in box.text_content()
+    action, values = mapping_form(page)
+    values["unit_5"], values["label_5"] = "%", "Hogares con agua"
+    values["accept_units"] = "on"  # ticked: the analyst says the values are right as they are
     job = confirm(client, action, values)
     assert wait_for_job(client, job)["status"] == "done"
     assert stored(city, "hogares_con_internet") == {"01001": 20.3, "01003": 35.4, "02001": 41.0}

@@ -220,6 +220,12 @@ def table(
         "", "--licence", help="Licence of the figures (e.g. CC-BY-4.0), shown on downloads."
     ),
     accept_valid: bool = ACCEPT_VALID,
+    accept_units: bool = typer.Option(
+        False,
+        "--accept-units",
+        help="Import a column whose values look on the wrong scale for its unit (kilometres in a "
+        "metres column, 0-1 shares in a % column) as it is (default: refuse the file).",
+    ),
     reject_file: Path = REJECT_FILE,
     dry_run: bool = DRY_RUN,
 ) -> None:
@@ -259,6 +265,7 @@ def table(
             source=source,
             licence=licence,
             accept_valid=accept_valid,
+            accept_units=accept_units,
             dry_run=dry_run,
             reject_path=reject_file,
             progress=progress,

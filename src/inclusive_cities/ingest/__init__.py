@@ -20,6 +20,7 @@ from inclusive_cities.ingest.common import (
     IngestError,
     Problem,
     ProgressCallback,
+    UnitsRefused,
 )
 from inclusive_cities.ingest.facilities import (
     import_facilities,
@@ -40,6 +41,7 @@ __all__ = [
     "LevelSpec",
     "Problem",
     "ProgressCallback",
+    "UnitsRefused",
     "canonical_variables",
     "import_boundaries",
     "import_census",

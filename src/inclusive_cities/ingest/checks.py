@@ -405,41 +405,49 @@ def _group_above_total(values: Sequence[Value], file: str) -> list[Problem]:
     return problems
 
 
-def scale_warnings(
-    values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str
+def scale_problems(
+    values: Sequence[Value], metas: Mapping[str, ColumnMeta], file: str, decimal: str = "."
 ) -> list[Problem]:
-    """Warnings for a column on the wrong scale for its unit: a % column whose values are
+    """A problem for each column on the wrong scale for its unit: a % column whose values are
     all 0-1 (shares, not percentages), a metres column whose values are all a few units with
-    decimals (kilometres). Imported as they are, they would be scored 100 or 1000 times off."""
-    warnings: list[Problem] = []
+    decimals (kilometres). Stored as they are, they would be scored 100 or 1000 times off, so
+    the importer refuses them unless told the values are right (trial #4 F17). Each names the
+    row holding the column's highest value; numbers are written with the file's ``decimal``
+    mark (in a file of 0,256 the example "0.256" reads as 256)."""
+
+    def written(number: float) -> str:
+        return _shown(number).replace(".", decimal)
+
+    problems: list[Problem] = []
     for code, meta, items in _by_column(values, metas):
         unit = meta.unit.strip().lower()
         numbers = [i.value for i in items]
         if len(numbers) < MIN_SCALE_VALUES:
             continue
         fractional = sum(1 for v in numbers if not float(v).is_integer())
-        high = max(numbers)
+        highest = max(items, key=lambda i: i.value)
+        high = highest.value
         if unit == "%" and min(numbers) >= 0 and high <= 1 and fractional:
             reason = _(
                 "every value of {code} is between 0 and 1 (highest {high}) although its unit is "
-                "%: they are probably shares; multiply them by 100 (0.256 -> 25.6) and import "
-                "again."
-            )
+                "%: they are probably shares; multiply them by 100 in the file ({share} -> "
+                "{percent}) and import it again."
+            ).format(code=code, high=written(high), share=written(0.256), percent=written(25.6))
         elif unit == "m" and min(numbers) >= 0 and high <= 50 and 2 * fractional >= len(numbers):
             reason = _(
                 "every value of {code} is at most {high} with decimals although its unit is "
-                "metres: they are probably kilometres; multiply them by 1000 (1.65 -> 1650) and "
-                "import again."
-            )
+                "metres: they are probably kilometres; multiply them by 1000 in the file ({km} -> "
+                "{m}) and import it again."
+            ).format(code=code, high=written(high), km=written(1.65), m=written(1650))
         else:
             continue
-        warnings.append(
+        problems.append(
             Problem(
                 file,
-                None,
-                items[0].column,
-                items[0].text or _shown(items[0].value),
-                reason.format(code=code, high=_shown(high)),
+                highest.row,
+                highest.column,
+                highest.text or written(high),
+                reason,
             )
         )
-    return warnings
+    return problems

@@ -42,6 +42,32 @@ class ImportRejected(IngestError):
         self.report = report
 
 
+class UnitsRefused(ImportRejected):
+    """Columns whose values are on the wrong scale for their unit (kilometres in a metres
+    column, 0-1 shares in a % column): no row is wrong by itself, so the file is refused whole
+    until it is converted or the user says the values are right (trial #4 F17)."""
+
+    def __init__(self, report: ImportReport, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        self.report = report
+        report.problems = self.problems
+        super().__init__(self.refusal(), report)
+
+    def refusal(self, way_out: str | None = None) -> str:
+        """The one-line refusal; ``way_out``: how the reader's tool says the values are right
+        (the command line's --accept-units by default; the upload page names its checkbox)."""
+        listed = "; ".join(str(p).rstrip(".") for p in self.problems[:MAX_LISTED_PROBLEMS])
+        if way_out is None:
+            way_out = _("If the values are right as they are, run again with --accept-units.")
+        return (
+            _("{file}: nothing was imported. {problems}.").format(
+                file=self.report.file, problems=listed
+            )
+            + " "
+            + way_out
+        )
+
+
 def shown(value: object, limit: int = 60) -> str:
     """A value as it appears in a message: short, on one line."""
     text = "" if value is None else str(value)

@@ -26,7 +26,7 @@ from inclusive_cities.ingest.checks import (
     count_problems,
     implausible_values,
     is_population_column,
-    scale_warnings,
+    scale_problems,
 )
 from inclusive_cities.ingest.common import (
     ImportRejected,
@@ -35,6 +35,7 @@ from inclusive_cities.ingest.common import (
     Problem,
     ProgressCallback,
     Timer,
+    UnitsRefused,
     default_reject_path,
     enforce,
     find_city,
@@ -120,6 +121,9 @@ class ParsedTable:
     read: int
     metas: dict[str, ColumnMeta]
     missing_cells: int
+    scale: list[Problem] = field(default_factory=list)
+    """Columns on the wrong scale for their unit (kilometres in metres, shares in %): refused
+    unless the user says the values are right."""
 
 
 @functools.cache
@@ -540,7 +544,7 @@ def parse_indicator_table(
     counts, count_warnings = count_problems(values, used, table.file, mark)
     problems.extend(counts)
     warnings.extend(count_warnings)
-    warnings.extend(scale_warnings(values, used, table.file))
+    scale = scale_problems(values, used, table.file, mark)
     warnings.extend(_catalogue_suggestions(used, {r.indicator: r.column for r in rows}, table.file))
     columns = {r.indicator: r.column for r in rows}
     for code, column in columns.items():
@@ -561,7 +565,7 @@ def parse_indicator_table(
                     ).format(code=code, direction=catalogue[code].direction),
                 )
             )
-    return ParsedTable(table, rows, problems, warnings, read, metas, missing_cells)
+    return ParsedTable(table, rows, problems, warnings, read, metas, missing_cells, scale)
 
 
 def read_indicator_table(
@@ -621,6 +625,7 @@ def import_table(
     source: str = "",
     licence: str = "",
     accept_valid: bool = False,
+    accept_units: bool = False,
     dry_run: bool = False,
     reject_path: Path | str | None = None,
     progress: ProgressCallback | None = None,
@@ -629,6 +634,10 @@ def import_table(
     """Import an indicator table for ``city`` as observed observations, in one transaction.
 
     ``imported_by``: who imports it (the web account; the shell's user otherwise).
+
+    A column on the wrong scale for its unit (all 0-1 in a % column, kilometres in a metres
+    column) refuses the file (:class:`UnitsRefused`); ``accept_units`` stores it as it is,
+    with a warning.
 
     ``licence`` (e.g. the statistical office's terms) is kept with the import and named on
     every download of its figures instead of the observatory's default licence.
@@ -745,6 +754,9 @@ def import_table(
         if accept_valid and problems and not rows:
             raise ImportRejected(_nothing_valid(report), report)
         enforce(report, accept_valid)
+        if parsed.scale and not accept_units:
+            raise UnitsRefused(report, parsed.scale)
+        report.warnings.extend(parsed.scale)
         report.warnings.extend(
             context_warnings(
                 [Value(r.row, r.column, r.indicator, r.unit_code, r.period, r.value) for r in rows],

@@ -457,6 +457,7 @@ async def upload(
     period: Annotated[str, Form(max_length=40)] = "",
     source: Annotated[str, Form(max_length=200)] = "",
     accept_valid: Annotated[str, Form(max_length=5)] = "",
+    accept_units: Annotated[str, Form(max_length=5)] = "",
     csrf_token: Annotated[str, Form()] = "",
     locale: Annotated[str, Form(max_length=5)] = "",
     missing: Annotated[str, Form(max_length=200)] = "",
@@ -482,6 +483,7 @@ async def upload(
         "period": period or None,
         "source": source,
         "accept_valid": accept_valid == "on",
+        "accept_units": accept_units == "on",
     }
     options.update(table_reading(locale, missing))
     job_id = jobs.start_table_import(ctx.engine, name, content, options, who.email, language)

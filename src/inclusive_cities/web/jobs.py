@@ -106,9 +106,16 @@ def _report_dict(report: Any, rejected: bool = False) -> dict[str, Any]:
 
 def _for_the_web(error: ImportRejected) -> str:
     """The importer's one-line refusal as the upload page says it: its checkbox, not the
-    command line's --accept-valid (trial #4 F21)."""
-    from inclusive_cities.ingest.common import rejection_message
+    command line's --accept-valid (trial #4 F21) or --accept-units (F17)."""
+    from inclusive_cities.ingest.common import UnitsRefused, rejection_message
 
+    if isinstance(error, UnitsRefused):
+        return error.refusal(
+            _(
+                "If the values are right as they are, upload the file again with 'Import the "
+                "values as they are even if their scale looks wrong for their unit' ticked."
+            )
+        )
     message = str(error)
     if message != rejection_message(error.report):
         return message  # a refusal of another kind: nothing of the command line in it

@@ -606,6 +606,7 @@ def import_options(staged: Staged, header: list[str]) -> dict[str, Any]:
         "period": None if by_role["period"] else settings["period"],
         "source": settings.get("source") or "",
         "accept_valid": bool(settings.get("accept_valid")),
+        "accept_units": bool(settings.get("accept_units")),
         "unit_column": header[by_role["unit"][0]],
         "period_column": header[by_role["period"][0]] if by_role["period"] else None,
         "indicator_columns": indicator_columns or None,
@@ -637,6 +638,7 @@ async def confirm_import(request: Request, token: str) -> Response:
             settings["missing"] = str(form.get("missing") or "")[:200]
             settings["source"] = str(form.get("source") or "")[:200]
             settings["accept_valid"] = form.get("accept_valid") == "on"
+            settings["accept_units"] = form.get("accept_units") == "on"
             settings["columns"] = _chosen_columns(form, shown.header)
             staged.save()
             options = import_options(staged, shown.header)
