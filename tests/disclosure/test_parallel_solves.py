@@ -148,16 +148,16 @@ def block(ven: int, host: int, other: int) -> dict[Key, Cell]:
 def by_hand(problem: _Problem, fixed: set[Key]) -> set[Key]:
     """HiGHS on the problem's own rows, with what is fixed at 1."""
     low = np.array([1.0 if k in fixed or k in problem.need else 0.0 for k in problem.order])
-    size = len(problem.order)
+    size, width = len(problem.order), problem.width  # cells, then relations' z (continuous)
     result = milp(
         problem.cost,
         constraints=[LinearConstraint(problem.base, problem.lower, np.inf)],
-        integrality=np.ones(size),
-        bounds=Bounds(low, np.ones(size)),
+        integrality=np.r_[np.ones(size), np.zeros(width - size)],
+        bounds=Bounds(np.r_[low, np.zeros(width - size)], np.ones(width)),
         options=MIP_OPTIONS,
     )
     assert result.x is not None
-    return {k for k, y in zip(problem.order, result.x, strict=True) if y > 0.5}
+    return {k for k, y in zip(problem.order, result.x[:size], strict=True) if y > 0.5}
 
 
 def key(group: str) -> Key:
@@ -174,7 +174,7 @@ def test_a_pattern_that_meets_every_row_is_returned_as_milp_would() -> None:
     )
     fixed = {key("venezuelan"), key("other_foreign")}
     pattern = np.array([1.0 if k in fixed else 0.0 for k in problem.order])
-    assert _satisfies(problem.base, pattern, problem.lower)  # the solve skips HiGHS
+    assert _satisfies(problem.base, problem.wide.complete(pattern), problem.lower)  # no HiGHS
     assert problem.solve(fixed, []) == fixed == by_hand(problem, fixed)
     # a cut the pattern does not meet (hide the total or the hosts) sends it to HiGHS,
     # which hides the cheaper: the hosts (cost 1 + 100) rather than the total (1 + 123)
@@ -191,7 +191,7 @@ def test_a_pattern_that_misses_a_row_is_solved() -> None:
     )
     fixed = {key("venezuelan")}
     pattern = np.array([1.0 if k in fixed else 0.0 for k in problem.order])
-    assert not _satisfies(problem.base, pattern, problem.lower)
+    assert not _satisfies(problem.base, problem.wide.complete(pattern), problem.lower)
     assert problem.solve(fixed, []) == by_hand(problem, fixed) == fixed | {key("other_foreign")}
 
 
