@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from inclusive_cities.cli import main
+from inclusive_cities.i18n import use_language
+from inclusive_cities.ingest import ImportReport
 from inclusive_cities.store import models
 from tests.ingest.conftest import households_file, write_levels
 
@@ -64,6 +67,15 @@ def test_import_commands_in_process(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     assert code == 0, err
     assert "filas leídas 1, aceptadas 1, rechazadas 0" in out
+    assert re.search(r"^tiempo empleado \d+,\d s$", out, re.MULTILINE), out  # not 0.1 s
+
+
+def test_the_time_taken_is_written_the_way_each_language_writes_numbers() -> None:
+    report = ImportReport(kind="table", file="censo.csv", seconds=1234.56)
+    use_language("es")
+    assert "tiempo empleado 1.234,6 s" in report.summary_lines()
+    use_language("en")
+    assert "time taken 1,234.6 s" in report.summary_lines()
 
 
 def test_rejected_file_is_one_line_on_stderr(city: Engine, sqlite_url: str, tmp_path: Path) -> None:

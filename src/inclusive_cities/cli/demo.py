@@ -43,14 +43,13 @@ def generate(
         city = generate_city(out, size=size, seed=seed, progress=report)
     console.print(
         _(
-            "Wrote the synthetic demo city '{name}' ({size}, seed {seed}) to {path} "
-            "in {seconds:.1f} s."
+            "Wrote the synthetic demo city '{name}' ({size}, seed {seed}) to {path} in {seconds} s."
         ).format(
             name=city.name,
             size=city.size,
             seed=city.seed,
             path=city.directory,
-            seconds=city.seconds,
+            seconds=format_number(city.seconds, 1),
         )
     )
     console.print(
@@ -89,10 +88,10 @@ def load(
     for item in reports:
         console.print("\n".join(item.summary_lines()))
     console.print(
-        _("Loaded the synthetic demo city from {path} into {url} in {seconds:.1f} s.").format(
+        _("Loaded the synthetic demo city from {path} into {url} in {seconds} s.").format(
             path=directory,
             url=engine.url.render_as_string(hide_password=True),
-            seconds=time.perf_counter() - started,
+            seconds=format_number(time.perf_counter() - started, 1),
         )
     )
 
@@ -123,8 +122,8 @@ def build(
     report = build_demo(directory, size, database, language=state.language, quiet=state.quiet)
     console.print(report.table(), markup=False)
     console.print(
-        _("Built the demo observatory in {directory} in {seconds:.1f} s.").format(
-            directory=directory, seconds=report.wall
+        _("Built the demo observatory in {directory} in {seconds} s.").format(
+            directory=directory, seconds=format_number(report.wall, 1)
         )
     )
 

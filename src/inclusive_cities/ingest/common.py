@@ -20,7 +20,7 @@ from sqlalchemy import Connection, CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from inclusive_cities.errors import InclusiveCitiesError
-from inclusive_cities.i18n import current_language
+from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.progress import ProgressCallback as ProgressCallback  # re-exported
 from inclusive_cities.progress import quiet_progress as quiet_progress
@@ -164,7 +164,7 @@ class ImportReport:
                     ids=", ".join(str(i) for i in self.replaced_batch_ids)
                 )
             )
-        lines.append(_("time taken {seconds:.1f} s").format(seconds=self.seconds))
+        lines.append(_("time taken {seconds} s").format(seconds=format_number(self.seconds, 1)))
         return lines
 
 
