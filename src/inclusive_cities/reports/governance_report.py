@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import pandas as pd
@@ -35,6 +35,9 @@ from inclusive_cities.reports.document import Document, Figure, KeyFigure, Secti
 from inclusive_cities.reports.errors import ReportError
 from inclusive_cities.reports.withheld import withheld_pairs
 from inclusive_cities.store import models
+
+if TYPE_CHECKING:
+    from inclusive_cities.marker import MarkerSpec
 
 POPULATION_CODES = ("population", "pop_total", "persons", "total_population")
 """Indicators whose values weight the city means of unit scores (as the city page does)."""
@@ -50,7 +53,8 @@ class EvidenceItem:
     code: str
     name: str
     kind: str
-    """``area`` (an area or dimension of the marker) or ``indicator``."""
+    """``area`` (a part of the marker's index), ``dimension`` (a part of an area) or
+    ``indicator``."""
     score: float | None
 
 
@@ -209,20 +213,30 @@ def _evidence_run(
     return (preferred or latest)[0]
 
 
-def _node_names(run: models.MarkerRun, language: str) -> tuple[str, dict[str, str]]:
-    """The run's spec name and the names of its nodes and indicators, from the recipe the
-    run stored, else the built-in spec of that code."""
-    from inclusive_cities.marker import MarkerSpec, builtin_specs, load_spec
+def _run_spec(run: models.MarkerRun) -> MarkerSpec | None:
+    """The spec of a run: the recipe the run stored, else the built-in spec of that code."""
+    from inclusive_cities.marker import MarkerSpec
 
-    spec = None
     recipe = (run.parameters or {}).get("spec")
     if isinstance(recipe, dict):
         try:
-            spec = MarkerSpec.model_validate(recipe)
+            return MarkerSpec.model_validate(recipe)
         except ValueError:
-            spec = None
-    if spec is None and run.spec_code in builtin_specs():
-        spec = load_spec(run.spec_code)
+            pass
+    return _builtin_spec(run.spec_code)
+
+
+def _builtin_spec(spec_code: str | None) -> MarkerSpec | None:
+    from inclusive_cities.marker import builtin_specs, load_spec
+
+    if not spec_code or spec_code not in builtin_specs():
+        return None
+    return load_spec(spec_code)
+
+
+def _node_names(run: models.MarkerRun, language: str) -> tuple[str, dict[str, str]]:
+    """The run's spec name and the names of its nodes and indicators."""
+    spec = _run_spec(run)
     if spec is None:
         return run.spec_code, {}
     names = {node.code: node.name.text(language) for node, _depth, _parent in spec.walk()}
@@ -231,11 +245,31 @@ def _node_names(run: models.MarkerRun, language: str) -> tuple[str, dict[str, st
 
 def _spec_names(spec_code: str | None, language: str) -> dict[str, str]:
     """Names of a built-in spec's nodes: how a linked area the run did not measure is named."""
-    from inclusive_cities.marker import builtin_specs, load_spec
-
-    if not spec_code or spec_code not in builtin_specs():
+    spec = _builtin_spec(spec_code)
+    if spec is None:
         return {}
-    return {node.code: node.name.text(language) for node, _d, _p in load_spec(spec_code).walk()}
+    return {node.code: node.name.text(language) for node, _d, _p in spec.walk()}
+
+
+def kind_title(kind: str) -> str:
+    """An evidence item's kind as a table's cell says it."""
+    return {"area": _("Area"), "dimension": _("Dimension")}.get(kind, _("Indicator"))
+
+
+def _node_kinds(*specs: MarkerSpec | None) -> dict[str, str]:
+    """``area`` for the parts of a spec's index, ``dimension`` for the nodes below them
+    (S_AMB, "Exposición a factores ambientales", is a dimension of Salud: labelled an area,
+    it read as one of the marker's areas on the governance page)."""
+    from inclusive_cities.marker.spec import Node
+
+    kinds: dict[str, str] = {}
+    for spec in specs:
+        if spec is None:
+            continue
+        for item, depth, _parent in spec.walk():
+            if isinstance(item, Node) and depth >= 1:
+                kinds.setdefault(item.code, "area" if depth == 1 else "dimension")
+    return kinds
 
 
 def _weights(session: Session, run: models.MarkerRun, unit_ids: list[int]) -> dict[int, float]:
@@ -289,6 +323,7 @@ def city_evidence(
     by_node: dict[str, dict[int, float]] = {}
     names: dict[str, str] = {}
     source = None
+    run_spec = None
     if found is not None and codes:
         run, period = found
         rows = session.execute(
@@ -304,6 +339,7 @@ def city_evidence(
         units = sorted({unit for values in by_node.values() for unit in values})
         weights = _weights(session, run, units) if units else {}
         spec_name, names = _node_names(run, language)
+        run_spec = _run_spec(run)
         if node_names is not None:
             names = {**names, **node_names(run.spec_code, language)}
             spec_name = names.get(run.spec_code, spec_name)
@@ -311,6 +347,7 @@ def city_evidence(
     else:
         weights = {}
     fallback = _spec_names(preferred, language)
+    kinds = _node_kinds(run_spec, _builtin_spec(preferred))
     indicator_names = {
         ind.code: (ind.name_es if language == "es" else ind.name_en) or ind.code
         for ind in session.scalars(select(models.Indicator).where(models.Indicator.code.in_(codes)))
@@ -328,7 +365,7 @@ def city_evidence(
                         or indicator_names.get(code)
                         or fallback.get(code)
                         or code,
-                        kind=kind,
+                        kind=kinds.get(code, kind) if kind == "area" else kind,
                         score=city_mean(values, weights) if values else None,
                     )
                 )
@@ -748,7 +785,7 @@ def build_document(view: GovernanceView, language: str, today: date | None = Non
                         found.name,
                         score_text(found.score, language),
                         item.name,
-                        _("Area") if item.kind == "area" else _("Indicator"),
+                        kind_title(item.kind),
                         score_text(item.score, language)
                         if item.score is not None
                         else _("not measured"),
