@@ -29,6 +29,7 @@ from inclusive_cities.planning.territorial_plan import (
     plan_row,
     status_label,
     store_item,
+    units_at_sites,
 )
 from inclusive_cities.store import transaction
 from inclusive_cities.store.plan_models import TerritorialPlanItem
@@ -282,6 +283,25 @@ def _budget_sheet(items: pd.DataFrame, by: str, language: str) -> pd.DataFrame:
     return table.rename(columns=headers)
 
 
+def _with_site_units(engine: Engine, city: str, plan: str, items: pd.DataFrame) -> pd.DataFrame:
+    """Items placed by their site alone (a polygon or point, no unit codes) with the units
+    the planner places them in: an export's ``unidades`` column was empty for them (trial #4
+    F19), though the project's page names its neighbourhoods."""
+    pairs = zip(items["unit_codes"], items["geometry"], strict=True)
+    sited = [i for i, (codes, site) in enumerate(pairs) if not codes and site is not None]
+    if not sited:
+        return items
+    with transaction(engine) as session:
+        city_id = plan_row(session, city, plan).city_id
+        found = units_at_sites(session, city_id, [items["geometry"].iloc[i] for i in sited])
+    filled = items.copy()
+    codes = list(filled["unit_codes"])
+    for position, units in zip(sited, found, strict=True):
+        codes[position] = units
+    filled["unit_codes"] = codes
+    return filled
+
+
 def export_plan(
     engine: Engine, city: str, plan: str, out: Path | str, *, language: str = "es"
 ) -> Path:
@@ -289,7 +309,7 @@ def export_plan(
     keep an empty geometry) or ``.xlsx`` (projects with WKT sites, budget by status and type)."""
     out = Path(out)
     loaded = load_plan(engine, city, plan)
-    items = loaded.items
+    items = _with_site_units(engine, city, plan, loaded.items)
     suffix = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".gpkg":

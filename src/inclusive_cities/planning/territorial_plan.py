@@ -9,11 +9,12 @@ fields) or :func:`add_project` (a stored candidate's fields, then the same check
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -465,6 +466,45 @@ def clean_item(raw: Mapping[str, Any], fail: Fail = _simple_fail) -> dict[str, A
         "solution_codes": listed("solution_codes"),
         "geometry": _geometry(raw, fail),
     }
+
+
+def units_at_sites(
+    session: Session, city_id: int, sites: Sequence[BaseGeometry | None]
+) -> list[list[str]]:
+    """The units each site lies in, as the planner places a project drawn without unit codes:
+    at the level of the city's latest published marker run, the unit holding a point, or the
+    units a polygon overlaps (one only touching it along an edge is not covered: a park drawn
+    on a block's outline is that block's). ``[]`` for a missing site, or when no run is
+    published."""
+    level = session.scalar(
+        select(models.MarkerRun.level_id)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.city_id == city_id, models.MarkerRun.published.is_(True))
+        .order_by(models.Period.code.desc(), models.MarkerRun.id.desc())
+        .limit(1)
+    )
+    if level is None or not any(s is not None and not s.is_empty for s in sites):
+        return [[] for _site in sites]
+    rows = session.execute(
+        select(models.SpatialUnit.code, models.SpatialUnit.geometry).where(
+            models.SpatialUnit.city_id == city_id,
+            models.SpatialUnit.level_id == level,
+            models.SpatialUnit.geometry.is_not(None),
+        )
+    ).all()
+    codes = np.array([str(code) for code, _wkb in rows], dtype=object)
+    units = shapely.from_wkb([wkb for _code, wkb in rows])
+    out: list[list[str]] = []
+    for site in sites:
+        if site is None or site.is_empty:
+            out.append([])
+            continue
+        if site.geom_type == "Point":
+            inside = shapely.covers(units, site)
+        else:
+            inside = shapely.intersects(units, site) & ~shapely.touches(units, site)
+        out.append(sorted(codes[inside].tolist()))
+    return out
 
 
 def check_units(session: Session, cid: int, codes: list[str], fail: Fail) -> None:

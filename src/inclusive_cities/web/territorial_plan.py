@@ -530,30 +530,15 @@ def proposals_page(request: Request, session: DB, city: str) -> Response:
 
 def units_at_site(session: Session, city: models.City, item: dict[str, Any]) -> list[str]:
     """The neighbourhoods a project's own site lies in (a project imported with a point or
-    polygon and no unit codes), at the level of the city's latest published marker run."""
-    from sqlalchemy import select
+    polygon and no unit codes), by the planner's rule that ``plan.xlsx`` also follows."""
+    from inclusive_cities.planning.territorial_plan import units_at_sites
 
     geometry = item.get("geometry")
     if isinstance(geometry, bytes | bytearray):
         geometry = shapely.from_wkb(bytes(geometry))
     if not isinstance(geometry, shapely.Geometry) or geometry.is_empty:
         return []
-    try:
-        run = planner._pick_run(planner._runs(session, city, published_only=True), None)["run"]
-    except NotFound:
-        return []
-    rows = session.execute(
-        select(models.SpatialUnit.code, models.SpatialUnit.geometry).where(
-            models.SpatialUnit.city_id == city.id,
-            models.SpatialUnit.level_id == run.level_id,
-            models.SpatialUnit.geometry.is_not(None),
-        )
-    ).all()
-    probe = geometry.representative_point() if geometry.geom_type != "Point" else geometry
-    inside = [code for code, wkb in rows if shapely.from_wkb(wkb).intersects(geometry)]
-    if geometry.geom_type == "Point":
-        inside = [code for code, wkb in rows if shapely.from_wkb(wkb).covers(probe)]
-    return sorted(inside)
+    return units_at_sites(session, city.id, [geometry])[0]
 
 
 def _item(rows: list[dict[str, Any]], code: str) -> dict[str, Any]:
