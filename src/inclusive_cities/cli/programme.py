@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,6 +12,9 @@ from rich.table import Table
 from inclusive_cities.cli.app import state
 from inclusive_cities.i18n import current_language, format_number
 from inclusive_cities.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from inclusive_cities.monitoring.results import ProgrammeResults, ResultRow
 
 console = Console(highlight=False, soft_wrap=True)
 programme_app = typer.Typer(
@@ -145,7 +149,10 @@ def _missing(value: str | None) -> tuple[str, ...]:
     return ("", *[v.strip() for v in value.split(",")])
 
 
-MISSING_HELP = "Comma-separated cell values meaning no data (default: 999, -999, 9999, NA)."
+MISSING_HELP = (
+    "Comma-separated cell values meaning no data (default: blank, 999, -999, 9999, -9999, -99, "
+    "NA, N/A, ND, s.d., -)."
+)
 
 
 @programme_app.command("import")
@@ -236,6 +243,8 @@ def results_command(
         table.title = f"{title} — {names[city]}"
     else:
         rows = report.headline
+    if _nothing_in(report, rows):
+        raise _nothing_for(report, city)
     for row in rows:
         info = report.indicator(row.indicator)
         actual = _("withheld") if row.withheld else _figure(row.actual, info.unit)
@@ -253,6 +262,43 @@ def results_command(
     console.print(_("* computed from the observatory"))
     for line in report.lines:
         console.print(line)
+
+
+def _nothing_in(report: ProgrammeResults, rows: list[ResultRow]) -> bool:
+    """No target and no typed actual, and the computed ones all 0 or the period outside the
+    programme's dates: a table of "—" and "0 *" that would read as "nothing reached"."""
+    from inclusive_cities.monitoring.periods import window
+
+    if any(r.target is not None or r.withheld or (r.actual and not r.computed) for r in rows):
+        return False
+    if any(r.actual is not None and not r.computed for r in rows):
+        return False
+    span = window(report.period)
+    start, end = report.programme.start_date, report.programme.end_date
+    outside = bool(start and span.end.isoformat() < start) or bool(
+        end and span.start.isoformat() > end
+    )
+    return outside or not any(r.actual for r in rows)
+
+
+def _nothing_for(report: ProgrammeResults, city: str | None) -> Exception:
+    """Why a results table would be all dashes, and the periods that do have values (a table
+    of "—" exiting 0 read as "nothing reached")."""
+    from inclusive_cities.monitoring import MonitoringError
+
+    with_values = [p for p in report.periods if p != report.period]
+    where = "" if city is None else " " + _("in {city}").format(city=city)
+    return MonitoringError(
+        _(
+            "{programme} has no target or actual for {period}{where} (a quarter, semester or "
+            "year only adds up once all its months are in). Periods with values: {periods}."
+        ).format(
+            programme=report.programme.name,
+            period=report.period,
+            where=where,
+            periods=", ".join(with_values) or "-",
+        )
+    )
 
 
 @programme_app.command("export")

@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from inclusive_cities.i18n import format_number
 from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
-from inclusive_cities.monitoring.periods import normalise_period
+from inclusive_cities.monitoring.periods import enclosing, normalise_period, rolled_up, window
 from inclusive_cities.monitoring.values import (
     category,
     find_target_city,
@@ -34,7 +35,8 @@ from inclusive_cities.monitoring.values import (
     typed_actual_allowed,
 )
 from inclusive_cities.store import models, transaction
-from inclusive_cities.store.monitoring_models import ProgrammeIndicator, TargetCity
+from inclusive_cities.store.models import TOTAL
+from inclusive_cities.store.monitoring_models import IndicatorValue, ProgrammeIndicator, TargetCity
 
 MISSING_CODES = ("", "999", "-999", "9999", "-9999", "-99", "na", "n/a", "nd", "s.d.", "-")
 """Cell texts that mean "no data": the cell is left out, never stored as a figure."""
@@ -97,6 +99,9 @@ class ImportSummary:
     cities: set[str] = field(default_factory=set)
     indicators: set[str] = field(default_factory=set)
     batch_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What was imported but deserves a look (a typed span its new months contradict, a
+    totals row left out), printed after the summary line."""
 
     def lines(self) -> list[str]:
         return [
@@ -109,7 +114,8 @@ class ImportSummary:
                 written=self.values_written,
                 missing=self.rows_missing,
                 cities=", ".join(sorted(self.cities)) or "-",
-            )
+            ),
+            *self.warnings,
         ]
 
 
@@ -710,7 +716,23 @@ FIVE_W: dict[str, tuple[str, ...]] = {
         "refugiados y migrantes en transito",
         "in transit",
     ),
-    "pendular": ("refugees and migrants pendular", "refugiados y migrantes pendulares", "pendular"),
+    "pendular": (
+        "refugees and migrants pendular",
+        "refugees and migrants pendulars",
+        "refugees and migrants in pendular movement",
+        "refugiados y migrantes pendulares",
+        "refugiados y migrantes en movimiento pendular",
+        "pendular",
+        "pendulars",
+        "pendulares",
+    ),
+    "returnees": (
+        "colombian returnees",
+        "returnees",
+        "retornados colombianos",
+        "colombianos retornados",
+        "retornados",
+    ),
     "host": (
         "host communities beneficiaries",
         "host community",
@@ -719,6 +741,20 @@ FIVE_W: dict[str, tuple[str, ...]] = {
     ),
 }
 """Column names of a 5W export (R4V/ActivityInfo headers in English and Spanish)."""
+
+_5W_LABELS = {
+    "indicator": "Indicator / Indicador",
+    "admin2": "Admin2 / Municipio",
+    "month": "Month / Mes",
+}
+"""How a missing required column is named to the user (the file's own header words)."""
+
+POPULATION_GROUPS = ("destination", "transit", "pendular", "host", "returnees")
+SEX_AGE = ("women_u18", "men_u18", "other_u18", "women_o18", "men_o18", "other_o18")
+"""A 5W disaggregates the row's beneficiaries twice (population group; sex and age): each
+breakdown, when every one of its cells is filled, adds up to the row's figure."""
+
+_TOTAL_WORDS = ("total", "totales", "total general", "grand total", "suma")
 
 _MONTHS = {
     name: number
@@ -768,15 +804,86 @@ def _5w_headers(file: str, headers: Iterable[str]) -> dict[str, str]:
             if key not in found and plain in names:
                 found[key] = header
     needed = ("indicator", "admin2", "month")
-    missing = [k for k in needed if k not in found]
+    missing = [_5W_LABELS[k] for k in needed if k not in found]
     if missing or not ({"new", "total"} & found.keys()):
         raise MonitoringError(
             _(
-                "{file} is not a 5W export: it lacks {columns} (who, what, where, when and "
-                "for whom: Indicator, Admin2, Month, New beneficiaries of the month)."
+                "{file} is not a 5W export: it lacks the column {columns} (who, what, where, "
+                "when and for whom: Indicator, Admin2, Month, New beneficiaries of the month). "
+                "Rename the column to one of these names."
             ).format(file=file, columns=", ".join(missing or ["New beneficiaries of the month"]))
         )
     return found
+
+
+def _shown(value: float) -> str:
+    """A count as the reader's language writes it (a share keeps one decimal)."""
+    return format_number(value, 0 if float(value).is_integer() else 1)
+
+
+def _unread_columns(headers: Iterable[str], found: dict[str, str]) -> list[str]:
+    """Headers the import does not read: named in a refusal when a breakdown does not add up
+    (a population column under another name is the usual cause)."""
+    used = set(found.values())
+    return [str(h) for h in headers if h not in used and str(h).strip()]
+
+
+def _is_totals_row(row: dict[str, Any], headers: dict[str, str]) -> bool:
+    """A sum written below the data ("Total" in a text cell, no indicator or no city), as
+    spreadsheets exported for reading often have."""
+    texts = [_plain(v) for v in row.values() if isinstance(v, str) and v.strip()]
+    if not any(t in _TOTAL_WORDS for t in texts):
+        return False
+    return (
+        not str(row.get(headers["indicator"]) or "").strip()
+        or not str(row.get(headers["admin2"]) or "").strip()
+        or _plain(row.get(headers["indicator"])) in _TOTAL_WORDS
+    )
+
+
+def _check_breakdowns(figures: dict[str, float], headers: dict[str, str]) -> str | None:
+    """The header of the first breakdown whose filled cells do not add up to the row's
+    figure (None when both agree or a breakdown is incomplete)."""
+    total_key = "new" if "new" in figures else "total"
+    total = figures.get(total_key)
+    if total is None:
+        return None
+    for parts in (POPULATION_GROUPS, SEX_AGE):
+        present = [k for k in parts if k in headers]
+        if len(present) < 2 or any(k not in figures for k in present):
+            continue
+        if abs(sum(figures[k] for k in present) - total) > 1e-6:
+            return "population" if parts is POPULATION_GROUPS else "sex_age"
+    return None
+
+
+def _breakdown_error(
+    which: str, figures: dict[str, float], headers: dict[str, str], unread: list[str]
+) -> MonitoringError:
+    parts = POPULATION_GROUPS if which == "population" else SEX_AGE
+    present = [k for k in parts if k in headers]
+    total = figures.get("new", figures.get("total", 0.0))
+    names = ", ".join(headers[k] for k in present)
+    message = (
+        _(
+            "the population groups ({columns}) add up to {sum}, not to the row's {total} "
+            "beneficiaries."
+        )
+        if which == "population"
+        else _("sex and age ({columns}) add up to {sum}, not to the row's {total} beneficiaries.")
+    ).format(
+        columns=names,
+        sum=_shown(sum(figures[k] for k in present)),
+        total=_shown(total),
+    )
+    if unread:
+        message += " " + _(
+            "Columns not read: {columns}. If one of them is a part of this breakdown, rename it "
+            "(e.g. 'Refugees and Migrants PENDULARS'); otherwise correct the row."
+        ).format(columns=", ".join(f"'{c}'" for c in unread))
+    else:
+        message += " " + _("Correct the row in the export and import it again.")
+    return MonitoringError(message)
 
 
 def _5w_indicator(
@@ -826,15 +933,28 @@ def import_5w(
         indicators: dict[int, ProgrammeIndicator] = {}
         cities: dict[int, TargetCity] = {}
         headers: dict[str, str] | None = None
+        unread: list[str] = []
         for number, row in _read_table(path):
             if headers is None:
                 headers = _5w_headers(path.name, row.keys())
+                unread = _unread_columns(row.keys(), headers)
+            if _is_totals_row(row, headers):
+                summary.warnings.append(
+                    _(
+                        "{file}, row {row}: left out, it is a totals row (the months are added "
+                        "up from the other rows)."
+                    ).format(file=path.name, row=number)
+                )
+                continue
             summary.rows_read += 1
             key = "indicator"
             try:
                 ind = _5w_indicator(session, prog, row.get(headers["indicator"]), mapping)
                 key = "admin2"
-                city = find_target_city(session, prog, str(row.get(headers["admin2"]) or ""))
+                place = str(row.get(headers["admin2"]) or "").strip()
+                city = find_target_city(
+                    session, prog, mapping.get(_plain(place), place), mapping_hint=True
+                )
                 _check_allowed(city, allowed_cities)
                 if not typed_actual_allowed(ind, city):
                     raise MonitoringError(
@@ -857,6 +977,7 @@ def import_5w(
                     "destination",
                     "transit",
                     "pendular",
+                    "returnees",
                     "host",
                 ):
                     if field_key not in headers:
@@ -868,6 +989,10 @@ def import_5w(
                     figures[field_key] = _count(raw)
                     if figures[field_key] < 0:
                         raise MonitoringError(_("a count cannot be negative."))
+                broken = _check_breakdowns(figures, headers)
+                if broken is not None:
+                    key = "new" if "new" in figures else "total"
+                    raise _breakdown_error(broken, figures, headers, unread)
             except MonitoringError as error:
                 column = headers.get(key, key)
                 raise _problem(path.name, number, column, row.get(column), error) from None
@@ -910,7 +1035,9 @@ def import_5w(
                     names.add(str(row.get(headers[k])).strip())
         if headers is None:
             raise MonitoringError(_("{file} has no rows to import.").format(file=path.name))
+        months: dict[tuple[int, int], set[str]] = {}
         for (ind_id, city_id, period, sex, age, nationality), value in sorted(cells.items()):
+            months.setdefault((ind_id, city_id), set()).add(period)
             set_value(
                 session,
                 prog,
@@ -932,4 +1059,70 @@ def import_5w(
             summary.indicators.add(indicators[ind_id].code)
         batch.rows_read = summary.rows_read
         batch.rows_accepted = summary.rows_read - summary.rows_missing
+        session.flush()
+        for (ind_id, city_id), periods in sorted(months.items()):
+            summary.warnings.extend(
+                _typed_spans_disagreeing(session, indicators[ind_id], cities[city_id], periods)
+            )
     return summary
+
+
+def _typed_spans_disagreeing(
+    session: Session, indicator: ProgrammeIndicator, city: TargetCity, months: set[str]
+) -> list[str]:
+    """Quarters, semesters and years entered as figures of their own that the months just
+    imported contradict: the span's own figure is what results show, so a 5W's months that
+    add up to something else would go unnoticed (a typed 2025-S1 of 735 beside months adding
+    up to 505)."""
+    if indicator.accumulation not in ("per_period", "cumulative"):
+        return []
+    figures = {
+        period: value
+        for period, value in session.execute(
+            select(IndicatorValue.period, IndicatorValue.value).where(
+                IndicatorValue.indicator_id == indicator.id,
+                IndicatorValue.target_city_id == city.id,
+                IndicatorValue.kind == "actual",
+                IndicatorValue.sex == TOTAL,
+                IndicatorValue.age_group == TOTAL,
+                IndicatorValue.nationality == TOTAL,
+                IndicatorValue.topic == TOTAL,
+            )
+        )
+    }
+    spans = sorted({span for month in months for span in enclosing(month)})
+    out = []
+    for span in spans:
+        typed = figures.get(span)
+        if typed is None:
+            continue
+        others = {code: value for code, value in figures.items() if code != span}
+        made = rolled_up(others, window(span), indicator.accumulation)
+        if made is None or abs(made - typed) <= 1e-6 * max(1.0, abs(typed)):
+            continue
+        out.append(
+            _(
+                "{indicator} in {city}, {span}: the figure entered for {span} is {typed}, but "
+                "its months now add up to {made}. Results show {typed}; correct or delete the "
+                "figure of {span} if the months are right."
+            ).format(
+                indicator=indicator.code,
+                city=city.code,
+                span=span,
+                typed=_shown(typed),
+                made=_shown(made),
+            )
+            if indicator.accumulation == "per_period"
+            else _(
+                "{indicator} in {city}, {span}: the figure entered for {span} is {typed}, but "
+                "its last month now says {made}. Results show {typed}; correct or delete the "
+                "figure of {span} if the months are right."
+            ).format(
+                indicator=indicator.code,
+                city=city.code,
+                span=span,
+                typed=_shown(typed),
+                made=_shown(made),
+            )
+        )
+    return out

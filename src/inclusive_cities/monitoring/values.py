@@ -8,6 +8,7 @@ cell, so typing or importing the same cell again replaces it.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -62,8 +63,11 @@ def get_indicator(session: Session, programme: Programme, code: str) -> Programm
     return indicator
 
 
-def find_target_city(session: Session, programme: Programme, code_or_name: str) -> TargetCity:
-    """A target city by its code or its name (case and accents as typed)."""
+def find_target_city(
+    session: Session, programme: Programme, code_or_name: str, mapping_hint: bool = False
+) -> TargetCity:
+    """A target city by its code or its name (case and accents as typed). ``mapping_hint``:
+    the refusal says how to map a name the file writes differently (a 5W's municipality)."""
     wanted = str(code_or_name).strip()
     cities = session.scalars(
         select(TargetCity).where(TargetCity.programme_id == programme.id)
@@ -74,11 +78,29 @@ def find_target_city(session: Session, programme: Programme, code_or_name: str) 
     for city in cities:
         if city.name.strip().lower() == wanted.lower():
             return city
+    known = ", ".join(c.code for c in cities) or "-"
+    if mapping_hint and cities:
+        # the example maps to the city whose name holds the file's word ("Cúcuta" in "San
+        # José de Cúcuta"), else to the first one
+        folded = _folded(wanted)
+        likely = next((c for c in cities if folded and folded in _folded(c.name)), cities[0])
+        raise MonitoringError(
+            _(
+                "{city} is not a target city of {programme}: known ones are {known}. If the file "
+                'names one of them so, map it: --map "{city}={code}".'
+            ).format(city=wanted, programme=programme.code, known=known, code=likely.code)
+        )
     raise MonitoringError(
         _("{city} is not a target city of {programme}: known ones are {known}.").format(
-            city=wanted, programme=programme.code, known=", ".join(c.code for c in cities) or "-"
+            city=wanted, programme=programme.code, known=known
         )
     )
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents, to compare place names as people type them."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def add_target_city(
