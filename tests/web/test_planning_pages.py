@@ -386,3 +386,16 @@ def test_impact_is_for_staff_while_a_period_is_unpublished(city: PlanningCity, s
         with transaction(engine) as session:
             session.execute(update(models.MarkerRun).values(published=True))
         engine.dispose()
+
+
+def test_a_synthetic_control_without_enough_periods_is_not_offered(server: str) -> None:
+    """Trial #5 T11: with two periods the public page offered the synthetic control, which
+    always ended on an error page naming a command-line flag. It now shows the difference in
+    differences with a note, and offers only what can run."""
+    with httpx.Client(base_url=server) as client:
+        page = client.get("/cities/PLN/impact/P7", params={"method": "synth", "lang": "en"})
+    assert page.status_code == 200
+    assert 'id="method-notice"' in page.text
+    assert "at least 5 periods before the project starts" in page.text
+    assert 'value="synth"' not in page.text and 'value="did"' in page.text
+    assert '<p class="big" id="estimate">+6.0' in page.text  # the DiD of the test above

@@ -89,10 +89,21 @@ class ImpactResult:
             return bool(self.p_value < 1 - LEVEL)
         return bool(self.ci_low > 0 or self.ci_high < 0)
 
+    @property
+    def placebos_needed(self) -> int:
+        """How many placebos a 95 % interval needs (for the page that says why it has none)."""
+        return placebos_needed()
+
+    @property
+    def has_interval(self) -> bool:
+        """A 95 % interval could be computed (not from too few placebos)."""
+        return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+
     def verdict(self) -> str:
         """The estimate in plain words, in the current language."""
         what = self.outcome_label or self.outcome
-        digits = _digits(max(abs(self.estimate), abs(self.ci_low), abs(self.ci_high)))
+        ends = [abs(v) for v in (self.estimate, self.ci_low, self.ci_high) if math.isfinite(v)]
+        digits = _digits(max(ends, default=math.nan))
         numbers = {
             "what": what,
             "effect": _number(self.estimate, digits),
@@ -109,6 +120,11 @@ class ImpactResult:
             text = direction.format(**{**numbers, "effect": _number(abs(self.estimate), digits)})
             return text + _(
                 " (95 % CI {low} to {high}, p {p}): significant, unlikely to be chance."
+            ).format(**numbers)
+        if not self.has_interval:
+            return _(
+                "No clear effect on the indicator “{what}”: the estimate is {effect} (p {p}): "
+                "not significant, it could be chance."
             ).format(**numbers)
         return _(
             "No clear effect on the indicator “{what}”: the estimate is {effect} (95 % CI {low} "
@@ -149,7 +165,7 @@ class ImpactResult:
             )
         placebos = self.details.get("placebos")
         by_placebo = self.method == "synth" or self.details.get("inference") == "placebo"
-        if by_placebo and placebos is not None and 1 / (placebos + 1) >= 1 - LEVEL:
+        if by_placebo and placebos is not None and too_few_placebos(placebos):
             notes.append(
                 _(
                     "Only {n} comparison units could serve as placebos: the smallest p-value "
@@ -242,6 +258,17 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (np.bool_,)):
         return bool(value)
     return value
+
+
+def too_few_placebos(placebos: int) -> bool:
+    """The smallest p-value ``placebos`` allow, 1 in ``placebos + 1``, is not below 5 %: no
+    test at that level and no 95 % interval can come from them."""
+    return 1 / (placebos + 1) >= (1 - LEVEL) - 1e-12  # 1 - 0.95 is 0.0500...04 in floats
+
+
+def placebos_needed() -> int:
+    """The fewest placebos whose smallest p-value is below 5 % (20)."""
+    return next(n for n in range(1, 10_000) if not too_few_placebos(n))
 
 
 def _digits(size: float) -> int:
@@ -462,8 +489,13 @@ def placebo_inference(
     if estimates.size == 0:
         return
     effect = result.estimate
-    low, high = np.quantile(estimates, [(1 - LEVEL) / 2, 0.5 + LEVEL / 2])
-    result.ci_low, result.ci_high = float(effect - high), float(effect - low)
+    if too_few_placebos(int(estimates.size)):
+        # the 2.5 and 97.5 percentiles of two placebos are no 95 % interval: shown beside "not
+        # significant, p = 0.333" it excluded zero and read as a contradiction (trial #5 T5)
+        result.ci_low = result.ci_high = float("nan")
+    else:
+        low, high = np.quantile(estimates, [(1 - LEVEL) / 2, 0.5 + LEVEL / 2])
+        result.ci_low, result.ci_high = float(effect - high), float(effect - low)
     result.se = float(np.std(estimates, ddof=1)) if estimates.size > 1 else float("nan")
     result.p_value = float(
         (1 + np.sum(np.abs(estimates) >= abs(effect) - 1e-12)) / (1 + estimates.size)
@@ -977,10 +1009,19 @@ class Matching:
 
 
 def _smd(treated: pd.Series, other: pd.Series) -> float:
-    pooled = math.sqrt((treated.var(ddof=1) + other.var(ddof=1)) / 2)
-    if not math.isfinite(pooled) or pooled == 0:
-        return 0.0
-    return float((treated.mean() - other.mean()) / pooled)
+    """Standardised mean difference, by the spread of the groups that have one (a project of
+    one neighbourhood has none: the others' spread alone). NaN when no group has a spread or
+    it is zero while the means differ: "0.00" there read as a perfect comparison (trial #5 T4).
+    """
+    spreads = [s.var(ddof=1) for s in (treated, other) if len(s) > 1]
+    spreads = [v for v in spreads if math.isfinite(v)]
+    difference = float(treated.mean() - other.mean())
+    if not spreads:
+        return math.nan
+    pooled = math.sqrt(sum(spreads) / len(spreads))
+    if pooled == 0:
+        return 0.0 if difference == 0 else math.nan
+    return difference / pooled
 
 
 def match_units(

@@ -1027,6 +1027,20 @@ def _public_impact(runs: dict[str, models.MarkerRun]) -> bool:
     return len(runs) >= 2 and all(run.published for run in runs.values())
 
 
+POOL_COLUMNS = ("mean_comparison_before", "smd_before")
+
+
+def _without_pool_means(result: Any) -> Any:
+    """The balance table without its "all others" columns: they average every unit no project
+    reached, withheld scores included, so with the published ones they give back the withheld
+    scores' sum (trial #5 T10). Staff see them; the public page shows "—"."""
+    balance = result.tables.get("balance")
+    if balance is None or not len(balance):
+        return result
+    blanked = balance.assign(**{column: math.nan for column in POOL_COLUMNS})
+    return dataclasses.replace(result, tables={**result.tables, "balance": blanked})
+
+
 def _hidden_scores(
     session: Session, runs: dict[str, models.MarkerRun], root: str
 ) -> set[tuple[str, str]]:
@@ -1148,6 +1162,10 @@ class ImpactView:
     public: bool
     staff: bool
     units: pd.DataFrame
+    methods: tuple[str, ...] = METHODS
+    """The methods the page offers: the synthetic control only with enough earlier periods."""
+    notice: str = ""
+    """Why the page shows another method than the one asked for."""
 
 
 def impact_view(
@@ -1189,6 +1207,9 @@ def impact_view(
                 project=project[:64], city=row.name
             )
         )
+    offered, notice = _offered_methods(project, match, sorted(runs), method)
+    if method not in offered:
+        method = "did"
     try:
         result = _measure(request, row, project, outcome, method, run)
     except ImpactError as failure:
@@ -1203,6 +1224,8 @@ def impact_view(
         hidden = _hidden_scores(session, runs, _root_of(request, session, run))
         if {code for code, _period in hidden} & set(units["unit"].astype(str)):
             return _login_redirect()
+        if hidden:
+            result = _without_pool_means(result)
     chosen = match.iloc[0].to_dict()
     if project == ALL_PROJECTS:
         chosen = {
@@ -1210,7 +1233,33 @@ def impact_view(
             "name": _("All started projects ({count})").format(count=len(match)),
             "start_date": match["start_date"].min(),
         }
-    return ImpactView(row, chosen, run, runs, outcome, method, result, public, staff, units)
+    return ImpactView(
+        row, chosen, run, runs, outcome, method, result, public, staff, units, offered, notice
+    )
+
+
+def _offered_methods(
+    project: str, started: pd.DataFrame, periods: list[str], asked: str
+) -> tuple[tuple[str, ...], str]:
+    """The methods a project's page can offer, and a note when the one asked for is not one
+    of them. The synthetic control fits one area on its periods before the start and needs
+    ``MIN_SYNTH_PRE`` of them: offered with fewer, it always ended on an error page that
+    named a command-line flag (trial #5 T11)."""
+    from inclusive_cities.planning.impact import MIN_SYNTH_PRE
+
+    before = []
+    if project != ALL_PROJECTS and len(started):
+        start = _start_period(started.iloc[0].to_dict(), periods)
+        before = [p for p in periods if start is None or p < start]
+    if project != ALL_PROJECTS and len(before) >= MIN_SYNTH_PRE:
+        return METHODS, ""
+    offered = tuple(m for m in METHODS if m != "synth")
+    if asked != "synth":
+        return offered, ""
+    return offered, _(
+        "The synthetic control needs at least {needed} periods before the project starts and "
+        "the observatory has {n}: shown with difference in differences instead."
+    ).format(needed=MIN_SYNTH_PRE, n=len(before))
 
 
 def _root_of(request: Request, session: Session, run: models.MarkerRun) -> str:
@@ -1259,13 +1308,14 @@ def impact_page(
     ]
     periods = sorted(view.runs)
     start = _start_period(view.project, periods)
+    shown = {r["group"] for r in trend_rows}  # no legend line for a group with no line
     chart = impact_trend(
         trend_rows,
         start=start,
         value_title=result.outcome_label or outcome,
         period_title=_("Period"),
         start_label=_("First period after the start"),
-        groups=list(groups.values()),
+        groups=[label for label in groups.values() if label in shown],
     )
     pre_map, post_map = prepost_maps(
         units_frame(_web(request).engine, view.city.code, view.run.level_id),
@@ -1284,7 +1334,7 @@ def impact_page(
         }
         for r in view.units.to_dict("records")
     ]
-    query = {"outcome": outcome, "method": method}
+    query = {"outcome": outcome, "method": view.method}
     return _page(
         request,
         "impact.html",
@@ -1296,8 +1346,9 @@ def impact_page(
         project=view.project,
         verdict=result.verdict(),
         assumptions=result.assumptions(),
-        method_label=method_labels()[method],
-        methods=method_labels(),
+        method_label=method_labels()[view.method],
+        methods={m: name for m, name in method_labels().items() if m in view.methods},
+        notice=view.notice,
         outcomes=_outcomes(request, session, view.run, view.staff),
         first_period=periods[0] if periods else "",
         last_period=periods[-1] if periods else "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -367,8 +368,8 @@ def make_templates() -> Environment:
     env.globals["version"] = __version__
 
     def number(value: Any, digits: int = 1) -> str:
-        if value is None:
-            return "—"
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"  # not computable (a standardised difference with no spread), not "nan"
         from inclusive_cities.web.services import format_number
 
         return format_number(value, digits, current_language())
