@@ -6,6 +6,9 @@ for bad usage, 1 for anything else (``--verbose`` adds the traceback).
 
 from __future__ import annotations
 
+import atexit
+import gc
+import io
 import sys
 import traceback
 
@@ -74,8 +77,41 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _lighter_exit() -> None:
+    """At exit (an ``atexit`` handler): finish what the interpreter's own teardown would,
+    then leave the objects still alive out of its garbage collections.
+
+    Python's finalization collects the whole heap several times while it clears the modules:
+    ≈0.5 s CPU after ``indicators compute`` on the medium demo (issue #21). Here the garbage
+    is collected once, so unreachable cycles are finalized as before (their files flush, their
+    database connections close); of the objects still alive, open buffered files are flushed
+    and SQLite connections closed (closing checkpoints the WAL into the database file and
+    removes it, so a copy of the .db alone holds every commit), as their collection in the
+    teardown did; then ``gc.freeze()`` leaves the rest to the operating system. Temporary
+    directories are removed by their ``weakref.finalize``, which atexit runs in any case."""
+    sqlite3 = sys.modules.get("sqlite3")  # not imported: no connection to close
+    connection = sqlite3.Connection if sqlite3 is not None else ()
+    gc.collect()
+    for found in gc.get_objects():
+        try:
+            if isinstance(found, io.BufferedIOBase | io.TextIOBase):
+                if not found.closed and found.writable():
+                    found.flush()
+            elif isinstance(found, connection):
+                found.close()
+        except Exception:  # a broken pipe, a busy database …: exit anyway
+            pass
+    gc.freeze()
+
+
+_EXIT_REGISTERED: list[bool] = []
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    if not _EXIT_REGISTERED:  # once per process, however often main() is called
+        atexit.register(_lighter_exit)
+        _EXIT_REGISTERED.append(True)
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments == ["--version"]:  # what --version prints, without building every command
         typer.echo(version_line())
