@@ -387,6 +387,7 @@ def compute_city(
             catalogue,
             lambda step, done, _total: progress(step, done + 1, total),
             on_values=writer.put if writer is not None else None,
+            categorical=True,
         )
     except BaseException:
         if writer is not None:
