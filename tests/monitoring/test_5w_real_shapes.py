@@ -23,6 +23,7 @@ from inclusive_cities.cli import app
 from inclusive_cities.monitoring.entry import import_5w
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import load_framework
+from inclusive_cities.monitoring.results import headline_period
 from inclusive_cities.store import init_database, transaction
 from inclusive_cities.store.monitoring_models import IndicatorValue
 
@@ -223,3 +224,17 @@ def test_results_of_a_period_without_values_exit_non_zero(engine: Engine, tmp_pa
     january = runner.invoke(app, [*base, "--period", "2026-01"])
     assert january.exit_code == 0, january.output
     assert "180" in january.output
+
+
+def test_one_monthly_file_does_not_become_the_headline() -> None:
+    """Trial #5 T12: the latest period with any actual was the programme's headline, so one
+    month of one indicator for two cities replaced a semester of nine cities. Pairs are
+    (indicator, city); the semester covers 9, the month 2 (< 9 / 2), a later quarter 5."""
+    values = {(1, c, "actual", "2025-S2"): 1.0 for c in range(9)}
+    values |= {(1, c, "actual", "2026-01"): 1.0 for c in range(2)}
+    values |= {(1, c, "target", "2026-02"): 1.0 for c in range(9)}  # targets do not count
+    periods = ["2025-S2", "2026-01", "2026-02"]
+    assert headline_period(values, periods) == "2025-S2"
+    values |= {(2, c, "actual", "2026-Q1"): 1.0 for c in range(5)}
+    assert headline_period(values, [*periods, "2026-Q1"]) == "2026-Q1"
+    assert headline_period({}, periods) == "2026-02"

@@ -361,3 +361,20 @@ def test_admin_adds_a_programme_account_linked_to_its_cities(programme: Programm
         )
         doc = page(officer, "/admin/programme?lang=en")
         assert [o.get("value") for o in doc.xpath("//select[@id='city']/option")] == ["MED"]
+
+
+def test_the_page_offers_every_period_and_shows_the_one_chosen(client: TestClient) -> None:
+    """Trial #5 T12: the page had no period chooser, and its label said "latest period" for
+    whatever the results chose. The chooser lists the periods with values; 2025 shows 2025's
+    figures against 2025's targets (half of 2026's)."""
+    doc = page(client, "/programme?lang=en")
+    offered = [o.get("value") for o in doc.xpath("//select[@id='period']/option")]
+    assert {"2025", "2026"} <= set(offered)
+    assert doc.xpath("//select[@id='period']/option[@selected]")[0].get("value") == "2026"
+    earlier = page(client, "/programme?lang=en&period=2025")
+    assert earlier.xpath("//select[@id='period']/option[@selected]")[0].get("value") == "2025"
+    assert "Period shown: 2025." in text(
+        one(earlier, "//section[@aria-labelledby='headline-title']")
+    )
+    campaigns = bar(earlier, HEADLINE, "people_reached_campaigns")
+    assert campaigns.get("data-target") == "1000.0"  # 2026's 2,000 halved, typed per city

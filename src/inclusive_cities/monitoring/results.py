@@ -744,8 +744,7 @@ def _compute(
     periods = list(loaded.periods)
     chosen = window(period).code if period else None
     if chosen is None:
-        actuals = [p for p in periods if any(k[2] == "actual" and k[3] == p for k in loaded.values)]
-        chosen = (actuals or periods or [str(date.today().year)])[-1]
+        chosen = headline_period(loaded.values, periods) or str(date.today().year)
     if chosen not in periods:
         periods = sorted({*periods, chosen}, key=lambda p: (window(p).end, p))
     span = window(chosen)
@@ -826,6 +825,23 @@ def _compute(
         all_periods=totals,
         protection=protection,
     )
+
+
+def headline_period(
+    values: dict[tuple[int, int, str, str], float], periods: list[str]
+) -> str | None:
+    """The period results show when none is asked for: the latest one whose actuals cover at
+    least half as many (indicator, city) pairs as the best-covered period. The latest period
+    with any actual made one monthly 5W of one indicator for two cities the programme's
+    headline ("1/9 cities with a marker" instead of 6/9, trial #5 T12)."""
+    covered: dict[str, set[tuple[int, int]]] = {}
+    for indicator, city, kind, period in values:
+        if kind == "actual":
+            covered.setdefault(period, set()).add((indicator, city))
+    if not covered:
+        return periods[-1] if periods else None
+    best = max(len(pairs) for pairs in covered.values())
+    return [p for p in periods if 2 * len(covered.get(p, ())) >= best][-1]
 
 
 def results(

@@ -209,6 +209,8 @@ class ProgrammeView:
     synthetic: bool = False
     network: Any = None
     """The centres network (:class:`CentresView`) for the report's tables."""
+    periods: list[str] = field(default_factory=list)
+    """Every period with values, for the page's chooser."""
 
 
 @dataclass
@@ -752,11 +754,12 @@ def _latest(rows: list[ResultRow]) -> list[ResultRow]:
     return sorted(latest.values(), key=lambda r: order[r.code])
 
 
-def programme_view(engine: Engine, language: str) -> ProgrammeView:
-    """The programme across its target cities (latest period), as the page and report show it."""
+def programme_view(engine: Engine, language: str, period: str | None = None) -> ProgrammeView:
+    """The programme across its target cities, as the page and report show it: in ``period``,
+    else in the period most of its indicators and cities last reported for."""
     from inclusive_cities.monitoring import centres as centre_records
 
-    rep = _results(engine, language)
+    rep = _results(engine, language, period)
     names = {i.code: i for i in rep.indicators}
     cities = [_target(c, language) for c in rep.cities]
     by_city: dict[str, list[Any]] = {}
@@ -779,7 +782,8 @@ def programme_view(engine: Engine, language: str) -> ProgrammeView:
     return ProgrammeView(
         code=rep.programme.code,
         name=rep.programme.name,
-        period=rep.periods[-1] if rep.periods else "",
+        period=rep.period,
+        periods=list(rep.periods),
         cities=cities,
         headline=headline,
         countries=countries,

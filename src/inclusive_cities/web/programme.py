@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from inclusive_cities.i18n import gettext as _
@@ -45,12 +45,12 @@ def _basemap(request: Request) -> dict[str, str] | None:
     return {"url": basemap.url, "attribution": basemap.attribution}
 
 
-def _programme(request: Request, language: str) -> Any:
+def _programme(request: Request, language: str, period: str | None = None) -> Any:
     from inclusive_cities.reports import programme_report as pr
     from inclusive_cities.reports.errors import ReportError
 
     try:
-        return pr.programme_view(_ctx(request).engine, language)
+        return pr.programme_view(_ctx(request).engine, language, period)
     except ReportError as error:
         raise NotFound(str(error)) from None
 
@@ -59,10 +59,13 @@ def _programme(request: Request, language: str) -> Any:
 
 
 @router.get("/programme")
-def programme_page(request: Request) -> Response:
-    """The programme across its target cities, for the public: aggregates only."""
+def programme_page(
+    request: Request, period: Annotated[str | None, Query(max_length=16)] = None
+) -> Response:
+    """The programme across its target cities, for the public: aggregates only; ``period``
+    chosen on the page (else the one most indicators and cities last reported for)."""
     language = _language(request)
-    view = _programme(request, language)
+    view = _programme(request, language, period or None)
     features = [
         {
             "type": "Feature",
