@@ -238,3 +238,12 @@ def test_one_monthly_file_does_not_become_the_headline() -> None:
     values |= {(2, c, "actual", "2026-Q1"): 1.0 for c in range(5)}
     assert headline_period(values, [*periods, "2026-Q1"]) == "2026-Q1"
     assert headline_period({}, periods) == "2026-02"
+
+
+def test_adults_are_not_an_age_group_of_their_own(engine: Engine, tmp_path: Path) -> None:
+    """T13: "18+" was stored beside the framework's 18-29 / 30-59 / 60+, so a sum over ages
+    counted people over 60 twice. Under-18s are kept (3 + 2 girls and boys in January)."""
+    import_5w(engine, _write(tmp_path / "5w.csv", HEADER, JANUARY), programme=PROGRAMME)
+    ages = {age for (_sex, age, _nat) in _cells(engine, "2026-01")}
+    assert ages == {"_T", "0-17"}
+    assert _cells(engine, "2026-01")[("_T", "0-17", "_T")] == 3 + 2 + 0 + 0

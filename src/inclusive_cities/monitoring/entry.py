@@ -916,9 +916,9 @@ def import_5w(
 
     Rows of the same indicator, city and month are added up (a 5W has one row per
     organisation and activity). The actual is the month's new beneficiaries (else the total),
-    broken down by sex (women/men under and above 18), age (0-17, 18+) and population group
-    (host; refugees and migrants in destination, in transit and pendular). Re-importing the
-    file replaces the same cells.
+    broken down by sex (women/men under and above 18), age (0-17 only: see below) and
+    population group (host; refugees and migrants in destination, in transit and pendular).
+    Re-importing the file replaces the same cells.
     """
     path = Path(path)
     mapping = {_plain(k): v for k, v in (mapping or {}).items()}
@@ -1001,15 +1001,15 @@ def import_5w(
                 summary.rows_missing += 1
                 continue
             indicators[ind.id], cities[city.id] = ind, city
+            # adults are not stored as "18+": the framework's age groups are 0-17, 18-29,
+            # 30-59 and 60+, so an "18+" row beside typed 60+ rows counted people twice in
+            # any sum over ages (trial #5 T13); they are the total minus 0-17
             parts = {
                 ("_T", "_T", "_T"): total,
                 ("female", "_T", "_T"): figures.get("women_u18", 0) + figures.get("women_o18", 0),
                 ("male", "_T", "_T"): figures.get("men_u18", 0) + figures.get("men_o18", 0),
                 ("_T", "0-17", "_T"): sum(
                     figures.get(k, 0) for k in ("women_u18", "men_u18", "other_u18")
-                ),
-                ("_T", "18+", "_T"): sum(
-                    figures.get(k, 0) for k in ("women_o18", "men_o18", "other_o18")
                 ),
                 ("_T", "_T", "host"): figures.get("host", 0),
                 ("_T", "_T", "refugee_migrant"): sum(
@@ -1020,7 +1020,6 @@ def import_5w(
                 ("female", "_T", "_T"): {"women_u18", "women_o18"},
                 ("male", "_T", "_T"): {"men_u18", "men_o18"},
                 ("_T", "0-17", "_T"): {"women_u18", "men_u18", "other_u18"},
-                ("_T", "18+", "_T"): {"women_o18", "men_o18", "other_o18"},
                 ("_T", "_T", "host"): {"host"},
                 ("_T", "_T", "refugee_migrant"): {"destination", "transit", "pendular"},
             }
