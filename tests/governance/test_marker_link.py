@@ -141,3 +141,52 @@ def test_the_assessment_in_force_for_a_period() -> None:
     assert period_end(year) == date(2024, 12, 31)
     assert [in_force(assessments, p).id for p in (year, dated, round_)] == [2, 1, 3]  # type: ignore[union-attr]
     assert in_force(assessments, models.Period(code="2021")) is None
+
+
+def _assessment(sqlite_url: str, path: Path, day: str, answer: str) -> Path:
+    _run("--database", sqlite_url, "governance", "template", "--lang", "en", "--out", str(path))
+    book = load_workbook(path)
+    book["Assessment"]["B3"] = day
+    for row in book["Answers"].iter_rows(min_row=2):
+        scale = str(row[4].value).startswith("scale")
+        row[6].value = (4 if answer == "yes" else 0) if scale else answer
+        row[7].value = "Decreto 12"
+    book.save(path)
+    return path
+
+
+def test_a_new_score_names_the_public_layer_and_the_runs_it_changes(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Trial #5 T15: a second 2024 assessment (every answer "no") rewrote the published
+    governance layer and left the 2024 uim-extended run stale, with no word."""
+    from inclusive_cities.governance.importer import import_assessment
+    from inclusive_cities.store.web_models import PublishedLayer
+
+    _city_with_every_indicator(sqlite_url)
+    first = _assessment(sqlite_url, tmp_path / "may.xlsx", "2024-05-31", "yes")
+    _run("--database", sqlite_url, "governance", "import", str(first), "--city", "DEMO")
+    _run(
+        *("--database", sqlite_url, "marker", "build", "--city", "DEMO", "--period", PERIOD),
+        *("--spec", "uim-extended", "--level", "barrio"),
+    )
+    engine = init_database(sqlite_url)
+    with transaction(engine) as session:
+        ids = {
+            "city_id": session.scalar(select(models.City.id)),
+            "period_id": session.scalar(select(models.Period.id)),
+            "indicator_id": session.scalar(
+                select(models.Indicator.id).where(
+                    models.Indicator.code == "migration_governance_score"
+                )
+            ),
+        }
+        session.add(PublishedLayer(**ids))
+        run_id = session.scalar(select(models.MarkerRun.id))
+    same = import_assessment(engine, first, city="DEMO")  # the same score: nothing to say
+    assert same.stale == ()
+    second = _assessment(sqlite_url, tmp_path / "dec.xlsx", "2024-12-01", "no")
+    summary = import_assessment(engine, second, city="DEMO")
+    lines = "\n".join(summary.summary_lines("en"))
+    assert "published layer of migration_governance_score for 2024" in lines
+    assert f"Marker runs computed with the earlier score: {run_id} (uim-extended, 2024)" in lines

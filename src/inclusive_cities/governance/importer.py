@@ -58,6 +58,8 @@ class ImportSummary:
     marker_values: int
     file: str = ""
     problems: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    """Published layers and marker runs the new score changed or left out of date."""
 
     @property
     def rows_read(self) -> int:
@@ -107,7 +109,7 @@ class ImportSummary:
                     lang,
                 ).format(count=self.marker_values)
             )
-        return lines
+        return lines + list(self.stale)
 
 
 def _plain(text: str) -> str:
@@ -638,7 +640,7 @@ def import_assessment(
     """Import the template (or KoBo export) at ``path`` as the assessment of ``city`` (local)
     or ``country`` (national), in one transaction."""
     progress = progress or quiet_progress
-    from inclusive_cities.governance.marker_link import sync_city
+    from inclusive_cities.governance.marker_link import stale_notes, sync_city_changes
     from inclusive_cities.ingest.common import sha256_file
 
     path = Path(path)
@@ -672,10 +674,22 @@ def import_assessment(
             ids.append(row.id)
             replaced += int(was_replaced)
             overall = row.overall_score
-        marker_values = sync_city(session, city_row) if city_row is not None else 0
+        marker_values, notes = 0, []
+        if city_row is not None:
+            marker_values, changed = sync_city_changes(session, city_row)
+            notes = stale_notes(session, city_row, changed)
     progress(_("Storing the assessment"), 2, 2)
     return ImportSummary(
-        ids, level, place, answered, total, overall, replaced, marker_values, path.name
+        ids,
+        level,
+        place,
+        answered,
+        total,
+        overall,
+        replaced,
+        marker_values,
+        path.name,
+        stale=tuple(notes),
     )
 
 

@@ -68,6 +68,12 @@ def in_force(
 
 def sync_city(session: Session, city: models.City) -> int:
     """Write the rule above for ``city``; returns the number of values written."""
+    return sync_city_changes(session, city)[0]
+
+
+def sync_city_changes(session: Session, city: models.City) -> tuple[int, list[str]]:
+    """:func:`sync_city`, with the periods whose score changed (what was published or scored
+    from them is out of date: :func:`stale_notes`)."""
     assessments = list(
         session.scalars(
             select(models.GovernanceAssessment).where(
@@ -78,12 +84,12 @@ def sync_city(session: Session, city: models.City) -> int:
         )
     )
     if not assessments:
-        return 0
+        return 0, []
     unit_ids = list(
         session.scalars(select(models.SpatialUnit.id).where(models.SpatialUnit.city_id == city.id))
     )
     if not unit_ids:
-        return 0
+        return 0, []
     periods = session.scalars(
         select(models.Period)
         .where(
@@ -101,10 +107,25 @@ def sync_city(session: Session, city: models.City) -> int:
     ).all()
     indicator = _indicator(session)
     written = 0
+    changed: list[str] = []
     for period in periods:
         chosen = in_force(assessments, period)
         if chosen is None or chosen.overall_score is None:
             continue
+        before = set(
+            session.scalars(
+                select(models.Observation.value)
+                .join(models.SpatialUnit, models.SpatialUnit.id == models.Observation.unit_id)
+                .where(
+                    models.Observation.indicator_id == indicator.id,
+                    models.Observation.period_id == period.id,
+                    models.SpatialUnit.city_id == city.id,
+                )
+                .distinct()
+            )
+        )
+        if before and before != {chosen.overall_score}:
+            changed.append(period.code)
         session.execute(
             delete(models.Observation).where(
                 models.Observation.indicator_id == indicator.id,
@@ -133,7 +154,63 @@ def sync_city(session: Session, city: models.City) -> int:
             ],
         )
         written += len(unit_ids)
-    return written
+    return written, changed
+
+
+def stale_notes(session: Session, city: models.City, periods: list[str]) -> list[str]:
+    """What a new score changed beyond the store: the published layers of the indicator that
+    now show it without a ``publish``, and the marker runs computed from the earlier score
+    (trial #5 T15: a second assessment rewrote a public layer with no word)."""
+    from inclusive_cities.store.web_models import PublishedLayer
+
+    if not periods:
+        return []
+    indicator = _indicator(session)
+    published = sorted(
+        session.scalars(
+            select(models.Period.code)
+            .join(PublishedLayer, PublishedLayer.period_id == models.Period.id)
+            .where(
+                PublishedLayer.city_id == city.id,
+                PublishedLayer.indicator_id == indicator.id,
+                models.Period.code.in_(periods),
+            )
+        )
+    )
+    notes = []
+    if published:
+        notes.append(
+            _(
+                "The public site now shows the new score in the published layer of "
+                "migration_governance_score for {periods}."
+            ).format(periods=", ".join(published))
+        )
+    runs = session.execute(
+        select(models.MarkerRun.id, models.MarkerRun.spec_code, models.Period.code)
+        .join(models.Period, models.Period.id == models.MarkerRun.period_id)
+        .where(models.MarkerRun.city_id == city.id, models.Period.code.in_(periods))
+        .order_by(models.MarkerRun.id)
+    ).all()
+    stale = [f"{run_id} ({spec}, {period})" for run_id, spec, period in runs if _uses(spec)]
+    if stale:
+        notes.append(
+            _(
+                "Marker runs computed with the earlier score: {runs}. Run 'inclusive-cities "
+                "marker build' for them and publish again."
+            ).format(runs=", ".join(stale))
+        )
+    return notes
+
+
+def _uses(spec_code: str) -> bool:
+    """The marker recipe reads migration_governance_score (a recipe that cannot be read is
+    named too: better one note too many than a stale run unsaid)."""
+    from inclusive_cities.marker.spec import load_spec
+
+    try:
+        return INDICATOR in load_spec(spec_code).indicator_codes
+    except Exception:  # a custom recipe's file moved: say so rather than guess
+        return True
 
 
 def sync(engine: Engine, city: str) -> int:
