@@ -247,3 +247,18 @@ def test_adults_are_not_an_age_group_of_their_own(engine: Engine, tmp_path: Path
     ages = {age for (_sex, age, _nat) in _cells(engine, "2026-01")}
     assert ages == {"_T", "0-17"}
     assert _cells(engine, "2026-01")[("_T", "0-17", "_T")] == 3 + 2 + 0 + 0
+
+
+def test_a_refused_value_is_written_as_the_reader_writes_it(engine: Engine) -> None:
+    """T14: "El valor 1250.5 de people_reached_campaigns …": an English decimal point and an
+    identifier in a Spanish sentence. Now the number in Spanish and the indicator's name."""
+    from inclusive_cities.i18n import use_language
+
+    use_language("es")
+    try:
+        with transaction(engine) as session, pytest.raises(MonitoringError) as caught:
+            monitoring.set_value(session, PROGRAMME, "reached", "CUC", "2025", "actual", 1250.5)
+    finally:
+        use_language("en")
+    assert "1.250,5" in str(caught.value)
+    assert "«Personas alcanzadas» (reached)" in str(caught.value)

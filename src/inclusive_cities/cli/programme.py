@@ -55,7 +55,7 @@ def _unit(unit: str) -> str:
 def _figure(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
-    digits = 1 if unit == "%" or not float(value).is_integer() else 0
+    digits = 0 if float(value).is_integer() else 1  # whole per cent as the web prints it
     return format_number(value, digits)
 
 

@@ -97,6 +97,30 @@ def find_target_city(
     )
 
 
+def _named(indicator: ProgrammeIndicator) -> str:
+    """An indicator as a refusal names it: its name in the reader's language, then its code
+    (a Spanish sentence naming only people_reached_campaigns read as a typo, trial #5 T14)."""
+    from inclusive_cities.i18n import current_language
+
+    name = indicator.name_es if current_language() == "es" else indicator.name_en
+    return f"«{name}» ({indicator.code})" if name else indicator.code
+
+
+def _shown(value: object) -> str:
+    """A typed number as the reader writes it (1.250,5 in Spanish, not 1250.5)."""
+    from inclusive_cities.i18n import format_number
+
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return str(value)
+    text = f"{number:.6f}".rstrip("0").rstrip(".")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return format_number(number, decimals)
+
+
 def _folded(text: str) -> str:
     """Lower case without accents, to compare place names as people type them."""
     decomposed = unicodedata.normalize("NFKD", text.strip().lower())
@@ -222,13 +246,13 @@ def set_value(
     if isinstance(value, str) or value is None or not math.isfinite(float(value)):
         raise MonitoringError(
             _("The value {value} of {indicator} for {city} is not a number.").format(
-                value=value, indicator=indicator.code, city=city.name
+                value=_shown(value), indicator=_named(indicator), city=city.name
             )
         )
     if float(value) < 0 or (indicator.measure == "percentage" and float(value) > 100):
         raise MonitoringError(
             _("The value {value} of {indicator} for {city} is out of range.").format(
-                value=value, indicator=indicator.code, city=city.name
+                value=_shown(value), indicator=_named(indicator), city=city.name
             )
         )
     if indicator.aggregation == "count_cities" and float(value) not in (0.0, 1.0):
@@ -236,20 +260,20 @@ def set_value(
             _(
                 "The value {value} of {indicator} for {city} must be 1 (yes) or 0 (no): the "
                 "indicator counts cities, one per city."
-            ).format(value=value, indicator=indicator.code, city=city.name)
+            ).format(value=_shown(value), indicator=_named(indicator), city=city.name)
         )
     if is_people(indicator.unit) and not float(value).is_integer():
         raise MonitoringError(
             _(
                 "The value {value} of {indicator} for {city} must be a whole number of people."
-            ).format(value=value, indicator=indicator.code, city=city.name)
+            ).format(value=_shown(value), indicator=_named(indicator), city=city.name)
         )
     if kind == "actual" and not typed_actual_allowed(indicator, city):
         raise MonitoringError(
             _(
                 "{indicator} is computed from the observatory for {city}: its actual cannot be "
                 "typed; leave the cell empty."
-            ).format(indicator=indicator.code, city=city.name)
+            ).format(indicator=_named(indicator), city=city.name)
         )
     code = normalise_period(period)
     cell = {

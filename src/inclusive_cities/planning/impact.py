@@ -1303,7 +1303,7 @@ def intervention_units(
             raise ImpactError(
                 _(
                     "No project {codes} in {city}: import the projects with 'inclusive-cities "
-                    "plan prioritise' or check the codes."
+                    "plan import-projects' or check the codes."
                 ).format(codes=", ".join(missing), city=city)
             )
         records = _project_units(rows)
