@@ -21,6 +21,10 @@ the process, DuckDB's threads included); the tables give medians.
   ``inclusive-cities -d sqlite:///copy indicators compute --city DEMO --period 2024`` (start-up
   and imports included), first computation / replacing; wall, and CPU as user + system of
   the child process (``getrusage(RUSAGE_CHILDREN)``); the load average is printed with each run.
+  ``--pycache-prefix DIR`` lets that child write and read its bytecode under DIR (after one
+  unmeasured warm-up run of each version): with ``PYTHONDONTWRITEBYTECODE=1`` in the
+  environment, as on the team's machine, the project's modules are compiled from source in
+  every run (≈0.2-0.3 s CPU), which a user's installed copy does not do after its first run.
 
 Usage (the medium demo city, built with scripts/build-demo.sh up to ``marker build``):
     .venv/bin/python benchmarks/bench_store_writes.py /tmp/h8demo/o.base.db \\
@@ -205,6 +209,9 @@ def _run(kind: str, args: argparse.Namespace, source: str | None) -> dict[str, f
         env = dict(os.environ)
         if source:
             env["PYTHONPATH"] = source
+        if args.pycache_prefix:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = args.pycache_prefix
         if kind.startswith("indicators-cli"):
             return _cli(kind, db, args, env)
         return run_worker(__file__, kind, db, args, env)
@@ -244,6 +251,12 @@ def main() -> None:
         default=None,
         help="indicators-cli: the CLI command, first computation and replacing",
     )
+    parser.add_argument(
+        "--pycache-prefix",
+        default=None,
+        help="the CLI child writes and reads bytecode under this folder (a warm-up run of each "
+        "version first), as an installed copy does; default: the environment's setting",
+    )
     parser.add_argument("--worker", default=None)
     parser.add_argument("--db", type=Path, default=None)
     args = parser.parse_args()
@@ -263,6 +276,13 @@ def main() -> None:
         if group.startswith("indicators-cli"):
             versions = [(name, group, source) for name, _k, source in versions if name != "floor"]
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _k, _s in versions}
+        if args.pycache_prefix:
+            if group == groups[0]:
+                for name, kind, source in versions:  # compiles the version's modules once
+                    warm = _run(kind, args, source)
+                    print(group, name, "warm-up", json.dumps(warm), flush=True)
+        elif os.environ.get("PYTHONDONTWRITEBYTECODE") and group.startswith("indicators-cli"):
+            print(f"{group}: PYTHONDONTWRITEBYTECODE is set: modules are compiled in every run")
         for _round in range(args.repeats):
             for name, kind, source in versions:
                 runs[name].append(_run(kind, args, source))
