@@ -16,6 +16,7 @@ import random
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -468,3 +469,24 @@ def test_load_truth_reads_what_the_orm_read(small: SmallCity) -> None:
         small.units[b]: small.units["N1"] for b in ("B1", "B2", "B3")
     }
     assert codes == {uid: code for code, uid in small.units.items()}
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_layout_cut_from_the_whole_is_the_layout_laid_out_anew(seed: int) -> None:
+    """The solver's rounds lay out their components' relations by cutting them from the whole
+    list's arrays (attacks._Layout.cut): every array and the key numbering must be what laying
+    the same relations out member by member gives."""
+    from inclusive_cities.disclosure.attacks import RelationSubset, _Layout
+
+    truth = city(seed)
+    relations = build_relations(truth, PARENTS, Rules())
+    whole = _Layout(relations, truth)
+    draw = random.Random(seed)
+    for size in (1, 7, len(relations) // 2, len(relations)):
+        positions = sorted(draw.sample(range(len(relations)), size))
+        subset = RelationSubset(relations, positions)
+        assert list(subset) == [relations[i] for i in positions]
+        cut, anew = _Layout.cut(whole, subset), _Layout(list(subset), truth)
+        assert cut.keys == anew.keys
+        for name in ("members", "starts", "valued", "upstream", "owner", "counted"):
+            assert np.array_equal(getattr(cut, name), getattr(anew, name)), name

@@ -33,7 +33,12 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
-from inclusive_cities.disclosure.attacks import differencing, lp_intervals, protection_cuts
+from inclusive_cities.disclosure.attacks import (
+    RelationSubset,
+    differencing,
+    lp_intervals,
+    protection_cuts,
+)
 from inclusive_cities.disclosure.model import Cell, Key, Published, Relation
 from inclusive_cities.disclosure.rules import Rules
 
@@ -208,7 +213,7 @@ class _Search:
         reads its rows in the same order) and what the public reads of their members."""
         shape = self.shape
         numbers = sorted(i for index in owners for i in shape.relations_of[index])
-        relations = [shape.relations[i] for i in numbers]
+        relations = RelationSubset(shape.relations, numbers)
         members = {k for r in relations for k in r.members}
         return relations, published_view(shape.truth, self.result, members)
 
