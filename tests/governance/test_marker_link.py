@@ -189,4 +189,29 @@ def test_a_new_score_names_the_public_layer_and_the_runs_it_changes(
     summary = import_assessment(engine, second, city="DEMO")
     lines = "\n".join(summary.summary_lines("en"))
     assert "published layer of migration_governance_score for 2024" in lines
-    assert f"Marker runs computed with the earlier score: {run_id} (uim-extended, 2024)" in lines
+    assert (
+        f"Marker runs computed with the earlier score: run {run_id} (uim-extended, 2024)" in lines
+    )
+
+
+def test_an_assessment_after_every_period_says_it_applies_to_none_yet(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Trial #5 T20: an assessment dated 2026 said the marker "now takes this score" though
+    the store's only period, 2024, keeps the 2024 assessment's."""
+    from inclusive_cities.governance.importer import import_assessment
+
+    _city_with_every_indicator(sqlite_url)
+    engine = init_database(sqlite_url)
+    may = import_assessment(
+        engine, _assessment(sqlite_url, tmp_path / "may.xlsx", "2024-05-31", "yes"), city="DEMO"
+    )
+    assert may.periods == ("2024",)
+    assert "takes this score in 2024." in "\n".join(may.summary_lines("en"))
+    later = import_assessment(
+        engine, _assessment(sqlite_url, tmp_path / "later.xlsx", "2026-02-01", "no"), city="DEMO"
+    )
+    assert later.periods == () and later.stale == ()
+    lines = "\n".join(later.summary_lines("en"))
+    assert "No period of the observatory takes this score yet" in lines
+    assert "takes this score in" not in lines

@@ -28,8 +28,18 @@ def test_one_treated_unit_is_standardised_by_the_others_spread() -> None:
     others = [11.0, 19.0, 30.0, 12.0]
     assert row["smd_before"] == pytest.approx((10.0 - np.mean(others)) / np.std(others, ddof=1))
     assert row["smd_before"] < -0.5  # far from "alike"
-    # one project unit against one comparison unit: no spread at all, so no figure (not 0)
-    assert matched.comparison == ["C1"] and math.isnan(row["smd_after"])
+    # after matching: the same denominator (T21: the two matched units' own spread made a
+    # near-perfect match read as weak), so 10 against 11 is a small difference
+    assert matched.comparison == ["C1"]
+    assert row["smd_after"] == pytest.approx((10.0 - 11.0) / np.std(others, ddof=1))
+    assert abs(row["smd_after"]) < 0.15
+
+
+def test_no_spread_at_all_gives_no_figure() -> None:
+    """Every candidate alike and the project elsewhere: no scale to standardise by."""
+    baseline = pd.DataFrame({"y": [10.0, 12.0, 12.0, 12.0]}, index=["T1", "C1", "C2", "C3"])
+    row = match_units(baseline, ["T1"], ["y"], k=1).balance.iloc[0]
+    assert math.isnan(row["smd_before"]) and math.isnan(row["smd_after"])
 
 
 def _panel(changes: dict[str, float]) -> pd.DataFrame:

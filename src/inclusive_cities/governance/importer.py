@@ -60,6 +60,10 @@ class ImportSummary:
     problems: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
     """Published layers and marker runs the new score changed or left out of date."""
+    periods: tuple[str, ...] = ()
+    """The observatory's periods whose migration_governance_score this assessment gives."""
+    local: bool = False
+    """A city's assessment (a national one gives the marker nothing)."""
 
     @property
     def rows_read(self) -> int:
@@ -101,13 +105,24 @@ class ImportSummary:
                 replaced=self.replaced,
             )
         ]
-        if self.marker_values:
+        if self.periods:
             lines.append(
                 _(
-                    "The marker indicator migration_governance_score now takes this score "
-                    "({count} values).",
+                    "The marker indicator migration_governance_score takes this score in "
+                    "{periods}.",
                     lang,
-                ).format(count=self.marker_values)
+                ).format(periods=", ".join(self.periods))
+            )
+        elif self.local:
+            # dated after every period the observatory holds (or before the first): the
+            # marker keeps an earlier assessment's score, and saying "now takes" misled
+            lines.append(
+                _(
+                    "No period of the observatory takes this score yet: a period's score is "
+                    "the latest assessment made by its end, and every period ends before this "
+                    "one was made. It will apply to the first period that ends after it.",
+                    lang,
+                )
             )
         return lines + list(self.stale)
 
@@ -674,10 +689,11 @@ def import_assessment(
             ids.append(row.id)
             replaced += int(was_replaced)
             overall = row.overall_score
-        marker_values, notes = 0, []
+        marker_values, notes, periods = 0, [], []
         if city_row is not None:
-            marker_values, changed = sync_city_changes(session, city_row)
+            marker_values, changed, by_assessment = sync_city_changes(session, city_row)
             notes = stale_notes(session, city_row, changed)
+            periods = sorted({p for i in ids for p in by_assessment.get(i, [])})
     progress(_("Storing the assessment"), 2, 2)
     return ImportSummary(
         ids,
@@ -690,6 +706,8 @@ def import_assessment(
         marker_values,
         path.name,
         stale=tuple(notes),
+        periods=tuple(periods),
+        local=city_row is not None,
     )
 
 

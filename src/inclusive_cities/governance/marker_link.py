@@ -71,9 +71,12 @@ def sync_city(session: Session, city: models.City) -> int:
     return sync_city_changes(session, city)[0]
 
 
-def sync_city_changes(session: Session, city: models.City) -> tuple[int, list[str]]:
+def sync_city_changes(
+    session: Session, city: models.City
+) -> tuple[int, list[str], dict[int, list[str]]]:
     """:func:`sync_city`, with the periods whose score changed (what was published or scored
-    from them is out of date: :func:`stale_notes`)."""
+    from them is out of date: :func:`stale_notes`) and each assessment's periods (the ones
+    whose score it gives)."""
     assessments = list(
         session.scalars(
             select(models.GovernanceAssessment).where(
@@ -84,12 +87,12 @@ def sync_city_changes(session: Session, city: models.City) -> tuple[int, list[st
         )
     )
     if not assessments:
-        return 0, []
+        return 0, [], {}
     unit_ids = list(
         session.scalars(select(models.SpatialUnit.id).where(models.SpatialUnit.city_id == city.id))
     )
     if not unit_ids:
-        return 0, []
+        return 0, [], {}
     periods = session.scalars(
         select(models.Period)
         .where(
@@ -108,10 +111,12 @@ def sync_city_changes(session: Session, city: models.City) -> tuple[int, list[st
     indicator = _indicator(session)
     written = 0
     changed: list[str] = []
+    given: dict[int, list[str]] = {}
     for period in periods:
         chosen = in_force(assessments, period)
         if chosen is None or chosen.overall_score is None:
             continue
+        given.setdefault(chosen.id, []).append(period.code)
         before = set(
             session.scalars(
                 select(models.Observation.value)
@@ -154,7 +159,7 @@ def sync_city_changes(session: Session, city: models.City) -> tuple[int, list[st
             ],
         )
         written += len(unit_ids)
-    return written, changed
+    return written, changed, given
 
 
 def stale_notes(session: Session, city: models.City, periods: list[str]) -> list[str]:
@@ -191,7 +196,11 @@ def stale_notes(session: Session, city: models.City, periods: list[str]) -> list
         .where(models.MarkerRun.city_id == city.id, models.Period.code.in_(periods))
         .order_by(models.MarkerRun.id)
     ).all()
-    stale = [f"{run_id} ({spec}, {period})" for run_id, spec, period in runs if _uses(spec)]
+    stale = [
+        _("run {id} ({spec}, {period})").format(id=run_id, spec=spec, period=period)
+        for run_id, spec, period in runs
+        if _uses(spec)
+    ]
     if stale:
         notes.append(
             _(

@@ -446,6 +446,8 @@ def run_governance_import(
                     count=summary.marker_values
                 )
             )
+        # which periods take it, and what public layers or runs it changed (as the CLI says)
+        lines.extend(summary.summary_lines()[1:])
         report = {
             "summary": lines,
             "problems": [],
