@@ -850,3 +850,26 @@ def test_synthetic_control_refuses_a_short_pre_period() -> None:
     weights = result.tables["weights"].set_index("unit")["weight"]
     assert weights["B"] == pytest.approx(0.6, abs=1e-6) and weights["C"] == pytest.approx(0.4)
     assert result.estimate == pytest.approx(20.0 - (0.6 * 9.5 + 0.4 * 11.0), abs=1e-5)
+
+
+def test_withheld_units_are_never_compared(one_period_later: tuple[Engine, dict]) -> None:
+    """Trial #5 T16/T10: the public pages measure with comparison units whose score the public
+    map shows; the withheld ones are left out of the pool, the means and the placebos."""
+    engine, truth = one_period_later
+    code = "school_attendance"
+    treated = sorted(truth["treated"])[0]
+    units = pd.DataFrame({"unit": [treated], "start_period": ["2025"]})
+    panel = load_panel(engine, "TST", code)
+    wide = panel.pivot(index="unit", columns="period", values="y")
+    change = (wide["2025"] - wide["2024"]).dropna()
+    pool = change.drop(sorted(truth["treated"]), errors="ignore")
+    withheld = set(pool.index[::3])  # every third comparison unit
+    result = measure_impact(
+        engine, "TST", code, method="did", match=None, units=units, withheld=withheld
+    )
+    kept = pool.drop(sorted(withheld))
+    assert result.estimate == pytest.approx(change[treated] - kept.mean(), abs=1e-9)
+    table = result.tables["units"]
+    compared = set(table.loc[table["role"] == "comparison", "unit"].astype(str))
+    assert compared == set(kept.index.astype(str)) and not compared & withheld
+    assert result.details["placebos"] == len(kept)

@@ -3,7 +3,8 @@
 T4: the balance table said "0.00" (alike) whenever a project had one barrio: its spread is
 undefined and the standardised difference fell back to 0. T5: with two placebos the page showed
 "95 % CI 0.2 to 0.8" beside "not significant, p = 0.333". T10: the public balance's "all others"
-mean averaged withheld scores. Every expected figure is worked out by hand here.
+mean averaged withheld scores (now the public pages compare published units only:
+tests/planning/test_impact.py). Every expected figure is worked out by hand here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 
 from inclusive_cities.i18n import use_language
 from inclusive_cities.planning.impact import did, match_units, placebos_needed, too_few_placebos
-from inclusive_cities.web.planning import POOL_COLUMNS, _without_pool_means
 
 
 def test_one_treated_unit_is_standardised_by_the_others_spread() -> None:
@@ -81,16 +81,3 @@ def test_twenty_placebos_keep_their_interval() -> None:
     assert (result.ci_low, result.ci_high) == pytest.approx(
         (result.estimate - high, result.estimate - low)
     )
-
-
-def test_the_public_balance_leaves_out_the_pool_means() -> None:
-    baseline = pd.DataFrame({"y": [10.0, 20.0, 11.0, 19.0, 30.0]}, index=list("ABCDE"))
-    result = did(_panel({"T": 3.0, "C": 1.0, "D": 2.0}))
-    result.tables["balance"] = match_units(baseline, ["A", "B"], ["y"], k=1).balance
-    public = _without_pool_means(result)
-    row = public.tables["balance"].iloc[0]
-    assert all(math.isnan(row[c]) for c in POOL_COLUMNS)
-    assert row["mean_comparison_after"] == pytest.approx((11.0 + 19.0) / 2)
-    assert result.tables["balance"].iloc[0]["mean_comparison_before"] == pytest.approx(
-        (11.0 + 19.0 + 30.0) / 3
-    )  # the staff's copy is untouched

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -1447,12 +1447,15 @@ def measure_impact(
     match: str | None = "nearest",
     k: int = 2,
     progress: ProgressCallback = quiet_progress,
+    withheld: Collection[str] = (),
 ) -> ImpactResult:
     """The impact of a city's projects (or of a user's list of units) on ``outcome``.
 
     Comparison units are matched on the pre-intervention outcome (and marker, when it is
     not the outcome) for ``did``; ``cs`` uses every never-treated unit; ``synth`` needs
-    exactly one intervention unit and uses every never-treated unit as a donor."""
+    exactly one intervention unit and uses every never-treated unit as a donor.
+    ``withheld``: units never used for comparison (the public pages leave out the units whose
+    score the public map withholds, so that what they show rests on public scores only)."""
     if method not in METHODS:
         raise ImpactError(
             _("Unknown method '{method}': use one of {choices}.").format(
@@ -1512,7 +1515,7 @@ def measure_impact(
     others = _all_started_units(engine, city)
     if not others.empty:
         ever |= {u for u, o in _start_orders(engine, others, orders).items() if o <= last_order}
-    comparison_pool = sorted(set(panel["unit"]) - ever)
+    comparison_pool = sorted(set(panel["unit"]) - ever - {str(u) for u in withheld})
     result: ImpactResult
     tables: dict[str, pd.DataFrame] = {}
     progress(_("Choosing comparison units and estimating"), 1, 3)

@@ -1027,20 +1027,6 @@ def _public_impact(runs: dict[str, models.MarkerRun]) -> bool:
     return len(runs) >= 2 and all(run.published for run in runs.values())
 
 
-POOL_COLUMNS = ("mean_comparison_before", "smd_before")
-
-
-def _without_pool_means(result: Any) -> Any:
-    """The balance table without its "all others" columns: they average every unit no project
-    reached, withheld scores included, so with the published ones they give back the withheld
-    scores' sum (trial #5 T10). Staff see them; the public page shows "—"."""
-    balance = result.tables.get("balance")
-    if balance is None or not len(balance):
-        return result
-    blanked = balance.assign(**{column: math.nan for column in POOL_COLUMNS})
-    return dataclasses.replace(result, tables={**result.tables, "balance": blanked})
-
-
 def _hidden_scores(
     session: Session, runs: dict[str, models.MarkerRun], root: str
 ) -> set[tuple[str, str]]:
@@ -1066,12 +1052,17 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
     language = _language(request)
     row = services.city_by_code(session, city)
     staff = _who(request, session) is not None
+    withheld: set[str] = set()
     try:
         run = _impact_run(session, row)
     except NotFound:  # a city with published layers but no marker run yet
         public = False
     else:
-        public = _public_impact(_latest_runs(session, row, run.spec_code, run.level_id))
+        runs = _latest_runs(session, row, run.spec_code, run.level_id)
+        public = _public_impact(runs)
+        if public and not staff:
+            hidden = _hidden_scores(session, runs, _root_of(request, session, run))
+            withheld = {code for code, _period in hidden}
     types = type_labels()
     localities = _locality_names(session, row.id)
     # projects stored without a locality (the demo's executed ones): their units' localities
@@ -1081,8 +1072,7 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
     def locality(p: dict[str, Any]) -> str:
         if p.get("locality"):
             return localities.get(str(p["locality"]), str(p["locality"]))
-        stored = p.get("unit_codes")
-        codes = stored if isinstance(stored, list) else []
+        codes = _codes(p)
         return ", ".join(sorted({unit_locality[str(c)] for c in codes if str(c) in unit_locality}))
 
     projects = [
@@ -1092,6 +1082,8 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
             "type": types.get(str(p["type"]), str(p["type"])),
             "locality": locality(p),
             "start": _date_text(p["start_date"], language),
+            # its own units' score is withheld: its page is for staff, and the list says why
+            "reserved": bool(withheld & {str(c) for c in _codes(p)}),
         }
         for p in _started_projects(request, session, row).to_dict("records")
     ]
@@ -1107,6 +1099,12 @@ def impact_list(request: Request, session: DB, city: str) -> Response:
     )
 
 
+def _codes(project: dict[str, Any]) -> list[Any]:
+    """The unit codes a project was stored with (none for one placed by its site alone)."""
+    stored = project.get("unit_codes")
+    return stored if isinstance(stored, list) else []
+
+
 def _date_text(value: Any, language: str) -> str:
     when = pd.Timestamp(value)
     if language == "es":
@@ -1115,8 +1113,16 @@ def _date_text(value: Any, language: str) -> str:
 
 
 def _measure(
-    request: Request, city: models.City, project: str, outcome: str, method: str, run: Any
+    request: Request,
+    city: models.City,
+    project: str,
+    outcome: str,
+    method: str,
+    run: Any,
+    withheld: frozenset[str] = frozenset(),
 ) -> Any:
+    """The measure (cached); ``withheld``: units left out of the comparison (the public
+    pages' measure rests on public scores only)."""
     from inclusive_cities.planning.impact import measure_impact
 
     engine = _web(request).engine
@@ -1133,6 +1139,7 @@ def _measure(
         run.spec_code,
         level,
         _language(request),
+        tuple(sorted(withheld)),
     )
     return data.CACHE.get(
         key,
@@ -1144,6 +1151,7 @@ def _measure(
             method=method,
             level=level,
             spec=run.spec_code,
+            withheld=withheld,
         ),
     )
 
@@ -1210,22 +1218,24 @@ def impact_view(
     offered, notice = _offered_methods(project, match, sorted(runs), method)
     if method not in offered:
         method = "did"
+    # the public measure compares only units whose score the public map shows: one withheld
+    # score among the comparison units sent 45 of the demo's 49 projects to the login page
+    # (trial #5 T16), and the estimate and group means could have given them away
+    hidden: set[tuple[str, str]] = set()
+    if not staff:
+        hidden = _hidden_scores(session, runs, _root_of(request, session, run))
+    withheld = frozenset(code for code, _period in hidden)
     try:
-        result = _measure(request, row, project, outcome, method, run)
+        result = _measure(request, row, project, outcome, method, run, withheld)
     except ImpactError as failure:
         raise BadRequest(str(failure)) from None
     labels = dict(_outcomes(request, session, run, staff=True))
     result = dataclasses.replace(result, outcome_label=labels.get(outcome, outcome))
     units = result.tables.get("units", pd.DataFrame(columns=["unit", "role", "pre", "post"]))
     units = units.copy()
-    if not staff and len(units):
-        # the estimate and the group means are computed from every unit's score: if the public
-        # site withholds any of them (disclosure control), they could give it away
-        hidden = _hidden_scores(session, runs, _root_of(request, session, run))
-        if {code for code, _period in hidden} & set(units["unit"].astype(str)):
-            return _login_redirect()
-        if hidden:
-            result = _without_pool_means(result)
+    if not staff and len(units) and withheld & set(units["unit"].astype(str)):
+        # the project's own units are withheld: its measure would give them away
+        return _login_redirect()
     chosen = match.iloc[0].to_dict()
     if project == ALL_PROJECTS:
         chosen = {
