@@ -262,3 +262,25 @@ def test_a_refused_value_is_written_as_the_reader_writes_it(engine: Engine) -> N
         use_language("en")
     assert "1.250,5" in str(caught.value)
     assert "«Personas alcanzadas» (reached)" in str(caught.value)
+
+
+def test_a_breakdown_above_its_total_is_refused(engine: Engine, tmp_path: Path) -> None:
+    """T18: the template took 600 women and 400 men against a total of 850 (exit 0). A
+    breakdown may be incomplete (women only), never larger than its total."""
+    from inclusive_cities.monitoring.entry import import_template
+
+    header = ["indicator", "city", "period", "kind", "sex", "value"]
+    rows = [
+        ["reached", "CUC", "2025", "actual", "", 850],
+        ["reached", "CUC", "2025", "actual", "female", 600],
+        ["reached", "CUC", "2025", "actual", "male", 400],
+    ]
+    path = _write(tmp_path / "values.csv", header, rows)
+    with pytest.raises(MonitoringError) as caught:
+        import_template(engine, path, programme=PROGRAMME)
+    message = str(caught.value)
+    assert message.startswith("values.csv, row 4, column 'value', value '400'")
+    assert "add up to 1,000, more than its total 850 (row 2)" in message
+    assert _count(engine) == 0
+    partial = _write(tmp_path / "partial.csv", header, rows[:2])
+    assert import_template(engine, partial, programme=PROGRAMME).values_written == 2

@@ -26,6 +26,7 @@ from inclusive_cities.i18n import gettext as _
 from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import DEFAULT_PROGRAMME
 from inclusive_cities.monitoring.periods import enclosing, normalise_period, rolled_up, window
+from inclusive_cities.monitoring.protect import is_people
 from inclusive_cities.monitoring.values import (
     category,
     find_target_city,
@@ -457,6 +458,7 @@ def import_template(
         headers: dict[str, str] | None = None
         indicators: dict[str, ProgrammeIndicator] = {}
         targets: dict[str, TargetCity] = {}
+        parts = _Breakdowns()
         table = list(_read_table(path, VALUES_SHEET.values()))
         if table and not any(_plain(h) in ("indicador", "indicator") for h in table[0][1]):
             codes = set(
@@ -511,6 +513,7 @@ def import_template(
                     dims[key] = category(key, cell.get(key))
                 key = "value"
                 value = _number(cell["value"])
+                parts.add(indicator, target, period, kind, dims, value, number)
                 set_value(
                     session,
                     prog,
@@ -533,10 +536,78 @@ def import_template(
             summary.indicators.add(indicator.code)
         if headers is None:
             raise MonitoringError(_("{file} has no rows to import.").format(file=path.name))
+        parts.check(path.name, headers.get("value", COLUMNS["value"][0]))
         batch.rows_read = summary.rows_read
         batch.rows_accepted = summary.values_written
         batch.rows_rejected = 0
     return summary
+
+
+class _Breakdowns:
+    """A file's counts of people by one disaggregation beside their total: the parts may be
+    incomplete (only women typed) but never add up to more than the total. 600 women and 400
+    men against a total of 850 were stored with exit 0 (trial #5 T18)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[tuple[str, str, str, str], tuple[float, int]] = {}
+        self.sums: dict[tuple[str, str, str, str, str], tuple[float, int, float]] = {}
+        """(indicator, city, period, kind, dimension) -> (sum, last row, its value)."""
+
+    def add(
+        self,
+        indicator: ProgrammeIndicator,
+        target: TargetCity,
+        period: str,
+        kind: str,
+        dims: dict[str, str],
+        value: float,
+        row: int,
+    ) -> None:
+        if not is_people(indicator.unit):
+            return
+        where = (indicator.code, target.code, period, kind)
+        split = [d for d, c in dims.items() if c != TOTAL]
+        if not split:
+            self.totals[where] = (value, row)
+        elif len(split) == 1:
+            so_far = self.sums.get((*where, split[0]), (0.0, row, value))[0]
+            self.sums[(*where, split[0])] = (so_far + value, row, value)
+
+    def check(self, file: str, column: str) -> None:
+        for (*where, dimension), (added, row, last) in sorted(self.sums.items()):
+            total = self.totals.get(tuple(where))  # type: ignore[arg-type]
+            if total is None or added <= total[0] + 1e-9:
+                continue
+            raise _problem(
+                file,
+                row,
+                column,
+                _shown(last),
+                MonitoringError(
+                    _(
+                        "the values of {indicator} for {city}, {period} by {dimension} add up to "
+                        "{sum}, more than its total {total} (row {total_row}). Correct the "
+                        "breakdown or the total."
+                    ).format(
+                        indicator=where[0],
+                        city=where[1],
+                        period=where[2],
+                        dimension=_dimension_name(dimension),
+                        sum=_shown(added),
+                        total=_shown(total[0]),
+                        total_row=total[1],
+                    )
+                ),
+            )
+
+
+def _dimension_name(dimension: str) -> str:
+    return {
+        "sex": _("sex"),
+        "age_group": _("age group"),
+        "nationality": _("population group"),
+        "topic": _("topic"),
+    }[dimension]
 
 
 # --- XLSForm for KoBo ---------------------------------------------------------------------
