@@ -25,7 +25,7 @@ from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import load_framework
 from inclusive_cities.monitoring.results import headline_period
 from inclusive_cities.store import init_database, transaction
-from inclusive_cities.store.monitoring_models import IndicatorValue
+from inclusive_cities.store.monitoring_models import IndicatorValue, TargetCity
 
 PROGRAMME = "r4v_test"
 HEADER = [
@@ -284,3 +284,34 @@ def test_a_breakdown_above_its_total_is_refused(engine: Engine, tmp_path: Path) 
     assert _count(engine) == 0
     partial = _write(tmp_path / "partial.csv", header, rows[:2])
     assert import_template(engine, partial, programme=PROGRAMME).values_written == 2
+
+
+def test_a_corrected_export_names_or_replaces_what_it_dropped(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """T17: a corrected 5W without BAQ's January left BAQ's figures in place with no word.
+    They are named (and kept); with replace=True (--replace) they are removed, breakdowns too."""
+    with transaction(engine) as session:
+        programme = monitoring.get_programme(session, PROGRAMME)
+        monitoring.add_target_city(session, programme, "BAQ", "Barranquilla", "COL")
+    baq = [[*JANUARY[1][:2], "BAQ", *JANUARY[1][3:]]]
+    import_5w(engine, _write(tmp_path / "5w.csv", HEADER, JANUARY[:1] + baq), programme=PROGRAMME)
+    corrected = _write(tmp_path / "5w_v2.csv", HEADER, JANUARY[:1])
+
+    def baq_cells() -> int:
+        with transaction(engine) as session:
+            city = session.scalar(select(TargetCity).where(TargetCity.code == "BAQ"))
+            return len(
+                session.scalars(
+                    select(IndicatorValue).where(IndicatorValue.target_city_id == city.id)
+                ).all()
+            )
+
+    assert baq_cells() > 1  # the total and its breakdowns
+    kept = import_5w(engine, corrected, programme=PROGRAMME)
+    assert any("BAQ 2026-01 reached = 60" in w and "--replace" in w for w in kept.warnings)
+    assert baq_cells() > 1
+    replaced = import_5w(engine, corrected, programme=PROGRAMME, replace=True)
+    assert any("removed BAQ 2026-01 reached = 60" in w for w in replaced.warnings)
+    assert baq_cells() == 0
+    assert _cells(engine, "2026-01")[("_T", "_T", "_T")] == 120  # CUC's row stays

@@ -188,6 +188,11 @@ def import_5w_command(
         [], "--map", help="'5W indicator=code' when the 5W names an indicator differently."
     ),
     missing: str | None = typer.Option(None, "--missing", help=MISSING_HELP),
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="The file replaces earlier 5W figures of its indicators and months in every city.",
+    ),
     programme: str = typer.Option("inclusive_cities", "--programme", help=PROGRAMME_HELP),
 ) -> None:
     """Import a 5W export (who, what, where, when, for whom) as monthly actuals."""
@@ -207,6 +212,7 @@ def import_5w_command(
         mapping=mapping,
         user="cli",
         missing=_missing(missing),
+        replace=replace,
     )
     for line in summary.lines():
         console.print(line)
