@@ -315,3 +315,15 @@ def test_a_corrected_export_names_or_replaces_what_it_dropped(
     assert any("removed BAQ 2026-01 reached = 60" in w for w in replaced.warnings)
     assert baq_cells() == 0
     assert _cells(engine, "2026-01")[("_T", "_T", "_T")] == 120  # CUC's row stays
+
+
+def test_a_kobo_export_with_labels_says_how_to_export_it(engine: Engine, tmp_path: Path) -> None:
+    """T19: a KoBo export "with labels" was refused as "has no rows to import"."""
+    from inclusive_cities.monitoring.entry import import_template
+
+    header = ["Ciudad", "Periodo", "Valores logrados/Personas alcanzadas", "_id", "_uuid"]
+    path = _write(tmp_path / "kobo_labels.csv", header, [["CUC", "2026-S2", 900, 1, "a1"]])
+    with pytest.raises(MonitoringError) as caught:
+        import_template(engine, path, programme=PROGRAMME)
+    assert "has 1 rows but none of its columns is an indicator" in str(caught.value)
+    assert "'Ciudad'" in str(caught.value) and "XML values and headers" in str(caught.value)

@@ -468,7 +468,23 @@ def import_template(
                     )
                 )
             )
+            wide = table
             table = _wide_to_long(table, codes)
+            if wide and not table:
+                # a KoBo export "with labels" (Ciudad, Valores logrados/Personas alcanzadas
+                # ...): its rows were there, its headers unknown (trial #5 T19)
+                raise MonitoringError(
+                    _(
+                        "{file} has {rows} rows but none of its columns is an indicator of the "
+                        "programme (its headers: {headers}). Export the submissions from KoBo "
+                        "with 'XML values and headers', or fill the observatory's template "
+                        "(inclusive-cities programme template)."
+                    ).format(
+                        file=path.name,
+                        rows=len(wide),
+                        headers=", ".join(f"'{h}'" for h in list(wide[0][1])[:4]),
+                    )
+                )
         for number, row in table:
             if headers is None:
                 headers = _header_map(path.name, row.keys())
