@@ -1262,24 +1262,21 @@ def _typed_spans_disagreeing(
         made = rolled_up(others, window(span), indicator.accumulation)
         if made is None or abs(made - typed) <= 1e-6 * max(1.0, abs(typed)):
             continue
-        out.append(
+        message = (
             _(
                 "{indicator} in {city}, {span}: the figure entered for {span} is {typed}, but "
                 "its months now add up to {made}. Results show {typed}; correct or delete the "
                 "figure of {span} if the months are right."
-            ).format(
-                indicator=indicator.code,
-                city=city.code,
-                span=span,
-                typed=_shown(typed),
-                made=_shown(made),
             )
             if indicator.accumulation == "per_period"
             else _(
                 "{indicator} in {city}, {span}: the figure entered for {span} is {typed}, but "
                 "its last month now says {made}. Results show {typed}; correct or delete the "
                 "figure of {span} if the months are right."
-            ).format(
+            )
+        )
+        out.append(
+            message.format(
                 indicator=indicator.code,
                 city=city.code,
                 span=span,
