@@ -80,3 +80,13 @@ def test_unit_in_spanish_and_english(unit: str) -> None:
 def test_an_unknown_unit_is_shown_as_written() -> None:
     assert unit_label("kWh/mes") == "kWh/mes"
     assert unit_label(None) == "" and unit_label("") == ""
+
+
+def test_a_number_that_rounds_to_zero_has_no_sign() -> None:
+    """Trial #5: an impact page's change of -0.04 printed "-0,0"."""
+    from inclusive_cities.i18n import format_number
+    from inclusive_cities.web.services import format_number as page_number
+
+    assert format_number(-0.04, 1, "es") == "0,0" and format_number(-0.0, 0, "en") == "0"
+    assert format_number(-0.06, 1, "es") == "-0,1" and format_number(-1234.5, 1, "es") == "-1.234,5"
+    assert page_number(-0.04, 1, "es") == "0,0" and page_number(1234.5, 1, "en") == "1,234.5"

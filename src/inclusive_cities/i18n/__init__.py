@@ -125,8 +125,11 @@ def gettext(message: str, language: str | None = None) -> str:
 
 
 def format_number(value: float, digits: int = 0, language: str | None = None) -> str:
-    """1,234.5 in English, 1.234,5 in Spanish (as written in Colombia, Peru, Ecuador)."""
+    """1,234.5 in English, 1.234,5 in Spanish (as written in Colombia, Peru, Ecuador); a
+    value that rounds to zero has no sign ("-0,0" beside a change of -0.04 read as a typo)."""
     text = f"{value:,.{digits}f}"
+    if text.startswith("-") and not text.strip("-0.,"):
+        text = text[1:]
     if (language or current_language()) == "es":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text

@@ -715,11 +715,10 @@ class Overview:
 
 
 def format_number(value: float, digits: int, language: str) -> str:
-    """1,234.5 in English, 1.234,5 in Spanish."""
-    text = f"{value:,.{digits}f}"
-    if language == "es":
-        text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-    return text
+    """1,234.5 in English, 1.234,5 in Spanish (:func:`inclusive_cities.i18n.format_number`)."""
+    from inclusive_cities import i18n
+
+    return i18n.format_number(value, digits, language)
 
 
 def _period_date(period: models.Period) -> str:
