@@ -62,5 +62,6 @@ def test_sqlite_upload_runs_in_process_and_drops_the_file_when_done(
             "period": "2024",
             "source": "",
             "accept_valid": True,
+            "accept_units": False,
         }
         assert job.kind == "table" and job.file_name == "verde.csv"

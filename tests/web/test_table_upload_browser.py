@@ -80,13 +80,9 @@ def page(context: BrowserContext) -> Iterator[Page]:
         yield page
 
 
-def test_an_analyst_uploads_maps_imports_and_sees_the_indicator(page: Page, server: str) -> None:
-    page.goto(server + "/admin/login")
-    page.fill("#email", ANALYST[0])
-    page.fill("#password", ANALYST[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/admin")
-    assert page.locator("html").get_attribute("lang") == "es"
+def upload_and_map(page: Page, check: bool) -> None:
+    """Upload the workbook, give the dictionary and map the columns (``check``: the roles
+    guessed, the level, the missing codes and what the dictionary fills in)."""
     page.select_option("#up-city", "TST")
     page.set_input_files(
         "#up-file",
@@ -97,28 +93,61 @@ def test_an_analyst_uploads_maps_imports_and_sees_the_indicator(page: Page, serv
         },
     )
     page.click("#upload-form button[type=submit]")
-
     # the mapping page: each column with the role guessed for it
     expect(page.locator("h1")).to_have_text("Asignar las columnas de Censo manzanas.xlsx:Sheet")
-    roles = [page.locator(f"#role-{i}").input_value() for i in range(len(HEADER))]
-    assert roles == ["unit", "period", "ignore", "indicator", "indicator", "indicator", "ignore"]
-    assert page.locator("#role-0 option:checked").inner_text() == "Código de la unidad"
-    assert page.locator("#up-level").input_value() == "manzana"
-    assert "Manzana: 4 de los 4 códigos del archivo" in page.locator("#up-level").inner_text()
-    assert page.locator("#up-missing").input_value().split() == ["NS/NR", "999"]
-    assert page.locator("#direction-3").input_value() == "unknown"  # no dictionary yet
+    if check:
+        roles = [page.locator(f"#role-{i}").input_value() for i in range(len(HEADER))]
+        assert roles == [
+            "unit",
+            "period",
+            "ignore",
+            "indicator",
+            "indicator",
+            "indicator",
+            "ignore",
+        ]
+        assert page.locator("#role-0 option:checked").inner_text() == "Código de la unidad"
+        assert page.locator("#up-level").input_value() == "manzana"
+        assert "Manzana: 4 de los 4 códigos del archivo" in page.locator("#up-level").inner_text()
+        assert page.locator("#up-missing").input_value().split() == ["NS/NR", "999"]
+        assert page.locator("#direction-3").input_value() == "unknown"  # no dictionary yet
     page.set_input_files(
         "#up-dictionary",
         {"name": "diccionario.csv", "mimeType": "text/csv", "buffer": DICTIONARY},
     )
     page.click("#dictionary-form button[type=submit]")
     expect(page.locator("#dictionary-used")).to_have_text("Diccionario en uso: diccionario.csv")
-    assert page.locator("#label-3").input_value() == "Hogares con internet"
-    assert page.locator("#direction-3 option:checked").inner_text() == "más es mejor"
-    assert page.locator("#unit-4").input_value() == "m"
+    if check:
+        assert page.locator("#label-3").input_value() == "Hogares con internet"
+        assert page.locator("#direction-3 option:checked").inner_text() == "más es mejor"
+        assert page.locator("#unit-4").input_value() == "m"
     page.fill("#label-5", "Hogares con agua")  # typed: not in the dictionary
     page.fill("#unit-5", "%")
+
+
+def test_an_analyst_uploads_maps_imports_and_sees_the_indicator(page: Page, server: str) -> None:
+    page.goto(server + "/admin/login")
+    page.fill("#email", ANALYST[0])
+    page.fill("#password", ANALYST[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/admin")
+    assert page.locator("html").get_attribute("lang") == "es"
+    upload_and_map(page, check=True)
     shot(page, "table-upload-01-mapping-es")
+    page.click("#confirm-import")
+
+    # 0.91 in a column said to be in %: refused (trial #4 F17), naming the column, its value
+    # and the way out on this page
+    expect(page.locator("#job-status strong")).to_have_text("Fallida", timeout=60_000)
+    refusal = page.locator("#job-status").inner_text()
+    assert "Proporción con agua" in refusal, refusal
+    assert "valor '0.91'" in refusal, refusal  # as the spreadsheet's cell holds it
+    assert "Importar los valores tal como están" in refusal
+
+    # the analyst knows the column is right as it is: again, with the box ticked
+    page.goto(server + "/admin")
+    upload_and_map(page, check=False)
+    page.check("input[name=accept_units]")
     page.click("#confirm-import")
 
     # the job's page refreshes itself until the import has ended
