@@ -64,6 +64,7 @@ def test_two_placebos_give_no_95_percent_interval() -> None:
     assert not result.has_interval and not result.significant
     assert "95 %" not in result.verdict() and "p = 0.333" in result.verdict()
     assert result.to_dict()["ci_low"] is None
+    assert "The p-value comes from placebos" in result.assumptions()  # no interval to speak of
     use_language("es")
     try:
         assert "IC 95" not in result.verdict() and "no significativ" in result.verdict().lower()

@@ -195,11 +195,20 @@ class ImpactResult:
             )
             + " "
             + (
-                _(
-                    "The interval and p-value come from placebos: the same estimate with "
-                    "comparison units given the intervention units' dates (Conley and Taber "
-                    "2011), which assumes the comparison units' changes are like the "
-                    "intervention units' would have been."
+                (
+                    _(
+                        "The interval and p-value come from placebos: the same estimate with "
+                        "comparison units given the intervention units' dates (Conley and Taber "
+                        "2011), which assumes the comparison units' changes are like the "
+                        "intervention units' would have been."
+                    )
+                    if self.has_interval
+                    else _(
+                        "The p-value comes from placebos: the same estimate with comparison "
+                        "units given the intervention units' dates (Conley and Taber 2011), "
+                        "which assumes the comparison units' changes are like the intervention "
+                        "units' would have been."
+                    )
                 )
                 if self.details.get("inference") == "placebo"
                 else _("Standard errors are clustered by unit.")
