@@ -212,7 +212,9 @@ def test_mapped_import_stores_the_values_units_and_directions(
         imported
     )
     warnings = tree.get_element_by_id("job-warnings").text_content()
-    assert "multiplíquelos por 100" in warnings  # 0,91 … as a % column: shares
+    # 0,91 … as a % column: shares, kept as asked (no "import it again")
+    assert "probablemente son proporciones; se guardaron tal como están" in warnings
+    assert "impórtelo de nuevo" not in warnings
     assert "kilómetros" in warnings  # 1,25 m from a school: kilometres
 
     action, values = mapping_form(client.get(stage(client, csrf, table())).text)

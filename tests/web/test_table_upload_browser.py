@@ -166,7 +166,7 @@ def test_an_analyst_uploads_maps_imports_and_sees_the_indicator(page: Page, serv
     distance = rows.filter(has_text="distancia_al_colegio").locator("td").all_inner_texts()
     assert distance[2:4] == ["m", "menos es mejor"] and distance[5] == "3"  # 999: no data
     warnings = page.locator("#job-warnings").inner_text()
-    assert "Proporción con agua" in warnings and "multiplíquelos por 100" in warnings
+    assert "Proporción con agua" in warnings and "se guardaron tal como están" in warnings
     shot(page, "table-upload-02-job-es")
 
     # published, the layer is on the map with its name and unit

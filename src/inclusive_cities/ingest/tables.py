@@ -756,7 +756,16 @@ def import_table(
         enforce(report, accept_valid)
         if parsed.scale and not accept_units:
             raise UnitsRefused(report, parsed.scale)
-        report.warnings.extend(parsed.scale)
+        # kept as asked: the warning says so instead of "import it again"
+        report.warnings.extend(
+            replace(
+                problem,
+                reason=_("{reason}; stored as they are, as asked.").format(
+                    reason=problem.reason.split(";")[0]
+                ),
+            )
+            for problem in parsed.scale
+        )
         report.warnings.extend(
             context_warnings(
                 [Value(r.row, r.column, r.indicator, r.unit_code, r.period, r.value) for r in rows],
