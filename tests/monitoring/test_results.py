@@ -699,3 +699,34 @@ def test_a_per_cent_typed_in_excel_is_read_as_the_per_cent_it_shows(
             )
         }
     assert targets == {"2027": pytest.approx(85.0), "2028": pytest.approx(90.0)}
+
+
+def test_a_kobo_answer_the_store_computes_is_left_out_not_fatal(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Trial #5 T18: the form asks every city; one answer for cities_with_marker in TST (a
+    city of the store, where the observatory computes it) refused the whole export, naming a
+    column 'value' the export does not have. It is left out with a note naming the export's
+    column; the other answers are stored."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["city", "period", "actuals/cities_with_marker", f"actuals/{TYPED}", "_uuid"])
+    sheet.append(["TST", "2026-S1", 1, 55, "k-1"])
+    sheet.append(["QTO", "2026-S1", None, 65, "k-2"])
+    path = tmp_path / "kobo_store_city.xlsx"
+    book.save(path)
+    summary = import_template(engine, path)
+    assert summary.values_written == 2  # the two typed answers
+    note = [w for w in summary.warnings if "actuals/cities_with_marker" in w]
+    assert len(note) == 1 and "row 2" in note[0] and "computed from the observatory" in note[0]
+    report = monitoring.results(engine, period="2026-S1", lang="en")
+    assert report.row(TYPED, city="QTO", country="ECU").actual == 65.0
+    # a refused KoBo value names the export's column
+    sheet.append(["QTO", "2026-S1", None, 2.5, "k-3"])
+    book.save(path)
+    with pytest.raises(monitoring.MonitoringError) as caught:
+        import_template(engine, path)
+    assert f"row 4, column 'actuals/{TYPED}'" in str(caught.value)

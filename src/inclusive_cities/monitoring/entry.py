@@ -529,6 +529,22 @@ def import_template(
                     dims[key] = category(key, cell.get(key))
                 key = "value"
                 value = _number(cell["value"])
+                if row.get(KOBO_COLUMN) and not typed_actual_allowed(indicator, target):
+                    # the form asks every city; for a city of the store the observatory
+                    # computes it: one such answer refused the whole export (trial #5 T18)
+                    summary.warnings.append(
+                        _(
+                            "{file}, row {row}, column '{column}': left out, {indicator} is "
+                            "computed from the observatory for {city}."
+                        ).format(
+                            file=path.name,
+                            row=number,
+                            column=row[KOBO_COLUMN],
+                            indicator=indicator.code,
+                            city=target.name,
+                        )
+                    )
+                    continue
                 parts.add(indicator, target, period, kind, dims, value, number)
                 set_value(
                     session,
@@ -546,6 +562,8 @@ def import_template(
                 )
             except MonitoringError as error:
                 column = headers.get(key, COLUMNS[key][0])
+                if key == "value" and row.get(KOBO_COLUMN):
+                    column = str(row[KOBO_COLUMN])
                 raise _problem(path.name, number, column, cell.get(key), error) from None
             summary.values_written += 1
             summary.cities.add(target.code)
@@ -629,6 +647,8 @@ def _dimension_name(dimension: str) -> str:
 # --- XLSForm for KoBo ---------------------------------------------------------------------
 
 KOBO_SEP = "__"
+KOBO_COLUMN = "_kobo_column"
+"""The export's own column of a value read from KoBo (a refusal names it, not 'value')."""
 PERIOD_REGEX = r"^[0-9]{4}(-(S[12]|Q[1-4]|[0-9]{2}))?$"
 
 
@@ -731,8 +751,8 @@ def _wide_to_long(
     long = []
     for number, row in rows:
         plain = {str(k).split("/")[-1]: v for k, v in row.items()}
-        for header, value in plain.items():
-            code, _sep, sex = header.partition(KOBO_SEP)
+        for header, value in row.items():
+            code, _sep, sex = str(header).split("/")[-1].partition(KOBO_SEP)
             if code not in codes:
                 continue
             long.append(
@@ -746,6 +766,7 @@ def _wide_to_long(
                         "sex": sex or None,
                         "value": value,
                         "source": "KoBo " + str(plain.get("_uuid") or plain.get("_id") or ""),
+                        KOBO_COLUMN: header,
                     },
                 )
             )
