@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -26,6 +25,7 @@ from inclusive_cities.monitoring.framework import load_framework
 from inclusive_cities.monitoring.results import headline_period
 from inclusive_cities.store import init_database, transaction
 from inclusive_cities.store.monitoring_models import IndicatorValue, TargetCity
+from tests.monitoring.frameworks import one_output_framework
 
 PROGRAMME = "r4v_test"
 HEADER = [
@@ -54,38 +54,22 @@ JANUARY = [
 
 
 def _framework(path: Path) -> Path:
-    spec = {
-        "code": PROGRAMME,
-        "name_es": "Prueba R4V",
-        "name_en": "R4V test",
-        "start_date": "2025-01-01",
-        "end_date": "2027-12-31",
-        "outcomes": [
-            {
-                "code": "OC1",
-                "name_es": "r",
-                "name_en": "r",
-                "outputs": [
-                    {
-                        "code": "OP1",
-                        "name_es": "p",
-                        "name_en": "p",
-                        "indicators": [
-                            {
-                                "code": "reached",
-                                "accumulation": "per_period",
-                                "unit": "people",
-                                "name_es": "Personas alcanzadas",
-                                "name_en": "People reached",
-                            }
-                        ],
-                    }
-                ],
-            }
-        ],
+    reached = {
+        "code": "reached",
+        "accumulation": "per_period",
+        "unit": "people",
+        "name_es": "Personas alcanzadas",
+        "name_en": "People reached",
     }
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return path
+    return one_output_framework(
+        path,
+        PROGRAMME,
+        [reached],
+        name_es="Prueba R4V",
+        name_en="R4V test",
+        start_date="2025-01-01",
+        end_date="2027-12-31",
+    )
 
 
 @pytest.fixture

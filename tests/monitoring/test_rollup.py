@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from scipy.optimize import linprog
 from sqlalchemy import Engine
 
@@ -23,6 +22,7 @@ from inclusive_cities.monitoring.errors import MonitoringError
 from inclusive_cities.monitoring.framework import load_framework
 from inclusive_cities.monitoring.periods import enclosing, rolled_up, window
 from inclusive_cities.store import init_database, transaction
+from tests.monitoring.frameworks import one_output_framework
 
 PROGRAMME = "rollup_test"
 MONTHS = [f"2025-{m:02d}" for m in range(1, 7)]
@@ -34,37 +34,15 @@ RUNNING = {"QTO": [5, 8, 8, 12, 15, 15], "GYE": [2, 4, 7, 7, 9, 11]}
 
 def _framework(path: Path) -> Path:
     indicator = {"unit": "people", "name_es": "x", "name_en": "x"}
-    spec = {
-        "code": PROGRAMME,
-        "name_es": "Prueba",
-        "name_en": "Test",
-        "outcomes": [
-            {
-                "code": "OC1",
-                "name_es": "r",
-                "name_en": "r",
-                "outputs": [
-                    {
-                        "code": "OP1",
-                        "name_es": "p",
-                        "name_en": "p",
-                        "indicators": [
-                            {"code": "reached", "accumulation": "per_period", **indicator},
-                            {"code": "reached_undeclared", **indicator},
-                            {
-                                "code": "policies",
-                                "accumulation": "cumulative",
-                                **indicator,
-                                "unit": "policies",
-                            },
-                        ],
-                    }
-                ],
-            }
+    return one_output_framework(
+        path,
+        PROGRAMME,
+        [
+            {"code": "reached", "accumulation": "per_period", **indicator},
+            {"code": "reached_undeclared", **indicator},
+            {"code": "policies", "accumulation": "cumulative", **indicator, "unit": "policies"},
         ],
-    }
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return path
+    )
 
 
 @pytest.fixture(scope="module")
